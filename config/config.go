@@ -1,0 +1,131 @@
+// Package config loads and validates the gateway's YAML configuration.
+//
+// The file is decoded strictly: an unknown key, a value of the wrong type, a second YAML
+// document or an invalid setting is an [*Error] that names the file, the line and the
+// key. ${NAME} inside a scalar reads the environment variable NAME after the YAML has
+// been parsed, so the environment can supply values but never YAML structure; $${ is a
+// literal ${. Relative paths are resolved against the folder of the config file.
+//
+// [Load] returns a Config with every default filled in and every value parsed into its
+// typed form, so the rest of the gateway never parses configuration text again.
+package config
+
+import (
+	"net/netip"
+	"net/url"
+	"time"
+)
+
+// Config is the whole gateway configuration. The zero value is not usable; obtain one
+// from [Load] or [Parse], which fill in defaults and validate.
+type Config struct {
+	// Listen is the address the gateway serves on. Default: "127.0.0.1:8080".
+	Listen string `yaml:"listen"`
+
+	// StateDir holds state the gateway generates, such as a session secret when none is
+	// configured. Relative to the config file's folder. Default: "./data".
+	StateDir string `yaml:"state_dir"`
+
+	// TrustedProxies lists the networks, in CIDR form, whose X-Forwarded-* and similar
+	// headers are believed. Default: none, so no forwarded header is ever believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+
+	// AllowedRedirectHosts lists hosts that an absolute https redirect target may name
+	// after sign-in or sign-out. An entry is an exact host name, or ".example.com" for
+	// its subdomains at a dot boundary. Default: none, so only local paths are followed.
+	AllowedRedirectHosts []string `yaml:"allowed_redirect_hosts"`
+
+	// Users configures the user store.
+	Users Users `yaml:"users"`
+
+	// Session configures sessions and the session cookie.
+	Session Session `yaml:"session"`
+
+	// IdentityHeaders names the request headers that carry the signed-in user's identity
+	// to the upstream.
+	IdentityHeaders IdentityHeaders `yaml:"identity_headers"`
+
+	// Routes maps request paths to upstreams. At least one is required.
+	Routes []Route `yaml:"routes"`
+
+	// Log configures the gateway's log output.
+	Log Log `yaml:"log"`
+
+	// File is the absolute path of the file the config was loaded from; empty when it was
+	// parsed from memory. Not a YAML key.
+	File string `yaml:"-"`
+
+	// Trusted is TrustedProxies parsed. Not a YAML key.
+	Trusted []netip.Prefix `yaml:"-"`
+}
+
+// Users configures the user store.
+type Users struct {
+	// File is the path of an Authelia-compatible users file, relative to the config
+	// file's folder. Required.
+	File string `yaml:"file"`
+}
+
+// Session configures sessions and the session cookie.
+type Session struct {
+	// Secrets sign and encrypt session cookies, newest first: the first one signs, all
+	// of them verify, so a secret can be rotated by putting a new one in front. Each must
+	// be at least 32 bytes. Default: none, in which case the gateway generates one under
+	// StateDir.
+	Secrets []string `yaml:"secrets"`
+
+	// Store names where sessions are kept. Only "memory" exists so far. Default: "memory".
+	Store string `yaml:"store"`
+
+	// Secure decides the session cookie's Secure flag: "auto" sets it when the request
+	// came over TLS (or from a trusted proxy that says so), "true" and "false" force it.
+	// Default: "auto".
+	Secure string `yaml:"secure"`
+
+	// IdleTimeout ends a session that has not been used for this long. Default: 30m.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+
+	// Lifetime ends a session this long after sign-in, however active. Default: 12h.
+	Lifetime time.Duration `yaml:"lifetime"`
+}
+
+// IdentityHeaders names the headers that tell the upstream who the user is. Any header a
+// client sends under one of these names, in any spelling, is removed before forwarding.
+type IdentityHeaders struct {
+	// User carries the username. Default: "X-Forwarded-User".
+	User string `yaml:"user"`
+	// Email carries the user's email address. Default: "X-Forwarded-Email".
+	Email string `yaml:"email"`
+	// Groups carries the user's groups, comma-separated. Default: "X-Forwarded-Groups".
+	Groups string `yaml:"groups"`
+}
+
+// Route sends requests whose path falls under Path to Upstream. Paths match by segment:
+// "/admin/" covers "/admin" and "/admin/x" but not "/administrator". The route with the
+// longest matching Path wins.
+type Route struct {
+	// Path is the path prefix the route covers. Default: "/".
+	Path string `yaml:"path"`
+
+	// Upstream is the base URL of the app, http or https. Required.
+	Upstream string `yaml:"upstream"`
+
+	// Public lists path prefixes, matched by segment like Path, that are served without
+	// a session. A signed-in user's identity is still passed on them. Default: none.
+	Public []string `yaml:"public"`
+
+	// PreserveHost passes the client's Host header to the upstream when true, and the
+	// upstream's own host when false. Default: true.
+	PreserveHost *bool `yaml:"preserve_host"`
+
+	// UpstreamURL is Upstream parsed. Not a YAML key.
+	UpstreamURL *url.URL `yaml:"-"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is one of "debug", "info", "warn" or "error". Default: "info".
+	Level string `yaml:"level"`
+	// Format is "text" or "json". Default: "text".
+	Format string `yaml:"format"`
+}
