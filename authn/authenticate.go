@@ -1,0 +1,105 @@
+// Package authn verifies who a user is: the users file, password checks that cost the
+// same for every kind of failure, and the rules that tie a session to its user.
+//
+// Sessions themselves live in the sub-package session; password hash schemes in the
+// sub-package password.
+package authn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+
+	"github.com/frontgate/gateway/authn/password"
+)
+
+// Limits on what a sign-in attempt may send. Longer values are refused before any hashing,
+// so a huge password costs the gateway nothing.
+const (
+	MaxUsernameLength = 256
+	MaxPasswordLength = password.MaxLength
+)
+
+// Errors returned by Authenticate.
+var (
+	// ErrInvalidCredentials means the username is unknown, the user is disabled, the
+	// password is wrong or an input is too long. Callers must not tell these apart in
+	// anything a client sees; the Reason of an *AuthError says which, for the log.
+	ErrInvalidCredentials = errors.New("invalid credentials")
+)
+
+// AuthError is returned for a failed authentication. It matches ErrInvalidCredentials
+// with errors.Is; Reason is for logs only.
+type AuthError struct {
+	// Reason is one of "unknown user", "disabled", "wrong password" or "too long".
+	Reason string
+}
+
+func (e *AuthError) Error() string { return "invalid credentials: " + e.Reason }
+
+// Is makes errors.Is(err, ErrInvalidCredentials) true.
+func (e *AuthError) Is(target error) bool { return target == ErrInvalidCredentials }
+
+// Authenticator checks usernames and passwords against a FileStore. Password checks run
+// under a concurrency cap, so a burst of sign-ins queues instead of exhausting memory:
+// each argon2id check holds its memory cost for as long as it runs. Safe for concurrent
+// use.
+type Authenticator struct {
+	users *FileStore
+	slots chan struct{}
+
+	verifications atomic.Int64
+}
+
+// NewAuthenticator returns an Authenticator over users that runs at most concurrency
+// password checks at a time; zero or less means one per CPU.
+func NewAuthenticator(users *FileStore, concurrency int) *Authenticator {
+	if concurrency <= 0 {
+		concurrency = runtime.GOMAXPROCS(0)
+	}
+	return &Authenticator{users: users, slots: make(chan struct{}, concurrency)}
+}
+
+// Users returns the store the Authenticator checks against.
+func (a *Authenticator) Users() *FileStore { return a.users }
+
+// Verifications returns how many password checks have run, dummy ones included.
+func (a *Authenticator) Verifications() int64 { return a.verifications.Load() }
+
+// Authenticate returns the user whose name and password these are. Every failure is an
+// *AuthError, and every failure but an over-long input costs one full password check:
+// an unknown user is checked against a dummy hash of the same cost, and a disabled user's
+// password is checked before the answer, so timing reveals nothing. It returns ctx's
+// error if ctx ends while waiting for a slot.
+func (a *Authenticator) Authenticate(ctx context.Context, name, pw string) (*User, error) {
+	if len(name) > MaxUsernameLength || len(pw) > MaxPasswordLength {
+		return nil, &AuthError{Reason: "too long"}
+	}
+	snap := a.users.snap.Load()
+	u := snap.users[name]
+	h := snap.dummy
+	if u != nil {
+		h = u.hash
+	}
+
+	select {
+	case a.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting to check a password: %w", ctx.Err())
+	}
+	ok := h.Verify(pw)
+	<-a.slots
+	a.verifications.Add(1)
+
+	switch {
+	case u == nil:
+		return nil, &AuthError{Reason: "unknown user"}
+	case !ok:
+		return nil, &AuthError{Reason: "wrong password"}
+	case u.Disabled:
+		return nil, &AuthError{Reason: "disabled"}
+	}
+	return u, nil
+}

@@ -1,0 +1,124 @@
+package session
+
+import (
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gorilla/securecookie"
+)
+
+// MinSecretLength is the shortest secret accepted, in bytes.
+const MinSecretLength = 32
+
+// Keys holds the keys derived from the configured secrets, newest first. The newest
+// signs and encrypts; every one verifies. Keys is immutable and safe for concurrent use.
+type Keys struct {
+	hash    [][]byte // HMAC keys for cookies
+	block   [][]byte // AES-256 keys for cookies
+	binding [][]byte // HMAC keys for password-hash digests
+}
+
+// Key purposes, fed to HKDF so that no two uses share a key.
+const (
+	infoCookieHash  = "gateway cookie signing v1"
+	infoCookieBlock = "gateway cookie encryption v1"
+	infoBinding     = "gateway session auth hash v1"
+)
+
+// DeriveKeys derives signing, encryption and binding keys from each secret with HKDF.
+// It fails when there is no secret or one is shorter than MinSecretLength.
+func DeriveKeys(secrets [][]byte) (*Keys, error) {
+	if len(secrets) == 0 {
+		return nil, errors.New("no session secret")
+	}
+	k := &Keys{}
+	for i, s := range secrets {
+		if len(s) < MinSecretLength {
+			return nil, fmt.Errorf("session secret %d is shorter than %d bytes", i+1,
+				MinSecretLength)
+		}
+		for _, d := range []struct {
+			dst  *[][]byte
+			info string
+		}{{&k.hash, infoCookieHash}, {&k.block, infoCookieBlock}, {&k.binding, infoBinding}} {
+			key, err := hkdf.Key(sha256.New, s, nil, d.info, 32)
+			if err != nil {
+				return nil, fmt.Errorf("deriving keys: %w", err)
+			}
+			*d.dst = append(*d.dst, key)
+		}
+	}
+	return k, nil
+}
+
+// AuthHash returns the digest of a user's password hash that a session stores, keyed
+// with the newest secret. The digest proves which password the session was created
+// under without keeping the hash itself in the store.
+func (k *Keys) AuthHash(passwordHash string) string {
+	return authHash(k.binding[0], passwordHash)
+}
+
+// AuthHashMatches reports whether digest was made from passwordHash under any of the
+// secrets, so rotating secrets does not sign anyone out.
+func (k *Keys) AuthHashMatches(digest, passwordHash string) bool {
+	ok := 0
+	for _, key := range k.binding {
+		ok |= subtle.ConstantTimeCompare([]byte(digest), []byte(authHash(key, passwordHash)))
+	}
+	return ok == 1
+}
+
+func authHash(key []byte, passwordHash string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(passwordHash))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Codec signs, encrypts and time-stamps the values of one cookie. The cookie's name is
+// part of what is signed, so a value cannot be moved to another cookie. Safe for
+// concurrent use.
+type Codec struct {
+	name   string
+	codecs []*securecookie.SecureCookie
+}
+
+// Codec returns a Codec for the cookie called name, whose values expire maxAge after
+// they were encoded (zero: never, as far as the cookie's own time-stamp goes).
+func (k *Keys) Codec(name string, maxAge time.Duration) *Codec {
+	c := &Codec{name: name}
+	for i := range k.hash {
+		sc := securecookie.New(k.hash[i], k.block[i])
+		sc.SetSerializer(securecookie.NopEncoder{})
+		sc.MaxAge(int(maxAge / time.Second))
+		c.codecs = append(c.codecs, sc)
+	}
+	return c
+}
+
+// Encode returns value sealed under the newest key.
+func (c *Codec) Encode(value []byte) (string, error) {
+	s, err := c.codecs[0].Encode(c.name, value)
+	if err != nil {
+		return "", fmt.Errorf("encoding cookie %s: %w", c.name, err)
+	}
+	return s, nil
+}
+
+// Decode opens a value sealed by Encode under any of the keys. It returns the value and
+// whether it was sealed under an older key, in which case the caller should issue it
+// again under the newest one. Any forged, expired or malformed value is ErrBadCookie.
+func (c *Codec) Decode(s string) (value []byte, old bool, err error) {
+	for i, sc := range c.codecs {
+		var v []byte
+		if sc.Decode(c.name, s, &v) == nil {
+			return v, i > 0, nil
+		}
+	}
+	return nil, false, ErrBadCookie
+}

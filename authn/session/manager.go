@@ -1,0 +1,208 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// CookieName is the name of the session cookie.
+const CookieName = "gateway_session"
+
+// RenewInterval is how often a session in use is written back to renew its idle
+// deadline. Writing on every request would put a store write on every click.
+const RenewInterval = time.Minute
+
+// Options configures a Manager.
+type Options struct {
+	// Store keeps the sessions. Required.
+	Store Store
+	// Keys seal the cookies. Required.
+	Keys *Keys
+	// IdleTimeout ends a session unused for this long. Required.
+	IdleTimeout time.Duration
+	// Lifetime ends a session this long after sign-in. Required.
+	Lifetime time.Duration
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+}
+
+// Manager creates, finds, renews and ends sessions. Safe for concurrent use.
+type Manager struct {
+	store    Store
+	keys     *Keys
+	codec    *Codec
+	idle     time.Duration
+	lifetime time.Duration
+	now      func() time.Time
+}
+
+// NewManager returns a Manager for o.
+func NewManager(o Options) (*Manager, error) {
+	if o.Store == nil || o.Keys == nil {
+		return nil, errors.New("session manager needs a store and keys")
+	}
+	if o.IdleTimeout <= 0 || o.Lifetime <= 0 {
+		return nil, errors.New("session timeouts must be positive")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Manager{
+		store: o.Store, keys: o.Keys, idle: o.IdleTimeout, lifetime: o.Lifetime, now: o.Now,
+		// The cookie's own time-stamp is a second, independent bound on its age.
+		codec: o.Keys.Codec(CookieName, o.Lifetime),
+	}, nil
+}
+
+// Keys returns the keys the Manager seals cookies with.
+func (m *Manager) Keys() *Keys { return m.keys }
+
+// Create starts a session for user, authenticated by backend, bound to the user's current
+// password hash. It returns the session and the cookie value that names it. The id is
+// always new: a session id a browser arrives with is never reused, which defeats session
+// fixation.
+func (m *Manager) Create(ctx context.Context, user, backend, passwordHash string) (
+	*Session, string, error) {
+	now := m.now()
+	s := &Session{
+		ID:        randomToken(),
+		User:      user,
+		Backend:   backend,
+		AuthHash:  m.keys.AuthHash(passwordHash),
+		CSRFToken: randomToken(),
+		Created:   now,
+		LastSeen:  now,
+		Expires:   now.Add(m.lifetime),
+	}
+	value, err := m.codec.Encode([]byte(s.ID))
+	if err != nil {
+		return nil, "", err
+	}
+	if err := m.store.Put(ctx, storeKey(s.ID), s, m.ttl(s, now)); err != nil {
+		return nil, "", fmt.Errorf("storing session: %w", err)
+	}
+	return s, value, nil
+}
+
+// Resolve returns the live session that the cookie values name. A request can carry
+// several cookies of the same name; exactly one of them must name a live session. If
+// none does it returns ErrNotFound, and if two name different sessions neither is used
+// and it returns ErrNotFound as well. Other errors come from the store.
+func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error) {
+	var found *Session
+	now := m.now()
+	for _, v := range values {
+		raw, old, err := m.codec.Decode(v)
+		if err != nil {
+			continue
+		}
+		id := string(raw)
+		if found != nil && found.ID == id {
+			continue
+		}
+		s, err := m.store.Get(ctx, storeKey(id))
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("loading session: %w", err)
+		}
+		if !m.live(s, now) {
+			// An expired session is deleted at once so nothing lingers.
+			if err := m.store.Delete(ctx, storeKey(id)); err != nil {
+				return nil, fmt.Errorf("deleting expired session: %w", err)
+			}
+			continue
+		}
+		if found != nil {
+			return nil, ErrNotFound
+		}
+		s.ID = id
+		s.reissue = old
+		found = s
+	}
+	if found == nil {
+		return nil, ErrNotFound
+	}
+	return found, nil
+}
+
+// live reports whether s is within both its idle deadline and its lifetime.
+func (m *Manager) live(s *Session, now time.Time) bool {
+	return now.Before(s.Expires) && now.Before(s.LastSeen.Add(m.idle))
+}
+
+// ttl is how long the store should keep s: until the earlier of its deadlines.
+func (m *Manager) ttl(s *Session, now time.Time) time.Duration {
+	end := s.LastSeen.Add(m.idle)
+	if s.Expires.Before(end) {
+		end = s.Expires
+	}
+	return end.Sub(now)
+}
+
+// Renew extends the idle deadline of s if it was last renewed more than RenewInterval
+// ago. The write is conditional: a session deleted meanwhile stays deleted, and Renew
+// then returns ErrNotFound.
+func (m *Manager) Renew(ctx context.Context, s *Session) error {
+	now := m.now()
+	if now.Sub(s.LastSeen) < RenewInterval {
+		return nil
+	}
+	s.LastSeen = now
+	err := m.store.Touch(ctx, storeKey(s.ID), now, m.ttl(s, now))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("renewing session: %w", err)
+	}
+	return err
+}
+
+// Delete ends s in the store.
+func (m *Manager) Delete(ctx context.Context, s *Session) error {
+	if err := m.store.Delete(ctx, storeKey(s.ID)); err != nil {
+		return fmt.Errorf("deleting session: %w", err)
+	}
+	return nil
+}
+
+// DeleteCookies ends every session that the cookie values name, live or not. Sign-in uses
+// it to end whatever session the browser arrived with before it creates a new one.
+func (m *Manager) DeleteCookies(ctx context.Context, values []string) error {
+	for _, v := range values {
+		raw, _, err := m.codec.Decode(v)
+		if err != nil {
+			continue
+		}
+		if err := m.store.Delete(ctx, storeKey(string(raw))); err != nil {
+			return fmt.Errorf("deleting session: %w", err)
+		}
+	}
+	return nil
+}
+
+// Bound reports whether s was created under passwordHash, the user's current hash.
+func (m *Manager) Bound(s *Session, passwordHash string) bool {
+	return m.keys.AuthHashMatches(s.AuthHash, passwordHash)
+}
+
+// CookieValue returns a fresh cookie value naming s, sealed under the newest secret.
+func (m *Manager) CookieValue(s *Session) (string, error) {
+	return m.codec.Encode([]byte(s.ID))
+}
+
+// randomToken returns 256 random bits, URL-safe.
+func randomToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		// crypto/rand never fails on supported platforms; if it does, no id is safe.
+		panic("session: reading random bytes: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// NewToken returns a random, URL-safe token of 256 bits, for CSRF tokens and the like.
+func NewToken() string { return randomToken() }

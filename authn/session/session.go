@@ -1,0 +1,173 @@
+// Package session keeps signed-in sessions on the server side and names them with signed,
+// encrypted cookies.
+//
+// A browser holds only a random session id, sealed with securecookie under keys derived
+// from the configured secrets. The store holds the session under a SHA-256 digest of that
+// id, so even someone who reads the store cannot build a working cookie from it.
+package session
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Errors of this package.
+var (
+	// ErrNotFound means the store holds no live session under the key.
+	ErrNotFound = errors.New("session not found")
+	// ErrBadCookie means a cookie value was forged, expired or malformed.
+	ErrBadCookie = errors.New("cookie value is not valid")
+)
+
+// Session is one signed-in session, as the store keeps it.
+type Session struct {
+	// ID is the secret id the browser's cookie carries. It is not stored.
+	ID string `json:"-"`
+	// User is the username.
+	User string `json:"user"`
+	// Backend names the user store that authenticated the user.
+	Backend string `json:"backend"`
+	// AuthHash is a keyed digest of the user's password hash at sign-in; see
+	// Keys.AuthHash. A different password hash today means the session is over.
+	AuthHash string `json:"auth_hash"`
+	// CSRFToken guards the session's state-changing forms, such as sign-out.
+	CSRFToken string `json:"csrf"`
+	// Created is when the user signed in.
+	Created time.Time `json:"created"`
+	// LastSeen is when the session was last used, to within the renewal interval.
+	LastSeen time.Time `json:"last_seen"`
+	// Expires is the absolute end of the session, however active it is.
+	Expires time.Time `json:"expires"`
+
+	// reissue is set when the cookie was sealed under an older secret.
+	reissue bool
+}
+
+// Reissue reports whether the browser's cookie was sealed under an older secret and
+// should be replaced by one under the newest.
+func (s *Session) Reissue() bool { return s.reissue }
+
+// Store keeps sessions. Implementations are safe for concurrent use. Keys are digests of
+// session ids, never ids.
+type Store interface {
+	// Get returns the session stored under key, or ErrNotFound.
+	Get(ctx context.Context, key string) (*Session, error)
+	// Put stores s under key for ttl.
+	Put(ctx context.Context, key string, s *Session, ttl time.Duration) error
+	// Touch sets the LastSeen of the session under key and extends its ttl, only if it is
+	// still stored: a renewal racing a sign-out must not bring the session back. It
+	// returns ErrNotFound when there is nothing to touch.
+	Touch(ctx context.Context, key string, lastSeen time.Time, ttl time.Duration) error
+	// Delete removes the session under key. Deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+}
+
+// storeKey is the key a session id is stored under.
+func storeKey(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// Memory is a Store in process memory: sessions end when the process does. The zero value
+// is ready to use.
+type Memory struct {
+	mu        sync.Mutex
+	m         map[string]memEntry
+	lastSweep time.Time
+	now       func() time.Time
+}
+
+type memEntry struct {
+	s       Session
+	expires time.Time
+}
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty Memory store.
+func NewMemory() *Memory { return &Memory{} }
+
+func (m *Memory) clock() time.Time {
+	if m.now != nil {
+		return m.now()
+	}
+	return time.Now()
+}
+
+// Get implements Store.
+func (m *Memory) Get(_ context.Context, key string) (*Session, error) {
+	m.mu.Lock()
+	e, ok := m.m[key]
+	if ok && !m.clock().Before(e.expires) {
+		delete(m.m, key)
+		ok = false
+	}
+	m.mu.Unlock()
+	if !ok {
+		return nil, ErrNotFound
+	}
+	s := e.s
+	return &s, nil
+}
+
+// Put implements Store.
+func (m *Memory) Put(_ context.Context, key string, s *Session, ttl time.Duration) error {
+	now := m.clock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = make(map[string]memEntry)
+	}
+	m.m[key] = memEntry{s: *s, expires: now.Add(ttl)}
+	m.sweepLocked(now)
+	return nil
+}
+
+// Touch implements Store.
+func (m *Memory) Touch(_ context.Context, key string, seen time.Time, ttl time.Duration) error {
+	now := m.clock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.m[key]
+	if !ok || !now.Before(e.expires) {
+		delete(m.m, key)
+		return ErrNotFound
+	}
+	e.s.LastSeen = seen
+	e.expires = now.Add(ttl)
+	m.m[key] = e
+	return nil
+}
+
+// Delete implements Store.
+func (m *Memory) Delete(_ context.Context, key string) error {
+	m.mu.Lock()
+	delete(m.m, key)
+	m.mu.Unlock()
+	return nil
+}
+
+// Len returns the number of sessions held, expired ones not yet swept included.
+func (m *Memory) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.m)
+}
+
+// sweepLocked drops expired sessions at most once a minute, on a write, so memory does
+// not fill with sessions nobody comes back to.
+func (m *Memory) sweepLocked(now time.Time) {
+	if now.Sub(m.lastSweep) < time.Minute {
+		return
+	}
+	m.lastSweep = now
+	for k, e := range m.m {
+		if !now.Before(e.expires) {
+			delete(m.m, k)
+		}
+	}
+}

@@ -1,0 +1,129 @@
+package authn
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/frontgate/gateway/authn/password"
+)
+
+// Backend names the user store that authenticated a session. A session records it, as
+// Django does, so that a session is only ever checked against the store that created it.
+const Backend = "file"
+
+// snapshot is one parsed version of the users file. It is never modified.
+type snapshot struct {
+	users map[string]*User
+	dummy password.Hash
+	stat  fileStamp
+}
+
+type fileStamp struct {
+	size    int64
+	modTime time.Time
+}
+
+// FileStore serves the users of a users file and re-reads it when it changes. A version
+// that no longer parses is logged and the last good one keeps serving. Safe for
+// concurrent use.
+type FileStore struct {
+	path   string
+	log    *slog.Logger
+	snap   atomic.Pointer[snapshot]
+	reload sync.Mutex
+}
+
+// OpenFileStore reads the users file at path. It fails if the file cannot be read or
+// parsed, so a gateway never starts without its users. A nil logger discards.
+func OpenFileStore(path string, log *slog.Logger) (*FileStore, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &FileStore{path: path, log: log}
+	if err := s.Reload(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Lookup returns the named user, or nil when there is none.
+func (s *FileStore) Lookup(name string) *User {
+	return s.snap.Load().users[name]
+}
+
+// Len returns the number of users loaded.
+func (s *FileStore) Len() int { return len(s.snap.Load().users) }
+
+// Reload reads the users file again. On error the previous users stay in place.
+func (s *FileStore) Reload() error {
+	s.reload.Lock()
+	defer s.reload.Unlock()
+	stamp, err := stampOf(s.path)
+	if err != nil {
+		return fmt.Errorf("reading users file: %w", err)
+	}
+	users, err := ReadUsersFile(s.path)
+	if err != nil {
+		return err
+	}
+	dummy, err := dummyFor(users)
+	if err != nil {
+		return fmt.Errorf("preparing dummy hash: %w", err)
+	}
+	s.snap.Store(&snapshot{users: users, dummy: dummy, stat: stamp})
+	return nil
+}
+
+// Watch re-reads the users file whenever its size or modification time changes,
+// checking every interval, until ctx is done. Errors are logged and the last good
+// version keeps serving.
+func (s *FileStore) Watch(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		stamp, err := stampOf(s.path)
+		if err != nil {
+			s.log.Error("users file unreadable, keeping the last good version",
+				"file", s.path, "error", err)
+			continue
+		}
+		if stamp == s.snap.Load().stat {
+			continue
+		}
+		if err := s.Reload(); err != nil {
+			s.log.Error("users file rejected, keeping the last good version",
+				"file", s.path, "error", err)
+			// Remember the bad version so that it is reported once, not every tick.
+			old := s.snap.Load()
+			s.snap.Store(&snapshot{users: old.users, dummy: old.dummy, stat: stamp})
+			continue
+		}
+		s.log.Info("users file reloaded", "file", s.path, "users", s.Len())
+	}
+}
+
+func stampOf(path string) (fileStamp, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}, err
+	}
+	return fileStamp{size: fi.Size(), modTime: fi.ModTime()}, nil
+}
+
+func randomSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,312 @@
+package authn
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/frontgate/gateway/authn/password"
+)
+
+// User is one account from the users file. A User is never modified after it is loaded,
+// so it is safe to share between goroutines.
+type User struct {
+	// Name is the username, the key of the entry in the users file.
+	Name string
+	// DisplayName is the name shown to people; it may be empty.
+	DisplayName string
+	// Email is the user's address; it may be empty.
+	Email string
+	// Groups lists the groups the user belongs to, in file order, without duplicates.
+	Groups []string
+	// Disabled users cannot sign in, and their existing sessions end.
+	Disabled bool
+
+	encoded string
+	hash    password.Hash
+}
+
+// PasswordHash returns the user's stored password hash in its encoded form. Sessions keep
+// a keyed digest of it, so that changing the password ends every session of the user. It
+// must never be logged or shown.
+func (u *User) PasswordHash() string { return u.encoded }
+
+// LogValue keeps everything but the username out of logs.
+func (u *User) LogValue() slog.Value { return slog.StringValue(u.Name) }
+
+// FileError reports a problem in a users file at a line and key.
+type FileError struct {
+	File string
+	Line int
+	Key  string
+	Err  error
+}
+
+func (e *FileError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	if e.Key != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Key)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
+// authelia lists the per-user keys of Authelia's users file format that the gateway
+// accepts and ignores, so an existing Authelia file loads unchanged.
+var authelia = map[string]bool{
+	"given_name": true, "middle_name": true, "family_name": true, "nickname": true,
+	"gender": true, "birthdate": true, "website": true, "profile": true, "picture": true,
+	"zoneinfo": true, "locale": true, "phone_number": true, "phone_extension": true,
+	"address": true, "extra": true,
+}
+
+// maxUsersFile bounds the users file so a mistaken path (a disk image, say) fails fast.
+const maxUsersFile = 64 << 20
+
+// ReadUsersFile reads and parses a users file. Every problem is a *FileError.
+func ReadUsersFile(path string) (map[string]*User, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading users file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxUsersFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading users file: %w", err)
+	}
+	if len(data) > maxUsersFile {
+		return nil, &FileError{File: path, Err: errors.New("file is larger than 64 MiB")}
+	}
+	return ParseUsers(data, path)
+}
+
+// ParseUsers parses users file content in Authelia's format:
+//
+//	users:
+//	  alice:
+//	    displayname: "Alice"
+//	    password: "$argon2id$v=19$m=19456,t=2,p=1$..."
+//	    email: alice@example.com
+//	    groups: [staff]
+//	    disabled: false
+//
+// Unknown keys, unsupported hash schemes, control characters in names, emails or groups,
+// and commas in group names are errors that name the user. file only labels errors.
+func ParseUsers(data []byte, file string) (map[string]*User, error) {
+	fail := func(n *yaml.Node, key string, err error) error {
+		line := 0
+		if n != nil {
+			line = n.Line
+		}
+		return &FileError{File: file, Line: line, Key: key, Err: err}
+	}
+
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fail(nil, "", errors.New("file is empty"))
+		}
+		return nil, fail(nil, "", err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, fail(&extra, "", errors.New("more than one YAML document"))
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fail(root, "", errors.New("expected a mapping with a users key"))
+	}
+
+	var list *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if k.Value != "users" {
+			return nil, fail(k, k.Value, errors.New("unknown key"))
+		}
+		list = v
+	}
+	if list == nil {
+		return nil, fail(root, "users", errors.New("missing"))
+	}
+	if list.Kind == yaml.ScalarNode && list.Tag == "!!null" {
+		return map[string]*User{}, nil
+	}
+	if list.Kind != yaml.MappingNode {
+		return nil, fail(list, "users", errors.New("expected a mapping of usernames"))
+	}
+
+	users := make(map[string]*User, len(list.Content)/2)
+	for i := 0; i+1 < len(list.Content); i += 2 {
+		k, v := list.Content[i], list.Content[i+1]
+		key := "users." + k.Value
+		if err := checkText(k.Value); err != nil || k.Value == "" {
+			if err == nil {
+				err = errors.New("empty")
+			}
+			return nil, fail(k, "users", fmt.Errorf("username %q: %w", k.Value, err))
+		}
+		if _, dup := users[k.Value]; dup {
+			return nil, fail(k, key, errors.New("user defined twice"))
+		}
+		u, err := parseUser(k.Value, v, key, fail)
+		if err != nil {
+			return nil, err
+		}
+		users[u.Name] = u
+	}
+	return users, nil
+}
+
+func parseUser(name string, n *yaml.Node, key string,
+	fail func(*yaml.Node, string, error) error) (*User, error) {
+	if n.Kind != yaml.MappingNode {
+		return nil, fail(n, key, errors.New("expected a mapping"))
+	}
+	u := &User{Name: name}
+	var pwNode *yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		fk := key + "." + k.Value
+		var err error
+		switch k.Value {
+		case "displayname":
+			err = decodeText(v, &u.DisplayName)
+		case "email":
+			err = decodeText(v, &u.Email)
+		case "password":
+			pwNode = v
+			err = v.Decode(&u.encoded)
+		case "disabled":
+			err = v.Decode(&u.Disabled)
+		case "groups":
+			u.Groups, err = decodeGroups(v)
+		default:
+			if !authelia[k.Value] {
+				err = errors.New("unknown key")
+			}
+		}
+		if err != nil {
+			return nil, fail(k, fk, err)
+		}
+	}
+	if pwNode == nil || u.encoded == "" {
+		return nil, fail(n, key+".password", errors.New("missing"))
+	}
+	h, err := password.Parse(u.encoded)
+	if err != nil {
+		// The error names the scheme but never the hash itself.
+		return nil, fail(pwNode, key+".password", err)
+	}
+	u.hash = h
+	return u, nil
+}
+
+func decodeText(n *yaml.Node, dst *string) error {
+	if err := n.Decode(dst); err != nil {
+		return err
+	}
+	return checkText(*dst)
+}
+
+func decodeGroups(n *yaml.Node) ([]string, error) {
+	var groups []string
+	if err := n.Decode(&groups); err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(groups))
+	out := groups[:0]
+	for _, g := range groups {
+		if g == "" {
+			return nil, errors.New("empty group name")
+		}
+		if err := checkText(g); err != nil {
+			return nil, fmt.Errorf("group %q: %w", g, err)
+		}
+		// Groups travel comma-separated in one header; a comma would forge a second group.
+		if strings.Contains(g, ",") {
+			return nil, fmt.Errorf("group %q: contains a comma", g)
+		}
+		if !seen[g] {
+			seen[g] = true
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+// checkText refuses values that would corrupt a header or a log line when passed on.
+func checkText(s string) error {
+	if !utf8.ValidString(s) {
+		return errors.New("not valid UTF-8")
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return errors.New("contains a control character")
+		}
+	}
+	if strings.TrimSpace(s) != s {
+		return errors.New("has leading or trailing space")
+	}
+	return nil
+}
+
+// dummyFor returns a hash that costs what verifying most of users' passwords costs, so
+// that an unknown username takes as long to reject as a known one.
+func dummyFor(users map[string]*User) (password.Hash, error) {
+	counts := map[string]int{}
+	sample := map[string]password.Hash{}
+	for _, u := range users {
+		c := costKey(u.encoded)
+		counts[c]++
+		sample[c] = u.hash
+	}
+	if len(counts) == 0 {
+		enc, err := password.Generate(randomSecret(), password.DefaultArgon2)
+		if err != nil {
+			return nil, err
+		}
+		return password.Parse(enc)
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if counts[keys[i]] != counts[keys[j]] {
+			return counts[keys[i]] > counts[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	return password.SameCost(sample[keys[0]])
+}
+
+// costKey is the part of an encoded hash that decides its cost: the scheme and its
+// parameters, without salt or key.
+func costKey(encoded string) string {
+	parts := strings.Split(encoded, "$")
+	if len(parts) < 4 {
+		return encoded
+	}
+	if strings.HasPrefix(parts[1], "2") { // bcrypt: $2b$10$...
+		return parts[1] + "$" + parts[2]
+	}
+	return strings.Join(parts[:len(parts)-2], "$")
+}
