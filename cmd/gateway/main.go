@@ -1,0 +1,209 @@
+// Command gateway is an authentication gateway for web apps that have no sign-in of their
+// own. It serves a sign-in page, keeps sessions, and forwards signed-in users' requests
+// to the app with their identity in request headers.
+//
+// Usage:
+//
+//	gateway [run] [-config FILE]    serve (default config: gateway.yaml)
+//	gateway check [-config FILE]    validate the config and its users file
+//	gateway hash-password           read a password on stdin, print an argon2id hash
+//	gateway version                 print the version
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/frontgate/gateway/authn/password"
+	"github.com/frontgate/gateway/proxy/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+const usage = `usage:
+  gateway [run] [-config FILE]   serve (default config: gateway.yaml)
+  gateway check [-config FILE]   validate the config and its users file
+  gateway hash-password          read a password on stdin, print an argon2id hash
+  gateway version                print the version
+`
+
+// run executes one command and returns the process exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := "run"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "run":
+		return runServe(ctx, args, stderr)
+	case "check":
+		return runCheck(args, stdout, stderr)
+	case "hash-password":
+		return runHash(args, stdin, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "gateway", versionString())
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "gateway: unknown command %q\n%s", cmd, usage)
+	return 2
+}
+
+func configFlags(name string, args []string, stderr io.Writer) (string, bool) {
+	fs := flag.NewFlagSet("gateway "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "gateway.yaml", "config `file`")
+	if err := fs.Parse(args); err != nil {
+		return "", false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "gateway %s: unexpected argument %q\n", name, fs.Arg(0))
+		return "", false
+	}
+	return *path, true
+}
+
+func runServe(ctx context.Context, args []string, stderr io.Writer) int {
+	path, ok := configFlags("run", args, stderr)
+	if !ok {
+		return 2
+	}
+	if err := server.Run(ctx, server.Options{ConfigPath: path, Stderr: stderr}); err != nil {
+		fmt.Fprintln(stderr, "gateway:", err)
+		return 1
+	}
+	return 0
+}
+
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	path, ok := configFlags("check", args, stderr)
+	if !ok {
+		return 2
+	}
+	cfg, err := server.Check(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d routes, users from %s)\n", cfg.File, len(cfg.Routes),
+		cfg.Users.File)
+	return 0
+}
+
+func runHash(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "gateway hash-password: takes no arguments; "+
+			"the password is read from stdin\n")
+		return 2
+	}
+	pw, err := readPassword(stdin, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "gateway hash-password:", err)
+		return 1
+	}
+	enc, err := password.Generate(pw, password.DefaultArgon2)
+	if err != nil {
+		fmt.Fprintln(stderr, "gateway hash-password:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, enc)
+	return 0
+}
+
+// readPassword reads one password: from a terminal without echo, asking twice, or else
+// the whole of stdin, of which one trailing newline is not part of the password.
+func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stderr, "Password: ")
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", fmt.Errorf("reading password: %w", err)
+		}
+		fmt.Fprint(stderr, "Again: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return "", fmt.Errorf("reading password: %w", err)
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the passwords do not match")
+		}
+		return checkPassword(string(a))
+	}
+	data, err := io.ReadAll(io.LimitReader(bufio.NewReader(stdin), password.MaxLength+3))
+	if err != nil {
+		return "", fmt.Errorf("reading password: %w", err)
+	}
+	s := string(data)
+	if strings.HasSuffix(s, "\r\n") {
+		s = s[:len(s)-2]
+	} else {
+		s = strings.TrimSuffix(s, "\n")
+	}
+	return checkPassword(s)
+}
+
+func checkPassword(s string) (string, error) {
+	switch {
+	case s == "":
+		return "", errors.New("the password is empty")
+	case len(s) > password.MaxLength:
+		return "", fmt.Errorf("the password is longer than %d bytes", password.MaxLength)
+	}
+	return s, nil
+}
+
+// versionString is the version set at build time, or the module version or VCS revision
+// the binary was built from.
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return "devel-" + rev
+}

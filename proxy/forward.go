@@ -1,0 +1,88 @@
+package proxy
+
+import (
+	"net/http/httputil"
+	"strings"
+
+	"github.com/frontgate/gateway/authn/session"
+)
+
+// rewrite builds the upstream request. httputil.ReverseProxy has already removed the
+// hop-by-hop headers, including any the client listed in Connection, before it calls
+// rewrite; so the headers set here cannot be deleted by a client's Connection header.
+func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
+	st, _ := pr.In.Context().Value(stateKey{}).(*state)
+	out := pr.Out
+
+	// Forward the very path the rules judged, not a re-encoding of it.
+	out.URL.Path, out.URL.RawPath = st.dpath, st.path
+	pr.SetURL(rt.upstream)
+	if rt.preserve {
+		out.Host = pr.In.Host
+	}
+
+	// Nothing the client sent may pass for an identity or a forwarding claim.
+	h.filter.strip(out.Header)
+	stripCookies(out.Header, session.CookieName, loginCookie)
+	h.setForwarded(pr)
+
+	if u := st.user; u != nil {
+		out.Header[h.identity.User] = []string{u.Name}
+		if u.Email != "" {
+			out.Header[h.identity.Email] = []string{u.Email}
+		}
+		if len(u.Groups) > 0 {
+			out.Header[h.identity.Groups] = []string{strings.Join(u.Groups, ",")}
+		}
+	}
+}
+
+// setForwarded writes X-Forwarded-For, -Host and -Proto. A trusted proxy's claims are
+// kept and extended; anyone else's were removed and are replaced by what the gateway saw.
+func (h *Handler) setForwarded(pr *httputil.ProxyRequest) {
+	in, out := pr.In, pr.Out
+	peer := peerAddr(in.RemoteAddr)
+	fromProxy := peer.IsValid() && trusted(peer, h.trusted)
+
+	xff := ""
+	if peer.IsValid() {
+		xff = peer.String()
+	}
+	host, proto := in.Host, "http"
+	if in.TLS != nil {
+		proto = "https"
+	}
+	if fromProxy {
+		if prior := in.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+			xff = strings.Join(prior, ", ") + ", " + xff
+		}
+		if v := in.Header.Get("X-Forwarded-Host"); v != "" && validHost(v) {
+			host = v
+		}
+		if v := strings.ToLower(in.Header.Get("X-Forwarded-Proto")); v == "https" ||
+			v == "http" {
+			proto = v
+		}
+	}
+	if xff != "" {
+		out.Header["X-Forwarded-For"] = []string{xff}
+	}
+	out.Header["X-Forwarded-Host"] = []string{host}
+	out.Header["X-Forwarded-Proto"] = []string{proto}
+}
+
+// validHost accepts a host or host:port of plain characters.
+func validHost(v string) bool {
+	if v == "" || len(v) > 255 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '.' || c == '-' || c == ':' || c == '[' || c == ']'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,301 @@
+package proxy_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// session signs in as user and returns the session cookie value.
+func (e *env) session(user, pass string) string {
+	e.t.Helper()
+	b := e.browser()
+	if r := b.login(user, pass, "/"); r.StatusCode != http.StatusSeeOther {
+		e.t.Fatalf("login as %s: status %d", user, r.StatusCode)
+	}
+	return b.cookie("gateway_session")
+}
+
+// rawRequest writes request bytes exactly as given and returns the status code. Ordinary
+// clients canonicalise header names, which would hide spelling tricks.
+func (e *env) rawRequest(t testing.TB, lines ...string) int {
+	t.Helper()
+	u, _ := url.Parse(e.gw.URL)
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprint(c, strings.Join(lines, "\r\n")+"\r\n\r\n")
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("reading response: %v", err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// identityLike returns every header the upstream saw whose name folds to one of names.
+func identityLike(h http.Header, names ...string) map[string][]string {
+	out := map[string][]string{}
+	for k, v := range h {
+		f := strings.NewReplacer("_", "-", ".", "-").Replace(strings.ToLower(k))
+		for _, n := range names {
+			if f == strings.ToLower(n) {
+				out[k] = v
+			}
+		}
+	}
+	return out
+}
+
+func TestSpoofedIdentityHeadersNeverReachUpstream(t *testing.T) {
+	e := newEnv(t, "")
+	alice := e.session("alice", alicePass)
+	spoof := []string{
+		"X-Forwarded-User: bob",
+		"x-forwarded-user: bob",
+		"X_Forwarded_User: bob",
+		"X-FORWARDED-USER: bob",
+		"X.Forwarded.User: bob",
+		"X-Forwarded_Email: bob@example.test",
+		"X_Forwarded_Email: bob@example.test",
+		"X-Forwarded-Groups: admins",
+		"x-forwarded-groups: admins",
+		"X_Forwarded_Groups: admins",
+		"X-Forwarded-User: admin",
+		"Remote-User: bob",
+		"X-Gateway-User: bob",
+		"X-Auth-Request-User: bob",
+	}
+	for _, tt := range []struct {
+		name, path, cookie string
+		wantUser           []string
+	}{
+		{"signed in", "/app/whoami", alice, []string{"alice"}},
+		{"public anonymous", "/public/echo", "", nil},
+		{"public signed in", "/public/echo", alice, []string{"alice"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			lines := append([]string{"GET " + tt.path + " HTTP/1.1", "Host: gw.example.test"},
+				spoof...)
+			if tt.cookie != "" {
+				lines = append(lines, "Cookie: gateway_session="+tt.cookie)
+			}
+			if code := e.rawRequest(t, lines...); code != 200 {
+				t.Fatalf("status %d, want 200", code)
+			}
+			h := e.up.last(t).Header
+			got := identityLike(h, "X-Forwarded-User", "X-Forwarded-Email",
+				"X-Forwarded-Groups", "Remote-User", "X-Gateway-User", "X-Auth-Request-User")
+			want := map[string][]string{}
+			if tt.wantUser != nil {
+				want = map[string][]string{
+					"X-Forwarded-User":   tt.wantUser,
+					"X-Forwarded-Email":  {"alice@example.test"},
+					"X-Forwarded-Groups": {"staff"},
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("identity headers upstream:\n got %v\nwant %v", got, want)
+			}
+		})
+	}
+}
+
+func TestRenamedIdentityHeaders(t *testing.T) {
+	e := newEnv(t, "identity_headers:\n  user: Remote-User\n  email: Remote-Email\n"+
+		"  groups: Remote-Groups\n")
+	alice := e.session("alice", alicePass)
+	code := e.rawRequest(t, "GET /x HTTP/1.1", "Host: gw.example.test",
+		"Remote_User: bob", "remote-user: bob", "REMOTE.GROUPS: admins",
+		"Cookie: gateway_session="+alice)
+	if code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	h := e.up.last(t).Header
+	got := identityLike(h, "Remote-User", "Remote-Email", "Remote-Groups")
+	want := map[string][]string{
+		"Remote-User": {"alice"}, "Remote-Email": {"alice@example.test"},
+		"Remote-Groups": {"staff"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+func TestConnectionHeaderCannotDropGatewayHeaders(t *testing.T) {
+	e := newEnv(t, "")
+	alice := e.session("alice", alicePass)
+	code := e.rawRequest(t, "GET /app/echo HTTP/1.1", "Host: gw.example.test",
+		"Cookie: gateway_session="+alice,
+		"Connection: keep-alive, X-Forwarded-User, X-Forwarded-Groups, X-Forwarded-Email",
+		"Connection: x-forwarded-for, X-Forwarded-Host, X-Forwarded-Proto")
+	if code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	h := e.up.last(t).Header
+	for name, want := range map[string]string{
+		"X-Forwarded-User": "alice", "X-Forwarded-Groups": "staff",
+		"X-Forwarded-Email": "alice@example.test", "X-Forwarded-For": "127.0.0.1",
+		"X-Forwarded-Host": "gw.example.test", "X-Forwarded-Proto": "http",
+	} {
+		if got := h.Values(name); len(got) != 1 || got[0] != want {
+			t.Errorf("%s: got %q, want [%s]", name, got, want)
+		}
+	}
+	for _, hop := range []string{"Connection", "Keep-Alive", "Proxy-Connection"} {
+		if v := h.Get(hop); v != "" {
+			t.Errorf("hop-by-hop %s forwarded: %q", hop, v)
+		}
+	}
+}
+
+func TestForwardedHeadersFromClientReplaced(t *testing.T) {
+	e := newEnv(t, "")
+	code := e.rawRequest(t, "GET /public/x HTTP/1.1", "Host: gw.example.test",
+		"X-Forwarded-For: 6.6.6.6", "X-Forwarded-Host: evil.example",
+		"X-Forwarded-Proto: https", "Forwarded: for=6.6.6.6", "X-Real-IP: 6.6.6.6",
+		"X-Original-URL: /admin/", "X-Forwarded-Uri: /admin/", "X-HTTP-Method-Override: PUT")
+	if code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	h := e.up.last(t).Header
+	want := map[string]string{
+		"X-Forwarded-For": "127.0.0.1", "X-Forwarded-Host": "gw.example.test",
+		"X-Forwarded-Proto": "http",
+	}
+	for name, v := range h {
+		n := strings.ToLower(name)
+		if w, ok := want[name]; ok {
+			if len(v) != 1 || v[0] != w {
+				t.Errorf("%s: got %q, want [%s]", name, v, w)
+			}
+			continue
+		}
+		if strings.HasPrefix(n, "x-forwarded") || n == "forwarded" || n == "x-real-ip" ||
+			n == "x-original-url" || n == "x-http-method-override" {
+			t.Errorf("client header %s: %q reached the upstream", name, v)
+		}
+	}
+}
+
+func TestGatewayCookieNeverReachesUpstream(t *testing.T) {
+	e := newEnv(t, "")
+	b := e.browser()
+	b.login("alice", alicePass, "/")
+	alice := b.cookie("gateway_session")
+	login := "gateway_login=abc"
+	tests := []struct {
+		name    string
+		cookies []string
+		want    []string
+	}{
+		{"mixed", []string{"theme=dark; gateway_session=" + alice + "; " + login + "; lang=en"},
+			[]string{"theme=dark; lang=en"}},
+		{"split lines", []string{"theme=dark", "gateway_session=" + alice, "lang=en"},
+			[]string{"theme=dark; lang=en"}},
+		{"alone", []string{"gateway_session=" + alice}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.raw("GET", "/app/echo", "", http.Header{
+				"Cookie": tt.cookies, "Proxy-Authorization": {"Basic dXNlcjpwYXNz"},
+			})
+			if r.StatusCode != 200 {
+				t.Fatalf("status %d", r.StatusCode)
+			}
+			h := e.up.last(t).Header
+			if got := h.Values("Cookie"); fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("Cookie upstream: got %q, want %q", got, tt.want)
+			}
+			if v := h.Get("Proxy-Authorization"); v != "" {
+				t.Errorf("Proxy-Authorization forwarded: %q", v)
+			}
+			if u := h.Get("X-Forwarded-User"); u != "alice" {
+				t.Errorf("X-Forwarded-User: got %q, want alice", u)
+			}
+		})
+	}
+}
+
+func TestLoginIsNeverForwarded(t *testing.T) {
+	e := newEnv(t, "")
+	e.browser().login("alice", alicePass, "/")
+	e.browser().login("alice", "wrong", "/")
+	if n := e.up.count(); n != 0 {
+		t.Errorf("upstream saw %d requests during sign-in", n)
+	}
+}
+
+func TestPathsAreMatchedBySegmentAndNormalised(t *testing.T) {
+	e := newEnv(t, "")
+	tests := []struct {
+		path string
+		want int // without a session, Accept: text/html
+	}{
+		{"/public/x", 200},
+		{"/public", 200},
+		{"/publicity", 302},
+		{"/public/../admin/", 400},
+		{"/public/%2e%2e/admin/", 400},
+		{"/public/.%2E/admin/", 400},
+		{"/public%2F..%2Fadmin/", 400},
+		{"/public/..%5Cadmin/", 400},
+		{"/public/..;/admin/", 400},
+		{"/public/%00/x", 400},
+		{"/public;x/y", 400},
+		{"/public/%3B/x", 400},
+		{"/public/%23/x", 400},
+		{"/public/%3F/x", 400},
+		{"/public/a;jsessionid=1", 200},
+		{"/app/page;jsessionid=1", 302},
+		{"/public/%252e%252e/admin/", 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			before := e.up.count()
+			code := e.rawRequest(t, "GET "+tt.path+" HTTP/1.1", "Host: gw.example.test",
+				"Accept: text/html")
+			if code != tt.want {
+				t.Errorf("status: got %d, want %d", code, tt.want)
+			}
+			if tt.want != 200 && e.up.count() != before {
+				t.Errorf("upstream contacted")
+			}
+		})
+	}
+	// What was judged is what was forwarded.
+	e.rawRequest(t, "GET /public//x//y HTTP/1.1", "Host: gw.example.test")
+	if got := e.up.last(t).RequestURI; got != "/public/x/y" {
+		t.Errorf("forwarded path: got %q, want /public/x/y", got)
+	}
+	e.rawRequest(t, "GET /public/%252e%252e/admin/ HTTP/1.1", "Host: gw.example.test")
+	if got := e.up.last(t).RequestURI; got != "/public/%252e%252e/admin/" {
+		t.Errorf("forwarded path: got %q, want it still double-encoded", got)
+	}
+}
+
+func TestUnreachableUpstreamIs502(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	e := newEnv(t, "  - path: /down/\n    upstream: \"http://"+addr+"\"\n")
+	alice := e.session("alice", alicePass)
+	r := e.raw("GET", "/down/x", alice, http.Header{"Accept": {"text/html"}})
+	if r.StatusCode != http.StatusBadGateway {
+		t.Fatalf("status %d, want 502", r.StatusCode)
+	}
+	if strings.Contains(r.body, addr) || strings.Contains(r.body, "dial") {
+		t.Errorf("502 page leaks internals:\n%s", r.body)
+	}
+}

@@ -1,0 +1,366 @@
+package proxy
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/proxy/page"
+)
+
+// loginCookie carries pre-login state: the sign-in form's CSRF token, the target to
+// return to, and a one-time notice. Keeping it in a signed cookie rather than the store
+// means an anonymous visitor never causes a store write.
+const loginCookie = "gateway_login"
+
+// loginStateTTL bounds how long a sign-in form stays usable.
+const loginStateTTL = time.Hour
+
+// maxLoginBody bounds a sign-in or sign-out form; larger bodies are refused unread.
+const maxLoginBody = 16 << 10
+
+// Messages shown to people.
+const (
+	msgInvalid    = "Invalid credentials"
+	msgLoggedOut  = "You have been logged out"
+	msgFormExpire = "The form expired. Please try again."
+)
+
+// loginState is the content of the pre-login cookie.
+type loginState struct {
+	CSRF   string `json:"c"`
+	Next   string `json:"n,omitempty"`
+	Notice string `json:"f,omitempty"`
+}
+
+// serveGateway serves the gateway's own pages under Prefix.
+func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, path string) {
+	pageHeaders(w.Header(), h.csp)
+	switch path {
+	case LoginPath:
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			h.loginForm(w, r)
+		case http.MethodPost:
+			h.login(w, r)
+		default:
+			h.methodNotAllowed(w, r, "GET, HEAD, POST")
+		}
+	case LogoutPath:
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			h.logoutForm(w, r)
+		case http.MethodPost:
+			h.logout(w, r)
+		default:
+			h.methodNotAllowed(w, r, "GET, HEAD, POST")
+		}
+	case page.StylesheetPath:
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.methodNotAllowed(w, r, "GET, HEAD")
+			return
+		}
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Write(page.Stylesheet)
+	default:
+		h.errorPage(w, r, http.StatusNotFound, "There is nothing here.")
+	}
+}
+
+// loginForm shows the sign-in form, or sends a signed-in user on to their target.
+func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
+	next := r.URL.Query().Get("next")
+	if s, _ := h.identify(w, r); s != nil {
+		http.Redirect(w, r, h.redirects.Target(next), http.StatusFound)
+		return
+	}
+	st := h.readLoginState(r)
+	notice := st.Notice
+	st.Notice = "" // shown once
+	if st.CSRF == "" {
+		st.CSRF = session.NewToken()
+	}
+	if next != "" {
+		st.Next = next
+	}
+	st.Next = h.redirects.Target(st.Next)
+	h.writeLoginState(w, r, st)
+	h.render(w, r, http.StatusOK, page.Login{
+		Site: h.site, CSRFToken: st.CSRF, Next: st.Next, Notice: notice,
+	})
+}
+
+// login signs a user in. Only after the password checks out is a session created, under
+// a new id; whatever session the browser arrived with is deleted first.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	st := h.readLoginState(r)
+	if !h.readForm(w, r) {
+		return
+	}
+	name := r.PostForm.Get("username")
+	next := r.PostForm.Get("next")
+	if next == "" {
+		next = st.Next
+	}
+	next = h.redirects.Target(next)
+
+	// Login CSRF: the form's token must match the one in this browser's pre-login cookie,
+	// and the request must not come from another origin.
+	if err := h.origins.Check(r); err != nil || st.CSRF == "" ||
+		!tokenEqual(st.CSRF, r.PostForm.Get("csrf_token")) {
+		h.audit(r, "sign-in refused", "", "csrf")
+		st = loginState{CSRF: session.NewToken(), Next: next}
+		h.writeLoginState(w, r, st)
+		h.render(w, r, http.StatusForbidden, page.Login{
+			Site: h.site, CSRFToken: st.CSRF, Next: next, Error: msgFormExpire,
+			Username: displayName(name),
+		})
+		return
+	}
+
+	u, err := h.auth.Authenticate(r.Context(), name, r.PostForm.Get("password"))
+	if err != nil {
+		reason := err.Error()
+		var ae *authn.AuthError
+		if errors.As(err, &ae) {
+			reason = ae.Reason
+		}
+		h.audit(r, "sign-in failed", displayName(name), reason)
+		h.render(w, r, http.StatusUnauthorized, page.Login{
+			Site: h.site, CSRFToken: st.CSRF, Next: next, Error: msgInvalid,
+			Username: displayName(name),
+		})
+		return
+	}
+
+	ctx := r.Context()
+	if err := h.sessions.DeleteCookies(ctx, cookieValues(r, session.CookieName)); err != nil {
+		h.log.Error("deleting previous session failed", "error", err, "user", u.Name)
+		h.errorPage(w, r, http.StatusServiceUnavailable, "Signing in is not possible "+
+			"right now. Try again in a moment.")
+		return
+	}
+	_, value, err := h.sessions.Create(ctx, u.Name, authn.Backend, u.PasswordHash())
+	if err != nil {
+		h.log.Error("creating session failed", "error", err, "user", u.Name)
+		h.errorPage(w, r, http.StatusServiceUnavailable, "Signing in is not possible "+
+			"right now. Try again in a moment.")
+		return
+	}
+	h.audit(r, "sign-in", u.Name, "password")
+	h.setCookie(w, r, session.CookieName, value, 0)
+	h.clearCookie(w, r, loginCookie)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// logoutForm shows the sign-out confirmation. It changes nothing.
+func (h *Handler) logoutForm(w http.ResponseWriter, r *http.Request) {
+	s, u := h.identify(w, r)
+	d := page.Logout{Site: h.site}
+	if s != nil {
+		d.User, d.CSRFToken = u.Name, s.CSRFToken
+	}
+	h.render(w, r, http.StatusOK, d)
+}
+
+// logout ends the session: deleted from the store, cookie expired, and a notice for the
+// sign-in page it sends the browser to.
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	if !h.readForm(w, r) {
+		return
+	}
+	if err := h.origins.Check(r); err != nil {
+		h.audit(r, "sign-out refused", "", "cross-origin")
+		h.errorPage(w, r, http.StatusForbidden, msgFormExpire)
+		return
+	}
+	s, u := h.identify(w, r)
+	if s == nil {
+		http.Redirect(w, r, LoginPath, http.StatusSeeOther)
+		return
+	}
+	if !tokenEqual(s.CSRFToken, r.PostForm.Get("csrf_token")) {
+		h.audit(r, "sign-out refused", u.Name, "csrf")
+		h.errorPage(w, r, http.StatusForbidden, msgFormExpire)
+		return
+	}
+	if err := h.sessions.Delete(r.Context(), s); err != nil {
+		h.log.Error("deleting session failed", "error", err, "user", u.Name)
+		h.errorPage(w, r, http.StatusServiceUnavailable, "Signing out is not possible "+
+			"right now. Try again in a moment.")
+		return
+	}
+	h.audit(r, "sign-out", u.Name, "user")
+	h.clearCookie(w, r, session.CookieName)
+	h.writeLoginState(w, r, loginState{CSRF: session.NewToken(), Notice: msgLoggedOut})
+	http.Redirect(w, r, LoginPath, http.StatusSeeOther)
+}
+
+// readForm parses a form body of bounded size. It answers 413 or 400 and returns false
+// when the body is too large or malformed.
+func (h *Handler) readForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form is too large.")
+			return false
+		}
+		h.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
+		return false
+	}
+	return true
+}
+
+func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	w.Header().Set("Allow", allow)
+	h.errorPage(w, r, http.StatusMethodNotAllowed, "This method is not allowed here.")
+}
+
+// errorPage answers with status and a message: a page for browsers, plain text for
+// everything else. It never carries internals.
+func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	pageHeaders(w.Header(), h.csp)
+	if !acceptsHTML(r) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		w.Write([]byte(http.StatusText(status) + ": " + msg + "\n"))
+		return
+	}
+	h.render(w, r, status, page.Error{
+		Site: h.site, Title: http.StatusText(status), Message: msg,
+		Link: LoginPath, LinkText: "Go to the sign-in page",
+	})
+}
+
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, v any) {
+	if err := page.Render(w, status, v); err != nil {
+		h.log.Error("page failed", "error", err)
+	}
+}
+
+// readLoginState returns the pre-login state, or the zero state when the cookie is
+// missing, forged or expired.
+func (h *Handler) readLoginState(r *http.Request) loginState {
+	var st loginState
+	for _, v := range cookieValues(r, loginCookie) {
+		raw, _, err := h.loginCk.Decode(v)
+		if err != nil {
+			continue
+		}
+		if json.Unmarshal(raw, &st) == nil {
+			return st
+		}
+	}
+	return loginState{}
+}
+
+func (h *Handler) writeLoginState(w http.ResponseWriter, r *http.Request, st loginState) {
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return
+	}
+	v, err := h.loginCk.Encode(raw)
+	if err != nil {
+		h.log.Error("encoding sign-in state failed", "error", err)
+		return
+	}
+	h.setCookie(w, r, loginCookie, v, int(loginStateTTL/time.Second))
+}
+
+// setCookie sets one of the gateway's cookies: host-only, Path=/, HttpOnly,
+// SameSite=Lax, and Secure as the config decides. maxAge 0 makes a browser-session
+// cookie.
+func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value string,
+	maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secureCookie(r),
+	})
+}
+
+// clearCookie expires a cookie with the same attributes it was set with.
+func (h *Handler) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(1, 0),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secureCookie(r),
+	})
+}
+
+// secureCookie decides the Secure flag: forced by config, or in "auto" mode set when the
+// request came over TLS, directly or through a trusted proxy that says so.
+func (h *Handler) secureCookie(r *http.Request) bool {
+	switch h.secure {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	if r.TLS != nil {
+		return true
+	}
+	peer := peerAddr(r.RemoteAddr)
+	return peer.IsValid() && trusted(peer, h.trusted) &&
+		strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// cookieValues returns every value sent for the named cookie.
+func cookieValues(r *http.Request, name string) []string {
+	cs := r.CookiesNamed(name)
+	if len(cs) == 0 {
+		return nil
+	}
+	vs := make([]string, len(cs))
+	for i, c := range cs {
+		vs[i] = c.Value
+	}
+	return vs
+}
+
+func tokenEqual(want, got string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
+}
+
+// displayName is the username as it may be shown back on the form: bounded in length.
+func displayName(name string) string {
+	if len(name) > authn.MaxUsernameLength {
+		return name[:authn.MaxUsernameLength]
+	}
+	return name
+}
+
+// pageHeaders sets the headers every response the gateway writes itself carries.
+func pageHeaders(h http.Header, csp string) {
+	noStore(h)
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Frame-Options", "DENY")
+}
+
+// noStore marks a response as private to this browser and this moment.
+func noStore(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+}
+
+// contentSecurityPolicy allows the gateway's pages their own stylesheet and nothing else.
+// Form submissions may lead only to the gateway itself, or after sign-in to the hosts
+// that redirects are allowed to.
+func contentSecurityPolicy(hosts []string) string {
+	action := "'self'"
+	for _, h := range hosts {
+		if strings.HasPrefix(h, ".") {
+			action += " https://*" + h
+		} else {
+			action += " https://" + h
+		}
+	}
+	return "default-src 'none'; style-src 'self'; img-src 'self'; form-action " + action +
+		"; frame-ancestors 'none'; base-uri 'none'"
+}

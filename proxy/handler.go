@@ -1,0 +1,487 @@
+// Package proxy is the gateway's HTTP handler: it serves the sign-in and sign-out pages,
+// decides for every other request whether it may pass, and forwards those that may to
+// their upstream with the user's identity in request headers.
+//
+// A request for a protected path is forwarded only with a valid session. Whatever a
+// client sends that could pass for an identity, a forwarded-header claim or the
+// gateway's own cookie is removed before anything reaches an upstream.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/proxy/page"
+	"github.com/frontgate/gateway/proxy/redirect"
+)
+
+// Paths of the gateway's own pages. Everything under Prefix belongs to the gateway and is
+// never forwarded.
+const (
+	Prefix     = "/.gateway"
+	LoginPath  = Prefix + "/login"
+	LogoutPath = Prefix + "/logout"
+)
+
+// Options configures a Handler.
+type Options struct {
+	// Config supplies routes, identity header names, trusted proxies, redirect hosts
+	// and cookie settings. Required, and must come from config.Load or config.Parse.
+	Config *config.Config
+	// Auth checks passwords and knows the users. Required.
+	Auth *authn.Authenticator
+	// Sessions keeps sessions. Required.
+	Sessions *session.Manager
+	// Logger receives access, audit and error records. Nil discards them.
+	Logger *slog.Logger
+	// Transport carries requests to upstreams. Nil means a transport tuned for
+	// keeping upstream connections alive, which ignores proxy environment variables.
+	Transport http.RoundTripper
+}
+
+// Handler is the gateway's http.Handler. Safe for concurrent use.
+type Handler struct {
+	routes    []*route // longest path first
+	auth      *authn.Authenticator
+	sessions  *session.Manager
+	log       *slog.Logger
+	filter    *headerFilter
+	identity  config.IdentityHeaders
+	trusted   []netip.Prefix
+	redirects *redirect.Policy
+	secure    string
+	loginCk   *session.Codec
+	origins   *http.CrossOriginProtection
+	csp       string
+	site      string
+}
+
+// route is one configured route, ready to serve.
+type route struct {
+	path     string
+	public   []string
+	upstream *url.URL
+	preserve bool
+	proxy    *httputil.ReverseProxy
+}
+
+// New returns a Handler for o.
+func New(o Options) (*Handler, error) {
+	if o.Config == nil || o.Auth == nil || o.Sessions == nil {
+		return nil, errors.New("proxy handler needs a config, an authenticator and sessions")
+	}
+	cfg := o.Config
+	lg := o.Logger
+	if lg == nil {
+		lg = slog.New(slog.DiscardHandler)
+	}
+	tr := o.Transport
+	if tr == nil {
+		tr = NewTransport()
+	}
+	h := &Handler{
+		auth:      o.Auth,
+		sessions:  o.Sessions,
+		log:       lg,
+		identity:  canonicalIdentity(cfg.IdentityHeaders),
+		trusted:   cfg.Trusted,
+		redirects: &redirect.Policy{Hosts: cfg.AllowedRedirectHosts},
+		secure:    cfg.Session.Secure,
+		loginCk:   o.Sessions.Keys().Codec(loginCookie, loginStateTTL),
+		origins:   http.NewCrossOriginProtection(),
+		site:      "Sign in",
+	}
+	h.filter = newHeaderFilter([]string{h.identity.User, h.identity.Email, h.identity.Groups})
+	h.csp = contentSecurityPolicy(cfg.AllowedRedirectHosts)
+
+	errLog := log.New(&slogWriter{lg}, "", 0)
+	for _, rc := range cfg.Routes {
+		rt := &route{
+			path:     rc.Path,
+			public:   rc.Public,
+			upstream: rc.UpstreamURL,
+			preserve: rc.PreserveHost == nil || *rc.PreserveHost,
+		}
+		if rt.upstream == nil {
+			return nil, fmt.Errorf("route %s: upstream not parsed", rc.Path)
+		}
+		rt.proxy = &httputil.ReverseProxy{
+			Rewrite:        func(pr *httputil.ProxyRequest) { h.rewrite(rt, pr) },
+			Transport:      tr,
+			ErrorHandler:   h.upstreamError,
+			ErrorLog:       errLog,
+			ModifyResponse: dropGatewayCookies,
+		}
+		h.routes = append(h.routes, rt)
+	}
+	sort.SliceStable(h.routes, func(i, j int) bool {
+		return len(strings.TrimSuffix(h.routes[i].path, "/")) >
+			len(strings.TrimSuffix(h.routes[j].path, "/"))
+	})
+	return h, nil
+}
+
+// NewTransport returns the transport the gateway uses for upstreams by default: it keeps
+// connections alive for reuse, bounds dialing and TLS handshakes, and never sends
+// upstream traffic through a proxy named in the environment.
+func NewTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+}
+
+func canonicalIdentity(c config.IdentityHeaders) config.IdentityHeaders {
+	return config.IdentityHeaders{
+		User:   http.CanonicalHeaderKey(c.User),
+		Email:  http.CanonicalHeaderKey(c.Email),
+		Groups: http.CanonicalHeaderKey(c.Groups),
+	}
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	st := &state{}
+	h.serve(sw, r, st)
+	if h.log.Enabled(r.Context(), slog.LevelInfo) {
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("host", r.Host),
+			slog.String("path", r.URL.EscapedPath()),
+			slog.Int("status", sw.status()),
+			slog.Int64("bytes", sw.bytes),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("user", st.userName()),
+			slog.String("route", st.routeName()),
+			slog.String("client_ip", h.clientIP(r).String()),
+		)
+	}
+}
+
+// state is what the gateway learned about one request, shared with Rewrite.
+type state struct {
+	route *route
+	user  *authn.User
+	path  string // cleaned, escaped
+	dpath string // cleaned, decoded
+}
+
+func (s *state) userName() string {
+	if s.user == nil {
+		return ""
+	}
+	return s.user.Name
+}
+
+func (s *state) routeName() string {
+	if s.route == nil {
+		return ""
+	}
+	return s.route.path
+}
+
+type stateKey struct{}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
+	clean, decoded, err := normalizePath(r.URL.EscapedPath())
+	if err != nil {
+		h.log.Debug("request refused", "reason", "ambiguous path",
+			"path", r.URL.EscapedPath(), "client_ip", h.clientIP(r).String())
+		h.errorPage(w, r, http.StatusBadRequest, "This address is not valid.")
+		return
+	}
+	st.path, st.dpath = clean, decoded
+	if underPrefix(decoded, Prefix) {
+		h.serveGateway(w, r, decoded)
+		return
+	}
+
+	// Servers that honour ";parameters" see another path than the one decoded here; the
+	// request may pass only if both readings lead to the same decision.
+	rt, public := h.match(decoded)
+	if p := stripParams(decoded); p != decoded {
+		rt2, public2 := h.match(p)
+		if rt2 != rt || public2 != public {
+			h.errorPage(w, r, http.StatusBadRequest, "This address is not valid.")
+			return
+		}
+	}
+	if rt == nil {
+		h.errorPage(w, r, http.StatusNotFound, "There is nothing here.")
+		return
+	}
+	st.route = rt
+
+	_, u := h.identify(w, r)
+	st.user = u
+	if u == nil && !public {
+		h.loginRequired(w, r, clean)
+		return
+	}
+	rt.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+}
+
+// match returns the route for a decoded path and whether the path is public on it.
+func (h *Handler) match(path string) (*route, bool) {
+	for _, rt := range h.routes {
+		if !underPrefix(path, rt.path) {
+			continue
+		}
+		for _, p := range rt.public {
+			if underPrefix(path, p) {
+				return rt, true
+			}
+		}
+		return rt, false
+	}
+	return nil, false
+}
+
+// identify returns the request's live session and its user, or nils. A session whose
+// user is gone or disabled, whose password changed, or that came from another backend is
+// deleted from the store on the spot, and its cookie cleared.
+func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
+	*session.Session, *authn.User) {
+	values := cookieValues(r, session.CookieName)
+	if len(values) == 0 {
+		return nil, nil
+	}
+	ctx := r.Context()
+	s, err := h.sessions.Resolve(ctx, values)
+	if err != nil {
+		if !errors.Is(err, session.ErrNotFound) {
+			h.log.Error("session lookup failed", "error", err,
+				"client_ip", h.clientIP(r).String())
+		}
+		h.clearCookie(w, r, session.CookieName)
+		return nil, nil
+	}
+	u := h.auth.Users().Lookup(s.User)
+	reason := ""
+	switch {
+	case s.Backend != authn.Backend:
+		reason = "unknown backend"
+	case u == nil:
+		reason = "user removed"
+	case u.Disabled:
+		reason = "user disabled"
+	case !h.sessions.Bound(s, u.PasswordHash()):
+		reason = "password changed"
+	}
+	if reason != "" {
+		if err := h.sessions.Delete(ctx, s); err != nil {
+			h.log.Error("session delete failed", "error", err, "user", s.User)
+		}
+		h.audit(r, "session ended", s.User, reason)
+		h.clearCookie(w, r, session.CookieName)
+		return nil, nil
+	}
+	if err := h.sessions.Renew(ctx, s); err != nil {
+		if !errors.Is(err, session.ErrNotFound) {
+			h.log.Error("session renewal failed", "error", err, "user", s.User)
+		}
+		// Deleted while this request was in flight: it stays ended.
+		h.clearCookie(w, r, session.CookieName)
+		return nil, nil
+	}
+	if s.Reissue() {
+		if v, err := h.sessions.CookieValue(s); err == nil {
+			h.setCookie(w, r, session.CookieName, v, 0)
+		}
+	}
+	return s, u
+}
+
+// loginRequired answers a request for a protected path that has no valid session.
+func (h *Handler) loginRequired(w http.ResponseWriter, r *http.Request, cleanPath string) {
+	noStore(w.Header())
+	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && acceptsHTML(r) {
+		target := cleanPath
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		w.Header().Set("Location", LoginPath+"?next="+url.QueryEscape(target))
+		w.WriteHeader(http.StatusFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusUnauthorized)
+	fmt.Fprintln(w, "Unauthorized: sign in first.")
+}
+
+// acceptsHTML reports whether the Accept header lists text/html with a q above zero.
+func acceptsHTML(r *http.Request) bool {
+	for _, line := range r.Header.Values("Accept") {
+		for item := range strings.SplitSeq(line, ",") {
+			mt, params, _ := strings.Cut(item, ";")
+			if !strings.EqualFold(strings.TrimSpace(mt), "text/html") {
+				continue
+			}
+			if qZero(params) {
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// qZero reports whether media-type parameters carry q=0 (or 0.0, 0.00, 0.000).
+func qZero(params string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(k), "q") {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		return strings.Trim(v, "0.") == "" && v != "" && v[0] == '0'
+	}
+	return false
+}
+
+// upstreamError answers a request the upstream could not serve.
+func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	st, _ := r.Context().Value(stateKey{}).(*state)
+	route := ""
+	if st != nil {
+		route = st.routeName()
+	}
+	if r.Context().Err() != nil {
+		h.log.Debug("client went away", "route", route, "error", err)
+	} else {
+		h.log.Error("upstream unreachable", "route", route, "error", err,
+			"client_ip", h.clientIP(r).String())
+	}
+	h.errorPage(w, r, http.StatusBadGateway, "The application is not answering. "+
+		"Try again in a moment.")
+}
+
+// dropGatewayCookies removes any attempt by an upstream to set the gateway's own
+// cookies: an app must not be able to plant a session id in the browser.
+func dropGatewayCookies(resp *http.Response) error {
+	lines := resp.Header["Set-Cookie"]
+	if len(lines) == 0 {
+		return nil
+	}
+	kept := lines[:0:0]
+	for _, l := range lines {
+		name, _, _ := strings.Cut(l, "=")
+		name = strings.TrimSpace(name)
+		if name == session.CookieName || name == loginCookie {
+			continue
+		}
+		kept = append(kept, l)
+	}
+	if len(kept) == 0 {
+		resp.Header.Del("Set-Cookie")
+	} else {
+		resp.Header["Set-Cookie"] = kept
+	}
+	return nil
+}
+
+// clientIP is the address used in logs: the socket peer, or, when the peer is a trusted
+// proxy, the right-most address in X-Forwarded-For that is not a trusted proxy.
+func (h *Handler) clientIP(r *http.Request) netip.Addr {
+	peer := peerAddr(r.RemoteAddr)
+	if !peer.IsValid() || len(h.trusted) == 0 || !trusted(peer, h.trusted) {
+		return peer
+	}
+	hops := r.Header.Values("X-Forwarded-For")
+	for i := len(hops) - 1; i >= 0; i-- {
+		parts := strings.Split(hops[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			if err != nil {
+				return peer // a malformed hop: trust nothing left of it
+			}
+			a = a.Unmap()
+			if !trusted(a, h.trusted) {
+				return a
+			}
+			peer = a
+		}
+	}
+	return peer
+}
+
+// audit writes an audit record. Audit records are written before the response.
+func (h *Handler) audit(r *http.Request, msg, user, reason string) {
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, msg,
+		slog.String("log", "audit"),
+		slog.String("user", user),
+		slog.String("reason", reason),
+		slog.String("client_ip", h.clientIP(r).String()),
+	)
+}
+
+// statusWriter records the status and size of a response. It unwraps for
+// http.ResponseController, so flushing and protocol upgrades still work through it.
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	bytes int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 && code >= 200 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
+
+// slogWriter turns the standard library's log lines into slog records.
+type slogWriter struct{ log *slog.Logger }
+
+func (s *slogWriter) Write(p []byte) (int, error) {
+	s.log.Warn("http", "message", strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// ReloadUsers re-reads the users file now. On error the previous users keep serving.
+func (h *Handler) ReloadUsers() error { return h.auth.Users().Reload() }

@@ -1,0 +1,196 @@
+package proxy
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// ReservedHeaderPrefix is the header-name prefix the gateway keeps for itself. No client
+// header under it ever reaches an upstream.
+const ReservedHeaderPrefix = "X-Gateway-"
+
+// identityAliases are header names that apps and other gateways commonly read as "the
+// signed-in user". A client copy of any of them is removed, whatever the configured
+// identity headers are, so an app that trusts one of them cannot be fooled.
+var identityAliases = []string{
+	"Remote-User", "Remote-Groups", "Remote-Email", "Remote-Name",
+	"X-Remote-User", "X-Remote-Groups", "X-Remote-Email", "X-User", "X-Email", "X-Groups",
+	"X-Forwarded-Preferred-Username", "X-Forwarded-Access-Token", "X-Authenticated-User",
+	"X-Authenticated-Groups", "X-Auth-User", "X-Auth-Email", "X-Auth-Groups",
+	"X-Pomerium-Claim-Email", "X-Pomerium-Jwt-Assertion", "Auth-User", "Session",
+	"Gateway-Session", "X-Session",
+}
+
+// identityAliasPrefixes are name prefixes removed the same way: whole families of
+// identity headers that other gateways define.
+var identityAliasPrefixes = []string{
+	"x-auth-request-", "x-webauth-", "x-forwarded-", "x-pomerium-", "x-authentik-",
+	"oidc-claim-", "x-ms-client-principal", "x-goog-authenticated-user-",
+	"x-amzn-oidc-", "cf-access-",
+}
+
+// forwardedHeaders describe the original request or the client. The gateway writes its
+// own X-Forwarded-For, -Host and -Proto; every other one is removed, since an app that
+// reads it would otherwise route or log by a client's claim.
+var forwardedHeaders = []string{
+	"Forwarded", "X-Real-IP", "X-Client-IP", "Client-IP", "True-Client-IP",
+	"CF-Connecting-IP", "Fastly-Client-IP", "X-Cluster-Client-IP", "X-ProxyUser-IP",
+	"X-Original-URL", "X-Original-URI", "X-Original-Host", "X-Original-Method",
+	"X-Rewrite-URL", "X-Host", "X-HTTP-Host", "Front-End-Https", "X-Url-Scheme",
+	"X-Scheme",
+	// Method overrides make the app act on another method than the one judged.
+	"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
+	// Hop-by-hop credentials, in spellings the standard library does not strip.
+	"Proxy-Authorization", "Proxy-Connection",
+}
+
+// headerFilter decides which client headers must not reach an upstream. Names are
+// compared after folding: lower case, with "_" and "." read as "-", so that
+// "X_Forwarded_User" and "x.forwarded.user" are caught with "X-Forwarded-User".
+type headerFilter struct {
+	names    map[string]bool
+	prefixes []string
+}
+
+func newHeaderFilter(identity []string) *headerFilter {
+	f := &headerFilter{names: map[string]bool{}}
+	for _, lists := range [][]string{identity, identityAliases, forwardedHeaders} {
+		for _, n := range lists {
+			f.names[foldName(n)] = true
+		}
+	}
+	f.prefixes = append([]string{foldName(ReservedHeaderPrefix)}, identityAliasPrefixes...)
+	return f
+}
+
+// foldName lower-cases name and reads "_" and "." as "-".
+func foldName(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		switch {
+		case 'A' <= c && c <= 'Z':
+			b[i] = c + 'a' - 'A'
+		case c == '_' || c == '.':
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}
+
+// blocked reports whether a client header of this name must be removed.
+func (f *headerFilter) blocked(name string) bool {
+	var buf [64]byte
+	if len(name) > len(buf) {
+		return f.blockedFolded(foldName(name))
+	}
+	b := buf[:len(name)]
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '_' || c == '.':
+			c = '-'
+		}
+		b[i] = c
+	}
+	// string(b) in a map index does not allocate.
+	if f.names[string(b)] {
+		return true
+	}
+	for _, p := range f.prefixes {
+		if len(b) >= len(p) && string(b[:len(p)]) == p {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *headerFilter) blockedFolded(n string) bool {
+	if f.names[n] {
+		return true
+	}
+	for _, p := range f.prefixes {
+		if strings.HasPrefix(n, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// strip removes every blocked header from h, in every spelling and every copy.
+func (f *headerFilter) strip(h http.Header) {
+	for name := range h {
+		if f.blocked(name) {
+			delete(h, name)
+		}
+	}
+}
+
+// stripCookies removes the gateway's own cookies from the Cookie header, keeping the
+// app's cookies as they were, in order. With nothing left, the header goes.
+func stripCookies(h http.Header, names ...string) {
+	lines := h["Cookie"]
+	if len(lines) == 0 {
+		return
+	}
+	mine := false
+	for _, l := range lines {
+		for _, n := range names {
+			if strings.Contains(l, n) {
+				mine = true
+			}
+		}
+	}
+	if !mine {
+		return
+	}
+	var kept []string
+	for _, l := range lines {
+		for part := range strings.SplitSeq(l, ";") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			name, _, _ := strings.Cut(part, "=")
+			if !isOneOf(strings.TrimSpace(name), names) {
+				kept = append(kept, part)
+			}
+		}
+	}
+	if len(kept) == 0 {
+		delete(h, "Cookie")
+		return
+	}
+	h["Cookie"] = []string{strings.Join(kept, "; ")}
+}
+
+func isOneOf(s string, list []string) bool {
+	for _, v := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// trusted reports whether addr is in one of the trusted proxy networks.
+func trusted(addr netip.Addr, nets []netip.Prefix) bool {
+	addr = addr.Unmap()
+	for _, n := range nets {
+		if n.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// peerAddr parses the socket peer from a RemoteAddr.
+func peerAddr(remote string) netip.Addr {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}

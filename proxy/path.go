@@ -1,0 +1,117 @@
+package proxy
+
+import (
+	"errors"
+	"strings"
+)
+
+// errAmbiguousPath means a request path could be read two ways by the gateway and the
+// upstream. Browsers never send such paths; they are answered 400.
+var errAmbiguousPath = errors.New("ambiguous request path")
+
+// normalizePath checks the escaped request path and returns it with repeated slashes
+// collapsed, along with its decoded form. The decoded form is what rules are matched
+// against and the escaped form is what the upstream is sent, so both name one resource.
+//
+// It refuses, rather than guesses at, every form that servers disagree on: dot segments
+// (raw, percent-encoded, or before a ";" parameter), backslashes and encoded slashes,
+// encoded control characters, and encoded "?", "#" or ";", any of which lets a path that
+// looks public to the gateway be served as a protected one upstream.
+func normalizePath(escaped string) (clean, decoded string, err error) {
+	if escaped == "" || escaped[0] != '/' {
+		return "", "", errAmbiguousPath
+	}
+	if strings.Contains(escaped, "//") {
+		escaped = collapseSlashes(escaped)
+	}
+	var dec strings.Builder
+	dec.Grow(len(escaped))
+	for i := 0; i < len(escaped); i++ {
+		c := escaped[i]
+		switch {
+		case c == '\\' || c < 0x20 || c == 0x7f:
+			return "", "", errAmbiguousPath
+		case c == '%':
+			if i+2 >= len(escaped) || !isHex(escaped[i+1]) || !isHex(escaped[i+2]) {
+				return "", "", errAmbiguousPath
+			}
+			b := unhex(escaped[i+1])<<4 | unhex(escaped[i+2])
+			switch {
+			case b == '/' || b == '\\' || b == '?' || b == '#' || b == ';':
+				return "", "", errAmbiguousPath
+			case b < 0x20 || b == 0x7f:
+				return "", "", errAmbiguousPath
+			}
+			dec.WriteByte(b)
+			i += 2
+		default:
+			dec.WriteByte(c)
+		}
+	}
+	decoded = dec.String()
+	for seg := range strings.SplitSeq(decoded, "/") {
+		// "..;x" is ".." to servers that drop path parameters.
+		name, _, _ := strings.Cut(seg, ";")
+		if name == "." || name == ".." {
+			return "", "", errAmbiguousPath
+		}
+	}
+	return escaped, decoded, nil
+}
+
+// stripParams removes ";parameters" from each segment of a decoded path, giving the path
+// as servers that honour path parameters (Tomcat, Jetty) see it.
+func stripParams(decoded string) string {
+	if !strings.Contains(decoded, ";") {
+		return decoded
+	}
+	var b strings.Builder
+	for i, seg := range strings.Split(decoded, "/") {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		name, _, _ := strings.Cut(seg, ";")
+		b.WriteString(name)
+	}
+	return b.String()
+}
+
+func collapseSlashes(p string) string {
+	var b strings.Builder
+	b.Grow(len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] == '/' && i > 0 && p[i-1] == '/' {
+			continue
+		}
+		b.WriteByte(p[i])
+	}
+	return b.String()
+}
+
+// underPrefix reports whether path lies under prefix by whole segments: "/admin/" and
+// "/admin" both cover "/admin" and "/admin/x" but not "/administrator".
+func underPrefix(path, prefix string) bool {
+	prefix = strings.TrimSuffix(prefix, "/")
+	if prefix == "" {
+		return true
+	}
+	if !strings.HasPrefix(path, prefix) {
+		return false
+	}
+	return len(path) == len(prefix) || path[len(prefix)] == '/'
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}

@@ -1,0 +1,174 @@
+// Package redirect decides whether a redirect target taken from a request is safe to
+// send a browser to.
+//
+// One Policy serves every place the gateway takes or replays a target (sign-in, sign-out,
+// the "already signed in" shortcut), so they can never disagree. It works on the value as
+// the query or form decoding gave it and never decodes it again. It is an allow-list: a
+// local path, or an https URL on a configured host, and nothing else.
+package redirect
+
+import (
+	"net/url"
+	"strings"
+)
+
+// Fallback is where a rejected target is replaced with.
+const Fallback = "/"
+
+// ReservedPrefix is the path under which the gateway serves its own pages. They are never
+// a target: bouncing a user back into sign-out or sign-in is at best a loop.
+const ReservedPrefix = "/.gateway"
+
+// Policy validates redirect targets. The zero value accepts local paths only. A Policy
+// must not be changed after first use; it is then safe for concurrent use.
+type Policy struct {
+	// Hosts lists hosts an absolute https target may name: an exact host, or
+	// ".example.com" for every subdomain of example.com (at a dot boundary, not
+	// example.com itself). Entries must be lower case.
+	Hosts []string
+}
+
+// Target returns v if it is a safe target, else Fallback.
+func (p *Policy) Target(v string) string {
+	if p.Allowed(v) {
+		return v
+	}
+	return Fallback
+}
+
+// Allowed reports whether v is a safe redirect target: a path that starts with exactly
+// one "/", or an "https://" URL whose host is in p.Hosts. In the path part it refuses
+// control characters and backslashes, raw or percent-encoded, encoded slashes, and dot
+// segments, raw or encoded: each is something a browser may turn into a different host
+// or a different path from the one checked here. Anything but printable ASCII is refused
+// anywhere, because browsers drop or rewrite such bytes before resolving.
+func (p *Policy) Allowed(v string) bool {
+	if v == "" || len(v) > 4096 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		// Browsers strip tab, CR and LF from URLs and read "\" as "/" in the authority,
+		// so "/\t/evil" and "/\evil" both mean "//evil". Nothing but printable ASCII
+		// (without space and backslash) may pass.
+		if c := v[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return false
+		}
+	}
+	if v[0] == '/' {
+		if len(v) > 1 && v[1] == '/' {
+			return false // "//host" is a scheme-relative URL
+		}
+		return localPathOK(pathPart(v))
+	}
+	return p.absoluteOK(v)
+}
+
+// absoluteOK accepts "https://host[:port]/path?query" with host in p.Hosts.
+func (p *Policy) absoluteOK(v string) bool {
+	if len(p.Hosts) == 0 || len(v) < 9 || !strings.EqualFold(v[:8], "https://") {
+		return false
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Opaque != "" || u.User != nil || u.Host == "" {
+		return false
+	}
+	// The raw authority must be exactly what url.Parse understood; any "@" would be
+	// user-info that hides the real host behind a trusted-looking name.
+	rest := v[len("https://"):]
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if strings.ContainsAny(rest, "@%") || rest != u.Host {
+		return false
+	}
+	if !p.hostAllowed(strings.ToLower(u.Hostname())) {
+		return false
+	}
+	path := pathPart(v[len("https://")+len(rest):])
+	if path == "" {
+		return true
+	}
+	return strings.HasPrefix(path, "/") && !strings.HasPrefix(path, "//") &&
+		pathSegmentsOK(path)
+}
+
+func (p *Policy) hostAllowed(host string) bool {
+	host = strings.TrimSuffix(host, ".")
+	if host == "" {
+		return false
+	}
+	for _, h := range p.Hosts {
+		if strings.HasPrefix(h, ".") {
+			if strings.HasSuffix(host, h) && len(host) > len(h) {
+				return true
+			}
+		} else if host == h {
+			return true
+		}
+	}
+	return false
+}
+
+// pathPart cuts the query and fragment off v.
+func pathPart(v string) string {
+	if i := strings.IndexAny(v, "?#"); i >= 0 {
+		return v[:i]
+	}
+	return v
+}
+
+// localPathOK checks the path of a local target, which already starts with a single "/".
+func localPathOK(path string) bool {
+	if !pathSegmentsOK(path) {
+		return false
+	}
+	// The gateway's own pages are never a target, in any letter case.
+	lower := strings.ToLower(path)
+	return lower != ReservedPrefix && !strings.HasPrefix(lower, ReservedPrefix+"/")
+}
+
+// pathSegmentsOK refuses malformed or dangerous percent-encoding and dot segments.
+func pathSegmentsOK(path string) bool {
+	for i := 0; i < len(path); i++ {
+		if path[i] != '%' {
+			continue
+		}
+		if i+2 >= len(path) || !isHex(path[i+1]) || !isHex(path[i+2]) {
+			return false
+		}
+		b := unhex(path[i+1])<<4 | unhex(path[i+2])
+		// An encoded "/" or "\" is a separator to some servers and not to others, and an
+		// encoded control character is one decoding away from the raw one.
+		if b == '/' || b == '\\' || b < 0x20 || b >= 0x7f {
+			return false
+		}
+	}
+	for seg := range strings.SplitSeq(path, "/") {
+		if isDotSegment(seg) {
+			return false
+		}
+	}
+	return true
+}
+
+// isDotSegment reports whether seg is "." or "..", with any dot percent-encoded, which
+// browsers resolve away so that "/public/%2e%2e/.gateway/logout" leaves "/public/".
+func isDotSegment(seg string) bool {
+	s := strings.ReplaceAll(strings.ToLower(seg), "%2e", ".")
+	return s == "." || s == ".."
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}

@@ -1,0 +1,183 @@
+// Package server assembles the gateway from its configuration and runs it: it loads the
+// config and users file, prepares session keys and the store, and serves the proxy
+// handler until its context ends.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/proxy"
+)
+
+// Options configures Run.
+type Options struct {
+	// ConfigPath is the config file to load. Required.
+	ConfigPath string
+	// Logger receives every record. Nil means a logger on Stderr built from the config's
+	// log settings.
+	Logger *slog.Logger
+	// Stderr is where the default logger writes. Nil means os.Stderr.
+	Stderr io.Writer
+	// Listener, when set, is served instead of listening on the config's address.
+	Listener net.Listener
+	// Ready, when set, is called with the address being served once the gateway accepts
+	// connections.
+	Ready func(addr net.Addr)
+	// ShutdownTimeout bounds how long in-flight requests may finish after ctx ends.
+	// Zero means 10 seconds.
+	ShutdownTimeout time.Duration
+}
+
+// usersPollInterval is how often the users file is checked for changes.
+const usersPollInterval = 2 * time.Second
+
+// Check loads the config file at path and the users file it names, and returns the first
+// problem found in either, naming file, line and key.
+func Check(path string) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := authn.ReadUsersFile(cfg.Users.File); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Run serves the gateway until ctx ends, then lets in-flight requests finish. It returns
+// nil after a clean shutdown, or the error that stopped it.
+func Run(ctx context.Context, o Options) error {
+	cfg, err := config.Load(o.ConfigPath)
+	if err != nil {
+		return err
+	}
+	lg := o.Logger
+	if lg == nil {
+		w := o.Stderr
+		if w == nil {
+			w = os.Stderr
+		}
+		lg = NewLogger(w, cfg.Log)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	h, err := Build(ctx, cfg, lg)
+	if err != nil {
+		return err
+	}
+
+	ln := o.Listener
+	if ln == nil {
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+		}
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          log.New(serverLog{lg}, "", 0),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	lg.Info("gateway started", "listen", ln.Addr().String(), "config", cfg.File,
+		"routes", len(cfg.Routes))
+	if o.Ready != nil {
+		o.Ready(ln.Addr())
+	}
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	timeout := o.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), timeout)
+	defer scancel()
+	lg.Info("gateway stopping", "deadline", timeout)
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	return nil
+}
+
+// Build prepares the gateway's handler for cfg: users (watched for changes until ctx
+// ends), session keys and store. Tests use it to drive the real handler in-process.
+func Build(ctx context.Context, cfg *config.Config, lg *slog.Logger) (*proxy.Handler, error) {
+	users, err := authn.OpenFileStore(cfg.Users.File, lg)
+	if err != nil {
+		return nil, err
+	}
+	go users.Watch(ctx, usersPollInterval)
+
+	secrets, err := loadSecrets(cfg, lg)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := session.DeriveKeys(secrets)
+	if err != nil {
+		return nil, fmt.Errorf("session secrets: %w", err)
+	}
+	mgr, err := session.NewManager(session.Options{
+		Store:       session.NewMemory(),
+		Keys:        keys,
+		IdleTimeout: cfg.Session.IdleTimeout,
+		Lifetime:    cfg.Session.Lifetime,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return proxy.New(proxy.Options{
+		Config:   cfg,
+		Auth:     authn.NewAuthenticator(users, 0),
+		Sessions: mgr,
+		Logger:   lg,
+	})
+}
+
+// NewLogger returns a logger writing c's format at c's level to w.
+func NewLogger(w io.Writer, c config.Log) *slog.Logger {
+	var level slog.Level
+	switch c.Level {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serverLog routes the http.Server's own log lines to slog.
+type serverLog struct{ lg *slog.Logger }
+
+func (d serverLog) Write(p []byte) (int, error) {
+	d.lg.Debug("http server", "message", strings.TrimSpace(string(p)))
+	return len(p), nil
+}
