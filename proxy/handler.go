@@ -24,7 +24,6 @@ import (
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/session"
 	"github.com/frontgate/gateway/config"
-	"github.com/frontgate/gateway/proxy/page"
 	"github.com/frontgate/gateway/proxy/redirect"
 )
 

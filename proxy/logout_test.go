@@ -108,9 +108,9 @@ func TestLoginCSRF(t *testing.T) {
 		token string
 		hdr   []string
 	}{
-		"no token":                {"", nil},
+		"no token":                 {"", nil},
 		"token without its cookie": {token, nil},
-		"cross-site":              {token, []string{"Origin", "https://evil.example"}},
+		"cross-site":               {token, []string{"Origin", "https://evil.example"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			victim := e.browser()
@@ -139,8 +139,8 @@ func TestSessionEndsWhenUserChanges(t *testing.T) {
 	bob := e.session("bob", bobPass)
 	carol := e.session("carol", "carol-pass")
 
-	// alice's password changes (even to the same password: a new hash), carol is removed.
-	writeUsers(t, e.usersFile, map[string]string{"alice": alicePass, "bob": bobPass}, "")
+	// alice's password changes and carol is removed.
+	writeUsers(t, e.usersFile, map[string]string{"alice": "alice-new-pass", "bob": bobPass}, "")
 	reload(t, e)
 
 	for name, c := range map[string]string{"alice": alice, "carol": carol} {
