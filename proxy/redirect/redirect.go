@@ -53,6 +53,10 @@ func (p *Policy) Allowed(v string) bool {
 		if c := v[i]; c <= ' ' || c >= 0x7f || c == '\\' {
 			return false
 		}
+		// Every "%" starts a well-formed escape, in the query and fragment too.
+		if v[i] == '%' && (i+2 >= len(v) || !isHex(v[i+1]) || !isHex(v[i+2])) {
+			return false
+		}
 	}
 	if v[0] == '/' {
 		if len(v) > 1 && v[1] == '/' {
@@ -93,7 +97,6 @@ func (p *Policy) absoluteOK(v string) bool {
 }
 
 func (p *Policy) hostAllowed(host string) bool {
-	host = strings.TrimSuffix(host, ".")
 	if host == "" {
 		return false
 	}
@@ -139,7 +142,7 @@ func pathSegmentsOK(path string) bool {
 		b := unhex(path[i+1])<<4 | unhex(path[i+2])
 		// An encoded "/" or "\" is a separator to some servers and not to others, and an
 		// encoded control character is one decoding away from the raw one.
-		if b == '/' || b == '\\' || b < 0x20 || b >= 0x7f {
+		if b == '/' || b == '\\' || b < 0x20 || b == 0x7f {
 			return false
 		}
 	}

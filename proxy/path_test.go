@@ -1,0 +1,122 @@
+package proxy
+
+import (
+	"net/url"
+	"path"
+	"strings"
+	"testing"
+)
+
+func TestNormalizePath(t *testing.T) {
+	tests := []struct {
+		in, clean, decoded string
+		bad                bool
+	}{
+		{in: "/", clean: "/", decoded: "/"},
+		{in: "/a/b", clean: "/a/b", decoded: "/a/b"},
+		{in: "/a//b///c", clean: "/a/b/c", decoded: "/a/b/c"},
+		{in: "/caf%C3%A9", clean: "/caf%C3%A9", decoded: "/caf\u00e9"},
+		{in: "/a%20b", clean: "/a%20b", decoded: "/a b"},
+		{in: "/a%252e%252e", clean: "/a%252e%252e", decoded: "/a%2e%2e"},
+		{in: "/a;jsessionid=1", clean: "/a;jsessionid=1", decoded: "/a;jsessionid=1"},
+		{in: "/a.b/.c/..d", clean: "/a.b/.c/..d", decoded: "/a.b/.c/..d"},
+		{in: "", bad: true},
+		{in: "*", bad: true},
+		{in: "a/b", bad: true},
+		{in: "/a/../b", bad: true},
+		{in: "/a/./b", bad: true},
+		{in: "/a/..", bad: true},
+		{in: "/a/%2e%2e/b", bad: true},
+		{in: "/a/%2E./b", bad: true},
+		{in: "/a/.%2e", bad: true},
+		{in: "/a/%2e", bad: true},
+		{in: "/a/..;x/b", bad: true},
+		{in: "/a/.;x/b", bad: true},
+		{in: "/a%2fb", bad: true},
+		{in: "/a%2Fb", bad: true},
+		{in: "/a%5cb", bad: true},
+		{in: "/a\\b", bad: true},
+		{in: "/a%00b", bad: true},
+		{in: "/a%0ab", bad: true},
+		{in: "/a%7fb", bad: true},
+		{in: "/a%23b", bad: true},
+		{in: "/a%3fb", bad: true},
+		{in: "/a%3Bb", bad: true},
+		{in: "/a%zz", bad: true},
+		{in: "/a%2", bad: true},
+	}
+	for _, tt := range tests {
+		clean, dec, err := normalizePath(tt.in)
+		if tt.bad {
+			if err == nil {
+				t.Errorf("normalizePath(%q): got %q, want an error", tt.in, clean)
+			}
+			continue
+		}
+		if err != nil || clean != tt.clean || dec != tt.decoded {
+			t.Errorf("normalizePath(%q): got %q, %q, %v; want %q, %q", tt.in, clean, dec, err,
+				tt.clean, tt.decoded)
+		}
+	}
+}
+
+func TestUnderPrefix(t *testing.T) {
+	tests := []struct {
+		path, prefix string
+		want         bool
+	}{
+		{"/admin", "/admin/", true},
+		{"/admin/", "/admin/", true},
+		{"/admin/x", "/admin/", true},
+		{"/administrator", "/admin/", false},
+		{"/administrator", "/admin", false},
+		{"/admin/x", "/admin", true},
+		{"/x", "/", true},
+		{"/", "/", true},
+		{"/adm", "/admin", false},
+	}
+	for _, tt := range tests {
+		if got := underPrefix(tt.path, tt.prefix); got != tt.want {
+			t.Errorf("underPrefix(%q, %q): got %v, want %v", tt.path, tt.prefix, got, tt.want)
+		}
+	}
+}
+
+// FuzzNormalizePath checks that an accepted path means one thing to everyone: the form
+// sent upstream decodes to the form the rules judge, and servers that resolve dot
+// segments, merge slashes or drop ";parameters" reach a path under the same prefixes.
+func FuzzNormalizePath(f *testing.F) {
+	for _, s := range []string{
+		"/", "/public/../admin/", "/public/%2e%2e/admin", "/a//b", "/a;b/c", "/a%2fb",
+		"/public/..;/admin/", "/%252e", "/a/b/", "/public;x/../admin",
+	} {
+		f.Add(s)
+	}
+	prefixes := []string{"/", "/public/", "/admin/", "/a", "/a/b/"}
+	f.Fuzz(func(t *testing.T, in string) {
+		clean, dec, err := normalizePath(in)
+		if err != nil {
+			return
+		}
+		got, err := url.PathUnescape(clean)
+		if err != nil || got != dec {
+			t.Fatalf("%q: upstream form %q decodes to %q (%v), rules judged %q",
+				in, clean, got, err, dec)
+		}
+		if strings.Contains(clean, "//") || strings.Contains(clean, "\\") {
+			t.Fatalf("%q: forwarded %q keeps a separator trick", in, clean)
+		}
+		for _, variant := range []string{dec, stripParams(dec)} {
+			resolved := path.Clean(variant)
+			if strings.HasSuffix(variant, "/") && resolved != "/" {
+				resolved += "/"
+			}
+			for _, p := range prefixes {
+				if underPrefix(variant, p) != underPrefix(resolved, p) {
+					t.Fatalf("%q: %q and its resolved form %q disagree on prefix %q",
+						in, variant, resolved, p)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,151 @@
+package redirect
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+const base = "https://gw.example.test/.gateway/login"
+
+// browserResolve resolves a Location the way a browser does: it drops tab, CR and LF,
+// reads "\" as "/", then resolves against the page URL. It is the test oracle.
+func browserResolve(loc string) (*url.URL, error) {
+	loc = strings.NewReplacer("\t", "", "\r", "", "\n", "", "\\", "/").Replace(loc)
+	b, _ := url.Parse(base)
+	u, err := url.Parse(loc)
+	if err != nil {
+		return nil, err
+	}
+	return b.ResolveReference(u), nil
+}
+
+func TestAllowed(t *testing.T) {
+	p := &Policy{Hosts: []string{"app.example.com", ".corp.example"}}
+	tests := []struct {
+		v    string
+		want bool
+	}{
+		{"/", true},
+		{"/app/page?x=1&y=2", true},
+		{"/app/page?next=%2F%2Fevil", true}, // an encoded slash in the query is data
+		{"/app/%C3%A9t%C3%A9", true},
+		{"/a#frag", true},
+		{"/a/%252e%252e/b", true}, // stays double-encoded: not a dot segment
+		{"https://app.example.com/x", true},
+		{"https://APP.example.com/x", true},
+		{"https://app.example.com", true},
+		{"https://a.corp.example/x?y", true},
+		{"https://app.example.com:8443/x", true},
+
+		// S06: forms a browser reads as another host
+		{"//evil.example/", false},
+		{"/\\evil.example", false},
+		{"/\t/evil.example", false},
+		{"/\r/evil.example", false},
+		{"/\n/evil.example", false},
+		{"/%09/evil.example", false},
+		{"/%0d/evil.example", false},
+		{"/%0A/evil.example", false},
+		{"/%5Cevil.example", false},
+		{"/%5cevil.example", false},
+		{"%2F%2Fevil.example", false},
+		{"/%2F/evil.example", false},
+		{"/%2f%2fevil.example", false},
+		{"\\\\evil.example", false},
+		{" /evil", false},
+		{"/ /evil", false},
+		{"///evil.example", false},
+		// S07: schemes and authorities
+		{"https:evil.example", false},
+		{"https:/evil.example", false},
+		{"https://gw.example.test@evil.example/", false},
+		{"https://app.example.com@evil.example/", false},
+		{"https://evil.example/", false},
+		{"http://app.example.com/", false},
+		{"HTTP://app.example.com/", false},
+		{"javascript:alert(1)", false},
+		{"JaVaScRiPt:alert(1)", false},
+		{"data:text/html,<b>x</b>", false},
+		{"evil.example", false},
+		{"", false},
+		{"https://corp.example/", false},         // the dot entry covers subdomains only
+		{"https://evilcorp.example/", false},     // not at a dot boundary
+		{"https://app.example.com.evil/", false}, // suffix trick
+		{"https://app.example.com%2F@evil/", false},
+		{"https://app.example.com\\@evil/", false},
+		{"https://app.example.com//evil/x", false},
+		// the gateway's own pages, directly or after dot segments
+		{"/.gateway/logout", false},
+		{"/.gateway", false},
+		{"/.GATEWAY/login", false},
+		{"/a/../.gateway/logout", false},
+		{"/a/%2e%2e/.gateway/logout", false},
+		{"/./x", false},
+		{"/%2E/x", false},
+		// control characters and non-ASCII anywhere
+		{"/a?\x00", false},
+		{"/a\x7f", false},
+		{"/caf\u00e9", false},
+		{"/a%zz", false},
+		{"/a%", false},
+		{"/a%00", false},
+	}
+	for _, tt := range tests {
+		if got := p.Allowed(tt.v); got != tt.want {
+			t.Errorf("Allowed(%q): got %v, want %v", tt.v, got, tt.want)
+		}
+	}
+}
+
+func TestZeroPolicyRefusesAbsolute(t *testing.T) {
+	var p Policy
+	for _, v := range []string{"https://app.example.com/", "https://localhost/"} {
+		if p.Allowed(v) {
+			t.Errorf("zero Policy allowed %q", v)
+		}
+	}
+	if got := p.Target("//evil"); got != Fallback {
+		t.Errorf("Target: got %q, want %q", got, Fallback)
+	}
+}
+
+// FuzzAllowed checks the one property that matters: whatever Allowed accepts, a browser
+// resolves to this gateway or to a configured host, over https, and never to the
+// gateway's own pages.
+func FuzzAllowed(f *testing.F) {
+	for _, s := range []string{
+		"/", "//evil", "/\\evil", "/\t/evil", "/%09/evil", "https:evil",
+		"https://app.example.com/x", "https://a@app.example.com/", "/a/../.gateway/x",
+		"/%2e%2e/", "javascript:x", "/a?b=//c", "https://app.example.com:1/%2e%2e",
+	} {
+		f.Add(s)
+	}
+	p := &Policy{Hosts: []string{"app.example.com", ".corp.example"}}
+	f.Fuzz(func(t *testing.T, v string) {
+		if !p.Allowed(v) {
+			return
+		}
+		u, err := browserResolve(v)
+		if err != nil {
+			t.Fatalf("Allowed(%q) but a browser cannot parse it: %v", v, err)
+		}
+		host := strings.ToLower(u.Hostname())
+		switch {
+		case u.Scheme != "https":
+			t.Fatalf("Allowed(%q) resolves to scheme %q", v, u.Scheme)
+		case u.User != nil:
+			t.Fatalf("Allowed(%q) carries user-info", v)
+		case host == "gw.example.test":
+			if strings.HasPrefix(strings.ToLower(u.Path), "/.gateway") {
+				t.Fatalf("Allowed(%q) resolves to the gateway's own page %q", v, u.Path)
+			}
+		case host == "app.example.com" || strings.HasSuffix(host, ".corp.example"):
+		default:
+			t.Fatalf("Allowed(%q) resolves to host %q", v, host)
+		}
+		if p.Target(v) != v {
+			t.Fatalf("Target(%q) changed an allowed value", v)
+		}
+	})
+}
