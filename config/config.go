@@ -4,7 +4,8 @@
 // document or an invalid setting is an [*Error] that names the file, the line and the
 // key. ${NAME} inside a scalar reads the environment variable NAME after the YAML has
 // been parsed, so the environment can supply values but never YAML structure; $${ is a
-// literal ${. Relative paths are resolved against the folder of the config file.
+// literal ${. YAML anchors and aliases are refused. Relative paths are resolved against
+// the folder of the config file.
 //
 // [Load] returns a Config with every default filled in and every value parsed into its
 // typed form, so the rest of the gateway never parses configuration text again.
@@ -19,20 +20,25 @@ import (
 // Config is the whole gateway configuration. The zero value is not usable; obtain one
 // from [Load] or [Parse], which fill in defaults and validate.
 type Config struct {
-	// Listen is the address the gateway serves on. Default: "127.0.0.1:8080".
+	// Listen is the address the gateway serves on, as host:port with a numeric port; an
+	// empty host listens on every interface. Default: "127.0.0.1:8080".
 	Listen string `yaml:"listen"`
 
 	// StateDir holds state the gateway generates, such as a session secret when none is
-	// configured. Relative to the config file's folder. Default: "./data".
+	// configured. Relative to the config file's folder; Load makes it absolute.
+	// Default: "./data".
 	StateDir string `yaml:"state_dir"`
 
 	// TrustedProxies lists the networks, in CIDR form, whose X-Forwarded-* and similar
-	// headers are believed. Default: none, so no forwarded header is ever believed.
+	// headers are believed. A bare address stands for itself alone (/32 or /128). An
+	// entry with bits set past its prefix length, such as 10.0.0.1/8, is refused.
+	// Default: none, so no forwarded header is ever believed.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 
 	// AllowedRedirectHosts lists hosts that an absolute https redirect target may name
 	// after sign-in or sign-out. An entry is an exact host name, or ".example.com" for
-	// its subdomains at a dot boundary. Default: none, so only local paths are followed.
+	// its subdomains at a dot boundary; no scheme, port, path or "*". Load lowercases
+	// them. Default: none, so only local paths are followed.
 	AllowedRedirectHosts []string `yaml:"allowed_redirect_hosts"`
 
 	// Users configures the user store.
@@ -62,7 +68,7 @@ type Config struct {
 // Users configures the user store.
 type Users struct {
 	// File is the path of an Authelia-compatible users file, relative to the config
-	// file's folder. Required.
+	// file's folder; Load makes it absolute. Required.
 	File string `yaml:"file"`
 }
 
@@ -82,7 +88,9 @@ type Session struct {
 	// Default: "auto".
 	Secure string `yaml:"secure"`
 
-	// IdleTimeout ends a session that has not been used for this long. Default: 30m.
+	// IdleTimeout ends a session that has not been used for this long. Durations are
+	// written as in Go, such as "90s", "30m" or "1h30m", and must be greater than zero.
+	// It must not be longer than Lifetime. Default: 30m.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 
 	// Lifetime ends a session this long after sign-in, however active. Default: 12h.
@@ -91,6 +99,9 @@ type Session struct {
 
 // IdentityHeaders names the headers that tell the upstream who the user is. Any header a
 // client sends under one of these names, in any spelling, is removed before forwarding.
+// The names must be valid HTTP header names, distinct from each other even when case is
+// ignored and '_' and '.' are read as '-', and not a header with a meaning of its own
+// such as Host, Cookie, Authorization, Connection or X-Forwarded-For.
 type IdentityHeaders struct {
 	// User carries the username. Default: "X-Forwarded-User".
 	User string `yaml:"user"`
@@ -104,14 +115,18 @@ type IdentityHeaders struct {
 // "/admin/" covers "/admin" and "/admin/x" but not "/administrator". The route with the
 // longest matching Path wins.
 type Route struct {
-	// Path is the path prefix the route covers. Default: "/".
+	// Path is the path prefix the route covers. It must start with "/" and hold no "..",
+	// "//", "?", "#", "%", "\\", control characters or "." segments. Two routes may not
+	// cover the same path; "/a" and "/a/" count as the same. Default: "/".
 	Path string `yaml:"path"`
 
-	// Upstream is the base URL of the app, http or https. Required.
+	// Upstream is the base URL of the app: an absolute http or https URL with a host,
+	// and without user info, query or fragment. Required.
 	Upstream string `yaml:"upstream"`
 
 	// Public lists path prefixes, matched by segment like Path, that are served without
-	// a session. A signed-in user's identity is still passed on them. Default: none.
+	// a session. A signed-in user's identity is still passed on them. Each follows the
+	// rules of Path. Default: none.
 	Public []string `yaml:"public"`
 
 	// PreserveHost passes the client's Host header to the upstream when true, and the

@@ -1,0 +1,357 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// readDocument parses data as a single YAML document and returns its root node, which is
+// a mapping. The check for a second document is returned apart, as trailing, so that the
+// caller can report problems inside the first document before it: they come earlier in
+// the file.
+func readDocument(data []byte, file string) (root *yaml.Node, trailing, err error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil, &Error{File: file, Line: 1, Err: ErrEmpty}
+		}
+		return nil, nil, syntaxError(data, file, err)
+	}
+
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		trailing = syntaxError(data, file, err)
+	default:
+		trailing = &Error{File: file, Line: max(next.Line, 1),
+			Err: errors.New("a second YAML document is not allowed")}
+	}
+
+	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		return nil, nil, &Error{File: file, Line: max(doc.Line, 1), Err: ErrEmpty}
+	}
+	root = doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, nil, &Error{File: file, Line: max(root.Line, 1),
+			Err: fmt.Errorf("config must be a mapping of keys to values, not %s", nodeKind(root))}
+	}
+	return root, trailing, nil
+}
+
+// syntaxError turns a yaml.v3 parse error into an *Error. yaml.v3 gives no structured
+// position, only "yaml: line N: " in the text, and leaves even that out for some scanner
+// errors; for those the line is found by parsing ever longer prefixes of data until the
+// same error appears.
+func syntaxError(data []byte, file string, err error) *Error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	num, rest, ok := strings.Cut(strings.TrimPrefix(msg, "line "), ": ")
+	line, convErr := strconv.Atoi(num)
+	if ok && convErr == nil && strings.HasPrefix(msg, "line ") {
+		msg = rest
+	} else {
+		line = errorLine(data, err.Error())
+	}
+	return &Error{File: file, Line: max(line, 1), Err: fmt.Errorf("invalid YAML: %s", msg)}
+}
+
+// maxScanLines bounds the prefix search in errorLine, which parses once per line.
+const maxScanLines = 2000
+
+// errorLine returns the first line n such that the first n lines of data already fail
+// to parse with the error text msg, or 0 when there is no such line. msg is never "".
+func errorLine(data []byte, msg string) int {
+	end := 0
+	for n := 1; n <= maxScanLines && end < len(data); n++ {
+		if i := bytes.IndexByte(data[end:], '\n'); i >= 0 {
+			end += i + 1
+		} else {
+			end = len(data)
+		}
+		if prefixError(data[:end]) == msg {
+			return n
+		}
+	}
+	return 0
+}
+
+// prefixError returns the text of the error that parsing the first two documents of data
+// gives, or "" if there is none. Two, because readDocument reads a second one to refuse
+// it.
+func prefixError(data []byte) string {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for range 2 {
+		var doc yaml.Node
+		if err := dec.Decode(&doc); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
+}
+
+// decoder fills Go values from a yaml.Node tree, following the yaml struct tags. It does
+// the work of a strict yaml.Decoder itself so that every problem is reported with the
+// full key path, and in file order: the tree is walked in document order and the first
+// problem stops the walk.
+type decoder struct {
+	file string
+
+	// lookup reads an environment variable, as os.LookupEnv does.
+	lookup func(string) (string, bool)
+
+	// lines records the line of every key and list item seen, by key path.
+	lines map[string]int
+}
+
+// fail returns an *Error for node n at key.
+func (d *decoder) fail(n *yaml.Node, key string, err error) error {
+	return &Error{File: d.file, Line: max(n.Line, 1), Key: key, Err: err}
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+// decode stores the value of n, found at key, into v.
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
+	// Aliases are refused rather than followed: expanding them would let a small file
+	// grow into a huge tree (the "billion laughs" attack), and would apply ${} expansion
+	// twice to a shared node.
+	if n.Kind == yaml.AliasNode || n.Anchor != "" {
+		return d.fail(n, key, errors.New("YAML anchors and aliases are not supported"))
+	}
+	if v.Type() == durationType {
+		return d.duration(n, v, key)
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		return d.mapping(n, v, key)
+	case reflect.Slice:
+		return d.sequence(n, v, key)
+	case reflect.Pointer:
+		if isNull(n) {
+			v.SetZero()
+			return nil
+		}
+		p := reflect.New(v.Type().Elem())
+		if err := d.decode(n, p.Elem(), key); err != nil {
+			return err
+		}
+		v.Set(p)
+		return nil
+	case reflect.String:
+		return d.string(n, v, key)
+	case reflect.Bool:
+		return d.bool(n, v, key)
+	}
+	return d.fail(n, key, fmt.Errorf("cannot decode into %s", v.Type()))
+}
+
+// mapping decodes a YAML mapping into the struct v. Null leaves v as it is.
+func (d *decoder) mapping(n *yaml.Node, v reflect.Value, key string) error {
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return d.fail(n, key, fmt.Errorf("must be a mapping, not %s", nodeKind(n)))
+	}
+	fields := yamlFields(v.Type())
+	seen := make(map[string]int)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.AliasNode || k.Anchor != "" {
+			return d.fail(k, key, errors.New("YAML anchors and aliases are not supported"))
+		}
+		if k.Kind != yaml.ScalarNode {
+			return d.fail(k, key, fmt.Errorf("a key must be a plain name, not %s", nodeKind(k)))
+		}
+		path := joinKey(key, k.Value)
+		if first, ok := seen[k.Value]; ok {
+			return d.fail(k, path, fmt.Errorf("%w, first set on line %d", ErrDuplicateKey, first))
+		}
+		seen[k.Value] = k.Line
+		idx, ok := fields[k.Value]
+		if !ok {
+			return d.fail(k, path, ErrUnknownKey)
+		}
+		d.lines[path] = k.Line
+		if err := d.decode(val, v.Field(idx), path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sequence decodes a YAML list into the slice v. Null sets v to nil.
+func (d *decoder) sequence(n *yaml.Node, v reflect.Value, key string) error {
+	if isNull(n) {
+		v.SetZero()
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return d.fail(n, key, fmt.Errorf("must be a list, not %s", nodeKind(n)))
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		path := key + "[" + strconv.Itoa(i) + "]"
+		d.lines[path] = item.Line
+		if err := d.decode(item, s.Index(i), path); err != nil {
+			return err
+		}
+	}
+	v.Set(s)
+	return nil
+}
+
+// scalar returns the text of the scalar n with environment references expanded. Error
+// messages quote n.Value, the text as written, rather than the expanded value, which may
+// come from a variable holding a secret.
+func (d *decoder) scalar(n *yaml.Node, key, want string) (string, error) {
+	if n.Kind != yaml.ScalarNode {
+		return "", d.fail(n, key, fmt.Errorf("must be %s, not %s", want, nodeKind(n)))
+	}
+	s, err := expandEnv(n.Value, d.lookup)
+	if err != nil {
+		return "", d.fail(n, key, err)
+	}
+	return s, nil
+}
+
+// string decodes any scalar as its text, as yaml.v3 does, so that "secure: true" gives
+// the string "true". Null gives the empty string, which means "use the default".
+func (d *decoder) string(n *yaml.Node, v reflect.Value, key string) error {
+	switch {
+	case isNull(n):
+		v.SetString("")
+		return nil
+	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!binary":
+		var s string
+		if err := n.Decode(&s); err != nil {
+			return d.fail(n, key, errors.New("invalid !!binary value"))
+		}
+		v.SetString(s)
+		return nil
+	}
+	s, err := d.scalar(n, key, "a string")
+	if err != nil {
+		return err
+	}
+	v.SetString(s)
+	return nil
+}
+
+// bool decodes true or false. The YAML 1.1 spellings yes, no, on and off are refused:
+// a reader cannot tell whether they were meant as booleans or as words.
+func (d *decoder) bool(n *yaml.Node, v reflect.Value, key string) error {
+	s, err := d.scalar(n, key, "true or false")
+	if err != nil {
+		return err
+	}
+	switch s {
+	case "true", "True", "TRUE":
+		v.SetBool(true)
+	case "false", "False", "FALSE":
+		v.SetBool(false)
+	default:
+		return d.fail(n, key, fmt.Errorf("must be true or false, not %q", n.Value))
+	}
+	return nil
+}
+
+// duration decodes a Go duration such as "30m" or "1h30m". Null gives zero, which means
+// "use the default"; an explicit zero or negative duration is refused rather than
+// silently replaced by the default.
+func (d *decoder) duration(n *yaml.Node, v reflect.Value, key string) error {
+	if isNull(n) {
+		v.SetInt(0)
+		return nil
+	}
+	s, err := d.scalar(n, key, "a duration")
+	if err != nil {
+		return err
+	}
+	t, err := time.ParseDuration(s)
+	if err != nil {
+		return d.fail(n, key, fmt.Errorf("invalid duration %q: write a number and a unit, "+
+			"such as 90s, 30m or 12h", n.Value))
+	}
+	if t <= 0 {
+		return d.fail(n, key, errors.New("duration must be greater than 0"))
+	}
+	v.SetInt(int64(t))
+	return nil
+}
+
+// yamlFields maps the YAML key of each settable field of the struct type t to its index.
+// Like yaml.v3, a field without a name in its tag is keyed by its lowercased Go name.
+func yamlFields(t reflect.Type) map[string]int {
+	fields := make(map[string]int, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		fields[name] = i
+	}
+	return fields
+}
+
+// joinKey appends the mapping key name to the key path parent. A name that is not a
+// plain word is quoted, so that a key containing dots or brackets cannot be mistaken for
+// a path.
+func joinKey(parent, name string) string {
+	if !isPlainKey(name) {
+		name = strconv.Quote(name)
+	}
+	if parent == "" {
+		return name
+	}
+	return parent + "." + name
+}
+
+// isPlainKey reports whether name is non-empty and made only of letters, digits, '_'
+// and '-'.
+func isPlainKey(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c != '_' && c != '-' && !('a' <= c && c <= 'z') && !('A' <= c && c <= 'Z') &&
+			!('0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// isNull reports whether n is a null scalar: empty, "~" or "null".
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+// nodeKind describes the kind of n for an error message.
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	case yaml.DocumentNode:
+		return "a document"
+	}
+	return "a single value"
+}

@@ -1,0 +1,272 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// minimal is the smallest valid config; cases add lines before it, so that their line
+// numbers are easy to read.
+const minimal = "users:\n  file: users.yml\nroutes:\n  - upstream: http://app:3000\n"
+
+// errorCase is a config text and the *Error that parsing it must give.
+type errorCase struct {
+	name    string
+	data    string
+	line    int
+	key     string
+	msg     string // the text of Err
+	wantErr error  // when set, errors.Is(err, wantErr) must hold
+}
+
+// checkError fails t unless parsing tt.data under the name "gateway.yaml" gives the
+// *Error tt describes.
+func checkError(t *testing.T, tt errorCase) {
+	t.Helper()
+	c, err := parse([]byte(tt.data), "gateway.yaml", fakeEnv)
+	if err == nil {
+		t.Fatalf("got config %+v, want an error", c)
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("got %T %v, want *Error", err, err)
+	}
+	if e.File != "gateway.yaml" {
+		t.Errorf("File: got %q, want %q", e.File, "gateway.yaml")
+	}
+	if e.Line != tt.line {
+		t.Errorf("Line: got %d, want %d (%v)", e.Line, tt.line, err)
+	}
+	if e.Key != tt.key {
+		t.Errorf("Key: got %q, want %q (%v)", e.Key, tt.key, err)
+	}
+	if got := e.Err.Error(); got != tt.msg {
+		t.Errorf("message: got %q, want %q", got, tt.msg)
+	}
+	if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+		t.Errorf("got %v, want an error wrapping %v", err, tt.wantErr)
+	}
+}
+
+func TestParseDecodeErrors(t *testing.T) {
+	tests := []errorCase{
+		{
+			name: "empty", data: "", line: 1, msg: "config is empty", wantErr: ErrEmpty,
+		},
+		{
+			name: "only comments", data: "# nothing\n\n", line: 1, msg: "config is empty",
+			wantErr: ErrEmpty,
+		},
+		{
+			name: "null document", data: "---\n~\n", line: 1, msg: "config is empty",
+			wantErr: ErrEmpty,
+		},
+		{
+			name: "not a mapping", data: "- a\n- b\n", line: 1,
+			msg: "config must be a mapping of keys to values, not a list",
+		},
+		{
+			name: "unknown top-level key", data: "listen: :80\nlisten_addr: :80\n" + minimal,
+			line: 2, key: "listen_addr", msg: "unknown key", wantErr: ErrUnknownKey,
+		},
+		{
+			name: "unknown nested key",
+			data: "session:\n  store: memory\n  secrte: x\n" + minimal,
+			line: 3, key: "session.secrte", msg: "unknown key", wantErr: ErrUnknownKey,
+		},
+		{
+			name: "unknown key in second route",
+			data: "users: {file: u}\nroutes:\n  - upstream: http://a\n  - path: /b\n" +
+				"    upstrem: http://b\n",
+			line: 5, key: "routes[1].upstrem", msg: "unknown key", wantErr: ErrUnknownKey,
+		},
+		{
+			name: "unknown key quoted", data: "log:\n  \"a.b\": 1\n" + minimal,
+			line: 2, key: `log."a.b"`, msg: "unknown key", wantErr: ErrUnknownKey,
+		},
+		{
+			name: "not-a-key File", data: "File: x\n" + minimal,
+			line: 1, key: "File", msg: "unknown key", wantErr: ErrUnknownKey,
+		},
+		{
+			name: "merge key", data: "log:\n  <<: {level: info}\n" + minimal,
+			line: 2, key: `log."<<"`, msg: "unknown key", wantErr: ErrUnknownKey,
+		},
+		{
+			name: "first problem in file order",
+			data: "session:\n  idle_timeout: soon\nbogus: 1\n" + minimal,
+			line: 2, key: "session.idle_timeout",
+			msg: `invalid duration "soon": write a number and a unit, such as 90s, 30m or 12h`,
+		},
+		{
+			name: "wrong type mapping for string", data: "listen: {host: a}\n" + minimal,
+			line: 1, key: "listen", msg: "must be a string, not a mapping",
+		},
+		{
+			name: "wrong type scalar for list", data: "trusted_proxies: 10.0.0.0/8\n" + minimal,
+			line: 1, key: "trusted_proxies", msg: "must be a list, not a single value",
+		},
+		{
+			name: "wrong type scalar for struct", data: "session: memory\n" + minimal,
+			line: 1, key: "session", msg: "must be a mapping, not a single value",
+		},
+		{
+			name: "wrong type list item",
+			data: "session:\n  secrets:\n    - [a, b]\n" + minimal,
+			line: 3, key: "session.secrets[0]", msg: "must be a string, not a list",
+		},
+		{
+			name: "wrong type bool",
+			data: "users: {file: u}\nroutes:\n  - upstream: http://a\n    preserve_host: yes\n",
+			line: 4, key: "routes[0].preserve_host", msg: `must be true or false, not "yes"`,
+		},
+		{
+			name: "bad duration", data: "session:\n  lifetime: 30 minutes\n" + minimal,
+			line: 2, key: "session.lifetime",
+			msg: `invalid duration "30 minutes": write a number and a unit, ` +
+				"such as 90s, 30m or 12h",
+		},
+		{
+			name: "integer duration", data: "session:\n  lifetime: 3600\n" + minimal,
+			line: 2, key: "session.lifetime",
+			msg: `invalid duration "3600": write a number and a unit, such as 90s, 30m or 12h`,
+		},
+		{
+			name: "zero duration", data: "session:\n  idle_timeout: 0s\n" + minimal,
+			line: 2, key: "session.idle_timeout", msg: "duration must be greater than 0",
+		},
+		{
+			name: "negative duration", data: "session:\n  lifetime: -1h\n" + minimal,
+			line: 2, key: "session.lifetime", msg: "duration must be greater than 0",
+		},
+		{
+			name: "duplicate key", data: "listen: :80\nlog: {}\nlisten: :81\n" + minimal,
+			line: 3, key: "listen", msg: "duplicate key, first set on line 1",
+			wantErr: ErrDuplicateKey,
+		},
+		{
+			name: "duplicate nested key",
+			data: "users: {file: u}\nroutes:\n  - upstream: http://a\n    upstream: http://b\n",
+			line: 4, key: "routes[0].upstream", msg: "duplicate key, first set on line 3",
+			wantErr: ErrDuplicateKey,
+		},
+		{
+			name: "syntax error", data: "listen: :80\n  log: x\n" + minimal,
+			line: 2, msg: "invalid YAML: mapping values are not allowed in this context",
+		},
+		{
+			name: "syntax error without line in message",
+			data: "listen: :80\nlog:\n  level: \"\\q\"\n" + minimal,
+			line: 3, msg: "invalid YAML: found unknown escape character",
+		},
+		{
+			name: "syntax error in second document without line in message",
+			data: minimal + "---\nlog: \"\\q\"\n",
+			line: 6, msg: "invalid YAML: found unknown escape character",
+		},
+		{
+			name: "tab indentation", data: "log:\n\tlevel: info\n" + minimal,
+			line: 2, msg: "invalid YAML: found character that cannot start any token",
+		},
+		{
+			name: "second document", data: minimal + "---\nlisten: :80\n",
+			line: 5, msg: "a second YAML document is not allowed",
+		},
+		{
+			name: "empty second document", data: minimal + "---\n",
+			line: 5, msg: "a second YAML document is not allowed",
+		},
+		{
+			name: "problem in first document before second",
+			data: "bogus: 1\n" + minimal + "---\n",
+			line: 1, key: "bogus", msg: "unknown key", wantErr: ErrUnknownKey,
+		},
+		{
+			name: "anchor", data: "log: &l {level: info}\n" + minimal,
+			line: 1, key: "log", msg: "YAML anchors and aliases are not supported",
+		},
+		{
+			name: "alias",
+			data: "users: {file: &f u}\nstate_dir: *f\nroutes: [{upstream: http://a}]\n",
+			line: 1, key: "users.file", msg: "YAML anchors and aliases are not supported",
+		},
+		{
+			name: "complex key", data: "? [a, b]\n: c\n" + minimal,
+			line: 1, msg: "a key must be a plain name, not a list",
+		},
+		{
+			name: "unset env var",
+			data: "session:\n  secrets:\n    - ${GATEWAY_UNSET}\n" + minimal,
+			line: 3, key: "session.secrets[0]",
+			msg: "environment variable GATEWAY_UNSET is not set",
+		},
+		{
+			name: "bad env reference", data: "listen: ${1PORT}\n" + minimal,
+			line: 1, key: "listen",
+			msg: "invalid environment reference: write ${NAME}, or $${ for a literal ${",
+		},
+		{
+			name: "unclosed env reference", data: "listen: \"${PORT\"\n" + minimal,
+			line: 1, key: "listen",
+			msg: "invalid environment reference: write ${NAME}, or $${ for a literal ${",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { checkError(t, tt) })
+	}
+}
+
+func TestParseEnvValues(t *testing.T) {
+	tests := []struct {
+		name, value, want string
+	}{
+		{"structure stays a string", "${STRUCTURE}", "a: b\nc: [d]"},
+		{"literal", "$${GATEWAY_SECRET}", "${GATEWAY_SECRET}"},
+		{"in the middle", "x-${GATEWAY_SECRET}-y", "x-s3cret-s3cret-s3cret-s3cret-s3cret-y"},
+		{"empty value", "a${EMPTY}b", "ab"},
+		{"lone dollar", "$HOME $", "$HOME $"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := "users:\n  file: '" + tt.value + "'\nroutes: [{upstream: http://a}]\n"
+			c, err := parse([]byte(data), "/etc/gateway.yaml", fakeEnv)
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			if got := strings.TrimPrefix(c.Users.File, "/etc/"); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestErrorString(t *testing.T) {
+	cause := errors.New("upstream must be an http or https URL")
+	tests := []struct {
+		name string
+		err  *Error
+		want string
+	}{
+		{"all", &Error{"gateway.yaml", 12, "routes[0].upstream", cause},
+			"gateway.yaml:12: routes[0].upstream: upstream must be an http or https URL"},
+		{"no key", &Error{"gateway.yaml", 3, "", cause},
+			"gateway.yaml:3: upstream must be an http or https URL"},
+		{"no file", &Error{"", 3, "listen", cause},
+			"line 3: listen: upstream must be an http or https URL"},
+		{"no line", &Error{"gateway.yaml", 0, "listen", cause},
+			"gateway.yaml: listen: upstream must be an http or https URL"},
+		{"only cause", &Error{Err: cause}, "upstream must be an http or https URL"},
+		{"nothing", &Error{}, "invalid config"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.err.Error(); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if !errors.Is(&Error{Err: ErrUnknownKey}, ErrUnknownKey) {
+		t.Error("got errors.Is false for the wrapped sentinel, want true")
+	}
+}

@@ -1,0 +1,108 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+)
+
+// Load reads the config file at path and parses it with [Parse], naming the file by its
+// absolute path. Failing to read the file is an error wrapping the [os.ReadFile] error;
+// every other problem is an [*Error].
+func Load(path string) (*Config, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Parse(data, abs)
+}
+
+// Parse decodes data, the text of the config file named file, and returns the complete
+// configuration: defaults filled in, validated, relative paths made absolute and values
+// parsed into their typed fields. Config.File is file made absolute, or empty when file
+// is empty.
+//
+// Decoding is strict. The text must hold exactly one YAML document whose keys are all
+// known and set at most once, and whose values have the right types. YAML anchors,
+// aliases and merge keys are refused. ${NAME} in a value reads the environment
+// variable NAME, which must be set; $${ is a literal ${.
+//
+// Relative paths are resolved against the folder of file, or against the current
+// directory when file is empty; file is used otherwise only to name the file in errors.
+//
+// Every error is an [*Error] naming the file, line and key. When the text has several
+// problems that prevent decoding, the first one in the file is reported; after that,
+// the first failed validation rule.
+func Parse(data []byte, file string) (*Config, error) {
+	return parse(data, file, os.LookupEnv)
+}
+
+// parse is Parse with the environment read through lookup, so that tests can supply it.
+func parse(data []byte, file string, lookup func(string) (string, bool)) (*Config, error) {
+	root, trailing, err := readDocument(data, file)
+	if err != nil {
+		return nil, err
+	}
+
+	// decode, recording the line of every key for the errors of later steps
+	c := new(Config)
+	d := decoder{file: file, lookup: lookup, lines: make(map[string]int)}
+	if err := d.decode(root, reflect.ValueOf(c).Elem(), ""); err != nil {
+		return nil, err
+	}
+	if trailing != nil {
+		return nil, trailing
+	}
+
+	setDefaults(c)
+	if err := validate(c, file, d.lines); err != nil {
+		return nil, err
+	}
+
+	// resolve relative paths; filepath.Abs of "" is the current directory
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, &Error{File: file, Line: 1, Err: fmt.Errorf("resolving config path: %w", err)}
+	}
+	base := abs
+	if file != "" {
+		c.File = abs
+		base = filepath.Dir(abs)
+	}
+	c.Users.File = resolvePath(base, c.Users.File)
+	c.StateDir = resolvePath(base, c.StateDir)
+
+	compile(c)
+	return c, nil
+}
+
+// resolvePath returns p made absolute against the folder base.
+func resolvePath(base, p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(base, p)
+}
+
+// compile fills the typed fields from their text, which validate has already checked,
+// so that the rest of the gateway never parses configuration text again.
+func compile(c *Config) {
+	c.Trusted = make([]netip.Prefix, 0, len(c.TrustedProxies))
+	for _, s := range c.TrustedProxies {
+		p, _ := parseProxy(s)
+		c.Trusted = append(c.Trusted, p)
+	}
+	for i, h := range c.AllowedRedirectHosts {
+		c.AllowedRedirectHosts[i] = strings.ToLower(h)
+	}
+	for i := range c.Routes {
+		c.Routes[i].UpstreamURL, _ = parseUpstream(c.Routes[i].Upstream)
+	}
+}

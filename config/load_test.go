@@ -1,0 +1,283 @@
+package config
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// fullConfig sets every key. Its secrets come from the environment given by fakeEnv.
+const fullConfig = `listen: 0.0.0.0:9090
+state_dir: /var/lib/gateway
+trusted_proxies:
+  - 10.0.0.0/8
+  - 192.168.1.7
+  - 2001:db8::/32
+  - ::1
+allowed_redirect_hosts: [app.example.com, .Example.ORG]
+users:
+  file: users.yml
+session:
+  secrets:
+    - ${GATEWAY_SECRET}
+    - "0123456789abcdef0123456789abcdef-old"
+  store: memory
+  secure: true
+  idle_timeout: 15m
+  lifetime: 8h
+identity_headers:
+  user: Remote-User
+  email: Remote-Email
+  groups: Remote-Groups
+routes:
+  - path: /
+    upstream: http://app:3000
+    public: [/health, /static/]
+  - path: /admin/
+    upstream: https://admin.internal:8443/base
+    preserve_host: false
+log:
+  level: debug
+  format: json
+`
+
+// fakeEnv is the environment the tests parse with, unless a case gives its own.
+func fakeEnv(name string) (string, bool) {
+	switch name {
+	case "GATEWAY_SECRET":
+		return "s3cret-s3cret-s3cret-s3cret-s3cret", true
+	case "EMPTY":
+		return "", true
+	case "STRUCTURE":
+		return "a: b\nc: [d]", true
+	}
+	return "", false
+}
+
+func TestParseFull(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "gateway.yaml")
+	c, err := parse([]byte(fullConfig), file, fakeEnv)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+
+	no := false
+	want := &Config{
+		Listen:               "0.0.0.0:9090",
+		StateDir:             "/var/lib/gateway",
+		TrustedProxies:       []string{"10.0.0.0/8", "192.168.1.7", "2001:db8::/32", "::1"},
+		AllowedRedirectHosts: []string{"app.example.com", ".example.org"},
+		Users:                Users{File: filepath.Join(dir, "users.yml")},
+		Session: Session{
+			Secrets: []string{
+				"s3cret-s3cret-s3cret-s3cret-s3cret",
+				"0123456789abcdef0123456789abcdef-old",
+			},
+			Store:       "memory",
+			Secure:      "true",
+			IdleTimeout: 15 * time.Minute,
+			Lifetime:    8 * time.Hour,
+		},
+		IdentityHeaders: IdentityHeaders{
+			User: "Remote-User", Email: "Remote-Email", Groups: "Remote-Groups",
+		},
+		Routes: []Route{
+			{Path: "/", Upstream: "http://app:3000", Public: []string{"/health", "/static/"}},
+			{Path: "/admin/", Upstream: "https://admin.internal:8443/base", PreserveHost: &no},
+		},
+		Log:  Log{Level: "debug", Format: "json"},
+		File: file,
+		Trusted: []netip.Prefix{
+			netip.MustParsePrefix("10.0.0.0/8"),
+			netip.MustParsePrefix("192.168.1.7/32"),
+			netip.MustParsePrefix("2001:db8::/32"),
+			netip.MustParsePrefix("::1/128"),
+		},
+	}
+
+	// the typed and defaulted route fields are checked apart, then cleared
+	if got := c.Routes[0].PreserveHost; got == nil || !*got {
+		t.Errorf("routes[0].PreserveHost: got %v, want true", got)
+	}
+	want.Routes[0].PreserveHost = c.Routes[0].PreserveHost
+	for i, wantURL := range []string{"http://app:3000", "https://admin.internal:8443/base"} {
+		u := c.Routes[i].UpstreamURL
+		if u == nil || u.String() != wantURL {
+			t.Errorf("routes[%d].UpstreamURL: got %v, want %s", i, u, wantURL)
+		}
+		c.Routes[i].UpstreamURL = nil
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("got\n%+v\nwant\n%+v", c, want)
+	}
+}
+
+func TestParseDefaults(t *testing.T) {
+	const data = "users:\n  file: users.yml\nroutes:\n  - upstream: http://app:3000\n"
+	c, err := parse([]byte(data), "", fakeEnv)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"listen", c.Listen, "127.0.0.1:8080"},
+		{"state_dir", c.StateDir, filepath.Join(wd, "data")},
+		{"users.file", c.Users.File, filepath.Join(wd, "users.yml")},
+		{"trusted_proxies", len(c.TrustedProxies), 0},
+		{"trusted", len(c.Trusted), 0},
+		{"allowed_redirect_hosts", len(c.AllowedRedirectHosts), 0},
+		{"session.secrets", len(c.Session.Secrets), 0},
+		{"session.store", c.Session.Store, "memory"},
+		{"session.secure", c.Session.Secure, "auto"},
+		{"session.idle_timeout", c.Session.IdleTimeout, 30 * time.Minute},
+		{"session.lifetime", c.Session.Lifetime, 12 * time.Hour},
+		{"identity_headers.user", c.IdentityHeaders.User, "X-Forwarded-User"},
+		{"identity_headers.email", c.IdentityHeaders.Email, "X-Forwarded-Email"},
+		{"identity_headers.groups", c.IdentityHeaders.Groups, "X-Forwarded-Groups"},
+		{"routes[0].path", c.Routes[0].Path, "/"},
+		{"routes[0].preserve_host", *c.Routes[0].PreserveHost, true},
+		{"routes[0].upstream", c.Routes[0].UpstreamURL.String(), "http://app:3000"},
+		{"log.level", c.Log.Level, "info"},
+		{"log.format", c.Log.Format, "text"},
+		{"File", c.File, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseNullMeansDefault(t *testing.T) {
+	const data = "listen:\nsession:\n  secure: ~\n" +
+		"users: {file: u}\nroutes: [{upstream: http://a}]\n"
+	c, err := parse([]byte(data), "", fakeEnv)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	if c.Listen != "127.0.0.1:8080" || c.Session.Secure != "auto" {
+		t.Errorf("got listen %q, secure %q, want the defaults", c.Listen, c.Session.Secure)
+	}
+}
+
+func TestParseResolvesPaths(t *testing.T) {
+	tests := []struct {
+		name, file, users, stateDir string
+		wantUsers, wantStateDir     string
+	}{
+		{"relative", "/etc/gateway/gateway.yaml", "users.yml", "state",
+			"/etc/gateway/users.yml", "/etc/gateway/state"},
+		{"dot and parent", "/etc/gateway/gateway.yaml", "./sub/../users.yml", "../state",
+			"/etc/gateway/users.yml", "/etc/state"},
+		{"absolute unchanged", "/etc/gateway/gateway.yaml", "/srv/users.yml", "/var/gw",
+			"/srv/users.yml", "/var/gw"},
+		{"default state dir", "/etc/gateway/gateway.yaml", "users.yml", "",
+			"/etc/gateway/users.yml", "/etc/gateway/data"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := "users: {file: " + tt.users + "}\nstate_dir: " + tt.stateDir +
+				"\nroutes: [{upstream: http://a}]\n"
+			c, err := parse([]byte(data), tt.file, fakeEnv)
+			if err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			if c.Users.File != tt.wantUsers {
+				t.Errorf("users.file: got %q, want %q", c.Users.File, tt.wantUsers)
+			}
+			if c.StateDir != tt.wantStateDir {
+				t.Errorf("state_dir: got %q, want %q", c.StateDir, tt.wantStateDir)
+			}
+		})
+	}
+}
+
+func TestParseRelativeFile(t *testing.T) {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("users: {file: users.yml}\nroutes: [{upstream: http://a}]\n")
+	c, err := parse(data, filepath.Join("conf", "gateway.yaml"), fakeEnv)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	if want := filepath.Join(wd, "conf", "gateway.yaml"); c.File != want {
+		t.Errorf("File: got %q, want %q", c.File, want)
+	}
+	if want := filepath.Join(wd, "conf", "users.yml"); c.Users.File != want {
+		t.Errorf("users.file: got %q, want %q", c.Users.File, want)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "gateway.yaml")
+	data := "users: {file: users.yml}\nroutes: [{upstream: http://a}]\n"
+	if err := os.WriteFile(file, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(file)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.File != file {
+		t.Errorf("File: got %q, want %q", c.File, file)
+	}
+	if want := filepath.Join(dir, "users.yml"); c.Users.File != want {
+		t.Errorf("users.file: got %q, want %q", c.Users.File, want)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(file, []byte("users: {file: u}\nbogus: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("invalid", func(t *testing.T) {
+		_, err := Load(file)
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("got %T %v, want *Error", err, err)
+		}
+		if e.File != file || e.Line != 2 || e.Key != "bogus" {
+			t.Errorf("got %q line %d key %q, want %q line 2 key bogus",
+				e.File, e.Line, e.Key, file)
+		}
+	})
+	t.Run("missing", func(t *testing.T) {
+		_, err := Load(filepath.Join(dir, "missing.yaml"))
+		if !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("got %v, want an error wrapping os.ErrNotExist", err)
+		}
+	})
+}
+
+// TestParseEnvironment reads the real environment, which Parse uses.
+func TestParseEnvironment(t *testing.T) {
+	t.Setenv("GATEWAY_TEST_UPSTREAM", "http://from-env:3000")
+	data := []byte("users: {file: u}\nroutes: [{upstream: '${GATEWAY_TEST_UPSTREAM}'}]\n")
+	c, err := Parse(data, "gateway.yaml")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if got, want := c.Routes[0].UpstreamURL.String(), "http://from-env:3000"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,385 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// validate checks c, with its defaults filled in, and returns an *Error for the first
+// rule it breaks, in the order of the Config fields. lines maps key paths to the line
+// they were read from; a key that is absent is reported at its parent's line. validate
+// changes nothing.
+func validate(c *Config, file string, lines map[string]int) error {
+	v := validator{file: file, lines: lines}
+	checks := []func(*Config) error{
+		v.listen,
+		v.trustedProxies,
+		v.redirectHosts,
+		v.users,
+		v.session,
+		v.identityHeaders,
+		v.routes,
+		v.log,
+	}
+	for _, check := range checks {
+		if err := check(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validator holds what validate needs to build an *Error.
+type validator struct {
+	file  string
+	lines map[string]int
+}
+
+// fail returns an *Error for key at its recorded line, or at the line of its nearest
+// recorded parent, or at line 1.
+func (v validator) fail(key string, err error) error {
+	return &Error{File: v.file, Line: v.line(key), Key: key, Err: err}
+}
+
+// line returns the line of key, or of its nearest recorded parent, or 1.
+func (v validator) line(key string) int {
+	for key != "" {
+		if l, ok := v.lines[key]; ok {
+			return l
+		}
+		key = key[:max(strings.LastIndexByte(key, '.'), strings.LastIndexByte(key, '['), 0)]
+	}
+	return 1
+}
+
+// has reports whether key was set in the file.
+func (v validator) has(key string) bool {
+	_, ok := v.lines[key]
+	return ok
+}
+
+func (v validator) listen(c *Config) error {
+	_, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return v.fail("listen", errors.New("listen must be host:port, such as 127.0.0.1:8080"))
+	}
+	// a service name such as "http" would work with net.Listen, but hides the port
+	// from a reader
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || port != strconv.Itoa(int(n)) {
+		return v.fail("listen", errors.New("listen port must be a number from 0 to 65535"))
+	}
+	return nil
+}
+
+func (v validator) trustedProxies(c *Config) error {
+	for i, s := range c.TrustedProxies {
+		if _, err := parseProxy(s); err != nil {
+			return v.fail(fmt.Sprintf("trusted_proxies[%d]", i), err)
+		}
+	}
+	return nil
+}
+
+// parseProxy parses a trusted proxy entry: a CIDR prefix, or a bare address standing
+// for itself alone.
+func parseProxy(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("trusted proxy %q is not a CIDR prefix", s)
+		}
+		// 10.0.0.1/8 trusts all of 10.0.0.0/8: refuse it, since the author may have meant
+		// a single address, and a wider trust than intended lets clients forge headers
+		if p != p.Masked() {
+			return netip.Prefix{}, fmt.Errorf("trusted proxy %s has bits set past its "+
+				"prefix length; write %s", p, p.Masked())
+		}
+		if p.Addr().Is4In6() {
+			return netip.Prefix{}, fmt.Errorf("trusted proxy %s is IPv4-mapped; "+
+				"write it as IPv4", p)
+		}
+		return p, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("trusted proxy %q is not an IP address "+
+			"or CIDR prefix", s)
+	}
+	if a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("trusted proxy %s must not have a zone", a)
+	}
+	if a.Is4In6() {
+		return netip.Prefix{}, fmt.Errorf("trusted proxy %s is IPv4-mapped; "+
+			"write it as IPv4", a)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func (v validator) redirectHosts(c *Config) error {
+	for i, s := range c.AllowedRedirectHosts {
+		if err := checkRedirectHost(strings.ToLower(s)); err != nil {
+			return v.fail(fmt.Sprintf("allowed_redirect_hosts[%d]", i), err)
+		}
+	}
+	return nil
+}
+
+// checkRedirectHost checks an allowed redirect host, already lowercased: a host name,
+// or ".domain" for the subdomains of domain. The rules are narrow because the list
+// decides where a sign-in may send the browser: anything looser is an open redirect.
+func checkRedirectHost(h string) error {
+	switch {
+	case strings.Contains(h, "://"):
+		return errors.New("redirect host must be a host name, not a URL")
+	case strings.Contains(h, "*"):
+		return errors.New("redirect host must not contain *; write .example.com " +
+			"for the subdomains of example.com")
+	case strings.Contains(h, "/"):
+		return errors.New("redirect host must not contain a path")
+	case strings.Contains(h, ":"):
+		return errors.New("redirect host must not contain a port")
+	}
+	name, sub := strings.CutPrefix(h, ".")
+	if !isHostName(name) {
+		return fmt.Errorf("redirect host %q is not a valid host name", h)
+	}
+	// ".com" would allow every host under a top-level domain
+	if sub && !strings.Contains(name, ".") {
+		return fmt.Errorf("redirect host %q covers a whole top-level domain", h)
+	}
+	return nil
+}
+
+// isHostName reports whether s is an ASCII DNS name of lowercase letters, digits and
+// inner hyphens, in labels of 1 to 63 bytes, without a trailing dot.
+func isHostName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if c != '-' && !('a' <= c && c <= 'z') && !('0' <= c && c <= '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (v validator) users(c *Config) error {
+	if c.Users.File == "" {
+		return v.fail("users.file", ErrRequired)
+	}
+	return nil
+}
+
+func (v validator) session(c *Config) error {
+	s := c.Session
+	if s.Store != "memory" {
+		return v.fail("session.store", fmt.Errorf("session store %q is not supported; "+
+			"use one of: memory", s.Store))
+	}
+	switch s.Secure {
+	case "auto", "true", "false":
+	default:
+		return v.fail("session.secure", fmt.Errorf("secure must be one of auto, true, "+
+			"false, not %q", s.Secure))
+	}
+	for i, secret := range s.Secrets {
+		// the message never quotes the secret, nor its length
+		if len(secret) < 32 {
+			return v.fail(fmt.Sprintf("session.secrets[%d]", i),
+				errors.New("secret must be at least 32 bytes"))
+		}
+	}
+	if s.IdleTimeout <= 0 {
+		return v.fail("session.idle_timeout", errors.New("duration must be greater than 0"))
+	}
+	if s.Lifetime <= 0 {
+		return v.fail("session.lifetime", errors.New("duration must be greater than 0"))
+	}
+	if s.IdleTimeout > s.Lifetime {
+		key := "session.idle_timeout"
+		if !v.has(key) {
+			key = "session.lifetime"
+		}
+		return v.fail(key, fmt.Errorf("idle_timeout (%s) must not be longer than "+
+			"lifetime (%s)", s.IdleTimeout, s.Lifetime))
+	}
+	return nil
+}
+
+func (v validator) identityHeaders(c *Config) error {
+	h := c.IdentityHeaders
+	headers := []struct{ key, name string }{
+		{"identity_headers.user", h.User},
+		{"identity_headers.email", h.Email},
+		{"identity_headers.groups", h.Groups},
+	}
+	for i, a := range headers {
+		if err := checkHeaderName(a.name); err != nil {
+			return v.fail(a.key, err)
+		}
+		for _, b := range headers[:i] {
+			if headerKey(a.name) != headerKey(b.name) {
+				continue
+			}
+			// blame the one the author wrote, when only one was written
+			if !v.has(a.key) && v.has(b.key) {
+				a, b = b, a
+			}
+			return v.fail(a.key, fmt.Errorf("header %s is the same header as %s (%s)",
+				a.name, b.key, b.name))
+		}
+	}
+	return nil
+}
+
+// checkHeaderName checks the name of an identity header: a valid HTTP token that does
+// not name a header with a meaning of its own to proxies or servers. Reusing one would
+// let the gateway's identity overwrite, or be confused with, the framing, routing or
+// credentials of the request.
+func checkHeaderName(name string) error {
+	if name == "" {
+		return errors.New("header name must not be empty")
+	}
+	for i := 0; i < len(name); i++ {
+		if !isTokenChar(name[i]) {
+			return fmt.Errorf("header name %q is not a valid HTTP header name", name)
+		}
+	}
+	switch headerKey(name) {
+	case "host", "cookie", "set-cookie", "authorization", "proxy-authorization",
+		"proxy-authenticate", "www-authenticate", "connection", "keep-alive",
+		"proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+		"content-length", "content-type", "content-encoding", "expect", "forwarded",
+		"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip":
+		return fmt.Errorf("header %s is reserved and cannot carry identity", name)
+	}
+	return nil
+}
+
+// headerKey folds a header name so that names the gateway and an upstream might take
+// for the same header compare equal. Besides case, some servers (CGI, PHP, WSGI) read
+// '_' and '.' as '-', so a client could send X-Forwarded_User past a filter that only
+// knew X-Forwarded-User.
+func headerKey(name string) string {
+	return strings.NewReplacer("_", "-", ".", "-").Replace(strings.ToLower(name))
+}
+
+// isTokenChar reports whether c may appear in an HTTP token (RFC 9110, section 5.6.2).
+func isTokenChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+func (v validator) routes(c *Config) error {
+	if len(c.Routes) == 0 {
+		return v.fail("routes", errors.New("at least one route is required"))
+	}
+	seen := make(map[string]int)
+	for i, r := range c.Routes {
+		key := fmt.Sprintf("routes[%d]", i)
+		if err := checkPath(r.Path); err != nil {
+			return v.fail(key+".path", err)
+		}
+		// "/a/" and "/a" cover the same paths, since paths match by segment
+		norm := strings.TrimSuffix(r.Path, "/")
+		if first, ok := seen[norm]; ok {
+			return v.fail(key+".path", fmt.Errorf("route path %s is already covered by "+
+				"routes[%d]", r.Path, first))
+		}
+		seen[norm] = i
+
+		if r.Upstream == "" {
+			return v.fail(key+".upstream", ErrRequired)
+		}
+		if _, err := parseUpstream(r.Upstream); err != nil {
+			return v.fail(key+".upstream", err)
+		}
+		for j, p := range r.Public {
+			if err := checkPath(p); err != nil {
+				return v.fail(fmt.Sprintf("%s.public[%d]", key, j), err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkPath checks a route or public path prefix. It is compared with the request path
+// after that is decoded and cleaned, so a prefix holding an escape, a query, a dot
+// segment or a doubled slash would never match, or would match other paths than a
+// reader expects; and a path that looks like one prefix but is another is how access
+// rules get bypassed.
+func checkPath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return errors.New("path must start with /")
+	}
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c < 0x20 || c == 0x7f:
+			return errors.New("path must not contain control characters")
+		case strings.IndexByte("?#%\\", c) >= 0:
+			return fmt.Errorf("path must not contain %q", c)
+		}
+	}
+	switch {
+	case strings.Contains(p, "//"):
+		return errors.New("path must not contain //")
+	case strings.Contains(p, ".."):
+		return errors.New("path must not contain ..")
+	case strings.Contains(p+"/", "/./"):
+		return errors.New("path must not contain a . segment")
+	}
+	return nil
+}
+
+// parseUpstream parses an upstream base URL: absolute http or https, with a host and no
+// user info, query or fragment. Errors never quote the URL, which might hold a password.
+func parseUpstream(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("upstream is not a valid URL: %w", err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, errors.New("upstream must be an http or https URL")
+	case u.Opaque != "" || u.Hostname() == "":
+		return nil, errors.New("upstream must name a host, as in http://app:3000")
+	case u.User != nil:
+		// credentials belong in the upstream's own config, not in a URL that gets logged
+		return nil, errors.New("upstream must not contain user info")
+	case strings.ContainsAny(s, "?#"):
+		return nil, errors.New("upstream must not have a query or fragment")
+	}
+	return u, nil
+}
+
+func (v validator) log(c *Config) error {
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return v.fail("log.level", fmt.Errorf("log level must be one of debug, info, warn, "+
+			"error, not %q", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return v.fail("log.format", fmt.Errorf("log format must be text or json, not %q",
+			c.Log.Format))
+	}
+	return nil
+}

@@ -1,0 +1,445 @@
+package config
+
+import (
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseValidationErrors(t *testing.T) {
+	const secret = "0123456789abcdef0123456789abcdef"
+	route := "routes:\n  - upstream: http://app:3000\n"
+	users := "users:\n  file: users.yml\n"
+	tests := []errorCase{
+		{
+			name: "listen without port", data: "listen: localhost\n" + minimal,
+			line: 1, key: "listen", msg: "listen must be host:port, such as 127.0.0.1:8080",
+		},
+		{
+			name: "listen with service name", data: "listen: localhost:http\n" + minimal,
+			line: 1, key: "listen", msg: "listen port must be a number from 0 to 65535",
+		},
+		{
+			name: "listen port too big", data: "listen: :65536\n" + minimal,
+			line: 1, key: "listen", msg: "listen port must be a number from 0 to 65535",
+		},
+		{
+			name: "trusted proxy not an address",
+			data: "trusted_proxies:\n  - 10.0.0.0/8\n  - proxy.local\n" + minimal,
+			line: 3, key: "trusted_proxies[1]",
+			msg: `trusted proxy "proxy.local" is not an IP address or CIDR prefix`,
+		},
+		{
+			name: "trusted proxy with host bits",
+			data: "trusted_proxies: [10.0.0.1/8]\n" + minimal,
+			line: 1, key: "trusted_proxies[0]",
+			msg: "trusted proxy 10.0.0.1/8 has bits set past its prefix length; " +
+				"write 10.0.0.0/8",
+		},
+		{
+			name: "trusted proxy bad length", data: "trusted_proxies: [10.0.0.0/33]\n" + minimal,
+			line: 1, key: "trusted_proxies[0]",
+			msg: `trusted proxy "10.0.0.0/33" is not a CIDR prefix`,
+		},
+		{
+			name: "redirect host URL",
+			data: "allowed_redirect_hosts:\n  - https://app.example.com\n" + minimal,
+			line: 2, key: "allowed_redirect_hosts[0]",
+			msg: "redirect host must be a host name, not a URL",
+		},
+		{
+			name: "redirect host wildcard",
+			data: "allowed_redirect_hosts: [ok.example.com, '*.example.com']\n" + minimal,
+			line: 1, key: "allowed_redirect_hosts[1]",
+			msg: "redirect host must not contain *; write .example.com for the " +
+				"subdomains of example.com",
+		},
+		{
+			name: "redirect host port",
+			data: "allowed_redirect_hosts: [app.example.com:443]\n" + minimal,
+			line: 1, key: "allowed_redirect_hosts[0]",
+			msg: "redirect host must not contain a port",
+		},
+		{
+			name: "redirect host path",
+			data: "allowed_redirect_hosts: [app.example.com/x]\n" + minimal,
+			line: 1, key: "allowed_redirect_hosts[0]",
+			msg: "redirect host must not contain a path",
+		},
+		{
+			name: "users missing", data: route, line: 1, key: "users.file",
+			msg: "value is required", wantErr: ErrRequired,
+		},
+		{
+			name: "users file missing", data: "log: {}\nusers:\n  other: {}\n" + route,
+			line: 3, key: "users.other", msg: "unknown key", wantErr: ErrUnknownKey,
+		},
+		{
+			name: "users file empty", data: "log: {}\nusers:\n  file: ''\n" + route,
+			line: 3, key: "users.file", msg: "value is required", wantErr: ErrRequired,
+		},
+		{
+			name: "users without file", data: "log: {}\nusers: {}\n" + route,
+			line: 2, key: "users.file", msg: "value is required", wantErr: ErrRequired,
+		},
+		{
+			name: "session store", data: "session:\n  store: redis\n" + minimal,
+			line: 2, key: "session.store",
+			msg: `session store "redis" is not supported; use one of: memory`,
+		},
+		{
+			name: "session secure", data: "session:\n  secure: always\n" + minimal,
+			line: 2, key: "session.secure",
+			msg: `secure must be one of auto, true, false, not "always"`,
+		},
+		{
+			name: "short secret",
+			data: "session:\n  secrets:\n    - " + secret + "\n    - hunter2\n" + minimal,
+			line: 4, key: "session.secrets[1]", msg: "secret must be at least 32 bytes",
+		},
+		{
+			name: "idle longer than lifetime",
+			data: "session:\n  idle_timeout: 2h\n  lifetime: 1h\n" + minimal,
+			line: 2, key: "session.idle_timeout",
+			msg: "idle_timeout (2h0m0s) must not be longer than lifetime (1h0m0s)",
+		},
+		{
+			name: "lifetime shorter than default idle",
+			data: "session:\n  lifetime: 10m\n" + minimal,
+			line: 2, key: "session.lifetime",
+			msg: "idle_timeout (30m0s) must not be longer than lifetime (10m0s)",
+		},
+		{
+			name: "header not a token",
+			data: "identity_headers:\n  user: X User\n" + minimal,
+			line: 2, key: "identity_headers.user",
+			msg: `header name "X User" is not a valid HTTP header name`,
+		},
+		{
+			name: "header with colon",
+			data: "identity_headers:\n  groups: 'X-Groups:'\n" + minimal,
+			line: 2, key: "identity_headers.groups",
+			msg: `header name "X-Groups:" is not a valid HTTP header name`,
+		},
+		{
+			name: "header reserved",
+			data: "identity_headers:\n  email: authorization\n" + minimal,
+			line: 2, key: "identity_headers.email",
+			msg: "header authorization is reserved and cannot carry identity",
+		},
+		{
+			name: "header reserved in another spelling",
+			data: "identity_headers:\n  user: Content_Length\n" + minimal,
+			line: 2, key: "identity_headers.user",
+			msg: "header Content_Length is reserved and cannot carry identity",
+		},
+		{
+			name: "headers same",
+			data: "identity_headers:\n  user: Remote-User\n  email: remote_user\n" + minimal,
+			line: 3, key: "identity_headers.email",
+			msg: "header remote_user is the same header as identity_headers.user (Remote-User)",
+		},
+		{
+			name: "header same as a default",
+			data: "identity_headers:\n  user: X-Forwarded.Groups\n" + minimal,
+			line: 2, key: "identity_headers.user",
+			msg: "header X-Forwarded.Groups is the same header as identity_headers.groups " +
+				"(X-Forwarded-Groups)",
+		},
+		{
+			name: "no routes", data: users, line: 1, key: "routes",
+			msg: "at least one route is required",
+		},
+		{
+			name: "empty routes", data: users + "routes: []\n", line: 3, key: "routes",
+			msg: "at least one route is required",
+		},
+		{
+			name: "upstream missing",
+			data: users + "routes:\n  - upstream: http://a\n  - path: /b\n",
+			line: 5, key: "routes[1].upstream", msg: "value is required", wantErr: ErrRequired,
+		},
+		{
+			name: "upstream scheme", data: users + "routes:\n  - upstream: ftp://a\n",
+			line: 4, key: "routes[0].upstream", msg: "upstream must be an http or https URL",
+		},
+		{
+			name: "upstream relative", data: users + "routes:\n  - upstream: /app\n",
+			line: 4, key: "routes[0].upstream", msg: "upstream must be an http or https URL",
+		},
+		{
+			name: "upstream no host", data: users + "routes:\n  - upstream: 'http:///x'\n",
+			line: 4, key: "routes[0].upstream",
+			msg: "upstream must name a host, as in http://app:3000",
+		},
+		{
+			name: "upstream user info",
+			data: users + "routes:\n  - upstream: http://u:pw@app\n",
+			line: 4, key: "routes[0].upstream", msg: "upstream must not contain user info",
+		},
+		{
+			name: "upstream query", data: users + "routes:\n  - upstream: http://app/?a=1\n",
+			line: 4, key: "routes[0].upstream",
+			msg: "upstream must not have a query or fragment",
+		},
+		{
+			name: "upstream fragment", data: users + "routes:\n  - upstream: 'http://app/#'\n",
+			line: 4, key: "routes[0].upstream",
+			msg: "upstream must not have a query or fragment",
+		},
+		{
+			name: "upstream unparsable",
+			data: users + "routes:\n  - upstream: 'http://app:port'\n",
+			line: 4, key: "routes[0].upstream",
+			msg: `upstream is not a valid URL: invalid port ":port" after host`,
+		},
+		{
+			name: "route path relative",
+			data: users + "routes:\n  - path: app\n    upstream: http://a\n",
+			line: 4, key: "routes[0].path", msg: "path must start with /",
+		},
+		{
+			name: "route path dot dot",
+			data: users + "routes:\n  - path: /a/../b\n    upstream: http://a\n",
+			line: 4, key: "routes[0].path", msg: "path must not contain ..",
+		},
+		{
+			name: "route path escaped",
+			data: users + "routes:\n  - path: /%61dmin\n    upstream: http://a\n",
+			line: 4, key: "routes[0].path", msg: `path must not contain '%'`,
+		},
+		{
+			name: "duplicate route paths",
+			data: users + "routes:\n  - path: /a\n    upstream: http://a\n" +
+				"  - path: /a/\n    upstream: http://b\n",
+			line: 6, key: "routes[1].path",
+			msg: "route path /a/ is already covered by routes[0]",
+		},
+		{
+			name: "duplicate default paths",
+			data: users + "routes:\n  - upstream: http://a\n  - upstream: http://b\n",
+			line: 5, key: "routes[1].path", msg: "route path / is already covered by routes[0]",
+		},
+		{
+			name: "public path",
+			data: users + "routes:\n  - upstream: http://a\n    public:\n" +
+				"      - /ok\n      - /x?y\n",
+			line: 7, key: "routes[0].public[1]", msg: `path must not contain '?'`,
+		},
+		{
+			name: "log level", data: "log:\n  level: verbose\n" + minimal,
+			line: 2, key: "log.level",
+			msg: `log level must be one of debug, info, warn, error, not "verbose"`,
+		},
+		{
+			name: "log format", data: "log:\n  format: xml\n" + minimal,
+			line: 2, key: "log.format", msg: `log format must be text or json, not "xml"`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { checkError(t, tt) })
+	}
+}
+
+func TestSecretNotInError(t *testing.T) {
+	const secret = "hunter2-short"
+	data := "session:\n  secrets: [" + secret + "]\n" + minimal
+	_, err := parse([]byte(data), "gateway.yaml", fakeEnv)
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Errorf("got %v, want an error without the secret", err)
+	}
+}
+
+func TestValidateIsPure(t *testing.T) {
+	c := &Config{
+		AllowedRedirectHosts: []string{"App.Example.COM"},
+		TrustedProxies:       []string{"10.0.0.1"},
+		Users:                Users{File: "users.yml"},
+		Routes:               []Route{{Upstream: "http://app"}},
+	}
+	setDefaults(c)
+	before := *c
+	before.AllowedRedirectHosts = append([]string(nil), c.AllowedRedirectHosts...)
+	if err := validate(c, "", nil); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	if !reflect.DeepEqual(*c, before) {
+		t.Errorf("got %+v after validate, want %+v", *c, before)
+	}
+}
+
+func TestCheckPath(t *testing.T) {
+	tests := []struct {
+		path string
+		ok   bool
+	}{
+		{"/", true},
+		{"/admin", true},
+		{"/admin/", true},
+		{"/a.b/c-d_e~f", true},
+		{"/.well-known/", true},
+		{"", false},
+		{"admin", false},
+		{"//evil.example", false},
+		{"/a//b", false},
+		{"/a/../b", false},
+		{"/..", false},
+		{"/a..b", false},
+		{"/a/./b", false},
+		{"/a/.", false},
+		{"/a?b", false},
+		{"/a#b", false},
+		{"/%2e%2e/", false},
+		{`/a\b`, false},
+		{"/a\x00", false},
+		{"/a\nb", false},
+		{"/a\x7f", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			err := checkPath(tt.path)
+			if got := err == nil; got != tt.ok {
+				t.Errorf("got ok %v (%v), want %v", got, err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestParseProxy(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // empty when in must be refused
+	}{
+		{"10.0.0.0/8", "10.0.0.0/8"},
+		{"192.168.1.7", "192.168.1.7/32"},
+		{"2001:db8::/32", "2001:db8::/32"},
+		{"::1", "::1/128"},
+		{"0.0.0.0/0", "0.0.0.0/0"},
+		{"10.0.0.1/8", ""},
+		{"10.0.0.0/33", ""},
+		{"::ffff:10.0.0.1", ""},
+		{"::ffff:10.0.0.0/104", ""},
+		{"fe80::1%eth0", ""},
+		{"localhost", ""},
+		{"", ""},
+		{"10.0.0.0/", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			p, err := parseProxy(tt.in)
+			if tt.want == "" {
+				if err == nil {
+					t.Errorf("got %v, want an error", p)
+				}
+				return
+			}
+			if err != nil || p != netip.MustParsePrefix(tt.want) {
+				t.Errorf("got %v, %v, want %s", p, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckRedirectHost(t *testing.T) {
+	tests := []struct {
+		host string
+		ok   bool
+	}{
+		{"app.example.com", true},
+		{".example.com", true},
+		{"localhost", true},
+		{"xn--bcher-kva.example", true},
+		{".com", false},
+		{".", false},
+		{"", false},
+		{"*.example.com", false},
+		{"*", false},
+		{"https://example.com", false},
+		{"//example.com", false},
+		{"example.com:443", false},
+		{"example.com/path", false},
+		{"example.com.", false},
+		{"exa mple.com", false},
+		{"-bad.example.com", false},
+		{"bücher.example", false},
+		{"a..b", false},
+		{"evil.com\\@example.com", false},
+		{"user@example.com", false},
+		{"[::1]", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			err := checkRedirectHost(tt.host)
+			if got := err == nil; got != tt.ok {
+				t.Errorf("got ok %v (%v), want %v", got, err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestCheckHeaderName(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"X-Forwarded-User", true},
+		{"Remote-User", true},
+		{"X-Auth-Request-Email", true},
+		{"", false},
+		{"X User", false},
+		{"X-User:", false},
+		{"X-User\r\nHost", false},
+		{"Host", false},
+		{"cookie", false},
+		{"Authorization", false},
+		{"Connection", false},
+		{"Content-Length", false},
+		{"Transfer-Encoding", false},
+		{"transfer_encoding", false},
+		{"X-Forwarded-For", false},
+		{"X.Forwarded.Proto", false},
+		{"Forwarded", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := checkHeaderName(tt.name)
+			if got := err == nil; got != tt.ok {
+				t.Errorf("got ok %v (%v), want %v", got, err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestParseUpstream(t *testing.T) {
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{"http://app:3000", true},
+		{"https://app.internal/base/", true},
+		{"http://[::1]:8080", true},
+		{"HTTP://app", true},
+		{"", false},
+		{"app:3000", false},
+		{"//app", false},
+		{"ftp://app", false},
+		{"javascript:alert(1)", false},
+		{"http:app", false},
+		{"http://", false},
+		{"http://:80", false},
+		{"http://u@app", false},
+		{"http://app?x", false},
+		{"http://app/?", false},
+		{"http://app/#x", false},
+		{"http://app\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			u, err := parseUpstream(tt.in)
+			if got := err == nil; got != tt.ok {
+				t.Errorf("got %v, %v, want ok %v", u, err, tt.ok)
+			}
+		})
+	}
+}
