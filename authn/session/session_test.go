@@ -1,0 +1,214 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	secretA = []byte(strings.Repeat("a", 32))
+	secretB = []byte(strings.Repeat("b", 32))
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newManager(t testing.TB, store Store, c *clock, secrets ...[]byte) *Manager {
+	t.Helper()
+	keys, err := DeriveKeys(secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewManager(Options{Store: store, Keys: keys, IdleTimeout: 30 * time.Minute,
+		Lifetime: 12 * time.Hour, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestDeriveKeysRefusesShortSecrets(t *testing.T) {
+	if _, err := DeriveKeys(nil); err == nil {
+		t.Error("no secrets accepted")
+	}
+	if _, err := DeriveKeys([][]byte{secretA, []byte("tiny-xyz")}); err == nil ||
+		strings.Contains(err.Error(), "tiny-xyz") {
+		t.Errorf("short secret: got %v, want an error that does not print it", err)
+	}
+}
+
+func TestCreateResolveDelete(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	store := &Memory{now: c.now}
+	m := newManager(t, store, c, secretA)
+
+	s, v, err := m.Create(ctx, "alice", "file", "$argon2id$hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(v, s.ID) || len(v) > 400 {
+		t.Errorf("cookie value %q exposes the id or is too long", v)
+	}
+	got, err := m.Resolve(ctx, []string{v})
+	if err != nil || got.User != "alice" || got.ID != s.ID || got.Reissue() {
+		t.Fatalf("Resolve: got %+v, %v", got, err)
+	}
+	if !m.Bound(got, "$argon2id$hash") || m.Bound(got, "$argon2id$other") {
+		t.Error("Bound does not tell the password hashes apart")
+	}
+	// The store never holds the id itself.
+	for k := range store.m {
+		if k == s.ID {
+			t.Error("store key is the session id")
+		}
+	}
+	if err := m.Delete(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Resolve(ctx, []string{v}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after Delete: got %v, want ErrNotFound", err)
+	}
+}
+
+func TestIdleAndLifetime(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	store := &Memory{now: c.now}
+	m := newManager(t, store, c, secretA)
+	_, v, _ := m.Create(ctx, "alice", "file", "h")
+
+	// Used every 20 minutes, the session lives until its lifetime ends, and no longer.
+	start := c.now()
+	for c.now().Add(20*time.Minute).Sub(start) < 12*time.Hour {
+		c.add(20 * time.Minute)
+		s, err := m.Resolve(ctx, []string{v})
+		if err != nil {
+			t.Fatalf("after %v: %v", c.now().Sub(start), err)
+		}
+		if err := m.Renew(ctx, s); err != nil {
+			t.Fatalf("renew: %v", err)
+		}
+	}
+	c.add(20 * time.Minute)
+	if _, err := m.Resolve(ctx, []string{v}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after %v: got %v, want ErrNotFound", c.now().Sub(start), err)
+	}
+
+	// Unused for longer than the idle timeout, it ends and is gone from the store.
+	_, v2, _ := m.Create(ctx, "bob", "file", "h")
+	c.add(31 * time.Minute)
+	if _, err := m.Resolve(ctx, []string{v2}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("idle session: got %v, want ErrNotFound", err)
+	}
+}
+
+func TestRenewIsThrottledAndConditional(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	store := &Memory{now: c.now}
+	m := newManager(t, store, c, secretA)
+	s, v, _ := m.Create(ctx, "alice", "file", "h")
+
+	c.add(30 * time.Second)
+	if err := m.Renew(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := store.Get(ctx, storeKey(s.ID))
+	if !stored.LastSeen.Equal(s.Created) {
+		t.Error("renewed within the renewal interval")
+	}
+	c.add(time.Minute)
+	got, _ := m.Resolve(ctx, []string{v})
+	if err := m.Delete(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Renew(ctx, got); !errors.Is(err, ErrNotFound) {
+		t.Errorf("renewing a deleted session: got %v, want ErrNotFound", err)
+	}
+	if _, err := store.Get(ctx, storeKey(s.ID)); !errors.Is(err, ErrNotFound) {
+		t.Error("renewal brought a deleted session back")
+	}
+}
+
+func TestSecretRotation(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	store := &Memory{now: c.now}
+	old := newManager(t, store, c, secretA)
+	_, v, _ := old.Create(ctx, "alice", "file", "h")
+
+	rotated := newManager(t, store, c, secretB, secretA)
+	s, err := rotated.Resolve(ctx, []string{v})
+	if err != nil || !s.Reissue() || !rotated.Bound(s, "h") {
+		t.Fatalf("after rotation: got %+v, %v; want a session to reissue, still bound", s, err)
+	}
+	nv, _ := rotated.CookieValue(s)
+	if _, err := old.Resolve(ctx, []string{nv}); err == nil {
+		t.Error("a cookie under the new secret opened with only the old one")
+	}
+	removed := newManager(t, store, c, secretB)
+	if _, err := removed.Resolve(ctx, []string{v}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("old secret removed: got %v, want ErrNotFound", err)
+	}
+}
+
+func TestResolveDuplicateCookies(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	m := newManager(t, &Memory{now: c.now}, c, secretA)
+	_, a, _ := m.Create(ctx, "alice", "file", "h")
+	_, b, _ := m.Create(ctx, "bob", "file", "h")
+	if s, err := m.Resolve(ctx, []string{"junk", a, a}); err != nil || s.User != "alice" {
+		t.Errorf("junk and alice twice: got %v, %v", s, err)
+	}
+	if _, err := m.Resolve(ctx, []string{a, b}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("two live sessions: got %v, want ErrNotFound", err)
+	}
+}
+
+func TestCookieNameIsSigned(t *testing.T) {
+	keys, _ := DeriveKeys([][]byte{secretA})
+	v, _ := keys.Codec("gateway_session", time.Hour).Encode([]byte("id"))
+	if _, _, err := keys.Codec("gateway_login", time.Hour).Decode(v); err == nil {
+		t.Error("a session cookie value opened as another cookie")
+	}
+}
+
+// FuzzDecode checks that no cookie value crashes decoding or opens without the key.
+func FuzzDecode(f *testing.F) {
+	keys, _ := DeriveKeys([][]byte{secretA})
+	codec := keys.Codec(CookieName, time.Hour)
+	good, _ := codec.Encode([]byte("id"))
+	f.Add(good)
+	f.Add("AAAA")
+	f.Add(good + "|x")
+	f.Add(good[:len(good)/2])
+	f.Fuzz(func(t *testing.T, v string) {
+		raw, _, err := codec.Decode(v)
+		if err == nil && v != good && string(raw) != "id" {
+			t.Fatalf("forged value %q opened to %q", v, raw)
+		}
+		if err != nil && !errors.Is(err, ErrBadCookie) {
+			t.Fatalf("error %v is not ErrBadCookie", err)
+		}
+	})
+}

@@ -1,0 +1,179 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/frontgate/gateway/authn/password"
+)
+
+var cheap = password.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+func hash(t testing.TB, pw string) string {
+	t.Helper()
+	h, err := password.Generate(pw, cheap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestParseUsers(t *testing.T) {
+	h := hash(t, "pw")
+	data := `users:
+  alice:
+    displayname: "Alice A"
+    password: "` + h + `"
+    email: alice@example.test
+    groups: [staff, admins, staff]
+    given_name: Alice
+    address:
+      locality: Somewhere
+  dave:
+    password: "` + h + `"
+    disabled: true
+`
+	users, err := ParseUsers([]byte(data), "users.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := users["alice"]
+	if a == nil || a.DisplayName != "Alice A" || a.Email != "alice@example.test" ||
+		strings.Join(a.Groups, ",") != "staff,admins" || a.Disabled {
+		t.Errorf("alice: got %+v", a)
+	}
+	if d := users["dave"]; d == nil || !d.Disabled {
+		t.Errorf("dave: got %+v, want disabled", d)
+	}
+	if a.PasswordHash() != h {
+		t.Error("PasswordHash does not return the stored hash")
+	}
+}
+
+func TestParseUsersErrors(t *testing.T) {
+	h := hash(t, "pw")
+	tests := []struct {
+		name, data, key string
+		line            int
+		msg             string
+	}{
+		{"unknown key", "users:\n  alice:\n    password: \"" + h + "\"\n    pasword: x\n",
+			"users.alice.pasword", 4, "unknown key"},
+		{"unknown top key", "user:\n  alice: {}\n", "user", 1, "unknown key"},
+		{"unsupported scheme", "users:\n  bob:\n    password: \"$6$salt$abc\"\n",
+			"users.bob.password", 3, ""},
+		{"no password", "users:\n  bob:\n    email: b@x\n", "users.bob.password", 3, "missing"},
+		{"control char", "users:\n  bob:\n    password: \"" + h + "\"\n    email: \"b\\x01@x\"\n",
+			"users.bob.email", 4, "control"},
+		{"comma group", "users:\n  bob:\n    password: \"" + h + "\"\n    groups: [\"a,b\"]\n",
+			"users.bob.groups", 4, "comma"},
+		{"newline name", "users:\n  \"bo\\nb\":\n    password: \"" + h + "\"\n",
+			"users", 2, "control"},
+		{"duplicate user", "users:\n  bob:\n    password: \"" + h + "\"\n  bob:\n" +
+			"    password: \"" + h + "\"\n", "users.bob", 4, "defined twice"},
+		{"empty", "", "", 0, "empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseUsers([]byte(tt.data), "users.yaml")
+			var fe *FileError
+			if !errors.As(err, &fe) {
+				t.Fatalf("got %v, want a *FileError", err)
+			}
+			if tt.key != "" && (fe.Key != tt.key || fe.Line != tt.line) {
+				t.Errorf("got key %q line %d, want %q line %d (%v)", fe.Key, fe.Line, tt.key,
+					tt.line, err)
+			}
+			if !strings.Contains(err.Error(), tt.msg) || !strings.HasPrefix(err.Error(),
+				"users.yaml") {
+				t.Errorf("error %q lacks the file or %q", err, tt.msg)
+			}
+			if strings.Contains(err.Error(), h) {
+				t.Error("error message contains a password hash")
+			}
+		})
+	}
+}
+
+func writeStore(t testing.TB, data string) (*FileStore, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "users.yaml")
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenFileStore(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, path
+}
+
+func TestAuthenticate(t *testing.T) {
+	h := hash(t, "right")
+	s, _ := writeStore(t, "users:\n  alice:\n    password: \""+h+"\"\n"+
+		"  dave:\n    password: \""+h+"\"\n    disabled: true\n")
+	a := NewAuthenticator(s, 2)
+	ctx := context.Background()
+
+	if u, err := a.Authenticate(ctx, "alice", "right"); err != nil || u.Name != "alice" {
+		t.Fatalf("alice: got %v, %v", u, err)
+	}
+	tests := []struct {
+		user, pw, reason string
+		verifies         int64
+	}{
+		{"alice", "wrong", "wrong password", 1},
+		{"nobody", "right", "unknown user", 1}, // the dummy hash is checked
+		{"dave", "right", "disabled", 1},       // checked before refusing
+		{"alice", strings.Repeat("a", MaxPasswordLength+1), "too long", 0},
+		{strings.Repeat("a", MaxUsernameLength+1), "x", "too long", 0},
+	}
+	for _, tt := range tests {
+		before := a.Verifications()
+		_, err := a.Authenticate(ctx, tt.user, tt.pw)
+		var ae *AuthError
+		if !errors.As(err, &ae) || ae.Reason != tt.reason || !errors.Is(err,
+			ErrInvalidCredentials) {
+			t.Errorf("%s: got %v, want reason %q", tt.user, err, tt.reason)
+		}
+		if got := a.Verifications() - before; got != tt.verifies {
+			t.Errorf("%s: %d password checks, want %d", tt.user, got, tt.verifies)
+		}
+	}
+}
+
+func TestDummyHashHasUsersCost(t *testing.T) {
+	// Most users have bcrypt hashes here: an unknown user must cost a bcrypt check too.
+	b := "$2a$04$" + strings.Repeat("a", 53)
+	if _, err := password.Parse(b); err != nil {
+		t.Fatalf("bcrypt test hash: %v", err)
+	}
+	s, _ := writeStore(t, "users:\n  a:\n    password: \""+b+"\"\n  b:\n    password: \""+b+
+		"\"\n  c:\n    password: \""+hash(t, "x")+"\"\n")
+	if got := s.snap.Load().dummy.Scheme(); got != "bcrypt" {
+		t.Errorf("dummy scheme: got %q, want bcrypt", got)
+	}
+}
+
+func TestReloadKeepsLastGood(t *testing.T) {
+	h := hash(t, "pw")
+	s, path := writeStore(t, "users:\n  alice:\n    password: \""+h+"\"\n")
+	os.WriteFile(path, []byte("users:\n  alice:\n    pasword: x\n"), 0o600)
+	if err := s.Reload(); err == nil {
+		t.Fatal("broken file reloaded")
+	}
+	if s.Lookup("alice") == nil {
+		t.Fatal("last good users lost")
+	}
+	os.WriteFile(path, []byte("users:\n  bob:\n    password: \""+h+"\"\n"), 0o600)
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Lookup("alice") != nil || s.Lookup("bob") == nil {
+		t.Error("reload did not replace the users")
+	}
+}
