@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/frontgate/gateway/authn/password"
+)
+
+func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestHashPassword(t *testing.T) {
+	for _, tt := range []struct {
+		name, stdin, password string
+	}{
+		{"trailing newline", "s3cret-pass\n", "s3cret-pass"},
+		{"crlf", "s3cret-pass\r\n", "s3cret-pass"},
+		{"no newline", "s3cret-pass", "s3cret-pass"},
+		{"only one newline is stripped", "s3cret-pass\n\n", "s3cret-pass\n"},
+		{"inner spaces kept", " two words \n", " two words "},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCmd(t, tt.stdin, "hash-password")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			enc := strings.TrimSpace(out)
+			if !strings.HasPrefix(enc, "$argon2id$v=19$m=19456,t=2,p=1$") {
+				t.Errorf("hash %q is not argon2id at the default parameters", enc)
+			}
+			h, err := password.Parse(enc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !h.Verify(tt.password) {
+				t.Errorf("hash does not verify %q", tt.password)
+			}
+		})
+	}
+	for _, stdin := range []string{"", "\n", strings.Repeat("a", password.MaxLength+1)} {
+		if code, _, _ := runCmd(t, stdin, "hash-password"); code == 0 {
+			t.Errorf("hash-password accepted %d bytes of stdin %.10q", len(stdin), stdin)
+		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users.yaml")
+	h, _ := password.Generate("pw", password.Argon2Params{Memory: 64, Time: 1, Threads: 1,
+		SaltLen: 16, KeyLen: 32})
+	os.WriteFile(users, []byte("users:\n  alice:\n    password: \""+h+"\"\n"), 0o600)
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("users:\n  file: users.yaml\nroutes:\n"+
+		"  - upstream: http://127.0.0.1:9001\n"), 0o600)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("users:\n  file: users.yaml\nroutes:\n"+
+		"  - upstream: http://127.0.0.1:9001\n    publik: [/x/]\n"), 0o600)
+	badUsers := filepath.Join(dir, "badusers.yaml")
+	os.WriteFile(badUsers, []byte("users:\n  file: users2.yaml\nroutes:\n"+
+		"  - upstream: http://127.0.0.1:9001\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "users2.yaml"),
+		[]byte("users:\n  bob:\n    password: \"$6$x$y\"\n"), 0o600)
+
+	if code, out, errOut := runCmd(t, "", "check", "-config", good); code != 0 {
+		t.Errorf("good config: exit %d, %s%s", code, out, errOut)
+	}
+	code, _, errOut := runCmd(t, "", "check", "-config", bad)
+	if code == 0 || !strings.Contains(errOut, "bad.yaml:5") ||
+		!strings.Contains(errOut, "routes[0].publik") {
+		t.Errorf("bad config: exit %d, stderr %q; want file, line 5 and key", code, errOut)
+	}
+	code, _, errOut = runCmd(t, "", "check", "-config", badUsers)
+	if code == 0 || !strings.Contains(errOut, "users2.yaml:3") ||
+		!strings.Contains(errOut, "users.bob.password") {
+		t.Errorf("bad users file: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	if code, out, _ := runCmd(t, "", "version"); code != 0 || !strings.HasPrefix(out, "gateway ") {
+		t.Errorf("version: exit %d, %q", code, out)
+	}
+	if code, _, errOut := runCmd(t, "", "frobnicate"); code != 2 ||
+		!strings.Contains(errOut, "usage") {
+		t.Errorf("unknown command: exit %d, %q", code, errOut)
+	}
+	if code, _, _ := runCmd(t, "", "run", "-config", "/nonexistent/gateway.yaml"); code != 1 {
+		t.Errorf("run with a missing config: exit %d, want 1", code)
+	}
+}
