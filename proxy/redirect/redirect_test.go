@@ -69,6 +69,9 @@ func TestAllowed(t *testing.T) {
 		{"data:text/html,<b>x</b>", false},
 		{"evil.example", false},
 		{"", false},
+		{"https://app.example.com./", false}, // a trailing dot is another origin
+		{"/.gateway0", true},
+		{"/.gatewayx/y", true},
 		{"https://corp.example/", false},         // the dot entry covers subdomains only
 		{"https://evilcorp.example/", false},     // not at a dot boundary
 		{"https://app.example.com.evil/", false}, // suffix trick
@@ -137,7 +140,8 @@ func FuzzAllowed(f *testing.F) {
 		case u.User != nil:
 			t.Fatalf("Allowed(%q) carries user-info", v)
 		case host == "gw.example.test":
-			if strings.HasPrefix(strings.ToLower(u.Path), "/.gateway") {
+			if p := strings.ToLower(u.Path); p == "/.gateway" ||
+				strings.HasPrefix(p, "/.gateway/") {
 				t.Fatalf("Allowed(%q) resolves to the gateway's own page %q", v, u.Path)
 			}
 		case host == "app.example.com" || strings.HasSuffix(host, ".corp.example"):
