@@ -51,8 +51,18 @@ type Config struct {
 	// to the upstream.
 	IdentityHeaders IdentityHeaders `yaml:"identity_headers"`
 
+	// IdentityAliases configures the other header names that are removed from client
+	// requests because apps commonly read them as the signed-in user.
+	IdentityAliases IdentityAliases `yaml:"identity_aliases"`
+
 	// Routes maps request paths to upstreams. At least one is required.
 	Routes []Route `yaml:"routes"`
+
+	// Timeouts bound how long clients may take.
+	Timeouts Timeouts `yaml:"timeouts"`
+
+	// Throttle limits failed sign-in attempts.
+	Throttle Throttle `yaml:"throttle"`
 
 	// Log configures the gateway's log output.
 	Log Log `yaml:"log"`
@@ -109,6 +119,58 @@ type IdentityHeaders struct {
 	Email string `yaml:"email"`
 	// Groups carries the user's groups, comma-separated. Default: "X-Forwarded-Groups".
 	Groups string `yaml:"groups"`
+}
+
+// IdentityAliases lists header names that are not the gateway's identity headers but that
+// apps and other gateways read as the signed-in user (Remote-User, X-Remote-User,
+// X-Auth-Request-*, X-Webauth-*, and more). A client's copy of any of them is removed,
+// in every spelling, like a copy of an identity header.
+type IdentityAliases struct {
+	// Builtin removes the gateway's built-in list of aliases. Default: true.
+	Builtin *bool `yaml:"builtin"`
+	// Extra adds names to remove. A name ending in "*" removes every header that starts
+	// with it. Default: none.
+	Extra []string `yaml:"extra"`
+}
+
+// Timeouts bound how long a client may hold a connection without making progress, so
+// that slow or stalled clients cannot tie up the gateway or its upstreams.
+type Timeouts struct {
+	// ReadHeader bounds reading a request's headers. Default: 10s.
+	ReadHeader time.Duration `yaml:"read_header"`
+	// Idle bounds how long a kept-alive connection waits for its next request.
+	// Default: 2m.
+	Idle time.Duration `yaml:"idle"`
+	// Page bounds reading a request to the gateway's own pages and writing the answer.
+	// Default: 30s.
+	Page time.Duration `yaml:"page"`
+	// BodyIdle ends a proxied request or response body, or a stream, that makes no
+	// progress for this long. A body that keeps moving is never cut. Default: 60s.
+	BodyIdle time.Duration `yaml:"body_idle"`
+	// Shutdown bounds how long in-flight requests may finish when the gateway stops.
+	// Default: 10s.
+	Shutdown time.Duration `yaml:"shutdown"`
+}
+
+// Throttle limits failed sign-ins. Failures are counted per client address (IPv6 by
+// /64), per username and address, and per username. Past the first two limits an
+// address is refused for a growing time; past the third, attempts for the username are
+// only spaced out, so an attacker can slow an account but never lock its owner out.
+type Throttle struct {
+	// AddressFailures is how many failures one address may have within Window before it
+	// is refused. Default: 20.
+	AddressFailures int `yaml:"address_failures"`
+	// UserAddressFailures is how many failures for one username from one address are
+	// allowed within Window before that pair is refused. Default: 5.
+	UserAddressFailures int `yaml:"user_address_failures"`
+	// UserFailures is how many failures for one username, from anywhere, are allowed
+	// within Window before attempts for it are spaced out. Default: 10.
+	UserFailures int `yaml:"user_failures"`
+	// Window is how long a failure counts. Default: 15m.
+	Window time.Duration `yaml:"window"`
+	// MaxEntries bounds the memory the throttle uses: it tracks at most this many
+	// addresses and usernames each, dropping the least recent. Default: 100000.
+	MaxEntries int `yaml:"max_entries"`
 }
 
 // Route sends requests whose path falls under Path to Upstream. Paths match by segment:

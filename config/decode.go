@@ -150,6 +150,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
 		return d.string(n, v, key)
 	case reflect.Bool:
 		return d.bool(n, v, key)
+	case reflect.Int:
+		return d.int(n, v, key)
 	}
 	return d.fail(n, key, fmt.Errorf("cannot decode into %s", v.Type()))
 }
@@ -262,6 +264,25 @@ func (d *decoder) bool(n *yaml.Node, v reflect.Value, key string) error {
 	default:
 		return d.fail(n, key, fmt.Errorf("must be true or false, not %q", n.Value))
 	}
+	return nil
+}
+
+// int decodes a whole number. Null gives zero, which means "use the default"; an
+// explicit zero or negative number is refused rather than silently replaced.
+func (d *decoder) int(n *yaml.Node, v reflect.Value, key string) error {
+	if isNull(n) {
+		v.SetInt(0)
+		return nil
+	}
+	s, err := d.scalar(n, key, "a whole number")
+	if err != nil {
+		return err
+	}
+	i, err := strconv.Atoi(s)
+	if err != nil || i <= 0 || i > 1<<30 {
+		return d.fail(n, key, fmt.Errorf("must be a whole number above 0, not %q", n.Value))
+	}
+	v.SetInt(int64(i))
 	return nil
 }
 

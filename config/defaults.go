@@ -17,6 +17,18 @@ const (
 	defaultRoutePath    = "/"
 	defaultLogLevel     = "info"
 	defaultLogFormat    = "text"
+
+	defaultReadHeader = 10 * time.Second
+	defaultIdle       = 2 * time.Minute
+	defaultPage       = 30 * time.Second
+	defaultBodyIdle   = 60 * time.Second
+	defaultShutdown   = 10 * time.Second
+
+	defaultAddressFailures     = 20
+	defaultUserAddressFailures = 5
+	defaultUserFailures        = 10
+	defaultThrottleWindow      = 15 * time.Minute
+	defaultMaxEntries          = 100000
 )
 
 // setDefaults fills every unset field of c that has a default. Unset means the zero
@@ -50,6 +62,25 @@ func setDefaults(c *Config) {
 		}
 	}
 
+	if c.IdentityAliases.Builtin == nil {
+		on := true
+		c.IdentityAliases.Builtin = &on
+	}
+
+	t := &c.Timeouts
+	setDuration(&t.ReadHeader, defaultReadHeader)
+	setDuration(&t.Idle, defaultIdle)
+	setDuration(&t.Page, defaultPage)
+	setDuration(&t.BodyIdle, defaultBodyIdle)
+	setDuration(&t.Shutdown, defaultShutdown)
+
+	th := &c.Throttle
+	setInt(&th.AddressFailures, defaultAddressFailures)
+	setInt(&th.UserAddressFailures, defaultUserAddressFailures)
+	setInt(&th.UserFailures, defaultUserFailures)
+	setDuration(&th.Window, defaultThrottleWindow)
+	setInt(&th.MaxEntries, defaultMaxEntries)
+
 	setString(&c.Log.Level, defaultLogLevel)
 	setString(&c.Log.Format, defaultLogFormat)
 }
@@ -57,6 +88,20 @@ func setDefaults(c *Config) {
 // setString sets *p to def when *p is empty.
 func setString(p *string, def string) {
 	if *p == "" {
+		*p = def
+	}
+}
+
+// setDuration sets *p to def when *p is zero.
+func setDuration(p *time.Duration, def time.Duration) {
+	if *p == 0 {
+		*p = def
+	}
+}
+
+// setInt sets *p to def when *p is zero.
+func setInt(p *int, def int) {
+	if *p == 0 {
 		*p = def
 	}
 }

@@ -90,6 +90,10 @@ func TestParseFull(t *testing.T) {
 			{Path: "/", Upstream: "http://app:3000", Public: []string{"/health", "/static/"}},
 			{Path: "/admin/", Upstream: "https://admin.internal:8443/base", PreserveHost: &no},
 		},
+		Timeouts: Timeouts{ReadHeader: 10 * time.Second, Idle: 2 * time.Minute,
+			Page: 30 * time.Second, BodyIdle: time.Minute, Shutdown: 10 * time.Second},
+		Throttle: Throttle{AddressFailures: 20, UserAddressFailures: 5, UserFailures: 10,
+			Window: 15 * time.Minute, MaxEntries: 100000},
 		Log:  Log{Level: "debug", Format: "json"},
 		File: file,
 		Trusted: []netip.Prefix{
@@ -105,6 +109,10 @@ func TestParseFull(t *testing.T) {
 		t.Errorf("routes[0].PreserveHost: got %v, want true", got)
 	}
 	want.Routes[0].PreserveHost = c.Routes[0].PreserveHost
+	if got := c.IdentityAliases.Builtin; got == nil || !*got {
+		t.Errorf("identity_aliases.builtin: got %v, want true", got)
+	}
+	want.IdentityAliases.Builtin = c.IdentityAliases.Builtin
 	for i, wantURL := range []string{"http://app:3000", "https://admin.internal:8443/base"} {
 		u := c.Routes[i].UpstreamURL
 		if u == nil || u.String() != wantURL {

@@ -23,6 +23,7 @@ func validate(c *Config, file string, lines map[string]int) error {
 		v.users,
 		v.session,
 		v.identityHeaders,
+		v.identityAliases,
 		v.routes,
 		v.log,
 	}
@@ -239,6 +240,23 @@ func (v validator) identityHeaders(c *Config) error {
 			}
 			return v.fail(a.key, fmt.Errorf("header %s is the same header as %s (%s)",
 				a.name, b.key, b.name))
+		}
+	}
+	return nil
+}
+
+func (v validator) identityAliases(c *Config) error {
+	for i, name := range c.IdentityAliases.Extra {
+		key := fmt.Sprintf("identity_aliases.extra[%d]", i)
+		base := strings.TrimSuffix(name, "*")
+		if base == "" {
+			return v.fail(key, errors.New("name must not be empty or only *"))
+		}
+		for j := 0; j < len(base); j++ {
+			if !isTokenChar(base[j]) || base[j] == '*' {
+				return v.fail(key, fmt.Errorf("%q is not a header name, or a prefix ending "+
+					"in *", name))
+			}
 		}
 	}
 	return nil

@@ -1,0 +1,46 @@
+package config
+
+import (
+	"testing"
+	"time"
+)
+
+func TestLimitErrors(t *testing.T) {
+	for _, tt := range []errorCase{
+		{name: "zero throttle", data: minimal + "throttle:\n  address_failures: 0\n",
+			line: 6, key: "throttle.address_failures",
+			msg: `must be a whole number above 0, not "0"`},
+		{name: "text throttle", data: minimal + "throttle:\n  user_failures: ten\n",
+			line: 6, key: "throttle.user_failures",
+			msg: `must be a whole number above 0, not "ten"`},
+		{name: "bad timeout", data: minimal + "timeouts:\n  body_idle: soon\n",
+			line: 6, key: "timeouts.body_idle",
+			msg: `invalid duration "soon": write a number and a unit, such as 90s, 30m or 12h`},
+		{name: "alias with space", data: minimal + "identity_aliases:\n  extra: [\"X Y\"]\n",
+			line: 6, key: "identity_aliases.extra[0]",
+			msg: `"X Y" is not a header name, or a prefix ending in *`},
+		{name: "alias star inside", data: minimal + "identity_aliases:\n  extra: [\"X-*-Y\"]\n",
+			line: 6, key: "identity_aliases.extra[0]",
+			msg: `"X-*-Y" is not a header name, or a prefix ending in *`},
+	} {
+		t.Run(tt.name, func(t *testing.T) { checkError(t, tt) })
+	}
+}
+
+func TestLimitsParse(t *testing.T) {
+	c, err := parse([]byte(minimal+"timeouts:\n  page: 5s\nthrottle:\n  window: 1h\n"+
+		"identity_aliases:\n  builtin: false\n  extra: [X-App-User, X-App-*]\n"),
+		"gateway.yaml", fakeEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Timeouts.Page != 5*time.Second || c.Timeouts.ReadHeader != 10*time.Second {
+		t.Errorf("timeouts: got %+v", c.Timeouts)
+	}
+	if c.Throttle.Window != time.Hour || c.Throttle.UserAddressFailures != 5 {
+		t.Errorf("throttle: got %+v", c.Throttle)
+	}
+	if a := c.IdentityAliases; a.Builtin == nil || *a.Builtin || len(a.Extra) != 2 {
+		t.Errorf("identity_aliases: got %+v", a)
+	}
+}
