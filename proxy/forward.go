@@ -3,8 +3,6 @@ package proxy
 import (
 	"net/http/httputil"
 	"strings"
-
-	"github.com/frontgate/gateway/authn/session"
 )
 
 // rewrite builds the upstream request. httputil.ReverseProxy has already removed the
@@ -23,7 +21,7 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 
 	// Nothing the client sent may pass for an identity or a forwarding claim.
 	h.filter.strip(out.Header)
-	stripCookies(out.Header, session.CookieName, loginCookie)
+	stripCookies(out.Header, gatewayCookies...)
 	h.setForwarded(pr)
 
 	if u := st.user; u != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +19,15 @@ import (
 // means an anonymous visitor never causes a store write.
 const loginCookie = "gateway_login"
 
+// deviceCookie marks a browser that has signed in as a user before. Strangers guessing
+// at an account slow down its sign-ins; a browser with this cookie for the account is not
+// slowed, so the owner is never locked out by someone else's guessing. It is not a
+// credential: it never signs anyone in.
+const deviceCookie = "gateway_device"
+
+// deviceTTL is how long a browser stays known as a user's.
+const deviceTTL = 30 * 24 * time.Hour
+
 // loginStateTTL bounds how long a sign-in form stays usable.
 const loginStateTTL = time.Hour
 
@@ -29,6 +39,7 @@ const (
 	msgInvalid    = "Invalid credentials"
 	msgLoggedOut  = "You have been logged out"
 	msgFormExpire = "The form expired. Please try again."
+	msgThrottled  = "Too many failed attempts. Try again in a moment."
 )
 
 // loginState is the content of the pre-login cookie.
@@ -124,6 +135,19 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// Throttling comes before any password check, and answers the same whether or not the
+	// user exists.
+	attempt, wait, why := h.throttle.Begin(name, h.clientIP(r), h.knownDevice(r, name))
+	if wait > 0 {
+		h.audit(r, "sign-in throttled", displayName(name), string(why))
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		h.render(w, r, http.StatusTooManyRequests, page.Login{
+			Site: h.site, CSRFToken: st.CSRF, Next: next, Error: msgThrottled,
+			Username: displayName(name),
+		})
+		return
+	}
+
 	u, err := h.auth.Authenticate(r.Context(), name, r.PostForm.Get("password"))
 	if err != nil {
 		reason := err.Error()
@@ -138,6 +162,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+
+	attempt.Succeeded()
 
 	ctx := r.Context()
 	if err := h.sessions.DeleteCookies(ctx, cookieValues(r, session.CookieName)); err != nil {
@@ -155,6 +181,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	h.audit(r, "sign-in", u.Name, "password")
 	h.setCookie(w, r, session.CookieName, value, 0)
+	h.rememberDevice(w, r, u)
 	h.clearCookie(w, r, loginCookie)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
@@ -200,6 +227,45 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	h.clearCookie(w, r, session.CookieName)
 	h.writeLoginState(w, r, loginState{CSRF: session.NewToken(), Notice: msgLoggedOut})
 	http.Redirect(w, r, LoginPath, http.StatusSeeOther)
+}
+
+// deviceMark is the content of the device cookie: the user, and a digest of the password
+// hash it was issued under, so that changing a password forgets every device.
+type deviceMark struct {
+	User     string `json:"u"`
+	AuthHash string `json:"h"`
+}
+
+func (h *Handler) rememberDevice(w http.ResponseWriter, r *http.Request, u *authn.User) {
+	raw, _ := json.Marshal(deviceMark{User: u.Name, AuthHash: h.sessions.Keys().AuthHash(
+		u.PasswordHash())})
+	v, err := h.deviceCk.Encode(raw)
+	if err != nil {
+		h.log.Error("encoding device cookie failed", "error", err)
+		return
+	}
+	h.setCookie(w, r, deviceCookie, v, int(deviceTTL/time.Second))
+}
+
+// knownDevice reports whether the browser has signed in as name before, under the
+// user's current password.
+func (h *Handler) knownDevice(r *http.Request, name string) bool {
+	u := h.auth.Users().Lookup(name)
+	if u == nil {
+		return false
+	}
+	for _, v := range cookieValues(r, deviceCookie) {
+		raw, _, err := h.deviceCk.Decode(v)
+		if err != nil {
+			continue
+		}
+		var m deviceMark
+		if json.Unmarshal(raw, &m) == nil && m.User == name &&
+			h.sessions.Keys().AuthHashMatches(m.AuthHash, u.PasswordHash()) {
+			return true
+		}
+	}
+	return false
 }
 
 // readForm parses a form body of bounded size. It answers 413 or 400 and returns false

@@ -23,6 +23,7 @@ import (
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/authn/throttle"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy/redirect"
 )
@@ -63,6 +64,8 @@ type Handler struct {
 	redirects *redirect.Policy
 	secure    string
 	loginCk   *session.Codec
+	deviceCk  *session.Codec
+	throttle  *throttle.Throttle
 	origins   *http.CrossOriginProtection
 	csp       string
 	site      string
@@ -100,8 +103,16 @@ func New(o Options) (*Handler, error) {
 		redirects: &redirect.Policy{Hosts: cfg.AllowedRedirectHosts},
 		secure:    cfg.Session.Secure,
 		loginCk:   o.Sessions.Keys().Codec(loginCookie, loginStateTTL),
-		origins:   http.NewCrossOriginProtection(),
-		site:      "Sign in",
+		deviceCk:  o.Sessions.Keys().Codec(deviceCookie, deviceTTL),
+		throttle: throttle.New(throttle.Limits{
+			AddressFailures:     cfg.Throttle.AddressFailures,
+			UserAddressFailures: cfg.Throttle.UserAddressFailures,
+			UserFailures:        cfg.Throttle.UserFailures,
+			Window:              cfg.Throttle.Window,
+			MaxEntries:          cfg.Throttle.MaxEntries,
+		}, nil),
+		origins: http.NewCrossOriginProtection(),
+		site:    "Sign in",
 	}
 	h.filter = newHeaderFilter([]string{h.identity.User, h.identity.Email, h.identity.Groups})
 	h.csp = contentSecurityPolicy(cfg.AllowedRedirectHosts)
@@ -376,6 +387,10 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		"Try again in a moment.")
 }
 
+// gatewayCookies are the cookies the gateway sets. They never reach an upstream, and an
+// upstream cannot set them.
+var gatewayCookies = []string{session.CookieName, loginCookie, deviceCookie}
+
 // dropGatewayCookies removes any attempt by an upstream to set the gateway's own
 // cookies: an app must not be able to plant a session id in the browser.
 func dropGatewayCookies(resp *http.Response) error {
@@ -387,7 +402,7 @@ func dropGatewayCookies(resp *http.Response) error {
 	for _, l := range lines {
 		name, _, _ := strings.Cut(l, "=")
 		name = strings.TrimSpace(name)
-		if name == session.CookieName || name == loginCookie {
+		if isOneOf(name, gatewayCookies) {
 			continue
 		}
 		kept = append(kept, l)

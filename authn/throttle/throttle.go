@@ -1,0 +1,217 @@
+// Package throttle limits password guessing.
+//
+// Failed sign-ins are counted three ways: per client address (IPv6 addresses by their
+// /64, which one host usually owns whole), per username and address, and per username
+// from anywhere. Past the first two limits the address is refused for a time that
+// doubles with every further failure. Past the third, attempts for the username are only
+// spaced out, never refused for long, so that an attacker can slow an account down but
+// cannot lock its owner out.
+//
+// Memory is bounded: each count is kept for at most MaxEntries keys, least recently used
+// first out, so a flood of fresh names or addresses cannot grow it.
+package throttle
+
+import (
+	"container/list"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Limits configures a Throttle. Zero fields are not allowed; see config.Throttle for the
+// defaults.
+type Limits struct {
+	AddressFailures     int
+	UserAddressFailures int
+	UserFailures        int
+	Window              time.Duration
+	MaxEntries          int
+}
+
+// MaxUserSpacing caps the spacing between attempts for one username, whoever makes them.
+// It is the longest an account's owner can be kept waiting by someone else's guessing.
+const MaxUserSpacing = 30 * time.Second
+
+// Reason says which limit refused an attempt.
+type Reason string
+
+// Reasons an attempt is refused.
+const (
+	ByAddress     Reason = "address"
+	ByUserAddress Reason = "user and address"
+	ByUser        Reason = "user"
+)
+
+// Throttle decides whether a sign-in attempt may be checked. Safe for concurrent use.
+type Throttle struct {
+	limits   Limits
+	addr     *table
+	userAddr *table
+	user     *table
+	now      func() time.Time
+}
+
+// New returns a Throttle for l. now, when not nil, replaces time.Now.
+func New(l Limits, now func() time.Time) *Throttle {
+	if now == nil {
+		now = time.Now
+	}
+	return &Throttle{
+		limits:   l,
+		addr:     newTable(l.MaxEntries),
+		userAddr: newTable(l.MaxEntries),
+		user:     newTable(l.MaxEntries),
+		now:      now,
+	}
+}
+
+// Attempt is one sign-in attempt admitted by Begin. It counts as a failure unless
+// Succeeded is called, so attempts that run at the same time cannot slip past the limits
+// together.
+type Attempt struct {
+	t              *Throttle
+	addrKey, uaKey string
+	user           string
+}
+
+// Begin admits an attempt to sign in as user from addr, or returns how long to wait and
+// why when a limit refuses it. trustedDevice exempts the attempt from the per-username
+// spacing: it is set when the browser proved it signed in as user before, so that the
+// owner is never held up by strangers guessing at the account.
+func (t *Throttle) Begin(user string, addr netip.Addr, trustedDevice bool) (
+	*Attempt, time.Duration, Reason) {
+	now := t.now()
+	a := &Attempt{t: t, addrKey: addressKey(addr), user: user}
+	a.uaKey = a.addrKey + "\x00" + user
+
+	if w := t.addr.wait(a.addrKey, t.limits.AddressFailures, t.limits.Window,
+		t.limits.Window, now); w > 0 {
+		return nil, w, ByAddress
+	}
+	if w := t.userAddr.wait(a.uaKey, t.limits.UserAddressFailures, t.limits.Window,
+		t.limits.Window, now); w > 0 {
+		return nil, w, ByUserAddress
+	}
+	if !trustedDevice {
+		if w := t.user.wait(user, t.limits.UserFailures, MaxUserSpacing, t.limits.Window,
+			now); w > 0 {
+			return nil, w, ByUser
+		}
+	}
+	t.addr.add(a.addrKey, 1, t.limits.Window, now)
+	t.userAddr.add(a.uaKey, 1, t.limits.Window, now)
+	t.user.add(user, 1, t.limits.Window, now)
+	return a, 0, ""
+}
+
+// Succeeded records that the attempt's password was right: it no longer counts as a
+// failure, and the username's and the pair's counts start again.
+func (a *Attempt) Succeeded() {
+	now := a.t.now()
+	a.t.addr.add(a.addrKey, -1, a.t.limits.Window, now)
+	a.t.userAddr.reset(a.uaKey)
+	a.t.user.reset(a.user)
+}
+
+// addressKey groups an address with the others its owner controls: IPv6 by /64.
+func addressKey(a netip.Addr) string {
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+// table counts failures per key in bounded memory.
+type table struct {
+	mu  sync.Mutex
+	m   map[string]*list.Element
+	lru *list.List // front: most recently used
+	max int
+}
+
+type entry struct {
+	key      string
+	failures int
+	last     time.Time // of the latest failure
+}
+
+func newTable(max int) *table {
+	return &table{m: make(map[string]*list.Element), lru: list.New(), max: max}
+}
+
+// wait returns how long key must wait, given its failures: nothing below limit; then a
+// time that doubles with each failure past it, capped at maxWait, counted from the last
+// failure. Failures older than window are forgotten.
+func (t *table) wait(key string, limit int, maxWait, window time.Duration,
+	now time.Time) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	el, ok := t.m[key]
+	if !ok {
+		return 0
+	}
+	e := el.Value.(*entry)
+	if now.Sub(e.last) >= window {
+		t.lru.Remove(el)
+		delete(t.m, key)
+		return 0
+	}
+	if e.failures < limit {
+		return 0
+	}
+	d := time.Second << min(e.failures-limit, 30)
+	d = min(d, maxWait)
+	if left := e.last.Add(d).Sub(now); left > 0 {
+		return left
+	}
+	return 0
+}
+
+// add changes key's failure count by n, evicting the least recently used key when full.
+func (t *table) add(key string, n int, window time.Duration, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if el, ok := t.m[key]; ok {
+		e := el.Value.(*entry)
+		if now.Sub(e.last) >= window {
+			e.failures = 0
+		}
+		e.failures = max(e.failures+n, 0)
+		if n > 0 {
+			e.last = now
+		}
+		t.lru.MoveToFront(el)
+		return
+	}
+	if n <= 0 {
+		return
+	}
+	if t.lru.Len() >= t.max {
+		old := t.lru.Back()
+		t.lru.Remove(old)
+		delete(t.m, old.Value.(*entry).key)
+	}
+	t.m[key] = t.lru.PushFront(&entry{key: key, failures: n, last: now})
+}
+
+func (t *table) reset(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if el, ok := t.m[key]; ok {
+		t.lru.Remove(el)
+		delete(t.m, key)
+	}
+}
+
+// Len returns how many keys each count holds: addresses, pairs and usernames.
+func (t *Throttle) Len() (addresses, pairs, users int) {
+	return t.addr.len(), t.userAddr.len(), t.user.len()
+}
+
+func (t *table) len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.lru.Len()
+}

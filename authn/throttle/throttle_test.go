@@ -1,0 +1,162 @@
+package throttle
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+var limits = Limits{AddressFailures: 20, UserAddressFailures: 5, UserFailures: 10,
+	Window: 15 * time.Minute, MaxEntries: 1000}
+
+var (
+	a1 = netip.MustParseAddr("192.0.2.1")
+	a2 = netip.MustParseAddr("192.0.2.2")
+)
+
+// fail makes n failed attempts and returns the first refusal.
+func fail(th *Throttle, user string, addr netip.Addr, n int) (time.Duration, Reason) {
+	for i := 0; i < n; i++ {
+		if _, w, r := th.Begin(user, addr, false); w > 0 {
+			return w, r
+		}
+	}
+	return 0, ""
+}
+
+func TestUserAddressLimit(t *testing.T) {
+	c := &clock{t: time.Unix(1e9, 0)}
+	th := New(limits, c.now)
+	if w, _ := fail(th, "alice", a1, 5); w != 0 {
+		t.Fatalf("refused within the limit: %v", w)
+	}
+	_, w, r := th.Begin("alice", a1, false)
+	if w != time.Second || r != ByUserAddress {
+		t.Fatalf("sixth attempt: got %v %q, want 1s by user and address", w, r)
+	}
+	// Another address is not held up by this one.
+	if _, w, _ := th.Begin("alice", a2, false); w != 0 {
+		t.Errorf("alice from another address: wait %v", w)
+	}
+	// The wait doubles with each failure past the limit.
+	for _, want := range []time.Duration{2, 4, 8} {
+		c.add(time.Minute)
+		th.Begin("alice", a1, false)
+		if _, w, _ := th.Begin("alice", a1, false); w != want*time.Second {
+			t.Errorf("got wait %v, want %v", w, want*time.Second)
+		}
+	}
+	// After the window, failures are forgotten.
+	c.add(limits.Window)
+	if _, w, _ := th.Begin("alice", a1, false); w != 0 {
+		t.Errorf("after the window: wait %v", w)
+	}
+}
+
+func TestAddressLimitAndBoundedMemory(t *testing.T) {
+	c := &clock{t: time.Unix(1e9, 0)}
+	l := limits
+	l.MaxEntries = 100
+	th := New(l, c.now)
+	w, r := time.Duration(0), Reason("")
+	for i := 0; i < 300 && w == 0; i++ {
+		_, w, r = th.Begin(fmt.Sprintf("junk-%d", i), a1, false)
+	}
+	if w == 0 || r != ByAddress {
+		t.Fatalf("300 junk names from one address: got %v %q, want refused by address", w, r)
+	}
+	if _, w, _ := th.Begin("bob", a2, false); w != 0 {
+		t.Errorf("bob from another address: wait %v", w)
+	}
+	for i := 0; i < 1000; i++ {
+		th.Begin(fmt.Sprintf("n%d", i), netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}),
+			false)
+	}
+	if a, p, u := th.Len(); a > 100 || p > 100 || u > 100 {
+		t.Errorf("entries: %d addresses, %d pairs, %d users; want at most 100 each", a, p, u)
+	}
+}
+
+func TestUserIsSlowedNeverLocked(t *testing.T) {
+	c := &clock{t: time.Unix(1e9, 0)}
+	th := New(limits, c.now)
+	// Failures for alice from many addresses.
+	for i := 0; i < 40; i++ {
+		c.add(MaxUserSpacing)
+		th.Begin("alice", netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), false)
+	}
+	_, w, r := th.Begin("alice", a2, false)
+	if r != ByUser || w <= 0 || w > MaxUserSpacing {
+		t.Fatalf("got %v %q, want a wait of at most %v by user", w, r, MaxUserSpacing)
+	}
+	if _, w, _ := th.Begin("alice", a2, true); w != 0 {
+		t.Errorf("trusted device: wait %v, want none", w)
+	}
+	c.add(w)
+	if _, w, _ := th.Begin("alice", a2, false); w != 0 {
+		t.Errorf("after the spacing: wait %v, want none", w)
+	}
+}
+
+func TestSuccessClearsUserCounts(t *testing.T) {
+	c := &clock{t: time.Unix(1e9, 0)}
+	th := New(limits, c.now)
+	fail(th, "alice", a1, 4)
+	at, _, _ := th.Begin("alice", a1, false)
+	at.Succeeded()
+	if w, _ := fail(th, "alice", a1, 5); w != 0 {
+		t.Errorf("counts not cleared by a success: wait %v", w)
+	}
+}
+
+func TestIPv6GroupedBy64(t *testing.T) {
+	th := New(limits, nil)
+	for i := 0; i < 20; i++ {
+		th.Begin(fmt.Sprint("u", i), netip.MustParseAddr(fmt.Sprintf("2001:db8::%x", i+1)),
+			false)
+	}
+	_, w, r := th.Begin("x", netip.MustParseAddr("2001:db8::ffff:1"), false)
+	if w == 0 || r != ByAddress {
+		t.Errorf("same /64: got %v %q, want refused by address", w, r)
+	}
+	if _, w, _ := th.Begin("x", netip.MustParseAddr("2001:db8:0:1::1"), false); w != 0 {
+		t.Errorf("another /64: wait %v", w)
+	}
+}
+
+func TestConcurrentAttemptsCount(t *testing.T) {
+	th := New(limits, nil)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	admitted := 0
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, w, _ := th.Begin("alice", a1, false); w == 0 {
+				mu.Lock()
+				admitted++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if admitted != limits.UserAddressFailures {
+		t.Errorf("admitted %d concurrent attempts, want %d", admitted,
+			limits.UserAddressFailures)
+	}
+}

@@ -1,0 +1,113 @@
+package proxy_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// direct drives the handler in-process from a chosen client address.
+type direct struct {
+	t       *testing.T
+	e       *env
+	addr    string
+	cookies map[string]string
+}
+
+func (e *env) from(t *testing.T, addr string) *direct {
+	return &direct{t: t, e: e, addr: addr, cookies: map[string]string{}}
+}
+
+func (d *direct) do(method, path string, form url.Values) *http.Response {
+	d.t.Helper()
+	var body *strings.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	} else {
+		body = strings.NewReader("")
+	}
+	req := httptest.NewRequest(method, "http://gw.example.test"+path, body)
+	req.RemoteAddr = d.addr + ":40000"
+	req.Header.Set("Accept", "text/html")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range d.cookies {
+		req.AddCookie(&http.Cookie{Name: k, Value: v})
+	}
+	rec := httptest.NewRecorder()
+	d.e.h.ServeHTTP(rec, req)
+	res := rec.Result()
+	for _, c := range res.Cookies() {
+		if c.MaxAge < 0 {
+			delete(d.cookies, c.Name)
+		} else {
+			d.cookies[c.Name] = c.Value
+		}
+	}
+	return res
+}
+
+func (d *direct) login(user, pass string) *http.Response {
+	d.t.Helper()
+	form := readAll(d.do("GET", "/.gateway/login", nil))
+	return d.do("POST", "/.gateway/login", url.Values{
+		"username": {user}, "password": {pass}, "csrf_token": {field(d.t, csrfRe, form)},
+	})
+}
+
+func readAll(r *http.Response) string {
+	b, _ := io.ReadAll(r.Body)
+	return string(b)
+}
+
+func TestKnownDeviceIsNotSlowedByStrangers(t *testing.T) {
+	e := newEnv(t, "")
+	owner := e.from(t, "192.0.2.10")
+	if r := owner.login("alice", alicePass); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("owner's first sign-in: status %d", r.StatusCode)
+	}
+	delete(owner.cookies, "gateway_session")
+
+	// Strangers from many addresses guess at alice's password.
+	for i := 0; i < 40; i++ {
+		e.from(t, fmt.Sprintf("198.51.100.%d", i)).login("alice", "guess")
+	}
+	stranger := e.from(t, "203.0.113.5")
+	r := stranger.login("alice", alicePass)
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Errorf("new browser during the attack: status %d, Retry-After %q; want 429 with "+
+			"Retry-After", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	if r := owner.login("alice", alicePass); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("owner's known browser during the attack: status %d, want 303", r.StatusCode)
+	}
+}
+
+func TestThrottledAnswerSameForUnknownUser(t *testing.T) {
+	e := newEnv(t, "")
+	var pages []string
+	for _, user := range []string{"alice", "nobody-here"} {
+		c := e.from(t, "192.0.2.20")
+		if user != "alice" {
+			c = e.from(t, "192.0.2.21")
+		}
+		var r *http.Response
+		for i := 0; i < 6; i++ {
+			r = c.login(user, "wrong")
+		}
+		if r.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("%s: sixth failure: status %d, want 429", user, r.StatusCode)
+		}
+		body := strings.ReplaceAll(readAll(r), user, "USER")
+		pages = append(pages, stripTokens(body))
+	}
+	if pages[0] != pages[1] {
+		t.Errorf("throttled pages differ for a real and an unknown user:\n%s\n---\n%s",
+			pages[0], pages[1])
+	}
+}
