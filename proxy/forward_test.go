@@ -299,3 +299,32 @@ func TestUnreachableUpstreamIs502(t *testing.T) {
 		t.Errorf("502 page leaks internals:\n%s", r.body)
 	}
 }
+
+func TestStalledBodiesAreCut(t *testing.T) {
+	e := newEnv(t, "timeouts:\n  body_idle: 1s\n  page: 1s\n")
+	u, _ := url.Parse(e.gw.URL)
+	for _, req := range []string{
+		"POST /public/upload HTTP/1.1\r\nHost: gw\r\nContent-Length: 100\r\n\r\n0123456789",
+		"POST /.gateway/login HTTP/1.1\r\nHost: gw\r\nContent-Length: 1000\r\n" +
+			"Content-Type: application/x-www-form-urlencoded\r\n\r\nusername=a",
+	} {
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		c.SetDeadline(start.Add(20 * time.Second))
+		fmt.Fprint(c, req)
+		// Read until the gateway closes the connection; whatever it answers first.
+		buf := make([]byte, 4096)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				break
+			}
+		}
+		c.Close()
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("%.20q: connection held for %v, want it closed after about 1s", req, d)
+		}
+	}
+}

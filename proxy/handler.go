@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net/http"
@@ -69,6 +70,8 @@ type Handler struct {
 	origins   *http.CrossOriginProtection
 	csp       string
 	site      string
+	pageTime  time.Duration // read and write deadline for the gateway's own pages
+	bodyIdle  time.Duration // longest a proxied body or stream may stall
 }
 
 // route is one configured route, ready to serve.
@@ -111,10 +114,14 @@ func New(o Options) (*Handler, error) {
 			Window:              cfg.Throttle.Window,
 			MaxEntries:          cfg.Throttle.MaxEntries,
 		}, nil),
-		origins: http.NewCrossOriginProtection(),
-		site:    "Sign in",
+		origins:  http.NewCrossOriginProtection(),
+		site:     "Sign in",
+		pageTime: cfg.Timeouts.Page,
+		bodyIdle: cfg.Timeouts.BodyIdle,
 	}
-	h.filter = newHeaderFilter([]string{h.identity.User, h.identity.Email, h.identity.Groups})
+	h.filter = newHeaderFilter([]string{h.identity.User, h.identity.Email, h.identity.Groups},
+		cfg.IdentityAliases.Builtin == nil || *cfg.IdentityAliases.Builtin,
+		cfg.IdentityAliases.Extra)
 	h.csp = contentSecurityPolicy(cfg.AllowedRedirectHosts)
 
 	errLog := log.New(&slogWriter{lg}, "", 0)
@@ -222,6 +229,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	}
 	st.path, st.dpath = clean, decoded
 	if underPrefix(decoded, Prefix) {
+		// The gateway's own pages are small: a client that cannot send or take one
+		// within the page deadline is holding a connection open on purpose.
+		if h.pageTime > 0 {
+			rc := http.NewResponseController(w)
+			rc.SetReadDeadline(time.Now().Add(h.pageTime))
+			rc.SetWriteDeadline(time.Now().Add(h.pageTime))
+		}
 		h.serveGateway(w, r, decoded)
 		return
 	}
@@ -248,7 +262,38 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		h.loginRequired(w, r, clean)
 		return
 	}
+	if sw, ok := w.(*statusWriter); ok && h.bodyIdle > 0 && !isUpgrade(r) {
+		// Bodies and streams may take as long as they like while they move; one that
+		// stalls for bodyIdle is cut, so a client cannot hold an upstream connection by
+		// announcing a body it never sends.
+		sw.stallAfter(h.bodyIdle)
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &stallBody{ReadCloser: r.Body, rc: sw.rc, d: h.bodyIdle}
+			sw.rc.SetReadDeadline(time.Now().Add(h.bodyIdle))
+		}
+	}
 	rt.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+}
+
+// isUpgrade reports whether r asks to switch protocols, as a websocket handshake does.
+// Such connections outlive the request and keep their own pace.
+func isUpgrade(r *http.Request) bool {
+	return r.Header.Get("Upgrade") != "" &&
+		strings.Contains(strings.ToLower(strings.Join(r.Header.Values("Connection"), ",")),
+			"upgrade")
+}
+
+// stallBody pushes the connection's read deadline forward on every read of a request
+// body, so that only a body that stops moving runs into it.
+type stallBody struct {
+	io.ReadCloser
+	rc *http.ResponseController
+	d  time.Duration
+}
+
+func (b *stallBody) Read(p []byte) (int, error) {
+	b.rc.SetReadDeadline(time.Now().Add(b.d))
+	return b.ReadCloser.Read(p)
 }
 
 // match returns the route for a decoded path and whether the path is public on it.
@@ -456,6 +501,14 @@ type statusWriter struct {
 	http.ResponseWriter
 	code  int
 	bytes int64
+	rc    *http.ResponseController
+	stall time.Duration // when set, each write must finish within this
+}
+
+// stallAfter makes every later write push the write deadline stall ahead.
+func (w *statusWriter) stallAfter(d time.Duration) {
+	w.stall = d
+	w.rc = http.NewResponseController(w.ResponseWriter)
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -468,6 +521,9 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
+	}
+	if w.stall > 0 {
+		w.rc.SetWriteDeadline(time.Now().Add(w.stall))
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)

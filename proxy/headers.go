@@ -25,7 +25,7 @@ var identityAliases = []string{
 // identityAliasPrefixes are name prefixes removed the same way: whole families of
 // identity headers that other gateways define.
 var identityAliasPrefixes = []string{
-	"x-auth-request-", "x-webauth-", "x-forwarded-", "x-pomerium-", "x-authentik-",
+	"x-auth-request-", "x-webauth-", "x-pomerium-", "x-authentik-",
 	"oidc-claim-", "x-ms-client-principal", "x-goog-authenticated-user-",
 	"x-amzn-oidc-", "cf-access-",
 }
@@ -53,14 +53,30 @@ type headerFilter struct {
 	prefixes []string
 }
 
-func newHeaderFilter(identity []string) *headerFilter {
+// newHeaderFilter returns a filter for the identity header names, the gateway's own
+// reserved and forwarding headers, the built-in aliases when builtin is set, and extra
+// names (a trailing "*" makes a prefix).
+func newHeaderFilter(identity []string, builtin bool, extra []string) *headerFilter {
 	f := &headerFilter{names: map[string]bool{}}
-	for _, lists := range [][]string{identity, identityAliases, forwardedHeaders} {
-		for _, n := range lists {
+	lists := [][]string{identity, forwardedHeaders}
+	// The X-Forwarded- family is always a prefix: the gateway writes its own members.
+	f.prefixes = []string{foldName(ReservedHeaderPrefix), "x-forwarded-"}
+	if builtin {
+		lists = append(lists, identityAliases)
+		f.prefixes = append(f.prefixes, identityAliasPrefixes...)
+	}
+	for _, n := range extra {
+		if p, ok := strings.CutSuffix(n, "*"); ok {
+			f.prefixes = append(f.prefixes, foldName(p))
+		} else {
+			lists = append(lists, []string{n})
+		}
+	}
+	for _, l := range lists {
+		for _, n := range l {
 			f.names[foldName(n)] = true
 		}
 	}
-	f.prefixes = append([]string{foldName(ReservedHeaderPrefix)}, identityAliasPrefixes...)
 	return f
 }
 

@@ -7,7 +7,8 @@ import (
 )
 
 func TestHeaderFilter(t *testing.T) {
-	f := newHeaderFilter([]string{"X-Forwarded-User", "Remote-Email", "X-Team"})
+	f := newHeaderFilter([]string{"X-Forwarded-User", "Remote-Email", "X-Team"}, true,
+		[]string{"X-App-User", "X-Legacy-*"})
 	for _, tt := range []struct {
 		name string
 		want bool
@@ -35,6 +36,9 @@ func TestHeaderFilter(t *testing.T) {
 		{"User-Agent", false},
 		{"Cookie", false},
 		{"X-Teams", false},
+		{"x_app_user", true},
+		{"X-App-Users", false},
+		{"X.Legacy.Anything", true},
 		{"X-Requested-With", false},
 	} {
 		if got := f.blocked(tt.name); got != tt.want {
@@ -49,7 +53,8 @@ func FuzzHeaderFilter(f *testing.F) {
 	for _, s := range []string{"X-Forwarded-User", "x_forwarded_user", "X.Gateway.A", "Accept"} {
 		f.Add(s)
 	}
-	fl := newHeaderFilter([]string{"X-Forwarded-User", "X-Forwarded-Email", "X-Team"})
+	fl := newHeaderFilter([]string{"X-Forwarded-User", "X-Forwarded-Email", "X-Team"}, true,
+		nil)
 	f.Fuzz(func(t *testing.T, name string) {
 		folded := foldName(name)
 		if got, want := fl.blocked(name), fl.blockedFolded(folded); got != want {
@@ -107,4 +112,16 @@ func FuzzStripCookies(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestHeaderFilterWithoutBuiltinAliases(t *testing.T) {
+	f := newHeaderFilter([]string{"X-Forwarded-User"}, false, nil)
+	for name, want := range map[string]bool{
+		"Remote-User": false, "X-Webauth-User": false, "X_Forwarded_User": true,
+		"X-Forwarded-Anything": true, "X-Gateway-Assertion": true, "X-Real-IP": true,
+	} {
+		if got := f.blocked(name); got != want {
+			t.Errorf("blocked(%q) without built-in aliases: got %v, want %v", name, got, want)
+		}
+	}
 }

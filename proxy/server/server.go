@@ -37,7 +37,7 @@ type Options struct {
 	// connections.
 	Ready func(addr net.Addr)
 	// ShutdownTimeout bounds how long in-flight requests may finish after ctx ends.
-	// Zero means 10 seconds.
+	// Zero means the config's timeouts.shutdown.
 	ShutdownTimeout time.Duration
 }
 
@@ -88,8 +88,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
+		IdleTimeout:       cfg.Timeouts.Idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          log.New(serverLog{lg}, "", 0),
 	}
@@ -108,7 +108,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	timeout := o.ShutdownTimeout
 	if timeout <= 0 {
-		timeout = 10 * time.Second
+		timeout = cfg.Timeouts.Shutdown
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), timeout)
 	defer scancel()
