@@ -21,6 +21,10 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 
 	// Nothing the client sent may pass for an identity or a forwarding claim.
 	h.filter.strip(out.Header)
+	// ReverseProxy passes "TE: trailers" on by design; like the client's Trailer list, it
+	// describes the client's connection, not the gateway's.
+	delete(out.Header, "Te")
+	delete(out.Header, "Trailer")
 	stripCookies(out.Header, gatewayCookies...)
 	h.setForwarded(pr)
 

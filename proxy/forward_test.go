@@ -328,3 +328,49 @@ func TestStalledBodiesAreCut(t *testing.T) {
 		}
 	}
 }
+
+func TestUpgradesOtherThanWebsocketRefused(t *testing.T) {
+	e := newEnv(t, "")
+	alice := e.session("alice", alicePass)
+	for _, up := range []string{"h2c", "H2C", "tls/1.0", "foo"} {
+		before := e.up.count()
+		code := e.rawRequest(t, "GET /public/ws HTTP/1.1", "Host: gw.example.test",
+			"Connection: Upgrade", "Upgrade: "+up, "Cookie: gateway_session="+alice)
+		if code != http.StatusBadRequest || e.up.count() != before {
+			t.Errorf("Upgrade: %s: status %d, upstream contacted %v; want 400, not contacted",
+				up, code, e.up.count() != before)
+		}
+	}
+}
+
+func TestGatewayPrefixWithParamsRefused(t *testing.T) {
+	e := newEnv(t, "")
+	alice := e.session("alice", alicePass)
+	for _, p := range []string{"/.gateway;x/login", "/.gateway;/logout", "/.gateway;jsessionid=1"} {
+		before := e.up.count()
+		code := e.rawRequest(t, "GET "+p+" HTTP/1.1", "Host: gw.example.test",
+			"Cookie: gateway_session="+alice)
+		if code != http.StatusBadRequest || e.up.count() != before {
+			t.Errorf("%s: status %d; want 400 and the upstream not contacted", p, code)
+		}
+	}
+}
+
+func TestHopByHopRequestHeadersDropped(t *testing.T) {
+	e := newEnv(t, "")
+	code := e.rawRequest(t, "GET /public/x HTTP/1.1", "Host: gw.example.test",
+		"TE: trailers, deflate", "Trailer: X-Forwarded-User", "Keep-Alive: timeout=5",
+		"Proxy-Connection: keep-alive", "X-Remote-Name: bob", "X-Authenticated-Userid: bob",
+		"X-Consumer-Username: bob", "X-Preferred-Username: bob", "Proxy-User: bob")
+	if code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	for name := range e.up.last(t).Header {
+		switch strings.ToLower(name) {
+		case "te", "trailer", "keep-alive", "proxy-connection", "x-remote-name",
+			"x-authenticated-userid", "x-consumer-username", "x-preferred-username",
+			"proxy-user":
+			t.Errorf("%s reached the upstream", name)
+		}
+	}
+}

@@ -88,7 +88,7 @@ func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, path stri
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	next := r.URL.Query().Get("next")
 	if s, _ := h.identify(w, r); s != nil {
-		http.Redirect(w, r, h.redirects.Target(next), http.StatusFound)
+		redirectTo(w, h.redirects.Target(next), http.StatusFound)
 		return
 	}
 	st := h.readLoginState(r)
@@ -183,7 +183,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	h.setCookie(w, r, session.CookieName, value, 0)
 	h.rememberDevice(w, r, u)
 	h.clearCookie(w, r, loginCookie)
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	redirectTo(w, next, http.StatusSeeOther)
 }
 
 // logoutForm shows the sign-out confirmation. It changes nothing.
@@ -209,7 +209,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	s, u := h.identify(w, r)
 	if s == nil {
-		http.Redirect(w, r, LoginPath, http.StatusSeeOther)
+		redirectTo(w, LoginPath, http.StatusSeeOther)
 		return
 	}
 	if !tokenEqual(s.CSRFToken, r.PostForm.Get("csrf_token")) {
@@ -226,7 +226,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	h.audit(r, "sign-out", u.Name, "user")
 	h.clearCookie(w, r, session.CookieName)
 	h.writeLoginState(w, r, loginState{CSRF: session.NewToken(), Notice: msgLoggedOut})
-	http.Redirect(w, r, LoginPath, http.StatusSeeOther)
+	redirectTo(w, LoginPath, http.StatusSeeOther)
 }
 
 // deviceMark is the content of the device cookie: the user, and a digest of the password
@@ -266,6 +266,13 @@ func (h *Handler) knownDevice(r *http.Request, name string) bool {
 		}
 	}
 	return false
+}
+
+// redirectTo answers with a redirect to target exactly as validated. http.Redirect would
+// clean the path again, which can turn a checked value into one that was never checked.
+func redirectTo(w http.ResponseWriter, target string, code int) {
+	w.Header().Set("Location", target)
+	w.WriteHeader(code)
 }
 
 // readForm parses a form body of bounded size. It answers 413 or 400 and returns false

@@ -460,3 +460,13 @@ func writeFile(t testing.TB, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+func TestNextIsSentExactlyAsValidated(t *testing.T) {
+	e := newEnv(t, "")
+	for _, next := range []string{"/x#/../../.gateway/logout", "/app/a?b=c#d", "/reports/2026"} {
+		r := e.browser().login("alice", alicePass, next)
+		if got := r.Header.Get("Location"); got != next {
+			t.Errorf("next=%q: Location %q, want it unchanged", next, got)
+		}
+	}
+}

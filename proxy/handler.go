@@ -228,7 +228,18 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		return
 	}
 	st.path, st.dpath = clean, decoded
-	if underPrefix(decoded, Prefix) {
+
+	// Servers that honour ";parameters" (Tomcat, Jetty) see another path than the one
+	// decoded here; the request may go on only if both readings lead to one decision.
+	gw, rt, public := h.decide(decoded)
+	if p := stripParams(decoded); p != decoded {
+		gw2, rt2, public2 := h.decide(p)
+		if gw2 != gw || rt2 != rt || public2 != public {
+			h.errorPage(w, r, http.StatusBadRequest, "This address is not valid.")
+			return
+		}
+	}
+	if gw {
 		// The gateway's own pages are small: a client that cannot send or take one
 		// within the page deadline is holding a connection open on purpose.
 		if h.pageTime > 0 {
@@ -239,16 +250,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		h.serveGateway(w, r, decoded)
 		return
 	}
-
-	// Servers that honour ";parameters" see another path than the one decoded here; the
-	// request may pass only if both readings lead to the same decision.
-	rt, public := h.match(decoded)
-	if p := stripParams(decoded); p != decoded {
-		rt2, public2 := h.match(p)
-		if rt2 != rt || public2 != public {
-			h.errorPage(w, r, http.StatusBadRequest, "This address is not valid.")
-			return
-		}
+	// Only websocket handshakes may switch protocols. Any other upgrade, h2c above all,
+	// would turn the connection into a tunnel whose later requests the gateway never
+	// sees, with no session check and no header stripping.
+	if up := r.Header.Get("Upgrade"); up != "" && !strings.EqualFold(up, "websocket") {
+		h.errorPage(w, r, http.StatusBadRequest, "This protocol upgrade is not supported.")
+		return
 	}
 	if rt == nil {
 		h.errorPage(w, r, http.StatusNotFound, "There is nothing here.")
@@ -294,6 +301,16 @@ type stallBody struct {
 func (b *stallBody) Read(p []byte) (int, error) {
 	b.rc.SetReadDeadline(time.Now().Add(b.d))
 	return b.ReadCloser.Read(p)
+}
+
+// decide returns whether a decoded path is one of the gateway's own, and otherwise its
+// route and whether it is public there.
+func (h *Handler) decide(path string) (gateway bool, rt *route, public bool) {
+	if underPrefix(path, Prefix) {
+		return true, nil, false
+	}
+	rt, public = h.match(path)
+	return false, rt, public
 }
 
 // match returns the route for a decoded path and whether the path is public on it.

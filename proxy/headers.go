@@ -14,20 +14,19 @@ const ReservedHeaderPrefix = "X-Gateway-"
 // signed-in user". A client copy of any of them is removed, whatever the configured
 // identity headers are, so an app that trusts one of them cannot be fooled.
 var identityAliases = []string{
-	"Remote-User", "Remote-Groups", "Remote-Email", "Remote-Name",
-	"X-Remote-User", "X-Remote-Groups", "X-Remote-Email", "X-User", "X-Email", "X-Groups",
-	"X-Forwarded-Preferred-Username", "X-Forwarded-Access-Token", "X-Authenticated-User",
-	"X-Authenticated-Groups", "X-Auth-User", "X-Auth-Email", "X-Auth-Groups",
-	"X-Pomerium-Claim-Email", "X-Pomerium-Jwt-Assertion", "Auth-User", "Session",
-	"Gateway-Session", "X-Session",
+	"X-User", "X-Email", "X-Groups", "X-Username", "X-Preferred-Username", "X-Proxy-User",
+	"Proxy-User", "X-Auth-User", "X-Auth-Email", "X-Auth-Groups", "X-Auth-Username",
+	"Auth-User", "User", "Session", "Gateway-Session", "X-Session", "X-Userid", "X-Uid",
+	"X-Login", "X-Principal",
 }
 
 // identityAliasPrefixes are name prefixes removed the same way: whole families of
 // identity headers that other gateways define.
 var identityAliasPrefixes = []string{
-	"x-auth-request-", "x-webauth-", "x-pomerium-", "x-authentik-",
-	"oidc-claim-", "x-ms-client-principal", "x-goog-authenticated-user-",
-	"x-amzn-oidc-", "cf-access-",
+	"remote-", "x-remote-", "x-auth-request-", "x-webauth-", "x-authenticated-",
+	"x-consumer-", "x-credential-", "x-user-", "x-pomerium-", "x-authentik-",
+	"oidc-claim-", "x-ms-client-principal", "x-goog-authenticated-user-", "x-amzn-oidc-",
+	"cf-access-",
 }
 
 // forwardedHeaders describe the original request or the client. The gateway writes its
