@@ -70,7 +70,7 @@ func (a *Authenticator) Verifications() int64 { return a.verifications.Load() }
 
 // Authenticate returns the user whose name and password these are. Every failure is an
 // *AuthError, and every failure but an over-long input costs one full password check:
-// an unknown user is checked against a dummy hash of the same cost, and a disabled user's
+// an unknown user is checked against a dummy hash of a known user's cost, and a disabled user's
 // password is checked before the answer, so timing reveals nothing. It returns ctx's
 // error if ctx ends while waiting for a slot.
 func (a *Authenticator) Authenticate(ctx context.Context, name, pw string) (*User, error) {
@@ -79,9 +79,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, name, pw string) (*Use
 	}
 	snap := a.users.snap.Load()
 	u := snap.users[name]
-	h := snap.dummy
+	var h password.Hash
 	if u != nil {
 		h = u.hash
+	} else {
+		h = snap.dummy(name)
 	}
 
 	select {

@@ -2,7 +2,10 @@ package authn
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -20,9 +23,21 @@ const Backend = "file"
 
 // snapshot is one parsed version of the users file. It is never modified.
 type snapshot struct {
-	users map[string]*User
-	dummy password.Hash
-	stat  fileStamp
+	users   map[string]*User
+	dummies []password.Hash
+	stat    fileStamp
+}
+
+// dummyKey keys the mapping of unknown usernames to dummy hashes. It is random per
+// process, so the mapping cannot be worked out from outside.
+var dummyKey = []byte(randomSecret())
+
+// dummy returns the hash an unknown username is checked against.
+func (s *snapshot) dummy(name string) password.Hash {
+	m := hmac.New(sha256.New, dummyKey)
+	m.Write([]byte(name))
+	n := binary.BigEndian.Uint64(m.Sum(nil))
+	return s.dummies[n%uint64(len(s.dummies))]
 }
 
 type fileStamp struct {
@@ -73,11 +88,11 @@ func (s *FileStore) Reload() error {
 	if err != nil {
 		return err
 	}
-	dummy, err := dummyFor(users)
+	dummies, err := dummies(users)
 	if err != nil {
-		return fmt.Errorf("preparing dummy hash: %w", err)
+		return fmt.Errorf("preparing dummy hashes: %w", err)
 	}
-	s.snap.Store(&snapshot{users: users, dummy: dummy, stat: stamp})
+	s.snap.Store(&snapshot{users: users, dummies: dummies, stat: stamp})
 	return nil
 }
 
@@ -107,7 +122,7 @@ func (s *FileStore) Watch(ctx context.Context, interval time.Duration) {
 				"file", s.path, "error", err)
 			// Remember the bad version so that it is reported once, not every tick.
 			old := s.snap.Load()
-			s.snap.Store(&snapshot{users: old.users, dummy: old.dummy, stat: stamp})
+			s.snap.Store(&snapshot{users: old.users, dummies: old.dummies, stat: stamp})
 			continue
 		}
 		s.log.Info("users file reloaded", "file", s.path, "users", s.Len())

@@ -268,34 +268,40 @@ func checkText(s string) error {
 	return nil
 }
 
-// dummyFor returns a hash that costs what verifying most of users' passwords costs, so
-// that an unknown username takes as long to reject as a known one.
-func dummyFor(users map[string]*User) (password.Hash, error) {
-	counts := map[string]int{}
-	sample := map[string]password.Hash{}
-	for _, u := range users {
-		c := costKey(u.encoded)
-		counts[c]++
-		sample[c] = u.hash
-	}
-	if len(counts) == 0 {
+// dummies returns the hashes unknown usernames are checked against: one per user, in
+// name order, each of the same cost as that user's own hash. An unknown name is mapped
+// to one of them by a keyed hash of the name, so unknown names cost what known ones do in
+// the same proportions. Were there one dummy, a user whose hash has another cost (an old
+// bcrypt hash among argon2id ones, say) would stand out from every unknown name.
+func dummies(users map[string]*User) ([]password.Hash, error) {
+	if len(users) == 0 {
 		enc, err := password.Generate(randomSecret(), password.DefaultArgon2)
 		if err != nil {
 			return nil, err
 		}
-		return password.Parse(enc)
+		h, err := password.Parse(enc)
+		return []password.Hash{h}, err
 	}
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
+	names := make([]string, 0, len(users))
+	for n := range users {
+		names = append(names, n)
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		if counts[keys[i]] != counts[keys[j]] {
-			return counts[keys[i]] > counts[keys[j]]
+	sort.Strings(names)
+	byCost := map[string]password.Hash{}
+	out := make([]password.Hash, len(names))
+	for i, n := range names {
+		u := users[n]
+		c := costKey(u.encoded)
+		if byCost[c] == nil {
+			d, err := password.SameCost(u.hash)
+			if err != nil {
+				return nil, err
+			}
+			byCost[c] = d
 		}
-		return keys[i] < keys[j]
-	})
-	return password.SameCost(sample[keys[0]])
+		out[i] = byCost[c]
+	}
+	return out, nil
 }
 
 // costKey is the part of an encoded hash that decides its cost: the scheme and its

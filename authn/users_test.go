@@ -3,6 +3,7 @@ package authn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -146,16 +147,29 @@ func TestAuthenticate(t *testing.T) {
 	}
 }
 
-func TestDummyHashHasUsersCost(t *testing.T) {
-	// Most users have bcrypt hashes here: an unknown user must cost a bcrypt check too.
+func TestUnknownUsersCostLikeKnownOnes(t *testing.T) {
+	// Most users have bcrypt hashes here, one has argon2id: unknown names must be
+	// checked against both kinds, in about those proportions, and always the same one
+	// for the same name.
 	b := "$2a$04$" + strings.Repeat("a", 53)
 	if _, err := password.Parse(b); err != nil {
 		t.Fatalf("bcrypt test hash: %v", err)
 	}
 	s, _ := writeStore(t, "users:\n  a:\n    password: \""+b+"\"\n  b:\n    password: \""+b+
-		"\"\n  c:\n    password: \""+hash(t, "x")+"\"\n")
-	if got := s.snap.Load().dummy.Scheme(); got != "bcrypt" {
-		t.Errorf("dummy scheme: got %q, want bcrypt", got)
+		"\"\n  c:\n    password: \""+b+"\"\n  d:\n    password: \""+hash(t, "x")+"\"\n")
+	snap := s.snap.Load()
+	counts := map[string]int{}
+	for i := 0; i < 4000; i++ {
+		name := fmt.Sprintf("unknown-%d", i)
+		h := snap.dummy(name)
+		if snap.dummy(name) != h {
+			t.Fatalf("%s maps to different dummies", name)
+		}
+		counts[h.Scheme()]++
+	}
+	if counts["bcrypt"] < 2700 || counts["bcrypt"] > 3300 || counts["argon2id"] < 700 {
+		t.Errorf("dummy schemes for 4000 unknown names: %v; want about 3000 bcrypt, "+
+			"1000 argon2id", counts)
 	}
 }
 
