@@ -64,6 +64,9 @@ func parseBcrypt(encoded string) (Hash, error) {
 // Verify implements Hash.
 func (h *bcryptHash) Verify(password string) bool {
 	if len(password) > bcryptMaxPassword {
+		// bcrypt reads only 72 bytes, so a longer password never matches; it is still
+		// checked, at full cost, so that its answer takes as long as any other.
+		bcrypt.CompareHashAndPassword(h.encoded, []byte(password[:bcryptMaxPassword]))
 		return false
 	}
 	err := bcrypt.CompareHashAndPassword(h.encoded, []byte(password))

@@ -13,7 +13,9 @@ import (
 const CookieName = "gateway_session"
 
 // RenewInterval is how often a session in use is written back to renew its idle
-// deadline. Writing on every request would put a store write on every click.
+// deadline: at most once a minute, since writing on every request would put a store
+// write on every click; more often when the idle timeout is short, so that a session
+// in use never runs out between renewals.
 const RenewInterval = time.Minute
 
 // Options configures a Manager.
@@ -146,11 +148,11 @@ func (m *Manager) ttl(s *Session, now time.Time) time.Duration {
 }
 
 // Renew extends the idle deadline of s if it was last renewed more than RenewInterval
-// ago. The write is conditional: a session deleted meanwhile stays deleted, and Renew
+// ago (or a quarter of the idle timeout, if that is shorter). The write is conditional: a session deleted meanwhile stays deleted, and Renew
 // then returns ErrNotFound.
 func (m *Manager) Renew(ctx context.Context, s *Session) error {
 	now := m.now()
-	if now.Sub(s.LastSeen) < RenewInterval {
+	if now.Sub(s.LastSeen) < min(RenewInterval, m.idle/4) {
 		return nil
 	}
 	s.LastSeen = now

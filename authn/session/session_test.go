@@ -212,3 +212,22 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestShortIdleTimeoutRenewedByUse(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	keys, _ := DeriveKeys([][]byte{secretA})
+	m, _ := NewManager(Options{Store: &Memory{now: c.now}, Keys: keys,
+		IdleTimeout: 20 * time.Second, Lifetime: 10 * time.Minute, Now: c.now})
+	_, v, _ := m.Create(ctx, "alice", "file", "h")
+	for i := 0; i < 24; i++ { // two minutes of a request every 5 s
+		c.add(5 * time.Second)
+		s, err := m.Resolve(ctx, []string{v})
+		if err != nil {
+			t.Fatalf("in use for %ds: %v", (i+1)*5, err)
+		}
+		if err := m.Renew(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
