@@ -341,7 +341,10 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 	ctx := r.Context()
 	s, err := h.sessions.Resolve(ctx, values)
 	if err != nil {
-		if !errors.Is(err, session.ErrNotFound) {
+		var expired *session.ExpiredError
+		if errors.As(err, &expired) {
+			h.audit(r, "session ended", expired.User, "expired")
+		} else if !errors.Is(err, session.ErrNotFound) {
 			h.log.Error("session lookup failed", "error", err,
 				"client_ip", h.clientIP(r).String())
 		}

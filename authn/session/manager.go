@@ -92,10 +92,11 @@ func (m *Manager) Create(ctx context.Context, user, backend, passwordHash string
 
 // Resolve returns the live session that the cookie values name. A request can carry
 // several cookies of the same name; exactly one of them must name a live session. If
-// none does it returns ErrNotFound, and if two name different sessions neither is used
-// and it returns ErrNotFound as well. Other errors come from the store.
+// none does it returns ErrNotFound, or an *ExpiredError if one had run out, and if two
+// name different sessions neither is used and it returns ErrNotFound as well. Other
+// errors come from the store.
 func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error) {
-	var found *Session
+	var found, expired *Session
 	now := m.now()
 	for _, v := range values {
 		raw, old, err := m.codec.Decode(v)
@@ -118,6 +119,7 @@ func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error
 			if err := m.store.Delete(ctx, storeKey(id)); err != nil {
 				return nil, fmt.Errorf("deleting expired session: %w", err)
 			}
+			expired = s
 			continue
 		}
 		if found != nil {
@@ -128,23 +130,44 @@ func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error
 		found = s
 	}
 	if found == nil {
+		if expired != nil {
+			return nil, &ExpiredError{User: expired.User}
+		}
 		return nil, ErrNotFound
 	}
 	return found, nil
 }
+
+// ExpiredError reports that the only session a request named had run out, and was
+// deleted. It matches ErrNotFound with errors.Is.
+type ExpiredError struct {
+	// User is the username the session belonged to.
+	User string
+}
+
+func (e *ExpiredError) Error() string { return "session expired" }
+
+// Is makes errors.Is(err, ErrNotFound) true.
+func (e *ExpiredError) Is(target error) bool { return target == ErrNotFound }
 
 // live reports whether s is within both its idle deadline and its lifetime.
 func (m *Manager) live(s *Session, now time.Time) bool {
 	return now.Before(s.Expires) && now.Before(s.LastSeen.Add(m.idle))
 }
 
-// ttl is how long the store should keep s: until the earlier of its deadlines.
+// expiryGrace is how long the store keeps a session past its deadline. The session can
+// no longer be used, but a user who comes back within it is told apart from one who never
+// had a session, and the expiry is recorded, before the record is deleted.
+const expiryGrace = 5 * time.Minute
+
+// ttl is how long the store should keep s: until the earlier of its deadlines, and the
+// grace after it.
 func (m *Manager) ttl(s *Session, now time.Time) time.Duration {
 	end := s.LastSeen.Add(m.idle)
 	if s.Expires.Before(end) {
 		end = s.Expires
 	}
-	return end.Sub(now)
+	return end.Sub(now) + expiryGrace
 }
 
 // Renew extends the idle deadline of s if it was last renewed more than RenewInterval

@@ -116,8 +116,13 @@ func TestIdleAndLifetime(t *testing.T) {
 	// Unused for longer than the idle timeout, it ends and is gone from the store.
 	_, v2, _ := m.Create(ctx, "bob", "file", "h")
 	c.add(31 * time.Minute)
-	if _, err := m.Resolve(ctx, []string{v2}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("idle session: got %v, want ErrNotFound", err)
+	_, err := m.Resolve(ctx, []string{v2})
+	var ee *ExpiredError
+	if !errors.Is(err, ErrNotFound) || !errors.As(err, &ee) || ee.User != "bob" {
+		t.Errorf("idle session: got %v, want an *ExpiredError for bob", err)
+	}
+	if _, err := m.Resolve(ctx, []string{v2}); err == nil || errors.As(err, &ee) {
+		t.Errorf("expired session resolved twice: got %v, want a plain ErrNotFound", err)
 	}
 }
 
