@@ -65,6 +65,9 @@ func OpenFileStore(path string, log *slog.Logger) (*FileStore, error) {
 	if err := s.Reload(); err != nil {
 		return nil, err
 	}
+	if s.Len() == 0 {
+		log.Warn("users file has no users: nobody can sign in", "file", path)
+	}
 	return s, nil
 }
 

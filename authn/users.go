@@ -193,9 +193,9 @@ func parseUser(name string, n *yaml.Node, key string,
 			err = decodeText(v, &u.Email)
 		case "password":
 			pwNode = v
-			err = v.Decode(&u.encoded)
+			err = decodeText(v, &u.encoded)
 		case "disabled":
-			err = v.Decode(&u.Disabled)
+			u.Disabled, err = decodeBool(v)
 		case "groups":
 			u.Groups, err = decodeGroups(v)
 		default:
@@ -220,16 +220,42 @@ func parseUser(name string, n *yaml.Node, key string,
 }
 
 func decodeText(n *yaml.Node, dst *string) error {
-	if err := n.Decode(dst); err != nil {
-		return err
+	if n.Kind != yaml.ScalarNode {
+		return errors.New("must be a single value")
+	}
+	if n.Tag != "!!null" {
+		*dst = n.Value
 	}
 	return checkText(*dst)
 }
 
+// decodeBool accepts only true and false: YAML 1.1's yes, no, on and off are refused, as
+// is a quoted "true", so that what a user is cannot hang on a reading of YAML.
+func decodeBool(n *yaml.Node) (bool, error) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
+		switch n.Value {
+		case "true", "True", "TRUE":
+			return true, nil
+		case "false", "False", "FALSE":
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("must be true or false, not %q", n.Value)
+}
+
 func decodeGroups(n *yaml.Node) ([]string, error) {
-	var groups []string
-	if err := n.Decode(&groups); err != nil {
-		return nil, err
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return nil, errors.New("must be a list of group names, such as [staff, admins]")
+	}
+	groups := make([]string, 0, len(n.Content))
+	for _, item := range n.Content {
+		if item.Kind != yaml.ScalarNode || item.Tag == "!!null" {
+			return nil, errors.New("must be a list of group names, such as [staff, admins]")
+		}
+		groups = append(groups, item.Value)
 	}
 	seen := make(map[string]bool, len(groups))
 	out := groups[:0]

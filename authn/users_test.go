@@ -77,6 +77,14 @@ func TestParseUsersErrors(t *testing.T) {
 		{"duplicate user", "users:\n  bob:\n    password: \"" + h + "\"\n  bob:\n" +
 			"    password: \"" + h + "\"\n", "users.bob", 4, "defined twice"},
 		{"empty", "", "", 0, "empty"},
+		{"yes is not a bool", "users:\n  bob:\n    password: \"" + h + "\"\n    disabled: yes\n",
+			"users.bob.disabled", 4, "true or false"},
+		{"quoted bool", "users:\n  bob:\n    password: \"" + h + "\"\n    disabled: \"true\"\n",
+			"users.bob.disabled", 4, "true or false"},
+		{"groups not a list", "users:\n  bob:\n    password: \"" + h + "\"\n    groups: admins\n",
+			"users.bob.groups", 4, "must be a list of group names"},
+		{"email a list", "users:\n  bob:\n    password: \"" + h + "\"\n    email: [a]\n",
+			"users.bob.email", 4, "single value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -73,6 +73,15 @@ type Config struct {
 
 	// Trusted is TrustedProxies parsed. Not a YAML key.
 	Trusted []netip.Prefix `yaml:"-"`
+
+	lines map[string]int // line of each key read, for errors found after loading
+}
+
+// Errorf returns an *Error for key, at the line the key was read from (or its nearest
+// parent's), for problems found after loading, such as a users file that cannot be read.
+func (c *Config) Errorf(key string, err error) *Error {
+	v := validator{file: c.File, lines: c.lines}
+	return &Error{File: c.File, Line: v.line(key), Key: key, Err: err}
 }
 
 // Users configures the user store.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -42,5 +43,35 @@ func TestLimitsParse(t *testing.T) {
 	}
 	if a := c.IdentityAliases; a.Builtin == nil || *a.Builtin || len(a.Extra) != 2 {
 		t.Errorf("identity_aliases: got %+v", a)
+	}
+}
+
+func TestRoutePlacementErrors(t *testing.T) {
+	users := "users:\n  file: users.yml\n"
+	for _, tt := range []errorCase{
+		{name: "route under /.gateway",
+			data: users + "routes:\n  - path: /.gateway/x/\n    upstream: http://a:1\n",
+			line: 4, key: "routes[0].path",
+			msg: "route path /.gateway/x/ is under /.gateway, where the gateway serves its " +
+				"own pages"},
+		{name: "public outside its route",
+			data: users + "routes:\n  - path: /app/\n    upstream: http://a:1\n" +
+				"    public: [/app/pub/, /other/]\n",
+			line: 6, key: "routes[0].public[1]",
+			msg: "public path /other/ is not under the route's path /app/"},
+	} {
+		t.Run(tt.name, func(t *testing.T) { checkError(t, tt) })
+	}
+}
+
+func TestErrorfNamesTheKeysLine(t *testing.T) {
+	c, err := parse([]byte("routes:\n  - upstream: http://a:1\nusers:\n  file: u.yml\n"),
+		"gateway.yaml", fakeEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := c.Errorf("users.file", errors.New("no such file"))
+	if e.Line != 4 || e.Key != "users.file" {
+		t.Errorf("got line %d key %q, want line 4 key users.file", e.Line, e.Key)
 	}
 }

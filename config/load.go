@@ -80,6 +80,7 @@ func parse(data []byte, file string, lookup func(string) (string, bool)) (*Confi
 	c.StateDir = resolvePath(base, c.StateDir)
 
 	compile(c)
+	c.lines = d.lines
 	return c, nil
 }
 

@@ -120,6 +120,10 @@ func TestParseFull(t *testing.T) {
 		}
 		c.Routes[i].UpstreamURL = nil
 	}
+	if c.lines["routes[1].path"] == 0 {
+		t.Errorf("no line recorded for routes[1].path")
+	}
+	c.lines = nil
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)
 	}

@@ -310,6 +310,10 @@ func (v validator) routes(c *Config) error {
 		if err := checkPath(r.Path); err != nil {
 			return v.fail(key+".path", err)
 		}
+		if gatewayPath(r.Path) {
+			return v.fail(key+".path", fmt.Errorf("route path %s is under /.gateway, where "+
+				"the gateway serves its own pages", r.Path))
+		}
 		// "/a/" and "/a" cover the same paths, since paths match by segment
 		norm := strings.TrimSuffix(r.Path, "/")
 		if first, ok := seen[norm]; ok {
@@ -325,12 +329,30 @@ func (v validator) routes(c *Config) error {
 			return v.fail(key+".upstream", err)
 		}
 		for j, p := range r.Public {
+			pk := fmt.Sprintf("%s.public[%d]", key, j)
 			if err := checkPath(p); err != nil {
-				return v.fail(fmt.Sprintf("%s.public[%d]", key, j), err)
+				return v.fail(pk, err)
+			}
+			// Public prefixes are whole request paths: one outside the route's path
+			// could never match, and was surely meant to make something public.
+			if !underPrefix(p, r.Path) {
+				return v.fail(pk, fmt.Errorf("public path %s is not under the route's path %s",
+					p, r.Path))
 			}
 		}
 	}
 	return nil
+}
+
+// gatewayPath reports whether p lies under /.gateway by whole segments.
+func gatewayPath(p string) bool { return underPrefix(p, "/.gateway") }
+
+// underPrefix reports whether path lies under prefix by whole segments, as the gateway
+// matches request paths.
+func underPrefix(path, prefix string) bool {
+	path = strings.TrimSuffix(path, "/")
+	prefix = strings.TrimSuffix(prefix, "/")
+	return prefix == "" || path == prefix || strings.HasPrefix(path, prefix+"/")
 }
 
 // checkPath checks a route or public path prefix. It is compared with the request path

@@ -52,9 +52,19 @@ func Check(path string) (*config.Config, error) {
 		return nil, err
 	}
 	if _, err := authn.ReadUsersFile(cfg.Users.File); err != nil {
-		return nil, err
+		return nil, usersError(cfg, err)
 	}
 	return cfg, nil
+}
+
+// usersError names the config key behind a users file that cannot be opened; a problem
+// inside the file already names its own file, line and key.
+func usersError(cfg *config.Config, err error) error {
+	var fe *authn.FileError
+	if errors.As(err, &fe) {
+		return err
+	}
+	return cfg.Errorf("users.file", err)
 }
 
 // Run serves the gateway until ctx ends, then lets in-flight requests finish. It returns
@@ -127,7 +137,7 @@ func Run(ctx context.Context, o Options) error {
 func Build(ctx context.Context, cfg *config.Config, lg *slog.Logger) (*proxy.Handler, error) {
 	users, err := authn.OpenFileStore(cfg.Users.File, lg)
 	if err != nil {
-		return nil, err
+		return nil, usersError(cfg, err)
 	}
 	go users.Watch(ctx, usersPollInterval)
 
