@@ -171,10 +171,11 @@ func checkPassword(s string) (string, error) {
 	case len(s) > password.MaxLength:
 		return "", fmt.Errorf("the password is longer than %d bytes", password.MaxLength)
 	}
-	// No browser can send a control character in a password field: such a password
-	// could never be used to sign in, and is surely a stray newline or paste.
+	// Browsers strip line breaks from a password field and no keyboard types other
+	// control characters (but tab, by pasting): such a password could never be used to
+	// sign in, and is surely a stray newline.
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
+		if (r < 0x20 && r != '\t') || r == 0x7f {
 			return "", errors.New("the password contains a control character, such as a " +
 				"second newline; no browser could send it")
 		}

@@ -26,6 +26,7 @@ func TestHashPassword(t *testing.T) {
 		{"crlf", "s3cret-pass\r\n", "s3cret-pass"},
 		{"no newline", "s3cret-pass", "s3cret-pass"},
 		{"inner spaces kept", " two words \n", " two words "},
+		{"tab kept", "tab\there\n", "tab\there"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, out, errOut := runCmd(t, tt.stdin, "hash-password")
@@ -46,7 +47,7 @@ func TestHashPassword(t *testing.T) {
 		})
 	}
 	for _, stdin := range []string{"", "\n", strings.Repeat("a", password.MaxLength+1),
-		"pw\n\n", "a\nb\n", "tab\there"} {
+		"pw\n\n", "a\nb\n", "cr\rhere", "nul\x00"} {
 		if code, _, _ := runCmd(t, stdin, "hash-password"); code == 0 {
 			t.Errorf("hash-password accepted %d bytes of stdin %.10q", len(stdin), stdin)
 		}
