@@ -115,7 +115,7 @@ func New(o Options) (*Handler, error) {
 			MaxEntries:          cfg.Throttle.MaxEntries,
 		}, nil),
 		origins:  http.NewCrossOriginProtection(),
-		site:     "Sign in",
+		site:     "Gateway",
 		pageTime: cfg.Timeouts.Page,
 		bodyIdle: cfg.Timeouts.BodyIdle,
 	}
