@@ -71,6 +71,9 @@ func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, path stri
 		default:
 			h.methodNotAllowed(w, r, "GET, HEAD, POST")
 		}
+	case AuthPath:
+		// The front proxy asks with the method of the request it describes.
+		h.forwardAuth(w, r)
 	case page.StylesheetPath:
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			h.methodNotAllowed(w, r, "GET, HEAD")

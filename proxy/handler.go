@@ -229,15 +229,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	}
 	st.path, st.dpath = clean, decoded
 
-	// Servers that honour ";parameters" (Tomcat, Jetty) see another path than the one
-	// decoded here; the request may go on only if both readings lead to one decision.
-	gw, rt, public := h.decide(decoded)
-	if p := stripParams(decoded); p != decoded {
-		gw2, rt2, public2 := h.decide(p)
-		if gw2 != gw || rt2 != rt || public2 != public {
-			h.errorPage(w, r, http.StatusBadRequest, "This address is not valid.")
-			return
-		}
+	gw, rt, public, ok := h.decide(decoded)
+	if !ok {
+		h.errorPage(w, r, http.StatusBadRequest, "This address is not valid.")
+		return
 	}
 	if gw {
 		// The gateway's own pages are small: a client that cannot send or take one
@@ -304,8 +299,21 @@ func (b *stallBody) Read(p []byte) (int, error) {
 }
 
 // decide returns whether a decoded path is one of the gateway's own, and otherwise its
-// route and whether it is public there.
-func (h *Handler) decide(path string) (gateway bool, rt *route, public bool) {
+// route and whether it is public there. Servers that honour ";parameters" (Tomcat,
+// Jetty) read another path than the one decoded here; ok is false when that reading
+// would lead to another decision, and the path must then be refused.
+func (h *Handler) decide(path string) (gateway bool, rt *route, public, ok bool) {
+	gateway, rt, public = h.decideOne(path)
+	if p := stripParams(path); p != path {
+		g2, rt2, public2 := h.decideOne(p)
+		if g2 != gateway || rt2 != rt || public2 != public {
+			return false, nil, false, false
+		}
+	}
+	return gateway, rt, public, true
+}
+
+func (h *Handler) decideOne(path string) (gateway bool, rt *route, public bool) {
 	if underPrefix(path, Prefix) {
 		return true, nil, false
 	}

@@ -16,7 +16,7 @@ const ReservedHeaderPrefix = "X-Gateway-"
 var identityAliases = []string{
 	"X-User", "X-Email", "X-Groups", "X-Username", "X-Preferred-Username", "X-Proxy-User",
 	"Proxy-User", "X-Auth-User", "X-Auth-Email", "X-Auth-Groups", "X-Auth-Username",
-	"Auth-User", "User", "Session", "Gateway-Session", "X-Session", "X-Userid", "X-Uid",
+	"Auth-User", "User", "Session", "X-Session", "X-Userid", "X-Uid",
 	"X-Login", "X-Principal",
 }
 
@@ -59,7 +59,9 @@ func newHeaderFilter(identity []string, builtin bool, extra []string) *headerFil
 	f := &headerFilter{names: map[string]bool{}}
 	lists := [][]string{identity, forwardedHeaders}
 	// The X-Forwarded- family is always a prefix: the gateway writes its own members.
-	f.prefixes = []string{foldName(ReservedHeaderPrefix), "x-forwarded-"}
+	// "Gateway-" covers headers named like the gateway's cookies (Gateway-Session,
+	// Gateway_Login), which a framework might map onto its session.
+	f.prefixes = []string{foldName(ReservedHeaderPrefix), "x-forwarded-", "gateway-"}
 	if builtin {
 		lists = append(lists, identityAliases)
 		f.prefixes = append(f.prefixes, identityAliasPrefixes...)

@@ -30,6 +30,8 @@ func TestHeaderFilter(t *testing.T) {
 		{"X-HTTP-Method-Override", true},
 		{"Forwarded", true},
 		{"Session", true},
+		{"Gateway_Login", true},
+		{"gateway.device", true},
 		{strings.Repeat("x", 100), false},
 		{"X-Forwarded-" + strings.Repeat("a", 100), true},
 		{"Accept", false},

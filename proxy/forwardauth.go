@@ -1,0 +1,122 @@
+package proxy
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// AuthPath answers forward-auth requests from a front proxy such as nginx's
+// auth_request: is the request the proxy describes allowed?
+const AuthPath = Prefix + "/auth"
+
+// forwardAuth answers for a front proxy in nginx's way: 200 with the identity headers
+// when the described request may pass, 401 when it needs a session, 403 when it may not
+// pass at all. The description is believed only from a trusted proxy: from anyone else
+// the headers are the whole input, and believing them would let any client claim any
+// URL.
+func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
+	noStore(w.Header())
+	peer := peerAddr(r.RemoteAddr)
+	if !peer.IsValid() || !trusted(peer, h.trusted) {
+		h.log.Warn("forward-auth refused", "reason", "not from a trusted proxy",
+			"client_ip", peer.String())
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	path, ok := originalPath(r)
+	if !ok {
+		h.log.Warn("forward-auth refused", "reason", "original URL missing or ambiguous",
+			"client_ip", h.clientIP(r).String())
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
+	_, decoded, err := normalizePath(path)
+	if err != nil {
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
+	gw, rt, public, ok := h.decide(decoded)
+	if !ok || gw || rt == nil {
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
+	_, u := h.identify(w, r)
+	if u == nil && !public {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if u != nil {
+		w.Header()[h.identity.User] = []string{u.Name}
+		if u.Email != "" {
+			w.Header()[h.identity.Email] = []string{u.Email}
+		}
+		if len(u.Groups) > 0 {
+			w.Header()[h.identity.Groups] = []string{strings.Join(u.Groups, ",")}
+		}
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// originalPath returns the escaped path of the request a front proxy describes, from
+// X-Forwarded-Uri or nginx's X-Original-URL. Both must agree when both are sent, each
+// must be sent once, and the method, when given, must be a plain token.
+func originalPath(r *http.Request) (string, bool) {
+	var paths []string
+	for _, name := range []string{"X-Forwarded-Uri", "X-Original-Url"} {
+		vs := r.Header.Values(name)
+		if len(vs) > 1 {
+			return "", false
+		}
+		if len(vs) == 1 {
+			p, ok := requestTargetPath(vs[0])
+			if !ok {
+				return "", false
+			}
+			paths = append(paths, p)
+		}
+	}
+	if len(paths) == 0 || (len(paths) == 2 && paths[0] != paths[1]) {
+		return "", false
+	}
+	if m := r.Header.Values("X-Forwarded-Method"); len(m) > 1 ||
+		(len(m) == 1 && !isToken(m[0])) {
+		return "", false
+	}
+	return paths[0], true
+}
+
+// requestTargetPath returns the escaped path of a request target, either origin-form
+// ("/a/b?q") or absolute ("https://host/a/b?q"), as nginx's $request_uri and
+// X-Original-URL carry it.
+func requestTargetPath(v string) (string, bool) {
+	if v == "" {
+		return "", false
+	}
+	if v[0] != '/' {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.Opaque != "" {
+			return "", false
+		}
+		v = u.RequestURI()
+	}
+	p, _, _ := strings.Cut(v, "?")
+	if strings.ContainsAny(p, "#") {
+		return "", false
+	}
+	return p, true
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
