@@ -1,0 +1,326 @@
+package proxy_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/frontgate/gateway/proxy"
+	"github.com/frontgate/gateway/proxy/server"
+)
+
+// Resource exhaustion: slow requests and oversized input, S21 and S22.
+
+// s21Timeouts are small timeouts, so that slow clients are cut within seconds.
+const s21Timeouts = "timeouts:\n  read_header: 1s\n  body_idle: 1s\n  page: 2s\n  idle: 2s\n"
+
+// runGateway starts the whole gateway through server.Run, with its own listener, in front
+// of a raw echo, and stops it when the test ends.
+func runGateway(t *testing.T, extra string) (addr string, up *rawEcho) {
+	t.Helper()
+	dir := t.TempDir()
+	up = newRawEcho(t)
+	secWriteUsers(t, filepath.Join(dir, "users.yaml"), secDefaultUsers())
+	path := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(path, []byte(secConfig(secOptions{config: extra}, up.URL)),
+		0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- server.Run(ctx, server.Options{ConfigPath: path, Listener: ln,
+			Logger: slog.New(slog.DiscardHandler), ShutdownTimeout: time.Second})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Error("gateway did not stop")
+		}
+	})
+	// Run fails at once on a bad config; give it that moment before the first request.
+	select {
+	case err := <-done:
+		t.Fatalf("gateway stopped: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	return ln.Addr().String(), up
+}
+
+// slowConn opens a connection, writes head, then one byte of trickle every interval
+// until the connection fails or the test ends.
+func slowConn(t *testing.T, addr, head, trickle string, interval time.Duration) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.WriteString(c, head); err != nil {
+		t.Fatal(err)
+	}
+	if trickle != "" {
+		go func() {
+			for i := 0; ; i++ {
+				time.Sleep(interval)
+				c.SetWriteDeadline(time.Now().Add(time.Second))
+				if _, err := c.Write([]byte{trickle[i%len(trickle)]}); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	return c
+}
+
+// closedWithin reports whether the gateway closes c within d. Whatever it writes before
+// closing (a 408, say) is read and ignored.
+func closedWithin(c net.Conn, d time.Duration) bool {
+	c.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 4096)
+	for {
+		_, err := c.Read(buf)
+		if err == nil {
+			continue
+		}
+		var ne net.Error
+		return !(errors.As(err, &ne) && ne.Timeout())
+	}
+}
+
+var s21Kinds = []struct {
+	name, head, trickle string
+	interval, bound     time.Duration
+}{
+	{"headers a byte at a time", "GET /app/ HTTP/1.1\r\nHost: " + secHost + "\r\nX-Slow: ",
+		"abcdefgh", 300 * time.Millisecond, 6 * time.Second},
+	{"a body that never arrives", "GET /public/x HTTP/1.1\r\nHost: " + secHost +
+		"\r\nContent-Length: 100\r\n\r\n", "", 0, 10 * time.Second},
+	{"a login body a byte at a time", "POST /.gateway/login HTTP/1.1\r\nHost: " + secHost +
+		"\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n",
+		"username=alice&", 250 * time.Millisecond, 20 * time.Second},
+}
+
+func TestS21SlowRequests(t *testing.T) {
+	for _, k := range s21Kinds {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			addr, up := runGateway(t, s21Timeouts)
+			c := slowConn(t, addr, k.head, k.trickle, k.interval)
+			if !closedWithin(c, k.bound) {
+				t.Errorf("connection still open after %s", k.bound)
+			}
+			if !waitFor(k.bound, func() bool { return up.Busy.Load() == 0 }) {
+				t.Errorf("upstream still tied up after %s: %d requests", k.bound,
+					up.Busy.Load())
+			}
+		})
+	}
+
+	t.Run("sign-in while 50 slow connections are held", func(t *testing.T) {
+		t.Parallel()
+		addr, _ := runGateway(t, s21Timeouts)
+		for i := range 50 {
+			k := s21Kinds[i%len(s21Kinds)]
+			slowConn(t, addr, k.head, k.trickle, k.interval)
+		}
+		c := newSecClient("http://"+addr, http.DefaultTransport)
+		c.hc.Timeout = 10 * time.Second
+		r := c.login(t, "alice", alicePass, "")
+		if r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-in: status %d, want 303", r.StatusCode)
+		}
+		if r := c.get(t, "/app/"); r.StatusCode != http.StatusOK {
+			t.Errorf("after sign-in: status %d, want 200", r.StatusCode)
+		}
+	})
+}
+
+func TestS22OversizedLogin(t *testing.T) {
+	mb := strings.Repeat("a", 1<<20)
+	refused := []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge,
+		http.StatusUnauthorized}
+	for _, tt := range []struct {
+		name, user, pass, extra string
+		chunked                 bool
+	}{
+		{"1 MB password", "alice", mb, "", false},
+		{"5000-byte password", "alice", strings.Repeat("a", 5000), "", false},
+		{"1025-byte password", "alice", strings.Repeat("a", 1025), "", false},
+		{"1200 bytes of é", "alice", strings.Repeat("é", 600), "", false},
+		{"1 MB user name", mb, "x", "", false},
+		{"5000-byte user name", strings.Repeat("a", 5000), "x", "", false},
+		{"100 000 &x= fields", "alice", "wrong", strings.Repeat("&x=", 100000), false},
+		{"1 MB password, chunked", "alice", mb, "", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newSecEnv(t, secOptions{byHand: true})
+			c := e.client()
+			tok := c.form(t)
+			before := e.auth.Verifications()
+			var body io.Reader = strings.NewReader(loginBody(tt.user, tt.pass, tok, "") +
+				tt.extra)
+			if tt.chunked {
+				body = struct{ io.Reader }{body}
+			}
+			r := c.do(t, http.MethodPost, proxy.LoginPath, body)
+			if !slicesContainsInt(refused, r.StatusCode) {
+				t.Errorf("status: got %d, want one of %v", r.StatusCode, refused)
+			}
+			if n := e.auth.Verifications() - before; n != 0 {
+				t.Errorf("password verifications: got %d, want 0", n)
+			}
+			if c.session() != "" {
+				t.Error("a session was set")
+			}
+		})
+	}
+
+	t.Run("100 MB body", func(t *testing.T) {
+		e := newSecEnv(t, secOptions{byHand: true})
+		c := e.client()
+		tok := c.form(t)
+		const size = 100 << 20
+		conn, err := net.Dial("tcp", e.gw.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(30 * time.Second))
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: "+
+			"application/x-www-form-urlencoded\r\nCookie: gateway_login=%s\r\n"+
+			"Content-Length: %d\r\n\r\ncsrf_token=%s&username=alice&password=",
+			proxy.LoginPath, secHost, c.cookies["gateway_login"], size, tok)
+		before := e.auth.Verifications()
+		var written int64
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			chunk := []byte(strings.Repeat("a", 64<<10))
+			for written < size {
+				n, err := conn.Write(chunk)
+				written += int64(n)
+				if err != nil {
+					return
+				}
+			}
+		}()
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("reading the answer: %v", err)
+		}
+		if !slicesContainsInt(refused, res.StatusCode) {
+			t.Errorf("status: got %d, want one of %v", res.StatusCode, refused)
+		}
+		wg.Wait()
+		if written >= size {
+			t.Errorf("the gateway read all %d bytes, want the connection closed early", size)
+		}
+		if n := e.auth.Verifications() - before; n != 0 {
+			t.Errorf("password verifications: got %d, want 0", n)
+		}
+	})
+
+	t.Run("bcrypt 72-byte prefix", func(t *testing.T) {
+		pw72 := strings.Repeat("bcrypt-prefix-", 6)[:72]
+		h, err := bcrypt.GenerateFromPassword([]byte(pw72), 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newSecEnv(t, secOptions{users: []secUser{
+			{name: "alice", hash: string(h), groups: []string{"staff"}},
+		}})
+		for _, tt := range []struct {
+			name, pass string
+			want       int
+		}{
+			{"100 bytes starting with the password", pw72 + strings.Repeat("x", 28),
+				http.StatusUnauthorized},
+			{"73 bytes starting with the password", pw72 + "x", http.StatusUnauthorized},
+			{"the 72-byte password", pw72, http.StatusSeeOther},
+		} {
+			c := e.client()
+			r := c.login(t, "alice", tt.pass, "")
+			if r.StatusCode != tt.want {
+				t.Errorf("%s: status: got %d, want %d", tt.name, r.StatusCode, tt.want)
+			}
+			if tt.want != http.StatusSeeOther && c.session() != "" {
+				t.Errorf("%s: signed alice in", tt.name)
+			}
+		}
+	})
+
+	t.Run("large upload is streamed", func(t *testing.T) {
+		e := newSecEnv(t, secOptions{})
+		alice := e.session(t, "alice", alicePass)
+		base := e.up.BodyBytes.Load()
+		pr, pw := io.Pipe()
+		req, _ := http.NewRequest(http.MethodPost, e.gw.URL+"/app/upload", pr)
+		req.Host = secHost
+		req.AddCookie(&http.Cookie{Name: "gateway_session", Value: alice})
+		type result struct {
+			res *http.Response
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			res, err := http.DefaultTransport.RoundTrip(req)
+			done <- result{res, err}
+		}()
+		chunk := make([]byte, 64<<10)
+		const chunks, early = 128, 32 // 8 MiB in all; the upstream must see data after 2
+		for i := range chunks {
+			if i == early && !waitFor(10*time.Second, func() bool {
+				return e.up.BodyBytes.Load()-base >= 1<<20
+			}) {
+				t.Errorf("upstream got %d bytes after %d were sent; want the body streamed",
+					e.up.BodyBytes.Load()-base, early*len(chunk))
+			}
+			if _, err := pw.Write(chunk); err != nil {
+				t.Fatalf("writing the body: %v", err)
+			}
+		}
+		pw.Close()
+		r := <-done
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		io.Copy(io.Discard, r.res.Body)
+		r.res.Body.Close()
+		if r.res.StatusCode != http.StatusOK {
+			t.Errorf("status: got %d, want 200", r.res.StatusCode)
+		}
+		if got := e.up.last(t).Body; got != chunks*int64(len(chunk)) {
+			t.Errorf("upstream body: got %d bytes, want %d", got, chunks*len(chunk))
+		}
+	})
+}
+
+func slicesContainsInt(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

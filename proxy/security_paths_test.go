@@ -1,0 +1,172 @@
+package proxy_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/frontgate/gateway/proxy"
+)
+
+// Path-normalisation bypasses: S09 and S10.
+
+func TestS09QueryAndFragment(t *testing.T) {
+	e := newSecEnv(t, secOptions{})
+	alice := e.session(t, "alice", alicePass)
+	bob := e.session(t, "bob", bobPass)
+	for _, tt := range []struct {
+		target string
+		may400 bool // a raw "#", or an encoded "#" or "?" in the path
+	}{
+		{"/admin/?/public/", false},
+		{"/admin/?x=/public/", false},
+		{"/admin/%23/public/", true},
+		{"/admin/#/public/", true},
+
+		{"/admin?/public/", false},
+		{"/admin/?%2Fpublic%2F", false},
+		{"/admin/?next=/public/&x=/public/", false},
+		{"/admin/%3F/public/", true},
+		{"/admin/%3f/public/", true},
+		{"/admin/%23", true},
+		{"/admin#/public/", true},
+		{"/admin/?#/public/", true},
+		{"/admin/%2523/public/", false},
+	} {
+		t.Run(tt.target, func(t *testing.T) {
+			head := []string{"GET " + tt.target + " HTTP/1.1", "Host: " + secHost,
+				"Accept: text/html"}
+			before := e.up.count()
+			got := e.send(t, rawLines(head...))
+			if !(tt.may400 && got.StatusCode == http.StatusBadRequest) {
+				wantLoginRequired(t, got, tt.target)
+			}
+			wantUntouched(t, e.up, before)
+
+			before = e.up.count()
+			got = e.send(t, rawLines(append(head, "Cookie: gateway_session="+alice)...))
+			if !(tt.may400 && got.StatusCode == http.StatusBadRequest) {
+				wantForbidden(t, got, e.up, before)
+			} else {
+				wantUntouched(t, e.up, before)
+			}
+		})
+	}
+	for _, target := range []string{"/admin/%23/public/", "/admin/%3F/public/"} {
+		t.Run("bob/"+target, func(t *testing.T) {
+			got := e.send(t, rawLines("GET "+target+" HTTP/1.1", "Host: "+secHost,
+				"Cookie: gateway_session="+bob))
+			switch got.StatusCode {
+			case http.StatusBadRequest:
+			case http.StatusOK:
+				if s := e.up.last(t); s.Target != target {
+					t.Errorf("upstream target: got %q, want %q", s.Target, target)
+				}
+			default:
+				t.Errorf("status: got %d, want 400 or 200", got.StatusCode)
+			}
+		})
+	}
+}
+
+// cleanTarget reports whether a request-target the upstream received holds none of what
+// S10 forbids: "..", an encoded ".", "/" or "\", a backslash, a NUL, or ";" next to a
+// dot.
+func cleanTarget(target string) bool {
+	path, _, _ := strings.Cut(target, "?")
+	low := strings.ToLower(path)
+	for _, bad := range []string{"..", "%2e", "%2f", "%5c", `\`, "%00", "\x00", ".;", ";."} {
+		if strings.Contains(low, bad) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestS10DotSegmentsAndEncodedSeparators(t *testing.T) {
+	e := newSecEnv(t, secOptions{})
+	alice := e.session(t, "alice", alicePass)
+	paths := []string{
+		"/public/../admin/", "/public/./../admin/", "/public/x/../../admin/",
+		"/public/%2e%2e/admin/", "/public/%2E%2E/admin/", "/public/.%2e/admin/",
+		"/public/%2e%2e%2fadmin/", "/public%2F..%2Fadmin/", "/public/..%2Fadmin/",
+		"/public/..%5Cadmin/", `/public\..\admin\`,
+		"/public/%00/../admin/", "/public/%3B/../admin/", "/public/..;/admin/",
+		"/public/%3F/../admin/", "/public/%23/../admin/",
+		"/public/%252e%252e/admin/",
+
+		"/public/%2e./admin/", "/public/%2E%2e/admin/", "/public/..%2fadmin/",
+		"/public/..%5cadmin/", "/public/%2e%2e%5cadmin/", `/public/..\admin/`,
+		"/public/%2e/../admin/", "/public/..%00/admin/", "/public/%2e%2e;/admin/",
+		"/public/..;x=1/admin/", "/public/.;/../admin/", "/public/%3b/../admin/",
+		"/public/%252E%252E/admin/", "/public/%25252e%25252e/admin/",
+		"/public/%c0%ae%c0%ae/admin/", "/public/x/..%2F..%2Fadmin/", "//public/../admin/",
+		"/public//../admin/", "/public/%2e%2e%2f%2e%2e%2fadmin/", "/public/%2f../admin/",
+		"/public/..%2F%2e%2e%2Fadmin/", "/public/..%252Fadmin/", "/public/%2E./admin/",
+	}
+	for _, path := range paths {
+		t.Run(path, func(t *testing.T) {
+			for _, who := range []struct{ name, cookie string }{
+				{"anonymous", ""}, {"alice", alice},
+			} {
+				lines := []string{"GET " + path + " HTTP/1.1", "Host: " + secHost,
+					"Accept: text/html"}
+				if who.cookie != "" {
+					lines = append(lines, "Cookie: gateway_session="+who.cookie)
+				}
+				before := e.up.count()
+				got := e.send(t, rawLines(lines...))
+				checkS10(t, e, got, path, who.name, before)
+			}
+		})
+	}
+}
+
+func checkS10(t *testing.T, e *secEnv, got sresp, path, who string, before int) {
+	t.Helper()
+	switch code := got.StatusCode; {
+	case code == http.StatusBadRequest:
+		wantUntouched(t, e.up, before)
+	case code == http.StatusForbidden && who != "anonymous":
+		wantUntouched(t, e.up, before)
+	case code/100 == 3:
+		wantUntouched(t, e.up, before)
+		loc := got.Header.Get("Location")
+		u, err := url.Parse(loc)
+		if err != nil || browserHost(loc) != secHost {
+			t.Errorf("%s: redirect to %q, want one on %s", who, loc, secHost)
+			return
+		}
+		if u.Path == proxy.LoginPath {
+			if who != "anonymous" {
+				t.Errorf("%s: sent to sign in again, want 403 or 400", who)
+			}
+			return
+		}
+		if !cleanTarget(u.EscapedPath()) {
+			t.Errorf("%s: redirect to %q, which is not a cleaned path", who, loc)
+		}
+	case code == http.StatusOK:
+		if e.up.count() != before+1 {
+			t.Fatalf("%s: status 200 but the upstream got %d requests", who,
+				e.up.count()-before)
+		}
+		target := e.up.last(t).Target
+		if !cleanTarget(target) {
+			t.Errorf("%s: upstream target %q holds a dot segment or encoded separator",
+				who, target)
+		}
+		decoded, err := url.PathUnescape(target)
+		if err != nil || !strings.HasPrefix(decoded, "/public/") {
+			t.Errorf("%s: upstream target %q lies outside /public/", who, target)
+		}
+		if strings.Contains(strings.ToLower(path), "%252e") &&
+			!strings.Contains(strings.ToLower(target), "%252e") {
+			t.Errorf("%s: upstream target %q, want %%252e kept double-encoded", who, target)
+		}
+	default:
+		t.Errorf("%s: status: got %d, want 400, login-required, 403 or a normalised "+
+			"path under /public/", who, code)
+	}
+}
