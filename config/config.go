@@ -200,12 +200,28 @@ type Route struct {
 	// rules of Path. Default: none.
 	Public []string `yaml:"public"`
 
+	// Allow says who may use the route's protected paths. Empty: any signed-in user.
+	Allow Allow `yaml:"allow"`
+
 	// PreserveHost passes the client's Host header to the upstream when true, and the
 	// upstream's own host when false. Default: true.
 	PreserveHost *bool `yaml:"preserve_host"`
 
 	// UpstreamURL is Upstream parsed. Not a YAML key.
 	UpstreamURL *url.URL `yaml:"-"`
+}
+
+// Allow is a route's access rule. A signed-in user passes when Users and Groups are both
+// empty, or the user is named in Users, or is in one of Groups; and, when Methods is set,
+// the request uses one of them. Anyone else who is signed in gets 403.
+type Allow struct {
+	// Users names users who may pass. Default: none.
+	Users []string `yaml:"users"`
+	// Groups names groups whose members may pass. Default: none.
+	Groups []string `yaml:"groups"`
+	// Methods, when set, limits the route to these request methods, compared in upper
+	// case. Default: any method.
+	Methods []string `yaml:"methods"`
 }
 
 // Log configures logging.

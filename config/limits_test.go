@@ -75,3 +75,25 @@ func TestErrorfNamesTheKeysLine(t *testing.T) {
 		t.Errorf("got line %d key %q, want line 4 key users.file", e.Line, e.Key)
 	}
 }
+
+func TestAllowErrorsAndMethods(t *testing.T) {
+	users := "users:\n  file: users.yml\n"
+	for _, tt := range []errorCase{
+		{name: "bad method",
+			data: users + "routes:\n  - upstream: http://a:1\n    allow:\n      methods: [\"GE T\"]\n",
+			line: 6, key: "routes[0].allow.methods[0]", msg: `"GE T" is not an HTTP method`},
+		{name: "group with comma",
+			data: users + "routes:\n  - upstream: http://a:1\n    allow:\n      groups: [\"a,b\"]\n",
+			line: 6, key: "routes[0].allow.groups[0]", msg: `"a,b" is not a plain name`},
+	} {
+		t.Run(tt.name, func(t *testing.T) { checkError(t, tt) })
+	}
+	c, err := parse([]byte(users+"routes:\n  - upstream: http://a:1\n    allow:\n"+
+		"      methods: [get, Post]\n"), "gateway.yaml", fakeEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Routes[0].Allow.Methods; len(got) != 2 || got[0] != "GET" || got[1] != "POST" {
+		t.Errorf("methods: got %q, want [GET POST]", got)
+	}
+}

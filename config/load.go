@@ -104,6 +104,10 @@ func compile(c *Config) {
 		c.AllowedRedirectHosts[i] = strings.ToLower(h)
 	}
 	for i := range c.Routes {
-		c.Routes[i].UpstreamURL, _ = parseUpstream(c.Routes[i].Upstream)
+		r := &c.Routes[i]
+		r.UpstreamURL, _ = parseUpstream(r.Upstream)
+		for j, m := range r.Allow.Methods {
+			r.Allow.Methods[j] = strings.ToUpper(m)
+		}
 	}
 }

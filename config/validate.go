@@ -328,6 +328,9 @@ func (v validator) routes(c *Config) error {
 		if _, err := parseUpstream(r.Upstream); err != nil {
 			return v.fail(key+".upstream", err)
 		}
+		if err := v.allow(key+".allow", r.Allow); err != nil {
+			return err
+		}
 		for j, p := range r.Public {
 			pk := fmt.Sprintf("%s.public[%d]", key, j)
 			if err := checkPath(p); err != nil {
@@ -338,6 +341,33 @@ func (v validator) routes(c *Config) error {
 			if !underPrefix(p, r.Path) {
 				return v.fail(pk, fmt.Errorf("public path %s is not under the route's path %s",
 					p, r.Path))
+			}
+		}
+	}
+	return nil
+}
+
+// allow checks a route's access rule: plain names, and methods that are HTTP tokens.
+func (v validator) allow(key string, a Allow) error {
+	for _, list := range []struct {
+		name  string
+		items []string
+	}{{"users", a.Users}, {"groups", a.Groups}} {
+		for i, s := range list.items {
+			if s == "" || strings.TrimSpace(s) != s || strings.ContainsAny(s, ",\x00\r\n\t") {
+				return v.fail(fmt.Sprintf("%s.%s[%d]", key, list.name, i),
+					fmt.Errorf("%q is not a plain name", s))
+			}
+		}
+	}
+	for i, m := range a.Methods {
+		if m == "" {
+			return v.fail(fmt.Sprintf("%s.methods[%d]", key, i), errors.New("empty method"))
+		}
+		for j := 0; j < len(m); j++ {
+			if !isTokenChar(m[j]) {
+				return v.fail(fmt.Sprintf("%s.methods[%d]", key, i),
+					fmt.Errorf("%q is not an HTTP method", m))
 			}
 		}
 	}

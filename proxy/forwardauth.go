@@ -42,9 +42,19 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, u := h.identify(w, r)
-	if u == nil && !public {
-		w.WriteHeader(http.StatusUnauthorized)
-		return
+	if !public {
+		if u == nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		method := r.Header.Get("X-Forwarded-Method")
+		if method == "" {
+			method = r.Method
+		}
+		if !rt.allows(u, method) {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
 	}
 	if u != nil {
 		w.Header()[h.identity.User] = []string{u.Name}

@@ -119,8 +119,14 @@ const secret = "0123456789abcdef0123456789abcdef-test-secret"
 
 func newEnv(t testing.TB, extraConfig string) *env {
 	t.Helper()
+	return newEnvWithUpstream(t, newEcho(t), extraConfig)
+}
+
+// newEnvWithUpstream is newEnv with a given upstream, which extraConfig may name in
+// further routes.
+func newEnvWithUpstream(t testing.TB, up *echo, extraConfig string) *env {
+	t.Helper()
 	dir := t.TempDir()
-	up := newEcho(t)
 	usersFile := filepath.Join(dir, "users.yaml")
 	writeUsers(t, usersFile, map[string]string{"alice": alicePass, "bob": bobPass}, "")
 	yml := fmt.Sprintf(`listen: "127.0.0.1:0"

@@ -78,6 +78,7 @@ type Handler struct {
 type route struct {
 	path     string
 	public   []string
+	allow    config.Allow
 	upstream *url.URL
 	preserve bool
 	proxy    *httputil.ReverseProxy
@@ -129,6 +130,7 @@ func New(o Options) (*Handler, error) {
 		rt := &route{
 			path:     rc.Path,
 			public:   rc.Public,
+			allow:    rc.Allow,
 			upstream: rc.UpstreamURL,
 			preserve: rc.PreserveHost == nil || *rc.PreserveHost,
 		}
@@ -260,9 +262,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 
 	_, u := h.identify(w, r)
 	st.user = u
-	if u == nil && !public {
-		h.loginRequired(w, r, clean)
-		return
+	if !public {
+		if u == nil {
+			h.loginRequired(w, r, clean)
+			return
+		}
+		if !rt.allows(u, r.Method) {
+			h.forbidden(w, r, u, rt)
+			return
+		}
 	}
 	if sw, ok := w.(*statusWriter); ok && h.bodyIdle > 0 && !isUpgrade(r) {
 		// Bodies and streams may take as long as they like while they move; one that
@@ -335,6 +343,36 @@ func (h *Handler) match(path string) (*route, bool) {
 		return rt, false
 	}
 	return nil, false
+}
+
+// allows reports whether u may use rt's protected paths with method. Methods are
+// compared in upper case, since servers disagree on whether "get" is GET.
+func (rt *route) allows(u *authn.User, method string) bool {
+	a := &rt.allow
+	if len(a.Methods) > 0 && !isOneOf(strings.ToUpper(method), a.Methods) {
+		return false
+	}
+	if len(a.Users) == 0 && len(a.Groups) == 0 {
+		return true
+	}
+	if isOneOf(u.Name, a.Users) {
+		return true
+	}
+	for _, g := range u.Groups {
+		if isOneOf(g, a.Groups) {
+			return true
+		}
+	}
+	return false
+}
+
+// forbidden answers a signed-in user whom the route's rule does not let pass.
+func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request, u *authn.User,
+	rt *route) {
+	h.log.Info("access denied", "user", u.Name, "route", rt.path, "method", r.Method,
+		"client_ip", h.clientIP(r).String())
+	h.errorPage(w, r, http.StatusForbidden, "You are signed in as "+u.Name+
+		", who may not open this page.")
 }
 
 // identify returns the request's live session and its user, or nils. A session whose
