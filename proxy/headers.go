@@ -36,8 +36,8 @@ var forwardedHeaders = []string{
 	"Forwarded", "X-Real-IP", "X-Client-IP", "Client-IP", "True-Client-IP",
 	"CF-Connecting-IP", "Fastly-Client-IP", "X-Cluster-Client-IP", "X-ProxyUser-IP",
 	"X-Original-URL", "X-Original-URI", "X-Original-Host", "X-Original-Method",
-	"X-Rewrite-URL", "X-Host", "X-HTTP-Host", "Front-End-Https", "X-Url-Scheme",
-	"X-Scheme",
+	"X-Rewrite-URL", "X-Original-Path", "X-Request-URI", "X-Host", "X-HTTP-Host",
+	"Front-End-Https", "X-Url-Scheme", "X-Scheme", "X-Client-Port",
 	// Method overrides make the app act on another method than the one judged.
 	"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
 	// Hop-by-hop credentials, in spellings the standard library does not strip.
@@ -61,7 +61,8 @@ func newHeaderFilter(identity []string, builtin bool, extra []string) *headerFil
 	// The X-Forwarded- family is always a prefix: the gateway writes its own members.
 	// "Gateway-" covers headers named like the gateway's cookies (Gateway-Session,
 	// Gateway_Login), which a framework might map onto its session.
-	f.prefixes = []string{foldName(ReservedHeaderPrefix), "x-forwarded-", "gateway-"}
+	f.prefixes = []string{foldName(ReservedHeaderPrefix), "x-forwarded-", "gateway-",
+		"x-original-", "x-envoy-"}
 	if builtin {
 		lists = append(lists, identityAliases)
 		f.prefixes = append(f.prefixes, identityAliasPrefixes...)

@@ -24,6 +24,15 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 	if strings.Contains(escaped, "//") {
 		escaped = collapseSlashes(escaped)
 	}
+	// Browsers never percent-encode a dot, and a ".." beside an escape is one decoding
+	// away from a dot segment ("..%252F" is "../" to an app that decodes twice). Both are
+	// refused outright, whatever a single decoding makes of them.
+	for seg := range strings.SplitSeq(escaped, "/") {
+		if strings.Contains(seg, "%2e") || strings.Contains(seg, "%2E") ||
+			(strings.Contains(seg, "..") && strings.ContainsAny(seg, "%;")) {
+			return "", "", errAmbiguousPath
+		}
+	}
 	var dec strings.Builder
 	dec.Grow(len(escaped))
 	for i := 0; i < len(escaped); i++ {
@@ -36,11 +45,16 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 				return "", "", errAmbiguousPath
 			}
 			b := unhex(escaped[i+1])<<4 | unhex(escaped[i+2])
-			switch {
-			case b == '/' || b == '\\' || b == '?' || b == '#' || b == ';':
+			if dangerous(b) {
 				return "", "", errAmbiguousPath
-			case b < 0x20 || b == 0x7f:
-				return "", "", errAmbiguousPath
+			}
+			// A double-encoded separator or dot ("%252F") is harmless here but becomes
+			// the real thing in an app that decodes twice.
+			if b == '%' && i+4 < len(escaped) && isHex(escaped[i+3]) && isHex(escaped[i+4]) {
+				if b2 := unhex(escaped[i+3])<<4 | unhex(escaped[i+4]); dangerous(b2) ||
+					b2 == '.' {
+					return "", "", errAmbiguousPath
+				}
 			}
 			dec.WriteByte(b)
 			i += 2
@@ -57,6 +71,13 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 		}
 	}
 	return escaped, decoded, nil
+}
+
+// dangerous reports whether a percent-encoded byte is one that servers treat differently
+// encoded and decoded: a separator, a query or fragment mark, a parameter mark, or a
+// control character.
+func dangerous(b byte) bool {
+	return b == '/' || b == '\\' || b == '?' || b == '#' || b == ';' || b < 0x20 || b == 0x7f
 }
 
 // stripParams removes ";parameters" from each segment of a decoded path, giving the path

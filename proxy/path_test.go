@@ -17,7 +17,11 @@ func TestNormalizePath(t *testing.T) {
 		{in: "/a//b///c", clean: "/a/b/c", decoded: "/a/b/c"},
 		{in: "/caf%C3%A9", clean: "/caf%C3%A9", decoded: "/caf\u00e9"},
 		{in: "/a%20b", clean: "/a%20b", decoded: "/a b"},
-		{in: "/a%252e%252e", clean: "/a%252e%252e", decoded: "/a%2e%2e"},
+		{in: "/a%2541", clean: "/a%2541", decoded: "/a%41"},
+		{in: "/a%252e%252e", bad: true},
+		{in: "/a%252F", bad: true},
+		{in: "/a%255c", bad: true},
+		{in: "/a%2500", bad: true},
 		{in: "/a;jsessionid=1", clean: "/a;jsessionid=1", decoded: "/a;jsessionid=1"},
 		{in: "/a.b/.c/..d", clean: "/a.b/.c/..d", decoded: "/a.b/.c/..d"},
 		{in: "", bad: true},
@@ -44,6 +48,11 @@ func TestNormalizePath(t *testing.T) {
 		{in: "/a%3Bb", bad: true},
 		{in: "/a%zz", bad: true},
 		{in: "/a%2", bad: true},
+		{in: "/public/..%252Fadmin/", bad: true},
+		{in: "/a/x%2ey", bad: true},
+		{in: "/a/..%41", bad: true},
+		{in: "/a/..;", bad: true},
+		{in: "/files/report..pdf", clean: "/files/report..pdf", decoded: "/files/report..pdf"},
 	}
 	for _, tt := range tests {
 		clean, dec, err := normalizePath(tt.in)

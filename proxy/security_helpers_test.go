@@ -118,7 +118,11 @@ session:
   - path: /
     upstream: %q
     public: ["/public/"]
-%s`, strings.Join(quoted, ", "), o.session, upstream, o.config)
+  - path: /admin/
+    upstream: %q
+    allow:
+      groups: [admins]
+%s`, strings.Join(quoted, ", "), o.session, upstream, upstream, o.config)
 }
 
 func newSecEnv(t testing.TB, o secOptions) *secEnv {
