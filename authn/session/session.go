@@ -10,7 +10,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -42,6 +44,11 @@ type Session struct {
 	LastSeen time.Time `json:"last_seen"`
 	// Expires is the absolute end of the session, however active it is.
 	Expires time.Time `json:"expires"`
+	// Remember is set when the user asked to be remembered: the cookie then outlives
+	// the browser session.
+	Remember bool `json:"remember,omitempty"`
+	// ClientIP is the address the user signed in from, for listings.
+	ClientIP string `json:"client_ip,omitempty"`
 
 	// reissue is set when the cookie was sealed under an older secret.
 	reissue bool
@@ -52,7 +59,8 @@ type Session struct {
 func (s *Session) Reissue() bool { return s.reissue }
 
 // Store keeps sessions. Implementations are safe for concurrent use. Keys are digests of
-// session ids, never ids.
+// session ids, never ids. An error other than ErrNotFound means the store could not be
+// used; callers then fail closed.
 type Store interface {
 	// Get returns the session stored under key, or ErrNotFound.
 	Get(ctx context.Context, key string) (*Session, error)
@@ -64,6 +72,38 @@ type Store interface {
 	Touch(ctx context.Context, key string, lastSeen time.Time, ttl time.Duration) error
 	// Delete removes the session under key. Deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
+	// List returns the stored sessions of user, or of every user when user is empty, in
+	// no particular order. Sessions past their ttl are left out.
+	List(ctx context.Context, user string) ([]Entry, error)
+}
+
+// Entry is a stored session with the key it is stored under.
+type Entry struct {
+	Key     string
+	Session Session
+}
+
+// Marshal encodes s for a store.
+func Marshal(s *Session) ([]byte, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("encoding session: %w", err)
+	}
+	return b, nil
+}
+
+// Unmarshal decodes a session a store holds. Anything that is not a whole session (a
+// torn write, a foreign value under the key) is an error, never a session.
+func Unmarshal(b []byte) (*Session, error) {
+	var s Session
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("decoding session: %w", err)
+	}
+	if s.User == "" || s.Backend == "" || s.AuthHash == "" || s.CSRFToken == "" ||
+		s.Created.IsZero() || s.Expires.IsZero() || s.LastSeen.IsZero() {
+		return nil, errors.New("decoding session: incomplete record")
+	}
+	return &s, nil
 }
 
 // storeKey is the key a session id is stored under.
@@ -90,6 +130,9 @@ var _ Store = (*Memory)(nil)
 
 // NewMemory returns an empty Memory store.
 func NewMemory() *Memory { return &Memory{} }
+
+// NewMemoryWithClock returns an empty Memory store that reads the time from now.
+func NewMemoryWithClock(now func() time.Time) *Memory { return &Memory{now: now} }
 
 func (m *Memory) clock() time.Time {
 	if m.now != nil {
@@ -149,6 +192,20 @@ func (m *Memory) Delete(_ context.Context, key string) error {
 	delete(m.m, key)
 	m.mu.Unlock()
 	return nil
+}
+
+// List implements Store.
+func (m *Memory) List(_ context.Context, user string) ([]Entry, error) {
+	now := m.clock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Entry
+	for k, e := range m.m {
+		if now.Before(e.expires) && (user == "" || e.s.User == user) {
+			out = append(out, Entry{Key: k, Session: e.s})
+		}
+	}
+	return out, nil
 }
 
 // Len returns the number of sessions held, expired ones not yet swept included.

@@ -1,0 +1,260 @@
+// Package storetest checks that a session.Store keeps the Store contract. Every store's
+// tests run it against a real instance of the store.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/frontgate/gateway/authn/session"
+)
+
+// Options describes the store under test.
+type Options struct {
+	// Open returns an empty store. Required.
+	Open func(t *testing.T) session.Store
+	// Advance moves the store's clock forward by d: an injected clock for stores that
+	// have one, a real wait (or the server's own fast-forward) for those that do not.
+	// Required.
+	Advance func(t *testing.T, d time.Duration)
+	// TTLStep is the shortest ttl the store keeps reliably; the expiry tests use it.
+	// Zero means one second.
+	TTLStep time.Duration
+}
+
+// Sample returns a complete session for user, as a store would be given it.
+func Sample(user string) *session.Session {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	return &session.Session{
+		User: user, Backend: "file", AuthHash: "digest-of-" + user, CSRFToken: "csrf-" + user,
+		Created: now, LastSeen: now, Expires: now.Add(12 * time.Hour),
+		ClientIP: "192.0.2.7",
+	}
+}
+
+// Run checks the Store contract.
+func Run(t *testing.T, o Options) {
+	step := o.TTLStep
+	if step == 0 {
+		step = time.Second
+	}
+	ctx := context.Background()
+
+	t.Run("missing", func(t *testing.T) {
+		st := o.Open(t)
+		if _, err := st.Get(ctx, "nope"); !errors.Is(err, session.ErrNotFound) {
+			t.Errorf("Get of a missing key: got %v, want ErrNotFound", err)
+		}
+		if err := st.Delete(ctx, "nope"); err != nil {
+			t.Errorf("Delete of a missing key: %v", err)
+		}
+		err := st.Touch(ctx, "nope", time.Now(), time.Hour)
+		if !errors.Is(err, session.ErrNotFound) {
+			t.Errorf("Touch of a missing key: got %v, want ErrNotFound", err)
+		}
+		if _, err := st.Get(ctx, "nope"); !errors.Is(err, session.ErrNotFound) {
+			t.Errorf("Touch created a session: Get gives %v", err)
+		}
+	})
+
+	t.Run("round trip", func(t *testing.T) {
+		st := o.Open(t)
+		want := Sample("alice")
+		want.Remember = true
+		if err := st.Put(ctx, "k1", want, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Get(ctx, "k1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(t, got, want)
+		// Put replaces.
+		again := Sample("alice")
+		again.CSRFToken = "replaced"
+		if err := st.Put(ctx, "k1", again, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := st.Get(ctx, "k1"); got == nil || got.CSRFToken != "replaced" {
+			t.Errorf("Put did not replace the session: %+v", got)
+		}
+	})
+
+	t.Run("touch", func(t *testing.T) {
+		st := o.Open(t)
+		s := Sample("alice")
+		if err := st.Put(ctx, "k", s, 2*step); err != nil {
+			t.Fatal(err)
+		}
+		later := s.LastSeen.Add(time.Minute)
+		if err := st.Touch(ctx, "k", later, 10*step); err != nil {
+			t.Fatalf("Touch: %v", err)
+		}
+		got, err := st.Get(ctx, "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.LastSeen.Equal(later) || got.User != "alice" || got.CSRFToken != s.CSRFToken {
+			t.Errorf("after Touch: got %+v, want LastSeen %v and the rest unchanged", got,
+				later)
+		}
+		o.Advance(t, 4*step) // past the first ttl, within the renewed one
+		if _, err := st.Get(ctx, "k"); err != nil {
+			t.Errorf("Touch did not extend the ttl: %v", err)
+		}
+	})
+
+	t.Run("expiry", func(t *testing.T) {
+		st := o.Open(t)
+		if err := st.Put(ctx, "short", Sample("alice"), step); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Put(ctx, "long", Sample("alice"), 100*step); err != nil {
+			t.Fatal(err)
+		}
+		o.Advance(t, 2*step)
+		if _, err := st.Get(ctx, "short"); !errors.Is(err, session.ErrNotFound) {
+			t.Errorf("Get after the ttl: got %v, want ErrNotFound", err)
+		}
+		if err := st.Touch(ctx, "short", time.Now(), time.Hour); !errors.Is(err,
+			session.ErrNotFound) {
+			t.Errorf("Touch after the ttl: got %v, want ErrNotFound", err)
+		}
+		list, err := st.List(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if keys := keysOf(list); fmt.Sprint(keys) != "[long]" {
+			t.Errorf("List after one expired: got %v, want [long]", keys)
+		}
+	})
+
+	t.Run("delete", func(t *testing.T) {
+		st := o.Open(t)
+		st.Put(ctx, "k", Sample("alice"), time.Hour)
+		if err := st.Delete(ctx, "k"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Get(ctx, "k"); !errors.Is(err, session.ErrNotFound) {
+			t.Errorf("Get after Delete: got %v, want ErrNotFound", err)
+		}
+		if err := st.Touch(ctx, "k", time.Now(), time.Hour); !errors.Is(err,
+			session.ErrNotFound) {
+			t.Errorf("Touch after Delete: got %v, want ErrNotFound", err)
+		}
+		if _, err := st.Get(ctx, "k"); !errors.Is(err, session.ErrNotFound) {
+			t.Error("Touch brought a deleted session back")
+		}
+	})
+
+	t.Run("list", func(t *testing.T) {
+		st := o.Open(t)
+		st.Put(ctx, "a1", Sample("alice"), time.Hour)
+		st.Put(ctx, "a2", Sample("alice"), time.Hour)
+		st.Put(ctx, "b1", Sample("bob"), time.Hour)
+		for user, want := range map[string]string{
+			"alice": "[a1 a2]", "bob": "[b1]", "": "[a1 a2 b1]", "carol": "[]",
+		} {
+			list, err := st.List(ctx, user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprint(keysOf(list)); got != want {
+				t.Errorf("List(%q): got %s, want %s", user, got, want)
+			}
+			for _, e := range list {
+				if user != "" && e.Session.User != user {
+					t.Errorf("List(%q) holds a session of %q", user, e.Session.User)
+				}
+			}
+		}
+		st.Delete(ctx, "a1")
+		list, _ := st.List(ctx, "alice")
+		if got := fmt.Sprint(keysOf(list)); got != "[a2]" {
+			t.Errorf("List after Delete: got %s, want [a2]", got)
+		}
+	})
+
+	t.Run("concurrent", func(t *testing.T) {
+		st := o.Open(t)
+		var wg sync.WaitGroup
+		errs := make(chan error, 1000)
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				key := fmt.Sprintf("c%d", i)
+				for j := 0; j < 10; j++ {
+					if err := st.Put(ctx, key, Sample("alice"), time.Hour); err != nil {
+						errs <- err
+					}
+					if _, err := st.Get(ctx, key); err != nil {
+						errs <- err
+					}
+					if err := st.Touch(ctx, key, time.Now(), time.Hour); err != nil {
+						errs <- err
+					}
+					if _, err := st.List(ctx, "alice"); err != nil {
+						errs <- err
+					}
+					if err := st.Delete(ctx, key); err != nil {
+						errs <- err
+					}
+				}
+			}(i)
+		}
+		// Renewals racing a deletion never bring the session back.
+		st.Put(ctx, "shared", Sample("bob"), time.Hour)
+		stop := make(chan struct{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					st.Touch(ctx, "shared", time.Now(), time.Hour)
+				}
+			}
+		}()
+		time.Sleep(10 * time.Millisecond)
+		if err := st.Delete(ctx, "shared"); err != nil {
+			t.Error(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+		close(stop)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("concurrent use: %v", err)
+		}
+		if _, err := st.Get(ctx, "shared"); !errors.Is(err, session.ErrNotFound) {
+			t.Errorf("a renewal racing Delete brought the session back: %v", err)
+		}
+	})
+}
+
+func same(t *testing.T, got, want *session.Session) {
+	t.Helper()
+	if got.User != want.User || got.Backend != want.Backend || got.AuthHash != want.AuthHash ||
+		got.CSRFToken != want.CSRFToken || !got.Created.Equal(want.Created) ||
+		!got.LastSeen.Equal(want.LastSeen) || !got.Expires.Equal(want.Expires) ||
+		got.Remember != want.Remember || got.ClientIP != want.ClientIP {
+		t.Errorf("stored session changed:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func keysOf(list []session.Entry) []string {
+	keys := make([]string, 0, len(list))
+	for _, e := range list {
+		keys = append(keys, e.Key)
+	}
+	sort.Strings(keys)
+	return keys
+}
