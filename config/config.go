@@ -99,8 +99,13 @@ type Session struct {
 	// StateDir.
 	Secrets []string `yaml:"secrets"`
 
-	// Store names where sessions are kept. Only "memory" exists so far. Default: "memory".
+	// Store names where sessions are kept: "memory" (lost on restart, for tests),
+	// "bolt" (a file under StateDir) or "redis" (shared by several gateways).
+	// Default: "bolt".
 	Store string `yaml:"store"`
+
+	// Redis configures the Redis store, used when Store is "redis".
+	Redis Redis `yaml:"redis"`
 
 	// Secure decides the session cookie's Secure flag: "auto" sets it when the request
 	// came over TLS (or from a trusted proxy that says so), "true" and "false" force it.
@@ -114,7 +119,41 @@ type Session struct {
 
 	// Lifetime ends a session this long after sign-in, however active. Default: 12h.
 	Lifetime time.Duration `yaml:"lifetime"`
+
+	// RememberMe offers a "Remember me" box on the sign-in form. Default: true.
+	RememberMe *bool `yaml:"remember_me"`
+
+	// RememberFor is how long a remembered session lasts, in place of Lifetime; only
+	// then is the cookie kept when the browser closes. Default: 720h (30 days).
+	RememberFor time.Duration `yaml:"remember_for"`
+
+	// CookieDomain, when set, makes the session cookie cover this domain and its
+	// subdomains, for one sign-in across the apps behind one gateway. Default: none, a
+	// host-only cookie.
+	CookieDomain string `yaml:"cookie_domain"`
 }
+
+// Redis configures the Redis session store. Sentinel and cluster use the same settings:
+// set MasterName for sentinel, or several Addresses for a cluster.
+type Redis struct {
+	// Addresses lists host:port of the server, the sentinels or the cluster nodes.
+	// Default: ["127.0.0.1:6379"].
+	Addresses []string `yaml:"addresses"`
+	// MasterName names the sentinel master; empty means no sentinel. Default: none.
+	MasterName string `yaml:"master_name"`
+	// Username and Password authenticate to Redis. Default: none.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// DB selects the database (standalone and sentinel only). Default: 0.
+	DB DBIndex `yaml:"db"`
+	// TLS connects over TLS, verified against the system's roots. Default: false.
+	TLS bool `yaml:"tls"`
+	// KeyPrefix starts every key the gateway writes. Default: "gateway:".
+	KeyPrefix string `yaml:"key_prefix"`
+}
+
+// DBIndex is a Redis database number, from 0.
+type DBIndex int
 
 // IdentityHeaders names the headers that tell the upstream who the user is. Any header a
 // client sends under one of these names, in any spelling, is removed before forwarding.

@@ -117,7 +117,10 @@ func (d *decoder) fail(n *yaml.Node, key string, err error) error {
 	return &Error{File: d.file, Line: max(n.Line, 1), Key: key, Err: err}
 }
 
-var durationType = reflect.TypeFor[time.Duration]()
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	dbIndexType  = reflect.TypeFor[DBIndex]()
+)
 
 // decode stores the value of n, found at key, into v.
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
@@ -129,6 +132,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
 	}
 	if v.Type() == durationType {
 		return d.duration(n, v, key)
+	}
+	if v.Type() == dbIndexType {
+		return d.dbIndex(n, v, key)
 	}
 	switch v.Kind() {
 	case reflect.Struct:
@@ -281,6 +287,24 @@ func (d *decoder) int(n *yaml.Node, v reflect.Value, key string) error {
 	i, err := strconv.Atoi(s)
 	if err != nil || i <= 0 || i > 1<<30 {
 		return d.fail(n, key, fmt.Errorf("must be a whole number above 0, not %q", n.Value))
+	}
+	v.SetInt(int64(i))
+	return nil
+}
+
+// dbIndex decodes a Redis database number, where 0 is a number like any other.
+func (d *decoder) dbIndex(n *yaml.Node, v reflect.Value, key string) error {
+	if isNull(n) {
+		v.SetInt(0)
+		return nil
+	}
+	s, err := d.scalar(n, key, "a database number")
+	if err != nil {
+		return err
+	}
+	i, err := strconv.Atoi(s)
+	if err != nil || i < 0 || i > 1<<16 {
+		return d.fail(n, key, fmt.Errorf("must be a database number from 0, not %q", n.Value))
 	}
 	v.SetInt(int64(i))
 	return nil

@@ -47,6 +47,15 @@ func setDefaults(c *Config) {
 	if s.Lifetime == 0 {
 		s.Lifetime = defaultLifetime
 	}
+	if s.RememberMe == nil {
+		on := true
+		s.RememberMe = &on
+	}
+	setDuration(&s.RememberFor, 720*time.Hour)
+	if len(s.Redis.Addresses) == 0 {
+		s.Redis.Addresses = []string{"127.0.0.1:6379"}
+	}
+	setString(&s.Redis.KeyPrefix, "gateway:")
 
 	h := &c.IdentityHeaders
 	setString(&h.User, defaultUserHeader)

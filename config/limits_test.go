@@ -97,3 +97,17 @@ func TestAllowErrorsAndMethods(t *testing.T) {
 		t.Errorf("methods: got %q, want [GET POST]", got)
 	}
 }
+
+func TestRedisDB(t *testing.T) {
+	checkError(t, errorCase{name: "negative db",
+		data: minimal + "session:\n  redis:\n    db: -1\n", line: 7, key: "session.redis.db",
+		msg: `must be a database number from 0, not "-1"`})
+	c, err := parse([]byte(minimal+"session:\n  redis:\n    db: 0\n"), "gateway.yaml", fakeEnv)
+	if err != nil || c.Session.Redis.DB != 0 {
+		t.Errorf("db: 0: got %v, %v", c, err)
+	}
+	c, err = parse([]byte(minimal+"session:\n  redis:\n    db: 3\n"), "gateway.yaml", fakeEnv)
+	if err != nil || c.Session.Redis.DB != 3 {
+		t.Errorf("db: 3: got %v", err)
+	}
+}

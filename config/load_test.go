@@ -82,6 +82,8 @@ func TestParseFull(t *testing.T) {
 			Secure:      "true",
 			IdleTimeout: 15 * time.Minute,
 			Lifetime:    8 * time.Hour,
+			RememberFor: 720 * time.Hour,
+			Redis: Redis{Addresses: []string{"127.0.0.1:6379"}, KeyPrefix: "gateway:"},
 		},
 		IdentityHeaders: IdentityHeaders{
 			User: "Remote-User", Email: "Remote-Email", Groups: "Remote-Groups",
@@ -113,6 +115,10 @@ func TestParseFull(t *testing.T) {
 		t.Errorf("identity_aliases.builtin: got %v, want true", got)
 	}
 	want.IdentityAliases.Builtin = c.IdentityAliases.Builtin
+	if got := c.Session.RememberMe; got == nil || !*got {
+		t.Errorf("session.remember_me: got %v, want true", got)
+	}
+	want.Session.RememberMe = c.Session.RememberMe
 	for i, wantURL := range []string{"http://app:3000", "https://admin.internal:8443/base"} {
 		u := c.Routes[i].UpstreamURL
 		if u == nil || u.String() != wantURL {

@@ -185,9 +185,22 @@ func (v validator) users(c *Config) error {
 
 func (v validator) session(c *Config) error {
 	s := c.Session
-	if s.Store != "memory" {
+	switch s.Store {
+	case "memory", "bolt", "redis":
+	default:
 		return v.fail("session.store", fmt.Errorf("session store %q is not supported; "+
-			"use one of: memory", s.Store))
+			"use one of: memory, bolt, redis", s.Store))
+	}
+	for i, a := range s.Redis.Addresses {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			return v.fail(fmt.Sprintf("session.redis.addresses[%d]", i),
+				fmt.Errorf("address %q must be host:port", a))
+		}
+	}
+	if d := s.CookieDomain; d != "" {
+		if err := checkCookieDomain(d); err != nil {
+			return v.fail("session.cookie_domain", err)
+		}
 	}
 	switch s.Secure {
 	case "auto", "true", "false":
@@ -370,6 +383,19 @@ func (v validator) allow(key string, a Allow) error {
 					fmt.Errorf("%q is not an HTTP method", m))
 			}
 		}
+	}
+	return nil
+}
+
+// checkCookieDomain accepts a host name of at least two labels, without a leading dot,
+// scheme, port or path. A cookie for a whole top-level domain would go to every site
+// under it; browsers refuse public suffixes, but the gateway should never ask.
+func checkCookieDomain(d string) error {
+	if strings.HasPrefix(d, ".") || strings.ContainsAny(d, "/:*@ ") {
+		return fmt.Errorf("cookie domain %q must be a bare domain such as example.com", d)
+	}
+	if err := checkRedirectHost("." + strings.ToLower(d)); err != nil {
+		return fmt.Errorf("cookie domain %q is not a valid domain", d)
 	}
 	return nil
 }

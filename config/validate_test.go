@@ -84,9 +84,26 @@ func TestParseValidationErrors(t *testing.T) {
 			line: 2, key: "users.file", msg: "value is required", wantErr: ErrRequired,
 		},
 		{
-			name: "session store", data: "session:\n  store: redis\n" + minimal,
+			name: "session store", data: "session:\n  store: etcd\n" + minimal,
 			line: 2, key: "session.store",
-			msg: `session store "redis" is not supported; use one of: memory`,
+			msg: `session store "etcd" is not supported; use one of: memory, bolt, redis`,
+		},
+		{
+			name: "redis address", data: "session:\n  redis:\n    addresses: [localhost]\n" +
+				minimal,
+			line: 3, key: "session.redis.addresses[0]",
+			msg: `address "localhost" must be host:port`,
+		},
+		{
+			name: "cookie domain tld", data: "session:\n  cookie_domain: com\n" + minimal,
+			line: 2, key: "session.cookie_domain",
+			msg: `cookie domain "com" is not a valid domain`,
+		},
+		{
+			name: "cookie domain dot", data: "session:\n  cookie_domain: .example.com\n" +
+				minimal,
+			line: 2, key: "session.cookie_domain",
+			msg: `cookie domain ".example.com" must be a bare domain such as example.com`,
 		},
 		{
 			name: "session secure", data: "session:\n  secure: always\n" + minimal,
