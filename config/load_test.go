@@ -83,7 +83,7 @@ func TestParseFull(t *testing.T) {
 			IdleTimeout: 15 * time.Minute,
 			Lifetime:    8 * time.Hour,
 			RememberFor: 720 * time.Hour,
-			Redis: Redis{Addresses: []string{"127.0.0.1:6379"}, KeyPrefix: "gateway:"},
+			Redis:       Redis{Addresses: []string{"127.0.0.1:6379"}, KeyPrefix: "gateway:"},
 		},
 		IdentityHeaders: IdentityHeaders{
 			User: "Remote-User", Email: "Remote-Email", Groups: "Remote-Groups",
