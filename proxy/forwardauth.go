@@ -41,8 +41,12 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
-	_, u := h.identify(w, r)
+	_, u, err := h.identify(w, r)
 	if !public {
+		if err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 		if u == nil {
 			w.WriteHeader(http.StatusUnauthorized)
 			return

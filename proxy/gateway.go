@@ -90,7 +90,7 @@ func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, path stri
 // loginForm shows the sign-in form, or sends a signed-in user on to their target.
 func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	next := r.URL.Query().Get("next")
-	if s, _ := h.identify(w, r); s != nil {
+	if s, _, _ := h.identify(w, r); s != nil {
 		redirectTo(w, h.redirects.Target(next), http.StatusFound)
 		return
 	}
@@ -107,6 +107,7 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 	h.writeLoginState(w, r, st)
 	h.render(w, r, http.StatusOK, page.Login{
 		Site: h.site, CSRFToken: st.CSRF, Next: st.Next, Notice: notice,
+		RememberMe: h.rememberMe,
 	})
 }
 
@@ -133,7 +134,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.writeLoginState(w, r, st)
 		h.render(w, r, http.StatusForbidden, page.Login{
 			Site: h.site, CSRFToken: st.CSRF, Next: next, Error: msgFormExpire,
-			Username: displayName(name),
+			Username: displayName(name), RememberMe: h.rememberMe,
 		})
 		return
 	}
@@ -146,7 +147,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		h.render(w, r, http.StatusTooManyRequests, page.Login{
 			Site: h.site, CSRFToken: st.CSRF, Next: next, Error: msgThrottled,
-			Username: displayName(name),
+			Username: displayName(name), RememberMe: h.rememberMe,
 		})
 		return
 	}
@@ -161,7 +162,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.audit(r, "sign-in failed", displayName(name), reason)
 		h.render(w, r, http.StatusUnauthorized, page.Login{
 			Site: h.site, CSRFToken: st.CSRF, Next: next, Error: msgInvalid,
-			Username: displayName(name),
+			Username: displayName(name), RememberMe: h.rememberMe,
 		})
 		return
 	}
@@ -175,7 +176,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			"right now. Try again in a moment.")
 		return
 	}
-	_, value, err := h.sessions.Create(ctx, u.Name, authn.Backend, u.PasswordHash())
+	remember := h.rememberMe && r.PostForm.Get("remember") != ""
+	sess, value, err := h.sessions.Create(ctx, session.Login{
+		User: u.Name, Backend: authn.Backend, PasswordHash: u.PasswordHash(),
+		Remember: remember, ClientIP: h.clientIP(r).String(),
+	})
 	if err != nil {
 		h.log.Error("creating session failed", "error", err, "user", u.Name)
 		h.errorPage(w, r, http.StatusServiceUnavailable, "Signing in is not possible "+
@@ -183,7 +188,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.audit(r, "sign-in", u.Name, "password")
-	h.setCookie(w, r, session.CookieName, value, 0)
+	h.setSessionCookie(w, r, value, h.sessions.CookieMaxAge(sess))
 	h.rememberDevice(w, r, u)
 	h.clearCookie(w, r, loginCookie)
 	redirectTo(w, next, http.StatusSeeOther)
@@ -191,7 +196,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 
 // logoutForm shows the sign-out confirmation. It changes nothing.
 func (h *Handler) logoutForm(w http.ResponseWriter, r *http.Request) {
-	s, u := h.identify(w, r)
+	s, u, _ := h.identify(w, r)
 	d := page.Logout{Site: h.site}
 	if s != nil {
 		d.User, d.CSRFToken = u.Name, s.CSRFToken
@@ -210,7 +215,11 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusForbidden, msgFormExpire)
 		return
 	}
-	s, u := h.identify(w, r)
+	s, u, err := h.identify(w, r)
+	if err != nil {
+		h.storeDown(w, r)
+		return
+	}
 	if s == nil {
 		redirectTo(w, LoginPath, http.StatusSeeOther)
 		return
@@ -227,7 +236,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.audit(r, "sign-out", u.Name, "user")
-	h.clearCookie(w, r, session.CookieName)
+	h.clearSessionCookie(w, r)
 	h.writeLoginState(w, r, loginState{CSRF: session.NewToken(), Notice: msgLoggedOut})
 	redirectTo(w, LoginPath, http.StatusSeeOther)
 }
@@ -358,6 +367,25 @@ func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value 
 	http.SetCookie(w, &http.Cookie{
 		Name: name, Value: value, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secureCookie(r),
+	})
+}
+
+// setSessionCookie sets the session cookie, with the configured domain if any.
+func (h *Handler) setSessionCookie(w http.ResponseWriter, r *http.Request, value string,
+	maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: session.CookieName, Value: value, Path: "/", Domain: h.cookieDomain,
+		MaxAge: maxAge, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: h.secureCookie(r),
+	})
+}
+
+// clearSessionCookie expires the session cookie with the attributes it was set with.
+func (h *Handler) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{
+		Name: session.CookieName, Value: "", Path: "/", Domain: h.cookieDomain, MaxAge: -1,
+		Expires: time.Unix(1, 0), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: h.secureCookie(r),
 	})
 }
 

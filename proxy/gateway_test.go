@@ -126,19 +126,21 @@ func newEnv(t testing.TB, extraConfig string) *env {
 // further routes.
 func newEnvWithUpstream(t testing.TB, up *echo, extraConfig string) *env {
 	t.Helper()
-	dir := t.TempDir()
+	return newEnvFromYAML(t, up, t.TempDir(), fmt.Sprintf("session:\n  secrets: [%q]\n",
+		secret)+"routes:\n  - path: /\n    upstream: \""+up.URL+"\"\n"+
+		"    public: [\"/public/\"]\n"+extraConfig)
+}
+
+// newEnvFromYAML builds an env in dir from config text; without a routes key, one route
+// to up is added.
+func newEnvFromYAML(t testing.TB, up *echo, dir, yml string) *env {
+	t.Helper()
 	usersFile := filepath.Join(dir, "users.yaml")
 	writeUsers(t, usersFile, map[string]string{"alice": alicePass, "bob": bobPass}, "")
-	yml := fmt.Sprintf(`listen: "127.0.0.1:0"
-users:
-  file: users.yaml
-session:
-  secrets: [%q]
-routes:
-  - path: /
-    upstream: %q
-    public: ["/public/"]
-%s`, secret, up.URL, extraConfig)
+	if !strings.Contains(yml, "routes:") {
+		yml += "routes:\n  - upstream: \"" + up.URL + "\"\n    public: [\"/public/\"]\n"
+	}
+	yml = "listen: \"127.0.0.1:0\"\nusers:\n  file: users.yaml\n" + yml
 	cfg, err := config.Parse([]byte(yml), filepath.Join(dir, "gateway.yaml"))
 	if err != nil {
 		t.Fatalf("config: %v", err)

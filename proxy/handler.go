@@ -55,23 +55,25 @@ type Options struct {
 
 // Handler is the gateway's http.Handler. Safe for concurrent use.
 type Handler struct {
-	routes    []*route // longest path first
-	auth      *authn.Authenticator
-	sessions  *session.Manager
-	log       *slog.Logger
-	filter    *headerFilter
-	identity  config.IdentityHeaders
-	trusted   []netip.Prefix
-	redirects *redirect.Policy
-	secure    string
-	loginCk   *session.Codec
-	deviceCk  *session.Codec
-	throttle  *throttle.Throttle
-	origins   *http.CrossOriginProtection
-	csp       string
-	site      string
-	pageTime  time.Duration // read and write deadline for the gateway's own pages
-	bodyIdle  time.Duration // longest a proxied body or stream may stall
+	routes       []*route // longest path first
+	auth         *authn.Authenticator
+	sessions     *session.Manager
+	log          *slog.Logger
+	filter       *headerFilter
+	identity     config.IdentityHeaders
+	trusted      []netip.Prefix
+	redirects    *redirect.Policy
+	secure       string
+	loginCk      *session.Codec
+	deviceCk     *session.Codec
+	throttle     *throttle.Throttle
+	origins      *http.CrossOriginProtection
+	csp          string
+	site         string
+	rememberMe   bool
+	cookieDomain string
+	pageTime     time.Duration // read and write deadline for the gateway's own pages
+	bodyIdle     time.Duration // longest a proxied body or stream may stall
 }
 
 // route is one configured route, ready to serve.
@@ -115,10 +117,12 @@ func New(o Options) (*Handler, error) {
 			Window:              cfg.Throttle.Window,
 			MaxEntries:          cfg.Throttle.MaxEntries,
 		}, nil),
-		origins:  http.NewCrossOriginProtection(),
-		site:     "Gateway",
-		pageTime: cfg.Timeouts.Page,
-		bodyIdle: cfg.Timeouts.BodyIdle,
+		origins:      http.NewCrossOriginProtection(),
+		site:         "Gateway",
+		pageTime:     cfg.Timeouts.Page,
+		rememberMe:   cfg.Session.RememberMe == nil || *cfg.Session.RememberMe,
+		cookieDomain: cfg.Session.CookieDomain,
+		bodyIdle:     cfg.Timeouts.BodyIdle,
 	}
 	h.filter = newHeaderFilter([]string{h.identity.User, h.identity.Email, h.identity.Groups},
 		cfg.IdentityAliases.Builtin == nil || *cfg.IdentityAliases.Builtin,
@@ -260,9 +264,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	}
 	st.route = rt
 
-	_, u := h.identify(w, r)
+	_, u, err := h.identify(w, r)
 	st.user = u
 	if !public {
+		if err != nil {
+			h.storeDown(w, r)
+			return
+		}
 		if u == nil {
 			h.loginRequired(w, r, clean)
 			return
@@ -377,27 +385,30 @@ func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request, u *authn.Use
 
 // identify returns the request's live session and its user, or nils. A session whose
 // user is gone or disabled, whose password changed, or that came from another backend is
-// deleted from the store on the spot, and its cookie cleared.
+// deleted from the store on the spot, and its cookie cleared. err is set only when the
+// store could not be used: the caller must then fail closed.
 func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
-	*session.Session, *authn.User) {
+	s *session.Session, u *authn.User, err error) {
 	values := cookieValues(r, session.CookieName)
 	if len(values) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	ctx := r.Context()
-	s, err := h.sessions.Resolve(ctx, values)
+	s, err = h.sessions.Resolve(ctx, values)
 	if err != nil {
 		var expired *session.ExpiredError
-		if errors.As(err, &expired) {
+		switch {
+		case errors.As(err, &expired):
 			h.audit(r, "session ended", expired.User, "expired")
-		} else if !errors.Is(err, session.ErrNotFound) {
-			h.log.Error("session lookup failed", "error", err,
+		case !errors.Is(err, session.ErrNotFound):
+			h.log.Error("session store unavailable", "error", err,
 				"client_ip", h.clientIP(r).String())
+			return nil, nil, err
 		}
-		h.clearCookie(w, r, session.CookieName)
-		return nil, nil
+		h.clearSessionCookie(w, r)
+		return nil, nil, nil
 	}
-	u := h.auth.Users().Lookup(s.User)
+	u = h.auth.Users().Lookup(s.User)
 	reason := ""
 	switch {
 	case s.Backend != authn.Backend:
@@ -411,26 +422,35 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 	}
 	if reason != "" {
 		if err := h.sessions.Delete(ctx, s); err != nil {
-			h.log.Error("session delete failed", "error", err, "user", s.User)
+			h.log.Error("session store unavailable", "error", err, "user", s.User)
+			return nil, nil, err
 		}
 		h.audit(r, "session ended", s.User, reason)
-		h.clearCookie(w, r, session.CookieName)
-		return nil, nil
+		h.clearSessionCookie(w, r)
+		return nil, nil, nil
 	}
 	if err := h.sessions.Renew(ctx, s); err != nil {
 		if !errors.Is(err, session.ErrNotFound) {
-			h.log.Error("session renewal failed", "error", err, "user", s.User)
+			h.log.Error("session store unavailable", "error", err, "user", s.User)
+			return nil, nil, err
 		}
 		// Deleted while this request was in flight: it stays ended.
-		h.clearCookie(w, r, session.CookieName)
-		return nil, nil
+		h.clearSessionCookie(w, r)
+		return nil, nil, nil
 	}
 	if s.Reissue() {
 		if v, err := h.sessions.CookieValue(s); err == nil {
-			h.setCookie(w, r, session.CookieName, v, 0)
+			h.setSessionCookie(w, r, v, h.sessions.CookieMaxAge(s))
 		}
 	}
-	return s, u
+	return s, u, nil
+}
+
+// storeDown answers a request that needs a session while the store cannot be reached.
+// It fails closed: nothing is forwarded.
+func (h *Handler) storeDown(w http.ResponseWriter, r *http.Request) {
+	h.errorPage(w, r, http.StatusServiceUnavailable, "Signing in is not possible right "+
+		"now. Try again in a moment.")
 }
 
 // loginRequired answers a request for a protected path that has no valid session.

@@ -28,6 +28,9 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Lifetime ends a session this long after sign-in. Required.
 	Lifetime time.Duration
+	// RememberFor replaces Lifetime for sessions whose user asked to be remembered.
+	// Zero means Lifetime.
+	RememberFor time.Duration
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -39,6 +42,7 @@ type Manager struct {
 	codec    *Codec
 	idle     time.Duration
 	lifetime time.Duration
+	remember time.Duration
 	now      func() time.Time
 }
 
@@ -53,32 +57,52 @@ func NewManager(o Options) (*Manager, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.RememberFor <= 0 {
+		o.RememberFor = o.Lifetime
+	}
 	return &Manager{
-		store: o.Store, keys: o.Keys, idle: o.IdleTimeout, lifetime: o.Lifetime, now: o.Now,
+		store: o.Store, keys: o.Keys, idle: o.IdleTimeout, lifetime: o.Lifetime,
+		remember: o.RememberFor, now: o.Now,
 		// The cookie's own time-stamp is a second, independent bound on its age.
-		codec: o.Keys.Codec(CookieName, o.Lifetime),
+		codec: o.Keys.Codec(CookieName, max(o.Lifetime, o.RememberFor)),
 	}, nil
 }
 
 // Keys returns the keys the Manager seals cookies with.
 func (m *Manager) Keys() *Keys { return m.keys }
 
-// Create starts a session for user, authenticated by backend, bound to the user's current
-// password hash. It returns the session and the cookie value that names it. The id is
-// always new: a session id a browser arrives with is never reused, which defeats session
-// fixation.
-func (m *Manager) Create(ctx context.Context, user, backend, passwordHash string) (
-	*Session, string, error) {
+// Login describes a sign-in for Create.
+type Login struct {
+	// User is the username; Backend names the store that authenticated the user.
+	User, Backend string
+	// PasswordHash is the user's current password hash, which the session is bound to.
+	PasswordHash string
+	// Remember asks for a session that lasts RememberFor and outlives the browser.
+	Remember bool
+	// ClientIP is where the user signed in from, for listings.
+	ClientIP string
+}
+
+// Create starts a session for l, bound to the user's current password hash. It returns
+// the session and the cookie value that names it. The id is always new: a session id a
+// browser arrives with is never reused, which defeats session fixation.
+func (m *Manager) Create(ctx context.Context, l Login) (*Session, string, error) {
 	now := m.now()
+	life := m.lifetime
+	if l.Remember {
+		life = m.remember
+	}
 	s := &Session{
 		ID:        randomToken(),
-		User:      user,
-		Backend:   backend,
-		AuthHash:  m.keys.AuthHash(passwordHash),
+		User:      l.User,
+		Backend:   l.Backend,
+		AuthHash:  m.keys.AuthHash(l.PasswordHash),
 		CSRFToken: randomToken(),
 		Created:   now,
 		LastSeen:  now,
-		Expires:   now.Add(m.lifetime),
+		Expires:   now.Add(life),
+		Remember:  l.Remember,
+		ClientIP:  l.ClientIP,
 	}
 	value, err := m.codec.Encode([]byte(s.ID))
 	if err != nil {
@@ -207,6 +231,53 @@ func (m *Manager) DeleteCookies(ctx context.Context, values []string) error {
 		}
 	}
 	return nil
+}
+
+// CookieMaxAge returns the Max-Age for the cookie naming s: zero, a browser-session
+// cookie, unless the user asked to be remembered; then the time left in its lifetime.
+func (m *Manager) CookieMaxAge(s *Session) int {
+	if !s.Remember {
+		return 0
+	}
+	return max(int((s.Expires.Sub(m.now())+time.Second-1)/time.Second), 1)
+}
+
+// Revoke ends every session of user and returns how many there were.
+func (m *Manager) Revoke(ctx context.Context, user string) (int, error) {
+	list, err := m.store.List(ctx, user)
+	if err != nil {
+		return 0, fmt.Errorf("listing sessions: %w", err)
+	}
+	for _, e := range list {
+		if err := m.store.Delete(ctx, e.Key); err != nil {
+			return 0, fmt.Errorf("deleting session: %w", err)
+		}
+	}
+	return len(list), nil
+}
+
+// RevokeKey ends the session stored under key, as List shows it.
+func (m *Manager) RevokeKey(ctx context.Context, key string) error {
+	if err := m.store.Delete(ctx, key); err != nil {
+		return fmt.Errorf("deleting session: %w", err)
+	}
+	return nil
+}
+
+// List returns the live sessions of user, or of everyone when user is empty.
+func (m *Manager) List(ctx context.Context, user string) ([]Entry, error) {
+	list, err := m.store.List(ctx, user)
+	if err != nil {
+		return nil, fmt.Errorf("listing sessions: %w", err)
+	}
+	now := m.now()
+	live := list[:0]
+	for _, e := range list {
+		if m.live(&e.Session, now) {
+			live = append(live, e)
+		}
+	}
+	return live, nil
 }
 
 // Bound reports whether s was created under passwordHash, the user's current hash.

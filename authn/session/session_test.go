@@ -61,7 +61,7 @@ func TestCreateResolveDelete(t *testing.T) {
 	store := &Memory{now: c.now}
 	m := newManager(t, store, c, secretA)
 
-	s, v, err := m.Create(ctx, "alice", "file", "$argon2id$hash")
+	s, v, err := m.Create(ctx, as("alice", "$argon2id$hash"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestIdleAndLifetime(t *testing.T) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
 	store := &Memory{now: c.now}
 	m := newManager(t, store, c, secretA)
-	_, v, _ := m.Create(ctx, "alice", "file", "h")
+	_, v, _ := m.Create(ctx, as("alice", "h"))
 
 	// Used every 20 minutes, the session lives until its lifetime ends, and no longer.
 	start := c.now()
@@ -114,7 +114,7 @@ func TestIdleAndLifetime(t *testing.T) {
 	}
 
 	// Unused for longer than the idle timeout, it ends and is gone from the store.
-	_, v2, _ := m.Create(ctx, "bob", "file", "h")
+	_, v2, _ := m.Create(ctx, as("bob", "h"))
 	c.add(31 * time.Minute)
 	_, err := m.Resolve(ctx, []string{v2})
 	var ee *ExpiredError
@@ -131,7 +131,7 @@ func TestRenewIsThrottledAndConditional(t *testing.T) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
 	store := &Memory{now: c.now}
 	m := newManager(t, store, c, secretA)
-	s, v, _ := m.Create(ctx, "alice", "file", "h")
+	s, v, _ := m.Create(ctx, as("alice", "h"))
 
 	c.add(30 * time.Second)
 	if err := m.Renew(ctx, s); err != nil {
@@ -159,7 +159,7 @@ func TestSecretRotation(t *testing.T) {
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
 	store := &Memory{now: c.now}
 	old := newManager(t, store, c, secretA)
-	_, v, _ := old.Create(ctx, "alice", "file", "h")
+	_, v, _ := old.Create(ctx, as("alice", "h"))
 
 	rotated := newManager(t, store, c, secretB, secretA)
 	s, err := rotated.Resolve(ctx, []string{v})
@@ -180,8 +180,8 @@ func TestResolveDuplicateCookies(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
 	m := newManager(t, &Memory{now: c.now}, c, secretA)
-	_, a, _ := m.Create(ctx, "alice", "file", "h")
-	_, b, _ := m.Create(ctx, "bob", "file", "h")
+	_, a, _ := m.Create(ctx, as("alice", "h"))
+	_, b, _ := m.Create(ctx, as("bob", "h"))
 	if s, err := m.Resolve(ctx, []string{"junk", a, a}); err != nil || s.User != "alice" {
 		t.Errorf("junk and alice twice: got %v, %v", s, err)
 	}
@@ -224,7 +224,7 @@ func TestShortIdleTimeoutRenewedByUse(t *testing.T) {
 	keys, _ := DeriveKeys([][]byte{secretA})
 	m, _ := NewManager(Options{Store: &Memory{now: c.now}, Keys: keys,
 		IdleTimeout: 20 * time.Second, Lifetime: 10 * time.Minute, Now: c.now})
-	_, v, _ := m.Create(ctx, "alice", "file", "h")
+	_, v, _ := m.Create(ctx, as("alice", "h"))
 	for i := 0; i < 24; i++ { // two minutes of a request every 5 s
 		c.add(5 * time.Second)
 		s, err := m.Resolve(ctx, []string{v})
@@ -234,5 +234,62 @@ func TestShortIdleTimeoutRenewedByUse(t *testing.T) {
 		if err := m.Renew(ctx, s); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// as is a sign-in of user with the given password hash.
+func as(user, hash string) Login {
+	return Login{User: user, Backend: "file", PasswordHash: hash}
+}
+
+func TestRememberedSessionLastsLonger(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	keys, _ := DeriveKeys([][]byte{secretA})
+	m, _ := NewManager(Options{Store: &Memory{now: c.now}, Keys: keys,
+		IdleTimeout: 30 * time.Minute, Lifetime: time.Hour, RememberFor: 720 * time.Hour,
+		Now: c.now})
+	short, _, _ := m.Create(ctx, as("alice", "h"))
+	l := as("alice", "h")
+	l.Remember = true
+	long, v, _ := m.Create(ctx, l)
+	if got := m.CookieMaxAge(short); got != 0 {
+		t.Errorf("browser-session cookie: Max-Age %d, want 0", got)
+	}
+	if got := m.CookieMaxAge(long); got != 720*3600 {
+		t.Errorf("remembered cookie: Max-Age %d, want %d", got, 720*3600)
+	}
+	// Used every 20 minutes, it outlives the plain lifetime.
+	for i := 0; i < 10; i++ {
+		c.add(20 * time.Minute)
+		s, err := m.Resolve(ctx, []string{v})
+		if err != nil {
+			t.Fatalf("remembered session after %d min: %v", (i+1)*20, err)
+		}
+		m.Renew(ctx, s)
+	}
+}
+
+func TestRevoke(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	m := newManager(t, &Memory{now: c.now}, c, secretA)
+	_, a1, _ := m.Create(ctx, as("alice", "h"))
+	_, a2, _ := m.Create(ctx, as("alice", "h"))
+	_, b, _ := m.Create(ctx, as("bob", "h"))
+	if list, _ := m.List(ctx, "alice"); len(list) != 2 {
+		t.Errorf("List(alice): %d sessions, want 2", len(list))
+	}
+	n, err := m.Revoke(ctx, "alice")
+	if err != nil || n != 2 {
+		t.Fatalf("Revoke: %d, %v; want 2", n, err)
+	}
+	for _, v := range []string{a1, a2} {
+		if _, err := m.Resolve(ctx, []string{v}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("revoked session: got %v", err)
+		}
+	}
+	if _, err := m.Resolve(ctx, []string{b}); err != nil {
+		t.Errorf("bob's session: %v", err)
 	}
 }

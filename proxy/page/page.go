@@ -33,6 +33,8 @@ type Login struct {
 	Username  string // kept after a failure; never the password
 	Error     string
 	Notice    string
+	// RememberMe shows the "Remember me" box.
+	RememberMe bool
 }
 
 // Logout is the data of the sign-out confirmation page.

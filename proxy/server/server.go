@@ -154,6 +154,7 @@ func Build(ctx context.Context, cfg *config.Config, lg *slog.Logger) (*proxy.Han
 		Keys:        keys,
 		IdleTimeout: cfg.Session.IdleTimeout,
 		Lifetime:    cfg.Session.Lifetime,
+		RememberFor: cfg.Session.RememberFor,
 	})
 	if err != nil {
 		return nil, err

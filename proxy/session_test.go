@@ -1,0 +1,151 @@
+package proxy_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/proxy"
+)
+
+func sessionCookie(r resp) string {
+	for _, c := range r.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(c, "gateway_session=") {
+			return c
+		}
+	}
+	return ""
+}
+
+func TestRememberMe(t *testing.T) {
+	e := newEnv(t, "")
+	b := e.browser()
+	form := b.get("/.gateway/login")
+	if !strings.Contains(form.body, `name="remember"`) {
+		t.Fatal("no Remember me box on the sign-in form")
+	}
+	r := b.post("/.gateway/login", url.Values{"username": {"alice"}, "password": {alicePass},
+		"remember": {"1"}, "csrf_token": {field(t, csrfRe, form.body)}})
+	if c := sessionCookie(r); !strings.Contains(c, "Max-Age=2592000") {
+		t.Errorf("remembered session cookie %q, want Max-Age=2592000 (30 days)", c)
+	}
+
+	// Without the box ticked, a browser-session cookie.
+	b2 := e.browser()
+	if c := sessionCookie(b2.login("alice", alicePass, "/")); c == "" ||
+		strings.Contains(c, "Max-Age") {
+		t.Errorf("plain session cookie %q, want one without Max-Age", c)
+	}
+}
+
+func TestRememberMeOff(t *testing.T) {
+	dir := t.TempDir()
+	up := newEcho(t)
+	e := newEnvFromYAML(t, up, dir, "session:\n  secrets: [\""+secret+"\"]\n"+
+		"  remember_me: false\n  cookie_domain: example.test\n")
+	b := e.browser()
+	form := b.get("/.gateway/login")
+	if strings.Contains(form.body, `name="remember"`) {
+		t.Error("Remember me box shown with remember_me: false")
+	}
+	r := b.post("/.gateway/login", url.Values{"username": {"alice"}, "password": {alicePass},
+		"remember": {"1"}, "csrf_token": {field(t, csrfRe, form.body)}})
+	c := sessionCookie(r)
+	if strings.Contains(c, "Max-Age") {
+		t.Errorf("session cookie %q has a Max-Age with remember_me off", c)
+	}
+	if !strings.Contains(c, "Domain=example.test") {
+		t.Errorf("session cookie %q lacks Domain=example.test", c)
+	}
+}
+
+// flaky is a session store that can be made to fail, as an unreachable one does.
+type flaky struct {
+	session.Store
+	down atomic.Bool
+}
+
+var errDown = errors.New("store unreachable")
+
+func (f *flaky) Get(ctx context.Context, k string) (*session.Session, error) {
+	if f.down.Load() {
+		return nil, errDown
+	}
+	return f.Store.Get(ctx, k)
+}
+
+func (f *flaky) Put(ctx context.Context, k string, s *session.Session, d time.Duration) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.Store.Put(ctx, k, s, d)
+}
+
+func (f *flaky) Delete(ctx context.Context, k string) error {
+	if f.down.Load() {
+		return errDown
+	}
+	return f.Store.Delete(ctx, k)
+}
+
+func TestStoreDownFailsClosed(t *testing.T) {
+	up := newEcho(t)
+	dir := t.TempDir()
+	usersFile := filepath.Join(dir, "users.yaml")
+	writeUsers(t, usersFile, map[string]string{"alice": alicePass}, "")
+	cfg, err := config.Parse([]byte("users:\n  file: users.yaml\nroutes:\n  - upstream: \""+
+		up.URL+"\"\n    public: [/public/]\n"), filepath.Join(dir, "gateway.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := authn.OpenFileStore(usersFile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := session.DeriveKeys([][]byte{[]byte(secret)})
+	store := &flaky{Store: session.NewMemory()}
+	mgr, _ := session.NewManager(session.Options{Store: store, Keys: keys,
+		IdleTimeout: time.Hour, Lifetime: 2 * time.Hour})
+	h, err := proxy.New(proxy.Options{Config: cfg, Auth: authn.NewAuthenticator(users, 1),
+		Sessions: mgr, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := httptest.NewServer(h)
+	defer gw.Close()
+	e := &env{t: t, gw: gw, h: h, up: up}
+	alice := e.session("alice", alicePass)
+
+	store.down.Store(true)
+	before := up.count()
+	r := e.raw("GET", "/app/", alice, http.Header{"Accept": {"text/html"}})
+	if r.StatusCode != http.StatusServiceUnavailable || up.count() != before {
+		t.Errorf("protected path, store down: status %d; want 503 and not forwarded",
+			r.StatusCode)
+	}
+	r = e.raw("GET", "/public/x", alice, nil)
+	if r.StatusCode != 200 || up.last(t).Header.Get("X-Forwarded-User") != "" {
+		t.Errorf("public path, store down: status %d user %q; want 200, anonymous",
+			r.StatusCode, up.last(t).Header.Get("X-Forwarded-User"))
+	}
+	if r := e.browser().login("alice", alicePass, "/"); r.StatusCode !=
+		http.StatusServiceUnavailable {
+		t.Errorf("sign-in, store down: status %d, want 503", r.StatusCode)
+	}
+
+	store.down.Store(false)
+	if r := e.raw("GET", "/app/", alice, nil); r.StatusCode != 200 {
+		t.Errorf("store back: status %d, want 200 with the same session", r.StatusCode)
+	}
+}
