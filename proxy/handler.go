@@ -639,5 +639,8 @@ func (s *slogWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Sessions returns the handler's session manager.
+func (h *Handler) Sessions() *session.Manager { return h.sessions }
+
 // ReloadUsers re-reads the users file now. On error the previous users keep serving.
 func (h *Handler) ReloadUsers() error { return h.auth.Users().Reload() }

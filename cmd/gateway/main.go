@@ -7,6 +7,7 @@
 //	gateway [run] [-config FILE]    serve (default config: gateway.yaml)
 //	gateway check [-config FILE]    validate the config and its users file
 //	gateway hash-password           read a password on stdin, print an argon2id hash
+//	gateway sessions list|revoke    list or end sessions, in a running gateway too
 //	gateway version                 print the version
 package main
 
@@ -42,6 +43,7 @@ const usage = `usage:
   gateway [run] [-config FILE]   serve (default config: gateway.yaml)
   gateway check [-config FILE]   validate the config and its users file
   gateway hash-password          read a password on stdin, print an argon2id hash
+  gateway sessions list|revoke   list or end sessions (-user NAME, -id ID)
   gateway version                print the version
 `
 
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runCheck(args, stdout, stderr)
 	case "hash-password":
 		return runHash(args, stdin, stdout, stderr)
+	case "sessions":
+		return runSessions(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gateway", versionString())
 		return 0

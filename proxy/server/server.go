@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/frontgate/gateway/authn"
-	"github.com/frontgate/gateway/authn/session"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy"
 )
@@ -105,6 +104,20 @@ func Run(ctx context.Context, o Options) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+
+	// The control socket lets the gateway command list and revoke sessions in this
+	// process, whose store (memory, or a locked file) it could not open itself.
+	if cln, err := listenControl(cfg.StateDir); err != nil {
+		lg.Warn("control socket not available", "error", err)
+	} else {
+		ctl := &http.Server{Handler: controlHandler(h.Sessions(), lg),
+			ReadHeaderTimeout: 10 * time.Second}
+		go ctl.Serve(cln)
+		defer func() {
+			ctl.Close()
+			os.Remove(cln.Addr().String())
+		}()
+	}
 	lg.Info("gateway started", "listen", ln.Addr().String(), "config", cfg.File,
 		"routes", len(cfg.Routes))
 	if o.Ready != nil {
@@ -133,7 +146,8 @@ func Run(ctx context.Context, o Options) error {
 }
 
 // Build prepares the gateway's handler for cfg: users (watched for changes until ctx
-// ends), session keys and store. Tests use it to drive the real handler in-process.
+// ends), session keys and store (closed when ctx ends). Tests use it to drive the real
+// handler in-process.
 func Build(ctx context.Context, cfg *config.Config, lg *slog.Logger) (*proxy.Handler, error) {
 	users, err := authn.OpenFileStore(cfg.Users.File, lg)
 	if err != nil {
@@ -141,24 +155,11 @@ func Build(ctx context.Context, cfg *config.Config, lg *slog.Logger) (*proxy.Han
 	}
 	go users.Watch(ctx, usersPollInterval)
 
-	secrets, err := loadSecrets(cfg, lg)
+	mgr, closeStore, err := newSessions(cfg, lg)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := session.DeriveKeys(secrets)
-	if err != nil {
-		return nil, fmt.Errorf("session secrets: %w", err)
-	}
-	mgr, err := session.NewManager(session.Options{
-		Store:       session.NewMemory(),
-		Keys:        keys,
-		IdleTimeout: cfg.Session.IdleTimeout,
-		Lifetime:    cfg.Session.Lifetime,
-		RememberFor: cfg.Session.RememberFor,
-	})
-	if err != nil {
-		return nil, err
-	}
+	context.AfterFunc(ctx, func() { closeStore() })
 	return proxy.New(proxy.Options{
 		Config:   cfg,
 		Auth:     authn.NewAuthenticator(users, 0),

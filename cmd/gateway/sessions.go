@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/proxy/server"
+)
+
+const sessionsUsage = `usage:
+  gateway sessions list [-config FILE] [-user NAME]
+  gateway sessions revoke [-config FILE] (-user NAME | -id ID)
+`
+
+// runSessions lists or revokes sessions, in the running gateway when there is one.
+func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, sessionsUsage)
+		return 2
+	}
+	verb, args := args[0], args[1:]
+	fs := flag.NewFlagSet("gateway sessions "+verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "gateway.yaml", "config `file`")
+	user := fs.String("user", "", "only the sessions of this `user`")
+	id := fs.String("id", "", "the session with this `id`, as listed (revoke only)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "gateway sessions: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	switch verb {
+	case "list":
+		list, err := server.ListSessions(ctx, cfg, *user)
+		if err != nil {
+			fmt.Fprintln(stderr, "gateway sessions:", err)
+			return 1
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tUSER\tSIGNED IN\tLAST SEEN\tCLIENT\tREMEMBERED")
+		for _, s := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", s.ID, s.User,
+				s.Created.Local().Format(time.DateTime), s.LastSeen.Local().Format(time.DateTime),
+				s.ClientIP, s.Remember)
+		}
+		tw.Flush()
+		return 0
+	case "revoke":
+		n, err := server.RevokeSessions(ctx, cfg, *user, *id)
+		if err != nil {
+			fmt.Fprintln(stderr, "gateway sessions:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "revoked %d session(s)\n", n)
+		return 0
+	}
+	fmt.Fprintf(stderr, "gateway sessions: unknown command %q\n%s", verb, sessionsUsage)
+	return 2
+}

@@ -1,0 +1,176 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/config"
+)
+
+// controlSocket is the name, under state_dir, of the unix socket through which the
+// gateway command talks to a running gateway. Only the gateway's own user can use it.
+const controlSocket = "control.sock"
+
+// SessionInfo describes one session for listings. It never holds the session id: ID is
+// the start of the digest the store keys the session by, enough to revoke it by, useless
+// to sign in with.
+type SessionInfo struct {
+	ID       string    `json:"id"`
+	User     string    `json:"user"`
+	Created  time.Time `json:"created"`
+	LastSeen time.Time `json:"last_seen"`
+	Expires  time.Time `json:"expires"`
+	ClientIP string    `json:"client_ip"`
+	Remember bool      `json:"remember"`
+}
+
+// idLength is how much of a store key a listing shows.
+const idLength = 12
+
+func infos(list []session.Entry) []SessionInfo {
+	out := make([]SessionInfo, 0, len(list))
+	for _, e := range list {
+		s := e.Session
+		id := e.Key
+		if len(id) > idLength {
+			id = id[:idLength]
+		}
+		out = append(out, SessionInfo{ID: id, User: s.User, Created: s.Created,
+			LastSeen: s.LastSeen, Expires: s.Expires, ClientIP: s.ClientIP, Remember: s.Remember})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].User != out[j].User {
+			return out[i].User < out[j].User
+		}
+		return out[i].Created.Before(out[j].Created)
+	})
+	return out
+}
+
+// sessionAdmin lists and revokes sessions, in a running gateway or directly in a store.
+type sessionAdmin interface {
+	List(ctx context.Context, user string) ([]session.Entry, error)
+	Revoke(ctx context.Context, user string) (int, error)
+	RevokeKey(ctx context.Context, key string) error
+}
+
+// revokeID ends the one session whose key starts with id.
+func revokeID(ctx context.Context, a sessionAdmin, id string) (int, error) {
+	if len(id) < 8 {
+		return 0, errors.New("session id must be at least 8 characters")
+	}
+	list, err := a.List(ctx, "")
+	if err != nil {
+		return 0, err
+	}
+	var match []string
+	for _, e := range list {
+		if strings.HasPrefix(e.Key, id) {
+			match = append(match, e.Key)
+		}
+	}
+	switch len(match) {
+	case 0:
+		return 0, nil
+	case 1:
+		return 1, a.RevokeKey(ctx, match[0])
+	}
+	return 0, fmt.Errorf("session id %s matches %d sessions; give more of it", id, len(match))
+}
+
+// controlHandler serves the control socket.
+func controlHandler(a sessionAdmin, lg *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /sessions", func(w http.ResponseWriter, r *http.Request) {
+		list, err := a.List(r.Context(), r.URL.Query().Get("user"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		json.NewEncoder(w).Encode(infos(list))
+	})
+	mux.HandleFunc("POST /revoke", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		var n int
+		var err error
+		switch {
+		case q.Get("user") != "":
+			n, err = a.Revoke(r.Context(), q.Get("user"))
+		case q.Get("id") != "":
+			n, err = revokeID(r.Context(), a, q.Get("id"))
+		default:
+			err = errors.New("give a user or an id")
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		lg.Info("sessions revoked", "log", "audit", "user", q.Get("user"), "id", q.Get("id"),
+			"count", n, "reason", "revoke")
+		json.NewEncoder(w).Encode(map[string]int{"revoked": n})
+	})
+	return mux
+}
+
+// listenControl opens the control socket under stateDir. A socket left by a gateway
+// that is gone is replaced; one a running gateway answers on is left alone, and the
+// error says so.
+func listenControl(stateDir string) (net.Listener, error) {
+	path := filepath.Join(stateDir, controlSocket)
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating state directory: %w", err)
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("control socket %s: another gateway is running with this "+
+			"state_dir", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("removing stale control socket: %w", err)
+	}
+	// The socket is created with the process umask; tighten it before anyone can connect
+	// by creating it inside a private umask window.
+	old := umask(0o177)
+	ln, err := net.Listen("unix", path)
+	umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("opening control socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("opening control socket: %w", err)
+	}
+	return ln, nil
+}
+
+// controlClient returns an HTTP client speaking to the control socket of cfg's
+// gateway, or nil when no gateway answers there.
+func controlClient(cfg *config.Config) *http.Client {
+	path := filepath.Join(cfg.StateDir, controlSocket)
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return nil
+	}
+	c.Close()
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", path)
+			},
+		},
+	}
+}

@@ -1,0 +1,140 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/frontgate/gateway/config"
+)
+
+// startGateway runs the gateway from the config at path until the test ends.
+func startGateway(t *testing.T, path string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{ConfigPath: path, Stderr: io.Discard,
+			Ready: func(a net.Addr) { ready <- a }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	select {
+	case a := <-ready:
+		return "http://" + a.String()
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("gateway did not start")
+	}
+	return ""
+}
+
+var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]*)"`)
+
+func signIn(t *testing.T, base, user, pass string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	res, err := c.Get(base + "/.gateway/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := csrfField.FindSubmatch(body)
+	if m == nil {
+		t.Fatal("no csrf token on the sign-in page")
+	}
+	res, err = c.PostForm(base+"/.gateway/login", url.Values{"username": {user},
+		"password": {pass}, "csrf_token": {string(m[1])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: status %d", res.StatusCode)
+	}
+	return c
+}
+
+func TestSessionsThroughControlSocket(t *testing.T) {
+	up := newUpstream(t)
+	path := writeConfig(t, up)
+	base := startGateway(t, path)
+	alice := signIn(t, base, "alice", "pw")
+	signIn(t, base, "alice", "pw")
+
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(cfg.StateDir, controlSocket)
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("control socket: %v, mode %v; want mode 0600", err, fi.Mode().Perm())
+	}
+	list, err := ListSessions(context.Background(), cfg, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].User != "alice" || list[0].ClientIP != "127.0.0.1" ||
+		len(list[0].ID) != idLength {
+		t.Fatalf("listing: got %+v, want two sessions of alice from 127.0.0.1", list)
+	}
+	n, err := RevokeSessions(context.Background(), cfg, "", list[0].ID)
+	if err != nil || n != 1 {
+		t.Fatalf("revoke by id: %d, %v; want 1", n, err)
+	}
+	n, err = RevokeSessions(context.Background(), cfg, "alice", "")
+	if err != nil || n != 1 {
+		t.Fatalf("revoke by user: %d, %v; want 1", n, err)
+	}
+	res, err := alice.Get(base + "/app/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("revoked session: status %d, want 401", res.StatusCode)
+	}
+}
+
+func TestSessionsWithoutGatewayOnMemoryStore(t *testing.T) {
+	cfg, err := config.Load(writeConfig(t, "http://127.0.0.1:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ListSessions(context.Background(), cfg, ""); !errors.Is(err, ErrNoGateway) {
+		t.Errorf("got %v, want ErrNoGateway", err)
+	}
+}
+
+func newUpstream(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter,
+		r *http.Request) {
+		io.WriteString(w, "upstream "+strings.TrimSpace(r.Header.Get("X-Forwarded-User")))
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
+}

@@ -1,0 +1,147 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/config"
+)
+
+// ErrNoGateway means no gateway is running for a config whose sessions live only inside
+// the gateway (the memory store), so there is nothing to list or revoke.
+var ErrNoGateway = errors.New("no gateway is running with this config, and its memory " +
+	"store keeps sessions only inside a running gateway")
+
+// ListSessions returns the live sessions of user (everyone's when user is empty): from
+// the running gateway through its control socket, or, when none runs, straight from the
+// store.
+func ListSessions(ctx context.Context, cfg *config.Config, user string) ([]SessionInfo,
+	error) {
+	if c := controlClient(cfg); c != nil {
+		var out []SessionInfo
+		err := control(ctx, c, http.MethodGet, "/sessions", url.Values{"user": {user}}, &out)
+		return out, err
+	}
+	a, done, err := directAdmin(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	list, err := a.List(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	return infos(list), nil
+}
+
+// RevokeSessions ends every session of user, or the one session whose listed id is id,
+// and returns how many ended. Like ListSessions it works with or without a running
+// gateway.
+func RevokeSessions(ctx context.Context, cfg *config.Config, user, id string) (int, error) {
+	if (user == "") == (id == "") {
+		return 0, errors.New("give either a user or a session id")
+	}
+	if c := controlClient(cfg); c != nil {
+		var out struct{ Revoked int }
+		err := control(ctx, c, http.MethodPost, "/revoke",
+			url.Values{"user": {user}, "id": {id}}, &out)
+		return out.Revoked, err
+	}
+	a, done, err := directAdmin(cfg)
+	if err != nil {
+		return 0, err
+	}
+	defer done()
+	if user != "" {
+		return a.Revoke(ctx, user)
+	}
+	return revokeID(ctx, a, id)
+}
+
+// directAdmin opens cfg's store itself, for when no gateway runs.
+func directAdmin(cfg *config.Config) (sessionAdmin, func(), error) {
+	if cfg.Session.Store == "memory" {
+		return nil, nil, ErrNoGateway
+	}
+	lg := slog.New(slog.DiscardHandler)
+	mgr, closeStore, err := newSessions(cfg, lg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return mgr, func() { closeStore() }, nil
+}
+
+func control(ctx context.Context, c *http.Client, method, path string, q url.Values,
+	out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://gateway"+path+"?"+q.Encode(),
+		nil)
+	if err != nil {
+		return err
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("asking the running gateway: %w", err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("asking the running gateway: %w", err)
+	}
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("the running gateway says: %s", bytesTrim(body))
+	}
+	return json.Unmarshal(body, out)
+}
+
+func bytesTrim(b []byte) string {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return string(b)
+}
+
+// newSessions opens cfg's session store and returns a Manager over it, and a function
+// that closes the store.
+func newSessions(cfg *config.Config, lg *slog.Logger) (*session.Manager, func() error,
+	error) {
+	secrets, err := loadSecrets(cfg, lg)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := session.DeriveKeys(secrets)
+	if err != nil {
+		return nil, nil, fmt.Errorf("session secrets: %w", err)
+	}
+	store, closeStore, err := openStore(cfg, lg)
+	if err != nil {
+		return nil, nil, err
+	}
+	mgr, err := session.NewManager(session.Options{
+		Store:       store,
+		Keys:        keys,
+		IdleTimeout: cfg.Session.IdleTimeout,
+		Lifetime:    cfg.Session.Lifetime,
+		RememberFor: cfg.Session.RememberFor,
+	})
+	if err != nil {
+		closeStore()
+		return nil, nil, err
+	}
+	return mgr, closeStore, nil
+}
+
+// openStore opens the session store cfg names.
+func openStore(cfg *config.Config, lg *slog.Logger) (session.Store, func() error, error) {
+	switch cfg.Session.Store {
+	case "memory":
+		return session.NewMemory(), func() error { return nil }, nil
+	}
+	return nil, nil, fmt.Errorf("session store %q is not available", cfg.Session.Store)
+}
