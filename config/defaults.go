@@ -7,7 +7,7 @@ import "time"
 const (
 	defaultListen       = "127.0.0.1:8080"
 	defaultStateDir     = "./data"
-	defaultStore        = "memory"
+	defaultStore        = "bolt"
 	defaultSecure       = "auto"
 	defaultIdleTimeout  = 30 * time.Minute
 	defaultLifetime     = 12 * time.Hour

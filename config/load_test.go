@@ -157,7 +157,7 @@ func TestParseDefaults(t *testing.T) {
 		{"trusted", len(c.Trusted), 0},
 		{"allowed_redirect_hosts", len(c.AllowedRedirectHosts), 0},
 		{"session.secrets", len(c.Session.Secrets), 0},
-		{"session.store", c.Session.Store, "memory"},
+		{"session.store", c.Session.Store, "bolt"},
 		{"session.secure", c.Session.Secure, "auto"},
 		{"session.idle_timeout", c.Session.IdleTimeout, 30 * time.Minute},
 		{"session.lifetime", c.Session.Lifetime, 12 * time.Hour},

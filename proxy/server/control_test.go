@@ -115,7 +115,7 @@ func TestSessionsThroughControlSocket(t *testing.T) {
 }
 
 func TestSessionsWithoutGatewayOnMemoryStore(t *testing.T) {
-	cfg, err := config.Load(writeConfig(t, "http://127.0.0.1:1"))
+	cfg, err := config.Load(writeConfig(t, "http://127.0.0.1:1", "session:\n  store: memory\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,4 +137,61 @@ func newUpstream(t *testing.T) string {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + ln.Addr().String()
+}
+
+func TestBoltSessionsSurviveRestart(t *testing.T) {
+	up := newUpstream(t)
+	path := writeConfig(t, up) // bolt is the default store
+	ctx, cancel := context.WithCancel(context.Background())
+	base, done := startUntil(t, ctx, path)
+	alice := signIn(t, base, "alice", "pw")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+
+	// No gateway runs: the command opens the store itself.
+	cfg, _ := config.Load(path)
+	list, err := ListSessions(context.Background(), cfg, "alice")
+	if err != nil || len(list) != 1 {
+		t.Fatalf("listing without a gateway: %v, %v; want alice's session", list, err)
+	}
+
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	base2, _ := startUntil(t, ctx2, path)
+	u, _ := url.Parse(base)
+	u2, _ := url.Parse(base2)
+	// The browser's cookie for the first address goes to the second.
+	alice.Jar.SetCookies(u2, alice.Jar.Cookies(u))
+	res, err := alice.Get(base2 + "/app/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(body) != "upstream alice" {
+		t.Errorf("after restart: status %d, body %q; want alice still signed in",
+			res.StatusCode, body)
+	}
+}
+
+// startUntil runs the gateway until ctx ends; done reports Run's result.
+func startUntil(t *testing.T, ctx context.Context, path string) (string, <-chan error) {
+	t.Helper()
+	ready := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{ConfigPath: path, Stderr: io.Discard,
+			Ready: func(a net.Addr) { ready <- a }})
+	}()
+	select {
+	case a := <-ready:
+		return "http://" + a.String(), done
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("gateway did not start")
+	}
+	return "", done
 }

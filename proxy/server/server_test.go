@@ -9,13 +9,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/frontgate/gateway/authn/password"
 )
 
-func writeConfig(t *testing.T, upstream string) string {
+func writeConfig(t *testing.T, upstream string, extra ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	h, _ := password.Generate("pw", password.Argon2Params{Memory: 64, Time: 1, Threads: 1,
@@ -24,7 +25,8 @@ func writeConfig(t *testing.T, upstream string) string {
 		[]byte("users:\n  alice:\n    password: \""+h+"\"\n"), 0o600)
 	path := filepath.Join(dir, "gateway.yaml")
 	os.WriteFile(path, []byte(fmt.Sprintf("listen: \"127.0.0.1:0\"\nusers:\n  file: users.yaml\n"+
-		"routes:\n  - upstream: %q\n    public: [/public/]\n", upstream)), 0o600)
+		"routes:\n  - upstream: %q\n    public: [/public/]\n%s", upstream,
+		strings.Join(extra, ""))), 0o600)
 	return path
 }
 

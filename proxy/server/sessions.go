@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path/filepath"
 
 	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/authn/session/boltstore"
 	"github.com/frontgate/gateway/config"
 )
 
@@ -137,11 +139,21 @@ func newSessions(cfg *config.Config, lg *slog.Logger) (*session.Manager, func() 
 	return mgr, closeStore, nil
 }
 
+// boltFile is the name, under state_dir, of the embedded session store.
+const boltFile = "sessions.db"
+
 // openStore opens the session store cfg names.
 func openStore(cfg *config.Config, lg *slog.Logger) (session.Store, func() error, error) {
 	switch cfg.Session.Store {
 	case "memory":
 		return session.NewMemory(), func() error { return nil }, nil
+	case "bolt":
+		st, err := boltstore.Open(filepath.Join(cfg.StateDir, boltFile),
+			boltstore.Options{Logger: lg})
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, st.Close, nil
 	}
 	return nil, nil, fmt.Errorf("session store %q is not available", cfg.Session.Store)
 }
