@@ -1,0 +1,163 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/frontgate/gateway/authn/session"
+)
+
+// listBatch bounds how many keys one SCAN step asks for and one pipeline reads.
+const listBatch = 500
+
+// List implements session.Store. For one user it reads the user's index, then the
+// sessions it names; for every user it walks prefix+"s:*" with SCAN, which, unlike
+// KEYS, does not stall Redis for everyone else while it walks a large keyspace. In a
+// cluster it walks every master.
+//
+// List leaves the index as it is. An index member without a session is skipped; the
+// index drops it on a write once its recorded expiry has passed. Removing it here
+// would race a sign-in, which adds the member just before it writes the session, and
+// could hide that new session from the user's listing.
+func (s *Store) List(ctx context.Context, user string) ([]session.Entry, error) {
+	var (
+		list []session.Entry
+		err  error
+	)
+	if user == "" {
+		list, err = s.listAll(ctx)
+	} else {
+		list, err = s.listUser(ctx, user)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing sessions in redis: %w", err)
+	}
+	return list, nil
+}
+
+// listUser lists the sessions in user's index.
+func (s *Store) listUser(ctx context.Context, user string) ([]session.Entry, error) {
+	keys, err := s.rdb.ZRange(ctx, s.indexKey(user), 0, -1).Result()
+	if err != nil {
+		return nil, err
+	}
+	var out []session.Entry
+	for chunk := range slices.Chunk(keys, listBatch) {
+		found, err := s.read(ctx, chunk)
+		if err != nil {
+			return nil, err
+		}
+		// an index can only name another user's session if a key was reused; never
+		// show one user another's session
+		for _, e := range found {
+			if e.Session.User == user {
+				out = append(out, e)
+			}
+		}
+	}
+	return out, nil
+}
+
+// listAll lists every session under the prefix.
+func (s *Store) listAll(ctx context.Context) ([]session.Entry, error) {
+	var (
+		mu   sync.Mutex
+		seen = make(map[string]bool)
+		out  []session.Entry
+	)
+	match := escapeGlob(s.sessionKey("")) + "*"
+	scan := func(ctx context.Context, c redis.Cmdable) error {
+		iter := c.Scan(ctx, 0, match, listBatch).Iterator()
+		var batch []string
+		flush := func() error {
+			found, err := s.read(ctx, batch)
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			out = append(out, found...)
+			mu.Unlock()
+			batch = batch[:0]
+			return nil
+		}
+		for iter.Next(ctx) {
+			key := strings.TrimPrefix(iter.Val(), s.sessionKey(""))
+
+			// SCAN may return a key twice
+			mu.Lock()
+			dup := seen[key]
+			seen[key] = true
+			mu.Unlock()
+			if dup {
+				continue
+			}
+			if batch = append(batch, key); len(batch) == listBatch {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return err
+		}
+		return flush()
+	}
+
+	// a cluster spreads keys over its masters, and SCAN walks one node
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			return scan(ctx, c)
+		})
+		return out, err
+	}
+	return out, scan(ctx, s.rdb)
+}
+
+// read returns the sessions stored under keys, in one round trip, leaving out keys
+// that hold none. It sends one GET per key rather than one MGET, because a cluster
+// refuses an MGET of keys in different slots.
+func (s *Store) read(ctx context.Context, keys []string) ([]session.Entry, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.StringCmd, len(keys))
+	pipe := s.rdb.Pipeline()
+	for i, key := range keys {
+		cmds[i] = pipe.Get(ctx, s.sessionKey(key))
+	}
+	// Exec reports the first failed command, a missing key included; each command's
+	// own error is looked at below
+	_, _ = pipe.Exec(ctx)
+
+	out := make([]session.Entry, 0, len(keys))
+	for i, cmd := range cmds {
+		sess, err := s.decode(ctx, s.sessionKey(keys[i]), cmd.Val(), cmd.Err())
+		if errors.Is(err, session.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, session.Entry{Key: keys[i], Session: *sess})
+	}
+	return out, nil
+}
+
+// escapeGlob quotes the characters SCAN's MATCH pattern gives a meaning, so that a
+// prefix such as "gw[1]:" matches only itself.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`\*?[]`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

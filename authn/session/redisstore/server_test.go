@@ -1,0 +1,135 @@
+package redisstore
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// redisServer is a redis-server started by a test, on a loopback port of its own, with
+// neither snapshots nor an append-only file.
+type redisServer struct {
+	tb   testing.TB
+	bin  string
+	dir  string
+	port int
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+}
+
+// startRedis starts a redis-server for tb and kills it when tb ends. Without the
+// redis-server binary it skips tb, except in CI (CI=true), which must run these tests.
+func startRedis(tb testing.TB) *redisServer {
+	tb.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatal("redis-server is not installed, and CI must run the Redis store " +
+				"tests: install it with .ci/redis.sh")
+		}
+		tb.Skip("redis-server is not installed (.ci/redis.sh installs it)")
+	}
+	srv := &redisServer{tb: tb, bin: bin, dir: tb.TempDir()}
+	tb.Cleanup(srv.stop)
+
+	// another process may take the free port before redis-server binds it
+	for attempt := 1; ; attempt++ {
+		srv.port = freePort(tb)
+		err := srv.start()
+		if err == nil {
+			return srv
+		}
+		if attempt == 5 {
+			tb.Fatalf("starting redis-server: %v", err)
+		}
+	}
+}
+
+// addr is the host:port the server listens on.
+func (srv *redisServer) addr() string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(srv.port))
+}
+
+// start runs redis-server on srv.port and waits until it answers PING.
+func (srv *redisServer) start() error {
+	conf := filepath.Join(srv.dir, "redis.conf")
+	text := fmt.Sprintf("bind 127.0.0.1\nport %d\nsave \"\"\nappendonly no\ndaemonize no\n"+
+		"dir %q\nlogfile %q\n", srv.port, srv.dir, filepath.Join(srv.dir, "redis.log"))
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		return err
+	}
+	srv.cmd = exec.Command(srv.bin, conf)
+	if err := srv.cmd.Start(); err != nil {
+		return err
+	}
+	srv.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) {
+		cmd.Wait()
+		close(done)
+	}(srv.cmd, srv.done)
+
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-srv.done:
+			log, _ := os.ReadFile(filepath.Join(srv.dir, "redis.log"))
+			return fmt.Errorf("redis-server exited: %s", log)
+		default:
+		}
+		if ping(srv.addr()) == nil {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	srv.stop()
+	return fmt.Errorf("redis-server on port %d did not answer PING within 5s", srv.port)
+}
+
+// stop kills the server by its PID, as a crash would end it, and waits for it to exit.
+// Stopping a stopped server does nothing.
+func (srv *redisServer) stop() {
+	if srv.cmd == nil {
+		return
+	}
+	srv.cmd.Process.Kill()
+	<-srv.done
+	srv.cmd = nil
+}
+
+// ping sends PING to addr in the Redis protocol and wants PONG back.
+func ping(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if line != "+PONG\r\n" {
+		return fmt.Errorf("PING: got %q, want +PONG", line)
+	}
+	return nil
+}
+
+// freePort returns a loopback TCP port that was free a moment ago.
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
