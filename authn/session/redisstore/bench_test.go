@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/authn/session/redisstore/redistest"
 	"github.com/frontgate/gateway/authn/session/storetest"
 )
 
@@ -15,7 +16,7 @@ func benchKey(i int) string { return fmt.Sprintf("%043d", i) }
 
 // fill stores n sessions of 1000 users for an hour, in pipelines, as Put would store
 // them.
-func fill(b *testing.B, srv *redisServer, st *Store, n int) {
+func fill(b *testing.B, srv *redistest.Server, st *Store, n int) {
 	b.Helper()
 	ctx := context.Background()
 	pipe := rawClient(b, srv).Pipeline()
@@ -39,7 +40,7 @@ func fill(b *testing.B, srv *redisServer, st *Store, n int) {
 // BenchmarkGet reads sessions out of order from 100,000 live ones, as the gateway does
 // on every request.
 func BenchmarkGet(b *testing.B) {
-	srv := startRedis(b)
+	srv := redistest.Start(b)
 	st := newStore(b, srv, "gw:")
 	const n = 100_000
 	fill(b, srv, st, n)
@@ -55,7 +56,7 @@ func BenchmarkGet(b *testing.B) {
 
 // BenchmarkPut stores new sessions of 1000 users, as sign-ins do.
 func BenchmarkPut(b *testing.B) {
-	srv := startRedis(b)
+	srv := redistest.Start(b)
 	st := newStore(b, srv, "gw:")
 	ctx := context.Background()
 	sess := storetest.Sample("user0")
@@ -72,7 +73,7 @@ func BenchmarkPut(b *testing.B) {
 // BenchmarkTouch renews sessions among 100,000 live ones, as the gateway does at most
 // once per renewal interval per session.
 func BenchmarkTouch(b *testing.B) {
-	srv := startRedis(b)
+	srv := redistest.Start(b)
 	st := newStore(b, srv, "gw:")
 	const n = 100_000
 	fill(b, srv, st, n)

@@ -15,14 +15,15 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/authn/session/redisstore/redistest"
 	"github.com/frontgate/gateway/authn/session/storetest"
 	"github.com/frontgate/gateway/config"
 )
 
 // newStore returns a Store on srv under prefix, closed when tb ends.
-func newStore(tb testing.TB, srv *redisServer, prefix string) *Store {
+func newStore(tb testing.TB, srv *redistest.Server, prefix string) *Store {
 	tb.Helper()
-	st, err := New(config.Redis{Addresses: []string{srv.addr()}, KeyPrefix: prefix})
+	st, err := New(config.Redis{Addresses: []string{srv.Addr()}, KeyPrefix: prefix})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -31,14 +32,14 @@ func newStore(tb testing.TB, srv *redisServer, prefix string) *Store {
 }
 
 // rawClient returns a plain client on srv, to look at and tamper with what a Store wrote.
-func rawClient(tb testing.TB, srv *redisServer) *redis.Client {
-	rdb := redis.NewClient(&redis.Options{Addr: srv.addr()})
+func rawClient(tb testing.TB, srv *redistest.Server) *redis.Client {
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	tb.Cleanup(func() { rdb.Close() })
 	return rdb
 }
 
 func TestConformance(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	var n atomic.Int64
 	storetest.Run(t, storetest.Options{
 		// one server for all; a prefix of its own gives each test an empty store
@@ -53,7 +54,7 @@ func TestConformance(t *testing.T) {
 // Two gateways on one Redis are two Stores with two clients: each sees and ends the
 // other's sessions.
 func TestSharedBetweenStores(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	a, b := newStore(t, srv, "gw:"), newStore(t, srv, "gw:")
 	ctx := context.Background()
 
@@ -88,7 +89,7 @@ func TestSharedBetweenStores(t *testing.T) {
 // a hundred sessions renewed in a loop while they are deleted, many deletions land
 // between the two, where an unconditional write would resurrect the session.
 func TestTouchRacingDelete(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	st := newStore(t, srv, "gw:")
 	ctx := context.Background()
 	const n = 100
@@ -145,7 +146,7 @@ func TestTouchRacingDelete(t *testing.T) {
 // A value under a session key that is not a whole session reads as missing and is
 // removed, and does not break listings.
 func TestForeignValue(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	st := newStore(t, srv, "gw:")
 	rdb := rawClient(t, srv)
 	ctx := context.Background()
@@ -203,7 +204,7 @@ func TestForeignValue(t *testing.T) {
 // The user's index drops members that ended, so it does not grow with every sign-in,
 // and expires after the last of its sessions.
 func TestIndexStaysSmall(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	st := newStore(t, srv, "gw:")
 	rdb := rawClient(t, srv)
 	ctx := context.Background()
@@ -248,7 +249,7 @@ func TestIndexStaysSmall(t *testing.T) {
 
 // A prefix holding glob characters lists only its own sessions.
 func TestListPrefixIsLiteral(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	ctx := context.Background()
 	stores := map[string]*Store{}
 	for _, prefix := range []string{"gw*:", "gw[1]:", "gw1:", "gw?:", `gw\:`, "gwx:"} {
@@ -271,7 +272,7 @@ func TestListPrefixIsLiteral(t *testing.T) {
 
 // A listing of many sessions spans several SCAN steps and pipelines.
 func TestListMany(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	st := newStore(t, srv, "gw:")
 	ctx := context.Background()
 	const n = 3*listBatch + 7
@@ -305,14 +306,14 @@ func TestListMany(t *testing.T) {
 // With Redis gone every call fails fast with an error that is not ErrNotFound, and the
 // same Store works again once Redis is back.
 func TestRedisDown(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	st := newStore(t, srv, "gw:")
 	ctx := context.Background()
 	if err := st.Put(ctx, "k", storetest.Sample("alice"), time.Hour); err != nil {
 		t.Fatal(err)
 	}
 
-	srv.stop()
+	srv.Stop()
 	calls := []struct {
 		name string
 		call func() error
@@ -343,7 +344,7 @@ func TestRedisDown(t *testing.T) {
 	}
 
 	// back on the same port, empty (nothing was saved): the Store must come back
-	if err := srv.start(); err != nil {
+	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()

@@ -1,4 +1,6 @@
-package redisstore
+// Package redistest starts real redis-server processes for tests, on loopback ports of
+// their own.
+package redistest
 
 import (
 	"bufio"
@@ -12,9 +14,9 @@ import (
 	"time"
 )
 
-// redisServer is a redis-server started by a test, on a loopback port of its own, with
+// Server is a redis-server started by a test, on a loopback port of its own, with
 // neither snapshots nor an append-only file.
-type redisServer struct {
+type Server struct {
 	tb   testing.TB
 	bin  string
 	dir  string
@@ -23,9 +25,9 @@ type redisServer struct {
 	done chan struct{} // closed when cmd has exited
 }
 
-// startRedis starts a redis-server for tb and kills it when tb ends. Without the
+// Start starts a redis-server for tb and kills it when tb ends. Without the
 // redis-server binary it skips tb, except in CI (CI=true), which must run these tests.
-func startRedis(tb testing.TB) *redisServer {
+func Start(tb testing.TB) *Server {
 	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -35,8 +37,8 @@ func startRedis(tb testing.TB) *redisServer {
 		}
 		tb.Skip("redis-server is not installed (.ci/redis.sh installs it)")
 	}
-	srv := &redisServer{tb: tb, bin: bin, dir: tb.TempDir()}
-	tb.Cleanup(srv.stop)
+	srv := &Server{tb: tb, bin: bin, dir: tb.TempDir()}
+	tb.Cleanup(srv.Stop)
 
 	// another process may take the free port before redis-server binds it
 	for attempt := 1; ; attempt++ {
@@ -51,13 +53,17 @@ func startRedis(tb testing.TB) *redisServer {
 	}
 }
 
-// addr is the host:port the server listens on.
-func (srv *redisServer) addr() string {
+// Addr is the host:port the server listens on.
+func (srv *Server) Addr() string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(srv.port))
 }
 
+// Start runs redis-server again on the same port after Stop, and waits until it answers
+// PING.
+func (srv *Server) Restart() error { return srv.start() }
+
 // start runs redis-server on srv.port and waits until it answers PING.
-func (srv *redisServer) start() error {
+func (srv *Server) start() error {
 	conf := filepath.Join(srv.dir, "redis.conf")
 	text := fmt.Sprintf("bind 127.0.0.1\nport %d\nsave \"\"\nappendonly no\ndaemonize no\n"+
 		"dir %q\nlogfile %q\n", srv.port, srv.dir, filepath.Join(srv.dir, "redis.log"))
@@ -82,18 +88,18 @@ func (srv *redisServer) start() error {
 			return fmt.Errorf("redis-server exited: %s", log)
 		default:
 		}
-		if ping(srv.addr()) == nil {
+		if ping(srv.Addr()) == nil {
 			return nil
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	srv.stop()
+	srv.Stop()
 	return fmt.Errorf("redis-server on port %d did not answer PING within 5s", srv.port)
 }
 
-// stop kills the server by its PID, as a crash would end it, and waits for it to exit.
+// Stop kills the server by its PID, as a crash would end it, and waits for it to exit.
 // Stopping a stopped server does nothing.
-func (srv *redisServer) stop() {
+func (srv *Server) Stop() {
 	if srv.cmd == nil {
 		return
 	}
