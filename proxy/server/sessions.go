@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"time"
 
 	"github.com/frontgate/gateway/authn/session"
 	"github.com/frontgate/gateway/authn/session/boltstore"
+	"github.com/frontgate/gateway/authn/session/redisstore"
 	"github.com/frontgate/gateway/config"
 )
 
@@ -152,6 +154,20 @@ func openStore(cfg *config.Config, lg *slog.Logger) (session.Store, func() error
 			boltstore.Options{Logger: lg})
 		if err != nil {
 			return nil, nil, err
+		}
+		return st, st.Close, nil
+	case "redis":
+		redisstore.SetLogger(lg)
+		st, err := redisstore.New(cfg.Session.Redis)
+		if err != nil {
+			return nil, nil, cfg.Errorf("session.redis", err)
+		}
+		// A Redis that is down at start is not fatal: requests fail closed until it is
+		// back, as they do when it goes away later.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := st.Ping(ctx); err != nil {
+			lg.Error("session store unavailable", "store", "redis", "error", err)
 		}
 		return st, st.Close, nil
 	}

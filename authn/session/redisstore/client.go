@@ -1,9 +1,11 @@
 package redisstore
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"time"
 
@@ -74,4 +76,14 @@ func New(c config.Redis) (*Store, error) {
 		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
 	}
 	return NewWithClient(redis.NewUniversalClient(opts), c.KeyPrefix), nil
+}
+
+// SetLogger sends go-redis's own messages (reconnects, pool trouble) to lg, at Warn. The
+// go-redis logger is global to the process, so the last call wins.
+func SetLogger(lg *slog.Logger) { redis.SetLogger(slogAdapter{lg}) }
+
+type slogAdapter struct{ lg *slog.Logger }
+
+func (a slogAdapter) Printf(ctx context.Context, format string, v ...any) {
+	a.lg.WarnContext(ctx, "redis client", "message", fmt.Sprintf(format, v...))
 }
