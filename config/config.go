@@ -24,6 +24,13 @@ type Config struct {
 	// empty host listens on every interface. Default: "127.0.0.1:8080".
 	Listen string `yaml:"listen"`
 
+	// HTTPListen is the plain-HTTP address used when TLS is on: it answers ACME HTTP-01
+	// challenges and redirects everything else to HTTPS. Empty means none. Default: none.
+	HTTPListen string `yaml:"http_listen"`
+
+	// TLS configures HTTPS on Listen.
+	TLS TLS `yaml:"tls"`
+
 	// StateDir holds state the gateway generates, such as a session secret when none is
 	// configured. Relative to the config file's folder; Load makes it absolute.
 	// Default: "./data".
@@ -82,6 +89,33 @@ type Config struct {
 func (c *Config) Errorf(key string, err error) *Error {
 	v := validator{file: c.File, lines: c.lines}
 	return &Error{File: c.File, Line: v.line(key), Key: key, Err: err}
+}
+
+// TLS configures HTTPS. With Mode "off", Listen serves plain HTTP.
+type TLS struct {
+	// Mode is "off", "files" (a certificate and key from files, picked up again when
+	// they change) or "acme" (certificates from an ACME CA for Domains). Default: "off".
+	Mode string `yaml:"mode"`
+	// Domains are the names certificates are obtained for, in acme mode. A handshake
+	// for any other name gets no certificate and starts no order. Required for acme.
+	Domains []string `yaml:"domains"`
+	// Email is the ACME account's contact address. Default: none.
+	Email string `yaml:"email"`
+	// CA is the ACME directory URL; "staging" means Let's Encrypt's staging CA.
+	// Default: Let's Encrypt.
+	CA string `yaml:"ca"`
+	// CARoot is a PEM file of the root that signs the CA's own HTTPS, for private CAs.
+	// Default: the system's roots.
+	CARoot string `yaml:"ca_root"`
+	// Storage is where certificates and ACME accounts are kept: "file" (under
+	// StateDir) or "redis" (the session store's Redis, shared by several gateways).
+	// Default: "file".
+	Storage string `yaml:"storage"`
+	// CertFile and KeyFile are the PEM certificate chain and key, in files mode.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// HSTS sends Strict-Transport-Security on HTTPS answers. Default: true.
+	HSTS *bool `yaml:"hsts"`
 }
 
 // Users configures the user store.

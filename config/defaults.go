@@ -71,6 +71,12 @@ func setDefaults(c *Config) {
 		}
 	}
 
+	setString(&c.TLS.Mode, "off")
+	setString(&c.TLS.Storage, "file")
+	if c.TLS.HSTS == nil {
+		on := true
+		c.TLS.HSTS = &on
+	}
 	if c.IdentityAliases.Builtin == nil {
 		on := true
 		c.IdentityAliases.Builtin = &on

@@ -111,3 +111,24 @@ func TestRedisDB(t *testing.T) {
 		t.Errorf("db: 3: got %v", err)
 	}
 }
+
+func TestTLSErrors(t *testing.T) {
+	for _, tt := range []errorCase{
+		{name: "unknown mode", data: minimal + "tls:\n  mode: on\n", line: 6,
+			key: "tls.mode", msg: `tls mode "on" is not supported; use off, files or acme`},
+		{name: "files without cert", data: minimal + "tls:\n  mode: files\n", line: 5,
+			key: "tls.cert_file", msg: "value is required", wantErr: ErrRequired},
+		{name: "acme without domains", data: minimal + "tls:\n  mode: acme\n", line: 5,
+			key: "tls.domains", msg: "acme mode needs at least one domain"},
+		{name: "acme wildcard", data: minimal + "tls:\n  mode: acme\n  domains: [\"*.a.b\"]\n",
+			line: 7, key: "tls.domains[0]", msg: `"*.a.b" is not a domain name`},
+		{name: "plain http CA", data: minimal + "tls:\n  mode: acme\n  domains: [a.example]\n" +
+			"  ca: http://ca.example/dir\n", line: 8, key: "tls.ca",
+			msg: "ca must be an https URL of an ACME directory, or staging"},
+		{name: "redis storage without redis", data: minimal + "tls:\n  storage: redis\n",
+			line: 6, key: "tls.storage",
+			msg: "tls storage redis uses the session store's Redis: set session.store to redis"},
+	} {
+		t.Run(tt.name, func(t *testing.T) { checkError(t, tt) })
+	}
+}

@@ -77,6 +77,11 @@ func parse(data []byte, file string, lookup func(string) (string, bool)) (*Confi
 		base = filepath.Dir(abs)
 	}
 	c.Users.File = resolvePath(base, c.Users.File)
+	for _, p := range []*string{&c.TLS.CertFile, &c.TLS.KeyFile, &c.TLS.CARoot} {
+		if *p != "" {
+			*p = resolvePath(base, *p)
+		}
+	}
 	c.StateDir = resolvePath(base, c.StateDir)
 
 	compile(c)

@@ -119,6 +119,10 @@ func TestParseFull(t *testing.T) {
 		t.Errorf("session.remember_me: got %v, want true", got)
 	}
 	want.Session.RememberMe = c.Session.RememberMe
+	if got := c.TLS; got.Mode != "off" || got.Storage != "file" || got.HSTS == nil || !*got.HSTS {
+		t.Errorf("tls defaults: got %+v", got)
+	}
+	want.TLS = c.TLS
 	for i, wantURL := range []string{"http://app:3000", "https://admin.internal:8443/base"} {
 		u := c.Routes[i].UpstreamURL
 		if u == nil || u.String() != wantURL {

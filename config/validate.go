@@ -18,6 +18,7 @@ func validate(c *Config, file string, lines map[string]int) error {
 	v := validator{file: file, lines: lines}
 	checks := []func(*Config) error{
 		v.listen,
+		v.tls,
 		v.trustedProxies,
 		v.redirectHosts,
 		v.users,
@@ -358,6 +359,72 @@ func (v validator) routes(c *Config) error {
 		}
 	}
 	return nil
+}
+
+// tls checks the TLS settings of each mode.
+func (v validator) tls(c *Config) error {
+	t := c.TLS
+	if c.HTTPListen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
+			return v.fail("http_listen", errors.New("http_listen must be host:port, such "+
+				"as :80"))
+		}
+	}
+	switch t.Storage {
+	case "file", "redis":
+	default:
+		return v.fail("tls.storage", fmt.Errorf("tls storage %q is not supported; use "+
+			"file or redis", t.Storage))
+	}
+	if t.Storage == "redis" && c.Session.Store != "redis" {
+		return v.fail("tls.storage", errors.New("tls storage redis uses the session "+
+			"store's Redis: set session.store to redis"))
+	}
+	switch t.Mode {
+	case "off":
+		return nil
+	case "files":
+		if t.CertFile == "" {
+			return v.fail("tls.cert_file", ErrRequired)
+		}
+		if t.KeyFile == "" {
+			return v.fail("tls.key_file", ErrRequired)
+		}
+	case "acme":
+		if len(t.Domains) == 0 {
+			return v.fail("tls.domains", errors.New("acme mode needs at least one domain"))
+		}
+		for i, d := range t.Domains {
+			if d == "localhost" {
+				continue
+			}
+			if err := checkRedirectHost(strings.ToLower(d)); err != nil ||
+				strings.HasPrefix(d, ".") || strings.Contains(d, "*") {
+				return v.fail(fmt.Sprintf("tls.domains[%d]", i),
+					fmt.Errorf("%q is not a domain name", d))
+			}
+		}
+		if t.CA != "" && t.CA != "staging" {
+			u, err := url.Parse(t.CA)
+			if err != nil || u.Scheme != "https" && !(u.Scheme == "http" &&
+				isLoopbackHost(u.Hostname())) || u.Host == "" {
+				return v.fail("tls.ca", errors.New("ca must be an https URL of an ACME "+
+					"directory, or staging"))
+			}
+		}
+	default:
+		return v.fail("tls.mode", fmt.Errorf("tls mode %q is not supported; use off, "+
+			"files or acme", t.Mode))
+	}
+	return nil
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // allow checks a route's access rule: plain names, and methods that are HTTP tokens.
