@@ -47,16 +47,28 @@ var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]*)"`)
 
 func signIn(t *testing.T, base, user, pass string) *http.Client {
 	t.Helper()
+	return signInWith(t, base, user, pass, nil, nil)
+}
+
+// signInWith signs in through transport (nil: the default), showing every response to
+// check, when set.
+func signInWith(t *testing.T, base, user, pass string, transport http.RoundTripper,
+	check func(*http.Response)) *http.Client {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}
+	c := &http.Client{Jar: jar, Transport: transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}}
 	res, err := c.Get(base + "/.gateway/login")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
+	if check != nil {
+		check(res)
+	}
 	m := csrfField.FindSubmatch(body)
 	if m == nil {
 		t.Fatal("no csrf token on the sign-in page")
@@ -67,6 +79,9 @@ func signIn(t *testing.T, base, user, pass string) *http.Client {
 		t.Fatal(err)
 	}
 	res.Body.Close()
+	if check != nil {
+		check(res)
+	}
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign-in: status %d", res.StatusCode)
 	}

@@ -95,15 +95,46 @@ func Run(ctx context.Context, o Options) error {
 			return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 		}
 	}
+	var handler http.Handler = h
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ts, err := setupTLS(ctx, cfg, lg, nil, port)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if ts != nil && *cfg.TLS.HSTS {
+		handler = hsts(h)
+	}
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           handler,
 		ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
 		IdleTimeout:       cfg.Timeouts.Idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          log.New(serverLog{lg}, "", 0),
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	errc := make(chan error, 2)
+	if ts == nil {
+		go func() { errc <- srv.Serve(ln) }()
+	} else {
+		srv.TLSConfig = ts.config
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	}
+
+	// With TLS, the plain-HTTP listener answers ACME challenges and redirects to HTTPS.
+	if cfg.HTTPListen != "" && ts != nil {
+		hln, err := net.Listen("tcp", cfg.HTTPListen)
+		if err != nil {
+			srv.Close()
+			return fmt.Errorf("listening on %s: %w", cfg.HTTPListen, err)
+		}
+		plain := &http.Server{Handler: ts.http, ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
+			IdleTimeout: cfg.Timeouts.Idle, ErrorLog: log.New(serverLog{lg}, "", 0)}
+		go plain.Serve(hln)
+		defer plain.Close()
+	} else if cfg.HTTPListen != "" {
+		lg.Warn("http_listen is set but TLS is off; not listening on it",
+			"http_listen", cfg.HTTPListen)
+	}
 
 	// The control socket lets the gateway command list and revoke sessions in this
 	// process, whose store (memory, or a locked file) it could not open itself.
@@ -118,8 +149,8 @@ func Run(ctx context.Context, o Options) error {
 			os.Remove(cln.Addr().String())
 		}()
 	}
-	lg.Info("gateway started", "listen", ln.Addr().String(), "config", cfg.File,
-		"routes", len(cfg.Routes))
+	lg.Info("gateway started", "listen", ln.Addr().String(), "tls", cfg.TLS.Mode,
+		"config", cfg.File, "routes", len(cfg.Routes))
 	if o.Ready != nil {
 		o.Ready(ln.Addr())
 	}

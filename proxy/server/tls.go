@@ -1,0 +1,262 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/caddyserver/certmagic"
+
+	"github.com/frontgate/gateway/config"
+)
+
+// tlsSetup is how the gateway serves HTTPS: the listener's TLS config, and the handler
+// for the plain-HTTP listener, which answers ACME challenges and redirects the rest.
+type tlsSetup struct {
+	config *tls.Config
+	http   http.Handler
+}
+
+// setupTLS prepares HTTPS for cfg, or returns nil when TLS is off. Certificates are
+// managed in the background until ctx ends.
+// httpsPort is the port HTTPS is served on, for redirects to it.
+func setupTLS(ctx context.Context, cfg *config.Config, lg *slog.Logger,
+	storage certmagic.Storage, httpsPort string) (*tlsSetup, error) {
+	switch cfg.TLS.Mode {
+	case "files":
+		return filesTLS(ctx, cfg, lg, httpsPort)
+	case "acme":
+		return acmeTLS(ctx, cfg, lg, storage, httpsPort)
+	}
+	return nil, nil
+}
+
+// baseTLS is what every TLS listener of the gateway offers: TLS 1.2 at least, and HTTP/2.
+func baseTLS(t *tls.Config) *tls.Config {
+	t.MinVersion = tls.VersionTLS12
+	for _, p := range []string{"h2", "http/1.1"} {
+		if !slices.Contains(t.NextProtos, p) {
+			t.NextProtos = append(t.NextProtos, p)
+		}
+	}
+	return t
+}
+
+// certFiles serves a certificate from files and loads it again when they change, so a
+// renewed certificate is picked up without a restart.
+type certFiles struct {
+	certFile, keyFile string
+	mu                sync.RWMutex
+	cert              *tls.Certificate
+	stamp             string
+}
+
+func (c *certFiles) load() (bool, error) {
+	stamp, err := stampFiles(c.certFile, c.keyFile)
+	if err != nil {
+		return false, err
+	}
+	c.mu.RLock()
+	same := stamp == c.stamp
+	c.mu.RUnlock()
+	if same {
+		return false, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+	if err != nil {
+		return false, fmt.Errorf("loading certificate: %w", err)
+	}
+	c.mu.Lock()
+	c.cert, c.stamp = &cert, stamp
+	c.mu.Unlock()
+	return true, nil
+}
+
+func stampFiles(paths ...string) (string, error) {
+	var b strings.Builder
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return "", fmt.Errorf("reading certificate: %w", err)
+		}
+		fmt.Fprintf(&b, "%s:%d:%d;", p, fi.Size(), fi.ModTime().UnixNano())
+	}
+	return b.String(), nil
+}
+
+func (c *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.cert, nil
+}
+
+// certPollInterval is how often files mode looks for a replaced certificate.
+var certPollInterval = 2 * time.Second
+
+func filesTLS(ctx context.Context, cfg *config.Config, lg *slog.Logger,
+	httpsPort string) (*tlsSetup, error) {
+	cf := &certFiles{certFile: cfg.TLS.CertFile, keyFile: cfg.TLS.KeyFile}
+	if _, err := cf.load(); err != nil {
+		return nil, cfg.Errorf("tls.cert_file", err)
+	}
+	go func() {
+		t := time.NewTicker(certPollInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			// A half-written pair fails to load; the old one keeps serving until the
+			// next look finds both files whole.
+			changed, err := cf.load()
+			switch {
+			case err != nil:
+				lg.Error("certificate files rejected, keeping the last good one",
+					"file", cf.certFile, "error", err)
+			case changed:
+				lg.Info("certificate reloaded", "file", cf.certFile)
+			}
+		}
+	}()
+	return &tlsSetup{
+		config: baseTLS(&tls.Config{GetCertificate: cf.get}),
+		http:   redirectHTTPS(httpsPort, nil),
+	}, nil
+}
+
+func acmeTLS(ctx context.Context, cfg *config.Config, lg *slog.Logger,
+	storage certmagic.Storage, httpsPort string) (*tlsSetup, error) {
+	if storage == nil {
+		storage = &certmagic.FileStorage{Path: filepath.Join(cfg.StateDir, "certificates")}
+	}
+	var magic *certmagic.Config
+	cache := certmagic.NewCache(certmagic.CacheOptions{
+		GetConfigForCert: func(certmagic.Certificate) (*certmagic.Config, error) {
+			return magic, nil
+		},
+		Logger: zapLogger(lg),
+	})
+	context.AfterFunc(ctx, cache.Stop)
+	magic = certmagic.New(cache, certmagic.Config{Storage: storage, Logger: zapLogger(lg)})
+
+	ca := cfg.TLS.CA
+	switch ca {
+	case "":
+		ca = certmagic.LetsEncryptProductionCA
+	case "staging":
+		ca = certmagic.LetsEncryptStagingCA
+	}
+	issuer := certmagic.ACMEIssuer{
+		CA: ca, TestCA: ca, Email: cfg.TLS.Email, Agreed: true,
+		// Without a plain-HTTP listener of its own there is nowhere to answer HTTP-01.
+		DisableHTTPChallenge: cfg.HTTPListen == "",
+		Logger:               zapLogger(lg),
+	}
+	if cfg.TLS.CARoot != "" {
+		pem, err := os.ReadFile(cfg.TLS.CARoot)
+		if err != nil {
+			return nil, cfg.Errorf("tls.ca_root", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, cfg.Errorf("tls.ca_root", errors.New("no PEM certificate in the file"))
+		}
+		issuer.TrustedRoots = pool
+	}
+	// The challenges are answered on the gateway's own listeners: TLS-ALPN-01 by the
+	// TLS config below, HTTP-01 by the plain-HTTP handler; certmagic binds nothing.
+	issuer.AltTLSALPNPort = atoiOr(httpsPort, 443)
+	if _, port, err := net.SplitHostPort(cfg.HTTPListen); err == nil {
+		issuer.AltHTTPPort = atoiOr(port, 80)
+	}
+	acme := certmagic.NewACMEIssuer(magic, issuer)
+	magic.Issuers = []certmagic.Issuer{acme}
+
+	// Only the configured names are managed, and there is no on-demand issuance: a
+	// handshake for any other name gets no certificate and never starts an order.
+	domains := cfg.TLS.Domains
+	go func() {
+		if err := magic.ManageSync(ctx, domains); err != nil && ctx.Err() == nil {
+			lg.Error("obtaining certificates failed; retrying in the background",
+				"domains", domains, "error", err)
+			magic.ManageAsync(ctx, domains)
+		}
+	}()
+	return &tlsSetup{
+		config: baseTLS(magic.TLSConfig()),
+		http:   acme.HTTPChallengeHandler(redirectHTTPS(httpsPort, domains)),
+	}, nil
+}
+
+func atoiOr(s string, def int) int {
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return def
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n == 0 {
+		return def
+	}
+	return n
+}
+
+// redirectHTTPS sends plain-HTTP requests to HTTPS with 308, keeping method and body.
+// Only a host that the gateway serves is redirected to: otherwise a request with a
+// forged Host would get a redirect to any site, which a cache could then hand to others.
+func redirectHTTPS(port string, domains []string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := strings.ToLower(r.Host)
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.TrimSuffix(host, ".")
+		if !validHostName(host) || (len(domains) > 0 && !slices.Contains(domains, host)) {
+			http.Error(w, "Misdirected Request", http.StatusMisdirectedRequest)
+			return
+		}
+		target := "https://" + host
+		if port != "" && port != "443" {
+			target += ":" + port
+		}
+		w.Header().Set("Location", target+r.URL.RequestURI())
+		w.WriteHeader(http.StatusPermanentRedirect)
+	})
+}
+
+func validHostName(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// hsts adds Strict-Transport-Security to every answer sent over TLS.
+func hsts(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil {
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
