@@ -1,0 +1,149 @@
+package server
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/letsencrypt/pebble/v2/ca"
+	"github.com/letsencrypt/pebble/v2/db"
+	"github.com/letsencrypt/pebble/v2/va"
+	"github.com/letsencrypt/pebble/v2/wfe"
+)
+
+// pebble is a real ACME server, Pebble, run in-process on loopback. It validates
+// challenges by dialling localhost on the ports given, which must be the gateway's.
+type pebble struct {
+	dir    string // directory URL
+	roots  *x509.CertPool
+	caPEM  string // file with the certificate of Pebble's own HTTPS
+	orders atomic.Int64
+}
+
+func startPebble(t *testing.T, httpPort, tlsPort int) *pebble {
+	t.Helper()
+	// No random sleep before validation; nothing else from the environment.
+	os.Setenv("PEBBLE_VA_NOSLEEP", "1")
+	quiet := log.New(io.Discard, "", 0)
+	store := db.NewMemoryStore()
+	authority := ca.New(quiet, store, "", "ecdsa", 0, 1,
+		map[string]ca.Profile{"default": {Description: "default"}})
+	// No custom resolver: "localhost" is looked up in /etc/hosts, never in DNS.
+	validator := va.New(quiet, httpPort, tlsPort, false, "", store)
+	front := wfe.New(quiet, store, validator, authority, []string{"pebble.letsencrypt.org"},
+		false, false, 0, 0)
+	p := &pebble{}
+	h := front.Handler()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter,
+		r *http.Request) {
+		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "new-order") {
+			p.orders.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	srv.Config.ErrorLog = quiet
+	t.Cleanup(srv.Close)
+	p.dir = srv.URL + "/dir"
+	p.caPEM = filepath.Join(t.TempDir(), "pebble-https.pem")
+	os.WriteFile(p.caPEM, pemCert(srv.Certificate()), 0o600)
+	p.roots = x509.NewCertPool()
+	p.roots.AddCert(authority.GetRootCert(0).Cert)
+	return p
+}
+
+func pemCert(c *x509.Certificate) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+}
+
+func port(addr string) int {
+	_, p, _ := net.SplitHostPort(addr)
+	n := 0
+	fmt.Sscan(p, &n)
+	return n
+}
+
+func TestACMEWithPebble(t *testing.T) {
+	for _, challenge := range []string{"http-01", "tls-alpn-01"} {
+		t.Run(challenge, func(t *testing.T) {
+			httpsAddr, httpAddr := freeAddr(t), freeAddr(t)
+			// Each subtest leaves Pebble only its own challenge to validate: for http-01
+			// it checks TLS-ALPN on a port where nothing listens; for tls-alpn-01 the
+			// gateway has no plain-HTTP listener, so HTTP-01 is off.
+			alpnPort := port(httpsAddr)
+			if challenge == "http-01" {
+				alpnPort = port(freeAddr(t))
+			}
+			p := startPebble(t, port(httpAddr), alpnPort)
+			up := newUpstream(t)
+			path := writeConfig(t, up)
+			extra := fmt.Sprintf("tls:\n  mode: acme\n  domains: [localhost]\n"+
+				"  ca: %q\n  ca_root: %q\n  email: ops@example.test\n", p.dir, p.caPEM)
+			if challenge == "http-01" {
+				extra += fmt.Sprintf("http_listen: %q\n", httpAddr)
+			}
+			text, _ := os.ReadFile(path)
+			text = []byte(strings.Replace(string(text), `listen: "127.0.0.1:0"`,
+				fmt.Sprintf("listen: %q\n%s", httpsAddr, extra), 1))
+			os.WriteFile(path, text, 0o600)
+			startGateway(t, path)
+
+			base := "https://localhost:" + fmt.Sprint(port(httpsAddr))
+			cfg := &tls.Config{RootCAs: p.roots, ServerName: "localhost"}
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				c, err := tls.Dial("tcp", httpsAddr, cfg)
+				if err == nil {
+					c.Close()
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no certificate from Pebble within 30s: %v", err)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			signInTLS(t, base, p.roots)
+
+			// Unknown names get no certificate and start no order, however many.
+			orders := p.orders.Load()
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			for i := 0; i < 1000; i++ {
+				c, err := tls.Dial("tcp", httpsAddr, &tls.Config{InsecureSkipVerify: true,
+					ServerName: fmt.Sprintf("random-%d.evil.example", i)})
+				if err == nil {
+					c.Close()
+					t.Fatalf("handshake for an unknown name succeeded")
+				}
+			}
+			for _, sni := range []string{"", "203.0.113.7"} {
+				c, err := tls.Dial("tcp", httpsAddr, &tls.Config{InsecureSkipVerify: true,
+					ServerName: sni})
+				if err == nil {
+					c.Close()
+				}
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			if n := p.orders.Load() - orders; n != 0 {
+				t.Errorf("unknown names placed %d orders, want 0", n)
+			}
+			if grow := int64(after.HeapInuse) - int64(before.HeapInuse); grow > 8<<20 {
+				t.Errorf("1000 unknown-name handshakes grew the heap by %d bytes", grow)
+			}
+		})
+	}
+}
