@@ -83,7 +83,7 @@ func revokeID(ctx context.Context, a sessionAdmin, id string) (int, error) {
 	}
 	switch len(match) {
 	case 0:
-		return 0, nil
+		return 0, fmt.Errorf("no session has an id starting with %s", id)
 	case 1:
 		return 1, a.RevokeKey(ctx, match[0])
 	}
@@ -91,8 +91,11 @@ func revokeID(ctx context.Context, a sessionAdmin, id string) (int, error) {
 }
 
 // controlHandler serves the control socket.
-func controlHandler(a sessionAdmin, lg *slog.Logger) http.Handler {
+func controlHandler(a sessionAdmin, configFile string, lg *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /info", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]string{"config": configFile})
+	})
 	mux.HandleFunc("GET /sessions", func(w http.ResponseWriter, r *http.Request) {
 		list, err := a.List(r.Context(), r.URL.Query().Get("user"))
 		if err != nil {
@@ -156,15 +159,16 @@ func listenControl(stateDir string) (net.Listener, error) {
 }
 
 // controlClient returns an HTTP client speaking to the control socket of cfg's
-// gateway, or nil when no gateway answers there.
-func controlClient(cfg *config.Config) *http.Client {
+// gateway, or nil when no gateway answers there. It fails when the gateway there runs
+// another config file, so a command never acts on the wrong gateway.
+func controlClient(ctx context.Context, cfg *config.Config) (*http.Client, error) {
 	path := filepath.Join(cfg.StateDir, controlSocket)
 	c, err := net.DialTimeout("unix", path, time.Second)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	c.Close()
-	return &http.Client{
+	client := &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -173,4 +177,13 @@ func controlClient(cfg *config.Config) *http.Client {
 			},
 		},
 	}
+	var info struct{ Config string }
+	if err := control(ctx, client, http.MethodGet, "/info", nil, &info); err != nil {
+		return nil, err
+	}
+	if info.Config != cfg.File {
+		return nil, fmt.Errorf("the gateway running with state_dir %s uses %s, not %s",
+			cfg.StateDir, info.Config, cfg.File)
+	}
+	return client, nil
 }

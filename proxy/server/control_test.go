@@ -210,3 +210,34 @@ func startUntil(t *testing.T, ctx context.Context, path string) (string, <-chan 
 	}
 	return "", done
 }
+
+func TestSecondGatewayOnOneStateDirRefused(t *testing.T) {
+	up := newUpstream(t)
+	path := writeConfig(t, up, "session:\n  store: memory\n")
+	startGateway(t, path)
+	other := filepath.Join(filepath.Dir(path), "other.yaml")
+	text, _ := os.ReadFile(path)
+	os.WriteFile(other, text, 0o600)
+	err := Run(context.Background(), Options{ConfigPath: other, Stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "another gateway is running") {
+		t.Errorf("second gateway on the same state_dir: got %v", err)
+	}
+	// The command, given the other config, refuses to act on the running gateway.
+	cfg, _ := config.Load(other)
+	if _, err := ListSessions(context.Background(), cfg, ""); err == nil ||
+		!strings.Contains(err.Error(), "not "+cfg.File) {
+		t.Errorf("listing through another config: got %v, want a refusal", err)
+	}
+	if _, err := RevokeSessions(context.Background(), mustLoad(t, path), "", "nosuchid1"); err == nil {
+		t.Error("revoking an unknown id succeeded")
+	}
+}
+
+func mustLoad(t *testing.T, path string) *config.Config {
+	t.Helper()
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}

@@ -138,17 +138,20 @@ func Run(ctx context.Context, o Options) error {
 
 	// The control socket lets the gateway command list and revoke sessions in this
 	// process, whose store (memory, or a locked file) it could not open itself.
-	if cln, err := listenControl(cfg.StateDir); err != nil {
-		lg.Warn("control socket not available", "error", err)
-	} else {
-		ctl := &http.Server{Handler: controlHandler(h.Sessions(), lg),
-			ReadHeaderTimeout: 10 * time.Second}
-		go ctl.Serve(cln)
-		defer func() {
-			ctl.Close()
-			os.Remove(cln.Addr().String())
-		}()
+	// A second gateway on the same state_dir would share its generated secret and its
+	// store file, and the command could not tell the two apart: refuse to start.
+	cln, err := listenControl(cfg.StateDir)
+	if err != nil {
+		srv.Close()
+		return err
 	}
+	ctl := &http.Server{Handler: controlHandler(h.Sessions(), cfg.File, lg),
+		ReadHeaderTimeout: 10 * time.Second}
+	go ctl.Serve(cln)
+	defer func() {
+		ctl.Close()
+		os.Remove(cln.Addr().String())
+	}()
 	lg.Info("gateway started", "listen", ln.Addr().String(), "tls", cfg.TLS.Mode,
 		"config", cfg.File, "routes", len(cfg.Routes))
 	if o.Ready != nil {

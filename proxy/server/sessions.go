@@ -28,7 +28,11 @@ var ErrNoGateway = errors.New("no gateway is running with this config, and its m
 // store.
 func ListSessions(ctx context.Context, cfg *config.Config, user string) ([]SessionInfo,
 	error) {
-	if c := controlClient(cfg); c != nil {
+	c, err := controlClient(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil {
 		var out []SessionInfo
 		err := control(ctx, c, http.MethodGet, "/sessions", url.Values{"user": {user}}, &out)
 		return out, err
@@ -52,7 +56,11 @@ func RevokeSessions(ctx context.Context, cfg *config.Config, user, id string) (i
 	if (user == "") == (id == "") {
 		return 0, errors.New("give either a user or a session id")
 	}
-	if c := controlClient(cfg); c != nil {
+	c, err := controlClient(ctx, cfg)
+	if err != nil {
+		return 0, err
+	}
+	if c != nil {
 		var out struct{ Revoked int }
 		err := control(ctx, c, http.MethodPost, "/revoke",
 			url.Values{"user": {user}, "id": {id}}, &out)
