@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 // validate checks c, with its defaults filled in, and returns an *Error for the first
@@ -193,7 +195,9 @@ func (v validator) session(c *Config) error {
 			"use one of: memory, bolt, redis", s.Store))
 	}
 	for i, a := range s.Redis.Addresses {
-		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+		host, port, err := net.SplitHostPort(a)
+		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 ||
+			n > 65535 {
 			return v.fail(fmt.Sprintf("session.redis.addresses[%d]", i),
 				fmt.Errorf("address %q must be host:port", a))
 		}
@@ -461,8 +465,14 @@ func checkCookieDomain(d string) error {
 	if strings.HasPrefix(d, ".") || strings.ContainsAny(d, "/:*@ ") {
 		return fmt.Errorf("cookie domain %q must be a bare domain such as example.com", d)
 	}
-	if err := checkRedirectHost("." + strings.ToLower(d)); err != nil {
+	d = strings.ToLower(d)
+	if err := checkRedirectHost("." + d); err != nil || net.ParseIP(d) != nil {
 		return fmt.Errorf("cookie domain %q is not a valid domain", d)
+	}
+	// co.uk or github.io would cover every site under them: browsers refuse such a
+	// cookie, and the gateway refuses to ask for one.
+	if suffix, _ := publicsuffix.PublicSuffix(d); suffix == d {
+		return fmt.Errorf("cookie domain %q is a public suffix, shared by unrelated sites", d)
 	}
 	return nil
 }

@@ -100,6 +100,24 @@ func TestParseValidationErrors(t *testing.T) {
 			msg: `cookie domain "com" is not a valid domain`,
 		},
 		{
+			name: "cookie domain public suffix", data: "session:\n  cookie_domain: co.uk\n" +
+				minimal,
+			line: 2, key: "session.cookie_domain",
+			msg: `cookie domain "co.uk" is a public suffix, shared by unrelated sites`,
+		},
+		{
+			name: "cookie domain ip", data: "session:\n  cookie_domain: 127.0.0.1\n" +
+				minimal,
+			line: 2, key: "session.cookie_domain",
+			msg: `cookie domain "127.0.0.1" is not a valid domain`,
+		},
+		{
+			name: "redis port too big",
+			data: "session:\n  redis:\n    addresses: [\"127.0.0.1:99999\"]\n" + minimal,
+			line: 3, key: "session.redis.addresses[0]",
+			msg: `address "127.0.0.1:99999" must be host:port`,
+		},
+		{
 			name: "cookie domain dot", data: "session:\n  cookie_domain: .example.com\n" +
 				minimal,
 			line: 2, key: "session.cookie_domain",
