@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -196,7 +197,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 
 // logoutForm shows the sign-out confirmation. It changes nothing.
 func (h *Handler) logoutForm(w http.ResponseWriter, r *http.Request) {
-	s, u, _ := h.identify(w, r)
+	s, u, err := h.identify(w, r)
+	if err != nil {
+		h.storeDown(w, r)
+		return
+	}
 	d := page.Logout{Site: h.site}
 	if s != nil {
 		d.User, d.CSRFToken = u.Name, s.CSRFToken
@@ -311,6 +316,12 @@ func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow
 // errorPage answers with status and a message: a page for browsers, plain text for
 // everything else. It never carries internals.
 func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	h.errorPageLink(w, r, status, msg, LoginPath, "Go to the sign-in page")
+}
+
+// errorPageLink is errorPage with a link of its own.
+func (h *Handler) errorPageLink(w http.ResponseWriter, r *http.Request, status int,
+	msg, link, linkText string) {
 	pageHeaders(w.Header(), h.csp)
 	if !acceptsHTML(r) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -320,7 +331,7 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	h.render(w, r, status, page.Error{
 		Site: h.site, Title: http.StatusText(status), Message: msg,
-		Link: LoginPath, LinkText: "Go to the sign-in page",
+		Link: link, LinkText: linkText,
 	})
 }
 
@@ -374,7 +385,7 @@ func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value 
 func (h *Handler) setSessionCookie(w http.ResponseWriter, r *http.Request, value string,
 	maxAge int) {
 	http.SetCookie(w, &http.Cookie{
-		Name: session.CookieName, Value: value, Path: "/", Domain: h.cookieDomain,
+		Name: session.CookieName, Value: value, Path: "/", Domain: h.sessionDomain(r),
 		MaxAge: maxAge, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: h.secureCookie(r),
 	})
@@ -383,10 +394,31 @@ func (h *Handler) setSessionCookie(w http.ResponseWriter, r *http.Request, value
 // clearSessionCookie expires the session cookie with the attributes it was set with.
 func (h *Handler) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
-		Name: session.CookieName, Value: "", Path: "/", Domain: h.cookieDomain, MaxAge: -1,
-		Expires: time.Unix(1, 0), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Name: session.CookieName, Value: "", Path: "/", Domain: h.sessionDomain(r),
+		MaxAge: -1, Expires: time.Unix(1, 0), HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: h.secureCookie(r),
 	})
+}
+
+// sessionDomain is the Domain of the session cookie for r: the configured cookie_domain
+// when the request's host lies within it; otherwise none, a host-only cookie, since a
+// browser drops a cookie for a domain that does not cover the page and the user would
+// be sent back to sign in forever.
+func (h *Handler) sessionDomain(r *http.Request) string {
+	if h.cookieDomain == "" {
+		return ""
+	}
+	host := strings.ToLower(r.Host)
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		host = hh
+	}
+	host = strings.TrimSuffix(host, ".")
+	if host == h.cookieDomain || strings.HasSuffix(host, "."+h.cookieDomain) {
+		return h.cookieDomain
+	}
+	h.log.Warn("request host is outside session.cookie_domain; using a host-only cookie",
+		"host", host, "cookie_domain", h.cookieDomain)
+	return ""
 }
 
 // clearCookie expires a cookie with the same attributes it was set with.

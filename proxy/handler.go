@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/frontgate/gateway/authn"
@@ -72,6 +73,7 @@ type Handler struct {
 	site         string
 	rememberMe   bool
 	cookieDomain string
+	storeIsDown  atomic.Bool   // the store failed and has not answered since
 	pageTime     time.Duration // read and write deadline for the gateway's own pages
 	bodyIdle     time.Duration // longest a proxied body or stream may stall
 }
@@ -121,7 +123,7 @@ func New(o Options) (*Handler, error) {
 		site:         "Gateway",
 		pageTime:     cfg.Timeouts.Page,
 		rememberMe:   cfg.Session.RememberMe == nil || *cfg.Session.RememberMe,
-		cookieDomain: cfg.Session.CookieDomain,
+		cookieDomain: strings.ToLower(cfg.Session.CookieDomain),
 		bodyIdle:     cfg.Timeouts.BodyIdle,
 	}
 	h.filter = newHeaderFilter([]string{h.identity.User, h.identity.Email, h.identity.Groups},
@@ -379,8 +381,8 @@ func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request, u *authn.Use
 	rt *route) {
 	h.log.Info("access denied", "user", u.Name, "route", rt.path, "method", r.Method,
 		"client_ip", h.clientIP(r).String())
-	h.errorPage(w, r, http.StatusForbidden, "You are signed in as "+u.Name+
-		", who may not open this page.")
+	h.errorPageLink(w, r, http.StatusForbidden, "You are signed in as "+u.Name+
+		", who may not open this page.", LogoutPath, "Sign out to use another account")
 }
 
 // identify returns the request's live session and its user, or nils. A session whose
@@ -401,13 +403,16 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 		case errors.As(err, &expired):
 			h.audit(r, "session ended", expired.User, "expired")
 		case !errors.Is(err, session.ErrNotFound):
+			h.storeFailed()
 			h.log.Error("session store unavailable", "error", err,
 				"client_ip", h.clientIP(r).String())
 			return nil, nil, err
 		}
+		h.storeWorked()
 		h.clearSessionCookie(w, r)
 		return nil, nil, nil
 	}
+	h.storeWorked()
 	u = h.auth.Users().Lookup(s.User)
 	reason := ""
 	switch {
@@ -449,8 +454,19 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 // storeDown answers a request that needs a session while the store cannot be reached.
 // It fails closed: nothing is forwarded.
 func (h *Handler) storeDown(w http.ResponseWriter, r *http.Request) {
-	h.errorPage(w, r, http.StatusServiceUnavailable, "Signing in is not possible right "+
+	w.Header().Set("Retry-After", "5")
+	h.errorPage(w, r, http.StatusServiceUnavailable, "Sessions cannot be checked right "+
 		"now. Try again in a moment.")
+}
+
+// storeFailed records that the store failed, so that its recovery is logged.
+func (h *Handler) storeFailed() { h.storeIsDown.Store(true) }
+
+// storeWorked logs, once, that the store answers again after a failure.
+func (h *Handler) storeWorked() {
+	if h.storeIsDown.Load() && h.storeIsDown.CompareAndSwap(true, false) {
+		h.log.Info("session store available again")
+	}
 }
 
 // loginRequired answers a request for a protected path that has no valid session.

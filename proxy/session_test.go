@@ -65,8 +65,27 @@ func TestRememberMeOff(t *testing.T) {
 	if strings.Contains(c, "Max-Age") {
 		t.Errorf("session cookie %q has a Max-Age with remember_me off", c)
 	}
-	if !strings.Contains(c, "Domain=example.test") {
-		t.Errorf("session cookie %q lacks Domain=example.test", c)
+	// 127.0.0.1 is outside the cookie domain: a host-only cookie, or the browser would
+	// drop it and never stay signed in.
+	if strings.Contains(c, "Domain=") {
+		t.Errorf("session cookie %q for 127.0.0.1 has a Domain", c)
+	}
+	// A host inside the domain gets exactly the configured Domain, when set and cleared.
+	d := e.from(t, "192.0.2.1")
+	res := d.login("alice", alicePass)
+	if got := res.Header.Get("Set-Cookie"); !strings.Contains(got, "Domain=example.test;") {
+		t.Errorf("session cookie for gw.example.test: %q, want Domain=example.test", got)
+	}
+	token := field(t, csrfRe, readAll(d.do("GET", "/.gateway/logout", nil)))
+	out := d.do("POST", "/.gateway/logout", url.Values{"csrf_token": {token}})
+	cleared := ""
+	for _, sc := range out.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(sc, "gateway_session=;") {
+			cleared = sc
+		}
+	}
+	if !strings.Contains(cleared, "Domain=example.test;") {
+		t.Errorf("sign-out cleared the cookie with %q, want the same Domain", cleared)
 	}
 }
 
