@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/letsencrypt/pebble/v2/ca"
+
+	"github.com/frontgate/gateway/authn/session/redisstore/redistest"
 	"github.com/letsencrypt/pebble/v2/db"
 	"github.com/letsencrypt/pebble/v2/va"
 	"github.com/letsencrypt/pebble/v2/wfe"
@@ -49,7 +51,7 @@ func startPebble(t *testing.T, httpPort, tlsPort int) *pebble {
 	h := front.Handler()
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter,
 		r *http.Request) {
-		if r.Method == http.MethodPost && strings.Contains(r.URL.Path, "new-order") {
+		if r.Method == http.MethodPost && r.URL.Path == "/order-plz" {
 			p.orders.Add(1)
 		}
 		h.ServeHTTP(w, r)
@@ -118,6 +120,9 @@ func TestACMEWithPebble(t *testing.T) {
 
 			// Unknown names get no certificate and start no order, however many.
 			orders := p.orders.Load()
+			if orders != 1 {
+				t.Errorf("orders for localhost: got %d, want 1", orders)
+			}
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
@@ -145,5 +150,49 @@ func TestACMEWithPebble(t *testing.T) {
 				t.Errorf("1000 unknown-name handshakes grew the heap by %d bytes", grow)
 			}
 		})
+	}
+}
+
+func TestTwoGatewaysShareOneCertificateThroughRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	httpA, httpsA, httpsB := freeAddr(t), freeAddr(t), freeAddr(t)
+	// Pebble validates HTTP-01 at the first gateway only; whichever gateway orders, the
+	// challenge is answered from the shared storage.
+	p := startPebble(t, port(httpA), port(freeAddr(t)))
+	up := newUpstream(t)
+	var bases []string
+	for _, addrs := range [][2]string{{httpsA, httpA}, {httpsB, freeAddr(t)}} {
+		path := writeConfig(t, up, fmt.Sprintf("session:\n  store: redis\n"+
+			"  secrets: [\"0123456789abcdef0123456789abcdef-shared\"]\n"+
+			"  redis:\n    addresses: [%q]\n", srv.Addr()))
+		text, _ := os.ReadFile(path)
+		text = []byte(strings.Replace(string(text), `listen: "127.0.0.1:0"`, fmt.Sprintf(
+			"listen: %q\nhttp_listen: %q\ntls:\n  mode: acme\n  domains: [localhost]\n"+
+				"  storage: redis\n  ca: %q\n  ca_root: %q\n", addrs[0], addrs[1], p.dir,
+			p.caPEM), 1))
+		os.WriteFile(path, text, 0o600)
+		startGateway(t, path)
+		bases = append(bases, addrs[0])
+	}
+	serials := map[string]bool{}
+	for _, addr := range bases {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: p.roots,
+				ServerName: "localhost"})
+			if err == nil {
+				serials[c.ConnectionState().PeerCertificates[0].SerialNumber.String()] = true
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no certificate within 60s: %v", addr, err)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	if n := p.orders.Load(); n != 1 || len(serials) != 1 {
+		t.Errorf("two gateways placed %d orders and serve %d certificates; want 1 and 1",
+			n, len(serials))
 	}
 }

@@ -16,9 +16,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/caddyserver/certmagic"
+
 	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/authn/session/redisstore"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy"
+	"github.com/frontgate/gateway/proxy/tlsstore"
 )
 
 // Options configures Run.
@@ -97,7 +101,13 @@ func Run(ctx context.Context, o Options) error {
 	}
 	var handler http.Handler = h
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	ts, err := setupTLS(ctx, cfg, lg, nil, port)
+	certStore, closeCerts, err := certStorage(cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer closeCerts()
+	ts, err := setupTLS(ctx, cfg, lg, certStore, port)
 	if err != nil {
 		ln.Close()
 		return err
@@ -200,6 +210,20 @@ func Build(ctx context.Context, cfg *config.Config, lg *slog.Logger) (*proxy.Han
 		Sessions: mgr,
 		Logger:   lg,
 	})
+}
+
+// certStorage returns where certmagic keeps certificates: nil for its file storage
+// under state_dir, or the session store's Redis, shared by every gateway on it, so that
+// they obtain one certificate between them and never order it twice.
+func certStorage(cfg *config.Config) (certmagic.Storage, func() error, error) {
+	if cfg.TLS.Mode != "acme" || cfg.TLS.Storage != "redis" {
+		return nil, func() error { return nil }, nil
+	}
+	st, err := redisstore.New(cfg.Session.Redis)
+	if err != nil {
+		return nil, nil, cfg.Errorf("session.redis", err)
+	}
+	return tlsstore.New(st.Client(), cfg.Session.Redis.KeyPrefix+"tls:"), st.Close, nil
 }
 
 // NewLogger returns a logger writing c's format at c's level to w.

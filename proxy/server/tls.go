@@ -187,14 +187,12 @@ func acmeTLS(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 
 	// Only the configured names are managed, and there is no on-demand issuance: a
 	// handshake for any other name gets no certificate and never starts an order.
+	// ManageAsync, unlike ManageSync, never prompts on the terminal for an email: the
+	// gateway starts at once and certificates arrive, and renew, in the background.
 	domains := cfg.TLS.Domains
-	go func() {
-		if err := magic.ManageSync(ctx, domains); err != nil && ctx.Err() == nil {
-			lg.Error("obtaining certificates failed; retrying in the background",
-				"domains", domains, "error", err)
-			magic.ManageAsync(ctx, domains)
-		}
-	}()
+	if err := magic.ManageAsync(ctx, domains); err != nil {
+		return nil, cfg.Errorf("tls.domains", err)
+	}
 	return &tlsSetup{
 		config: baseTLS(magic.TLSConfig()),
 		http:   acme.HTTPChallengeHandler(redirectHTTPS(httpsPort, domains)),

@@ -63,6 +63,10 @@ func NewWithClient(rdb redis.UniversalClient, prefix string) *Store {
 	return &Store{rdb: rdb, prefix: prefix}
 }
 
+// Client returns the Redis client the Store uses, for other state the gateway keeps in
+// the same Redis, such as certificates.
+func (s *Store) Client() redis.UniversalClient { return s.rdb }
+
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
