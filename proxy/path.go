@@ -3,6 +3,8 @@ package proxy
 import (
 	"errors"
 	"strings"
+
+	"github.com/frontgate/gateway/proxy/internal/pct"
 )
 
 // errAmbiguousPath means a request path could be read two ways by the gateway and the
@@ -41,20 +43,14 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 		case c == '\\' || c < 0x20 || c == 0x7f:
 			return "", "", errAmbiguousPath
 		case c == '%':
-			if i+2 >= len(escaped) || !isHex(escaped[i+1]) || !isHex(escaped[i+2]) {
-				return "", "", errAmbiguousPath
-			}
-			b := unhex(escaped[i+1])<<4 | unhex(escaped[i+2])
-			if dangerous(b) {
+			b, ok := pct.At(escaped, i)
+			if !ok || dangerous(b) {
 				return "", "", errAmbiguousPath
 			}
 			// A double-encoded separator or dot ("%252F") is harmless here but becomes
 			// the real thing in an app that decodes twice.
-			if b == '%' && i+4 < len(escaped) && isHex(escaped[i+3]) && isHex(escaped[i+4]) {
-				if b2 := unhex(escaped[i+3])<<4 | unhex(escaped[i+4]); dangerous(b2) ||
-					b2 == '.' {
-					return "", "", errAmbiguousPath
-				}
+			if b2, ok := pct.Hex(escaped, i+3); b == '%' && ok && (dangerous(b2) || b2 == '.') {
+				return "", "", errAmbiguousPath
 			}
 			dec.WriteByte(b)
 			i += 2
@@ -120,19 +116,4 @@ func underPrefix(path, prefix string) bool {
 		return false
 	}
 	return len(path) == len(prefix) || path[len(prefix)] == '/'
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
-	}
 }

@@ -10,6 +10,8 @@ package redirect
 import (
 	"net/url"
 	"strings"
+
+	"github.com/frontgate/gateway/proxy/internal/pct"
 )
 
 // Fallback is where a rejected target is replaced with.
@@ -54,7 +56,7 @@ func (p *Policy) Allowed(v string) bool {
 			return false
 		}
 		// Every "%" starts a well-formed escape, in the query and fragment too.
-		if v[i] == '%' && (i+2 >= len(v) || !isHex(v[i+1]) || !isHex(v[i+2])) {
+		if _, ok := pct.At(v, i); v[i] == '%' && !ok {
 			return false
 		}
 	}
@@ -136,10 +138,10 @@ func pathSegmentsOK(path string) bool {
 		if path[i] != '%' {
 			continue
 		}
-		if i+2 >= len(path) || !isHex(path[i+1]) || !isHex(path[i+2]) {
+		b, ok := pct.At(path, i)
+		if !ok {
 			return false
 		}
-		b := unhex(path[i+1])<<4 | unhex(path[i+2])
 		// An encoded "/" or "\" is a separator to some servers and not to others, and an
 		// encoded control character is one decoding away from the raw one.
 		if b == '/' || b == '\\' || b < 0x20 || b == 0x7f {
@@ -159,19 +161,4 @@ func pathSegmentsOK(path string) bool {
 func isDotSegment(seg string) bool {
 	s := strings.ReplaceAll(strings.ToLower(seg), "%2e", ".")
 	return s == "." || s == ".."
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	default:
-		return c - 'A' + 10
-	}
 }
