@@ -195,8 +195,8 @@ func (m *Manager) ttl(s *Session, now time.Time) time.Duration {
 }
 
 // Renew extends the idle deadline of s if it was last renewed more than RenewInterval
-// ago (or a quarter of the idle timeout, if that is shorter). The write is conditional: a session deleted meanwhile stays deleted, and Renew
-// then returns ErrNotFound.
+// ago (or a quarter of the idle timeout, if that is shorter). The write is conditional:
+// a session deleted meanwhile stays deleted, and Renew then returns ErrNotFound.
 func (m *Manager) Renew(ctx context.Context, s *Session) error {
 	now := m.now()
 	if now.Sub(s.LastSeen) < min(RenewInterval, m.idle/4) {
