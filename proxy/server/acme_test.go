@@ -51,8 +51,15 @@ func startPebble(t *testing.T, httpPort, tlsPort int) *pebble {
 	h := front.Handler()
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter,
 		r *http.Request) {
+		// Orders that Pebble created; a retried one (Pebble rejects some nonces on
+		// purpose) is not an order.
 		if r.Method == http.MethodPost && r.URL.Path == "/order-plz" {
-			p.orders.Add(1)
+			rec := &statusRecorder{ResponseWriter: w}
+			h.ServeHTTP(rec, r)
+			if rec.status == http.StatusCreated {
+				p.orders.Add(1)
+			}
+			return
 		}
 		h.ServeHTTP(w, r)
 	}))
@@ -64,6 +71,16 @@ func startPebble(t *testing.T, httpPort, tlsPort int) *pebble {
 	p.roots = x509.NewCertPool()
 	p.roots.AddCert(authority.GetRootCert(0).Cert)
 	return p
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
 }
 
 func pemCert(c *x509.Certificate) []byte {
@@ -120,8 +137,9 @@ func TestACMEWithPebble(t *testing.T) {
 
 			// Unknown names get no certificate and start no order, however many.
 			orders := p.orders.Load()
-			if orders != 1 {
-				t.Errorf("orders for localhost: got %d, want 1", orders)
+			// For http-01, an attempt at TLS-ALPN-01 may fail first and cost an order.
+			if orders < 1 || orders > 2 {
+				t.Errorf("orders for localhost: got %d, want 1 or 2", orders)
 			}
 			var before, after runtime.MemStats
 			runtime.GC()
@@ -156,9 +174,9 @@ func TestACMEWithPebble(t *testing.T) {
 func TestTwoGatewaysShareOneCertificateThroughRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	httpA, httpsA, httpsB := freeAddr(t), freeAddr(t), freeAddr(t)
-	// Pebble validates HTTP-01 at the first gateway only; whichever gateway orders, the
+	// Pebble validates at the first gateway only; whichever gateway orders, the
 	// challenge is answered from the shared storage.
-	p := startPebble(t, port(httpA), port(freeAddr(t)))
+	p := startPebble(t, port(httpA), port(httpsA))
 	up := newUpstream(t)
 	var bases []string
 	for _, addrs := range [][2]string{{httpsA, httpA}, {httpsB, freeAddr(t)}} {
