@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/frontgate/gateway/proxy/internal/pct"
 )
@@ -49,7 +50,9 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 			}
 			// A double-encoded separator or dot ("%252F") is harmless here but becomes
 			// the real thing in an app that decodes twice.
-			if b2, ok := pct.Hex(escaped, i+3); b == '%' && ok && (dangerous(b2) || b2 == '.') {
+			// Any double encoding ("%252F", "%2561") is one decoding away from another
+			// path in an app that decodes twice: refused, whatever it encodes.
+			if _, ok := pct.Hex(escaped, i+3); b == '%' && ok {
 				return "", "", errAmbiguousPath
 			}
 			dec.WriteByte(b)
@@ -59,10 +62,19 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 		}
 	}
 	decoded = dec.String()
+	// Overlong and other invalid UTF-8 ("%c0%af" for "/") decodes to a separator in
+	// lenient servers.
+	if !utf8.ValidString(decoded) {
+		return "", "", errAmbiguousPath
+	}
 	for seg := range strings.SplitSeq(decoded, "/") {
 		// "..;x" is ".." to servers that drop path parameters.
 		name, _, _ := strings.Cut(seg, ";")
 		if name == "." || name == ".." {
+			return "", "", errAmbiguousPath
+		}
+		// Windows servers drop a trailing dot or space: "/admin./" is "/admin/" to IIS.
+		if n := len(name); n > 0 && (name[n-1] == '.' || name[n-1] == ' ') {
 			return "", "", errAmbiguousPath
 		}
 	}

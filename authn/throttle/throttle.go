@@ -13,6 +13,7 @@ package throttle
 
 import (
 	"container/list"
+	"crypto/sha256"
 	"net/netip"
 	"sync"
 	"time"
@@ -81,6 +82,9 @@ type Attempt struct {
 func (t *Throttle) Begin(user string, addr netip.Addr, trustedDevice bool) (
 	*Attempt, time.Duration, Reason) {
 	now := t.now()
+	// Usernames are kept as a fixed-size digest: a client chooses them, and long ones
+	// would otherwise make each tracked entry as large as a sign-in form allows.
+	user = userKey(user)
 	a := &Attempt{t: t, addrKey: addressKey(addr), user: user}
 	a.uaKey = a.addrKey + "\x00" + user
 
@@ -111,6 +115,12 @@ func (a *Attempt) Succeeded() {
 	a.t.addr.add(a.addrKey, -1, a.t.limits.Window, now)
 	a.t.userAddr.reset(a.uaKey)
 	a.t.user.reset(a.user)
+}
+
+// userKey is a fixed-size digest of a username.
+func userKey(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return string(sum[:16])
 }
 
 // addressKey groups an address with the others its owner controls: IPv6 by /64.

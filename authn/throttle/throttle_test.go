@@ -160,3 +160,19 @@ func TestConcurrentAttemptsCount(t *testing.T) {
 			limits.UserAddressFailures)
 	}
 }
+
+func TestLongUsernamesTakeFixedSpace(t *testing.T) {
+	th := New(limits, nil)
+	long := string(make([]byte, 16000))
+	th.Begin(long, a1, false)
+	for k := range th.user.m {
+		if len(k) > 32 {
+			t.Errorf("a 16000-byte username is kept as a %d-byte key", len(k))
+		}
+	}
+	for k := range th.userAddr.m {
+		if len(k) > 64 {
+			t.Errorf("a 16000-byte username is kept in a %d-byte pair key", len(k))
+		}
+	}
+}
