@@ -51,9 +51,17 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
+		// A methods rule needs the method of the described request; the auth request's
+		// own (nginx always asks with GET) says nothing about it.
 		method := r.Header.Get("X-Forwarded-Method")
 		if method == "" {
-			method = r.Method
+			if len(rt.allow.Methods) > 0 {
+				h.log.Warn("forward-auth refused", "reason", "no X-Forwarded-Method for "+
+					"a route with a methods rule", "route", rt.path)
+				w.WriteHeader(http.StatusForbidden)
+				return
+			}
+			method = http.MethodGet
 		}
 		if !rt.allows(u, method) {
 			w.WriteHeader(http.StatusForbidden)
@@ -73,11 +81,12 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 }
 
 // originalPath returns the escaped path of the request a front proxy describes, from
-// X-Forwarded-Uri or nginx's X-Original-URL. Both must agree when both are sent, each
-// must be sent once, and the method, when given, must be a plain token.
+// X-Forwarded-Uri (Traefik, Caddy), X-Original-URL or X-Original-URI (nginx). All that
+// are sent must agree, so that a copy a client slipped past the proxy can only cause a
+// denial; each must be sent once, and the method, when given, must be a plain token.
 func originalPath(r *http.Request) (string, bool) {
 	var paths []string
-	for _, name := range []string{"X-Forwarded-Uri", "X-Original-Url"} {
+	for _, name := range []string{"X-Forwarded-Uri", "X-Original-Url", "X-Original-Uri"} {
 		vs := r.Header.Values(name)
 		if len(vs) > 1 {
 			return "", false
@@ -90,8 +99,13 @@ func originalPath(r *http.Request) (string, bool) {
 			paths = append(paths, p)
 		}
 	}
-	if len(paths) == 0 || (len(paths) == 2 && paths[0] != paths[1]) {
+	if len(paths) == 0 {
 		return "", false
+	}
+	for _, p := range paths[1:] {
+		if p != paths[0] {
+			return "", false
+		}
 	}
 	if m := r.Header.Values("X-Forwarded-Method"); len(m) > 1 ||
 		(len(m) == 1 && !isToken(m[0])) {

@@ -7,7 +7,8 @@ import (
 )
 
 func TestForwardAuth(t *testing.T) {
-	e := newEnv(t, "trusted_proxies: [\"10.0.0.2/32\"]\n")
+	e := newEnv(t, "  - path: /api/\n    upstream: \"http://127.0.0.1:1\"\n"+
+		"    allow:\n      methods: [GET]\n"+"trusted_proxies: [\"10.0.0.2/32\"]\n")
 	alice := e.session("alice", alicePass)
 	ask := func(from, cookie string, hdr ...string) *http.Response {
 		req := httptest.NewRequest("GET", "http://gw.example.test/.gateway/auth", nil)
@@ -59,6 +60,16 @@ func TestForwardAuth(t *testing.T) {
 			""},
 		{"bad method", proxy, alice, []string{"X-Forwarded-Method", "GET /x",
 			"X-Forwarded-Uri", "/app/"}, 403, ""},
+		{"nginx X-Original-URI", proxy, alice, []string{"X-Original-URI", "/app/x"}, 200,
+			"alice"},
+		{"X-Original-URI disagrees", proxy, alice, []string{"X-Original-URI", "/admin/",
+			"X-Forwarded-Uri", "/public/x"}, 403, ""},
+		{"methods rule, method given", proxy, alice, []string{"X-Forwarded-Uri", "/api/x",
+			"X-Forwarded-Method", "get"}, 200, "alice"},
+		{"methods rule, other method", proxy, alice, []string{"X-Forwarded-Uri", "/api/x",
+			"X-Forwarded-Method", "DELETE"}, 403, ""},
+		{"methods rule, no method", proxy, alice, []string{"X-Forwarded-Uri", "/api/x"},
+			403, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
