@@ -22,6 +22,7 @@ type Keys struct {
 	hash    [][]byte // HMAC keys for cookies
 	block   [][]byte // AES-256 keys for cookies
 	binding [][]byte // HMAC keys for password-hash digests
+	record  [][]byte // HMAC keys for stored session records
 }
 
 // Key purposes, fed to HKDF so that no two uses share a key.
@@ -29,6 +30,7 @@ const (
 	infoCookieHash  = "gateway cookie signing v1"
 	infoCookieBlock = "gateway cookie encryption v1"
 	infoBinding     = "gateway session auth hash v1"
+	infoRecord      = "gateway session record v1"
 )
 
 // DeriveKeys derives signing, encryption and binding keys from each secret with HKDF.
@@ -46,7 +48,8 @@ func DeriveKeys(secrets [][]byte) (*Keys, error) {
 		for _, d := range []struct {
 			dst  *[][]byte
 			info string
-		}{{&k.hash, infoCookieHash}, {&k.block, infoCookieBlock}, {&k.binding, infoBinding}} {
+		}{{&k.hash, infoCookieHash}, {&k.block, infoCookieBlock}, {&k.binding, infoBinding},
+			{&k.record, infoRecord}} {
 			key, err := hkdf.Key(sha256.New, s, nil, d.info, 32)
 			if err != nil {
 				return nil, fmt.Errorf("deriving keys: %w", err)
@@ -77,6 +80,31 @@ func (k *Keys) AuthHashMatches(digest, passwordHash string) bool {
 func authHash(key []byte, passwordHash string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(passwordHash))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// sealRecord returns the MAC of a stored session under the newest key. It covers the
+// key the record is stored under and every field that grants anything, so a record
+// copied to another key, or edited in the store (a user swapped, a deadline pushed),
+// is not a session. LastSeen is left out: renewals rewrite it alone, and it can only
+// move within Expires.
+func (k *Keys) sealRecord(storeKey string, s *Session) string {
+	return recordMAC(k.record[0], storeKey, s)
+}
+
+// recordSealed reports whether s carries a MAC made under any of the keys.
+func (k *Keys) recordSealed(storeKey string, s *Session) bool {
+	ok := 0
+	for _, key := range k.record {
+		ok |= subtle.ConstantTimeCompare([]byte(s.MAC), []byte(recordMAC(key, storeKey, s)))
+	}
+	return ok == 1
+}
+
+func recordMAC(key []byte, storeKey string, s *Session) string {
+	m := hmac.New(sha256.New, key)
+	fmt.Fprintf(m, "%q %q %q %q %q %d %d %t", storeKey, s.User, s.Backend, s.AuthHash,
+		s.CSRFToken, s.Created.UnixNano(), s.Expires.UnixNano(), s.Remember)
 	return hex.EncodeToString(m.Sum(nil))
 }
 

@@ -108,6 +108,7 @@ func (m *Manager) Create(ctx context.Context, l Login) (*Session, string, error)
 	if err != nil {
 		return nil, "", err
 	}
+	s.MAC = m.keys.sealRecord(storeKey(s.ID), s)
 	if err := m.store.Put(ctx, storeKey(s.ID), s, m.ttl(s, now)); err != nil {
 		return nil, "", fmt.Errorf("storing session: %w", err)
 	}
@@ -137,6 +138,14 @@ func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error
 		}
 		if err != nil {
 			return nil, fmt.Errorf("loading session: %w", err)
+		}
+		// A record the secrets did not seal was written by someone else into the store:
+		// it is no session, and it goes.
+		if !m.keys.recordSealed(storeKey(id), s) {
+			if err := m.store.Delete(ctx, storeKey(id)); err != nil {
+				return nil, fmt.Errorf("deleting forged session: %w", err)
+			}
+			continue
 		}
 		if !m.live(s, now) {
 			// An expired session is deleted at once so nothing lingers.

@@ -49,6 +49,8 @@ type Session struct {
 	Remember bool `json:"remember,omitempty"`
 	// ClientIP is the address the user signed in from, for listings.
 	ClientIP string `json:"client_ip,omitempty"`
+	// MAC authenticates the record under the session secrets; see Keys.sealRecord.
+	MAC string `json:"mac"`
 
 	// reissue is set when the cookie was sealed under an older secret.
 	reissue bool

@@ -293,3 +293,40 @@ func TestRevoke(t *testing.T) {
 		t.Errorf("bob's session: %v", err)
 	}
 }
+
+func TestEditedRecordIsNoSession(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	store := &Memory{now: c.now}
+	m := newManager(t, store, c, secretA)
+	bob, _, _ := m.Create(ctx, as("bob", "h"))
+	_, mallory, _ := m.Create(ctx, as("mallory", "h"))
+	raw, _, _ := m.codec.Decode(mallory)
+	key := storeKey(string(raw))
+
+	for name, edit := range map[string]func(s *Session){
+		"copied from another key": func(s *Session) { *s = *bob },
+		"user swapped":            func(s *Session) { s.User = "bob" },
+		"deadline pushed":         func(s *Session) { s.Expires = s.Expires.Add(1e6 * time.Hour) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := store.Get(ctx, key)
+			if err != nil {
+				t.Fatalf("mallory's record: %v", err)
+			}
+			orig := *got
+			edit(got)
+			store.Put(ctx, key, got, time.Hour)
+			if s, err := m.Resolve(ctx, []string{mallory}); !errors.Is(err, ErrNotFound) {
+				t.Errorf("edited record resolved to %+v, %v", s, err)
+			}
+			if _, err := store.Get(ctx, key); !errors.Is(err, ErrNotFound) {
+				t.Error("edited record left in the store")
+			}
+			store.Put(ctx, key, &orig, time.Hour)
+		})
+	}
+	if s, err := m.Resolve(ctx, []string{mallory}); err != nil || s.User != "mallory" {
+		t.Errorf("the untouched record: %v, %v", s, err)
+	}
+}
