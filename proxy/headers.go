@@ -17,7 +17,8 @@ var identityAliases = []string{
 	"X-User", "X-Email", "X-Groups", "X-Username", "X-Preferred-Username", "X-Proxy-User",
 	"Proxy-User", "X-Auth-User", "X-Auth-Email", "X-Auth-Groups", "X-Auth-Username",
 	"Auth-User", "User", "Session", "X-Session", "X-Userid", "X-Uid",
-	"X-Login", "X-Principal",
+	"X-Login", "X-Principal", "X-Authorized-User", "X-Api-User", "X-Client-Cert",
+	"X-Client-Verify", "X-Client-DN", "Ssl-Client-Cert",
 }
 
 // identityAliasPrefixes are name prefixes removed the same way: whole families of
@@ -26,7 +27,7 @@ var identityAliasPrefixes = []string{
 	"remote-", "x-remote-", "x-auth-request-", "x-webauth-", "x-authenticated-",
 	"x-consumer-", "x-credential-", "x-user-", "x-pomerium-", "x-authentik-",
 	"oidc-claim-", "x-ms-client-principal", "x-goog-authenticated-user-", "x-amzn-oidc-",
-	"cf-access-",
+	"cf-access-", "impersonate-", "x-ssl-client-", "x-client-cert-",
 }
 
 // forwardedHeaders describe the original request or the client. The gateway writes its

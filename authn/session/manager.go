@@ -185,7 +185,16 @@ func (e *ExpiredError) Is(target error) bool { return target == ErrNotFound }
 
 // live reports whether s is within both its idle deadline and its lifetime.
 func (m *Manager) live(s *Session, now time.Time) bool {
-	return now.Before(s.Expires) && now.Before(s.LastSeen.Add(m.idle))
+	return now.Before(s.Expires) && now.Before(s.LastSeen.Add(m.idleFor(s)))
+}
+
+// idleFor is how long s may go unused. A remembered session is meant to outlast a
+// closed browser and a weekend away, so only its lifetime bounds it.
+func (m *Manager) idleFor(s *Session) time.Duration {
+	if s.Remember {
+		return m.remember
+	}
+	return m.idle
 }
 
 // expiryGrace is how long the store keeps a session past its deadline. The session can
@@ -196,7 +205,7 @@ const expiryGrace = 5 * time.Minute
 // ttl is how long the store should keep s: until the earlier of its deadlines, and the
 // grace after it.
 func (m *Manager) ttl(s *Session, now time.Time) time.Duration {
-	end := s.LastSeen.Add(m.idle)
+	end := s.LastSeen.Add(m.idleFor(s))
 	if s.Expires.Before(end) {
 		end = s.Expires
 	}
@@ -208,7 +217,7 @@ func (m *Manager) ttl(s *Session, now time.Time) time.Duration {
 // a session deleted meanwhile stays deleted, and Renew then returns ErrNotFound.
 func (m *Manager) Renew(ctx context.Context, s *Session) error {
 	now := m.now()
-	if now.Sub(s.LastSeen) < min(RenewInterval, m.idle/4) {
+	if now.Sub(s.LastSeen) < min(RenewInterval, m.idleFor(s)/4) {
 		return nil
 	}
 	s.LastSeen = now

@@ -259,12 +259,12 @@ func TestRememberedSessionLastsLonger(t *testing.T) {
 	if got := m.CookieMaxAge(long); got != 720*3600 {
 		t.Errorf("remembered cookie: Max-Age %d, want %d", got, 720*3600)
 	}
-	// Used every 20 minutes, it outlives the plain lifetime.
+	// Unused for a day, then every day, it outlives the plain lifetime and idle timeout.
 	for i := 0; i < 10; i++ {
-		c.add(20 * time.Minute)
+		c.add(24 * time.Hour)
 		s, err := m.Resolve(ctx, []string{v})
 		if err != nil {
-			t.Fatalf("remembered session after %d min: %v", (i+1)*20, err)
+			t.Fatalf("remembered session after %d days: %v", i+1, err)
 		}
 		m.Renew(ctx, s)
 	}

@@ -29,7 +29,7 @@ func loadSecrets(cfg *config.Config, lg *slog.Logger) ([][]byte, error) {
 		return out, nil
 	}
 	path := filepath.Join(cfg.StateDir, secretFile)
-	secret, created, err := readOrCreateSecret(path)
+	secret, created, err := readOrCreateSecret(path, lg)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,33 @@ func loadSecrets(cfg *config.Config, lg *slog.Logger) ([][]byte, error) {
 	return [][]byte{secret}, nil
 }
 
-func readOrCreateSecret(path string) (secret []byte, created bool, err error) {
+// checkStateDir refuses a state_dir that others may write to: whoever can replace its
+// files can replace the session secret, the session store or the control socket.
+func checkStateDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("checking state_dir: %w", err)
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("state_dir %s is writable by group or others (mode %v); "+
+			"run chmod 700 on it", dir, fi.Mode().Perm())
+	}
+	return nil
+}
+
+func readOrCreateSecret(path string, lg *slog.Logger) (secret []byte, created bool,
+	err error) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		// A secret others can read is a secret no longer: tighten it, and say so.
+		if err := os.Chmod(path, 0o600); err != nil {
+			return nil, false, fmt.Errorf("tightening session secret: %w", err)
+		}
+		lg.Warn("session secret file was readable by others; its mode is now 0600, "+
+			"but consider replacing the secret", "file", path)
+	}
 	data, err := os.ReadFile(path)
 	switch {
 	case err == nil:
@@ -62,7 +88,7 @@ func readOrCreateSecret(path string) (secret []byte, created bool, err error) {
 	// O_EXCL: if another process created the file meanwhile, use its secret, not ours.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		return readOrCreateSecret(path)
+		return readOrCreateSecret(path, lg)
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("creating session secret: %w", err)

@@ -248,6 +248,12 @@ func NewLogger(w io.Writer, c config.Log) *slog.Logger {
 type serverLog struct{ lg *slog.Logger }
 
 func (d serverLog) Write(p []byte) (int, error) {
-	d.lg.Debug("http server", "message", strings.TrimSpace(string(p)))
+	msg := strings.TrimSpace(string(p))
+	// A recovered panic is a bug to fix; TLS handshake noise and the like are not.
+	if strings.Contains(msg, "panic") {
+		d.lg.Error("http server", "message", msg)
+	} else {
+		d.lg.Debug("http server", "message", msg)
+	}
 	return len(p), nil
 }

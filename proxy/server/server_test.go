@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -81,7 +82,7 @@ func TestRunServesAndStops(t *testing.T) {
 		t.Errorf("secret file mode %v, want 0600", fi.Mode().Perm())
 	}
 	first, _ := os.ReadFile(secret)
-	again, created, err := readOrCreateSecret(secret)
+	again, created, err := readOrCreateSecret(secret, slog.New(slog.DiscardHandler))
 	if err != nil || created || string(again)+"\n" != string(first) {
 		t.Errorf("second start: created=%v err=%v; want the same secret", created, err)
 	}
@@ -92,5 +93,16 @@ func TestRunRefusesBadConfig(t *testing.T) {
 	err := Run(context.Background(), Options{ConfigPath: path, Stderr: io.Discard})
 	if err == nil {
 		t.Fatal("Run accepted a bad config")
+	}
+}
+
+func TestStateDirWritableByOthersRefused(t *testing.T) {
+	path := writeConfig(t, "http://127.0.0.1:1")
+	dir := filepath.Join(filepath.Dir(path), "data")
+	os.Mkdir(dir, 0o700)
+	os.Chmod(dir, 0o777)
+	err := Run(context.Background(), Options{ConfigPath: path, Stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "writable by group or others") {
+		t.Errorf("state_dir mode 0777: got %v, want a refusal", err)
 	}
 }

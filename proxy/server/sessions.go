@@ -123,6 +123,9 @@ func bytesTrim(b []byte) string {
 // that closes the store.
 func newSessions(cfg *config.Config, lg *slog.Logger) (*session.Manager, func() error,
 	error) {
+	if err := checkStateDir(cfg.StateDir); err != nil {
+		return nil, nil, err
+	}
 	secrets, err := loadSecrets(cfg, lg)
 	if err != nil {
 		return nil, nil, err
