@@ -189,6 +189,10 @@ type Redis struct {
 // DBIndex is a Redis database number, from 0.
 type DBIndex int
 
+// ByteSize is a size in bytes, written with a unit: "512KB", "10MB", "1GiB", or plain
+// bytes. KB, MB and GB are powers of 1000; KiB, MiB and GiB of 1024.
+type ByteSize int64
+
 // IdentityHeaders names the headers that tell the upstream who the user is. Any header a
 // client sends under one of these names, in any spelling, is removed before forwarding.
 // The names must be valid HTTP header names, distinct from each other even when case is
@@ -259,9 +263,15 @@ type Throttle struct {
 // "/admin/" covers "/admin" and "/admin/x" but not "/administrator". The route with the
 // longest matching Path wins.
 type Route struct {
+	// Host is the host the route serves: an exact name, or "*.example.com" for its
+	// subdomains. Compared case-insensitively, without port or trailing dot. Empty
+	// matches any host. Among routes that match, an exact host beats a wildcard, which
+	// beats none; then the longest path wins. Default: any host.
+	Host string `yaml:"host"`
+
 	// Path is the path prefix the route covers. It must start with "/" and hold no "..",
-	// "//", "?", "#", "%", "\\", control characters or "." segments. Two routes may not
-	// cover the same path; "/a" and "/a/" count as the same. Default: "/".
+	// "//", "?", "#", "%", "\\", control characters or "." segments. Two routes of one
+	// host may not cover the same path; "/a" and "/a/" count as the same. Default: "/".
 	Path string `yaml:"path"`
 
 	// Upstream is the base URL of the app: an absolute http or https URL with a host,
@@ -279,6 +289,37 @@ type Route struct {
 	// PreserveHost passes the client's Host header to the upstream when true, and the
 	// upstream's own host when false. Default: true.
 	PreserveHost *bool `yaml:"preserve_host"`
+
+	// StripPrefix removes Path from the request path before forwarding, so an app
+	// mounted at /app/ sees /x for /app/x. Rules still judge the full path.
+	// Default: false.
+	StripPrefix bool `yaml:"strip_prefix"`
+
+	// MaxBody limits the size of request bodies, such as "10MB" or "512KiB"; larger ones
+	// get 413. Default: no limit.
+	MaxBody ByteSize `yaml:"max_body"`
+
+	// IdentityHeaders, when set, replace the global identity header names on this
+	// route. Default: the global ones.
+	IdentityHeaders IdentityHeaders `yaml:"identity_headers"`
+
+	// UpstreamCA is a PEM file of the roots to trust for an https upstream, in place of
+	// the system's. Default: the system's roots.
+	UpstreamCA string `yaml:"upstream_ca"`
+
+	// UpstreamServerName is the name the https upstream's certificate must carry, when
+	// it is not the upstream URL's host. Default: the URL's host.
+	UpstreamServerName string `yaml:"upstream_server_name"`
+
+	// UpstreamTimeout bounds waiting for the upstream's response headers. Default: none,
+	// for apps that think long.
+	UpstreamTimeout time.Duration `yaml:"upstream_timeout"`
+
+	// CORSPreflight is "pass" to forward CORS preflights (OPTIONS with Origin and
+	// Access-Control-Request-Method) without a session, and without identity, for apps
+	// that serve cross-origin APIs. Default: "" (preflights need a session like any
+	// request).
+	CORSPreflight string `yaml:"cors_preflight"`
 
 	// UpstreamURL is Upstream parsed. Not a YAML key.
 	UpstreamURL *url.URL `yaml:"-"`

@@ -120,6 +120,7 @@ func (d *decoder) fail(n *yaml.Node, key string, err error) error {
 var (
 	durationType = reflect.TypeFor[time.Duration]()
 	dbIndexType  = reflect.TypeFor[DBIndex]()
+	byteSizeType = reflect.TypeFor[ByteSize]()
 )
 
 // decode stores the value of n, found at key, into v.
@@ -135,6 +136,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) error {
 	}
 	if v.Type() == dbIndexType {
 		return d.dbIndex(n, v, key)
+	}
+	if v.Type() == byteSizeType {
+		return d.byteSize(n, v, key)
 	}
 	switch v.Kind() {
 	case reflect.Struct:
@@ -308,6 +312,42 @@ func (d *decoder) dbIndex(n *yaml.Node, v reflect.Value, key string) error {
 	}
 	v.SetInt(int64(i))
 	return nil
+}
+
+// byteSize decodes a size such as "10MB". Null gives zero, meaning no limit.
+func (d *decoder) byteSize(n *yaml.Node, v reflect.Value, key string) error {
+	if isNull(n) {
+		v.SetInt(0)
+		return nil
+	}
+	s, err := d.scalar(n, key, "a size")
+	if err != nil {
+		return err
+	}
+	size, err := parseSize(s)
+	if err != nil {
+		return d.fail(n, key, err)
+	}
+	v.SetInt(size)
+	return nil
+}
+
+// parseSize reads "512", "512B", "10KB", "10KiB", "1.5MB" and the like.
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := len(t)
+	for i > 0 && (t[i-1] < '0' || t[i-1] > '9') {
+		i--
+	}
+	num, unit := t[:i], strings.ToUpper(strings.TrimSpace(t[i:]))
+	mult := map[string]float64{"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9,
+		"KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30}[unit]
+	f, err := strconv.ParseFloat(num, 64)
+	if mult == 0 || err != nil || f <= 0 || f*mult >= 1<<53 {
+		return 0, fmt.Errorf("invalid size %q: write a number and a unit, such as 512KB, "+
+			"10MB or 1GiB", s)
+	}
+	return int64(f * mult), nil
 }
 
 // duration decodes a Go duration such as "30m" or "1h30m". Null gives zero, which means

@@ -132,3 +132,41 @@ func TestTLSErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) { checkError(t, tt) })
 	}
 }
+
+func TestRouteOptions(t *testing.T) {
+	users := "users:\n  file: users.yml\n"
+	for _, tt := range []errorCase{
+		{name: "bad host", data: users + "routes:\n  - host: \"a b\"\n    upstream: http://a:1\n",
+			line: 4, key: "routes[0].host",
+			msg: `host "a b" must be a name such as app.example.com or *.example.com`},
+		{name: "star inside host",
+			data: users + "routes:\n  - host: \"a.*.com\"\n    upstream: http://a:1\n",
+			line: 4, key: "routes[0].host",
+			msg: `host "a.*.com" must be a name such as app.example.com or *.example.com`},
+		{name: "bad size", data: users + "routes:\n  - upstream: http://a:1\n" +
+			"    max_body: lots\n", line: 5, key: "routes[0].max_body",
+			msg: `invalid size "lots": write a number and a unit, such as 512KB, 10MB or 1GiB`},
+		{name: "bad preflight", data: users + "routes:\n  - upstream: http://a:1\n" +
+			"    cors_preflight: allow\n", line: 5, key: "routes[0].cors_preflight",
+			msg: `cors_preflight must be pass or empty, not "allow"`},
+		{name: "same host and path twice", data: users + "routes:\n" +
+			"  - host: A.example.com\n    upstream: http://a:1\n" +
+			"  - host: a.example.com.\n    upstream: http://a:1\n",
+			line: 6, key: "routes[1].path",
+			msg: "route path / is already covered by routes[0]"},
+	} {
+		t.Run(tt.name, func(t *testing.T) { checkError(t, tt) })
+	}
+	c, err := parse([]byte(users+"routes:\n  - upstream: http://a:1\n    host: \"*.Example.com\"\n"+
+		"    max_body: 1.5MiB\n  - upstream: http://a:1\n    host: b.example.com\n"+
+		"    max_body: 512\n"), "gateway.yaml", fakeEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Routes[0]; r.Host != "*.example.com" || r.MaxBody != 1572864 {
+		t.Errorf("route 0: host %q, max_body %d", r.Host, r.MaxBody)
+	}
+	if c.Routes[1].MaxBody != 512 {
+		t.Errorf("route 1: max_body %d, want 512", c.Routes[1].MaxBody)
+	}
+}

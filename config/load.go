@@ -77,7 +77,11 @@ func parse(data []byte, file string, lookup func(string) (string, bool)) (*Confi
 		base = filepath.Dir(abs)
 	}
 	c.Users.File = resolvePath(base, c.Users.File)
-	for _, p := range []*string{&c.TLS.CertFile, &c.TLS.KeyFile, &c.TLS.CARoot} {
+	paths := []*string{&c.TLS.CertFile, &c.TLS.KeyFile, &c.TLS.CARoot}
+	for i := range c.Routes {
+		paths = append(paths, &c.Routes[i].UpstreamCA)
+	}
+	for _, p := range paths {
 		if *p != "" {
 			*p = resolvePath(base, *p)
 		}
@@ -111,6 +115,7 @@ func compile(c *Config) {
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		r.UpstreamURL, _ = parseUpstream(r.Upstream)
+		r.Host = NormalizeHost(r.Host)
 		for j, m := range r.Allow.Methods {
 			r.Allow.Methods[j] = strings.ToUpper(m)
 		}

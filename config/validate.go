@@ -333,7 +333,7 @@ func (v validator) routes(c *Config) error {
 				"the gateway serves its own pages", r.Path))
 		}
 		// "/a/" and "/a" cover the same paths, since paths match by segment
-		norm := strings.TrimSuffix(r.Path, "/")
+		norm := NormalizeHost(r.Host) + " " + strings.TrimSuffix(r.Path, "/")
 		if first, ok := seen[norm]; ok {
 			return v.fail(key+".path", fmt.Errorf("route path %s is already covered by "+
 				"routes[%d]", r.Path, first))
@@ -348,6 +348,20 @@ func (v validator) routes(c *Config) error {
 		}
 		if err := v.allow(key+".allow", r.Allow); err != nil {
 			return err
+		}
+		if r.Host != "" {
+			if err := checkRouteHost(r.Host); err != nil {
+				return v.fail(key+".host", err)
+			}
+		}
+		switch r.CORSPreflight {
+		case "", "pass":
+		default:
+			return v.fail(key+".cors_preflight", fmt.Errorf("cors_preflight must be pass "+
+				"or empty, not %q", r.CORSPreflight))
+		}
+		if r.UpstreamTimeout < 0 {
+			return v.fail(key+".upstream_timeout", errors.New("duration must not be negative"))
 		}
 		for j, p := range r.Public {
 			pk := fmt.Sprintf("%s.public[%d]", key, j)
@@ -475,6 +489,31 @@ func checkCookieDomain(d string) error {
 		return fmt.Errorf("cookie domain %q is a public suffix, shared by unrelated sites", d)
 	}
 	return nil
+}
+
+// checkRouteHost accepts "app.example.com" or "*.example.com".
+func checkRouteHost(h string) error {
+	name := strings.TrimPrefix(NormalizeHost(h), "*.")
+	if strings.Contains(name, "*") || name == "" || strings.ContainsAny(name, "/:@ ") {
+		return fmt.Errorf("host %q must be a name such as app.example.com or *.example.com", h)
+	}
+	if name != "localhost" {
+		if err := checkRedirectHost(name); err != nil {
+			return fmt.Errorf("host %q must be a name such as app.example.com or "+
+				"*.example.com", h)
+		}
+	}
+	return nil
+}
+
+// NormalizeHost lower-cases a host and drops its port and trailing dot, as routes and
+// requests are compared.
+func NormalizeHost(h string) string {
+	h = strings.ToLower(h)
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.Contains(h[i:], "]") {
+		h = h[:i]
+	}
+	return strings.TrimSuffix(h, ".")
 }
 
 // gatewayPath reports whether p lies under /.gateway by whole segments.
