@@ -1,8 +1,12 @@
 package proxy
 
 import (
+	"net/http"
 	"net/http/httputil"
 	"strings"
+
+	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/config"
 )
 
 // rewrite builds the upstream request. httputil.ReverseProxy has already removed the
@@ -14,6 +18,9 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 
 	// Forward the very path the rules judged, not a re-encoding of it.
 	out.URL.Path, out.URL.RawPath = st.dpath, st.path
+	if rt.strip {
+		out.URL.RawPath, out.URL.Path = rt.stripPrefix(st.path, st.dpath)
+	}
 	pr.SetURL(rt.upstream)
 	if rt.preserve {
 		out.Host = pr.In.Host
@@ -29,13 +36,7 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 	h.setForwarded(pr)
 
 	if u := st.user; u != nil {
-		out.Header[h.identity.User] = []string{u.Name}
-		if u.Email != "" {
-			out.Header[h.identity.Email] = []string{u.Email}
-		}
-		if len(u.Groups) > 0 {
-			out.Header[h.identity.Groups] = []string{strings.Join(u.Groups, ",")}
-		}
+		setIdentity(out.Header, rt.identity, u)
 	}
 }
 
@@ -87,4 +88,15 @@ func validHost(v string) bool {
 		}
 	}
 	return true
+}
+
+// setIdentity writes u's identity under the names in id: one value each.
+func setIdentity(h http.Header, id config.IdentityHeaders, u *authn.User) {
+	h[id.User] = []string{u.Name}
+	if u.Email != "" {
+		h[id.Email] = []string{u.Email}
+	}
+	if len(u.Groups) > 0 {
+		h[id.Groups] = []string{strings.Join(u.Groups, ",")}
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/frontgate/gateway/config"
 )
 
 // AuthPath answers forward-auth requests from a front proxy such as nginx's
@@ -36,7 +38,12 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
-	gw, rt, public, ok := h.decide(decoded)
+	// From a trusted proxy, the host it names is the host the user asked for.
+	host := r.Host
+	if v := r.Header.Get("X-Forwarded-Host"); v != "" && validHost(v) {
+		host = v
+	}
+	gw, rt, public, ok := h.decide(config.NormalizeHost(host), decoded)
 	if !ok || gw || rt == nil {
 		w.WriteHeader(http.StatusForbidden)
 		return
@@ -69,13 +76,7 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if u != nil {
-		w.Header()[h.identity.User] = []string{u.Name}
-		if u.Email != "" {
-			w.Header()[h.identity.Email] = []string{u.Email}
-		}
-		if len(u.Groups) > 0 {
-			w.Header()[h.identity.Groups] = []string{strings.Join(u.Groups, ",")}
-		}
+		setIdentity(w.Header(), rt.identity, u)
 	}
 	w.WriteHeader(http.StatusOK)
 }

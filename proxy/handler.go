@@ -15,10 +15,9 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
-	"net/http/httputil"
 	"net/netip"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -78,16 +77,6 @@ type Handler struct {
 	bodyIdle     time.Duration // longest a proxied body or stream may stall
 }
 
-// route is one configured route, ready to serve.
-type route struct {
-	path     string
-	public   []string
-	allow    config.Allow
-	upstream *url.URL
-	preserve bool
-	proxy    *httputil.ReverseProxy
-}
-
 // New returns a Handler for o.
 func New(o Options) (*Handler, error) {
 	if o.Config == nil || o.Auth == nil || o.Sessions == nil {
@@ -126,36 +115,27 @@ func New(o Options) (*Handler, error) {
 		cookieDomain: strings.ToLower(cfg.Session.CookieDomain),
 		bodyIdle:     cfg.Timeouts.BodyIdle,
 	}
-	h.filter = newHeaderFilter([]string{h.identity.User, h.identity.Email, h.identity.Groups},
+	// Every route's identity header names are removed on every route: a name that means
+	// "the user" to one app must not be fakeable on the way to another.
+	names := []string{h.identity.User, h.identity.Email, h.identity.Groups}
+	for _, rc := range cfg.Routes {
+		names = append(names, rc.IdentityHeaders.User, rc.IdentityHeaders.Email,
+			rc.IdentityHeaders.Groups)
+	}
+	h.filter = newHeaderFilter(slices.DeleteFunc(names, func(n string) bool { return n == "" }),
 		cfg.IdentityAliases.Builtin == nil || *cfg.IdentityAliases.Builtin,
 		cfg.IdentityAliases.Extra)
 	h.csp = contentSecurityPolicy(cfg.AllowedRedirectHosts)
 
 	errLog := log.New(&slogWriter{lg}, "", 0)
 	for _, rc := range cfg.Routes {
-		rt := &route{
-			path:     rc.Path,
-			public:   rc.Public,
-			allow:    rc.Allow,
-			upstream: rc.UpstreamURL,
-			preserve: rc.PreserveHost == nil || *rc.PreserveHost,
-		}
-		if rt.upstream == nil {
-			return nil, fmt.Errorf("route %s: upstream not parsed", rc.Path)
-		}
-		rt.proxy = &httputil.ReverseProxy{
-			Rewrite:        func(pr *httputil.ProxyRequest) { h.rewrite(rt, pr) },
-			Transport:      tr,
-			ErrorHandler:   h.upstreamError,
-			ErrorLog:       errLog,
-			ModifyResponse: dropGatewayCookies,
+		rt, err := h.newRoute(rc, tr, o.Transport != nil, errLog)
+		if err != nil {
+			return nil, err
 		}
 		h.routes = append(h.routes, rt)
 	}
-	sort.SliceStable(h.routes, func(i, j int) bool {
-		return len(strings.TrimSuffix(h.routes[i].path, "/")) >
-			len(strings.TrimSuffix(h.routes[j].path, "/"))
-	})
+	sortRoutes(h.routes)
 	return h, nil
 }
 
@@ -237,7 +217,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	}
 	st.path, st.dpath = clean, decoded
 
-	gw, rt, public, ok := h.decide(decoded)
+	gw, rt, public, ok := h.decide(config.NormalizeHost(r.Host), decoded)
 	if !ok {
 		h.errorPage(w, r, http.StatusBadRequest, "This address is not valid.")
 		return
@@ -268,6 +248,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 
 	_, u, err := h.identify(w, r)
 	st.user = u
+	// A CORS preflight carries no cookie in browsers; a route that asks for it lets
+	// genuine ones (both preflight headers) through, anonymously.
+	if rt.preflight && r.Method == http.MethodOptions && r.Header.Get("Origin") != "" &&
+		r.Header.Get("Access-Control-Request-Method") != "" {
+		public, st.user = true, nil
+	}
 	if !public {
 		if err != nil {
 			h.storeDown(w, r)
@@ -281,6 +267,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 			h.forbidden(w, r, u, rt)
 			return
 		}
+	}
+	if rt.maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
+		if r.ContentLength > rt.maxBody {
+			h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The request is too large.")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, rt.maxBody)
 	}
 	if sw, ok := w.(*statusWriter); ok && h.bodyIdle > 0 && !isUpgrade(r) {
 		// Bodies and streams may take as long as they like while they move; one that
@@ -320,10 +313,10 @@ func (b *stallBody) Read(p []byte) (int, error) {
 // route and whether it is public there. Servers that honour ";parameters" (Tomcat,
 // Jetty) read another path than the one decoded here; ok is false when that reading
 // would lead to another decision, and the path must then be refused.
-func (h *Handler) decide(path string) (gateway bool, rt *route, public, ok bool) {
-	gateway, rt, public = h.decideOne(path)
+func (h *Handler) decide(host, path string) (gateway bool, rt *route, public, ok bool) {
+	gateway, rt, public = h.decideOne(host, path)
 	if p := stripParams(path); p != path {
-		g2, rt2, public2 := h.decideOne(p)
+		g2, rt2, public2 := h.decideOne(host, p)
 		if g2 != gateway || rt2 != rt || public2 != public {
 			return false, nil, false, false
 		}
@@ -331,28 +324,12 @@ func (h *Handler) decide(path string) (gateway bool, rt *route, public, ok bool)
 	return gateway, rt, public, true
 }
 
-func (h *Handler) decideOne(path string) (gateway bool, rt *route, public bool) {
+func (h *Handler) decideOne(host, path string) (gateway bool, rt *route, public bool) {
 	if underPrefix(path, Prefix) {
 		return true, nil, false
 	}
-	rt, public = h.match(path)
+	rt, public = h.match(host, path)
 	return false, rt, public
-}
-
-// match returns the route for a decoded path and whether the path is public on it.
-func (h *Handler) match(path string) (*route, bool) {
-	for _, rt := range h.routes {
-		if !underPrefix(path, rt.path) {
-			continue
-		}
-		for _, p := range rt.public {
-			if underPrefix(path, p) {
-				return rt, true
-			}
-		}
-		return rt, false
-	}
-	return nil, false
 }
 
 // allows reports whether u may use rt's protected paths with method. Methods are
@@ -523,6 +500,11 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 	route := ""
 	if st != nil {
 		route = st.routeName()
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The request is too large.")
+		return
 	}
 	if r.Context().Err() != nil {
 		h.log.Debug("client went away", "route", route, "error", err)

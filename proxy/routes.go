@@ -1,0 +1,178 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/frontgate/gateway/config"
+)
+
+// route is one configured route, ready to serve.
+type route struct {
+	host      string // "", "app.example.com" or "*.example.com"
+	path      string
+	public    []string
+	allow     config.Allow
+	upstream  *url.URL
+	preserve  bool
+	strip     bool
+	maxBody   int64
+	identity  config.IdentityHeaders
+	preflight bool
+	proxy     *httputil.ReverseProxy
+}
+
+// newRoute prepares rc. tr is the shared upstream transport; a route that needs TLS
+// settings or a timeout of its own gets a copy, unless the transport was given.
+func (h *Handler) newRoute(rc config.Route, tr http.RoundTripper, given bool,
+	errLog *log.Logger) (*route, error) {
+	if rc.UpstreamURL == nil {
+		return nil, fmt.Errorf("route %s: upstream not parsed", rc.Path)
+	}
+	rt := &route{
+		host:      rc.Host,
+		path:      rc.Path,
+		public:    rc.Public,
+		allow:     rc.Allow,
+		upstream:  rc.UpstreamURL,
+		preserve:  rc.PreserveHost == nil || *rc.PreserveHost,
+		strip:     rc.StripPrefix,
+		maxBody:   int64(rc.MaxBody),
+		identity:  h.identity,
+		preflight: rc.CORSPreflight == "pass",
+	}
+	if id := rc.IdentityHeaders; id.User != "" || id.Email != "" || id.Groups != "" {
+		rt.identity = canonicalIdentity(mergeIdentity(id, h.identity))
+	}
+	if t, ok := tr.(*http.Transport); ok && !given &&
+		(rc.UpstreamCA != "" || rc.UpstreamServerName != "" || rc.UpstreamTimeout > 0) {
+		own, err := routeTransport(t, rc)
+		if err != nil {
+			return nil, err
+		}
+		tr = own
+	}
+	rt.proxy = &httputil.ReverseProxy{
+		Rewrite:        func(pr *httputil.ProxyRequest) { h.rewrite(rt, pr) },
+		Transport:      tr,
+		ErrorHandler:   h.upstreamError,
+		ErrorLog:       errLog,
+		ModifyResponse: dropGatewayCookies,
+	}
+	return rt, nil
+}
+
+func mergeIdentity(a, b config.IdentityHeaders) config.IdentityHeaders {
+	if a.User == "" {
+		a.User = b.User
+	}
+	if a.Email == "" {
+		a.Email = b.Email
+	}
+	if a.Groups == "" {
+		a.Groups = b.Groups
+	}
+	return a
+}
+
+// routeTransport copies t with the route's upstream TLS roots, server name and
+// response timeout.
+func routeTransport(t *http.Transport, rc config.Route) (*http.Transport, error) {
+	own := t.Clone()
+	own.ResponseHeaderTimeout = rc.UpstreamTimeout
+	if rc.UpstreamCA != "" || rc.UpstreamServerName != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: rc.UpstreamServerName}
+		if rc.UpstreamCA != "" {
+			pem, err := os.ReadFile(rc.UpstreamCA)
+			if err != nil {
+				return nil, fmt.Errorf("route %s: reading upstream_ca: %w", rc.Path, err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("route %s: upstream_ca %s: %w", rc.Path, rc.UpstreamCA,
+					errors.New("no PEM certificate in the file"))
+			}
+		}
+		own.TLSClientConfig = tc
+	}
+	return own, nil
+}
+
+// hostRank orders how specifically a route names its host: exact, then wildcards by
+// length, then any host.
+func hostRank(h string) int {
+	switch {
+	case h == "":
+		return 0
+	case strings.HasPrefix(h, "*."):
+		return len(h)
+	}
+	return 1 << 20
+}
+
+// sortRoutes puts the most specific routes first: by host, then by path length.
+func sortRoutes(rs []*route) {
+	sort.SliceStable(rs, func(i, j int) bool {
+		if a, b := hostRank(rs[i].host), hostRank(rs[j].host); a != b {
+			return a > b
+		}
+		return len(strings.TrimSuffix(rs[i].path, "/")) >
+			len(strings.TrimSuffix(rs[j].path, "/"))
+	})
+}
+
+// hostMatches reports whether a route host covers the request host, both normalised.
+func hostMatches(pattern, host string) bool {
+	switch {
+	case pattern == "":
+		return true
+	case strings.HasPrefix(pattern, "*."):
+		return strings.HasSuffix(host, pattern[1:]) && len(host) > len(pattern)-1
+	}
+	return pattern == host
+}
+
+// match returns the most specific route for a normalised host and a decoded path, and
+// whether the path is public on it. The host is never trusted for more than choosing
+// among the configured routes: no match is a 404, never a default upstream.
+func (h *Handler) match(host, path string) (*route, bool) {
+	for _, rt := range h.routes {
+		if !hostMatches(rt.host, host) || !underPrefix(path, rt.path) {
+			continue
+		}
+		for _, p := range rt.public {
+			if underPrefix(path, p) {
+				return rt, true
+			}
+		}
+		return rt, false
+	}
+	return nil, false
+}
+
+// stripPrefix removes rt's path from an escaped and a decoded path, segment by segment:
+// the two have the same segments, since encoded slashes are refused.
+func (rt *route) stripPrefix(escaped, decoded string) (string, string) {
+	n := strings.Count(strings.TrimSuffix(rt.path, "/"), "/")
+	cut := func(p string) string {
+		i := 0
+		for k := 0; k < n; k++ {
+			j := strings.IndexByte(p[i+1:], '/')
+			if j < 0 {
+				return "/"
+			}
+			i += j + 1
+		}
+		return p[i:]
+	}
+	return cut(escaped), cut(decoded)
+}

@@ -1,0 +1,175 @@
+package proxy_test
+
+import (
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// named is an upstream that answers with its own name, so a test can tell which route
+// served a request.
+func named(t *testing.T, name string) *httptest.Server {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "%s %s user=%s who=%s", name, r.URL.RequestURI(),
+			r.Header.Get("X-Forwarded-User"), r.Header.Get("X-Who"))
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func TestHostRouting(t *testing.T) {
+	any, wild, exact, admin := named(t, "any"), named(t, "wild"), named(t, "exact"),
+		named(t, "admin")
+	dir := t.TempDir()
+	e := newEnvFromYAML(t, newEcho(t), dir, "session:\n  secrets: [\""+secret+"\"]\n"+
+		"routes:\n"+
+		"  - upstream: \""+any.URL+"\"\n    public: [/]\n"+
+		"  - host: \"*.example.test\"\n    upstream: \""+wild.URL+"\"\n    public: [/]\n"+
+		"  - host: app.example.test\n    upstream: \""+exact.URL+"\"\n    public: [/]\n"+
+		"  - host: app.example.test\n    path: /admin/\n    upstream: \""+admin.URL+"\"\n"+
+		"  - host: only.example.org\n    path: /x/\n    upstream: \""+any.URL+"\"\n")
+	alice := e.session("alice", alicePass)
+	for _, tt := range []struct{ host, path, want string }{
+		{"app.example.test", "/", "exact /"},
+		{"APP.Example.TEST:8080", "/p", "exact /p"},
+		{"app.example.test.", "/p", "exact /p"},
+		{"b.example.test", "/p", "wild /p"},
+		{"a.b.example.test", "/p", "wild /p"},
+		{"example.test", "/p", "any /p"},
+		{"other.test", "/p", "any /p"},
+		{"app.example.test", "/admin/x", "admin /admin/x"},
+		{"b.example.test", "/admin/x", "wild /admin/x"},
+	} {
+		t.Run(tt.host+tt.path, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", e.gw.URL+tt.path, nil)
+			req.Host = tt.host
+			req.Header.Set("Cookie", "gateway_session="+alice)
+			res, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if !strings.HasPrefix(string(body), tt.want+" ") {
+				t.Errorf("got %d %q, want %q", res.StatusCode, body, tt.want)
+			}
+		})
+	}
+	// A host no route names gets 404 from the gateway.
+	e2 := newEnvFromYAML(t, newEcho(t), t.TempDir(), "session:\n  secrets: [\""+secret+
+		"\"]\nroutes:\n  - host: app.example.test\n    upstream: \""+any.URL+"\"\n")
+	req, _ := http.NewRequest("GET", e2.gw.URL+"/", nil)
+	req.Host = "evil.test"
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown host: status %d, want 404", res.StatusCode)
+	}
+}
+
+func TestRouteOptionsApply(t *testing.T) {
+	app := named(t, "app")
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(2 * time.Second)
+	}))
+	t.Cleanup(slow.Close)
+	e := newEnvFromYAML(t, newEcho(t), t.TempDir(), "session:\n  secrets: [\""+secret+"\"]\n"+
+		"routes:\n"+
+		"  - upstream: \""+app.URL+"\"\n"+
+		"  - path: /app/\n    upstream: \""+app.URL+"/base\"\n    strip_prefix: true\n"+
+		"    max_body: 1KB\n    identity_headers:\n      user: X-Who\n"+
+		"  - path: /api/\n    upstream: \""+app.URL+"\"\n    cors_preflight: pass\n"+
+		"  - path: /slow/\n    upstream: \""+slow.URL+"\"\n    upstream_timeout: 200ms\n")
+	alice := e.session("alice", alicePass)
+
+	r := e.raw("GET", "/app/x/y?q=1", alice, nil)
+	if r.body != "app /base/x/y?q=1 user= who=alice" {
+		t.Errorf("strip_prefix and renamed identity: got %q", r.body)
+	}
+	if r := e.raw("GET", "/app", alice, nil); !strings.HasPrefix(r.body, "app /base/ ") {
+		t.Errorf("strip_prefix of the bare prefix: got %q", r.body)
+	}
+	// The route's own identity name is removed from clients on every route.
+	r = e.raw("GET", "/other", alice, http.Header{"X_Who": {"bob"}})
+	if r.body != "app /other user=alice who=" {
+		t.Errorf("X-Who from a client on another route: got %q", r.body)
+	}
+
+	for name, send := range map[string]func() *http.Response{
+		"content-length": func() *http.Response {
+			req, _ := http.NewRequest("POST", e.gw.URL+"/app/up", strings.NewReader(
+				strings.Repeat("a", 2000)))
+			req.Header.Set("Cookie", "gateway_session="+alice)
+			res, _ := http.DefaultTransport.RoundTrip(req)
+			return res
+		},
+		"chunked": func() *http.Response {
+			pr, pw := io.Pipe()
+			go func() { pw.Write([]byte(strings.Repeat("a", 2000))); pw.Close() }()
+			req, _ := http.NewRequest("POST", e.gw.URL+"/app/up", pr)
+			req.Header.Set("Cookie", "gateway_session="+alice)
+			res, _ := http.DefaultTransport.RoundTrip(req)
+			return res
+		},
+	} {
+		res := send()
+		if res == nil || res.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("%s body over max_body: got %v, want 413", name, res)
+		}
+		if res != nil {
+			res.Body.Close()
+		}
+	}
+	if r := e.raw("POST", "/app/small", alice, nil); r.StatusCode != 200 {
+		t.Errorf("small body: status %d", r.StatusCode)
+	}
+
+	pre := e.raw("OPTIONS", "/api/items", "", http.Header{"Origin": {"https://other.test"},
+		"Access-Control-Request-Method": {"DELETE"}})
+	if pre.StatusCode != 200 || pre.body != "app /api/items user= who=" {
+		t.Errorf("preflight pass-through: %d %q", pre.StatusCode, pre.body)
+	}
+	if r := e.raw("OPTIONS", "/api/items", "", nil); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("bare OPTIONS without a session: status %d, want 401", r.StatusCode)
+	}
+
+	if r := e.raw("GET", "/slow/x", alice, nil); r.StatusCode != http.StatusBadGateway {
+		t.Errorf("upstream slower than upstream_timeout: status %d, want 502", r.StatusCode)
+	}
+}
+
+func TestHTTPSUpstreamWithOwnCA(t *testing.T) {
+	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter,
+		r *http.Request) {
+		fmt.Fprintf(w, "tls upstream user=%s", r.Header.Get("X-Forwarded-User"))
+	}))
+	t.Cleanup(up.Close)
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "upstream-ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE",
+		Bytes: up.Certificate().Raw}), 0o600)
+	e := newEnvFromYAML(t, newEcho(t), dir, "session:\n  secrets: [\""+secret+"\"]\n"+
+		"routes:\n  - upstream: \""+up.URL+"\"\n    upstream_ca: upstream-ca.pem\n"+
+		"    upstream_server_name: example.com\n"+
+		"  - path: /wrong/\n    upstream: \""+up.URL+"\"\n    upstream_ca: upstream-ca.pem\n"+
+		"    upstream_server_name: other.test\n")
+	alice := e.session("alice", alicePass)
+	if r := e.raw("GET", "/x", alice, nil); r.body != "tls upstream user=alice" {
+		t.Errorf("https upstream trusted through upstream_ca: %d %q", r.StatusCode, r.body)
+	}
+	if r := e.raw("GET", "/wrong/x", alice, nil); r.StatusCode != http.StatusBadGateway {
+		t.Errorf("https upstream with the wrong server name: status %d, want 502",
+			r.StatusCode)
+	}
+}
