@@ -290,6 +290,11 @@ type Route struct {
 	// upstream's own host when false. Default: true.
 	PreserveHost *bool `yaml:"preserve_host"`
 
+	// BasicAuth lets API clients send HTTP Basic credentials, checked against the users
+	// file with the same throttling as the sign-in form. The Authorization header is
+	// then not forwarded. Default: false.
+	BasicAuth bool `yaml:"basic_auth"`
+
 	// StripPrefix removes Path from the request path before forwarding, so an app
 	// mounted at /app/ sees /x for /app/x. Rules still judge the full path.
 	// Default: false.

@@ -32,6 +32,10 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 	// describes the client's connection, not the gateway's.
 	delete(out.Header, "Te")
 	delete(out.Header, "Trailer")
+	if st.basic {
+		// The credentials were the gateway's to check, not the app's to see.
+		delete(out.Header, "Authorization")
+	}
 	stripCookies(out.Header, gatewayCookies...)
 	h.setForwarded(pr)
 

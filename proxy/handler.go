@@ -66,6 +66,7 @@ type Handler struct {
 	secure       string
 	loginCk      *session.Codec
 	deviceCk     *session.Codec
+	basic        *basicCache
 	throttle     *throttle.Throttle
 	origins      *http.CrossOriginProtection
 	csp          string
@@ -101,6 +102,7 @@ func New(o Options) (*Handler, error) {
 		secure:    cfg.Session.Secure,
 		loginCk:   o.Sessions.Keys().Codec(loginCookie, loginStateTTL),
 		deviceCk:  o.Sessions.Keys().Codec(deviceCookie, deviceTTL),
+		basic:     newBasicCache(),
 		throttle: throttle.New(throttle.Limits{
 			AddressFailures:     cfg.Throttle.AddressFailures,
 			UserAddressFailures: cfg.Throttle.UserAddressFailures,
@@ -187,6 +189,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type state struct {
 	route *route
 	user  *authn.User
+	basic bool   // the user came with Basic credentials, which are not passed on
 	path  string // cleaned, escaped
 	dpath string // cleaned, decoded
 }
@@ -254,12 +257,27 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		r.Header.Get("Access-Control-Request-Method") != "" {
 		public, st.user = true, nil
 	}
+	// An API client on a basic_auth route signs in with every request.
+	if !public && u == nil && rt.basic && r.Header.Get("Authorization") != "" {
+		bu, wait, berr := h.basicUser(r)
+		if berr != nil {
+			h.basicRequired(w, r, wait)
+			return
+		}
+		if bu != nil {
+			u, st.user, st.basic, err = bu, bu, true, nil
+		}
+	}
 	if !public {
 		if err != nil {
 			h.storeDown(w, r)
 			return
 		}
 		if u == nil {
+			if rt.basic && !acceptsHTML(r) {
+				h.basicRequired(w, r, 0)
+				return
+			}
 			h.loginRequired(w, r, clean)
 			return
 		}

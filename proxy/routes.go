@@ -28,6 +28,7 @@ type route struct {
 	maxBody   int64
 	identity  config.IdentityHeaders
 	preflight bool
+	basic     bool
 	proxy     *httputil.ReverseProxy
 }
 
@@ -49,6 +50,7 @@ func (h *Handler) newRoute(rc config.Route, tr http.RoundTripper, given bool,
 		maxBody:   int64(rc.MaxBody),
 		identity:  h.identity,
 		preflight: rc.CORSPreflight == "pass",
+		basic:     rc.BasicAuth,
 	}
 	if id := rc.IdentityHeaders; id.User != "" || id.Email != "" || id.Groups != "" {
 		rt.identity = canonicalIdentity(mergeIdentity(id, h.identity))

@@ -1,0 +1,121 @@
+package proxy
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/authn/session"
+)
+
+// basicCacheTTL is how long a checked set of Basic credentials is remembered, so that an
+// API client does not pay a password hash on every request.
+const basicCacheTTL = time.Minute
+
+// basicCacheMax bounds the cache; past it, entries are dropped at random.
+const basicCacheMax = 10000
+
+// basicCache remembers credentials that checked out. Its key is a keyed hash of the
+// username, the password and the user's stored hash: nothing in it can be read back,
+// and a changed password makes every old entry unreachable at once.
+type basicCache struct {
+	key []byte
+	mu  sync.Mutex
+	m   map[string]time.Time
+}
+
+func newBasicCache() *basicCache {
+	return &basicCache{key: []byte(session.NewToken()), m: map[string]time.Time{}}
+}
+
+func (c *basicCache) id(user, pass string, u *authn.User) string {
+	m := hmac.New(sha256.New, c.key)
+	for _, s := range []string{user, pass, u.PasswordHash()} {
+		m.Write([]byte(strconv.Itoa(len(s))))
+		m.Write([]byte{0})
+		m.Write([]byte(s))
+	}
+	return string(m.Sum(nil))
+}
+
+func (c *basicCache) has(id string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	exp, ok := c.m[id]
+	if ok && now.After(exp) {
+		delete(c.m, id)
+		return false
+	}
+	return ok
+}
+
+func (c *basicCache) add(id string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= basicCacheMax {
+		for k := range c.m { // map order is random enough to spread evictions
+			delete(c.m, k)
+			if len(c.m) < basicCacheMax*9/10 {
+				break
+			}
+		}
+	}
+	c.m[id] = now.Add(basicCacheTTL)
+}
+
+// errThrottled means a Basic attempt was refused by the throttle; the wait is set.
+var errThrottled = errors.New("throttled")
+
+// basicUser checks the Basic credentials of r for a basic_auth route. It returns the
+// user, or nil and the error to answer with: errThrottled (and how long to wait), or an
+// authentication failure. It returns nil, nil when r carries no Basic credentials.
+func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error) {
+	name, pass, ok := r.BasicAuth()
+	if !ok {
+		return nil, 0, nil
+	}
+	attempt, wait, why := h.throttle.Begin(name, h.clientIP(r), false)
+	if wait > 0 {
+		h.audit(r, "sign-in throttled", displayName(name), string(why)+", basic")
+		return nil, wait, errThrottled
+	}
+	now := time.Now()
+	if u := h.auth.Users().Lookup(name); u != nil && !u.Disabled &&
+		h.basic.has(h.basic.id(name, pass, u), now) {
+		attempt.Succeeded()
+		return u, 0, nil
+	}
+	u, err := h.auth.Authenticate(r.Context(), name, pass)
+	if err != nil {
+		reason := err.Error()
+		var ae *authn.AuthError
+		if errors.As(err, &ae) {
+			reason = ae.Reason
+		}
+		h.audit(r, "sign-in failed", displayName(name), reason+", basic")
+		return nil, 0, err
+	}
+	attempt.Succeeded()
+	h.basic.add(h.basic.id(name, pass, u), now)
+	return u, 0, nil
+}
+
+// basicRequired answers a basic_auth route's request without valid credentials.
+func (h *Handler) basicRequired(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	noStore(w.Header())
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write([]byte("Too Many Requests: too many failed attempts. Try again later.\n"))
+		return
+	}
+	w.Header().Set("WWW-Authenticate", `Basic realm="gateway", charset="UTF-8"`)
+	w.WriteHeader(http.StatusUnauthorized)
+	w.Write([]byte("Unauthorized: sign in first.\n"))
+}
