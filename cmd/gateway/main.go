@@ -8,6 +8,7 @@
 //	gateway check [-config FILE]    validate the config and its users file
 //	gateway hash-password           read a password on stdin, print an argon2id hash
 //	gateway sessions list|revoke    list or end sessions, in a running gateway too
+//	gateway explain [-user NAME] METHOD URL   show how a request would be judged
 //	gateway version                 print the version
 package main
 
@@ -18,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -44,6 +46,8 @@ const usage = `usage:
   gateway check [-config FILE]   validate the config and its users file
   gateway hash-password          read a password on stdin, print an argon2id hash
   gateway sessions list|revoke   list or end sessions (-user NAME, -id ID)
+  gateway explain [-config FILE] [-user NAME] [-H 'Name: value'] METHOD URL
+                                 show how a request would be judged and forwarded
   gateway version                print the version
 `
 
@@ -62,6 +66,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runHash(args, stdin, stdout, stderr)
 	case "sessions":
 		return runSessions(ctx, args, stdout, stderr)
+	case "explain":
+		return runExplain(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gateway", versionString())
 		return 0
@@ -219,4 +225,43 @@ func versionString() string {
 		rev += "-dirty"
 	}
 	return "devel-" + rev
+}
+
+// headerFlags collects -H "Name: value" flags.
+type headerFlags http.Header
+
+func (h headerFlags) String() string { return "" }
+
+func (h headerFlags) Set(v string) error {
+	name, value, ok := strings.Cut(v, ":")
+	if !ok || strings.TrimSpace(name) == "" {
+		return errors.New("want Name: value")
+	}
+	http.Header(h).Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	return nil
+}
+
+func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gateway explain", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "gateway.yaml", "config `file`")
+	user := fs.String("user", "", "sign the request in as this `user`")
+	from := fs.String("from", "", "client `address` (default 192.0.2.1)")
+	hdr := headerFlags{}
+	fs.Var(hdr, "H", "extra request `header`, as 'Name: value' (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 2 {
+		fmt.Fprintln(stderr, "usage: gateway explain [-config FILE] [-user NAME] "+
+			"[-H 'Name: value'] METHOD URL")
+		return 2
+	}
+	err := server.Explain(ctx, *path, server.ExplainRequest{User: *user,
+		Method: fs.Arg(0), URL: fs.Arg(1), Header: http.Header(hdr), ClientIP: *from}, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "gateway explain:", err)
+		return 1
+	}
+	return 0
 }

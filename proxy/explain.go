@@ -1,0 +1,86 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/config"
+)
+
+// Decision describes how the handler would treat a request, for gateway explain.
+type Decision struct {
+	// Route is a description of the matching route, or empty when none matches.
+	Route string
+	// Outcome is "gateway page", "public", "allowed", "forbidden", "sign-in required",
+	// "not found" or "bad request".
+	Outcome string
+	// Reason says why, in words.
+	Reason string
+}
+
+// Explain decides r for user (nil: anonymous) the way ServeHTTP would, without
+// forwarding anything.
+func (h *Handler) Explain(r *http.Request, u *authn.User) Decision {
+	_, decoded, err := normalizePath(r.URL.EscapedPath())
+	if err != nil {
+		return Decision{Outcome: "bad request", Reason: "the path could be read two ways"}
+	}
+	gw, rt, public, ok := h.decide(config.NormalizeHost(r.Host), decoded)
+	switch {
+	case !ok:
+		return Decision{Outcome: "bad request",
+			Reason: "the path means another thing without its ;parameters"}
+	case gw:
+		return Decision{Outcome: "gateway page", Reason: "paths under /.gateway are the " +
+			"gateway's own"}
+	case rt == nil:
+		return Decision{Outcome: "not found", Reason: "no route serves this host and path"}
+	}
+	d := Decision{Route: rt.describe()}
+	switch {
+	case public:
+		d.Outcome, d.Reason = "public", "the path is under a public prefix"
+	case u == nil:
+		d.Outcome, d.Reason = "sign-in required", "the path is protected and nobody is "+
+			"signed in"
+	default:
+		ok, why := rt.why(u, r.Method)
+		d.Outcome, d.Reason = "forbidden", why
+		if ok {
+			d.Outcome = "allowed"
+		}
+	}
+	return d
+}
+
+func (rt *route) describe() string {
+	host := "host " + rt.host
+	if rt.host == "" {
+		host = "any host"
+	}
+	return fmt.Sprintf("%s, path %s, upstream %s", host, rt.path, rt.upstream)
+}
+
+// why is allows with its reason.
+func (rt *route) why(u *authn.User, method string) (bool, string) {
+	a := &rt.allow
+	if len(a.Methods) > 0 && !isOneOf(strings.ToUpper(method), a.Methods) {
+		return false, fmt.Sprintf("method %s is not one of %v", strings.ToUpper(method),
+			a.Methods)
+	}
+	switch {
+	case len(a.Users) == 0 && len(a.Groups) == 0:
+		return true, "any signed-in user may pass"
+	case isOneOf(u.Name, a.Users):
+		return true, u.Name + " is named in allow.users"
+	}
+	for _, g := range u.Groups {
+		if isOneOf(g, a.Groups) {
+			return true, u.Name + " is in group " + g
+		}
+	}
+	return false, fmt.Sprintf("%s is not in allow.users %v nor in a group of %v", u.Name,
+		a.Users, a.Groups)
+}

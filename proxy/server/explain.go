@@ -1,0 +1,132 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/proxy"
+)
+
+// ExplainRequest is a request for Explain to judge.
+type ExplainRequest struct {
+	// User signs the request in as this user; empty means anonymous.
+	User string
+	// Method and URL describe the request; a URL without a host uses "localhost".
+	Method, URL string
+	// Header holds extra request headers, such as ones a client might spoof.
+	Header http.Header
+	// ClientIP is the address the request comes from. Default: 192.0.2.1.
+	ClientIP string
+}
+
+// Explain writes to w which route of the config at path serves req, whether it would be
+// let through and why, and the exact request the upstream would receive. Nothing is sent
+// anywhere: the gateway is built in memory, with its own throwaway session store.
+func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) error {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	users, err := authn.OpenFileStore(cfg.Users.File, nil)
+	if err != nil {
+		return usersError(cfg, err)
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	keys, _ := session.DeriveKeys([][]byte{secret})
+	mgr, err := session.NewManager(session.Options{Store: session.NewMemory(), Keys: keys,
+		IdleTimeout: time.Hour, Lifetime: time.Hour})
+	if err != nil {
+		return err
+	}
+	rec := &recorder{}
+	h, err := proxy.New(proxy.Options{Config: cfg, Auth: authn.NewAuthenticator(users, 1),
+		Sessions: mgr, Logger: slog.New(slog.DiscardHandler), Transport: rec})
+	if err != nil {
+		return err
+	}
+
+	target := req.URL
+	if strings.HasPrefix(target, "/") {
+		target = "http://localhost" + target
+	}
+	r := httptest.NewRequestWithContext(ctx, strings.ToUpper(req.Method), target, nil)
+	r.RemoteAddr = "192.0.2.1:40000"
+	if req.ClientIP != "" {
+		r.RemoteAddr = req.ClientIP + ":40000"
+	}
+	for k, vs := range req.Header {
+		r.Header[k] = vs
+	}
+	var u *authn.User
+	if req.User != "" {
+		if u = users.Lookup(req.User); u == nil {
+			return fmt.Errorf("no user %q in %s", req.User, cfg.Users.File)
+		}
+		_, value, err := mgr.Create(ctx, session.Login{User: u.Name, Backend: authn.Backend,
+			PasswordHash: u.PasswordHash()})
+		if err != nil {
+			return err
+		}
+		r.AddCookie(&http.Cookie{Name: session.CookieName, Value: value})
+	}
+
+	d := h.Explain(r, u)
+	who := "anonymous"
+	if u != nil {
+		who = "as " + u.Name
+		if u.Disabled {
+			who += " (disabled: sessions of a disabled user end at once)"
+		}
+	}
+	fmt.Fprintf(w, "request:  %s %s %s\n", r.Method, r.URL, who)
+	if d.Route != "" {
+		fmt.Fprintf(w, "route:    %s\n", d.Route)
+	}
+	fmt.Fprintf(w, "decision: %s: %s\n", d.Outcome, d.Reason)
+
+	resp := httptest.NewRecorder()
+	h.ServeHTTP(resp, r)
+	if rec.req == nil {
+		fmt.Fprintf(w, "answer:   %d from the gateway; nothing reaches the upstream\n",
+			resp.Code)
+		return nil
+	}
+	fmt.Fprintf(w, "upstream receives:\n  %s %s HTTP/1.1\n  Host: %s\n", rec.req.Method,
+		rec.req.URL.RequestURI(), rec.req.Host)
+	names := make([]string, 0, len(rec.req.Header))
+	for k := range rec.req.Header {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		for _, v := range rec.req.Header[k] {
+			// An empty User-Agent is how ReverseProxy keeps Go's own off the wire.
+			if k == "User-Agent" && v == "" {
+				continue
+			}
+			fmt.Fprintf(w, "  %s: %s\n", k, v)
+		}
+	}
+	return nil
+}
+
+// recorder is an upstream transport that keeps the request instead of sending it.
+type recorder struct{ req *http.Request }
+
+func (rc *recorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	rc.req = r
+	return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Header: http.Header{},
+		Request: r}, nil
+}

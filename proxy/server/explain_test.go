@@ -1,0 +1,81 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/frontgate/gateway/authn/password"
+)
+
+func TestExplain(t *testing.T) {
+	dir := t.TempDir()
+	cheap := password.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	h, _ := password.Generate("pw", cheap)
+	os.WriteFile(filepath.Join(dir, "users.yaml"), []byte("users:\n"+
+		"  alice:\n    password: \""+h+"\"\n    email: alice@example.test\n"+
+		"    groups: [staff]\n"+
+		"  bob:\n    password: \""+h+"\"\n    groups: [admins]\n"), 0o600)
+	path := filepath.Join(dir, "gateway.yaml")
+	os.WriteFile(path, []byte("users:\n  file: users.yaml\nsession:\n  store: memory\n"+
+		"routes:\n  - upstream: http://127.0.0.1:9001\n    public: [/public/]\n"+
+		"  - host: app.example.test\n    path: /admin/\n    upstream: http://127.0.0.1:9002\n"+
+		"    strip_prefix: true\n    allow:\n      groups: [admins]\n"), 0o600)
+
+	for _, tt := range []struct {
+		name string
+		req  ExplainRequest
+		want string
+	}{
+		{"allowed, spoofed header removed", ExplainRequest{User: "bob", Method: "get",
+			URL:    "http://app.example.test/admin/users?page=2",
+			Header: http.Header{"X_forwarded_user": {"alice"}}}, `
+request:  GET http://app.example.test/admin/users?page=2 as bob
+route:    host app.example.test, path /admin/, upstream http://127.0.0.1:9002
+decision: allowed: bob is in group admins
+upstream receives:
+  GET /users?page=2 HTTP/1.1
+  Host: app.example.test
+  X-Forwarded-For: 192.0.2.1
+  X-Forwarded-Groups: admins
+  X-Forwarded-Host: app.example.test
+  X-Forwarded-Proto: http
+  X-Forwarded-User: bob
+`},
+		{"forbidden", ExplainRequest{User: "alice", Method: "POST",
+			URL: "http://app.example.test/admin/"}, `
+request:  POST http://app.example.test/admin/ as alice
+route:    host app.example.test, path /admin/, upstream http://127.0.0.1:9002
+decision: forbidden: alice is not in allow.users [] nor in a group of [admins]
+answer:   403 from the gateway; nothing reaches the upstream
+`},
+		{"other host", ExplainRequest{Method: "GET", URL: "http://other.test/admin/"}, `
+request:  GET http://other.test/admin/ anonymous
+route:    any host, path /, upstream http://127.0.0.1:9001
+decision: sign-in required: the path is protected and nobody is signed in
+answer:   401 from the gateway; nothing reaches the upstream
+`},
+		{"ambiguous", ExplainRequest{Method: "GET", URL: "/public/%2e%2e/admin/"}, `
+request:  GET http://localhost/public/%2e%2e/admin/ anonymous
+decision: bad request: the path could be read two ways
+answer:   400 from the gateway; nothing reaches the upstream
+`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			if err := Explain(context.Background(), path, tt.req, &out); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := out.String(), strings.TrimPrefix(tt.want, "\n"); got != want {
+				t.Errorf("got\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+	if err := Explain(context.Background(), path, ExplainRequest{User: "nobody",
+		Method: "GET", URL: "/"}, &strings.Builder{}); err == nil {
+		t.Error("explain for an unknown user succeeded")
+	}
+}
