@@ -243,6 +243,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		h.errorPage(w, r, http.StatusBadRequest, "This protocol upgrade is not supported.")
 		return
 	}
+	// Browsers send cookies with a websocket handshake from any site, and no CORS rule
+	// guards it: a handshake from another origin is refused, or any page could talk to
+	// the app as the signed-in user.
+	if isUpgrade(r) && !sameOrigin(r) {
+		h.errorPage(w, r, http.StatusForbidden, "This connection comes from another site.")
+		return
+	}
 	if rt == nil {
 		h.errorPage(w, r, http.StatusNotFound, "There is nothing here.")
 		return
@@ -312,6 +319,16 @@ func isUpgrade(r *http.Request) bool {
 	return r.Header.Get("Upgrade") != "" &&
 		strings.Contains(strings.ToLower(strings.Join(r.Header.Values("Connection"), ",")),
 			"upgrade")
+}
+
+// sameOrigin reports whether r carries no Origin, or one naming the host it was sent to.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
 // stallBody pushes the connection's read deadline forward on every read of a request

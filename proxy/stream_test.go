@@ -1,0 +1,105 @@
+package proxy_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+func TestWebsocketThroughGateway(t *testing.T) {
+	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		ctx := r.Context()
+		for {
+			_, msg, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			reply := fmt.Sprintf("%s says %s", r.Header.Get("X-Forwarded-User"), msg)
+			if c.Write(ctx, websocket.MessageText, []byte(reply)) != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(ws.Close)
+	e := newEnvWithUpstream(t, newEcho(t), "  - path: /ws/\n    upstream: \""+ws.URL+"\"\n"+
+		"timeouts:\n  body_idle: 1s\n")
+	alice := e.session("alice", alicePass)
+	url := strings.Replace(e.gw.URL, "http://", "ws://", 1) + "/ws/chat"
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	hdr := http.Header{"Cookie": {"gateway_session=" + alice}}
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: hdr})
+	if err != nil {
+		t.Fatalf("signed-in handshake: %v", err)
+	}
+	defer c.CloseNow()
+	for i, msg := range []string{"hello", "still here"} {
+		if i == 1 {
+			time.Sleep(1500 * time.Millisecond) // longer than body_idle: not cut
+		}
+		c.Write(ctx, websocket.MessageText, []byte(msg))
+		_, got, err := c.Read(ctx)
+		if err != nil || string(got) != "alice says "+msg {
+			t.Fatalf("message %d: got %q, %v", i, got, err)
+		}
+	}
+
+	if _, res, err := websocket.Dial(ctx, url, nil); err == nil ||
+		res == nil || res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("handshake without a session: %v, want 401", err)
+	}
+	cross := http.Header{"Cookie": {"gateway_session=" + alice},
+		"Origin": {"https://evil.example"}}
+	if _, res, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: cross}); err == nil || res == nil || res.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site handshake: %v, want 403", err)
+	}
+}
+
+func TestServerSentEventsFlushAsTheyCome(t *testing.T) {
+	release := make(chan struct{})
+	sse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprintf(w, "data: first\n\n")
+		w.(http.Flusher).Flush()
+		<-release
+		fmt.Fprintf(w, "data: second\n\n")
+	}))
+	t.Cleanup(sse.Close)
+	e := newEnvWithUpstream(t, newEcho(t), "  - path: /events/\n    upstream: \""+sse.URL+
+		"\"\n")
+	alice := e.session("alice", alicePass)
+	req, _ := http.NewRequest("GET", e.gw.URL+"/events/feed", nil)
+	req.Header.Set("Cookie", "gateway_session="+alice)
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	got := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(res.Body).ReadString('\n')
+		got <- line
+	}()
+	select {
+	case line := <-got:
+		if line != "data: first\n" {
+			t.Errorf("first event: got %q", line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("the first event was held back until the stream ended")
+	}
+	close(release)
+}
