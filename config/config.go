@@ -65,6 +65,9 @@ type Config struct {
 	// Routes maps request paths to upstreams. At least one is required.
 	Routes []Route `yaml:"routes"`
 
+	// Assertion configures the signed identity assertions routes may send.
+	Assertion Assertion `yaml:"assertion"`
+
 	// Timeouts bound how long clients may take.
 	Timeouts Timeouts `yaml:"timeouts"`
 
@@ -219,6 +222,17 @@ type IdentityAliases struct {
 	Extra []string `yaml:"extra"`
 }
 
+// Assertion configures X-Gateway-Assertion: a short-lived JWT (EdDSA) naming the user,
+// which an app can verify against the keys at /.gateway/jwks.json to know a request came
+// through the gateway.
+type Assertion struct {
+	// KeyFile is a PEM PKCS#8 Ed25519 private key, mode 0600. Default: generated once
+	// into state_dir/assertion-key.pem.
+	KeyFile string `yaml:"key_file"`
+	// TTL is how long an assertion is valid. Default: 60s.
+	TTL time.Duration `yaml:"ttl"`
+}
+
 // Timeouts bound how long a client may hold a connection without making progress, so
 // that slow or stalled clients cannot tie up the gateway or its upstreams.
 type Timeouts struct {
@@ -289,6 +303,10 @@ type Route struct {
 	// PreserveHost passes the client's Host header to the upstream when true, and the
 	// upstream's own host when false. Default: true.
 	PreserveHost *bool `yaml:"preserve_host"`
+
+	// Assertion adds X-Gateway-Assertion to this route's upstream requests of signed-in
+	// users. Default: false.
+	Assertion bool `yaml:"assertion"`
 
 	// BasicAuth lets API clients send HTTP Basic credentials, checked against the users
 	// file with the same throttling as the sign-in form. The Authorization header is

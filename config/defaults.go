@@ -82,6 +82,8 @@ func setDefaults(c *Config) {
 		c.IdentityAliases.Builtin = &on
 	}
 
+	setDuration(&c.Assertion.TTL, time.Minute)
+
 	t := &c.Timeouts
 	setDuration(&t.ReadHeader, defaultReadHeader)
 	setDuration(&t.Idle, defaultIdle)

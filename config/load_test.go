@@ -123,6 +123,10 @@ func TestParseFull(t *testing.T) {
 		t.Errorf("tls defaults: got %+v", got)
 	}
 	want.TLS = c.TLS
+	if c.Assertion.TTL != time.Minute {
+		t.Errorf("assertion.ttl: got %v, want 1m", c.Assertion.TTL)
+	}
+	want.Assertion = c.Assertion
 	for i, wantURL := range []string{"http://app:3000", "https://admin.internal:8443/base"} {
 		u := c.Routes[i].UpstreamURL
 		if u == nil || u.String() != wantURL {

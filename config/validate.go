@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/net/publicsuffix"
 )
@@ -387,6 +388,10 @@ func (v validator) tls(c *Config) error {
 			return v.fail("http_listen", errors.New("http_listen must be host:port, such "+
 				"as :80"))
 		}
+	}
+	if a := c.Assertion.TTL; a > time.Hour {
+		return v.fail("assertion.ttl", errors.New("ttl must be at most 1h: an assertion is "+
+			"meant to be short-lived"))
 	}
 	switch t.Storage {
 	case "file", "redis":

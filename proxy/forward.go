@@ -4,9 +4,11 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strings"
+	"time"
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/proxy/assertion"
 )
 
 // rewrite builds the upstream request. httputil.ReverseProxy has already removed the
@@ -41,6 +43,9 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 
 	if u := st.user; u != nil {
 		setIdentity(out.Header, rt.identity, u)
+		if rt.assert {
+			h.setAssertion(pr, rt, u)
+		}
 	}
 }
 
@@ -103,4 +108,25 @@ func setIdentity(h http.Header, id config.IdentityHeaders, u *authn.User) {
 	if len(u.Groups) > 0 {
 		h[id.Groups] = []string{strings.Join(u.Groups, ",")}
 	}
+}
+
+// AssertionHeader carries the signed identity assertion to the upstream.
+const AssertionHeader = "X-Gateway-Assertion"
+
+// setAssertion adds a signed assertion of u's identity, for the route's host, or the
+// request's when the route names none (or a wildcard).
+func (h *Handler) setAssertion(pr *httputil.ProxyRequest, rt *route, u *authn.User) {
+	aud := rt.host
+	if aud == "" || strings.HasPrefix(aud, "*.") {
+		aud = config.NormalizeHost(pr.In.Host)
+	}
+	tok, err := h.assertions.Sign(assertion.Claims{Subject: u.Name, Email: u.Email,
+		Groups: u.Groups, Audience: aud}, time.Now(), h.assertTTL)
+	if err != nil {
+		// Without its assertion the request would reach an app that may insist on one;
+		// it goes without, and the app refuses it, which is the safe side.
+		h.log.Error("signing assertion failed", "error", err, "user", u.Name)
+		return
+	}
+	pr.Out.Header[AssertionHeader] = []string{tok}
 }

@@ -3,77 +3,98 @@ package proxy_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
+
+	"github.com/frontgate/gateway/proxy"
+	"github.com/frontgate/gateway/proxy/redirect"
 )
 
-func TestForwardAuth(t *testing.T) {
-	e := newEnv(t, "  - path: /api/\n    upstream: \"http://127.0.0.1:1\"\n"+
-		"    allow:\n      methods: [GET]\n"+"trusted_proxies: [\"10.0.0.2/32\"]\n")
-	alice := e.session("alice", alicePass)
-	ask := func(from, cookie string, hdr ...string) *http.Response {
-		req := httptest.NewRequest("GET", "http://gw.example.test/.gateway/auth", nil)
-		req.RemoteAddr = from + ":5000"
-		for i := 0; i+1 < len(hdr); i += 2 {
-			req.Header.Add(hdr[i], hdr[i+1])
-		}
-		if cookie != "" {
-			req.Header.Set("Cookie", "gateway_session="+cookie)
-		}
-		rec := httptest.NewRecorder()
-		e.h.ServeHTTP(rec, req)
-		return rec.Result()
+// forwardAuthConfig adds to newEnv's route a /api/ route with a methods rule, and trusts
+// the front proxy at 10.0.0.2.
+const forwardAuthConfig = "  - path: /api/\n    upstream: \"http://127.0.0.1:1\"\n" +
+	"    allow:\n      methods: [GET]\n" + "trusted_proxies: [\"10.0.0.2/32\"]\n"
+
+// Addresses of the trusted front proxy and of a client that reaches the gateway directly.
+const faProxy, faDirect = "10.0.0.2", "10.9.9.9"
+
+// askForwardAuth sends e's handler an auth request for target (AuthPath, with a query or
+// not) from the address from, with a session cookie when one is given and the header
+// pairs in hdr.
+func askForwardAuth(t testing.TB, e *env, target, from, cookie string,
+	hdr ...string) *http.Response {
+	t.Helper()
+	req := httptest.NewRequest("GET", "http://gw.example.test"+target, nil)
+	req.RemoteAddr = from + ":5000"
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Add(hdr[i], hdr[i+1])
 	}
-	const proxy, direct = "10.0.0.2", "10.9.9.9"
+	if cookie != "" {
+		req.Header.Set("Cookie", "gateway_session="+cookie)
+	}
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, req)
+	return rec.Result()
+}
+
+func TestForwardAuth(t *testing.T) {
+	e := newEnv(t, forwardAuthConfig)
+	alice := e.session("alice", alicePass)
 	tests := []struct {
 		name, from, cookie string
 		hdr                []string
 		want               int
 		user               string
 	}{
-		{"direct client, public claim", direct, "", []string{"X-Forwarded-Uri", "/public/"},
+		{"direct client, public claim", faDirect, "", []string{"X-Forwarded-Uri", "/public/"},
 			401, ""},
-		{"direct client with a session", direct, alice, []string{"X-Forwarded-Uri", "/app/"},
-			401, ""},
-		{"no session", proxy, "", []string{"X-Forwarded-Uri", "/app/whoami"}, 401, ""},
-		{"public", proxy, "", []string{"X-Forwarded-Uri", "/public/x?y=1"}, 200, ""},
-		{"signed in", proxy, alice, []string{"X-Forwarded-Method", "GET",
+		{"direct client with a session", faDirect, alice, []string{"X-Forwarded-Uri",
+			"/app/"}, 401, ""},
+		{"no session", faProxy, "", []string{"X-Forwarded-Uri", "/app/whoami"}, 401, ""},
+		{"public", faProxy, "", []string{"X-Forwarded-Uri", "/public/x?y=1"}, 200, ""},
+		{"signed in", faProxy, alice, []string{"X-Forwarded-Method", "GET",
 			"X-Forwarded-Uri", "/app/whoami"}, 200, "alice"},
-		{"signed in, public", proxy, alice, []string{"X-Forwarded-Uri", "/public/"}, 200,
+		{"signed in, public", faProxy, alice, []string{"X-Forwarded-Uri", "/public/"}, 200,
 			"alice"},
-		{"nginx X-Original-URL", proxy, alice, []string{"X-Original-URL",
+		{"nginx X-Original-URL", faProxy, alice, []string{"X-Original-URL",
 			"https://gw.example.test/app/x?y"}, 200, "alice"},
-		{"garbage cookie", proxy, "AAAA", []string{"X-Forwarded-Uri", "/app/"}, 401, ""},
-		{"no target", proxy, alice, nil, 403, ""},
-		{"two targets that differ", proxy, "", []string{"X-Forwarded-Uri", "/public/",
+		{"garbage cookie", faProxy, "AAAA", []string{"X-Forwarded-Uri", "/app/"}, 401, ""},
+		{"no target", faProxy, alice, nil, 403, ""},
+		{"two targets that differ", faProxy, "", []string{"X-Forwarded-Uri", "/public/",
 			"X-Original-URL", "/app/"}, 403, ""},
-		{"target repeated", proxy, "", []string{"X-Forwarded-Uri", "/public/",
+		{"two targets whose queries differ", faProxy, alice, []string{"X-Forwarded-Uri",
+			"/app/x?a=1", "X-Original-URI", "/app/x?a=2"}, 403, ""},
+		{"two targets that agree", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x?a=1",
+			"X-Original-URL", "https://gw.example.test/app/x?a=1"}, 200, "alice"},
+		{"target repeated", faProxy, "", []string{"X-Forwarded-Uri", "/public/",
 			"X-Forwarded-Uri", "/public/"}, 403, ""},
-		{"dot segments", proxy, "", []string{"X-Forwarded-Uri", "/public/../app/"}, 403, ""},
-		{"encoded dots", proxy, "", []string{"X-Forwarded-Uri", "/public/%2e%2e/app/"}, 403,
+		{"dot segments", faProxy, "", []string{"X-Forwarded-Uri", "/public/../app/"}, 403,
 			""},
-		{"params that change the decision", proxy, "", []string{"X-Forwarded-Uri",
+		{"encoded dots", faProxy, "", []string{"X-Forwarded-Uri", "/public/%2e%2e/app/"},
+			403, ""},
+		{"params that change the decision", faProxy, "", []string{"X-Forwarded-Uri",
 			"/public;x/../app"}, 403, ""},
-		{"the gateway's own pages", proxy, alice, []string{"X-Forwarded-Uri",
+		{"the gateway's own pages", faProxy, alice, []string{"X-Forwarded-Uri",
 			"/.gateway/logout"}, 403, ""},
-		{"relative target", proxy, "", []string{"X-Forwarded-Uri", "public/x"}, 403, ""},
-		{"javascript target", proxy, "", []string{"X-Original-URL", "javascript:x"}, 403,
+		{"relative target", faProxy, "", []string{"X-Forwarded-Uri", "public/x"}, 403, ""},
+		{"javascript target", faProxy, "", []string{"X-Original-URL", "javascript:x"}, 403,
 			""},
-		{"bad method", proxy, alice, []string{"X-Forwarded-Method", "GET /x",
+		{"bad method", faProxy, alice, []string{"X-Forwarded-Method", "GET /x",
 			"X-Forwarded-Uri", "/app/"}, 403, ""},
-		{"nginx X-Original-URI", proxy, alice, []string{"X-Original-URI", "/app/x"}, 200,
+		{"nginx X-Original-URI", faProxy, alice, []string{"X-Original-URI", "/app/x"}, 200,
 			"alice"},
-		{"X-Original-URI disagrees", proxy, alice, []string{"X-Original-URI", "/admin/",
+		{"X-Original-URI disagrees", faProxy, alice, []string{"X-Original-URI", "/admin/",
 			"X-Forwarded-Uri", "/public/x"}, 403, ""},
-		{"methods rule, method given", proxy, alice, []string{"X-Forwarded-Uri", "/api/x",
+		{"methods rule, method given", faProxy, alice, []string{"X-Forwarded-Uri", "/api/x",
 			"X-Forwarded-Method", "get"}, 200, "alice"},
-		{"methods rule, other method", proxy, alice, []string{"X-Forwarded-Uri", "/api/x",
+		{"methods rule, other method", faProxy, alice, []string{"X-Forwarded-Uri", "/api/x",
 			"X-Forwarded-Method", "DELETE"}, 403, ""},
-		{"methods rule, no method", proxy, alice, []string{"X-Forwarded-Uri", "/api/x"},
+		{"methods rule, no method", faProxy, alice, []string{"X-Forwarded-Uri", "/api/x"},
 			403, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := ask(tt.from, tt.cookie, tt.hdr...)
+			res := askForwardAuth(t, e, proxy.AuthPath, tt.from, tt.cookie, tt.hdr...)
 			if res.StatusCode != tt.want {
 				t.Errorf("status: got %d, want %d", res.StatusCode, tt.want)
 			}
@@ -83,6 +104,163 @@ func TestForwardAuth(t *testing.T) {
 			if tt.user != "" && res.Header.Get("X-Forwarded-Groups") != "staff" {
 				t.Errorf("X-Forwarded-Groups: got %q, want staff",
 					res.Header.Get("X-Forwarded-Groups"))
+			}
+		})
+	}
+	if n := e.up.count(); n != 0 {
+		t.Errorf("forward-auth contacted the upstream %d times", n)
+	}
+}
+
+// TestForwardAuthSignInRedirect covers how an auth answer points a browser at the sign-in
+// page: redirect mode's 302 for Traefik and Caddy, and the LoginHeader of nginx's 401.
+func TestForwardAuthSignInRedirect(t *testing.T) {
+	e := newEnv(t, forwardAuthConfig)
+	alice := e.session("alice", alicePass)
+	const (
+		viaRedirect = proxy.AuthPath + "?redirect=1"
+		viaNginx    = proxy.AuthPath
+		origin      = "https://app.example.test:8443"
+		// the sign-in page for /app/x?a=1&b=2, next escaped
+		login = proxy.LoginPath + "?next=%2Fapp%2Fx%3Fa%3D1%26b%3D2"
+	)
+	// browser describes a browser's GET of /app/x?a=1&b=2 on origin, as Traefik does;
+	// more pairs are added, and a pair with an empty value drops that header.
+	browser := func(more ...string) []string {
+		hdr := map[string]string{"X-Forwarded-Method": "GET", "X-Forwarded-Proto": "https",
+			"X-Forwarded-Host": "app.example.test:8443", "X-Forwarded-Uri": "/app/x?a=1&b=2",
+			"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+		for i := 0; i+1 < len(more); i += 2 {
+			hdr[more[i]] = more[i+1]
+		}
+		var pairs []string
+		for k, v := range hdr {
+			if v != "" {
+				pairs = append(pairs, k, v)
+			}
+		}
+		return pairs
+	}
+	tests := []struct {
+		name, target, from, cookie string
+		hdr                        []string
+		status                     int
+		location, loginHeader      string // want; empty means none
+		next                       string // want, when location is set
+	}{
+		{"browser GET", viaRedirect, faProxy, "", browser(), 302, origin + login, "",
+			"/app/x?a=1&b=2"},
+		{"browser HEAD", viaRedirect, faProxy, "", browser("X-Forwarded-Method", "HEAD"), 302,
+			origin + login, "", "/app/x?a=1&b=2"},
+		{"plain http origin", viaRedirect, faProxy, "", browser("X-Forwarded-Proto", "HTTP",
+			"X-Forwarded-Host", "app.example.test"), 302,
+			"http://app.example.test" + login, "", "/app/x?a=1&b=2"},
+		{"IPv6 host", viaRedirect, faProxy, "", browser("X-Forwarded-Host", "[::1]:8443"), 302,
+			"https://[::1]:8443" + login, "", "/app/x?a=1&b=2"},
+		{"no proto: relative", viaRedirect, faProxy, "", browser("X-Forwarded-Proto", ""), 302,
+			login, "", "/app/x?a=1&b=2"},
+		{"no host: relative", viaRedirect, faProxy, "", browser("X-Forwarded-Host", ""), 302,
+			login, "", "/app/x?a=1&b=2"},
+		{"other scheme: relative", viaRedirect, faProxy, "", browser("X-Forwarded-Proto",
+			"javascript"), 302, login, "", "/app/x?a=1&b=2"},
+		{"host with a path: relative", viaRedirect, faProxy, "", browser("X-Forwarded-Host",
+			"evil.test/x"), 302, login, "", "/app/x?a=1&b=2"},
+		{"host with user-info: relative", viaRedirect, faProxy, "", browser("X-Forwarded-Host",
+			"app.example.test@evil.test"), 302, login, "", "/app/x?a=1&b=2"},
+		{"host with a bad port: relative", viaRedirect, faProxy, "", browser("X-Forwarded-Host",
+			"app.example.test:x"), 302, login, "", "/app/x?a=1&b=2"},
+		{"host list: relative", viaRedirect, faProxy, "", browser("X-Forwarded-Host",
+			"evil.test, app.example.test"), 302, login, "", "/app/x?a=1&b=2"},
+		{"host sent twice: relative", viaRedirect, faProxy, "", append(browser(),
+			"X-Forwarded-Host", "evil.test"), 302, login, "", "/app/x?a=1&b=2"},
+		{"proto sent twice: relative", viaRedirect, faProxy, "", append(browser(),
+			"X-Forwarded-Proto", "http"), 302, login, "", "/app/x?a=1&b=2"},
+		{"merged slashes", viaRedirect, faProxy, "", browser("X-Forwarded-Uri", "/app//x"),
+			302, origin + proxy.LoginPath + "?next=%2Fapp%2Fx", "", "/app/x"},
+		{"nginx X-Original-URI", viaRedirect, faProxy, "", browser("X-Forwarded-Uri", "",
+			"X-Original-URI", "/app/x?a=1&b=2"), 302, origin + login, "", "/app/x?a=1&b=2"},
+		{"absolute X-Original-URL", viaRedirect, faProxy, "", browser("X-Forwarded-Uri", "",
+			"X-Original-URL", "https://app.example.test/app/x?a=1&b=2"), 302,
+			origin + login, "", "/app/x?a=1&b=2"},
+		{"query the redirect policy refuses", viaRedirect, faProxy, "", browser(
+			"X-Forwarded-Uri", `/app/x?a=\`), 302, origin + proxy.LoginPath, "", ""},
+		{"encoded query survives", viaRedirect, faProxy, "", browser("X-Forwarded-Uri",
+			"/app/x?q=a%26b+c"), 302, origin + proxy.LoginPath +
+			"?next=%2Fapp%2Fx%3Fq%3Da%2526b%2Bc", "", "/app/x?q=a%26b+c"},
+		{"POST", viaRedirect, faProxy, "", browser("X-Forwarded-Method", "POST"), 401, "", "",
+			""},
+		{"method not stated", viaRedirect, faProxy, "", browser("X-Forwarded-Method", ""), 401,
+			"", "", ""},
+		{"lower-case get", viaRedirect, faProxy, "", browser("X-Forwarded-Method", "get"), 401,
+			"", "", ""},
+		{"JSON client", viaRedirect, faProxy, "", browser("Accept", "application/json"), 401,
+			"", "", ""},
+		{"HTML refused", viaRedirect, faProxy, "", browser("Accept", "text/html;q=0"), 401, "",
+			"", ""},
+		{"no Accept", viaRedirect, faProxy, "", browser("Accept", ""), 401, "", "", ""},
+		{"garbage cookie", viaRedirect, faProxy, "AAAA", browser(), 302, origin + login, "",
+			"/app/x?a=1&b=2"},
+
+		// every deny stays a deny
+		{"direct client", viaRedirect, faDirect, "", browser(), 401, "", "", ""},
+		{"direct client, nginx mode", viaNginx, faDirect, "", browser(), 401, "", "", ""},
+		{"no target", viaRedirect, faProxy, "", browser("X-Forwarded-Uri", ""), 403, "", "",
+			""},
+		{"targets disagree", viaRedirect, faProxy, "", browser("X-Original-URI", "/public/"),
+			403, "", "", ""},
+		{"dot segments", viaRedirect, faProxy, "", browser("X-Forwarded-Uri", "/public/../app/"),
+			403, "", "", ""},
+		{"the gateway's own pages", viaRedirect, faProxy, "", browser("X-Forwarded-Uri",
+			"/.gateway/logout"), 403, "", "", ""},
+		{"not allowed", viaRedirect, faProxy, alice, browser("X-Forwarded-Uri", "/api/x",
+			"X-Forwarded-Method", "DELETE"), 403, "", "", ""},
+
+		// a session or a public path passes, in either mode
+		{"signed in", viaRedirect, faProxy, alice, browser(), 200, "", "", ""},
+		{"public", viaRedirect, faProxy, "", browser("X-Forwarded-Uri", "/public/x"), 200, "",
+			"", ""},
+
+		// nginx mode: still a 401, with the sign-in URL for nginx to redirect to
+		{"nginx mode, browser GET", viaNginx, faProxy, "", browser(), 401, "", login,
+			"/app/x?a=1&b=2"},
+		{"nginx mode, POST", viaNginx, faProxy, "", browser("X-Forwarded-Method", "POST"), 401,
+			"", "", ""},
+		{"nginx mode, JSON client", viaNginx, faProxy, "", browser("Accept",
+			"application/json"), 401, "", "", ""},
+		{"nginx mode, signed in", viaNginx, faProxy, alice, browser(), 200, "", "", ""},
+		{"redirect=true is nginx mode", proxy.AuthPath + "?redirect=true", faProxy, "",
+			browser(), 401, "", login, "/app/x?a=1&b=2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := askForwardAuth(t, e, tt.target, tt.from, tt.cookie, tt.hdr...)
+			if res.StatusCode != tt.status {
+				t.Errorf("status: got %d, want %d", res.StatusCode, tt.status)
+			}
+			loc := res.Header.Get("Location")
+			if loc != tt.location {
+				t.Errorf("Location: got %q, want %q", loc, tt.location)
+			}
+			lh := res.Header.Get(proxy.LoginHeader)
+			if lh != tt.loginHeader {
+				t.Errorf("%s: got %q, want %q", proxy.LoginHeader, lh, tt.loginHeader)
+			}
+			if got := res.Header.Get("Cache-Control"); got != "no-store" {
+				t.Errorf("Cache-Control: got %q, want no-store", got)
+			}
+			sent := loc + lh
+			if sent == "" {
+				return
+			}
+			u, err := url.Parse(sent)
+			if err != nil {
+				t.Fatalf("sign-in URL %q: %v", sent, err)
+			}
+			if got := u.Query().Get("next"); got != tt.next {
+				t.Errorf("next: got %q, want %q", got, tt.next)
+			}
+			if tt.next != "" && !(&redirect.Policy{}).Allowed(tt.next) {
+				t.Errorf("next %q is not one the redirect policy allows", tt.next)
 			}
 		})
 	}

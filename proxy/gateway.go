@@ -72,6 +72,14 @@ func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, path stri
 		default:
 			h.methodNotAllowed(w, r, "GET, HEAD, POST")
 		}
+	case JWKSPath:
+		if h.signer == nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+			h.errorPage(w, r, http.StatusNotFound, "There is nothing here.")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Write(h.signer.JWKS())
 	case AuthPath:
 		// The front proxy asks with the method of the request it describes.
 		h.forwardAuth(w, r)

@@ -26,6 +26,7 @@ import (
 	"github.com/frontgate/gateway/authn/session"
 	"github.com/frontgate/gateway/authn/throttle"
 	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/proxy/assertion"
 	"github.com/frontgate/gateway/proxy/redirect"
 )
 
@@ -51,6 +52,9 @@ type Options struct {
 	// Transport carries requests to upstreams. Nil means a transport tuned for
 	// keeping upstream connections alive, which ignores proxy environment variables.
 	Transport http.RoundTripper
+	// Assertions signs X-Gateway-Assertion for routes that ask for it, and its keys are
+	// served at JWKSPath. Nil when no route asks; New fails if one does.
+	Assertions *assertion.Signer
 }
 
 // Handler is the gateway's http.Handler. Safe for concurrent use.
@@ -66,6 +70,9 @@ type Handler struct {
 	secure       string
 	loginCk      *session.Codec
 	deviceCk     *session.Codec
+	signer       *assertion.Signer
+	assertions   *assertion.Cache
+	assertTTL    time.Duration
 	basic        *basicCache
 	throttle     *throttle.Throttle
 	origins      *http.CrossOriginProtection
@@ -103,6 +110,8 @@ func New(o Options) (*Handler, error) {
 		loginCk:   o.Sessions.Keys().Codec(loginCookie, loginStateTTL),
 		deviceCk:  o.Sessions.Keys().Codec(deviceCookie, deviceTTL),
 		basic:     newBasicCache(),
+		signer:    o.Assertions,
+		assertTTL: cfg.Assertion.TTL,
 		throttle: throttle.New(throttle.Limits{
 			AddressFailures:     cfg.Throttle.AddressFailures,
 			UserAddressFailures: cfg.Throttle.UserAddressFailures,
@@ -129,8 +138,15 @@ func New(o Options) (*Handler, error) {
 		cfg.IdentityAliases.Extra)
 	h.csp = contentSecurityPolicy(cfg.AllowedRedirectHosts)
 
+	if o.Assertions != nil {
+		h.assertions = assertion.NewCache(o.Assertions, assertion.DefaultCacheSize)
+	}
 	errLog := log.New(&slogWriter{lg}, "", 0)
 	for _, rc := range cfg.Routes {
+		if rc.Assertion && o.Assertions == nil {
+			return nil, fmt.Errorf("route %s: assertion is on but no signer was given",
+				rc.Path)
+		}
 		rt, err := h.newRoute(rc, tr, o.Transport != nil, errLog)
 		if err != nil {
 			return nil, err

@@ -29,6 +29,7 @@ type route struct {
 	identity  config.IdentityHeaders
 	preflight bool
 	basic     bool
+	assert    bool
 	proxy     *httputil.ReverseProxy
 }
 
@@ -51,6 +52,7 @@ func (h *Handler) newRoute(rc config.Route, tr http.RoundTripper, given bool,
 		identity:  h.identity,
 		preflight: rc.CORSPreflight == "pass",
 		basic:     rc.BasicAuth,
+		assert:    rc.Assertion,
 	}
 	if id := rc.IdentityHeaders; id.User != "" || id.Email != "" || id.Groups != "" {
 		rt.identity = canonicalIdentity(mergeIdentity(id, h.identity))

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/frontgate/gateway/authn/session/redisstore"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy"
+	"github.com/frontgate/gateway/proxy/assertion"
 	"github.com/frontgate/gateway/proxy/tlsstore"
 )
 
@@ -204,11 +206,18 @@ func Build(ctx context.Context, cfg *config.Config, lg *slog.Logger) (*proxy.Han
 		return nil, err
 	}
 	context.AfterFunc(ctx, func() { closeStore() })
+	var signer *assertion.Signer
+	if slices.ContainsFunc(cfg.Routes, func(r config.Route) bool { return r.Assertion }) {
+		if signer, err = assertion.Open(cfg.Assertion.KeyFile, cfg.StateDir); err != nil {
+			return nil, cfg.Errorf("assertion.key_file", err)
+		}
+	}
 	return proxy.New(proxy.Options{
-		Config:   cfg,
-		Auth:     authn.NewAuthenticator(users, 0),
-		Sessions: mgr,
-		Logger:   lg,
+		Config:     cfg,
+		Auth:       authn.NewAuthenticator(users, 0),
+		Sessions:   mgr,
+		Logger:     lg,
+		Assertions: signer,
 	})
 }
 

@@ -1,0 +1,69 @@
+package proxy_test
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+)
+
+// TestAssertionVerifiesAgainstJWKS checks the gateway's assertion with an independent
+// JOSE implementation, against the keys the gateway publishes.
+func TestAssertionVerifiesAgainstJWKS(t *testing.T) {
+	up := newEcho(t)
+	e := newEnvWithUpstream(t, up, "  - path: /signed/\n    upstream: \""+up.URL+"\"\n"+
+		"    public: [/signed/open/]\n    assertion: true\n")
+	alice := e.session("alice", alicePass)
+
+	res, err := http.Get(e.gw.URL + "/.gateway/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	set, err := jwk.Parse(body)
+	if err != nil {
+		t.Fatalf("JWKS %q: %v", body, err)
+	}
+
+	r := e.raw("GET", "/signed/x", alice, http.Header{"X-Gateway-Assertion": {"forged"}})
+	if r.StatusCode != 200 {
+		t.Fatalf("status %d", r.StatusCode)
+	}
+	got := up.last(t).Header.Values("X-Gateway-Assertion")
+	if len(got) != 1 || got[0] == "forged" {
+		t.Fatalf("upstream got assertions %q, want exactly the gateway's", got)
+	}
+	// The audience is the host the user asked for, without its port.
+	host, _, _ := net.SplitHostPort(up.last(t).Host)
+	tok, err := jwt.Parse([]byte(got[0]), jwt.WithKeySet(set), jwt.WithValidate(true),
+		jwt.WithIssuer("gateway"), jwt.WithAudience(host), jwt.WithAcceptableSkew(time.Second))
+	if err != nil {
+		t.Fatalf("assertion does not verify: %v", err)
+	}
+	if sub, _ := tok.Subject(); sub != "alice" {
+		t.Errorf("sub: got %q, want alice", sub)
+	}
+	var groups []any
+	if err := tok.Get("groups", &groups); err != nil || len(groups) != 1 ||
+		groups[0] != "staff" {
+		t.Errorf("groups: got %v, %v", groups, err)
+	}
+
+	// Anonymous on a public path of the route, and signed in on a route without
+	// assertion: none, and the client's copy is gone.
+	for _, c := range []struct{ path, cookie string }{{"/signed/open/x", ""},
+		{"/other", alice}} {
+		if r := e.raw("GET", c.path, c.cookie, http.Header{
+			"X-Gateway-Assertion": {"forged"}}); r.StatusCode != 200 {
+			t.Fatalf("%s: status %d", c.path, r.StatusCode)
+		}
+		if v := up.last(t).Header.Values("X-Gateway-Assertion"); len(v) != 0 {
+			t.Errorf("%s: upstream got %q, want no assertion", c.path, v)
+		}
+	}
+}
