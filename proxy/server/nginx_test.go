@@ -234,11 +234,22 @@ func TestNginxForwardAuth(t *testing.T) {
 			res.StatusCode, res.Header.Get("Location"), want)
 	}
 	// a script, or a browser's form post, gets the 401
-	if res, _ := nginxGet(t, anon, base+"/app/x", "Accept", "application/json"); res.StatusCode != http.StatusUnauthorized {
+	res, _ = nginxGet(t, anon, base+"/app/x", "Accept", "application/json")
+	if res.StatusCode != http.StatusUnauthorized {
 		t.Errorf("anonymous script: status %d, want 401", res.StatusCode)
 	}
+	res, err := anon.Post(base+"/app/form", "application/x-www-form-urlencoded",
+		strings.NewReader("a=1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("anonymous form post: status %d, want 401", res.StatusCode)
+	}
 	// the auth endpoint is nginx's alone
-	if res, _ := nginxGet(t, anon, base+"/.gateway/auth", "X-Original-URI", "/public/"); res.StatusCode != http.StatusNotFound {
+	res, _ = nginxGet(t, anon, base+"/.gateway/auth", "X-Original-URI", "/public/")
+	if res.StatusCode != http.StatusNotFound {
 		t.Errorf("/.gateway/auth through nginx: status %d, want 404", res.StatusCode)
 	}
 
@@ -270,7 +281,8 @@ func TestNginxForwardAuth(t *testing.T) {
 	}
 
 	// a route whose allow rule leaves alice out
-	if res, _ := nginxGet(t, alice, base+"/admin/", browser...); res.StatusCode != http.StatusForbidden {
+	res, _ = nginxGet(t, alice, base+"/admin/", browser...)
+	if res.StatusCode != http.StatusForbidden {
 		t.Errorf("admin route for alice: status %d, want 403", res.StatusCode)
 	}
 
