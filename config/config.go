@@ -74,6 +74,9 @@ type Config struct {
 	// Throttle limits failed sign-in attempts.
 	Throttle Throttle `yaml:"throttle"`
 
+	// Admin configures the operator's listener: metrics and health checks.
+	Admin Admin `yaml:"admin"`
+
 	// Log configures the gateway's log output.
 	Log Log `yaml:"log"`
 
@@ -359,6 +362,13 @@ type Allow struct {
 	// Methods, when set, limits the route to these request methods, compared in upper
 	// case. Default: any method.
 	Methods []string `yaml:"methods"`
+}
+
+// Admin configures the admin listener, which serves /metrics (Prometheus), /healthz
+// (the process is up) and /readyz (config loaded, session store reachable).
+type Admin struct {
+	// Listen is the admin address, on loopback only. Default: none, no admin listener.
+	Listen string `yaml:"listen"`
 }
 
 // Log configures logging.

@@ -389,6 +389,13 @@ func (v validator) tls(c *Config) error {
 				"as :80"))
 		}
 	}
+	if a := c.Admin.Listen; a != "" {
+		host, _, err := net.SplitHostPort(a)
+		if err != nil || !isLoopbackHost(host) {
+			return v.fail("admin.listen", errors.New("admin.listen must be a loopback "+
+				"host:port, such as 127.0.0.1:9090: metrics are not for the internet"))
+		}
+	}
 	if a := c.Assertion.TTL; a > time.Hour {
 		return v.fail("assertion.ttl", errors.New("ttl must be at most 1h: an assertion is "+
 			"meant to be short-lived"))

@@ -52,6 +52,8 @@ type Options struct {
 	// Transport carries requests to upstreams. Nil means a transport tuned for
 	// keeping upstream connections alive, which ignores proxy environment variables.
 	Transport http.RoundTripper
+	// Metrics counts requests, upstream errors and sign-ins. Nil counts nothing.
+	Metrics *Metrics
 	// Assertions signs X-Gateway-Assertion for routes that ask for it, and its keys are
 	// served at JWKSPath. Nil when no route asks; New fails if one does.
 	Assertions *assertion.Signer
@@ -70,6 +72,7 @@ type Handler struct {
 	secure       string
 	loginCk      *session.Codec
 	deviceCk     *session.Codec
+	metrics      *Metrics
 	signer       *assertion.Signer
 	assertions   *assertion.Cache
 	assertTTL    time.Duration
@@ -111,6 +114,7 @@ func New(o Options) (*Handler, error) {
 		deviceCk:  o.Sessions.Keys().Codec(deviceCookie, deviceTTL),
 		basic:     newBasicCache(),
 		signer:    o.Assertions,
+		metrics:   o.Metrics,
 		assertTTL: cfg.Assertion.TTL,
 		throttle: throttle.New(throttle.Limits{
 			AddressFailures:     cfg.Throttle.AddressFailures,
@@ -186,6 +190,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w}
 	st := &state{}
 	h.serve(sw, r, st)
+	h.metrics.request(st.routeName(), sw.status(), time.Since(start))
 	if h.log.Enabled(r.Context(), slog.LevelInfo) {
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method),
@@ -560,6 +565,7 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 	if r.Context().Err() != nil {
 		h.log.Debug("client went away", "route", route, "error", err)
 	} else {
+		h.metrics.upstreamError(route)
 		h.log.Error("upstream unreachable", "route", route, "error", err,
 			"client_ip", h.clientIP(r).String())
 	}
@@ -622,6 +628,7 @@ func (h *Handler) clientIP(r *http.Request) netip.Addr {
 
 // audit writes an audit record. Audit records are written before the response.
 func (h *Handler) audit(r *http.Request, msg, user, reason string) {
+	h.metrics.audit(msg, reason)
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, msg,
 		slog.String("log", "audit"),
 		slog.String("user", user),

@@ -298,6 +298,16 @@ func (m *Manager) List(ctx context.Context, user string) ([]Entry, error) {
 	return live, nil
 }
 
+// Check reports whether the store answers, for readiness checks: a lookup of a key no
+// session has must come back "not found", not fail.
+func (m *Manager) Check(ctx context.Context) error {
+	_, err := m.store.Get(ctx, "readiness-probe")
+	if err == nil || errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return fmt.Errorf("session store: %w", err)
+}
+
 // Bound reports whether s was created under passwordHash, the user's current hash.
 func (m *Manager) Bound(s *Session, passwordHash string) bool {
 	return m.keys.AuthHashMatches(s.AuthHash, passwordHash)

@@ -90,9 +90,17 @@ func Run(ctx context.Context, o Options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	h, err := Build(ctx, cfg, lg)
+	reg := newRegistry()
+	h, err := build(ctx, cfg, lg, proxy.NewMetrics(reg))
 	if err != nil {
 		return err
+	}
+	if cfg.Admin.Listen != "" {
+		stop, err := serveAdmin(cfg.Admin.Listen, adminHandler(reg, h.Sessions()), lg)
+		if err != nil {
+			return fmt.Errorf("listening on admin.listen %s: %w", cfg.Admin.Listen, err)
+		}
+		defer stop()
 	}
 
 	ln := o.Listener
@@ -195,6 +203,11 @@ func Run(ctx context.Context, o Options) error {
 // ends), session keys and store (closed when ctx ends). Tests use it to drive the real
 // handler in-process.
 func Build(ctx context.Context, cfg *config.Config, lg *slog.Logger) (*proxy.Handler, error) {
+	return build(ctx, cfg, lg, nil)
+}
+
+func build(ctx context.Context, cfg *config.Config, lg *slog.Logger, m *proxy.Metrics) (
+	*proxy.Handler, error) {
 	users, err := authn.OpenFileStore(cfg.Users.File, lg)
 	if err != nil {
 		return nil, usersError(cfg, err)
@@ -218,6 +231,7 @@ func Build(ctx context.Context, cfg *config.Config, lg *slog.Logger) (*proxy.Han
 		Sessions:   mgr,
 		Logger:     lg,
 		Assertions: signer,
+		Metrics:    m,
 	})
 }
 
