@@ -47,7 +47,7 @@ type Options struct {
 }
 
 // usersPollInterval is how often the users file is checked for changes.
-const usersPollInterval = 2 * time.Second
+var usersPollInterval = 2 * time.Second
 
 // Check loads the config file at path and the users file it names, and returns the first
 // problem found in either, naming file, line and key.
@@ -95,6 +95,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	reloadOnHangup(ctx, h, lg)
 	if cfg.Admin.Listen != "" {
 		stop, err := serveAdmin(cfg.Admin.Listen, adminHandler(reg, h.Sessions()), lg)
 		if err != nil {

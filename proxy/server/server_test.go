@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -105,4 +108,57 @@ func TestStateDirWritableByOthersRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "writable by group or others") {
 		t.Errorf("state_dir mode 0777: got %v, want a refusal", err)
 	}
+}
+
+func TestHangupReloadsUsers(t *testing.T) {
+	// Only the signal may reload: the poll of the file is put off for the test.
+	usersPollInterval = time.Hour
+	defer func() { usersPollInterval = 2 * time.Second }()
+	up := newUpstream(t)
+	path := writeConfig(t, up)
+	base := startGateway(t, path)
+	h, _ := password.Generate("second", password.Argon2Params{Memory: 64, Time: 1,
+		Threads: 1, SaltLen: 16, KeyLen: 32})
+	users := filepath.Join(filepath.Dir(path), "users.yaml")
+	old, _ := os.ReadFile(users)
+	os.WriteFile(users, append(old, []byte("  zed:\n    password: \""+h+"\"\n")...), 0o600)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	// The signal is handled at once; the file poll would take up to 2 s.
+	deadline := time.Now().Add(time.Second)
+	for {
+		if c := trySignIn(base, "zed", "second"); c == http.StatusSeeOther {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("user added before SIGHUP cannot sign in within 1s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// trySignIn signs in and returns the status of the POST.
+func trySignIn(base, user, pass string) int {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	res, err := c.Get(base + "/.gateway/login")
+	if err != nil {
+		return 0
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := csrfField.FindSubmatch(body)
+	if m == nil {
+		return 0
+	}
+	res, err = c.PostForm(base+"/.gateway/login", url.Values{"username": {user},
+		"password": {pass}, "csrf_token": {string(m[1])}})
+	if err != nil {
+		return 0
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
