@@ -2,7 +2,6 @@ package proxy_test
 
 import (
 	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -38,8 +37,9 @@ func TestAssertionVerifiesAgainstJWKS(t *testing.T) {
 	if len(got) != 1 || got[0] == "forged" {
 		t.Fatalf("upstream got assertions %q, want exactly the gateway's", got)
 	}
-	// The audience is the host the user asked for, without its port.
-	host, _, _ := net.SplitHostPort(up.last(t).Host)
+	// The audience is the upstream the token was sent to, so that no other app can
+	// replay it.
+	host := up.URL
 	tok, err := jwt.Parse([]byte(got[0]), jwt.WithKeySet(set), jwt.WithValidate(true),
 		jwt.WithIssuer("gateway"), jwt.WithAudience(host), jwt.WithAcceptableSkew(time.Second))
 	if err != nil {

@@ -34,8 +34,10 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 	// describes the client's connection, not the gateway's.
 	delete(out.Header, "Te")
 	delete(out.Header, "Trailer")
-	if st.basic {
-		// The credentials were the gateway's to check, not the app's to see.
+	if st.basic || (rt.basic && strings.HasPrefix(strings.ToLower(
+		out.Header.Get("Authorization")), "basic ")) {
+		// On a basic_auth route, Basic credentials are the gateway's users' passwords,
+		// used or not: never the app's to see.
 		delete(out.Header, "Authorization")
 	}
 	stripCookies(out.Header, gatewayCookies...)
@@ -113,13 +115,11 @@ func setIdentity(h http.Header, id config.IdentityHeaders, u *authn.User) {
 // AssertionHeader carries the signed identity assertion to the upstream.
 const AssertionHeader = "X-Gateway-Assertion"
 
-// setAssertion adds a signed assertion of u's identity, for the route's host, or the
-// request's when the route names none (or a wildcard).
+// setAssertion adds a signed assertion of u's identity, addressed to the route's
+// upstream (its scheme, host and port): one app cannot replay a token it was sent to
+// another, even on the same public host.
 func (h *Handler) setAssertion(pr *httputil.ProxyRequest, rt *route, u *authn.User) {
-	aud := rt.host
-	if aud == "" || strings.HasPrefix(aud, "*.") {
-		aud = config.NormalizeHost(pr.In.Host)
-	}
+	aud := rt.upstream.Scheme + "://" + rt.upstream.Host
 	tok, err := h.assertions.Sign(assertion.Claims{Subject: u.Name, Email: u.Email,
 		Groups: u.Groups, Audience: aud}, time.Now(), h.assertTTL)
 	if err != nil {

@@ -232,6 +232,12 @@ func (s *state) routeName() string {
 type stateKey struct{}
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
+	// A Host that is not one host and an optional port ("a.example:1.example:80") is
+	// read differently by different servers, and routes and assertions depend on it.
+	if !plainHost(r.Host) {
+		h.errorPage(w, r, http.StatusBadRequest, "This address is not valid.")
+		return
+	}
 	clean, decoded, err := normalizePath(r.URL.EscapedPath())
 	if err != nil {
 		h.log.Debug("request refused", "reason", "ambiguous path",
@@ -267,7 +273,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	// Browsers send cookies with a websocket handshake from any site, and no CORS rule
 	// guards it: a handshake from another origin is refused, or any page could talk to
 	// the app as the signed-in user.
-	if isUpgrade(r) && !sameOrigin(r) {
+	if isUpgrade(r) && !h.sameOrigin(r) {
 		h.errorPage(w, r, http.StatusForbidden, "This connection comes from another site.")
 		return
 	}
@@ -282,8 +288,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	// A CORS preflight carries no cookie in browsers; a route that asks for it lets
 	// genuine ones (both preflight headers) through, anonymously.
 	if rt.preflight && r.Method == http.MethodOptions && r.Header.Get("Origin") != "" &&
-		r.Header.Get("Access-Control-Request-Method") != "" {
+		r.Header.Get("Access-Control-Request-Method") != "" && !isUpgrade(r) {
+		// A preflight has no body; nothing else rides along without a session.
 		public, st.user = true, nil
+		r.Body, r.ContentLength = http.NoBody, 0
 	}
 	// An API client on a basic_auth route signs in with every request.
 	if !public && u == nil && rt.basic && r.Header.Get("Authorization") != "" {
@@ -342,14 +350,50 @@ func isUpgrade(r *http.Request) bool {
 			"upgrade")
 }
 
-// sameOrigin reports whether r carries no Origin, or one naming the host it was sent to.
-func sameOrigin(r *http.Request) bool {
+// sameOrigin reports whether r carries no Origin, or one naming the scheme and host it
+// was sent to.
+func (h *Handler) sameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {
 		return true
 	}
 	u, err := url.Parse(o)
-	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
+	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" {
+		return false
+	}
+	scheme := "http"
+	if h.secureCookie(r) || r.TLS != nil {
+		scheme = "https"
+	}
+	return u.Scheme == scheme && strings.EqualFold(u.Host, r.Host)
+}
+
+// plainHost reports whether a Host header is a host name or IP literal with at most a
+// numeric port.
+func plainHost(host string) bool {
+	if host == "" {
+		return true // HTTP/1.0; routes with a host then do not match
+	}
+	name, port := host, ""
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.HasSuffix(host, "]") {
+		name, port = host[:i], host[i+1:]
+		if port == "" || strings.Trim(port, "0123456789") != "" || len(port) > 5 {
+			return false
+		}
+	}
+	if strings.HasPrefix(name, "[") && strings.HasSuffix(name, "]") {
+		_, err := netip.ParseAddr(name[1 : len(name)-1])
+		return err == nil
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '.' || c == '-' || c == '_'
+		if !ok {
+			return false
+		}
+	}
+	return name != ""
 }
 
 // stallBody pushes the connection's read deadline forward on every read of a request

@@ -89,11 +89,16 @@ func dangerous(b byte) bool {
 }
 
 // stripParams removes ";parameters" from each segment of a decoded path, giving the path
-// as servers that honour path parameters (Tomcat, Jetty) see it.
+// as servers that honour path parameters (Tomcat, Jetty) see it: they also merge the
+// slashes a segment of only a parameter leaves behind, so "/;x/admin" is "/admin".
 func stripParams(decoded string) string {
 	if !strings.Contains(decoded, ";") {
 		return decoded
 	}
+	return collapseSlashes(stripSegments(decoded))
+}
+
+func stripSegments(decoded string) string {
 	var b strings.Builder
 	for i, seg := range strings.Split(decoded, "/") {
 		if i > 0 {

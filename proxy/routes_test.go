@@ -173,3 +173,46 @@ func TestHTTPSUpstreamWithOwnCA(t *testing.T) {
 			r.StatusCode)
 	}
 }
+
+func TestNewRouteTricksRefused(t *testing.T) {
+	app, admin := named(t, "app"), named(t, "admin")
+	e := newEnvFromYAML(t, newEcho(t), t.TempDir(), "session:\n  secrets: [\""+secret+"\"]\n"+
+		"routes:\n"+
+		"  - upstream: \""+app.URL+"\"\n"+
+		"  - path: /app/\n    upstream: \""+app.URL+"\"\n    strip_prefix: true\n"+
+		"    cors_preflight: pass\n    basic_auth: true\n    public: [/app/public/]\n"+
+		"  - path: /app/admin/\n    upstream: \""+admin.URL+"\"\n    allow:\n"+
+		"      users: [bob]\n")
+	alice := e.session("alice", alicePass)
+	for _, path := range []string{"/app/;x/admin/x", "/;jsessionid=1/app/admin/x",
+		"/app/;/admin/"} {
+		code := e.rawRequest(t, "GET "+path+" HTTP/1.1", "Host: gw.example.test",
+			"Cookie: gateway_session="+alice)
+		if code != http.StatusBadRequest {
+			t.Errorf("%s as alice: status %d, want 400", path, code)
+		}
+	}
+	for _, host := range []string{"a.example:1.example:80", "a.example:b.example",
+		"a.example:", "a b", "[::1"} {
+		code := e.rawRequest(t, "GET /x HTTP/1.1", "Host: "+host,
+			"Cookie: gateway_session="+alice)
+		if code != http.StatusBadRequest {
+			t.Errorf("Host %q: status %d, want 400", host, code)
+		}
+	}
+	// Basic credentials never reach the app on a basic_auth route, used or not.
+	up := newEcho(t)
+	e2 := newEnvWithUpstream(t, up, "  - path: /api/\n    upstream: \""+up.URL+"\"\n"+
+		"    basic_auth: true\n    public: [/api/public/]\n")
+	e2.raw("GET", "/api/public/x", "", http.Header{"Authorization": {"Basic YTpi"}})
+	if v := up.last(t).Header.Get("Authorization"); v != "" {
+		t.Errorf("Basic credentials forwarded on a public path of a basic_auth route: %q", v)
+	}
+	// A preflight carries no body and cannot switch protocols.
+	code := e.rawRequest(t, "OPTIONS /app/x HTTP/1.1", "Host: gw.example.test",
+		"Origin: http://gw.example.test", "Access-Control-Request-Method: GET",
+		"Connection: Upgrade", "Upgrade: websocket")
+	if code == http.StatusSwitchingProtocols || code == http.StatusOK {
+		t.Errorf("preflight with an upgrade: status %d, want it refused", code)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/frontgate/gateway/authn/session"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy"
+	"github.com/frontgate/gateway/proxy/assertion"
 )
 
 // ExplainRequest is a request for Explain to judge.
@@ -50,9 +52,23 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 	if err != nil {
 		return err
 	}
+	// Routes that send assertions get a throwaway key: explain shows that a token is
+	// sent, not one an app would accept.
+	var signer *assertion.Signer
+	if slices.ContainsFunc(cfg.Routes, func(r config.Route) bool { return r.Assertion }) {
+		dir, err := os.MkdirTemp("", "gateway-explain-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if signer, err = assertion.Open("", dir); err != nil {
+			return err
+		}
+	}
 	rec := &recorder{}
 	h, err := proxy.New(proxy.Options{Config: cfg, Auth: authn.NewAuthenticator(users, 1),
-		Sessions: mgr, Logger: slog.New(slog.DiscardHandler), Transport: rec})
+		Sessions: mgr, Logger: slog.New(slog.DiscardHandler), Transport: rec,
+		Assertions: signer})
 	if err != nil {
 		return err
 	}
@@ -115,6 +131,9 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 			// An empty User-Agent is how ReverseProxy keeps Go's own off the wire.
 			if k == "User-Agent" && v == "" {
 				continue
+			}
+			if k == proxy.AssertionHeader {
+				v = "(a signed JWT)"
 			}
 			fmt.Fprintf(w, "  %s: %s\n", k, v)
 		}
