@@ -12,13 +12,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/frontgate/gateway/authn/session"
 )
 
 // adminHandler serves /metrics, /healthz (the process is up) and /readyz (the config
 // is loaded, which it is once this runs, and the session store answers).
-func adminHandler(reg *prometheus.Registry, sessions *session.Manager) http.Handler {
+func adminHandler(reg *prometheus.Registry, g *gateway) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -27,7 +25,7 @@ func adminHandler(reg *prometheus.Registry, sessions *session.Manager) http.Hand
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := sessions.Check(ctx); err != nil {
+		if err := g.handler().Sessions().Check(ctx); err != nil {
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}

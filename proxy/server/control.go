@@ -66,6 +66,21 @@ type sessionAdmin interface {
 	RevokeKey(ctx context.Context, key string) error
 }
 
+// adminSessions is the session admin of whatever handler serves now.
+type adminSessions struct{ g *gateway }
+
+func (a adminSessions) List(ctx context.Context, user string) ([]session.Entry, error) {
+	return a.g.handler().Sessions().List(ctx, user)
+}
+
+func (a adminSessions) Revoke(ctx context.Context, user string) (int, error) {
+	return a.g.handler().Sessions().Revoke(ctx, user)
+}
+
+func (a adminSessions) RevokeKey(ctx context.Context, key string) error {
+	return a.g.handler().Sessions().RevokeKey(ctx, key)
+}
+
 // revokeID ends the one session whose key starts with id.
 func revokeID(ctx context.Context, a sessionAdmin, id string) (int, error) {
 	if len(id) < 8 {

@@ -8,13 +8,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/frontgate/gateway/proxy"
 )
 
-// reloadOnHangup re-reads the users file at once on every SIGHUP until ctx ends, for
-// operators who would rather not wait for the next look at the file.
-func reloadOnHangup(ctx context.Context, h *proxy.Handler, lg *slog.Logger) {
+// reloadOnHangup reloads the config and re-reads the users file at once on every SIGHUP
+// until ctx ends, for operators who would rather not wait for the next look at the files.
+func reloadOnHangup(ctx context.Context, g *gateway, lg *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
@@ -25,7 +23,8 @@ func reloadOnHangup(ctx context.Context, h *proxy.Handler, lg *slog.Logger) {
 				return
 			case <-hup:
 			}
-			if err := h.ReloadUsers(); err != nil {
+			g.reload("SIGHUP")
+			if err := g.handler().ReloadUsers(); err != nil {
 				lg.Error("users file rejected on SIGHUP, keeping the last good version",
 					"error", err)
 				continue

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -23,7 +22,6 @@ import (
 	"github.com/frontgate/gateway/authn/session/redisstore"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy"
-	"github.com/frontgate/gateway/proxy/assertion"
 	"github.com/frontgate/gateway/proxy/tlsstore"
 )
 
@@ -48,6 +46,9 @@ type Options struct {
 
 // usersPollInterval is how often the users file is checked for changes.
 var usersPollInterval = 2 * time.Second
+
+// configPollInterval is how often the config file is checked for changes.
+var configPollInterval = 2 * time.Second
 
 // Check loads the config file at path and the users file it names, and returns the first
 // problem found in either, naming file, line and key.
@@ -91,13 +92,14 @@ func Run(ctx context.Context, o Options) error {
 	defer cancel()
 
 	reg := newRegistry()
-	h, err := build(ctx, cfg, lg, proxy.NewMetrics(reg))
+	g, err := openGateway(ctx, cfg, lg, proxy.NewMetrics(reg))
 	if err != nil {
 		return err
 	}
-	reloadOnHangup(ctx, h, lg)
+	reloadOnHangup(ctx, g, lg)
+	go g.watchConfig(configPollInterval)
 	if cfg.Admin.Listen != "" {
-		stop, err := serveAdmin(cfg.Admin.Listen, adminHandler(reg, h.Sessions()), lg)
+		stop, err := serveAdmin(cfg.Admin.Listen, adminHandler(reg, g), lg)
 		if err != nil {
 			return fmt.Errorf("listening on admin.listen %s: %w", cfg.Admin.Listen, err)
 		}
@@ -110,7 +112,7 @@ func Run(ctx context.Context, o Options) error {
 			return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 		}
 	}
-	var handler http.Handler = h
+	var handler http.Handler = g
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	certStore, closeCerts, err := certStorage(cfg)
 	if err != nil {
@@ -124,7 +126,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	if ts != nil && *cfg.TLS.HSTS {
-		handler = hsts(h)
+		handler = hsts(g)
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -166,7 +168,7 @@ func Run(ctx context.Context, o Options) error {
 		srv.Close()
 		return err
 	}
-	ctl := &http.Server{Handler: controlHandler(h.Sessions(), cfg.File, lg),
+	ctl := &http.Server{Handler: controlHandler(adminSessions{g}, cfg.File, lg),
 		ReadHeaderTimeout: 10 * time.Second}
 	go ctl.Serve(cln)
 	defer func() {
@@ -209,31 +211,27 @@ func Build(ctx context.Context, cfg *config.Config, lg *slog.Logger) (*proxy.Han
 
 func build(ctx context.Context, cfg *config.Config, lg *slog.Logger, m *proxy.Metrics) (
 	*proxy.Handler, error) {
-	users, err := authn.OpenFileStore(cfg.Users.File, lg)
-	if err != nil {
-		return nil, usersError(cfg, err)
-	}
-	go users.Watch(ctx, usersPollInterval)
-
-	mgr, closeStore, err := newSessions(cfg, lg)
+	g, err := openGateway(ctx, cfg, lg, m)
 	if err != nil {
 		return nil, err
 	}
-	context.AfterFunc(ctx, func() { closeStore() })
-	var signer *assertion.Signer
-	if slices.ContainsFunc(cfg.Routes, func(r config.Route) bool { return r.Assertion }) {
-		if signer, err = assertion.Open(cfg.Assertion.KeyFile, cfg.StateDir); err != nil {
-			return nil, cfg.Errorf("assertion.key_file", err)
-		}
+	return g.handler(), nil
+}
+
+// openGateway opens cfg's store, closed when ctx ends, and builds the first handler.
+func openGateway(ctx context.Context, cfg *config.Config, lg *slog.Logger,
+	m *proxy.Metrics) (*gateway, error) {
+	store, closeStore, err := openStore(cfg, lg)
+	if err != nil {
+		return nil, err
 	}
-	return proxy.New(proxy.Options{
-		Config:     cfg,
-		Auth:       authn.NewAuthenticator(users, 0),
-		Sessions:   mgr,
-		Logger:     lg,
-		Assertions: signer,
-		Metrics:    m,
-	})
+	g, err := newGateway(ctx, cfg, lg, m, store)
+	if err != nil {
+		closeStore()
+		return nil, err
+	}
+	context.AfterFunc(ctx, func() { closeStore() })
+	return g, nil
 }
 
 // certStorage returns where certmagic keeps certificates: nil for its file storage

@@ -123,28 +123,11 @@ func bytesTrim(b []byte) string {
 // that closes the store.
 func newSessions(cfg *config.Config, lg *slog.Logger) (*session.Manager, func() error,
 	error) {
-	if err := checkStateDir(cfg.StateDir); err != nil {
-		return nil, nil, err
-	}
-	secrets, err := loadSecrets(cfg, lg)
-	if err != nil {
-		return nil, nil, err
-	}
-	keys, err := session.DeriveKeys(secrets)
-	if err != nil {
-		return nil, nil, fmt.Errorf("session secrets: %w", err)
-	}
 	store, closeStore, err := openStore(cfg, lg)
 	if err != nil {
 		return nil, nil, err
 	}
-	mgr, err := session.NewManager(session.Options{
-		Store:       store,
-		Keys:        keys,
-		IdleTimeout: cfg.Session.IdleTimeout,
-		Lifetime:    cfg.Session.Lifetime,
-		RememberFor: cfg.Session.RememberFor,
-	})
+	mgr, err := managerFor(cfg, lg, store)
 	if err != nil {
 		closeStore()
 		return nil, nil, err
@@ -152,11 +135,34 @@ func newSessions(cfg *config.Config, lg *slog.Logger) (*session.Manager, func() 
 	return mgr, closeStore, nil
 }
 
+// managerFor returns a Manager over store with cfg's secrets and timeouts.
+func managerFor(cfg *config.Config, lg *slog.Logger, store session.Store) (*session.Manager,
+	error) {
+	secrets, err := loadSecrets(cfg, lg)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := session.DeriveKeys(secrets)
+	if err != nil {
+		return nil, fmt.Errorf("session secrets: %w", err)
+	}
+	return session.NewManager(session.Options{
+		Store:       store,
+		Keys:        keys,
+		IdleTimeout: cfg.Session.IdleTimeout,
+		Lifetime:    cfg.Session.Lifetime,
+		RememberFor: cfg.Session.RememberFor,
+	})
+}
+
 // boltFile is the name, under state_dir, of the embedded session store.
 const boltFile = "sessions.db"
 
-// openStore opens the session store cfg names.
+// openStore opens the session store cfg names, after checking state_dir.
 func openStore(cfg *config.Config, lg *slog.Logger) (session.Store, func() error, error) {
+	if err := checkStateDir(cfg.StateDir); err != nil {
+		return nil, nil, err
+	}
 	switch cfg.Session.Store {
 	case "memory":
 		return session.NewMemory(), func() error { return nil }, nil

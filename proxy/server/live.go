@@ -1,0 +1,184 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/proxy"
+	"github.com/frontgate/gateway/proxy/assertion"
+)
+
+// gateway is a running gateway whose handler can be replaced by a reloaded config. The
+// session store, listeners and metrics stay; routes, rules, users, secrets and the rest
+// take effect at once.
+type gateway struct {
+	ctx     context.Context
+	lg      *slog.Logger
+	metrics *proxy.Metrics
+	store   session.Store
+
+	file string // the config file; it never changes
+
+	mu          sync.Mutex // serialises reloads, and guards cfg, users and stopWatch
+	cfg         *config.Config
+	users       *authn.FileStore
+	stopWatch   context.CancelFunc
+	cur         atomic.Pointer[proxy.Handler]
+	stampConfig string // read and written by watchConfig alone, after start
+}
+
+// ServeHTTP implements http.Handler with the current handler.
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.cur.Load().ServeHTTP(w, r)
+}
+
+// handler returns the current handler.
+func (g *gateway) handler() *proxy.Handler { return g.cur.Load() }
+
+// newGateway builds the first handler for cfg on store.
+func newGateway(ctx context.Context, cfg *config.Config, lg *slog.Logger,
+	m *proxy.Metrics, store session.Store) (*gateway, error) {
+	g := &gateway{ctx: ctx, lg: lg, metrics: m, store: store, file: cfg.File}
+	h, err := g.build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	g.cfg = cfg
+	g.stampConfig, _ = stampFiles(cfg.File)
+	g.cur.Store(h)
+	return g, nil
+}
+
+// build makes a handler for cfg, reusing the users store when the file is the same.
+func (g *gateway) build(cfg *config.Config) (*proxy.Handler, error) {
+	users := g.users
+	var cancel context.CancelFunc
+	if users == nil || g.cfg == nil || g.cfg.Users.File != cfg.Users.File {
+		var err error
+		if users, err = authn.OpenFileStore(cfg.Users.File, g.lg); err != nil {
+			return nil, usersError(cfg, err)
+		}
+		var wctx context.Context
+		wctx, cancel = context.WithCancel(g.ctx)
+		go users.Watch(wctx, usersPollInterval)
+	}
+	h, err := handlerFor(cfg, g.lg, g.metrics, g.store, users)
+	if err != nil {
+		if cancel != nil {
+			cancel()
+		}
+		return nil, err
+	}
+	if cancel != nil {
+		if g.stopWatch != nil {
+			g.stopWatch()
+		}
+		g.users, g.stopWatch = users, cancel
+	}
+	return h, nil
+}
+
+// handlerFor assembles a handler for cfg from a store and users that already exist.
+func handlerFor(cfg *config.Config, lg *slog.Logger, m *proxy.Metrics,
+	store session.Store, users *authn.FileStore) (*proxy.Handler, error) {
+	mgr, err := managerFor(cfg, lg, store)
+	if err != nil {
+		return nil, err
+	}
+	var signer *assertion.Signer
+	if slices.ContainsFunc(cfg.Routes, func(r config.Route) bool { return r.Assertion }) {
+		if signer, err = assertion.Open(cfg.Assertion.KeyFile, cfg.StateDir); err != nil {
+			return nil, cfg.Errorf("assertion.key_file", err)
+		}
+	}
+	return proxy.New(proxy.Options{
+		Config:     cfg,
+		Auth:       authn.NewAuthenticator(users, 0),
+		Sessions:   mgr,
+		Logger:     lg,
+		Assertions: signer,
+		Metrics:    m,
+	})
+}
+
+// restartKeys names the settings a reload cannot change: they belong to listeners, the
+// store or files opened once.
+func restartKeys(old, cur *config.Config) []string {
+	var keys []string
+	for _, k := range []struct {
+		key  string
+		a, b any
+	}{
+		{"listen", old.Listen, cur.Listen},
+		{"http_listen", old.HTTPListen, cur.HTTPListen},
+		{"tls", old.TLS, cur.TLS},
+		{"state_dir", old.StateDir, cur.StateDir},
+		{"session.store", old.Session.Store, cur.Session.Store},
+		{"session.redis", old.Session.Redis, cur.Session.Redis},
+		{"admin.listen", old.Admin.Listen, cur.Admin.Listen},
+		{"timeouts.read_header", old.Timeouts.ReadHeader, cur.Timeouts.ReadHeader},
+		{"timeouts.idle", old.Timeouts.Idle, cur.Timeouts.Idle},
+		{"log", old.Log, cur.Log},
+	} {
+		if !reflect.DeepEqual(k.a, k.b) {
+			keys = append(keys, k.key)
+		}
+	}
+	return keys
+}
+
+// reload loads the config file again and, if it is valid, serves with it. A config that
+// does not load is logged with its file, line and key, and the old one keeps serving.
+func (g *gateway) reload(reason string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	cfg, err := config.Load(g.file)
+	if err != nil {
+		g.lg.Error("config rejected, keeping the running one", "reason", reason,
+			"error", err)
+		return err
+	}
+	h, err := g.build(cfg)
+	if err != nil {
+		g.lg.Error("config rejected, keeping the running one", "reason", reason,
+			"error", err)
+		return err
+	}
+	if keys := restartKeys(g.cfg, cfg); len(keys) > 0 {
+		g.lg.Warn("config changes that need a restart were not applied", "keys",
+			fmt.Sprint(keys))
+	}
+	g.cfg = cfg
+	g.cur.Store(h)
+	g.lg.Info("config reloaded", "reason", reason, "file", cfg.File)
+	return nil
+}
+
+// watchConfig reloads when the config file changes, checking every interval.
+func (g *gateway) watchConfig(interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-g.ctx.Done():
+			return
+		case <-t.C:
+		}
+		stamp, err := stampFiles(g.file)
+		if err != nil || stamp == g.stampConfig {
+			continue
+		}
+		g.stampConfig = stamp
+		g.reload("file changed")
+	}
+}
