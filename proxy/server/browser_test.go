@@ -1,0 +1,408 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// chromiumPath is where Debian's chromium package puts its launcher; .ci/chromium.sh
+// installs it.
+const chromiumPath = "/usr/bin/chromium"
+
+// stepTimeout bounds each browser step, so a page that never loads fails the test in
+// seconds instead of hanging until the package timeout.
+const stepTimeout = 10 * time.Second
+
+// newBrowser starts headless Chromium for the test and stops it when the test ends. In CI
+// a missing browser is a failure; elsewhere the test is skipped.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("chromium is needed in CI (bash .ci/chromium.sh): %v", err)
+		}
+		t.Skipf("no chromium at %s; install it with bash .ci/chromium.sh", chromiumPath)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-sync", true),
+		// the browser may resolve no name but loopback, so a page that reached for another
+		// origin fails here instead of leaving the machine
+		chromedp.Flag("host-resolver-rules",
+			"MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	// no timeout on the first call: its context owns the browser process
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	return ctx
+}
+
+// newTab opens a tab in a browser context of its own, so no cookie carries over from
+// another subtest, and closes it when the test ends.
+func newTab(t *testing.T, browser context.Context) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("opening tab: %v", err)
+	}
+	return ctx
+}
+
+// do runs steps with a deadline and fails the test on the first error.
+func do(t *testing.T, tab context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eval evaluates the JavaScript expression js in the page.
+func eval[T any](t *testing.T, tab context.Context, js string,
+	opts ...chromedp.EvaluateOption) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, opts...))
+	if err != nil {
+		t.Fatalf("evaluating %.60q: %v", js, err)
+	}
+	return v
+}
+
+// submit runs steps that navigate, such as a click on a submit button, and waits for the
+// new page; it returns the page's HTTP status.
+func submit(t *testing.T, tab context.Context, what string,
+	steps ...chromedp.Action[chromedp.Void]) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, stepTimeout)
+	defer cancel()
+	res, err := chromedp.RunResponse(ctx, steps...)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if res == nil {
+		t.Fatalf("%s: no navigation", what)
+	}
+	return res.Status
+}
+
+func bodyText(t *testing.T, tab context.Context) string {
+	t.Helper()
+	return eval[string](t, tab, "document.body.innerText")
+}
+
+// colorScheme emulates prefers-color-scheme: light or dark.
+func colorScheme(scheme string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}},
+		})
+		return err
+	})
+}
+
+func fillLogin(user, pass string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('username').value = ''`),
+		chromedp.SendKeys(chromedp.ID("username"), user),
+		chromedp.SendKeys(chromedp.ID("password"), pass),
+	)
+}
+
+var clickSignIn = chromedp.Click(chromedp.CSS(`form[action="/.gateway/login"] button`))
+
+func TestBrowser(t *testing.T) {
+	start := time.Now()
+	base := startGateway(t, writeConfig(t, newUpstream(t)))
+	browser := newBrowser(t)
+	login := base + "/.gateway/login"
+
+	t.Run("SignInAndOut", func(t *testing.T) {
+		tab := newTab(t, browser)
+		if status := submit(t, tab, "opening /app/", chromedp.Navigate(base+"/app/")); status != 200 {
+			t.Fatalf("unauthenticated /app/: status %d, want the sign-in page (200)", status)
+		}
+		if got := eval[string](t, tab, "location.pathname"); got != "/.gateway/login" {
+			t.Fatalf("unauthenticated /app/ led to %s, want /.gateway/login", got)
+		}
+		do(t, tab, "filling the form", fillLogin("alice", "pw"))
+		if status := submit(t, tab, "signing in", clickSignIn); status != 200 {
+			t.Fatalf("after sign-in: status %d, want 200", status)
+		}
+		if got := bodyText(t, tab); got != "upstream alice" {
+			t.Fatalf("after sign-in: page %q, want %q", got, "upstream alice")
+		}
+		if got := eval[string](t, tab, "location.pathname"); got != "/app/" {
+			t.Errorf("after sign-in: at %s, want back at /app/", got)
+		}
+
+		submit(t, tab, "opening sign-out", chromedp.Navigate(base+"/.gateway/logout"))
+		if got := bodyText(t, tab); !strings.Contains(got, "You are signed in as alice") {
+			t.Fatalf("sign-out page: %q, want the confirmation for alice", got)
+		}
+		submit(t, tab, "signing out",
+			chromedp.Click(chromedp.CSS(`form[action="/.gateway/logout"] button`)))
+		notice := eval[string](t, tab, `(document.querySelector('[role="status"]') || {}).textContent`)
+		if notice != "You have been logged out" {
+			t.Errorf("after sign-out: status %q, want %q", notice, "You have been logged out")
+		}
+		submit(t, tab, "opening /app/ again", chromedp.Navigate(base+"/app/"))
+		if got := eval[string](t, tab, "location.pathname"); got != "/.gateway/login" {
+			t.Errorf("after sign-out /app/ led to %s, want /.gateway/login", got)
+		}
+	})
+
+	t.Run("FailedSignIn", func(t *testing.T) {
+		tab := newTab(t, browser)
+		submit(t, tab, "opening sign-in", chromedp.Navigate(login))
+		do(t, tab, "filling the form", fillLogin("alice", "wrong"))
+		if status := submit(t, tab, "signing in", clickSignIn); status != 401 {
+			t.Errorf("wrong password: status %d, want 401", status)
+		}
+		alert := eval[string](t, tab, `(document.querySelector('[role="alert"]') || {}).textContent`)
+		if alert != "Invalid credentials" {
+			t.Errorf("wrong password: alert %q, want %q", alert, "Invalid credentials")
+		}
+		// the error is read out with each field, and focus waits in the password field
+		described := eval[string](t, tab, `[...document.querySelectorAll('#username, #password')]
+			.map(e => e.getAttribute('aria-describedby') + '/' + e.getAttribute('aria-invalid'))
+			.join(' ')`)
+		if described != "login-error/true login-error/true" {
+			t.Errorf("fields: aria-describedby/aria-invalid %q, want login-error/true on both",
+				described)
+		}
+		waitFocus(t, tab, "password")
+		if got := eval[string](t, tab, "document.getElementById('username').value"); got != "alice" {
+			t.Errorf("after a failure username is %q, want alice kept", got)
+		}
+	})
+
+	t.Run("KeyboardOnly", func(t *testing.T) {
+		tab := newTab(t, browser)
+		submit(t, tab, "opening /app/", chromedp.Navigate(base+"/app/"))
+
+		// focus starts in the username field, and Tab walks the controls in reading
+		// order, each with a visible focus ring; Shift+Tab walks back
+		focused := func() string {
+			t.Helper()
+			id := eval[string](t, tab, "document.activeElement.id")
+			ring := eval[string](t, tab, `(s => s.outlineStyle + ' ' + s.outlineWidth)(
+				getComputedStyle(document.activeElement))`)
+			if ring != "solid 3px" {
+				t.Errorf("focus ring on %q: outline %q, want solid 3px", id, ring)
+			}
+			return id
+		}
+		waitFocus(t, tab, "username")
+		order := []string{focused()}
+		for range 3 {
+			do(t, tab, "pressing Tab", chromedp.KeyEvent(kb.Tab))
+			order = append(order, focused())
+		}
+		if got, want := strings.Join(order, " "), "username password remember sign-in"; got != want {
+			t.Errorf("focus order: %q, want %q", got, want)
+		}
+		for range 3 {
+			do(t, tab, "pressing Shift+Tab", chromedp.KeyEvent(kb.Tab,
+				chromedp.KeyModifiers(chromedp.ModifierShift)))
+		}
+		if got := focused(); got != "username" {
+			t.Fatalf("after three Shift+Tab focus is on %q, want username", got)
+		}
+
+		do(t, tab, "typing", chromedp.KeyEvent("alice"), chromedp.KeyEvent(kb.Tab),
+			chromedp.KeyEvent("pw"))
+		submit(t, tab, "pressing Enter", chromedp.KeyEvent(kb.Enter))
+		if got := bodyText(t, tab); got != "upstream alice" {
+			t.Errorf("after keyboard sign-in: page %q, want %q", got, "upstream alice")
+		}
+	})
+
+	t.Run("Axe", func(t *testing.T) {
+		axe, err := os.ReadFile(filepath.Join("testdata", "axe", "axe.min.js"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab := newTab(t, browser)
+		for _, tc := range []struct {
+			name, scheme string
+			failed       bool
+		}{
+			{"light", "light", false},
+			{"dark", "dark", false},
+			{"failed-light", "light", true},
+			{"failed-dark", "dark", true},
+		} {
+			do(t, tab, "emulating "+tc.scheme, colorScheme(tc.scheme))
+			submit(t, tab, "opening sign-in", chromedp.Navigate(login))
+			if tc.failed {
+				do(t, tab, "filling the form", fillLogin("alice", "wrong"))
+				submit(t, tab, "signing in", clickSignIn)
+			}
+			checkPage(t, tab)
+			for _, v := range runAxe(t, tab, string(axe)) {
+				t.Errorf("%s: axe %s (%s): %s; at %s", tc.name, v.ID, v.Impact, v.Help,
+					strings.Join(v.Targets, ", "))
+			}
+		}
+		do(t, tab, "emulating light", colorScheme("light"))
+		for _, path := range []string{"/.gateway/logout", "/.gateway/no-such-page"} {
+			submit(t, tab, "opening "+path, chromedp.Navigate(base+path))
+			for _, v := range runAxe(t, tab, string(axe)) {
+				t.Errorf("%s: axe %s (%s): %s; at %s", path, v.ID, v.Impact, v.Help,
+					strings.Join(v.Targets, ", "))
+			}
+		}
+	})
+
+	t.Run("Reflow", func(t *testing.T) {
+		tab := newTab(t, browser)
+		// 320 CSS px wide, and 1280 px at 200% zoom, which lays out as 640 CSS px
+		for _, size := range []struct {
+			w, h  int64
+			scale float64
+		}{{320, 640, 1}, {640, 400, 2}} {
+			do(t, tab, "sizing", chromedp.EmulateViewport(size.w, size.h,
+				chromedp.EmulateScale(size.scale)))
+			submit(t, tab, "opening sign-in", chromedp.Navigate(login))
+			do(t, tab, "filling the form", fillLogin(strings.Repeat("a", 80), "wrong"))
+			submit(t, tab, "signing in", clickSignIn)
+			overflow := eval[int](t, tab, "document.documentElement.scrollWidth - "+
+				"document.documentElement.clientWidth")
+			if overflow > 0 {
+				t.Errorf("%d px wide at %v×: %d px of horizontal scrolling, want none",
+					size.w, size.scale, overflow)
+			}
+		}
+	})
+
+	t.Run("Screenshots", func(t *testing.T) {
+		dir := os.Getenv("GATEWAY_SCREENSHOTS")
+		if dir == "" {
+			dir = t.TempDir()
+		}
+		tab := newTab(t, browser)
+		for _, shot := range []struct {
+			name, scheme string
+			w, h         int64
+		}{
+			{"login-light.png", "light", 800, 560},
+			{"login-dark.png", "dark", 800, 560},
+			{"login-narrow.png", "light", 320, 560},
+		} {
+			do(t, tab, "emulating", colorScheme(shot.scheme),
+				chromedp.EmulateViewport(shot.w, shot.h))
+			submit(t, tab, "opening sign-in", chromedp.Navigate(login))
+			ctx, cancel := context.WithTimeout(tab, stepTimeout)
+			png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+			cancel()
+			if err != nil {
+				t.Fatalf("screenshot %s: %v", shot.name, err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, shot.name), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Logf("screenshots in %s", dir)
+	})
+
+	t.Logf("browser tests took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// waitFocus waits for the element with id to take focus, as autofocus does a moment after
+// the page loads.
+func waitFocus(t *testing.T, tab context.Context, id string) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		got := eval[string](t, tab, "document.activeElement.id")
+		if got == id {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("focus is on %q, want %q", got, id)
+		}
+	}
+}
+
+// checkPage fails the test when the page runs script or loaded anything from another
+// origin; the gateway's pages promise neither.
+func checkPage(t *testing.T, tab context.Context) {
+	t.Helper()
+	got := eval[string](t, tab, `[
+		...[...document.scripts].map(s => 'script ' + (s.src || 'inline')),
+		...performance.getEntriesByType('resource').map(e => e.name)
+			.filter(u => new URL(u).origin !== location.origin),
+	].join(', ')`)
+	if got != "" {
+		t.Errorf("page loads %s, want no script and nothing from other origins", got)
+	}
+}
+
+// axeViolation is the part of an axe-core result the test reports.
+type axeViolation struct {
+	ID      string   `json:"id"`
+	Impact  string   `json:"impact"`
+	Help    string   `json:"help"`
+	Targets []string `json:"targets"`
+}
+
+// runAxe injects axe-core into the page, through DevTools, which the page's CSP does not
+// govern, and runs the WCAG 2.2 A and AA rules and axe's best practices.
+func runAxe(t *testing.T, tab context.Context, axe string) []axeViolation {
+	t.Helper()
+	eval[chromedp.Void](t, tab, axe)
+	out := eval[string](t, tab, `axe.run(document, {
+		runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
+			'wcag22aa', 'best-practice']},
+		resultTypes: ['violations'],
+	}).then(r => JSON.stringify({
+		passes: r.passes.map(p => p.id),
+		violations: r.violations.map(v => ({
+			id: v.id, impact: v.impact, help: v.help,
+			targets: v.nodes.map(n => n.target.join(' ')),
+		})),
+	}))`, chromedp.EvalAwaitPromise)
+	var res struct {
+		Passes     []string       `json:"passes"`
+		Violations []axeViolation `json:"violations"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(fmt.Errorf("reading axe results: %w", err))
+	}
+	// a run that checked nothing would pass too; contrast is the rule most at risk
+	if !slices.Contains(res.Passes, "color-contrast") &&
+		!slices.ContainsFunc(res.Violations, func(v axeViolation) bool {
+			return v.ID == "color-contrast"
+		}) {
+		t.Errorf("axe did not check color-contrast; it passed only %v", res.Passes)
+	}
+	return res.Violations
+}
