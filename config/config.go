@@ -74,6 +74,9 @@ type Config struct {
 	// Throttle limits failed sign-in attempts.
 	Throttle Throttle `yaml:"throttle"`
 
+	// Pages brands the gateway's own pages.
+	Pages Pages `yaml:"pages"`
+
 	// Admin configures the operator's listener: metrics and health checks.
 	Admin Admin `yaml:"admin"`
 
@@ -362,6 +365,21 @@ type Allow struct {
 	// Methods, when set, limits the route to these request methods, compared in upper
 	// case. Default: any method.
 	Methods []string `yaml:"methods"`
+}
+
+// Pages brands the sign-in, sign-out and error pages.
+type Pages struct {
+	// Title names the site in page titles and beside the logo. Default: "Gateway".
+	Title string `yaml:"title"`
+	// Logo is an image file (PNG, JPEG, SVG or WebP, at most 1 MiB) shown above each
+	// page's heading. Default: none.
+	Logo string `yaml:"logo"`
+	// Stylesheet is a CSS file linked after the built-in one. Default: none.
+	Stylesheet string `yaml:"stylesheet"`
+	// Templates is a folder whose .html files replace the built-in templates of the
+	// same name: layout.html (blocks "top" and "bottom"), login.html, logout.html and
+	// error.html. Default: the built-in ones.
+	Templates string `yaml:"templates"`
 }
 
 // Admin configures the admin listener, which serves /metrics (Prometheus), /healthz

@@ -83,6 +83,7 @@ func setDefaults(c *Config) {
 	}
 
 	setDuration(&c.Assertion.TTL, time.Minute)
+	setString(&c.Pages.Title, "Gateway")
 
 	t := &c.Timeouts
 	setDuration(&t.ReadHeader, defaultReadHeader)

@@ -77,7 +77,8 @@ func parse(data []byte, file string, lookup func(string) (string, bool)) (*Confi
 		base = filepath.Dir(abs)
 	}
 	c.Users.File = resolvePath(base, c.Users.File)
-	paths := []*string{&c.TLS.CertFile, &c.TLS.KeyFile, &c.TLS.CARoot, &c.Assertion.KeyFile}
+	paths := []*string{&c.TLS.CertFile, &c.TLS.KeyFile, &c.TLS.CARoot, &c.Assertion.KeyFile,
+		&c.Pages.Logo, &c.Pages.Stylesheet, &c.Pages.Templates}
 	for i := range c.Routes {
 		paths = append(paths, &c.Routes[i].UpstreamCA)
 	}

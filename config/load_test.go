@@ -127,6 +127,7 @@ func TestParseFull(t *testing.T) {
 		t.Errorf("assertion.ttl: got %v, want 1m", c.Assertion.TTL)
 	}
 	want.Assertion = c.Assertion
+	want.Pages = Pages{Title: "Gateway"}
 	for i, wantURL := range []string{"http://app:3000", "https://admin.internal:8443/base"} {
 		u := c.Routes[i].UpstreamURL
 		if u == nil || u.String() != wantURL {

@@ -72,6 +72,18 @@ func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, path stri
 		default:
 			h.methodNotAllowed(w, r, "GET, HEAD, POST")
 		}
+	case page.LogoPath, page.CustomCSSPath:
+		body, ctype := h.logo, h.logoType
+		if path == page.CustomCSSPath {
+			body, ctype = h.customCSS, "text/css; charset=utf-8"
+		}
+		if body == nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+			h.errorPage(w, r, http.StatusNotFound, "There is nothing here.")
+			return
+		}
+		w.Header().Set("Content-Type", ctype)
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Write(body)
 	case JWKSPath:
 		if h.signer == nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 			h.errorPage(w, r, http.StatusNotFound, "There is nothing here.")
@@ -344,7 +356,7 @@ func (h *Handler) errorPageLink(w http.ResponseWriter, r *http.Request, status i
 }
 
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, v any) {
-	if err := page.Render(w, status, v); err != nil {
+	if err := h.pages.Render(w, status, v); err != nil {
 		h.log.Error("page failed", "error", err)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/frontgate/gateway/authn/throttle"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy/assertion"
+	"github.com/frontgate/gateway/proxy/page"
 	"github.com/frontgate/gateway/proxy/redirect"
 )
 
@@ -73,6 +74,10 @@ type Handler struct {
 	loginCk      *session.Codec
 	deviceCk     *session.Codec
 	metrics      *Metrics
+	pages        *page.Renderer
+	logo         []byte
+	logoType     string
+	customCSS    []byte
 	signer       *assertion.Signer
 	assertions   *assertion.Cache
 	assertTTL    time.Duration
@@ -124,7 +129,7 @@ func New(o Options) (*Handler, error) {
 			MaxEntries:          cfg.Throttle.MaxEntries,
 		}, nil),
 		origins:      http.NewCrossOriginProtection(),
-		site:         "Gateway",
+		site:         cfg.Pages.Title,
 		pageTime:     cfg.Timeouts.Page,
 		rememberMe:   cfg.Session.RememberMe == nil || *cfg.Session.RememberMe,
 		cookieDomain: strings.ToLower(cfg.Session.CookieDomain),
@@ -144,6 +149,9 @@ func New(o Options) (*Handler, error) {
 
 	if o.Assertions != nil {
 		h.assertions = assertion.NewCache(o.Assertions, assertion.DefaultCacheSize)
+	}
+	if err := h.loadBrand(cfg.Pages); err != nil {
+		return nil, err
 	}
 	errLog := log.New(&slogWriter{lg}, "", 0)
 	for _, rc := range cfg.Routes {

@@ -9,7 +9,11 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"net/http"
+	"os"
+	"path"
+	"path/filepath"
 )
 
 //go:embed templates/*.html
@@ -23,7 +27,70 @@ var Stylesheet []byte
 // StylesheetPath is where the gateway serves Stylesheet.
 const StylesheetPath = "/.gateway/style.css"
 
-var templates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+// Paths where the gateway serves the branding files of a Brand.
+const (
+	LogoPath       = "/.gateway/logo"
+	CustomCSSPath  = "/.gateway/custom.css"
+	defaultPattern = "templates/*.html"
+)
+
+// Brand is how the pages look beyond the built-in design.
+type Brand struct {
+	// Logo shows the image at LogoPath above the title.
+	Logo bool
+	// CustomCSS links the stylesheet at CustomCSSPath after the built-in one.
+	CustomCSS bool
+	// Templates is a folder of .html files that replace built-in templates of the same
+	// name (layout.html, login.html, logout.html, error.html). Empty: the built-in ones.
+	Templates string
+}
+
+// Renderer renders the pages with a Brand. Safe for concurrent use.
+type Renderer struct {
+	t     *template.Template
+	brand Brand
+}
+
+// NewRenderer parses the built-in templates and, when b names a folder, the templates
+// in it over them. A template that does not parse is an error naming the file.
+func NewRenderer(b Brand) (*Renderer, error) {
+	// Every page is a named template under a root that is never redefined itself, so a
+	// replacement of one page leaves the others in the set.
+	root := template.New("pages")
+	names, _ := fs.Glob(templateFS, defaultPattern)
+	for _, n := range names {
+		text, _ := templateFS.ReadFile(n)
+		if _, err := root.New(path.Base(n)).Parse(string(text)); err != nil {
+			return nil, fmt.Errorf("parsing built-in page %s: %w", n, err)
+		}
+	}
+	if b.Templates != "" {
+		files, err := filepath.Glob(filepath.Join(b.Templates, "*.html"))
+		if err != nil || len(files) == 0 {
+			return nil, fmt.Errorf("templates folder %s holds no .html file", b.Templates)
+		}
+		for _, f := range files {
+			text, err := os.ReadFile(f)
+			if err != nil {
+				return nil, fmt.Errorf("reading page template: %w", err)
+			}
+			// Each file replaces the built-in template of its name; the blocks it defines
+			// replace the built-in blocks of theirs.
+			if _, err := root.New(filepath.Base(f)).Parse(string(text)); err != nil {
+				return nil, fmt.Errorf("parsing page template %s: %w", f, err)
+			}
+		}
+	}
+	return &Renderer{t: root, brand: b}, nil
+}
+
+var builtin = func() *Renderer {
+	r, err := NewRenderer(Brand{})
+	if err != nil {
+		panic(err) // the embedded templates are part of the binary; tests parse them
+	}
+	return r
+}()
 
 // Login is the data of the sign-in page.
 type Login struct {
@@ -53,30 +120,32 @@ type Error struct {
 	LinkText string
 }
 
-// Render writes the named page with status. It renders into a buffer first, so a
-// template failure becomes a plain 500 and never half a page.
+// Render writes a page with the built-in look: see Renderer.Render.
 func Render(w http.ResponseWriter, status int, v any) error {
+	return builtin.Render(w, status, v)
+}
+
+// Render writes the page for v (a Login, Logout or Error) with status. It renders into a
+// buffer first, so a template failure becomes a plain 500 and never half a page.
+func (r *Renderer) Render(w http.ResponseWriter, status int, v any) error {
 	var name, title string
 	switch d := v.(type) {
 	case Login:
 		name, title = "login.html", "Sign in"
-		v = struct {
-			Login
-			Title string
-		}{d, title}
 	case Logout:
 		name, title = "logout.html", "Sign out"
-		v = struct {
-			Logout
-			Title string
-		}{d, title}
 	case Error:
-		name = "error.html"
+		name, title = "error.html", d.Title
 	default:
 		return fmt.Errorf("rendering page: unknown page data %T", v)
 	}
+	data := struct {
+		Page  any
+		Title string
+		Brand Brand
+	}{v, title, r.brand}
 	var buf bytes.Buffer
-	if err := templates.ExecuteTemplate(&buf, name, v); err != nil {
+	if err := r.t.ExecuteTemplate(&buf, name, data); err != nil {
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return fmt.Errorf("rendering page %s: %w", name, err)
 	}
