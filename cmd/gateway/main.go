@@ -48,6 +48,7 @@ const usage = `usage:
   gateway sessions list|revoke   list or end sessions (-user NAME, -id ID)
   gateway explain [-config FILE] [-user NAME] [-H 'Name: value'] METHOD URL
                                  show how a request would be judged and forwarded
+  gateway import-htpasswd FILE   turn an htpasswd file into a users file (bcrypt entries)
   gateway version                print the version
 `
 
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runSessions(ctx, args, stdout, stderr)
 	case "explain":
 		return runExplain(ctx, args, stdout, stderr)
+	case "import-htpasswd":
+		return runImportHtpasswd(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gateway", versionString())
 		return 0
