@@ -63,8 +63,13 @@ func TestWebsocketThroughGateway(t *testing.T) {
 	}
 	cross := http.Header{"Cookie": {"gateway_session=" + alice},
 		"Origin": {"https://evil.example"}}
-	if _, res, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: cross}); err == nil || res == nil || res.StatusCode != http.StatusForbidden {
-		t.Errorf("cross-site handshake: %v, want 403", err)
+	for _, origin := range []string{"https://evil.example", "null",
+		"https://" + strings.TrimPrefix(e.gw.URL, "http://")} {
+		cross["Origin"] = []string{origin}
+		_, res, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: cross})
+		if err == nil || res == nil || res.StatusCode != http.StatusForbidden {
+			t.Errorf("handshake with Origin %s: %v, want 403", origin, err)
+		}
 	}
 }
 
