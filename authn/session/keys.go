@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -89,23 +90,47 @@ func authHash(key []byte, passwordHash string) string {
 // is not a session. LastSeen is left out: renewals rewrite it alone, and it can only
 // move within Expires.
 func (k *Keys) sealRecord(storeKey string, s *Session) string {
-	return recordMAC(k.record[0], storeKey, s)
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(recordMAC(sum[:0], k.record[0], storeKey, s))
 }
 
-// recordSealed reports whether s carries a MAC made under any of the keys.
+// recordSealed reports whether s carries a MAC made under any of the keys. It runs on
+// every request, so it compares raw digests and formats nothing.
 func (k *Keys) recordSealed(storeKey string, s *Session) bool {
-	ok := 0
-	for _, key := range k.record {
-		ok |= subtle.ConstantTimeCompare([]byte(s.MAC), []byte(recordMAC(key, storeKey, s)))
+	var got [sha256.Size]byte
+	if len(s.MAC) != 2*sha256.Size {
+		return false
 	}
-	return ok == 1
+	if _, err := hex.Decode(got[:], []byte(s.MAC)); err != nil {
+		return false
+	}
+	ok := false
+	for _, key := range k.record {
+		var sum [sha256.Size]byte
+		ok = hmac.Equal(got[:], recordMAC(sum[:0], key, storeKey, s)) || ok
+	}
+	return ok
 }
 
-func recordMAC(key []byte, storeKey string, s *Session) string {
+// recordMAC appends to dst the HMAC of the sealed fields, each length-prefixed so that
+// no two records share an input.
+func recordMAC(dst, key []byte, storeKey string, s *Session) []byte {
+	var buf [512]byte
+	b := buf[:0]
+	for _, f := range []string{storeKey, s.User, s.Backend, s.AuthHash, s.CSRFToken} {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Created.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Expires.UnixNano()))
+	if s.Remember {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
 	m := hmac.New(sha256.New, key)
-	fmt.Fprintf(m, "%q %q %q %q %q %d %d %t", storeKey, s.User, s.Backend, s.AuthHash,
-		s.CSRFToken, s.Created.UnixNano(), s.Expires.UnixNano(), s.Remember)
-	return hex.EncodeToString(m.Sum(nil))
+	m.Write(b)
+	return m.Sum(dst)
 }
 
 // Codec signs, encrypts and time-stamps the values of one cookie. The cookie's name is
