@@ -4,7 +4,6 @@ import (
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -70,18 +69,33 @@ func (k *Keys) AuthHash(passwordHash string) string {
 
 // AuthHashMatches reports whether digest was made from passwordHash under any of the
 // secrets, so rotating secrets does not sign anyone out.
+//
+// It runs on every request, so it compares raw digests.
 func (k *Keys) AuthHashMatches(digest, passwordHash string) bool {
-	ok := 0
-	for _, key := range k.binding {
-		ok |= subtle.ConstantTimeCompare([]byte(digest), []byte(authHash(key, passwordHash)))
+	var got [sha256.Size]byte
+	if len(digest) != 2*sha256.Size {
+		return false
 	}
-	return ok == 1
+	if _, err := hex.Decode(got[:], []byte(digest)); err != nil {
+		return false
+	}
+	ok := false
+	for _, key := range k.binding {
+		var sum [sha256.Size]byte
+		ok = hmac.Equal(got[:], authHashSum(sum[:0], key, passwordHash)) || ok
+	}
+	return ok
 }
 
 func authHash(key []byte, passwordHash string) string {
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(authHashSum(sum[:0], key, passwordHash))
+}
+
+func authHashSum(dst, key []byte, passwordHash string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(passwordHash))
-	return hex.EncodeToString(m.Sum(nil))
+	return m.Sum(dst)
 }
 
 // sealRecord returns the MAC of a stored session under the newest key. It covers the
