@@ -42,11 +42,38 @@ type seen struct {
 	Body       int
 }
 
+// recorded is a list of requests an upstream received, safe for its goroutines.
+type recorded[T any] struct {
+	mu   sync.Mutex
+	reqs []T
+}
+
+func (r *recorded[T]) add(s T) {
+	r.mu.Lock()
+	r.reqs = append(r.reqs, s)
+	r.mu.Unlock()
+}
+
+func (r *recorded[T]) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.reqs)
+}
+
+func (r *recorded[T]) last(t testing.TB) T {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.reqs) == 0 {
+		t.Fatal("upstream was not contacted")
+	}
+	return r.reqs[len(r.reqs)-1]
+}
+
 // echo is a real upstream that records every request it receives.
 type echo struct {
 	*httptest.Server
-	mu   sync.Mutex
-	reqs []seen
+	recorded[seen]
 }
 
 func newEcho(t testing.TB) *echo {
@@ -54,31 +81,13 @@ func newEcho(t testing.TB) *echo {
 	e := &echo{}
 	e.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)
-		e.mu.Lock()
-		e.reqs = append(e.reqs, seen{r.Method, r.RequestURI, r.Host, r.Header.Clone(), int(n)})
-		e.mu.Unlock()
+		e.add(seen{r.Method, r.RequestURI, r.Host, r.Header.Clone(), int(n)})
 		w.Header().Set("Content-Type", "text/plain")
 		fmt.Fprintf(w, "upstream %s %s user=%q", r.Method, r.RequestURI,
 			r.Header.Get("X-Forwarded-User"))
 	}))
 	t.Cleanup(e.Close)
 	return e
-}
-
-func (e *echo) count() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return len(e.reqs)
-}
-
-func (e *echo) last(t testing.TB) seen {
-	t.Helper()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.reqs) == 0 {
-		t.Fatal("upstream was not contacted")
-	}
-	return e.reqs[len(e.reqs)-1]
 }
 
 // env is a gateway in front of an echo upstream, with its users file on disk.

@@ -71,10 +71,11 @@ type rawEcho struct {
 	// BodyBytes counts request body bytes received, over all requests.
 	BodyBytes atomic.Int64
 
+	recorded[rawSeen]
+
 	ln    net.Listener
 	done  chan struct{}
-	mu    sync.Mutex
-	reqs  []rawSeen
+	mu    sync.Mutex // guards conns
 	conns map[net.Conn]bool
 }
 
@@ -156,9 +157,7 @@ func (e *rawEcho) serve(c net.Conn) {
 			}
 		}
 		e.Busy.Add(-1)
-		e.mu.Lock()
-		e.reqs = append(e.reqs, s)
-		e.mu.Unlock()
+		e.add(s)
 		if err != nil {
 			return
 		}
@@ -237,20 +236,4 @@ func readCRLFLine(br *bufio.Reader) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(l, "\r\n"), nil
-}
-
-func (e *rawEcho) count() int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return len(e.reqs)
-}
-
-func (e *rawEcho) last(t testing.TB) rawSeen {
-	t.Helper()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.reqs) == 0 {
-		t.Fatal("upstream was not contacted")
-	}
-	return e.reqs[len(e.reqs)-1]
 }
