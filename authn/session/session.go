@@ -79,6 +79,15 @@ type Store interface {
 	List(ctx context.Context, user string) ([]Entry, error)
 }
 
+// Counter is implemented by a Store that can count its live sessions, for the gateway's
+// metrics. Count returns how many sessions are stored and not past their ttl, at about
+// the moment it is called; each store's doc says how exact it is and what it costs. It
+// is safe for concurrent use, and returns an error wrapping ctx's when ctx ends first.
+// An error means the store could not be counted, never that it holds no sessions.
+type Counter interface {
+	Count(ctx context.Context) (int, error)
+}
+
 // Entry is a stored session with the key it is stored under.
 type Entry struct {
 	Key     string
@@ -128,7 +137,10 @@ type memEntry struct {
 	expires time.Time
 }
 
-var _ Store = (*Memory)(nil)
+var (
+	_ Store   = (*Memory)(nil)
+	_ Counter = (*Memory)(nil)
+)
 
 // NewMemory returns an empty Memory store.
 func NewMemory() *Memory { return &Memory{} }
@@ -208,6 +220,24 @@ func (m *Memory) List(_ context.Context, user string) ([]Entry, error) {
 		}
 	}
 	return out, nil
+}
+
+// Count implements Counter: it counts the sessions not past their ttl, exactly, in one
+// pass over the map under its lock.
+func (m *Memory) Count(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("counting sessions: %w", err)
+	}
+	now := m.clock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, e := range m.m {
+		if now.Before(e.expires) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Len returns the number of sessions held, expired ones not yet swept included.

@@ -180,6 +180,41 @@ func Run(t *testing.T, o Options) {
 		}
 	})
 
+	t.Run("count", func(t *testing.T) {
+		st := o.Open(t)
+		c, ok := st.(session.Counter)
+		if !ok {
+			t.Skipf("%T does not implement session.Counter", st)
+		}
+		count := func(what string, want int) {
+			t.Helper()
+			if got, err := c.Count(ctx); err != nil || got != want {
+				t.Errorf("Count %s: got %d, %v; want %d", what, got, err, want)
+			}
+		}
+		count("of an empty store", 0)
+		st.Put(ctx, "a1", Sample("alice"), 100*step)
+		st.Put(ctx, "a2", Sample("alice"), step)
+		st.Put(ctx, "b1", Sample("bob"), 100*step)
+		count("after three Puts", 3)
+		st.Put(ctx, "a1", Sample("alice"), 100*step)
+		count("after a Put that replaces", 3)
+		st.Delete(ctx, "b1")
+		count("after Delete", 2)
+		o.Advance(t, 2*step)
+		count("after one expired", 1)
+		st.Touch(ctx, "a1", time.Now(), 100*step)
+		count("after Touch", 1)
+		st.Delete(ctx, "a1")
+		count("after the last Delete", 0)
+
+		done, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := c.Count(done); !errors.Is(err, context.Canceled) {
+			t.Errorf("Count with an ended context: got %v, want context.Canceled", err)
+		}
+	})
+
 	t.Run("concurrent", func(t *testing.T) {
 		st := o.Open(t)
 		var wg sync.WaitGroup
@@ -201,6 +236,11 @@ func Run(t *testing.T, o Options) {
 					}
 					if _, err := st.List(ctx, "alice"); err != nil {
 						errs <- err
+					}
+					if c, ok := st.(session.Counter); ok {
+						if _, err := c.Count(ctx); err != nil {
+							errs <- err
+						}
 					}
 					if err := st.Delete(ctx, key); err != nil {
 						errs <- err
