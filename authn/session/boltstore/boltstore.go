@@ -77,7 +77,10 @@ type Store struct {
 	closeErr  error
 }
 
-var _ session.Store = (*Store)(nil)
+var (
+	_ session.Store   = (*Store)(nil)
+	_ session.Counter = (*Store)(nil)
+)
 
 // Open opens the bolt file at path, creating it (mode 0600) and its folder (mode 0700)
 // if needed, and starts the sweeper. An existing file that others could read is made

@@ -665,3 +665,21 @@ func BenchmarkList(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCount counts 100,000 live sessions, as each scrape of the metrics does at
+// most every few seconds.
+func BenchmarkCount(b *testing.B) {
+	s := openTest(b, Options{SweepInterval: time.Hour})
+	fill(b, s, benchSessions, benchSessions/10, time.Hour)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		n, err := s.Count(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n != benchSessions {
+			b.Fatalf("Count: got %d, want %d", n, benchSessions)
+		}
+	}
+}
