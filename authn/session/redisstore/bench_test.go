@@ -86,3 +86,23 @@ func BenchmarkTouch(b *testing.B) {
 		i += 7919
 	}
 }
+
+// BenchmarkCount counts 100,000 live sessions, as each scrape of the metrics does at
+// most every few seconds.
+func BenchmarkCount(b *testing.B) {
+	srv := redistest.Start(b)
+	st := newStore(b, srv, "gw:")
+	const n = 100_000
+	fill(b, srv, st, n)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		got, err := st.Count(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got != n {
+			b.Fatalf("Count: got %d, want %d", got, n)
+		}
+	}
+}

@@ -48,7 +48,10 @@ type Store struct {
 	prefix string
 }
 
-var _ session.Store = (*Store)(nil)
+var (
+	_ session.Store   = (*Store)(nil)
+	_ session.Counter = (*Store)(nil)
+)
 
 // indexGrace is how long an index member outlives the expiry recorded for it. In a
 // cluster the index and the session may sit on nodes whose clocks differ; the grace

@@ -270,6 +270,49 @@ func TestListPrefixIsLiteral(t *testing.T) {
 	}
 }
 
+// Count counts the sessions under its own prefix only: not another prefix's, even one
+// its glob characters would match, not the users' indexes, and not a key of another
+// type under a session key. Many sessions take several SCAN steps.
+func TestCountOwnSessionsOnly(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	rdb := rawClient(t, srv)
+	stores := map[string]*Store{}
+	for _, prefix := range []string{"gw*:", "gw[1]:", "gw1:", "gwx:"} {
+		stores[prefix] = newStore(t, srv, prefix)
+	}
+	const many = 2*countBatch + 3
+	pipe := rdb.Pipeline()
+	for i := range many {
+		b, _ := session.Marshal(storetest.Sample("alice"))
+		pipe.Set(ctx, stores["gwx:"].sessionKey(fmt.Sprint(i)), b, time.Hour)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for prefix, st := range stores {
+		if err := st.Put(ctx, "mine", storetest.Sample("alice"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		rdb.HSet(ctx, st.sessionKey("a-hash"), "user", "mallory")
+		if got := rdb.Exists(ctx, st.indexKey("alice")).Val(); got != 1 {
+			t.Fatalf("prefix %q: no index for alice", prefix)
+		}
+	}
+	for _, tt := range []struct {
+		prefix string
+		want   int
+	}{
+		{"gw*:", 1}, {"gw[1]:", 1}, {"gw1:", 1}, {"gwx:", many + 1},
+	} {
+		got, err := stores[tt.prefix].Count(ctx)
+		if err != nil || got != tt.want {
+			t.Errorf("Count under prefix %q: got %d, %v; want %d", tt.prefix, got, err,
+				tt.want)
+		}
+	}
+}
+
 // A listing of many sessions spans several SCAN steps and pipelines.
 func TestListMany(t *testing.T) {
 	srv := redistest.Start(t)
@@ -324,6 +367,7 @@ func TestRedisDown(t *testing.T) {
 		{"Delete", func() error { return st.Delete(ctx, "k") }},
 		{"List user", func() error { _, err := st.List(ctx, "alice"); return err }},
 		{"List all", func() error { _, err := st.List(ctx, ""); return err }},
+		{"Count", func() error { _, err := st.Count(ctx); return err }},
 		{"Ping", func() error { return st.Ping(ctx) }},
 	}
 	for round := range 2 { // the first round finds pooled connections dead, the second dials
