@@ -12,6 +12,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/frontgate/gateway/config"
 )
@@ -71,8 +72,30 @@ func (h *Handler) newRoute(rc config.Route, tr http.RoundTripper, given bool,
 		ErrorHandler:   h.upstreamError,
 		ErrorLog:       errLog,
 		ModifyResponse: dropGatewayCookies,
+		BufferPool:     copyBuffers,
 	}
 	return rt, nil
+}
+
+// copyBufferSize is the size of the buffers that carry bodies between client and
+// upstream: httputil's own default.
+const copyBufferSize = 32 << 10
+
+// bufferPool lends every route's ReverseProxy its copy buffers, so that a request does
+// not allocate and zero 32 KiB only to carry a small body.
+type bufferPool struct{ p sync.Pool }
+
+// copyBuffers is the pool all routes share.
+var copyBuffers = &bufferPool{p: sync.Pool{New: func() any { return new([copyBufferSize]byte) }}}
+
+// Get implements httputil.BufferPool.
+func (b *bufferPool) Get() []byte { return b.p.Get().(*[copyBufferSize]byte)[:] }
+
+// Put implements httputil.BufferPool. Buffers of another size are left to the collector.
+func (b *bufferPool) Put(buf []byte) {
+	if len(buf) == copyBufferSize {
+		b.p.Put((*[copyBufferSize]byte)(buf))
+	}
 }
 
 func mergeIdentity(a, b config.IdentityHeaders) config.IdentityHeaders {
