@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"sync"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -19,10 +21,83 @@ const MinSecretLength = 32
 // Keys holds the keys derived from the configured secrets, newest first. The newest
 // signs and encrypts; every one verifies. Keys is immutable and safe for concurrent use.
 type Keys struct {
-	hash    [][]byte // HMAC keys for cookies
-	block   [][]byte // AES-256 keys for cookies
-	binding [][]byte // HMAC keys for password-hash digests
-	record  [][]byte // HMAC keys for stored session records
+	hash    [][]byte  // HMAC keys for cookies
+	block   [][]byte  // AES-256 keys for cookies
+	binding []*macKey // HMAC keys for password-hash digests
+	record  []*macKey // HMAC keys for stored session records
+}
+
+// macKey is an HMAC-SHA256 key with a pool of hashers keyed with it. Every request
+// checks two MACs, and keying a new hasher and its buffers costs more than the MACs.
+type macKey struct {
+	key  []byte
+	pool sync.Pool // of *macState
+}
+
+// macState is one hasher with room for its input and its sum, reused across requests.
+type macState struct {
+	h   hash.Hash
+	in  []byte
+	out []byte
+}
+
+func newMACKey(key []byte) *macKey {
+	k := &macKey{key: key}
+	k.pool.New = func() any {
+		return &macState{h: hmac.New(sha256.New, k.key), in: make([]byte, 0, 512),
+			out: make([]byte, 0, sha256.Size)}
+	}
+	return k
+}
+
+func (k *macKey) get() *macState {
+	st := k.pool.Get().(*macState)
+	st.in = st.in[:0]
+	return st
+}
+
+// sum computes the HMAC of st.in into st.out.
+func (st *macState) sum() []byte {
+	st.h.Reset()
+	st.h.Write(st.in)
+	st.out = st.h.Sum(st.out[:0])
+	return st.out
+}
+
+func (k *macKey) put(st *macState) {
+	if cap(st.in) <= 4096 {
+		k.pool.Put(st)
+	}
+}
+
+// equalHex reports whether hexSum is the hex form of sum, in time that does not depend
+// on where they differ.
+func equalHex(hexSum string, sum []byte) bool {
+	var got [sha256.Size]byte
+	if len(hexSum) != 2*len(sum) || len(sum) > len(got) {
+		return false
+	}
+	for i := range sum {
+		hi, ok1 := fromHex(hexSum[2*i])
+		lo, ok2 := fromHex(hexSum[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		got[i] = hi<<4 | lo
+	}
+	return hmac.Equal(got[:len(sum)], sum)
+}
+
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // Key purposes, fed to HKDF so that no two uses share a key.
@@ -45,17 +120,19 @@ func DeriveKeys(secrets [][]byte) (*Keys, error) {
 			return nil, fmt.Errorf("session secret %d is shorter than %d bytes", i+1,
 				MinSecretLength)
 		}
-		for _, d := range []struct {
-			dst  *[][]byte
-			info string
-		}{{&k.hash, infoCookieHash}, {&k.block, infoCookieBlock}, {&k.binding, infoBinding},
-			{&k.record, infoRecord}} {
-			key, err := hkdf.Key(sha256.New, s, nil, d.info, 32)
+		var derived [4][]byte
+		for j, info := range []string{infoCookieHash, infoCookieBlock, infoBinding,
+			infoRecord} {
+			key, err := hkdf.Key(sha256.New, s, nil, info, 32)
 			if err != nil {
 				return nil, fmt.Errorf("deriving keys: %w", err)
 			}
-			*d.dst = append(*d.dst, key)
+			derived[j] = key
 		}
+		k.hash = append(k.hash, derived[0])
+		k.block = append(k.block, derived[1])
+		k.binding = append(k.binding, newMACKey(derived[2]))
+		k.record = append(k.record, newMACKey(derived[3]))
 	}
 	return k, nil
 }
@@ -72,30 +149,21 @@ func (k *Keys) AuthHash(passwordHash string) string {
 //
 // It runs on every request, so it compares raw digests.
 func (k *Keys) AuthHashMatches(digest, passwordHash string) bool {
-	var got [sha256.Size]byte
-	if len(digest) != 2*sha256.Size {
-		return false
-	}
-	if _, err := hex.Decode(got[:], []byte(digest)); err != nil {
-		return false
-	}
 	ok := false
 	for _, key := range k.binding {
-		var sum [sha256.Size]byte
-		ok = hmac.Equal(got[:], authHashSum(sum[:0], key, passwordHash)) || ok
+		st := key.get()
+		st.in = append(st.in, passwordHash...)
+		ok = equalHex(digest, st.sum()) || ok
+		key.put(st)
 	}
 	return ok
 }
 
-func authHash(key []byte, passwordHash string) string {
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(authHashSum(sum[:0], key, passwordHash))
-}
-
-func authHashSum(dst, key []byte, passwordHash string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(passwordHash))
-	return m.Sum(dst)
+func authHash(key *macKey, passwordHash string) string {
+	st := key.get()
+	defer key.put(st)
+	st.in = append(st.in, passwordHash...)
+	return hex.EncodeToString(st.sum())
 }
 
 // sealRecord returns the MAC of a stored session under the newest key. It covers the
@@ -104,47 +172,39 @@ func authHashSum(dst, key []byte, passwordHash string) []byte {
 // is not a session. LastSeen is left out: renewals rewrite it alone, and it can only
 // move within Expires.
 func (k *Keys) sealRecord(storeKey string, s *Session) string {
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(recordMAC(sum[:0], k.record[0], storeKey, s))
+	key := k.record[0]
+	st := key.get()
+	defer key.put(st)
+	st.in = appendRecord(st.in, storeKey, s)
+	return hex.EncodeToString(st.sum())
 }
 
 // recordSealed reports whether s carries a MAC made under any of the keys. It runs on
-// every request, so it compares raw digests and formats nothing.
+// every request, so it compares raw digests, formats nothing and allocates nothing.
 func (k *Keys) recordSealed(storeKey string, s *Session) bool {
-	var got [sha256.Size]byte
-	if len(s.MAC) != 2*sha256.Size {
-		return false
-	}
-	if _, err := hex.Decode(got[:], []byte(s.MAC)); err != nil {
-		return false
-	}
 	ok := false
 	for _, key := range k.record {
-		var sum [sha256.Size]byte
-		ok = hmac.Equal(got[:], recordMAC(sum[:0], key, storeKey, s)) || ok
+		st := key.get()
+		st.in = appendRecord(st.in, storeKey, s)
+		ok = equalHex(s.MAC, st.sum()) || ok
+		key.put(st)
 	}
 	return ok
 }
 
-// recordMAC appends to dst the HMAC of the sealed fields, each length-prefixed so that
+// appendRecord appends to b the sealed fields of a record, each length-prefixed so that
 // no two records share an input.
-func recordMAC(dst, key []byte, storeKey string, s *Session) []byte {
-	var buf [512]byte
-	b := buf[:0]
-	for _, f := range []string{storeKey, s.User, s.Backend, s.AuthHash, s.CSRFToken} {
+func appendRecord(b []byte, storeKey string, s *Session) []byte {
+	for _, f := range [...]string{storeKey, s.User, s.Backend, s.AuthHash, s.CSRFToken} {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
 	}
 	b = binary.BigEndian.AppendUint64(b, uint64(s.Created.UnixNano()))
 	b = binary.BigEndian.AppendUint64(b, uint64(s.Expires.UnixNano()))
 	if s.Remember {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
+		return append(b, 1)
 	}
-	m := hmac.New(sha256.New, key)
-	m.Write(b)
-	return m.Sum(dst)
+	return append(b, 0)
 }
 
 // Codec signs, encrypts and time-stamps the values of one cookie. The cookie's name is
