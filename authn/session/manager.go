@@ -6,6 +6,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -44,6 +47,7 @@ type Manager struct {
 	lifetime time.Duration
 	remember time.Duration
 	now      func() time.Time
+	decoded  decodeCache
 }
 
 // NewManager returns a Manager for o.
@@ -124,15 +128,15 @@ func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error
 	var found, expired *Session
 	now := m.now()
 	for _, v := range values {
-		raw, old, err := m.codec.Decode(v)
-		if err != nil {
+		c, ok := m.decode(v, now)
+		if !ok {
 			continue
 		}
-		id := string(raw)
+		id, key, old := c.id, c.key, c.old
 		if found != nil && found.ID == id {
 			continue
 		}
-		s, err := m.store.Get(ctx, storeKey(id))
+		s, err := m.store.Get(ctx, key)
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
@@ -141,15 +145,15 @@ func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error
 		}
 		// A record the secrets did not seal was written by someone else into the store:
 		// it is no session, and it goes.
-		if !m.keys.recordSealed(storeKey(id), s) {
-			if err := m.store.Delete(ctx, storeKey(id)); err != nil {
+		if !m.keys.recordSealed(key, s) {
+			if err := m.store.Delete(ctx, key); err != nil {
 				return nil, fmt.Errorf("deleting forged session: %w", err)
 			}
 			continue
 		}
 		if !m.live(s, now) {
 			// An expired session is deleted at once so nothing lingers.
-			if err := m.store.Delete(ctx, storeKey(id)); err != nil {
+			if err := m.store.Delete(ctx, key); err != nil {
 				return nil, fmt.Errorf("deleting expired session: %w", err)
 			}
 			expired = s
@@ -169,6 +173,67 @@ func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error
 		return nil, ErrNotFound
 	}
 	return found, nil
+}
+
+// decodeTTL is how long an authentic cookie value's decoding is remembered.
+const decodeTTL = time.Minute
+
+// decodeMax bounds how many decodings are remembered at once.
+const decodeMax = 8192
+
+// decodeCache remembers which session an authentic cookie value names, so that a
+// browser's every request does not pay for opening its cookie again (a MAC, an AES
+// decryption and two base64 decodings, the largest part of a session check). Only
+// values that opened are kept, under the exact value, and only for decodeTTL. Whether
+// the session they name is live is asked of the store on every request, so nothing it
+// keeps lets a revoked, expired or signed-out session through; the cookie's own
+// time-stamp, a second bound on its age beside the record's deadlines, is at most
+// decodeTTL late.
+type decodeCache struct {
+	mu sync.RWMutex
+	m  map[string]openedCookie
+}
+
+// openedCookie is what a session cookie's value names.
+type openedCookie struct {
+	id    string
+	key   string    // storeKey(id)
+	old   bool      // sealed under an older secret
+	until time.Time // when to open the value again
+}
+
+// decode opens a session cookie's value, from the cache when it is there.
+func (m *Manager) decode(v string, now time.Time) (openedCookie, bool) {
+	m.decoded.mu.RLock()
+	c, ok := m.decoded.m[v]
+	m.decoded.mu.RUnlock()
+	if ok && now.Before(c.until) {
+		return c, true
+	}
+	raw, old, err := m.codec.Decode(v)
+	if err != nil {
+		return openedCookie{}, false
+	}
+	id := string(raw)
+	c = openedCookie{id: id, key: storeKey(id), old: old, until: now.Add(decodeTTL)}
+	m.decoded.mu.Lock()
+	switch {
+	case m.decoded.m == nil:
+		m.decoded.m = make(map[string]openedCookie)
+	case len(m.decoded.m) >= decodeMax:
+		maps.DeleteFunc(m.decoded.m, func(_ string, c openedCookie) bool {
+			return !now.Before(c.until)
+		})
+		if len(m.decoded.m) >= decodeMax*3/4 {
+			// Still mostly live entries: start again. Every value still opens; it
+			// only costs a decode.
+			m.decoded.m = make(map[string]openedCookie)
+		}
+	}
+	// A copy: the value is part of a request's Cookie header, which it must not keep.
+	m.decoded.m[strings.Clone(v)] = c
+	m.decoded.mu.Unlock()
+	return c, true
 }
 
 // ExpiredError reports that the only session a request named had run out, and was
