@@ -1,10 +1,16 @@
 package proxy
 
 import (
+	"context"
+	"fmt"
+	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/frontgate/gateway/authn/session"
 )
 
 // Metrics counts what a Handler does, for Prometheus. A nil *Metrics counts nothing.
@@ -73,4 +79,108 @@ func (m *Metrics) audit(msg, reason string) {
 		m.signIns.WithLabelValues("throttled").Inc()
 		m.throttles.WithLabelValues(reason).Inc()
 	}
+}
+
+// LiveSessionsOptions configures NewLiveSessions. The zero value is ready to use.
+type LiveSessionsOptions struct {
+	// MaxAge is how long one count of the store serves scrapes before the store is
+	// counted again, so that frequent scrapes, or several Prometheus servers, do not
+	// each walk the store. Zero or less means the default. Default: 5 seconds.
+	MaxAge time.Duration
+	// Timeout bounds one count; a count that takes longer has failed. Zero or less
+	// means the default. Default: 2 seconds.
+	Timeout time.Duration
+	// Logger receives a record for each count that failed. Default: nil, which
+	// discards them.
+	Logger *slog.Logger
+	// Now returns the current time, which ages the counts; tests set it to a clock
+	// they move by hand. Default: time.Now.
+	Now func() time.Time
+}
+
+// Defaults of LiveSessionsOptions.
+const (
+	defaultLiveSessionsMaxAge  = 5 * time.Second
+	defaultLiveSessionsTimeout = 2 * time.Second
+)
+
+// NewLiveSessions returns a collector of two metrics for store: gateway_sessions_live,
+// the sessions it counts as live, and gateway_sessions_count_errors_total, the counts
+// that failed. A scrape reuses a count younger than o.MaxAge, and waits for a count
+// under way rather than starting another, so a scrape never costs more than one count
+// bounded by o.Timeout. After a failed count, scrapes leave gateway_sessions_live out
+// until a count succeeds again: an old number would claim sessions the store may no
+// longer hold. Register the collector once, with the registry /metrics serves.
+func NewLiveSessions(store session.Counter, o LiveSessionsOptions) prometheus.Collector {
+	if o.MaxAge <= 0 {
+		o.MaxAge = defaultLiveSessionsMaxAge
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = defaultLiveSessionsTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &liveSessions{
+		store: store,
+		o:     o,
+		live: prometheus.NewDesc("gateway_sessions_live", fmt.Sprintf(
+			"Sessions in the session store that have not expired, counted at most every "+
+				"%v; absent while the store cannot be counted. With a shared store, "+
+				"every gateway on it reports the same sessions.", o.MaxAge), nil, nil),
+		errors: prometheus.NewDesc("gateway_sessions_count_errors_total", fmt.Sprintf(
+			"Counts of the live sessions that failed: the store answered an error or "+
+				"took longer than %v.", o.Timeout), nil, nil),
+	}
+}
+
+// liveSessions is the collector NewLiveSessions returns.
+type liveSessions struct {
+	store        session.Counter
+	o            LiveSessionsOptions
+	live, errors *prometheus.Desc
+
+	mu       sync.Mutex // held for a count, so that scrapes share one
+	at       time.Time  // when the last count started; zero before the first
+	n        int        // the last count, when err is nil
+	err      error      // why the last count failed
+	failures int        // counts that failed, ever
+}
+
+// Describe implements prometheus.Collector.
+func (l *liveSessions) Describe(ch chan<- *prometheus.Desc) {
+	ch <- l.live
+	ch <- l.errors
+}
+
+// Collect implements prometheus.Collector.
+func (l *liveSessions) Collect(ch chan<- prometheus.Metric) {
+	n, failures, err := l.count()
+	if err == nil {
+		ch <- prometheus.MustNewConstMetric(l.live, prometheus.GaugeValue, float64(n))
+	}
+	ch <- prometheus.MustNewConstMetric(l.errors, prometheus.CounterValue, float64(failures))
+}
+
+// count returns the last count, or why it failed, if it is younger than MaxAge, and
+// otherwise counts the store again; and the number of failed counts so far.
+func (l *liveSessions) count() (n, failures int, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.o.Now()
+	if !l.at.IsZero() && now.Sub(l.at) < l.o.MaxAge {
+		return l.n, l.failures, l.err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.o.Timeout)
+	defer cancel()
+	l.at = now
+	l.n, l.err = l.store.Count(ctx)
+	if l.err != nil {
+		l.failures++
+		l.o.Logger.Error("counting live sessions failed", "error", l.err)
+	}
+	return l.n, l.failures, l.err
 }
