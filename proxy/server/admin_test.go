@@ -3,8 +3,13 @@ package server
 import (
 	"io"
 	"net/http"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/frontgate/gateway/authn/session/redisstore/redistest"
 )
 
 func TestAdminEndpoints(t *testing.T) {
@@ -36,6 +41,8 @@ func TestAdminEndpoints(t *testing.T) {
 		`gateway_sign_ins_total{result="success"} 1`,
 		`gateway_requests_total{code="401",route="/"} 1`,
 		`gateway_request_duration_seconds_bucket`,
+		"\ngateway_sessions_live 1\n",
+		"\ngateway_sessions_count_errors_total 0\n",
 		`go_goroutines`,
 	} {
 		if code != 200 || !strings.Contains(body, want) {
@@ -45,5 +52,142 @@ func TestAdminEndpoints(t *testing.T) {
 	// The admin listener serves nothing of the gateway's own.
 	if code, _ := get("/.gateway/login"); code != http.StatusNotFound {
 		t.Errorf("admin listener serves /.gateway/login: %d", code)
+	}
+}
+
+// scrapeAdmin returns the body of the admin listener's /metrics.
+func scrapeAdmin(t *testing.T, admin string) string {
+	t.Helper()
+	res, err := http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: status %d", res.StatusCode)
+	}
+	return string(b)
+}
+
+var (
+	liveSessionsLine = regexp.MustCompile(`(?m)^gateway_sessions_live (\S+)$`)
+	countErrorsLine  = regexp.MustCompile(`(?m)^gateway_sessions_count_errors_total (\S+)$`)
+)
+
+// metricValue returns the value re finds in body, or "absent".
+func metricValue(re *regexp.Regexp, body string) string {
+	if m := re.FindStringSubmatch(body); m != nil {
+		return m[1]
+	}
+	return "absent"
+}
+
+// The live sessions gauge follows sign-ins and sign-outs on every store, through the
+// admin listener of a running gateway.
+func TestAdminLiveSessions(t *testing.T) {
+	// every scrape counts afresh, so that each step sees the one before
+	sessionsCountMaxAge = time.Nanosecond
+	t.Cleanup(func() { sessionsCountMaxAge = 0 })
+
+	for _, tt := range []struct {
+		store  string
+		config func(t *testing.T, up string) string
+	}{
+		{"memory", func(t *testing.T, up string) string {
+			return writeConfig(t, up, "session:\n  store: memory\n")
+		}},
+		{"bolt", func(t *testing.T, up string) string { return writeConfig(t, up) }},
+		{"redis", func(t *testing.T, up string) string {
+			return redisConfig(t, up, redistest.Start(t).Addr())
+		}},
+	} {
+		t.Run(tt.store, func(t *testing.T) {
+			admin := freeAddr(t)
+			path := tt.config(t, newUpstream(t))
+			appendConfig(t, path, "admin:\n  listen: \""+admin+"\"\n")
+			base := startGateway(t, path)
+			live := func(when, want string) {
+				t.Helper()
+				body := scrapeAdmin(t, admin)
+				if got := metricValue(liveSessionsLine, body); got != want {
+					t.Errorf("%s: gateway_sessions_live %s, want %s", when, got, want)
+				}
+				if got := metricValue(countErrorsLine, body); got != "0" {
+					t.Errorf("%s: gateway_sessions_count_errors_total %s, want 0", when, got)
+				}
+			}
+
+			live("before any sign-in", "0")
+			first := signIn(t, base, "alice", "pw")
+			live("after one sign-in", "1")
+			second := signIn(t, base, "alice", "pw")
+			live("after two sign-ins", "2")
+			logoutAt(t, first, base)
+			live("after one sign-out", "1")
+			logoutAt(t, second, base)
+			live("after both sign-outs", "0")
+		})
+	}
+}
+
+// With the store unreachable, the gauge is left out rather than showing its last value,
+// and the failed counts are counted; both recover with the store.
+func TestAdminLiveSessionsStoreDown(t *testing.T) {
+	sessionsCountMaxAge = time.Nanosecond
+	t.Cleanup(func() { sessionsCountMaxAge = 0 })
+	srv := redistest.Start(t)
+	admin := freeAddr(t)
+	path := redisConfig(t, newUpstream(t), srv.Addr())
+	appendConfig(t, path, "admin:\n  listen: \""+admin+"\"\n")
+	base := startGateway(t, path)
+	signIn(t, base, "alice", "pw")
+	if got := metricValue(liveSessionsLine, scrapeAdmin(t, admin)); got != "1" {
+		t.Fatalf("signed in: gateway_sessions_live %s, want 1", got)
+	}
+
+	srv.Stop()
+	body := scrapeAdmin(t, admin)
+	if got := metricValue(liveSessionsLine, body); got != "absent" {
+		t.Errorf("Redis down: gateway_sessions_live %s, want it left out", got)
+	}
+	if got := metricValue(countErrorsLine, body); got != "1" {
+		t.Errorf("Redis down: gateway_sessions_count_errors_total %s, want 1", got)
+	}
+
+	// back empty: nothing was saved
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		body = scrapeAdmin(t, admin)
+		if metricValue(liveSessionsLine, body) == "0" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Redis back: gateway_sessions_live %s, want 0",
+				metricValue(liveSessionsLine, body))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := metricValue(countErrorsLine, body); got == "0" || got == "absent" {
+		t.Errorf("Redis back: gateway_sessions_count_errors_total %s, want the failures kept",
+			got)
+	}
+}
+
+// appendConfig adds text, top-level keys, to the end of the config file at path.
+func appendConfig(t *testing.T, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

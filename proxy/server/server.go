@@ -19,6 +19,7 @@ import (
 	"github.com/caddyserver/certmagic"
 
 	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/authn/session"
 	"github.com/frontgate/gateway/authn/session/redisstore"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy"
@@ -49,6 +50,10 @@ var usersPollInterval = 2 * time.Second
 
 // configPollInterval is how often the config file is checked for changes.
 var configPollInterval = 2 * time.Second
+
+// sessionsCountMaxAge is how long one count of the live sessions serves the scrapes of
+// /metrics; zero means the collector's default.
+var sessionsCountMaxAge time.Duration
 
 // Check loads the config file at path and the users file it names, and returns the first
 // problem found in either, naming file, line and key.
@@ -95,6 +100,10 @@ func Run(ctx context.Context, o Options) error {
 	g, err := openGateway(ctx, cfg, lg, proxy.NewMetrics(reg))
 	if err != nil {
 		return err
+	}
+	if c, ok := g.store.(session.Counter); ok {
+		reg.MustRegister(proxy.NewLiveSessions(c, proxy.LiveSessionsOptions{
+			MaxAge: sessionsCountMaxAge, Logger: lg}))
 	}
 	reloadOnHangup(ctx, g, lg)
 	go g.watchConfig(configPollInterval)
