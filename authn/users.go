@@ -31,8 +31,17 @@ type User struct {
 	// Disabled users cannot sign in, and their existing sessions end.
 	Disabled bool
 
-	encoded string
-	hash    password.Hash
+	encoded   string
+	hash      password.Hash
+	groupList string // Groups joined with commas
+}
+
+// GroupList returns the groups joined with commas, as they travel in one header.
+func (u *User) GroupList() string {
+	if u.groupList == "" && len(u.Groups) > 0 {
+		return strings.Join(u.Groups, ",")
+	}
+	return u.groupList
 }
 
 // PasswordHash returns the user's stored password hash in its encoded form. Sessions keep
@@ -198,6 +207,7 @@ func parseUser(name string, n *yaml.Node, key string,
 			u.Disabled, err = decodeBool(v)
 		case "groups":
 			u.Groups, err = decodeGroups(v)
+			u.groupList = strings.Join(u.Groups, ",")
 		default:
 			if !authelia[k.Value] {
 				err = errors.New("unknown key")

@@ -78,11 +78,12 @@ func (h *Handler) setForwarded(pr *httputil.ProxyRequest) {
 			proto = v
 		}
 	}
+	v := []string{xff, host, proto} // one backing array for the three values
 	if xff != "" {
-		out.Header["X-Forwarded-For"] = []string{xff}
+		out.Header["X-Forwarded-For"] = v[0:1:1]
 	}
-	out.Header["X-Forwarded-Host"] = []string{host}
-	out.Header["X-Forwarded-Proto"] = []string{proto}
+	out.Header["X-Forwarded-Host"] = v[1:2:2]
+	out.Header["X-Forwarded-Proto"] = v[2:3:3]
 }
 
 // validHost accepts a host or host:port of plain characters.
@@ -103,12 +104,14 @@ func validHost(v string) bool {
 
 // setIdentity writes u's identity under the names in id: one value each.
 func setIdentity(h http.Header, id config.IdentityHeaders, u *authn.User) {
-	h[id.User] = []string{u.Name}
+	// one backing array for the three values
+	v := []string{u.Name, u.Email, u.GroupList()}
+	h[id.User] = v[0:1:1]
 	if u.Email != "" {
-		h[id.Email] = []string{u.Email}
+		h[id.Email] = v[1:2:2]
 	}
 	if len(u.Groups) > 0 {
-		h[id.Groups] = []string{strings.Join(u.Groups, ",")}
+		h[id.Groups] = v[2:3:3]
 	}
 }
 

@@ -165,24 +165,39 @@ func stripCookies(h http.Header, names ...string) {
 	if !mine {
 		return
 	}
-	var kept []string
+	size := 0
 	for _, l := range lines {
-		for part := range strings.SplitSeq(l, ";") {
+		size += len(l) + 2
+	}
+	var kept strings.Builder
+	kept.Grow(size)
+	for _, l := range lines {
+		for len(l) > 0 {
+			part := l
+			if i := strings.IndexByte(l, ';'); i >= 0 {
+				part, l = l[:i], l[i+1:]
+			} else {
+				l = ""
+			}
 			part = strings.TrimSpace(part)
 			if part == "" {
 				continue
 			}
 			name, _, _ := strings.Cut(part, "=")
-			if !isOneOf(strings.TrimSpace(name), names) {
-				kept = append(kept, part)
+			if isOneOf(strings.TrimSpace(name), names) {
+				continue
 			}
+			if kept.Len() > 0 {
+				kept.WriteString("; ")
+			}
+			kept.WriteString(part)
 		}
 	}
-	if len(kept) == 0 {
+	if kept.Len() == 0 {
 		delete(h, "Cookie")
 		return
 	}
-	h["Cookie"] = []string{strings.Join(kept, "; ")}
+	h["Cookie"] = []string{kept.String()}
 }
 
 func isOneOf(s string, list []string) bool {
