@@ -201,6 +201,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.metrics.request(st.routeName(), sw.status(), time.Since(start))
 	if h.log.Enabled(r.Context(), slog.LevelInfo) {
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("log", "access"),
 			slog.String("method", r.Method),
 			slog.String("host", r.Host),
 			slog.String("path", r.URL.EscapedPath()),

@@ -93,6 +93,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		lg = NewLogger(w, cfg.Log)
 	}
+	defer FlushLog(lg)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -257,7 +258,10 @@ func certStorage(cfg *config.Config) (certmagic.Storage, func() error, error) {
 	return tlsstore.New(st.Client(), cfg.Session.Redis.KeyPrefix+"tls:"), st.Close, nil
 }
 
-// NewLogger returns a logger writing c's format at c's level to w.
+// NewLogger returns a logger writing c's format at c's level to w. Access records (the
+// first attribute log=access) are buffered for up to accessFlushDelay; every other
+// record is written at once, after any access records before it. FlushLog writes out
+// what is buffered.
 func NewLogger(w io.Writer, c config.Log) *slog.Logger {
 	var level slog.Level
 	switch c.Level {
@@ -269,10 +273,15 @@ func NewLogger(w io.Writer, c config.Log) *slog.Logger {
 		level = slog.LevelError
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+	handler := func(w io.Writer) slog.Handler {
+		if c.Format == "json" {
+			return slog.NewJSONHandler(w, opts)
+		}
+		return slog.NewTextHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	sink := newLogSink(w)
+	return slog.New(&splitHandler{access: handler(sink.buffered()),
+		rest: handler(sink.direct()), sink: sink})
 }
 
 // serverLog routes the http.Server's own log lines to slog.
