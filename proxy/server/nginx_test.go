@@ -58,18 +58,40 @@ func (s *syncBuffer) String() string {
 }
 
 // nginxConfig is the example's nginx.conf with its addresses replaced by listen, gateway
-// and app, and its temporary files and access log kept in dir. Every replaced line must be
-// in the example exactly once, so that the example cannot drift from what is tested.
+// and app, and its temporary files and access log kept in dir.
 func nginxConfig(t testing.TB, bin, dir, listen, gateway, app string) string {
 	t.Helper()
-	text, err := os.ReadFile(nginxExample)
+	return exampleConfig(t, nginxExample, [][2]string{
+		{"listen 80;", "listen " + listen + ";"},
+		{"server 127.0.0.1:8080;", "server " + gateway + ";"},
+		{"server 127.0.0.1:9001;", "server " + app + ";"},
+		{"\nhttp {\n", "\nhttp {" + nginxLocalFiles(bin, dir)},
+	})
+}
+
+// exampleConfig returns the file at path with each replacement made. Every replaced
+// text must be in the file exactly once, so that the example cannot drift from what is
+// tested.
+func exampleConfig(t testing.TB, path string, replace [][2]string) string {
+	t.Helper()
+	text, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	conf := string(text)
+	for _, r := range replace {
+		if n := strings.Count(conf, r[0]); n != 1 {
+			t.Fatalf("%s has %q %d times, want once", path, r[0], n)
+		}
+		conf = strings.Replace(conf, r[0], r[1], 1)
+	}
+	return conf
+}
 
-	// each temporary-file path of a module built in, so that nothing is written under
-	// /var/lib/nginx
+// nginxLocalFiles returns directives for the top of an http block that keep the access
+// log and the temporary files of each module built into bin in dir, so that nothing is
+// written under /var/lib/nginx.
+func nginxLocalFiles(bin, dir string) string {
 	built, _ := exec.Command(bin, "-V").CombinedOutput()
 	local := "\n    access_log " + filepath.Join(dir, "access.log") + ";\n" +
 		"    client_body_temp_path " + filepath.Join(dir, "body") + ";\n"
@@ -78,18 +100,7 @@ func nginxConfig(t testing.TB, bin, dir, listen, gateway, app string) string {
 			local += "    " + m + "_temp_path " + filepath.Join(dir, m) + ";\n"
 		}
 	}
-	for _, r := range [][2]string{
-		{"listen 80;", "listen " + listen + ";"},
-		{"server 127.0.0.1:8080;", "server " + gateway + ";"},
-		{"server 127.0.0.1:9001;", "server " + app + ";"},
-		{"\nhttp {\n", "\nhttp {" + local},
-	} {
-		if n := strings.Count(conf, r[0]); n != 1 {
-			t.Fatalf("%s has %q %d times, want once", nginxExample, r[0], n)
-		}
-		conf = strings.Replace(conf, r[0], r[1], 1)
-	}
-	return conf
+	return local
 }
 
 // startNginx runs nginx with the example's config in front of gateway and app (host:port
@@ -99,8 +110,15 @@ func startNginx(t *testing.T, bin, gateway, app string) string {
 	t.Helper()
 	dir := t.TempDir()
 	listen := freeAddr(t)
+	runNginx(t, bin, dir, nginxConfig(t, bin, dir, listen, gateway, app), listen)
+	return "http://" + listen
+}
+
+// runNginx runs nginx with the config text conf, from dir, until the test ends, and
+// waits until it accepts connections on listen. It is stopped by its PID.
+func runNginx(t *testing.T, bin, dir, text, listen string) {
+	t.Helper()
 	conf := filepath.Join(dir, "nginx.conf")
-	text := nginxConfig(t, bin, dir, listen, gateway, app)
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +150,7 @@ func startNginx(t *testing.T, bin, gateway, app string) string {
 		c, err := net.DialTimeout("tcp", listen, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			return "http://" + listen
+			return
 		}
 		select {
 		case err := <-done:
