@@ -89,12 +89,14 @@ func raw(tb testing.TB, s *Store, bucket, key []byte) []byte {
 	return v
 }
 
-// putRaw writes value under key in bucket, past the Store.
+// putRaw writes value under key in bucket, past the Store, and has the Store forget
+// what it read under key before, as its own writes do.
 func putRaw(tb testing.TB, s *Store, bucket, key, value []byte) {
 	tb.Helper()
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucket).Put(key, value)
 	})
+	s.read.forget(string(key))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -193,6 +193,9 @@ func (s *Store) tidy(bad []badRecord, stale [][]byte, skip int) {
 		}
 		return nil
 	})
+	for _, b := range bad {
+		s.read.forget(string(b.key))
+	}
 	if err != nil {
 		s.log.Error("tidying the session store failed", "error", err)
 	}

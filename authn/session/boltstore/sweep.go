@@ -108,6 +108,9 @@ func (s *Store) deleteExpired(keys [][]byte, now int64) (int, error) {
 		}
 		return nil
 	})
+	for _, k := range keys {
+		s.read.forget(string(k))
+	}
 	if errors.Is(err, errNothing) {
 		return 0, nil
 	}
