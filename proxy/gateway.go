@@ -162,7 +162,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 
 	// Throttling comes before any password check, and answers the same whether or not the
 	// user exists.
-	attempt, wait, why := h.throttle.Begin(name, h.clientIP(r), h.knownDevice(r, name))
+	known := h.knownDevice(r, name)
+	attempt, wait, why := h.throttle.Begin(name, h.clientIP(r), known)
 	if wait > 0 {
 		h.audit(r, "sign-in throttled", displayName(name), string(why))
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
@@ -173,7 +174,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	u, err := h.auth.Authenticate(r.Context(), name, r.PostForm.Get("password"))
+	authenticate := h.auth.Authenticate
+	if known {
+		authenticate = h.auth.AuthenticateKnown
+	}
+	u, err := authenticate(r.Context(), name, r.PostForm.Get("password"))
 	if err != nil {
 		reason := err.Error()
 		var ae *authn.AuthError

@@ -1,0 +1,99 @@
+package authn
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestSlotsOrder holds the one slot while others queue, and checks who gets it next.
+func TestSlotsOrder(t *testing.T) {
+	s := newSlots(1)
+	ctx := context.Background()
+	if err := s.acquire(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	order := make(chan string, 4)
+	var wg sync.WaitGroup
+	waiting := 0
+	enqueue := func(name string, first bool) {
+		wg.Go(func() {
+			if err := s.acquire(ctx, first); err != nil {
+				t.Error(err)
+				return
+			}
+			order <- name
+			s.release()
+		})
+		// wait until it is queued, so that the order of arrival is known
+		waiting++
+		for queued(s) < waiting {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	enqueue("stranger 1", false)
+	enqueue("stranger 2", false)
+	enqueue("known 1", true)
+	enqueue("known 2", true)
+	s.release()
+	wg.Wait()
+	close(order)
+	var got []string
+	for n := range order {
+		got = append(got, n)
+	}
+	want := []string{"known 1", "known 2", "stranger 1", "stranger 2"}
+	if len(got) != len(want) {
+		t.Fatalf("served %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("served %v, want %v", got, want)
+		}
+	}
+}
+
+// queued returns how many wait for a slot of s.
+func queued(s *slots) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.first) + len(s.rest)
+}
+
+// TestSlotsCancel leaves the queue by cancelling, many times and racing the release of
+// slots, and checks that no slot is lost or made up.
+func TestSlotsCancel(t *testing.T) {
+	const n = 2
+	s := newSlots(n)
+	var running, most atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(),
+				time.Duration(i%5)*100*time.Microsecond)
+			defer cancel()
+			if s.acquire(ctx, i%3 == 0) != nil {
+				return
+			}
+			r := running.Add(1)
+			for m := most.Load(); r > m && !most.CompareAndSwap(m, r); m = most.Load() {
+			}
+			time.Sleep(50 * time.Microsecond)
+			running.Add(-1)
+			s.release()
+		})
+	}
+	wg.Wait()
+	if m := most.Load(); m > n {
+		t.Errorf("%d checks ran at once, want at most %d", m, n)
+	}
+	s.mu.Lock()
+	free, waiting := s.free, len(s.first)+len(s.rest)
+	s.mu.Unlock()
+	if free != n || waiting != 0 {
+		t.Errorf("after everyone left: %d free slots and %d waiting, want %d and 0",
+			free, waiting, n)
+	}
+}
