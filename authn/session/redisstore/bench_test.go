@@ -54,6 +54,20 @@ func BenchmarkGet(b *testing.B) {
 	}
 }
 
+// BenchmarkGetInUse reads one session over and over, as the requests of a signed-in
+// user do: Redis is asked every time, but the JSON is parsed once.
+func BenchmarkGetInUse(b *testing.B) {
+	srv := redistest.Start(b)
+	st := newStore(b, srv, "gw:")
+	fill(b, srv, st, 1)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := st.Get(ctx, benchKey(0)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkPut stores new sessions of 1000 users, as sign-ins do.
 func BenchmarkPut(b *testing.B) {
 	srv := redistest.Start(b)

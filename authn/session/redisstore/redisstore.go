@@ -46,6 +46,7 @@ import (
 type Store struct {
 	rdb    redis.UniversalClient
 	prefix string
+	memo   decodeMemo
 }
 
 var (
@@ -162,6 +163,7 @@ func (s *Store) Touch(ctx context.Context, key string, lastSeen time.Time, ttl t
 
 // Delete implements session.Store.
 func (s *Store) Delete(ctx context.Context, key string) error {
+	s.memo.forget(s.sessionKey(key))
 	val, err := s.rdb.GetDel(ctx, s.sessionKey(key)).Result()
 	if errors.Is(err, redis.Nil) {
 		return nil
@@ -216,11 +218,16 @@ func (s *Store) decode(ctx context.Context, rkey, val string, err error) (*sessi
 			return nil, err
 		}
 	default:
+		if sess, ok := s.memo.get(rkey, val); ok {
+			return sess, nil
+		}
 		sess, uerr := session.Unmarshal([]byte(val))
 		if uerr == nil {
+			s.memo.add(rkey, val, sess)
 			return sess, nil
 		}
 	}
+	s.memo.forget(rkey)
 	if err := s.rdb.Del(ctx, rkey).Err(); err != nil {
 		return nil, fmt.Errorf("removing foreign value: %w", err)
 	}
