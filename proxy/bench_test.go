@@ -57,7 +57,7 @@ type benchEnv struct {
 	user   *authn.User
 }
 
-func newBenchEnv(b *testing.B) *benchEnv {
+func newBenchEnv(b testing.TB) *benchEnv {
 	b.Helper()
 	dir := b.TempDir()
 	hash, err := password.Generate("bench-password", password.Argon2Params{Memory: 64,
@@ -149,15 +149,55 @@ func (w *discardWriter) reset() {
 	w.code = 0
 }
 
+// maxExtraAllocs is how many allocations a signed-in GET may make beyond what a bare
+// httputil.ReverseProxy makes for the same request.
+const maxExtraAllocs = 40
+
+// TestHotPathAllocates counts the allocations of a signed-in GET through the gateway and
+// through a bare proxy. The race detector's pools drop items, so it runs without it;
+// CI runs the allocation tests again without -race.
+func TestHotPathAllocates(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts mean nothing under the race detector")
+	}
+	e := newBenchEnv(t)
+	count := func(h http.Handler) float64 {
+		w := &discardWriter{h: http.Header{}}
+		r := benchRequest(e.cookie)
+		hdr := r.Header.Clone()
+		serve := func() {
+			w.reset()
+			r.Header = hdr.Clone()
+			h.ServeHTTP(w, r)
+		}
+		serve()
+		if w.code != http.StatusOK {
+			t.Fatalf("status %d, want 200", w.code)
+		}
+		return testing.AllocsPerRun(200, serve)
+	}
+	bare, gw := count(newBare()), count(e.h)
+	t.Logf("allocations per request: bare proxy %.0f, gateway %.0f", bare, gw)
+	if gw-bare > maxExtraAllocs {
+		t.Errorf("the gateway allocates %.0f times per request, %.0f more than a bare "+
+			"proxy; want at most %d more", gw, gw-bare, maxExtraAllocs)
+	}
+}
+
+// newBare returns a bare httputil.ReverseProxy over memUpstream.
+func newBare() *httputil.ReverseProxy {
+	target, _ := url.Parse("http://127.0.0.1:9")
+	return &httputil.ReverseProxy{
+		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(target) },
+		Transport: memUpstream{},
+	}
+}
+
 // BenchmarkHotPath serves a signed-in GET through the gateway and the same GET through a
 // bare httputil.ReverseProxy, both over memUpstream.
 func BenchmarkHotPath(b *testing.B) {
 	e := newBenchEnv(b)
-	target, _ := url.Parse("http://127.0.0.1:9")
-	bare := &httputil.ReverseProxy{
-		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(target) },
-		Transport: memUpstream{},
-	}
+	bare := newBare()
 	for _, c := range []struct {
 		name string
 		h    http.Handler
