@@ -91,6 +91,7 @@ type Handler struct {
 	storeIsDown  atomic.Bool   // the store failed and has not answered since
 	pageTime     time.Duration // read and write deadline for the gateway's own pages
 	bodyIdle     time.Duration // longest a proxied body or stream may stall
+	tunnelCheck  time.Duration // how often an open websocket's sign-in is checked
 }
 
 // New returns a Handler for o.
@@ -134,6 +135,7 @@ func New(o Options) (*Handler, error) {
 		rememberMe:   cfg.Session.RememberMe == nil || *cfg.Session.RememberMe,
 		cookieDomain: strings.ToLower(cfg.Session.CookieDomain),
 		bodyIdle:     cfg.Timeouts.BodyIdle,
+		tunnelCheck:  tunnelCheck,
 	}
 	// Every route's identity header names are removed on every route: a name that means
 	// "the user" to one app must not be fakeable on the way to another.
@@ -348,7 +350,19 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 			sw.rc.SetReadDeadline(time.Now().Add(h.bodyIdle))
 		}
 	}
-	rt.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+	ctx := context.WithValue(r.Context(), stateKey{}, st)
+	if isUpgrade(r) && st.user != nil {
+		// The tunnel lasts only as long as the sign-in that opened it.
+		var end context.CancelFunc
+		ctx, end = context.WithCancel(ctx)
+		defer end()
+		var values []string
+		if !st.basic {
+			values = cookieValues(r, session.CookieName)
+		}
+		go h.watchTunnel(ctx, end, r, st.user, values)
+	}
+	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
 }
 
 // isUpgrade reports whether r asks to switch protocols, as a websocket handshake does.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/frontgate/gateway/proxy"
 )
 
 func TestWebsocketThroughGateway(t *testing.T) {
@@ -107,4 +109,85 @@ func TestServerSentEventsFlushAsTheyCome(t *testing.T) {
 		t.Error("the first event was held back until the stream ended")
 	}
 	close(release)
+}
+
+// TestWebsocketClosedWhenSignInEnds opens a websocket, ends the sign-in behind it in each
+// way one ends, and checks that the gateway closes it; one left alone stays open.
+func TestWebsocketClosedWhenSignInEnds(t *testing.T) {
+	defer proxy.SetTunnelCheck(50 * time.Millisecond)()
+	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			typ, msg, err := c.Read(r.Context())
+			if err != nil || c.Write(r.Context(), typ, msg) != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(ws.Close)
+	for _, c := range []struct {
+		name   string
+		end    func(e *env)
+		closed bool
+	}{
+		{"nothing changes", func(*env) {}, false},
+		{"revoked", func(e *env) {
+			if _, err := e.h.Sessions().Revoke(context.Background(), "alice"); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"password changed", func(e *env) {
+			writeUsers(t, e.usersFile, map[string]string{"alice": "alice-new-pass",
+				"bob": bobPass}, "")
+			if err := e.h.ReloadUsers(); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"user removed", func(e *env) {
+			writeUsers(t, e.usersFile, map[string]string{"bob": bobPass}, "")
+			if err := e.h.ReloadUsers(); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnvWithUpstream(t, newEcho(t), "  - path: /ws/\n    upstream: \""+
+				ws.URL+"\"\n")
+			alice := e.session("alice", alicePass)
+			url := strings.Replace(e.gw.URL, "http://", "ws://", 1) + "/ws/chat"
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
+				HTTPHeader: http.Header{"Cookie": {"gateway_session=" + alice}}})
+			if err != nil {
+				t.Fatalf("handshake: %v", err)
+			}
+			defer conn.CloseNow()
+			echo := func() error {
+				if err := conn.Write(ctx, websocket.MessageText, []byte("ping")); err != nil {
+					return err
+				}
+				rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+				defer rcancel()
+				_, _, err := conn.Read(rctx)
+				return err
+			}
+			if err := echo(); err != nil {
+				t.Fatalf("first message: %v", err)
+			}
+			c.end(e)
+			time.Sleep(500 * time.Millisecond) // ten checks
+			err = echo()
+			if c.closed && err == nil {
+				t.Error("the websocket is still open")
+			}
+			if !c.closed && err != nil {
+				t.Errorf("the websocket was closed: %v", err)
+			}
+		})
+	}
 }

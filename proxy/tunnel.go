@@ -1,0 +1,79 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/authn/session"
+)
+
+// tunnelCheck is how often an open websocket's sign-in is checked again, in handlers
+// made from now on. A websocket
+// outlives the request that opened it, and nothing it carries passes the gateway's
+// checks, so without this a sign-out, a revoke, an expiry or a password change would
+// leave it open for as long as the browser liked.
+var tunnelCheck = 15 * time.Second
+
+// watchTunnel checks, every h.tunnelCheck until ctx ends, that what let r open its tunnel
+// still holds, and calls end when it does not: ReverseProxy then closes both sides. A
+// session in use is renewed as it would be by requests, since traffic on an open
+// websocket is use. values are the request's session cookie values; none means u came
+// with Basic credentials, and it is the password that must stay the same.
+func (h *Handler) watchTunnel(ctx context.Context, end context.CancelFunc,
+	r *http.Request, u *authn.User, values []string) {
+	t := time.NewTicker(h.tunnelCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if reason := h.tunnelEnded(ctx, u, values); reason != "" {
+			if ctx.Err() != nil {
+				return // closed by itself meanwhile
+			}
+			h.audit(r, "websocket closed", u.Name, reason)
+			end()
+			return
+		}
+	}
+}
+
+// tunnelEnded returns why u may no longer use an open tunnel, or "" if u still may.
+// When the store cannot answer, the tunnel ends: it fails closed, as a request would.
+func (h *Handler) tunnelEnded(ctx context.Context, u *authn.User, values []string) string {
+	cur := h.auth.Users().Lookup(u.Name)
+	switch {
+	case cur == nil:
+		return "user removed"
+	case cur.Disabled:
+		return "user disabled"
+	case cur.PasswordHash() != u.PasswordHash():
+		return "password changed"
+	case len(values) == 0:
+		return "" // Basic credentials: the password is all there is to check
+	}
+	s, err := h.sessions.Resolve(ctx, values)
+	switch {
+	case errors.Is(err, session.ErrNotFound):
+		return "session ended"
+	case err != nil:
+		h.log.Error("session store unavailable", "error", err, "user", u.Name)
+		return "session store unavailable"
+	case s.User != u.Name || s.Backend != authn.Backend || !h.sessions.Bound(s,
+		cur.PasswordHash()):
+		return "session ended"
+	}
+	if err := h.sessions.Renew(ctx, s); err != nil {
+		if errors.Is(err, session.ErrNotFound) {
+			return "session ended"
+		}
+		h.log.Error("session store unavailable", "error", err, "user", u.Name)
+		return "session store unavailable"
+	}
+	return ""
+}
