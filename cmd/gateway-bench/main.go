@@ -1,17 +1,21 @@
 // Command gateway-bench measures what the gateway costs on top of a bare reverse proxy.
 //
-// In one process it starts a small upstream, a bare httputil.ReverseProxy in front of
-// it (the floor), and the gateway in front of it with the memory and with the bolt
-// session store, all on 127.0.0.1. A built-in load generator then drives each target
-// with a signed-in session at 1, 16 and 64 keep-alive connections, rotating the order
-// of the targets every round, and writes a Markdown table of the medians over rounds.
+// In one run on one machine it starts, each in its own process on 127.0.0.1, a small
+// upstream, a bare httputil.ReverseProxy in front of it (the floor), and the gateway in
+// front of it on the memory, bolt and redis session stores (redis with a redis-server
+// of its own, when one is installed), each signed in once. It then drives each target
+// with the same signed-in keep-alive load at 1, 16 and 64 connections, interleaved over
+// rounds whose order rotates, with wrk when it is on PATH and a built-in Go load
+// generator otherwise. From /proc it reads each server's CPU time and resident memory,
+// and from the upstream the connections each target opened. It writes a Markdown
+// report of the medians and of which targets of README "Speed" were met.
 //
 // Usage:
 //
-//	go run ./cmd/gateway-bench [-duration 5s] [-rounds 3] [-out examples/bench/results.md]
+//	go run ./cmd/gateway-bench [-duration 3s] [-rounds 5] [-out examples/bench/results.md]
+//	go run ./cmd/gateway-bench -quick -out ''    # a smoke run of a few seconds
 //
-// The load generator shares the process and its CPUs with the servers it measures, so
-// the numbers compare targets with each other; they are not the gateway's capacity.
+// The gateway is built from ./cmd/gateway with go build, so run it from the module.
 package main
 
 import (
@@ -20,34 +24,50 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 )
 
+// gatewaySelf as Options.Gateway runs this binary's copy of server.Run, the code
+// `gateway run` runs, instead of a gateway binary.
+const gatewaySelf = "self"
+
 // Options configures run.
 type Options struct {
-	// Duration is how long each measurement lasts.
+	// Duration is how long each load run lasts; wrk rounds it up to whole seconds.
 	Duration time.Duration
 	// Rounds is how many times every target is measured at every connection count.
 	Rounds int
 	// Conns lists the connection counts to measure.
 	Conns []int
-	// Out is the Markdown file to write. Empty means only print the table.
+	// Out is the Markdown file to write. Empty means only print the report.
 	Out string
+	// Load is the load generator: "wrk", "builtin", or "auto" for wrk when on PATH.
+	Load string
+	// Gateway is the gateway binary to run; empty means build ./cmd/gateway with
+	// go build, and gatewaySelf means run this binary in the gateway role.
+	Gateway string
+	// GatewayLog is the gateways' log level. At "info" they log every request.
+	GatewayLog string
+	// Redis is the redis-server to run for the redis store, looked up on PATH. Empty,
+	// or not installed, leaves the redis store out.
+	Redis string
+	// Command is how the run was started, for the report.
+	Command string
 }
 
 func main() {
-	var o Options
-	flag.DurationVar(&o.Duration, "duration", 5*time.Second, "length of each measurement")
-	flag.IntVar(&o.Rounds, "rounds", 3, "rounds over all targets and connection counts")
-	flag.StringVar(&o.Out, "out", "examples/bench/results.md", "Markdown file to write")
-	flag.Parse()
-	o.Conns = []int{1, 16, 64}
-	if o.Duration <= 0 || o.Rounds < 1 {
-		fmt.Fprintln(os.Stderr, "gateway-bench: -duration and -rounds must be positive")
+	if role := os.Getenv(roleEnv); role != "" {
+		os.Exit(runRole(role, os.Args[1:]))
+	}
+	o, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gateway-bench:", err)
 		os.Exit(2)
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "gateway-bench:", err)
@@ -55,25 +75,114 @@ func main() {
 	}
 }
 
-// run starts the targets, measures them and writes the report.
-func run(ctx context.Context, o Options) error {
-	ts, err := startTargets(ctx)
-	if err != nil {
-		return err
+// parseFlags returns the Options args ask for.
+func parseFlags(args []string) (Options, error) {
+	var o Options
+	fs := flag.NewFlagSet("gateway-bench", flag.ContinueOnError)
+	fs.DurationVar(&o.Duration, "duration", 3*time.Second, "length of each load run")
+	fs.IntVar(&o.Rounds, "rounds", 5, "rounds over all targets and connection counts")
+	conns := fs.String("conns", "1,16,64", "connection counts, comma-separated")
+	fs.StringVar(&o.Out, "out", "examples/bench/results.md", "Markdown file to write, "+
+		"or empty")
+	fs.StringVar(&o.Load, "load", "auto", "load generator: wrk, builtin, or auto")
+	fs.StringVar(&o.Gateway, "gateway", "", "gateway binary to run; empty builds "+
+		"./cmd/gateway, \"self\" runs server.Run in this binary")
+	fs.StringVar(&o.GatewayLog, "gateway-log", "error", "the gateways' log level")
+	fs.StringVar(&o.Redis, "redis-server", "redis-server", "redis-server to run, or "+
+		"empty to leave the redis store out")
+	quick := fs.Bool("quick", false, "smoke run: 1 round of 300ms, unless set otherwise")
+	if err := fs.Parse(args); err != nil {
+		return o, err
 	}
-	defer ts.close()
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
 
-	samples, err := measure(ctx, o, ts.list)
+	set := make(map[string]bool)
+	var cmd []string
+	fs.Visit(func(f *flag.Flag) {
+		set[f.Name] = true
+		cmd = append(cmd, "-"+f.Name+"="+shellQuote(f.Value.String()))
+	})
+	o.Command = strings.Join(append([]string{"go run ./cmd/gateway-bench"}, cmd...), " ")
+	if *quick {
+		setDefault(set["duration"], &o.Duration, 300*time.Millisecond)
+		setDefault(set["rounds"], &o.Rounds, 1)
+	}
+
+	for _, s := range strings.Split(*conns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return o, fmt.Errorf("-conns: %q is not a positive number", s)
+		}
+		o.Conns = append(o.Conns, n)
+	}
+	if o.Duration <= 0 || o.Rounds < 1 {
+		return o, fmt.Errorf("-duration and -rounds must be positive")
+	}
+	return o, nil
+}
+
+// setDefault sets *p to v unless the flag behind it was set.
+func setDefault[T any](set bool, p *T, v T) {
+	if !set {
+		*p = v
+	}
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"+
+		"0123456789,._/:=-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// run starts the servers, measures them and writes the report.
+func run(ctx context.Context, o Options) error {
+	ld, err := newLoader(ctx, o.Load)
 	if err != nil {
 		return err
 	}
-	table := report(o, ts.list, samples)
-	fmt.Print(table)
+	b, err := startBench(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	res := &results{o: b.o, date: time.Now(), loader: ld.name(), version: b.version}
+
+	// the targets under load: the bare proxy, then a gateway per store
+	bare, err := b.startBare(ctx)
+	if err != nil {
+		return err
+	}
+	res.list = []*target{bare}
+	for _, store := range b.stores() {
+		t, err := b.startGateway(ctx, gatewaySpec{name: "gateway-" + store, store: store,
+			users: map[string]string{benchUser: benchPassword}, hash: cheapArgon2})
+		if err != nil {
+			return err
+		}
+		res.list = append(res.list, t)
+	}
+	if res.samples, err = b.measure(ctx, ld, res.list); err != nil {
+		return err
+	}
+	for _, t := range res.list {
+		t.proc.stop()
+	}
+
+	res.notes = b.notes
+
+	doc := report(res)
+	fmt.Print("\n", doc)
 	if o.Out == "" {
 		return nil
 	}
-	if err := os.WriteFile(o.Out, []byte(table), 0o644); err != nil {
+	if err := os.WriteFile(o.Out, []byte(doc), 0o644); err != nil {
 		return fmt.Errorf("writing report: %w", err)
 	}
+	fmt.Println("wrote", o.Out)
 	return nil
 }

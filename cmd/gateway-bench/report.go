@@ -10,61 +10,217 @@ import (
 	"time"
 )
 
-// report renders the medians over rounds as a Markdown document.
-func report(o Options, list []*target, samples map[key][]sample) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# Gateway benchmark\n\n")
-	fmt.Fprintf(&b, "- date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "- go version: go version %s %s/%s\n", runtime.Version(), runtime.GOOS,
-		runtime.GOARCH)
-	fmt.Fprintf(&b, "- GOMAXPROCS: %d (NumCPU %d)\n", runtime.GOMAXPROCS(0), runtime.NumCPU())
-	fmt.Fprintf(&b, "- CPU: %s\n", cpuModel())
-	fmt.Fprintf(&b, "- run: `go run ./cmd/gateway-bench -duration %v -rounds %d`\n\n",
-		o.Duration, o.Rounds)
+// results is everything one run measured, for the report.
+type results struct {
+	o       Options
+	date    time.Time
+	loader  string // which load generator ran
+	version string // what the gateway binary says it is
+	list    []*target
+	samples map[key][]sample
+	notes   []string
+}
 
-	b.WriteString("Each cell is the median over rounds. `vs bare` is the median of the per-round\n" +
-		"ratio of the target's req/s to the bare proxy's at the same connection count.\n" +
-		"CPU/req is the whole process's user+system CPU (load generator, proxy and\n" +
-		"upstream together, all in this process) divided by requests. `up conns` is the\n" +
-		"number of new connections the target opened to its upstream during one run.\n\n")
-	b.WriteString("| target | conns | req/s | vs bare | p50 | p99 | CPU/req | up conns | errors |\n")
-	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
-	for _, n := range o.Conns {
-		bare := samples[key{"bare", n}]
-		for _, t := range list {
-			ss := samples[key{t.name, n}]
-			var rps, ratio, p50, p99, cpu, up, errs []float64
-			for _, s := range ss {
-				rps = append(rps, s.rps())
-				p50 = append(p50, float64(s.p50))
-				p99 = append(p99, float64(s.p99))
-				cpu = append(cpu, float64(s.cpu)/float64(s.requests))
-				up = append(up, float64(s.upConns))
-				errs = append(errs, float64(s.errors))
-				for _, bs := range bare {
-					if bs.round == s.round {
-						ratio = append(ratio, s.rps()/bs.rps())
-					}
-				}
+// The targets of README "Speed".
+const (
+	wantRatio      = 1.0 // memory and bolt against bare, req/s at the most connections
+	wantRedisRatio = 0.8 // redis against bare
+	wantP99Over    = time.Millisecond
+	wantUpExtra    = 4    // new upstream connections per run beyond client connections
+	wantIdleRSS    = 20e6 // bytes
+	wantLoadRSS    = 2.0  // peak under load against idle
+)
+
+// cell sums up the samples of one target at one connection count: medians over rounds.
+type cell struct {
+	rate, ratio, p50, p99, cpu, side, peak, up, errs, others float64
+
+	maxUp   int64 // most new upstream connections in a run
+	maxPeak int64 // highest peak RSS of a run
+}
+
+// summarize returns the cell of target name at conns.
+func (r *results) summarize(name string, conns int) cell {
+	var c cell
+	var rate, ratio, p50, p99, cpu, side, peak, up, errs, others []float64
+	for _, s := range r.samples[key{name, conns}] {
+		rate = append(rate, s.rate)
+		p50 = append(p50, float64(s.p50))
+		p99 = append(p99, float64(s.p99))
+		cpu = append(cpu, float64(s.cpuPerRequest()))
+		side = append(side, float64(s.sideCPU)/float64(max(s.requests, 1)))
+		peak = append(peak, float64(s.peak))
+		up = append(up, float64(s.upConns))
+		errs = append(errs, float64(s.errors))
+		others = append(others, s.others)
+		c.maxUp = max(c.maxUp, s.upConns)
+		c.maxPeak = max(c.maxPeak, s.peak)
+		for _, bs := range r.samples[key{nameBare, conns}] {
+			if bs.round == s.round && bs.rate > 0 {
+				ratio = append(ratio, s.rate/bs.rate)
 			}
-			fmt.Fprintf(&b, "| %s | %d | %.0f | %.2f | %s | %s | %s | %.0f | %.0f |\n",
-				t.name, n, median(rps), median(ratio), dur(median(p50)), dur(median(p99)),
-				dur(median(cpu)), median(up), median(errs))
 		}
 	}
-	b.WriteString("\nNew upstream connections over the whole run, sign-in included:")
-	for i, t := range list {
-		sep := ","
-		if i == 0 {
-			sep = ""
+	c.rate, c.ratio, c.p50, c.p99 = median(rate), median(ratio), median(p50), median(p99)
+	c.cpu, c.side, c.peak = median(cpu), median(side), median(peak)
+	c.up, c.errs, c.others = median(up), median(errs), median(others)
+	return c
+}
+
+// report renders r as a Markdown document.
+func report(r *results) string {
+	var b strings.Builder
+	b.WriteString("# Gateway benchmark\n\n")
+	fmt.Fprintf(&b, "- date: %s\n", r.date.UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "- machine: %s, %d cores, %s/%s\n", cpuModel(), runtime.NumCPU(),
+		runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(&b, "- Go: %s\n", runtime.Version())
+	fmt.Fprintf(&b, "- load generator: %s\n", r.loader)
+	fmt.Fprintf(&b, "- gateway: %s, log level %s\n", r.version, r.o.GatewayLog)
+	fmt.Fprintf(&b, "- command: `%s`\n", r.o.Command)
+	var others []float64
+	for _, ss := range r.samples {
+		for _, s := range ss {
+			others = append(others, s.others)
 		}
-		fmt.Fprintf(&b, "%s %s %d", sep, t.name, t.accept.Load())
 	}
-	b.WriteString(".\n")
-	b.WriteString("\nNot measured: the Redis store, resident memory, and an external load\n" +
-		"generator such as wrk (not installed); the load generator competes with the\n" +
-		"servers for the same cores, so compare rows rather than read them as capacity.\n")
+	if len(others) > 0 {
+		fmt.Fprintf(&b, "- other load: processes other than the harness's used %.0f%% of "+
+			"the machine's CPU time in the median run, %.0f%% at most\n",
+			100*median(others), 100*slices.Max(others))
+	}
+	b.WriteString("\n")
+
+	r.writeChecks(&b)
+	r.writeLoad(&b)
+	r.writeMemory(&b)
+	r.writeMethod(&b)
 	return b.String()
+}
+
+// writeChecks writes the targets of README "Speed", met or missed and by how much.
+func (r *results) writeChecks(b *strings.Builder) {
+	cs := r.checks()
+	measured := 0
+	for _, c := range cs {
+		if !c.skipped {
+			measured++
+		}
+	}
+	miss := missed(cs)
+	fmt.Fprintf(b, "## Targets\n\nOf the %d targets of README \"Speed\" measured, %d were "+
+		"met", measured, measured-len(miss))
+	if skipped := len(cs) - measured; skipped > 0 {
+		fmt.Fprintf(b, " (%d not measured)", skipped)
+	}
+	if len(miss) == 0 {
+		b.WriteString(".\n\n")
+	} else {
+		b.WriteString(". Missed:\n\n")
+		for _, c := range miss {
+			fmt.Fprintf(b, "- %s: %s, wanted %s; missed %s\n", c.what, c.got, c.want, c.by)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("| target | wanted | measured | result |\n|---|---|---|---|\n")
+	for _, c := range cs {
+		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", c.what, c.want, c.got, c.result())
+	}
+}
+
+// writeLoad writes the table of throughput, latency and cost.
+func (r *results) writeLoad(b *strings.Builder) {
+	fmt.Fprintf(b, "\n## Signed-in load\n\nMedians over %d rounds of %v per target and "+
+		"connection count.\n\n", r.o.Rounds, r.runTime())
+	b.WriteString("| target | conns | req/s | vs bare | p50 | p99 | p99 − bare | CPU/req " +
+		"| peak RSS | new upstream conns | errors | other load |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, n := range r.o.Conns {
+		bare := r.summarize(nameBare, n)
+		for _, t := range r.list {
+			c := r.summarize(t.name, n)
+			over := "—"
+			if t.name != nameBare {
+				over = signedDur(c.p99 - bare.p99)
+			}
+			fmt.Fprintf(b, "| %s | %d | %.0f | %.2f× | %s | %s | %s | %s | %s | %.0f | "+
+				"%.0f | %.0f%% |\n", t.name, n, c.rate, c.ratio, dur(c.p50), dur(c.p99),
+				over, dur(c.cpu), mb(int64(c.peak)), c.up, c.errs, 100*c.others)
+		}
+	}
+	for _, t := range r.list {
+		if t.side == nil {
+			continue
+		}
+		var parts []string
+		for _, n := range r.o.Conns {
+			parts = append(parts, fmt.Sprintf("%s at %d", dur(r.summarize(t.name, n).side), n))
+		}
+		fmt.Fprintf(b, "\nEach request of %s also cost %s CPU time, not counted in its "+
+			"CPU/req: %s connections.\n", t.name, t.side.name, strings.Join(parts, ", "))
+	}
+}
+
+// writeMemory writes the resident memory of each target, idle and under load.
+func (r *results) writeMemory(b *strings.Builder) {
+	b.WriteString("\n## Memory\n\nIdle is VmRSS half a second after the process " +
+		"started listening, before any request. Under load is the highest VmHWM of " +
+		"any run.\n\n")
+	b.WriteString("| target | idle RSS | peak RSS under load | × idle |\n")
+	b.WriteString("|---|--:|--:|--:|\n")
+	for _, t := range r.list {
+		peak := r.maxPeak(t.name)
+		fmt.Fprintf(b, "| %s | %s | %s | %.2f× |\n", t.name, mb(t.idle.rss), mb(peak),
+			float64(peak)/float64(t.idle.rss))
+	}
+}
+
+// maxPeak returns the highest peak RSS of any run of target name.
+func (r *results) maxPeak(name string) int64 {
+	var p int64
+	for _, n := range r.o.Conns {
+		p = max(p, r.summarize(name, n).maxPeak)
+	}
+	return p
+}
+
+// writeMethod says how the numbers were taken, and what was left out.
+func (r *results) writeMethod(b *strings.Builder) {
+	b.WriteString("\n## How it was measured\n\n")
+	b.WriteString("Every server runs in its own process on 127.0.0.1: the upstream (one " +
+		"listener per target, counting the connections it accepts), the bare " +
+		"`httputil.ReverseProxy` (the floor) and one gateway process per session store, " +
+		"each signed in once; redis-server for the redis store. The load generator runs " +
+		"apart from them, and all of them share the machine's cores; nothing is pinned. " +
+		"Within a round every target is measured at each connection count in turn, the " +
+		"order of the targets rotating from round to round. `vs bare` is the median of " +
+		"the per-round ratios to the bare proxy's req/s. CPU/req is the target process's " +
+		"utime+stime from /proc/PID/stat (10 ms ticks) over the run, divided by its " +
+		"requests. Peak RSS is VmHWM from /proc/PID/status, reset before each run " +
+		"through /proc/PID/clear_refs. New upstream connections are those the " +
+		"upstream accepted from the target during one run. A proxy that reuses its " +
+		"connections opens at most one per client connection: wrk stops with requests " +
+		"in flight, a proxy closes the upstream connection of a request its client gave " +
+		"up on, and the next run opens those again. Errors are answers other than 200, " +
+		"and transport errors. " +
+		"Other load is the share of the machine's CPU time (/proc/stat) that processes " +
+		"other than the harness's own used during a run: work of others on a shared " +
+		"machine, which the numbers beside it suffered.\n")
+	b.WriteString("\nThe bare proxy and the upstream run in the harness's own binary, " +
+		"which links the gateway's packages, so the bare proxy's idle RSS is more than a " +
+		"minimal proxy's. The gateways run the gateway binary (or, with -gateway self, " +
+		"the harness binary in a role that calls server.Run, as `gateway run` does).\n")
+	for _, n := range r.notes {
+		fmt.Fprintf(b, "\n%s\n", n)
+	}
+}
+
+// runTime is how long each load run lasted: wrk rounds up to whole seconds.
+func (r *results) runTime() time.Duration {
+	if strings.HasPrefix(r.loader, "wrk") {
+		return time.Duration(wrkSeconds(r.o.Duration)) * time.Second
+	}
+	return r.o.Duration
 }
 
 // median returns the median of xs, or 0 when xs is empty.
@@ -82,17 +238,20 @@ func median(xs []float64) float64 {
 
 // dur formats a number of nanoseconds in microseconds, or milliseconds from 10 ms.
 func dur(ns float64) string {
-	if ns >= 10e6 {
+	if ns >= 10e6 || ns <= -10e6 {
 		return fmt.Sprintf("%.1f ms", ns/1e6)
 	}
 	return fmt.Sprintf("%.0f µs", ns/1e3)
 }
 
-// cpuModel returns the first "model name" of /proc/cpuinfo, or "unknown".
+// signedDur formats a difference of nanoseconds with its sign, in milliseconds.
+func signedDur(ns float64) string { return fmt.Sprintf("%+.2f ms", ns/1e6) }
+
+// cpuModel returns the first "model name" of /proc/cpuinfo, or "unknown CPU".
 func cpuModel() string {
 	f, err := os.Open("/proc/cpuinfo")
 	if err != nil {
-		return "unknown"
+		return "unknown CPU"
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -102,5 +261,5 @@ func cpuModel() string {
 			return strings.TrimSpace(value)
 		}
 	}
-	return "unknown"
+	return "unknown CPU"
 }

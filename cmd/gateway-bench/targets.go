@@ -1,257 +1,387 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httputil"
-	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"regexp"
+	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/frontgate/gateway/authn/password"
-	"github.com/frontgate/gateway/config"
-	"github.com/frontgate/gateway/proxy/server"
 )
 
-// upstreamBody is what the upstream answers: about 100 bytes.
-var upstreamBody = []byte(strings.Repeat("0123456789", 10))
+// gatewayPkg is the command built and run as the gateway under test.
+const gatewayPkg = "github.com/frontgate/gateway/cmd/gateway"
 
-// benchUser and benchPassword sign in to the gateway.
+// benchUser and benchPassword sign in to the gateways.
 const (
 	benchUser     = "bench"
 	benchPassword = "bench-password"
 )
 
-// target is one server under load, with its own upstream so that the upstream
-// connections it opens are counted apart from the others'.
+// cheapArgon2 hashes the bench user's password on the gateways measured under load: it
+// only makes their sign-in fast. Requests that carry a session never check a password.
+var cheapArgon2 = password.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16,
+	KeyLen: 32}
+
+// target is one server under load: its process, where it listens, and the session it
+// is driven with.
 type target struct {
 	name   string
 	url    string // base URL, without a final slash
 	cookie string // Cookie header to send, or empty
-	accept *atomic.Int64
+	proc   *proc
+	side   *proc   // another process each request costs, such as redis-server, or nil
+	idle   memInfo // memory after start, before any sign-in
 }
 
-// targets holds the running servers and what stops them.
-type targets struct {
-	list    []*target
-	closers []func()
+// bench holds every process the harness started, and stops them.
+type bench struct {
+	o         Options
+	dir       string // logs, configs and state dirs
+	procs     []*proc
+	up        *upstream
+	bin       string // the gateway binary, or empty to run this one in the gateway role
+	version   string // what the gateway binary says it is
+	redis     string // redis-server's address, or empty without one
+	redisProc *proc
+	notes     []string // things left out, for the report
+
+	peakLifetime bool // clear_refs was refused: peaks are since the process started
 }
 
-// close stops every server, last started first.
-func (ts *targets) close() {
-	for i := len(ts.closers) - 1; i >= 0; i-- {
-		ts.closers[i]()
+// close stops every process by its pid, last started first, and removes the temporary
+// folder.
+func (b *bench) close() {
+	for i := len(b.procs) - 1; i >= 0; i-- {
+		b.procs[i].stop()
+	}
+	if b.dir != "" {
+		os.RemoveAll(b.dir)
 	}
 }
 
-// startTargets starts the bare proxy and the gateway on the memory and bolt stores, each
-// in front of its own upstream. On error, everything started so far is stopped.
-func startTargets(ctx context.Context) (ts *targets, err error) {
-	ts = &targets{}
+// upstream is the app process, with one listener per target.
+type upstream struct {
+	proc      *proc
+	control   string
+	listeners map[string]string
+	client    *http.Client
+}
+
+// accepts returns how many connections each listener has accepted so far.
+func (u *upstream) accepts(ctx context.Context) (map[string]int64, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+u.control+"/accepts", nil)
+	if err != nil {
+		return nil, fmt.Errorf("asking for accept counts: %w", err)
+	}
+	res, err := u.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("asking for accept counts: %w", err)
+	}
+	defer res.Body.Close()
+	var out map[string]int64
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("reading accept counts: %w", err)
+	}
+	return out, nil
+}
+
+// url returns the base URL of the listener for name.
+func (u *upstream) url(name string) string { return "http://" + u.listeners[name] }
+
+// nameBare names the bare proxy's target, and its upstream listener.
+const nameBare = "bare"
+
+// startBench starts the upstream, the gateway binary's build and redis-server, which
+// the targets need. On error, everything started so far is stopped.
+func startBench(ctx context.Context, o Options) (b *bench, err error) {
+	b = &bench{o: o}
 	defer func() {
 		if err != nil {
-			ts.close()
+			b.close()
 		}
 	}()
+	if b.dir, err = os.MkdirTemp("", "gateway-bench-"); err != nil {
+		return nil, fmt.Errorf("making temporary folder: %w", err)
+	}
+	b.findRedis()
 
-	up, accepts, err := ts.startUpstream()
+	// one upstream process, with a listener for each target
+	names := []string{nameBare}
+	for _, s := range b.stores() {
+		names = append(names, "gateway-"+s)
+	}
+	p, ready, err := startRole("upstream", roleUpstream, names, b.dir)
 	if err != nil {
 		return nil, err
 	}
-	bare, err := ts.startBare(up)
-	if err != nil {
+	b.procs = append(b.procs, p)
+	b.up = &upstream{proc: p, control: ready.Control, listeners: ready.Listeners,
+		client: &http.Client{Timeout: 10 * time.Second,
+			Transport: &http.Transport{Proxy: nil}}}
+
+	if err := b.prepareGateway(ctx); err != nil {
 		return nil, err
 	}
-	ts.list = append(ts.list, &target{name: "bare", url: bare, accept: accepts})
-
-	for _, store := range []string{"memory", "bolt"} {
-		up, accepts, err := ts.startUpstream()
-		if err != nil {
+	if b.o.Redis != "" {
+		if err := b.startRedis(ctx); err != nil {
 			return nil, err
 		}
-		t, err := ts.startGateway(ctx, store, up)
-		if err != nil {
-			return nil, fmt.Errorf("gateway-%s: %w", store, err)
-		}
-		t.accept = accepts
-		ts.list = append(ts.list, t)
 	}
-	return ts, nil
+	return b, nil
 }
 
-// serve serves h on a new loopback listener, wrapped to count accepted connections when
-// accepts is set, and returns the base URL.
-func (ts *targets) serve(h http.Handler, accepts *atomic.Int64) (string, error) {
+// stores lists the session stores measured under load: redis only when redis-server
+// is there.
+func (b *bench) stores() []string {
+	if b.o.Redis == "" {
+		return []string{"memory", "bolt"}
+	}
+	return []string{"memory", "bolt", "redis"}
+}
+
+// findRedis resolves o.Redis to a path, or clears it with a note when redis-server is
+// not installed.
+func (b *bench) findRedis() {
+	if b.o.Redis == "" {
+		b.notes = append(b.notes, "gateway-redis was left out: -redis-server was empty.")
+		return
+	}
+	path, err := exec.LookPath(b.o.Redis)
+	if err != nil {
+		b.notes = append(b.notes, fmt.Sprintf("gateway-redis was left out: %s is not "+
+			"installed (on Debian: apt-get install redis-server).", b.o.Redis))
+		b.o.Redis = ""
+		return
+	}
+	b.o.Redis = path
+}
+
+// prepareGateway builds the gateway command, unless o.Gateway names a binary or asks
+// for this one, and reads its version.
+func (b *bench) prepareGateway(ctx context.Context) error {
+	switch b.o.Gateway {
+	case gatewaySelf:
+		b.version = "this binary's server.Run (-gateway self)"
+		return nil
+	case "":
+		b.bin = filepath.Join(b.dir, "gateway")
+		fmt.Println("building", gatewayPkg)
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-buildvcs=true",
+			"-o", b.bin, gatewayPkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building the gateway: %w\n%s", err, out)
+		}
+	default:
+		b.bin = b.o.Gateway
+	}
+	out, err := exec.CommandContext(ctx, b.bin, "version").Output()
+	if err != nil {
+		return fmt.Errorf("asking %s for its version: %w", b.bin, err)
+	}
+	b.version = strings.TrimSpace(string(out))
+	return nil
+}
+
+// startRedis starts redis-server on a free loopback port, saving nothing to disk.
+func (b *bench) startRedis(ctx context.Context) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(b.o.Redis, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", b.dir)
+	p, err := startProc("redis-server", cmd, b.dir)
+	if err != nil {
+		return err
+	}
+	b.procs = append(b.procs, p)
+	b.redisProc = p
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	if err := waitRedis(ctx, p, addr); err != nil {
+		return p.failure(err)
+	}
+	b.redis = addr
+	return nil
+}
+
+// waitRedis waits until redis-server at addr answers PING.
+func waitRedis(ctx context.Context, p *proc, addr string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.SetDeadline(time.Now().Add(time.Second))
+			fmt.Fprint(c, "PING\r\n")
+			line, rerr := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			if rerr == nil && strings.HasPrefix(line, "+PONG") {
+				return nil
+			}
+		}
+		if p.exited() || time.Now().After(deadline) || ctx.Err() != nil {
+			return errors.New("redis-server did not answer PING")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startBare starts the bare reverse proxy in its own process.
+func (b *bench) startBare(ctx context.Context) (*target, error) {
+	p, ready, err := startRole(nameBare, roleBare, []string{b.up.url(nameBare)}, b.dir)
+	if err != nil {
+		return nil, err
+	}
+	b.procs = append(b.procs, p)
+	t := &target{name: nameBare, url: "http://" + ready.Addr, proc: p}
+	if t.idle, err = settle(ctx, p); err != nil {
+		return nil, err
+	}
+	if err := checkSession(ctx, newClient(1), t.url, ""); err != nil {
+		return nil, fmt.Errorf("%s: %w", t.name, err)
+	}
+	return t, nil
+}
+
+// gatewaySpec describes one gateway process to start.
+type gatewaySpec struct {
+	name  string                // target name, and the name of its upstream listener
+	store string                // memory, bolt or redis
+	users map[string]string     // passwords by user name
+	hash  password.Argon2Params // what the passwords are hashed with
+}
+
+// startGateway writes spec's config and users file, starts the gateway, records its
+// idle memory, then signs in as benchUser.
+func (b *bench) startGateway(ctx context.Context, spec gatewaySpec) (*target, error) {
+	dir := filepath.Join(b.dir, spec.name)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("making folder of %s: %w", spec.name, err)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	config, err := b.writeConfig(dir, addr, spec)
+	if err != nil {
+		return nil, err
+	}
+
+	var cmd *exec.Cmd
+	if b.bin != "" {
+		cmd = exec.Command(b.bin, "run", "-config", config)
+	} else {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("finding this binary: %w", err)
+		}
+		cmd = exec.Command(exe, "-config", config)
+		cmd.Env = append(os.Environ(), roleEnv+"="+roleGateway)
+	}
+	p, err := startProc(spec.name, cmd, b.dir)
+	if err != nil {
+		return nil, err
+	}
+	b.procs = append(b.procs, p)
+	if err := waitListening(ctx, p, addr); err != nil {
+		return nil, p.failure(err)
+	}
+	t := &target{name: spec.name, url: "http://" + addr, proc: p}
+	if spec.store == "redis" {
+		t.side = b.redisProc
+	}
+
+	// idle memory first, then the one sign-in the load runs with
+	if t.idle, err = settle(ctx, p); err != nil {
+		return nil, err
+	}
+	c := newClient(1)
+	if t.cookie, err = signIn(ctx, c, t.url, benchUser, spec.users[benchUser], ""); err != nil {
+		return nil, p.failure(err)
+	}
+	if err := checkSession(ctx, c, t.url, t.cookie); err != nil {
+		return nil, p.failure(err)
+	}
+	return t, nil
+}
+
+// writeConfig writes the users file and gateway.yaml for spec into dir and returns the
+// config's path. Logs go at o.GatewayLog to the process's log file.
+func (b *bench) writeConfig(dir, addr string, spec gatewaySpec) (string, error) {
+	var users strings.Builder
+	users.WriteString("users:\n")
+	for name, pw := range spec.users {
+		h, err := password.Generate(pw, spec.hash)
+		if err != nil {
+			return "", fmt.Errorf("hashing password: %w", err)
+		}
+		fmt.Fprintf(&users, "  %s:\n    password: %q\n", name, h)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "users.yaml"), []byte(users.String()),
+		0o600); err != nil {
+		return "", fmt.Errorf("writing users file: %w", err)
+	}
+
+	var c strings.Builder
+	fmt.Fprintf(&c, "listen: %q\nstate_dir: state\n", addr)
+	fmt.Fprintf(&c, "users:\n  file: users.yaml\nsession:\n  store: %s\n", spec.store)
+	if spec.store == "redis" {
+		fmt.Fprintf(&c, "  redis:\n    addresses: [%q]\n    key_prefix: %q\n",
+			b.redis, "gateway-bench:"+spec.name+":")
+	}
+	fmt.Fprintf(&c, "log:\n  level: %s\nroutes:\n  - upstream: %q\n", b.o.GatewayLog,
+		b.up.url(spec.name))
+	path := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(path, []byte(c.String()), 0o600); err != nil {
+		return "", fmt.Errorf("writing config: %w", err)
+	}
+	return path, nil
+}
+
+// waitListening waits until something accepts connections at addr. It only connects,
+// so the gateway has served no request when it returns.
+func waitListening(ctx context.Context, p *proc, addr string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if p.exited() || time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("not listening on %s", addr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// settle waits for a new process to finish starting, then returns its memory.
+func settle(ctx context.Context, p *proc) (memInfo, error) {
+	select {
+	case <-ctx.Done():
+		return memInfo{}, ctx.Err()
+	case <-time.After(500 * time.Millisecond):
+	}
+	return procMem(p.pid())
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", fmt.Errorf("listening: %w", err)
+		return 0, fmt.Errorf("finding a free port: %w", err)
 	}
-	if accepts != nil {
-		ln = countingListener{ln, accepts}
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	ts.closers = append(ts.closers, func() { srv.Close() })
-	return "http://" + ln.Addr().String(), nil
-}
-
-// startUpstream starts an upstream answering 200 with upstreamBody.
-func (ts *targets) startUpstream() (string, *atomic.Int64, error) {
-	accepts := new(atomic.Int64)
-	u, err := ts.serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		w.Write(upstreamBody)
-	}), accepts)
-	return u, accepts, err
-}
-
-// startBare starts an httputil.ReverseProxy in front of upstream: the floor.
-func (ts *targets) startBare(upstream string) (string, error) {
-	u, err := url.Parse(upstream)
-	if err != nil {
-		return "", fmt.Errorf("parsing upstream url: %w", err)
-	}
-	tr := &http.Transport{
-		Proxy:               nil, // never an environment proxy: loopback only
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		MaxIdleConns:        256,
-		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     90 * time.Second,
-	}
-	ts.closers = append(ts.closers, tr.CloseIdleConnections)
-	rp := &httputil.ReverseProxy{
-		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(u) },
-		Transport: tr,
-	}
-	return ts.serve(rp, nil)
-}
-
-// startGateway builds the real gateway handler for store in a temporary state_dir,
-// serves it and signs in once.
-func (ts *targets) startGateway(ctx context.Context, store, upstream string) (*target, error) {
-	dir, err := os.MkdirTemp("", "gateway-bench-")
-	if err != nil {
-		return nil, fmt.Errorf("making state dir: %w", err)
-	}
-	ts.closers = append(ts.closers, func() { os.RemoveAll(dir) })
-	cfg, err := writeConfig(dir, store, upstream)
-	if err != nil {
-		return nil, err
-	}
-
-	// the handler's store closes when gctx ends
-	gctx, cancel := context.WithCancel(ctx)
-	ts.closers = append(ts.closers, cancel)
-	h, err := server.Build(gctx, cfg, server.NewLogger(os.Stderr, cfg.Log))
-	if err != nil {
-		return nil, fmt.Errorf("building gateway: %w", err)
-	}
-	base, err := ts.serve(h, nil)
-	if err != nil {
-		return nil, err
-	}
-	cookie, err := signIn(base)
-	if err != nil {
-		return nil, err
-	}
-	return &target{name: "gateway-" + store, url: base, cookie: cookie}, nil
-}
-
-// writeConfig writes a users file with one cheaply hashed user to dir and returns the
-// parsed config for store. The cheap hash only makes the one sign-in fast; requests
-// with a session never verify a password.
-func writeConfig(dir, store, upstream string) (*config.Config, error) {
-	h, err := password.Generate(benchPassword, password.Argon2Params{Memory: 64, Time: 1,
-		Threads: 1, SaltLen: 16, KeyLen: 32})
-	if err != nil {
-		return nil, fmt.Errorf("hashing password: %w", err)
-	}
-	users := fmt.Sprintf("users:\n  %s:\n    password: %q\n", benchUser, h)
-	if err := os.WriteFile(filepath.Join(dir, "users.yaml"), []byte(users), 0o600); err != nil {
-		return nil, fmt.Errorf("writing users file: %w", err)
-	}
-	text := fmt.Sprintf("listen: \"127.0.0.1:0\"\nstate_dir: %q\nusers:\n  file: users.yaml\n"+
-		"session:\n  store: %s\nlog:\n  level: error\nroutes:\n  - upstream: %q\n",
-		dir, store, upstream)
-	return config.Parse([]byte(text), filepath.Join(dir, "gateway.yaml"))
-}
-
-var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]*)"`)
-
-// signIn signs in at base as benchUser, checks that GET /app/x then reaches the
-// upstream, and returns the Cookie header that carries the session.
-func signIn(base string) (string, error) {
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, Timeout: 10 * time.Second,
-		Transport: &http.Transport{Proxy: nil},
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		}}
-	defer c.CloseIdleConnections()
-
-	// fetch the form for its csrf token
-	res, err := c.Get(base + "/.gateway/login")
-	if err != nil {
-		return "", fmt.Errorf("fetching sign-in page: %w", err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	m := csrfField.FindSubmatch(body)
-	if m == nil {
-		return "", errors.New("signing in: no csrf token on the sign-in page")
-	}
-
-	// post the credentials
-	res, err = c.PostForm(base+"/.gateway/login", url.Values{"username": {benchUser},
-		"password": {benchPassword}, "csrf_token": {string(m[1])}})
-	if err != nil {
-		return "", fmt.Errorf("signing in: %w", err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusSeeOther {
-		return "", fmt.Errorf("signing in: status %d, want 303", res.StatusCode)
-	}
-
-	// build the Cookie header and check it reaches the upstream
-	u, _ := url.Parse(base)
-	var parts []string
-	for _, ck := range jar.Cookies(u) {
-		parts = append(parts, ck.Name+"="+ck.Value)
-	}
-	cookie := strings.Join(parts, "; ")
-	req, _ := http.NewRequest("GET", base+"/app/x", nil)
-	req.Header.Set("Cookie", cookie)
-	res, err = (&http.Client{Transport: c.Transport, Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		return "", fmt.Errorf("checking session: %w", err)
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("checking session: status %d, want 200", res.StatusCode)
-	}
-	return cookie, nil
-}
-
-// countingListener counts the connections it accepts.
-type countingListener struct {
-	net.Listener
-	n *atomic.Int64
-}
-
-func (l countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		l.n.Add(1)
-	}
-	return c, err
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
