@@ -97,7 +97,61 @@ func (r *results) checks() []check {
 			want: fmt.Sprintf("≤ %.0f× idle", wantLoadRSS), got: fmt.Sprintf("%.2f× idle", x),
 			met: x <= wantLoadRSS, by: fmt.Sprintf("by %.2f×", x-wantLoadRSS)})
 	}
-	return cs
+
+	cs = append(cs, r.sessionsCheck())
+	return append(cs, r.floodChecks()...)
+}
+
+// sessionsCheck is the memory of the gateway with wantSessions live sessions.
+func (r *results) sessionsCheck() check {
+	c := check{what: fmt.Sprintf("RSS with %s sessions (memory store)",
+		thousands(wantSessions)),
+		want: "< " + mb(wantSessionsRSS), skipped: true}
+	s := r.sessions
+	if s == nil {
+		return c
+	}
+	c.got = fmt.Sprintf("%s with %s", mb(s.after.rss), thousands(s.n))
+	if s.n < wantSessions {
+		return c
+	}
+	c.skipped = false
+	c.met = s.after.rss < wantSessionsRSS
+	c.by = "by " + mb(s.after.rss-wantSessionsRSS)
+	return c
+}
+
+// floodChecks are the signed-in load and a real sign-in under the login flood.
+func (r *results) floodChecks() []check {
+	ratio := check{what: "signed-in req/s under login flood",
+		want: fmt.Sprintf("≥ %.2f× without", wantFloodRatio), skipped: true}
+	signIn := check{what: "real sign-in during login flood, slowest",
+		want: "< " + secs(wantSignIn), skipped: true}
+	f := r.flood
+	if f == nil {
+		return []check{ratio, signIn}
+	}
+	var xs []float64
+	for _, fr := range f.rounds {
+		xs = append(xs, fr.flood.rate/fr.base.rate)
+	}
+	x := median(xs)
+	ratio.skipped = false
+	ratio.got = fmt.Sprintf("%.2f×", x)
+	ratio.met = x >= wantFloodRatio
+	ratio.by = fmt.Sprintf("by %.2f×", wantFloodRatio-x)
+
+	if len(f.signIns) > 0 {
+		worst := maxDur(f.signIns)
+		signIn.skipped = false
+		signIn.got = fmt.Sprintf("%s (median %s)", secs(worst), secs(medianDur(f.signIns)))
+		signIn.met = worst < wantSignIn && f.failed == 0
+		signIn.by = "by " + secs(worst-wantSignIn)
+		if f.failed > 0 {
+			signIn.by = fmt.Sprintf("%d sign-ins failed", f.failed)
+		}
+	}
+	return []check{ratio, signIn}
 }
 
 // missed lists the checks that were measured and missed.

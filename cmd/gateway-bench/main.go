@@ -7,8 +7,12 @@
 // with the same signed-in keep-alive load at 1, 16 and 64 connections, interleaved over
 // rounds whose order rotates, with wrk when it is on PATH and a built-in Go load
 // generator otherwise. From /proc it reads each server's CPU time and resident memory,
-// and from the upstream the connections each target opened. It writes a Markdown
-// report of the medians and of which targets of README "Speed" were met.
+// and from the upstream the connections each target opened.
+//
+// Then it fills a gateway's memory store with 100,000 sessions and reads its memory, and
+// floods a gateway with wrong-password sign-ins while measuring the signed-in load and
+// the time a real user takes to sign in. It writes a Markdown report of the medians and
+// of which targets of README "Speed" were met.
 //
 // Usage:
 //
@@ -54,6 +58,15 @@ type Options struct {
 	// Redis is the redis-server to run for the redis store, looked up on PATH. Empty,
 	// or not installed, leaves the redis store out.
 	Redis string
+	// Sessions is how many sessions to fill the memory store with; 0 skips it.
+	Sessions int
+	// FloodRounds is how many rounds of the login flood to measure; 0 skips it.
+	FloodRounds int
+	// FloodConns is how many clients post wrong passwords at once during the flood.
+	FloodConns int
+	// FloodLoadConns is how many connections carry the signed-in load that is measured
+	// with and without the flood.
+	FloodLoadConns int
 	// Command is how the run was started, for the report.
 	Command string
 }
@@ -90,7 +103,14 @@ func parseFlags(args []string) (Options, error) {
 	fs.StringVar(&o.GatewayLog, "gateway-log", "error", "the gateways' log level")
 	fs.StringVar(&o.Redis, "redis-server", "redis-server", "redis-server to run, or "+
 		"empty to leave the redis store out")
-	quick := fs.Bool("quick", false, "smoke run: 1 round of 300ms, unless set otherwise")
+	fs.IntVar(&o.Sessions, "sessions", 100000, "sessions to fill the memory store with, "+
+		"or 0")
+	fs.IntVar(&o.FloodRounds, "flood-rounds", 3, "rounds of the login flood, or 0")
+	fs.IntVar(&o.FloodConns, "flood-conns", 50, "concurrent wrong-password sign-ins")
+	fs.IntVar(&o.FloodLoadConns, "flood-load-conns", 16, "signed-in connections "+
+		"measured under the flood")
+	quick := fs.Bool("quick", false, "smoke run: 1 round of 300ms, 200 sessions, "+
+		"1 flood round, unless set otherwise")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -108,6 +128,8 @@ func parseFlags(args []string) (Options, error) {
 	if *quick {
 		setDefault(set["duration"], &o.Duration, 300*time.Millisecond)
 		setDefault(set["rounds"], &o.Rounds, 1)
+		setDefault(set["sessions"], &o.Sessions, 200)
+		setDefault(set["flood-rounds"], &o.FloodRounds, 1)
 	}
 
 	for _, s := range strings.Split(*conns, ",") {
@@ -117,8 +139,10 @@ func parseFlags(args []string) (Options, error) {
 		}
 		o.Conns = append(o.Conns, n)
 	}
-	if o.Duration <= 0 || o.Rounds < 1 {
-		return o, fmt.Errorf("-duration and -rounds must be positive")
+	if o.Duration <= 0 || o.Rounds < 1 || o.Sessions < 0 || o.FloodRounds < 0 ||
+		o.FloodConns < 1 || o.FloodLoadConns < 1 {
+		return o, fmt.Errorf("-duration, -rounds, -flood-conns and -flood-load-conns " +
+			"must be positive; -sessions and -flood-rounds may be 0")
 	}
 	return o, nil
 }
@@ -173,6 +197,16 @@ func run(ctx context.Context, o Options) error {
 		t.proc.stop()
 	}
 
+	if o.Sessions > 0 {
+		if res.sessions, err = b.measureSessions(ctx); err != nil {
+			return err
+		}
+	}
+	if o.FloodRounds > 0 {
+		if res.flood, err = b.measureFlood(ctx, ld); err != nil {
+			return err
+		}
+	}
 	res.notes = b.notes
 
 	doc := report(res)

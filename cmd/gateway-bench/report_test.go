@@ -27,6 +27,11 @@ func fakeResults() *results {
 		{name: "gateway-memory", idle: memInfo{rss: 15e6}},
 		{name: "gateway-bolt", idle: memInfo{rss: 22e6}},
 	}
+	r.sessions = &sessionsResult{n: 100000, elapsed: time.Minute,
+		idle: memInfo{rss: 15e6}, after: memInfo{rss: 80e6}}
+	r.flood = &floodResult{rounds: []floodRound{{base: loadResult{rate: 1000},
+		flood: loadResult{rate: 300}, span: time.Second}},
+		signIns: []time.Duration{time.Second, 3 * time.Second}}
 	return r
 }
 
@@ -50,6 +55,9 @@ func TestChecks(t *testing.T) {
 		{"gateway-bolt idle RSS", false, "by 2.0 MB"},
 		{"gateway-memory peak RSS under load", true, ""},
 		{"gateway-bolt peak RSS under load", false, "by 0.27×"},
+		{"RSS with 100,000 sessions (memory store)", true, ""},
+		{"signed-in req/s under login flood", false, "by 0.40×"},
+		{"real sign-in during login flood, slowest", false, "by 1.00 s"},
 	} {
 		c, ok := got[tt.what]
 		if !ok {
@@ -64,25 +72,33 @@ func TestChecks(t *testing.T) {
 	if c := got["gateway-redis req/s at 64 conns"]; !c.skipped {
 		t.Errorf("gateway-redis was not measured, but its check says %+v", c)
 	}
-	if len(got) != 11 {
-		t.Errorf("got %d checks, want 11", len(got))
+	if len(got) != 14 {
+		t.Errorf("got %d checks, want 14", len(got))
 	}
 }
 
 func TestReport(t *testing.T) {
 	doc := report(fakeResults())
 	for _, want := range []string{
-		"Of the 10 targets of README \"Speed\" measured, 5 were met (1 not measured). " +
+		"Of the 13 targets of README \"Speed\" measured, 6 were met (1 not measured). " +
 			"Missed:",
 		"- gateway-bolt req/s at 64 conns: 0.80×, wanted ≥ 1.00× bare; missed by 0.20×",
 		"| gateway-bolt | 64 | 8000 | 0.80× | 6500 µs | 13.0 ms | +3.00 ms | 100 µs | " +
 			"50.0 MB | 200 | 0 | 0% |",
 		"| gateway-bolt | 22.0 MB | 50.0 MB | 2.27× |",
+		"## 100,000 live sessions",
+		"median 2.00 s, max 3.00 s",
 		"- command: `go run ./cmd/gateway-bench`",
 	} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("report lacks %q:\n%s", want, doc)
 		}
+	}
+	r := fakeResults()
+	r.sessions, r.flood = nil, nil
+	if doc := report(r); !strings.Contains(doc, "(4 not measured)") {
+		t.Errorf("report without sessions and flood does not say 4 were not measured:\n%s",
+			doc)
 	}
 }
 
@@ -91,18 +107,42 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Duration != 300*time.Millisecond || o.Rounds != 3 || len(o.Conns) != 2 ||
-		o.Conns[1] != 8 {
-		t.Errorf("got %+v, want -quick's duration, 3 rounds, conns 2 and 8", o)
+	if o.Duration != 300*time.Millisecond || o.Rounds != 3 || o.Sessions != 200 ||
+		o.FloodRounds != 1 || len(o.Conns) != 2 || o.Conns[1] != 8 {
+		t.Errorf("got %+v, want -quick's duration, sessions and flood rounds, 3 rounds, "+
+			"conns 2 and 8", o)
 	}
 	want := "go run ./cmd/gateway-bench -conns='2, 8' -out='' -quick=true -rounds=3"
 	if o.Command != want {
 		t.Errorf("command: got %q, want %q", o.Command, want)
 	}
 	for _, args := range [][]string{{"-conns", "0"}, {"-rounds", "0"}, {"-duration", "0s"},
-		{"extra"}} {
+		{"extra"}, {"-sessions", "-1"}} {
 		if _, err := parseFlags(args); err == nil {
 			t.Errorf("parseFlags(%q): got no error", args)
+		}
+	}
+}
+
+func TestFloodAddr(t *testing.T) {
+	seen := make(map[string]bool)
+	for i := range int64(1 << 17) {
+		a := floodAddr(i)
+		if seen[a] {
+			t.Fatalf("floodAddr(%d) = %s again", i, a)
+		}
+		seen[a] = true
+	}
+	if a, b := floodAddr(0), floodAddr(1<<17-1); a != "198.18.0.0" || b != "198.19.255.255" {
+		t.Errorf("got %s to %s, want 198.18.0.0 to 198.19.255.255", a, b)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000",
+		100000: "100,000", 1234567: "1,234,567", -1000: "-1,000"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d): got %q, want %q", n, got, want)
 		}
 	}
 }

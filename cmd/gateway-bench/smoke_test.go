@@ -18,8 +18,8 @@ func TestMain(m *testing.M) {
 }
 
 // TestSmoke runs the whole harness with tiny durations and counts: every role in its
-// own process, the gateway from server.Run and the built-in load generator, and checks
-// that the report has every section.
+// own process, the gateway from server.Run, the built-in load generator, the sessions
+// and the flood, and checks that the report has every section.
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a dozen processes")
@@ -29,7 +29,8 @@ func TestSmoke(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "results.md")
 	o := Options{Duration: 100 * time.Millisecond, Rounds: 2, Conns: []int{1, 4},
 		Out: out, Load: "builtin", Gateway: gatewaySelf, GatewayLog: "error",
-		Redis: "redis-server", Command: "test"}
+		Redis: "redis-server", Sessions: 20, FloodRounds: 1, FloodConns: 4,
+		FloodLoadConns: 2, Command: "test"}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := run(ctx, o); err != nil {
@@ -41,7 +42,8 @@ func TestSmoke(t *testing.T) {
 	}
 	doc := string(b)
 	for _, want := range []string{"## Targets", "| bare | 4 |", "| gateway-memory | 4 |",
-		"| gateway-bolt | 1 |", "## Memory", "load generator: built-in"} {
+		"| gateway-bolt | 1 |", "## Memory", "## 20 live sessions", "## Login flood",
+		"load generator: built-in"} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("report lacks %q:\n%s", want, doc)
 		}

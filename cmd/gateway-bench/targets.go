@@ -21,14 +21,18 @@ import (
 // gatewayPkg is the command built and run as the gateway under test.
 const gatewayPkg = "github.com/frontgate/gateway/cmd/gateway"
 
-// benchUser and benchPassword sign in to the gateways.
+// benchUser and benchPassword sign in to the gateways; realUser signs in during the
+// login flood.
 const (
 	benchUser     = "bench"
 	benchPassword = "bench-password"
+	realUser      = "alice"
+	realPassword  = "alice-password"
 )
 
-// cheapArgon2 hashes the bench user's password on the gateways measured under load: it
-// only makes their sign-in fast. Requests that carry a session never check a password.
+// cheapArgon2 hashes the bench user's password on the gateways measured under load and
+// for 100,000 sessions: it only makes their sign-ins fast. Requests that carry a
+// session never check a password.
 var cheapArgon2 = password.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16,
 	KeyLen: 32}
 
@@ -98,8 +102,12 @@ func (u *upstream) accepts(ctx context.Context) (map[string]int64, error) {
 // url returns the base URL of the listener for name.
 func (u *upstream) url(name string) string { return "http://" + u.listeners[name] }
 
-// nameBare names the bare proxy's target, and its upstream listener.
-const nameBare = "bare"
+// Names of the targets, which are also the names of their upstream listeners.
+const (
+	nameBare     = "bare"
+	nameSessions = "gateway-sessions"
+	nameFlood    = "gateway-flood"
+)
 
 // startBench starts the upstream, the gateway binary's build and redis-server, which
 // the targets need. On error, everything started so far is stopped.
@@ -120,6 +128,7 @@ func startBench(ctx context.Context, o Options) (b *bench, err error) {
 	for _, s := range b.stores() {
 		names = append(names, "gateway-"+s)
 	}
+	names = append(names, nameSessions, nameFlood)
 	p, ready, err := startRole("upstream", roleUpstream, names, b.dir)
 	if err != nil {
 		return nil, err
@@ -255,10 +264,12 @@ func (b *bench) startBare(ctx context.Context) (*target, error) {
 
 // gatewaySpec describes one gateway process to start.
 type gatewaySpec struct {
-	name  string                // target name, and the name of its upstream listener
-	store string                // memory, bolt or redis
-	users map[string]string     // passwords by user name
-	hash  password.Argon2Params // what the passwords are hashed with
+	name    string                // target name, and the name of its upstream listener
+	store   string                // memory, bolt or redis
+	trusted bool                  // believe X-Forwarded-For from 127.0.0.1
+	loose   bool                  // raise the throttle's limits above sessionWorkers
+	users   map[string]string     // passwords by user name
+	hash    password.Argon2Params // what the passwords are hashed with
 }
 
 // startGateway writes spec's config and users file, starts the gateway, records its
@@ -335,6 +346,16 @@ func (b *bench) writeConfig(dir, addr string, spec gatewaySpec) (string, error) 
 
 	var c strings.Builder
 	fmt.Fprintf(&c, "listen: %q\nstate_dir: state\n", addr)
+	if spec.trusted {
+		c.WriteString("trusted_proxies: [\"127.0.0.1/32\"]\n")
+	}
+	if spec.loose {
+		// Attempts in flight count as failures until they succeed, so sessionWorkers
+		// sign-ins at once as one user from one address would pass the default limit
+		// of 5 per user and address, and some would be refused.
+		c.WriteString("throttle:\n  address_failures: 50\n  user_address_failures: 50\n" +
+			"  user_failures: 50\n")
+	}
 	fmt.Fprintf(&c, "users:\n  file: users.yaml\nsession:\n  store: %s\n", spec.store)
 	if spec.store == "redis" {
 		fmt.Fprintf(&c, "  redis:\n    addresses: [%q]\n    key_prefix: %q\n",
