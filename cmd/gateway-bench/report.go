@@ -260,7 +260,8 @@ func (r *results) writeMethod(b *strings.Builder) {
 	b.WriteString("\n## How it was measured\n\n")
 	b.WriteString("Every server runs in its own process on 127.0.0.1: the upstream (one " +
 		"listener per target, counting the connections it accepts), the bare " +
-		"`httputil.ReverseProxy` (the floor) and one gateway process per session store, " +
+		"`httputil.ReverseProxy` (the floor: a transport that keeps 256 idle connections " +
+		"and pooled copy buffers, as the gateway's) and one gateway process per session store, " +
 		"each signed in once; redis-server for the redis store. The load generator runs " +
 		"apart from them, and all of them share the machine's cores; nothing is pinned. " +
 		"Within a round every target is measured at each connection count in turn, the " +

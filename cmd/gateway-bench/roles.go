@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -105,8 +106,9 @@ func serveUpstream(ctx context.Context, names []string) error {
 	return announce(ctx, ready)
 }
 
-// serveBare serves an httputil.ReverseProxy in front of the upstream URL in args, with
-// a transport that keeps as many idle upstream connections as the load has clients.
+// serveBare serves an httputil.ReverseProxy in front of the upstream URL in args, tuned
+// as the gateway's own is: a transport that keeps as many idle upstream connections as
+// the load has clients, and pooled copy buffers.
 func serveBare(ctx context.Context, args []string) error {
 	if len(args) != 1 {
 		return errors.New("want one argument, the upstream url")
@@ -123,14 +125,34 @@ func serveBare(ctx context.Context, args []string) error {
 		IdleConnTimeout:     90 * time.Second,
 	}
 	rp := &httputil.ReverseProxy{
-		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(u) },
-		Transport: tr,
+		Rewrite:    func(pr *httputil.ProxyRequest) { pr.SetURL(u) },
+		Transport:  tr,
+		BufferPool: &bufferPool{},
 	}
 	addr, err := serveOn(ctx, rp, nil)
 	if err != nil {
 		return err
 	}
 	return announce(ctx, roleReady{Addr: addr})
+}
+
+// bufferPool lends the bare proxy 32 KiB copy buffers, httputil's own size, so that a
+// request does not allocate one only to carry a small body.
+type bufferPool struct{ p sync.Pool }
+
+// Get implements httputil.BufferPool.
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.p.Get().(*[32 << 10]byte); ok {
+		return buf[:]
+	}
+	return make([]byte, 32<<10)
+}
+
+// Put implements httputil.BufferPool.
+func (b *bufferPool) Put(buf []byte) {
+	if len(buf) == 32<<10 {
+		b.p.Put((*[32 << 10]byte)(buf))
+	}
 }
 
 // serveGateway runs the gateway as `gateway run -config FILE` does: args are
