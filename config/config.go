@@ -387,6 +387,9 @@ type Pages struct {
 type Admin struct {
 	// Listen is the admin address, on loopback only. Default: none, no admin listener.
 	Listen string `yaml:"listen"`
+	// Pprof serves Go's profiles under /debug/pprof/ on the admin listener, to see where
+	// a running gateway spends its time. Default: false.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Log configures logging.

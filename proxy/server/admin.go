@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,9 +16,17 @@ import (
 )
 
 // adminHandler serves /metrics, /healthz (the process is up) and /readyz (the config
-// is loaded, which it is once this runs, and the session store answers).
-func adminHandler(reg *prometheus.Registry, g *gateway) http.Handler {
+// is loaded, which it is once this runs, and the session store answers), and with
+// withPprof Go's profiles under /debug/pprof/.
+func adminHandler(reg *prometheus.Registry, g *gateway, withPprof bool) http.Handler {
 	mux := http.NewServeMux()
+	if withPprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")

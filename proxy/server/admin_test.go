@@ -49,9 +49,43 @@ func TestAdminEndpoints(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	// The admin listener serves nothing of the gateway's own.
-	if code, _ := get("/.gateway/login"); code != http.StatusNotFound {
-		t.Errorf("admin listener serves /.gateway/login: %d", code)
+	// The admin listener serves nothing of the gateway's own, and no profiles unless
+	// asked to.
+	for _, p := range []string{"/.gateway/login", "/debug/pprof/", "/debug/pprof/heap"} {
+		if code, _ := get(p); code != http.StatusNotFound {
+			t.Errorf("admin listener serves %s: %d", p, code)
+		}
+	}
+}
+
+// TestAdminPprof serves Go's profiles on the admin listener when admin.pprof is on, and
+// never on the gateway's own listener.
+func TestAdminPprof(t *testing.T) {
+	up := newUpstream(t)
+	admin := freeAddr(t)
+	path := writeConfig(t, up, "admin:\n  listen: \""+admin+"\"\n  pprof: true\n")
+	base := startGateway(t, path)
+	for _, c := range []struct {
+		url, want string
+		code      int
+	}{
+		{"http://" + admin + "/debug/pprof/", "goroutine", 200},
+		{"http://" + admin + "/debug/pprof/heap?debug=1", "heap profile", 200},
+		{"http://" + admin + "/debug/pprof/profile?seconds=1", "", 200},
+		{base + "/debug/pprof/", "", http.StatusUnauthorized},
+	} {
+		req, _ := http.NewRequest("GET", c.url, nil)
+		req.Header.Set("Accept", "*/*")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != c.code || !strings.Contains(string(b), c.want) {
+			t.Errorf("%s: %d, %d bytes; want %d with %q", c.url, res.StatusCode, len(b),
+				c.code, c.want)
+		}
 	}
 }
 

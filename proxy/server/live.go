@@ -125,7 +125,7 @@ func restartKeys(old, cur *config.Config) []string {
 		{"state_dir", old.StateDir, cur.StateDir},
 		{"session.store", old.Session.Store, cur.Session.Store},
 		{"session.redis", old.Session.Redis, cur.Session.Redis},
-		{"admin.listen", old.Admin.Listen, cur.Admin.Listen},
+		{"admin", old.Admin, cur.Admin},
 		{"timeouts.read_header", old.Timeouts.ReadHeader, cur.Timeouts.ReadHeader},
 		{"timeouts.idle", old.Timeouts.Idle, cur.Timeouts.Idle},
 		{"log", old.Log, cur.Log},

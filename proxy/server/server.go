@@ -109,7 +109,7 @@ func Run(ctx context.Context, o Options) error {
 	reloadOnHangup(ctx, g, lg)
 	go g.watchConfig(configPollInterval)
 	if cfg.Admin.Listen != "" {
-		stop, err := serveAdmin(cfg.Admin.Listen, adminHandler(reg, g), lg)
+		stop, err := serveAdmin(cfg.Admin.Listen, adminHandler(reg, g, cfg.Admin.Pprof), lg)
 		if err != nil {
 			return fmt.Errorf("listening on admin.listen %s: %w", cfg.Admin.Listen, err)
 		}
