@@ -105,7 +105,7 @@ func parseFlags(args []string) (Options, error) {
 		"empty to leave the redis store out")
 	fs.IntVar(&o.Sessions, "sessions", 100000, "sessions to fill the memory store with, "+
 		"or 0")
-	fs.IntVar(&o.FloodRounds, "flood-rounds", 3, "rounds of the login flood, or 0")
+	fs.IntVar(&o.FloodRounds, "flood-rounds", 5, "rounds of the login flood, or 0")
 	fs.IntVar(&o.FloodConns, "flood-conns", 50, "concurrent wrong-password sign-ins")
 	fs.IntVar(&o.FloodLoadConns, "flood-load-conns", 16, "signed-in connections "+
 		"measured under the flood")
