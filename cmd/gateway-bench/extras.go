@@ -101,8 +101,10 @@ type floodRound struct {
 // floodResult is the login flood over all rounds.
 type floodResult struct {
 	rounds  []floodRound
-	signIns []time.Duration // the real user's sign-ins during the floods
+	signIns []time.Duration // the real user's sign-ins, from a browser used before
 	failed  int             // the real user's sign-ins that did not return a session
+	fresh   []time.Duration // the real user's sign-ins from a browser never used before
+	freshNo int             // of those, the ones that did not return a session
 	idle    memInfo
 	peak    int64 // peak resident memory over the floods
 }
@@ -129,16 +131,19 @@ func (b *bench) measureFlood(ctx context.Context, ld loader) (*floodResult, erro
 			b.o.Duration); err != nil {
 			return nil, t.proc.failure(err)
 		}
-		times, failed, err := b.floodOnce(ctx, ld, t, &fr, &seq)
+		known, fresh, err := b.floodOnce(ctx, ld, t, &fr, &seq)
 		if err != nil {
 			return nil, t.proc.failure(err)
 		}
 		res.rounds = append(res.rounds, fr)
-		res.signIns = append(res.signIns, times...)
-		res.failed += failed
+		res.signIns = append(res.signIns, known.times...)
+		res.failed += known.failed
+		res.fresh = append(res.fresh, fresh.times...)
+		res.freshNo += fresh.failed
 		fmt.Printf("flood round %d: %8.0f req/s alone, %8.0f under flood (%.2fx); "+
-			"%d passwords checked, %d refused; sign-ins %v\n", r+1, fr.base.rate,
-			fr.flood.rate, fr.flood.rate/fr.base.rate, fr.checked, fr.refused, times)
+			"%d passwords checked, %d refused; sign-ins %v, from a new browser %v\n", r+1,
+			fr.base.rate, fr.flood.rate, fr.flood.rate/fr.base.rate, fr.checked, fr.refused,
+			known.times, fresh.times)
 	}
 	mem, err := procMem(t.proc.pid())
 	if err != nil {
@@ -148,11 +153,27 @@ func (b *bench) measureFlood(ctx context.Context, ld loader) (*floodResult, erro
 	return res, nil
 }
 
+// signIns are the real user's sign-ins of one kind during one flood.
+type signIns struct {
+	times  []time.Duration
+	failed int
+}
+
 // floodOnce runs the flood with o.FloodConns concurrent wrong-password sign-ins, and
-// under it the signed-in load and, one after another, the real user's sign-ins. It
-// returns how long each sign-in took and how many failed.
+// under it the signed-in load and, one after another, the real user's sign-ins:
+// alternately from a browser the user signed in with before the flood (it carries the
+// gateway's device cookie) and from one never used before.
 func (b *bench) floodOnce(ctx context.Context, ld loader, t *target, fr *floodRound,
-	seq *atomic.Int64) ([]time.Duration, int, error) {
+	seq *atomic.Int64) (known, fresh signIns, err error) {
+	uc := newClient(1)
+	_, device, err := signInDevice(ctx, uc, t.url, realUser, realPassword, realUserAddr, "")
+	if err != nil {
+		return known, fresh, err
+	}
+	if device == "" {
+		return known, fresh, errors.New("signing in: the gateway set no device cookie")
+	}
+
 	fctx, stop := context.WithCancel(ctx)
 	defer stop()
 	fc := newClient(b.o.FloodConns)
@@ -169,7 +190,7 @@ func (b *bench) floodOnce(ctx context.Context, ld loader, t *target, fr *floodRo
 	// let the queue of password checks fill before measuring
 	select {
 	case <-ctx.Done():
-		return nil, 0, ctx.Err()
+		return known, fresh, ctx.Err()
 	case <-time.After(min(time.Second, b.o.Duration)):
 	}
 	done := make(chan struct{})
@@ -179,15 +200,17 @@ func (b *bench) floodOnce(ctx context.Context, ld loader, t *target, fr *floodRo
 			b.o.Duration)
 		close(done)
 	}()
-	var times []time.Duration
-	failed := 0
-	uc := newClient(1)
-	for finished := false; !finished; {
+	for i, finished := 0, false; !finished; i++ {
+		kind, dev := &known, device
+		if i%2 == 1 {
+			kind, dev = &fresh, ""
+		}
 		t0 := time.Now()
-		if _, err := signIn(ctx, uc, t.url, realUser, realPassword, realUserAddr); err != nil {
-			failed++
+		if _, _, err := signInDevice(ctx, uc, t.url, realUser, realPassword, realUserAddr,
+			dev); err != nil {
+			kind.failed++
 		} else {
-			times = append(times, time.Since(t0))
+			kind.times = append(kind.times, time.Since(t0))
 		}
 		select {
 		case <-done:
@@ -201,9 +224,9 @@ func (b *bench) floodOnce(ctx context.Context, ld loader, t *target, fr *floodRo
 	fr.span = time.Since(start)
 	fr.checked, fr.refused, fr.other = checked.Load(), refused.Load(), other.Load()
 	if lerr != nil {
-		return nil, 0, lerr
+		return known, fresh, lerr
 	}
-	return times, failed, ctx.Err()
+	return known, fresh, ctx.Err()
 }
 
 // flooder posts wrong passwords until ctx ends, each time for a name no user has and

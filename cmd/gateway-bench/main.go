@@ -53,7 +53,8 @@ type Options struct {
 	// Gateway is the gateway binary to run; empty means build ./cmd/gateway with
 	// go build, and gatewaySelf means run this binary in the gateway role.
 	Gateway string
-	// GatewayLog is the gateways' log level. At "info" they log every request.
+	// GatewayLog is the gateways' log level. At "info", the gateway's default, they log
+	// every request.
 	GatewayLog string
 	// Redis is the redis-server to run for the redis store, looked up on PATH. Empty,
 	// or not installed, leaves the redis store out.
@@ -100,7 +101,8 @@ func parseFlags(args []string) (Options, error) {
 	fs.StringVar(&o.Load, "load", "auto", "load generator: wrk, builtin, or auto")
 	fs.StringVar(&o.Gateway, "gateway", "", "gateway binary to run; empty builds "+
 		"./cmd/gateway, \"self\" runs server.Run in this binary")
-	fs.StringVar(&o.GatewayLog, "gateway-log", "error", "the gateways' log level")
+	fs.StringVar(&o.GatewayLog, "gateway-log", "info",
+		"the gateways' log level; info, the default, logs every request")
 	fs.StringVar(&o.Redis, "redis-server", "redis-server", "redis-server to run, or "+
 		"empty to leave the redis store out")
 	fs.IntVar(&o.Sessions, "sessions", 100000, "sessions to fill the memory store with, "+
@@ -176,12 +178,15 @@ func run(ctx context.Context, o Options) error {
 	defer b.close()
 	res := &results{o: b.o, date: time.Now(), loader: ld.name(), version: b.version}
 
-	// the targets under load: the bare proxy, then a gateway per store
-	bare, err := b.startBare(ctx)
-	if err != nil {
-		return err
+	// the targets under load: the bare proxy, the same with pooled buffers, then a
+	// gateway per store
+	for _, pooled := range []bool{false, true} {
+		bare, err := b.startBare(ctx, pooled)
+		if err != nil {
+			return err
+		}
+		res.list = append(res.list, bare)
 	}
-	res.list = []*target{bare}
 	for _, store := range b.stores() {
 		t, err := b.startGateway(ctx, gatewaySpec{name: "gateway-" + store, store: store,
 			users: map[string]string{benchUser: benchPassword}, hash: cheapArgon2})

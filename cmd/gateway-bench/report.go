@@ -237,7 +237,9 @@ func (r *results) writeFlood(b *strings.Builder) {
 		"proxy), so that the throttle, which counts per address and per name, lets every "+
 		"one through to a full check against a dummy hash of the users' cost: the most "+
 		"work a flood can make, as from a botnet. Meanwhile a real user signs in again "+
-		"and again from %s, as a new browser each time.\n\n", argonString(),
+		"and again from %s: in turn from a browser it signed in with before the flood, "+
+		"which carries the gateway's device cookie, and from a browser never used "+
+		"before.\n\n", argonString(),
 		r.o.FloodLoadConns, r.o.FloodConns, floodNet, realUserAddr)
 	b.WriteString("| round | req/s alone | req/s under flood | ratio | passwords checked/s " +
 		"| refused (429) | other |\n|--:|--:|--:|--:|--:|--:|--:|\n")
@@ -246,10 +248,16 @@ func (r *results) writeFlood(b *strings.Builder) {
 			fr.flood.rate, fr.flood.rate/fr.base.rate, float64(fr.checked)/fr.span.Seconds(),
 			fr.refused, fr.other)
 	}
-	fmt.Fprintf(b, "\nThe real user signed in %d times during the floods: median %s, "+
-		"max %s", len(f.signIns), secs(medianDur(f.signIns)), secs(maxDur(f.signIns)))
+	fmt.Fprintf(b, "\nFrom the browser it had used before, the real user signed in %d "+
+		"times during the floods: median %s, max %s", len(f.signIns),
+		secs(medianDur(f.signIns)), secs(maxDur(f.signIns)))
 	if f.failed > 0 {
 		fmt.Fprintf(b, "; %d sign-ins failed", f.failed)
+	}
+	fmt.Fprintf(b, ". From a browser never used before, %d times: median %s, max %s",
+		len(f.fresh), secs(medianDur(f.fresh)), secs(maxDur(f.fresh)))
+	if f.freshNo > 0 {
+		fmt.Fprintf(b, "; %d sign-ins failed", f.freshNo)
 	}
 	fmt.Fprintf(b, ". The gateway's RSS went from %s idle to a peak of %s.\n",
 		mb(f.idle.rss), mb(f.peak))
@@ -260,8 +268,10 @@ func (r *results) writeMethod(b *strings.Builder) {
 	b.WriteString("\n## How it was measured\n\n")
 	b.WriteString("Every server runs in its own process on 127.0.0.1: the upstream (one " +
 		"listener per target, counting the connections it accepts), the bare " +
-		"`httputil.ReverseProxy` (the floor: a transport that keeps 256 idle connections " +
-		"and pooled copy buffers, as the gateway's) and one gateway process per session store, " +
+		"`httputil.ReverseProxy` (the floor: a stock proxy whose transport keeps 256 idle " +
+		"connections), `bare-pooled` (the same with pooled copy buffers, as the gateway's " +
+		"routes have; for reference, ratios are to the floor) and one gateway process per " +
+		"session store, " +
 		"each signed in once; redis-server for the redis store. The load generator runs " +
 		"apart from them, and all of them share the machine's cores; nothing is pinned. " +
 		"Within a round every target is measured at each connection count in turn, the " +

@@ -106,12 +106,13 @@ func serveUpstream(ctx context.Context, names []string) error {
 	return announce(ctx, ready)
 }
 
-// serveBare serves an httputil.ReverseProxy in front of the upstream URL in args, tuned
-// as the gateway's own is: a transport that keeps as many idle upstream connections as
-// the load has clients, and pooled copy buffers.
+// serveBare serves an httputil.ReverseProxy in front of the upstream URL in args[0],
+// with a transport that keeps as many idle upstream connections as the load has
+// clients: the floor every Go proxy stands on. With "pooled" as args[1] it also lends
+// its copy buffers from a pool, as the gateway's routes do.
 func serveBare(ctx context.Context, args []string) error {
-	if len(args) != 1 {
-		return errors.New("want one argument, the upstream url")
+	if len(args) < 1 || len(args) > 2 || len(args) == 2 && args[1] != "pooled" {
+		return errors.New(`want the upstream url, and optionally "pooled"`)
 	}
 	u, err := url.Parse(args[0])
 	if err != nil {
@@ -125,9 +126,11 @@ func serveBare(ctx context.Context, args []string) error {
 		IdleConnTimeout:     90 * time.Second,
 	}
 	rp := &httputil.ReverseProxy{
-		Rewrite:    func(pr *httputil.ProxyRequest) { pr.SetURL(u) },
-		Transport:  tr,
-		BufferPool: &bufferPool{},
+		Rewrite:   func(pr *httputil.ProxyRequest) { pr.SetURL(u) },
+		Transport: tr,
+	}
+	if len(args) == 2 {
+		rp.BufferPool = &bufferPool{}
 	}
 	addr, err := serveOn(ctx, rp, nil)
 	if err != nil {
@@ -136,7 +139,7 @@ func serveBare(ctx context.Context, args []string) error {
 	return announce(ctx, roleReady{Addr: addr})
 }
 
-// bufferPool lends the bare proxy 32 KiB copy buffers, httputil's own size, so that a
+// bufferPool lends the pooled bare proxy 32 KiB copy buffers, httputil's own size, so that a
 // request does not allocate one only to carry a small body.
 type bufferPool struct{ p sync.Pool }
 

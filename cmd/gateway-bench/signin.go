@@ -17,6 +17,7 @@ import (
 const (
 	loginCookie   = "gateway_login"
 	sessionCookie = "gateway_session"
+	deviceCookie  = "gateway_device"
 )
 
 var csrfField = regexp.MustCompile(`name="csrf_token" value="([^"]*)"`)
@@ -79,43 +80,65 @@ func getForm(ctx context.Context, c *http.Client, base, xff string) (loginForm, 
 // Cookie header that carries the new session.
 func postLogin(ctx context.Context, c *http.Client, base string, f loginForm, user, pw,
 	xff string) (int, string, error) {
+	status, session, _, err := postLoginDevice(ctx, c, base, f, user, pw, xff, "")
+	return status, session, err
+}
+
+// postLoginDevice is postLogin from a browser that carries device, a "name=value" of
+// the device cookie of an earlier sign-in, or "" for one that has never signed in. It
+// also returns the device cookie the gateway sets, if any.
+func postLoginDevice(ctx context.Context, c *http.Client, base string, f loginForm, user,
+	pw, xff, device string) (status int, session, newDevice string, err error) {
 	form := url.Values{"username": {user}, "password": {pw}, "csrf_token": {f.csrf}}
 	req, err := http.NewRequestWithContext(ctx, "POST", base+"/.gateway/login",
 		strings.NewReader(form.Encode()))
 	if err != nil {
-		return 0, "", fmt.Errorf("signing in: %w", err)
+		return 0, "", "", fmt.Errorf("signing in: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Cookie", f.cookie)
+	cookie := f.cookie
+	if device != "" {
+		cookie += "; " + device
+	}
+	req.Header.Set("Cookie", cookie)
 	if xff != "" {
 		req.Header.Set("X-Forwarded-For", xff)
 	}
 	res, err := c.Do(req)
 	if err != nil {
-		return 0, "", fmt.Errorf("signing in: %w", err)
+		return 0, "", "", fmt.Errorf("signing in: %w", err)
 	}
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
-	return res.StatusCode, cookieOf(res, sessionCookie), nil
+	return res.StatusCode, cookieOf(res, sessionCookie), cookieOf(res, deviceCookie), nil
 }
 
 // signIn signs in at base as a new browser would and returns the Cookie header that
 // carries the session.
 func signIn(ctx context.Context, c *http.Client, base, user, pw, xff string) (string,
 	error) {
+	session, _, err := signInDevice(ctx, c, base, user, pw, xff, "")
+	return session, err
+}
+
+// signInDevice is signIn from a browser carrying device (see postLoginDevice). It
+// returns the session's Cookie header and the device cookie the gateway set.
+func signInDevice(ctx context.Context, c *http.Client, base, user, pw, xff,
+	device string) (string, string, error) {
 	f, err := getForm(ctx, c, base, xff)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	status, cookie, err := postLogin(ctx, c, base, f, user, pw, xff)
+	status, session, newDevice, err := postLoginDevice(ctx, c, base, f, user, pw, xff,
+		device)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	if status != http.StatusSeeOther || cookie == "" {
-		return "", fmt.Errorf("signing in as %s: status %d, want 303 and a session",
+	if status != http.StatusSeeOther || session == "" {
+		return "", "", fmt.Errorf("signing in as %s: status %d, want 303 and a session",
 			user, status)
 	}
-	return cookie, nil
+	return session, newDevice, nil
 }
 
 // cookieOf returns "name=value" for the cookie res sets under name, or "".

@@ -105,6 +105,7 @@ func (u *upstream) url(name string) string { return "http://" + u.listeners[name
 // Names of the targets, which are also the names of their upstream listeners.
 const (
 	nameBare     = "bare"
+	namePooled   = "bare-pooled"
 	nameSessions = "gateway-sessions"
 	nameFlood    = "gateway-flood"
 )
@@ -124,7 +125,7 @@ func startBench(ctx context.Context, o Options) (b *bench, err error) {
 	b.findRedis()
 
 	// one upstream process, with a listener for each target
-	names := []string{nameBare}
+	names := []string{nameBare, namePooled}
 	for _, s := range b.stores() {
 		names = append(names, "gateway-"+s)
 	}
@@ -245,14 +246,19 @@ func waitRedis(ctx context.Context, p *proc, addr string) error {
 	}
 }
 
-// startBare starts the bare reverse proxy in its own process.
-func (b *bench) startBare(ctx context.Context) (*target, error) {
-	p, ready, err := startRole(nameBare, roleBare, []string{b.up.url(nameBare)}, b.dir)
+// startBare starts a bare reverse proxy in its own process: the floor, or with pooled
+// the same with pooled copy buffers, as the gateway's routes have.
+func (b *bench) startBare(ctx context.Context, pooled bool) (*target, error) {
+	name, args := nameBare, []string{b.up.url(nameBare)}
+	if pooled {
+		name, args = namePooled, []string{b.up.url(namePooled), "pooled"}
+	}
+	p, ready, err := startRole(name, roleBare, args, b.dir)
 	if err != nil {
 		return nil, err
 	}
 	b.procs = append(b.procs, p)
-	t := &target{name: nameBare, url: "http://" + ready.Addr, proc: p}
+	t := &target{name: name, url: "http://" + ready.Addr, proc: p}
 	if t.idle, err = settle(ctx, p); err != nil {
 		return nil, err
 	}
