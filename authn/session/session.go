@@ -179,7 +179,9 @@ func (m *Memory) Put(_ context.Context, key string, s *Session, ttl time.Duratio
 	if m.m == nil {
 		m.m = make(map[string]memEntry)
 	}
-	m.m[key] = memEntry{s: *s, expires: now.Add(ttl)}
+	e := memEntry{s: *s, expires: now.Add(ttl)}
+	e.s.ID, e.s.reissue = "", false // as in every store: only the browser holds the id
+	m.m[key] = e
 	m.sweepLocked(now)
 	return nil
 }
