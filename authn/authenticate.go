@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	"github.com/frontgate/gateway/authn/password"
 )
@@ -54,8 +55,11 @@ type Authenticator struct {
 }
 
 // NewAuthenticator returns an Authenticator over users that runs at most concurrency
-// password checks at a time. Zero or less means half the CPUs, at least one: a flood of
-// sign-in attempts then leaves the other half to the requests of signed-in users.
+// password checks at a time. Zero or less means half the CPUs, at least one. After each
+// check its slot rests for as long as the check took, so that checks take at most half
+// of the slots' CPU time: a flood of sign-in attempts leaves at least three quarters of
+// the CPUs to the requests of signed-in users. The rest delays the next check, never
+// the answer to the one just made.
 func NewAuthenticator(users *FileStore, concurrency int) *Authenticator {
 	if concurrency <= 0 {
 		concurrency = max(1, runtime.GOMAXPROCS(0)/2)
@@ -103,8 +107,9 @@ func (a *Authenticator) authenticate(ctx context.Context, name, pw string, known
 	if err := a.slots.acquire(ctx, known); err != nil {
 		return nil, fmt.Errorf("waiting to check a password: %w", err)
 	}
+	start := time.Now()
 	ok := h.Verify(pw)
-	a.slots.release()
+	a.slots.releaseAfter(time.Since(start))
 	a.verifications.Add(1)
 
 	switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 )
 
 // slots hands out a fixed number of password-check slots. Waiters are served in the
@@ -55,6 +56,15 @@ func (s *slots) acquire(ctx context.Context, first bool) error {
 		s.mu.Unlock()
 		return ctx.Err()
 	}
+}
+
+// releaseAfter gives a slot back once d has passed.
+func (s *slots) releaseAfter(d time.Duration) {
+	if d <= 0 {
+		s.release()
+		return
+	}
+	time.AfterFunc(d, s.release)
 }
 
 // release gives a slot back, to the longest-waiting known device if any, else to the

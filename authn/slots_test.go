@@ -97,3 +97,22 @@ func TestSlotsCancel(t *testing.T) {
 			free, waiting, n)
 	}
 }
+
+// TestSlotsRest checks that a slot given back after a rest is not handed out before it.
+func TestSlotsRest(t *testing.T) {
+	s := newSlots(1)
+	ctx := context.Background()
+	if err := s.acquire(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	const rest = 30 * time.Millisecond
+	start := time.Now()
+	s.releaseAfter(rest)
+	if err := s.acquire(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < rest {
+		t.Errorf("the slot was handed out after %v, before its rest of %v", waited, rest)
+	}
+	s.release()
+}
