@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,15 +13,15 @@ import (
 func TestSlotsOrder(t *testing.T) {
 	s := newSlots(1)
 	ctx := context.Background()
-	if err := s.acquire(ctx, false); err != nil {
+	if err := s.acquire(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
-	order := make(chan string, 4)
+	order := make(chan string, 6)
 	var wg sync.WaitGroup
 	waiting := 0
-	enqueue := func(name string, first bool) {
+	enqueue := func(name, user string) {
 		wg.Go(func() {
-			if err := s.acquire(ctx, first); err != nil {
+			if err := s.acquire(ctx, user); err != nil {
 				t.Error(err)
 				return
 			}
@@ -33,10 +34,12 @@ func TestSlotsOrder(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	enqueue("stranger 1", false)
-	enqueue("stranger 2", false)
-	enqueue("known 1", true)
-	enqueue("known 2", true)
+	enqueue("stranger 1", "")
+	enqueue("stranger 2", "")
+	enqueue("stranger 3", "")
+	enqueue("alice 1", "alice")
+	enqueue("alice 2", "alice") // alice is already first: this one queues as a stranger
+	enqueue("bob", "bob")
 	s.release()
 	wg.Wait()
 	close(order)
@@ -44,7 +47,8 @@ func TestSlotsOrder(t *testing.T) {
 	for n := range order {
 		got = append(got, n)
 	}
-	want := []string{"known 1", "known 2", "stranger 1", "stranger 2"}
+	// known devices take every other slot while strangers wait
+	want := []string{"alice 1", "stranger 1", "bob", "stranger 2", "stranger 3", "alice 2"}
 	if len(got) != len(want) {
 		t.Fatalf("served %v, want %v", got, want)
 	}
@@ -74,7 +78,11 @@ func TestSlotsCancel(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(),
 				time.Duration(i%5)*100*time.Microsecond)
 			defer cancel()
-			if s.acquire(ctx, i%3 == 0) != nil {
+			user := ""
+			if i%3 == 0 {
+				user = fmt.Sprint("user", i%7)
+			}
+			if s.acquire(ctx, user) != nil {
 				return
 			}
 			r := running.Add(1)
@@ -90,7 +98,7 @@ func TestSlotsCancel(t *testing.T) {
 		t.Errorf("%d checks ran at once, want at most %d", m, n)
 	}
 	s.mu.Lock()
-	free, waiting := s.free, len(s.first)+len(s.rest)
+	free, waiting := s.free, len(s.first)+len(s.rest)+len(s.firstUser)
 	s.mu.Unlock()
 	if free != n || waiting != 0 {
 		t.Errorf("after everyone left: %d free slots and %d waiting, want %d and 0",
@@ -102,13 +110,13 @@ func TestSlotsCancel(t *testing.T) {
 func TestSlotsRest(t *testing.T) {
 	s := newSlots(1)
 	ctx := context.Background()
-	if err := s.acquire(ctx, false); err != nil {
+	if err := s.acquire(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
 	const rest = 30 * time.Millisecond
 	start := time.Now()
 	s.releaseAfter(rest)
-	if err := s.acquire(ctx, false); err != nil {
+	if err := s.acquire(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
 	if waited := time.Since(start); waited < rest {
