@@ -81,7 +81,7 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 	}
 	attempt, wait, why := h.throttle.Begin(name, h.clientIP(r), false)
 	if wait > 0 {
-		h.audit(r, "sign-in throttled", displayName(name), string(why)+", basic")
+		h.audit(r, "sign-in throttled", h.auditName(name), string(why)+", basic")
 		return nil, wait, errThrottled
 	}
 	now := time.Now()
@@ -97,7 +97,7 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 		if errors.As(err, &ae) {
 			reason = ae.Reason
 		}
-		h.audit(r, "sign-in failed", displayName(name), reason+", basic")
+		h.audit(r, "sign-in failed", h.auditName(name), reason+", basic")
 		return nil, 0, err
 	}
 	attempt.Succeeded()

@@ -165,7 +165,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	known := h.knownDevice(r, name)
 	attempt, wait, why := h.throttle.Begin(name, h.clientIP(r), known)
 	if wait > 0 {
-		h.audit(r, "sign-in throttled", displayName(name), string(why))
+		h.audit(r, "sign-in throttled", h.auditName(name), string(why))
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		h.render(w, r, http.StatusTooManyRequests, page.Login{
 			Site: h.site, CSRFToken: st.CSRF, Next: next, Error: msgThrottled,
@@ -185,7 +185,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &ae) {
 			reason = ae.Reason
 		}
-		h.audit(r, "sign-in failed", displayName(name), reason)
+		h.audit(r, "sign-in failed", h.auditName(name), reason)
 		h.render(w, r, http.StatusUnauthorized, page.Login{
 			Site: h.site, CSRFToken: st.CSRF, Next: next, Error: msgInvalid,
 			Username: displayName(name), RememberMe: h.rememberMe,
@@ -289,25 +289,41 @@ func (h *Handler) rememberDevice(w http.ResponseWriter, r *http.Request, u *auth
 	h.setCookie(w, r, deviceCookie, v, int(deviceTTL/time.Second))
 }
 
+// maxDeviceCookies is how many gateway_device cookies of a request are looked at. A
+// browser sends one; more would only make each attempt cost more.
+const maxDeviceCookies = 2
+
+// unknownUserHash stands in for the password hash of a name no user has, so that
+// knownDevice does the same work for every name.
+const unknownUserHash = "$argon2id$v=19$m=19456,t=2,p=1$unknown$unknown"
+
 // knownDevice reports whether the browser has signed in as name before, under the
-// user's current password.
+// user's current password. It does the same work whether or not name is a user: it
+// runs before the throttle answers, and its time must not tell which names exist.
 func (h *Handler) knownDevice(r *http.Request, name string) bool {
 	u := h.auth.Users().Lookup(name)
-	if u == nil {
-		return false
+	hash := unknownUserHash
+	if u != nil {
+		hash = u.PasswordHash()
 	}
-	for _, v := range cookieValues(r, deviceCookie) {
+	values := cookieValues(r, deviceCookie)
+	if len(values) > maxDeviceCookies {
+		values = values[:maxDeviceCookies]
+	}
+	known := false
+	for _, v := range values {
 		raw, _, err := h.deviceCk.Decode(v)
 		if err != nil {
 			continue
 		}
 		var m deviceMark
-		if json.Unmarshal(raw, &m) == nil && m.User == name &&
-			h.sessions.Keys().AuthHashMatches(m.AuthHash, u.PasswordHash()) {
-			return true
+		if json.Unmarshal(raw, &m) != nil {
+			continue
 		}
+		matches := h.sessions.Keys().AuthHashMatches(m.AuthHash, hash)
+		known = known || matches && u != nil && m.User == name
 	}
-	return false
+	return known
 }
 
 // redirectTo answers with a redirect to target exactly as validated. http.Redirect would
@@ -486,6 +502,17 @@ func cookieValues(r *http.Request, name string) []string {
 
 func tokenEqual(want, got string) bool {
 	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(got)) == 1
+}
+
+// auditName is how a sign-in attempt's username appears in the log: as typed when it
+// names a user, else as "unknown-" and a keyed digest of it. People type passwords into
+// the username field, and a name no user has may well be one; the digest still tells
+// repeated attempts with one name apart from attempts with many.
+func (h *Handler) auditName(name string) string {
+	if h.auth.Users().Lookup(name) != nil {
+		return name
+	}
+	return "unknown-" + h.sessions.Keys().AuthHash("audit name\x00" + name)[:16]
 }
 
 // displayName is the username as it may be shown back on the form: bounded in length.
