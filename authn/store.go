@@ -40,10 +40,10 @@ func (s *snapshot) dummy(name string) password.Hash {
 	return s.dummies[n%uint64(len(s.dummies))]
 }
 
-type fileStamp struct {
-	size    int64
-	modTime time.Time
-}
+// fileStamp tells versions of a file apart: a digest of its contents. Size and
+// modification time are not enough: deployments that set fixed times (cp -p, rsync
+// -a, tar, image builds) replace a file without changing either.
+type fileStamp [sha256.Size]byte
 
 // FileStore serves the users of a users file and re-reads it when it changes. A version
 // that no longer parses is logged and the last good one keeps serving. Safe for
@@ -99,8 +99,7 @@ func (s *FileStore) Reload() error {
 	return nil
 }
 
-// Watch re-reads the users file whenever its size or modification time changes,
-// checking every interval, until ctx is done. Errors are logged and the last good
+// Watch re-reads the users file whenever its contents change, checking every interval, until ctx is done. Errors are logged and the last good
 // version keeps serving.
 func (s *FileStore) Watch(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
@@ -133,11 +132,11 @@ func (s *FileStore) Watch(ctx context.Context, interval time.Duration) {
 }
 
 func stampOf(path string) (fileStamp, error) {
-	fi, err := os.Stat(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return fileStamp{}, err
 	}
-	return fileStamp{size: fi.Size(), modTime: fi.ModTime()}, nil
+	return sha256.Sum256(b), nil
 }
 
 func randomSecret() string {

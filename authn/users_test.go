@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/frontgate/gateway/authn/password"
 )
@@ -197,5 +198,37 @@ func TestReloadKeepsLastGood(t *testing.T) {
 	}
 	if s.Lookup("alice") != nil || s.Lookup("bob") == nil {
 		t.Error("reload did not replace the users")
+	}
+}
+
+// TestWatchSeesSameSizeAndTime replaces the users file with one of the same size and
+// modification time, as cp -p or rsync -a may: the watcher must still pick it up.
+func TestWatchSeesSameSizeAndTime(t *testing.T) {
+	h := hash(t, "pw")
+	s, path := writeStore(t, "users:\n  alice:\n    password: \""+h+"\"\n")
+	fixed := time.Unix(1, 0)
+	if err := os.Chtimes(path, fixed, fixed); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Watch(ctx, 10*time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // let it take the first stamp
+	if err := os.WriteFile(path, []byte("users:\n  bobby:\n    password: \""+h+"\"\n"),
+		0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, fixed, fixed); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Lookup("bobby") == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("a replaced users file of the same size and time was never reloaded")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s.Lookup("alice") != nil {
+		t.Error("the old users are still served")
 	}
 }

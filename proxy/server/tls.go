@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -83,16 +85,20 @@ func (c *certFiles) load() (bool, error) {
 	return true, nil
 }
 
+// stampFiles returns a digest of the contents of the files at paths, to tell their
+// versions apart. Size and modification time are not enough: deployments that set fixed
+// times (cp -p, rsync -a, tar, image builds) replace a file without changing either.
 func stampFiles(paths ...string) (string, error) {
-	var b strings.Builder
+	h := sha256.New()
 	for _, p := range paths {
-		fi, err := os.Stat(p)
+		b, err := os.ReadFile(p)
 		if err != nil {
-			return "", fmt.Errorf("reading certificate: %w", err)
+			return "", fmt.Errorf("reading %s: %w", p, err)
 		}
-		fmt.Fprintf(&b, "%s:%d:%d;", p, fi.Size(), fi.ModTime().UnixNano())
+		fmt.Fprintf(h, "%d:", len(b))
+		h.Write(b)
 	}
-	return b.String(), nil
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func (c *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
