@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -132,10 +133,53 @@ type Memory struct {
 	now       func() time.Time
 }
 
+// memEntry is a session as the memory store keeps it, in as little room as it can
+// take: its strings one after another in one string, its times as Unix nanoseconds. The
+// entry is then small enough to sit in the map itself, and a Session read out shares
+// the strings and allocates nothing more.
 type memEntry struct {
-	s       Session
-	expires time.Time
+	text                        string    // user, backend, auth hash, csrf, client ip, mac
+	ends                        [6]uint32 // where each of them ends in text
+	created, lastSeen, deadline int64     // the session's own times
+	expires                     int64     // when the store drops it
+	remember                    bool
 }
+
+func newMemEntry(s *Session, expires time.Time) memEntry {
+	e := memEntry{created: s.Created.UnixNano(), lastSeen: s.LastSeen.UnixNano(),
+		deadline: s.Expires.UnixNano(), expires: expires.UnixNano(), remember: s.Remember}
+	fields := [...]string{s.User, s.Backend, s.AuthHash, s.CSRFToken, s.ClientIP, s.MAC}
+	n := 0
+	for _, f := range fields {
+		n += len(f)
+	}
+	var b strings.Builder
+	b.Grow(n) // one allocation of the very size
+	for i, f := range fields {
+		b.WriteString(f)
+		e.ends[i] = uint32(b.Len())
+	}
+	e.text = b.String()
+	return e
+}
+
+func (e *memEntry) field(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = e.ends[i-1]
+	}
+	return e.text[start:e.ends[i]]
+}
+
+func (e *memEntry) session() Session {
+	return Session{User: e.field(0), Backend: e.field(1), AuthHash: e.field(2),
+		CSRFToken: e.field(3), ClientIP: e.field(4), MAC: e.field(5),
+		Created: time.Unix(0, e.created), LastSeen: time.Unix(0, e.lastSeen),
+		Expires: time.Unix(0, e.deadline), Remember: e.remember}
+}
+
+// live reports whether the store still keeps e at now.
+func (e *memEntry) live(now time.Time) bool { return now.UnixNano() < e.expires }
 
 var (
 	_ Store   = (*Memory)(nil)
@@ -159,7 +203,7 @@ func (m *Memory) clock() time.Time {
 func (m *Memory) Get(_ context.Context, key string) (*Session, error) {
 	m.mu.Lock()
 	e, ok := m.m[key]
-	if ok && !m.clock().Before(e.expires) {
+	if ok && !e.live(m.clock()) {
 		delete(m.m, key)
 		ok = false
 	}
@@ -167,7 +211,7 @@ func (m *Memory) Get(_ context.Context, key string) (*Session, error) {
 	if !ok {
 		return nil, ErrNotFound
 	}
-	s := e.s
+	s := e.session()
 	return &s, nil
 }
 
@@ -179,9 +223,8 @@ func (m *Memory) Put(_ context.Context, key string, s *Session, ttl time.Duratio
 	if m.m == nil {
 		m.m = make(map[string]memEntry)
 	}
-	e := memEntry{s: *s, expires: now.Add(ttl)}
-	e.s.ID, e.s.reissue = "", false // as in every store: only the browser holds the id
-	m.m[key] = e
+	// as in every store, the id is not kept: only the browser holds it
+	m.m[key] = newMemEntry(s, now.Add(ttl))
 	m.sweepLocked(now)
 	return nil
 }
@@ -192,12 +235,12 @@ func (m *Memory) Touch(_ context.Context, key string, seen time.Time, ttl time.D
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.m[key]
-	if !ok || !now.Before(e.expires) {
+	if !ok || !e.live(now) {
 		delete(m.m, key)
 		return ErrNotFound
 	}
-	e.s.LastSeen = seen
-	e.expires = now.Add(ttl)
+	e.lastSeen = seen.UnixNano()
+	e.expires = now.Add(ttl).UnixNano()
 	m.m[key] = e
 	return nil
 }
@@ -217,8 +260,8 @@ func (m *Memory) List(_ context.Context, user string) ([]Entry, error) {
 	defer m.mu.Unlock()
 	var out []Entry
 	for k, e := range m.m {
-		if now.Before(e.expires) && (user == "" || e.s.User == user) {
-			out = append(out, Entry{Key: k, Session: e.s})
+		if e.live(now) && (user == "" || e.field(0) == user) {
+			out = append(out, Entry{Key: k, Session: e.session()})
 		}
 	}
 	return out, nil
@@ -235,7 +278,7 @@ func (m *Memory) Count(ctx context.Context) (int, error) {
 	defer m.mu.Unlock()
 	n := 0
 	for _, e := range m.m {
-		if now.Before(e.expires) {
+		if e.live(now) {
 			n++
 		}
 	}
@@ -257,7 +300,7 @@ func (m *Memory) sweepLocked(now time.Time) {
 	}
 	m.lastSweep = now
 	for k, e := range m.m {
-		if !now.Before(e.expires) {
+		if !e.live(now) {
 			delete(m.m, k)
 		}
 	}

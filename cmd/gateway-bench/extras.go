@@ -22,12 +22,14 @@ type sessionsResult struct {
 	firstErr error
 	elapsed  time.Duration
 	idle     memInfo // after start, before any sign-in
-	after    memInfo // after the last sign-in
+	after    memInfo // after the last sign-in, its garbage not yet collected
+	inUse    memInfo // after signed-in load that followed
 }
 
 // measureSessions starts a gateway on the memory store, signs in o.Sessions times as
-// separate browsers, and reads the process's memory.
-func (b *bench) measureSessions(ctx context.Context) (*sessionsResult, error) {
+// separate browsers, and reads the process's memory; then again after a run of
+// signed-in load, by which time the sign-ins' garbage has been collected.
+func (b *bench) measureSessions(ctx context.Context, ld loader) (*sessionsResult, error) {
 	t, err := b.startGateway(ctx, gatewaySpec{name: nameSessions, store: "memory",
 		loose: true, users: map[string]string{benchUser: benchPassword}, hash: cheapArgon2})
 	if err != nil {
@@ -76,6 +78,13 @@ func (b *bench) measureSessions(ctx context.Context) (*sessionsResult, error) {
 	// the first session must still be live: none was dropped to make room
 	if err := checkSession(ctx, c, t.url, t.cookie); err != nil {
 		return nil, t.proc.failure(err)
+	}
+	if _, err := ld.run(ctx, t.url+loadPath, t.cookie, b.o.FloodLoadConns,
+		b.o.Duration); err != nil {
+		return nil, t.proc.failure(err)
+	}
+	if res.inUse, err = procMem(t.proc.pid()); err != nil {
+		return nil, err
 	}
 	return res, nil
 }

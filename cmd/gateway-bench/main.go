@@ -203,7 +203,7 @@ func run(ctx context.Context, o Options) error {
 	}
 
 	if o.Sessions > 0 {
-		if res.sessions, err = b.measureSessions(ctx); err != nil {
+		if res.sessions, err = b.measureSessions(ctx, ld); err != nil {
 			return err
 		}
 	}
