@@ -1,39 +1,19 @@
 package server
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/frontgate/gateway/config"
 )
 
-// lockedBuffer is a bytes.Buffer safe for the flush timer's goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestAccessRecordsBufferedAuditAtOnce checks what NewLogger holds back and what it
 // writes at once, and that records come out in the order they were logged.
 func TestAccessRecordsBufferedAuditAtOnce(t *testing.T) {
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
-			var out lockedBuffer
+			var out syncBuffer
 			lg := NewLogger(&out, config.Log{Level: "info", Format: format})
 			lg.Info("request", "log", "access", "path", "/one")
 			if s := out.String(); s != "" {
@@ -72,7 +52,7 @@ func TestAccessRecordsBufferedAuditAtOnce(t *testing.T) {
 
 // TestAccessBufferWrittenWhenFull checks that a burst does not wait for the timer.
 func TestAccessBufferWrittenWhenFull(t *testing.T) {
-	var out lockedBuffer
+	var out syncBuffer
 	lg := NewLogger(&out, config.Log{Level: "info"})
 	long := strings.Repeat("x", 1000)
 	for range accessBufferSize/1000 + 1 {

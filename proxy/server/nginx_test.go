@@ -39,7 +39,8 @@ func nginxBinary(t testing.TB) string {
 	return ""
 }
 
-// syncBuffer collects a process's output for the test's failure messages.
+// syncBuffer collects output written from other goroutines: a process's, for the
+// test's failure messages, or a logger's.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
