@@ -17,7 +17,7 @@
 // Usage:
 //
 //	go run ./cmd/gateway-bench [-duration 3s] [-rounds 5] [-out examples/bench/results.md]
-//	go run ./cmd/gateway-bench -quick -out ''    # a smoke run of a few seconds
+//	go run ./cmd/gateway-bench -quick -out ''    # a smoke run of half a minute
 //
 // The gateway is built from ./cmd/gateway with go build, so run it from the module.
 package main
@@ -40,6 +40,8 @@ const gatewaySelf = "self"
 
 // Options configures run.
 type Options struct {
+	// Quick marks a smoke run, whose verdicts mean nothing.
+	Quick bool
 	// Duration is how long each load run lasts; wrk rounds it up to whole seconds.
 	Duration time.Duration
 	// Rounds is how many times every target is measured at every connection count.
@@ -111,7 +113,7 @@ func parseFlags(args []string) (Options, error) {
 	fs.IntVar(&o.FloodConns, "flood-conns", 50, "concurrent wrong-password sign-ins")
 	fs.IntVar(&o.FloodLoadConns, "flood-load-conns", 16, "signed-in connections "+
 		"measured under the flood")
-	quick := fs.Bool("quick", false, "smoke run: 1 round of 300ms, 200 sessions, "+
+	quick := fs.Bool("quick", false, "smoke run: 1 round of 300ms (1s with wrk), 200 sessions, "+
 		"1 flood round, unless set otherwise")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -127,6 +129,7 @@ func parseFlags(args []string) (Options, error) {
 		cmd = append(cmd, "-"+f.Name+"="+shellQuote(f.Value.String()))
 	})
 	o.Command = strings.Join(append([]string{"go run ./cmd/gateway-bench"}, cmd...), " ")
+	o.Quick = *quick
 	if *quick {
 		setDefault(set["duration"], &o.Duration, 300*time.Millisecond)
 		setDefault(set["rounds"], &o.Rounds, 1)

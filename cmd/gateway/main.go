@@ -118,7 +118,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: ok (%d routes, users from %s)\n", cfg.File, len(cfg.Routes),
+	routes := "routes"
+	if len(cfg.Routes) == 1 {
+		routes = "route"
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d %s, users from %s)\n", cfg.File, len(cfg.Routes), routes,
 		cfg.Users.File)
 	return 0
 }

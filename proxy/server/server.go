@@ -209,6 +209,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving: %w", err)
 	}
+	lg.Info("gateway stopped")
 	return nil
 }
 
