@@ -24,6 +24,9 @@ func BenchmarkMemoryGet(b *testing.B) {
 	for i := range keys {
 		keys[i] = fmt.Sprintf("key-%043d", i) // as long as a real key
 		s := storetest.Sample(fmt.Sprintf("user%d", i%1000))
+		// digests and a token as long as real ones
+		s.AuthHash, s.MAC = fmt.Sprintf("%064x", i), fmt.Sprintf("%064x", i+n)
+		s.CSRFToken, s.ClientIP = fmt.Sprintf("%043d", i), "192.0.2.1"
 		st.Put(ctx, keys[i], s, time.Hour)
 	}
 	runtime.GC()

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -134,21 +135,40 @@ type Memory struct {
 }
 
 // memEntry is a session as the memory store keeps it, in as little room as it can
-// take: its strings one after another in one string, its times as Unix nanoseconds. The
-// entry is then small enough to sit in the map itself, and a Session read out shares
-// the strings and allocates nothing more.
+// take: its strings one after another in one string, the two hex digests (the auth hash
+// and the record's MAC) as their 32 bytes, its times as Unix nanoseconds. The entry is
+// then small enough to sit in the map itself; a Session read out shares the other
+// strings and allocates only the two digests' hex.
 type memEntry struct {
 	text                        string    // user, backend, auth hash, csrf, client ip, mac
 	ends                        [6]uint32 // where each of them ends in text
 	created, lastSeen, deadline int64     // the session's own times
 	expires                     int64     // when the store drops it
-	remember                    bool
+	flags                       uint8     // memRemember, and which fields are packed
 }
+
+const (
+	memRemember   = 1 << 0
+	memPackedHash = 1 << 1 // the auth hash is kept as its bytes
+	memPackedMAC  = 1 << 2 // the MAC is kept as its bytes
+)
 
 func newMemEntry(s *Session, expires time.Time) memEntry {
 	e := memEntry{created: s.Created.UnixNano(), lastSeen: s.LastSeen.UnixNano(),
-		deadline: s.Expires.UnixNano(), expires: expires.UnixNano(), remember: s.Remember}
+		deadline: s.Expires.UnixNano(), expires: expires.UnixNano()}
+	if s.Remember {
+		e.flags |= memRemember
+	}
 	fields := [...]string{s.User, s.Backend, s.AuthHash, s.CSRFToken, s.ClientIP, s.MAC}
+	for _, p := range [...]struct {
+		i   int
+		bit uint8
+	}{{2, memPackedHash}, {5, memPackedMAC}} {
+		if raw, ok := packHex(fields[p.i]); ok {
+			fields[p.i] = raw
+			e.flags |= p.bit
+		}
+	}
 	n := 0
 	for _, f := range fields {
 		n += len(f)
@@ -163,6 +183,19 @@ func newMemEntry(s *Session, expires time.Time) memEntry {
 	return e
 }
 
+// packHex returns the bytes that h, a lower-case hex SHA-256 digest, spells, and false
+// for anything else, which is then kept as it is.
+func packHex(h string) (string, bool) {
+	if len(h) != 2*sha256.Size || strings.ToLower(h) != h {
+		return "", false
+	}
+	raw, err := hex.DecodeString(h)
+	if err != nil {
+		return "", false
+	}
+	return string(raw), true
+}
+
 func (e *memEntry) field(i int) string {
 	start := uint32(0)
 	if i > 0 {
@@ -171,11 +204,27 @@ func (e *memEntry) field(i int) string {
 	return e.text[start:e.ends[i]]
 }
 
+// digest returns field i, written out in hex again if it was packed.
+func (e *memEntry) digest(i int, packed uint8) string {
+	if e.flags&packed == 0 {
+		return e.field(i)
+	}
+	raw := e.field(i)
+	var buf [2 * sha256.Size]byte
+	for j := 0; j < len(raw) && j < sha256.Size; j++ {
+		buf[2*j], buf[2*j+1] = hexDigits[raw[j]>>4], hexDigits[raw[j]&0xf]
+	}
+	return string(buf[:2*min(len(raw), sha256.Size)])
+}
+
+const hexDigits = "0123456789abcdef"
+
 func (e *memEntry) session() Session {
-	return Session{User: e.field(0), Backend: e.field(1), AuthHash: e.field(2),
-		CSRFToken: e.field(3), ClientIP: e.field(4), MAC: e.field(5),
-		Created: time.Unix(0, e.created), LastSeen: time.Unix(0, e.lastSeen),
-		Expires: time.Unix(0, e.deadline), Remember: e.remember}
+	return Session{User: e.field(0), Backend: e.field(1),
+		AuthHash: e.digest(2, memPackedHash), CSRFToken: e.field(3), ClientIP: e.field(4),
+		MAC: e.digest(5, memPackedMAC), Created: time.Unix(0, e.created),
+		LastSeen: time.Unix(0, e.lastSeen), Expires: time.Unix(0, e.deadline),
+		Remember: e.flags&memRemember != 0}
 }
 
 // live reports whether the store still keeps e at now.
