@@ -514,18 +514,7 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 	}
 	h.storeWorked()
 	u = h.auth.Users().Lookup(s.User)
-	reason := ""
-	switch {
-	case s.Backend != authn.Backend:
-		reason = "unknown backend"
-	case u == nil:
-		reason = "user removed"
-	case u.Disabled:
-		reason = "user disabled"
-	case !h.sessions.Bound(s, u.PasswordHash()):
-		reason = "password changed"
-	}
-	if reason != "" {
+	if reason := h.sessionEnded(s, u); reason != "" {
 		if err := h.sessions.Delete(ctx, s); err != nil {
 			h.log.Error("session store unavailable", "error", err, "user", s.User)
 			return nil, nil, err
@@ -549,6 +538,22 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 		}
 	}
 	return s, u, nil
+}
+
+// sessionEnded returns why s no longer signs in u, the user its record names as they are
+// now (nil when gone), or "" when it still does.
+func (h *Handler) sessionEnded(s *session.Session, u *authn.User) string {
+	switch {
+	case s.Backend != authn.Backend:
+		return "unknown backend"
+	case u == nil:
+		return "user removed"
+	case u.Disabled:
+		return "user disabled"
+	case !h.sessions.Bound(s, u.PasswordHash()):
+		return "password changed"
+	}
+	return ""
 }
 
 // storeDown answers a request that needs a session while the store cannot be reached.

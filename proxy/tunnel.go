@@ -47,15 +47,17 @@ func (h *Handler) watchTunnel(ctx context.Context, end context.CancelFunc,
 // When the store cannot answer, the tunnel ends: it fails closed, as a request would.
 func (h *Handler) tunnelEnded(ctx context.Context, u *authn.User, values []string) string {
 	cur := h.auth.Users().Lookup(u.Name)
-	switch {
-	case cur == nil:
-		return "user removed"
-	case cur.Disabled:
-		return "user disabled"
-	case cur.PasswordHash() != u.PasswordHash():
-		return "password changed"
-	case len(values) == 0:
-		return "" // Basic credentials: the password is all there is to check
+	if len(values) == 0 {
+		// Basic credentials: the user and the password are all there is to check
+		switch {
+		case cur == nil:
+			return "user removed"
+		case cur.Disabled:
+			return "user disabled"
+		case cur.PasswordHash() != u.PasswordHash():
+			return "password changed"
+		}
+		return ""
 	}
 	s, err := h.sessions.Resolve(ctx, values)
 	switch {
@@ -64,9 +66,11 @@ func (h *Handler) tunnelEnded(ctx context.Context, u *authn.User, values []strin
 	case err != nil:
 		h.log.Error("session store unavailable", "error", err, "user", u.Name)
 		return "session store unavailable"
-	case s.User != u.Name || s.Backend != authn.Backend || !h.sessions.Bound(s,
-		cur.PasswordHash()):
+	case s.User != u.Name:
 		return "session ended"
+	}
+	if reason := h.sessionEnded(s, cur); reason != "" {
+		return reason
 	}
 	if err := h.sessions.Renew(ctx, s); err != nil {
 		if errors.Is(err, session.ErrNotFound) {
