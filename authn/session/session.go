@@ -209,15 +209,12 @@ func (e *memEntry) digest(i int, packed uint8) string {
 	if e.flags&packed == 0 {
 		return e.field(i)
 	}
-	raw := e.field(i)
+	var raw [sha256.Size]byte // packed fields are always this long
 	var buf [2 * sha256.Size]byte
-	for j := 0; j < len(raw) && j < sha256.Size; j++ {
-		buf[2*j], buf[2*j+1] = hexDigits[raw[j]>>4], hexDigits[raw[j]&0xf]
-	}
-	return string(buf[:2*min(len(raw), sha256.Size)])
+	copy(raw[:], e.field(i))
+	hex.Encode(buf[:], raw[:])
+	return string(buf[:])
 }
-
-const hexDigits = "0123456789abcdef"
 
 func (e *memEntry) session() Session {
 	return Session{User: e.field(0), Backend: e.field(1),
