@@ -55,10 +55,11 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
-	// From a trusted proxy, the host it names is the host the user asked for.
-	host := r.Host
-	if v := r.Header.Get("X-Forwarded-Host"); v != "" && validHost(v) {
-		host = v
+	// From a trusted proxy, the host it names is the host the user asked for; when it
+	// names none, the auth request's own Host is the one the proxy passed on.
+	host := target.host
+	if host == "" {
+		host = r.Host
 	}
 	gw, rt, public, ok := h.decide(config.NormalizeHost(host), decoded)
 	if !ok || gw || rt == nil {
@@ -117,8 +118,8 @@ func (h *Handler) sessionNeeded(w http.ResponseWriter, r *http.Request, cleanPat
 	// Traefik resolves a relative Location against the auth request's address, which
 	// is the gateway's own and not one the browser can reach; so the original scheme
 	// and host lead whenever the proxy named both.
-	if origin, ok := originalOrigin(r); ok {
-		login = origin + login
+	if t, ok := originalTarget(r); ok && t.scheme != "" && t.host != "" {
+		login = t.scheme + "://" + t.host + login
 	}
 	redirectTo(w, login, http.StatusFound)
 }
@@ -146,87 +147,106 @@ func describesBrowserRead(r *http.Request) bool {
 	return (m == http.MethodGet || m == http.MethodHead) && acceptsHTML(r)
 }
 
-// originalOrigin returns "scheme://host" of the described request from X-Forwarded-Proto
-// and X-Forwarded-Host, when each is sent once and valid. Only a trusted proxy gets this
-// far, and it sets both itself; a host that fails the check, or a second copy that
-// would leave the choice to whoever reads first, gives no origin and a relative redirect.
-func originalOrigin(r *http.Request) (string, bool) {
-	protos, hosts := r.Header.Values("X-Forwarded-Proto"), r.Header.Values("X-Forwarded-Host")
-	if len(protos) != 1 || len(hosts) != 1 {
-		return "", false
-	}
-	proto, host := strings.ToLower(protos[0]), hosts[0]
-	if (proto != "http" && proto != "https") || !validHost(host) {
-		return "", false
-	}
-	// The host must read back as exactly itself, port included, so that the Location
-	// names no other host than the one checked.
-	u, err := url.Parse(proto + "://" + host)
-	if err != nil || u.Host != host || u.Path != "" || u.Hostname() == "" {
-		return "", false
-	}
-	return proto + "://" + host, true
-}
-
-// target is the request a front proxy describes: its escaped path and raw query.
+// target is the request a front proxy describes: its scheme and host when the proxy
+// names them (empty otherwise), its escaped path and its raw query.
 type target struct {
-	path, query string
+	scheme, host, path, query string
 }
 
 // originalTarget returns the request a front proxy describes, from X-Forwarded-Uri
-// (Traefik, Caddy), X-Original-URL or X-Original-URI (nginx). All that are sent must
-// agree, path and query, so that a copy a client slipped past the proxy can only cause a
-// denial; each must be sent once, and the method, when given, must be a plain token.
+// (Traefik, Caddy), X-Original-URL or X-Original-URI (nginx), with X-Forwarded-Proto and
+// X-Forwarded-Host. Every header that is sent must be sent once and parse, and all must
+// agree: on the path and query, and on the scheme and host wherever one is named (an
+// absolute URL names both). A copy that a client slipped past the proxy can then only
+// cause a denial, never choose which of two descriptions is judged. The method, when
+// given, must be a plain token.
 func originalTarget(r *http.Request) (target, bool) {
-	var targets []target
+	var t target
+	protos, hosts := r.Header.Values("X-Forwarded-Proto"), r.Header.Values("X-Forwarded-Host")
+	if len(protos) > 1 || len(hosts) > 1 {
+		return target{}, false
+	}
+	if len(protos) == 1 {
+		if t.scheme = strings.ToLower(protos[0]); t.scheme != "http" && t.scheme != "https" {
+			return target{}, false
+		}
+	}
+	if len(hosts) == 1 {
+		if t.host = hosts[0]; t.host == "" || !plainHost(t.host) {
+			return target{}, false
+		}
+	}
+	found := false
 	for _, name := range []string{"X-Forwarded-Uri", "X-Original-Url", "X-Original-Uri"} {
 		vs := r.Header.Values(name)
 		if len(vs) > 1 {
 			return target{}, false
 		}
-		if len(vs) == 1 {
-			t, ok := requestTarget(vs[0])
-			if !ok {
-				return target{}, false
-			}
-			targets = append(targets, t)
+		if len(vs) == 0 {
+			continue
 		}
-	}
-	if len(targets) == 0 {
-		return target{}, false
-	}
-	for _, t := range targets[1:] {
-		if t != targets[0] {
+		u, ok := requestTarget(vs[0])
+		if !ok || (found && (u.path != t.path || u.query != t.query)) ||
+			!t.agree(u.scheme, u.host) {
 			return target{}, false
 		}
+		t.path, t.query, found = u.path, u.query, true
+	}
+	if !found {
+		return target{}, false
 	}
 	if m := r.Header.Values("X-Forwarded-Method"); len(m) > 1 ||
 		(len(m) == 1 && !isToken(m[0])) {
 		return target{}, false
 	}
-	return targets[0], true
+	return t, true
 }
 
-// requestTarget splits a request target, either origin-form ("/a/b?q") or absolute
-// ("https://host/a/b?q"), as nginx's $request_uri and X-Original-URL carry it, into its
-// escaped path and raw query.
+// agree merges a scheme and a host, either of which may be empty for "not named", into
+// t, and reports whether they agree with what t already names. Hosts agree when routing
+// cannot tell them apart (case, port, a trailing dot); t keeps the first one named, so
+// X-Forwarded-Host, port and all, leads a redirect's origin when it is sent.
+func (t *target) agree(scheme, host string) bool {
+	if scheme != "" {
+		if t.scheme != "" && t.scheme != scheme {
+			return false
+		}
+		t.scheme = scheme
+	}
+	if host != "" {
+		if t.host != "" && config.NormalizeHost(t.host) != config.NormalizeHost(host) {
+			return false
+		}
+		if t.host == "" {
+			t.host = host
+		}
+	}
+	return true
+}
+
+// requestTarget parses a request target, either origin-form ("/a/b?q") or absolute
+// ("https://host/a/b?q"), as nginx's $request_uri and X-Original-URL carry it: an absolute
+// one gives the scheme and host too.
 func requestTarget(v string) (target, bool) {
 	if v == "" {
 		return target{}, false
 	}
+	var t target
 	if v[0] != '/' {
 		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-			u.Opaque != "" {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Opaque != "" ||
+			u.User != nil || u.Host == "" || !plainHost(u.Host) {
 			return target{}, false
 		}
+		t.scheme, t.host = u.Scheme, u.Host
 		v = u.RequestURI()
 	}
 	p, q, _ := strings.Cut(v, "?")
 	if strings.ContainsAny(p, "#") {
 		return target{}, false
 	}
-	return target{path: p, query: q}, true
+	t.path, t.query = p, q
+	return t, true
 }
 
 func isToken(s string) bool {

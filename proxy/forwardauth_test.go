@@ -10,10 +10,13 @@ import (
 	"github.com/frontgate/gateway/proxy/redirect"
 )
 
-// forwardAuthConfig adds to newEnv's route a /api/ route with a methods rule, and trusts
-// the front proxy at 10.0.0.2.
+// forwardAuthConfig adds to newEnv's route a /api/ route with a methods rule and a route
+// for the host admin.example.test that only bob may use, and trusts the front proxy at
+// 10.0.0.2.
 const forwardAuthConfig = "  - path: /api/\n    upstream: \"http://127.0.0.1:1\"\n" +
-	"    allow:\n      methods: [GET]\n" + "trusted_proxies: [\"10.0.0.2/32\"]\n"
+	"    allow:\n      methods: [GET]\n" +
+	"  - host: admin.example.test\n    upstream: \"http://127.0.0.1:1\"\n" +
+	"    allow:\n      users: [bob]\n" + "trusted_proxies: [\"10.0.0.2/32\"]\n"
 
 // Addresses of the trusted front proxy and of a client that reaches the gateway directly.
 const faProxy, faDirect = "10.0.0.2", "10.9.9.9"
@@ -91,6 +94,32 @@ func TestForwardAuth(t *testing.T) {
 			"X-Forwarded-Method", "DELETE"}, 403, ""},
 		{"methods rule, no method", faProxy, alice, []string{"X-Forwarded-Uri", "/api/x"},
 			403, ""},
+
+		// the host is judged from whatever names it, and all that name it must agree
+		{"host rule", faProxy, alice, []string{"X-Forwarded-Host", "admin.example.test",
+			"X-Forwarded-Uri", "/x"}, 403, ""},
+		{"host rule, host in any case and with a port", faProxy, alice, []string{
+			"X-Forwarded-Host", "ADMIN.example.test.:8443", "X-Forwarded-Uri", "/x"}, 403, ""},
+		{"host rule, host only in X-Original-URL", faProxy, alice, []string{
+			"X-Original-URL", "https://admin.example.test/x"}, 403, ""},
+		{"X-Forwarded-Host sent twice", faProxy, alice, []string{"X-Forwarded-Host",
+			"other.example.test", "X-Forwarded-Host", "admin.example.test",
+			"X-Forwarded-Uri", "/x"}, 403, ""},
+		{"X-Original-URL and X-Forwarded-Host disagree", faProxy, alice, []string{
+			"X-Original-URL", "https://admin.example.test/x", "X-Forwarded-Host",
+			"other.example.test"}, 403, ""},
+		{"X-Original-URL and X-Forwarded-Proto disagree", faProxy, alice, []string{
+			"X-Original-URL", "http://gw.example.test/app/x", "X-Forwarded-Proto", "https"},
+			403, ""},
+		{"X-Original-URL and X-Forwarded-Host agree", faProxy, alice, []string{
+			"X-Original-URL", "https://gw.example.test:8443/app/x", "X-Forwarded-Host",
+			"GW.example.test", "X-Forwarded-Proto", "https"}, 200, "alice"},
+		{"unparsable X-Forwarded-Host", faProxy, alice, []string{"X-Forwarded-Host", "a b/c",
+			"X-Forwarded-Uri", "/app/x"}, 403, ""},
+		{"X-Original-URL with user-info", faProxy, alice, []string{"X-Original-URL",
+			"https://gw.example.test@admin.example.test/x"}, 403, ""},
+		{"unknown X-Forwarded-Proto", faProxy, alice, []string{"X-Forwarded-Proto", "ftp",
+			"X-Forwarded-Uri", "/app/x"}, 403, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,20 +190,30 @@ func TestForwardAuthSignInRedirect(t *testing.T) {
 			login, "", "/app/x?a=1&b=2"},
 		{"no host: relative", viaRedirect, faProxy, "", browser("X-Forwarded-Host", ""), 302,
 			login, "", "/app/x?a=1&b=2"},
-		{"other scheme: relative", viaRedirect, faProxy, "", browser("X-Forwarded-Proto",
-			"javascript"), 302, login, "", "/app/x?a=1&b=2"},
-		{"host with a path: relative", viaRedirect, faProxy, "", browser("X-Forwarded-Host",
-			"evil.test/x"), 302, login, "", "/app/x?a=1&b=2"},
-		{"host with user-info: relative", viaRedirect, faProxy, "", browser("X-Forwarded-Host",
-			"app.example.test@evil.test"), 302, login, "", "/app/x?a=1&b=2"},
-		{"host with a bad port: relative", viaRedirect, faProxy, "", browser("X-Forwarded-Host",
-			"app.example.test:x"), 302, login, "", "/app/x?a=1&b=2"},
-		{"host list: relative", viaRedirect, faProxy, "", browser("X-Forwarded-Host",
-			"evil.test, app.example.test"), 302, login, "", "/app/x?a=1&b=2"},
-		{"host sent twice: relative", viaRedirect, faProxy, "", append(browser(),
-			"X-Forwarded-Host", "evil.test"), 302, login, "", "/app/x?a=1&b=2"},
-		{"proto sent twice: relative", viaRedirect, faProxy, "", append(browser(),
-			"X-Forwarded-Proto", "http"), 302, login, "", "/app/x?a=1&b=2"},
+		// a scheme or host the proxy names must parse, be named once, and agree with the
+		// target's: otherwise the description is ambiguous, and that is a deny
+		{"other scheme", viaRedirect, faProxy, "", browser("X-Forwarded-Proto",
+			"javascript"), 403, "", "", ""},
+		{"host with a path", viaRedirect, faProxy, "", browser("X-Forwarded-Host",
+			"evil.test/x"), 403, "", "", ""},
+		{"host with user-info", viaRedirect, faProxy, "", browser("X-Forwarded-Host",
+			"app.example.test@evil.test"), 403, "", "", ""},
+		{"host with a bad port", viaRedirect, faProxy, "", browser("X-Forwarded-Host",
+			"app.example.test:x"), 403, "", "", ""},
+		{"host list", viaRedirect, faProxy, "", browser("X-Forwarded-Host",
+			"evil.test, app.example.test"), 403, "", "", ""},
+		{"host sent twice", viaRedirect, faProxy, "", append(browser(),
+			"X-Forwarded-Host", "evil.test"), 403, "", "", ""},
+		{"proto sent twice", viaRedirect, faProxy, "", append(browser(),
+			"X-Forwarded-Proto", "http"), 403, "", "", ""},
+		{"URL names another host", viaRedirect, faProxy, "", browser("X-Forwarded-Uri", "",
+			"X-Original-URL", "https://evil.test/app/x?a=1&b=2"), 403, "", "", ""},
+		{"URL names another scheme", viaRedirect, faProxy, "", browser("X-Forwarded-Uri", "",
+			"X-Original-URL", "http://app.example.test/app/x?a=1&b=2"), 403, "", "", ""},
+		{"URL alone names the origin", viaRedirect, faProxy, "", browser("X-Forwarded-Uri", "",
+			"X-Forwarded-Proto", "", "X-Forwarded-Host", "",
+			"X-Original-URL", "https://app.example.test:8443/app/x?a=1&b=2"), 302,
+			origin + login, "", "/app/x?a=1&b=2"},
 		{"merged slashes", viaRedirect, faProxy, "", browser("X-Forwarded-Uri", "/app//x"),
 			302, origin + proxy.LoginPath + "?next=%2Fapp%2Fx", "", "/app/x"},
 		{"nginx X-Original-URI", viaRedirect, faProxy, "", browser("X-Forwarded-Uri", "",
