@@ -107,6 +107,14 @@ func (c *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	return c.cert, nil
 }
 
+// covers reports whether the certificate now served is valid for host, a name or an IP
+// address: the hosts that files mode serves over HTTPS.
+func (c *certFiles) covers(host string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.cert != nil && c.cert.Leaf != nil && c.cert.Leaf.VerifyHostname(host) == nil
+}
+
 // certPollInterval is how often files mode looks for a replaced certificate.
 var certPollInterval = 2 * time.Second
 
@@ -139,7 +147,7 @@ func filesTLS(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	}()
 	return &tlsSetup{
 		config: baseTLS(&tls.Config{GetCertificate: cf.get}),
-		http:   redirectHTTPS(httpsPort, nil),
+		http:   redirectHTTPS(httpsPort, cf.covers),
 	}, nil
 }
 
@@ -201,7 +209,9 @@ func acmeTLS(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	}
 	return &tlsSetup{
 		config: baseTLS(magic.TLSConfig()),
-		http:   acme.HTTPChallengeHandler(redirectHTTPS(httpsPort, domains)),
+		http: acme.HTTPChallengeHandler(redirectHTTPS(httpsPort, func(host string) bool {
+			return slices.Contains(domains, host)
+		})),
 	}, nil
 }
 
@@ -220,16 +230,18 @@ func atoiOr(s string, def int) int {
 }
 
 // redirectHTTPS sends plain-HTTP requests to HTTPS with 308, keeping method and body.
-// Only a host that the gateway serves is redirected to: otherwise a request with a
-// forged Host would get a redirect to any site, which a cache could then hand to others.
-func redirectHTTPS(port string, domains []string) http.Handler {
+// Only a host that serves reports the gateway serves over HTTPS (one of the ACME domains,
+// or one the certificate from files is valid for) is redirected to, and others get 421:
+// otherwise a request with a forged Host would get a redirect to any site, which a cache
+// could then hand to others.
+func redirectHTTPS(port string, serves func(host string) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := strings.ToLower(r.Host)
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
 		}
 		host = strings.TrimSuffix(host, ".")
-		if !validHostName(host) || (len(domains) > 0 && !slices.Contains(domains, host)) {
+		if !validHostName(host) || !serves(host) {
 			http.Error(w, "Misdirected Request", http.StatusMisdirectedRequest)
 			return
 		}

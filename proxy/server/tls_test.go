@@ -108,38 +108,60 @@ func TestFilesModeServesAndReloads(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	// Plain HTTP redirects to HTTPS, keeping the method.
+	// Plain HTTP redirects to HTTPS, keeping the method, but only for a host the
+	// certificate is valid for: any other Host would make the gateway an open redirect.
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
-	req, _ := http.NewRequest("POST", "http://"+httpAddr+"/app/x?y=1", nil)
-	req.Host = "localhost"
-	res, err := noFollow.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(base, "https://"))
-	if want := "https://localhost:" + port + "/app/x?y=1"; res.StatusCode != 308 ||
-		res.Header.Get("Location") != want {
-		t.Errorf("plain HTTP: %d %q, want 308 %q", res.StatusCode, res.Header.Get("Location"),
-			want)
+	for _, tt := range []struct {
+		host     string
+		status   int
+		location string
+	}{
+		{"localhost", 308, "https://localhost:" + port + "/app/x?y=1"},
+		{"LocalHost.:80", 308, "https://localhost:" + port + "/app/x?y=1"},
+		{"127.0.0.1", 308, "https://127.0.0.1:" + port + "/app/x?y=1"},
+		{"other.example", 421, ""},
+		{"localhost.other.example", 421, ""},
+		{"evil.example:443", 421, ""},
+	} {
+		req, _ := http.NewRequest("POST", "http://"+httpAddr+"/app/x?y=1", nil)
+		req.Host = tt.host
+		res, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tt.status || res.Header.Get("Location") != tt.location {
+			t.Errorf("plain HTTP for Host %q: %d %q, want %d %q", tt.host, res.StatusCode,
+				res.Header.Get("Location"), tt.status, tt.location)
+		}
 	}
 }
 
 // signInTLS signs in as alice over HTTPS and checks the cookie and HSTS.
 func signInTLS(t *testing.T, base string, roots *x509.CertPool) *http.Client {
 	t.Helper()
-	return signInWith(t, base, "alice", "pw", &http.Transport{
+	issued := 0
+	c := signInWith(t, base, "alice", "pw", &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "localhost"},
 	}, func(res *http.Response) {
 		if h := res.Header.Get("Strict-Transport-Security"); !strings.Contains(h, "max-age=") {
 			t.Errorf("no HSTS on %s: %q", res.Request.URL.Path, h)
 		}
 		for _, sc := range res.Header.Values("Set-Cookie") {
-			if strings.HasPrefix(sc, "gateway_session=") && !strings.Contains(sc, "Secure") {
+			if !strings.HasPrefix(sc, "gateway_session=") {
+				continue
+			}
+			issued++
+			if !strings.Contains(sc, "; Secure") {
 				t.Errorf("session cookie over TLS without Secure: %q", sc)
 			}
 		}
 	})
+	if issued == 0 {
+		t.Error("signing in over TLS issued no gateway_session cookie")
+	}
+	return c
 }
