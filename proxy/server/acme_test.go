@@ -27,11 +27,13 @@ import (
 )
 
 // pebble is a real ACME server, Pebble, run in-process on loopback. It validates
-// challenges by dialling localhost on the ports given, which must be the gateway's.
+// challenges by dialling localhost on the ports given, which must be the gateway's, and
+// resolves localhost through its own loopback DNS server, never the machine's resolver.
 type pebble struct {
 	dir    string // directory URL
 	roots  *x509.CertPool
-	caPEM  string // file with the certificate of Pebble's own HTTPS
+	caPEM  string       // file with the certificate of Pebble's own HTTPS
+	dns    *loopbackDNS // the only resolver Pebble's validation uses
 	orders atomic.Int64
 }
 
@@ -43,11 +45,13 @@ func startPebble(t *testing.T, httpPort, tlsPort int) *pebble {
 	store := db.NewMemoryStore()
 	authority := ca.New(quiet, store, "", "ecdsa", 0, 1,
 		map[string]ca.Profile{"default": {Description: "default"}})
-	// No custom resolver: "localhost" is looked up in /etc/hosts, never in DNS.
-	validator := va.New(quiet, httpPort, tlsPort, false, "", store)
+	// An empty resolver address would make Pebble use the machine's resolver; it gets a
+	// DNS server on loopback that knows localhost and no other name.
+	names := startLoopbackDNS(t, "localhost")
+	validator := va.New(quiet, httpPort, tlsPort, false, names.addr, store)
 	front := wfe.New(quiet, store, validator, authority, []string{"pebble.letsencrypt.org"},
 		false, false, 0, 0)
-	p := &pebble{}
+	p := &pebble{dns: names}
 	h := front.Handler()
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter,
 		r *http.Request) {
@@ -134,6 +138,7 @@ func TestACMEWithPebble(t *testing.T) {
 				time.Sleep(100 * time.Millisecond)
 			}
 			signInTLS(t, base, p.roots)
+			p.dns.checkAsked(t, "localhost")
 
 			// Unknown names get no certificate and start no order, however many.
 			orders := p.orders.Load()
@@ -209,6 +214,7 @@ func TestTwoGatewaysShareOneCertificateThroughRedis(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
+	p.dns.checkAsked(t, "localhost")
 	if n := p.orders.Load(); n != 1 || len(serials) != 1 {
 		t.Errorf("two gateways placed %d orders and serve %d certificates; want 1 and 1",
 			n, len(serials))
