@@ -29,8 +29,9 @@ type gateway struct {
 
 	file string // the config file; it never changes
 
-	mu          sync.Mutex // serialises reloads, and guards cfg, users and stopWatch
-	cfg         *config.Config
+	mu          sync.Mutex     // serialises reloads, and guards cfg, users and stopWatch
+	cfg         *config.Config // the config served now
+	started     *config.Config // the config the listeners and the store were made from
 	users       *authn.FileStore
 	stopWatch   context.CancelFunc
 	cur         atomic.Pointer[proxy.Handler]
@@ -53,7 +54,7 @@ func newGateway(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	if err != nil {
 		return nil, err
 	}
-	g.cfg = cfg
+	g.cfg, g.started = cfg, cfg
 	g.stampConfig, _ = stampFiles(cfg.File)
 	g.cur.Store(h)
 	return g, nil
@@ -111,30 +112,41 @@ func handlerFor(cfg *config.Config, lg *slog.Logger, m *proxy.Metrics,
 	})
 }
 
-// restartKeys names the settings a reload cannot change: they belong to listeners, the
-// store or files opened once.
-func restartKeys(old, cur *config.Config) []string {
+// keepStarted sets in cur the settings that a reload cannot change back to their values
+// in started, the config the gateway was started with, and returns the keys that differed.
+// Those settings belong to listeners, the store or files opened once; a handler built
+// from a new value of one (a new state_dir, say, with a new generated secret) would not
+// match what is running.
+func keepStarted(started, cur *config.Config) []string {
 	var keys []string
-	for _, k := range []struct {
-		key  string
-		a, b any
-	}{
-		{"listen", old.Listen, cur.Listen},
-		{"http_listen", old.HTTPListen, cur.HTTPListen},
-		{"tls", old.TLS, cur.TLS},
-		{"state_dir", old.StateDir, cur.StateDir},
-		{"session.store", old.Session.Store, cur.Session.Store},
-		{"session.redis", old.Session.Redis, cur.Session.Redis},
-		{"admin", old.Admin, cur.Admin},
-		{"timeouts.read_header", old.Timeouts.ReadHeader, cur.Timeouts.ReadHeader},
-		{"timeouts.idle", old.Timeouts.Idle, cur.Timeouts.Idle},
-		{"log", old.Log, cur.Log},
-	} {
-		if !reflect.DeepEqual(k.a, k.b) {
-			keys = append(keys, k.key)
+	keep := func(key string, a, b any) {
+		if !reflect.DeepEqual(a, b) {
+			keys = append(keys, key)
 		}
 	}
+	keep("listen", started.Listen, cur.Listen)
+	keep("http_listen", started.HTTPListen, cur.HTTPListen)
+	keep("tls", started.TLS, cur.TLS)
+	keep("state_dir", started.StateDir, cur.StateDir)
+	keep("session.store", started.Session.Store, cur.Session.Store)
+	keep("session.redis", started.Session.Redis, cur.Session.Redis)
+	keep("admin", started.Admin, cur.Admin)
+	keep("timeouts.read_header", started.Timeouts.ReadHeader, cur.Timeouts.ReadHeader)
+	keep("timeouts.idle", started.Timeouts.Idle, cur.Timeouts.Idle)
+	keep("log", started.Log, cur.Log)
+	cur.Listen, cur.HTTPListen, cur.TLS = started.Listen, started.HTTPListen, started.TLS
+	cur.StateDir, cur.Admin, cur.Log = started.StateDir, started.Admin, started.Log
+	cur.Session.Store, cur.Session.Redis = started.Session.Store, started.Session.Redis
+	cur.Timeouts.ReadHeader = started.Timeouts.ReadHeader
+	cur.Timeouts.Idle = started.Timeouts.Idle
 	return keys
+}
+
+// shutdownTimeout returns timeouts.shutdown of the config served now.
+func (g *gateway) shutdownTimeout() time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.cfg.Timeouts.Shutdown
 }
 
 // reload loads the config file again and, if it is valid, serves with it. A config that
@@ -148,13 +160,14 @@ func (g *gateway) reload(reason string) error {
 			"error", err)
 		return err
 	}
+	keys := keepStarted(g.started, cfg)
 	h, err := g.build(cfg)
 	if err != nil {
 		g.lg.Error("config rejected, keeping the running one", "reason", reason,
 			"error", err)
 		return err
 	}
-	if keys := restartKeys(g.cfg, cfg); len(keys) > 0 {
+	if len(keys) > 0 {
 		g.lg.Warn("config changes that need a restart were not applied", "keys",
 			fmt.Sprint(keys))
 	}

@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -56,10 +58,12 @@ func TestConfigReloadsLive(t *testing.T) {
 	os.WriteFile(path, []byte(edit), 0o600)
 	waitFor("new public path served", func() bool { return status("/open/x") == 200 })
 
-	// A broken config is refused with its line and key; the running one keeps serving.
+	// A broken config is refused with its file, line and key; the running one keeps
+	// serving.
 	os.WriteFile(path, []byte(edit+"bogus_key: 1\n"), 0o600)
+	where := fmt.Sprintf("%s:%d: bogus_key: unknown key", path, strings.Count(edit, "\n")+1)
 	waitFor("broken config reported", func() bool {
-		return strings.Contains(logs.String(), "bogus_key: unknown key")
+		return strings.Contains(logs.String(), where)
 	})
 	if status("/open/x") != 200 {
 		t.Error("a rejected config changed what is served")
@@ -74,4 +78,74 @@ func TestConfigReloadsLive(t *testing.T) {
 			strings.Contains(logs.String(), "listen")
 	})
 	waitFor("the rest applied", func() bool { return status("/open/x") != 200 })
+}
+
+// TestReloadKeepsRestartOnlyKeys changes state_dir, a key a reload cannot apply, and
+// checks that the gateway goes on with the one it started with: the session signed in
+// before still works, nothing is made in the new folder, and once the file is back as
+// it started, a reload has nothing left to name.
+func TestReloadKeepsRestartOnlyKeys(t *testing.T) {
+	configPollInterval = 20 * time.Millisecond
+	defer func() { configPollInterval = 2 * time.Second }()
+	up := newUpstream(t)
+	path := writeConfig(t, up)
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{ConfigPath: path, Stderr: logs,
+			Ready: func(a net.Addr) { ready <- a }})
+	}()
+	defer func() { cancel(); <-done }()
+	base := "http://" + (<-ready).String()
+	c := signIn(t, base, "alice", "pw")
+	status := func(p string) int {
+		t.Helper()
+		res, err := c.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := status("/app/x"); got != 200 {
+		t.Fatalf("signed in: got %d, want 200", got)
+	}
+	reloads := func() int { return strings.Count(logs.String(), "config reloaded") }
+	waitReload := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for reloads() < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("no reload within 5s; log:\n%s", logs.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	orig, _ := os.ReadFile(path)
+	other := filepath.Join(filepath.Dir(path), "other-state")
+	os.WriteFile(path, append([]byte("state_dir: other-state\n"), orig...), 0o600)
+	waitReload(1)
+	if !strings.Contains(logs.String(), "need a restart") ||
+		!strings.Contains(logs.String(), "state_dir") {
+		t.Errorf("state_dir change not named as needing a restart; log:\n%s", logs.String())
+	}
+	if got := status("/app/x"); got != 200 {
+		t.Errorf("after a reload that changed state_dir: got %d, want 200 (still signed in)",
+			got)
+	}
+	if _, err := os.Stat(other); !os.IsNotExist(err) {
+		t.Errorf("the new state_dir was used before a restart: %v", err)
+	}
+
+	warned := strings.Count(logs.String(), "need a restart")
+	os.WriteFile(path, orig, 0o600)
+	waitReload(2)
+	if n := strings.Count(logs.String(), "need a restart"); n != warned {
+		t.Errorf("a config back as it started was still said to need a restart; log:\n%s",
+			logs.String())
+	}
 }

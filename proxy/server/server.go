@@ -198,7 +198,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	timeout := o.ShutdownTimeout
 	if timeout <= 0 {
-		timeout = cfg.Timeouts.Shutdown
+		timeout = g.shutdownTimeout() // a reload may have changed it
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), timeout)
 	defer scancel()
