@@ -3,6 +3,8 @@ package proxy_test
 import (
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"testing"
 	"time"
 
@@ -37,13 +39,21 @@ func TestAssertionVerifiesAgainstJWKS(t *testing.T) {
 	if len(got) != 1 || got[0] == "forged" {
 		t.Fatalf("upstream got assertions %q, want exactly the gateway's", got)
 	}
-	// The audience is the upstream the token was sent to, so that no other app can
-	// replay it.
-	host := up.URL
+	// The audience is the host asked for, and the upstream the token was sent to, so that
+	// an app on another host, or on the same host by another path, can refuse it.
+	gwURL, _ := url.Parse(e.gw.URL)
+	host := gwURL.Hostname()
 	tok, err := jwt.Parse([]byte(got[0]), jwt.WithKeySet(set), jwt.WithValidate(true),
 		jwt.WithIssuer("gateway"), jwt.WithAudience(host), jwt.WithAcceptableSkew(time.Second))
 	if err != nil {
 		t.Fatalf("assertion does not verify: %v", err)
+	}
+	if aud, _ := tok.Audience(); !slices.Equal(aud, []string{host, up.URL}) {
+		t.Errorf("aud: got %q, want [%q %q]", aud, host, up.URL)
+	}
+	if _, err := jwt.Parse([]byte(got[0]), jwt.WithKeySet(set), jwt.WithValidate(true),
+		jwt.WithAudience("other.example.test")); err == nil {
+		t.Error("assertion verifies for another audience")
 	}
 	if sub, _ := tok.Subject(); sub != "alice" {
 		t.Errorf("sub: got %q, want alice", sub)

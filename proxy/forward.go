@@ -118,13 +118,18 @@ func setIdentity(h http.Header, id config.IdentityHeaders, u *authn.User) {
 // AssertionHeader carries the signed identity assertion to the upstream.
 const AssertionHeader = "X-Gateway-Assertion"
 
-// setAssertion adds a signed assertion of u's identity, addressed to the route's
-// upstream (its scheme, host and port): one app cannot replay a token it was sent to
-// another, even on the same public host.
+// setAssertion adds a signed assertion of u's identity, addressed to the host the user
+// asked for, as the request line gives it (a wildcard route's own host is a pattern),
+// and to the route's upstream (its scheme, host and port): an app that checks its
+// upstream address cannot be sent a token meant for another app, even on the same host.
 func (h *Handler) setAssertion(pr *httputil.ProxyRequest, rt *route, u *authn.User) {
-	aud := rt.upstream.Scheme + "://" + rt.upstream.Host
+	up := rt.upstream.Scheme + "://" + rt.upstream.Host
+	aud := config.NormalizeHost(pr.In.Host)
+	if aud == "" { // HTTP/1.0 without a Host: the upstream alone
+		aud, up = up, ""
+	}
 	tok, err := h.assertions.Sign(assertion.Claims{Subject: u.Name, Email: u.Email,
-		Groups: u.Groups, Audience: aud}, time.Now(), h.assertTTL)
+		Groups: u.Groups, Audience: aud, Upstream: up}, time.Now(), h.assertTTL)
 	if err != nil {
 		// Without its assertion the request would reach an app that may insist on one;
 		// it goes without, and the app refuses it, which is the safe side.

@@ -17,8 +17,10 @@
 //   - the signature verifies under a key from the gateway's JWKS, chosen by "kid", with
 //     the algorithm fixed to EdDSA rather than read from the token;
 //   - "iss" is "gateway";
-//   - "aud" is the app's own host, so that an assertion sent to one app cannot be replayed
-//     to another behind the same gateway;
+//   - "aud" holds the app's own host, so that an assertion sent to one app cannot be
+//     replayed to another behind the same gateway; when the app shares its host with
+//     others (routes by path), it checks for its own address as the gateway dials it,
+//     which "aud" holds too;
 //   - "exp" and "nbf" hold at the app's clock, allowing a little skew.
 //
 // The claims are "sub" (the username), "email" (absent when unknown), "groups" (always an
@@ -83,9 +85,14 @@ type Claims struct {
 	Groups []string
 
 	// Audience is the host the request is for: the route's host, or else the request's
-	// Host. It becomes the "aud" claim and must not be empty, since an assertion without
-	// an audience could be replayed to any app behind the gateway.
+	// Host. It is the first value of the "aud" claim and must not be empty, since an
+	// assertion without an audience could be replayed to any app behind the gateway.
 	Audience string
+
+	// Upstream, when set, is a second value of "aud": the address the gateway sends the
+	// request to, such as "http://127.0.0.1:9001", which tells apart the apps behind one
+	// host. With it "aud" is an array of both; without, a plain string.
+	Upstream string
 }
 
 // Signer signs identity assertions with an Ed25519 key. It is safe for concurrent use.
@@ -135,7 +142,7 @@ func newSigner(key ed25519.PrivateKey) (*Signer, error) {
 type payload struct {
 	Issuer    string   `json:"iss"`
 	Subject   string   `json:"sub"`
-	Audience  string   `json:"aud"`
+	Audience  any      `json:"aud"` // a string, or an array of two
 	Email     string   `json:"email,omitempty"`
 	Groups    []string `json:"groups"`
 	IssuedAt  int64    `json:"iat"`
@@ -159,11 +166,15 @@ func (s *Signer) Sign(c Claims, now time.Time, ttl time.Duration) (string, error
 	if groups == nil {
 		groups = []string{} // "groups": [], never null
 	}
+	var aud any = c.Audience
+	if c.Upstream != "" && c.Upstream != c.Audience {
+		aud = []string{c.Audience, c.Upstream}
+	}
 	iat := now.Unix()
 	body, err := json.Marshal(payload{
 		Issuer:    Issuer,
 		Subject:   c.Subject,
-		Audience:  c.Audience,
+		Audience:  aud,
 		Email:     c.Email,
 		Groups:    groups,
 		IssuedAt:  iat,
@@ -196,7 +207,7 @@ func (c *Claims) check() error {
 	// encoding/json would replace invalid UTF-8 with U+FFFD, so that two different
 	// usernames could come out as the same "sub": refuse rather than alter an identity.
 	ok := utf8.ValidString(c.Subject) && utf8.ValidString(c.Email) &&
-		utf8.ValidString(c.Audience)
+		utf8.ValidString(c.Audience) && utf8.ValidString(c.Upstream)
 	for _, g := range c.Groups {
 		ok = ok && utf8.ValidString(g)
 	}

@@ -83,6 +83,31 @@ func payloadOf(tb testing.TB, token string) wireClaims {
 	return c
 }
 
+// TestSignUpstreamAudience checks that an assertion with an upstream is addressed to
+// both the host and the upstream, and to nothing else.
+func TestSignUpstreamAudience(t *testing.T) {
+	s := newSigner(t)
+	now := time.Now()
+	c := assertion.Claims{Subject: "alice", Audience: "app.example.com",
+		Upstream: "http://127.0.0.1:9001"}
+	token, err := s.Sign(c, now, time.Minute)
+	if err != nil {
+		t.Fatalf("Sign: %v", err)
+	}
+	for _, aud := range []string{c.Audience, c.Upstream} {
+		tok, err := verify(t, s.JWKS(), token, aud, now)
+		if err != nil {
+			t.Fatalf("verifying for %q: %v", aud, err)
+		}
+		if got, _ := tok.Audience(); !slices.Equal(got, []string{c.Audience, c.Upstream}) {
+			t.Errorf("aud = %q, want [%q %q]", got, c.Audience, c.Upstream)
+		}
+	}
+	if _, err := verify(t, s.JWKS(), token, "http://127.0.0.1:9002", now); err == nil {
+		t.Error("verifies for another upstream")
+	}
+}
+
 func TestSignVerifies(t *testing.T) {
 	s := newSigner(t)
 	now := time.Now()

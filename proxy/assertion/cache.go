@@ -28,7 +28,7 @@ type Cache struct {
 	entries map[cacheKey]*cacheEntry
 }
 
-type cacheKey struct{ subject, audience string }
+type cacheKey struct{ subject, audience, upstream string }
 
 // cacheEntry is an assertion and everything it was issued for.
 type cacheEntry struct {
@@ -51,7 +51,7 @@ func NewCache(s *Signer, size int) *Cache {
 // Sign returns a fresh enough assertion of c from the cache, or else one from the
 // Signer's Sign, which it keeps. Its errors are Sign's.
 func (k *Cache) Sign(c Claims, now time.Time, ttl time.Duration) (string, error) {
-	key := cacheKey{c.Subject, c.Audience}
+	key := cacheKey{c.Subject, c.Audience, c.Upstream}
 	k.mu.Lock()
 	e := k.entries[key]
 	k.mu.Unlock()
