@@ -48,7 +48,7 @@ const usage = `usage:
   gateway sessions list|revoke   list or end sessions (-user NAME, -id ID)
   gateway explain [-config FILE] [-user NAME] [-H 'Name: value'] METHOD URL
                                  show how a request would be judged and forwarded
-  gateway import-htpasswd FILE   turn an htpasswd file into a users file (bcrypt entries)
+  gateway import-htpasswd FILE   turn an htpasswd file (- for stdin) into a users file
   gateway version                print the version
 `
 
@@ -70,7 +70,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "explain":
 		return runExplain(ctx, args, stdout, stderr)
 	case "import-htpasswd":
-		return runImportHtpasswd(args, stdout, stderr)
+		return runImportHtpasswd(args, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gateway", versionString())
 		return 0

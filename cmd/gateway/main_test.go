@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/password"
 )
 
@@ -98,30 +97,5 @@ func TestVersionAndUsage(t *testing.T) {
 	}
 	if code, _, _ := runCmd(t, "", "run", "-config", "/nonexistent/gateway.yaml"); code != 1 {
 		t.Errorf("run with a missing config: exit %d, want 1", code)
-	}
-}
-
-func TestImportHtpasswd(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, ".htpasswd")
-	// bcrypt as htpasswd -B writes it (cost 5), an MD5 and a SHA-1 entry.
-	os.WriteFile(file, []byte("# users\n"+
-		"alice:$2y$05$uCJ8VBAnzxcTiYCx0UbIl.PJodjJ4FQpyBs.dYcSXCn.86WrEcjWC\n"+
-		"bob:$apr1$1aX9kMZ5$9fT5rLH2Yq2o8wF0G0bbb1\n"+
-		"carol:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n"), 0o600)
-	code, out, errOut := runCmd(t, "", "import-htpasswd", file)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	users, err := authn.ParseUsers([]byte(out), "imported")
-	if err != nil {
-		t.Fatalf("output is not a users file: %v\n%s", err, out)
-	}
-	if len(users) != 1 || users["alice"] == nil {
-		t.Errorf("imported %d users, want alice alone:\n%s", len(users), out)
-	}
-	if !strings.Contains(errOut, "skipped 2 user(s)") || !strings.Contains(errOut, "bob") ||
-		!strings.Contains(errOut, "carol") {
-		t.Errorf("skipped users not named: %q", errOut)
 	}
 }
