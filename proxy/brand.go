@@ -14,12 +14,14 @@ import (
 // maxBrandFile bounds a logo or stylesheet, which the gateway keeps in memory.
 const maxBrandFile = 1 << 20
 
-// loadBrand reads the logo and stylesheet and parses the page templates of p.
-func (h *Handler) loadBrand(p config.Pages) error {
+// loadBrand reads the logo and stylesheet and parses the page templates of cfg's pages.
+// An error names the key in the config file.
+func (h *Handler) loadBrand(cfg *config.Config) error {
+	p := cfg.Pages
 	var err error
 	if p.Logo != "" {
 		if h.logo, err = readBrandFile(p.Logo); err != nil {
-			return err
+			return cfg.Errorf("pages.logo", err)
 		}
 		h.logoType = http.DetectContentType(h.logo)
 		if strings.HasSuffix(strings.ToLower(p.Logo), ".svg") {
@@ -28,17 +30,21 @@ func (h *Handler) loadBrand(p config.Pages) error {
 			h.logoType = "image/svg+xml"
 		}
 		if !strings.HasPrefix(h.logoType, "image/") {
-			return fmt.Errorf("pages.logo %s is not an image (%s)", p.Logo, h.logoType)
+			return cfg.Errorf("pages.logo", fmt.Errorf("%s is not an image (%s)", p.Logo,
+				h.logoType))
 		}
 	}
 	if p.Stylesheet != "" {
 		if h.customCSS, err = readBrandFile(p.Stylesheet); err != nil {
-			return err
+			return cfg.Errorf("pages.stylesheet", err)
 		}
 	}
 	h.pages, err = page.NewRenderer(page.Brand{Logo: h.logo != nil,
 		CustomCSS: h.customCSS != nil, Templates: p.Templates})
-	return err
+	if err != nil {
+		return cfg.Errorf("pages.templates", err)
+	}
+	return nil
 }
 
 func readBrandFile(path string) ([]byte, error) {

@@ -152,18 +152,22 @@ func New(o Options) (*Handler, error) {
 	if o.Assertions != nil {
 		h.assertions = assertion.NewCache(o.Assertions, assertion.DefaultCacheSize)
 	}
-	if err := h.loadBrand(cfg.Pages); err != nil {
+	if err := h.loadBrand(cfg); err != nil {
 		return nil, err
 	}
 	errLog := log.New(&slogWriter{lg}, "", 0)
-	for _, rc := range cfg.Routes {
+	for i, rc := range cfg.Routes {
 		if rc.Assertion && o.Assertions == nil {
 			return nil, fmt.Errorf("route %s: assertion is on but no signer was given",
 				rc.Path)
 		}
 		rt, err := h.newRoute(rc, tr, o.Transport != nil, errLog)
 		if err != nil {
-			return nil, err
+			var ce *config.Error
+			if errors.As(err, &ce) {
+				return nil, err
+			}
+			return nil, cfg.Errorf(fmt.Sprintf("routes[%d].upstream_ca", i), err)
 		}
 		h.routes = append(h.routes, rt)
 	}

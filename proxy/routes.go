@@ -3,7 +3,6 @@ package proxy
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -121,12 +120,12 @@ func routeTransport(t *http.Transport, rc config.Route) (*http.Transport, error)
 		if rc.UpstreamCA != "" {
 			pem, err := os.ReadFile(rc.UpstreamCA)
 			if err != nil {
-				return nil, fmt.Errorf("route %s: reading upstream_ca: %w", rc.Path, err)
+				return nil, fmt.Errorf("reading upstream_ca: %w", err)
 			}
 			tc.RootCAs = x509.NewCertPool()
 			if !tc.RootCAs.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("route %s: upstream_ca %s: %w", rc.Path, rc.UpstreamCA,
-					errors.New("no PEM certificate in the file"))
+				return nil, fmt.Errorf("upstream_ca %s: no PEM certificate in the file",
+					rc.UpstreamCA)
 			}
 		}
 		own.TLSClientConfig = tc

@@ -5,6 +5,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -56,7 +58,10 @@ var configPollInterval = 2 * time.Second
 var sessionsCountMaxAge time.Duration
 
 // Check loads the config file at path and the users file it names, and returns the first
-// problem found in either, naming file, line and key.
+// problem that would keep `gateway run` from starting with them, naming file, line and key:
+// in either file, or in what the config points to (state_dir's mode, certificate and CA
+// files, templates, logo, stylesheet, keys). It writes nothing and opens no listener or
+// session store.
 func Check(path string) (*config.Config, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
@@ -65,7 +70,58 @@ func Check(path string) (*config.Config, error) {
 	if _, err := authn.ReadUsersFile(cfg.Users.File); err != nil {
 		return nil, usersError(cfg, err)
 	}
+	if err := preflight(cfg); err != nil {
+		return nil, err
+	}
+	if err := checkHandler(cfg); err != nil {
+		return nil, err
+	}
 	return cfg, nil
+}
+
+// preflight checks what the gateway reads once at start, before anything is opened.
+func preflight(cfg *config.Config) error {
+	if err := checkStateDir(cfg.StateDir); err != nil {
+		return cfg.Errorf("state_dir", err)
+	}
+	switch cfg.TLS.Mode {
+	case "files":
+		if _, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile); err != nil {
+			return cfg.Errorf("tls.cert_file", fmt.Errorf("loading certificate: %w", err))
+		}
+	case "acme":
+		if cfg.TLS.CARoot != "" {
+			if _, err := readCARoot(cfg.TLS.CARoot); err != nil {
+				return cfg.Errorf("tls.ca_root", err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkHandler builds a handler for cfg as a reload would, on a memory store and with a
+// scratch state directory, so that everything the handler reads is checked and nothing
+// is written where the gateway keeps its state.
+func checkHandler(cfg *config.Config) error {
+	scratch, err := os.MkdirTemp("", "gateway-check-")
+	if err != nil {
+		return fmt.Errorf("checking config: %w", err)
+	}
+	defer os.RemoveAll(scratch)
+	c := *cfg
+	c.StateDir = scratch
+	if len(c.Session.Secrets) == 0 {
+		// the gateway would generate one; any valid secret checks the rest
+		c.Session.Secrets = []string{rand.Text() + rand.Text()}
+	}
+	discard := slog.New(slog.DiscardHandler)
+	users, err := authn.OpenFileStore(c.Users.File, discard)
+	if err != nil {
+		return usersError(cfg, err)
+	}
+	_, err = handlerFor(&c, discard, proxy.NewMetrics(newRegistry()), session.NewMemory(),
+		users)
+	return err
 }
 
 // usersError names the config key behind a users file that cannot be opened; a problem

@@ -161,7 +161,7 @@ const boltFile = "sessions.db"
 // openStore opens the session store cfg names, after checking state_dir.
 func openStore(cfg *config.Config, lg *slog.Logger) (session.Store, func() error, error) {
 	if err := checkStateDir(cfg.StateDir); err != nil {
-		return nil, nil, err
+		return nil, nil, cfg.Errorf("state_dir", err)
 	}
 	switch cfg.Session.Store {
 	case "memory":

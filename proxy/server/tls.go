@@ -180,13 +180,9 @@ func acmeTLS(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 		Logger:               zapLogger(lg),
 	}
 	if cfg.TLS.CARoot != "" {
-		pem, err := os.ReadFile(cfg.TLS.CARoot)
+		pool, err := readCARoot(cfg.TLS.CARoot)
 		if err != nil {
 			return nil, cfg.Errorf("tls.ca_root", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, cfg.Errorf("tls.ca_root", errors.New("no PEM certificate in the file"))
 		}
 		issuer.TrustedRoots = pool
 	}
@@ -227,6 +223,19 @@ func atoiOr(s string, def int) int {
 		return def
 	}
 	return n
+}
+
+// readCARoot reads the PEM certificates at path into a pool.
+func readCARoot(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("no PEM certificate in the file")
+	}
+	return pool, nil
 }
 
 // redirectHTTPS sends plain-HTTP requests to HTTPS with 308, keeping method and body.
