@@ -1,0 +1,130 @@
+package proxy_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/proxy"
+)
+
+// scrapeLines returns the lines of reg's text exposition for the metric name, sorted as
+// the exposition sorts them, one per line; "" when it has none.
+func scrapeLines(tb testing.TB, reg *prometheus.Registry, name string) string {
+	tb.Helper()
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec,
+		httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		tb.Fatalf("/metrics: status %d", rec.Code)
+	}
+	var lines []string
+	for _, l := range strings.Split(rec.Body.String(), "\n") {
+		if strings.HasPrefix(l, name+" ") || strings.HasPrefix(l, name+"{") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestUpstreamErrorsCounted checks that gateway_upstream_errors_total counts each 502 on
+// the route whose upstream could not be reached, and nothing else.
+func TestUpstreamErrorsCounted(t *testing.T) {
+	const name = "gateway_upstream_errors_total"
+	up := newEcho(t)
+	reg := prometheus.NewRegistry()
+	e := newEnvByHand(t, up, fmt.Sprintf(`routes:
+  - upstream: %q
+    public: [/public/]
+  - path: /down/
+    upstream: %q
+    public: [/down/open/]
+`, up.URL, closedURL(t)), session.NewMemory(), proxy.NewMetrics(reg))
+	alice := e.session("alice", alicePass)
+
+	for i, tt := range []struct {
+		path, cookie string
+		status       int
+		want         string // the scrape's lines of name afterwards
+	}{
+		{"/app/", alice, http.StatusOK, ""},
+		{"/public/x", "", http.StatusOK, ""},
+		{"/down/x", "", http.StatusUnauthorized, ""}, // refused before any upstream
+		{"/down/x", alice, http.StatusBadGateway, name + `{route="/down/"} 1`},
+		{"/app/", alice, http.StatusOK, name + `{route="/down/"} 1`},
+		{"/down/open/y", "", http.StatusBadGateway, name + `{route="/down/"} 2`},
+	} {
+		r := e.raw("GET", tt.path, tt.cookie, nil)
+		if r.StatusCode != tt.status {
+			t.Fatalf("request %d, GET %s: status %d, want %d", i, tt.path, r.StatusCode,
+				tt.status)
+		}
+		if got := scrapeLines(t, reg, name); got != tt.want {
+			t.Errorf("after request %d, GET %s: got\n%s\nwant\n%s", i, tt.path, got, tt.want)
+		}
+	}
+	// The sign-in form and its POST are the gateway's own, of no route.
+	want := strings.Join([]string{
+		`gateway_requests_total{code="200",route=""} 1`,
+		`gateway_requests_total{code="200",route="/"} 3`,
+		`gateway_requests_total{code="303",route=""} 1`,
+		`gateway_requests_total{code="401",route="/down/"} 1`,
+		`gateway_requests_total{code="502",route="/down/"} 2`,
+	}, "\n")
+	if got := scrapeLines(t, reg, "gateway_requests_total"); got != want {
+		t.Errorf("gateway_requests_total: got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestThrottlesCounted checks that gateway_throttles_total counts each sign-in the
+// throttle refuses with 429, by the limit that refused it, and that failures it lets
+// through are not counted there.
+func TestThrottlesCounted(t *testing.T) {
+	const name = "gateway_throttles_total"
+	for _, tt := range []struct {
+		name     string
+		throttle string   // the config's throttle: section
+		users    []string // one failed sign-in each, in order
+		allowed  int      // how many of them the throttle lets through
+		reason   string
+	}{
+		{"user and address", "  user_address_failures: 2\n",
+			[]string{"alice", "alice", "alice", "alice"}, 2, "user and address"},
+		{"address", "  address_failures: 3\n",
+			[]string{"alice", "bob", "nobody", "alice", "bob"}, 3, "address"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			up := newEcho(t)
+			reg := prometheus.NewRegistry()
+			e := newEnvByHand(t, up, "throttle:\n"+tt.throttle+"routes:\n  - upstream: \""+
+				up.URL+"\"\n", session.NewMemory(), proxy.NewMetrics(reg))
+			for i, user := range tt.users {
+				r := e.browser().login(user, "wrong-password", "/")
+				want, lines := http.StatusUnauthorized, ""
+				if i >= tt.allowed {
+					want = http.StatusTooManyRequests
+					lines = fmt.Sprintf("%s{reason=%q} %d", name, tt.reason, i+1-tt.allowed)
+				}
+				if r.StatusCode != want {
+					t.Fatalf("sign-in %d as %s: status %d, want %d", i, user, r.StatusCode,
+						want)
+				}
+				if got := scrapeLines(t, reg, name); got != lines {
+					t.Errorf("after sign-in %d as %s: got\n%s\nwant\n%s", i, user, got, lines)
+				}
+			}
+			want := fmt.Sprintf("gateway_sign_ins_total{result=\"failure\"} %d\n"+
+				"gateway_sign_ins_total{result=\"throttled\"} %d", tt.allowed,
+				len(tt.users)-tt.allowed)
+			if got := scrapeLines(t, reg, "gateway_sign_ins_total"); got != want {
+				t.Errorf("gateway_sign_ins_total: got\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+}
