@@ -1,0 +1,215 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// closeNotifier is a listener that tells when it is closed, as a shutdown closes it
+// first of all.
+type closeNotifier struct {
+	net.Listener
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (l *closeNotifier) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { close(l.closed) })
+	return err
+}
+
+// slowUpstream is an upstream whose /public/slow answers "finished" once release is
+// closed; entered receives a value when such a request arrives.
+type slowUpstream struct {
+	url     string
+	entered chan struct{}
+	free    func() // closes release, once
+}
+
+func newSlowUpstream(t *testing.T) *slowUpstream {
+	t.Helper()
+	release := make(chan struct{})
+	var once sync.Once
+	s := &slowUpstream{entered: make(chan struct{}, 1),
+		free: func() { once.Do(func() { close(release) }) }}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/public/slow" {
+			s.entered <- struct{}{}
+			<-release
+		}
+		io.WriteString(w, "finished")
+	}))
+	t.Cleanup(up.Close)
+	t.Cleanup(s.free) // first: the upstream's Close waits for its handlers
+	s.url = up.URL
+	return s
+}
+
+// drainRun is a gateway run by Run until cancel, serving on ln.
+type drainRun struct {
+	base   string
+	ln     *closeNotifier
+	logs   *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startDrain(t *testing.T, path string) *drainRun {
+	t.Helper()
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &drainRun{ln: &closeNotifier{Listener: inner, closed: make(chan struct{})},
+		logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	ready := make(chan net.Addr, 1)
+	go func() {
+		d.done <- Run(ctx, Options{ConfigPath: path, Stderr: d.logs, Listener: d.ln,
+			Ready: func(a net.Addr) { ready <- a }})
+	}()
+	t.Cleanup(cancel)
+	select {
+	case a := <-ready:
+		d.base = "http://" + a.String()
+	case err := <-d.done:
+		t.Fatalf("Run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("gateway did not start")
+	}
+	return d
+}
+
+// answer is what a client got for a request.
+type answer struct {
+	status int
+	body   string
+	err    error
+}
+
+// getAlone sends GET url on a connection of its own and reports the answer on the channel.
+func getAlone(url string) <-chan answer {
+	c := make(chan answer, 1)
+	go func() {
+		tr := &http.Transport{DisableKeepAlives: true}
+		defer tr.CloseIdleConnections()
+		res, err := (&http.Client{Transport: tr}).Get(url)
+		if err != nil {
+			c <- answer{err: err}
+			return
+		}
+		b, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		c <- answer{res.StatusCode, string(b), err}
+	}()
+	return c
+}
+
+// inFlight sends a request for the slow page and returns once the upstream holds it.
+func inFlight(t *testing.T, d *drainRun, up *slowUpstream) <-chan answer {
+	t.Helper()
+	a := getAlone(d.base + "/public/slow")
+	select {
+	case <-up.entered:
+	case r := <-a:
+		t.Fatalf("answered before the upstream was released: %+v", r)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request did not reach the upstream")
+	}
+	return a
+}
+
+// TestShutdownDrainsInFlightRequests stops the gateway while a request is in flight: it
+// stops taking connections at once, lets the request finish, and then returns.
+func TestShutdownDrainsInFlightRequests(t *testing.T) {
+	up := newSlowUpstream(t)
+	d := startDrain(t, writeConfig(t, up.url, "timeouts:\n  shutdown: 1m\n"))
+	a := inFlight(t, d, up)
+
+	d.cancel()
+	select {
+	case <-d.ln.closed:
+	case err := <-d.done:
+		t.Fatalf("Run returned %v with a request in flight", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listener was not closed after shutdown began")
+	}
+	if c, err := net.Dial("tcp", d.ln.Addr().String()); err == nil {
+		c.Close()
+		t.Error("a new connection was accepted after shutdown began")
+	} else if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("new connection after shutdown began: %v, want it refused", err)
+	}
+	select {
+	case err := <-d.done:
+		t.Fatalf("Run returned %v before the request in flight finished", err)
+	case r := <-a:
+		t.Fatalf("request in flight answered before the upstream was released: %+v", r)
+	default:
+	}
+
+	up.free()
+	select {
+	case r := <-a:
+		if r.err != nil || r.status != http.StatusOK || r.body != "finished" {
+			t.Errorf("request in flight: %d %q %v; want 200 \"finished\"", r.status,
+				r.body, r.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request in flight was not answered after the upstream was")
+	}
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Errorf("Run after draining: %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return once the last request finished")
+	}
+	if logs := d.logs.String(); !strings.Contains(logs, "gateway stopped") {
+		t.Errorf("log lacks \"gateway stopped\":\n%s", logs)
+	}
+}
+
+// TestShutdownDeadlineEndsTheWait stops the gateway while a request waits on an
+// upstream that does not answer: Run gives up after timeouts.shutdown and says so.
+func TestShutdownDeadlineEndsTheWait(t *testing.T) {
+	up := newSlowUpstream(t)
+	d := startDrain(t, writeConfig(t, up.url, "timeouts:\n  shutdown: 200ms\n"))
+	a := inFlight(t, d, up)
+
+	d.cancel()
+	select {
+	case err := <-d.done:
+		if !errors.Is(err, context.DeadlineExceeded) ||
+			!strings.Contains(err.Error(), "shutting down") {
+			t.Errorf("Run: %v, want the shutdown's deadline exceeded", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return while a request waited on its upstream")
+	}
+	// The deadline was the configured one, not the default of 10s.
+	if logs := d.logs.String(); !strings.Contains(logs, `msg="gateway stopping" `+
+		`deadline=200ms`) {
+		t.Errorf("log lacks the stop with deadline=200ms:\n%s", logs)
+	}
+	select {
+	case r := <-a:
+		t.Errorf("request in flight answered while its upstream was silent: %+v", r)
+	default:
+	}
+	if c, err := net.Dial("tcp", d.ln.Addr().String()); err == nil {
+		c.Close()
+		t.Error("a new connection was accepted after Run returned")
+	}
+}
