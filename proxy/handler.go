@@ -527,7 +527,12 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 		h.clearSessionCookie(w, r)
 		return nil, nil, nil
 	}
-	if err := h.sessions.Renew(ctx, s); err != nil {
+	err = h.sessions.Renew(ctx, s)
+	if err == nil {
+		// a record sealed under an older secret moves onto the newest, with its cookie
+		err = h.sessions.Reseal(ctx, s, u.PasswordHash())
+	}
+	if err != nil {
 		if !errors.Is(err, session.ErrNotFound) {
 			h.log.Error("session store unavailable", "error", err, "user", s.User)
 			return nil, nil, err

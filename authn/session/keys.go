@@ -179,17 +179,19 @@ func (k *Keys) sealRecord(storeKey string, s *Session) string {
 	return hex.EncodeToString(st.sum())
 }
 
-// recordSealed reports whether s carries a MAC made under any of the keys. It runs on
-// every request, so it compares raw digests, formats nothing and allocates nothing.
-func (k *Keys) recordSealed(storeKey string, s *Session) bool {
-	ok := false
-	for _, key := range k.record {
+// recordSealed reports whether s carries a MAC made under any of the keys, and whether
+// that was the newest. It runs on every request, so it compares raw digests, formats
+// nothing and allocates nothing.
+func (k *Keys) recordSealed(storeKey string, s *Session) (ok, newest bool) {
+	for i, key := range k.record {
 		st := key.get()
 		st.in = appendRecord(st.in, storeKey, s)
-		ok = equalHex(s.MAC, st.sum()) || ok
+		match := equalHex(s.MAC, st.sum())
 		key.put(st)
+		ok = ok || match
+		newest = newest || (match && i == 0)
 	}
-	return ok
+	return ok, newest
 }
 
 // appendRecord appends to b the sealed fields of a record, each length-prefixed so that

@@ -145,7 +145,8 @@ func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error
 		}
 		// A record the secrets did not seal was written by someone else into the store:
 		// it is no session, and it goes.
-		if !m.keys.recordSealed(key, s) {
+		sealed, newest := m.keys.recordSealed(key, s)
+		if !sealed {
 			if err := m.store.Delete(ctx, key); err != nil {
 				return nil, fmt.Errorf("deleting forged session: %w", err)
 			}
@@ -163,7 +164,7 @@ func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error
 			return nil, ErrNotFound
 		}
 		s.ID = id
-		s.reissue = old
+		s.reissue, s.stale = old, !newest
 		found = s
 	}
 	if found == nil {
@@ -289,6 +290,29 @@ func (m *Manager) Renew(ctx context.Context, s *Session) error {
 	err := m.store.Touch(ctx, storeKey(s.ID), now, m.ttl(s, now))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("renewing session: %w", err)
+	}
+	return err
+}
+
+// Reseal seals s again under the newest secret, once the caller has checked with Bound
+// that passwordHash is the user's current hash: the record's MAC, and the digest of the
+// password hash it is bound to. It does nothing unless the record was sealed under an
+// older secret. A session rotated onto the newest secret this way outlives the removal of
+// the old one. The write is conditional, as a renewal's is: a session deleted meanwhile
+// stays deleted, and Reseal then returns ErrNotFound.
+func (m *Manager) Reseal(ctx context.Context, s *Session, passwordHash string) error {
+	if !s.stale {
+		return nil
+	}
+	now := m.now()
+	s.AuthHash = m.keys.AuthHash(passwordHash)
+	s.MAC = m.keys.sealRecord(storeKey(s.ID), s)
+	err := m.store.Replace(ctx, storeKey(s.ID), s, m.ttl(s, now))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("resealing session: %w", err)
+	}
+	if err == nil {
+		s.stale = false
 	}
 	return err
 }

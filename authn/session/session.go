@@ -56,6 +56,8 @@ type Session struct {
 
 	// reissue is set when the cookie was sealed under an older secret.
 	reissue bool
+	// stale is set when the record was sealed under an older secret.
+	stale bool
 }
 
 // Reissue reports whether the browser's cookie was sealed under an older secret and
@@ -74,6 +76,10 @@ type Store interface {
 	// still stored: a renewal racing a sign-out must not bring the session back. It
 	// returns ErrNotFound when there is nothing to touch.
 	Touch(ctx context.Context, key string, lastSeen time.Time, ttl time.Duration) error
+	// Replace stores s under key for ttl, only if a session is still stored there, as
+	// Touch does: it re-seals a session without bringing back one deleted meanwhile. It
+	// returns ErrNotFound when there is nothing to replace.
+	Replace(ctx context.Context, key string, s *Session, ttl time.Duration) error
 	// Delete removes the session under key. Deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 	// List returns the stored sessions of user, or of every user when user is empty, in
@@ -288,6 +294,20 @@ func (m *Memory) Touch(_ context.Context, key string, seen time.Time, ttl time.D
 	e.lastSeen = seen.UnixNano()
 	e.expires = now.Add(ttl).UnixNano()
 	m.m[key] = e
+	return nil
+}
+
+// Replace implements Store.
+func (m *Memory) Replace(_ context.Context, key string, s *Session, ttl time.Duration) error {
+	now := m.clock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.m[key]
+	if !ok || !e.live(now) {
+		delete(m.m, key)
+		return ErrNotFound
+	}
+	m.m[key] = newMemEntry(s, now.Add(ttl))
 	return nil
 }
 

@@ -170,9 +170,41 @@ func TestSecretRotation(t *testing.T) {
 	if _, err := old.Resolve(ctx, []string{nv}); err == nil {
 		t.Error("a cookie under the new secret opened with only the old one")
 	}
+	// A second session, used after the rotation, moves onto the new secret: record,
+	// digest and cookie. The first, never used since, stays under the old one only.
+	_, w, _ := old.Create(ctx, as("bob", "h"))
+	used, err := rotated.Resolve(ctx, []string{w})
+	if err != nil || !rotated.Bound(used, "h") {
+		t.Fatalf("second session after rotation: %+v, %v", used, err)
+	}
+	if err := rotated.Reseal(ctx, used, "h"); err != nil {
+		t.Fatalf("Reseal: %v", err)
+	}
+	nw, _ := rotated.CookieValue(used)
+
 	removed := newManager(t, store, c, secretB)
 	if _, err := removed.Resolve(ctx, []string{v}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("old secret removed: got %v, want ErrNotFound", err)
+	}
+	if _, err := removed.Resolve(ctx, []string{nv}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("old secret removed, session never resealed: got %v, want ErrNotFound",
+			err)
+	}
+	s, err = removed.Resolve(ctx, []string{nw})
+	if err != nil || s.User != "bob" || !removed.Bound(s, "h") || s.Reissue() {
+		t.Errorf("old secret removed, resealed session: got %+v, %v; want bob, bound", s,
+			err)
+	}
+
+	// Resealing a session deleted meanwhile does not bring it back.
+	_, x, _ := old.Create(ctx, as("carol", "h"))
+	gone, _ := rotated.Resolve(ctx, []string{x})
+	rotated.Delete(ctx, gone)
+	if err := rotated.Reseal(ctx, gone, "h"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Reseal of a deleted session: got %v, want ErrNotFound", err)
+	}
+	if _, err := rotated.Resolve(ctx, []string{x}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Reseal brought back a deleted session: %v", err)
 	}
 }
 

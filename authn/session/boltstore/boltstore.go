@@ -300,6 +300,32 @@ func (s *Store) Touch(_ context.Context, key string, seen time.Time,
 	return nil
 }
 
+// Replace implements session.Store: in one transaction, it writes sess only if a live
+// record is still stored under key.
+func (s *Store) Replace(_ context.Context, key string, sess *session.Session,
+	ttl time.Duration) error {
+	now := s.now()
+	v, err := encodeRecord(sess, expiresAt(now, ttl))
+	if err != nil {
+		return fmt.Errorf("storing session: %w", err)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		old := tx.Bucket(bucketSessions).Get([]byte(key))
+		if old == nil || (len(old) >= headerLen && !live(old, now.UnixNano())) {
+			return session.ErrNotFound // rolls back: nothing is written
+		}
+		return put(tx, []byte(key), sess.User, v)
+	})
+	s.read.forget(key)
+	switch {
+	case errors.Is(err, session.ErrNotFound):
+		return session.ErrNotFound
+	case err != nil:
+		return fmt.Errorf("storing session: %w", err)
+	}
+	return nil
+}
+
 // Delete implements session.Store.
 func (s *Store) Delete(_ context.Context, key string) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {

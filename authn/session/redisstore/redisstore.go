@@ -128,29 +128,34 @@ func (s *Store) Put(ctx context.Context, key string, sess *session.Session, ttl 
 }
 
 // Touch implements session.Store. It reads the session, sets LastSeen and writes it
-// back with SET XX, which writes only if the key still exists. A Delete between the
-// read and the write therefore wins: the write fails and the session stays deleted,
-// which is what a sign-out racing a renewal needs. A Put of the same key between the
-// two would be undone, but the gateway never puts a session under a key in use: each
-// sign-in draws a fresh random id.
+// back with Replace.
 func (s *Store) Touch(ctx context.Context, key string, lastSeen time.Time, ttl time.Duration) error {
 	sess, err := s.Get(ctx, key)
 	if err != nil {
 		return err
 	}
 	sess.LastSeen = lastSeen
+	return s.Replace(ctx, key, sess, ttl)
+}
+
+// Replace implements session.Store with SET XX, which writes only if the key still
+// exists. A Delete before the write therefore wins: the write fails and the session
+// stays deleted, which is what a sign-out racing a renewal needs. A Put of the same key
+// between a caller's read and this write would be undone, but the gateway never puts a
+// session under a key in use: each sign-in draws a fresh random id.
+func (s *Store) Replace(ctx context.Context, key string, sess *session.Session,
+	ttl time.Duration) error {
 	b, err := session.Marshal(sess)
 	if err != nil {
 		return err
 	}
-
 	// the index first, as in Put
 	if err := s.index(ctx, sess.User, key, ttl); err != nil {
-		return fmt.Errorf("touching session in redis: %w", err)
+		return fmt.Errorf("writing session to redis: %w", err)
 	}
 	ok, err := s.rdb.SetXX(ctx, s.sessionKey(key), b, millis(ttl)).Result()
 	if err != nil {
-		return fmt.Errorf("touching session in redis: %w", err)
+		return fmt.Errorf("writing session to redis: %w", err)
 	}
 	if !ok {
 		// deleted meanwhile: take back the index member added above, best effort, as

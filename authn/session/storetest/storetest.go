@@ -109,6 +109,48 @@ func Run(t *testing.T, o Options) {
 		}
 	})
 
+	t.Run("replace", func(t *testing.T) {
+		st := o.Open(t)
+		err := st.Replace(ctx, "nope", Sample("alice"), time.Hour)
+		if !errors.Is(err, session.ErrNotFound) {
+			t.Errorf("Replace of a missing key: got %v, want ErrNotFound", err)
+		}
+		if _, err := st.Get(ctx, "nope"); !errors.Is(err, session.ErrNotFound) {
+			t.Errorf("Replace created a session: Get gives %v", err)
+		}
+		s := Sample("alice")
+		if err := st.Put(ctx, "k", s, 2*step); err != nil {
+			t.Fatal(err)
+		}
+		resealed := Sample("alice")
+		resealed.AuthHash, resealed.MAC = "new-digest", "new-mac"
+		if err := st.Replace(ctx, "k", resealed, 10*step); err != nil {
+			t.Fatalf("Replace: %v", err)
+		}
+		got, err := st.Get(ctx, "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(t, got, resealed)
+		o.Advance(t, 4*step) // past the first ttl, within the new one
+		if _, err := st.Get(ctx, "k"); err != nil {
+			t.Errorf("Replace did not set the new ttl: %v", err)
+		}
+		if err := st.Delete(ctx, "k"); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Replace(ctx, "k", resealed, time.Hour); !errors.Is(err,
+			session.ErrNotFound) {
+			t.Errorf("Replace after Delete: got %v, want ErrNotFound", err)
+		}
+		if _, err := st.Get(ctx, "k"); !errors.Is(err, session.ErrNotFound) {
+			t.Errorf("Replace brought back a deleted session: Get gives %v", err)
+		}
+		if list, _ := st.List(ctx, "alice"); len(list) != 0 {
+			t.Errorf("Replace after Delete left %d sessions in the listing", len(list))
+		}
+	})
+
 	t.Run("expiry", func(t *testing.T) {
 		st := o.Open(t)
 		if err := st.Put(ctx, "short", Sample("alice"), step); err != nil {
@@ -285,7 +327,7 @@ func same(t *testing.T, got, want *session.Session) {
 	if got.User != want.User || got.Backend != want.Backend || got.AuthHash != want.AuthHash ||
 		got.CSRFToken != want.CSRFToken || !got.Created.Equal(want.Created) ||
 		!got.LastSeen.Equal(want.LastSeen) || !got.Expires.Equal(want.Expires) ||
-		got.Remember != want.Remember || got.ClientIP != want.ClientIP {
+		got.Remember != want.Remember || got.ClientIP != want.ClientIP || got.MAC != want.MAC {
 		t.Errorf("stored session changed:\n got %+v\nwant %+v", got, want)
 	}
 }

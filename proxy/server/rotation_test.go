@@ -1,0 +1,96 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSecretRotationKeepsUsersSignedIn rotates session secrets on a running gateway, as
+// an operator would: the new secret first, then, once the users have been back, the old
+// one removed. A user who came back in between stays signed in; one who did not is
+// signed out.
+func TestSecretRotationKeepsUsersSignedIn(t *testing.T) {
+	configPollInterval = 20 * time.Millisecond
+	defer func() { configPollInterval = 2 * time.Second }()
+	const (
+		secretA = "rotation-test-secret-A-0123456789abcdef"
+		secretB = "rotation-test-secret-B-0123456789abcdef"
+	)
+	up := newUpstream(t)
+	path := writeConfig(t, up)
+	orig, _ := os.ReadFile(path)
+	setSecrets := func(secrets ...string) {
+		q := make([]string, len(secrets))
+		for i, s := range secrets {
+			q[i] = fmt.Sprintf("%q", s)
+		}
+		text := string(orig) + "session:\n  secrets: [" + strings.Join(q, ", ") + "]\n"
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setSecrets(secretA)
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{ConfigPath: path, Stderr: logs,
+			Ready: func(a net.Addr) { ready <- a }})
+	}()
+	defer func() { cancel(); <-done }()
+	base := "http://" + (<-ready).String()
+	reloads := 0
+	reload := func(secrets ...string) {
+		t.Helper()
+		setSecrets(secrets...)
+		reloads++
+		deadline := time.Now().Add(5 * time.Second)
+		for strings.Count(logs.String(), "config reloaded") < reloads {
+			if time.Now().After(deadline) {
+				t.Fatalf("no reload within 5s; log:\n%s", logs.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	get := func(c *http.Client) (int, bool) {
+		t.Helper()
+		res, err := c.Get(base + "/app/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		reissued := false
+		for _, sc := range res.Cookies() {
+			reissued = reissued || (sc.Name == "gateway_session" && sc.MaxAge >= 0)
+		}
+		return res.StatusCode, reissued
+	}
+
+	back, away := signIn(t, base, "alice", "pw"), signIn(t, base, "alice", "pw")
+	reload(secretB, secretA)
+	if status, reissued := get(back); status != 200 || !reissued {
+		t.Fatalf("after adding a secret: %d, cookie re-issued %v; want 200, true", status,
+			reissued)
+	}
+	if status, reissued := get(back); status != 200 || reissued {
+		t.Errorf("second request after adding a secret: %d, re-issued %v; want 200, false",
+			status, reissued)
+	}
+	reload(secretB)
+	if status, _ := get(back); status != 200 {
+		t.Errorf("a user who came back before the old secret was removed: got %d, "+
+			"want 200 (still signed in)", status)
+	}
+	if status, _ := get(away); status == 200 {
+		t.Error("a session only the removed secret sealed still signs in")
+	}
+}
