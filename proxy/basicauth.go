@@ -102,12 +102,14 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 	}
 	attempt.Succeeded()
 	h.basic.add(h.basic.id(name, pass, u), now)
+	// Checks served from the cache are not signed in again: one record per password check.
+	h.audit(r, "sign-in", u.Name, "basic")
 	return u, 0, nil
 }
 
 // basicRequired answers a basic_auth route's request without valid credentials.
 func (h *Handler) basicRequired(w http.ResponseWriter, r *http.Request, wait time.Duration) {
-	noStore(w.Header())
+	pageHeaders(w.Header(), h.csp)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))

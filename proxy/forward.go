@@ -34,10 +34,15 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 	// describes the client's connection, not the gateway's.
 	delete(out.Header, "Te")
 	delete(out.Header, "Trailer")
-	if st.basic || (rt.basic && strings.HasPrefix(strings.ToLower(
-		out.Header.Get("Authorization")), "basic ")) {
+	// Request trailers would arrive after the headers were judged, under names the
+	// filter never saw; none are passed on.
+	out.Trailer = nil
+	if st.preflight {
+		out.Body, out.ContentLength, out.TransferEncoding = http.NoBody, 0, nil
+	}
+	if st.basic || (rt.basic && anyBasic(out.Header.Values("Authorization"))) {
 		// On a basic_auth route, Basic credentials are the gateway's users' passwords,
-		// used or not: never the app's to see.
+		// used or not, in any copy of the header: never the app's to see.
 		delete(out.Header, "Authorization")
 	}
 	stripCookies(out.Header, gatewayCookies...)
@@ -49,6 +54,19 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 			h.setAssertion(pr, rt, u)
 		}
 	}
+}
+
+// anyBasic reports whether any of the Authorization values names the Basic scheme, in
+// any case and followed by any blank, or alone.
+func anyBasic(values []string) bool {
+	for _, v := range values {
+		scheme, _, _ := strings.Cut(strings.TrimLeft(v, " \t"), " ")
+		scheme, _, _ = strings.Cut(scheme, "\t")
+		if strings.EqualFold(scheme, "basic") {
+			return true
+		}
+	}
+	return false
 }
 
 // setForwarded writes X-Forwarded-For, -Host and -Proto. A trusted proxy's claims are

@@ -35,7 +35,7 @@ const LoginHeader = ReservedHeaderPrefix + "Login"
 // anyone else the headers are the whole input, and believing them would let any client
 // claim any URL.
 func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
-	noStore(w.Header())
+	pageHeaders(w.Header(), h.csp)
 	peer := peerAddr(r.RemoteAddr)
 	if !peer.IsValid() || !trusted(peer, h.trusted) {
 		h.log.Warn("forward-auth refused", "reason", "not from a trusted proxy",

@@ -226,6 +226,9 @@ type state struct {
 	route *route
 	user  *authn.User
 	basic bool   // the user came with Basic credentials, which are not passed on
+	// preflight is set for a CORS preflight passed on without a session: its body, if
+	// any, is not
+	preflight bool
 	path  string // cleaned, escaped
 	dpath string // cleaned, decoded
 }
@@ -304,9 +307,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	// genuine ones (both preflight headers) through, anonymously.
 	if rt.preflight && r.Method == http.MethodOptions && r.Header.Get("Origin") != "" &&
 		r.Header.Get("Access-Control-Request-Method") != "" && !isUpgrade(r) {
-		// A preflight has no body; nothing else rides along without a session.
-		public, st.user = true, nil
-		r.Body, r.ContentLength = http.NoBody, 0
+		// A preflight has no body; nothing else rides along without a session. The body
+		// is dropped from the upstream request only: the server still reads past it
+		// before the connection's next request.
+		public, st.user, st.preflight = true, nil, true
 	}
 	// An API client on a basic_auth route signs in with every request.
 	if !public && u == nil && rt.basic && r.Header.Get("Authorization") != "" {
@@ -585,7 +589,7 @@ func (h *Handler) storeWorked() {
 
 // loginRequired answers a request for a protected path that has no valid session.
 func (h *Handler) loginRequired(w http.ResponseWriter, r *http.Request, cleanPath string) {
-	noStore(w.Header())
+	pageHeaders(w.Header(), h.csp)
 	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && acceptsHTML(r) {
 		target := cleanPath
 		if r.URL.RawQuery != "" {

@@ -1,0 +1,169 @@
+package proxy_test
+
+import (
+	"bufio"
+	"encoding/base64"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPreflightBodyStaysWithTheGateway sends an anonymous CORS preflight that carries a
+// body, then a second request on the same connection: the upstream gets the preflight
+// without its body, and the connection goes on to answer the next request, rather than
+// reading the leftover body as one.
+func TestPreflightBodyStaysWithTheGateway(t *testing.T) {
+	up := newEcho(t)
+	e := newEnvWithUpstream(t, up, "  - path: /cors/\n    upstream: \""+up.URL+"\"\n"+
+		"    cors_preflight: pass\n    public: [/cors/open/]\n")
+	c, err := net.Dial("tcp", e.gw.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "OPTIONS /cors/x HTTP/1.1\r\nHost: gw.example.test\r\n"+
+		"Origin: https://o.example\r\nAccess-Control-Request-Method: DELETE\r\n"+
+		"Content-Length: 5\r\n\r\nhello"+
+		"GET /cors/open/y HTTP/1.1\r\nHost: gw.example.test\r\n\r\n")
+	br := bufio.NewReader(c)
+	for i, want := range []struct{ method, uri string }{{"OPTIONS", "/cors/x"},
+		{"GET", "/cors/open/y"}} {
+		res, err := http.ReadResponse(br, &http.Request{Method: want.method})
+		if err != nil {
+			t.Fatalf("answer %d: %v", i+1, err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("answer %d: status %d, want 200", i+1, res.StatusCode)
+		}
+		got := up.last(t)
+		if got.Method != want.method || got.RequestURI != want.uri || got.Body != 0 {
+			t.Errorf("upstream request %d: %s %s with %d body bytes; want %s %s, none",
+				i+1, got.Method, got.RequestURI, got.Body, want.method, want.uri)
+		}
+	}
+	if n := up.count(); n != 2 {
+		t.Errorf("upstream got %d requests, want 2", n)
+	}
+}
+
+// TestBasicCredentialsNeverForwarded sends Basic credentials on a basic_auth route in
+// every copy and spelling of Authorization: none reaches the app.
+func TestBasicCredentialsNeverForwarded(t *testing.T) {
+	up := newEcho(t)
+	e := newEnvWithUpstream(t, up, "  - path: /api/\n    upstream: \""+up.URL+"\"\n"+
+		"    basic_auth: true\n    public: [/api/public/]\n")
+	alice := e.session("alice", alicePass)
+	basicBob := "Basic Ym9iOmJvYi1wYXNzd29yZC0xMjM="
+	for _, tt := range []struct {
+		name, path, cookie string
+		values             []string
+	}{
+		{"second copy, public", "/api/public/x", "", []string{"Bearer abc", basicBob}},
+		{"second copy, signed in", "/api/x", alice, []string{"Bearer abc", basicBob}},
+		{"tab after the scheme", "/api/public/x", "", []string{"Basic\tYTpi"}},
+		{"upper case", "/api/public/x", "", []string{"BASIC YTpi"}},
+		{"leading blank", "/api/public/x", "", []string{" basic YTpi"}},
+		{"scheme alone", "/api/public/x", "", []string{"Basic"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e.raw("GET", tt.path, tt.cookie, http.Header{"Authorization": tt.values})
+			if up.count() == 0 {
+				t.Fatal("nothing reached the upstream")
+			}
+			if v := up.last(t).Header.Values("Authorization"); len(v) != 0 {
+				t.Errorf("upstream got Authorization %q, want none", v)
+			}
+		})
+	}
+	// Another scheme alone is the app's own business, and passes.
+	e.raw("GET", "/api/public/x", "", http.Header{"Authorization": {"Bearer abc"}})
+	if v := up.last(t).Header.Values("Authorization"); len(v) != 1 || v[0] != "Bearer abc" {
+		t.Errorf("a bearer token alone: upstream got %q, want it passed", v)
+	}
+}
+
+// TestGatewayAnswersCarrySecurityHeaders checks the exact security headers on answers
+// the gateway writes itself besides its pages: the redirect to sign in, the 401 for
+// scripts, the Basic challenge and forward-auth's answers.
+func TestGatewayAnswersCarrySecurityHeaders(t *testing.T) {
+	up := newEcho(t)
+	e := newEnvWithUpstream(t, up, "  - path: /api/\n    upstream: \""+up.URL+"\"\n"+
+		"    basic_auth: true\n"+"trusted_proxies: [\"10.0.0.2/32\"]\n")
+	page := e.raw("GET", "/.gateway/login", "", nil)
+	csp := page.Header.Get("Content-Security-Policy")
+	for _, part := range []string{"form-action 'self'", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, part) {
+			t.Fatalf("sign-in page CSP %q lacks %q", csp, part)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "script-src *") {
+		t.Fatalf("sign-in page CSP %q allows inline or foreign script", csp)
+	}
+	want := map[string]string{"Content-Security-Policy": csp, "Cache-Control": "no-store",
+		"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+		"X-Frame-Options": "DENY"}
+	for _, tt := range []struct {
+		name   string
+		res    *http.Response
+		status int
+	}{
+		{"sign-in page", page.Response, 200},
+		{"redirect to sign in", e.raw("GET", "/x?a=1", "", http.Header{
+			"Accept": {"text/html"}}).Response, 302},
+		{"401 for a script", e.raw("GET", "/x", "", nil).Response, 401},
+		{"Basic challenge", e.raw("GET", "/api/x", "", http.Header{
+			"Authorization": {"Basic " +
+				base64.StdEncoding.EncodeToString([]byte("alice:wrong"))}}).Response, 401},
+		{"forward-auth, no session", askForwardAuth(t, e, "/.gateway/auth?redirect=1",
+			faProxy, "", "X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/x",
+			"Accept", "text/html"), 302},
+		{"forward-auth, untrusted", askForwardAuth(t, e, "/.gateway/auth", faDirect, "",
+			"X-Forwarded-Uri", "/x"), 401},
+	} {
+		if tt.res.StatusCode != tt.status {
+			t.Errorf("%s: status %d, want %d", tt.name, tt.res.StatusCode, tt.status)
+		}
+		for name, v := range want {
+			if got := tt.res.Header.Get(name); got != v {
+				t.Errorf("%s: %s = %q, want %q", tt.name, name, got, v)
+			}
+		}
+	}
+}
+
+// TestRequestTrailersNotForwarded sends a chunked request that announces trailers named
+// like identity headers, and sends them: neither the announcement nor the trailers
+// reach the upstream.
+func TestRequestTrailersNotForwarded(t *testing.T) {
+	e := newSecEnv(t, secOptions{})
+	alice := e.session(t, "alice", alicePass)
+	for _, path := range []string{"/public/echo", "/app/echo"} {
+		got := e.send(t, "POST "+path+" HTTP/1.1\r\nHost: "+secHost+"\r\n"+
+			"Cookie: gateway_session="+alice+"\r\nTransfer-Encoding: chunked\r\n"+
+			"Trailer: X-Forwarded-User, X_Forwarded_Groups, Remote-User\r\n\r\n"+
+			"5\r\nhello\r\n0\r\nX-Forwarded-User: root\r\nX_Forwarded_Groups: admins\r\n"+
+			"Remote-User: root\r\n\r\n")
+		if got.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d, want 200", path, got.StatusCode)
+		}
+		s := e.up.last(t)
+		if f := s.like("Trailer", "Remote-User"); len(f) != 0 {
+			t.Errorf("%s: upstream got %v", path, f)
+		}
+		if v := s.like("X-Forwarded-Groups"); len(v) != 1 || v[0].Value != "staff" {
+			t.Errorf("%s: X-Forwarded-Groups upstream: %v, want exactly staff", path, v)
+		}
+		if s.Body != 5 {
+			t.Errorf("%s: upstream got %d body bytes, want 5", path, s.Body)
+		}
+		if v := s.like("X-Forwarded-User"); len(v) != 1 || v[0].Value != "alice" {
+			t.Errorf("%s: X-Forwarded-User upstream: %v, want exactly alice", path, v)
+		}
+	}
+}
