@@ -400,7 +400,8 @@ func (h *Handler) sameOrigin(r *http.Request) bool {
 }
 
 // plainHost reports whether a Host header is a host name or IP literal with at most a
-// numeric port.
+// numeric port. A name has no empty label, but for the one a single trailing dot ends
+// (the root): "a..b" and "a.b.." would be matched as other names than a resolver reads.
 func plainHost(host string) bool {
 	if host == "" {
 		return true // HTTP/1.0; routes with a host then do not match
@@ -424,7 +425,9 @@ func plainHost(host string) bool {
 			return false
 		}
 	}
-	return name != ""
+	labels := strings.TrimSuffix(name, ".")
+	return labels != "" && labels[0] != '.' && labels[len(labels)-1] != '.' &&
+		!strings.Contains(labels, "..")
 }
 
 // stallBody pushes the connection's read deadline forward on every read of a request

@@ -193,7 +193,8 @@ func TestNewRouteTricksRefused(t *testing.T) {
 		}
 	}
 	for _, host := range []string{"a.example:1.example:80", "a.example:b.example",
-		"a.example:", "a b", "[::1"} {
+		"a.example:", "a b", "[::1", "a.example..", ".a.example", "a..example", ".",
+		"a.example..:80"} {
 		code := e.rawRequest(t, "GET /x HTTP/1.1", "Host: "+host,
 			"Cookie: gateway_session="+alice)
 		if code != http.StatusBadRequest {
