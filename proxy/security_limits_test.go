@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,16 +32,22 @@ const s21Timeouts = "timeouts:\n  read_header: 1s\n  body_idle: 1s\n  page: 2s\n
 // of a raw echo, and stops it when the test ends.
 func runGateway(t *testing.T, extra string) (addr string, up *rawEcho) {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runGatewayOn(t, ln, extra)
+}
+
+// runGatewayOn is runGateway serving ln.
+func runGatewayOn(t *testing.T, ln net.Listener, extra string) (addr string, up *rawEcho) {
+	t.Helper()
 	dir := t.TempDir()
 	up = newRawEcho(t)
 	secWriteUsers(t, filepath.Join(dir, "users.yaml"), secDefaultUsers())
 	path := filepath.Join(dir, "gateway.yaml")
 	if err := os.WriteFile(path, []byte(secConfig(secOptions{config: extra}, up.URL)),
 		0o600); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -136,10 +143,14 @@ func TestS21SlowRequests(t *testing.T) {
 		})
 	}
 
-	t.Run("sign-in while 50 slow connections are held", func(t *testing.T) {
+	t.Run("sign-in while 500 slow connections are held", func(t *testing.T) {
 		t.Parallel()
+		const held = 500
+		// Each held connection takes a file on either side, and one more on each side
+		// of the upstream connection while a body is awaited.
+		needFiles(t, 4*held+256)
 		addr, _ := runGateway(t, s21Timeouts)
-		for i := range 50 {
+		for i := range held {
 			k := s21Kinds[i%len(s21Kinds)]
 			slowConn(t, addr, k.head, k.trickle, k.interval)
 		}
@@ -153,6 +164,32 @@ func TestS21SlowRequests(t *testing.T) {
 			t.Errorf("after sign-in: status %d, want 200", r.StatusCode)
 		}
 	})
+}
+
+// needFiles makes sure the test may open n more files, raising the soft limit on open
+// files towards the hard one if need be.
+func needFiles(t *testing.T, n int) {
+	t.Helper()
+	open, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		open = nil // no /proc: count on the margin in n
+	}
+	want := uint64(len(open) + n)
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatalf("reading the open-file limit: %v", err)
+	}
+	if lim.Cur >= want {
+		return
+	}
+	if lim.Max < want {
+		t.Fatalf("the test needs %d open files, and the hard limit is %d: raise it "+
+			"(ulimit -Hn)", want, lim.Max)
+	}
+	lim.Cur = want
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatalf("raising the open-file limit to %d: %v", want, err)
+	}
 }
 
 func TestS22OversizedLogin(t *testing.T) {
