@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/frontgate/gateway/proxy/internal/pct"
 )
 
@@ -18,7 +20,8 @@ var errAmbiguousPath = errors.New("ambiguous request path")
 //
 // It refuses, rather than guesses at, every form that servers disagree on: dot segments
 // (raw, percent-encoded, or before a ";" parameter), backslashes and encoded slashes,
-// encoded control characters, and encoded "?", "#" or ";", any of which lets a path that
+// encoded control characters, encoded "?", "#" or ";", invalid UTF-8, and characters
+// that normalization or best-fit mapping turn into others, any of which lets a path that
 // looks public to the gateway be served as a protected one upstream.
 func normalizePath(escaped string) (clean, decoded string, err error) {
 	if escaped == "" || escaped[0] != '/' {
@@ -48,8 +51,6 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 			if !ok || dangerous(b) {
 				return "", "", errAmbiguousPath
 			}
-			// A double-encoded separator or dot ("%252F") is harmless here but becomes
-			// the real thing in an app that decodes twice.
 			// Any double encoding ("%252F", "%2561") is one decoding away from another
 			// path in an app that decodes twice: refused, whatever it encodes.
 			if _, ok := pct.Hex(escaped, i+3); b == '%' && ok {
@@ -64,7 +65,7 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 	decoded = dec.String()
 	// Overlong and other invalid UTF-8 ("%c0%af" for "/") decodes to a separator in
 	// lenient servers.
-	if !utf8.ValidString(decoded) {
+	if !utf8.ValidString(decoded) || lookalike(decoded) {
 		return "", "", errAmbiguousPath
 	}
 	for seg := range strings.SplitSeq(decoded, "/") {
@@ -79,6 +80,23 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 		}
 	}
 	return escaped, decoded, nil
+}
+
+// lookalike reports whether decoded holds a character that an app could read as
+// another: any character that compatibility normalization (NFKC, which some frameworks
+// apply to paths) changes ("．" is ".", "ａ" is "a", "℀" is "a/c"), or one that Windows'
+// best-fit mapping turns into a separator ("∕" is "/"). Either can make a path the rules
+// judged one way ("/public/．．／admin", "/ａdmin") another path upstream.
+func lookalike(decoded string) bool {
+	ascii := true
+	for i := 0; i < len(decoded) && ascii; i++ {
+		ascii = decoded[i] < utf8.RuneSelf
+	}
+	if ascii {
+		return false // the common case, and nothing to map
+	}
+	return strings.ContainsAny(decoded, "\u2215\u2044\u29f8\u2216\u29f5\u29f9") ||
+		!norm.NFKC.IsNormalString(decoded)
 }
 
 // dangerous reports whether a percent-encoded byte is one that servers treat differently

@@ -22,6 +22,20 @@ func TestNormalizePath(t *testing.T) {
 		{in: "/admin./", bad: true},
 		{in: "/admin%20/", bad: true},
 		{in: "/admin%c0%af", bad: true},
+		// characters an app may read as dots or slashes after NFKC or best-fit mapping
+		{in: "/public/%EF%BC%8E%EF%BC%8E%EF%BC%8Fadmin/", bad: true}, // fullwidth ．．／
+		{in: "/public/\uff0e\uff0e\uff0fadmin/", bad: true},
+		{in: "/public/%E2%80%A5/admin", bad: true},          // two dot leader
+		{in: "/public/%EF%B9%92%EF%B9%92/admin", bad: true}, // small full stop
+		{in: "/public/x%EF%BC%BCadmin", bad: true},          // fullwidth reverse solidus
+		{in: "/public/x%E2%88%95admin", bad: true},          // division slash
+		{in: "/public/x%E2%81%84admin", bad: true},          // fraction slash
+		{in: "/public/%E2%84%80", bad: true},                // account of: "a/c"
+		{in: "/caf%C3%A9/%E6%97%A5%E6%9C%AC", clean: "/caf%C3%A9/%E6%97%A5%E6%9C%AC",
+			decoded: "/caf\u00e9/\u65e5\u672c"},
+		{in: "/%EF%BD%81dmin/", bad: true}, // fullwidth a: "/admin/" after NFKC
+		{in: "/e%CC%81", bad: true},        // decomposed é
+		{in: "/%EF%AC%81le", bad: true},    // the ligature fi
 		{in: "/a/b.", bad: true},
 		{in: "/a%25", clean: "/a%25", decoded: "/a%"},
 		{in: "/a%25zz", clean: "/a%25zz", decoded: "/a%zz"},
