@@ -225,12 +225,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type state struct {
 	route *route
 	user  *authn.User
-	basic bool   // the user came with Basic credentials, which are not passed on
+	basic bool // the user came with Basic credentials, which are not passed on
 	// preflight is set for a CORS preflight passed on without a session: its body, if
 	// any, is not
 	preflight bool
-	path  string // cleaned, escaped
-	dpath string // cleaned, decoded
+	path      string // cleaned, escaped
+	dpath     string // cleaned, decoded
 }
 
 func (s *state) userName() string {

@@ -19,6 +19,9 @@ var identityAliases = []string{
 	"Auth-User", "User", "Session", "X-Session", "X-Userid", "X-Uid",
 	"X-Login", "X-Principal", "X-Authorized-User", "X-Api-User", "X-Client-Cert",
 	"X-Client-Verify", "X-Client-DN", "Ssl-Client-Cert",
+	"X-Userinfo", "X-Id-Token", "X-Access-Token", "X-Auth-Token", "X-Jwt-Assertion",
+	"X-Iap-User", "Authenticated-User", "X-Authorized-Groups", "X-Kubernetes-Remote-User",
+	"X-Forwarded-Access-Token", "X-Token-Subject",
 }
 
 // identityAliasPrefixes are name prefixes removed the same way: whole families of
@@ -27,7 +30,8 @@ var identityAliasPrefixes = []string{
 	"remote-", "x-remote-", "x-auth-request-", "x-webauth-", "x-authenticated-",
 	"x-consumer-", "x-credential-", "x-user-", "x-pomerium-", "x-authentik-",
 	"oidc-claim-", "x-ms-client-principal", "x-goog-authenticated-user-", "x-amzn-oidc-",
-	"cf-access-", "impersonate-", "x-ssl-client-", "x-client-cert-",
+	"cf-access-", "impersonate-", "x-ssl-client-", "x-client-cert-", "x-vouch-",
+	"tailscale-user-", "x-oauth-", "x-oidc-", "x-saml-",
 }
 
 // forwardedHeaders describe the original request or the client. The gateway writes its
@@ -39,6 +43,11 @@ var forwardedHeaders = []string{
 	"X-Original-URL", "X-Original-URI", "X-Original-Host", "X-Original-Method",
 	"X-Rewrite-URL", "X-Original-Path", "X-Request-URI", "X-Host", "X-HTTP-Host",
 	"Front-End-Https", "X-Url-Scheme", "X-Scheme", "X-Client-Port",
+	"X-Originating-IP", "X-True-IP", "Forwarded-For", "Forwarded-Host", "Forwarded-Proto",
+	"X-Forwarded", "Proxy-Client-IP", "WL-Proxy-Client-IP", "WL-Proxy-SSL",
+	"X-ARR-ClientIP", "X-ARR-SSL", "X-Azure-ClientIP", "X-Azure-SocketIP",
+	"Fly-Client-IP", "CloudFront-Viewer-Address", "X-Appengine-User-IP", "Via",
+	"X-Coming-From", "X-Remote-IP", "X-Remote-Addr", "X-Client-Addr", "X-Real-Port",
 	// Method overrides make the app act on another method than the one judged.
 	"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
 	// Hop-by-hop credentials, in spellings the standard library does not strip.

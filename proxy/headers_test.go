@@ -45,6 +45,26 @@ func TestHeaderFilter(t *testing.T) {
 		{"X-App-Users", false},
 		{"X.Legacy.Anything", true},
 		{"X-Requested-With", false},
+		// client-address claims that common app stacks read
+		{"X-Originating-IP", true},
+		{"Proxy-Client-IP", true},
+		{"WL_Proxy_Client_IP", true},
+		{"X-ARR-ClientIP", true},
+		{"CloudFront-Viewer-Address", true},
+		{"Fly-Client-IP", true},
+		{"Forwarded-For", true},
+		{"Via", true},
+		// identity claims of other gateways and platforms
+		{"X-Vouch-User", true},
+		{"X-Vouch-Idp-Claims-Email", true},
+		{"Tailscale-User-Login", true},
+		{"X-Userinfo", true},
+		{"X-Jwt-Assertion", true},
+		{"X-Iap-User", true},
+		{"X-Auth-Token", true},
+		{"Authenticated-User", true},
+		{"X-Kubernetes-Remote-User", true},
+		{"X-Viewport", false},
 	} {
 		if got := f.blocked(tt.name); got != tt.want {
 			t.Errorf("blocked(%q): got %v, want %v", tt.name, got, tt.want)
