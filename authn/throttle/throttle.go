@@ -7,8 +7,12 @@
 // spaced out, never refused for long, so that an attacker can slow an account down but
 // cannot lock its owner out.
 //
-// Memory is bounded: each count is kept for at most MaxEntries keys, least recently used
-// first out, so a flood of fresh names or addresses cannot grow it.
+// Memory is bounded: each count is kept for at most MaxEntries keys, so a flood of fresh
+// names or addresses cannot grow it. When a count is full, keys with a single failure go
+// first, least recently used first; a key with more is dropped only when none with one
+// is left. A flood of fresh keys, each tried once, therefore cannot push out the counts
+// that hold an address or a name back: that would take MaxEntries keys with repeated
+// failures each.
 package throttle
 
 import (
@@ -133,22 +137,45 @@ func addressKey(a netip.Addr) string {
 	return a.String()
 }
 
-// table counts failures per key in bounded memory.
+// table counts failures per key in bounded memory. Keys with one failure live in a
+// probation list, keys with more in a protected one; each is ordered by use, front first,
+// and eviction takes from probation while it has any.
 type table struct {
-	mu  sync.Mutex
-	m   map[string]*list.Element
-	lru *list.List // front: most recently used
-	max int
+	mu        sync.Mutex
+	m         map[string]*list.Element
+	probation *list.List
+	protected *list.List
+	max       int
 }
 
+// promoteAt is the failure count at which a key moves to the protected list.
+const promoteAt = 2
+
 type entry struct {
-	key      string
-	failures int
-	last     time.Time // of the latest failure
+	key       string
+	failures  int
+	last      time.Time // of the latest failure
+	protected bool
 }
 
 func newTable(max int) *table {
-	return &table{m: make(map[string]*list.Element), lru: list.New(), max: max}
+	return &table{m: make(map[string]*list.Element), probation: list.New(),
+		protected: list.New(), max: max}
+}
+
+// listOf returns the list e lives in.
+func (t *table) listOf(e *entry) *list.List {
+	if e.protected {
+		return t.protected
+	}
+	return t.probation
+}
+
+// remove forgets el. t.mu must be held.
+func (t *table) remove(el *list.Element) {
+	e := el.Value.(*entry)
+	t.listOf(e).Remove(el)
+	delete(t.m, e.key)
 }
 
 // wait returns how long key must wait, given its failures: nothing below limit; then a
@@ -164,8 +191,7 @@ func (t *table) wait(key string, limit int, maxWait, window time.Duration,
 	}
 	e := el.Value.(*entry)
 	if now.Sub(e.last) >= window {
-		t.lru.Remove(el)
-		delete(t.m, key)
+		t.remove(el)
 		return 0
 	}
 	if e.failures < limit {
@@ -179,7 +205,8 @@ func (t *table) wait(key string, limit int, maxWait, window time.Duration,
 	return 0
 }
 
-// add changes key's failure count by n, evicting the least recently used key when full.
+// add changes key's failure count by n. A new key evicts one when the table is full:
+// the least recently used of probation, or, with none there, of the protected keys.
 func (t *table) add(key string, n int, window time.Duration, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -192,26 +219,34 @@ func (t *table) add(key string, n int, window time.Duration, now time.Time) {
 		if n > 0 {
 			e.last = now
 		}
-		t.lru.MoveToFront(el)
+		if !e.protected && e.failures >= promoteAt {
+			t.probation.Remove(el)
+			e.protected = true
+			t.m[key] = t.protected.PushFront(e)
+			return
+		}
+		t.listOf(e).MoveToFront(el)
 		return
 	}
 	if n <= 0 {
 		return
 	}
-	if t.lru.Len() >= t.max {
-		old := t.lru.Back()
-		t.lru.Remove(old)
-		delete(t.m, old.Value.(*entry).key)
+	if t.probation.Len()+t.protected.Len() >= t.max {
+		victim := t.probation.Back()
+		if victim == nil {
+			victim = t.protected.Back()
+		}
+		t.remove(victim)
 	}
-	t.m[key] = t.lru.PushFront(&entry{key: key, failures: n, last: now})
+	e := &entry{key: key, failures: n, last: now, protected: n >= promoteAt}
+	t.m[key] = t.listOf(e).PushFront(e)
 }
 
 func (t *table) reset(key string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if el, ok := t.m[key]; ok {
-		t.lru.Remove(el)
-		delete(t.m, key)
+		t.remove(el)
 	}
 }
 
@@ -223,5 +258,5 @@ func (t *Throttle) Len() (addresses, pairs, users int) {
 func (t *table) len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.lru.Len()
+	return t.probation.Len() + t.protected.Len()
 }

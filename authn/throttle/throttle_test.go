@@ -176,3 +176,37 @@ func TestLongUsernamesTakeFixedSpace(t *testing.T) {
 		}
 	}
 }
+
+// TestFloodOfFreshKeysCannotResetLimits fills every count with fresh keys, each tried
+// once from its own address, after an attacker has run into the limits: the attacker's
+// address, pair and name are still held back.
+func TestFloodOfFreshKeysCannotResetLimits(t *testing.T) {
+	c := &clock{t: time.Unix(1e9, 0)}
+	l := limits
+	l.MaxEntries = 50
+	th := New(l, c.now)
+	attacker := netip.MustParseAddr("2001:db8:aaaa::1")
+	if w, r := fail(th, "alice", attacker, 6); w == 0 || r != ByUserAddress {
+		t.Fatalf("before the flood: got %v %q, want refused by user and address", w, r)
+	}
+	// alice's name is over its limit too, from other addresses
+	for i := range 6 {
+		fail(th, "alice", netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), 1)
+	}
+	for i := range 5 * l.MaxEntries {
+		th.Begin(fmt.Sprintf("junk-%d", i), netip.AddrFrom4([4]byte{10, 1, byte(i >> 8),
+			byte(i)}), false)
+	}
+	if _, w, r := th.Begin("alice", attacker, false); w == 0 {
+		t.Errorf("after a flood of fresh keys: the attacker is let in again (%q)", r)
+	}
+	if _, w, r := th.Begin("alice", netip.MustParseAddr("203.0.113.9"), false); w == 0 ||
+		r != ByUser {
+		t.Errorf("after the flood, alice from a fresh address: got %v %q, want spaced "+
+			"out by user", w, r)
+	}
+	if a, p, u := th.Len(); a > l.MaxEntries || p > l.MaxEntries || u > l.MaxEntries {
+		t.Errorf("entries: %d addresses, %d pairs, %d users; want at most %d each", a, p, u,
+			l.MaxEntries)
+	}
+}
