@@ -32,8 +32,10 @@ import (
 	"github.com/frontgate/gateway/proxy/server"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = ""
+// version and commit are set at build time with
+// -ldflags "-X main.version=v1.2.3 -X main.commit=abc123", for builds made without the
+// git checkout that Go would read them from.
+var version, commit = "", ""
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -46,7 +48,7 @@ const usage = `usage:
   gateway check [-config FILE]   validate the config and its users file
   gateway hash-password          read a password on stdin, print an argon2id hash
   gateway sessions list|revoke   list or end sessions (-user NAME, -id ID)
-  gateway explain [-config FILE] [-user NAME] [-H 'Name: value'] METHOD URL
+  gateway explain [-config FILE] [-user NAME] [-from ADDR] [-H 'Name: value'] METHOD URL
                                  show how a request would be judged and forwarded
   gateway import-htpasswd FILE   turn an htpasswd file (- for stdin) into a users file
   gateway version                print the version
@@ -55,7 +57,7 @@ const usage = `usage:
 // run executes one command and returns the process exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmd := "run"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") || isHelp(args[0])) {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -74,12 +76,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "version":
 		fmt.Fprintln(stdout, "gateway", versionString())
 		return 0
-	case "help", "-h", "-help", "--help":
+	}
+	if isHelp(cmd) {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
 	fmt.Fprintf(stderr, "gateway: unknown command %q\n%s", cmd, usage)
 	return 2
+}
+
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "-help" || arg == "--help"
 }
 
 func configFlags(name string, args []string, stderr io.Writer) (string, bool) {
@@ -203,35 +210,41 @@ func checkPassword(s string) (string, error) {
 // versionString is the version set at build time, or the module version or VCS revision
 // the binary was built from.
 func versionString() string {
-	if version != "" {
-		return version
-	}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	if v := bi.Main.Version; v != "" && v != "(devel)" {
-		return v
-	}
-	rev, dirty := "", false
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			dirty = s.Value == "true"
+	bi, _ := debug.ReadBuildInfo()
+	return versionOf(version, commit, bi)
+}
+
+// versionOf describes a build: its version (v, set at build time, or else the module's,
+// or "devel") and the commit it was built from (c, set at build time, or else the one Go
+// stamped from the checkout), marked when the checkout had changes.
+func versionOf(v, c string, bi *debug.BuildInfo) string {
+	dirty := false
+	if bi != nil {
+		if v == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision" && c == "":
+				c = s.Value
+			case s.Key == "vcs.modified":
+				dirty = s.Value == "true"
+			}
 		}
 	}
-	if rev == "" {
-		return "devel"
+	if v == "" {
+		v = "devel"
 	}
-	if len(rev) > 12 {
-		rev = rev[:12]
+	if c == "" {
+		return v + " (commit unknown)"
+	}
+	if len(c) > 12 {
+		c = c[:12]
 	}
 	if dirty {
-		rev += "-dirty"
+		c += ", modified"
 	}
-	return "devel-" + rev
+	return v + " (commit " + c + ")"
 }
 
 // headerFlags collects -H "Name: value" flags.
@@ -261,7 +274,7 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if fs.NArg() != 2 {
 		fmt.Fprintln(stderr, "usage: gateway explain [-config FILE] [-user NAME] "+
-			"[-H 'Name: value'] METHOD URL")
+			"[-from ADDR] [-H 'Name: value'] METHOD URL")
 		return 2
 	}
 	err := server.Explain(ctx, *path, server.ExplainRequest{User: *user,
