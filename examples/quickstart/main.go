@@ -55,6 +55,14 @@ func run(ctx context.Context, path string) error {
 	err = server.Run(ctx, server.Options{
 		ConfigPath: path,
 		Ready: func(addr net.Addr) {
+			if len(cfg.TrustedProxies) > 0 {
+				// behind a front proxy, browsers go to the proxy, not here
+				fmt.Printf("\nThe gateway is in front of the sample app, listening on %s "+
+					"for the front proxy its config trusts.\nOpen the address that proxy "+
+					"serves, and sign in as demo with the password demo-password.\n"+
+					"Press Ctrl-C to stop.\n\n", addr)
+				return
+			}
 			fmt.Printf("\nThe gateway is in front of the sample app.\n"+
 				"Open http://%s/ and sign in as demo with the password demo-password.\n"+
 				"Press Ctrl-C to stop.\n\n", addr)
