@@ -45,6 +45,9 @@ func (h *Handler) Explain(r *http.Request, u *authn.User) Decision {
 	case u == nil:
 		d.Outcome, d.Reason = "sign-in required", "the path is protected and nobody is "+
 			"signed in"
+	case u.Disabled:
+		d.Outcome, d.Reason = "sign-in required", "the user is disabled, which ends "+
+			"their sessions at once"
 	default:
 		ok, why := rt.why(u, r.Method)
 		d.Outcome, d.Reason = "forbidden", why

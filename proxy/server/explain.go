@@ -103,7 +103,7 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 	if u != nil {
 		who = "as " + u.Name
 		if u.Disabled {
-			who += " (disabled: sessions of a disabled user end at once)"
+			who += " (disabled)"
 		}
 	}
 	fmt.Fprintf(w, "request:  %s %s %s\n", r.Method, r.URL, who)

@@ -18,7 +18,8 @@ func TestExplain(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "users.yaml"), []byte("users:\n"+
 		"  alice:\n    password: \""+h+"\"\n    email: alice@example.test\n"+
 		"    groups: [staff]\n"+
-		"  bob:\n    password: \""+h+"\"\n    groups: [admins]\n"), 0o600)
+		"  bob:\n    password: \""+h+"\"\n    groups: [admins]\n"+
+		"  carol:\n    password: \""+h+"\"\n    groups: [admins]\n    disabled: true\n"), 0o600)
 	path := filepath.Join(dir, "gateway.yaml")
 	os.WriteFile(path, []byte("users:\n  file: users.yaml\nsession:\n  store: memory\n"+
 		"routes:\n  - upstream: http://127.0.0.1:9001\n    public: [/public/]\n"+
@@ -51,6 +52,13 @@ request:  POST http://app.example.test/admin/ as alice
 route:    host app.example.test, path /admin/, upstream http://127.0.0.1:9002
 decision: forbidden: alice is not in allow.users [] nor in a group of [admins]
 answer:   403 from the gateway; nothing reaches the upstream
+`},
+		{"disabled user", ExplainRequest{User: "carol", Method: "GET",
+			URL: "http://app.example.test/admin/"}, `
+request:  GET http://app.example.test/admin/ as carol (disabled)
+route:    host app.example.test, path /admin/, upstream http://127.0.0.1:9002
+decision: sign-in required: the user is disabled, which ends their sessions at once
+answer:   401 from the gateway; nothing reaches the upstream
 `},
 		{"other host", ExplainRequest{Method: "GET", URL: "http://other.test/admin/"}, `
 request:  GET http://other.test/admin/ anonymous
