@@ -43,6 +43,9 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	switch verb {
 	case "list":
+		// the zone tells a listing read on another machine, or from a service running
+		// in UTC, from local time
+		const listTime = time.DateTime + " MST"
 		list, err := server.ListSessions(ctx, cfg, *user)
 		if err != nil {
 			fmt.Fprintln(stderr, "gateway sessions:", err)
@@ -52,7 +55,7 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(tw, "ID\tUSER\tSIGNED IN\tLAST SEEN\tCLIENT\tREMEMBERED")
 		for _, s := range list {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", s.ID, s.User,
-				s.Created.Local().Format(time.DateTime), s.LastSeen.Local().Format(time.DateTime),
+				s.Created.Local().Format(listTime), s.LastSeen.Local().Format(listTime),
 				s.ClientIP, s.Remember)
 		}
 		tw.Flush()

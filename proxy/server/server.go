@@ -241,8 +241,8 @@ func Run(ctx context.Context, o Options) error {
 		ctl.Close()
 		os.Remove(cln.Addr().String())
 	}()
-	lg.Info("gateway started", "listen", ln.Addr().String(), "tls", cfg.TLS.Mode,
-		"config", cfg.File, "routes", len(cfg.Routes))
+	lg.Info("gateway started", "listen", ln.Addr().String(), "http_listen", cfg.HTTPListen,
+		"tls", cfg.TLS.Mode, "config", cfg.File, "routes", len(cfg.Routes))
 	if o.Ready != nil {
 		o.Ready(ln.Addr())
 	}
