@@ -260,6 +260,10 @@ func Run(ctx context.Context, o Options) error {
 	defer scancel()
 	lg.Info("gateway stopping", "deadline", timeout)
 	if err := srv.Shutdown(sctx); err != nil {
+		// past the deadline: what is still in flight is cut, not left to run on
+		srv.Close()
+		lg.Warn("requests still in flight at the shutdown deadline were cut",
+			"deadline", timeout)
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
