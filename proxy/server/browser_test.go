@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	stdpng "image/png"
 	"os"
 	"path/filepath"
 	"slices"
@@ -305,9 +307,14 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("Screenshots", func(t *testing.T) {
+		// The test output folder at the top of the repository, kept after the run
+		// (and ignored by git); GATEWAY_SCREENSHOTS names another.
 		dir := os.Getenv("GATEWAY_SCREENSHOTS")
 		if dir == "" {
-			dir = t.TempDir()
+			dir = filepath.Join("..", "..", "testdata-out", "screenshots")
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
 		}
 		tab := newTab(t, browser)
 		for _, shot := range []struct {
@@ -326,6 +333,11 @@ func TestBrowser(t *testing.T) {
 			cancel()
 			if err != nil {
 				t.Fatalf("screenshot %s: %v", shot.name, err)
+			}
+			cfg, err := stdpng.DecodeConfig(bytes.NewReader(png))
+			if err != nil || int64(cfg.Width) != shot.w || int64(cfg.Height) != shot.h {
+				t.Errorf("screenshot %s: %dx%d (%v), want a %dx%d PNG", shot.name,
+					cfg.Width, cfg.Height, err, shot.w, shot.h)
 			}
 			if err := os.WriteFile(filepath.Join(dir, shot.name), png, 0o644); err != nil {
 				t.Fatal(err)
