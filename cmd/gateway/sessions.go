@@ -61,7 +61,7 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		tw.Flush()
 		return 0
 	case "revoke":
-		n, err := server.RevokeSessions(ctx, cfg, *user, *id)
+		n, err := server.RevokeSessions(ctx, cfg, *user, *id, stderr)
 		if err != nil {
 			fmt.Fprintln(stderr, "gateway sessions:", err)
 			return 1

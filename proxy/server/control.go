@@ -135,8 +135,7 @@ func controlHandler(a sessionAdmin, configFile string, lg *slog.Logger) http.Han
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		lg.Info("sessions revoked", "log", "audit", "user", q.Get("user"), "id", q.Get("id"),
-			"count", n, "reason", "revoke")
+		auditRevoke(lg, q.Get("user"), q.Get("id"), n)
 		json.NewEncoder(w).Encode(map[string]int{"revoked": n})
 	})
 	return mux

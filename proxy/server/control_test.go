@@ -111,11 +111,11 @@ func TestSessionsThroughControlSocket(t *testing.T) {
 		len(list[0].ID) != idLength {
 		t.Fatalf("listing: got %+v, want two sessions of alice from 127.0.0.1", list)
 	}
-	n, err := RevokeSessions(context.Background(), cfg, "", list[0].ID)
+	n, err := RevokeSessions(context.Background(), cfg, "", list[0].ID, nil)
 	if err != nil || n != 1 {
 		t.Fatalf("revoke by id: %d, %v; want 1", n, err)
 	}
-	n, err = RevokeSessions(context.Background(), cfg, "alice", "")
+	n, err = RevokeSessions(context.Background(), cfg, "alice", "", nil)
 	if err != nil || n != 1 {
 		t.Fatalf("revoke by user: %d, %v; want 1", n, err)
 	}
@@ -228,7 +228,8 @@ func TestSecondGatewayOnOneStateDirRefused(t *testing.T) {
 		!strings.Contains(err.Error(), "not "+cfg.File) {
 		t.Errorf("listing through another config: got %v, want a refusal", err)
 	}
-	if _, err := RevokeSessions(context.Background(), mustLoad(t, path), "", "nosuchid1"); err == nil {
+	if _, err := RevokeSessions(context.Background(), mustLoad(t, path), "", "nosuchid1",
+		nil); err == nil {
 		t.Error("revoking an unknown id succeeded")
 	}
 }
@@ -240,4 +241,34 @@ func mustLoad(t *testing.T, path string) *config.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// TestRevokeWithoutGatewayIsAudited revokes in the bolt store itself, with no gateway
+// running: the sessions end, and the revoke is an audit record all the same.
+func TestRevokeWithoutGatewayIsAudited(t *testing.T) {
+	up := newUpstream(t)
+	path := writeConfig(t, up) // bolt is the default store
+	ctx, cancel := context.WithCancel(context.Background())
+	base, done := startUntil(t, ctx, path)
+	signIn(t, base, "alice", "pw")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	cfg := mustLoad(t, path)
+	var audit strings.Builder
+	n, err := RevokeSessions(context.Background(), cfg, "alice", "", &audit)
+	if err != nil || n != 1 {
+		t.Fatalf("revoke without a gateway: %d, %v; want 1", n, err)
+	}
+	for _, want := range []string{`msg="sessions revoked"`, "log=audit", "user=alice",
+		"count=1", "reason=revoke"} {
+		if !strings.Contains(audit.String(), want) {
+			t.Errorf("audit record %q lacks %s", audit.String(), want)
+		}
+	}
+	if list, err := ListSessions(context.Background(), cfg, "alice"); err != nil ||
+		len(list) != 0 {
+		t.Errorf("after the revoke: %v, %v; want no sessions", list, err)
+	}
 }

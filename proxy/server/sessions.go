@@ -51,8 +51,10 @@ func ListSessions(ctx context.Context, cfg *config.Config, user string) ([]Sessi
 
 // RevokeSessions ends every session of user, or the one session whose listed id is id,
 // and returns how many ended. Like ListSessions it works with or without a running
-// gateway.
-func RevokeSessions(ctx context.Context, cfg *config.Config, user, id string) (int, error) {
+// gateway. The revoke is an audit record: in the running gateway's log, or, with none
+// running, written to log in the config's log format (nil discards it).
+func RevokeSessions(ctx context.Context, cfg *config.Config, user, id string,
+	log io.Writer) (int, error) {
 	if (user == "") == (id == "") {
 		return 0, errors.New("give either a user or a session id")
 	}
@@ -71,10 +73,28 @@ func RevokeSessions(ctx context.Context, cfg *config.Config, user, id string) (i
 		return 0, err
 	}
 	defer done()
+	var n int
 	if user != "" {
-		return a.Revoke(ctx, user)
+		n, err = a.Revoke(ctx, user)
+	} else {
+		n, err = revokeID(ctx, a, id)
 	}
-	return revokeID(ctx, a, id)
+	if err != nil {
+		return n, err
+	}
+	if log == nil {
+		log = io.Discard
+	}
+	lg := NewLogger(log, cfg.Log)
+	auditRevoke(lg, user, id, n)
+	FlushLog(lg)
+	return n, nil
+}
+
+// auditRevoke writes the audit record of a revoke of n sessions by user or id.
+func auditRevoke(lg *slog.Logger, user, id string, n int) {
+	lg.Info("sessions revoked", "log", "audit", "user", user, "id", id, "count", n,
+		"reason", "revoke")
 }
 
 // directAdmin opens cfg's store itself, for when no gateway runs.
