@@ -1,6 +1,9 @@
 package proxy
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // SetTunnelCheck makes open websockets be checked every d, for tests; the returned
 // function restores the interval.
@@ -8,4 +11,10 @@ func SetTunnelCheck(d time.Duration) (restore func()) {
 	old := tunnelCheck
 	tunnelCheck = d
 	return func() { tunnelCheck = old }
+}
+
+// SignedInFrom reports whether name has signed in from addr, as the head start under a
+// login flood sees it.
+func (h *Handler) SignedInFrom(name string, addr netip.Addr) bool {
+	return h.places.has(name, addr, time.Now())
 }

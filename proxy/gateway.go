@@ -174,8 +174,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// A browser, or an address, the user signed in from before goes first under a flood.
 	authenticate := h.auth.Authenticate
-	if known {
+	if h.places.has(name, h.clientIP(r), time.Now()) || known {
 		authenticate = h.auth.AuthenticateKnown
 	}
 	u, err := authenticate(r.Context(), name, r.PostForm.Get("password"))
@@ -216,6 +217,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	h.audit(r, "sign-in", u.Name, "password")
 	h.setSessionCookie(w, r, value, h.sessions.CookieMaxAge(sess))
 	h.rememberDevice(w, r, u)
+	h.places.add(u.Name, h.clientIP(r), time.Now())
 	h.clearCookie(w, r, loginCookie)
 	redirectTo(w, next, http.StatusSeeOther)
 }

@@ -83,6 +83,7 @@ type Handler struct {
 	assertTTL    time.Duration
 	basic        *basicCache
 	throttle     *throttle.Throttle
+	places       *places // where users signed in from
 	origins      *http.CrossOriginProtection
 	csp          string
 	site         string
@@ -129,6 +130,7 @@ func New(o Options) (*Handler, error) {
 			Window:              cfg.Throttle.Window,
 			MaxEntries:          cfg.Throttle.MaxEntries,
 		}, nil),
+		places:       newPlaces(o.Sessions.Keys().AuthHash),
 		origins:      http.NewCrossOriginProtection(),
 		site:         cfg.Pages.Title,
 		pageTime:     cfg.Timeouts.Page,

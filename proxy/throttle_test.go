@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -85,6 +86,14 @@ func TestKnownDeviceIsNotSlowedByStrangers(t *testing.T) {
 	}
 	if r := owner.login("alice", alicePass); r.StatusCode != http.StatusSeeOther {
 		t.Errorf("owner's known browser during the attack: status %d, want 303", r.StatusCode)
+	}
+	// Where alice signed in from is remembered for the head start under a flood; where
+	// she only failed, or someone else guessed, is not.
+	for addr, want := range map[string]bool{"192.0.2.10": true, "203.0.113.5": false,
+		"198.51.100.1": false} {
+		if got := e.h.SignedInFrom("alice", netip.MustParseAddr(addr)); got != want {
+			t.Errorf("signed in from %s: %v, want %v", addr, got, want)
+		}
 	}
 }
 

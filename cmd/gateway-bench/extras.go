@@ -109,13 +109,13 @@ type floodRound struct {
 
 // floodResult is the login flood over all rounds.
 type floodResult struct {
-	rounds  []floodRound
-	signIns []time.Duration // the real user's sign-ins, from a browser used before
-	failed  int             // the real user's sign-ins that did not return a session
-	fresh   []time.Duration // the real user's sign-ins from a browser never used before
-	freshNo int             // of those, the ones that did not return a session
-	idle    memInfo
-	peak    int64 // peak resident memory over the floods
+	rounds []floodRound
+	// the real user's sign-ins: from a browser used before; from a browser never used
+	// before, at the address the user signed in from before; and from a browser never
+	// used before at an address never used before
+	known, fresh, stranger signIns
+	idle                   memInfo
+	peak                   int64 // peak resident memory over the floods
 }
 
 // measureFlood starts a gateway whose users have argon2id hashes at the default cost,
@@ -140,19 +140,19 @@ func (b *bench) measureFlood(ctx context.Context, ld loader) (*floodResult, erro
 			b.o.Duration); err != nil {
 			return nil, t.proc.failure(err)
 		}
-		known, fresh, err := b.floodOnce(ctx, ld, t, &fr, &seq)
+		kinds, err := b.floodOnce(ctx, ld, t, &fr, &seq)
 		if err != nil {
 			return nil, t.proc.failure(err)
 		}
 		res.rounds = append(res.rounds, fr)
-		res.signIns = append(res.signIns, known.times...)
-		res.failed += known.failed
-		res.fresh = append(res.fresh, fresh.times...)
-		res.freshNo += fresh.failed
+		res.known.merge(kinds[0])
+		res.fresh.merge(kinds[1])
+		res.stranger.merge(kinds[2])
 		fmt.Printf("flood round %d: %8.0f req/s alone, %8.0f under flood (%.2fx); "+
-			"%d passwords checked, %d refused; sign-ins %v, from a new browser %v\n", r+1,
-			fr.base.rate, fr.flood.rate, fr.flood.rate/fr.base.rate, fr.checked, fr.refused,
-			known.times, fresh.times)
+			"%d passwords checked, %d refused; sign-ins %v, from a new browser %v, "+
+			"from a new browser and address %v\n", r+1, fr.base.rate, fr.flood.rate,
+			fr.flood.rate/fr.base.rate, fr.checked, fr.refused, kinds[0].times,
+			kinds[1].times, kinds[2].times)
 	}
 	mem, err := procMem(t.proc.pid())
 	if err != nil {
@@ -162,25 +162,31 @@ func (b *bench) measureFlood(ctx context.Context, ld loader) (*floodResult, erro
 	return res, nil
 }
 
-// signIns are the real user's sign-ins of one kind during one flood.
+// signIns are the real user's sign-ins of one kind.
 type signIns struct {
 	times  []time.Duration
-	failed int
+	failed int // sign-ins that did not return a session
+}
+
+func (s *signIns) merge(o signIns) {
+	s.times = append(s.times, o.times...)
+	s.failed += o.failed
 }
 
 // floodOnce runs the flood with o.FloodConns concurrent wrong-password sign-ins, and
-// under it the signed-in load and, one after another, the real user's sign-ins:
-// alternately from a browser the user signed in with before the flood (it carries the
-// gateway's device cookie) and from one never used before.
+// under it the signed-in load and, one after another, the real user's sign-ins, in
+// turn: from a browser the user signed in with before the flood (it carries the
+// gateway's device cookie), from one never used before at the same address, and from
+// one never used before at an address never used before (192.0.2.100 on).
 func (b *bench) floodOnce(ctx context.Context, ld loader, t *target, fr *floodRound,
-	seq *atomic.Int64) (known, fresh signIns, err error) {
+	seq *atomic.Int64) (kinds [3]signIns, err error) {
 	uc := newClient(1)
 	_, device, err := signInDevice(ctx, uc, t.url, realUser, realPassword, realUserAddr, "")
 	if err != nil {
-		return known, fresh, err
+		return kinds, err
 	}
 	if device == "" {
-		return known, fresh, errors.New("signing in: the gateway set no device cookie")
+		return kinds, errors.New("signing in: the gateway set no device cookie")
 	}
 
 	fctx, stop := context.WithCancel(ctx)
@@ -199,7 +205,7 @@ func (b *bench) floodOnce(ctx context.Context, ld loader, t *target, fr *floodRo
 	// let the queue of password checks fill before measuring
 	select {
 	case <-ctx.Done():
-		return known, fresh, ctx.Err()
+		return kinds, ctx.Err()
 	case <-time.After(min(time.Second, b.o.Duration)):
 	}
 	done := make(chan struct{})
@@ -210,12 +216,15 @@ func (b *bench) floodOnce(ctx context.Context, ld loader, t *target, fr *floodRo
 		close(done)
 	}()
 	for i, finished := 0, false; !finished; i++ {
-		kind, dev := &known, device
-		if i%2 == 1 {
-			kind, dev = &fresh, ""
+		kind, dev, addr := &kinds[i%3], device, realUserAddr
+		switch i % 3 {
+		case 1:
+			dev = ""
+		case 2:
+			dev, addr = "", fmt.Sprintf("192.0.2.%d", 100+int(strangerSeq.Add(1))%150)
 		}
 		t0 := time.Now()
-		if _, _, err := signInDevice(ctx, uc, t.url, realUser, realPassword, realUserAddr,
+		if _, _, err := signInDevice(ctx, uc, t.url, realUser, realPassword, addr,
 			dev); err != nil {
 			kind.failed++
 		} else {
@@ -233,10 +242,13 @@ func (b *bench) floodOnce(ctx context.Context, ld loader, t *target, fr *floodRo
 	fr.span = time.Since(start)
 	fr.checked, fr.refused, fr.other = checked.Load(), refused.Load(), other.Load()
 	if lerr != nil {
-		return known, fresh, lerr
+		return kinds, lerr
 	}
-	return known, fresh, ctx.Err()
+	return kinds, ctx.Err()
 }
+
+// strangerSeq numbers the addresses the real user signs in from for the first time.
+var strangerSeq atomic.Int64
 
 // flooder posts wrong passwords until ctx ends, each time for a name no user has and
 // from an address of floodNet not used before, so that neither the per-address nor the

@@ -246,8 +246,9 @@ func (r *results) writeFlood(b *strings.Builder) {
 		"one through to a full check against a dummy hash of the users' cost: the most "+
 		"work a flood can make, as from a botnet. Meanwhile a real user signs in again "+
 		"and again from %s: in turn from a browser it signed in with before the flood, "+
-		"which carries the gateway's device cookie, and from a browser never used "+
-		"before.\n\n", argonString(),
+		"which carries the gateway's device cookie, from a browser never used before, "+
+		"and from a browser never used before at an address never used before "+
+		"(192.0.2.100 on).\n\n", argonString(),
 		r.o.FloodLoadConns, r.o.FloodConns, floodNet, realUserAddr)
 	b.WriteString("| round | req/s alone | req/s under flood | ratio | passwords checked/s " +
 		"| refused (429) | other |\n|--:|--:|--:|--:|--:|--:|--:|\n")
@@ -256,16 +257,21 @@ func (r *results) writeFlood(b *strings.Builder) {
 			fr.flood.rate, fr.flood.rate/fr.base.rate, float64(fr.checked)/fr.span.Seconds(),
 			fr.refused, fr.other)
 	}
-	fmt.Fprintf(b, "\nFrom the browser it had used before, the real user signed in %d "+
-		"times during the floods: median %s, max %s", len(f.signIns),
-		secs(medianDur(f.signIns)), secs(maxDur(f.signIns)))
-	if f.failed > 0 {
-		fmt.Fprintf(b, "; %d sign-ins failed", f.failed)
-	}
-	fmt.Fprintf(b, ". From a browser never used before, %d times: median %s, max %s",
-		len(f.fresh), secs(medianDur(f.fresh)), secs(maxDur(f.fresh)))
-	if f.freshNo > 0 {
-		fmt.Fprintf(b, "; %d sign-ins failed", f.freshNo)
+	b.WriteString("\nDuring the floods, the real user signed in")
+	for i, k := range []struct {
+		what string
+		s    signIns
+	}{{"from the browser it had used before", f.known},
+		{"from a browser never used before", f.fresh},
+		{"from a browser and an address never used before", f.stranger}} {
+		if i > 0 {
+			b.WriteString(";")
+		}
+		fmt.Fprintf(b, " %s %d times: median %s, max %s", k.what, len(k.s.times),
+			secs(medianDur(k.s.times)), secs(maxDur(k.s.times)))
+		if k.s.failed > 0 {
+			fmt.Fprintf(b, " (%d sign-ins failed)", k.s.failed)
+		}
 	}
 	fmt.Fprintf(b, ". The gateway's RSS went from %s idle to a peak of %s.\n",
 		mb(f.idle.rss), mb(f.peak))

@@ -31,7 +31,9 @@ func fakeResults() *results {
 		idle: memInfo{rss: 15e6}, after: memInfo{rss: 80e6}}
 	r.flood = &floodResult{rounds: []floodRound{{base: loadResult{rate: 1000},
 		flood: loadResult{rate: 300}, span: time.Second}},
-		signIns: []time.Duration{time.Second, 3 * time.Second}}
+		known:    signIns{times: []time.Duration{time.Second, 3 * time.Second}},
+		fresh:    signIns{times: []time.Duration{time.Second}},
+		stranger: signIns{times: []time.Duration{time.Second}, failed: 1}}
 	return r
 }
 
@@ -57,7 +59,12 @@ func TestChecks(t *testing.T) {
 		{"gateway-bolt peak RSS under load", false, "by 0.27×"},
 		{"RSS with 100,000 sessions (memory store)", true, ""},
 		{"signed-in req/s under login flood", false, "by 0.40×"},
-		{"real sign-in during login flood, from a browser used before, slowest", false, "by 1.00 s"},
+		{"real sign-in during login flood, from a browser used before, slowest", false,
+			"by 1.00 s"},
+		{"the same from a new browser at an address signed in from before, slowest", true,
+			""},
+		{"the same from a new browser at a new address, slowest", false,
+			"1 sign-ins failed"},
 	} {
 		c, ok := got[tt.what]
 		if !ok {
@@ -72,7 +79,7 @@ func TestChecks(t *testing.T) {
 	if c := got["gateway-redis req/s at 64 conns"]; !c.skipped {
 		t.Errorf("gateway-redis was not measured, but its check says %+v", c)
 	}
-	if len(got) != 14 {
+	if len(got) != 16 {
 		t.Errorf("got %d checks, want 14", len(got))
 	}
 }
@@ -80,7 +87,7 @@ func TestChecks(t *testing.T) {
 func TestReport(t *testing.T) {
 	doc := report(fakeResults())
 	for _, want := range []string{
-		"Of the 13 targets of README \"Speed\" measured, 6 were met (1 not measured). " +
+		"Of the 15 targets of README \"Speed\" measured, 7 were met (1 not measured). " +
 			"Missed:",
 		"- gateway-bolt req/s at 64 conns: 0.80×, wanted ≥ 1.00× bare; missed by 0.20×",
 		"| gateway-bolt | 64 | 8000 | 0.80× | 6500 µs | 13.0 ms | +3.00 ms | 100 µs | " +
@@ -96,8 +103,8 @@ func TestReport(t *testing.T) {
 	}
 	r := fakeResults()
 	r.sessions, r.flood = nil, nil
-	if doc := report(r); !strings.Contains(doc, "(4 not measured)") {
-		t.Errorf("report without sessions and flood does not say 4 were not measured:\n%s",
+	if doc := report(r); !strings.Contains(doc, "(6 not measured)") {
+		t.Errorf("report without sessions and flood does not say 6 were not measured:\n%s",
 			doc)
 	}
 }
