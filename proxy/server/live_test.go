@@ -18,16 +18,7 @@ func TestConfigReloadsLive(t *testing.T) {
 	defer func() { configPollInterval = 2 * time.Second }()
 	up := newUpstream(t)
 	path := writeConfig(t, up)
-	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{ConfigPath: path, Stderr: logs,
-			Ready: func(a net.Addr) { ready <- a }})
-	}()
-	defer func() { cancel(); <-done }()
-	base := "http://" + (<-ready).String()
+	base, logs := runLogged(t, path)
 	status := func(p string) int {
 		res, err := http.Get(base + p)
 		if err != nil {
@@ -89,16 +80,7 @@ func TestReloadKeepsRestartOnlyKeys(t *testing.T) {
 	defer func() { configPollInterval = 2 * time.Second }()
 	up := newUpstream(t)
 	path := writeConfig(t, up)
-	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{ConfigPath: path, Stderr: logs,
-			Ready: func(a net.Addr) { ready <- a }})
-	}()
-	defer func() { cancel(); <-done }()
-	base := "http://" + (<-ready).String()
+	base, logs := runLogged(t, path)
 	c := signIn(t, base, "alice", "pw")
 	status := func(p string) int {
 		t.Helper()
@@ -113,22 +95,11 @@ func TestReloadKeepsRestartOnlyKeys(t *testing.T) {
 	if got := status("/app/x"); got != 200 {
 		t.Fatalf("signed in: got %d, want 200", got)
 	}
-	reloads := func() int { return strings.Count(logs.String(), "config reloaded") }
-	waitReload := func(n int) {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for reloads() < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("no reload within 5s; log:\n%s", logs.String())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
 
 	orig, _ := os.ReadFile(path)
 	other := filepath.Join(filepath.Dir(path), "other-state")
 	os.WriteFile(path, append([]byte("state_dir: other-state\n"), orig...), 0o600)
-	waitReload(1)
+	waitReloads(t, logs, 1)
 	if !strings.Contains(logs.String(), "need a restart") ||
 		!strings.Contains(logs.String(), "state_dir") {
 		t.Errorf("state_dir change not named as needing a restart; log:\n%s", logs.String())
@@ -143,9 +114,43 @@ func TestReloadKeepsRestartOnlyKeys(t *testing.T) {
 
 	warned := strings.Count(logs.String(), "need a restart")
 	os.WriteFile(path, orig, 0o600)
-	waitReload(2)
+	waitReloads(t, logs, 2)
 	if n := strings.Count(logs.String(), "need a restart"); n != warned {
 		t.Errorf("a config back as it started was still said to need a restart; log:\n%s",
 			logs.String())
+	}
+}
+
+// runLogged runs the gateway from path until the test ends, and returns its address and
+// what it logs.
+func runLogged(t *testing.T, path string) (base string, logs *syncBuffer) {
+	t.Helper()
+	logs = &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{ConfigPath: path, Stderr: logs,
+			Ready: func(a net.Addr) { ready <- a }})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case a := <-ready:
+		return "http://" + a.String(), logs
+	case err := <-done:
+		t.Fatalf("Run: %v", err)
+	}
+	return "", nil
+}
+
+// waitReloads waits up to 5s for the gateway's n-th reload.
+func waitReloads(t *testing.T, logs *syncBuffer, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.Count(logs.String(), "config reloaded") < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("reload %d not within 5s; log:\n%s", n, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

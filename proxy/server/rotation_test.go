@@ -1,10 +1,8 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -37,28 +35,13 @@ func TestSecretRotationKeepsUsersSignedIn(t *testing.T) {
 		}
 	}
 	setSecrets(secretA)
-	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{ConfigPath: path, Stderr: logs,
-			Ready: func(a net.Addr) { ready <- a }})
-	}()
-	defer func() { cancel(); <-done }()
-	base := "http://" + (<-ready).String()
+	base, logs := runLogged(t, path)
 	reloads := 0
 	reload := func(secrets ...string) {
 		t.Helper()
 		setSecrets(secrets...)
 		reloads++
-		deadline := time.Now().Add(5 * time.Second)
-		for strings.Count(logs.String(), "config reloaded") < reloads {
-			if time.Now().After(deadline) {
-				t.Fatalf("no reload within 5s; log:\n%s", logs.String())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitReloads(t, logs, reloads)
 	}
 	get := func(c *http.Client) (int, bool) {
 		t.Helper()
