@@ -176,18 +176,7 @@ func TestS23UnknownSNI(t *testing.T) {
 
 	// The configured name's certificate, which Pebble issues and the rest is judged by.
 	trusted := &tls.Config{RootCAs: p.roots, ServerName: "localhost"}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := tls.Dial("tcp", httpsAddr, trusted)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no certificate from Pebble within 30s: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitCertificate(t, httpsAddr, p.roots)
 	orders := p.orders.Load()
 
 	t.Run("server names", func(t *testing.T) {

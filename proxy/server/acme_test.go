@@ -124,19 +124,7 @@ func TestACMEWithPebble(t *testing.T) {
 			startGateway(t, path)
 
 			base := "https://localhost:" + fmt.Sprint(port(httpsAddr))
-			cfg := &tls.Config{RootCAs: p.roots, ServerName: "localhost"}
-			deadline := time.Now().Add(30 * time.Second)
-			for {
-				c, err := tls.Dial("tcp", httpsAddr, cfg)
-				if err == nil {
-					c.Close()
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("no certificate from Pebble within 30s: %v", err)
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
+			waitCertificate(t, httpsAddr, p.roots)
 			signInTLS(t, base, p.roots)
 			p.dns.checkAsked(t, "localhost")
 
@@ -218,5 +206,24 @@ func TestTwoGatewaysShareOneCertificateThroughRedis(t *testing.T) {
 	if n := p.orders.Load(); n != 1 || len(serials) != 1 {
 		t.Errorf("two gateways placed %d orders and serve %d certificates; want 1 and 1",
 			n, len(serials))
+	}
+}
+
+// waitCertificate waits up to 30s for the gateway at addr to serve localhost a
+// certificate that roots trust.
+func waitCertificate(t *testing.T, addr string, roots *x509.CertPool) {
+	t.Helper()
+	cfg := &tls.Config{RootCAs: roots, ServerName: "localhost"}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := tls.Dial("tcp", addr, cfg)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no certificate from Pebble within 30s: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
