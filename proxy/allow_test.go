@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -23,21 +24,24 @@ func TestAllowRulesDecide(t *testing.T) {
 	tests := []struct {
 		who, cookie, method, path string
 		want                      int
+		why                       string // the 403 page's reason, when want is 403
 	}{
-		{"alice", alice, "GET", "/admin/", 403},
-		{"alice", alice, "GET", "/admin", 403},
-		{"alice", alice, "POST", "/admin/x", 403},
-		{"alice", alice, "GET", "/administrator", 200}, // not under /admin/
-		{"bob", bob, "GET", "/admin/x", 200},
-		{"alice", alice, "GET", "/reports/q", 200},
-		{"alice", alice, "get", "/reports/q", 200},
-		{"alice", alice, "HEAD", "/reports/q", 200},
-		{"alice", alice, "POST", "/reports/q", 403},
-		{"alice", alice, "DELETE", "/reports/q", 403},
-		{"bob", bob, "GET", "/reports/q", 403},
-		{"anonymous", "", "GET", "/reports/open/x", 200},
-		{"bob", bob, "POST", "/reports/open/x", 200},
-		{"anonymous", "", "GET", "/admin/", 401},
+		{"alice", alice, "GET", "/admin/", 403, "may not open this page"},
+		{"alice", alice, "GET", "/admin", 403, "may not open this page"},
+		{"alice", alice, "POST", "/admin/x", 403, "may not open this page"},
+		{"alice", alice, "GET", "/administrator", 200, ""}, // not under /admin/
+		{"bob", bob, "GET", "/admin/x", 200, ""},
+		{"alice", alice, "GET", "/reports/q", 200, ""},
+		{"alice", alice, "get", "/reports/q", 200, ""},
+		{"alice", alice, "HEAD", "/reports/q", 200, ""},
+		{"alice", alice, "POST", "/reports/q", 403,
+			"may not send a POST request to this page"},
+		{"alice", alice, "DELETE", "/reports/q", 403,
+			"may not send a DELETE request to this page"},
+		{"bob", bob, "GET", "/reports/q", 403, "may not open this page"},
+		{"anonymous", "", "GET", "/reports/open/x", 200, ""},
+		{"bob", bob, "POST", "/reports/open/x", 200, ""},
+		{"anonymous", "", "GET", "/admin/", 401, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.who+" "+tt.method+" "+tt.path, func(t *testing.T) {
@@ -47,6 +51,9 @@ func TestAllowRulesDecide(t *testing.T) {
 			})
 			if r.StatusCode != tt.want {
 				t.Errorf("status: got %d, want %d", r.StatusCode, tt.want)
+			}
+			if tt.why != "" && !strings.Contains(r.body, "signed in as "+tt.who+", who "+tt.why) {
+				t.Errorf("403 page does not say %q:\n%s", tt.why, r.body)
 			}
 			if contacted := up.count() != before; contacted != (tt.want == 200) {
 				t.Errorf("upstream contacted: %v", contacted)

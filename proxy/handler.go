@@ -494,8 +494,12 @@ func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request, u *authn.Use
 	rt *route) {
 	h.log.Info("access denied", "user", u.Name, "route", rt.path, "method", r.Method,
 		"client_ip", h.clientIP(r).String())
+	what := "open this page"
+	if m := rt.allow.Methods; len(m) > 0 && !isOneOf(strings.ToUpper(r.Method), m) {
+		what = "send a " + strings.ToUpper(r.Method) + " request to this page"
+	}
 	h.errorPageLink(w, r, http.StatusForbidden, "You are signed in as "+u.Name+
-		", who may not open this page.", LogoutPath, "Sign out to use another account")
+		", who may not "+what+".", LogoutPath, "Sign out to use another account")
 }
 
 // identify returns the request's live session and its user, or nils. A session whose

@@ -122,7 +122,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := server.Check(path)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, "gateway check:", err)
 		return 1
 	}
 	routes := "routes"
