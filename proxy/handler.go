@@ -474,10 +474,18 @@ func (h *Handler) decideOne(host, path string) (gateway bool, rt *route, public 
 // It is on every request's path, so it builds no strings; why gives the same answer
 // with a reason, for gateway explain.
 func (rt *route) allows(u *authn.User, method string) bool {
+	return rt.allowsMethod(method) && rt.allowsUser(u)
+}
+
+// allowsMethod reports whether rt's rule lets method through, whoever sends it.
+func (rt *route) allowsMethod(method string) bool {
+	m := rt.allow.Methods
+	return len(m) == 0 || isOneOf(strings.ToUpper(method), m)
+}
+
+// allowsUser reports whether rt's rule names u or one of u's groups, or names nobody.
+func (rt *route) allowsUser(u *authn.User) bool {
 	a := &rt.allow
-	if len(a.Methods) > 0 && !isOneOf(strings.ToUpper(method), a.Methods) {
-		return false
-	}
 	if len(a.Users) == 0 && len(a.Groups) == 0 || isOneOf(u.Name, a.Users) {
 		return true
 	}
@@ -495,7 +503,7 @@ func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request, u *authn.Use
 	h.log.Info("access denied", "user", u.Name, "route", rt.path, "method", r.Method,
 		"client_ip", h.clientIP(r).String())
 	what := "open this page"
-	if m := rt.allow.Methods; len(m) > 0 && !isOneOf(strings.ToUpper(r.Method), m) {
+	if rt.allowsUser(u) && !rt.allowsMethod(r.Method) {
 		what = "send a " + strings.ToUpper(r.Method) + " request to this page"
 	}
 	h.errorPageLink(w, r, http.StatusForbidden, "You are signed in as "+u.Name+

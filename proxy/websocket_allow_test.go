@@ -49,11 +49,13 @@ func TestWebsocketRefusedByAllowRule(t *testing.T) {
 	for _, tt := range []struct {
 		who, cookie, path string
 		allowed           bool
+		why               string // the 403 page's reason
 	}{
-		{"alice", alice, "/ws/chat", false}, // not in admins
-		{"bob", bob, "/ws/chat", true},
-		{"alice", alice, "/feed/live", false}, // a handshake is a GET, not a POST
-		{"bob", bob, "/feed/live", false},
+		{"alice", alice, "/ws/chat", false, "open this page"}, // not in admins
+		{"bob", bob, "/ws/chat", true, ""},
+		// a handshake is a GET, not a POST
+		{"alice", alice, "/feed/live", false, "send a GET request to this page"},
+		{"bob", bob, "/feed/live", false, "open this page"},
 	} {
 		t.Run(tt.who+" "+tt.path, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -90,7 +92,7 @@ func TestWebsocketRefusedByAllowRule(t *testing.T) {
 			}
 			body, _ := io.ReadAll(res.Body)
 			want := "Forbidden: You are signed in as " + tt.who +
-				", who may not open this page.\n"
+				", who may not " + tt.why + ".\n"
 			if string(body) != want {
 				t.Errorf("body: got %q, want %q", body, want)
 			}
