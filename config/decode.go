@@ -49,17 +49,19 @@ func readDocument(data []byte, file string) (root *yaml.Node, trailing, err erro
 }
 
 // syntaxError turns a yaml.v3 parse error into an *Error. yaml.v3 gives no structured
-// position, only "yaml: line N: " in the text, and leaves even that out for some scanner
-// errors; for those the line is found by parsing ever longer prefixes of data until the
-// same error appears.
+// position, only "yaml: line N: " in the text, which for parser errors is the line before
+// the construct that failed, and which it leaves out for some scanner errors. So the line
+// is found by parsing ever longer prefixes of data until the same error appears: the
+// line where the text first goes wrong. The line in the text is the fallback.
 func syntaxError(data []byte, file string, err error) *Error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := errorLine(data, err.Error())
 	num, rest, ok := strings.Cut(strings.TrimPrefix(msg, "line "), ": ")
-	line, convErr := strconv.Atoi(num)
-	if ok && convErr == nil && strings.HasPrefix(msg, "line ") {
+	if n, convErr := strconv.Atoi(num); ok && convErr == nil && strings.HasPrefix(msg, "line ") {
 		msg = rest
-	} else {
-		line = errorLine(data, err.Error())
+		if line == 0 {
+			line = n
+		}
 	}
 	return &Error{File: file, Line: max(line, 1), Err: fmt.Errorf("invalid YAML: %s", msg)}
 }

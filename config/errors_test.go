@@ -156,6 +156,17 @@ func TestParseDecodeErrors(t *testing.T) {
 			line: 2, msg: "invalid YAML: mapping values are not allowed in this context",
 		},
 		{
+			// yaml.v3's text says line 1 here, the line of the mapping
+			name: "indented key after a quoted value", data: "listen: \":80\"\n  bad: [\n",
+			line: 2, msg: "invalid YAML: did not find expected key",
+		},
+		{
+			// and line 3 here, the line before the unclosed list
+			name: "unclosed flow list",
+			data: "listen: :80\nlog:\n  level: info\nstate_dir: [a, b\n" + minimal,
+			line: 4, msg: "invalid YAML: did not find expected ',' or ']'",
+		},
+		{
 			name: "syntax error without line in message",
 			data: "listen: :80\nlog:\n  level: \"\\q\"\n" + minimal,
 			line: 3, msg: "invalid YAML: found unknown escape character",
