@@ -57,6 +57,10 @@ func TestAllowRulesDecide(t *testing.T) {
 			}
 			if contacted := up.count() != before; contacted != (tt.want == 200) {
 				t.Errorf("upstream contacted: %v", contacted)
+			} else if contacted && up.last(t).Method != strings.ToUpper(tt.method) {
+				// the method the rule judged, not one an app might read otherwise
+				t.Errorf("upstream got method %q, want %q", up.last(t).Method,
+					strings.ToUpper(tt.method))
 			}
 		})
 	}

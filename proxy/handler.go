@@ -252,6 +252,9 @@ func (s *state) routeName() string {
 type stateKey struct{}
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
+	// Rules compare methods in upper case; the upstream gets the method they judged, so
+	// that an app reading "get" as something other than GET cannot be sent one.
+	r.Method = strings.ToUpper(r.Method) // no copy when it is upper case already
 	// A Host that is not one host and an optional port ("a.example:1.example:80") is
 	// read differently by different servers, and routes and assertions depend on it.
 	if !plainHost(r.Host) {
@@ -680,7 +683,9 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 var gatewayCookies = []string{session.CookieName, loginCookie, deviceCookie}
 
 // dropGatewayCookies removes any attempt by an upstream to set the gateway's own
-// cookies: an app must not be able to plant a session id in the browser.
+// cookies: an app must not be able to plant a session id in the browser. A cookie with
+// no name is dropped too: browsers send its value alone, so "=gateway_session=x" comes
+// back as the gateway's cookie.
 func dropGatewayCookies(resp *http.Response) error {
 	lines := resp.Header["Set-Cookie"]
 	if len(lines) == 0 {
@@ -688,9 +693,10 @@ func dropGatewayCookies(resp *http.Response) error {
 	}
 	kept := lines[:0:0]
 	for _, l := range lines {
-		name, _, _ := strings.Cut(l, "=")
-		name = strings.TrimSpace(name)
-		if isOneOf(name, gatewayCookies) {
+		pair, _, _ := strings.Cut(l, ";")
+		name, _, hasValue := strings.Cut(pair, "=")
+		name = strings.Trim(name, " \t")
+		if !hasValue || name == "" || isOneOf(name, gatewayCookies) {
 			continue
 		}
 		kept = append(kept, l)
