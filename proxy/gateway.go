@@ -338,6 +338,13 @@ func redirectTo(w http.ResponseWriter, target string, code int) {
 // readForm parses a form body of bounded size. It answers 413 or 400 and returns false
 // when the body is too large or malformed.
 func (h *Handler) readForm(w http.ResponseWriter, r *http.Request) bool {
+	if r.ContentLength > maxLoginBody {
+		// Refused before a byte of it is read, and the connection closed, so that a
+		// client announcing a large body and never sending it holds nothing open.
+		w.Header().Set("Connection", "close")
+		h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form is too large.")
+		return false
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError

@@ -232,6 +232,30 @@ func TestS22OversizedLogin(t *testing.T) {
 		})
 	}
 
+	// A length past the limit is refused from the headers alone: a client that never
+	// sends the body it announced holds no connection open until a timeout.
+	for _, path := range []string{proxy.LoginPath, proxy.LogoutPath} {
+		t.Run("announced and never sent, "+path, func(t *testing.T) {
+			e := newSecEnv(t, secOptions{byHand: true})
+			c := e.client()
+			tok := c.form(t)
+			before := e.auth.Verifications()
+			r := e.send(t, fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: "+
+				"application/x-www-form-urlencoded\r\nCookie: gateway_login=%s\r\n"+
+				"Content-Length: 20000\r\n\r\ncsrf_token=%s&username=alice&password=",
+				path, secHost, c.cookies["gateway_login"], tok))
+			if r.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Errorf("status: got %d, want 413", r.StatusCode)
+			}
+			if !r.Close {
+				t.Error("the connection is kept open for a body that will not be read")
+			}
+			if n := e.auth.Verifications() - before; n != 0 {
+				t.Errorf("password verifications: got %d, want 0", n)
+			}
+		})
+	}
+
 	t.Run("100 MB body", func(t *testing.T) {
 		e := newSecEnv(t, secOptions{byHand: true})
 		c := e.client()
