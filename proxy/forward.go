@@ -57,13 +57,16 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 }
 
 // anyBasic reports whether any of the Authorization values names the Basic scheme, in
-// any case and followed by any blank, or alone.
+// any case and followed by any blank, or alone, anywhere in a comma-separated list, so
+// that no app's way of reading a list can find the credentials in it.
 func anyBasic(values []string) bool {
 	for _, v := range values {
-		scheme, _, _ := strings.Cut(strings.TrimLeft(v, " \t"), " ")
-		scheme, _, _ = strings.Cut(scheme, "\t")
-		if strings.EqualFold(scheme, "basic") {
-			return true
+		for part := range strings.SplitSeq(v, ",") {
+			scheme, _, _ := strings.Cut(strings.TrimLeft(part, " \t"), " ")
+			scheme, _, _ = strings.Cut(scheme, "\t")
+			if strings.EqualFold(scheme, "basic") {
+				return true
+			}
 		}
 	}
 	return false

@@ -75,6 +75,8 @@ func TestBasicCredentialsNeverForwarded(t *testing.T) {
 		{"upper case", "/api/public/x", "", []string{"BASIC YTpi"}},
 		{"leading blank", "/api/public/x", "", []string{" basic YTpi"}},
 		{"scheme alone", "/api/public/x", "", []string{"Basic"}},
+		{"in a list", "/api/public/x", "", []string{"Bearer abc, " + basicBob}},
+		{"in a list, no blank", "/api/x", alice, []string{"Bearer abc,basic YTpi"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e.raw("GET", tt.path, tt.cookie, http.Header{"Authorization": tt.values})
