@@ -94,8 +94,10 @@ func (p *Policy) absoluteOK(v string) bool {
 	if path == "" {
 		return true
 	}
+	// An allowed host may be served by this gateway too: its pages are refused there as
+	// well.
 	return strings.HasPrefix(path, "/") && !strings.HasPrefix(path, "//") &&
-		pathSegmentsOK(path)
+		localPathOK(path)
 }
 
 func (p *Policy) hostAllowed(host string) bool {
@@ -122,14 +124,29 @@ func pathPart(v string) string {
 	return v
 }
 
-// localPathOK checks the path of a local target, which already starts with a single "/".
+// localPathOK checks the path of a target, which already starts with a single "/".
 func localPathOK(path string) bool {
-	if !pathSegmentsOK(path) {
-		return false
+	return pathSegmentsOK(path) && !ownPage(path)
+}
+
+// ownPage reports whether path names one of the gateway's own pages, in any letter case,
+// with any byte of the first segment percent-encoded, or with ";" parameters after it:
+// forms that some server on the way may read as ReservedPrefix.
+func ownPage(path string) bool {
+	first, _, _ := strings.Cut(path[1:], "/")
+	var b strings.Builder
+	for i := 0; i < len(first); i++ {
+		c := first[i]
+		if d, ok := pct.At(first, i); ok {
+			c = d
+			i += 2
+		}
+		if c == ';' {
+			break
+		}
+		b.WriteByte(c)
 	}
-	// The gateway's own pages are never a target, in any letter case.
-	lower := strings.ToLower(path)
-	return lower != ReservedPrefix && !strings.HasPrefix(lower, ReservedPrefix+"/")
+	return strings.EqualFold("/"+b.String(), ReservedPrefix)
 }
 
 // pathSegmentsOK refuses malformed or dangerous percent-encoding and dot segments.

@@ -84,6 +84,16 @@ func TestAllowed(t *testing.T) {
 		{"/.GATEWAY/login", false},
 		{"/a/../.gateway/logout", false},
 		{"/a/%2e%2e/.gateway/logout", false},
+		{"/%2egateway/login", false},
+		{"/%2E%67ateway/logout", false},
+		{"/.gateway;x/logout", false},
+		{"/.gateway%3bx/logout", false},
+		{"/.GATEWAY", false},
+		{"https://app.example.com/.gateway/logout", false},
+		{"https://a.corp.example/.GATEWAY/login", false},
+		{"https://a.corp.example/%2egateway/login?next=/", false},
+		{"https://app.example.com/x/.gateway/login", true}, // not the first segment
+		{"/app/.gateway/x", true},
 		{"/./x", false},
 		{"/%2E/x", false},
 		// control characters and non-ASCII anywhere
@@ -121,6 +131,7 @@ func FuzzAllowed(f *testing.F) {
 		"/", "//evil", "/\\evil", "/\t/evil", "/%09/evil", "https:evil",
 		"https://app.example.com/x", "https://a@app.example.com/", "/a/../.gateway/x",
 		"/%2e%2e/", "javascript:x", "/a?b=//c", "https://app.example.com:1/%2e%2e",
+		"https://app.example.com/.gateway/login", "/%2egateway;x/logout",
 	} {
 		f.Add(s)
 	}
@@ -134,17 +145,17 @@ func FuzzAllowed(f *testing.F) {
 			t.Fatalf("Allowed(%q) but a browser cannot parse it: %v", v, err)
 		}
 		host := strings.ToLower(u.Hostname())
+		first, _, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
+		first, _, _ = strings.Cut(first, ";")
+		if strings.EqualFold(first, ".gateway") {
+			t.Fatalf("Allowed(%q) resolves to the gateway's own page %q", v, u.Path)
+		}
 		switch {
 		case u.Scheme != "https":
 			t.Fatalf("Allowed(%q) resolves to scheme %q", v, u.Scheme)
 		case u.User != nil:
 			t.Fatalf("Allowed(%q) carries user-info", v)
-		case host == "gw.example.test":
-			if p := strings.ToLower(u.Path); p == "/.gateway" ||
-				strings.HasPrefix(p, "/.gateway/") {
-				t.Fatalf("Allowed(%q) resolves to the gateway's own page %q", v, u.Path)
-			}
-		case host == "app.example.com" || strings.HasSuffix(host, ".corp.example"):
+		case host == "gw.example.test", host == "app.example.com" || strings.HasSuffix(host, ".corp.example"):
 		default:
 			t.Fatalf("Allowed(%q) resolves to host %q", v, host)
 		}
