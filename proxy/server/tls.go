@@ -245,6 +245,8 @@ func readCARoot(path string) (*x509.CertPool, error) {
 // could then hand to others.
 func redirectHTTPS(port string, serves func(host string) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// like every answer the gateway writes itself, kept by no cache
+		w.Header().Set("Cache-Control", "no-store")
 		host := strings.ToLower(r.Host)
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h

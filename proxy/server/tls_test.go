@@ -137,6 +137,9 @@ func TestFilesModeServesAndReloads(t *testing.T) {
 			t.Errorf("plain HTTP for Host %q: %d %q, want %d %q", tt.host, res.StatusCode,
 				res.Header.Get("Location"), tt.status, tt.location)
 		}
+		if cc := res.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("plain HTTP for Host %q: Cache-Control %q, want no-store", tt.host, cc)
+		}
 	}
 }
 
