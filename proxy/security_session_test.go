@@ -511,6 +511,16 @@ func TestS15LogoutAndLoginCSRF(t *testing.T) {
 		{"no token, Origin null", "/.gateway/logout", "", []string{"Origin", "null"}},
 		{"no token, same-site sibling", "/.gateway/logout", "",
 			[]string{"Origin", "https://app.example.test", "Sec-Fetch-Site", "same-site"}},
+		// alice's own token: only the origin check stands in the way
+		{"alice's token, Origin only", "/.gateway/logout",
+			"csrf_token=" + url.QueryEscape(token), []string{"Origin", "https://evil.example"}},
+		{"alice's token, Origin null", "/.gateway/logout",
+			"csrf_token=" + url.QueryEscape(token), []string{"Origin", "null"}},
+		{"alice's token, Sec-Fetch-Site only", "/.gateway/logout",
+			"csrf_token=" + url.QueryEscape(token), []string{"Sec-Fetch-Site", "cross-site"}},
+		{"alice's token, same-site sibling", "/.gateway/logout",
+			"csrf_token=" + url.QueryEscape(token),
+			[]string{"Origin", "https://app.example.test", "Sec-Fetch-Site", "same-site"}},
 		{"attacker's token in the query", "/.gateway/logout?csrf_token=" +
 			url.QueryEscape(bobToken), "", cross},
 		{"attacker's token as text/plain", "/.gateway/logout",
