@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,10 +50,20 @@ type fileStamp [sha256.Size]byte
 // that no longer parses is logged and the last good one keeps serving. Safe for
 // concurrent use.
 type FileStore struct {
-	path   string
-	log    *slog.Logger
-	snap   atomic.Pointer[snapshot]
-	reload sync.Mutex
+	path     string
+	log      *slog.Logger
+	snap     atomic.Pointer[snapshot]
+	reload   sync.Mutex
+	onChange func(names []string) // guarded by reload
+}
+
+// OnChange makes every later reload call f with the names of the users it removed,
+// disabled or gave another password hash, when there are any: the users whose sessions
+// no longer sign them in. f runs after the new users are in place.
+func (s *FileStore) OnChange(f func(names []string)) {
+	s.reload.Lock()
+	s.onChange = f
+	s.reload.Unlock()
 }
 
 // OpenFileStore reads the users file at path. It fails if the file cannot be read or
@@ -82,21 +93,47 @@ func (s *FileStore) Len() int { return len(s.snap.Load().users) }
 // Reload reads the users file again. On error the previous users stay in place.
 func (s *FileStore) Reload() error {
 	s.reload.Lock()
-	defer s.reload.Unlock()
+	changed, f, err := s.reloadLocked()
+	s.reload.Unlock()
+	if err == nil && len(changed) > 0 && f != nil {
+		f(changed)
+	}
+	return err
+}
+
+// reloadLocked is Reload under s.reload. It returns the users the new version ended, and
+// the function to tell.
+func (s *FileStore) reloadLocked() (changed []string, f func([]string), err error) {
 	stamp, err := stampOf(s.path)
 	if err != nil {
-		return fmt.Errorf("reading users file: %w", err)
+		return nil, nil, fmt.Errorf("reading users file: %w", err)
 	}
 	users, err := ReadUsersFile(s.path)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	dummies, err := dummies(users)
 	if err != nil {
-		return fmt.Errorf("preparing dummy hashes: %w", err)
+		return nil, nil, fmt.Errorf("preparing dummy hashes: %w", err)
+	}
+	if old := s.snap.Load(); old != nil {
+		changed = ended(old.users, users)
 	}
 	s.snap.Store(&snapshot{users: users, dummies: dummies, stat: stamp})
-	return nil
+	return changed, s.onChange, nil
+}
+
+// ended returns, sorted, the users of before that after removes, disables or gives
+// another password hash.
+func ended(before, after map[string]*User) []string {
+	var names []string
+	for name, u := range before {
+		if n := after[name]; n == nil || (n.Disabled && !u.Disabled) || n.encoded != u.encoded {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // Watch re-reads the users file whenever its contents change, checking every interval, until ctx is done. Errors are logged and the last good

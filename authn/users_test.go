@@ -232,3 +232,36 @@ func TestWatchSeesSameSizeAndTime(t *testing.T) {
 		t.Error("the old users are still served")
 	}
 }
+
+// TestOnChangeNamesEndedUsers checks which users a reload reports: those removed,
+// disabled or given another password hash, and no one else.
+func TestOnChangeNamesEndedUsers(t *testing.T) {
+	h, h2 := hash(t, "pw"), hash(t, "pw") // the same password under another salt
+	entry := func(name, hash, extra string) string {
+		return "  " + name + ":\n    password: \"" + hash + "\"\n" + extra
+	}
+	s, path := writeStore(t, "users:\n"+entry("alice", h, "")+entry("bob", h, "")+
+		entry("carol", h, "")+entry("dave", h, "    groups: [a]\n")+
+		entry("erin", h, "    disabled: true\n"))
+	var got [][]string
+	s.OnChange(func(names []string) { got = append(got, names) })
+
+	os.WriteFile(path, []byte("users:\n"+entry("alice", h2, "")+
+		entry("carol", h, "    disabled: true\n")+entry("dave", h, "    groups: [b]\n")+
+		entry("erin", h, "")+entry("frank", h, "")), 0o600)
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	// the same file again, and a broken one, tell nothing
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(path, []byte("users:\n  alice: {pasword: x}\n"), 0o600)
+	if s.Reload() == nil {
+		t.Fatal("broken file reloaded")
+	}
+	want := "[[alice bob carol]]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("OnChange calls: got %v, want %v", got, want)
+	}
+}

@@ -806,5 +806,32 @@ func (s *slogWriter) Write(p []byte) (int, error) {
 // Sessions returns the handler's session manager.
 func (h *Handler) Sessions() *session.Manager { return h.sessions }
 
+// EndSessions deletes from the store the sessions of user, or of everyone when user is
+// empty, that no longer sign their user in: the user was removed or disabled, or their
+// password changed. It writes an audit record for each and returns how many it ended.
+// Requests end such sessions too, but only when their browser comes back: this leaves
+// nothing in the store meanwhile.
+func (h *Handler) EndSessions(ctx context.Context, user string) (int, error) {
+	list, err := h.sessions.List(ctx, user)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range list {
+		reason := h.sessionEnded(&e.Session, h.auth.Users().Lookup(e.Session.User))
+		if reason == "" {
+			continue
+		}
+		if err := h.sessions.RevokeKey(ctx, e.Key); err != nil {
+			return n, err
+		}
+		n++
+		h.metrics.audit("session ended", reason)
+		h.log.LogAttrs(ctx, slog.LevelInfo, "session ended", slog.String("log", "audit"),
+			slog.String("user", e.Session.User), slog.String("reason", reason))
+	}
+	return n, nil
+}
+
 // ReloadUsers re-reads the users file now. On error the previous users keep serving.
 func (h *Handler) ReloadUsers() error { return h.auth.Users().Reload() }

@@ -69,6 +69,11 @@ func (g *gateway) build(cfg *config.Config) (*proxy.Handler, error) {
 		if users, err = authn.OpenFileStore(cfg.Users.File, g.lg); err != nil {
 			return nil, usersError(cfg, err)
 		}
+		users.OnChange(func(names []string) {
+			for _, name := range names {
+				g.endSessions(name)
+			}
+		})
 		var wctx context.Context
 		wctx, cancel = context.WithCancel(g.ctx)
 		go users.Watch(wctx, usersPollInterval)
@@ -87,6 +92,15 @@ func (g *gateway) build(cfg *config.Config) (*proxy.Handler, error) {
 		g.users, g.stopWatch = users, cancel
 	}
 	return h, nil
+}
+
+// endSessions deletes the sessions of user, or of everyone when user is empty, that no
+// longer sign their user in. A failure is logged and costs nothing but the cleanup: a
+// request with such a session is refused whatever the store holds.
+func (g *gateway) endSessions(user string) {
+	if _, err := g.handler().EndSessions(g.ctx, user); err != nil && g.ctx.Err() == nil {
+		g.lg.Error("ending the sessions of changed users", "user", user, "error", err)
+	}
 }
 
 // handlerFor assembles a handler for cfg from a store and users that already exist.

@@ -164,6 +164,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 	reloadOnHangup(ctx, g, lg)
 	go g.watchConfig(configPollInterval)
+	// sessions of users removed, disabled or given a new password while it was stopped
+	go g.endSessions("")
 	if cfg.Admin.Listen != "" {
 		stop, err := serveAdmin(cfg.Admin.Listen, adminHandler(reg, g, cfg.Admin.Pprof), lg)
 		if err != nil {
