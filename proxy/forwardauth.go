@@ -92,6 +92,14 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusForbidden)
 			return
 		}
+		// The front proxy passes the client's headers on to the app, and a method
+		// override among them would have the app act on a method the rule never judged.
+		if len(rt.allow.Methods) > 0 && hasMethodOverride(r.Header) {
+			h.log.Warn("forward-auth refused", "reason", "method override on a route "+
+				"with a methods rule", "route", rt.path, "client_ip", h.clientIP(r).String())
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
 	}
 	if u != nil {
 		setIdentity(w.Header(), rt.identity, u)

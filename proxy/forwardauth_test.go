@@ -94,6 +94,18 @@ func TestForwardAuth(t *testing.T) {
 			"X-Forwarded-Method", "DELETE"}, 403, ""},
 		{"methods rule, no method", faProxy, alice, []string{"X-Forwarded-Uri", "/api/x"},
 			403, ""},
+		// the client's headers reach the app through the front proxy: an override in
+		// any spelling would make the app run a method the rule never judged
+		{"methods rule, method override", faProxy, alice, []string{"X-Forwarded-Uri",
+			"/api/x", "X-Forwarded-Method", "GET", "X-HTTP-Method-Override", "DELETE"},
+			403, ""},
+		{"methods rule, override spelt otherwise", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/api/x", "X-Forwarded-Method", "GET", "x_http_method",
+			"DELETE"}, 403, ""},
+		{"methods rule, X-Method-Override", faProxy, alice, []string{"X-Forwarded-Uri",
+			"/api/x", "X-Forwarded-Method", "GET", "X-Method-Override", "PUT"}, 403, ""},
+		{"no methods rule, override", faProxy, alice, []string{"X-Forwarded-Uri", "/x",
+			"X-Forwarded-Method", "GET", "X-HTTP-Method-Override", "DELETE"}, 200, "alice"},
 
 		// the host is judged from whatever names it, and all that name it must agree
 		{"host rule", faProxy, alice, []string{"X-Forwarded-Host", "admin.example.test",

@@ -48,10 +48,25 @@ var forwardedHeaders = []string{
 	"X-ARR-ClientIP", "X-ARR-SSL", "X-Azure-ClientIP", "X-Azure-SocketIP",
 	"Fly-Client-IP", "CloudFront-Viewer-Address", "X-Appengine-User-IP", "Via",
 	"X-Coming-From", "X-Remote-IP", "X-Remote-Addr", "X-Client-Addr", "X-Real-Port",
-	// Method overrides make the app act on another method than the one judged.
-	"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override",
 	// Hop-by-hop credentials, in spellings the standard library does not strip.
 	"Proxy-Authorization", "Proxy-Connection",
+}
+
+// methodOverrideHeaders make an app act on another method than the one a rule judged.
+var methodOverrideHeaders = []string{"X-HTTP-Method-Override", "X-HTTP-Method",
+	"X-Method-Override"}
+
+// hasMethodOverride reports whether h holds a method override in any spelling.
+func hasMethodOverride(h http.Header) bool {
+	for name := range h {
+		folded := foldName(name)
+		for _, o := range methodOverrideHeaders {
+			if folded == foldName(o) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // headerFilter decides which client headers must not reach an upstream. Names are
@@ -67,7 +82,7 @@ type headerFilter struct {
 // names (a trailing "*" makes a prefix).
 func newHeaderFilter(identity []string, builtin bool, extra []string) *headerFilter {
 	f := &headerFilter{names: map[string]bool{}}
-	lists := [][]string{identity, forwardedHeaders}
+	lists := [][]string{identity, forwardedHeaders, methodOverrideHeaders}
 	// The X-Forwarded- family is always a prefix: the gateway writes its own members.
 	// "Gateway-" covers headers named like the gateway's cookies (Gateway-Session,
 	// Gateway_Login), which a framework might map onto its session.

@@ -299,6 +299,19 @@ func TestNginxForwardAuth(t *testing.T) {
 		}
 	}
 
+	// nginx clears method overrides, so the app runs the method nginx asked about
+	res, seen = nginxGet(t, alice, base+"/app/whoami", "X-HTTP-Method-Override", "DELETE",
+		"X-HTTP-Method", "DELETE", "X-Method-Override", "DELETE")
+	if res.StatusCode != http.StatusOK || seen == nil {
+		t.Fatalf("signed in with overrides: status %d, want 200 from the app", res.StatusCode)
+	}
+	for _, name := range []string{"X-HTTP-Method-Override", "X-HTTP-Method",
+		"X-Method-Override"} {
+		if got := identityCopies(seen, name); len(got) != 0 {
+			t.Errorf("app received %s %q, want none", name, got)
+		}
+	}
+
 	// a route whose allow rule leaves alice out
 	res, _ = nginxGet(t, alice, base+"/admin/", browser...)
 	if res.StatusCode != http.StatusForbidden {
@@ -325,9 +338,9 @@ func TestNginxForwardAuth(t *testing.T) {
 			res.StatusCode, res.Header.Get("Location"), want)
 	}
 
-	// only the public page and alice's page reached the app
-	if n := app.hits.Load(); n != 2 {
-		t.Errorf("app received %d requests, want 2", n)
+	// only the public page and alice's two pages reached the app
+	if n := app.hits.Load(); n != 3 {
+		t.Errorf("app received %d requests, want 3", n)
 	}
 }
 
