@@ -734,10 +734,16 @@ func (h *Handler) clientIP(r *http.Request) netip.Addr {
 	return peer
 }
 
+// LevelAudit is the level of audit records (sign-in, failed sign-in, throttle, sign-out,
+// the end of a session, revoke). It sits between INFO and WARN, and loggers made by the
+// gateway's server write it whatever their level, as "AUDIT": turning the other records
+// down never loses an audit record.
+const LevelAudit = slog.LevelInfo + 2
+
 // audit writes an audit record. Audit records are written before the response.
 func (h *Handler) audit(r *http.Request, msg, user, reason string) {
 	h.metrics.audit(msg, reason)
-	h.log.LogAttrs(r.Context(), slog.LevelInfo, msg,
+	h.log.LogAttrs(r.Context(), LevelAudit, msg,
 		slog.String("log", "audit"),
 		slog.String("user", user),
 		slog.String("reason", reason),
@@ -827,7 +833,7 @@ func (h *Handler) EndSessions(ctx context.Context, user string) (int, error) {
 		}
 		n++
 		h.metrics.audit("session ended", reason)
-		h.log.LogAttrs(ctx, slog.LevelInfo, "session ended", slog.String("log", "audit"),
+		h.log.LogAttrs(ctx, LevelAudit, "session ended", slog.String("log", "audit"),
 			slog.String("user", e.Session.User), slog.String("reason", reason))
 	}
 	return n, nil

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/frontgate/gateway/proxy"
 )
 
 // Access records are many and small: writing each at once would put a write system call,
@@ -92,11 +94,13 @@ func (s *logSink) flushLocked() error {
 type splitHandler struct {
 	access, rest slog.Handler
 	sink         *logSink
+	level        slog.Level // the lowest level written, audit records aside
 }
 
-// Enabled implements slog.Handler. Both handlers share one level.
-func (h *splitHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return h.rest.Enabled(ctx, l)
+// Enabled implements slog.Handler: records at the handler's level and above, and audit
+// records always.
+func (h *splitHandler) Enabled(_ context.Context, l slog.Level) bool {
+	return l >= h.level || l == proxy.LevelAudit
 }
 
 // Handle implements slog.Handler.
@@ -120,13 +124,13 @@ func isAccess(r slog.Record) bool {
 // WithAttrs implements slog.Handler.
 func (h *splitHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	return &splitHandler{access: h.access.WithAttrs(as), rest: h.rest.WithAttrs(as),
-		sink: h.sink}
+		sink: h.sink, level: h.level}
 }
 
 // WithGroup implements slog.Handler.
 func (h *splitHandler) WithGroup(name string) slog.Handler {
 	return &splitHandler{access: h.access.WithGroup(name), rest: h.rest.WithGroup(name),
-		sink: h.sink}
+		sink: h.sink, level: h.level}
 }
 
 // FlushLog writes out the access records a logger from NewLogger still buffers. Loggers

@@ -1,11 +1,14 @@
 package server
 
 import (
+	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/proxy"
 )
 
 // TestAccessRecordsBufferedAuditAtOnce checks what NewLogger holds back and what it
@@ -61,5 +64,43 @@ func TestAccessBufferWrittenWhenFull(t *testing.T) {
 	if len(out.String()) < accessBufferSize {
 		t.Errorf("after %d bytes of access records, %d were written; want the buffer "+
 			"written out when full", accessBufferSize, len(out.String()))
+	}
+}
+
+// TestAuditRecordsAtEveryLevel checks that log.level turns the other records down but
+// never an audit record, which is written as level AUDIT.
+func TestAuditRecordsAtEveryLevel(t *testing.T) {
+	levelRe := regexp.MustCompile(`level=(\w+)|"level":"(\w+)"`)
+	for _, tt := range []struct {
+		level, format, want string // want: the levels written, in order
+	}{
+		{"debug", "text", "DEBUG INFO AUDIT WARN ERROR"},
+		{"info", "text", "INFO AUDIT WARN ERROR"},
+		{"warn", "text", "AUDIT WARN ERROR"},
+		{"error", "text", "AUDIT ERROR"},
+		{"error", "json", "AUDIT ERROR"},
+	} {
+		t.Run(tt.level+" "+tt.format, func(t *testing.T) {
+			var out syncBuffer
+			lg := NewLogger(&out, config.Log{Level: tt.level, Format: tt.format})
+			lg.Debug("debug")
+			lg.Info("request", "log", "access")
+			lg.Log(context.Background(), proxy.LevelAudit, "sign-in", "log", "audit",
+				"user", "alice")
+			lg.Warn("warn")
+			lg.Error("error")
+			FlushLog(lg)
+			var got []string
+			for _, m := range levelRe.FindAllStringSubmatch(out.String(), -1) {
+				got = append(got, m[1]+m[2])
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Errorf("levels written: got %v, want %s; log:\n%s", got, tt.want,
+					out.String())
+			}
+			if !strings.Contains(out.String(), "alice") {
+				t.Errorf("the audit record's user is missing:\n%s", out.String())
+			}
+		})
 	}
 }

@@ -321,7 +321,8 @@ func certStorage(cfg *config.Config) (certmagic.Storage, func() error, error) {
 	return tlsstore.New(st.Client(), cfg.Session.Redis.KeyPrefix+"tls:"), st.Close, nil
 }
 
-// NewLogger returns a logger writing c's format at c's level to w. Access records (the
+// NewLogger returns a logger writing c's format at c's level to w, and audit records
+// ([proxy.LevelAudit]) at every level. Access records (the
 // first attribute log=access) are buffered for up to accessFlushDelay; every other
 // record is written at once, after any access records before it. FlushLog writes out
 // what is buffered.
@@ -335,7 +336,17 @@ func NewLogger(w io.Writer, c config.Log) *slog.Logger {
 	case "error":
 		level = slog.LevelError
 	}
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{
+		// the handlers see only what splitHandler.Enabled let through
+		Level: slog.LevelDebug,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.LevelKey && len(groups) == 0 &&
+				a.Value.Any() == any(proxy.LevelAudit) {
+				return slog.String(slog.LevelKey, "AUDIT")
+			}
+			return a
+		},
+	}
 	handler := func(w io.Writer) slog.Handler {
 		if c.Format == "json" {
 			return slog.NewJSONHandler(w, opts)
@@ -344,7 +355,7 @@ func NewLogger(w io.Writer, c config.Log) *slog.Logger {
 	}
 	sink := newLogSink(w)
 	return slog.New(&splitHandler{access: handler(sink.buffered()),
-		rest: handler(sink.direct()), sink: sink})
+		rest: handler(sink.direct()), sink: sink, level: level})
 }
 
 // serverLog routes the http.Server's own log lines to slog.

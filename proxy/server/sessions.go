@@ -16,6 +16,7 @@ import (
 	"github.com/frontgate/gateway/authn/session/boltstore"
 	"github.com/frontgate/gateway/authn/session/redisstore"
 	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/proxy"
 )
 
 // ErrNoGateway means no gateway is running for a config whose sessions live only inside
@@ -93,8 +94,8 @@ func RevokeSessions(ctx context.Context, cfg *config.Config, user, id string,
 
 // auditRevoke writes the audit record of a revoke of n sessions by user or id.
 func auditRevoke(lg *slog.Logger, user, id string, n int) {
-	lg.Info("sessions revoked", "log", "audit", "user", user, "id", id, "count", n,
-		"reason", "revoke")
+	lg.Log(context.Background(), proxy.LevelAudit, "sessions revoked", "log", "audit",
+		"user", user, "id", id, "count", n, "reason", "revoke")
 }
 
 // directAdmin opens cfg's store itself, for when no gateway runs.
