@@ -1,9 +1,15 @@
 package proxy_test
 
 import (
+	"encoding/base64"
 	"net/http"
+	"net/url"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/frontgate/gateway/proxy"
 )
 
 // TestAuditNamesOnlyUsers fails sign-ins with a name no user has, as when a password is
@@ -37,5 +43,94 @@ func TestAuditNamesOnlyUsers(t *testing.T) {
 	e.logs.mu.Unlock()
 	if strings.Contains(all, typo) {
 		t.Error("the log holds the name no user has")
+	}
+}
+
+// TestAuditRecordsAndNoSecretsInLogs goes through sign-in, a page with a signed
+// assertion, Basic credentials, failed and throttled sign-ins and sign-out. Each audit
+// record is in the log by the time its answer arrives, and no password, hash, cookie,
+// token or assertion is anywhere in the log.
+func TestAuditRecordsAndNoSecretsInLogs(t *testing.T) {
+	api := newEcho(t)
+	e := newSecEnv(t, secOptions{config: "  - path: /api/\n    upstream: \"" + api.URL +
+		"\"\n    basic_auth: true\n  - path: /signed/\n    upstream: \"" + api.URL +
+		"\"\n    assertion: true\n"})
+	var secrets []string // everything that must never be logged
+	logged := func(t *testing.T, msg, user, reason string) {
+		t.Helper()
+		for _, rec := range e.logs.records() {
+			if rec["msg"] == msg && rec["log"] == "audit" && rec["user"] == user &&
+				rec["reason"] == reason && rec["level"] == "INFO+2" {
+				return
+			}
+		}
+		t.Errorf("no audit record %q for %q (%s) when the answer came", msg, user, reason)
+	}
+
+	alice := e.client()
+	alice.login(t, "alice", alicePass, "")
+	logged(t, "sign-in", "alice", "password")
+	secrets = append(secrets, alicePass, alice.session(), alice.cookies["gateway_device"])
+
+	if r := alice.get(t, "/signed/x"); r.StatusCode != http.StatusOK {
+		t.Fatalf("assertion route: status %d", r.StatusCode)
+	}
+	jwt := api.last(t).Header.Get("X-Gateway-Assertion")
+	if jwt == "" {
+		t.Fatal("no assertion reached the app")
+	}
+	secrets = append(secrets, jwt)
+
+	basic := base64.StdEncoding.EncodeToString([]byte("bob:" + bobPass))
+	if r := e.client().get(t, "/api/x", "Authorization", "Basic "+basic); r.StatusCode != 200 {
+		t.Fatalf("Basic credentials: status %d", r.StatusCode)
+	}
+	logged(t, "sign-in", "bob", "basic")
+	secrets = append(secrets, basic, bobPass)
+
+	const wrong = "Wrong-Horse-Battery-Staple-7"
+	secrets = append(secrets, wrong)
+	c := e.client()
+	for i := 0; ; i++ {
+		tok := c.form(t)
+		secrets = append(secrets, tok, c.cookies["gateway_login"])
+		r := c.post(t, proxy.LoginPath, loginBody("alice", wrong, tok, ""))
+		if r.StatusCode == http.StatusTooManyRequests {
+			logged(t, "sign-in throttled", "alice", "user and address")
+			break
+		}
+		logged(t, "sign-in failed", "alice", "wrong password")
+		if i > 50 {
+			t.Fatal("never throttled")
+		}
+	}
+
+	tok := field(t, csrfRe, alice.get(t, "/.gateway/logout").body)
+	secrets = append(secrets, tok)
+	if r := alice.post(t, "/.gateway/logout", "csrf_token="+url.QueryEscape(tok)); r.StatusCode !=
+		http.StatusSeeOther {
+		t.Fatalf("sign-out: status %d", r.StatusCode)
+	}
+	logged(t, "sign-out", "alice", "user")
+
+	users, err := os.ReadFile(e.usersFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`password: "([^"]+)"`).FindAllSubmatch(users, -1) {
+		secrets = append(secrets, string(m[1]))
+	}
+	e.logs.mu.Lock()
+	all := e.logs.b.String()
+	e.logs.mu.Unlock()
+	for _, s := range secrets {
+		if s == "" {
+			t.Fatal("a secret to look for is empty")
+		}
+		for _, form := range []string{s, url.QueryEscape(s)} {
+			if strings.Contains(all, form) {
+				t.Errorf("the log holds %q", form)
+			}
+		}
 	}
 }
