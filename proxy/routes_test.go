@@ -28,6 +28,7 @@ func named(t *testing.T, name string) *httptest.Server {
 func TestHostRouting(t *testing.T) {
 	any, wild, exact, admin := named(t, "any"), named(t, "wild"), named(t, "exact"),
 		named(t, "admin")
+	deep, anyAdmin := named(t, "deep"), named(t, "any-admin")
 	dir := t.TempDir()
 	e := newEnvFromYAML(t, newEcho(t), dir, "session:\n  secrets: [\""+secret+"\"]\n"+
 		"routes:\n"+
@@ -35,14 +36,26 @@ func TestHostRouting(t *testing.T) {
 		"  - host: \"*.example.test\"\n    upstream: \""+wild.URL+"\"\n    public: [/]\n"+
 		"  - host: app.example.test\n    upstream: \""+exact.URL+"\"\n    public: [/]\n"+
 		"  - host: app.example.test\n    path: /admin/\n    upstream: \""+admin.URL+"\"\n"+
-		"  - host: only.example.org\n    path: /x/\n    upstream: \""+any.URL+"\"\n")
+		"  - host: only.example.org\n    path: /x/\n    upstream: \""+any.URL+"\"\n"+
+		// ties: a longer wildcard beats a shorter one, and any host beats a longer path
+		"  - host: \"*.b.example.test\"\n    upstream: \""+deep.URL+"\"\n"+
+		"  - path: /admin/\n    upstream: \""+anyAdmin.URL+"\"\n")
 	alice := e.session("alice", alicePass)
 	for _, tt := range []struct{ host, path, want string }{
 		{"app.example.test", "/", "exact /"},
 		{"APP.Example.TEST:8080", "/p", "exact /p"},
 		{"app.example.test.", "/p", "exact /p"},
 		{"b.example.test", "/p", "wild /p"},
-		{"a.b.example.test", "/p", "wild /p"},
+		{"a.b.example.test", "/p", "deep /p"},
+		{"x.a.b.example.test", "/p", "deep /p"},
+		{"b.example.test", "/p", "wild /p"}, // *.b.example.test covers subdomains only
+		{"ab.example.test", "/p", "wild /p"},
+		{"other.test", "/admin/x", "any-admin /admin/x"},
+		{"other.test", "/administrator", "any /administrator"},
+		// the host decides first: a route of the host, however short its path, beats
+		// a route of any host with a longer one
+		{"app.example.test", "/admin", "admin /admin"},
+		{"a.b.example.test", "/admin/x", "deep /admin/x"},
 		{"example.test", "/p", "any /p"},
 		{"other.test", "/p", "any /p"},
 		{"app.example.test", "/admin/x", "admin /admin/x"},
