@@ -111,12 +111,28 @@ func TestStateDirWritableByOthersRefused(t *testing.T) {
 }
 
 func TestHangupReloadsUsers(t *testing.T) {
-	// Only the signal may reload: the poll of the file is put off for the test.
-	usersPollInterval = time.Hour
-	defer func() { usersPollInterval = 2 * time.Second }()
+	// Only the signal may reload: the polls of the files are put off for the test.
+	usersPollInterval, configPollInterval = time.Hour, time.Hour
+	defer func() { usersPollInterval, configPollInterval = 2*time.Second, 2*time.Second }()
 	up := newUpstream(t)
 	path := writeConfig(t, up)
 	base := startGateway(t, path)
+	status := func(p string) int {
+		t.Helper()
+		res, err := http.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := status("/open/x"); got != http.StatusUnauthorized {
+		t.Fatalf("/open/ before the change: %d, want 401", got)
+	}
+	conf, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(conf), "public: [/public/]",
+		"public: [/public/, /open/]", 1)), 0o600)
 	h, _ := password.Generate("second", password.Argon2Params{Memory: 64, Time: 1,
 		Threads: 1, SaltLen: 16, KeyLen: 32})
 	users := filepath.Join(filepath.Dir(path), "users.yaml")
@@ -135,6 +151,10 @@ func TestHangupReloadsUsers(t *testing.T) {
 			t.Fatal("user added before SIGHUP cannot sign in within 1s")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	// the config was read again by the same signal
+	if got := status("/open/x"); got != http.StatusOK {
+		t.Errorf("/open/ after SIGHUP: %d, want 200 (public)", got)
 	}
 }
 
