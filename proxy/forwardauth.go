@@ -82,7 +82,7 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		if method == "" {
 			if len(rt.allow.Methods) > 0 {
 				h.log.Warn("forward-auth refused", "reason", "no X-Forwarded-Method for "+
-					"a route with a methods rule", "route", rt.path)
+					"a route with a methods rule", "route", rt.name)
 				w.WriteHeader(http.StatusForbidden)
 				return
 			}
@@ -96,7 +96,7 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		// override among them would have the app act on a method the rule never judged.
 		if len(rt.allow.Methods) > 0 && hasMethodOverride(r.Header) {
 			h.log.Warn("forward-auth refused", "reason", "method override on a route "+
-				"with a methods rule", "route", rt.path, "client_ip", h.clientIP(r).String())
+				"with a methods rule", "route", rt.name, "client_ip", h.clientIP(r).String())
 			w.WriteHeader(http.StatusForbidden)
 			return
 		}

@@ -246,7 +246,7 @@ func (s *state) routeName() string {
 	if s.route == nil {
 		return ""
 	}
-	return s.route.path
+	return s.route.name
 }
 
 type stateKey struct{}
@@ -503,7 +503,7 @@ func (rt *route) allowsUser(u *authn.User) bool {
 // forbidden answers a signed-in user whom the route's rule does not let pass.
 func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request, u *authn.User,
 	rt *route) {
-	h.log.Info("access denied", "user", u.Name, "route", rt.path, "method", r.Method,
+	h.log.Info("access denied", "user", u.Name, "route", rt.name, "method", r.Method,
 		"client_ip", h.clientIP(r).String())
 	what := "open this page"
 	if rt.allowsUser(u) && !rt.allowsMethod(r.Method) {

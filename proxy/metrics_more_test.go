@@ -45,6 +45,10 @@ func TestUpstreamErrorsCounted(t *testing.T) {
   - path: /down/
     upstream: %q
     public: [/down/open/]
+  - host: 127.0.0.1
+    path: /hosted/
+    upstream: %[1]q
+    public: [/hosted/]
 `, up.URL, closedURL(t)), session.NewMemory(), proxy.NewMetrics(reg))
 	alice := e.session("alice", alicePass)
 
@@ -59,6 +63,7 @@ func TestUpstreamErrorsCounted(t *testing.T) {
 		{"/down/x", alice, http.StatusBadGateway, name + `{route="/down/"} 1`},
 		{"/app/", alice, http.StatusOK, name + `{route="/down/"} 1`},
 		{"/down/open/y", "", http.StatusBadGateway, name + `{route="/down/"} 2`},
+		{"/hosted/x", "", http.StatusOK, name + `{route="/down/"} 2`},
 	} {
 		r := e.raw("GET", tt.path, tt.cookie, nil)
 		if r.StatusCode != tt.status {
@@ -69,10 +74,13 @@ func TestUpstreamErrorsCounted(t *testing.T) {
 			t.Errorf("after request %d, GET %s: got\n%s\nwant\n%s", i, tt.path, got, tt.want)
 		}
 	}
-	// The sign-in form and its POST are the gateway's own, of no route.
+	// The sign-in form and its POST are the gateway's own, of no route; requests are
+	// counted as the exposition sorts them.
 	want := strings.Join([]string{
 		`gateway_requests_total{code="200",route=""} 1`,
 		`gateway_requests_total{code="200",route="/"} 3`,
+		// a route of one host is named by its host and path
+		`gateway_requests_total{code="200",route="127.0.0.1/hosted/"} 1`,
 		`gateway_requests_total{code="303",route=""} 1`,
 		`gateway_requests_total{code="401",route="/down/"} 1`,
 		`gateway_requests_total{code="502",route="/down/"} 2`,

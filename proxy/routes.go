@@ -20,6 +20,7 @@ import (
 type route struct {
 	host      string // "", "app.example.com" or "*.example.com"
 	path      string
+	name      string // host and path, as logs and metrics name the route
 	public    []string
 	allow     config.Allow
 	upstream  *url.URL
@@ -43,6 +44,7 @@ func (h *Handler) newRoute(rc config.Route, tr http.RoundTripper, given bool,
 	rt := &route{
 		host:      rc.Host,
 		path:      rc.Path,
+		name:      rc.Host + rc.Path,
 		public:    rc.Public,
 		allow:     rc.Allow,
 		upstream:  rc.UpstreamURL,
