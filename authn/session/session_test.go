@@ -302,6 +302,76 @@ func TestRememberedSessionLastsLonger(t *testing.T) {
 	}
 }
 
+// TestRememberedSessionEndsAtRememberFor checks the deadline of a remembered session:
+// remember_for after sign-in, whether it was used every day or never since, and neither
+// the idle timeout nor the plain lifetime ends it sooner.
+func TestRememberedSessionEndsAtRememberFor(t *testing.T) {
+	const rememberFor = 720 * time.Hour
+	for _, tc := range []struct {
+		name  string
+		every time.Duration // how often it is used; zero: never after sign-in
+	}{
+		{name: "never used", every: 0},
+		{name: "used every day", every: 24 * time.Hour},
+		{name: "used every idle timeout and a minute", every: 31 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			c := &clock{t: time.Unix(1_700_000_000, 0)}
+			store := &Memory{now: c.now}
+			keys, err := DeriveKeys([][]byte{secretA})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := NewManager(Options{Store: store, Keys: keys,
+				IdleTimeout: 30 * time.Minute, Lifetime: time.Hour, RememberFor: rememberFor,
+				Now: c.now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := as("alice", "h")
+			l.Remember = true
+			_, v, err := m.Create(ctx, l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := c.now()
+			end := start.Add(rememberFor)
+
+			// used as often as the case says, until a second before the end
+			if tc.every > 0 {
+				for c.now().Add(tc.every).Before(end) {
+					c.add(tc.every)
+					s, err := m.Resolve(ctx, []string{v})
+					if err != nil {
+						t.Fatalf("after %v: %v", c.now().Sub(start), err)
+					}
+					if err := m.Renew(ctx, s); err != nil {
+						t.Fatalf("renewing after %v: %v", c.now().Sub(start), err)
+					}
+				}
+			}
+			c.add(end.Add(-time.Second).Sub(c.now()))
+			if _, err := m.Resolve(ctx, []string{v}); err != nil {
+				t.Fatalf("a second before remember_for: got %v, want the session", err)
+			}
+
+			// two seconds later it has ended, is told apart from no session, and is gone
+			c.add(2 * time.Second)
+			_, err = m.Resolve(ctx, []string{v})
+			var ee *ExpiredError
+			if !errors.As(err, &ee) || ee.User != "alice" {
+				t.Fatalf("a second after remember_for: got %v, want alice's session expired",
+					err)
+			}
+			if _, err := m.Resolve(ctx, []string{v}); !errors.Is(err, ErrNotFound) ||
+				errors.As(err, &ee) {
+				t.Errorf("asked again: got %v, want no session at all", err)
+			}
+		})
+	}
+}
+
 func TestRevoke(t *testing.T) {
 	ctx := context.Background()
 	c := &clock{t: time.Unix(1_700_000_000, 0)}
