@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -136,8 +137,9 @@ func TestStoreDownFailsClosed(t *testing.T) {
 	store := &flaky{Store: session.NewMemory()}
 	mgr, _ := session.NewManager(session.Options{Store: store, Keys: keys,
 		IdleTimeout: time.Hour, Lifetime: 2 * time.Hour})
+	logs := &secLog{}
 	h, err := proxy.New(proxy.Options{Config: cfg, Auth: authn.NewAuthenticator(users, 1),
-		Sessions: mgr, Logger: slog.New(slog.DiscardHandler)})
+		Sessions: mgr, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,8 +165,49 @@ func TestStoreDownFailsClosed(t *testing.T) {
 		t.Errorf("sign-in, store down: status %d, want 503", r.StatusCode)
 	}
 
-	store.down.Store(false)
-	if r := e.raw("GET", "/app/", alice, nil); r.StatusCode != 200 {
-		t.Errorf("store back: status %d, want 200 with the same session", r.StatusCode)
+	// The log says what failed, and nothing about a recovery yet.
+	down, back := storeRecords(logs.records())
+	if len(down) == 0 {
+		t.Fatalf("store down: no %q record; log:\n%s", msgStoreDown, logs.b.String())
 	}
+	for _, rec := range down {
+		if rec["level"] != "ERROR" ||
+			!strings.Contains(fmt.Sprint(rec["error"]), errDown.Error()) {
+			t.Errorf("store down: record %v, want level ERROR and error %q", rec, errDown)
+		}
+	}
+	if len(back) != 0 {
+		t.Errorf("store still down: got %v, want no %q record", back, msgStoreBack)
+	}
+
+	store.down.Store(false)
+	for range 2 {
+		if r := e.raw("GET", "/app/", alice, nil); r.StatusCode != 200 {
+			t.Errorf("store back: status %d, want 200 with the same session", r.StatusCode)
+		}
+	}
+	// The recovery is logged once, however many requests find the store working.
+	downAfter, back := storeRecords(logs.records())
+	if len(back) != 1 || back[0]["level"] != "INFO" || len(downAfter) != len(down) {
+		t.Errorf("store back: got %d %q records (%v) and %d new failures; want one, at "+
+			"INFO, and none", len(back), msgStoreBack, back, len(downAfter)-len(down))
+	}
+}
+
+const (
+	msgStoreDown = "session store unavailable"
+	msgStoreBack = "session store available again"
+)
+
+// storeRecords returns the log records of the session store failing and coming back.
+func storeRecords(recs []map[string]any) (down, back []map[string]any) {
+	for _, rec := range recs {
+		switch rec["msg"] {
+		case msgStoreDown:
+			down = append(down, rec)
+		case msgStoreBack:
+			back = append(back, rec)
+		}
+	}
+	return down, back
 }

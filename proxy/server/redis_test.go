@@ -1,6 +1,8 @@
 package server
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -29,10 +31,13 @@ func get(t *testing.T, c *http.Client, from, base, path string) (int, string) {
 	return res.StatusCode, string(body)
 }
 
-func redisConfig(t *testing.T, up, addr string) string {
-	return writeConfig(t, up, "session:\n  store: redis\n"+
-		"  secrets: [\"0123456789abcdef0123456789abcdef-shared\"]\n"+
-		"  redis:\n    addresses: [\""+addr+"\"]\n    key_prefix: \"gw-test:\"\n")
+// redisConfig writes a config whose sessions live in the Redis at addr, with extra
+// top-level YAML after it.
+func redisConfig(t *testing.T, up, addr string, extra ...string) string {
+	return writeConfig(t, up, append([]string{"session:\n  store: redis\n" +
+		"  secrets: [\"0123456789abcdef0123456789abcdef-shared\"]\n" +
+		"  redis:\n    addresses: [\"" + addr + "\"]\n    key_prefix: \"gw-test:\"\n"},
+		extra...)...)
 }
 
 func TestTwoGatewaysShareOneRedis(t *testing.T) {
@@ -110,7 +115,7 @@ func logoutAt(t *testing.T, c *http.Client, base string) {
 func TestRedisDownFailsClosedAndRecovers(t *testing.T) {
 	srv := redistest.Start(t)
 	up := newUpstream(t)
-	base := startGateway(t, redisConfig(t, up, srv.Addr()))
+	base, logs := runLogged(t, redisConfig(t, up, srv.Addr(), "log:\n  format: json\n"))
 	alice := signIn(t, base, "alice", "pw")
 
 	srv.Stop()
@@ -123,6 +128,18 @@ func TestRedisDownFailsClosedAndRecovers(t *testing.T) {
 		body != "upstream " {
 		t.Errorf("public path with Redis down: status %d, body %q; want 200, anonymous",
 			code, body)
+	}
+	// The log says what failed: Redis, at its address.
+	events := storeEvents(t, logs.String())
+	if len(events) == 0 {
+		t.Fatalf("Redis down: no %q record; log:\n%s", msgStoreDown, logs.String())
+	}
+	for _, rec := range events {
+		if rec["msg"] != msgStoreDown || rec["level"] != "ERROR" ||
+			!strings.Contains(fmt.Sprint(rec["error"]), srv.Addr()) {
+			t.Errorf("Redis down: record %v, want %q at ERROR naming %s", rec,
+				msgStoreDown, srv.Addr())
+		}
 	}
 
 	if err := srv.Restart(); err != nil {
@@ -146,4 +163,43 @@ func TestRedisDownFailsClosedAndRecovers(t *testing.T) {
 		body != "upstream alice" {
 		t.Errorf("after recovery: status %d, body %q", code, body)
 	}
+	// The recovery is logged once, after the failures, and nothing failed since.
+	events = storeEvents(t, logs.String())
+	var back int
+	for i, rec := range events {
+		if rec["msg"] != msgStoreBack {
+			continue
+		}
+		back++
+		if rec["level"] != "INFO" || i == 0 || events[i-1]["msg"] != msgStoreDown {
+			t.Errorf("record %d of %v: want %q at INFO, after a failure", i, events,
+				msgStoreBack)
+		}
+	}
+	if back == 0 || events[len(events)-1]["msg"] != msgStoreBack {
+		t.Errorf("Redis back: store records %v, want them to end with %q", events,
+			msgStoreBack)
+	}
+}
+
+const (
+	msgStoreDown = "session store unavailable"
+	msgStoreBack = "session store available again"
+)
+
+// storeEvents returns, in order, the records of log (JSON lines) that say the session
+// store failed or came back.
+func storeEvents(t *testing.T, log string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for line := range strings.SplitSeq(strings.TrimSpace(log), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", line, err)
+		}
+		if rec["msg"] == msgStoreDown || rec["msg"] == msgStoreBack {
+			out = append(out, rec)
+		}
+	}
+	return out
 }
