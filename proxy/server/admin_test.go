@@ -124,18 +124,7 @@ func TestAdminLiveSessions(t *testing.T) {
 	sessionsCountMaxAge = time.Nanosecond
 	t.Cleanup(func() { sessionsCountMaxAge = 0 })
 
-	for _, tt := range []struct {
-		store  string
-		config func(t *testing.T, up string) string
-	}{
-		{"memory", func(t *testing.T, up string) string {
-			return writeConfig(t, up, "session:\n  store: memory\n")
-		}},
-		{"bolt", func(t *testing.T, up string) string { return writeConfig(t, up) }},
-		{"redis", func(t *testing.T, up string) string {
-			return redisConfig(t, up, redistest.Start(t).Addr())
-		}},
-	} {
+	for _, tt := range sessionStores {
 		t.Run(tt.store, func(t *testing.T) {
 			admin := freeAddr(t)
 			path := tt.config(t, newUpstream(t))

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/frontgate/gateway/authn/session/redisstore/redistest"
 	"github.com/frontgate/gateway/config"
 )
 
@@ -88,44 +89,70 @@ func signInWith(t *testing.T, base, user, pass string, transport http.RoundTripp
 	return c
 }
 
-func TestSessionsThroughControlSocket(t *testing.T) {
-	up := newUpstream(t)
-	path := writeConfig(t, up)
-	base := startGateway(t, path)
-	alice := signIn(t, base, "alice", "pw")
-	signIn(t, base, "alice", "pw")
+// sessionStores lists the session stores, each with a function writing a config that
+// uses it for the upstream up.
+var sessionStores = []struct {
+	store  string
+	config func(t *testing.T, up string) string
+}{
+	{"memory", func(t *testing.T, up string) string {
+		return writeConfig(t, up, "session:\n  store: memory\n")
+	}},
+	{"bolt", func(t *testing.T, up string) string { return writeConfig(t, up) }},
+	{"redis", func(t *testing.T, up string) string {
+		return redisConfig(t, up, redistest.Start(t).Addr())
+	}},
+}
 
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(cfg.StateDir, controlSocket)
-	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("control socket: %v, mode %v; want mode 0600", err, fi.Mode().Perm())
-	}
-	list, err := ListSessions(context.Background(), cfg, "alice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) != 2 || list[0].User != "alice" || list[0].ClientIP != "127.0.0.1" ||
-		len(list[0].ID) != idLength {
-		t.Fatalf("listing: got %+v, want two sessions of alice from 127.0.0.1", list)
-	}
-	n, err := RevokeSessions(context.Background(), cfg, "", list[0].ID, nil)
-	if err != nil || n != 1 {
-		t.Fatalf("revoke by id: %d, %v; want 1", n, err)
-	}
-	n, err = RevokeSessions(context.Background(), cfg, "alice", "", nil)
-	if err != nil || n != 1 {
-		t.Fatalf("revoke by user: %d, %v; want 1", n, err)
-	}
-	res, err := alice.Get(base + "/app/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusUnauthorized {
-		t.Errorf("revoked session: status %d, want 401", res.StatusCode)
+// TestSessionsThroughControlSocket lists and revokes sessions through the control
+// socket of a running gateway, on every store: the revokes end the sessions in that
+// gateway, and are audit records in its log.
+func TestSessionsThroughControlSocket(t *testing.T) {
+	for _, tt := range sessionStores {
+		t.Run(tt.store, func(t *testing.T) {
+			path := tt.config(t, newUpstream(t))
+			base, logs := runLogged(t, path)
+			first := signIn(t, base, "alice", "pw")
+			second := signIn(t, base, "alice", "pw")
+
+			cfg := mustLoad(t, path)
+			sock := filepath.Join(cfg.StateDir, controlSocket)
+			if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("control socket: %v; want one of mode 0600", err)
+			}
+			ctx := context.Background()
+			list, err := ListSessions(ctx, cfg, "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(list) != 2 || list[0].User != "alice" || list[0].ClientIP != "127.0.0.1" ||
+				len(list[0].ID) != idLength {
+				t.Fatalf("listing: got %+v, want two sessions of alice from 127.0.0.1", list)
+			}
+			n, err := RevokeSessions(ctx, cfg, "", list[0].ID, nil)
+			if err != nil || n != 1 {
+				t.Fatalf("revoke by id: %d, %v; want 1", n, err)
+			}
+			after, err := ListSessions(ctx, cfg, "")
+			if err != nil || len(after) != 1 || after[0].ID != list[1].ID {
+				t.Fatalf("after the revoke by id: %+v, %v; want only %s", after, err,
+					list[1].ID)
+			}
+			n, err = RevokeSessions(ctx, cfg, "alice", "", nil)
+			if err != nil || n != 1 {
+				t.Fatalf("revoke by user: %d, %v; want 1", n, err)
+			}
+			for i, c := range []*http.Client{first, second} {
+				if code, _ := get(t, c, base, base, "/app/"); code != http.StatusUnauthorized {
+					t.Errorf("revoked session %d: status %d, want 401", i+1, code)
+				}
+			}
+			// the gateway itself did the revokes, so its log has them
+			if got := strings.Count(logs.String(), `msg="sessions revoked"`); got != 2 {
+				t.Errorf("gateway log: %d revoke records, want 2; log:\n%s", got,
+					logs.String())
+			}
+		})
 	}
 }
 
@@ -243,32 +270,66 @@ func mustLoad(t *testing.T, path string) *config.Config {
 	return cfg
 }
 
-// TestRevokeWithoutGatewayIsAudited revokes in the bolt store itself, with no gateway
-// running: the sessions end, and the revoke is an audit record all the same.
-func TestRevokeWithoutGatewayIsAudited(t *testing.T) {
-	up := newUpstream(t)
-	path := writeConfig(t, up) // bolt is the default store
-	ctx, cancel := context.WithCancel(context.Background())
-	base, done := startUntil(t, ctx, path)
-	signIn(t, base, "alice", "pw")
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	cfg := mustLoad(t, path)
-	var audit strings.Builder
-	n, err := RevokeSessions(context.Background(), cfg, "alice", "", &audit)
-	if err != nil || n != 1 {
-		t.Fatalf("revoke without a gateway: %d, %v; want 1", n, err)
-	}
-	for _, want := range []string{`msg="sessions revoked"`, "log=audit", "user=alice",
-		"count=1", "reason=revoke"} {
-		if !strings.Contains(audit.String(), want) {
-			t.Errorf("audit record %q lacks %s", audit.String(), want)
+// TestSessionsWithoutGateway lists and revokes sessions in the bolt and Redis stores
+// themselves, with no gateway running: the sessions end, a gateway started afterwards
+// does not take their cookies, and each revoke is an audit record all the same.
+func TestSessionsWithoutGateway(t *testing.T) {
+	for _, tt := range sessionStores {
+		if tt.store == "memory" {
+			continue // nothing outlives the gateway; see TestSessionsWithoutGatewayOnMemoryStore
 		}
-	}
-	if list, err := ListSessions(context.Background(), cfg, "alice"); err != nil ||
-		len(list) != 0 {
-		t.Errorf("after the revoke: %v, %v; want no sessions", list, err)
+		t.Run(tt.store, func(t *testing.T) {
+			path := tt.config(t, newUpstream(t))
+			ctx, cancel := context.WithCancel(context.Background())
+			base, done := startUntil(t, ctx, path)
+			first := signIn(t, base, "alice", "pw")
+			second := signIn(t, base, "alice", "pw")
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("run: %v", err)
+			}
+
+			cfg := mustLoad(t, path)
+			list, err := ListSessions(context.Background(), cfg, "alice")
+			if err != nil || len(list) != 2 || list[0].ClientIP != "127.0.0.1" {
+				t.Fatalf("listing without a gateway: %+v, %v; want alice's two sessions",
+					list, err)
+			}
+			var audit strings.Builder
+			n, err := RevokeSessions(context.Background(), cfg, "", list[0].ID, &audit)
+			if err != nil || n != 1 {
+				t.Fatalf("revoke by id without a gateway: %d, %v; want 1", n, err)
+			}
+			after, err := ListSessions(context.Background(), cfg, "")
+			if err != nil || len(after) != 1 || after[0].ID != list[1].ID {
+				t.Fatalf("after the revoke by id: %+v, %v; want only %s", after, err,
+					list[1].ID)
+			}
+			n, err = RevokeSessions(context.Background(), cfg, "alice", "", &audit)
+			if err != nil || n != 1 {
+				t.Fatalf("revoke by user without a gateway: %d, %v; want 1", n, err)
+			}
+			for _, want := range []string{`msg="sessions revoked"`, "log=audit",
+				"id=" + list[0].ID, "user=alice", "count=1", "reason=revoke"} {
+				if !strings.Contains(audit.String(), want) {
+					t.Errorf("audit records %q lack %s", audit.String(), want)
+				}
+			}
+			if got := strings.Count(audit.String(), `msg="sessions revoked"`); got != 2 {
+				t.Errorf("audit: %d revoke records, want 2:\n%s", got, audit.String())
+			}
+			if list, err := ListSessions(context.Background(), cfg, "alice"); err != nil ||
+				len(list) != 0 {
+				t.Errorf("after the revokes: %v, %v; want no sessions", list, err)
+			}
+
+			// A gateway started on the same store does not take the revoked cookies.
+			again := startGateway(t, path)
+			for i, c := range []*http.Client{first, second} {
+				if code, _ := get(t, c, base, again, "/app/"); code != http.StatusUnauthorized {
+					t.Errorf("revoked session %d: status %d, want 401", i+1, code)
+				}
+			}
+		})
 	}
 }
