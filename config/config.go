@@ -184,7 +184,8 @@ type Redis struct {
 	Addresses []string `yaml:"addresses"`
 	// MasterName names the sentinel master; empty means no sentinel. Default: none.
 	MasterName string `yaml:"master_name"`
-	// Username and Password authenticate to Redis. Default: none.
+	// Username and Password authenticate to Redis, and to the sentinels when MasterName
+	// is set. Default: none.
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
 	// DB selects the database (standalone and sentinel only). Default: 0.

@@ -35,10 +35,26 @@ const (
 // settings that cannot work: no address, or a database other than 0 for a cluster,
 // which has only database 0.
 //
+// With MasterName set, Username and Password authenticate to the sentinels as well as
+// to Redis, since config.Redis has no credentials of their own for sentinels. A
+// sentinel without a password accepts any password for its default user, so it still
+// works when Username is empty; with a Username, every sentinel needs that user with
+// that password.
+//
 // With TLS the server's certificate is verified against the system's roots and must
 // carry the host of the first address; in a cluster or behind sentinels, every node
 // must present a certificate for that name.
 func New(c config.Redis) (*Store, error) {
+	opts, err := options(c)
+	if err != nil {
+		return nil, err
+	}
+	return NewWithClient(redis.NewUniversalClient(opts), c.KeyPrefix), nil
+}
+
+// options returns the go-redis options New builds its client from, or the error New
+// returns.
+func options(c config.Redis) (*redis.UniversalOptions, error) {
 	if len(c.Addresses) == 0 {
 		return nil, errors.New("creating redis store: no address")
 	}
@@ -65,9 +81,9 @@ func New(c config.Redis) (*Store, error) {
 		WriteTimeout:          ioTimeout,
 		ContextTimeoutEnabled: true,
 	}
-	// TODO: the sentinels are reached without credentials; config.Redis has no
-	// settings of their own for them, and reusing the server's would break sentinels
-	// that have none.
+	if c.MasterName != "" {
+		opts.SentinelUsername, opts.SentinelPassword = c.Username, c.Password
+	}
 	if c.TLS {
 		host, _, err := net.SplitHostPort(c.Addresses[0])
 		if err != nil {
@@ -75,7 +91,7 @@ func New(c config.Redis) (*Store, error) {
 		}
 		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
 	}
-	return NewWithClient(redis.NewUniversalClient(opts), c.KeyPrefix), nil
+	return opts, nil
 }
 
 // SetLogger sends go-redis's own messages (reconnects, pool trouble) to lg, at Warn. The

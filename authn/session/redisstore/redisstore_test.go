@@ -516,6 +516,45 @@ func TestNew(t *testing.T) {
 	}
 }
 
+// TestOptionsSentinelCredentials checks that the sentinels are sent Redis's own
+// username and password, and only when there are sentinels.
+func TestOptionsSentinelCredentials(t *testing.T) {
+	sentinels := []string{"10.0.0.1:26379", "10.0.0.2:26379"}
+	tests := []struct {
+		name                       string
+		c                          config.Redis
+		sentinelUser, sentinelPass string
+	}{
+		{name: "sentinel with user and password", c: config.Redis{Addresses: sentinels,
+			MasterName: "main", Username: "gateway", Password: "s3cret"},
+			sentinelUser: "gateway", sentinelPass: "s3cret"},
+		{name: "sentinel with password", c: config.Redis{Addresses: sentinels,
+			MasterName: "main", Password: "s3cret"}, sentinelPass: "s3cret"},
+		{name: "sentinel without credentials", c: config.Redis{Addresses: sentinels,
+			MasterName: "main"}},
+		{name: "standalone", c: config.Redis{Addresses: sentinels[:1],
+			Username: "gateway", Password: "s3cret"}},
+		{name: "cluster", c: config.Redis{Addresses: sentinels, Username: "gateway",
+			Password: "s3cret"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := options(tt.c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.SentinelUsername != tt.sentinelUser || o.SentinelPassword != tt.sentinelPass {
+				t.Errorf("sentinel credentials: got %q, %q; want %q, %q", o.SentinelUsername,
+					o.SentinelPassword, tt.sentinelUser, tt.sentinelPass)
+			}
+			if o.Username != tt.c.Username || o.Password != tt.c.Password {
+				t.Errorf("redis credentials: got %q, %q; want %q, %q", o.Username,
+					o.Password, tt.c.Username, tt.c.Password)
+			}
+		})
+	}
+}
+
 func keys(list []session.Entry) []string {
 	out := make([]string, 0, len(list))
 	for _, e := range list {
