@@ -555,6 +555,52 @@ func TestOptionsSentinelCredentials(t *testing.T) {
 	}
 }
 
+// TestSentinelCredentials reaches a password-protected Redis through real sentinels,
+// with and without passwords of their own, as the README describes: the sentinels are
+// sent Redis's username and password.
+func TestSentinelCredentials(t *testing.T) {
+	const user, pass = "gateway", "s3cret"
+	master := redistest.StartWith(t, "requirepass "+pass+"\n"+
+		"user "+user+" on >"+pass+" ~* &* +@all\n")
+	auth := "sentinel auth-pass main " + pass + "\n"
+	protected := redistest.StartSentinel(t, master, "main", auth+"requirepass "+pass+"\n"+
+		"user "+user+" on >"+pass+" +@all\n")
+	open := redistest.StartSentinel(t, master, "main", auth)
+
+	tests := []struct {
+		name     string
+		sentinel *redistest.Server
+		username string
+		works    bool
+	}{
+		{"protected sentinel, password", protected, "", true},
+		{"protected sentinel, user and password", protected, user, true},
+		{"sentinel without a password, password", open, "", true},
+		// the sentinel has no such user
+		{"sentinel without a password, user and password", open, user, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := New(config.Redis{Addresses: []string{tt.sentinel.Addr()},
+				MasterName: "main", Username: tt.username, Password: pass,
+				KeyPrefix: "gw-test:"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err = st.Put(ctx, "k", &session.Session{User: "alice"}, time.Minute)
+			if tt.works && err != nil {
+				t.Errorf("storing through the sentinel: %v", err)
+			}
+			if !tt.works && err == nil {
+				t.Error("storing through the sentinel worked, want it refused")
+			}
+		})
+	}
+}
+
 func keys(list []session.Entry) []string {
 	out := make([]string, 0, len(list))
 	for _, e := range list {

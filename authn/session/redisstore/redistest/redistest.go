@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -17,17 +18,41 @@ import (
 // Server is a redis-server started by a test, on a loopback port of its own, with
 // neither snapshots nor an append-only file.
 type Server struct {
-	tb   testing.TB
-	bin  string
-	dir  string
-	port int
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
+	tb       testing.TB
+	bin      string
+	dir      string
+	port     int
+	conf     string // lines added to the server's own redis.conf
+	sentinel bool   // run as a sentinel
+	cmd      *exec.Cmd
+	done     chan struct{} // closed when cmd has exited
 }
 
 // Start starts a redis-server for tb and kills it when tb ends. Without the
 // redis-server binary it skips tb, except in CI (CI=true), which must run these tests.
 func Start(tb testing.TB) *Server {
+	tb.Helper()
+	return StartWith(tb, "")
+}
+
+// StartWith is Start with conf, lines of redis.conf such as "requirepass pw", added to
+// the server's own.
+func StartWith(tb testing.TB, conf string) *Server {
+	tb.Helper()
+	return start(tb, conf, false)
+}
+
+// StartSentinel starts a sentinel for tb that watches master under masterName, with
+// conf, lines of sentinel.conf such as "requirepass pw", added to its own. It kills the
+// sentinel when tb ends. master must be running.
+func StartSentinel(tb testing.TB, master *Server, masterName, conf string) *Server {
+	tb.Helper()
+	return start(tb, fmt.Sprintf("sentinel monitor %s 127.0.0.1 %d 1\n%s", masterName,
+		master.port, conf), true)
+}
+
+// start starts a redis-server, or a sentinel, with conf added to its configuration.
+func start(tb testing.TB, conf string, sentinel bool) *Server {
 	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -37,7 +62,7 @@ func Start(tb testing.TB) *Server {
 		}
 		tb.Skip("redis-server is not installed (.ci/redis.sh installs it)")
 	}
-	srv := &Server{tb: tb, bin: bin, dir: tb.TempDir()}
+	srv := &Server{tb: tb, bin: bin, dir: tb.TempDir(), conf: conf, sentinel: sentinel}
 	tb.Cleanup(srv.Stop)
 
 	// another process may take the free port before redis-server binds it
@@ -66,11 +91,16 @@ func (srv *Server) Restart() error { return srv.start() }
 func (srv *Server) start() error {
 	conf := filepath.Join(srv.dir, "redis.conf")
 	text := fmt.Sprintf("bind 127.0.0.1\nport %d\nsave \"\"\nappendonly no\ndaemonize no\n"+
-		"dir %q\nlogfile %q\n", srv.port, srv.dir, filepath.Join(srv.dir, "redis.log"))
+		"dir %q\nlogfile %q\n%s", srv.port, srv.dir, filepath.Join(srv.dir, "redis.log"),
+		srv.conf)
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		return err
 	}
-	srv.cmd = exec.Command(srv.bin, conf)
+	args := []string{conf}
+	if srv.sentinel {
+		args = append(args, "--sentinel")
+	}
+	srv.cmd = exec.Command(srv.bin, args...)
 	if err := srv.cmd.Start(); err != nil {
 		return err
 	}
@@ -108,7 +138,8 @@ func (srv *Server) Stop() {
 	srv.cmd = nil
 }
 
-// ping sends PING to addr in the Redis protocol and wants PONG back.
+// ping sends PING to addr in the Redis protocol and wants PONG back, or the refusal
+// of a server that asks for a password first: either way, it answers.
 func ping(addr string) error {
 	c, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
@@ -123,7 +154,7 @@ func ping(addr string) error {
 	if err != nil {
 		return err
 	}
-	if line != "+PONG\r\n" {
+	if line != "+PONG\r\n" && !strings.HasPrefix(line, "-NOAUTH ") {
 		return fmt.Errorf("PING: got %q, want +PONG", line)
 	}
 	return nil
