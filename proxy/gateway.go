@@ -198,7 +198,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 
 	ctx := r.Context()
 	if err := h.sessions.DeleteCookies(ctx, cookieValues(r, session.CookieName)); err != nil {
-		h.log.Error("deleting previous session failed", "error", err, "user", u.Name)
+		h.storeError("deleting previous session failed", err, u.Name)
 		h.errorPage(w, r, http.StatusServiceUnavailable, "Signing in is not possible "+
 			"right now. Try again in a moment.")
 		return
@@ -209,11 +209,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		Remember: remember, ClientIP: h.clientIP(r).String(),
 	})
 	if err != nil {
-		h.log.Error("creating session failed", "error", err, "user", u.Name)
+		h.storeError("creating session failed", err, u.Name)
 		h.errorPage(w, r, http.StatusServiceUnavailable, "Signing in is not possible "+
 			"right now. Try again in a moment.")
 		return
 	}
+	h.storeWorked()
 	h.audit(r, "sign-in", u.Name, "password")
 	h.setSessionCookie(w, r, value, h.sessions.CookieMaxAge(sess))
 	h.rememberDevice(w, r, u)
@@ -262,7 +263,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.sessions.Delete(r.Context(), s); err != nil {
-		h.log.Error("deleting session failed", "error", err, "user", u.Name)
+		h.storeError("deleting session failed", err, u.Name)
 		h.errorPage(w, r, http.StatusServiceUnavailable, "Signing out is not possible "+
 			"right now. Try again in a moment.")
 		return

@@ -544,7 +544,7 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 	u = h.auth.Users().Lookup(s.User)
 	if reason := h.sessionEnded(s, u); reason != "" {
 		if err := h.sessions.Delete(ctx, s); err != nil {
-			h.log.Error("session store unavailable", "error", err, "user", s.User)
+			h.storeError("session store unavailable", err, s.User)
 			return nil, nil, err
 		}
 		h.audit(r, "session ended", s.User, reason)
@@ -558,7 +558,7 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 	}
 	if err != nil {
 		if !errors.Is(err, session.ErrNotFound) {
-			h.log.Error("session store unavailable", "error", err, "user", s.User)
+			h.storeError("session store unavailable", err, s.User)
 			return nil, nil, err
 		}
 		// Deleted while this request was in flight: it stays ended.
@@ -599,6 +599,13 @@ func (h *Handler) storeDown(w http.ResponseWriter, r *http.Request) {
 
 // storeFailed records that the store failed, so that its recovery is logged.
 func (h *Handler) storeFailed() { h.storeIsDown.Store(true) }
+
+// storeError logs a store operation on user's session that failed, as msg, and records
+// the failure, so that the store's recovery is logged too.
+func (h *Handler) storeError(msg string, err error, user string) {
+	h.storeFailed()
+	h.log.Error(msg, "error", err, "user", user)
+}
 
 // storeWorked logs, once, that the store answers again after a failure.
 func (h *Handler) storeWorked() {

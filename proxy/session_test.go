@@ -119,7 +119,10 @@ func (f *flaky) Delete(ctx context.Context, k string) error {
 	return f.Store.Delete(ctx, k)
 }
 
-func TestStoreDownFailsClosed(t *testing.T) {
+// newFlakyEnv is a gateway in front of an echo upstream whose session store can be
+// made to fail, and the gateway's log.
+func newFlakyEnv(t *testing.T) (e *env, store *flaky, logs *secLog) {
+	t.Helper()
 	up := newEcho(t)
 	dir := t.TempDir()
 	usersFile := filepath.Join(dir, "users.yaml")
@@ -134,18 +137,23 @@ func TestStoreDownFailsClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys, _ := session.DeriveKeys([][]byte{[]byte(secret)})
-	store := &flaky{Store: session.NewMemory()}
+	store = &flaky{Store: session.NewMemory()}
 	mgr, _ := session.NewManager(session.Options{Store: store, Keys: keys,
 		IdleTimeout: time.Hour, Lifetime: 2 * time.Hour})
-	logs := &secLog{}
+	logs = &secLog{}
 	h, err := proxy.New(proxy.Options{Config: cfg, Auth: authn.NewAuthenticator(users, 1),
 		Sessions: mgr, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	gw := httptest.NewServer(h)
-	defer gw.Close()
-	e := &env{t: t, gw: gw, h: h, up: up}
+	t.Cleanup(gw.Close)
+	return &env{t: t, gw: gw, h: h, up: up}, store, logs
+}
+
+func TestStoreDownFailsClosed(t *testing.T) {
+	e, store, logs := newFlakyEnv(t)
+	up := e.up
 	alice := e.session("alice", alicePass)
 
 	store.down.Store(true)
@@ -191,6 +199,33 @@ func TestStoreDownFailsClosed(t *testing.T) {
 	if len(back) != 1 || back[0]["level"] != "INFO" || len(downAfter) != len(down) {
 		t.Errorf("store back: got %d %q records (%v) and %d new failures; want one, at "+
 			"INFO, and none", len(back), msgStoreBack, back, len(downAfter)-len(down))
+	}
+}
+
+// TestStoreOutageSeenAtSignIn fails the store only while someone signs in: the failure
+// is logged, and so, once, is the store's recovery, which the next sign-in finds.
+func TestStoreOutageSeenAtSignIn(t *testing.T) {
+	e, store, logs := newFlakyEnv(t)
+	store.down.Store(true)
+	if r := e.browser().login("alice", alicePass, "/"); r.StatusCode !=
+		http.StatusServiceUnavailable {
+		t.Fatalf("sign-in, store down: status %d, want 503", r.StatusCode)
+	}
+	store.down.Store(false)
+	for range 2 {
+		if r := e.browser().login("alice", alicePass, "/"); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-in, store back: status %d, want 303", r.StatusCode)
+		}
+	}
+	failed := 0
+	for _, rec := range logs.records() {
+		if rec["msg"] == "creating session failed" && rec["level"] == "ERROR" {
+			failed++
+		}
+	}
+	if _, back := storeRecords(logs.records()); failed != 1 || len(back) != 1 {
+		t.Errorf("got %d failures and %d recoveries logged, want 1 and 1; log:\n%s", failed,
+			len(back), logs.b.String())
 	}
 }
 

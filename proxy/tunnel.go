@@ -64,7 +64,7 @@ func (h *Handler) tunnelEnded(ctx context.Context, u *authn.User, values []strin
 	case errors.Is(err, session.ErrNotFound):
 		return "session ended"
 	case err != nil:
-		h.log.Error("session store unavailable", "error", err, "user", u.Name)
+		h.storeError("session store unavailable", err, u.Name)
 		return "session store unavailable"
 	case s.User != u.Name:
 		return "session ended"
@@ -76,7 +76,7 @@ func (h *Handler) tunnelEnded(ctx context.Context, u *authn.User, values []strin
 		if errors.Is(err, session.ErrNotFound) {
 			return "session ended"
 		}
-		h.log.Error("session store unavailable", "error", err, "user", u.Name)
+		h.storeError("session store unavailable", err, u.Name)
 		return "session store unavailable"
 	}
 	return ""
