@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
 	stdpng "image/png"
 	"net"
 	"net/http"
@@ -182,12 +185,79 @@ func appIdentity(t *testing.T, tab context.Context) string {
 	})()`)
 }
 
+// nowhere is an address where nothing listens: port 1 of loopback.
+const nowhere = "http://127.0.0.1:1"
+
+// signedInTab opens a tab in which alice has signed in at the gateway at base.
+func signedInTab(t *testing.T, browser context.Context, base string) context.Context {
+	t.Helper()
+	tab := newTab(t, browser)
+	submit(t, tab, "opening sign-in", chromedp.Navigate(base+"/.gateway/login"))
+	do(t, tab, "filling the form", fillLogin("alice", "pw"))
+	if status := submit(t, tab, "signing in", clickSignIn); status != 200 {
+		t.Fatalf("signing in at %s: status %d, want 200", base, status)
+	}
+	return tab
+}
+
+// brandAccent is the accent colour of the branded pages in light mode.
+const brandAccent = "#0a6b4b"
+
+// brandCSS is a brand's stylesheet: its own accent, with the contrast the built-in one
+// keeps in each scheme.
+const brandCSS = `:root { --accent: ` + brandAccent + `; --accent-hover: #08543a; --focus: ` +
+	brandAccent + `; }
+@media (prefers-color-scheme: dark) {
+  :root { --accent: #6fd6a8; --accent-hover: #9be5c3; --focus: #6fd6a8; }
+}
+`
+
+// brandedConfig returns the path of a config in front of the sample app whose pages have
+// a title, a logo of 160x48 px and brandCSS.
+func brandedConfig(t *testing.T) string {
+	t.Helper()
+	path := sampleAppConfig(t, "pages:\n  title: Acme Intranet\n  logo: logo.png\n"+
+		"  stylesheet: brand.css\n")
+	logo := image.NewNRGBA(image.Rect(0, 0, 160, 48))
+	draw.Draw(logo, logo.Bounds(), image.NewUniform(color.NRGBA{0x0a, 0x6b, 0x4b, 0xff}),
+		image.Point{}, draw.Src)
+	var png bytes.Buffer
+	if err := stdpng.Encode(&png, logo); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(path)
+	for name, data := range map[string][]byte{"logo.png": png.Bytes(),
+		"brand.css": []byte(brandCSS)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}
+
+// checkBrand fails the test unless the page shows the logo of brandedConfig and takes
+// its accent colour from brandCSS, so that a scan of a branded page scans the branding.
+func checkBrand(t *testing.T, tab context.Context) {
+	t.Helper()
+	got := eval[string](t, tab, `[
+		document.title,
+		(document.querySelector('img.logo') || {}).naturalWidth,
+		getComputedStyle(document.documentElement).getPropertyValue('--accent').trim(),
+	].join(' | ')`)
+	if want := " · Acme Intranet | 160 | " + brandAccent; !strings.HasSuffix(got, want) {
+		t.Errorf("branded page: title, logo width, accent %q, want them ending %q", got, want)
+	}
+}
+
 // appSignedIn is what appIdentity reads once alice has signed in.
 const appSignedIn = "Legacy app / alice / alice"
 
 func TestBrowser(t *testing.T) {
 	start := time.Now()
-	base := startGateway(t, sampleAppConfig(t))
+	// /staff/ admits bob alone, so alice gets 403 there; /down/ leads nowhere, so 502
+	base := startGateway(t, sampleAppConfig(t,
+		"  - path: /staff/\n    upstream: "+nowhere+"\n    allow:\n      users: [bob]\n",
+		"  - path: /down/\n    upstream: "+nowhere+"\n"))
 	browser := newBrowser(t)
 	login := base + "/.gateway/login"
 
@@ -295,39 +365,53 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("Axe", func(t *testing.T) {
-		axe, err := os.ReadFile(filepath.Join("testdata", "axe", "axe.min.js"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tab := newTab(t, browser)
+		axe := readAxe(t)
+		// one gateway whose Redis session store cannot be reached, and one with branding
+		storeDown := startGateway(t, writeConfig(t, nowhere,
+			"session:\n  store: redis\n  redis:\n    addresses: [\"127.0.0.1:1\"]\n"))
+		branded := startGateway(t, brandedConfig(t))
+		// pages for nobody signed in share a tab: each sign-in form is posted right after
+		// it is opened, so a cookie one gateway set on 127.0.0.1 changes nothing at another
+		out := newTab(t, browser)
+		in, brandIn := signedInTab(t, browser, base), signedInTab(t, browser, branded)
 		for _, tc := range []struct {
-			name, scheme string
-			failed       bool
+			name   string
+			tab    context.Context
+			url    string
+			pass   string // when set, alice then signs in with it on the page opened
+			status int64
+			brand  bool
 		}{
-			{"light", "light", false},
-			{"dark", "dark", false},
-			{"failed-light", "light", true},
-			{"failed-dark", "dark", true},
+			{"sign-in", out, login, "", 200, false},
+			{"failed-sign-in", out, login, "wrong", 401, false},
+			{"signed-out", out, base + "/.gateway/logout", "", 200, false},
+			{"404", out, base + "/.gateway/no-such-page", "", 404, false},
+			{"sign-out", in, base + "/.gateway/logout", "", 200, false},
+			{"403", in, base + "/staff/", "", 403, false},
+			{"502", in, base + "/down/", "", 502, false},
+			{"503", out, storeDown + "/.gateway/login", "pw", 503, false},
+			{"branded-sign-in", out, branded + "/.gateway/login", "", 200, true},
+			{"branded-failed-sign-in", out, branded + "/.gateway/login", "wrong", 401,
+				true},
+			{"branded-404", out, branded + "/.gateway/no-such-page", "", 404, true},
+			{"branded-sign-out", brandIn, branded + "/.gateway/logout", "", 200, true},
 		} {
-			do(t, tab, "emulating "+tc.scheme, colorScheme(tc.scheme))
-			submit(t, tab, "opening sign-in", chromedp.Navigate(login))
-			if tc.failed {
-				do(t, tab, "filling the form", fillLogin("alice", "wrong"))
-				submit(t, tab, "signing in", clickSignIn)
-			}
-			checkPage(t, tab)
-			for _, v := range runAxe(t, tab, string(axe)) {
-				t.Errorf("%s: axe %s (%s): %s; at %s", tc.name, v.ID, v.Impact, v.Help,
-					strings.Join(v.Targets, ", "))
-			}
-		}
-		do(t, tab, "emulating light", colorScheme("light"))
-		for _, path := range []string{"/.gateway/logout", "/.gateway/no-such-page"} {
-			submit(t, tab, "opening "+path, chromedp.Navigate(base+path))
-			for _, v := range runAxe(t, tab, string(axe)) {
-				t.Errorf("%s: axe %s (%s): %s; at %s", path, v.ID, v.Impact, v.Help,
-					strings.Join(v.Targets, ", "))
-			}
+			t.Run(tc.name, func(t *testing.T) {
+				do(t, tc.tab, "emulating light", colorScheme("light"))
+				status := submit(t, tc.tab, "opening "+tc.url, chromedp.Navigate(tc.url))
+				if tc.pass != "" {
+					do(t, tc.tab, "filling the form", fillLogin("alice", tc.pass))
+					status = submit(t, tc.tab, "signing in", clickSignIn)
+				}
+				if status != tc.status {
+					t.Fatalf("status %d, want %d", status, tc.status)
+				}
+				checkPage(t, tc.tab)
+				if tc.brand {
+					checkBrand(t, tc.tab)
+				}
+				scanSchemes(t, tc.tab, axe)
+			})
 		}
 	})
 
@@ -424,6 +508,34 @@ func checkPage(t *testing.T, tab context.Context) {
 	}
 }
 
+// readAxe reads the vendored axe-core.
+func readAxe(t *testing.T) string {
+	t.Helper()
+	axe, err := os.ReadFile(filepath.Join("testdata", "axe", "axe.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(axe)
+}
+
+// scanSchemes runs axe-core on the page in light mode and then in dark mode, and fails
+// the test on any violation.
+func scanSchemes(t *testing.T, tab context.Context, axe string) {
+	t.Helper()
+	for _, scheme := range []string{"light", "dark"} {
+		do(t, tab, "emulating "+scheme, colorScheme(scheme))
+		// a scan in dark mode that saw the light colours would pass them twice
+		dark := eval[bool](t, tab, "matchMedia('(prefers-color-scheme: dark)').matches")
+		if dark != (scheme == "dark") {
+			t.Fatalf("emulating %s: prefers-color-scheme: dark is %v", scheme, dark)
+		}
+		for _, v := range runAxe(t, tab, axe) {
+			t.Errorf("%s: axe %s (%s): %s; at %s", scheme, v.ID, v.Impact, v.Help,
+				strings.Join(v.Targets, ", "))
+		}
+	}
+}
+
 // axeViolation is the part of an axe-core result the test reports.
 type axeViolation struct {
 	ID      string   `json:"id"`
@@ -432,11 +544,14 @@ type axeViolation struct {
 	Targets []string `json:"targets"`
 }
 
-// runAxe injects axe-core into the page, through DevTools, which the page's CSP does not
-// govern, and runs the WCAG 2.2 A and AA rules and axe's best practices.
+// runAxe injects axe-core into the page, unless an earlier run did, through DevTools,
+// which the page's CSP does not govern, and runs the WCAG 2.2 A and AA rules and axe's
+// best practices.
 func runAxe(t *testing.T, tab context.Context, axe string) []axeViolation {
 	t.Helper()
-	eval[chromedp.Void](t, tab, axe)
+	if eval[bool](t, tab, "typeof axe === 'undefined'") {
+		eval[chromedp.Void](t, tab, axe)
+	}
 	out := eval[string](t, tab, `axe.run(document, {
 		runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
 			'wcag22aa', 'best-practice']},
