@@ -416,23 +416,31 @@ func TestBrowser(t *testing.T) {
 	})
 
 	t.Run("Reflow", func(t *testing.T) {
+		axe := readAxe(t)
 		tab := newTab(t, browser)
-		// 320 CSS px wide, and 1280 px at 200% zoom, which lays out as 640 CSS px
+		// 320 CSS px wide (WCAG 1.4.10), and a 1280x800 window at 200% zoom (1.4.4).
+		// Browser zoom makes each CSS pixel two device pixels, media queries included,
+		// which is what Chromium's device scale factor emulates; CSS zoom would leave
+		// the media queries at 1280 px.
 		for _, size := range []struct {
+			name  string
 			w, h  int64
 			scale float64
-		}{{320, 640, 1}, {640, 400, 2}} {
-			do(t, tab, "sizing", chromedp.EmulateViewport(size.w, size.h,
-				chromedp.EmulateScale(size.scale)))
-			submit(t, tab, "opening sign-in", chromedp.Navigate(login))
-			do(t, tab, "filling the form", fillLogin(strings.Repeat("a", 80), "wrong"))
-			submit(t, tab, "signing in", clickSignIn)
-			overflow := eval[int](t, tab, "document.documentElement.scrollWidth - "+
-				"document.documentElement.clientWidth")
-			if overflow > 0 {
-				t.Errorf("%d px wide at %v×: %d px of horizontal scrolling, want none",
-					size.w, size.scale, overflow)
-			}
+		}{{"320px", 320, 640, 1}, {"zoom-200", 640, 400, 2}} {
+			t.Run(size.name, func(t *testing.T) {
+				do(t, tab, "sizing", chromedp.EmulateViewport(size.w, size.h,
+					chromedp.EmulateScale(size.scale)))
+				submit(t, tab, "opening sign-in", chromedp.Navigate(login))
+				// a long name and its error take the most room the page gives them
+				do(t, tab, "filling the form", fillLogin(strings.Repeat("a", 80), "wrong"))
+				submit(t, tab, "signing in", clickSignIn)
+				got := eval[string](t, tab, "innerWidth + ' CSS px at ' + devicePixelRatio")
+				if want := fmt.Sprintf("%d CSS px at %v", size.w, size.scale); got != want {
+					t.Fatalf("viewport %s, want %s", got, want)
+				}
+				checkReflow(t, tab)
+				scanSchemes(t, tab, axe)
+			})
 		}
 	})
 
@@ -505,6 +513,29 @@ func checkPage(t *testing.T, tab context.Context) {
 	].join(', ')`)
 	if got != "" {
 		t.Errorf("page loads %s, want no script and nothing from other origins", got)
+	}
+}
+
+// checkReflow fails the test when the page scrolls sideways, or when a field or the
+// sign-in button, scrolled down to, is cut off or covered.
+func checkReflow(t *testing.T, tab context.Context) {
+	t.Helper()
+	overflow := eval[int](t, tab, "document.documentElement.scrollWidth - "+
+		"document.documentElement.clientWidth")
+	if overflow > 0 {
+		t.Errorf("%d px of horizontal scrolling, want none", overflow)
+	}
+	hidden := eval[string](t, tab, `['username', 'password', 'sign-in'].filter(id => {
+		// scrolled down to, never sideways
+		const e = document.getElementById(id), top = e.getBoundingClientRect().top;
+		scrollTo(0, scrollY + top - innerHeight / 3);
+		const r = e.getBoundingClientRect();
+		return r.width < 1 || r.height < 1 || r.left < 0 ||
+			r.right > document.documentElement.clientWidth ||
+			document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) !== e;
+	}).join(' ')`)
+	if hidden != "" {
+		t.Errorf("not fully in view: %s; want the fields and the button visible", hidden)
 	}
 }
 
