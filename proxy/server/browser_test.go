@@ -455,14 +455,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		tab := newTab(t, browser)
-		for _, shot := range []struct {
-			name, scheme string
-			w, h         int64
-		}{
-			{"login-light.png", "light", 800, 560},
-			{"login-dark.png", "dark", 800, 560},
-			{"login-narrow.png", "light", 320, 560},
-		} {
+		for _, shot := range screenshots {
 			do(t, tab, "emulating", colorScheme(shot.scheme),
 				chromedp.EmulateViewport(shot.w, shot.h))
 			submit(t, tab, "opening sign-in", chromedp.Navigate(login))
@@ -480,6 +473,20 @@ func TestBrowser(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, shot.name), png, 0o644); err != nil {
 				t.Fatal(err)
 			}
+			if *updateScreenshots {
+				err := os.WriteFile(filepath.Join(keptScreenshots, shot.name), png, 0o644)
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if *updateScreenshots && !t.Failed() {
+			err := os.WriteFile(filepath.Join(keptScreenshots, pagesHashFile),
+				[]byte(pagesHashText(pagesHash(t))), 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("screenshots and the hash of their pages replaced in %s", keptScreenshots)
 		}
 		t.Logf("screenshots in %s", dir)
 	})
