@@ -99,3 +99,40 @@ func TestVersionAndUsage(t *testing.T) {
 		t.Errorf("run with a missing config: exit %d, want 1", code)
 	}
 }
+
+// TestExplainCommand runs gateway explain with each of its flags: the request is judged
+// as the named user from the given address, and the client's spoofed header is gone.
+func TestExplainCommand(t *testing.T) {
+	dir := t.TempDir()
+	h, _ := password.Generate("pw", password.Argon2Params{Memory: 64, Time: 1, Threads: 1,
+		SaltLen: 16, KeyLen: 32})
+	os.WriteFile(filepath.Join(dir, "users.yaml"),
+		[]byte("users:\n  alice:\n    password: \""+h+"\"\n"), 0o600)
+	path := filepath.Join(dir, "gateway.yaml")
+	os.WriteFile(path, []byte("users:\n  file: users.yaml\nsession:\n  store: memory\n"+
+		"routes:\n  - upstream: http://127.0.0.1:9001\n"), 0o600)
+
+	code, out, errOut := runCmd(t, "", "explain", "-config", path, "-user", "alice",
+		"-from", "198.51.100.7", "-H", "X_Forwarded_User: root", "get", "http://localhost/x")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"request:  GET http://localhost/x as alice\n",
+		"decision: allowed", "  GET /x HTTP/1.1\n", "  X-Forwarded-For: 198.51.100.7\n",
+		"  X-Forwarded-User: alice\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "root") {
+		t.Errorf("the spoofed header reached the upstream's request:\n%s", out)
+	}
+	if code, _, _ := runCmd(t, "", "explain", "-config", path, "GET"); code != 2 {
+		t.Errorf("explain without a URL: exit %d, want 2", code)
+	}
+	if code, _, errOut := runCmd(t, "", "explain", "-config", path, "-user", "nobody", "GET",
+		"/"); code != 1 || !strings.Contains(errOut, "nobody") {
+		t.Errorf("explain as an unknown user: exit %d, stderr %q; want 1 naming the user",
+			code, errOut)
+	}
+}
