@@ -189,7 +189,10 @@ func openStore(cfg *config.Config, lg *slog.Logger) (session.Store, func() error
 		return session.NewMemory(), func() error { return nil }, nil
 	case "bolt":
 		st, err := boltstore.Open(filepath.Join(cfg.StateDir, boltFile),
-			boltstore.Options{Logger: lg})
+			boltstore.Options{Logger: lg, Expired: func(user string) {
+				lg.Log(context.Background(), proxy.LevelAudit, "session ended",
+					"log", "audit", "user", user, "reason", "expired")
+			}})
 		if err != nil {
 			return nil, nil, err
 		}

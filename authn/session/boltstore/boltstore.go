@@ -64,17 +64,21 @@ type Options struct {
 	// Logger receives the store's log records: records that do not decode, and sweeps
 	// that fail. Default: nil, which discards them.
 	Logger *slog.Logger
+	// Expired, when set, is called with the user of each session a sweep deletes because
+	// it expired, after the deletion: the gateway writes an audit record of it.
+	Expired func(user string)
 }
 
 // Store is a session.Store in a bbolt file. It is safe for concurrent use. A Store
 // whose file cannot be read or written returns errors other than session.ErrNotFound,
 // and so do its methods after Close.
 type Store struct {
-	db   *bolt.DB
-	path string
-	now  func() time.Time
-	log  *slog.Logger
-	read readCache
+	db      *bolt.DB
+	path    string
+	now     func() time.Time
+	log     *slog.Logger
+	expired func(user string) // see Options.Expired; never nil
+	read    readCache
 
 	stop      chan struct{} // closed by Close to stop the sweeper
 	swept     chan struct{} // closed by the sweeper when it has stopped
@@ -98,6 +102,9 @@ func Open(path string, o Options) (*Store, error) {
 	}
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = defaultSweepInterval
+	}
+	if o.Expired == nil {
+		o.Expired = func(string) {}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -125,7 +132,7 @@ func Open(path string, o Options) (*Store, error) {
 	}
 
 	s := &Store{
-		db: db, path: path, now: o.Now, log: log,
+		db: db, path: path, now: o.Now, log: log, expired: o.Expired,
 		stop: make(chan struct{}), swept: make(chan struct{}),
 	}
 	go s.sweeper(o.SweepInterval)

@@ -232,11 +232,17 @@ func TestOpenRefusesForeignFile(t *testing.T) {
 func TestSweep(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
-	s := openTest(t, Options{Now: c.Now, SweepInterval: time.Hour})
+	var expired []string // the users Options.Expired is told of
+	s := openTest(t, Options{Now: c.Now, SweepInterval: time.Hour,
+		Expired: func(user string) { expired = append(expired, user) }})
 	for key, ttl := range map[string]time.Duration{
 		"short": time.Minute, "renewed": time.Minute, "long": time.Hour,
 	} {
-		if err := s.Put(ctx, key, storetest.Sample("alice"), ttl); err != nil {
+		user := "alice"
+		if key == "short" {
+			user = "bob"
+		}
+		if err := s.Put(ctx, key, storetest.Sample(user), ttl); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -261,11 +267,15 @@ func TestSweep(t *testing.T) {
 			t.Errorf("after Sweep, record %q present: got %v, want %v", key, got, want)
 		}
 	}
-	if raw(t, s, bucketByUser, indexKey("alice", []byte("short"))) != nil {
+	if raw(t, s, bucketByUser, indexKey("bob", []byte("short"))) != nil {
 		t.Error("Sweep left the index entry of the session it deleted")
 	}
 	if n, err := s.Sweep(); n != 0 || err != nil {
 		t.Errorf("second Sweep: got %d, %v; want 0, nil", n, err)
+	}
+	// the stub had no user to tell of
+	if fmt.Sprint(expired) != "[bob]" {
+		t.Errorf("Expired was told of %v, want [bob]", expired)
 	}
 }
 

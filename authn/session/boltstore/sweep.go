@@ -83,8 +83,9 @@ func (s *Store) deleteExpired(keys [][]byte, now int64) (int, error) {
 		return 0, nil
 	}
 	var deleted, undecodable int
+	var users []string
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		deleted, undecodable = 0, 0
+		deleted, undecodable, users = 0, 0, users[:0]
 		sessions, byUser := tx.Bucket(bucketSessions), tx.Bucket(bucketByUser)
 		for _, k := range keys {
 			v := sessions.Get(k)
@@ -95,6 +96,7 @@ func (s *Store) deleteExpired(keys [][]byte, now int64) (int, error) {
 				if err := byUser.Delete(indexKey(sess.User, k)); err != nil {
 					return err
 				}
+				users = append(users, sess.User)
 			} else {
 				undecodable++
 			}
@@ -120,6 +122,9 @@ func (s *Store) deleteExpired(keys [][]byte, now int64) (int, error) {
 	if undecodable > 0 {
 		s.log.Error("expired session records did not decode; deleted them",
 			"count", undecodable)
+	}
+	for _, u := range users {
+		s.expired(u)
 	}
 	return deleted, nil
 }
