@@ -136,8 +136,8 @@ func ended(before, after map[string]*User) []string {
 	return names
 }
 
-// Watch re-reads the users file whenever its contents change, checking every interval, until ctx is done. Errors are logged and the last good
-// version keeps serving.
+// Watch re-reads the users file whenever its contents change, checking every interval,
+// until ctx is done. Errors are logged and the last good version keeps serving.
 func (s *FileStore) Watch(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()

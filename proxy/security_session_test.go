@@ -108,8 +108,10 @@ func TestS11MalformedSessionCookie(t *testing.T) {
 		{"valid then garbage", []string{"gateway_session=" + alice + "; gateway_session=garbage"}},
 		{"on two lines", []string{"gateway_session=garbage", "gateway_session=" + alice}},
 		{"valid twice", []string{"gateway_session=" + alice + "; gateway_session=" + alice}},
-		{"deleted then valid", []string{"gateway_session=" + deleted + "; gateway_session=" + alice}},
-		{"altered then valid", []string{"gateway_session=" + swap(mid) + "; gateway_session=" + alice}},
+		{"deleted then valid", []string{"gateway_session=" + deleted +
+			"; gateway_session=" + alice}},
+		{"altered then valid", []string{"gateway_session=" + swap(mid) +
+			"; gateway_session=" + alice}},
 	} {
 		t.Run("duplicates/"+tt.name, func(t *testing.T) {
 			c := e.client()

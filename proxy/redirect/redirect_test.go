@@ -155,7 +155,8 @@ func FuzzAllowed(f *testing.F) {
 			t.Fatalf("Allowed(%q) resolves to scheme %q", v, u.Scheme)
 		case u.User != nil:
 			t.Fatalf("Allowed(%q) carries user-info", v)
-		case host == "gw.example.test", host == "app.example.com" || strings.HasSuffix(host, ".corp.example"):
+		case host == "gw.example.test", host == "app.example.com",
+			strings.HasSuffix(host, ".corp.example"):
 		default:
 			t.Fatalf("Allowed(%q) resolves to host %q", v, host)
 		}

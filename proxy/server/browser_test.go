@@ -263,7 +263,8 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("SignInAndOut", func(t *testing.T) {
 		tab := newTab(t, browser)
-		if status := submit(t, tab, "opening /app/", chromedp.Navigate(base+"/app/")); status != 200 {
+		status := submit(t, tab, "opening /app/", chromedp.Navigate(base+"/app/"))
+		if status != 200 {
 			t.Fatalf("unauthenticated /app/: status %d, want the sign-in page (200)", status)
 		}
 		if got := eval[string](t, tab, "location.pathname"); got != "/.gateway/login" {
@@ -288,7 +289,8 @@ func TestBrowser(t *testing.T) {
 		}
 		submit(t, tab, "signing out",
 			chromedp.Click(chromedp.CSS(`form[action="/.gateway/logout"] button`)))
-		notice := eval[string](t, tab, `(document.querySelector('[role="status"]') || {}).textContent`)
+		notice := eval[string](t, tab,
+			`(document.querySelector('[role="status"]') || {}).textContent`)
 		if notice != "You have been logged out" {
 			t.Errorf("after sign-out: status %q, want %q", notice, "You have been logged out")
 		}
@@ -305,7 +307,8 @@ func TestBrowser(t *testing.T) {
 		if status := submit(t, tab, "signing in", clickSignIn); status != 401 {
 			t.Errorf("wrong password: status %d, want 401", status)
 		}
-		alert := eval[string](t, tab, `(document.querySelector('[role="alert"]') || {}).textContent`)
+		alert := eval[string](t, tab,
+			`(document.querySelector('[role="alert"]') || {}).textContent`)
 		if alert != "Invalid credentials" {
 			t.Errorf("wrong password: alert %q, want %q", alert, "Invalid credentials")
 		}
@@ -318,7 +321,8 @@ func TestBrowser(t *testing.T) {
 				described)
 		}
 		waitFocus(t, tab, "password")
-		if got := eval[string](t, tab, "document.getElementById('username').value"); got != "alice" {
+		got := eval[string](t, tab, "document.getElementById('username').value")
+		if got != "alice" {
 			t.Errorf("after a failure username is %q, want alice kept", got)
 		}
 	})
@@ -345,7 +349,8 @@ func TestBrowser(t *testing.T) {
 			do(t, tab, "pressing Tab", chromedp.KeyEvent(kb.Tab))
 			order = append(order, focused())
 		}
-		if got, want := strings.Join(order, " "), "username password remember sign-in"; got != want {
+		got, want := strings.Join(order, " "), "username password remember sign-in"
+		if got != want {
 			t.Errorf("focus order: %q, want %q", got, want)
 		}
 		for range 3 {
