@@ -41,6 +41,7 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 	}
 	var dec strings.Builder
 	dec.Grow(len(escaped))
+	plain := false // an unreserved character is escaped
 	for i := 0; i < len(escaped); i++ {
 		c := escaped[i]
 		switch {
@@ -56,6 +57,7 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 			if _, ok := pct.Hex(escaped, i+3); b == '%' && ok {
 				return "", "", errAmbiguousPath
 			}
+			plain = plain || unreserved(b)
 			dec.WriteByte(b)
 			i += 2
 		default:
@@ -79,7 +81,34 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 			return "", "", errAmbiguousPath
 		}
 	}
+	if plain {
+		escaped = decodeUnreserved(escaped)
+	}
 	return escaped, decoded, nil
+}
+
+// unreserved reports whether b is a character that RFC 3986 never needs escaped: its
+// escaped and plain forms name the same resource (section 6.2.2.2).
+func unreserved(b byte) bool {
+	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' ||
+		b == '-' || b == '.' || b == '_' || b == '~'
+}
+
+// decodeUnreserved writes the escaped unreserved characters of a checked path plainly,
+// so that an upstream that does not decode them ("/%70ublic/") sees the path the rules
+// judged ("/public/"), as one that does would.
+func decodeUnreserved(escaped string) string {
+	var b strings.Builder
+	b.Grow(len(escaped))
+	for i := 0; i < len(escaped); i++ {
+		if c, ok := pct.At(escaped, i); ok && unreserved(c) {
+			b.WriteByte(c)
+			i += 2
+			continue
+		}
+		b.WriteByte(escaped[i])
+	}
+	return b.String()
 }
 
 // lookalike reports whether decoded holds a character that an app could read as

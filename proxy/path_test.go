@@ -17,6 +17,10 @@ func TestNormalizePath(t *testing.T) {
 		{in: "/a//b///c", clean: "/a/b/c", decoded: "/a/b/c"},
 		{in: "/caf%C3%A9", clean: "/caf%C3%A9", decoded: "/caf\u00e9"},
 		{in: "/a%20b", clean: "/a%20b", decoded: "/a b"},
+		// escaped unreserved characters go upstream plain: the path the rules judged
+		{in: "/%70ublic/x", clean: "/public/x", decoded: "/public/x"},
+		{in: "/%41dmin/%7Ex%2D%5f%30", clean: "/Admin/~x-_0", decoded: "/Admin/~x-_0"},
+		{in: "/%70%20q", clean: "/p%20q", decoded: "/p q"},
 		{in: "/a%2541", bad: true},
 		{in: "/%2561dmin/", bad: true},
 		{in: "/admin./", bad: true},

@@ -170,3 +170,39 @@ func checkS10(t *testing.T, e *secEnv, got sresp, path, who string, before int) 
 			"path under /public/", who, code)
 	}
 }
+
+// TestEscapedLettersJudgedAndSentPlain sends paths whose letters are percent-encoded.
+// They are judged as the plain path they stand for, and the upstream is sent that plain
+// path, so an app that does not decode them cannot read another path than the one
+// judged.
+func TestEscapedLettersJudgedAndSentPlain(t *testing.T) {
+	e := newSecEnv(t, secOptions{})
+	alice := e.session(t, "alice", alicePass)
+	for _, tt := range []struct {
+		path, cookie string
+		status       int
+		target       string // what the upstream receives, when it does
+	}{
+		{"/%70ublic/x", "", http.StatusOK, "/public/x"},
+		{"/p%75%62lic/%78?q=%70", "", http.StatusOK, "/public/x?q=%70"},
+		{"/%61dmin/", "", http.StatusUnauthorized, ""},
+		{"/%61dmin/", alice, http.StatusForbidden, ""},
+		{"/%41dmin/", alice, http.StatusOK, "/Admin/"}, // another path: case counts
+	} {
+		before := e.up.count()
+		lines := []string{"GET " + tt.path + " HTTP/1.1", "Host: " + secHost}
+		if tt.cookie != "" {
+			lines = append(lines, "Cookie: gateway_session="+tt.cookie)
+		}
+		got := e.send(t, rawLines(lines...))
+		if got.StatusCode != tt.status {
+			t.Errorf("%s: status %d, want %d", tt.path, got.StatusCode, tt.status)
+			continue
+		}
+		if tt.target == "" {
+			wantUntouched(t, e.up, before)
+		} else if s := e.up.last(t); s.Target != tt.target {
+			t.Errorf("%s: upstream target %q, want %q", tt.path, s.Target, tt.target)
+		}
+	}
+}
