@@ -1,10 +1,24 @@
 package proxy
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
 	"path"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/authn/password"
+	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/config"
 )
 
 func TestNormalizePath(t *testing.T) {
@@ -116,41 +130,282 @@ func TestUnderPrefix(t *testing.T) {
 	}
 }
 
-// FuzzNormalizePath checks that an accepted path means one thing to everyone: the form
-// sent upstream decodes to the form the rules judge, and servers that resolve dot
-// segments, merge slashes or drop ";parameters" reach a path under the same prefixes.
+// pathEnv is a handler for the path fuzz target: route / with public /public/, route
+// /admin/ for admins with public /admin/assets/, and route /app/ with its prefix
+// stripped and public /app/static/, each to its own upstream host. Its transport
+// answers in memory and writes down what each upstream was sent.
+type pathEnv struct {
+	h   *Handler
+	bob string // session cookie value of bob, an admin
+}
+
+// Upstream hosts of pathEnv's routes.
+const (
+	rootUpstream  = "root.test"
+	adminUpstream = "admin.test"
+	appUpstream   = "app.test"
+)
+
+func newPathEnv(t testing.TB) *pathEnv {
+	t.Helper()
+	dir := t.TempDir()
+	hash, err := password.Generate("bob-password", password.Argon2Params{Memory: 64,
+		Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := fmt.Sprintf("users:\n  bob:\n    password: %q\n    groups: [admins]\n", hash)
+	if err := os.WriteFile(filepath.Join(dir, "users.yaml"), []byte(users), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	yaml := `users:
+  file: users.yaml
+session:
+  secrets: ["0123456789abcdef0123456789abcdef"]
+routes:
+  - path: /
+    upstream: "http://` + rootUpstream + `"
+    public: ["/public/"]
+  - path: /admin/
+    upstream: "http://` + adminUpstream + `"
+    public: ["/admin/assets/"]
+    allow:
+      groups: [admins]
+  - path: /app/
+    upstream: "http://` + appUpstream + `"
+    strip_prefix: true
+    public: ["/app/static/"]
+`
+	cfg, err := config.Parse([]byte(yaml), filepath.Join(dir, "gateway.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := authn.OpenFileStore(cfg.Users.File, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := session.DeriveKeys([][]byte{[]byte(cfg.Session.Secrets[0])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := session.NewManager(session.Options{Store: session.NewMemory(), Keys: keys,
+		IdleTimeout: cfg.Session.IdleTimeout, Lifetime: cfg.Session.Lifetime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Options{Config: cfg, Auth: authn.NewAuthenticator(store, 0),
+		Sessions: mgr, Transport: sentTransport{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, bob, err := mgr.Create(context.Background(), session.Login{User: "bob",
+		Backend: authn.Backend, PasswordHash: store.Lookup("bob").PasswordHash()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pathEnv{h: h, bob: bob}
+}
+
+// sent is what an upstream was sent: its host, and the path as it went on the wire.
+type sent struct{ host, path string }
+
+type sentKey struct{}
+
+// sentTransport answers every request in memory, noting it in the *sent that the
+// request's context carries.
+type sentTransport struct{}
+
+func (sentTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if s, ok := r.Context().Value(sentKey{}).(*sent); ok {
+		s.host, s.path = r.URL.Host, r.URL.EscapedPath()
+	}
+	return &http.Response{StatusCode: http.StatusOK, ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+}
+
+// send serves a GET for the request target as a server would hand it to the handler,
+// with the session cookie value if any, and returns what the upstream was sent, or nil.
+func (e *pathEnv) send(target, cookie string) *sent {
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		return nil // the server answers 400 itself
+	}
+	s := &sent{}
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.URL, r.RequestURI, r.Host = u, target, "gw.example.test"
+	r.Header.Set("Accept", "text/html")
+	if cookie != "" {
+		r.Header.Set("Cookie", session.CookieName+"="+cookie)
+	}
+	e.h.ServeHTTP(httptest.NewRecorder(), r.WithContext(
+		context.WithValue(r.Context(), sentKey{}, s)))
+	if s.host == "" {
+		return nil
+	}
+	return s
+}
+
+// upstreamReadings are the paths that servers make of an escaped path: as servers that
+// match before decoding read it, with only unreserved characters decoded (RFC 3986
+// makes "%70" and "p" the same); decoded once; with dot segments resolved and
+// slashes merged; without ";parameters" (Tomcat, Jetty); with backslashes as slashes
+// (IIS); compatibility-normalized (NFKC); and decoded twice.
+func upstreamReadings(escaped string) ([]string, error) {
+	dec, err := url.PathUnescape(escaped)
+	if err != nil {
+		return nil, err
+	}
+	var params []string
+	for _, seg := range strings.Split(dec, "/") {
+		name, _, _ := strings.Cut(seg, ";")
+		params = append(params, name)
+	}
+	out := []string{unreserved(escaped), dec, resolve(dec), resolve(strings.Join(params, "/")),
+		resolve(strings.ReplaceAll(dec, "\\", "/")), resolve(norm.NFKC.String(dec))}
+	if twice, err := url.PathUnescape(dec); err == nil {
+		out = append(out, resolve(twice))
+	}
+	return out, nil
+}
+
+// unreserved decodes the percent-encoded letters, digits, "-", ".", "_" and "~" of an
+// escaped path, and leaves every other escape as it is.
+func unreserved(escaped string) string {
+	var b strings.Builder
+	for i := 0; i < len(escaped); i++ {
+		if escaped[i] == '%' && i+2 < len(escaped) {
+			if c, err := strconv.ParseUint(escaped[i+1:i+3], 16, 8); err == nil &&
+				(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+					strings.IndexByte("-._~", byte(c)) >= 0) {
+				b.WriteByte(byte(c))
+				i += 2
+				continue
+			}
+		}
+		b.WriteByte(escaped[i])
+	}
+	return b.String()
+}
+
+// resolve resolves dot segments and merges slashes, as path.Clean does, keeping a
+// trailing slash.
+func resolve(p string) string {
+	c := path.Clean("/" + p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
+}
+
+// within reports whether p is prefix or below it, by whole segments.
+func within(p, prefix string) bool {
+	prefix = strings.TrimSuffix(prefix, "/")
+	return p == prefix || strings.HasPrefix(p, prefix+"/")
+}
+
+// TestPathEnvForwards checks that the fuzz target's handler forwards what it should, so
+// that the fuzz target's checks are not vacuously met by a handler that forwards nothing.
+func TestPathEnvForwards(t *testing.T) {
+	e := newPathEnv(t)
+	for _, tt := range []struct {
+		target   string
+		signedIn bool
+		want     *sent // nil: nothing forwarded
+	}{
+		{"/public/x", false, &sent{rootUpstream, "/public/x"}},
+		{"/public//a;b", false, &sent{rootUpstream, "/public/a;b"}},
+		{"/private", false, nil},
+		{"/private", true, &sent{rootUpstream, "/private"}},
+		{"/admin/assets/a.css", false, &sent{adminUpstream, "/admin/assets/a.css"}},
+		{"/admin/x", false, nil},
+		{"/admin/x", true, &sent{adminUpstream, "/admin/x"}},
+		{"/app/static/a", false, &sent{appUpstream, "/static/a"}},
+		{"/app/x", true, &sent{appUpstream, "/x"}},
+		{"/public/../admin/", true, nil},
+	} {
+		cookie := ""
+		if tt.signedIn {
+			cookie = e.bob
+		}
+		got := e.send(tt.target, cookie)
+		if (got == nil) != (tt.want == nil) || got != nil && *got != *tt.want {
+			t.Errorf("%q signed in %v: got %+v, want %+v", tt.target, tt.signedIn, got,
+				tt.want)
+		}
+	}
+}
+
+// FuzzNormalizePath checks that, for any request target, the rules and the upstream
+// agree on the path. A request the handler forwards without a session was judged
+// public, so every server's reading of the path the upstream was sent must lie under
+// that route's public prefix; a request bob, an admin, sends must reach the route of
+// every reading. An accepted path's upstream form decodes to the form the rules judge.
 func FuzzNormalizePath(f *testing.F) {
 	for _, s := range []string{
 		"/", "/public/../admin/", "/public/%2e%2e/admin", "/a//b", "/a;b/c", "/a%2fb",
-		"/public/..;/admin/", "/%252e", "/a/b/", "/public;x/../admin",
+		"/public/..;/admin/", "/%252e", "/a/b/", "/public;x/../admin", "/public/x",
+		"/public//../admin/", "/public/%252e%252e/admin/", "/public/..%2fadmin",
+		"/public/%c0%ae%c0%ae/admin", "/public/\uff0e\uff0e/admin", "/public/x%5c..%5cadmin",
+		"/admin/assets/a", "/admin/assets/../x", "/admin/assets;/../x", "/;x/admin/",
+		"/app/static/a", "/app/static/../secret", "/app/static%2f..%2fsecret", "/app/x",
+		"//public/../admin", "/public/;/../admin", "/public", "/publicx", "/.gateway/login",
+		"/public/%25", "/public/%2541dmin", "http://gw.example.test/public/../admin",
+		"/public/\u2215..\u2215admin", "/public/..\\admin", "/admin./", "/app",
+		"/public/x\\..\\admin", "//admin/x", "/public/.", "/public/admin./",
+		"/admin%2fx", "/public%2fx", "/public%5cx", "/%70ublic/x", "/%61dmin/x",
+		"/app/.gateway/x",
 	} {
 		f.Add(s)
 	}
-	prefixes := []string{"/", "/public/", "/admin/", "/a", "/a/b/"}
-	f.Fuzz(func(t *testing.T, in string) {
-		clean, dec, err := normalizePath(in)
-		if err != nil {
-			return
-		}
-		got, err := url.PathUnescape(clean)
-		if err != nil || got != dec {
-			t.Fatalf("%q: upstream form %q decodes to %q (%v), rules judged %q",
-				in, clean, got, err, dec)
-		}
-		if strings.Contains(clean, "//") || strings.Contains(clean, "\\") {
-			t.Fatalf("%q: forwarded %q keeps a separator trick", in, clean)
-		}
-		for _, variant := range []string{dec, stripParams(dec)} {
-			resolved := path.Clean(variant)
-			if strings.HasSuffix(variant, "/") && resolved != "/" {
-				resolved += "/"
+	e := newPathEnv(f)
+	f.Fuzz(func(t *testing.T, target string) {
+		if clean, dec, err := normalizePath(target); err == nil {
+			got, err := url.PathUnescape(clean)
+			if err != nil || got != dec {
+				t.Fatalf("%q: upstream form %q decodes to %q (%v), rules judged %q",
+					target, clean, got, err, dec)
 			}
-			for _, p := range prefixes {
-				if underPrefix(variant, p) != underPrefix(resolved, p) {
-					t.Fatalf("%q: %q and its resolved form %q disagree on prefix %q",
-						in, variant, resolved, p)
+		}
+		for _, who := range []struct{ name, cookie string }{{"anonymous", ""},
+			{"bob", e.bob}} {
+			s := e.send(target, who.cookie)
+			if s == nil {
+				continue
+			}
+			readings, err := upstreamReadings(s.path)
+			if err != nil {
+				t.Fatalf("%s %q: %s was sent %q, which does not decode: %v",
+					who.name, target, s.host, s.path, err)
+			}
+			for _, p := range readings {
+				if msg := pathDisagrees(s.host, p, who.cookie != ""); msg != "" {
+					t.Fatalf("%s %q: %s was sent %q, read as %q: %s",
+						who.name, target, s.host, s.path, p, msg)
 				}
 			}
 		}
 	})
+}
+
+// pathDisagrees says how a reading p of the path sent to upstream host contradicts the
+// rules that let it through, or returns "". signedIn tells whether the request came
+// with bob's session; without one, only public paths are forwarded.
+func pathDisagrees(host, p string, signedIn bool) string {
+	switch {
+	case host != appUpstream && within(p, Prefix): // /app/ strips its own prefix
+		return "the gateway's own pages are never forwarded"
+	case host == rootUpstream && within(p, "/admin/"):
+		return "route / forwarded a path of route /admin/"
+	case host == rootUpstream && within(p, "/app/"):
+		return "route / forwarded a path of route /app/"
+	case host == rootUpstream && !signedIn && !within(p, "/public/"):
+		return "forwarded without a session outside /public/"
+	case host == adminUpstream && !within(p, "/admin/"):
+		return "route /admin/ forwarded a path outside it"
+	case host == adminUpstream && !signedIn && !within(p, "/admin/assets/"):
+		return "forwarded without a session outside /admin/assets/"
+	case host == appUpstream && !signedIn && !within(p, "/static/"):
+		return "route /app/ forwarded without a session outside /app/static/"
+	}
+	return ""
 }
