@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -179,6 +180,88 @@ func TestUnknownUsersCostLikeKnownOnes(t *testing.T) {
 	if counts["bcrypt"] < 2700 || counts["bcrypt"] > 3300 || counts["argon2id"] < 700 {
 		t.Errorf("dummy schemes for 4000 unknown names: %v; want about 3000 bcrypt, "+
 			"1000 argon2id", counts)
+	}
+}
+
+func TestUnknownUsersCostWhatNewHashesCost(t *testing.T) {
+	// An unknown name costs one verification with the parameters new hashes use: those
+	// of password.DefaultArgon2, 19 MiB, 2 passes, 1 lane.
+	const want = "argon2id(m=19456,t=2,p=1)"
+	def := func(pw string) string {
+		h, err := password.Generate(pw, password.DefaultArgon2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	for _, tt := range []struct{ name, file string }{
+		{"users hashed with the defaults", "users:\n  alice:\n    password: \"" + def("a") +
+			"\"\n  bob:\n    password: \"" + def("b") + "\"\n"},
+		{"no users", "users: {}\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := writeStore(t, tt.file)
+			snap := s.snap.Load()
+			for i := 0; i < 200; i++ {
+				name := fmt.Sprintf("unknown-%d", i)
+				if got := fmt.Sprint(snap.dummy(name)); got != want {
+					t.Fatalf("%s is checked against %s, want %s", name, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestUnknownUsersCostWhatSomeUserCosts(t *testing.T) {
+	// Users of every scheme, and of two argon2id costs: each dummy an unknown name can
+	// meet costs what one of their hashes does, and each of their costs has a dummy.
+	b64 := func(n int) string { return base64.RawStdEncoding.EncodeToString(make([]byte, n)) }
+	hashes := map[string]string{
+		"argon2id-cheap": hash(t, "x"),
+		"argon2id-other": func() string {
+			h, err := password.Generate("x", password.Argon2Params{Memory: 128, Time: 2,
+				Threads: 2, SaltLen: 16, KeyLen: 32})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return h
+		}(),
+		"bcrypt":        "$2a$04$" + strings.Repeat("a", 53),
+		"bcrypt-5":      "$2b$05$" + strings.Repeat("a", 53),
+		"scrypt":        "$scrypt$ln=4,r=8,p=1$" + b64(16) + "$" + b64(32),
+		"pbkdf2-sha256": "$pbkdf2-sha256$1000$" + b64(16) + "$" + b64(32),
+		"pbkdf2-sha512": "$pbkdf2-sha512$2000$" + b64(16) + "$" + b64(64),
+	}
+	var file strings.Builder
+	file.WriteString("users:\n")
+	costs := map[string]bool{}
+	for name, h := range hashes {
+		p, err := password.Parse(h)
+		if err != nil {
+			t.Fatalf("%s test hash: %v", name, err)
+		}
+		costs[fmt.Sprint(p)] = true
+		fmt.Fprintf(&file, "  %s:\n    password: %q\n", name, h)
+	}
+	s, _ := writeStore(t, file.String())
+	snap := s.snap.Load()
+	seen := map[string]bool{}
+	for _, d := range snap.dummies {
+		if !costs[fmt.Sprint(d)] {
+			t.Errorf("dummy %v costs what no user's hash does; users' costs: %v", d, costs)
+		}
+		seen[fmt.Sprint(d)] = true
+	}
+	for i := 0; i < 2000; i++ {
+		name := fmt.Sprintf("unknown-%d", i)
+		if d := snap.dummy(name); !costs[fmt.Sprint(d)] {
+			t.Fatalf("%s is checked against %v, which costs what no user's hash does", name, d)
+		}
+	}
+	for c := range costs {
+		if !seen[c] {
+			t.Errorf("no dummy costs %s, as a user's hash does", c)
+		}
 	}
 }
 
