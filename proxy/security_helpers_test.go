@@ -87,6 +87,9 @@ type secOptions struct {
 	// byHand builds the handler from its parts, keeping the Authenticator, instead of
 	// through server.Build.
 	byHand bool
+	// clock, when set, is the time the session manager and its memory store read; the
+	// handler is then built by hand.
+	clock *fakeClock
 }
 
 // secEnv is a gateway in front of a raw echo upstream, with the cases' users and one
@@ -145,8 +148,8 @@ func newSecEnv(t testing.TB, o secOptions) *secEnv {
 	t.Cleanup(cancel)
 
 	e := &secEnv{up: up, usersFile: usersFile, logs: logs}
-	if o.byHand {
-		e.h, e.auth = secBuildByHand(t, cfg, lg)
+	if o.byHand || o.clock != nil {
+		e.h, e.auth = secBuildByHand(t, cfg, lg, o.clock)
 	} else if e.h, err = server.Build(ctx, cfg, lg); err != nil {
 		t.Fatalf("build: %v", err)
 	}
@@ -161,8 +164,9 @@ func newSecEnv(t testing.TB, o secOptions) *secEnv {
 }
 
 // secBuildByHand assembles the handler as server.Build does, keeping the Authenticator
-// so tests can count password verifications.
-func secBuildByHand(t testing.TB, cfg *config.Config, lg *slog.Logger) (
+// so tests can count password verifications. Sessions read the time from clock, or
+// from the system when it is nil.
+func secBuildByHand(t testing.TB, cfg *config.Config, lg *slog.Logger, clock *fakeClock) (
 	*proxy.Handler, *authn.Authenticator) {
 	t.Helper()
 	users, err := authn.OpenFileStore(cfg.Users.File, lg)
@@ -177,10 +181,14 @@ func secBuildByHand(t testing.TB, cfg *config.Config, lg *slog.Logger) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	mgr, err := session.NewManager(session.Options{
+	opts := session.Options{
 		Store: session.NewMemory(), Keys: keys,
 		IdleTimeout: cfg.Session.IdleTimeout, Lifetime: cfg.Session.Lifetime,
-	})
+	}
+	if clock != nil {
+		opts.Store, opts.Now = session.NewMemoryWithClock(clock.Now), clock.Now
+	}
+	mgr, err := session.NewManager(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/frontgate/gateway/authn/password"
+	"github.com/frontgate/gateway/authn/session"
 	"github.com/frontgate/gateway/proxy"
 )
 
@@ -137,6 +138,77 @@ func TestS11MalformedSessionCookie(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestS11ExpiredSessionCookie checks that the cookie of a session that ran out, idle or
+// at the end of its lifetime, signs nobody in: a browser is sent to sign in, a script
+// gets 401, the upstream hears nothing, the cookie is cleared, and the audit trail says
+// the session ended because it expired.
+func TestS11ExpiredSessionCookie(t *testing.T) {
+	clock := newFakeClock()
+	e := newSecEnv(t, secOptions{clock: clock,
+		session: "  idle_timeout: 10m\n  lifetime: 30m\n"})
+	idle := func(t *testing.T, sess string) { clock.Advance(11 * time.Minute) }
+	// used every 8 minutes, the session never idles out, and its lifetime ends at 30
+	lifetime := func(t *testing.T, sess string) {
+		for minutes := 8; minutes <= 24; minutes += 8 {
+			clock.Advance(8 * time.Minute)
+			if r := e.with(t, "GET", "/app/whoami", sess); r.StatusCode != http.StatusOK {
+				t.Fatalf("in use after %d minutes: status %d, want 200", minutes,
+					r.StatusCode)
+			}
+		}
+		clock.Advance(8 * time.Minute) // at 32 minutes: 8 unused, 2 past the lifetime
+	}
+	for _, tt := range []struct {
+		name    string
+		expire  func(t *testing.T, sess string)
+		browser bool
+	}{
+		{"idle/browser", idle, true},
+		{"idle/script", idle, false},
+		{"lifetime/browser", lifetime, true},
+		{"lifetime/script", lifetime, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sess := e.session(t, "alice", alicePass)
+			tt.expire(t, sess)
+			before, audits := e.up.count(), expiredAudits(e.logs)
+			var hdr []string
+			if !tt.browser {
+				hdr = []string{"Accept", ""}
+			}
+			r := e.with(t, "GET", "/app/whoami", sess, hdr...)
+			if tt.browser {
+				wantLoginRequired(t, r, "/app/whoami")
+			} else if r.StatusCode != http.StatusUnauthorized {
+				t.Errorf("status: got %d, want 401", r.StatusCode)
+			}
+			wantUntouched(t, e.up, before)
+			wantNoCrash(t, r)
+			switch ck := findSetCookie(r.Header.Values("Set-Cookie"), session.CookieName); {
+			case ck == nil:
+				t.Errorf("session cookie: not set, want it cleared")
+			case ck.MaxAge >= 0:
+				t.Errorf("session cookie: got %q, want it cleared", ck.Raw)
+			}
+			if n := expiredAudits(e.logs) - audits; n != 1 {
+				t.Errorf("audit records of alice's session ended as expired: got %d, want 1", n)
+			}
+		})
+	}
+}
+
+// expiredAudits counts the audit records of alice's sessions ended because they expired.
+func expiredAudits(l *secLog) int {
+	n := 0
+	for _, r := range l.records() {
+		if r["log"] == "audit" && r["msg"] == "session ended" && r["user"] == "alice" &&
+			r["reason"] == "expired" {
+			n++
+		}
+	}
+	return n
 }
 
 // wantNoCrash checks that an answer is no 500 and carries no stack trace.
