@@ -93,7 +93,7 @@ var alwaysRemovedPrefixes = []string{
 // newHeaderFilter.
 func newHeaderRule(identity []string, builtin bool, extra []string) headerRule {
 	r := headerRule{prefixes: slices.Clone(alwaysRemovedPrefixes)}
-	r.names = append(slices.Clone(identity), forwardedHeaders...)
+	r.names = slices.Concat(identity, forwardedHeaders, methodOverrideHeaders)
 	if builtin {
 		r.names = append(r.names, identityAliases...)
 		r.prefixes = append(r.prefixes, identityAliasPrefixes...)
@@ -157,7 +157,8 @@ func FuzzHeaderFilter(f *testing.F) {
 	}
 	// every listed name and prefix, as written and in another spelling, so that a name
 	// the filter leaves out is found at once
-	lists := slices.Concat(identity, extra, forwardedHeaders, identityAliases)
+	lists := slices.Concat(identity, extra, forwardedHeaders, methodOverrideHeaders,
+		identityAliases)
 	for _, p := range slices.Concat(alwaysRemovedPrefixes, identityAliasPrefixes) {
 		lists = append(lists, p+"x")
 	}

@@ -260,7 +260,7 @@ func upstreamReadings(escaped string) ([]string, error) {
 		name, _, _ := strings.Cut(seg, ";")
 		params = append(params, name)
 	}
-	out := []string{unreserved(escaped), dec, resolve(dec), resolve(strings.Join(params, "/")),
+	out := []string{plainUnreserved(escaped), dec, resolve(dec), resolve(strings.Join(params, "/")),
 		resolve(strings.ReplaceAll(dec, "\\", "/")), resolve(norm.NFKC.String(dec))}
 	if twice, err := url.PathUnescape(dec); err == nil {
 		out = append(out, resolve(twice))
@@ -268,9 +268,9 @@ func upstreamReadings(escaped string) ([]string, error) {
 	return out, nil
 }
 
-// unreserved decodes the percent-encoded letters, digits, "-", ".", "_" and "~" of an
+// plainUnreserved decodes the percent-encoded letters, digits, "-", ".", "_" and "~" of an
 // escaped path, and leaves every other escape as it is.
-func unreserved(escaped string) string {
+func plainUnreserved(escaped string) string {
 	var b strings.Builder
 	for i := 0; i < len(escaped); i++ {
 		if escaped[i] == '%' && i+2 < len(escaped) {
