@@ -7,8 +7,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/binary"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -62,20 +64,35 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func TestFilesModeServesAndReloads(t *testing.T) {
-	certPollInterval = 50 * time.Millisecond
+// filesGateway is a gateway serving HTTPS with a certificate from files.
+type filesGateway struct {
+	base     string            // https:// URL of the HTTPS listener
+	httpAddr string            // address of the plain-HTTP listener
+	dir      string            // where cert.pem and key.pem are
+	cert     *x509.Certificate // the certificate served at start
+}
+
+// startFilesGateway starts a gateway in files mode, on a self-signed certificate for
+// localhost, with tlsExtra (lines indented under tls:) added to its tls settings.
+func startFilesGateway(t *testing.T, tlsExtra string) *filesGateway {
+	t.Helper()
 	up := newUpstream(t)
 	path := writeConfig(t, up)
-	dir := filepath.Dir(path)
-	first := writeCert(t, dir, 1)
-	httpAddr := freeAddr(t)
-	cfgText, _ := os.ReadFile(path)
-	cfgText = []byte(strings.Replace(string(cfgText), "listen: \"127.0.0.1:0\"",
+	g := &filesGateway{httpAddr: freeAddr(t), dir: filepath.Dir(path)}
+	g.cert = writeCert(t, g.dir, 1)
+	text, _ := os.ReadFile(path)
+	text = []byte(strings.Replace(string(text), "listen: \"127.0.0.1:0\"",
 		fmt.Sprintf("listen: \"127.0.0.1:0\"\nhttp_listen: %q\ntls:\n  mode: files\n"+
-			"  cert_file: cert.pem\n  key_file: key.pem\n", httpAddr), 1))
-	os.WriteFile(path, cfgText, 0o600)
-	base := startGateway(t, path)
-	base = strings.Replace(base, "http://", "https://", 1)
+			"  cert_file: cert.pem\n  key_file: key.pem\n%s", g.httpAddr, tlsExtra), 1))
+	os.WriteFile(path, text, 0o600)
+	g.base = strings.Replace(startGateway(t, path), "http://", "https://", 1)
+	return g
+}
+
+func TestFilesModeServesAndReloads(t *testing.T) {
+	certPollInterval = 50 * time.Millisecond
+	g := startFilesGateway(t, "")
+	base, first := g.base, g.cert
 
 	served := func() *x509.Certificate {
 		c, err := tls.Dial("tcp", strings.TrimPrefix(base, "https://"),
@@ -99,7 +116,7 @@ func TestFilesModeServesAndReloads(t *testing.T) {
 	pool.AddCert(first)
 	signInTLS(t, base, pool)
 
-	second := writeCert(t, dir, 2)
+	second := writeCert(t, g.dir, 2)
 	deadline := time.Now().Add(5 * time.Second)
 	for served().SerialNumber.Cmp(second.SerialNumber) != 0 {
 		if time.Now().After(deadline) {
@@ -110,23 +127,33 @@ func TestFilesModeServesAndReloads(t *testing.T) {
 
 	// Plain HTTP redirects to HTTPS, keeping the method, but only for a host the
 	// certificate is valid for: any other Host would make the gateway an open redirect.
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(base, "https://"))
-	for _, tt := range []struct {
-		host     string
-		status   int
-		location string
-	}{
+	checkPlainHTTP(t, g.httpAddr, []plainHTTPCase{
 		{"localhost", 308, "https://localhost:" + port + "/app/x?y=1"},
 		{"LocalHost.:80", 308, "https://localhost:" + port + "/app/x?y=1"},
 		{"127.0.0.1", 308, "https://127.0.0.1:" + port + "/app/x?y=1"},
 		{"other.example", 421, ""},
 		{"localhost.other.example", 421, ""},
 		{"evil.example:443", 421, ""},
-	} {
-		req, _ := http.NewRequest("POST", "http://"+httpAddr+"/app/x?y=1", nil)
+	})
+}
+
+// plainHTTPCase is a Host sent to the plain-HTTP listener and the answer it must get.
+type plainHTTPCase struct {
+	host     string
+	status   int
+	location string // for a redirect; "" for none
+}
+
+// checkPlainHTTP sends POST /app/x?y=1 to the plain-HTTP listener at addr with each Host
+// of cases, and checks the status, the Location, and that no cache may keep the answer.
+func checkPlainHTTP(t *testing.T, addr string, cases []plainHTTPCase) {
+	t.Helper()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	for _, tt := range cases {
+		req, _ := http.NewRequest("POST", "http://"+addr+"/app/x?y=1", nil)
 		req.Host = tt.host
 		res, err := noFollow.Do(req)
 		if err != nil {
@@ -167,4 +194,76 @@ func signInTLS(t *testing.T, base string, roots *x509.CertPool) *http.Client {
 		t.Error("signing in over TLS issued no gateway_session cookie")
 	}
 	return c
+}
+
+func TestTLSVersions(t *testing.T) {
+	g := startFilesGateway(t, "")
+	addr := strings.TrimPrefix(g.base, "https://")
+	for _, tt := range []struct {
+		name    string
+		version uint16
+		served  bool
+	}{
+		{"TLS 1.0", tls.VersionTLS10, false},
+		{"TLS 1.1", tls.VersionTLS11, false},
+		{"TLS 1.2", tls.VersionTLS12, true},
+		{"TLS 1.3", tls.VersionTLS13, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := &tls.Config{InsecureSkipVerify: true, ServerName: "localhost",
+				MinVersion: tt.version, MaxVersion: tt.version}
+			// The gateway itself must refuse: its answer to a ClientHello that offers
+			// this version alone is read from the wire.
+			typ, body := firstRecord(t, addr, clientHello(t, cfg))
+			switch {
+			case tt.served && (typ != recordHandshake || len(body) == 0 || body[0] != 2):
+				t.Errorf("answer to the ClientHello: record %d % x…, want a ServerHello",
+					typ, body[:min(len(body), 2)])
+			case !tt.served && (typ != recordAlert || len(body) != 2 || body[1] != 70):
+				t.Errorf("answer to the ClientHello: record %d % x…, want the alert "+
+					"protocol_version (70)", typ, body[:min(len(body), 2)])
+			}
+			if !tt.served {
+				return
+			}
+			c, err := tls.Dial("tcp", addr, cfg)
+			if err != nil {
+				t.Fatalf("handshake: %v", err)
+			}
+			defer c.Close()
+			if v := c.ConnectionState().Version; v != tt.version {
+				t.Errorf("negotiated version %#x, want %#x", v, tt.version)
+			}
+		})
+	}
+}
+
+// TLS record content types.
+const (
+	recordAlert     = 21
+	recordHandshake = 22
+)
+
+// firstRecord sends hello to addr and returns the content type and body of the first
+// record it answers with, or 0 and nil when it closes the connection without one.
+func firstRecord(t *testing.T, addr string, hello []byte) (byte, []byte) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write(hello); err != nil {
+		t.Fatalf("sending the ClientHello: %v", err)
+	}
+	hdr := make([]byte, 5)
+	if _, err := io.ReadFull(c, hdr); err != nil {
+		return 0, nil
+	}
+	body := make([]byte, binary.BigEndian.Uint16(hdr[3:5]))
+	if _, err := io.ReadFull(c, body); err != nil {
+		return 0, nil
+	}
+	return hdr[0], body
 }
