@@ -125,6 +125,7 @@ func TestACMEWithPebble(t *testing.T) {
 
 			base := "https://localhost:" + fmt.Sprint(port(httpsAddr))
 			waitCertificate(t, httpsAddr, p.roots)
+			checkHTTP2(t, base, p.roots)
 			signInTLS(t, base, p.roots)
 			p.dns.checkAsked(t, "localhost")
 

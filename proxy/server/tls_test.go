@@ -170,6 +170,24 @@ func checkPlainHTTP(t *testing.T, addr string, cases []plainHTTPCase) {
 	}
 }
 
+// checkHTTP2 checks that the gateway at base, whose certificate roots trust, answers a
+// client that offers HTTP/2 over HTTP/2.
+func checkHTTP2(t *testing.T, base string, roots *x509.CertPool) {
+	t.Helper()
+	tr := &http.Transport{ForceAttemptHTTP2: true,
+		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "localhost"}}
+	defer tr.CloseIdleConnections()
+	res, err := (&http.Client{Transport: tr}).Get(base + "/.gateway/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.ProtoMajor != 2 || res.TLS.NegotiatedProtocol != "h2" {
+		t.Errorf("got %s with ALPN %q, want HTTP/2 over h2", res.Proto,
+			res.TLS.NegotiatedProtocol)
+	}
+}
+
 // signInTLS signs in as alice over HTTPS and checks the cookie and HSTS.
 func signInTLS(t *testing.T, base string, roots *x509.CertPool) *http.Client {
 	t.Helper()
