@@ -285,3 +285,38 @@ func firstRecord(t *testing.T, addr string, hello []byte) (byte, []byte) {
 	}
 	return hdr[0], body
 }
+
+func TestHSTS(t *testing.T) {
+	for _, tt := range []struct {
+		name, tlsExtra, want string
+	}{
+		{"default", "", "max-age=31536000"},
+		{"on", "  hsts: true\n", "max-age=31536000"},
+		{"off", "  hsts: false\n", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			g := startFilesGateway(t, tt.tlsExtra)
+			roots := x509.NewCertPool()
+			roots.AddCert(g.cert)
+			tr := &http.Transport{
+				TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "localhost"}}
+			defer tr.CloseIdleConnections()
+			// a page of the gateway's own and one from the upstream
+			for _, path := range []string{"/.gateway/login", "/public/x"} {
+				res, err := (&http.Client{Transport: tr}).Get(g.base + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					t.Errorf("GET %s: status %d, want 200", path, res.StatusCode)
+				}
+				got := strings.Join(res.Header.Values("Strict-Transport-Security"), ", ")
+				if got != tt.want {
+					t.Errorf("GET %s: Strict-Transport-Security %q, want %q", path, got,
+						tt.want)
+				}
+			}
+		})
+	}
+}
