@@ -128,6 +128,19 @@ func TestACMEWithPebble(t *testing.T) {
 			checkHTTP2(t, base, p.roots)
 			signInTLS(t, base, p.roots)
 			p.dns.checkAsked(t, "localhost")
+			if challenge == "http-01" {
+				// Beside the challenges, plain HTTP redirects to HTTPS the configured
+				// names alone: not even the address the gateway listens on.
+				https := base + "/app/x?y=1"
+				checkPlainHTTP(t, httpAddr, []plainHTTPCase{
+					{"localhost", 308, https},
+					{"LocalHost.:80", 308, https},
+					{"127.0.0.1", 421, ""},
+					{"other.example", 421, ""},
+					{"localhost.other.example", 421, ""},
+					{"evil.example:443", 421, ""},
+				})
+			}
 
 			// Unknown names get no certificate and start no order, however many.
 			orders := p.orders.Load()
