@@ -180,17 +180,35 @@ func Run(ctx context.Context, o Options) error {
 			return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 		}
 	}
+	// With TLS, a plain-HTTP listener answers ACME challenges and redirects to HTTPS. It
+	// is bound before certificates are managed: certmagic's solver binds the HTTP-01 port
+	// itself, on every interface, when it finds it free, and the gateway would then fail
+	// to listen on it.
+	var hln net.Listener
+	if cfg.HTTPListen != "" && cfg.TLS.Mode != "off" {
+		if hln, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("listening on %s: %w", cfg.HTTPListen, err)
+		}
+	}
+	closeListeners := func() {
+		ln.Close()
+		if hln != nil {
+			hln.Close()
+		}
+	}
+
 	var handler http.Handler = g
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	certStore, closeCerts, err := certStorage(cfg)
 	if err != nil {
-		ln.Close()
+		closeListeners()
 		return err
 	}
 	defer closeCerts()
 	ts, err := setupTLS(ctx, cfg, lg, certStore, port)
 	if err != nil {
-		ln.Close()
+		closeListeners()
 		return err
 	}
 	if ts != nil && *cfg.TLS.HSTS {
@@ -211,13 +229,7 @@ func Run(ctx context.Context, o Options) error {
 		go func() { errc <- srv.ServeTLS(ln, "", "") }()
 	}
 
-	// With TLS, the plain-HTTP listener answers ACME challenges and redirects to HTTPS.
-	if cfg.HTTPListen != "" && ts != nil {
-		hln, err := net.Listen("tcp", cfg.HTTPListen)
-		if err != nil {
-			srv.Close()
-			return fmt.Errorf("listening on %s: %w", cfg.HTTPListen, err)
-		}
+	if hln != nil {
 		plain := &http.Server{Handler: ts.http, ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
 			IdleTimeout: cfg.Timeouts.Idle, ErrorLog: log.New(serverLog{lg}, "", 0)}
 		go plain.Serve(hln)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/binary"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -17,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -316,6 +319,67 @@ func TestHSTS(t *testing.T) {
 					t.Errorf("GET %s: Strict-Transport-Security %q, want %q", path, got,
 						tt.want)
 				}
+			}
+		})
+	}
+}
+
+// errStarted stands for a Run that started and then stopped cleanly.
+var errStarted = errors.New("started")
+
+// TestHTTPListenBoundFirst checks that Run binds http_listen before it sets up TLS, and
+// so before certmagic manages certificates: its solver would bind a free HTTP-01 port
+// itself and keep the gateway from listening there. Without TLS, http_listen is unused.
+func TestHTTPListenBoundFirst(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for _, tt := range []struct {
+		name, tls string
+		inUse     bool // Run must fail on the port taken; else start
+	}{
+		// A CA root that setting up TLS rejects: Run that set TLS up first would fail on
+		// it, and would ask no CA either way.
+		{"acme", "tls:\n  mode: acme\n  domains: [localhost]\n" +
+			"  ca: \"https://127.0.0.1:1/dir\"\n  ca_root: root.pem\n", true},
+		{"off", "", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, "http://127.0.0.1:1")
+			dir := filepath.Dir(path)
+			os.WriteFile(filepath.Join(dir, "root.pem"), []byte("not a certificate\n"),
+				0o600)
+			text, _ := os.ReadFile(path)
+			text = []byte(strings.Replace(string(text), "listen: \"127.0.0.1:0\"",
+				fmt.Sprintf("listen: \"127.0.0.1:0\"\nhttp_listen: %q\n%s", taken.Addr(),
+					tt.tls), 1))
+			os.WriteFile(path, text, 0o600)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			started := make(chan struct{}, 1)
+			done := make(chan error, 1)
+			go func() {
+				done <- Run(ctx, Options{ConfigPath: path, Stderr: io.Discard,
+					Ready: func(net.Addr) { started <- struct{}{} }})
+			}()
+			var err error
+			select {
+			case <-started:
+				cancel()
+				if err = <-done; err == nil {
+					err = errStarted
+				}
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Run neither started nor failed within 10s")
+			}
+			switch {
+			case tt.inUse && !errors.Is(err, syscall.EADDRINUSE):
+				t.Errorf("Run with http_listen taken: got %v, want the port in use", err)
+			case !tt.inUse && err != errStarted:
+				t.Errorf("Run with http_listen taken: got %v, want it to start", err)
 			}
 		})
 	}
