@@ -37,6 +37,7 @@ func startGateway(t *testing.T, path string) string {
 	case a := <-ready:
 		return "http://" + a.String()
 	case err := <-done:
+		done <- err // for the cleanup, which waits for Run's end
 		t.Fatalf("Run: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("gateway did not start")

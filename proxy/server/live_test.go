@@ -138,6 +138,7 @@ func runLogged(t *testing.T, path string) (base string, logs *syncBuffer) {
 	case a := <-ready:
 		return "http://" + a.String(), logs
 	case err := <-done:
+		done <- err // for the cleanup, which waits for Run's end
 		t.Fatalf("Run: %v", err)
 	}
 	return "", nil
