@@ -340,11 +340,12 @@ func redirectTo(w http.ResponseWriter, target string, code int) {
 // when the body is too large or malformed.
 func (h *Handler) readForm(w http.ResponseWriter, r *http.Request) bool {
 	if r.ContentLength > maxLoginBody {
-		// Refused before a byte of it is read, and the connection closed, so that a
-		// client announcing a large body and never sending it holds nothing open.
-		w.Header().Set("Connection", "close")
+		// Refused before a byte of it is read; the answer closes the connection.
 		h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form is too large.")
 		return false
+	}
+	if sw, ok := w.(*statusWriter); ok {
+		sw.read = true // within timeouts.page, whatever comes of it
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
 	if err := r.ParseForm(); err != nil {

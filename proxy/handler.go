@@ -203,9 +203,13 @@ func canonicalIdentity(c config.IdentityHeaders) config.IdentityHeaders {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &statusWriter{ResponseWriter: w, req: r}
 	st := &state{}
 	h.serve(sw, r, st)
+	if sw.forward {
+		// trailers the upstream sent after its body, which ModifyResponse never saw
+		delete(sw.Header(), http.TrailerPrefix+"Set-Cookie")
+	}
 	h.metrics.request(st.routeName(), sw.status(), time.Since(start))
 	if h.log.Enabled(r.Context(), slog.LevelInfo) {
 		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
@@ -374,6 +378,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 			values = cookieValues(r, session.CookieName)
 		}
 		go h.watchTunnel(ctx, end, r, st.user, values)
+	}
+	if sw, ok := w.(*statusWriter); ok {
+		sw.forward = true
 	}
 	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
 }
@@ -664,6 +671,9 @@ func qZero(params string) bool {
 
 // upstreamError answers a request the upstream could not serve.
 func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	if sw, ok := w.(*statusWriter); ok {
+		sw.forward = false // the answer is the gateway's own
+	}
 	st, _ := r.Context().Value(stateKey{}).(*state)
 	route := ""
 	if st != nil {
@@ -694,9 +704,17 @@ var gatewayCookies = []string{session.CookieName, loginCookie, deviceCookie}
 // no name is dropped too: browsers send its value alone, so "=gateway_session=x" comes
 // back as the gateway's cookie.
 func dropGatewayCookies(resp *http.Response) error {
-	lines := resp.Header["Set-Cookie"]
+	dropGatewayCookieLines(resp.Header)
+	// A cookie in a trailer is not one browsers take, and none is passed on.
+	delete(resp.Trailer, "Set-Cookie")
+	return nil
+}
+
+// dropGatewayCookieLines removes from h the Set-Cookie lines dropGatewayCookies refuses.
+func dropGatewayCookieLines(h http.Header) {
+	lines := h["Set-Cookie"]
 	if len(lines) == 0 {
-		return nil
+		return
 	}
 	kept := lines[:0:0]
 	for _, l := range lines {
@@ -709,11 +727,10 @@ func dropGatewayCookies(resp *http.Response) error {
 		kept = append(kept, l)
 	}
 	if len(kept) == 0 {
-		resp.Header.Del("Set-Cookie")
+		delete(h, "Set-Cookie")
 	} else {
-		resp.Header["Set-Cookie"] = kept
+		h["Set-Cookie"] = kept
 	}
-	return nil
 }
 
 // clientIP is the address used in logs: the socket peer, or, when the peer is a trusted
@@ -758,14 +775,24 @@ func (h *Handler) audit(r *http.Request, msg, user, reason string) {
 	)
 }
 
+// unreadBodyGrace is how long the rest of a refused request's body is read for.
+const unreadBodyGrace = time.Second
+
 // statusWriter records the status and size of a response. It unwraps for
 // http.ResponseController, so flushing and protocol upgrades still work through it.
+//
+// It also keeps a request whose body the gateway never read from holding its
+// connection: see WriteHeader.
 type statusWriter struct {
 	http.ResponseWriter
+	req   *http.Request
 	code  int
 	bytes int64
 	rc    *http.ResponseController
 	stall time.Duration // when set, each write must finish within this
+	// forward is set while the upstream's answer is relayed; read once the gateway
+	// started to read the request's body itself (a sign-in form)
+	forward, read bool
 }
 
 // stallAfter makes every later write push the write deadline stall ahead.
@@ -774,16 +801,37 @@ func (w *statusWriter) stallAfter(d time.Duration) {
 	w.rc = http.NewResponseController(w.ResponseWriter)
 }
 
+// WriteHeader passes the status on. An interim (1xx) answer relayed from the upstream
+// loses the gateway's cookies, as a final one does in ModifyResponse.
+//
+// When the gateway answers by itself a request whose body it did not start to read (a
+// 401, a 403, a 400, a 502), the connection is closed after the answer rather than kept
+// for the next request, and what comes of the body is read for at most unreadBodyGrace:
+// otherwise the server would wait for the whole body, which a client may announce and
+// never send. The grace lets a client that is sending its body read the answer rather
+// than have its connection reset under it.
 func (w *statusWriter) WriteHeader(code int) {
-	if w.code == 0 && code >= 200 {
+	if code < 200 {
+		if code != http.StatusSwitchingProtocols {
+			dropGatewayCookieLines(w.Header())
+		}
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	if w.code == 0 {
 		w.code = code
+		if !w.forward && !w.read && w.req != nil && w.req.ContentLength != 0 {
+			w.Header().Set("Connection", "close")
+			http.NewResponseController(w.ResponseWriter).SetReadDeadline(
+				time.Now().Add(unreadBodyGrace))
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
-		w.code = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	if w.stall > 0 {
 		w.rc.SetWriteDeadline(time.Now().Add(w.stall))

@@ -385,3 +385,55 @@ func slicesContainsInt(list []int, v int) bool {
 	}
 	return false
 }
+
+// TestRefusedRequestsDoNotWaitForTheirBody announces a body and never sends it, on
+// requests the gateway answers by itself: the answer comes at once, and the connection
+// is closed after it instead of waiting for a body that will not come.
+func TestRefusedRequestsDoNotWaitForTheirBody(t *testing.T) {
+	e := newSecEnv(t, secOptions{})
+	alice := e.session(t, "alice", alicePass)
+	for _, tt := range []struct {
+		name, target, cookie, framing string
+		status                        int
+	}{
+		{"no session", "/app/x", "", "Content-Length: 100000", 401},
+		{"no session, chunked", "/app/x", "", "Transfer-Encoding: chunked", 401},
+		{"ambiguous path", "/app;/x/%2e%2e/y", "", "Content-Length: 100000", 400},
+		{"refused by a rule", "/admin/x", alice, "Content-Length: 100000", 403},
+		// a form small enough to read is waited for, up to timeouts.page
+		{"sign-in form too large", proxy.LoginPath, "", "Content-Length: 20000", 413},
+		{"gateway page", "/.gateway/nothing", "", "Content-Length: 100000", 404},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := e.up.count()
+			conn, err := net.Dial("tcp", e.gw.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			req := "POST " + tt.target + " HTTP/1.1\r\nHost: " + secHost + "\r\n" +
+				tt.framing + "\r\n"
+			if tt.cookie != "" {
+				req += "Cookie: gateway_session=" + tt.cookie + "\r\n"
+			}
+			io.WriteString(conn, req+"\r\nabc")
+			br := bufio.NewReader(conn)
+			res, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("no answer while the body is pending: %v", err)
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != tt.status || !res.Close {
+				t.Errorf("got %d, closing %v; want %d and the connection closed",
+					res.StatusCode, res.Close, tt.status)
+			}
+			// the gateway hangs up rather than read on
+			if _, err := br.ReadByte(); err != io.EOF {
+				t.Errorf("after the answer: %v, want the connection closed (EOF)", err)
+			}
+			wantUntouched(t, e.up, before)
+		})
+	}
+}

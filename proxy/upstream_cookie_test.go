@@ -1,12 +1,15 @@
 package proxy_test
 
 import (
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestUpstreamCannotSetGatewayCookies checks that an app's answer cannot set the
@@ -52,6 +55,52 @@ func TestUpstreamCannotSetGatewayCookies(t *testing.T) {
 				t.Errorf("Set-Cookie %q (signed in: %v): passed %v, want %v", tt.line,
 					who != "", got, tt.kept)
 			}
+		}
+	}
+}
+
+// TestUpstreamCannotSetGatewayCookiesEarlyOrLate sends the gateway's cookies in an
+// interim 103 answer and in trailers after the body: neither reaches the client, and the
+// app's own cookie in the 103 does.
+func TestUpstreamCannotSetGatewayCookiesEarlyOrLate(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Set-Cookie", "gateway_session=early; Path=/")
+		w.Header().Add("Set-Cookie", "=gateway_login=early")
+		w.Header().Add("Set-Cookie", "app=early")
+		w.WriteHeader(http.StatusEarlyHints)
+		clear(w.Header())
+		w.Header().Set("Trailer", "Set-Cookie")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "body")
+		w.Header().Set("Set-Cookie", "gateway_session=announced; Path=/")
+		w.Header().Set(http.TrailerPrefix+"Set-Cookie", "gateway_device=unannounced")
+	}))
+	t.Cleanup(app.Close)
+	e := newEnvWithUpstream(t, newEcho(t), "  - path: /app/\n    upstream: \""+app.URL+
+		"\"\n    public: [/app/]\n")
+
+	conn, err := net.Dial("tcp", e.gw.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(conn, "GET /app/x HTTP/1.1\r\nHost: app.example.test\r\n"+
+		"Connection: close\r\n\r\n")
+	raw, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	if !strings.HasPrefix(text, "HTTP/1.1 103 ") || !strings.Contains(text, "HTTP/1.1 200 ") {
+		t.Fatalf("want a 103, then a 200; got:\n%s", text)
+	}
+	if !strings.Contains(text, "Set-Cookie: app=early") {
+		t.Errorf("the app's own cookie in the 103 was dropped:\n%s", text)
+	}
+	for _, bad := range []string{"gateway_session=", "gateway_login=", "gateway_device="} {
+		if strings.Contains(text, bad) {
+			t.Errorf("the client received %q:\n%s", bad, text)
 		}
 	}
 }
