@@ -89,10 +89,11 @@ type Handler struct {
 	site         string
 	rememberMe   bool
 	cookieDomain string
-	storeIsDown  atomic.Bool   // the store failed and has not answered since
-	pageTime     time.Duration // read and write deadline for the gateway's own pages
-	bodyIdle     time.Duration // longest a proxied body or stream may stall
-	tunnelCheck  time.Duration // how often an open websocket's sign-in is checked
+	storeIsDown  atomic.Bool             // the store failed and has not answered since
+	pageTime     time.Duration           // read and write deadline for the gateway's own pages
+	bodyIdle     time.Duration           // longest a proxied body or stream may stall
+	tunnelCheck  time.Duration           // how often an open websocket's sign-in is checked
+	next         atomic.Pointer[Handler] // the handler that replaced this one, if any
 }
 
 // New returns a Handler for o.
@@ -377,7 +378,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		if !st.basic {
 			values = cookieValues(r, session.CookieName)
 		}
-		go h.watchTunnel(ctx, end, r, st.user, values)
+		go h.watchTunnel(ctx, end, r, st.dpath, st.user, values)
 	}
 	if sw, ok := w.(*statusWriter); ok {
 		sw.forward = true
@@ -862,6 +863,18 @@ type slogWriter struct{ log *slog.Logger }
 func (s *slogWriter) Write(p []byte) (int, error) {
 	s.log.Warn("http", "message", strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// Supersede records that n replaces h, after a reload: what h still watches (open
+// websockets) is judged by n's users, sessions and rules from then on.
+func (h *Handler) Supersede(n *Handler) { h.next.Store(n) }
+
+// latest returns the handler that serves now: h, or the last of those that replaced it.
+func (h *Handler) latest() *Handler {
+	for n := h.next.Load(); n != nil; n = n.next.Load() {
+		h = n
+	}
+	return h
 }
 
 // Sessions returns the handler's session manager.

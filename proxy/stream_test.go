@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy"
 )
 
@@ -129,6 +133,26 @@ func TestWebsocketClosedWhenSignInEnds(t *testing.T) {
 		}
 	}))
 	t.Cleanup(ws.Close)
+	// reload replaces e's handler, as a config reload does, by one whose route to the
+	// websocket allows as allow says, on the same users file and sessions
+	reload := func(e *env, allow string) {
+		cfg, err := config.Parse([]byte("users:\n  file: users.yaml\nroutes:\n"+
+			"  - upstream: \""+ws.URL+"\"\n    allow:\n      "+allow+"\n"),
+			filepath.Join(filepath.Dir(e.usersFile), "gateway.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		users, err := authn.OpenFileStore(e.usersFile, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next, err := proxy.New(proxy.Options{Config: cfg,
+			Auth: authn.NewAuthenticator(users, 1), Sessions: e.h.Sessions()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.h.Supersede(next)
+	}
 	for _, c := range []struct {
 		name   string
 		end    func(e *env)
@@ -153,10 +177,26 @@ func TestWebsocketClosedWhenSignInEnds(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, true},
+		{"user left the allowed group", func(e *env) {
+			text, err := os.ReadFile(e.usersFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// alice's entry comes first; her password stays as it was
+			os.WriteFile(e.usersFile, []byte(strings.Replace(string(text),
+				"groups: [staff]", "groups: [others]", 1)), 0o600)
+			if err := e.h.ReloadUsers(); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+		{"a reload's rule leaves her out", func(e *env) { reload(e, "users: [bob]") }, true},
+		{"a reload that changes nothing for her", func(e *env) {
+			reload(e, "groups: [staff]")
+		}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := newEnvWithUpstream(t, newEcho(t), "  - path: /ws/\n    upstream: \""+
-				ws.URL+"\"\n")
+				ws.URL+"\"\n    allow:\n      groups: [staff]\n")
 			alice := e.session("alice", alicePass)
 			url := strings.Replace(e.gw.URL, "http://", "ws://", 1) + "/ws/chat"
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/config"
 )
 
 // tunnelCheck is how often an open websocket's sign-in is checked again, in handlers
@@ -20,10 +21,11 @@ var tunnelCheck = 15 * time.Second
 // watchTunnel checks, every h.tunnelCheck until ctx ends, that what let r open its tunnel
 // still holds, and calls end when it does not: ReverseProxy then closes both sides. A
 // session in use is renewed as it would be by requests, since traffic on an open
-// websocket is use. values are the request's session cookie values; none means u came
-// with Basic credentials, and it is the password that must stay the same.
+// websocket is use. path is the handshake's path as the rules read it; values are the
+// request's session cookie values, and none means u came with Basic credentials, and it
+// is the password that must stay the same.
 func (h *Handler) watchTunnel(ctx context.Context, end context.CancelFunc,
-	r *http.Request, u *authn.User, values []string) {
+	r *http.Request, path string, u *authn.User, values []string) {
 	t := time.NewTicker(h.tunnelCheck)
 	defer t.Stop()
 	for {
@@ -32,7 +34,8 @@ func (h *Handler) watchTunnel(ctx context.Context, end context.CancelFunc,
 			return
 		case <-t.C:
 		}
-		if reason := h.tunnelEnded(ctx, u, values); reason != "" {
+		// after a reload, the users, sessions and rules that serve now decide
+		if reason := h.latest().tunnelEnded(ctx, r, path, u, values); reason != "" {
 			if ctx.Err() != nil {
 				return // closed by itself meanwhile
 			}
@@ -43,9 +46,12 @@ func (h *Handler) watchTunnel(ctx context.Context, end context.CancelFunc,
 	}
 }
 
-// tunnelEnded returns why u may no longer use an open tunnel, or "" if u still may.
-// When the store cannot answer, the tunnel ends: it fails closed, as a request would.
-func (h *Handler) tunnelEnded(ctx context.Context, u *authn.User, values []string) string {
+// tunnelEnded returns why u may no longer use the tunnel r opened, or "" if u still may:
+// as a new handshake would be, it is judged by the route's rule, with the user as the
+// users file has them now. When the store cannot answer, the tunnel ends: it fails
+// closed, as a request would.
+func (h *Handler) tunnelEnded(ctx context.Context, r *http.Request, path string,
+	u *authn.User, values []string) string {
 	cur := h.auth.Users().Lookup(u.Name)
 	if len(values) == 0 {
 		// Basic credentials: the user and the password are all there is to check
@@ -57,7 +63,7 @@ func (h *Handler) tunnelEnded(ctx context.Context, u *authn.User, values []strin
 		case cur.PasswordHash() != u.PasswordHash():
 			return "password changed"
 		}
-		return ""
+		return h.tunnelRefused(r, path, cur)
 	}
 	s, err := h.sessions.Resolve(ctx, values)
 	switch {
@@ -72,12 +78,28 @@ func (h *Handler) tunnelEnded(ctx context.Context, u *authn.User, values []strin
 	if reason := h.sessionEnded(s, cur); reason != "" {
 		return reason
 	}
+	if reason := h.tunnelRefused(r, path, cur); reason != "" {
+		return reason
+	}
 	if err := h.sessions.Renew(ctx, s); err != nil {
 		if errors.Is(err, session.ErrNotFound) {
 			return "session ended"
 		}
 		h.storeError("session store unavailable", err, u.Name)
 		return "session store unavailable"
+	}
+	return ""
+}
+
+// tunnelRefused returns why the rules h has now would refuse u the handshake r, whose
+// path the rules read as path, or "".
+func (h *Handler) tunnelRefused(r *http.Request, path string, u *authn.User) string {
+	gw, rt, public, ok := h.decide(config.NormalizeHost(r.Host), path)
+	switch {
+	case !ok || gw || rt == nil:
+		return "no route"
+	case !public && !rt.allows(u, r.Method):
+		return "not allowed"
 	}
 	return ""
 }

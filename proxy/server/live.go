@@ -186,7 +186,7 @@ func (g *gateway) reload(reason string) error {
 			fmt.Sprint(keys))
 	}
 	g.cfg = cfg
-	g.cur.Store(h)
+	g.cur.Swap(h).Supersede(h)
 	g.lg.Info("config reloaded", "reason", reason, "file", cfg.File)
 	return nil
 }
