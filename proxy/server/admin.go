@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,7 +42,27 @@ func adminHandler(reg *prometheus.Registry, g *gateway, withPprof bool) http.Han
 		}
 		io.WriteString(w, "ready\n")
 	})
-	return mux
+	return loopbackOnly(mux)
+}
+
+// loopbackOnly refuses requests whose Host is not a loopback address or "localhost".
+// The admin listener is on loopback, but a web page a browser on the same machine
+// loads could still reach it under a name of its own that resolves there (DNS
+// rebinding) and read the answers; such a request names that other host.
+func loopbackOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+		if !strings.EqualFold(host, "localhost") && (err != nil || !ip.IsLoopback()) {
+			http.Error(w, "the admin listener answers only for loopback addresses",
+				http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // newRegistry returns a registry with the Go and process collectors.

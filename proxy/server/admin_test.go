@@ -2,6 +2,7 @@ package server
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -54,6 +55,29 @@ func TestAdminEndpoints(t *testing.T) {
 	for _, p := range []string{"/.gateway/login", "/debug/pprof/", "/debug/pprof/heap"} {
 		if code, _ := get(p); code != http.StatusNotFound {
 			t.Errorf("admin listener serves %s: %d", p, code)
+		}
+	}
+	// Only under a loopback name: a page that reached it under a name of its own (DNS
+	// rebinding) must not read the answers.
+	_, port, _ := net.SplitHostPort(admin)
+	for _, tt := range []struct {
+		host string
+		code int
+	}{
+		{"localhost:" + port, 200}, {"LOCALHOST", 200}, {"127.0.0.2:" + port, 200},
+		{"[::1]:" + port, 200}, {"evil.example:" + port, http.StatusMisdirectedRequest},
+		{"localhost.evil.example", http.StatusMisdirectedRequest},
+		{"192.0.2.1:" + port, http.StatusMisdirectedRequest},
+	} {
+		req, _ := http.NewRequest("GET", "http://"+admin+"/metrics", nil)
+		req.Host = tt.host
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tt.code {
+			t.Errorf("/metrics with Host %q: %d, want %d", tt.host, res.StatusCode, tt.code)
 		}
 	}
 }
