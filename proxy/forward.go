@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/rand"
 	"net/http"
 	"net/http/httputil"
 	"strings"
@@ -10,6 +11,20 @@ import (
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy/assertion"
 )
+
+// hopHeader carries, on every request the gateway forwards, a token of this process's,
+// hopValue. A request that arrives with it came from this gateway: a route whose
+// upstream leads back to the gateway itself, which would otherwise forward the request
+// to itself until it ran out of connections. Clients cannot send it: the header lies
+// under ReservedHeaderPrefix, and the token is random.
+const hopHeader = ReservedHeaderPrefix + "Hop"
+
+// hopValue is hopHeader's value, one slice shared by every request, full so that an
+// append never writes into it.
+var hopValue = func() []string {
+	v := []string{rand.Text()}
+	return v[:1:1]
+}()
 
 // rewrite builds the upstream request. httputil.ReverseProxy has already removed the
 // hop-by-hop headers, including any the client listed in Connection, before it calls
@@ -46,6 +61,7 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 		delete(out.Header, "Authorization")
 	}
 	stripCookies(out.Header, gatewayCookies...)
+	out.Header[hopHeader] = hopValue
 	h.setForwarded(pr)
 
 	if u := st.user; u != nil {

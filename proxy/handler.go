@@ -257,6 +257,13 @@ func (s *state) routeName() string {
 type stateKey struct{}
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
+	if v := r.Header[hopHeader]; len(v) > 0 && v[0] == hopValue[0] {
+		h.log.Error("a route leads back to the gateway itself", "host", r.Host,
+			"path", r.URL.EscapedPath())
+		h.errorPage(w, r, http.StatusLoopDetected, "The application's address leads "+
+			"back to the gateway.")
+		return
+	}
 	// Rules compare methods in upper case; the upstream gets the method they judged, so
 	// that an app reading "get" as something other than GET cannot be sent one.
 	r.Method = strings.ToUpper(r.Method) // no copy when it is upper case already
