@@ -78,7 +78,7 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		}
 		// A methods rule needs the method of the described request; the auth request's
 		// own (nginx always asks with GET) says nothing about it.
-		method := r.Header.Get("X-Forwarded-Method")
+		method := target.method
 		if method == "" {
 			if len(rt.allow.Methods) > 0 {
 				h.log.Warn("forward-auth refused", "reason", "no X-Forwarded-Method for "+
@@ -159,6 +159,7 @@ func describesBrowserRead(r *http.Request) bool {
 // names them (empty otherwise), its escaped path and its raw query.
 type target struct {
 	scheme, host, path, query string
+	method                    string // "" when not named
 }
 
 // originalTarget returns the request a front proxy describes, from X-Forwarded-Uri
@@ -166,8 +167,8 @@ type target struct {
 // X-Forwarded-Host. Every header that is sent must be sent once and parse, and all must
 // agree: on the path and query, and on the scheme and host wherever one is named (an
 // absolute URL names both). A copy that a client slipped past the proxy can then only
-// cause a denial, never choose which of two descriptions is judged. The method, when
-// given, must be a plain token.
+// cause a denial, never choose which of two descriptions is judged. So with the method,
+// from X-Forwarded-Method or X-Original-Method: a plain token, the same in both.
 func originalTarget(r *http.Request) (target, bool) {
 	var t target
 	protos, hosts := r.Header.Values("X-Forwarded-Proto"), r.Header.Values("X-Forwarded-Host")
@@ -203,9 +204,19 @@ func originalTarget(r *http.Request) (target, bool) {
 	if !found {
 		return target{}, false
 	}
-	if m := r.Header.Values("X-Forwarded-Method"); len(m) > 1 ||
-		(len(m) == 1 && !isToken(m[0])) {
-		return target{}, false
+	// The method, from X-Forwarded-Method or X-Original-Method: each once, a token, and
+	// the same when both are sent.
+	for _, name := range []string{"X-Forwarded-Method", "X-Original-Method"} {
+		m := r.Header.Values(name)
+		if len(m) > 1 || (len(m) == 1 && !isToken(m[0])) {
+			return target{}, false
+		}
+		if len(m) == 1 {
+			if t.method != "" && !strings.EqualFold(t.method, m[0]) {
+				return target{}, false
+			}
+			t.method = strings.ToUpper(m[0])
+		}
 	}
 	return t, true
 }

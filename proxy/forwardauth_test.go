@@ -104,6 +104,14 @@ func TestForwardAuth(t *testing.T) {
 			"DELETE"}, 403, ""},
 		{"methods rule, X-Method-Override", faProxy, alice, []string{"X-Forwarded-Uri",
 			"/api/x", "X-Forwarded-Method", "GET", "X-Method-Override", "PUT"}, 403, ""},
+		{"methods rule, X-Original-Method disagrees", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/api/x", "X-Forwarded-Method", "GET", "X-Original-Method",
+			"DELETE"}, 403, ""},
+		{"methods rule, X-Original-Method alone", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/api/x", "X-Original-Method", "DELETE"}, 403, ""},
+		{"methods rule, X-Original-Method agrees", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/api/x", "X-Forwarded-Method", "GET", "X-Original-Method",
+			"get"}, 200, "alice"},
 		{"no methods rule, override", faProxy, alice, []string{"X-Forwarded-Uri", "/x",
 			"X-Forwarded-Method", "GET", "X-HTTP-Method-Override", "DELETE"}, 200, "alice"},
 
