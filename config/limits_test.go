@@ -59,6 +59,12 @@ func TestRoutePlacementErrors(t *testing.T) {
 				"    public: [/app/pub/, /other/]\n",
 			line: 6, key: "routes[0].public[1]",
 			msg: "public path /other/ is not under the route's path /app/"},
+		{name: "public over a whole route with an allow rule",
+			data: users + "routes:\n  - path: /app/\n    upstream: http://a:1\n" +
+				"    public: [/app/]\n    allow:\n      groups: [admins]\n",
+			line: 6, key: "routes[0].public[0]",
+			msg: "public path /app/ covers the whole route, so its allow rule would never " +
+				"apply"},
 	} {
 		t.Run(tt.name, func(t *testing.T) { checkError(t, tt) })
 	}

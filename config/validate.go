@@ -375,6 +375,13 @@ func (v validator) routes(c *Config) error {
 				return v.fail(pk, fmt.Errorf("public path %s is not under the route's path %s",
 					p, r.Path))
 			}
+			// One that covers the whole route leaves its allow rule nothing to guard:
+			// surely not what the rule's author meant.
+			a := r.Allow
+			if underPrefix(r.Path, p) && len(a.Users)+len(a.Groups)+len(a.Methods) > 0 {
+				return v.fail(pk, fmt.Errorf("public path %s covers the whole route, so "+
+					"its allow rule would never apply", p))
+			}
 		}
 	}
 	return nil

@@ -12,14 +12,14 @@ import (
 	"github.com/frontgate/gateway/proxy/assertion"
 )
 
-// hopHeader carries, on every request the gateway forwards, a token of this process's,
+// HopHeader carries, on every request the gateway forwards, a token of this process's,
 // hopValue. A request that arrives with it came from this gateway: a route whose
 // upstream leads back to the gateway itself, which would otherwise forward the request
 // to itself until it ran out of connections. Clients cannot send it: the header lies
 // under ReservedHeaderPrefix, and the token is random.
-const hopHeader = ReservedHeaderPrefix + "Hop"
+const HopHeader = ReservedHeaderPrefix + "Hop"
 
-// hopValue is hopHeader's value, one slice shared by every request, full so that an
+// hopValue is HopHeader's value, one slice shared by every request, full so that an
 // append never writes into it.
 var hopValue = func() []string {
 	v := []string{rand.Text()}
@@ -61,7 +61,7 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 		delete(out.Header, "Authorization")
 	}
 	stripCookies(out.Header, gatewayCookies...)
-	out.Header[hopHeader] = hopValue
+	out.Header[HopHeader] = hopValue
 	h.setForwarded(pr)
 
 	if u := st.user; u != nil {

@@ -257,7 +257,7 @@ func (s *state) routeName() string {
 type stateKey struct{}
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
-	if v := r.Header[hopHeader]; len(v) > 0 && v[0] == hopValue[0] {
+	if v := r.Header[HopHeader]; len(v) > 0 && v[0] == hopValue[0] {
 		h.log.Error("a route leads back to the gateway itself", "host", r.Host,
 			"path", r.URL.EscapedPath())
 		h.errorPage(w, r, http.StatusLoopDetected, "The application's address leads "+

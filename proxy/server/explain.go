@@ -132,8 +132,11 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 			if k == "User-Agent" && v == "" {
 				continue
 			}
-			if k == proxy.AssertionHeader {
+			switch k {
+			case proxy.AssertionHeader:
 				v = "(a signed JWT)"
+			case proxy.HopHeader:
+				v = "(the gateway process's token)"
 			}
 			fmt.Fprintf(w, "  %s: %s\n", k, v)
 		}

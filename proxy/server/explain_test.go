@@ -45,6 +45,7 @@ upstream receives:
   X-Forwarded-Host: app.example.test
   X-Forwarded-Proto: http
   X-Forwarded-User: bob
+  X-Gateway-Hop: (the gateway process's token)
 `},
 		{"forbidden", ExplainRequest{User: "alice", Method: "POST",
 			URL: "http://app.example.test/admin/"}, `
