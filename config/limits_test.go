@@ -86,10 +86,12 @@ func TestAllowErrorsAndMethods(t *testing.T) {
 	users := "users:\n  file: users.yml\n"
 	for _, tt := range []errorCase{
 		{name: "bad method",
-			data: users + "routes:\n  - upstream: http://a:1\n    allow:\n      methods: [\"GE T\"]\n",
+			data: users + "routes:\n  - upstream: http://a:1\n    allow:\n" +
+				"      methods: [\"GE T\"]\n",
 			line: 6, key: "routes[0].allow.methods[0]", msg: `"GE T" is not an HTTP method`},
 		{name: "group with comma",
-			data: users + "routes:\n  - upstream: http://a:1\n    allow:\n      groups: [\"a,b\"]\n",
+			data: users + "routes:\n  - upstream: http://a:1\n    allow:\n" +
+				"      groups: [\"a,b\"]\n",
 			line: 6, key: "routes[0].allow.groups[0]", msg: `"a,b" is not a plain name`},
 	} {
 		t.Run(tt.name, func(t *testing.T) { checkError(t, tt) })
