@@ -19,15 +19,7 @@ func TestConfigReloadsLive(t *testing.T) {
 	up := newUpstream(t)
 	path := writeConfig(t, up)
 	base, logs := runLogged(t, path)
-	status := func(p string) int {
-		res, err := http.Get(base + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		return res.StatusCode
-	}
+	status := func(p string) int { return statusOf(t, http.DefaultClient, base+p) }
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
@@ -82,16 +74,7 @@ func TestReloadKeepsRestartOnlyKeys(t *testing.T) {
 	path := writeConfig(t, up)
 	base, logs := runLogged(t, path)
 	c := signIn(t, base, "alice", "pw")
-	status := func(p string) int {
-		t.Helper()
-		res, err := c.Get(base + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		return res.StatusCode
-	}
+	status := func(p string) int { return statusOf(t, c, base+p) }
 	if got := status("/app/x"); got != 200 {
 		t.Fatalf("signed in: got %d, want 200", got)
 	}
@@ -119,6 +102,18 @@ func TestReloadKeepsRestartOnlyKeys(t *testing.T) {
 		t.Errorf("a config back as it started was still said to need a restart; log:\n%s",
 			logs.String())
 	}
+}
+
+// statusOf GETs url with c and returns the answer's status, its body read and closed.
+func statusOf(t *testing.T, c *http.Client, url string) int {
+	t.Helper()
+	res, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode
 }
 
 // runLogged runs the gateway from path until the test ends, and returns its address and

@@ -117,16 +117,7 @@ func TestHangupReloadsUsers(t *testing.T) {
 	up := newUpstream(t)
 	path := writeConfig(t, up)
 	base := startGateway(t, path)
-	status := func(p string) int {
-		t.Helper()
-		res, err := http.Get(base + p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		return res.StatusCode
-	}
+	status := func(p string) int { return statusOf(t, http.DefaultClient, base+p) }
 	if got := status("/open/x"); got != http.StatusUnauthorized {
 		t.Fatalf("/open/ before the change: %d, want 401", got)
 	}
