@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"mime"
 	"net"
 	"net/http"
 	"strconv"
@@ -344,7 +345,10 @@ func (h *Handler) readForm(w http.ResponseWriter, r *http.Request) bool {
 		h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form is too large.")
 		return false
 	}
-	if sw, ok := w.(*statusWriter); ok {
+	// ParseForm reads a body of this type only; one of any other type stays unread,
+	// and the answer must not wait for it.
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if sw, ok := w.(*statusWriter); ok && ct == "application/x-www-form-urlencoded" {
 		sw.read = true // within timeouts.page, whatever comes of it
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)

@@ -402,6 +402,10 @@ func TestRefusedRequestsDoNotWaitForTheirBody(t *testing.T) {
 		{"refused by a rule", "/admin/x", alice, "Content-Length: 100000", 403},
 		// a form small enough to read is waited for, up to timeouts.page
 		{"sign-in form too large", proxy.LoginPath, "", "Content-Length: 20000", 413},
+		// a body of another type is not read at all
+		{"sign-in, not a form", proxy.LoginPath, "",
+			"Content-Type: text/plain\r\nContent-Length: 50", 403},
+		{"sign-out, no type", proxy.LogoutPath, "", "Content-Length: 50", 303},
 		{"gateway page", "/.gateway/nothing", "", "Content-Length: 100000", 404},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
