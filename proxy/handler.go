@@ -388,7 +388,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		go h.watchTunnel(ctx, end, r, st.dpath, st.user, values)
 	}
 	if sw, ok := w.(*statusWriter); ok {
-		sw.forward = true
+		sw.relay()
 	}
 	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
 }
@@ -801,6 +801,24 @@ type statusWriter struct {
 	// forward is set while the upstream's answer is relayed; read once the gateway
 	// started to read the request's body itself (a sign-in form)
 	forward, read bool
+	// kept holds what the gateway set under keptHeaders before relaying, which
+	// ReverseProxy clears from the headers after an interim (1xx) answer; cleared says
+	// one came, and kept is to be put back
+	kept    [len(keptHeaders)][]string
+	cleared bool
+}
+
+// keptHeaders are the headers the gateway may set on an answer before it relays the
+// upstream's: a cookie re-issued or cleared, and HSTS.
+var keptHeaders = [...]string{"Set-Cookie", "Strict-Transport-Security"}
+
+// relay marks the start of relaying the upstream's answer.
+func (w *statusWriter) relay() {
+	w.forward = true
+	h := w.Header()
+	for i, k := range keptHeaders {
+		w.kept[i] = h[k]
+	}
 }
 
 // stallAfter makes every later write push the write deadline stall ahead.
@@ -822,9 +840,19 @@ func (w *statusWriter) WriteHeader(code int) {
 	if code < 200 {
 		if code != http.StatusSwitchingProtocols {
 			dropGatewayCookieLines(w.Header())
+			w.cleared = w.forward
 		}
 		w.ResponseWriter.WriteHeader(code)
 		return
+	}
+	if w.cleared {
+		h := w.Header()
+		for i, k := range keptHeaders {
+			if len(w.kept[i]) > 0 {
+				h[k] = append(slices.Clip(w.kept[i]), h[k]...)
+			}
+		}
+		w.cleared = false
 	}
 	if w.code == 0 {
 		w.code = code

@@ -104,3 +104,33 @@ func TestUpstreamCannotSetGatewayCookiesEarlyOrLate(t *testing.T) {
 		}
 	}
 }
+
+// TestInterimAnswerKeepsGatewayHeaders relays a 103 from the app on a request whose
+// session cookie is stale: the final answer still carries the gateway's clearing of that
+// cookie, which the relay of the 103 must not wipe, beside the app's own cookie.
+func TestInterimAnswerKeepsGatewayHeaders(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		clear(w.Header())
+		w.Header().Add("Set-Cookie", "final=ok")
+		io.WriteString(w, "body")
+	}))
+	t.Cleanup(app.Close)
+	e := newEnvWithUpstream(t, newEcho(t), "  - path: /app/\n    upstream: \""+app.URL+
+		"\"\n    public: [/app/]\n")
+	r := e.raw("GET", "/app/x", "stale-value", nil)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", r.StatusCode)
+	}
+	var cleared, final bool
+	for _, l := range r.Header.Values("Set-Cookie") {
+		cleared = cleared || strings.HasPrefix(l, "gateway_session=;") &&
+			strings.Contains(l, "Max-Age=0")
+		final = final || l == "final=ok"
+	}
+	if !cleared || !final {
+		t.Errorf("Set-Cookie %q: want the gateway's clearing of gateway_session and the "+
+			"app's final=ok", r.Header.Values("Set-Cookie"))
+	}
+}
