@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"net/http"
 	"net/http/httputil"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,19 +13,63 @@ import (
 	"github.com/frontgate/gateway/proxy/assertion"
 )
 
-// HopHeader carries, on every request the gateway forwards, a token of this process's,
-// hopValue. A request that arrives with it came from this gateway: a route whose
-// upstream leads back to the gateway itself, which would otherwise forward the request
-// to itself until it ran out of connections. Clients cannot send it: the header lies
-// under ReservedHeaderPrefix, and the token is random.
+// HopHeader carries, on every request the gateway forwards, the random token of this
+// gateway (Handler.hop), after those of the gateways the request came through. A request
+// that arrives with this process's token came from it: a route whose upstream leads
+// back to the gateway, directly or through other gateways, which would otherwise pass
+// the request round until they ran out of connections. It is the one header under
+// ReservedHeaderPrefix of which a client's copy goes on, and only as tokens, which tell
+// an app nothing and cannot be this process's unless it sent them.
 const HopHeader = ReservedHeaderPrefix + "Hop"
 
-// hopValue is HopHeader's value, one slice shared by every request, full so that an
-// append never writes into it.
-var hopValue = func() []string {
+// maxHops is how many gateways a request may have come through; more is a loop whose
+// tokens were lost on the way, or a client's padding.
+const maxHops = 8
+
+// newHopValue returns a HopHeader value with a new random token: a slice to share by
+// every request of a handler, full so that an append never writes into it.
+func newHopValue() []string {
 	v := []string{rand.Text()}
 	return v[:1:1]
-}()
+}
+
+// hopTokens returns the well-formed tokens of the HopHeader values vs, which may be
+// separate lines or joined with commas, leaving out anything else.
+func hopTokens(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		for t := range strings.SplitSeq(v, ",") {
+			if t = strings.TrimSpace(t); isHopToken(t) {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// isHopToken reports whether t has the form of a HopHeader token: 26 characters of the
+// base32 alphabet, as rand.Text makes.
+func isHopToken(t string) bool {
+	if len(t) != 26 {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; !('A' <= c && c <= 'Z' || '2' <= c && c <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
+// looped reports whether a request with the HopHeader values vs came from h, or through
+// more gateways than maxHops.
+func (h *Handler) looped(vs []string) bool {
+	if len(vs) == 0 {
+		return false
+	}
+	ts := hopTokens(vs)
+	return len(ts) >= maxHops || slices.Contains(ts, h.hop[0])
+}
 
 // rewrite builds the upstream request. httputil.ReverseProxy has already removed the
 // hop-by-hop headers, including any the client listed in Connection, before it calls
@@ -61,7 +106,11 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 		delete(out.Header, "Authorization")
 	}
 	stripCookies(out.Header, gatewayCookies...)
-	out.Header[HopHeader] = hopValue
+	if prev := pr.In.Header[HopHeader]; len(prev) > 0 {
+		out.Header[HopHeader] = append(hopTokens(prev), h.hop[0])
+	} else {
+		out.Header[HopHeader] = h.hop
+	}
 	h.setForwarded(pr)
 
 	if u := st.user; u != nil {

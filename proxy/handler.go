@@ -94,6 +94,7 @@ type Handler struct {
 	bodyIdle     time.Duration           // longest a proxied body or stream may stall
 	tunnelCheck  time.Duration           // how often an open websocket's sign-in is checked
 	next         atomic.Pointer[Handler] // the handler that replaced this one, if any
+	hop          []string                // this gateway's HopHeader value
 }
 
 // New returns a Handler for o.
@@ -139,6 +140,7 @@ func New(o Options) (*Handler, error) {
 		cookieDomain: strings.ToLower(cfg.Session.CookieDomain),
 		bodyIdle:     cfg.Timeouts.BodyIdle,
 		tunnelCheck:  tunnelCheck,
+		hop:          newHopValue(),
 	}
 	// Every route's identity header names are removed on every route: a name that means
 	// "the user" to one app must not be fakeable on the way to another.
@@ -257,9 +259,9 @@ func (s *state) routeName() string {
 type stateKey struct{}
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
-	if v := r.Header[HopHeader]; len(v) > 0 && v[0] == hopValue[0] {
+	if h.looped(r.Header[HopHeader]) {
 		h.log.Error("a route leads back to the gateway itself", "host", r.Host,
-			"path", r.URL.EscapedPath())
+			"path", r.URL.EscapedPath(), "client_ip", h.clientIP(r).String())
 		h.errorPage(w, r, http.StatusLoopDetected, "The application's address leads "+
 			"back to the gateway.")
 		return

@@ -6,25 +6,22 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy/server"
 )
 
-// TestRouteBackToTheGatewayStops configures a route whose upstream is the gateway
-// itself: a request goes round once and is answered 508, rather than forwarded again
-// and again until the gateway runs out of connections. A client's copy of the header
-// that marks forwarded requests is no such loop.
-func TestRouteBackToTheGatewayStops(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+// loopGateway serves, on ln, a gateway whose one public route leads to upstream, and
+// counts the requests it is asked.
+func loopGateway(t *testing.T, ln net.Listener, upstream string) *atomic.Int64 {
+	t.Helper()
 	dir := t.TempDir()
 	writeUsers(t, filepath.Join(dir, "users.yaml"), map[string]string{"alice": alicePass}, "")
 	cfg, err := config.Parse([]byte("users:\n  file: users.yaml\nsession:\n  store: memory\n"+
-		"routes:\n  - upstream: \"http://"+ln.Addr().String()+"\"\n    public: [/]\n"),
+		"routes:\n  - upstream: \""+upstream+"\"\n    public: [/]\n"),
 		filepath.Join(dir, "gateway.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -35,23 +32,86 @@ func TestRouteBackToTheGatewayStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: h}
+	var asked atomic.Int64
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		h.ServeHTTP(w, r)
+	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
+	return &asked
+}
 
-	for _, hdr := range []http.Header{nil, {"X-Gateway-Hop": {"guess"}}} {
-		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/x", nil)
-		for k, v := range hdr {
-			req.Header[k] = v
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusLoopDetected {
-			t.Errorf("a route to the gateway itself (client headers %v): status %d, want 508",
-				hdr, res.StatusCode)
-		}
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// TestRouteBackToTheGatewayStops configures routes that lead back to the gateway,
+// directly and through a second gateway: a request goes round once and is answered 508,
+// rather than passed round until the gateways run out of connections. Tokens a client
+// sends in the header that marks forwarded requests neither cause nor hide a loop.
+func TestRouteBackToTheGatewayStops(t *testing.T) {
+	self := listen(t)
+	selfAsked := loopGateway(t, self, "http://"+self.Addr().String())
+	a, b := listen(t), listen(t)
+	aAsked := loopGateway(t, a, "http://"+b.Addr().String())
+	bAsked := loopGateway(t, b, "http://"+a.Addr().String())
+	forged := strings.Repeat("A", 26)
+
+	for _, tt := range []struct {
+		name   string
+		ln     net.Listener
+		hdr    []string
+		asked  []*atomic.Int64
+		rounds int64 // requests each gateway is asked
+	}{
+		{"to itself", self, nil, []*atomic.Int64{selfAsked}, 2},
+		{"to itself, with a client's tokens", self, []string{forged + ", x"},
+			[]*atomic.Int64{selfAsked}, 2},
+		{"through another gateway", a, nil, []*atomic.Int64{aAsked, bAsked}, 2},
+		{"through another, with a client's token", a, []string{forged},
+			[]*atomic.Int64{aAsked, bAsked}, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var before []int64
+			for _, c := range tt.asked {
+				before = append(before, c.Load())
+			}
+			req, _ := http.NewRequest("GET", "http://"+tt.ln.Addr().String()+"/x", nil)
+			req.Header["X-Gateway-Hop"] = tt.hdr
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusLoopDetected {
+				t.Errorf("status %d, want 508", res.StatusCode)
+			}
+			for i, c := range tt.asked {
+				if n := c.Load() - before[i]; n > tt.rounds {
+					t.Errorf("gateway %d was asked %d times, want at most %d", i, n,
+						tt.rounds)
+				}
+			}
+		})
+	}
+
+	// a client's padding of tokens is refused before it is passed on
+	req, _ := http.NewRequest("GET", "http://"+a.Addr().String()+"/x", nil)
+	req.Header["X-Gateway-Hop"] = []string{strings.Repeat(forged+",", 8)}
+	before := bAsked.Load()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusLoopDetected || bAsked.Load() != before {
+		t.Errorf("eight tokens: status %d, passed on %d times; want 508, none",
+			res.StatusCode, bAsked.Load()-before)
 	}
 }
