@@ -240,6 +240,11 @@ type state struct {
 	preflight bool
 	path      string // cleaned, escaped
 	dpath     string // cleaned, decoded
+	// set while the upstream's answer is relayed: the request, its writer, and the
+	// watch on a stream (see watchStream)
+	in    *http.Request
+	sw    *statusWriter
+	watch *time.Timer
 }
 
 func (s *state) userName() string {
@@ -387,12 +392,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		if !st.basic {
 			values = cookieValues(r, session.CookieName)
 		}
-		go h.watchTunnel(ctx, end, r, st.dpath, st.user, values)
+		go h.watchTunnel(ctx, end, "websocket", r, st.dpath, st.user, values)
 	}
 	if sw, ok := w.(*statusWriter); ok {
 		sw.relay()
+		st.in, st.sw = r, sw
 	}
 	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+	if st.watch != nil {
+		st.watch.Stop()
+	}
 }
 
 // isUpgrade reports whether r asks to switch protocols, as a websocket handshake does.
@@ -709,6 +718,13 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 // upstream cannot set them.
 var gatewayCookies = []string{session.CookieName, loginCookie, deviceCookie}
 
+// relayed prepares the upstream's answer for the client: without the gateway's cookies,
+// and, for a stream, watched.
+func (h *Handler) relayed(resp *http.Response) error {
+	h.watchStream(resp)
+	return dropGatewayCookies(resp)
+}
+
 // dropGatewayCookies removes any attempt by an upstream to set the gateway's own
 // cookies: an app must not be able to plant a session id in the browser. A cookie with
 // no name is dropped too: browsers send its value alone, so "=gateway_session=x" comes
@@ -808,7 +824,15 @@ type statusWriter struct {
 	// one came, and kept is to be put back
 	kept    [len(keptHeaders)][]string
 	cleared bool
+	ended   atomic.Bool // the sign-in behind a stream ended: no more of it is written
 }
+
+// errStreamEnded is what writes of a stream return once the sign-in behind it ended.
+var errStreamEnded = errors.New("the sign-in behind this answer ended")
+
+// end stops the answer: every later write fails, which makes ReverseProxy close both
+// sides.
+func (w *statusWriter) end() { w.ended.Store(true) }
 
 // keptHeaders are the headers the gateway may set on an answer before it relays the
 // upstream's: a cookie re-issued or cleared, and HSTS.
@@ -868,6 +892,9 @@ func (w *statusWriter) WriteHeader(code int) {
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.ended.Load() {
+		return 0, errStreamEnded
+	}
 	if w.code == 0 {
 		w.WriteHeader(http.StatusOK)
 	}

@@ -72,7 +72,7 @@ func (h *Handler) newRoute(rc config.Route, tr http.RoundTripper, given bool,
 		Transport:      tr,
 		ErrorHandler:   h.upstreamError,
 		ErrorLog:       errLog,
-		ModifyResponse: dropGatewayCookies,
+		ModifyResponse: h.relayed,
 		BufferPool:     copyBuffers,
 	}
 	return rt, nil

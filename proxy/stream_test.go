@@ -115,6 +115,64 @@ func TestServerSentEventsFlushAsTheyCome(t *testing.T) {
 	close(release)
 }
 
+// TestStreamCutWhenSignInEnds reads server-sent events, ends the sign-in behind them,
+// and checks that the gateway cuts the stream; one whose sign-in goes on keeps flowing.
+func TestStreamCutWhenSignInEnds(t *testing.T) {
+	defer proxy.SetTunnelCheck(50 * time.Millisecond)()
+	sse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := 0; r.Context().Err() == nil && i < 3000; i++ { // 30 s at most
+			fmt.Fprintf(w, "data: %d\n\n", i)
+			w.(http.Flusher).Flush()
+			time.Sleep(10 * time.Millisecond)
+		}
+	}))
+	t.Cleanup(sse.Close)
+	for _, tt := range []struct {
+		name string
+		end  bool
+	}{{"signed out", true}, {"still signed in", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnvWithUpstream(t, newEcho(t), "  - path: /events/\n    upstream: \""+
+				sse.URL+"\"\n")
+			alice := e.session("alice", alicePass)
+			req, _ := http.NewRequest("GET", e.gw.URL+"/events/feed", nil)
+			req.Header.Set("Cookie", "gateway_session="+alice)
+			res, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			br := bufio.NewReader(res.Body)
+			if line, err := br.ReadString('\n'); err != nil || line != "data: 0\n" {
+				t.Fatalf("first event: %q, %v", line, err)
+			}
+			if tt.end {
+				if _, err := e.h.Sessions().Revoke(context.Background(), "alice"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// signed out, the stream must end long before the app stops; signed in, it
+			// must still flow after twenty checks
+			wait := time.Second
+			if tt.end {
+				wait = 20 * time.Second
+			}
+			deadline := time.Now().Add(wait)
+			var readErr error
+			for time.Now().Before(deadline) && readErr == nil {
+				_, readErr = br.ReadString('\n')
+			}
+			if tt.end && readErr == nil {
+				t.Errorf("the stream still flows %v after the sign-in ended", wait)
+			}
+			if !tt.end && readErr != nil {
+				t.Errorf("the stream of a live sign-in was cut: %v", readErr)
+			}
+		})
+	}
+}
+
 // TestWebsocketClosedWhenSignInEnds opens a websocket, ends the sign-in behind it in each
 // way one ends, and checks that the gateway closes it; one left alone stays open.
 func TestWebsocketClosedWhenSignInEnds(t *testing.T) {

@@ -18,32 +18,52 @@ import (
 // leave it open for as long as the browser liked.
 var tunnelCheck = 15 * time.Second
 
-// watchTunnel checks, every h.tunnelCheck until ctx ends, that what let r open its tunnel
-// still holds, and calls end when it does not: ReverseProxy then closes both sides. A
-// session in use is renewed as it would be by requests, since traffic on an open
-// websocket is use. path is the handshake's path as the rules read it; values are the
-// request's session cookie values, and none means u came with Basic credentials, and it
-// is the password that must stay the same.
-func (h *Handler) watchTunnel(ctx context.Context, end context.CancelFunc,
+// watchTunnel checks at once, then every h.tunnelCheck until ctx ends, that what let r
+// open its tunnel (what: a websocket, or a stream of an answer) still holds, and calls
+// end when it does not, which closes it. A session in use is renewed as it would be by
+// requests, since traffic on an open websocket or stream is use. path is the request's
+// path as the rules read it; values are the request's session cookie values, and none
+// means u came with Basic credentials, and it is the password that must stay the same.
+func (h *Handler) watchTunnel(ctx context.Context, end func(), what string,
 	r *http.Request, path string, u *authn.User, values []string) {
 	t := time.NewTicker(h.tunnelCheck)
 	defer t.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 		// after a reload, the users, sessions and rules that serve now decide
 		if reason := h.latest().tunnelEnded(ctx, r, path, u, values); reason != "" {
 			if ctx.Err() != nil {
 				return // closed by itself meanwhile
 			}
-			h.audit(r, "websocket closed", u.Name, reason)
+			h.audit(r, what+" closed", u.Name, reason)
 			end()
 			return
 		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
+}
+
+// watchStream starts, for an answer of unknown length that a signed-in user's request
+// receives (server-sent events, any stream), the check an open websocket gets: from
+// h.tunnelCheck on, and until the answer ends, the answer is cut once the sign-in
+// behind it ends. Answers of a known length are not watched: they end by themselves.
+func (h *Handler) watchStream(resp *http.Response) {
+	st, _ := resp.Request.Context().Value(stateKey{}).(*state)
+	if st == nil || st.user == nil || st.sw == nil || resp.ContentLength >= 0 ||
+		resp.StatusCode == http.StatusSwitchingProtocols {
+		return
+	}
+	var values []string
+	if !st.basic {
+		values = cookieValues(st.in, session.CookieName)
+	}
+	st.watch = time.AfterFunc(h.tunnelCheck, func() {
+		h.watchTunnel(st.in.Context(), st.sw.end, "stream", st.in, st.dpath, st.user,
+			values)
+	})
 }
 
 // tunnelEnded returns why u may no longer use the tunnel r opened, or "" if u still may:
