@@ -574,9 +574,17 @@ func checkPath(p string) error {
 	return nil
 }
 
+var errUpstreamScheme = errors.New("upstream must be an http:// or https:// URL, as in " +
+	"http://127.0.0.1:9001")
+
 // parseUpstream parses an upstream base URL: absolute http or https, with a host and no
 // user info, query or fragment. Errors never quote the URL, which might hold a password.
 func parseUpstream(s string) (*url.URL, error) {
+	if !strings.Contains(s, "://") {
+		// "127.0.0.1:9001" or "app:3000": url.Parse's complaint would not say what is
+		// missing
+		return nil, errUpstreamScheme
+	}
 	u, err := url.Parse(s)
 	if err != nil {
 		var ue *url.Error
@@ -587,7 +595,7 @@ func parseUpstream(s string) (*url.URL, error) {
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, errors.New("upstream must be an http or https URL")
+		return nil, errUpstreamScheme
 	case u.Opaque != "" || u.Hostname() == "":
 		return nil, errors.New("upstream must name a host, as in http://app:3000")
 	case u.User != nil:

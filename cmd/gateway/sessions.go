@@ -38,7 +38,7 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	cfg, err := config.Load(*path)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		fmt.Fprintln(stderr, "gateway sessions:", err)
 		return 1
 	}
 	switch verb {
