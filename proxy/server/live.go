@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -35,7 +34,7 @@ type gateway struct {
 	users       *authn.FileStore
 	stopWatch   context.CancelFunc
 	cur         atomic.Pointer[proxy.Handler]
-	stampConfig string // read and written by watchConfig alone, after start
+	stampConfig string // the config file as last read; guarded by mu
 }
 
 // ServeHTTP implements http.Handler with the current handler.
@@ -168,6 +167,10 @@ func (g *gateway) shutdownTimeout() time.Duration {
 func (g *gateway) reload(reason string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	// what is read now is what the file watcher need not read again
+	if stamp, err := stampFiles(g.file); err == nil {
+		g.stampConfig = stamp
+	}
 	cfg, err := config.Load(g.file)
 	if err != nil {
 		g.lg.Error("config rejected, keeping the running one", "reason", reason,
@@ -182,8 +185,7 @@ func (g *gateway) reload(reason string) error {
 		return err
 	}
 	if len(keys) > 0 {
-		g.lg.Warn("config changes that need a restart were not applied", "keys",
-			fmt.Sprint(keys))
+		g.lg.Warn("config changes that need a restart were not applied", "keys", keys)
 	}
 	g.cfg = cfg
 	g.cur.Swap(h).Supersede(h)
@@ -201,11 +203,17 @@ func (g *gateway) watchConfig(interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		stamp, err := stampFiles(g.file)
-		if err != nil || stamp == g.stampConfig {
-			continue
-		}
-		g.stampConfig = stamp
+		g.checkConfig()
+	}
+}
+
+// checkConfig reloads the config if its file changed since it was last read.
+func (g *gateway) checkConfig() {
+	stamp, err := stampFiles(g.file)
+	g.mu.Lock()
+	same := stamp == g.stampConfig
+	g.mu.Unlock()
+	if err == nil && !same {
 		g.reload("file changed")
 	}
 }

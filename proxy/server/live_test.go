@@ -11,6 +11,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/proxy"
 )
 
 func TestConfigReloadsLive(t *testing.T) {
@@ -148,5 +153,38 @@ func waitReloads(t *testing.T, logs *syncBuffer, n int) {
 			t.Fatalf("reload %d not within 5s; log:\n%s", n, logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSignalledReloadIsNotRepeated reloads an edited config as SIGHUP does: the file
+// watcher, which sees the same edit next, does not reload it a second time (each reload
+// starts the sign-in throttle afresh).
+func TestSignalledReloadIsNotRepeated(t *testing.T) {
+	up := newUpstream(t)
+	path := writeConfig(t, up)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	lg := NewLogger(&logs, cfg.Log)
+	g, err := openGateway(t.Context(), cfg, lg, proxy.NewMetrics(prometheus.NewRegistry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, _ := os.ReadFile(path)
+	os.WriteFile(path, append(orig, []byte("pages:\n  title: Edited\n")...), 0o600)
+	if err := g.reload("SIGHUP"); err != nil {
+		t.Fatal(err)
+	}
+	g.checkConfig()
+	if n := strings.Count(logs.String(), "config reloaded"); n != 1 {
+		t.Errorf("one edit reloaded %d times; log:\n%s", n, logs.String())
+	}
+	// a further edit is still seen
+	os.WriteFile(path, append(orig, []byte("pages:\n  title: Again\n")...), 0o600)
+	g.checkConfig()
+	if n := strings.Count(logs.String(), "config reloaded"); n != 2 {
+		t.Errorf("a second edit: %d reloads in all, want 2; log:\n%s", n, logs.String())
 	}
 }

@@ -272,12 +272,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), timeout)
 	defer scancel()
-	lg.Info("gateway stopping", "deadline", timeout)
+	lg.Info("gateway stopping", "deadline", timeout.String())
 	if err := srv.Shutdown(sctx); err != nil {
 		// past the deadline: what is still in flight is cut, not left to run on
 		srv.Close()
 		lg.Warn("requests still in flight at the shutdown deadline were cut",
-			"deadline", timeout)
+			"deadline", timeout.String())
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
