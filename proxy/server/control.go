@@ -81,28 +81,46 @@ func (a adminSessions) RevokeKey(ctx context.Context, key string) error {
 	return a.g.handler().Sessions().RevokeKey(ctx, key)
 }
 
-// revokeID ends the one session whose key starts with id.
-func revokeID(ctx context.Context, a sessionAdmin, id string) (int, error) {
+// revokeID ends the one session whose key starts with id, and returns its user.
+func revokeID(ctx context.Context, a sessionAdmin, id string) (string, error) {
 	if len(id) < 8 {
-		return 0, errors.New("session id must be at least 8 characters")
+		return "", errors.New("session id must be at least 8 characters")
 	}
 	list, err := a.List(ctx, "")
 	if err != nil {
-		return 0, err
+		return "", err
 	}
-	var match []string
+	var match []session.Entry
 	for _, e := range list {
 		if strings.HasPrefix(e.Key, id) {
-			match = append(match, e.Key)
+			match = append(match, e)
 		}
 	}
 	switch len(match) {
 	case 0:
-		return 0, fmt.Errorf("no session has an id starting with %s", id)
+		return "", fmt.Errorf("no session has an id starting with %s", id)
 	case 1:
-		return 1, a.RevokeKey(ctx, match[0])
+		return match[0].Session.User, a.RevokeKey(ctx, match[0].Key)
 	}
-	return 0, fmt.Errorf("session id %s matches %d sessions; give more of it", id, len(match))
+	return "", fmt.Errorf("session id %s matches %d sessions; give more of it", id,
+		len(match))
+}
+
+// revoke ends every session of user, or else the one whose id starts with id, and
+// returns whose sessions they were and how many.
+func revoke(ctx context.Context, a sessionAdmin, user, id string) (string, int, error) {
+	switch {
+	case user != "":
+		n, err := a.Revoke(ctx, user)
+		return user, n, err
+	case id != "":
+		user, err := revokeID(ctx, a, id)
+		if err != nil {
+			return "", 0, err
+		}
+		return user, 1, nil
+	}
+	return "", 0, errors.New("give a user or an id")
 }
 
 // controlHandler serves the control socket.
@@ -121,21 +139,12 @@ func controlHandler(a sessionAdmin, configFile string, lg *slog.Logger) http.Han
 	})
 	mux.HandleFunc("POST /revoke", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		var n int
-		var err error
-		switch {
-		case q.Get("user") != "":
-			n, err = a.Revoke(r.Context(), q.Get("user"))
-		case q.Get("id") != "":
-			n, err = revokeID(r.Context(), a, q.Get("id"))
-		default:
-			err = errors.New("give a user or an id")
-		}
+		user, n, err := revoke(r.Context(), a, q.Get("user"), q.Get("id"))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		auditRevoke(lg, q.Get("user"), q.Get("id"), n)
+		auditRevoke(lg, user, q.Get("id"), n)
 		json.NewEncoder(w).Encode(map[string]int{"revoked": n})
 	})
 	return mux

@@ -148,9 +148,10 @@ func TestSessionsThroughControlSocket(t *testing.T) {
 					t.Errorf("revoked session %d: status %d, want 401", i+1, code)
 				}
 			}
-			// the gateway itself did the revokes, so its log has them
-			if got := strings.Count(logs.String(), `msg="sessions revoked"`); got != 2 {
-				t.Errorf("gateway log: %d revoke records, want 2; log:\n%s", got,
+			// the gateway itself did the revokes, so its log has them, each with its user
+			if got := strings.Count(logs.String(), `msg="sessions revoked" log=audit `+
+				`user=alice`); got != 2 {
+				t.Errorf("gateway log: %d revoke records of alice, want 2; log:\n%s", got,
 					logs.String())
 			}
 		})
@@ -310,8 +311,9 @@ func TestSessionsWithoutGateway(t *testing.T) {
 			if err != nil || n != 1 {
 				t.Fatalf("revoke by user without a gateway: %d, %v; want 1", n, err)
 			}
+			// the revoke by id names whose session it was
 			for _, want := range []string{`msg="sessions revoked"`, "log=audit",
-				"id=" + list[0].ID, "user=alice", "count=1", "reason=revoke"} {
+				"user=alice id=" + list[0].ID, "count=1", "reason=revoke"} {
 				if !strings.Contains(audit.String(), want) {
 					t.Errorf("audit records %q lack %s", audit.String(), want)
 				}

@@ -74,12 +74,7 @@ func RevokeSessions(ctx context.Context, cfg *config.Config, user, id string,
 		return 0, err
 	}
 	defer done()
-	var n int
-	if user != "" {
-		n, err = a.Revoke(ctx, user)
-	} else {
-		n, err = revokeID(ctx, a, id)
-	}
+	user, n, err := revoke(ctx, a, user, id)
 	if err != nil {
 		return n, err
 	}
