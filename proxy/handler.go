@@ -691,7 +691,10 @@ func qZero(params string) bool {
 // upstreamError answers a request the upstream could not serve.
 func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	if sw, ok := w.(*statusWriter); ok {
-		sw.forward = false // the answer is the gateway's own
+		// The answer is the gateway's own, but the body was on its way upstream: what is
+		// left of it is read within timeouts.body_idle, as the client may still be
+		// sending it and should get to read the answer.
+		sw.forward, sw.read = false, true
 	}
 	st, _ := r.Context().Value(stateKey{}).(*state)
 	route := ""
