@@ -690,18 +690,23 @@ func qZero(params string) bool {
 
 // upstreamError answers a request the upstream could not serve.
 func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	var tooBig *http.MaxBytesError
 	if sw, ok := w.(*statusWriter); ok {
-		// The answer is the gateway's own, but the body was on its way upstream: what is
-		// left of it is read within timeouts.body_idle, as the client may still be
-		// sending it and should get to read the answer.
+		// The answer is the gateway's own. What is left of the body is read within
+		// timeouts.body_idle, as a client still sending it should get to read the answer:
+		// a body past max_body, before the answer, up to the server's limit; any other,
+		// after it, the answer going at once and closing the connection, since an upstream
+		// that could not be reached may have read none of it.
 		sw.forward, sw.read = false, true
+		if r.ContentLength != 0 && !errors.As(err, &tooBig) {
+			w.Header().Set("Connection", "close")
+		}
 	}
 	st, _ := r.Context().Value(stateKey{}).(*state)
 	route := ""
 	if st != nil {
 		route = st.routeName()
 	}
-	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The request is too large.")
 		return

@@ -441,3 +441,29 @@ func TestRefusedRequestsDoNotWaitForTheirBody(t *testing.T) {
 		})
 	}
 }
+
+// TestUpstreamErrorAnsweredBeforeTheBody announces a body to a route whose upstream is
+// down and sends none of it: the 502 comes at once, closing the connection, rather than
+// after the body the gateway would otherwise wait for.
+func TestUpstreamErrorAnsweredBeforeTheBody(t *testing.T) {
+	up := newEcho(t)
+	e := newEnvWithUpstream(t, up, "  - path: /down/\n    upstream: \""+closedURL(t)+
+		"\"\n    public: [/down/]\n")
+	conn, err := net.Dial("tcp", e.gw.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(conn, "POST /down/x HTTP/1.1\r\nHost: app.example.test\r\n"+
+		"Content-Length: 100\r\n\r\nabc")
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer while the body is pending: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadGateway || !res.Close {
+		t.Errorf("got %d, closing %v; want 502 and the connection closed", res.StatusCode,
+			res.Close)
+	}
+}

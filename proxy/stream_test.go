@@ -121,6 +121,10 @@ func TestStreamCutWhenSignInEnds(t *testing.T) {
 	defer proxy.SetTunnelCheck(50 * time.Millisecond)()
 	sse := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
+		if r.URL.Query().Has("length") {
+			// a long download announces its length: it is watched all the same
+			w.Header().Set("Content-Length", "100000000")
+		}
 		for i := 0; r.Context().Err() == nil && i < 3000; i++ { // 30 s at most
 			fmt.Fprintf(w, "data: %d\n\n", i)
 			w.(http.Flusher).Flush()
@@ -129,14 +133,17 @@ func TestStreamCutWhenSignInEnds(t *testing.T) {
 	}))
 	t.Cleanup(sse.Close)
 	for _, tt := range []struct {
-		name string
-		end  bool
-	}{{"signed out", true}, {"still signed in", false}} {
+		name, query string
+		end         bool
+	}{
+		{"signed out", "", true}, {"still signed in", "", false},
+		{"signed out, length announced", "?length", true},
+	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnvWithUpstream(t, newEcho(t), "  - path: /events/\n    upstream: \""+
 				sse.URL+"\"\n")
 			alice := e.session("alice", alicePass)
-			req, _ := http.NewRequest("GET", e.gw.URL+"/events/feed", nil)
+			req, _ := http.NewRequest("GET", e.gw.URL+"/events/feed"+tt.query, nil)
 			req.Header.Set("Cookie", "gateway_session="+alice)
 			res, err := http.DefaultTransport.RoundTrip(req)
 			if err != nil {

@@ -46,13 +46,13 @@ func (h *Handler) watchTunnel(ctx context.Context, end func(), what string,
 	}
 }
 
-// watchStream starts, for an answer of unknown length that a signed-in user's request
-// receives (server-sent events, any stream), the check an open websocket gets: from
-// h.tunnelCheck on, and until the answer ends, the answer is cut once the sign-in
-// behind it ends. Answers of a known length are not watched: they end by themselves.
+// watchStream starts, for the answer a signed-in user's request receives, the check an
+// open websocket gets: from h.tunnelCheck on, and until the answer ends, it is cut once
+// the sign-in behind it ends. Most answers end long before; the ones this is for are
+// streams (server-sent events) and long downloads, whatever length they announce.
 func (h *Handler) watchStream(resp *http.Response) {
 	st, _ := resp.Request.Context().Value(stateKey{}).(*state)
-	if st == nil || st.user == nil || st.sw == nil || resp.ContentLength >= 0 ||
+	if st == nil || st.user == nil || st.sw == nil ||
 		resp.StatusCode == http.StatusSwitchingProtocols {
 		return
 	}
