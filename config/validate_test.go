@@ -197,11 +197,11 @@ func TestParseValidationErrors(t *testing.T) {
 		},
 		{
 			name: "upstream scheme", data: users + "routes:\n  - upstream: ftp://a\n",
-			line: 4, key: "routes[0].upstream", msg: "upstream must be an http:// or https:// URL, as in http://127.0.0.1:9001",
+			line: 4, key: "routes[0].upstream", msg: errUpstreamScheme.Error(),
 		},
 		{
 			name: "upstream relative", data: users + "routes:\n  - upstream: /app\n",
-			line: 4, key: "routes[0].upstream", msg: "upstream must be an http:// or https:// URL, as in http://127.0.0.1:9001",
+			line: 4, key: "routes[0].upstream", msg: errUpstreamScheme.Error(),
 		},
 		{
 			name: "upstream no host", data: users + "routes:\n  - upstream: 'http:///x'\n",
@@ -232,7 +232,7 @@ func TestParseValidationErrors(t *testing.T) {
 		{
 			name: "upstream without a scheme", data: "users:\n  file: u\nroutes:\n" +
 				"  - upstream: 127.0.0.1:9001\n", line: 4, key: "routes[0].upstream",
-			msg: "upstream must be an http:// or https:// URL, as in http://127.0.0.1:9001",
+			msg: errUpstreamScheme.Error(),
 		},
 		{
 			name: "route path relative",
