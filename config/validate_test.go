@@ -232,7 +232,8 @@ func TestParseValidationErrors(t *testing.T) {
 		{
 			name: "upstream without a scheme", data: "users:\n  file: u\nroutes:\n" +
 				"  - upstream: 127.0.0.1:9001\n", line: 4, key: "routes[0].upstream",
-			msg: errUpstreamScheme.Error(),
+			msg: "upstream must be an http:// or https:// URL, as in " +
+				"http://127.0.0.1:9001",
 		},
 		{
 			name: "route path relative",
