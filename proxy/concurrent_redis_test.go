@@ -2,9 +2,7 @@ package proxy_test
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"sync"
@@ -12,13 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/session"
 	"github.com/frontgate/gateway/authn/session/boltstore"
 	"github.com/frontgate/gateway/authn/session/redisstore"
 	"github.com/frontgate/gateway/authn/session/redisstore/redistest"
 	"github.com/frontgate/gateway/config"
-	"github.com/frontgate/gateway/proxy"
 )
 
 // fakeClock is a time the test moves by hand, from many goroutines.
@@ -46,42 +42,6 @@ func (s *touchCount) Touch(ctx context.Context, k string, last time.Time,
 		s.n.Add(1)
 	}
 	return err
-}
-
-// newClockedEnv builds a gateway by hand over store, whose sessions read the time from
-// clock, in front of an echo upstream.
-func newClockedEnv(t *testing.T, store session.Store, clock *fakeClock) *env {
-	t.Helper()
-	up := newEcho(t)
-	dir := t.TempDir()
-	usersFile := filepath.Join(dir, "users.yaml")
-	writeUsers(t, usersFile, map[string]string{"alice": alicePass, "bob": bobPass}, "")
-	cfg, err := config.Parse([]byte("users:\n  file: users.yaml\nroutes:\n  - upstream: \""+
-		up.URL+"\"\n    public: [/public/]\n"), filepath.Join(dir, "gateway.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	users, err := authn.OpenFileStore(usersFile, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := session.DeriveKeys([][]byte{[]byte(secret)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr, err := session.NewManager(session.Options{Store: store, Keys: keys,
-		IdleTimeout: time.Hour, Lifetime: 12 * time.Hour, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := proxy.New(proxy.Options{Config: cfg, Auth: authn.NewAuthenticator(users, 0),
-		Sessions: mgr, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw := httptest.NewServer(h)
-	t.Cleanup(gw.Close)
-	return &env{t: t, gw: gw, h: h, up: up, usersFile: usersFile, dir: dir}
 }
 
 // TestConcurrentSignInsRenewalsAndOuts runs sign-ins, requests that renew their
@@ -119,7 +79,10 @@ func TestConcurrentSignInsRenewalsAndOuts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newFakeClock()
 			store := &touchCount{Store: tt.open(t, clock)}
-			e := newClockedEnv(t, store, clock)
+			up := newEcho(t)
+			e := newEnvByHand(t, up, "  idle_timeout: 1h\nroutes:\n  - upstream: \""+
+				up.URL+"\"\n    public: [/public/]\n", handParts{store: store,
+				now: clock.Now})
 			// Each request first moves the clock past the renewal interval. The idle
 			// timeout is an hour: 4 browsers' 10 requests together move it 41 minutes,
 			// so no session runs out for want of a request.

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/session"
@@ -17,11 +19,19 @@ import (
 	"github.com/frontgate/gateway/proxy"
 )
 
+// handParts are what newEnvByHand assembles a handler from besides its config.
+type handParts struct {
+	store   session.Store
+	metrics *proxy.Metrics   // nil: none
+	now     func() time.Time // the sessions' clock; nil: time.Now
+	log     *slog.Logger     // nil: discarded
+}
+
 // newEnvByHand is newEnvFromYAML with the handler assembled from its parts, as
-// server.Build does, but with sessions kept in store and counted in m (nil: none). yml
-// is the config below session:, and must have routes.
-func newEnvByHand(t testing.TB, up *echo, yml string, store session.Store,
-	m *proxy.Metrics) *env {
+// server.Build does, but with sessions kept in p.store. yml follows the session
+// secret, so it may go on with keys of session: (indented) before the top-level ones,
+// and must have routes.
+func newEnvByHand(t testing.TB, up *echo, yml string, p handParts) *env {
 	t.Helper()
 	dir := t.TempDir()
 	usersFile := filepath.Join(dir, "users.yaml")
@@ -40,13 +50,13 @@ func newEnvByHand(t testing.TB, up *echo, yml string, store session.Store,
 	if err != nil {
 		t.Fatal(err)
 	}
-	mgr, err := session.NewManager(session.Options{Store: store, Keys: keys,
-		IdleTimeout: cfg.Session.IdleTimeout, Lifetime: cfg.Session.Lifetime})
+	mgr, err := session.NewManager(session.Options{Store: p.store, Keys: keys,
+		IdleTimeout: cfg.Session.IdleTimeout, Lifetime: cfg.Session.Lifetime, Now: p.now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h, err := proxy.New(proxy.Options{Config: cfg, Auth: authn.NewAuthenticator(users, 0),
-		Sessions: mgr, Metrics: m})
+		Sessions: mgr, Metrics: p.metrics, Logger: p.log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +129,7 @@ func TestErrorPages(t *testing.T) {
   - host: %[1]s
     path: /down/
     upstream: %[3]q
-`, app, up.URL, down), store, nil)
+`, app, up.URL, down), handParts{store: store})
 	alice := e.session("alice", alicePass)
 
 	login := e.getAs(app, proxy.LoginPath, "", "text/html")

@@ -49,7 +49,8 @@ func TestUpstreamErrorsCounted(t *testing.T) {
     path: /hosted/
     upstream: %[1]q
     public: [/hosted/]
-`, up.URL, closedURL(t)), session.NewMemory(), proxy.NewMetrics(reg))
+`, up.URL, closedURL(t)), handParts{store: session.NewMemory(),
+		metrics: proxy.NewMetrics(reg)})
 	alice := e.session("alice", alicePass)
 
 	for i, tt := range []struct {
@@ -111,7 +112,8 @@ func TestThrottlesCounted(t *testing.T) {
 			up := newEcho(t)
 			reg := prometheus.NewRegistry()
 			e := newEnvByHand(t, up, "throttle:\n"+tt.throttle+"routes:\n  - upstream: \""+
-				up.URL+"\"\n", session.NewMemory(), proxy.NewMetrics(reg))
+				up.URL+"\"\n", handParts{store: session.NewMemory(),
+				metrics: proxy.NewMetrics(reg)})
 			for i, user := range tt.users {
 				r := e.browser().login(user, "wrong-password", "/")
 				want, lines := http.StatusUnauthorized, ""

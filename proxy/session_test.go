@@ -6,18 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/session"
-	"github.com/frontgate/gateway/config"
-	"github.com/frontgate/gateway/proxy"
 )
 
 func sessionCookie(r resp) string {
@@ -124,31 +119,11 @@ func (f *flaky) Delete(ctx context.Context, k string) error {
 func newFlakyEnv(t *testing.T) (e *env, store *flaky, logs *secLog) {
 	t.Helper()
 	up := newEcho(t)
-	dir := t.TempDir()
-	usersFile := filepath.Join(dir, "users.yaml")
-	writeUsers(t, usersFile, map[string]string{"alice": alicePass}, "")
-	cfg, err := config.Parse([]byte("users:\n  file: users.yaml\nroutes:\n  - upstream: \""+
-		up.URL+"\"\n    public: [/public/]\n"), filepath.Join(dir, "gateway.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	users, err := authn.OpenFileStore(usersFile, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, _ := session.DeriveKeys([][]byte{[]byte(secret)})
-	store = &flaky{Store: session.NewMemory()}
-	mgr, _ := session.NewManager(session.Options{Store: store, Keys: keys,
-		IdleTimeout: time.Hour, Lifetime: 2 * time.Hour})
-	logs = &secLog{}
-	h, err := proxy.New(proxy.Options{Config: cfg, Auth: authn.NewAuthenticator(users, 1),
-		Sessions: mgr, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw := httptest.NewServer(h)
-	t.Cleanup(gw.Close)
-	return &env{t: t, gw: gw, h: h, up: up}, store, logs
+	store, logs = &flaky{Store: session.NewMemory()}, &secLog{}
+	e = newEnvByHand(t, up, "  idle_timeout: 1h\n  lifetime: 2h\nroutes:\n"+
+		"  - upstream: \""+up.URL+"\"\n    public: [/public/]\n",
+		handParts{store: store, log: slog.New(slog.NewJSONHandler(logs, nil))})
+	return e, store, logs
 }
 
 func TestStoreDownFailsClosed(t *testing.T) {
