@@ -55,15 +55,39 @@ func clientHello(t *testing.T, cfg *tls.Config) []byte {
 		tls.Client(a, cfg).Handshake()
 	}()
 	b.SetDeadline(time.Now().Add(10 * time.Second))
-	rec := make([]byte, 5)
-	if _, err := io.ReadFull(b, rec); err != nil {
-		t.Fatalf("reading the ClientHello: %v", err)
-	}
-	rec = append(rec, make([]byte, binary.BigEndian.Uint16(rec[3:5]))...)
-	if _, err := io.ReadFull(b, rec[5:]); err != nil {
+	rec, err := readRecord(b)
+	if err != nil {
 		t.Fatalf("reading the ClientHello: %v", err)
 	}
 	return rec
+}
+
+// readRecord reads one TLS record from r, header and all: rec[0] is its content type,
+// rec[5:] its body.
+func readRecord(r io.Reader) (rec []byte, err error) {
+	rec = make([]byte, 5)
+	if _, err := io.ReadFull(r, rec); err != nil {
+		return nil, err
+	}
+	rec = append(rec, make([]byte, binary.BigEndian.Uint16(rec[3:5]))...)
+	if _, err := io.ReadFull(r, rec[5:]); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// sendHello connects to addr and sends hello, with 10 s for all that follows. The
+// connection is closed when the test ends.
+func sendHello(t *testing.T, addr string, hello []byte) (net.Conn, error) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	_, err = c.Write(hello)
+	return c, err
 }
 
 // handshakeWithSNI offers the server name sni to addr, exactly as written: Go's client
@@ -80,32 +104,21 @@ func handshakeWithSNI(t *testing.T, addr, sni string) []*x509.Certificate {
 			bytes.Count(hello, []byte(stand)))
 	}
 	hello = bytes.Replace(hello, []byte(stand), []byte(sni), 1)
-	c, err := net.Dial("tcp", addr)
+	c, err := sendHello(t, addr, hello)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write(hello); err != nil {
 		return nil
 	}
+	defer c.Close()
 	// Read the server's handshake messages up to its Certificate; anything else, an
 	// alert or the connection closed, is a refusal.
 	br := bufio.NewReader(c)
 	var msgs []byte
 	for {
-		hdr := make([]byte, 5)
-		if _, err := io.ReadFull(br, hdr); err != nil {
+		rec, err := readRecord(br)
+		if err != nil || rec[0] != recordHandshake {
 			return nil
 		}
-		body := make([]byte, binary.BigEndian.Uint16(hdr[3:5]))
-		if _, err := io.ReadFull(br, body); err != nil {
-			return nil
-		}
-		if hdr[0] != 22 { // not a handshake record
-			return nil
-		}
-		msgs = append(msgs, body...)
+		msgs = append(msgs, rec[5:]...)
 		for len(msgs) >= 4 {
 			n := int(msgs[1])<<16 | int(msgs[2])<<8 | int(msgs[3])
 			if len(msgs) < 4+n {

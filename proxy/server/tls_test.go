@@ -8,7 +8,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/binary"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -269,24 +268,16 @@ const (
 // record it answers with, or 0 and nil when it closes the connection without one.
 func firstRecord(t *testing.T, addr string, hello []byte) (byte, []byte) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	c, err := sendHello(t, addr, hello)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.Write(hello); err != nil {
 		t.Fatalf("sending the ClientHello: %v", err)
 	}
-	hdr := make([]byte, 5)
-	if _, err := io.ReadFull(c, hdr); err != nil {
+	defer c.Close()
+	rec, err := readRecord(c)
+	if err != nil {
 		return 0, nil
 	}
-	body := make([]byte, binary.BigEndian.Uint16(hdr[3:5]))
-	if _, err := io.ReadFull(c, body); err != nil {
-		return 0, nil
-	}
-	return hdr[0], body
+	return rec[0], rec[5:]
 }
 
 func TestHSTS(t *testing.T) {
