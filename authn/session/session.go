@@ -286,9 +286,8 @@ func (m *Memory) Touch(_ context.Context, key string, seen time.Time, ttl time.D
 	now := m.clock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.m[key]
-	if !ok || !e.live(now) {
-		delete(m.m, key)
+	e, ok := m.liveLocked(key, now)
+	if !ok {
 		return ErrNotFound
 	}
 	e.lastSeen = seen.UnixNano()
@@ -302,13 +301,22 @@ func (m *Memory) Replace(_ context.Context, key string, s *Session, ttl time.Dur
 	now := m.clock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.m[key]
-	if !ok || !e.live(now) {
-		delete(m.m, key)
+	if _, ok := m.liveLocked(key, now); !ok {
 		return ErrNotFound
 	}
 	m.m[key] = newMemEntry(s, now.Add(ttl))
 	return nil
+}
+
+// liveLocked returns the entry under key if it is live at now, and drops an expired one.
+// m.mu must be held.
+func (m *Memory) liveLocked(key string, now time.Time) (memEntry, bool) {
+	e, ok := m.m[key]
+	if ok && !e.live(now) {
+		delete(m.m, key)
+		ok = false
+	}
+	return e, ok
 }
 
 // Delete implements Store.
