@@ -251,7 +251,7 @@ func BenchmarkRuleMatch(b *testing.B) {
 			b.Fatal(err)
 		}
 		gw, rt, public, ok := e.h.decide("app.example.test", decoded)
-		if gw || rt == nil || public || !ok || !rt.allows(e.user, http.MethodGet) {
+		if gw || rt == nil || public || !ok || !rt.allows(e.user, http.MethodGet, "") {
 			b.Fatal("the admin route does not let alice pass")
 		}
 	}

@@ -49,7 +49,7 @@ func (h *Handler) Explain(r *http.Request, u *authn.User) Decision {
 		d.Outcome, d.Reason = "sign-in required", "the user is disabled, which ends "+
 			"their sessions at once"
 	default:
-		ok, why := rt.why(u, r.Method)
+		ok, why := rt.why(u, r.Method, r.URL.RawQuery)
 		d.Outcome, d.Reason = "forbidden", why
 		if ok {
 			d.Outcome = "allowed"
@@ -67,11 +67,17 @@ func (rt *route) describe() string {
 }
 
 // why is allows with its reason.
-func (rt *route) why(u *authn.User, method string) (bool, string) {
+func (rt *route) why(u *authn.User, method, rawQuery string) (bool, string) {
 	a := &rt.allow
 	if len(a.Methods) > 0 && !isOneOf(strings.ToUpper(method), a.Methods) {
 		return false, fmt.Sprintf("method %s is not one of %v", strings.ToUpper(method),
 			a.Methods)
+	}
+	if len(a.Methods) > 0 {
+		if m := queryOverride(rawQuery, a.Methods); m != "" {
+			return false, fmt.Sprintf("the query's _method names %s, which is not one of %v",
+				m, a.Methods)
+		}
 	}
 	switch {
 	case len(a.Users) == 0 && len(a.Groups) == 0:

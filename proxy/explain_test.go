@@ -25,10 +25,12 @@ func TestWhyAgreesWithAllows(t *testing.T) {
 		rt := &route{allow: a}
 		for _, u := range users {
 			for _, m := range []string{"GET", "get", "POST", "DELETE"} {
-				ok, why := rt.why(u, m)
-				if ok != rt.allows(u, m) || why == "" {
-					t.Errorf("rule %+v, %s %s: why says %v (%q), allows says %v", a, u.Name, m,
-						ok, why, rt.allows(u, m))
+				for _, q := range []string{"", "_method=DELETE", "_method=put"} {
+					ok, why := rt.why(u, m, q)
+					if ok != rt.allows(u, m, q) || why == "" {
+						t.Errorf("rule %+v, %s %s ?%s: why says %v (%q), allows says %v", a,
+							u.Name, m, q, ok, why, rt.allows(u, m, q))
+					}
 				}
 			}
 		}

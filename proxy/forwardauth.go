@@ -88,7 +88,7 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 			}
 			method = http.MethodGet
 		}
-		if !rt.allows(u, method) {
+		if !rt.allows(u, method, target.query) {
 			w.WriteHeader(http.StatusForbidden)
 			return
 		}

@@ -112,6 +112,11 @@ func TestForwardAuth(t *testing.T) {
 		{"methods rule, X-Original-Method agrees", faProxy, alice, []string{
 			"X-Forwarded-Uri", "/api/x", "X-Forwarded-Method", "GET", "X-Original-Method",
 			"get"}, 200, "alice"},
+		{"methods rule, _method in the query", faProxy, alice, []string{"X-Forwarded-Uri",
+			"/api/x?_method=DELETE", "X-Forwarded-Method", "GET"}, 403, ""},
+		{"methods rule, allowed _method in the query", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/api/x?_method=get", "X-Forwarded-Method", "GET"}, 200,
+			"alice"},
 		{"no methods rule, override", faProxy, alice, []string{"X-Forwarded-Uri", "/x",
 			"X-Forwarded-Method", "GET", "X-HTTP-Method-Override", "DELETE"}, 200, "alice"},
 

@@ -360,7 +360,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 			h.loginRequired(w, r, clean)
 			return
 		}
-		if !rt.allows(u, r.Method) {
+		if !rt.allows(u, r.Method, r.URL.RawQuery) {
 			h.forbidden(w, r, u, rt)
 			return
 		}
@@ -497,19 +497,66 @@ func (h *Handler) decideOne(host, path string) (gateway bool, rt *route, public 
 	return false, rt, public
 }
 
-// allows reports whether u may use rt's protected paths with method. Methods are
-// compared in upper case, since servers disagree on whether "get" is GET.
+// allows reports whether u may use rt's protected paths with method, on a request whose
+// raw query is rawQuery. Methods are compared in upper case, since servers disagree on
+// whether "get" is GET.
 //
 // It is on every request's path, so it builds no strings; why gives the same answer
 // with a reason, for gateway explain.
-func (rt *route) allows(u *authn.User, method string) bool {
-	return rt.allowsMethod(method) && rt.allowsUser(u)
+func (rt *route) allows(u *authn.User, method, rawQuery string) bool {
+	return rt.allowsMethod(method, rawQuery) && rt.allowsUser(u)
 }
 
-// allowsMethod reports whether rt's rule lets method through, whoever sends it.
-func (rt *route) allowsMethod(method string) bool {
+// allowsMethod reports whether rt's rule lets method through, whoever sends it. A
+// method named by a "_method" query parameter must pass the rule too: Laravel and
+// Symfony apps act on it instead of the request's own.
+func (rt *route) allowsMethod(method, rawQuery string) bool {
 	m := rt.allow.Methods
-	return len(m) == 0 || isOneOf(strings.ToUpper(method), m)
+	if len(m) == 0 {
+		return true
+	}
+	return isOneOf(strings.ToUpper(method), m) && queryOverride(rawQuery, m) == ""
+}
+
+// queryOverride returns the first method that a "_method" parameter of rawQuery names
+// and allowed does not hold, or "". Keys are read as PHP reads them, which turns " ",
+// "." and "[" into "_", and in any letter case. A query without "method" in it, in any
+// case and unescaped, costs a scan and no allocation.
+func queryOverride(rawQuery string, allowed []string) string {
+	if !strings.Contains(rawQuery, "%") && !containsFold(rawQuery, "method") {
+		return ""
+	}
+	// A malformed pair is skipped here as the app's own parser would skip it.
+	q, _ := url.ParseQuery(rawQuery)
+	for k, vs := range q {
+		k = phpKey.Replace(k)
+		if !strings.HasPrefix(strings.ToLower(k), "_method") {
+			continue
+		}
+		for _, v := range vs {
+			if v = strings.ToUpper(strings.TrimSpace(v)); v != "" && !isOneOf(v, allowed) {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// phpKey reads a query key as PHP does.
+var phpKey = strings.NewReplacer(" ", "_", ".", "_", "[", "_")
+
+// containsFold reports whether s holds the lower-case ASCII word sub in any letter case.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for j < len(sub) && s[i+j]|0x20 == sub[j] {
+			j++
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // allowsUser reports whether rt's rule names u or one of u's groups, or names nobody.
@@ -532,8 +579,12 @@ func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request, u *authn.Use
 	h.log.Info("access denied", "user", u.Name, "route", rt.name, "method", r.Method,
 		"client_ip", h.clientIP(r).String())
 	what := "open this page"
-	if rt.allowsUser(u) && !rt.allowsMethod(r.Method) {
-		what = "send a " + strings.ToUpper(r.Method) + " request to this page"
+	if rt.allowsUser(u) && !rt.allowsMethod(r.Method, r.URL.RawQuery) {
+		m := strings.ToUpper(r.Method)
+		if isOneOf(m, rt.allow.Methods) {
+			m = queryOverride(r.URL.RawQuery, rt.allow.Methods)
+		}
+		what = "send a " + m + " request to this page"
 	}
 	h.errorPageLink(w, r, http.StatusForbidden, "You are signed in as "+u.Name+
 		", who may not "+what+".", LogoutPath, "Sign out to use another account")

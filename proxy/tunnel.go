@@ -118,7 +118,7 @@ func (h *Handler) tunnelRefused(r *http.Request, path string, u *authn.User) str
 	switch {
 	case !ok || gw || rt == nil:
 		return "no route"
-	case !public && !rt.allows(u, r.Method):
+	case !public && !rt.allows(u, r.Method, r.URL.RawQuery):
 		return "not allowed"
 	}
 	return ""
