@@ -274,6 +274,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	// Rules compare methods in upper case; the upstream gets the method they judged, so
 	// that an app reading "get" as something other than GET cannot be sent one.
 	r.Method = strings.ToUpper(r.Method) // no copy when it is upper case already
+	// The gateway is no forward proxy: a CONNECT passed on would ask the app, or a proxy
+	// in front of it, for a tunnel that the gateway would then carry unseen.
+	if r.Method == http.MethodConnect {
+		h.errorPage(w, r, http.StatusNotImplemented, "This method is not supported.")
+		return
+	}
 	// A Host that is not one host and an optional port ("a.example:1.example:80") is
 	// read differently by different servers, and routes and assertions depend on it.
 	if !plainHost(r.Host) {

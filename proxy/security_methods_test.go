@@ -207,3 +207,34 @@ func TestS20HeadOptionsPreflight(t *testing.T) {
 		}
 	})
 }
+
+// TestConnectRefused: the gateway is no forward proxy, so a CONNECT in any form and
+// letter case is answered by the gateway and never reaches an app, signed in or not.
+func TestConnectRefused(t *testing.T) {
+	e := newSecEnv(t, secOptions{})
+	alice := e.session(t, "alice", alicePass)
+	for _, tt := range []struct{ method, target string }{
+		{"CONNECT", "/app/x"},
+		{"CONNECT", "/public/x"},
+		{"connect", "/public/x"},
+		{"CONNECT", secHost + ":443"},
+		{"CONNECT", "127.0.0.1:22"},
+	} {
+		for _, cookie := range []string{"", alice} {
+			t.Run(fmt.Sprintf("%s %s signed=%t", tt.method, tt.target, cookie != ""),
+				func(t *testing.T) {
+					lines := []string{tt.method + " " + tt.target + " HTTP/1.1",
+						"Host: " + secHost}
+					if cookie != "" {
+						lines = append(lines, "Cookie: gateway_session="+cookie)
+					}
+					before := e.up.count()
+					r := e.send(t, rawLines(lines...))
+					if r.StatusCode != http.StatusNotImplemented {
+						t.Errorf("status: got %d, want 501", r.StatusCode)
+					}
+					wantUntouched(t, e.up, before)
+				})
+		}
+	}
+}
