@@ -61,14 +61,20 @@ func isHopToken(t string) bool {
 	return true
 }
 
-// looped reports whether a request with the HopHeader values vs came from h, or through
-// more gateways than maxHops.
-func (h *Handler) looped(vs []string) bool {
+// looped says why a request with the HopHeader values vs must go no further: it came
+// from h itself ("own"), or through maxHops gateways or more ("too many"); or "".
+func (h *Handler) looped(vs []string) string {
 	if len(vs) == 0 {
-		return false
+		return ""
 	}
 	ts := hopTokens(vs)
-	return len(ts) >= maxHops || slices.Contains(ts, h.hop[0])
+	switch {
+	case slices.Contains(ts, h.hop[0]):
+		return "own"
+	case len(ts) >= maxHops:
+		return "too many"
+	}
+	return ""
 }
 
 // rewrite builds the upstream request. httputil.ReverseProxy has already removed the

@@ -264,9 +264,15 @@ func (s *state) routeName() string {
 type stateKey struct{}
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
-	if h.looped(r.Header[HopHeader]) {
-		h.log.Error("a route leads back to the gateway itself", "host", r.Host,
-			"path", r.URL.EscapedPath(), "client_ip", h.clientIP(r).String())
+	if loop := h.looped(r.Header[HopHeader]); loop != "" {
+		// Its own token back means one of this gateway's routes leads to itself. A long
+		// chain may be another gateway's loop, or a client that wrote one: no fault here.
+		level, msg := slog.LevelError, "a route leads back to the gateway itself"
+		if loop != "own" {
+			level, msg = slog.LevelWarn, "request came through too many gateways"
+		}
+		h.log.Log(r.Context(), level, msg, "host", r.Host, "path", r.URL.EscapedPath(),
+			"client_ip", h.clientIP(r).String())
 		h.errorPage(w, r, http.StatusLoopDetected, "The application's address leads "+
 			"back to the gateway.")
 		return

@@ -14,9 +14,10 @@ import (
 	"github.com/frontgate/gateway/proxy/server"
 )
 
-// loopGateway serves, on ln, a gateway whose one public route leads to upstream, and
-// counts the requests it is asked.
-func loopGateway(t *testing.T, ln net.Listener, upstream string) *atomic.Int64 {
+// loopGateway serves, on ln, a gateway whose one public route leads to upstream and
+// which logs to logs, and counts the requests it is asked.
+func loopGateway(t *testing.T, ln net.Listener, upstream string,
+	logs *secLog) *atomic.Int64 {
 	t.Helper()
 	dir := t.TempDir()
 	writeUsers(t, filepath.Join(dir, "users.yaml"), map[string]string{"alice": alicePass}, "")
@@ -28,7 +29,7 @@ func loopGateway(t *testing.T, ln net.Listener, upstream string) *atomic.Int64 {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	h, err := server.Build(ctx, cfg, slog.New(slog.DiscardHandler))
+	h, err := server.Build(ctx, cfg, slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,10 +58,11 @@ func listen(t *testing.T) net.Listener {
 // sends in the header that marks forwarded requests neither cause nor hide a loop.
 func TestRouteBackToTheGatewayStops(t *testing.T) {
 	self := listen(t)
-	selfAsked := loopGateway(t, self, "http://"+self.Addr().String())
+	selfLogs, aLogs := &secLog{}, &secLog{}
+	selfAsked := loopGateway(t, self, "http://"+self.Addr().String(), selfLogs)
 	a, b := listen(t), listen(t)
-	aAsked := loopGateway(t, a, "http://"+b.Addr().String())
-	bAsked := loopGateway(t, b, "http://"+a.Addr().String())
+	aAsked := loopGateway(t, a, "http://"+b.Addr().String(), aLogs)
+	bAsked := loopGateway(t, b, "http://"+a.Addr().String(), &secLog{})
 	forged := strings.Repeat("A", 26)
 
 	for _, tt := range []struct {
@@ -101,7 +103,16 @@ func TestRouteBackToTheGatewayStops(t *testing.T) {
 		})
 	}
 
-	// a client's padding of tokens is refused before it is passed on
+	// the gateway whose own route leads to itself says so as an error
+	if n := countLoops(selfLogs, "ERROR", "a route leads back to the gateway itself"); n == 0 {
+		t.Error("no ERROR record of the route leading back to the gateway itself")
+	}
+
+	// a client's padding of tokens is refused before it is passed on, and logged as a
+	// warning: no route of this gateway is at fault
+	aLogs.mu.Lock()
+	aLogs.b.Reset()
+	aLogs.mu.Unlock()
 	req, _ := http.NewRequest("GET", "http://"+a.Addr().String()+"/x", nil)
 	req.Header["X-Gateway-Hop"] = []string{strings.Repeat(forged+",", 8)}
 	before := bAsked.Load()
@@ -114,4 +125,20 @@ func TestRouteBackToTheGatewayStops(t *testing.T) {
 		t.Errorf("eight tokens: status %d, passed on %d times; want 508, none",
 			res.StatusCode, bAsked.Load()-before)
 	}
+	if countLoops(aLogs, "WARN", "request came through too many gateways") != 1 ||
+		countLoops(aLogs, "ERROR", "a route leads back to the gateway itself") != 0 {
+		t.Errorf("eight tokens from a client: want one WARN record and no ERROR, got:\n%s",
+			aLogs.b.String())
+	}
+}
+
+// countLoops counts the records of logs at level with message msg.
+func countLoops(logs *secLog, level, msg string) int {
+	n := 0
+	for _, r := range logs.records() {
+		if r["level"] == level && r["msg"] == msg {
+			n++
+		}
+	}
+	return n
 }
