@@ -134,10 +134,17 @@ func storeKey(id string) string {
 // Memory is a Store in process memory: sessions end when the process does. The zero value
 // is ready to use.
 type Memory struct {
+	// Expired, when set before the store is first used, is called with the user of each
+	// session the store drops because its time in the store ran out, after the drop and
+	// outside the store's lock: the gateway writes an audit record of it. Deletions are
+	// not reported.
+	Expired func(user string)
+
 	mu        sync.Mutex
 	m         map[string]memEntry
 	lastSweep time.Time
 	now       func() time.Time
+	gone      []string // users of sessions dropped as expired, for Expired; under mu
 }
 
 // memEntry is a session as the memory store keeps it, in as little room as it can
@@ -254,12 +261,8 @@ func (m *Memory) clock() time.Time {
 // Get implements Store.
 func (m *Memory) Get(_ context.Context, key string) (*Session, error) {
 	m.mu.Lock()
-	e, ok := m.m[key]
-	if ok && !e.live(m.clock()) {
-		delete(m.m, key)
-		ok = false
-	}
-	m.mu.Unlock()
+	e, ok := m.liveLocked(key, m.clock())
+	m.unlock()
 	if !ok {
 		return nil, ErrNotFound
 	}
@@ -271,7 +274,7 @@ func (m *Memory) Get(_ context.Context, key string) (*Session, error) {
 func (m *Memory) Put(_ context.Context, key string, s *Session, ttl time.Duration) error {
 	now := m.clock()
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	if m.m == nil {
 		m.m = make(map[string]memEntry)
 	}
@@ -285,7 +288,7 @@ func (m *Memory) Put(_ context.Context, key string, s *Session, ttl time.Duratio
 func (m *Memory) Touch(_ context.Context, key string, seen time.Time, ttl time.Duration) error {
 	now := m.clock()
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	e, ok := m.liveLocked(key, now)
 	if !ok {
 		return ErrNotFound
@@ -300,7 +303,7 @@ func (m *Memory) Touch(_ context.Context, key string, seen time.Time, ttl time.D
 func (m *Memory) Replace(_ context.Context, key string, s *Session, ttl time.Duration) error {
 	now := m.clock()
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer m.unlock()
 	if _, ok := m.liveLocked(key, now); !ok {
 		return ErrNotFound
 	}
@@ -313,10 +316,29 @@ func (m *Memory) Replace(_ context.Context, key string, s *Session, ttl time.Dur
 func (m *Memory) liveLocked(key string, now time.Time) (memEntry, bool) {
 	e, ok := m.m[key]
 	if ok && !e.live(now) {
-		delete(m.m, key)
+		m.dropLocked(key, &e)
 		ok = false
 	}
 	return e, ok
+}
+
+// dropLocked deletes the expired entry e under key, noting its user for Expired. m.mu
+// must be held.
+func (m *Memory) dropLocked(key string, e *memEntry) {
+	delete(m.m, key)
+	if m.Expired != nil {
+		m.gone = append(m.gone, e.field(0))
+	}
+}
+
+// unlock releases m.mu, then reports the sessions dropped meanwhile to Expired.
+func (m *Memory) unlock() {
+	gone := m.gone
+	m.gone = nil
+	m.mu.Unlock()
+	for _, user := range gone {
+		m.Expired(user)
+	}
 }
 
 // Delete implements Store.
@@ -375,7 +397,7 @@ func (m *Memory) sweepLocked(now time.Time) {
 	m.lastSweep = now
 	for k, e := range m.m {
 		if !e.live(now) {
-			delete(m.m, k)
+			m.dropLocked(k, &e)
 		}
 	}
 }

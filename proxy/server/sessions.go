@@ -179,15 +179,19 @@ func openStore(cfg *config.Config, lg *slog.Logger) (session.Store, func() error
 	if err := checkStateDir(cfg.StateDir); err != nil {
 		return nil, nil, cfg.Errorf("state_dir", err)
 	}
+	// a session the store drops once its time ran out, with no request to notice it
+	expired := func(user string) {
+		lg.Log(context.Background(), proxy.LevelAudit, "session ended",
+			"log", "audit", "user", user, "reason", "expired")
+	}
 	switch cfg.Session.Store {
 	case "memory":
-		return session.NewMemory(), func() error { return nil }, nil
+		st := session.NewMemory()
+		st.Expired = expired
+		return st, func() error { return nil }, nil
 	case "bolt":
 		st, err := boltstore.Open(filepath.Join(cfg.StateDir, boltFile),
-			boltstore.Options{Logger: lg, Expired: func(user string) {
-				lg.Log(context.Background(), proxy.LevelAudit, "session ended",
-					"log", "audit", "user", user, "reason", "expired")
-			}})
+			boltstore.Options{Logger: lg, Expired: expired})
 		if err != nil {
 			return nil, nil, err
 		}
