@@ -209,7 +209,8 @@ func openStore(cfg *config.Config, lg *slog.Logger) (session.Store, func() error
 		if err := st.Ping(ctx); err != nil {
 			lg.Error("session store unavailable", "store", "redis", "error", err)
 		}
-		return st, st.Close, nil
+		stop := st.StartSweeper(redisstore.SweepInterval, expired, lg)
+		return st, func() error { stop(); return st.Close() }, nil
 	}
 	return nil, nil, fmt.Errorf("session store %q is not available", cfg.Session.Store)
 }
