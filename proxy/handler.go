@@ -1016,8 +1016,8 @@ func (h *Handler) latest() *Handler {
 func (h *Handler) Sessions() *session.Manager { return h.sessions }
 
 // EndSessions deletes from the store the sessions of user, or of everyone when user is
-// empty, that no longer sign their user in: the user was removed or disabled, or their
-// password changed. It writes an audit record for each and returns how many it ended.
+// empty, that no longer sign their user in: the user was removed or disabled, their
+// password changed, or the secret that sealed the session was removed. It writes an audit record for each and returns how many it ended.
 // Requests end such sessions too, but only when their browser comes back: this leaves
 // nothing in the store meanwhile.
 func (h *Handler) EndSessions(ctx context.Context, user string) (int, error) {
@@ -1027,7 +1027,10 @@ func (h *Handler) EndSessions(ctx context.Context, user string) (int, error) {
 	}
 	n := 0
 	for _, e := range list {
-		reason := h.sessionEnded(&e.Session, h.auth.Users().Lookup(e.Session.User))
+		reason := "secret removed"
+		if h.sessions.Sealed(e.Key, &e.Session) {
+			reason = h.sessionEnded(&e.Session, h.auth.Users().Lookup(e.Session.User))
+		}
 		if reason == "" {
 			continue
 		}

@@ -402,6 +402,14 @@ func (m *Manager) Bound(s *Session, passwordHash string) bool {
 	return m.keys.AuthHashMatches(s.AuthHash, passwordHash)
 }
 
+// Sealed reports whether the record s, stored under key, was sealed under one of the
+// current secrets. One that was not can never be used again: its secret was removed, or
+// someone else wrote it into the store.
+func (m *Manager) Sealed(key string, s *Session) bool {
+	ok, _ := m.keys.recordSealed(key, s)
+	return ok
+}
+
 // CookieValue returns a fresh cookie value naming s, sealed under the newest secret.
 func (m *Manager) CookieValue(s *Session) (string, error) {
 	return m.codec.Encode([]byte(s.ID))

@@ -187,9 +187,14 @@ func (g *gateway) reload(reason string) error {
 	if len(keys) > 0 {
 		g.lg.Warn("config changes that need a restart were not applied", "keys", keys)
 	}
+	old := g.cfg
 	g.cfg = cfg
 	g.cur.Swap(h).Supersede(h)
 	g.lg.Info("config reloaded", "reason", reason, "file", cfg.File)
+	// Sessions sealed only under a secret that was removed can never be used again.
+	if !slices.Equal(old.Session.Secrets, cfg.Session.Secrets) {
+		go g.endSessions("")
+	}
 	return nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/frontgate/gateway/config"
 )
 
 // TestSecretRotationKeepsUsersSignedIn rotates session secrets on a running gateway, as
@@ -75,5 +77,26 @@ func TestSecretRotationKeepsUsersSignedIn(t *testing.T) {
 	}
 	if status, _ := get(away); status == 200 {
 		t.Error("a session only the removed secret sealed still signs in")
+	}
+
+	// nor does it linger in the store: the reload that removed its secret ended it, with
+	// the reason, though its browser never came back
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitSessions(t, cfg, 1, logs)
+	want := `msg="session ended" log=audit user=alice reason="secret removed"`
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), want); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no audit record %q; log:\n%s", want, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// a reload that only adds a secret ends nothing
+	reload(secretB, "rotation-test-secret-C-0123456789abcdef")
+	waitSessions(t, cfg, 1, logs)
+	if status, _ := get(back); status != 200 {
+		t.Errorf("after adding another secret: got %d, want 200", status)
 	}
 }
