@@ -14,7 +14,7 @@ type Decision struct {
 	// Route is a description of the matching route, or empty when none matches.
 	Route string
 	// Outcome is "gateway page", "public", "allowed", "forbidden", "sign-in required",
-	// "not found" or "bad request".
+	// "not found", "bad request" or "not implemented".
 	Outcome string
 	// Reason says why, in words.
 	Reason string
@@ -23,6 +23,10 @@ type Decision struct {
 // Explain decides r for user (nil: anonymous) the way ServeHTTP would, without
 // forwarding anything.
 func (h *Handler) Explain(r *http.Request, u *authn.User) Decision {
+	if strings.EqualFold(r.Method, http.MethodConnect) {
+		return Decision{Outcome: "not implemented", Reason: "the gateway is no forward " +
+			"proxy and passes no CONNECT on"}
+	}
 	_, decoded, err := normalizePath(r.URL.EscapedPath())
 	if err != nil {
 		return Decision{Outcome: "bad request", Reason: "the path could be read two ways"}
@@ -35,6 +39,10 @@ func (h *Handler) Explain(r *http.Request, u *authn.User) Decision {
 	case gw:
 		return Decision{Outcome: "gateway page", Reason: "paths under /.gateway are the " +
 			"gateway's own"}
+	case r.Header.Get("Upgrade") != "" && !strings.EqualFold(r.Header.Get("Upgrade"),
+		"websocket"):
+		return Decision{Outcome: "bad request", Reason: "only websocket upgrades pass; " +
+			"any other would make the connection a tunnel the gateway never inspects"}
 	case rt == nil:
 		return Decision{Outcome: "not found", Reason: "no route serves this host and path"}
 	}

@@ -217,6 +217,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	h.storeWorked()
 	h.audit(r, "sign-in", u.Name, "password")
+	noteUser(w, u)
 	h.setSessionCookie(w, r, value, h.sessions.CookieMaxAge(sess))
 	h.rememberDevice(w, r, u)
 	h.places.add(u.Name, h.clientIP(r), time.Now())

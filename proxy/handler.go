@@ -206,8 +206,8 @@ func canonicalIdentity(c config.IdentityHeaders) config.IdentityHeaders {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w, req: r}
 	st := &state{}
+	sw := &statusWriter{ResponseWriter: w, req: r, st: st}
 	h.serve(sw, r, st)
 	if sw.forward {
 		// trailers the upstream sent after its body, which ModifyResponse never saw
@@ -659,7 +659,16 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 			h.setSessionCookie(w, r, v, h.sessions.CookieMaxAge(s))
 		}
 	}
+	noteUser(w, u)
 	return s, u, nil
+}
+
+// noteUser names u in the access record of the request w answers, for the gateway's own
+// pages, which a signed-in user may use as well.
+func noteUser(w http.ResponseWriter, u *authn.User) {
+	if sw, ok := w.(*statusWriter); ok && sw.st != nil {
+		sw.st.user = u
+	}
 }
 
 // sessionEnded returns why s no longer signs in u, the user its record names as they are
@@ -883,6 +892,7 @@ const unreadBodyGrace = time.Second
 type statusWriter struct {
 	http.ResponseWriter
 	req   *http.Request
+	st    *state // what the access record tells of the request
 	code  int
 	bytes int64
 	rc    *http.ResponseController
@@ -973,7 +983,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 		w.rc.SetWriteDeadline(time.Now().Add(w.stall))
 	}
 	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
+	if w.req.Method != http.MethodHead { // the server drops the body of an answer to HEAD
+		w.bytes += int64(n)
+	}
 	return n, err
 }
 

@@ -481,3 +481,34 @@ func TestS05ConnectionHeaderHopByHop(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessRecordOfGatewayPages: the access record of a gateway page names the user
+// signed in, the one who just signed in included, and an answer to HEAD counts no bytes.
+func TestAccessRecordOfGatewayPages(t *testing.T) {
+	e := newSecEnv(t, secOptions{})
+	alice := e.session(t, "alice", alicePass)
+	if rec := e.logs.lastRequest(proxy.LoginPath); rec == nil || rec["user"] != "alice" ||
+		rec["status"] != float64(http.StatusSeeOther) {
+		t.Errorf("sign-in record: %v, want user alice and status 303", rec)
+	}
+	for _, tt := range []struct {
+		method, cookie, user string
+		body                 bool
+	}{
+		{"GET", alice, "alice", true},
+		{"HEAD", alice, "alice", false},
+		{"GET", "", "", true},
+		{"HEAD", "", "", false},
+	} {
+		r := e.with(t, tt.method, proxy.LogoutPath, tt.cookie)
+		if r.StatusCode != http.StatusOK {
+			t.Errorf("%s sign-out page: status %d, want 200", tt.method, r.StatusCode)
+		}
+		rec := e.logs.lastRequest(proxy.LogoutPath)
+		if rec == nil || rec["user"] != tt.user || rec["method"] != tt.method ||
+			(rec["bytes"] != float64(0)) == !tt.body {
+			t.Errorf("%s sign-out page, signed in %t: record %v, want user %q and bytes "+
+				"only with a body", tt.method, tt.cookie != "", rec, tt.user)
+		}
+	}
+}
