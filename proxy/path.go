@@ -52,11 +52,6 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 			if !ok || dangerous(b) {
 				return "", "", errAmbiguousPath
 			}
-			// Any double encoding ("%252F", "%2561") is one decoding away from another
-			// path in an app that decodes twice: refused, whatever it encodes.
-			if _, ok := pct.Hex(escaped, i+3); b == '%' && ok {
-				return "", "", errAmbiguousPath
-			}
 			plain = plain || unreserved(b)
 			dec.WriteByte(b)
 			i += 2
@@ -65,6 +60,12 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 		}
 	}
 	decoded = dec.String()
+	// Any double encoding ("%252F", "%2561", or "%25%32%46" with its digits escaped too)
+	// leaves an escape in the decoded path, one decoding away from another path in an app
+	// that decodes twice: refused, whatever it encodes.
+	if hasEscape(decoded) {
+		return "", "", errAmbiguousPath
+	}
 	// Overlong and other invalid UTF-8 ("%c0%af" for "/") decodes to a separator in
 	// lenient servers.
 	if !utf8.ValidString(decoded) || lookalike(decoded) {
@@ -85,6 +86,16 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 		escaped = decodeUnreserved(escaped)
 	}
 	return escaped, decoded, nil
+}
+
+// hasEscape reports whether s holds a percent-encoded byte.
+func hasEscape(s string) bool {
+	for i := strings.IndexByte(s, '%'); i >= 0 && i < len(s); i++ {
+		if _, ok := pct.At(s, i); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // unreserved reports whether b is a character that RFC 3986 never needs escaped: its

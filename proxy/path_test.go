@@ -59,6 +59,11 @@ func TestNormalizePath(t *testing.T) {
 		{in: "/a%25zz", clean: "/a%25zz", decoded: "/a%zz"},
 		{in: "/a%252e%252e", bad: true},
 		{in: "/a%252F", bad: true},
+		{in: "/a%25%32%46", bad: true},
+		{in: "/a%25%32%65%25%32%65/b", bad: true},
+		{in: "/a%252%65", bad: true},
+		{in: "/100%25", clean: "/100%25", decoded: "/100%"},
+		{in: "/100%25zz", clean: "/100%25zz", decoded: "/100%zz"},
 		{in: "/a%255c", bad: true},
 		{in: "/a%2500", bad: true},
 		{in: "/a;jsessionid=1", clean: "/a;jsessionid=1", decoded: "/a;jsessionid=1"},
@@ -353,7 +358,7 @@ func FuzzNormalizePath(f *testing.F) {
 		"/public/\u2215..\u2215admin", "/public/..\\admin", "/admin./", "/app",
 		"/public/x\\..\\admin", "//admin/x", "/public/.", "/public/admin./",
 		"/admin%2fx", "/public%2fx", "/public%5cx", "/%70ublic/x", "/%61dmin/x",
-		"/app/.gateway/x",
+		"/app/.gateway/x", "/public/%25%32%65%25%32%65/admin/", "/public/%252%65",
 	} {
 		f.Add(s)
 	}
@@ -364,6 +369,10 @@ func FuzzNormalizePath(f *testing.F) {
 			if err != nil || got != dec {
 				t.Fatalf("%q: upstream form %q decodes to %q (%v), rules judged %q",
 					target, clean, got, err, dec)
+			}
+			// an app that decodes twice reads no other path than the rules judged
+			if twice, err := url.PathUnescape(dec); err == nil && twice != dec {
+				t.Fatalf("%q: judged as %q, which decodes again to %q", target, dec, twice)
 			}
 		}
 		for _, who := range []struct{ name, cookie string }{{"anonymous", ""},
