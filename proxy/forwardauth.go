@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"strings"
@@ -66,6 +67,13 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
+	// A CORS preflight carries no cookie; a route that lets genuine ones through does so
+	// here too, with no identity, as it does when the gateway proxies.
+	if rt.preflight && target.method == http.MethodOptions && !target.lowerMethod &&
+		r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	_, u, err := h.identify(w, r)
 	if !public {
 		if err != nil {
@@ -87,6 +95,15 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			method = http.MethodGet
+		}
+		// The front proxy passes the method on as the client spelt it, and an app may not
+		// read "get" as GET: on a methods route only the exact, upper-case name passes.
+		if len(rt.allow.Methods) > 0 && target.lowerMethod {
+			h.log.Warn("forward-auth refused", "reason", "method not in upper case on a "+
+				"route with a methods rule", "route", rt.name,
+				"client_ip", h.clientIP(r).String())
+			w.WriteHeader(http.StatusForbidden)
+			return
 		}
 		if !rt.allows(u, method, target.query) {
 			w.WriteHeader(http.StatusForbidden)
@@ -147,11 +164,11 @@ func (h *Handler) loginURL(cleanPath, query string) string {
 }
 
 // describesBrowserRead reports whether the described request is a browser's GET or HEAD:
-// its method, as the proxy states it in X-Forwarded-Method, and an Accept listing
-// text/html, which the proxies pass on from the original request. A request whose method
-// the proxy does not state is not taken for one.
+// its method, as the proxy states it in X-Forwarded-Method or X-Original-Method, and an
+// Accept listing text/html, which the proxies pass on from the original request. A
+// request whose method the proxy does not state is not taken for one.
 func describesBrowserRead(r *http.Request) bool {
-	m := r.Header.Get("X-Forwarded-Method")
+	m := cmp.Or(r.Header.Get("X-Forwarded-Method"), r.Header.Get("X-Original-Method"))
 	return (m == http.MethodGet || m == http.MethodHead) && acceptsHTML(r)
 }
 
@@ -159,7 +176,8 @@ func describesBrowserRead(r *http.Request) bool {
 // names them (empty otherwise), its escaped path and its raw query.
 type target struct {
 	scheme, host, path, query string
-	method                    string // "" when not named
+	method                    string // in upper case; "" when not named
+	lowerMethod               bool   // the method was named with a lower-case letter
 }
 
 // originalTarget returns the request a front proxy describes, from X-Forwarded-Uri
@@ -216,6 +234,7 @@ func originalTarget(r *http.Request) (target, bool) {
 				return target{}, false
 			}
 			t.method = strings.ToUpper(m[0])
+			t.lowerMethod = t.lowerMethod || t.method != m[0]
 		}
 	}
 	return t, true

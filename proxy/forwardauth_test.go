@@ -10,11 +10,12 @@ import (
 	"github.com/frontgate/gateway/proxy/redirect"
 )
 
-// forwardAuthConfig adds to newEnv's route a /api/ route with a methods rule and a route
-// for the host admin.example.test that only bob may use, and trusts the front proxy at
-// 10.0.0.2.
+// forwardAuthConfig adds to newEnv's route a /api/ route with a methods rule, a /cors/
+// route that passes CORS preflights, and a route for the host admin.example.test that
+// only bob may use, and trusts the front proxy at 10.0.0.2.
 const forwardAuthConfig = "  - path: /api/\n    upstream: \"http://127.0.0.1:1\"\n" +
 	"    allow:\n      methods: [GET]\n" +
+	"  - path: /cors/\n    upstream: \"http://127.0.0.1:1\"\n    cors_preflight: pass\n" +
 	"  - host: admin.example.test\n    upstream: \"http://127.0.0.1:1\"\n" +
 	"    allow:\n      users: [bob]\n" + "trusted_proxies: [\"10.0.0.2/32\"]\n"
 
@@ -89,7 +90,12 @@ func TestForwardAuth(t *testing.T) {
 		{"X-Original-URI disagrees", faProxy, alice, []string{"X-Original-URI", "/admin/",
 			"X-Forwarded-Uri", "/public/x"}, 403, ""},
 		{"methods rule, method given", faProxy, alice, []string{"X-Forwarded-Uri", "/api/x",
-			"X-Forwarded-Method", "get"}, 200, "alice"},
+			"X-Forwarded-Method", "GET"}, 200, "alice"},
+		// the app gets the method as the client spelt it, which it may not read as GET
+		{"methods rule, method in lower case", faProxy, alice, []string{"X-Forwarded-Uri",
+			"/api/x", "X-Forwarded-Method", "get"}, 403, ""},
+		{"no methods rule, method in lower case", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/x", "X-Forwarded-Method", "get"}, 200, "alice"},
 		{"methods rule, other method", faProxy, alice, []string{"X-Forwarded-Uri", "/api/x",
 			"X-Forwarded-Method", "DELETE"}, 403, ""},
 		{"methods rule, no method", faProxy, alice, []string{"X-Forwarded-Uri", "/api/x"},
@@ -111,12 +117,31 @@ func TestForwardAuth(t *testing.T) {
 			"X-Forwarded-Uri", "/api/x", "X-Original-Method", "DELETE"}, 403, ""},
 		{"methods rule, X-Original-Method agrees", faProxy, alice, []string{
 			"X-Forwarded-Uri", "/api/x", "X-Forwarded-Method", "GET", "X-Original-Method",
-			"get"}, 200, "alice"},
+			"GET"}, 200, "alice"},
+		{"methods rule, X-Original-Method agrees but in lower case", faProxy, alice,
+			[]string{"X-Forwarded-Uri", "/api/x", "X-Forwarded-Method", "GET",
+				"X-Original-Method", "get"}, 403, ""},
 		{"methods rule, _method in the query", faProxy, alice, []string{"X-Forwarded-Uri",
 			"/api/x?_method=DELETE", "X-Forwarded-Method", "GET"}, 403, ""},
 		{"methods rule, allowed _method in the query", faProxy, alice, []string{
 			"X-Forwarded-Uri", "/api/x?_method=get", "X-Forwarded-Method", "GET"}, 200,
 			"alice"},
+		// a genuine preflight passes anonymously where the route lets it; nothing else does
+		{"preflight", faProxy, "", []string{"X-Forwarded-Uri", "/cors/x",
+			"X-Forwarded-Method", "OPTIONS", "Origin", "https://other.example",
+			"Access-Control-Request-Method", "PUT"}, 200, ""},
+		{"preflight without its request method", faProxy, "", []string{"X-Forwarded-Uri",
+			"/cors/x", "X-Forwarded-Method", "OPTIONS", "Origin", "https://other.example"},
+			401, ""},
+		{"preflight described as a GET", faProxy, "", []string{"X-Forwarded-Uri",
+			"/cors/x", "X-Forwarded-Method", "GET", "Origin", "https://other.example",
+			"Access-Control-Request-Method", "PUT"}, 401, ""},
+		{"preflight on a route that does not pass them", faProxy, "", []string{
+			"X-Forwarded-Uri", "/x", "X-Forwarded-Method", "OPTIONS", "Origin",
+			"https://other.example", "Access-Control-Request-Method", "PUT"}, 401, ""},
+		{"preflight with a session carries no identity", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/cors/x", "X-Forwarded-Method", "OPTIONS", "Origin",
+			"https://other.example", "Access-Control-Request-Method", "PUT"}, 200, ""},
 		{"no methods rule, override", faProxy, alice, []string{"X-Forwarded-Uri", "/x",
 			"X-Forwarded-Method", "GET", "X-HTTP-Method-Override", "DELETE"}, 200, "alice"},
 
@@ -255,6 +280,9 @@ func TestForwardAuthSignInRedirect(t *testing.T) {
 			""},
 		{"method not stated", viaRedirect, faProxy, "", browser("X-Forwarded-Method", ""), 401,
 			"", "", ""},
+		{"method in X-Original-Method", viaRedirect, faProxy, "", browser(
+			"X-Forwarded-Method", "", "X-Original-Method", "GET"), 302, origin + login, "",
+			"/app/x?a=1&b=2"},
 		{"lower-case get", viaRedirect, faProxy, "", browser("X-Forwarded-Method", "get"), 401,
 			"", "", ""},
 		{"JSON client", viaRedirect, faProxy, "", browser("Accept", "application/json"), 401,
