@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -238,8 +239,11 @@ type state struct {
 	// preflight is set for a CORS preflight passed on without a session: its body, if
 	// any, is not
 	preflight bool
-	path      string // cleaned, escaped
-	dpath     string // cleaned, decoded
+	// the first error reading the request body, see clientBody; set by the transport's
+	// writer, which may still run when the upstream's error is handled
+	bodyErr atomic.Pointer[error]
+	path    string // cleaned, escaped
+	dpath   string // cleaned, decoded
 	// set while the upstream's answer is relayed: the request, its writer, and the
 	// watch on a stream (see watchStream)
 	in    *http.Request
@@ -384,13 +388,18 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, rt.maxBody)
 	}
+	var body *clientBody
+	if r.Body != nil && r.Body != http.NoBody {
+		body = &clientBody{ReadCloser: r.Body, st: st}
+		r.Body = body
+	}
 	if sw, ok := w.(*statusWriter); ok && h.bodyIdle > 0 && !isUpgrade(r) {
 		// Bodies and streams may take as long as they like while they move; one that
 		// stalls for bodyIdle is cut, so a client cannot hold an upstream connection by
 		// announcing a body it never sends.
 		sw.stallAfter(h.bodyIdle)
-		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = &stallBody{ReadCloser: r.Body, rc: sw.rc, d: h.bodyIdle}
+		if body != nil {
+			body.rc, body.stall = sw.rc, h.bodyIdle
 			sw.rc.SetReadDeadline(time.Now().Add(h.bodyIdle))
 		}
 	}
@@ -473,17 +482,26 @@ func plainHost(host string) bool {
 		!strings.Contains(labels, "..")
 }
 
-// stallBody pushes the connection's read deadline forward on every read of a request
-// body, so that only a body that stops moving runs into it.
-type stallBody struct {
+// clientBody is a request body on its way upstream. It keeps the first error reading it
+// met, so that a body the client garbled or stopped sending is answered as the client's
+// fault, not the upstream's. With stall set, it pushes the connection's read deadline
+// forward on every read, so that only a body that stops moving runs into it.
+type clientBody struct {
 	io.ReadCloser
-	rc *http.ResponseController
-	d  time.Duration
+	st    *state
+	rc    *http.ResponseController
+	stall time.Duration
 }
 
-func (b *stallBody) Read(p []byte) (int, error) {
-	b.rc.SetReadDeadline(time.Now().Add(b.d))
-	return b.ReadCloser.Read(p)
+func (b *clientBody) Read(p []byte) (int, error) {
+	if b.stall > 0 {
+		b.rc.SetReadDeadline(time.Now().Add(b.stall))
+	}
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.st.bodyErr.CompareAndSwap(nil, &err)
+	}
+	return n, err
 }
 
 // decide returns whether a decoded path is one of the gateway's own, and otherwise its
@@ -783,9 +801,28 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The request is too large.")
 		return
 	}
-	if r.Context().Err() != nil {
+	switch {
+	case st != nil && st.bodyErr.Load() != nil:
+		// The client's fault: a body that stopped arriving, that it garbled, or that it
+		// gave up sending (which cancels the request too).
+		berr := *st.bodyErr.Load()
+		switch {
+		case errors.Is(berr, os.ErrDeadlineExceeded):
+			h.log.Info("request body stalled", "route", route, "client_ip",
+				h.clientIP(r).String())
+			h.errorPage(w, r, http.StatusRequestTimeout, "The request stopped arriving.")
+			return
+		case r.Context().Err() != nil:
+			h.log.Debug("client went away", "route", route, "error", berr)
+		default:
+			h.log.Info("request body unreadable", "route", route, "error", berr,
+				"client_ip", h.clientIP(r).String())
+		}
+		h.errorPage(w, r, http.StatusBadRequest, "The request could not be read.")
+		return
+	case r.Context().Err() != nil:
 		h.log.Debug("client went away", "route", route, "error", err)
-	} else {
+	default:
 		h.metrics.upstreamError(route)
 		h.log.Error("upstream unreachable", "route", route, "error", err,
 			"client_ip", h.clientIP(r).String())

@@ -89,6 +89,20 @@ func TestUpstreamErrorsCounted(t *testing.T) {
 	if got := scrapeLines(t, reg, "gateway_requests_total"); got != want {
 		t.Errorf("gateway_requests_total: got\n%s\nwant\n%s", got, want)
 	}
+
+	// A body the client garbles is the client's fault: 400, and no upstream error.
+	before := scrapeLines(t, reg, name)
+	for _, chunks := range [][]string{{"zz", "ab", "0"}, {"ffffffffffffffffff", "ab", "0"},
+		{"5", "abc", "0"}} {
+		lines := append([]string{"POST /public/x HTTP/1.1", "Host: gw.example.test",
+			"Transfer-Encoding: chunked", "Connection: close", ""}, chunks...)
+		if code := e.rawRequest(t, lines...); code != http.StatusBadRequest {
+			t.Errorf("chunks %q: status %d, want 400", chunks, code)
+		}
+	}
+	if got := scrapeLines(t, reg, name); got != before {
+		t.Errorf("after garbled bodies: got\n%s\nwant\n%s", got, before)
+	}
 }
 
 // TestThrottlesCounted checks that gateway_throttles_total counts each sign-in the
