@@ -16,8 +16,10 @@ import (
 // JOSE implementation, against the keys the gateway publishes.
 func TestAssertionVerifiesAgainstJWKS(t *testing.T) {
 	up := newEcho(t)
-	e := newEnvWithUpstream(t, up, "  - path: /signed/\n    upstream: \""+up.URL+"\"\n"+
-		"    public: [/signed/open/]\n    assertion: true\n")
+	e := newEnvWithUpstream(t, up, "  - host: 127.0.0.1\n    path: /signed/\n"+
+		"    upstream: \""+up.URL+"\"\n    public: [/signed/open/]\n    assertion: true\n"+
+		"  - path: /loose/\n    upstream: \""+up.URL+"\"\n    assertion: true\n"+
+		"  - host: \"*.example.test\"\n    upstream: \""+up.URL+"\"\n    assertion: true\n")
 	alice := e.session("alice", alicePass)
 
 	res, err := http.Get(e.gw.URL + "/.gateway/jwks.json")
@@ -39,8 +41,9 @@ func TestAssertionVerifiesAgainstJWKS(t *testing.T) {
 	if len(got) != 1 || got[0] == "forged" {
 		t.Fatalf("upstream got assertions %q, want exactly the gateway's", got)
 	}
-	// The audience is the host asked for, and the upstream the token was sent to, so that
-	// an app on another host, or on the same host by another path, can refuse it.
+	// On a route for one host, the audience is that host and the upstream the token was
+	// sent to, so that an app on another host, or on the same host by another path, can
+	// refuse it.
 	gwURL, _ := url.Parse(e.gw.URL)
 	host := gwURL.Hostname()
 	tok, err := jwt.Parse([]byte(got[0]), jwt.WithKeySet(set), jwt.WithValidate(true),
@@ -55,6 +58,28 @@ func TestAssertionVerifiesAgainstJWKS(t *testing.T) {
 		jwt.WithAudience("other.example.test")); err == nil {
 		t.Error("assertion verifies for another audience")
 	}
+	// A route for any host, or for a wildcard, takes the host the client names: its
+	// tokens name the upstream alone, never a host the client chose.
+	for _, host := range []string{"payroll.internal", "payroll.example.test"} {
+		path := "/loose/x"
+		if host == "payroll.example.test" {
+			path = "/x"
+		}
+		r := e.raw("GET", path, alice, http.Header{"Host": {host}})
+		if r.StatusCode != 200 {
+			t.Fatalf("%s on %s: status %d", path, host, r.StatusCode)
+		}
+		tok, err := jwt.Parse([]byte(up.last(t).Header.Get("X-Gateway-Assertion")),
+			jwt.WithKeySet(set), jwt.WithValidate(true), jwt.WithAudience(up.URL))
+		if err != nil {
+			t.Fatalf("%s on %s: assertion does not verify for the upstream: %v", path,
+				host, err)
+		}
+		if aud, _ := tok.Audience(); !slices.Equal(aud, []string{up.URL}) {
+			t.Errorf("%s on %s: aud %q, want only %q", path, host, aud, up.URL)
+		}
+	}
+
 	if sub, _ := tok.Subject(); sub != "alice" {
 		t.Errorf("sub: got %q, want alice", sub)
 	}

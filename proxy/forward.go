@@ -210,14 +210,16 @@ func setIdentity(h http.Header, id config.IdentityHeaders, u *authn.User) {
 // AssertionHeader carries the signed identity assertion to the upstream.
 const AssertionHeader = "X-Gateway-Assertion"
 
-// setAssertion adds a signed assertion of u's identity, addressed to the host the user
-// asked for, as the request line gives it (a wildcard route's own host is a pattern),
-// and to the route's upstream (its scheme, host and port): an app that checks its
-// upstream address cannot be sent a token meant for another app, even on the same host.
+// setAssertion adds a signed assertion of u's identity, addressed to the route's
+// upstream (its scheme, host and port), so that an app that checks its upstream address
+// cannot be sent a token meant for another app, even on the same host; and, on a route
+// for one exact host, to that host as well. A route for any host, or a wildcard one,
+// takes whatever host the client names, so its tokens name none: a signed-in user could
+// otherwise have one minted for the host of an app whose own route refuses them.
 func (h *Handler) setAssertion(pr *httputil.ProxyRequest, rt *route, u *authn.User) {
 	up := rt.upstream.Scheme + "://" + rt.upstream.Host
 	aud := config.NormalizeHost(pr.In.Host)
-	if aud == "" { // HTTP/1.0 without a Host: the upstream alone
+	if aud == "" || rt.host == "" || strings.HasPrefix(rt.host, "*.") {
 		aud, up = up, ""
 	}
 	tok, err := h.assertions.Sign(assertion.Claims{Subject: u.Name, Email: u.Email,

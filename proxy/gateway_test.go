@@ -265,6 +265,9 @@ func (e *env) raw(method, path, session string, hdr http.Header) resp {
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
+	if h := hdr.Get("Host"); h != "" {
+		req.Host = h // the client sends Host from here, never from the headers
+	}
 	if session != "" {
 		req.Header.Add("Cookie", "gateway_session="+session)
 	}

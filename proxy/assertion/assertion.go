@@ -17,10 +17,10 @@
 //   - the signature verifies under a key from the gateway's JWKS, chosen by "kid", with
 //     the algorithm fixed to EdDSA rather than read from the token;
 //   - "iss" is "gateway";
-//   - "aud" holds the app's own host, so that an assertion sent to one app cannot be
-//     replayed to another behind the same gateway; when the app shares its host with
-//     others (routes by path), it checks for its own address as the gateway dials it,
-//     which "aud" holds too;
+//   - "aud" holds the app's own address as the gateway dials it, so that an assertion
+//     sent to one app cannot be replayed to another behind the same gateway; on a route
+//     for one exact host, "aud" holds that host too, which an app that has the host to
+//     itself may check instead;
 //   - "exp" and "nbf" hold at the app's clock, allowing a little skew.
 //
 // The claims are "sub" (the username), "email" (absent when unknown), "groups" (always an
@@ -84,9 +84,9 @@ type Claims struct {
 	// name may hold any character, commas included, as it is not joined into one string.
 	Groups []string
 
-	// Audience is the host the request is for: the route's host, or else the request's
-	// Host. It is the first value of the "aud" claim and must not be empty, since an
-	// assertion without an audience could be replayed to any app behind the gateway.
+	// Audience is the first value of the "aud" claim: the host of a route for one exact
+	// host, or else the upstream. It must not be empty, since an assertion without an
+	// audience could be replayed to any app behind the gateway.
 	Audience string
 
 	// Upstream, when set, is a second value of "aud": the address the gateway sends the
