@@ -22,6 +22,9 @@ var identityAliases = []string{
 	"X-Userinfo", "X-Id-Token", "X-Access-Token", "X-Auth-Token", "X-Jwt-Assertion",
 	"X-Iap-User", "Authenticated-User", "X-Authorized-Groups", "X-Kubernetes-Remote-User",
 	"X-Forwarded-Access-Token", "X-Token-Subject",
+	// IBM Security Verify Access (WebSEAL), CA SiteMinder, Shibboleth and LDAP front ends
+	"Smuser", "Sm-User", "Sm-Universalid", "Sm-Authtype", "Sm-Userdn", "Eppn",
+	"Http-Remote-User",
 }
 
 // identityAliasPrefixes are name prefixes removed the same way: whole families of
@@ -31,7 +34,8 @@ var identityAliasPrefixes = []string{
 	"x-consumer-", "x-credential-", "x-user-", "x-pomerium-", "x-authentik-",
 	"oidc-claim-", "x-ms-client-principal", "x-goog-authenticated-user-", "x-amzn-oidc-",
 	"cf-access-", "impersonate-", "x-ssl-client-", "x-client-cert-", "x-vouch-",
-	"tailscale-user-", "x-oauth-", "x-oidc-", "x-saml-",
+	"tailscale-user-", "x-oauth-", "x-oidc-", "x-saml-", "iv-", "shib-", "x-shib-",
+	"x-ldap-",
 }
 
 // forwardedHeaders describe the original request or the client. The gateway writes its
