@@ -2,8 +2,6 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -12,10 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // The nginx example (examples/nginx) run for real: Debian's nginx, started by the test on
@@ -70,25 +65,6 @@ func nginxConfig(t testing.TB, bin, dir, listen, gateway, app string) string {
 	})
 }
 
-// exampleConfig returns the file at path with each replacement made. Every replaced
-// text must be in the file exactly once, so that the example cannot drift from what is
-// tested.
-func exampleConfig(t testing.TB, path string, replace [][2]string) string {
-	t.Helper()
-	text, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := string(text)
-	for _, r := range replace {
-		if n := strings.Count(conf, r[0]); n != 1 {
-			t.Fatalf("%s has %q %d times, want once", path, r[0], n)
-		}
-		conf = strings.Replace(conf, r[0], r[1], 1)
-	}
-	return conf
-}
-
 // nginxLocalFiles returns directives for the top of an http block that keep the access
 // log and the temporary files of each module built into bin in dir, so that nothing is
 // written under /var/lib/nginx.
@@ -123,118 +99,14 @@ func runNginx(t *testing.T, bin, dir, text, listen string) {
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
-	cmd := exec.Command(bin, "-p", dir, "-c", conf,
-		"-g", "daemon off; error_log stderr; pid "+filepath.Join(dir, "nginx.pid")+";")
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting nginx: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		// the master's PID; on SIGTERM it stops its workers and exits
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("nginx output:\n%s", logs.String())
-		}
-	})
-
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", listen, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case err := <-done:
-			done <- err
-			t.Fatalf("nginx exited: %v\n%s", err, logs.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not listen on %s within 5s\n%s", listen, logs.String())
-		}
-	}
+	// on SIGTERM, the master process stops its workers and exits
+	runServer(t, "nginx", listen, exec.Command(bin, "-p", dir, "-c", conf,
+		"-g", "daemon off; error_log stderr; pid "+filepath.Join(dir, "nginx.pid")+";"))
 }
-
-// nginxApp is the app behind nginx: it answers with the request headers it received, as
-// JSON, and counts the requests that reached it.
-type nginxApp struct {
-	url  string
-	hits atomic.Int64
-}
-
-func newNginxApp(t testing.TB) *nginxApp {
-	t.Helper()
-	a := &nginxApp{}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter,
-		r *http.Request) {
-		a.hits.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(r.Header)
-	})}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	a.url = "http://" + ln.Addr().String()
-	return a
-}
-
-// identityCopies returns every value the app received under a header whose name,
-// lower-cased with "_" read as "-", is name.
-func identityCopies(h http.Header, name string) []string {
-	var vs []string
-	for k, v := range h {
-		if strings.ReplaceAll(strings.ToLower(k), "_", "-") == strings.ToLower(name) {
-			vs = append(vs, v...)
-		}
-	}
-	return vs
-}
-
-// nginxGet sends a GET through c with the header pairs in hdr, and returns the response
-// with its body read, and when it is the app's, the headers the app received.
-func nginxGet(t testing.TB, c *http.Client, target string, hdr ...string) (*http.Response,
-	http.Header) {
-	t.Helper()
-	req, _ := http.NewRequest("GET", target, nil)
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header[hdr[i]] = append(req.Header[hdr[i]], hdr[i+1])
-	}
-	res, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var seen http.Header
-	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
-		if err := json.NewDecoder(res.Body).Decode(&seen); err != nil {
-			t.Fatalf("app's answer: %v", err)
-		}
-	}
-	return res, seen
-}
-
-// spoofs are identity headers a client makes up, in the spellings apps have been fooled
-// by: repeated, in lower case, with underscores.
-var spoofs = []string{"X-Forwarded-User", "mallory", "X-Forwarded-User", "eve",
-	"x-forwarded-user", "trudy", "X_Forwarded_User", "mallory",
-	"X-Forwarded-Email", "mallory@evil.test", "X-Forwarded-Groups", "admins"}
 
 func TestNginxForwardAuth(t *testing.T) {
 	bin := nginxBinary(t)
-	app := newNginxApp(t)
+	app := newEchoApp(t)
 	path := writeConfig(t, app.url,
 		"  - path: /admin/\n    upstream: \""+app.url+"\"\n    allow:\n      users: [bob]\n",
 		"trusted_proxies: [\"127.0.0.1/32\"]\nsession:\n  store: memory\n")
@@ -246,14 +118,14 @@ func TestNginxForwardAuth(t *testing.T) {
 	browser := []string{"Accept", "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 	// an anonymous browser is sent to sign in, with the path and query it asked for
-	res, _ := nginxGet(t, anon, base+"/app/x?a=1&b=2", append(browser, spoofs...)...)
+	res, _ := proxyGet(t, anon, base+"/app/x?a=1&b=2", append(browser, spoofs...)...)
 	want := base + "/.gateway/login?next=%2Fapp%2Fx%3Fa%3D1%26b%3D2"
 	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != want {
 		t.Errorf("anonymous browser: status %d, Location %q; want 302 to %q",
 			res.StatusCode, res.Header.Get("Location"), want)
 	}
 	// a script, or a browser's form post, gets the 401
-	res, _ = nginxGet(t, anon, base+"/app/x", "Accept", "application/json")
+	res, _ = proxyGet(t, anon, base+"/app/x", "Accept", "application/json")
 	if res.StatusCode != http.StatusUnauthorized {
 		t.Errorf("anonymous script: status %d, want 401", res.StatusCode)
 	}
@@ -267,13 +139,13 @@ func TestNginxForwardAuth(t *testing.T) {
 		t.Errorf("anonymous form post: status %d, want 401", res.StatusCode)
 	}
 	// the auth endpoint is nginx's alone
-	res, _ = nginxGet(t, anon, base+"/.gateway/auth", "X-Original-URI", "/public/")
+	res, _ = proxyGet(t, anon, base+"/.gateway/auth", "X-Original-URI", "/public/")
 	if res.StatusCode != http.StatusNotFound {
 		t.Errorf("/.gateway/auth through nginx: status %d, want 404", res.StatusCode)
 	}
 
 	// a public path passes anonymously, and none of the client's identity with it
-	res, seen := nginxGet(t, anon, base+"/public/x", spoofs...)
+	res, seen := proxyGet(t, anon, base+"/public/x", spoofs...)
 	if res.StatusCode != http.StatusOK || seen == nil {
 		t.Fatalf("public path: status %d, want 200 from the app", res.StatusCode)
 	}
@@ -286,7 +158,7 @@ func TestNginxForwardAuth(t *testing.T) {
 
 	// signed in through nginx, the app gets the gateway's identity and nothing else
 	alice := signIn(t, base, "alice", "pw")
-	res, seen = nginxGet(t, alice, base+"/app/whoami", append(browser, spoofs...)...)
+	res, seen = proxyGet(t, alice, base+"/app/whoami", append(browser, spoofs...)...)
 	if res.StatusCode != http.StatusOK || seen == nil {
 		t.Fatalf("signed in: status %d, want 200 from the app", res.StatusCode)
 	}
@@ -300,7 +172,7 @@ func TestNginxForwardAuth(t *testing.T) {
 	}
 
 	// nginx clears method overrides, so the app runs the method nginx asked about
-	res, seen = nginxGet(t, alice, base+"/app/whoami", "X-HTTP-Method-Override", "DELETE",
+	res, seen = proxyGet(t, alice, base+"/app/whoami", "X-HTTP-Method-Override", "DELETE",
 		"X-HTTP-Method", "DELETE", "X-Method-Override", "DELETE")
 	if res.StatusCode != http.StatusOK || seen == nil {
 		t.Fatalf("signed in with overrides: status %d, want 200 from the app", res.StatusCode)
@@ -313,7 +185,7 @@ func TestNginxForwardAuth(t *testing.T) {
 	}
 
 	// a route whose allow rule leaves alice out
-	res, _ = nginxGet(t, alice, base+"/admin/", browser...)
+	res, _ = proxyGet(t, alice, base+"/admin/", browser...)
 	if res.StatusCode != http.StatusForbidden {
 		t.Errorf("admin route for alice: status %d, want 403", res.StatusCode)
 	}
@@ -330,7 +202,7 @@ func TestNginxForwardAuth(t *testing.T) {
 		t.Fatal("no session cookie after signing in through nginx")
 	}
 	logoutAt(t, alice, base)
-	res, _ = nginxGet(t, anon, base+"/app/", append(browser, "Cookie",
+	res, _ = proxyGet(t, anon, base+"/app/", append(browser, "Cookie",
 		"gateway_session="+old)...)
 	want = base + "/.gateway/login?next=%2Fapp%2F"
 	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != want {

@@ -150,7 +150,7 @@ func TestNginxTLS(t *testing.T) {
 	}
 
 	// an anonymous browser is sent to sign in, over HTTPS, with HSTS
-	res, _ = nginxGet(t, anon, base+"/app/x?a=1&b=2", append(browser, claims...)...)
+	res, _ = proxyGet(t, anon, base+"/app/x?a=1&b=2", append(browser, claims...)...)
 	want := "/.gateway/login?next=%2Fapp%2Fx%3Fa%3D1%26b%3D2"
 	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != want {
 		t.Errorf("anonymous browser: status %d, Location %q; want 302 to %q",
@@ -162,7 +162,7 @@ func TestNginxTLS(t *testing.T) {
 
 	// a public path passes anonymously: the app learns the real client and scheme from
 	// the gateway, and nothing of what the client claimed
-	res, seen := nginxGet(t, anon, base+"/public/x", claims...)
+	res, seen := proxyGet(t, anon, base+"/public/x", claims...)
 	if res.StatusCode != http.StatusOK || seen == nil {
 		t.Fatalf("public path: status %d, want 200 from the app", res.StatusCode)
 	}
@@ -201,7 +201,7 @@ func TestNginxTLS(t *testing.T) {
 	}
 
 	// signed in, the app gets the gateway's identity and nothing the client made up
-	res, seen = nginxGet(t, demo, base+"/app/whoami", append(browser, claims...)...)
+	res, seen = proxyGet(t, demo, base+"/app/whoami", append(browser, claims...)...)
 	if res.StatusCode != http.StatusOK || seen == nil {
 		t.Fatalf("signed in: status %d, want 200 from the app", res.StatusCode)
 	}
@@ -260,7 +260,7 @@ func TestNginxTLS(t *testing.T) {
 
 	// after sign-out, the old cookie is sent to sign in again
 	logoutAt(t, demo, base)
-	res, _ = nginxGet(t, anon, base+"/app/", append(browser, "Cookie",
+	res, _ = proxyGet(t, anon, base+"/app/", append(browser, "Cookie",
 		"gateway_session="+session)...)
 	if want := "/.gateway/login?next=%2Fapp%2F"; res.StatusCode != http.StatusFound ||
 		res.Header.Get("Location") != want {

@@ -1,0 +1,147 @@
+package server
+
+import (
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Helpers shared by the tests that run a front-proxy example (examples/nginx,
+// examples/caddy) with the real proxy, in front of the gateway and an app.
+
+// exampleConfig returns the file at path with each replacement made. Every replaced
+// text must be in the file exactly once, so that the example cannot drift from what is
+// tested.
+func exampleConfig(t testing.TB, path string, replace [][2]string) string {
+	t.Helper()
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := string(text)
+	for _, r := range replace {
+		if n := strings.Count(conf, r[0]); n != 1 {
+			t.Fatalf("%s has %q %d times, want once", path, r[0], n)
+		}
+		conf = strings.Replace(conf, r[0], r[1], 1)
+	}
+	return conf
+}
+
+// runServer starts cmd, the server called name in messages, and waits until it accepts
+// connections on listen. When the test ends it is sent SIGTERM by its PID, and killed if
+// it has not exited 5s later; its output is logged if the test failed.
+func runServer(t *testing.T, name, listen string, cmd *exec.Cmd) {
+	t.Helper()
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, logs.String())
+		}
+	})
+
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", listen, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("%s exited: %v\n%s", name, err, logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not listen on %s within 5s\n%s", name, listen, logs.String())
+		}
+	}
+}
+
+// echoApp is the app behind the front proxy: it answers with the request headers it
+// received, as JSON, and counts the requests that reached it.
+type echoApp struct {
+	url  string
+	hits atomic.Int64
+}
+
+func newEchoApp(t testing.TB) *echoApp {
+	t.Helper()
+	a := &echoApp{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter,
+		r *http.Request) {
+		a.hits.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(r.Header)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	a.url = "http://" + ln.Addr().String()
+	return a
+}
+
+// identityCopies returns every value the app received under a header whose name,
+// lower-cased with "_" read as "-", is name.
+func identityCopies(h http.Header, name string) []string {
+	var vs []string
+	for k, v := range h {
+		if strings.ReplaceAll(strings.ToLower(k), "_", "-") == strings.ToLower(name) {
+			vs = append(vs, v...)
+		}
+	}
+	return vs
+}
+
+// proxyGet sends a GET through c with the header pairs in hdr, and returns the response
+// with its body read, and when it is the app's, the headers the app received.
+func proxyGet(t testing.TB, c *http.Client, target string, hdr ...string) (*http.Response,
+	http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", target, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header[hdr[i]] = append(req.Header[hdr[i]], hdr[i+1])
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var seen http.Header
+	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+		if err := json.NewDecoder(res.Body).Decode(&seen); err != nil {
+			t.Fatalf("app's answer: %v", err)
+		}
+	}
+	return res, seen
+}
+
+// spoofs are identity headers a client makes up, in the spellings apps have been fooled
+// by: repeated, in lower case, with underscores.
+var spoofs = []string{"X-Forwarded-User", "mallory", "X-Forwarded-User", "eve",
+	"x-forwarded-user", "trudy", "X_Forwarded_User", "mallory",
+	"X-Forwarded-Email", "mallory@evil.test", "X-Forwarded-Groups", "admins"}
