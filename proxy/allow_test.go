@@ -52,6 +52,8 @@ func TestAllowRulesDecide(t *testing.T) {
 			"may not send a DELETE request to this page"},
 		{"alice", alice, "GET", "/reports/q?_method=GET&_method=DELETE", 403,
 			"may not send a DELETE request to this page"},
+		{"alice", alice, "GET", "/reports/q?%20_method=DELETE", 403,
+			"may not send a DELETE request to this page"},
 		{"alice", alice, "GET", "/reports/q?_method=head", 200, ""},
 		{"alice", alice, "GET", "/reports/q?methodology=x&_method=", 200, ""},
 		{"bob", bob, "GET", "/admin/x?_method=DELETE", 200, ""}, // no methods rule

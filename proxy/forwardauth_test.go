@@ -123,6 +123,11 @@ func TestForwardAuth(t *testing.T) {
 				"X-Original-Method", "get"}, 403, ""},
 		{"methods rule, _method in the query", faProxy, alice, []string{"X-Forwarded-Uri",
 			"/api/x?_method=DELETE", "X-Forwarded-Method", "GET"}, 403, ""},
+		{"methods rule, _method after a space", faProxy, alice, []string{
+			"X-Original-URI", "/api/x?+_method=DELETE", "X-Forwarded-Method", "GET"}, 403, ""},
+		{"methods rule, _method in a pair Go would skip", faProxy, alice, []string{
+			"X-Original-URI", "/api/x?_method%00%zz=DELETE", "X-Forwarded-Method", "GET"},
+			403, ""},
 		{"methods rule, allowed _method in the query", faProxy, alice, []string{
 			"X-Forwarded-Uri", "/api/x?_method=get", "X-Forwarded-Method", "GET"}, 200,
 			"alice"},

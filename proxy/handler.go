@@ -548,47 +548,6 @@ func (rt *route) allowsMethod(method, rawQuery string) bool {
 	return isOneOf(strings.ToUpper(method), m) && queryOverride(rawQuery, m) == ""
 }
 
-// queryOverride returns the first method that a "_method" parameter of rawQuery names
-// and allowed does not hold, or "". Keys are read as PHP reads them, which turns " ",
-// "." and "[" into "_", and in any letter case. A query without "method" in it, in any
-// case and unescaped, costs a scan and no allocation.
-func queryOverride(rawQuery string, allowed []string) string {
-	if !strings.Contains(rawQuery, "%") && !containsFold(rawQuery, "method") {
-		return ""
-	}
-	// A malformed pair is skipped here as the app's own parser would skip it.
-	q, _ := url.ParseQuery(rawQuery)
-	for k, vs := range q {
-		k = phpKey.Replace(k)
-		if !strings.HasPrefix(strings.ToLower(k), "_method") {
-			continue
-		}
-		for _, v := range vs {
-			if v = strings.ToUpper(strings.TrimSpace(v)); v != "" && !isOneOf(v, allowed) {
-				return v
-			}
-		}
-	}
-	return ""
-}
-
-// phpKey reads a query key as PHP does.
-var phpKey = strings.NewReplacer(" ", "_", ".", "_", "[", "_")
-
-// containsFold reports whether s holds the lower-case ASCII word sub in any letter case.
-func containsFold(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		j := 0
-		for j < len(sub) && s[i+j]|0x20 == sub[j] {
-			j++
-		}
-		if j == len(sub) {
-			return true
-		}
-	}
-	return false
-}
-
 // allowsUser reports whether rt's rule names u or one of u's groups, or names nobody.
 func (rt *route) allowsUser(u *authn.User) bool {
 	a := &rt.allow
