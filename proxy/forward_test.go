@@ -311,6 +311,11 @@ func TestStalledBodiesAreCut(t *testing.T) {
 			"0123456789", "HTTP/1.1 408 "},
 		{"POST /.gateway/login HTTP/1.1\r\nHost: gw\r\nContent-Length: 1000\r\n" +
 			"Content-Type: application/x-www-form-urlencoded\r\n\r\nusername=a", ""},
+		// an Upgrade header with no "upgrade" token in Connection is no handshake, and its
+		// body is watched like any other
+		{"POST /public/upload HTTP/1.1\r\nHost: gw\r\nUpgrade: websocket\r\n" +
+			"Connection: keep-alive, x-noupgrade\r\nContent-Length: 100\r\n\r\n0123456789",
+			"HTTP/1.1 408 "},
 	} {
 		req := tt.req
 		c, err := net.Dial("tcp", u.Host)
@@ -328,6 +333,28 @@ func TestStalledBodiesAreCut(t *testing.T) {
 		}
 		if d := time.Since(start); d > 10*time.Second {
 			t.Errorf("%.20q: connection held for %v, want it closed after about 1s", req, d)
+		}
+	}
+}
+
+// TestHandshakeWithBodyRefused: a websocket handshake is a GET without a body; any
+// other would open a tunnel whose body no timeout watches.
+func TestHandshakeWithBodyRefused(t *testing.T) {
+	e := newEnv(t, "")
+	for _, lines := range [][]string{
+		{"GET /public/ws HTTP/1.1", "Content-Length: 5", "", "hello"},
+		{"GET /public/ws HTTP/1.1", "Transfer-Encoding: chunked", "", "5", "hello", "0", ""},
+		{"POST /public/ws HTTP/1.1", "Content-Length: 0"},
+		{"PUT /public/ws HTTP/1.1", "Content-Length: 0"},
+	} {
+		before := e.up.count()
+		req := append([]string{lines[0], "Host: gw.example.test", "Connection: Upgrade",
+			"Upgrade: websocket", "Sec-WebSocket-Version: 13",
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="}, lines[1:]...)
+		if code := e.rawRequest(t, req...); code != http.StatusBadRequest ||
+			e.up.count() != before {
+			t.Errorf("%q: status %d, upstream asked %d times; want 400, none", lines, code,
+				e.up.count()-before)
 		}
 	}
 }

@@ -328,6 +328,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		h.errorPage(w, r, http.StatusBadRequest, "This protocol upgrade is not supported.")
 		return
 	}
+	// A websocket handshake is a GET without a body. One with a body would be a tunnel
+	// whose body no timeout watches, since tunnels keep their own pace.
+	if isUpgrade(r) && (r.Method != http.MethodGet || r.ContentLength != 0) {
+		h.errorPage(w, r, http.StatusBadRequest, "This protocol upgrade is not valid.")
+		return
+	}
 	// Browsers send cookies with a websocket handshake from any site, and no CORS rule
 	// guards it: a handshake from another origin is refused, or any page could talk to
 	// the app as the signed-in user.
@@ -425,12 +431,22 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	}
 }
 
-// isUpgrade reports whether r asks to switch protocols, as a websocket handshake does.
-// Such connections outlive the request and keep their own pace.
+// isUpgrade reports whether r asks to switch protocols, as a websocket handshake does:
+// it names an Upgrade, and "upgrade" is one of the tokens of its Connection header, the
+// test ReverseProxy makes before it opens a tunnel. Such connections outlive the request
+// and keep their own pace.
 func isUpgrade(r *http.Request) bool {
-	return r.Header.Get("Upgrade") != "" &&
-		strings.Contains(strings.ToLower(strings.Join(r.Header.Values("Connection"), ",")),
-			"upgrade")
+	if r.Header.Get("Upgrade") == "" {
+		return false
+	}
+	for _, v := range r.Header.Values("Connection") {
+		for tok := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.Trim(tok, " \t"), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // sameOrigin reports whether r carries no Origin, or one naming the scheme and host it
