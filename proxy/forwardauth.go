@@ -67,10 +67,23 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
+	// A websocket handshake from another site rides on the user's cookie: refused, as
+	// when the gateway proxies. Front proxies may drop Upgrade from the auth request, so
+	// the handshake's own key marks one too.
+	if (strings.EqualFold(r.Header.Get("Upgrade"), "websocket") ||
+		r.Header.Get("Sec-Websocket-Key") != "") && !originMatches(r, target.scheme, host) {
+		h.log.Warn("forward-auth refused", "reason", "websocket handshake from another "+
+			"origin", "route", rt.name, "client_ip", h.clientIP(r).String())
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
 	// A CORS preflight carries no cookie; a route that lets genuine ones through does so
 	// here too, with no identity, as it does when the gateway proxies.
+	// The app gets the client's headers and query, so one that overrides the method
+	// makes it no preflight.
 	if rt.preflight && target.method == http.MethodOptions && !target.lowerMethod &&
-		r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" {
+		r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" &&
+		!hasMethodOverride(r.Header) && queryOverride(target.query, preflightOnly) == "" {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -161,6 +174,25 @@ func (h *Handler) loginURL(cleanPath, query string) string {
 		return LoginPath
 	}
 	return LoginPath + "?next=" + url.QueryEscape(next)
+}
+
+// preflightOnly is the one method a preflight may name.
+var preflightOnly = []string{http.MethodOptions}
+
+// originMatches reports whether r carries no Origin, or one naming host (by name; the
+// port is left out, since front proxies differ on whether they name it) and, when known,
+// scheme.
+func originMatches(r *http.Request, scheme, host string) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" {
+		return false
+	}
+	return (scheme == "" || strings.EqualFold(u.Scheme, scheme)) &&
+		config.NormalizeHost(u.Host) == config.NormalizeHost(host)
 }
 
 // describesBrowserRead reports whether the described request is a browser's GET or HEAD:
@@ -269,6 +301,11 @@ func requestTarget(v string) (target, bool) {
 	if v == "" {
 		return target{}, false
 	}
+	// No client sends a fragment; a "#" anywhere is a description to be refused, before
+	// a URL parser cuts it off unseen.
+	if strings.Contains(v, "#") {
+		return target{}, false
+	}
 	var t target
 	if v[0] != '/' {
 		u, err := url.Parse(v)
@@ -277,12 +314,21 @@ func requestTarget(v string) (target, bool) {
 			return target{}, false
 		}
 		t.scheme, t.host = u.Scheme, u.Host
-		v = u.RequestURI()
+		// The path and query as the app gets them, not as the URL parser would write
+		// them again: it decodes an encoded "/" when the path holds a byte it escapes.
+		_, rest, _ := strings.Cut(v, "://")
+		i := strings.IndexAny(rest, "/?")
+		if i < 0 {
+			i = len(rest)
+		}
+		if rest[:i] != u.Host {
+			return target{}, false
+		}
+		if v = rest[i:]; !strings.HasPrefix(v, "/") {
+			v = "/" + v
+		}
 	}
 	p, q, _ := strings.Cut(v, "?")
-	if strings.ContainsAny(p, "#") {
-		return target{}, false
-	}
 	t.path, t.query = p, q
 	return t, true
 }

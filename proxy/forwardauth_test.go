@@ -147,6 +147,40 @@ func TestForwardAuth(t *testing.T) {
 		{"preflight with a session carries no identity", faProxy, alice, []string{
 			"X-Forwarded-Uri", "/cors/x", "X-Forwarded-Method", "OPTIONS", "Origin",
 			"https://other.example", "Access-Control-Request-Method", "PUT"}, 200, ""},
+		{"preflight with a method override", faProxy, "", []string{"X-Forwarded-Uri",
+			"/cors/x", "X-Forwarded-Method", "OPTIONS", "Origin", "https://other.example",
+			"Access-Control-Request-Method", "PUT", "X-HTTP-Method-Override", "DELETE"},
+			401, ""},
+		{"preflight with _method in the query", faProxy, "", []string{"X-Forwarded-Uri",
+			"/cors/x?_method=DELETE", "X-Forwarded-Method", "OPTIONS", "Origin",
+			"https://other.example", "Access-Control-Request-Method", "PUT"}, 401, ""},
+
+		// a websocket handshake from another site is refused, as when proxying
+		{"websocket from another origin", faProxy, alice, []string{"X-Forwarded-Uri", "/ws",
+			"X-Forwarded-Method", "GET", "X-Forwarded-Host", "app.example.test",
+			"X-Forwarded-Proto", "https", "Upgrade", "websocket", "Origin",
+			"https://evil.example"}, 403, ""},
+		{"websocket key alone, another origin", faProxy, alice, []string{"X-Forwarded-Uri",
+			"/ws", "X-Forwarded-Method", "GET", "X-Forwarded-Host", "app.example.test",
+			"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==", "Origin",
+			"https://evil.example"}, 403, ""},
+		{"websocket from another scheme", faProxy, alice, []string{"X-Forwarded-Uri", "/ws",
+			"X-Forwarded-Method", "GET", "X-Forwarded-Host", "app.example.test",
+			"X-Forwarded-Proto", "https", "Upgrade", "websocket", "Origin",
+			"http://app.example.test"}, 403, ""},
+		{"websocket from its own origin", faProxy, alice, []string{"X-Forwarded-Uri", "/ws",
+			"X-Forwarded-Method", "GET", "X-Forwarded-Host", "app.example.test:8443",
+			"X-Forwarded-Proto", "https", "Upgrade", "websocket", "Origin",
+			"https://app.example.test:8443"}, 200, "alice"},
+		{"cross-origin request that is no handshake", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/x", "X-Forwarded-Method", "GET", "Origin",
+			"https://other.example"}, 200, "alice"},
+
+		// an absolute URL is judged as the app gets it
+		{"fragment in X-Original-URL", faProxy, "", []string{"X-Original-URL",
+			"http://gw.example.test/public/#/../../admin/"}, 403, ""},
+		{"encoded slash beside a byte the parser escapes", faProxy, alice, []string{
+			"X-Original-URL", "http://gw.example.test/public%2Fx{"}, 403, ""},
 		{"no methods rule, override", faProxy, alice, []string{"X-Forwarded-Uri", "/x",
 			"X-Forwarded-Method", "GET", "X-HTTP-Method-Override", "DELETE"}, 200, "alice"},
 
