@@ -522,11 +522,14 @@ func (b *clientBody) Read(p []byte) (int, error) {
 
 // decide returns whether a decoded path is one of the gateway's own, and otherwise its
 // route and whether it is public there. Servers that honour ";parameters" (Tomcat,
-// Jetty) read another path than the one decoded here; ok is false when that reading
-// would lead to another decision, and the path must then be refused.
+// Jetty), and Windows ones (IIS), read other paths than the one decoded here; ok is false
+// when such a reading would lead to another decision, and the path must then be refused.
 func (h *Handler) decide(host, path string) (gateway bool, rt *route, public, ok bool) {
 	gateway, rt, public = h.decideOne(host, path)
-	if p := stripParams(path); p != path {
+	for _, p := range [...]string{stripParams(path), windowsReading(path)} {
+		if p == path {
+			continue
+		}
 		g2, rt2, public2 := h.decideOne(host, p)
 		if g2 != gateway || rt2 != rt || public2 != public {
 			return false, nil, false, false

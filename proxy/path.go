@@ -81,6 +81,10 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 		if n := len(name); n > 0 && (name[n-1] == '.' || name[n-1] == ' ') {
 			return "", "", errAmbiguousPath
 		}
+		// "..+" is ".. " to an app that decodes "+", and ".." once Windows trims it.
+		if strings.Contains(name, ".") && strings.Trim(name, ".+") == "" {
+			return "", "", errAmbiguousPath
+		}
 	}
 	if plain {
 		escaped = decodeUnreserved(escaped)
@@ -88,11 +92,19 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 	return escaped, decoded, nil
 }
 
-// hasEscape reports whether s holds a percent-encoded byte.
+// hasEscape reports whether s holds a percent-encoded byte, or an IIS "%u" escape of a
+// UTF-16 unit ("%u002e"), which ASP.NET decodes.
 func hasEscape(s string) bool {
 	for i := strings.IndexByte(s, '%'); i >= 0 && i < len(s); i++ {
 		if _, ok := pct.At(s, i); ok {
 			return true
+		}
+		if i+5 < len(s) && s[i] == '%' && s[i+1]|0x20 == 'u' {
+			_, hi := pct.Hex(s, i+2)
+			_, lo := pct.Hex(s, i+4)
+			if hi && lo {
+				return true
+			}
 		}
 	}
 	return false
@@ -135,9 +147,14 @@ func lookalike(decoded string) bool {
 	if ascii {
 		return false // the common case, and nothing to map
 	}
-	return strings.ContainsAny(decoded, "\u2215\u2044\u29f8\u2216\u29f5\u29f9") ||
+	return strings.ContainsAny(decoded, bestFitSeparators) ||
 		!norm.NFKC.IsNormalString(decoded)
 }
+
+// bestFitSeparators are characters that Windows' best-fit mapping turns into "/" or "\\":
+// slashes and backslashes of other scripts, and the yen and won signs, which the Japanese
+// and Korean code pages put where ASCII has the backslash.
+const bestFitSeparators = "\u2215\u2044\u29f8\u2216\u29f5\u29f9\u00a5\u20a9\uffe5\uffe6"
 
 // dangerous reports whether a percent-encoded byte is one that servers treat differently
 // encoded and decoded: a separator, a query or fragment mark, a parameter mark, or a
@@ -154,6 +171,24 @@ func stripParams(decoded string) string {
 		return decoded
 	}
 	return collapseSlashes(stripSegments(decoded))
+}
+
+// windowsReading returns a decoded path as a Windows server may read it: with each
+// segment's NTFS stream name ("admin::$DATA", "admin::$INDEX_ALLOCATION") and trailing
+// "+" (a space to apps that decode "+", which Windows then trims) dropped, so
+// "/admin::$DATA/" and "/admin+/" are "/admin/".
+func windowsReading(decoded string) string {
+	if !strings.ContainsAny(decoded, "+:") {
+		return decoded
+	}
+	segs := strings.Split(decoded, "/")
+	for i, seg := range segs {
+		if j := strings.Index(seg, "::$"); j >= 0 {
+			seg = seg[:j]
+		}
+		segs[i] = strings.TrimRight(seg, "+")
+	}
+	return strings.Join(segs, "/")
 }
 
 func stripSegments(decoded string) string {

@@ -59,6 +59,14 @@ func TestNormalizePath(t *testing.T) {
 		{in: "/a%25zz", clean: "/a%25zz", decoded: "/a%zz"},
 		{in: "/a%252e%252e", bad: true},
 		{in: "/a%252F", bad: true},
+		{in: "/public/%25u002e%25u002e/admin/", bad: true}, // IIS's %u, escaped once more
+		{in: "/a%25U002F", bad: true},
+		{in: "/a%25u00", clean: "/a%25u00", decoded: "/a%u00"},
+		{in: "/public/..+/admin/", bad: true},
+		{in: "/public/.+/admin/", bad: true},
+		{in: "/c++/x", clean: "/c++/x", decoded: "/c++/x"},
+		{in: "/admin%C2%A5/", bad: true}, // yen: a backslash in Japanese code pages
+		{in: "/admin%E2%82%A9/", bad: true},
 		{in: "/a%25%32%46", bad: true},
 		{in: "/a%25%32%65%25%32%65/b", bad: true},
 		{in: "/a%252%65", bad: true},

@@ -213,3 +213,33 @@ func TestEscapedLettersJudgedAndSentPlain(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowsReadingsRefused: a path a Windows server reads as another, by an NTFS
+// stream name or a trailing "+" an app turns into a trimmed space, gets 400 when that
+// reading would be judged otherwise, and passes when it would not.
+func TestWindowsReadingsRefused(t *testing.T) {
+	e := newSecEnv(t, secOptions{})
+	alice := e.session(t, "alice", alicePass)
+	for _, tt := range []struct {
+		path string
+		want int
+	}{
+		{"/admin+/x", http.StatusBadRequest},
+		{"/admin++/", http.StatusBadRequest},
+		{"/admin::$DATA/x", http.StatusBadRequest},
+		{"/admin::$INDEX_ALLOCATION/x", http.StatusBadRequest},
+		{"/public+/x", http.StatusBadRequest}, // judged protected, read as public
+		{"/public/c++", http.StatusOK},        // the same route and rule either way
+		{"/app/a+b", http.StatusOK},
+	} {
+		before := e.up.count()
+		r := e.send(t, rawLines("GET "+tt.path+" HTTP/1.1", "Host: "+secHost,
+			"Cookie: gateway_session="+alice))
+		if r.StatusCode != tt.want {
+			t.Errorf("%s: status %d, want %d", tt.path, r.StatusCode, tt.want)
+		}
+		if tt.want != http.StatusOK {
+			wantUntouched(t, e.up, before)
+		}
+	}
+}
