@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -402,5 +403,72 @@ func TestHopByHopRequestHeadersDropped(t *testing.T) {
 			"proxy-user":
 			t.Errorf("%s reached the upstream", name)
 		}
+	}
+}
+
+// TestLongAnswersToBodiesFlow: once a request's body is all in, body_idle no longer
+// bounds the request: an answer that takes longer than it, or streams for longer, is
+// passed on whole.
+func TestLongAnswersToBodiesFlow(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if r.URL.Path == "/public/slow" {
+			time.Sleep(1500 * time.Millisecond)
+			io.WriteString(w, "done")
+			return
+		}
+		for i := range 5 { // a stream of 2 s in all
+			fmt.Fprintf(w, "%d\n", i)
+			w.(http.Flusher).Flush()
+			time.Sleep(400 * time.Millisecond)
+		}
+	}))
+	t.Cleanup(app.Close)
+	e := newEnv(t, "  - path: /public/\n    upstream: \""+app.URL+"\"\n    public: [/public/]\n"+
+		"timeouts:\n  body_idle: 1s\n")
+	for path, want := range map[string]string{"/public/slow": "done",
+		"/public/stream": "0\n1\n2\n3\n4\n"} {
+		res, err := http.Post(e.gw.URL+path, "text/plain", strings.NewReader("a=b"))
+		if err != nil {
+			t.Fatalf("POST %s: %v", path, err)
+		}
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || string(body) != want || err != nil {
+			t.Errorf("POST %s: %d %q (%v), want 200 %q", path, res.StatusCode, body, err,
+				want)
+		}
+	}
+}
+
+// TestHandshakeAnsweredPlainlyIsWatched: a request with the headers of a websocket
+// handshake that the app answers with a plain 200 opens no tunnel, and a client that
+// stops reading that answer is cut after body_idle like any other.
+func TestHandshakeAnsweredPlainlyIsWatched(t *testing.T) {
+	cut := make(chan struct{})
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 64<<10)
+		for range 1024 { // 64 MiB, far more than the sockets between hold
+			if _, err := w.Write(chunk); err != nil {
+				close(cut)
+				return
+			}
+		}
+	}))
+	t.Cleanup(app.Close)
+	e := newEnv(t, "  - path: /public/\n    upstream: \""+app.URL+"\"\n    public: [/public/]\n"+
+		"timeouts:\n  body_idle: 1s\n")
+	u, _ := url.Parse(e.gw.URL)
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "GET /public/big HTTP/1.1\r\nHost: gw.example.test\r\nConnection: Upgrade\r\n"+
+		"Upgrade: websocket\r\n\r\n")
+	select { // the client reads nothing
+	case <-cut:
+	case <-time.After(15 * time.Second):
+		t.Error("the answer was still being relayed 15 s after the client stopped reading")
 	}
 }

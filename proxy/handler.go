@@ -514,7 +514,12 @@ func (b *clientBody) Read(p []byte) (int, error) {
 		b.rc.SetReadDeadline(time.Now().Add(b.stall))
 	}
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && err != io.EOF {
+	switch {
+	case err == io.EOF && b.stall > 0:
+		// The whole body is in. The server now reads ahead on the connection, and a
+		// deadline left standing would cut the answer however well it flows.
+		b.rc.SetReadDeadline(time.Time{})
+	case err != nil && err != io.EOF:
 		b.st.bodyErr.CompareAndSwap(nil, &err)
 	}
 	return n, err
@@ -817,6 +822,13 @@ var gatewayCookies = []string{session.CookieName, loginCookie, deviceCookie}
 // and, for a stream, watched.
 func (h *Handler) relayed(resp *http.Response) error {
 	h.watchStream(resp)
+	// A handshake the app answers with anything but 101 is no tunnel: its answer is
+	// watched for stalls like any other.
+	if st, _ := resp.Request.Context().Value(stateKey{}).(*state); st != nil &&
+		st.sw != nil && h.bodyIdle > 0 && st.sw.stall == 0 &&
+		resp.StatusCode != http.StatusSwitchingProtocols {
+		st.sw.stallAfter(h.bodyIdle)
+	}
 	return dropGatewayCookies(resp)
 }
 
