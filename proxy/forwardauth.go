@@ -57,10 +57,19 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// From a trusted proxy, the host it names is the host the user asked for; when it
-	// names none, the auth request's own Host is the one the proxy passed on.
+	// names none, the auth request's own Host is the one the proxy passed on. When that
+	// Host is one a route serves, the proxy passed on the user's (nginx's "Host $host"),
+	// and a description naming another came from the client, past a proxy that did not
+	// overwrite it: judging it would let the client pick whose rules apply.
 	host := target.host
 	if host == "" {
 		host = r.Host
+	} else if own := config.NormalizeHost(r.Host); own != config.NormalizeHost(host) &&
+		h.servesHost(own) {
+		h.log.Warn("forward-auth refused", "reason", "described host differs from the "+
+			"auth request's own", "client_ip", h.clientIP(r).String())
+		w.WriteHeader(http.StatusForbidden)
+		return
 	}
 	gw, rt, public, ok := h.decide(config.NormalizeHost(host), decoded)
 	if !ok || gw || rt == nil {

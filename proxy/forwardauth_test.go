@@ -31,6 +31,10 @@ func askForwardAuth(t testing.TB, e *env, target, from, cookie string,
 	req := httptest.NewRequest("GET", "http://gw.example.test"+target, nil)
 	req.RemoteAddr = from + ":5000"
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1] // the auth request's own Host, as the proxy sets it
+			continue
+		}
 		req.Header.Add(hdr[i], hdr[i+1])
 	}
 	if cookie != "" {
@@ -43,7 +47,7 @@ func askForwardAuth(t testing.TB, e *env, target, from, cookie string,
 
 func TestForwardAuth(t *testing.T) {
 	e := newEnv(t, forwardAuthConfig)
-	alice := e.session("alice", alicePass)
+	alice, bob := e.session("alice", alicePass), e.session("bob", bobPass)
 	tests := []struct {
 		name, from, cookie string
 		hdr                []string
@@ -181,6 +185,19 @@ func TestForwardAuth(t *testing.T) {
 			"http://gw.example.test/public/#/../../admin/"}, 403, ""},
 		{"encoded slash beside a byte the parser escapes", faProxy, alice, []string{
 			"X-Original-URL", "http://gw.example.test/public%2Fx{"}, 403, ""},
+		// the auth request's own Host, when an app's (nginx's "Host $host"), is the one
+		// the proxy saw: a description naming another came from the client
+		{"app host, client names another", faProxy, alice, []string{"Host",
+			"admin.example.test", "X-Forwarded-Host", "gw.example.test", "X-Forwarded-Uri",
+			"/x"}, 403, ""},
+		{"app host, client's absolute URL names another", faProxy, alice, []string{"Host",
+			"admin.example.test", "X-Original-URL", "http://gw.example.test/x"}, 403, ""},
+		{"app host, the same named otherwise spelt", faProxy, bob, []string{"Host",
+			"admin.example.test", "X-Forwarded-Host", "ADMIN.example.test.:8443",
+			"X-Forwarded-Uri", "/x"}, 200, "bob"},
+		{"gateway's own address, host named", faProxy, alice, []string{"Host",
+			"127.0.0.1:8080", "X-Forwarded-Host", "gw.example.test", "X-Forwarded-Uri",
+			"/x"}, 200, "alice"},
 		{"no methods rule, override", faProxy, alice, []string{"X-Forwarded-Uri", "/x",
 			"X-Forwarded-Method", "GET", "X-HTTP-Method-Override", "DELETE"}, 200, "alice"},
 
@@ -219,9 +236,9 @@ func TestForwardAuth(t *testing.T) {
 			if got := res.Header.Get("X-Forwarded-User"); got != tt.user {
 				t.Errorf("X-Forwarded-User: got %q, want %q", got, tt.user)
 			}
-			if tt.user != "" && res.Header.Get("X-Forwarded-Groups") != "staff" {
-				t.Errorf("X-Forwarded-Groups: got %q, want staff",
-					res.Header.Get("X-Forwarded-Groups"))
+			groups := map[string]string{"alice": "staff", "bob": "admins,staff"}[tt.user]
+			if got := res.Header.Get("X-Forwarded-Groups"); got != groups {
+				t.Errorf("X-Forwarded-Groups: got %q, want %q", got, groups)
 			}
 		})
 	}
