@@ -531,7 +531,8 @@ func (b *clientBody) Read(p []byte) (int, error) {
 // when such a reading would lead to another decision, and the path must then be refused.
 func (h *Handler) decide(host, path string) (gateway bool, rt *route, public, ok bool) {
 	gateway, rt, public = h.decideOne(host, path)
-	for _, p := range [...]string{stripParams(path), windowsReading(path)} {
+	stripped := stripParams(path)
+	for _, p := range [...]string{stripped, windowsReading(path), windowsReading(stripped)} {
 		if p == path {
 			continue
 		}

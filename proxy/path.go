@@ -81,8 +81,10 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 		if n := len(name); n > 0 && (name[n-1] == '.' || name[n-1] == ' ') {
 			return "", "", errAmbiguousPath
 		}
-		// "..+" is ".. " to an app that decodes "+", and ".." once Windows trims it.
-		if strings.Contains(name, ".") && strings.Trim(name, ".+") == "" {
+		// "..+" is ".. " to an app that decodes "+", and ".." once Windows trims it;
+		// "..::$DATA" is ".." to Windows.
+		if w := windowsName(name); w != name && w != "" && strings.Trim(w, ".") == "" ||
+			strings.Contains(name, ".") && strings.Trim(name, ".+ ") == "" {
 			return "", "", errAmbiguousPath
 		}
 	}
@@ -173,22 +175,30 @@ func stripParams(decoded string) string {
 	return collapseSlashes(stripSegments(decoded))
 }
 
-// windowsReading returns a decoded path as a Windows server may read it: with each
-// segment's NTFS stream name ("admin::$DATA", "admin::$INDEX_ALLOCATION") and trailing
-// "+" (a space to apps that decode "+", which Windows then trims) dropped, so
-// "/admin::$DATA/" and "/admin+/" are "/admin/".
+// windowsReading returns a decoded path as a Windows server may read it: each segment
+// without its NTFS stream name ("admin::$DATA", "admin::$INDEX_ALLOCATION") and without
+// the trailing "+", spaces and dots that an app decoding "+" as a space, then Windows,
+// drop; so "/admin::$DATA/", "/admin+/" and "/admin.+/" are "/admin/".
 func windowsReading(decoded string) string {
 	if !strings.ContainsAny(decoded, "+:") {
 		return decoded
 	}
 	segs := strings.Split(decoded, "/")
 	for i, seg := range segs {
-		if j := strings.Index(seg, "::$"); j >= 0 {
-			seg = seg[:j]
-		}
-		segs[i] = strings.TrimRight(seg, "+")
+		segs[i] = windowsName(seg)
 	}
 	return strings.Join(segs, "/")
+}
+
+// windowsName is one segment of windowsReading.
+func windowsName(seg string) string {
+	if j := strings.Index(seg, "::$"); j >= 0 {
+		seg = seg[:j]
+	}
+	if strings.HasSuffix(seg, "+") {
+		seg = strings.TrimRight(seg, "+. ")
+	}
+	return seg
 }
 
 func stripSegments(decoded string) string {

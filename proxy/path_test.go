@@ -65,6 +65,10 @@ func TestNormalizePath(t *testing.T) {
 		{in: "/public/..+/admin/", bad: true},
 		{in: "/public/.+/admin/", bad: true},
 		{in: "/c++/x", clean: "/c++/x", decoded: "/c++/x"},
+		{in: "/public/..::$DATA/admin/x", bad: true},
+		{in: "/public/..::$INDEX_ALLOCATION/admin/", bad: true},
+		{in: "/public/.%20+/admin/", bad: true},
+		{in: "/a::$DATA/b", clean: "/a::$DATA/b", decoded: "/a::$DATA/b"},
 		{in: "/admin%C2%A5/", bad: true}, // yen: a backslash in Japanese code pages
 		{in: "/admin%E2%82%A9/", bad: true},
 		{in: "/a%25%32%46", bad: true},

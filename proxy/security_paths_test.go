@@ -229,7 +229,12 @@ func TestWindowsReadingsRefused(t *testing.T) {
 		{"/admin::$DATA/x", http.StatusBadRequest},
 		{"/admin::$INDEX_ALLOCATION/x", http.StatusBadRequest},
 		{"/public+/x", http.StatusBadRequest}, // judged protected, read as public
-		{"/public/c++", http.StatusOK},        // the same route and rule either way
+		{"/admin.+", http.StatusBadRequest},
+		{"/admin%20+/x", http.StatusBadRequest},
+		{"/admin+.+/x", http.StatusBadRequest},
+		{"/admin+;x/x", http.StatusBadRequest}, // ";x" dropped, then "+"
+		{"/public/..::$DATA/admin/x", http.StatusBadRequest},
+		{"/public/c++", http.StatusOK}, // the same route and rule either way
 		{"/app/a+b", http.StatusOK},
 	} {
 		before := e.up.count()
