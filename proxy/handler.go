@@ -209,7 +209,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	st := &state{}
 	sw := &statusWriter{ResponseWriter: w, req: r, st: st}
+	// Deferred, so that an answer cut short is recorded too: ReverseProxy gives up on one
+	// by panicking with http.ErrAbortHandler, which the server then swallows.
+	defer h.record(sw, r, st, start)
 	h.serve(sw, r, st)
+}
+
+// record counts and logs the request sw answered.
+func (h *Handler) record(sw *statusWriter, r *http.Request, st *state, start time.Time) {
 	if sw.forward {
 		// trailers the upstream sent after its body, which ModifyResponse never saw
 		delete(sw.Header(), http.TrailerPrefix+"Set-Cookie")
@@ -425,10 +432,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		sw.relay()
 		st.in, st.sw = r, sw
 	}
+	defer func() { // after an answer cut short too
+		if st.watch != nil {
+			st.watch.Stop()
+		}
+	}()
 	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
-	if st.watch != nil {
-		st.watch.Stop()
-	}
 }
 
 // isUpgrade reports whether r asks to switch protocols, as a websocket handshake does:

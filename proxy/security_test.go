@@ -2,10 +2,14 @@ package proxy_test
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/frontgate/gateway/proxy"
 )
@@ -509,6 +513,40 @@ func TestAccessRecordOfGatewayPages(t *testing.T) {
 			(rec["bytes"] != float64(0)) == !tt.body {
 			t.Errorf("%s sign-out page, signed in %t: record %v, want user %q and bytes "+
 				"only with a body", tt.method, tt.cookie != "", rec, tt.user)
+		}
+	}
+}
+
+// TestAnswerCutShortIsRecorded: a client that goes away in the middle of an answer still
+// gets its access record.
+func TestAnswerCutShortIsRecorded(t *testing.T) {
+	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 64<<10)
+		for range 1024 {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(big.Close)
+	e := newSecEnv(t, secOptions{config: "  - path: /big/\n    upstream: \"" + big.URL +
+		"\"\n    public: [/big/]\n"})
+	c, err := net.Dial("tcp", e.gw.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "GET /big/x HTTP/1.1\r\nHost: "+secHost+"\r\n\r\n")
+	io.ReadFull(c, make([]byte, 1<<20))
+	c.Close()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if rec := e.logs.lastRequest("/big/x"); rec != nil {
+			if rec["status"] != float64(http.StatusOK) || rec["bytes"].(float64) < 1<<20 {
+				t.Errorf("record %v, want status 200 and at least the bytes read", rec)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no access record of the answer cut short")
 		}
 	}
 }
