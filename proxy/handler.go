@@ -357,9 +357,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	_, u, err := h.identify(w, r)
 	st.user = u
 	// A CORS preflight carries no cookie in browsers; a route that asks for it lets
-	// genuine ones (both preflight headers) through, anonymously.
+	// genuine ones (both preflight headers, and no "_method" naming another method)
+	// through, anonymously.
 	if rt.preflight && r.Method == http.MethodOptions && r.Header.Get("Origin") != "" &&
-		r.Header.Get("Access-Control-Request-Method") != "" && !isUpgrade(r) {
+		r.Header.Get("Access-Control-Request-Method") != "" && !isUpgrade(r) &&
+		queryOverride(r.URL.RawQuery, preflightOnly) == "" {
 		// A preflight has no body; nothing else rides along without a session. The body
 		// is dropped from the upstream request only: the server still reads past it
 		// before the connection's next request.

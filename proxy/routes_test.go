@@ -156,6 +156,12 @@ func TestRouteOptionsApply(t *testing.T) {
 	if r := e.raw("OPTIONS", "/api/items", "", nil); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("bare OPTIONS without a session: status %d, want 401", r.StatusCode)
 	}
+	// a "_method" naming another method makes it no preflight
+	if r := e.raw("OPTIONS", "/api/items?_method=DELETE", "", http.Header{
+		"Origin": {"https://other.test"}, "Access-Control-Request-Method": {"DELETE"},
+	}); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("preflight with _method=DELETE: status %d, want 401", r.StatusCode)
+	}
 
 	if r := e.raw("GET", "/slow/x", alice, nil); r.StatusCode != http.StatusBadGateway {
 		t.Errorf("upstream slower than upstream_timeout: status %d, want 502", r.StatusCode)
