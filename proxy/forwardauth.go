@@ -78,9 +78,10 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	// A websocket handshake from another site rides on the user's cookie: refused, as
 	// when the gateway proxies. Front proxies may drop Upgrade from the auth request, so
-	// the handshake's own key marks one too.
+	// the handshake's own headers mark one too, and over HTTP/2 it is a CONNECT.
 	if (strings.EqualFold(r.Header.Get("Upgrade"), "websocket") ||
-		r.Header.Get("Sec-Websocket-Key") != "") && !originMatches(r, target.scheme, host) {
+		r.Header.Get("Sec-Websocket-Key") != "" || r.Header.Get("Sec-Websocket-Version") != "" ||
+		target.method == http.MethodConnect) && !originMatches(r, target.scheme, host) {
 		h.log.Warn("forward-auth refused", "reason", "websocket handshake from another "+
 			"origin", "route", rt.name, "client_ip", h.clientIP(r).String())
 		w.WriteHeader(http.StatusForbidden)
@@ -188,9 +189,9 @@ func (h *Handler) loginURL(cleanPath, query string) string {
 // preflightOnly is the one method a preflight may name.
 var preflightOnly = []string{http.MethodOptions}
 
-// originMatches reports whether r carries no Origin, or one naming host (by name; the
-// port is left out, since front proxies differ on whether they name it) and, when known,
-// scheme.
+// originMatches reports whether r carries no Origin, or one naming host and, when known,
+// scheme. Ports are compared when the proxy names one other than a default (nginx's $host
+// names none).
 func originMatches(r *http.Request, scheme, host string) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {
@@ -200,8 +201,21 @@ func originMatches(r *http.Request, scheme, host string) bool {
 	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" {
 		return false
 	}
+	if p := hostPort(host); p != "" && p != hostPort(u.Host) &&
+		!(hostPort(u.Host) == "" && (p == "80" || p == "443")) {
+		return false
+	}
 	return (scheme == "" || strings.EqualFold(u.Scheme, scheme)) &&
 		config.NormalizeHost(u.Host) == config.NormalizeHost(host)
+}
+
+// hostPort returns the port of a host with a port ("a:8443", "[::1]:8443"), or "".
+func hostPort(host string) string {
+	i := strings.LastIndexByte(host, ':')
+	if i < 0 || strings.HasSuffix(host, "]") {
+		return ""
+	}
+	return host[i+1:]
 }
 
 // describesBrowserRead reports whether the described request is a browser's GET or HEAD:

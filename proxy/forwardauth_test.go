@@ -176,6 +176,16 @@ func TestForwardAuth(t *testing.T) {
 			"X-Forwarded-Method", "GET", "X-Forwarded-Host", "app.example.test:8443",
 			"X-Forwarded-Proto", "https", "Upgrade", "websocket", "Origin",
 			"https://app.example.test:8443"}, 200, "alice"},
+		{"websocket from another port", faProxy, alice, []string{"X-Forwarded-Uri", "/ws",
+			"X-Forwarded-Method", "GET", "X-Forwarded-Host", "app.example.test:8443",
+			"Upgrade", "websocket", "Origin", "https://app.example.test:9999"}, 403, ""},
+		{"websocket, proxy names no port", faProxy, alice, []string{"X-Forwarded-Uri", "/ws",
+			"X-Forwarded-Method", "GET", "X-Forwarded-Host", "app.example.test",
+			"Upgrade", "websocket", "Origin", "https://app.example.test:8443"}, 200, "alice"},
+		{"websocket over HTTP/2 from another origin", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/ws", "X-Forwarded-Method", "CONNECT", "X-Forwarded-Host",
+			"app.example.test", "Sec-WebSocket-Version", "13", "Origin",
+			"https://evil.example"}, 403, ""},
 		{"cross-origin request that is no handshake", faProxy, alice, []string{
 			"X-Forwarded-Uri", "/x", "X-Forwarded-Method", "GET", "Origin",
 			"https://other.example"}, 200, "alice"},
