@@ -39,10 +39,6 @@ func (h *Handler) Explain(r *http.Request, u *authn.User) Decision {
 	case gw:
 		return Decision{Outcome: "gateway page", Reason: "paths under /.gateway are the " +
 			"gateway's own"}
-	case r.Header.Get("Upgrade") != "" && !strings.EqualFold(r.Header.Get("Upgrade"),
-		"websocket"):
-		return Decision{Outcome: "bad request", Reason: "only websocket upgrades pass; " +
-			"any other would make the connection a tunnel the gateway never inspects"}
 	case rt == nil:
 		return Decision{Outcome: "not found", Reason: "no route serves this host and path"}
 	}

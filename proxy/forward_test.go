@@ -360,16 +360,25 @@ func TestHandshakeWithBodyRefused(t *testing.T) {
 	}
 }
 
-func TestUpgradesOtherThanWebsocketRefused(t *testing.T) {
+// TestUpgradesOtherThanWebsocketDeclined: an offer to switch to another protocol than
+// websocket, h2c above all, is ignored: the request is served as plain HTTP/1.1, the app
+// never sees the offer, and no tunnel opens.
+func TestUpgradesOtherThanWebsocketDeclined(t *testing.T) {
 	e := newEnv(t, "")
 	alice := e.session("alice", alicePass)
-	for _, up := range []string{"h2c", "H2C", "tls/1.0", "foo"} {
+	for _, up := range []string{"h2c", "H2C", "tls/1.0", "foo", "websocket, h2c"} {
 		before := e.up.count()
 		code := e.rawRequest(t, "GET /public/ws HTTP/1.1", "Host: gw.example.test",
-			"Connection: Upgrade", "Upgrade: "+up, "Cookie: gateway_session="+alice)
-		if code != http.StatusBadRequest || e.up.count() != before {
-			t.Errorf("Upgrade: %s: status %d, upstream contacted %v; want 400, not contacted",
-				up, code, e.up.count() != before)
+			"Connection: Upgrade, HTTP2-Settings", "Upgrade: "+up, "HTTP2-Settings: AAMAAABk",
+			"Cookie: gateway_session="+alice)
+		if code != http.StatusOK || e.up.count() != before+1 {
+			t.Errorf("Upgrade: %s: status %d, upstream asked %d times; want 200, once", up,
+				code, e.up.count()-before)
+			continue
+		}
+		if got := e.up.last(t).Header; got.Get("Upgrade") != "" ||
+			got.Get("Http2-Settings") != "" {
+			t.Errorf("Upgrade: %s: the app got the offer: %v", up, got)
 		}
 	}
 }

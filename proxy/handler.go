@@ -330,10 +330,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	}
 	// Only websocket handshakes may switch protocols. Any other upgrade, h2c above all,
 	// would turn the connection into a tunnel whose later requests the gateway never
-	// sees, with no session check and no header stripping.
+	// sees, with no session check and no header stripping. The offer is declined by
+	// ignoring it, as a server may, and the request served as it is: clients such as
+	// Java's offer h2c on every plain-HTTP request.
 	if up := r.Header.Get("Upgrade"); up != "" && !strings.EqualFold(up, "websocket") {
-		h.errorPage(w, r, http.StatusBadRequest, "This protocol upgrade is not supported.")
-		return
+		r.Header.Del("Upgrade")
 	}
 	// A websocket handshake is a GET without a body. One with a body would be a tunnel
 	// whose body no timeout watches, since tunnels keep their own pace.
