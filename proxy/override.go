@@ -11,8 +11,8 @@ import (
 // of the request's method, and PHP reads a query leniently, so the query is read here as
 // PHP reads it, and more widely where in doubt: pairs split at "&", and again at "&" and
 // ";", with no limit on their number; "+" and every valid escape decoded, an invalid one
-// kept as it is; a key's leading spaces dropped, the key cut at a NUL, its " ", "." and
-// "[" read as "_", and compared in any letter case. A query without "method" in it, in
+// kept as it is; a key's leading spaces dropped, the key cut at a NUL and before a "[",
+// its " " and "." read as "_", and compared in any letter case. A query without "method" in it, in
 // any case and unescaped, costs a scan and no allocation.
 func queryOverride(rawQuery string, allowed []string) string {
 	if !strings.Contains(rawQuery, "%") && !containsFold(rawQuery, "method") {
@@ -28,7 +28,9 @@ func queryOverride(rawQuery string, allowed []string) string {
 			if i := strings.IndexByte(k, 0); i >= 0 {
 				k = k[:i]
 			}
-			if !strings.HasPrefix(strings.ToLower(phpKey.Replace(k)), "_method") {
+			// "_method[]" is an array named "_method"
+			base, _, _ := strings.Cut(k, "[")
+			if !strings.EqualFold(phpKey.Replace(base), "_method") {
 				continue
 			}
 			m := strings.ToUpper(strings.TrimSpace(lenientUnescape(v)))
@@ -41,7 +43,7 @@ func queryOverride(rawQuery string, allowed []string) string {
 }
 
 // phpKey reads a query key as PHP does.
-var phpKey = strings.NewReplacer(" ", "_", ".", "_", "[", "_")
+var phpKey = strings.NewReplacer(" ", "_", ".", "_")
 
 // lenientUnescape decodes s as a query is decoded by servers that forgive: "+" is a
 // space, and a "%" that starts no valid escape stays as it is.

@@ -30,7 +30,9 @@ func TestQueryOverride(t *testing.T) {
 		{"_method[x]=DELETE", "DELETE"},
 		{"_method%00%zz=DELETE", "DELETE"}, // a bad escape Go's parser would skip
 		{"_method%00;=DELETE", "DELETE"},   // PHP cuts the key at the NUL
-		{"_method;x=DELETE", "DELETE"},     // PHP reads "_method;x"
+		{"_method;x=DELETE", ""},           // PHP reads "_method;x", another key
+		{"_methods=all", ""},
+		{"_method_id=5", ""},
 		{"a;_method", ""},
 		{"a=1;_method=DELETE", "DELETE"},
 		{"_method=GET&_method=DELETE", "DELETE"},
