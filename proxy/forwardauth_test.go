@@ -1,6 +1,8 @@
 package proxy_test
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,13 +24,22 @@ const forwardAuthConfig = "  - path: /api/\n    upstream: \"http://127.0.0.1:1\"
 // Addresses of the trusted front proxy and of a client that reaches the gateway directly.
 const faProxy, faDirect = "10.0.0.2", "10.9.9.9"
 
+// faListener is the address the gateway listens on in forward-auth tests, and
+// faOwnHost its Host as a front proxy that dials it writes it.
+var faListener = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}
+
+const faOwnHost = "127.0.0.1:8080"
+
 // askForwardAuth sends e's handler an auth request for target (AuthPath, with a query or
 // not) from the address from, with a session cookie when one is given and the header
-// pairs in hdr.
+// pairs in hdr. The request comes in on faListener, addressed to faOwnHost as Traefik
+// addresses it, unless a "Host" pair names another, as nginx's "Host $host" does.
 func askForwardAuth(t testing.TB, e *env, target, from, cookie string,
 	hdr ...string) *http.Response {
 	t.Helper()
-	req := httptest.NewRequest("GET", "http://gw.example.test"+target, nil)
+	req := httptest.NewRequest("GET", "http://"+faOwnHost+target, nil)
+	req = req.WithContext(context.WithValue(req.Context(), http.LocalAddrContextKey,
+		net.Addr(faListener)))
 	req.RemoteAddr = from + ":5000"
 	for i := 0; i+1 < len(hdr); i += 2 {
 		if hdr[i] == "Host" {
@@ -205,9 +216,18 @@ func TestForwardAuth(t *testing.T) {
 		{"app host, the same named otherwise spelt", faProxy, bob, []string{"Host",
 			"admin.example.test", "X-Forwarded-Host", "ADMIN.example.test.:8443",
 			"X-Forwarded-Uri", "/x"}, 200, "bob"},
-		{"gateway's own address, host named", faProxy, alice, []string{"Host",
-			"127.0.0.1:8080", "X-Forwarded-Host", "gw.example.test", "X-Forwarded-Uri",
-			"/x"}, 200, "alice"},
+		{"gateway's own address, host named", faProxy, alice, []string{"X-Forwarded-Host",
+			"gw.example.test", "X-Forwarded-Uri", "/x"}, 200, "alice"},
+		{"gateway's own name, host named", faProxy, alice, []string{"Host",
+			"gateway.internal:8080", "X-Forwarded-Host", "gw.example.test",
+			"X-Forwarded-Uri", "/x"}, 200, "alice"},
+		// a catch-all route serves any host: the Host still is the user's
+		{"any host, client names another", faProxy, "", []string{"Host",
+			"intranet.example.test", "X-Forwarded-Host", "gw.example.test",
+			"X-Forwarded-Uri", "/public/x"}, 403, ""},
+		{"any host with another port, client names another", faProxy, "", []string{"Host",
+			"intranet.example.test:9443", "X-Original-URL", "http://gw.example.test/public/"},
+			403, ""},
 		{"no methods rule, override", faProxy, alice, []string{"X-Forwarded-Uri", "/x",
 			"X-Forwarded-Method", "GET", "X-HTTP-Method-Override", "DELETE"}, 200, "alice"},
 

@@ -187,16 +187,6 @@ func (h *Handler) match(host, path string) (*route, bool) {
 	return nil, false
 }
 
-// servesHost reports whether a route for a host, exact or wildcard, matches host.
-func (h *Handler) servesHost(host string) bool {
-	for _, rt := range h.routes {
-		if rt.host != "" && hostMatches(rt.host, host) {
-			return true
-		}
-	}
-	return false
-}
-
 // stripPrefix removes rt's path from an escaped and a decoded path, segment by segment:
 // the two have the same segments, since encoded slashes are refused.
 func (rt *route) stripPrefix(escaped, decoded string) (string, string) {
