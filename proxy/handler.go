@@ -335,6 +335,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	// Java's offer h2c on every plain-HTTP request.
 	if up := r.Header.Get("Upgrade"); up != "" && !strings.EqualFold(up, "websocket") {
 		r.Header.Del("Upgrade")
+		r.Header.Del("Http2-Settings") // the rest of an h2c offer
 	}
 	// A websocket handshake is a GET without a body. One with a body would be a tunnel
 	// whose body no timeout watches, since tunnels keep their own pace.
@@ -837,10 +838,14 @@ func (h *Handler) relayed(resp *http.Response) error {
 	h.watchStream(resp)
 	// A handshake the app answers with anything but 101 is no tunnel: its answer is
 	// watched for stalls like any other.
-	if st, _ := resp.Request.Context().Value(stateKey{}).(*state); st != nil &&
-		st.sw != nil && h.bodyIdle > 0 && st.sw.stall == 0 &&
-		resp.StatusCode != http.StatusSwitchingProtocols {
-		st.sw.stallAfter(h.bodyIdle)
+	if st, _ := resp.Request.Context().Value(stateKey{}).(*state); st != nil && st.sw != nil {
+		switch {
+		case resp.StatusCode == http.StatusSwitchingProtocols:
+			// written on the hijacked connection, past the writer: say so for the record
+			st.sw.switched = true
+		case h.bodyIdle > 0 && st.sw.stall == 0:
+			st.sw.stallAfter(h.bodyIdle)
+		}
 	}
 	return dropGatewayCookies(resp)
 }
@@ -946,6 +951,8 @@ type statusWriter struct {
 	kept    [len(keptHeaders)][]string
 	cleared bool
 	ended   atomic.Bool // the sign-in behind a stream ended: no more of it is written
+	// switched is set once the upstream agreed to switch protocols (101)
+	switched bool
 }
 
 // errStreamEnded is what writes of a stream return once the sign-in behind it ended.
@@ -1038,10 +1045,13 @@ func (w *statusWriter) Flush() {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) status() int {
-	if w.code == 0 {
-		return http.StatusOK
+	switch {
+	case w.code != 0:
+		return w.code
+	case w.switched:
+		return http.StatusSwitchingProtocols
 	}
-	return w.code
+	return http.StatusOK
 }
 
 // slogWriter turns the standard library's log lines into slog records.

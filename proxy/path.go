@@ -83,8 +83,7 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 		}
 		// "..+" is ".. " to an app that decodes "+", and ".." once Windows trims it;
 		// "..::$DATA" is ".." to Windows.
-		if w := windowsName(name); w != name && w != "" && strings.Trim(w, ".") == "" ||
-			strings.Contains(name, ".") && strings.Trim(name, ".+ ") == "" {
+		if d := strings.TrimRight(ntfsName(name), "+ "); d != "" && strings.Trim(d, ".") == "" {
 			return "", "", errAmbiguousPath
 		}
 	}
@@ -156,7 +155,8 @@ func lookalike(decoded string) bool {
 // bestFitSeparators are characters that Windows' best-fit mapping turns into "/" or "\\":
 // slashes and backslashes of other scripts, and the yen and won signs, which the Japanese
 // and Korean code pages put where ASCII has the backslash.
-const bestFitSeparators = "\u2215\u2044\u29f8\u2216\u29f5\u29f9\u00a5\u20a9\uffe5\uffe6"
+const bestFitSeparators = "\u2215\u2044\u29f8\u2216\u29f5\u29f9\u00a5\u20a9\uffe5\uffe6" +
+	"\u2236" // and the ratio sign, a colon, which starts an NTFS stream
 
 // dangerous reports whether a percent-encoded byte is one that servers treat differently
 // encoded and decoded: a separator, a query or fragment mark, a parameter mark, or a
@@ -176,29 +176,33 @@ func stripParams(decoded string) string {
 }
 
 // windowsReading returns a decoded path as a Windows server may read it: each segment
-// without its NTFS stream name ("admin::$DATA", "admin::$INDEX_ALLOCATION") and without
+// without its NTFS stream ("admin::$DATA", "admin:$I30:$INDEX_ALLOCATION") and without
 // the trailing "+", spaces and dots that an app decoding "+" as a space, then Windows,
-// drop; so "/admin::$DATA/", "/admin+/" and "/admin.+/" are "/admin/".
+// drop; so "/admin::$DATA/", "/admin+/" and "/admin.+/" are "/admin/". ASP.NET's
+// cookieless session segments ("/(S(id))/") are dropped as ASP.NET drops them.
 func windowsReading(decoded string) string {
-	if !strings.ContainsAny(decoded, "+:") {
+	if !strings.ContainsAny(decoded, "+:(") {
 		return decoded
 	}
 	segs := strings.Split(decoded, "/")
 	for i, seg := range segs {
 		segs[i] = windowsName(seg)
 	}
-	return strings.Join(segs, "/")
+	return collapseSlashes(strings.Join(segs, "/"))
 }
 
 // windowsName is one segment of windowsReading.
 func windowsName(seg string) string {
-	if j := strings.Index(seg, "::$"); j >= 0 {
-		seg = seg[:j]
+	if len(seg) > 4 && seg[0] == '(' && seg[2] == '(' && strings.HasSuffix(seg, "))") {
+		return ""
 	}
-	if strings.HasSuffix(seg, "+") {
-		seg = strings.TrimRight(seg, "+. ")
-	}
-	return seg
+	return strings.TrimRight(ntfsName(seg), "+. ")
+}
+
+// ntfsName is a segment without the NTFS stream a ":" starts.
+func ntfsName(seg string) string {
+	name, _, _ := strings.Cut(seg, ":")
+	return name
 }
 
 func stripSegments(decoded string) string {

@@ -69,6 +69,11 @@ func TestNormalizePath(t *testing.T) {
 		{in: "/public/..::$INDEX_ALLOCATION/admin/", bad: true},
 		{in: "/public/.%20+/admin/", bad: true},
 		{in: "/a::$DATA/b", clean: "/a::$DATA/b", decoded: "/a::$DATA/b"},
+		{in: "/public/..:$I30:$INDEX_ALLOCATION/secret", bad: true},
+		{in: "/public/..+::$DATA/secret", bad: true},
+		{in: "/public/..++::$DATA/secret", bad: true},
+		{in: "/a%E2%88%B6%E2%88%B6$DATA/b", bad: true},
+		{in: "/wiki/Talk:Main", clean: "/wiki/Talk:Main", decoded: "/wiki/Talk:Main"},
 		{in: "/admin%C2%A5/", bad: true}, // yen: a backslash in Japanese code pages
 		{in: "/admin%E2%82%A9/", bad: true},
 		{in: "/a%25%32%46", bad: true},

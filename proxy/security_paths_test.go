@@ -234,6 +234,13 @@ func TestWindowsReadingsRefused(t *testing.T) {
 		{"/admin+.+/x", http.StatusBadRequest},
 		{"/admin+;x/x", http.StatusBadRequest}, // ";x" dropped, then "+"
 		{"/public/..::$DATA/admin/x", http.StatusBadRequest},
+		{"/admin:$I30:$INDEX_ALLOCATION/x", http.StatusBadRequest},
+		{"/admin:$i30:$index_allocation/x", http.StatusBadRequest},
+		{"/admin.::$INDEX_ALLOCATION/x", http.StatusBadRequest},
+		{"/admin%20::$INDEX_ALLOCATION/x", http.StatusBadRequest},
+		{"/(S(abc))/admin/x", http.StatusBadRequest}, // ASP.NET drops the session segment
+		{"/public/(S(abc))/x", http.StatusOK},
+		{"/app/Talk:Main", http.StatusOK},
 		{"/public/c++", http.StatusOK}, // the same route and rule either way
 		{"/app/a+b", http.StatusOK},
 	} {

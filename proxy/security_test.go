@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/frontgate/gateway/proxy"
 )
@@ -547,6 +550,41 @@ func TestAnswerCutShortIsRecorded(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("no access record of the answer cut short")
+		}
+	}
+}
+
+// TestSwitchRecordedAs101: a websocket the app accepts is recorded with the 101 the app
+// answered, which the gateway writes on the hijacked connection, not through its writer.
+func TestSwitchRecordedAs101(t *testing.T) {
+	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		c.Close(websocket.StatusNormalClosure, "")
+	}))
+	t.Cleanup(ws.Close)
+	e := newSecEnv(t, secOptions{config: "  - path: /ws/\n    upstream: \"" + ws.URL +
+		"\"\n    public: [/ws/]\n"})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws://"+e.gw.Listener.Addr().String()+"/ws/x",
+		&websocket.DialOptions{Host: secHost})
+	if err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	c.Read(ctx) // until the app closes it
+	c.CloseNow()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if rec := e.logs.lastRequest("/ws/x"); rec != nil {
+			if rec["status"] != float64(http.StatusSwitchingProtocols) {
+				t.Errorf("record %v, want status 101", rec)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no access record of the websocket")
 		}
 	}
 }
