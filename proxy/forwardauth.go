@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"cmp"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -57,20 +56,15 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
-	// From a trusted proxy, the host it names is the host the user asked for; when it
-	// names none, the auth request's own Host is the one the proxy passed on. A proxy
-	// that asks at the gateway's own address (Traefik, nginx by default) sends that as
-	// the Host, with the port the gateway listens on, and names the user's host apart.
-	// Any other Host is the user's, passed on (nginx's "Host $host", Caddy), and a
-	// description naming another came from the client, past a proxy that did not
-	// overwrite it: judging it would let the client pick whose rules apply.
+	// The proxy must name the host the user asked for, in X-Forwarded-Host or an
+	// absolute X-Original-URL. The auth request's own Host cannot stand in for it: a
+	// proxy that does not set X-Forwarded-Host passes a client's copy on, and nothing
+	// tells that copy from the proxy's own. Refusing every request that names none finds
+	// such a proxy out at once, rather than when a client picks whose rules apply.
 	host := target.host
 	if host == "" {
-		host = r.Host
-	} else if config.NormalizeHost(r.Host) != config.NormalizeHost(host) &&
-		!ownAddress(r) {
-		h.log.Warn("forward-auth refused", "reason", "described host differs from the "+
-			"auth request's own", "client_ip", h.clientIP(r).String())
+		h.log.Warn("forward-auth refused", "reason", "no X-Forwarded-Host: the front "+
+			"proxy must name the host", "client_ip", h.clientIP(r).String())
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
@@ -187,17 +181,6 @@ func (h *Handler) loginURL(cleanPath, query string) string {
 		return LoginPath
 	}
 	return LoginPath + "?next=" + url.QueryEscape(next)
-}
-
-// ownAddress reports whether the Host of r names the gateway itself: it carries the port
-// of the listener r came in on, as a proxy that dials the gateway writes it.
-func ownAddress(r *http.Request) bool {
-	la, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	if la == nil {
-		return false
-	}
-	_, port, err := net.SplitHostPort(la.String())
-	return err == nil && hostPort(r.Host) == port
 }
 
 // preflightOnly is the one method a preflight may name.
