@@ -156,7 +156,9 @@ func lookalike(decoded string) bool {
 // slashes and backslashes of other scripts, and the yen and won signs, which the Japanese
 // and Korean code pages put where ASCII has the backslash.
 const bestFitSeparators = "\u2215\u2044\u29f8\u2216\u29f5\u29f9\u00a5\u20a9\uffe5\uffe6" +
-	"\u2236" // and the ratio sign, a colon, which starts an NTFS stream
+	// and colons of other scripts (the ratio sign, the Armenian full stop, the Hebrew
+	// sof pasuq, modifier letters), since a colon starts an NTFS stream
+	"\u2236\u0589\u05c3\u02f8\ua789"
 
 // dangerous reports whether a percent-encoded byte is one that servers treat differently
 // encoded and decoded: a separator, a query or fragment mark, a parameter mark, or a

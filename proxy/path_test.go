@@ -73,6 +73,7 @@ func TestNormalizePath(t *testing.T) {
 		{in: "/public/..+::$DATA/secret", bad: true},
 		{in: "/public/..++::$DATA/secret", bad: true},
 		{in: "/a%E2%88%B6%E2%88%B6$DATA/b", bad: true},
+		{in: "/admin%D6%89x/secret", bad: true}, // Armenian full stop: a colon by best fit
 		{in: "/wiki/Talk:Main", clean: "/wiki/Talk:Main", decoded: "/wiki/Talk:Main"},
 		{in: "/admin%C2%A5/", bad: true}, // yen: a backslash in Japanese code pages
 		{in: "/admin%E2%82%A9/", bad: true},
