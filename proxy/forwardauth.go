@@ -190,13 +190,9 @@ var preflightOnly = []string{http.MethodOptions}
 // scheme. Ports are compared when the proxy names one other than a default (nginx's $host
 // names none).
 func originMatches(r *http.Request, scheme, host string) bool {
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	u, err := url.Parse(o)
-	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" {
-		return false
+	u, ok := requestOrigin(r)
+	if u == nil || !ok {
+		return ok
 	}
 	if p := hostPort(host); p != "" && p != hostPort(u.Host) &&
 		!(hostPort(u.Host) == "" && (p == "80" || p == "443")) {

@@ -465,19 +465,29 @@ func isUpgrade(r *http.Request) bool {
 // sameOrigin reports whether r carries no Origin, or one naming the scheme and host it
 // was sent to.
 func (h *Handler) sameOrigin(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	u, err := url.Parse(o)
-	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" {
-		return false
+	u, ok := requestOrigin(r)
+	if u == nil || !ok {
+		return ok
 	}
 	scheme := "http"
 	if h.secureCookie(r) || r.TLS != nil {
 		scheme = "https"
 	}
 	return u.Scheme == scheme && strings.EqualFold(u.Host, r.Host)
+}
+
+// requestOrigin returns the Origin r carries, parsed, or nil when it carries none; ok is
+// false when the Origin is no bare scheme and host.
+func requestOrigin(r *http.Request) (u *url.URL, ok bool) {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return nil, true
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" {
+		return nil, false
+	}
+	return u, true
 }
 
 // plainHost reports whether a Host header is a host name or IP literal with at most a
