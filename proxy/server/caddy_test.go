@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -265,16 +264,7 @@ func testCaddyForwardAuth(t *testing.T, bin string) {
 		"X-Forwarded-User": "bob", "X-Forwarded-Groups": "admins"})
 
 	// after sign-out through Caddy, the old cookie is sent to sign in again
-	u, _ := url.Parse(base)
-	var old string
-	for _, c := range alice.Jar.Cookies(u) {
-		if c.Name == "gateway_session" {
-			old = c.Value
-		}
-	}
-	if old == "" {
-		t.Fatal("no session cookie after signing in through caddy")
-	}
+	old := sessionCookie(t, alice, base)
 	logoutAt(t, alice, base)
 	res, _ = proxyGet(t, anon, base+"/app/", append(browser, "Cookie",
 		"gateway_session="+old)...)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -145,3 +146,20 @@ func proxyGet(t testing.TB, c *http.Client, target string, hdr ...string) (*http
 var spoofs = []string{"X-Forwarded-User", "mallory", "X-Forwarded-User", "eve",
 	"x-forwarded-user", "trudy", "X_Forwarded_User", "mallory",
 	"X-Forwarded-Email", "mallory@evil.test", "X-Forwarded-Groups", "admins"}
+
+// sessionCookie returns the session cookie c holds for base, signed in through a front
+// proxy.
+func sessionCookie(t testing.TB, c *http.Client, base string) string {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == "gateway_session" {
+			return ck.Value
+		}
+	}
+	t.Fatalf("no session cookie for %s after signing in", base)
+	return ""
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,16 +190,7 @@ func TestNginxForwardAuth(t *testing.T) {
 	}
 
 	// after sign-out, the old cookie is sent to sign in again
-	u, _ := url.Parse(base)
-	var old string
-	for _, c := range alice.Jar.Cookies(u) {
-		if c.Name == "gateway_session" {
-			old = c.Value
-		}
-	}
-	if old == "" {
-		t.Fatal("no session cookie after signing in through nginx")
-	}
+	old := sessionCookie(t, alice, base)
 	logoutAt(t, alice, base)
 	res, _ = proxyGet(t, anon, base+"/app/", append(browser, "Cookie",
 		"gateway_session="+old)...)
