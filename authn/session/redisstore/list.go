@@ -110,14 +110,18 @@ func (s *Store) listAll(ctx context.Context) ([]session.Entry, error) {
 		return flush()
 	}
 
-	// a cluster spreads keys over its masters, and SCAN walks one node
+	return out, s.eachNode(ctx, scan)
+}
+
+// eachNode calls fn with every node that holds keys: the one server, or in a cluster,
+// which spreads keys over its masters and whose SCAN walks one node, each master at once.
+func (s *Store) eachNode(ctx context.Context, fn func(context.Context, redis.Cmdable) error) error {
 	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			return scan(ctx, c)
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			return fn(ctx, c)
 		})
-		return out, err
 	}
-	return out, scan(ctx, s.rdb)
+	return fn(ctx, s.rdb)
 }
 
 // read returns the sessions stored under keys, in one round trip, leaving out keys
@@ -198,15 +202,7 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 		return iter.Err()
 	}
 
-	var err error
-	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			return scan(ctx, c)
-		})
-	} else {
-		err = scan(ctx, s.rdb)
-	}
-	if err != nil {
+	if err := s.eachNode(ctx, scan); err != nil {
 		return 0, fmt.Errorf("counting sessions in redis: %w", err)
 	}
 	return len(seen), nil

@@ -87,15 +87,7 @@ func (s *Store) SweepExpired(ctx context.Context, expired func(user string)) (in
 		return flush()
 	}
 
-	var err error
-	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		err = cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			return sweep(ctx, c)
-		})
-	} else {
-		err = sweep(ctx, s.rdb)
-	}
-	if err != nil {
+	if err := s.eachNode(ctx, sweep); err != nil {
 		return total, fmt.Errorf("sweeping expired sessions in redis: %w", err)
 	}
 	return total, nil
