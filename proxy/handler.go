@@ -407,6 +407,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	}
 	var body *clientBody
 	if r.Body != nil && r.Body != http.NoBody {
+		if !public && len(rt.allow.Methods) > 0 && !h.gateBody(w, r, rt) {
+			return
+		}
 		body = &clientBody{ReadCloser: r.Body, st: st}
 		r.Body = body
 	}
@@ -613,18 +616,65 @@ func (rt *route) allowsUser(u *authn.User) bool {
 // forbidden answers a signed-in user whom the route's rule does not let pass.
 func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request, u *authn.User,
 	rt *route) {
-	h.log.Info("access denied", "user", u.Name, "route", rt.name, "method", r.Method,
-		"client_ip", h.clientIP(r).String())
-	what := "open this page"
+	m := ""
 	if rt.allowsUser(u) && !rt.allowsMethod(r.Method, r.URL.RawQuery) {
-		m := strings.ToUpper(r.Method)
+		m = strings.ToUpper(r.Method)
 		if isOneOf(m, rt.allow.Methods) {
 			m = queryOverride(r.URL.RawQuery, rt.allow.Methods)
 		}
+	}
+	h.forbiddenMethod(w, r, u, rt, m)
+}
+
+// forbiddenMethod answers a signed-in user whom the route's rule does not let pass, for
+// using method m when m is set.
+func (h *Handler) forbiddenMethod(w http.ResponseWriter, r *http.Request, u *authn.User,
+	rt *route, m string) {
+	h.log.Info("access denied", "user", u.Name, "route", rt.name, "method", r.Method,
+		"override", m, "client_ip", h.clientIP(r).String())
+	what := "open this page"
+	if m != "" {
 		what = "send a " + m + " request to this page"
 	}
 	h.errorPageLink(w, r, http.StatusForbidden, "You are signed in as "+u.Name+
 		", who may not "+what+".", LogoutPath, "Sign out to use another account")
+}
+
+// gateBody has r's body read for a method override on its way to the upstream, as the
+// methods rule of rt requires. It answers r and returns false when the body cannot be
+// read the way an app would read it.
+func (h *Handler) gateBody(w http.ResponseWriter, r *http.Request, rt *route) bool {
+	refuse := func(status int, why string) bool {
+		h.log.Info("request body refused", "route", rt.name, "reason", why,
+			"client_ip", h.clientIP(r).String())
+		msg := "The request body could not be read."
+		if status == http.StatusUnsupportedMediaType {
+			msg = "The request body is encoded in a way the gateway does not read."
+		}
+		h.errorPage(w, r, status, msg)
+		return false
+	}
+	cts := r.Header.Values("Content-Type")
+	if len(cts) > 1 {
+		return refuse(http.StatusBadRequest, "two content types")
+	}
+	scans, err := overrideScanners(strings.Join(cts, ""), rt.allow.Methods)
+	if err != nil {
+		return refuse(http.StatusBadRequest, err.Error())
+	}
+	if len(scans) == 0 {
+		return true
+	}
+	gate := &bodyGate{src: r.Body, scans: scans}
+	for _, ce := range r.Header.Values("Content-Encoding") {
+		if !strings.EqualFold(strings.TrimSpace(ce), "identity") {
+			// A server that unpacks it would find a form the gateway cannot see.
+			gate.abort()
+			return refuse(http.StatusUnsupportedMediaType, "a form with a content encoding")
+		}
+	}
+	r.Body = gate
+	return true
 }
 
 // identify returns the request's live session and its user, or nils. A session whose
@@ -813,7 +863,17 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		// The client's fault: a body that stopped arriving, that it garbled, or that it
 		// gave up sending (which cancels the request too).
 		berr := *st.bodyErr.Load()
+		var override *overrideError
+		var unclear *unclearBodyError
 		switch {
+		case errors.As(berr, &override) && st.user != nil:
+			h.forbiddenMethod(w, r, st.user, st.route, override.method)
+			return
+		case errors.As(berr, &unclear):
+			h.log.Info("request body refused", "route", route, "reason", unclear.why,
+				"client_ip", h.clientIP(r).String())
+			h.errorPage(w, r, http.StatusBadRequest, "The request body could not be read.")
+			return
 		case errors.Is(berr, os.ErrDeadlineExceeded):
 			h.log.Info("request body stalled", "route", route, "client_ip",
 				h.clientIP(r).String())
@@ -1089,7 +1149,8 @@ func (h *Handler) Sessions() *session.Manager { return h.sessions }
 
 // EndSessions deletes from the store the sessions of user, or of everyone when user is
 // empty, that no longer sign their user in: the user was removed or disabled, their
-// password changed, or the secret that sealed the session was removed. It writes an audit record for each and returns how many it ended.
+// password changed, or the secret that sealed the session was removed. It writes an
+// audit record for each and returns how many it ended.
 // Requests end such sessions too, but only when their browser comes back: this leaves
 // nothing in the store meanwhile.
 func (h *Handler) EndSessions(ctx context.Context, user string) (int, error) {

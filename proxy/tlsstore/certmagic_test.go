@@ -57,7 +57,8 @@ func newTestIssuer(tb testing.TB) *testIssuer {
 
 func (iss *testIssuer) IssuerKey() string { return "tlsstore-test-ca" }
 
-func (iss *testIssuer) Issue(ctx context.Context, csr *x509.CertificateRequest) (*certmagic.IssuedCertificate, error) {
+func (iss *testIssuer) Issue(ctx context.Context, csr *x509.CertificateRequest) (
+	*certmagic.IssuedCertificate, error) {
 	// slow enough for a second gateway to arrive while the first is ordering
 	time.Sleep(300 * time.Millisecond)
 	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))

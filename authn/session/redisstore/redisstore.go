@@ -109,7 +109,8 @@ func (s *Store) Get(ctx context.Context, key string) (*session.Session, error) {
 
 // Put implements session.Store. A ttl under a millisecond, zero or negative counts as one
 // millisecond, the shortest expiry Redis keeps.
-func (s *Store) Put(ctx context.Context, key string, sess *session.Session, ttl time.Duration) error {
+func (s *Store) Put(ctx context.Context, key string, sess *session.Session,
+	ttl time.Duration) error {
 	b, err := session.Marshal(sess)
 	if err != nil {
 		return err
@@ -129,7 +130,8 @@ func (s *Store) Put(ctx context.Context, key string, sess *session.Session, ttl 
 
 // Touch implements session.Store. It reads the session, sets LastSeen and writes it
 // back with Replace.
-func (s *Store) Touch(ctx context.Context, key string, lastSeen time.Time, ttl time.Duration) error {
+func (s *Store) Touch(ctx context.Context, key string, lastSeen time.Time,
+	ttl time.Duration) error {
 	sess, err := s.Get(ctx, key)
 	if err != nil {
 		return err

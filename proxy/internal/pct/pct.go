@@ -32,3 +32,11 @@ func unhex(c byte) byte {
 		return c - 'A' + 10
 	}
 }
+
+// Pair reports whether a and b are two hex digits, and the byte they spell.
+func Pair(a, b byte) (byte, bool) {
+	if !isHex(a) || !isHex(b) {
+		return 0, false
+	}
+	return unhex(a)<<4 | unhex(b), true
+}

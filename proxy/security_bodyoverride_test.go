@@ -1,0 +1,206 @@
+package proxy_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// wholeBodies is an upstream that records the bodies it received in full. A body cut
+// short never reaches an app's code, so it is not recorded.
+type wholeBodies struct {
+	*httptest.Server
+	mu     sync.Mutex
+	bodies []string
+}
+
+func newWholeBodies(t *testing.T) *wholeBodies {
+	u := &wholeBodies{}
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		u.mu.Lock()
+		u.bodies = append(u.bodies, string(b))
+		u.mu.Unlock()
+		fmt.Fprint(w, "app")
+	}))
+	t.Cleanup(u.Close)
+	return u
+}
+
+func (u *wholeBodies) got() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]string(nil), u.bodies...)
+}
+
+// multipartBody builds a form-data body of name and value pairs with boundary b.
+func multipartBody(b string, pairs ...string) string {
+	var s strings.Builder
+	for i := 0; i+1 < len(pairs); i += 2 {
+		fmt.Fprintf(&s, "--%s\r\nContent-Disposition: form-data; name=%q\r\n\r\n%s\r\n",
+			b, pairs[i], pairs[i+1])
+	}
+	return s.String() + "--" + b + "--\r\n"
+}
+
+// TestBodyMethodOverride: on a route with a methods rule, a "_method" field in a form,
+// multipart or JSON body must name an allowed method, as Rails, Laravel and Symfony act
+// on it; the app never receives in full a body the gateway refuses.
+func TestBodyMethodOverride(t *testing.T) {
+	up := newWholeBodies(t)
+	e := newEnv(t, `  - path: /reports/
+    upstream: "`+up.URL+`"
+    allow:
+      users: [alice]
+      methods: [GET, POST]
+  - path: /open/
+    upstream: "`+up.URL+`"
+`)
+	alice := e.session("alice", alicePass)
+	const form = "application/x-www-form-urlencoded"
+	const mp = "multipart/form-data; boundary=xYzZY"
+	big := strings.Repeat("field=some+text&", 1<<16) // 1 MiB
+	tests := []struct {
+		name, path, ct, body string
+		want                 int
+	}{
+		{"form, allowed method", "/reports/a", form, "a=1&_method=post", 200},
+		{"form, other fields", "/reports/a", form, "payment_method=card&methodology=x", 200},
+		{"form", "/reports/a", form, "a=1&_method=DELETE", 403},
+		{"form, lower case", "/reports/a", form, "_METHOD=delete", 403},
+		{"form, escaped key", "/reports/a", form, "%5Fmethod=PUT", 403},
+		{"form, PHP reads . as _", "/reports/a", form, ".method=PUT", 403},
+		{"form, PHP drops leading spaces", "/reports/a", form, "+_method=PATCH", 403},
+		{"form, array", "/reports/a", form, "_method[]=DELETE", 403},
+		{"form, after a semicolon", "/reports/a", form, "a=1;_method=DELETE", 403},
+		{"form, type with charset", "/reports/a", form + "; charset=UTF-8",
+			"_method=DELETE", 403},
+		{"no type, as Rack reads a form", "/reports/a", "", "_method=DELETE", 403},
+		{"form, at the end of a large body", "/reports/a", form,
+			big + "_method=DELETE", 403},
+		{"form, large body", "/reports/a", form, big + "_method=GET", 200},
+		{"form, value too long", "/reports/a", form,
+			"_method=" + strings.Repeat("G", 100), 403},
+		{"text is no form", "/reports/a", "text/plain", "_method=DELETE", 200},
+		{"JSON", "/reports/a", "application/json", `{"a":1,"_method":"DELETE"}`, 403},
+		{"JSON, escaped key", "/reports/a", "application/json",
+			`{"\u005fmethod" : "put"}`, 403},
+		{"JSON, not a string", "/reports/a", "application/json", `{"_method":["PUT"]}`, 403},
+		{"JSON type of an API", "/reports/a", "application/vnd.api+json",
+			`{"_method":"PATCH"}`, 403},
+		{"JSON, allowed", "/reports/a", "application/json", `{"_method":"GET"}`, 200},
+		{"JSON, nested", "/reports/a", "application/json",
+			`{"a":{"_method":"DELETE"},"b":["_method","DELETE"]}`, 200},
+		{"JSON, in an array", "/reports/a", "application/json", `[{"_method":"PUT"}]`, 200},
+		{"JSON, key in a string", "/reports/a", "application/json",
+			`{"a":"\",\"_method\":\"PUT","b":1}`, 200},
+		{"multipart", "/reports/a", mp, multipartBody("xYzZY", "a", "1",
+			"_method", "DELETE"), 403},
+		{"multipart, allowed", "/reports/a", mp, multipartBody("xYzZY", "_method", "POST",
+			"payment_method", "card"), 200},
+		{"multipart, unquoted name", "/reports/a", mp, "--xYzZY\r\n" +
+			"Content-Disposition: form-data; name=_method\r\n\r\nPUT\r\n--xYzZY--\r\n", 403},
+		{"multipart, part behind a delimiter Go reads as data", "/reports/a", mp,
+			"--xYzZY\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n" +
+				"--xYzZYx\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\n" +
+				"DELETE\r\n--xYzZY--\r\n", 400},
+		{"multipart, delimiter after the last", "/reports/a", mp,
+			multipartBody("xYzZY", "a", "1") + "--xYzZY\r\n" +
+				"Content-Disposition: form-data; name=\"_method\"\r\n\r\nDELETE\r\n", 400},
+		{"multipart, no closing delimiter", "/reports/a", mp,
+			"--xYzZY\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\nPUT\r\n", 400},
+		{"multipart, a name another reader finds", "/reports/a", mp, "--xYzZY\r\n" +
+			"Content-Disposition: form-data; name=\"a\\\"; name=_method\"\r\n\r\n" +
+			"PUT\r\n--xYzZY--\r\n", 400},
+		{"multipart, boundaries readers disagree on", "/reports/a",
+			"multipart/form-data; xboundary=other; boundary=xYzZY",
+			multipartBody("xYzZY", "a", "1"), 400},
+		{"no methods rule", "/open/a", form, "_method=DELETE", 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(up.got())
+			r := e.rawBody("POST", tt.path, alice, tt.ct, tt.body)
+			if r.StatusCode != tt.want {
+				t.Fatalf("status: got %d, want %d: %.200s", r.StatusCode, tt.want, r.body)
+			}
+			got := up.got()[before:]
+			switch {
+			case tt.want == 200 && (len(got) != 1 || got[0] != tt.body):
+				t.Errorf("app got %d bodies, want this one", len(got))
+			case tt.want != 200 && len(got) != 0:
+				t.Errorf("app got a whole body the gateway refused")
+			case tt.want == 403 && !strings.Contains(r.body, "who may not send a"):
+				t.Errorf("403 page does not name the method:\n%s", r.body)
+			}
+		})
+	}
+
+	t.Run("chunked", func(t *testing.T) {
+		before := len(up.got())
+		req, _ := http.NewRequest("POST", e.gw.URL+"/reports/a",
+			io.MultiReader(strings.NewReader(big), strings.NewReader("_method=PUT")))
+		req.ContentLength = -1
+		req.Header.Set("Content-Type", form)
+		req.Header.Set("Cookie", "gateway_session="+alice)
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 403 || len(up.got()) != before {
+			t.Errorf("status %d, app got %d bodies", res.StatusCode, len(up.got())-before)
+		}
+	})
+
+	for _, tt := range []struct {
+		name string
+		hdr  http.Header
+		want int
+	}{
+		{"two content types", http.Header{"Content-Type": {"text/plain", form}}, 400},
+		{"a form with a content encoding", http.Header{"Content-Type": {form},
+			"Content-Encoding": {"gzip"}}, http.StatusUnsupportedMediaType},
+		{"text with a content encoding", http.Header{"Content-Type": {"text/plain"},
+			"Content-Encoding": {"gzip"}}, 200},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", e.gw.URL+"/reports/a",
+				strings.NewReader("_method=PUT"))
+			req.Header = tt.hdr
+			req.Header.Set("Cookie", "gateway_session="+alice)
+			res, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != tt.want {
+				t.Errorf("status %d, want %d", res.StatusCode, tt.want)
+			}
+		})
+	}
+}
+
+// rawBody sends a request with a body of content type ct and the given session cookie.
+func (e *env) rawBody(method, path, session, ct, body string) resp {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.gw.URL+path, strings.NewReader(body))
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	req.Header.Set("Cookie", "gateway_session="+session)
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return resp{res, string(b)}
+}
