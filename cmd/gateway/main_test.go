@@ -151,3 +151,38 @@ func TestExplainCommand(t *testing.T) {
 			code, errOut)
 	}
 }
+
+// TestSessionsCommand: flags go before or after the command, and revoking the sessions
+// of a user the users file does not name says so.
+func TestSessionsCommand(t *testing.T) {
+	dir := t.TempDir()
+	h, _ := password.Generate("pw", password.Argon2Params{Memory: 64, Time: 1, Threads: 1,
+		SaltLen: 16, KeyLen: 32})
+	os.WriteFile(filepath.Join(dir, "users.yaml"),
+		[]byte("users:\n  alice:\n    password: \""+h+"\"\n"), 0o600)
+	path := filepath.Join(dir, "gateway.yaml")
+	os.WriteFile(path, []byte("state_dir: state\nusers:\n  file: users.yaml\n"+
+		"session:\n  store: bolt\nroutes:\n  - upstream: http://127.0.0.1:9001\n"), 0o600)
+	os.Mkdir(filepath.Join(dir, "state"), 0o700)
+
+	for _, args := range [][]string{{"sessions", "list", "-config", path},
+		{"sessions", "-config", path, "list"}} {
+		if code, out, errOut := runCmd(t, "", args...); code != 0 ||
+			!strings.HasPrefix(out, "ID ") {
+			t.Errorf("%q: exit %d, %s%s", args, code, out, errOut)
+		}
+	}
+	code, out, errOut := runCmd(t, "", "sessions", "-config", path, "revoke", "-user", "alise")
+	if code != 0 || out != "revoked 0 session(s)\n" ||
+		!strings.Contains(errOut, `no user "alise" in `) {
+		t.Errorf("revoke of an unknown user: exit %d, %q, %q", code, out, errOut)
+	}
+	_, _, errOut = runCmd(t, "", "sessions", "revoke", "-config", path, "-user", "alice")
+	if strings.Contains(errOut, "no user") || !strings.Contains(errOut, "user=alice") {
+		t.Errorf("revoke of a known user: stderr %q, want its audit record only", errOut)
+	}
+	if code, _, errOut := runCmd(t, "", "sessions", "-config", path); code != 2 ||
+		!strings.Contains(errOut, "usage") {
+		t.Errorf("no command: exit %d, %q", code, errOut)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy/server"
 )
@@ -23,13 +24,21 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprint(stderr, sessionsUsage)
 		return 2
 	}
-	verb, args := args[0], args[1:]
-	fs := flag.NewFlagSet("gateway sessions "+verb, flag.ContinueOnError)
+	fs := flag.NewFlagSet("gateway sessions", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "gateway.yaml", "config `file`")
 	user := fs.String("user", "", "only the sessions of this `user`")
 	id := fs.String("id", "", "the session with this `id`, as listed (revoke only)")
+	// Flags may come before the command as well as after it.
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprint(stderr, sessionsUsage)
+		return 2
+	}
+	verb := fs.Arg(0)
+	if err := fs.Parse(fs.Args()[1:]); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -67,6 +76,14 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			return 1
 		}
 		fmt.Fprintf(stdout, "revoked %d session(s)\n", n)
+		if n == 0 && *user != "" {
+			// A typo revokes nothing; say so rather than let it pass for done.
+			if users, err := authn.OpenFileStore(cfg.Users.File, nil); err == nil &&
+				users.Lookup(*user) == nil {
+				fmt.Fprintf(stderr, "gateway sessions: no user %q in %s\n", *user,
+					cfg.Users.File)
+			}
+		}
 		return 0
 	}
 	fmt.Fprintf(stderr, "gateway sessions: unknown command %q\n%s", verb, sessionsUsage)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -33,9 +34,14 @@ func loadSecrets(cfg *config.Config, lg *slog.Logger) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	lg.Warn("no session.secrets configured; using a generated secret, which several "+
-		"gateway instances behind one name cannot share: configure one explicitly for them",
-		"file", path, "created", created)
+	// Said loudly once, when the secret is made; quietly on each later start.
+	level := slog.LevelInfo
+	if created {
+		level = slog.LevelWarn
+	}
+	lg.Log(context.Background(), level, "no session.secrets configured; using a generated "+
+		"secret, which several gateway instances behind one name cannot share: configure "+
+		"one explicitly for them", "file", path, "created", created)
 	return [][]byte{secret}, nil
 }
 
