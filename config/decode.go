@@ -193,6 +193,9 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, key string) error {
 		seen[k.Value] = k.Line
 		idx, ok := fields[k.Value]
 		if !ok {
+			if near := nearestKey(k.Value, fields); near != "" {
+				return d.fail(k, path, fmt.Errorf("%w; did you mean %s?", ErrUnknownKey, near))
+			}
 			return d.fail(k, path, ErrUnknownKey)
 		}
 		d.lines[path] = k.Line
@@ -441,4 +444,47 @@ func nodeKind(n *yaml.Node) string {
 		return "a document"
 	}
 	return "a single value"
+}
+
+// nearestKey returns the known key that a mistyped key most likely meant: the one
+// within an edit of it, or two for a longer key (letter case aside), or "" when there
+// is none or several.
+func nearestKey(key string, fields map[string]int) string {
+	best, bestDist, tie := "", 3, false
+	for f := range fields {
+		dist := editDistance(strings.ToLower(key), f)
+		switch {
+		case dist < bestDist:
+			best, bestDist, tie = f, dist, false
+		case dist == bestDist:
+			tie = true
+		}
+	}
+	// a short key is too easily near a key it never meant
+	if tie || bestDist > max(1, len(key)/3) {
+		return ""
+	}
+	return best
+}
+
+// editDistance returns the number of single-byte insertions, deletions and
+// substitutions that turn a into b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -79,7 +79,19 @@ func TestParseDecodeErrors(t *testing.T) {
 			name: "unknown key in second route",
 			data: "users: {file: u}\nroutes:\n  - upstream: http://a\n  - path: /b\n" +
 				"    upstrem: http://b\n",
-			line: 5, key: "routes[1].upstrem", msg: "unknown key", wantErr: ErrUnknownKey,
+			line: 5, key: "routes[1].upstrem", msg: "unknown key; did you mean upstream?",
+			wantErr: ErrUnknownKey,
+		},
+		{
+			name: "unknown key in another letter case", data: "LISTEN: :80\n" + minimal,
+			line: 1, key: "LISTEN", msg: "unknown key; did you mean listen?",
+			wantErr: ErrUnknownKey,
+		},
+		{
+			name: "unknown key a letter short", data: "routes:\n  - upstream: http://a\n" +
+				"    pat: /x\nusers: {file: u}\n",
+			line: 3, key: "routes[0].pat", msg: "unknown key; did you mean path?",
+			wantErr: ErrUnknownKey,
 		},
 		{
 			name: "unknown key quoted", data: "log:\n  \"a.b\": 1\n" + minimal,
