@@ -117,7 +117,26 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 	if rec.req == nil {
 		fmt.Fprintf(w, "answer:   %d from the gateway; nothing reaches the upstream\n",
 			resp.Code)
+		if loc := resp.Header().Get("Location"); loc != "" {
+			fmt.Fprintf(w, "          Location: %s\n", loc)
+		}
 		return nil
+	}
+	// What became of the headers the client sent: the gateway's own, aliases and
+	// forwarded headers from an untrusted address are removed or replaced.
+	sent := make([]string, 0, len(req.Header))
+	for k := range req.Header {
+		sent = append(sent, k)
+	}
+	slices.Sort(sent)
+	for _, k := range sent {
+		got := rec.req.Header.Values(k)
+		switch {
+		case len(got) == 0:
+			fmt.Fprintf(w, "removed:  %s, as the client sent it\n", k)
+		case !slices.Equal(got, req.Header[k]):
+			fmt.Fprintf(w, "replaced: %s, as the client sent it\n", k)
+		}
 	}
 	fmt.Fprintf(w, "upstream receives:\n  %s %s HTTP/1.1\n  Host: %s\n", rec.req.Method,
 		rec.req.URL.RequestURI(), rec.req.Host)
