@@ -37,6 +37,7 @@ func TestExplain(t *testing.T) {
 request:  GET http://app.example.test/admin/users?page=2 as bob
 route:    host app.example.test, path /admin/, upstream http://127.0.0.1:9002
 decision: allowed: bob is in group admins
+removed:  X_forwarded_user, as the client sent it
 upstream receives:
   GET /users?page=2 HTTP/1.1
   Host: app.example.test
@@ -66,6 +67,14 @@ request:  GET http://other.test/admin/ anonymous
 route:    any host, path /, upstream http://127.0.0.1:9001
 decision: sign-in required: the path is protected and nobody is signed in
 answer:   401 from the gateway; nothing reaches the upstream
+`},
+		{"a browser sent to sign in", ExplainRequest{Method: "GET",
+			URL: "http://other.test/x?a=1", Header: http.Header{"Accept": {"text/html"}}}, `
+request:  GET http://other.test/x?a=1 anonymous
+route:    any host, path /, upstream http://127.0.0.1:9001
+decision: sign-in required: the path is protected and nobody is signed in
+answer:   302 from the gateway; nothing reaches the upstream
+          Location: /.gateway/login?next=%2Fx%3Fa%3D1
 `},
 		{"ambiguous", ExplainRequest{Method: "GET", URL: "/public/%2e%2e/admin/"}, `
 request:  GET http://localhost/public/%2e%2e/admin/ anonymous
