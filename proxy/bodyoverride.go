@@ -237,6 +237,9 @@ func (k *overrideKey) add(c byte) {
 	}
 }
 
+// settled reports whether no further byte can change the key's match.
+func (k *overrideKey) settled() bool { return k.cut || k.miss }
+
 func (k *overrideKey) matches() bool { return !k.miss && k.n == len("_method") }
 
 // formScanner reads an application/x-www-form-urlencoded body pair by pair, split at
@@ -254,7 +257,23 @@ type formScanner struct {
 }
 
 func (f *formScanner) scan(p []byte) error {
-	for _, c := range p {
+	for i := 0; i < len(p); {
+		// The value of another key, or the rest of a key that can no longer be
+		// "_method", matters only where it ends.
+		if f.inValue && !f.matched || !f.inValue && f.key.settled() {
+			stops := f.seps
+			if !f.inValue {
+				stops += "="
+			}
+			j := bytes.IndexAny(p[i:], stops)
+			f.nesc = 0
+			if j < 0 {
+				return nil
+			}
+			i += j
+		}
+		c := p[i]
+		i++
 		switch {
 		case strings.IndexByte(f.seps, c) >= 0:
 			if err := f.endPair(); err != nil {
@@ -362,7 +381,16 @@ const (
 )
 
 func (j *jsonScanner) scan(p []byte) error {
-	for _, c := range p {
+	for i := 0; i < len(p); i++ {
+		if j.inStr && j.esc == 0 && j.state != jsonInKey && j.state != jsonInValue {
+			// a string no one reads matters only where it ends
+			k := bytes.IndexAny(p[i:], `"\`)
+			if k < 0 {
+				return nil
+			}
+			i += k
+		}
+		c := p[i]
 		if j.inStr {
 			if err := j.strByte(c); err != nil {
 				return err
