@@ -57,6 +57,26 @@ func TestAllowRulesDecide(t *testing.T) {
 		{"alice", alice, "GET", "/reports/q?_method=head", 200, ""},
 		{"alice", alice, "GET", "/reports/q?methodology=x&_method=", 200, ""},
 		{"bob", bob, "GET", "/admin/x?_method=DELETE", 200, ""}, // no methods rule
+		// Rails reads "/admin.json" as "/admin", a PHP front controller
+		// "/index.php/admin/" as "/admin/": the /admin/ rule judges them too.
+		{"alice", alice, "GET", "/admin.json", 403, "may not open this page"},
+		{"alice", alice, "GET", "/ADMIN.JSON", 200, ""}, // paths are case-sensitive
+		{"alice", alice, "GET", "/index.php/admin/x", 403, "may not open this page"},
+		{"alice", alice, "GET", "/index.PHP/admin.xml", 403, "may not open this page"},
+		{"alice", alice, "GET", "/public/index.php/admin/", 403, "may not open this page"},
+		{"anonymous", "", "GET", "/public/index.php/admin/", 401, ""},
+		{"anonymous", "", "GET", "/public/index.php/public/x", 200, ""},
+		{"anonymous", "", "GET", "/public/x.json", 200, ""},
+		{"bob", bob, "GET", "/admin.json", 200, ""},
+		{"bob", bob, "GET", "/index.php/admin/", 200, ""},
+		{"alice", alice, "GET", "/administrator.json", 200, ""},
+		{"alice", alice, "GET", "/a/.php/admin/", 200, ""}, // no script name
+		{"alice", alice, "GET", "/reports.csv", 200, ""},
+		{"alice", alice, "POST", "/reports.csv", 403,
+			"may not send a POST request to this page"},
+		{"alice", alice, "GET", "/index.php/reports/q?_method=DELETE", 403,
+			"may not send a DELETE request to this page"},
+		{"bob", bob, "GET", "/index.php/reports/q", 403, "may not open this page"},
 		{"anonymous", "", "GET", "/reports/open/x", 200, ""},
 		{"bob", bob, "POST", "/reports/open/x", 200, ""},
 		{"anonymous", "", "GET", "/admin/", 401, ""},

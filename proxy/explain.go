@@ -59,6 +59,25 @@ func (h *Handler) Explain(r *http.Request, u *authn.User) Decision {
 			d.Outcome = "allowed"
 		}
 	}
+	// Another reading of the path leads to a route whose rule judges it too.
+	also := h.otherReadings(config.NormalizeHost(r.Host), decoded, rt, public)
+	for _, o := range also.rs[:also.n] {
+		if o.public || d.Outcome != "public" && d.Outcome != "allowed" {
+			continue
+		}
+		of := " (an app framework reads the path as one under " + o.rt.path + ")"
+		switch {
+		case u == nil:
+			d.Outcome, d.Reason = "sign-in required", "the path is protected"+of+
+				" and nobody is signed in"
+		case u.Disabled:
+			d.Outcome, d.Reason = "sign-in required", "the user is disabled"
+		default:
+			if ok, why := o.rt.why(u, r.Method, r.URL.RawQuery); !ok {
+				d.Outcome, d.Reason = "forbidden", why+of
+			}
+		}
+	}
 	return d
 }
 

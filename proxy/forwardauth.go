@@ -88,14 +88,17 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	// here too, with no identity, as it does when the gateway proxies.
 	// The app gets the client's headers and query, so one that overrides the method
 	// makes it no preflight.
+	also := h.otherReadings(config.NormalizeHost(host), decoded, rt, public)
 	if rt.preflight && target.method == http.MethodOptions && !target.lowerMethod &&
 		r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" &&
-		!hasMethodOverride(r.Header) && queryOverride(target.query, preflightOnly) == "" {
+		!hasMethodOverride(r.Header) && queryOverride(target.query, preflightOnly) == "" &&
+		!also.signInNeeded(true) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	methods := also.methods(rt, public)
 	_, u, err := h.identify(w, r)
-	if !public {
+	if !public || also.signInNeeded(false) {
 		if err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
@@ -108,7 +111,7 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		// own (nginx always asks with GET) says nothing about it.
 		method := target.method
 		if method == "" {
-			if len(rt.allow.Methods) > 0 {
+			if methods != nil {
 				h.log.Warn("forward-auth refused", "reason", "no X-Forwarded-Method for "+
 					"a route with a methods rule", "route", rt.name)
 				w.WriteHeader(http.StatusForbidden)
@@ -118,20 +121,21 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		}
 		// The front proxy passes the method on as the client spelt it, and an app may not
 		// read "get" as GET: on a methods route only the exact, upper-case name passes.
-		if len(rt.allow.Methods) > 0 && target.lowerMethod {
+		if methods != nil && target.lowerMethod {
 			h.log.Warn("forward-auth refused", "reason", "method not in upper case on a "+
 				"route with a methods rule", "route", rt.name,
 				"client_ip", h.clientIP(r).String())
 			w.WriteHeader(http.StatusForbidden)
 			return
 		}
-		if !rt.allows(u, method, target.query) {
+		if !public && !rt.allows(u, method, target.query) ||
+			also.refusing(u, method, target.query, false) != nil {
 			w.WriteHeader(http.StatusForbidden)
 			return
 		}
 		// The front proxy passes the client's headers on to the app, and a method
 		// override among them would have the app act on a method the rule never judged.
-		if len(rt.allow.Methods) > 0 && hasMethodOverride(r.Header) {
+		if methods != nil && hasMethodOverride(r.Header) {
 			h.log.Warn("forward-auth refused", "reason", "method override on a route "+
 				"with a methods rule", "route", rt.name, "client_ip", h.clientIP(r).String())
 			w.WriteHeader(http.StatusForbidden)

@@ -82,6 +82,15 @@ func TestForwardAuth(t *testing.T) {
 			"https://gw.example.test/app/x?y"}, 200, "alice"},
 		{"garbage cookie", faProxy, "AAAA", []string{"X-Forwarded-Uri", "/app/"}, 401, ""},
 		{"no target", faProxy, alice, nil, 403, ""},
+		// an app framework reads these as paths under /api/, with its methods rule
+		{"format reading", faProxy, alice, []string{"X-Forwarded-Method", "POST",
+			"X-Forwarded-Uri", "/api.json"}, 403, ""},
+		{"PATH_INFO reading", faProxy, alice, []string{"X-Forwarded-Method", "POST",
+			"X-Forwarded-Uri", "/index.php/api/x"}, 403, ""},
+		{"PATH_INFO reading, allowed", faProxy, alice, []string{"X-Forwarded-Method", "GET",
+			"X-Forwarded-Uri", "/index.php/api/x"}, 200, "alice"},
+		{"PATH_INFO reading, no method", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/index.php/api/x"}, 403, ""},
 		{"two targets that differ", faProxy, "", []string{"X-Forwarded-Uri", "/public/",
 			"X-Original-URL", "/app/"}, 403, ""},
 		{"two targets whose queries differ", faProxy, alice, []string{"X-Forwarded-Uri",

@@ -356,6 +356,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	}
 	st.route = rt
 
+	also := h.otherReadings(config.NormalizeHost(r.Host), decoded, rt, public)
+
 	_, u, err := h.identify(w, r)
 	st.user = u
 	// A CORS preflight carries no cookie in browsers; a route that asks for it lets
@@ -363,14 +365,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	// through, anonymously.
 	if rt.preflight && r.Method == http.MethodOptions && r.Header.Get("Origin") != "" &&
 		r.Header.Get("Access-Control-Request-Method") != "" && !isUpgrade(r) &&
-		queryOverride(r.URL.RawQuery, preflightOnly) == "" {
+		queryOverride(r.URL.RawQuery, preflightOnly) == "" && !also.signInNeeded(true) {
 		// A preflight has no body; nothing else rides along without a session. The body
 		// is dropped from the upstream request only: the server still reads past it
 		// before the connection's next request.
 		public, st.user, st.preflight = true, nil, true
 	}
+	protected := !public || also.signInNeeded(st.preflight)
 	// An API client on a basic_auth route signs in with every request.
-	if !public && u == nil && rt.basic && r.Header.Get("Authorization") != "" {
+	if protected && u == nil && rt.basic && r.Header.Get("Authorization") != "" {
 		bu, wait, berr := h.basicUser(r)
 		if berr != nil {
 			h.basicRequired(w, r, wait)
@@ -380,7 +383,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 			u, st.user, st.basic, err = bu, bu, true, nil
 		}
 	}
-	if !public {
+	if protected {
 		if err != nil {
 			h.storeDown(w, r)
 			return
@@ -393,8 +396,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 			h.loginRequired(w, r, clean)
 			return
 		}
-		if !rt.allows(u, r.Method, r.URL.RawQuery) {
+		if !public && !rt.allows(u, r.Method, r.URL.RawQuery) {
 			h.forbidden(w, r, u, rt)
+			return
+		}
+		if other := also.refusing(u, r.Method, r.URL.RawQuery, st.preflight); other != nil {
+			h.forbidden(w, r, u, other)
 			return
 		}
 	}
@@ -407,7 +414,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	}
 	var body *clientBody
 	if r.Body != nil && r.Body != http.NoBody {
-		if !public && len(rt.allow.Methods) > 0 && !h.gateBody(w, r, rt) {
+		if ms := also.methods(rt, public); ms != nil && !h.gateBody(w, r, rt, ms) {
 			return
 		}
 		body = &clientBody{ReadCloser: r.Body, st: st}
@@ -640,10 +647,11 @@ func (h *Handler) forbiddenMethod(w http.ResponseWriter, r *http.Request, u *aut
 		", who may not "+what+".", LogoutPath, "Sign out to use another account")
 }
 
-// gateBody has r's body read for a method override on its way to the upstream, as the
-// methods rule of rt requires. It answers r and returns false when the body cannot be
+// gateBody has r's body read for a method override on its way to the upstream: it must
+// name one of methods, as the methods rules of rt and the path's other readings require. It answers r and returns false when the body cannot be
 // read the way an app would read it.
-func (h *Handler) gateBody(w http.ResponseWriter, r *http.Request, rt *route) bool {
+func (h *Handler) gateBody(w http.ResponseWriter, r *http.Request, rt *route,
+	methods []string) bool {
 	refuse := func(status int, why string) bool {
 		h.log.Info("request body refused", "route", rt.name, "reason", why,
 			"client_ip", h.clientIP(r).String())
@@ -658,7 +666,7 @@ func (h *Handler) gateBody(w http.ResponseWriter, r *http.Request, rt *route) bo
 	if len(cts) > 1 {
 		return refuse(http.StatusBadRequest, "two content types")
 	}
-	scans, err := overrideScanners(strings.Join(cts, ""), rt.allow.Methods)
+	scans, err := overrideScanners(strings.Join(cts, ""), methods)
 	if err != nil {
 		return refuse(http.StatusBadRequest, err.Error())
 	}

@@ -436,3 +436,29 @@ func pathDisagrees(host, p string, signedIn bool) string {
 	}
 	return ""
 }
+
+// TestFrameworkReadings: the paths Rails, Spring and PHP front controllers serve a
+// request's path as.
+func TestFrameworkReadings(t *testing.T) {
+	for _, tt := range []struct{ path, format, info string }{
+		{"/admin.json", "/admin", "/admin.json"},
+		{"/admin/users.tar.gz", "/admin/users", "/admin/users.tar.gz"},
+		{"/admin/", "/admin/", "/admin/"},
+		{"/a.b/c", "/a.b/c", "/a.b/c"},
+		{"/.well-known", "/.well-known", "/.well-known"},
+		{"/", "/", "/"},
+		{"/index.php/admin/", "/index.php/admin/", "/admin/"},
+		{"/blog/Index.PHP/admin.json", "/blog/Index.PHP/admin", "/admin.json"},
+		{"/index.php", "/index", "/index.php"},
+		{"/.php/admin/", "/.php/admin/", "/.php/admin/"},
+		{"/a.php5/admin/", "/a.php5/admin/", "/a.php5/admin/"},
+		{"/x.php/y.php/z", "/x.php/y.php/z", "/y.php/z"},
+	} {
+		if got := formatReading(tt.path); got != tt.format {
+			t.Errorf("formatReading(%q) = %q, want %q", tt.path, got, tt.format)
+		}
+		if got := pathInfoReading(tt.path); got != tt.info {
+			t.Errorf("pathInfoReading(%q) = %q, want %q", tt.path, got, tt.info)
+		}
+	}
+}

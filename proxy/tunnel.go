@@ -114,11 +114,16 @@ func (h *Handler) tunnelEnded(ctx context.Context, r *http.Request, path string,
 // tunnelRefused returns why the rules h has now would refuse u the handshake r, whose
 // path the rules read as path, or "".
 func (h *Handler) tunnelRefused(r *http.Request, path string, u *authn.User) string {
-	gw, rt, public, ok := h.decide(config.NormalizeHost(r.Host), path)
+	host := config.NormalizeHost(r.Host)
+	gw, rt, public, ok := h.decide(host, path)
 	switch {
 	case !ok || gw || rt == nil:
 		return "no route"
 	case !public && !rt.allows(u, r.Method, r.URL.RawQuery):
+		return "not allowed"
+	}
+	also := h.otherReadings(host, path, rt, public)
+	if also.refusing(u, r.Method, r.URL.RawQuery, false) != nil {
 		return "not allowed"
 	}
 	return ""

@@ -1,0 +1,127 @@
+package proxy
+
+import (
+	"strings"
+
+	"github.com/frontgate/gateway/authn"
+)
+
+// App frameworks route some paths to another path's handler: Rails (and Spring's suffix
+// matching) serve "/admin.json" as "/admin" in another format, and a PHP front
+// controller serves "/index.php/admin/" as "/admin/". Such a path is served by the route
+// it names, but the routes its readings lead to judge it too: it passes only when every
+// one of their rules lets it, so it cannot slip past a rule through another route, while
+// "/admin.json" still works for those the "/admin/" rule lets in.
+
+// reading is where another reading of a path leads.
+type reading struct {
+	rt     *route
+	public bool
+}
+
+// readings are the routes beyond its own that other readings of a path lead to.
+type readings struct {
+	n  int
+	rs [3]reading
+}
+
+// formatReading returns a decoded path without the format suffix of its last segment,
+// as Rails and Spring read it: "/admin.json" is "/admin". A path ending in "/", or whose
+// last segment starts with its only dot, is its own reading.
+func formatReading(decoded string) string {
+	last := strings.LastIndexByte(decoded, '/')
+	seg := decoded[last+1:]
+	if i := strings.IndexByte(seg, '.'); i > 0 {
+		return decoded[:last+1+i]
+	}
+	return decoded
+}
+
+// pathInfoReading returns the part of a decoded path after its first PHP script, as a
+// front controller routes it: "/index.php/admin/" is "/admin/".
+func pathInfoReading(decoded string) string {
+	for i := 1; i+len(".php/") <= len(decoded); i++ {
+		if decoded[i] == '.' && decoded[i+4] == '/' && decoded[i-1] != '/' &&
+			containsFold(decoded[i+1:i+4], "php") {
+			return decoded[i+4:]
+		}
+	}
+	return decoded
+}
+
+// otherReadings returns the routes that framework readings of a decoded path lead to,
+// where those differ from rt and public, the path's own.
+func (h *Handler) otherReadings(host, decoded string, rt *route, public bool) readings {
+	var x readings
+	info := pathInfoReading(decoded)
+	for i, p := range [...]string{formatReading(decoded), info, formatReading(info)} {
+		if p == decoded || i == 2 && p == info {
+			continue
+		}
+		gw, rt2, public2 := h.decideOne(host, p)
+		if gw || rt2 == nil || rt2 == rt && public2 == public {
+			continue
+		}
+		x.rs[x.n] = reading{rt2, public2}
+		x.n++
+	}
+	return x
+}
+
+// signInNeeded reports whether any reading is protected; a preflight passes on those
+// routes that let preflights through.
+func (x *readings) signInNeeded(preflight bool) bool {
+	for _, r := range x.rs[:x.n] {
+		if !r.public && !(preflight && r.rt.preflight) {
+			return true
+		}
+	}
+	return false
+}
+
+// refusing returns the route of the first protected reading whose rule does not let u
+// use method with rawQuery, or nil.
+func (x *readings) refusing(u *authn.User, method, rawQuery string,
+	preflight bool) *route {
+	for _, r := range x.rs[:x.n] {
+		if !r.public && !(preflight && r.rt.preflight) && !r.rt.allows(u, method, rawQuery) {
+			return r.rt
+		}
+	}
+	return nil
+}
+
+// methods returns the methods that rt's rule, when the path is protected there, and the
+// rules of the protected readings all allow, or nil when none of them has a methods
+// rule.
+func (x *readings) methods(rt *route, public bool) []string {
+	var out []string
+	ruled := false
+	take := func(m []string) {
+		switch {
+		case len(m) == 0:
+		case !ruled:
+			out, ruled = m, true
+		default:
+			var both []string
+			for _, v := range out {
+				if isOneOf(v, m) {
+					both = append(both, v)
+				}
+			}
+			out = both
+		}
+	}
+	if !public {
+		take(rt.allow.Methods)
+	}
+	for _, r := range x.rs[:x.n] {
+		if !r.public {
+			take(r.rt.allow.Methods)
+		}
+	}
+	if ruled && out == nil {
+		out = []string{} // no method passes them all
+	}
+	return out
+}
