@@ -162,8 +162,12 @@ func (h *Handler) setForwarded(pr *httputil.ProxyRequest) {
 		if prior := in.Header.Values("X-Forwarded-For"); len(prior) > 0 {
 			xff = strings.Join(prior, ", ") + ", " + xff
 		}
-		if v := in.Header.Get("X-Forwarded-Host"); v != "" && validHost(v) {
-			host = v
+		// Believed when it is one host and names the host the rules judged: an app that
+		// takes its host from this header must see the one the rules judged, and a
+		// proxy that appends its own to a client's copy sends two.
+		if vs := in.Header.Values("X-Forwarded-Host"); len(vs) == 1 && validHost(vs[0]) &&
+			config.NormalizeHost(vs[0]) == config.NormalizeHost(in.Host) {
+			host = vs[0]
 		}
 		if v := strings.ToLower(in.Header.Get("X-Forwarded-Proto")); v == "https" ||
 			v == "http" {

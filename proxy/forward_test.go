@@ -482,3 +482,36 @@ func TestHandshakeAnsweredPlainlyIsWatched(t *testing.T) {
 		t.Error("the answer was still being relayed 15 s after the client stopped reading")
 	}
 }
+
+// TestForwardedHostFromTrustedProxy: a trusted proxy's X-Forwarded-Host reaches the app
+// only when it is one host and names the host the rules judged; otherwise the app gets
+// the request's Host, so an app that takes its host from the header sees that one.
+func TestForwardedHostFromTrustedProxy(t *testing.T) {
+	e := newEnv(t, "trusted_proxies: [\"127.0.0.1/32\"]\n")
+	for _, tt := range []struct {
+		name string
+		xfh  []string
+		want string
+	}{
+		{"same host, a port of the proxy's", []string{"X-Forwarded-Host: GW.example.test:8443"},
+			"GW.example.test:8443"},
+		{"another host", []string{"X-Forwarded-Host: admin.example.test"}, "gw.example.test"},
+		{"appended to a client's copy", []string{"X-Forwarded-Host: admin.example.test",
+			"X-Forwarded-Host: gw.example.test"}, "gw.example.test"},
+		{"a list", []string{"X-Forwarded-Host: gw.example.test, admin.example.test"},
+			"gw.example.test"},
+		{"none", nil, "gw.example.test"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			lines := append([]string{"GET /public/x HTTP/1.1", "Host: gw.example.test"},
+				tt.xfh...)
+			if code := e.rawRequest(t, lines...); code != 200 {
+				t.Fatalf("status %d", code)
+			}
+			if got := e.up.last(t).Header.Values("X-Forwarded-Host"); len(got) != 1 ||
+				got[0] != tt.want {
+				t.Errorf("app got X-Forwarded-Host %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
