@@ -82,8 +82,9 @@ func normalizePath(escaped string) (clean, decoded string, err error) {
 			return "", "", errAmbiguousPath
 		}
 		// "..+" is ".. " to an app that decodes "+", and ".." once Windows trims it;
-		// "..::$DATA" is ".." to Windows.
-		if d := strings.TrimRight(ntfsName(name), "+ "); d != "" && strings.Trim(d, ".") == "" {
+		// "..::$DATA" is ".." to Windows. Any name of dots among spaces and "+" ("..+.+",
+		// ". .") is refused: which of them Windows keeps is not worth a guess.
+		if d := ntfsName(name); strings.Contains(d, ".") && strings.Trim(d, ".+ ") == "" {
 			return "", "", errAmbiguousPath
 		}
 	}
@@ -154,11 +155,15 @@ func lookalike(decoded string) bool {
 
 // bestFitSeparators are characters that Windows' best-fit mapping turns into "/" or "\\":
 // slashes and backslashes of other scripts, and the yen and won signs, which the Japanese
-// and Korean code pages put where ASCII has the backslash.
+// and Korean code pages put where ASCII has the backslash; and others that best-fit
+// makes into characters paths treat specially.
 const bestFitSeparators = "\u2215\u2044\u29f8\u2216\u29f5\u29f9\u00a5\u20a9\uffe5\uffe6" +
 	// and colons of other scripts (the ratio sign, the Armenian full stop, the Hebrew
 	// sof pasuq, modifier letters), since a colon starts an NTFS stream
-	"\u2236\u0589\u05c3\u02f8\ua789"
+	"\u2236\u0589\u05c3\u02f8\ua789" +
+	// and the Arabic percent sign, which best-fit makes a "%" that an app decoding
+	// after the conversion reads as the start of an escape
+	"\u066a"
 
 // dangerous reports whether a percent-encoded byte is one that servers treat differently
 // encoded and decoded: a separator, a query or fragment mark, a parameter mark, or a

@@ -63,6 +63,11 @@ func TestNormalizePath(t *testing.T) {
 		{in: "/a%25U002F", bad: true},
 		{in: "/a%25u00", clean: "/a%25u00", decoded: "/a%u00"},
 		{in: "/public/..+/admin/", bad: true},
+		{in: "/public/..+.+/admin/", bad: true},
+		{in: "/public/.+.+/admin/", bad: true},
+		{in: "/public/.%20.+/admin/", bad: true},
+		{in: "/public/+.+/admin/", bad: true},
+		{in: "/public/%D9%AA2e%D9%AA2e/admin/", bad: true}, // Arabic percent signs
 		{in: "/public/.+/admin/", bad: true},
 		{in: "/c++/x", clean: "/c++/x", decoded: "/c++/x"},
 		{in: "/public/..::$DATA/admin/x", bad: true},
