@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"golang.org/x/net/publicsuffix"
+	"golang.org/x/text/unicode/norm"
 )
 
 // validate checks c, with its defaults filled in, and returns an *Error for the first
@@ -570,6 +571,19 @@ func checkPath(p string) error {
 		return errors.New("path must not contain ..")
 	case strings.Contains(p+"/", "/./"):
 		return errors.New("path must not contain a . segment")
+	case strings.ContainsAny(p, ";:"):
+		// requests under it would be refused: ";" starts a parameter and ":" an NTFS
+		// stream, which servers drop, so such a path means another to them
+		return errors.New(`path must not contain ";" or ":"`)
+	case !norm.NFKC.IsNormalString(p):
+		return errors.New("path must not contain characters that look like others " +
+			"(it is not in Unicode NFKC form)")
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		if n := len(seg); n > 0 && strings.IndexByte(". +", seg[n-1]) >= 0 {
+			// Windows drops these, so requests under it would be refused
+			return fmt.Errorf("path must not have a segment ending in %q", seg[n-1])
+		}
 	}
 	return nil
 }

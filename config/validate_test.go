@@ -336,6 +336,14 @@ func TestCheckPath(t *testing.T) {
 		{"/a\x00", false},
 		{"/a\nb", false},
 		{"/a\x7f", false},
+		{"/admin;x/", false},
+		{"/admin::$DATA/", false},
+		{"/admin./", false},
+		{"/admin /", false},
+		{"/admin+/x", false},
+		{"/ａdmin/", false},
+		{"/café/", true},
+		{"/a+b/", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
