@@ -68,6 +68,14 @@ route:    any host, path /, upstream http://127.0.0.1:9001
 decision: sign-in required: the path is protected and nobody is signed in
 answer:   401 from the gateway; nothing reaches the upstream
 `},
+		{"a framework's reading", ExplainRequest{User: "alice", Method: "GET",
+			URL: "http://app.example.test/index.php/admin/"}, `
+request:  GET http://app.example.test/index.php/admin/ as alice
+route:    any host, path /, upstream http://127.0.0.1:9001
+decision: forbidden: alice is not in allow.users [] nor in a group of [admins] ` +
+			`(an app framework reads the path as one under /admin/)
+answer:   403 from the gateway; nothing reaches the upstream
+`},
 		{"a browser sent to sign in", ExplainRequest{Method: "GET",
 			URL: "http://other.test/x?a=1", Header: http.Header{"Accept": {"text/html"}}}, `
 request:  GET http://other.test/x?a=1 anonymous
