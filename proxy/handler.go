@@ -648,8 +648,8 @@ func (h *Handler) forbiddenMethod(w http.ResponseWriter, r *http.Request, u *aut
 }
 
 // gateBody has r's body read for a method override on its way to the upstream: it must
-// name one of methods, as the methods rules of rt and the path's other readings require. It answers r and returns false when the body cannot be
-// read the way an app would read it.
+// name one of methods, as the methods rules of rt and the path's other readings require.
+// It answers r and returns false when the body cannot be read the way an app would.
 func (h *Handler) gateBody(w http.ResponseWriter, r *http.Request, rt *route,
 	methods []string) bool {
 	refuse := func(status int, why string) bool {
