@@ -56,7 +56,8 @@ func overrideScanners(ct string, allowed []string) ([]bodyScanner, error) {
 	if strings.Contains(lower, "json") {
 		s = append(s, &jsonScanner{allowed: allowed})
 	}
-	// Rack parses a POST without a type as a form; PHP takes the type's first word.
+	// PHP and Rack parse application/x-www-form-urlencoded, and Rack a POST with no
+	// type as well; any type naming "urlencoded" is read as one.
 	if lower == "" || strings.Contains(lower, "urlencoded") {
 		s = append(s, &formScanner{seps: "&", allowed: allowed},
 			&formScanner{seps: "&;", allowed: allowed})
@@ -189,7 +190,7 @@ func (g *bodyGate) Close() error {
 func checkOverride(v []byte, over bool, allowed []string) error {
 	m := strings.ToUpper(strings.TrimSpace(string(v)))
 	if over {
-		return &overrideError{method: m + "…"}
+		return &overrideError{method: strings.ToValidUTF8(m[:min(len(m), 16)], "") + "…"}
 	}
 	if m != "" && !isOneOf(m, allowed) {
 		return &overrideError{method: m}
@@ -428,7 +429,7 @@ func (j *jsonScanner) scan(p []byte) error {
 		}
 		if top && j.state == jsonValue && j.matched {
 			// a number, object, array, true, false or null: no method name
-			return &overrideError{method: "a " + string(c) + "… value"}
+			return &overrideError{method: "non-string _method"}
 		}
 		if top && j.state == jsonValue {
 			j.state = jsonSkipping
