@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/frontgate/gateway/proxy/internal/pct"
@@ -74,91 +75,76 @@ func overrideScanners(ct string, allowed []string) ([]bodyScanner, error) {
 	return s, nil
 }
 
-// bodyGate passes a request body on while its scanners read it, one byte behind: the
-// last byte is passed only once the scanners have seen the whole body and let it go.
+// gateHold is how many of the bytes read a body gate keeps back from the app until more
+// follow: enough that any "_method" value the app has received in full has been judged,
+// as a value is judged within a few bytes of its end (a separator, a closing quote, a
+// multipart delimiter) or refused once longer than any method. An app that acts on a
+// body cut short so never acts on a value the gateway has not judged.
+const gateHold = 4 << 10
+
+// gateRead is how much a body gate reads from the client at once.
+const gateRead = 32 << 10
+
+// bodyGate passes a request body on while its scanners read it, gateHold bytes behind
+// until the whole body is in and the scanners let it go.
 type bodyGate struct {
-	src   io.ReadCloser
-	scans []bodyScanner
-	last  byte // held back
-	held  bool
-	eof   bool // the scanners let the body go; last, if held, ends it
-	err   error
-	one   [1]byte
+	src        io.ReadCloser
+	scans      []bodyScanner
+	buf        []byte // read from src; buf[start:end] is not yet passed on
+	start, end int
+	done       bool // the body is all in and the scanners let it go
+	err        error
+}
+
+func newBodyGate(src io.ReadCloser, scans []bodyScanner) *bodyGate {
+	return &bodyGate{src: src, scans: scans, buf: make([]byte, gateHold+gateRead)}
 }
 
 func (g *bodyGate) Read(p []byte) (int, error) {
-	switch {
-	case g.err != nil:
-		return 0, g.err
-	case len(p) == 0:
-		return 0, nil
-	case g.eof:
-		if g.held {
-			p[0], g.held = g.last, false
-			return 1, io.EOF
+	for {
+		if g.err != nil {
+			return 0, g.err
 		}
-		return 0, io.EOF
-	}
-	// What is read joins the byte held back, in p when p has room for both.
-	dst := p
-	switch {
-	case g.held && len(p) > 1:
-		dst = p[1:]
-	case g.held:
-		dst = g.one[:]
-	}
-	n, err := g.src.Read(dst)
-	if n > 0 {
-		if serr := g.scan(dst[:n]); serr != nil {
-			return 0, serr
+		if len(p) == 0 {
+			return 0, nil
 		}
-	}
-	if err == io.EOF {
-		if serr := g.end(); serr != nil {
-			return 0, serr
+		ready := g.end - g.start
+		if !g.done {
+			ready -= gateHold
 		}
-	}
-	if !g.held {
+		if ready > 0 {
+			n := copy(p, g.buf[g.start:g.start+ready])
+			g.start += n
+			if g.done && g.start == g.end {
+				return n, io.EOF
+			}
+			return n, nil
+		}
+		if g.done {
+			return 0, io.EOF
+		}
+		if g.end == len(g.buf) {
+			g.end = copy(g.buf, g.buf[g.start:g.end])
+			g.start = 0
+		}
+		n, err := g.src.Read(g.buf[g.end:])
+		if n > 0 {
+			if serr := g.scan(g.buf[g.end : g.end+n]); serr != nil {
+				return 0, serr
+			}
+			g.end += n
+		}
 		switch {
-		case n == 0 || err == io.EOF:
-			return n, err
-		}
-		g.last, g.held = p[n-1], true
-		return n - 1, err
-	}
-	p[0] = g.last
-	switch {
-	case n == 0 && err == io.EOF:
-		g.held = false
-		return 1, io.EOF
-	case n == 0:
-		return 0, err
-	case len(p) == 1:
-		// the byte read is held in turn; with EOF, the next read passes it
-		g.last = g.one[0]
-		if err == io.EOF {
-			err = nil
-		}
-		return 1, err
-	case err == io.EOF:
-		g.held = false
-		return 1 + n, io.EOF
-	}
-	g.last = p[n]
-	return n, err
-}
-
-// end tells the scanners the body is all in.
-func (g *bodyGate) end() error {
-	for _, s := range g.scans {
-		if err := s.end(); err != nil {
+		case err == io.EOF:
+			if serr := g.finish(); serr != nil {
+				return 0, serr
+			}
+		case err != nil:
 			g.err = err
 			g.abort()
-			return err
+			return 0, err
 		}
 	}
-	g.eof = true
-	return nil
 }
 
 func (g *bodyGate) scan(p []byte) error {
@@ -172,16 +158,29 @@ func (g *bodyGate) scan(p []byte) error {
 	return nil
 }
 
+// finish tells the scanners the body is all in.
+func (g *bodyGate) finish() error {
+	for _, s := range g.scans {
+		if err := s.end(); err != nil {
+			g.err = err
+			g.abort()
+			return err
+		}
+	}
+	g.done = true
+	return nil
+}
+
 func (g *bodyGate) abort() {
 	for _, s := range g.scans {
 		s.abort()
 	}
 }
 
+// Close may come while a read is under way, from the transport's other goroutine; the
+// scanners' abort is safe for that.
 func (g *bodyGate) Close() error {
-	if !g.eof {
-		g.abort()
-	}
+	g.abort()
 	return g.src.Close()
 }
 
@@ -198,12 +197,14 @@ func checkOverride(v []byte, over bool, allowed []string) error {
 	return nil
 }
 
-// isOverrideKey reports whether a decoded form key names the "_method" field as PHP
-// reads keys, and more widely where in doubt: leading spaces dropped, the key cut at a
-// NUL and before a "[", its " " and "." read as "_", and compared in any letter case.
+// isOverrideKey reports whether a decoded form key names the "_method" field as PHP or
+// Rack read keys, and more widely where in doubt: leading spaces and brackets dropped,
+// the key cut at a NUL or bracket, its " " and "." read as "_", and compared in any
+// letter case. PHP drops the spaces and cuts at "[" ("_method[]"); Rack 2 drops the
+// brackets and cuts at either ("[_method]").
 func isOverrideKey(k string) bool {
-	k = strings.TrimLeft(k, " ")
-	if i := strings.IndexAny(k, "\x00["); i >= 0 {
+	k = strings.TrimLeft(k, " []")
+	if i := strings.IndexAny(k, "\x00[]"); i >= 0 {
 		k = k[:i]
 	}
 	return strings.EqualFold(phpKey.Replace(k), "_method")
@@ -220,8 +221,8 @@ type overrideKey struct {
 func (k *overrideKey) add(c byte) {
 	switch {
 	case k.cut:
-	case !k.started && c == ' ':
-	case c == 0 || c == '[':
+	case !k.started && (c == ' ' || c == '[' || c == ']'):
+	case c == 0 || c == '[' || c == ']':
 		k.started, k.cut = true, true
 	default:
 		k.started = true
@@ -527,20 +528,51 @@ func (j *jsonScanner) end() error { return nil }
 func (j *jsonScanner) abort() {}
 
 // multipartScanner reads a multipart body part by part with Go's reader, in a goroutine
-// fed through a pipe. Parsers differ on multipart bodies, so it also counts every
-// occurrence of the delimiter: one Go's reader did not take as a delimiter (in a part,
-// before the first or after the last) could start a part in another reader, and the
-// body is then refused.
+// handed each piece of the body in turn: scan returns once the reader has taken all of
+// it and judged every part it could. Readers differ on multipart bodies, so scan also
+// reads the raw bytes: every delimiter is counted, as one Go's reader did not take as a
+// delimiter (in a part, before the first or after the last) could start a part in
+// another reader; and every part's header block must end its lines with CRLF and keep
+// them short, as PHP splits a long line in two and Rack ends a block only at CRLF CRLF.
 type multipartScanner struct {
 	allowed []string
 	delim   []byte // "--" and the boundary
-	carry   []byte // the last bytes scanned, to find a delimiter split between reads
-	count   int
-	pw      *io.PipeWriter
-	done    chan error
-	parts   int // set by the goroutine before it reports on done
-	fed     bool
+	count   int    // delimiters seen
+
+	raw     rawState
+	tail    []byte // the last bytes of data, to find a delimiter split between pieces
+	lineLen int    // of the header line being read
+	block   int    // bytes of the header block being read
+	cr      bool   // the last byte was a CR
+
+	pieces   chan []byte // to the reader; nil means the body is all in
+	taken    chan struct{}
+	done     chan error
+	quit     chan struct{}
+	quitOnce sync.Once
+	finished bool  // the reader has reported on done
+	result   error // what it reported
+	parts    int   // set by the reader before it reports
 }
+
+// rawState is where the raw reading of a multipart body stands.
+type rawState int
+
+const (
+	rawData     rawState = iota // before the first delimiter, or in a part's data
+	rawDelimEnd                 // just after a delimiter: CRLF or "--" must follow
+	rawDelimLF                  // after a delimiter and its CR
+	rawClosing                  // after a delimiter and one "-"
+	rawHeaders                  // in a part's header block
+	rawEpilogue                 // after the closing delimiter
+)
+
+// Limits on a part's header block; PHP splits lines at 5120 bytes, Rack ignores a
+// Content-Disposition over 1536.
+const (
+	maxPartHeaderLine  = 1024
+	maxPartHeaderBlock = 8 << 10
+)
 
 // newMultipartScanner returns a scanner for a body of content type ct, or nil when ct
 // is no multipart type, or an error when the boundary is not one every reader finds.
@@ -561,11 +593,12 @@ func newMultipartScanner(ct string, allowed []string) (*multipartScanner, error)
 	s := &multipartScanner{
 		allowed: allowed,
 		delim:   []byte("--" + b),
+		pieces:  make(chan []byte),
+		taken:   make(chan struct{}),
 		done:    make(chan error, 1),
+		quit:    make(chan struct{}),
 	}
-	pr, pw := io.Pipe()
-	s.pw = pw
-	go s.read(pr, b)
+	go s.read(b)
 	return s, nil
 }
 
@@ -609,8 +642,41 @@ func rackBoundary(ct string) string {
 	return b
 }
 
-func (s *multipartScanner) read(pr *io.PipeReader, boundary string) {
-	mr := multipart.NewReader(pr, boundary)
+// pieceReader is the reader's side of the hand-over: it asks for the next piece only
+// once it has used up the last, which tells scan the reader is done with it.
+type pieceReader struct {
+	s     *multipartScanner
+	cur   []byte
+	asked bool
+}
+
+func (r *pieceReader) Read(p []byte) (int, error) {
+	for len(r.cur) == 0 {
+		if r.asked {
+			select {
+			case r.s.taken <- struct{}{}:
+			case <-r.s.quit:
+				return 0, errScanned
+			}
+		}
+		r.asked = true
+		select {
+		case c := <-r.s.pieces:
+			if c == nil {
+				return 0, io.EOF
+			}
+			r.cur = c
+		case <-r.s.quit:
+			return 0, errScanned
+		}
+	}
+	n := copy(p, r.cur)
+	r.cur = r.cur[n:]
+	return n, nil
+}
+
+func (s *multipartScanner) read(boundary string) {
+	mr := multipart.NewReader(&pieceReader{s: s}, boundary)
 	var err error
 	parts := 0
 	for {
@@ -628,13 +694,11 @@ func (s *multipartScanner) read(pr *io.PipeReader, boundary string) {
 		}
 	}
 	s.parts = parts
-	// The rest, if any, is the epilogue, which only the delimiter count looks at.
-	pr.CloseWithError(errScanned)
 	s.done <- err
 }
 
-// errScanned ends the pipe to a multipart reader that has read what it needs.
-var errScanned = errors.New("multipart body read")
+// errScanned ends the reading of a body whose scanners stopped.
+var errScanned = errors.New("request body scan stopped")
 
 // checkPart returns an error for a part named "_method" whose value the rule does not
 // allow, or one whose name readers could disagree on.
@@ -649,7 +713,13 @@ func (s *multipartScanner) checkPart(part *multipart.Part) error {
 		if err != nil {
 			return &unclearBodyError{why: "a Content-Disposition Go cannot parse"}
 		}
-		named = isOverrideKey(params["name"])
+		// Rack drops the backslashes of a quoted name that Go keeps.
+		name := params["name"]
+		named = isOverrideKey(name) || isOverrideKey(strings.ReplaceAll(name, `\`, ""))
+	}
+	// Rack names a part by its Content-ID when no Content-Disposition names it.
+	for _, id := range part.Header.Values("Content-Id") {
+		named = named || isOverrideKey(strings.Trim(id, " \t<>"))
 	}
 	// A name another reader could find where Go finds another: in a header Go does not
 	// read names from, or past a quote or backslash Go reads otherwise.
@@ -672,8 +742,8 @@ func (s *multipartScanner) checkPart(part *multipart.Part) error {
 }
 
 // anyOverrideName reports whether any "name" parameter of a header value, read loosely,
-// names "_method": a "name" after a semicolon, then "=" and a value, with or without
-// quotes of either kind.
+// names "_method": a "name" after a semicolon or colon, or at the start, then "=" and a
+// value, with or without quotes of either kind, backslashes dropped.
 func anyOverrideName(v string) bool {
 	lower := strings.ToLower(v)
 	for i := 0; ; {
@@ -684,7 +754,7 @@ func anyOverrideName(v string) bool {
 		at := i + j
 		i = at + len("name")
 		before := strings.TrimRight(lower[:at], " \t")
-		if !strings.HasSuffix(before, ";") {
+		if before != "" && !strings.HasSuffix(before, ";") && !strings.HasSuffix(before, ":") {
 			continue
 		}
 		rest := strings.TrimLeft(lower[i:], " \t*")
@@ -695,6 +765,7 @@ func anyOverrideName(v string) bool {
 		if len(val) > 0 && (val[0] == '"' || val[0] == '\'') {
 			val = val[1:]
 		}
+		val = strings.ReplaceAll(val, `\`, "")
 		if j := strings.IndexAny(val, `;"'`); j >= 0 {
 			val = val[:j]
 		}
@@ -705,48 +776,138 @@ func anyOverrideName(v string) bool {
 }
 
 func (s *multipartScanner) scan(p []byte) error {
-	s.countDelims(p)
-	if !s.fed {
-		if _, err := s.pw.Write(p); err != nil {
-			// the reader is done: what it found is on done
-			s.fed = true
+	if err := s.scanRaw(p); err != nil {
+		return err
+	}
+	if s.finished {
+		return s.result
+	}
+	// Hand p over and wait until the reader has taken it all, or has ended.
+	select {
+	case s.pieces <- p:
+	case err := <-s.done:
+		return s.ended(err)
+	}
+	select {
+	case <-s.taken:
+		return nil
+	case err := <-s.done:
+		return s.ended(err)
+	}
+}
+
+// ended records what the reader reported.
+func (s *multipartScanner) ended(err error) error {
+	s.finished, s.result = true, err
+	return err
+}
+
+// scanRaw reads p as raw bytes: it counts delimiters and checks what follows each.
+func (s *multipartScanner) scanRaw(p []byte) error {
+	unclear := func(why string) error { return &unclearBodyError{why: why} }
+	for i := 0; i < len(p); {
+		switch s.raw {
+		case rawData, rawEpilogue:
+			end, ok := s.findDelim(p[i:])
+			if !ok {
+				return nil
+			}
+			if s.raw == rawEpilogue {
+				return unclear("a multipart delimiter after the last")
+			}
+			s.count++
+			s.raw, s.tail = rawDelimEnd, s.tail[:0]
+			i += end
+			continue
+		case rawDelimEnd:
+			switch p[i] {
+			case '\r':
+				s.raw = rawDelimLF
+			case '-':
+				s.raw = rawClosing
+			default:
+				return unclear("a multipart delimiter followed by other than CRLF or --")
+			}
+		case rawDelimLF:
+			if p[i] != '\n' {
+				return unclear("a multipart delimiter line not ended by CRLF")
+			}
+			s.raw, s.lineLen, s.block, s.cr = rawHeaders, 0, 0, false
+		case rawClosing:
+			if p[i] != '-' {
+				return unclear("a multipart delimiter followed by other than CRLF or --")
+			}
+			s.raw = rawEpilogue
+		case rawHeaders:
+			c := p[i]
+			s.block++
+			switch {
+			case s.cr && c != '\n':
+				return unclear("a CR alone in a part's headers")
+			case c == '\n' && !s.cr:
+				return unclear("a part header line not ended by CRLF")
+			case c == '\n' && s.lineLen == 0:
+				s.raw, s.cr = rawData, false
+			case c == '\n':
+				s.lineLen, s.cr = 0, false
+			case c == '\r':
+				s.cr = true
+			default:
+				s.lineLen++
+			}
+			if s.lineLen > maxPartHeaderLine || s.block > maxPartHeaderBlock {
+				return unclear("a part header line or block too long")
+			}
 		}
+		i++
 	}
 	return nil
 }
 
-// countDelims counts the delimiters that p holds or that end in it.
-func (s *multipartScanner) countDelims(p []byte) {
+// findDelim looks for a delimiter in p, or one that starts in the data before it, and
+// returns the index in p just past it. Without one, it keeps the last bytes for the
+// next piece.
+func (s *multipartScanner) findDelim(p []byte) (int, bool) {
 	l := len(s.delim)
-	if len(s.carry) > 0 {
-		joint := append(s.carry, p[:min(len(p), l-1)]...)
-		for i := range len(s.carry) {
-			if bytes.HasPrefix(joint[i:], s.delim) {
-				s.count++
+	if len(s.tail) > 0 {
+		joint := append(s.tail, p[:min(len(p), l-1)]...)
+		for k := range len(s.tail) {
+			if bytes.HasPrefix(joint[k:], s.delim) {
+				return l - (len(s.tail) - k), true
 			}
 		}
-		s.carry = joint[:len(s.carry)]
+		s.tail = joint[:len(s.tail)]
 	}
-	for i := 0; ; {
-		j := bytes.Index(p[i:], s.delim)
-		if j < 0 {
-			break
-		}
-		s.count++
-		i += j + 1
+	if j := bytes.Index(p, s.delim); j >= 0 {
+		return j + l, true
 	}
 	if len(p) >= l-1 {
-		s.carry = append(s.carry[:0], p[len(p)-(l-1):]...)
-		return
+		s.tail = append(s.tail[:0], p[len(p)-(l-1):]...)
+	} else {
+		s.tail = append(s.tail, p...)
+		s.tail = s.tail[max(0, len(s.tail)-(l-1)):]
 	}
-	s.carry = append(s.carry, p...)
-	s.carry = s.carry[max(0, len(s.carry)-(l-1)):]
+	return 0, false
 }
 
 func (s *multipartScanner) end() error {
-	s.pw.Close()
-	if err := <-s.done; err != nil {
-		return err
+	switch s.raw {
+	case rawData, rawDelimEnd, rawDelimLF, rawClosing, rawHeaders:
+		// the closing delimiter never came
+		return &unclearBodyError{why: "a multipart body without its closing delimiter"}
+	}
+	if !s.finished {
+		select {
+		case s.pieces <- nil:
+		case err := <-s.done:
+			s.ended(err)
+		}
+		if !s.finished {
+			s.ended(<-s.done)
+		}
+	}
+	if s.result != nil {
+		return s.result
 	}
 	if s.count != s.parts+1 {
 		return &unclearBodyError{why: "a multipart delimiter outside the parts Go reads"}
@@ -754,4 +915,4 @@ func (s *multipartScanner) end() error {
 	return nil
 }
 
-func (s *multipartScanner) abort() { s.pw.CloseWithError(errScanned) }
+func (s *multipartScanner) abort() { s.quitOnce.Do(func() { close(s.quit) }) }

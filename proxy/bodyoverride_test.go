@@ -1,10 +1,10 @@
 package proxy
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
+	"mime/multipart"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -18,7 +18,7 @@ func gateOver(t testing.TB, ct, body string, wrap func(io.Reader) io.Reader) *bo
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &bodyGate{src: io.NopCloser(wrap(strings.NewReader(body))), scans: scans}
+	return newBodyGate(io.NopCloser(wrap(strings.NewReader(body))), scans)
 }
 
 var readerShapes = map[string]func(io.Reader) io.Reader{
@@ -98,7 +98,7 @@ func scanAll(t testing.TB, ct, body string, n int, allowed []string) error {
 	if err != nil {
 		return err
 	}
-	g := &bodyGate{scans: scans, src: io.NopCloser(strings.NewReader(""))}
+	g := newBodyGate(io.NopCloser(strings.NewReader("")), scans)
 	defer g.Close()
 	for p := []byte(body); len(p) > 0; {
 		k := min(n, len(p))
@@ -107,7 +107,7 @@ func scanAll(t testing.TB, ct, body string, n int, allowed []string) error {
 		}
 		p = p[k:]
 	}
-	return g.end()
+	return g.finish()
 }
 
 // FuzzFormScanner: a form body is read as queryOverride reads a query, however the
@@ -215,16 +215,119 @@ func TestMultipartBoundaries(t *testing.T) {
 	}
 }
 
-// TestDelimiterCount: delimiters are found wherever reads split them.
-func TestDelimiterCount(t *testing.T) {
-	body := []byte("--ab\r\nx\r\n--ab\r\ny--a--ab--ab--")
-	for n := 1; n <= len(body); n++ {
-		s := &multipartScanner{delim: []byte("--ab")}
-		for p := body; len(p) > 0; p = p[min(n, len(p)):] {
-			s.countDelims(p[:min(n, len(p))])
+// TestMultipartScan: a multipart body is judged the same however it is split, and one
+// that readers could read differently is refused as unclear.
+func TestMultipartScan(t *testing.T) {
+	const ct = "multipart/form-data; boundary=ab"
+	part := func(hdr, val string) string { return "--ab\r\n" + hdr + "\r\n\r\n" + val + "\r\n" }
+	cd := func(name string) string { return "Content-Disposition: form-data; name=" + name }
+	for _, tt := range []struct {
+		name, body string
+		want       string // "", "override" or "unclear"
+	}{
+		{"allowed", part(cd(`"a"`), "1") + part(cd(`"_method"`), "GET") + "--ab--\r\n", ""},
+		{"no parts", "--ab--\r\n", ""},
+		{"preamble", "hello\r\n" + part(cd("a"), "1") + "--ab--", ""},
+		{"override", part(cd(`"_method"`), "PUT") + "--ab--\r\n", "override"},
+		{"backslash in the name", part(cd(`"\\_method"`), "PUT") + "--ab--", "override"},
+		{"Content-ID", part("Content-ID: <_method>", "PUT") + "--ab--", "override"},
+		{"brackets", part(cd(`"[_method]"`), "PUT") + "--ab--", "override"},
+		{"no closing delimiter", part(cd("a"), "1"), "unclear"},
+		{"bare LF in the headers", "--ab\r\nX: y\n\n" + cd(`"_method"`) + "\r\n\r\nPUT\r\n" +
+			"--ab--", "unclear"},
+		{"bare CR in the headers", "--ab\r\nX: y\r" + cd("a") + "\r\n\r\n1\r\n--ab--",
+			"unclear"},
+		{"a long header line", part("X-Pad: "+strings.Repeat("a", 5113)+cd("_method"), "PUT") +
+			"--ab--", "unclear"},
+		{"padding after a delimiter", "--ab  \r\n" + cd("a") + "\r\n\r\n1\r\n--ab--",
+			"unclear"},
+		{"a delimiter in a part", part(cd("a"), "1\r\n--abc") + "--ab--", "unclear"},
+		{"a delimiter after the last", part(cd("a"), "1") + "--ab--\r\n--ab\r\n", "unclear"},
+		{"LF line ends", "--ab\n" + cd("a") + "\n\n1\n--ab--", "unclear"},
+	} {
+		for n := 1; n <= len(tt.body); n += max(1, len(tt.body)/7) {
+			err := scanAll(t, ct, tt.body, n, []string{"GET", "POST"})
+			var oe *overrideError
+			var ue *unclearBodyError
+			got := ""
+			switch {
+			case errors.As(err, &oe):
+				got = "override"
+			case errors.As(err, &ue):
+				got = "unclear"
+			case err != nil:
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			if got != tt.want {
+				t.Errorf("%s, pieces of %d: %q (%v), want %q", tt.name, n, got, err, tt.want)
+			}
 		}
-		if want := bytes.Count(body, []byte("--ab")); s.count != want {
-			t.Errorf("pieces of %d: %d delimiters, want %d", n, s.count, want)
+	}
+}
+
+// FuzzMultipartScan: a multipart body gets the same verdict however it is split, and a
+// body Go's reader finds a disallowed "_method" part in is never let go.
+func FuzzMultipartScan(f *testing.F) {
+	f.Add("--ab\r\nContent-Disposition: form-data; name=\"_method\"\r\n\r\nPUT\r\n--ab--",
+		uint8(3))
+	f.Add("--ab\r\nContent-ID: _method\r\n\r\nGET\r\n--ab--\r\n", uint8(1))
+	f.Add("x\r\n--ab\r\nA: b\r\n\r\n\r\n--ab\r\n\r\n--ab--", uint8(5))
+	const ct = "multipart/form-data; boundary=ab"
+	allowed := []string{"GET", "POST"}
+	f.Fuzz(func(t *testing.T, body string, split uint8) {
+		// Which check refuses first may depend on where pieces end; whether the body is
+		// refused may not.
+		whole := scanAll(t, ct, body, len(body)+1, allowed)
+		pieces := scanAll(t, ct, body, int(split)+1, allowed)
+		if (whole == nil) != (pieces == nil) {
+			t.Fatalf("whole: %v; in pieces of %d: %v", whole, int(split)+1, pieces)
+		}
+		if whole != nil {
+			return
+		}
+		mr := multipart.NewReader(strings.NewReader(body), "ab")
+		for {
+			p, err := mr.NextRawPart()
+			if err != nil {
+				break
+			}
+			v, _ := io.ReadAll(p)
+			if isOverrideKey(p.FormName()) && checkOverride(v[:min(len(v), maxOverrideValue)],
+				len(v) > maxOverrideValue, allowed) != nil {
+				t.Fatalf("a %q part let go", v)
+			}
+		}
+	})
+}
+
+// TestBodyGateHoldsUnjudgedValues: an app that acts on a body cut short must not find
+// in it a "_method" value the gateway has not judged. Each body below stops a byte past
+// its value, a byte that does not end the value, as if its client stalled there and the
+// gateway cut it: what the gate passed on by then holds no value.
+func TestBodyGateHoldsUnjudgedValues(t *testing.T) {
+	filler := strings.Repeat("x", 20<<10) // far more than the gate holds back
+	errStalled := errors.New("stalled")
+	for _, tt := range []struct{ name, ct, body string }{
+		{"form", "application/x-www-form-urlencoded", "f=" + filler + "&_method=DELETE%"},
+		{"JSON", "application/json", `{"f":"` + filler + `","_method":"DELETE\`},
+		{"multipart", "multipart/form-data; boundary=ab", "--ab\r\nContent-Disposition: " +
+			"form-data; name=\"f\"\r\n\r\n" + filler + "\r\n--ab\r\nContent-Disposition: " +
+			"form-data; name=\"_method\"\r\n\r\nDELETE\r"},
+	} {
+		scans, err := overrideScanners(tt.ct, []string{"GET", "POST"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := io.MultiReader(strings.NewReader(tt.body), iotest.ErrReader(errStalled))
+		g := newBodyGate(io.NopCloser(src), scans)
+		passed, err := io.ReadAll(g)
+		g.Close()
+		if !errors.Is(err, errStalled) {
+			t.Errorf("%s: error %v, want the stall", tt.name, err)
+		}
+		if len(passed) < len(filler)/2 || strings.Contains(string(passed), "DELETE") {
+			t.Errorf("%s: passed on %d of %d bytes, ending %q", tt.name, len(passed),
+				len(tt.body), passed[max(0, len(passed)-20):])
 		}
 	}
 }
@@ -250,7 +353,7 @@ func BenchmarkBodyGate(b *testing.B) {
 				}
 				var r io.ReadCloser = io.NopCloser(strings.NewReader(bm.body))
 				if len(scans) > 0 {
-					r = &bodyGate{src: r, scans: scans}
+					r = newBodyGate(r, scans)
 				}
 				if _, err := io.Copy(io.Discard, struct{ io.Reader }{r}); err != nil {
 					b.Fatal(err)

@@ -673,7 +673,7 @@ func (h *Handler) gateBody(w http.ResponseWriter, r *http.Request, rt *route,
 	if len(scans) == 0 {
 		return true
 	}
-	gate := &bodyGate{src: r.Body, scans: scans}
+	gate := newBodyGate(r.Body, scans)
 	for _, ce := range r.Header.Values("Content-Encoding") {
 		if !strings.EqualFold(strings.TrimSpace(ce), "identity") {
 			// A server that unpacks it would find a form the gateway cannot see.

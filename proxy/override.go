@@ -11,9 +11,8 @@ import (
 // of the request's method, and PHP reads a query leniently, so the query is read here as
 // PHP reads it, and more widely where in doubt: pairs split at "&", and again at "&" and
 // ";", with no limit on their number; "+" and every valid escape decoded, an invalid one
-// kept as it is; a key's leading spaces dropped, the key cut at a NUL and before a "[",
-// its " " and "." read as "_", and compared in any letter case. A query without "method" in it, in
-// any case and unescaped, costs a scan and no allocation.
+// kept as it is; keys read as isOverrideKey reads them. A query without "method" in it,
+// in any case and unescaped, costs a scan and no allocation.
 func queryOverride(rawQuery string, allowed []string) string {
 	if !strings.Contains(rawQuery, "%") && !containsFold(rawQuery, "method") {
 		return ""
@@ -24,13 +23,7 @@ func queryOverride(rawQuery string, allowed []string) string {
 			return strings.ContainsRune(seps, r)
 		}) {
 			k, v, _ := strings.Cut(pair, "=")
-			k = strings.TrimLeft(lenientUnescape(k), " ")
-			if i := strings.IndexByte(k, 0); i >= 0 {
-				k = k[:i]
-			}
-			// "_method[]" is an array named "_method"
-			base, _, _ := strings.Cut(k, "[")
-			if !strings.EqualFold(phpKey.Replace(base), "_method") {
+			if !isOverrideKey(lenientUnescape(k)) {
 				continue
 			}
 			m := strings.ToUpper(strings.TrimSpace(lenientUnescape(v)))

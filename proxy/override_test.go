@@ -28,6 +28,10 @@ func TestQueryOverride(t *testing.T) {
 		{"%20%20.method=PATCH", "PATCH"},
 		{"_method[]=DELETE", "DELETE"},
 		{"_method[x]=DELETE", "DELETE"},
+		{"[_method]=DELETE", "DELETE"}, // Rack 2 drops the brackets
+		{"_method]=DELETE", "DELETE"},
+		{"%5B_method%5D=PUT", "PUT"},
+		{"]]_method=PUT", "PUT"},
 		{"_method%00%zz=DELETE", "DELETE"}, // a bad escape Go's parser would skip
 		{"_method%00;=DELETE", "DELETE"},   // PHP cuts the key at the NUL
 		{"_method;x=DELETE", ""},           // PHP reads "_method;x", another key

@@ -119,6 +119,17 @@ func TestBodyMethodOverride(t *testing.T) {
 		{"multipart, a name another reader finds", "/reports/a", mp, "--xYzZY\r\n" +
 			"Content-Disposition: form-data; name=\"a\\\"; name=_method\"\r\n\r\n" +
 			"PUT\r\n--xYzZY--\r\n", 400},
+		{"form, brackets Rack drops", "/reports/a", form, "a=1&[_method]=DELETE", 403},
+		{"multipart, a backslash Rack drops", "/reports/a", mp, "--xYzZY\r\n" +
+			"Content-Disposition: form-data; name=\"\\_method\"\r\n\r\nPUT\r\n--xYzZY--\r\n", 403},
+		{"multipart, named by Content-ID", "/reports/a", mp, "--xYzZY\r\n" +
+			"Content-ID: _method\r\n\r\nPUT\r\n--xYzZY--\r\n", 403},
+		{"multipart, a header line PHP splits", "/reports/a", mp, "--xYzZY\r\nX-Pad: " +
+			strings.Repeat("a", 5113) + "Content-Disposition: name=_method\r\n\r\n" +
+			"DELETE\r\n--xYzZY--\r\n", 400},
+		{"multipart, headers ended by LF alone", "/reports/a", mp, "--xYzZY\r\nX-A: b\n\n" +
+			"Content-Disposition: form-data; name=\"_method\"\r\n\r\nDELETE\r\n" +
+			"--xYzZY--\r\n", 400},
 		{"multipart, boundaries readers disagree on", "/reports/a",
 			"multipart/form-data; xboundary=other; boundary=xYzZY",
 			multipartBody("xYzZY", "a", "1"), 400},
