@@ -141,6 +141,17 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusForbidden)
 			return
 		}
+		// Rails, Laravel and Symfony take a POST body's "_method" field as the method,
+		// and the body never reaches the gateway here: a body that could carry one is
+		// refused rather than let through unread.
+		if methods != nil && method == http.MethodPost && formLike(r.Header) {
+			h.log.Warn("forward-auth refused", "reason", "a form or JSON body on a route "+
+				"with a methods rule: its _method field cannot be read here; let the "+
+				"gateway proxy this route", "route", rt.name,
+				"client_ip", h.clientIP(r).String())
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
 	}
 	if u != nil {
 		setIdentity(w.Header(), rt.identity, u)
@@ -364,4 +375,17 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// formLike reports whether a request's Content-Type is one an app framework reads a
+// "_method" field from: a form, multipart or JSON body.
+func formLike(h http.Header) bool {
+	for _, ct := range h.Values("Content-Type") {
+		ct = strings.ToLower(ct)
+		if strings.Contains(ct, "urlencoded") || strings.Contains(ct, "multipart") ||
+			strings.Contains(ct, "json") {
+			return true
+		}
+	}
+	return false
 }

@@ -16,6 +16,8 @@ import (
 const forwardAuthConfig = "  - path: /api/\n    upstream: \"http://127.0.0.1:1\"\n" +
 	"    allow:\n      methods: [GET]\n" +
 	"  - path: /cors/\n    upstream: \"http://127.0.0.1:1\"\n    cors_preflight: pass\n" +
+	"  - path: /rw/\n    upstream: \"http://127.0.0.1:1\"\n" +
+	"    allow:\n      methods: [GET, POST]\n" +
 	"  - host: admin.example.test\n    upstream: \"http://127.0.0.1:1\"\n" +
 	"    allow:\n      users: [bob]\n" + "trusted_proxies: [\"10.0.0.2/32\"]\n"
 
@@ -89,6 +91,20 @@ func TestForwardAuth(t *testing.T) {
 			"X-Forwarded-Uri", "/index.php/api/x"}, 403, ""},
 		{"PATH_INFO reading, allowed", faProxy, alice, []string{"X-Forwarded-Method", "GET",
 			"X-Forwarded-Uri", "/index.php/api/x"}, 200, "alice"},
+		// the front proxy cannot show the body, whose _method an app would obey
+		{"methods rule, a form body", faProxy, alice, []string{"X-Forwarded-Method", "POST",
+			"X-Forwarded-Uri", "/rw/x", "Content-Type",
+			"Application/X-WWW-Form-Urlencoded"}, 403, ""},
+		{"methods rule, a JSON body", faProxy, alice, []string{"X-Forwarded-Method", "POST",
+			"X-Forwarded-Uri", "/index.php/rw/x", "Content-Type", "application/json"}, 403, ""},
+		{"methods rule, a POST of text", faProxy, alice, []string{"X-Forwarded-Method",
+			"POST", "X-Forwarded-Uri", "/rw/x", "Content-Type", "text/plain"}, 200, "alice"},
+		{"methods rule, a GET with a JSON type", faProxy, alice, []string{
+			"X-Forwarded-Method", "GET", "X-Forwarded-Uri", "/rw/x", "Content-Type",
+			"application/json"}, 200, "alice"},
+		{"no methods rule, a form body", faProxy, alice, []string{"X-Forwarded-Method",
+			"POST", "X-Forwarded-Uri", "/app/x", "Content-Type", "multipart/form-data; b=1"},
+			200, "alice"},
 		{"PATH_INFO reading, no method", faProxy, alice, []string{
 			"X-Forwarded-Uri", "/index.php/api/x"}, 403, ""},
 		{"two targets that differ", faProxy, "", []string{"X-Forwarded-Uri", "/public/",
