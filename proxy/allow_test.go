@@ -60,6 +60,7 @@ func TestAllowRulesDecide(t *testing.T) {
 		// Rails reads "/admin.json" as "/admin", a PHP front controller
 		// "/index.php/admin/" as "/admin/": the /admin/ rule judges them too.
 		{"alice", alice, "GET", "/admin.json", 403, "may not open this page"},
+		{"alice", alice, "GET", "/admin.json/", 403, "may not open this page"},
 		{"alice", alice, "GET", "/ADMIN.JSON", 200, ""}, // paths are case-sensitive
 		{"alice", alice, "GET", "/index.php/admin/x", 403, "may not open this page"},
 		{"alice", alice, "GET", "/index.PHP/admin.xml", 403, "may not open this page"},

@@ -165,8 +165,8 @@ func (h *Handler) setForwarded(pr *httputil.ProxyRequest) {
 		// Believed when it is one host and names the host the rules judged: an app that
 		// takes its host from this header must see the one the rules judged, and a
 		// proxy that appends its own to a client's copy sends two.
-		if vs := in.Header.Values("X-Forwarded-Host"); len(vs) == 1 && validHost(vs[0]) &&
-			config.NormalizeHost(vs[0]) == config.NormalizeHost(in.Host) {
+		if vs := in.Header.Values("X-Forwarded-Host"); len(vs) == 1 && vs[0] != "" &&
+			plainHost(vs[0]) && config.NormalizeHost(vs[0]) == config.NormalizeHost(in.Host) {
 			host = vs[0]
 		}
 		if v := strings.ToLower(in.Header.Get("X-Forwarded-Proto")); v == "https" ||
@@ -180,22 +180,6 @@ func (h *Handler) setForwarded(pr *httputil.ProxyRequest) {
 	}
 	out.Header["X-Forwarded-Host"] = v[1:2:2]
 	out.Header["X-Forwarded-Proto"] = v[2:3:3]
-}
-
-// validHost accepts a host or host:port of plain characters.
-func validHost(v string) bool {
-	if v == "" || len(v) > 255 {
-		return false
-	}
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '.' || c == '-' || c == ':' || c == '[' || c == ']'
-		if !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // setIdentity writes u's identity under the names in id: one value each.

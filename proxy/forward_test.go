@@ -500,6 +500,8 @@ func TestForwardedHostFromTrustedProxy(t *testing.T) {
 			"X-Forwarded-Host: gw.example.test"}, "gw.example.test"},
 		{"a list", []string{"X-Forwarded-Host: gw.example.test, admin.example.test"},
 			"gw.example.test"},
+		{"a name for a port", []string{"X-Forwarded-Host: gw.example.test:admin.example.test"},
+			"gw.example.test"},
 		{"none", nil, "gw.example.test"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

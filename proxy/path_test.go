@@ -449,6 +449,8 @@ func TestFrameworkReadings(t *testing.T) {
 		{"/admin.json", "/admin", "/admin.json"},
 		{"/admin/users.tar.gz", "/admin/users", "/admin/users.tar.gz"},
 		{"/admin/", "/admin/", "/admin/"},
+		{"/admin.json/", "/admin", "/admin.json/"},
+		{"/a/users.json//", "/a/users", "/a/users.json//"},
 		{"/a.b/c", "/a.b/c", "/a.b/c"},
 		{"/.well-known", "/.well-known", "/.well-known"},
 		{"/", "/", "/"},

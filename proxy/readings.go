@@ -26,13 +26,15 @@ type readings struct {
 }
 
 // formatReading returns a decoded path without the format suffix of its last segment,
-// as Rails and Spring read it: "/admin.json" is "/admin". A path ending in "/", or whose
-// last segment starts with its only dot, is its own reading.
+// as Rails and Spring read it: "/admin.json" is "/admin", and so is "/admin.json/", as
+// Rails drops a trailing slash. A path whose last segment has no dot but at its start is
+// its own reading.
 func formatReading(decoded string) string {
-	last := strings.LastIndexByte(decoded, '/')
-	seg := decoded[last+1:]
+	trimmed := strings.TrimRight(decoded, "/")
+	last := strings.LastIndexByte(trimmed, '/')
+	seg := trimmed[last+1:]
 	if i := strings.IndexByte(seg, '.'); i > 0 {
-		return decoded[:last+1+i]
+		return trimmed[:last+1+i]
 	}
 	return decoded
 }
