@@ -721,11 +721,12 @@ func (s *multipartScanner) checkPart(part *multipart.Part) error {
 	for _, id := range part.Header.Values("Content-Id") {
 		named = named || isOverrideKey(strings.Trim(id, " \t<>"))
 	}
-	// A name another reader could find where Go finds another: in a header Go does not
-	// read names from, or past a quote or backslash Go reads otherwise.
-	for _, vs := range part.Header {
+	// A name another reader could find where Go finds another: Rack's patterns find
+	// "content-id:" and "; name=" anywhere in the header block, and PHP splits pairs at
+	// quotes of either kind.
+	for k, vs := range part.Header {
 		for _, v := range vs {
-			if !named && anyOverrideName(v) {
+			if !named && looseOverrideName(k+": "+v) {
 				return &unclearBodyError{why: "a part name readers disagree on"}
 			}
 		}
@@ -741,38 +742,60 @@ func (s *multipartScanner) checkPart(part *multipart.Part) error {
 		s.allowed)
 }
 
-// anyOverrideName reports whether any "name" parameter of a header value, read loosely,
-// names "_method": a "name" after a semicolon or colon, or at the start, then "=" and a
-// value, with or without quotes of either kind, backslashes dropped.
-func anyOverrideName(v string) bool {
-	lower := strings.ToLower(v)
+// looseOverrideName reports whether a part's header line names "_method" by any
+// reading looser than Go's: a "name" that no letter, digit, "_" or "-" precedes, then
+// "=", or a "content-id:" anywhere, followed by a value that starts with a key isOverrideKey takes and
+// that some reader could end there (at a quote, space, separator or the line's end).
+func looseOverrideName(line string) bool {
+	lower := strings.ToLower(strings.ReplaceAll(line, `\`, ""))
+	for _, mark := range []string{"name", "content-id:"} {
+		for i := 0; ; {
+			j := strings.Index(lower[i:], mark)
+			if j < 0 {
+				break
+			}
+			at := i + j
+			i = at + len(mark)
+			// Rack finds "content-id:" anywhere, even in "X-Content-ID:"
+			if mark == "name" && at > 0 && isWordByte(lower[at-1]) {
+				continue
+			}
+			val := lower[i:]
+			if mark == "name" {
+				rest := strings.TrimLeft(val, " \t*")
+				if !strings.HasPrefix(rest, "=") {
+					continue
+				}
+				val = rest[1:]
+			}
+			if overrideKeyPrefix(strings.TrimLeft(val, " \t\"'<")) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// overrideKeyPrefix reports whether v starts with a key isOverrideKey takes, ended by
+// the end of v or a byte no reader takes as part of a name.
+func overrideKeyPrefix(v string) bool {
 	for i := 0; ; {
-		j := strings.Index(lower[i:], "name")
+		j := strings.Index(v[i:], "method")
 		if j < 0 {
 			return false
 		}
-		at := i + j
-		i = at + len("name")
-		before := strings.TrimRight(lower[:at], " \t")
-		if before != "" && !strings.HasSuffix(before, ";") && !strings.HasSuffix(before, ":") {
-			continue
-		}
-		rest := strings.TrimLeft(lower[i:], " \t*")
-		if !strings.HasPrefix(rest, "=") {
-			continue
-		}
-		val := strings.TrimLeft(rest[1:], " \t")
-		if len(val) > 0 && (val[0] == '"' || val[0] == '\'') {
-			val = val[1:]
-		}
-		val = strings.ReplaceAll(val, `\`, "")
-		if j := strings.IndexAny(val, `;"'`); j >= 0 {
-			val = val[:j]
-		}
-		if isOverrideKey(strings.TrimRight(val, " \t")) {
+		end := i + j + len("method")
+		i = end
+		if isOverrideKey(v[:end]) && (end == len(v) || !isWordByte(v[end]) && v[end] != '.') {
 			return true
 		}
 	}
+}
+
+// isWordByte reports whether c is an ASCII letter, digit, "_" or "-".
+func isWordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '_' || c == '-'
 }
 
 func (s *multipartScanner) scan(p []byte) error {
@@ -808,12 +831,16 @@ func (s *multipartScanner) scanRaw(p []byte) error {
 	for i := 0; i < len(p); {
 		switch s.raw {
 		case rawData, rawEpilogue:
-			end, ok := s.findDelim(p[i:])
+			end, before, ok := s.findDelim(p[i:])
 			if !ok {
 				return nil
 			}
-			if s.raw == rawEpilogue {
+			switch {
+			case s.raw == rawEpilogue:
 				return unclear("a multipart delimiter after the last")
+			case before != "\r\n" && !(s.count == 0 && before == ""):
+				// Go's reader takes a delimiter only after CRLF, PHP after LF too
+				return unclear("a multipart delimiter not at the start of a line")
 			}
 			s.count++
 			s.raw, s.tail = rawDelimEnd, s.tail[:0]
@@ -865,29 +892,34 @@ func (s *multipartScanner) scanRaw(p []byte) error {
 }
 
 // findDelim looks for a delimiter in p, or one that starts in the data before it, and
-// returns the index in p just past it. Without one, it keeps the last bytes for the
-// next piece.
-func (s *multipartScanner) findDelim(p []byte) (int, bool) {
+// returns the index in p just past it and the (up to) two bytes of data before it.
+// Without one, it keeps the last bytes of data for the next piece.
+func (s *multipartScanner) findDelim(p []byte) (end int, before string, ok bool) {
 	l := len(s.delim)
 	if len(s.tail) > 0 {
 		joint := append(s.tail, p[:min(len(p), l-1)]...)
-		for k := range len(s.tail) {
+		// a match wholly in the tail was found with the piece before
+		for k := max(0, len(s.tail)-l+1); k < len(s.tail); k++ {
 			if bytes.HasPrefix(joint[k:], s.delim) {
-				return l - (len(s.tail) - k), true
+				return k + l - len(s.tail), string(joint[max(0, k-2):k]), true
 			}
 		}
 		s.tail = joint[:len(s.tail)]
 	}
 	if j := bytes.Index(p, s.delim); j >= 0 {
-		return j + l, true
+		prev := append(s.tail[max(0, len(s.tail)-2):len(s.tail):len(s.tail)], p[max(0, j-2):j]...)
+		return j + l, string(prev[max(0, len(prev)-2):]), true
 	}
-	if len(p) >= l-1 {
-		s.tail = append(s.tail[:0], p[len(p)-(l-1):]...)
+	// keep the delimiter's length and one more byte: a delimiter that starts in the
+	// tail then has the two bytes before it there too
+	keep := l + 1
+	if len(p) >= keep {
+		s.tail = append(s.tail[:0], p[len(p)-keep:]...)
 	} else {
 		s.tail = append(s.tail, p...)
-		s.tail = s.tail[max(0, len(s.tail)-(l-1)):]
+		s.tail = s.tail[max(0, len(s.tail)-keep):]
 	}
-	return 0, false
+	return 0, "", false
 }
 
 func (s *multipartScanner) end() error {

@@ -244,6 +244,22 @@ func TestMultipartScan(t *testing.T) {
 		{"a delimiter in a part", part(cd("a"), "1\r\n--abc") + "--ab--", "unclear"},
 		{"a delimiter after the last", part(cd("a"), "1") + "--ab--\r\n--ab\r\n", "unclear"},
 		{"LF line ends", "--ab\n" + cd("a") + "\n\n1\n--ab--", "unclear"},
+		{"Content-ID in another header", part("X-Content-ID: _method", "PUT") + "--ab--",
+			"unclear"},
+		{"Content-ID in a value", part("X-Note: content-id: _method", "PUT") + "--ab--",
+			"unclear"},
+		{"a name Rack's pattern finds in a quoted value",
+			part(cd(`"x"; foo="; name=_method,"`), "PUT") + "--ab--", "unclear"},
+		{"a name PHP finds past a single quote",
+			part(cd(`"title"; a='; b="'; name=_method x; c="`), "PUT") + "--ab--", "unclear"},
+		{"a field whose name ends in method", part(cd(`"payment_method"`), "card") +
+			part(cd(`"_method_id"`), "7") + "--ab--", ""},
+		{"a file named like the field", part(cd(`"f"; filename="_method"`), "x") + "--ab--",
+			""},
+		{"a delimiter after LF alone", part(cd(`"a"`), "x\n--ab\r\n"+cd(`"_method"`)+
+			"\r\n\r\nPUT") + "--ab--", "unclear"},
+		{"a delimiter right after the headers", "--ab\r\n" + cd("a") + "\r\n\r\n--ab--",
+			"unclear"},
 	} {
 		for n := 1; n <= len(tt.body); n += max(1, len(tt.body)/7) {
 			err := scanAll(t, ct, tt.body, n, []string{"GET", "POST"})
