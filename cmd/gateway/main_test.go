@@ -103,14 +103,7 @@ func TestVersionAndUsage(t *testing.T) {
 // TestExplainCommand runs gateway explain with each of its flags: the request is judged
 // as the named user from the given address, and the client's spoofed header is gone.
 func TestExplainCommand(t *testing.T) {
-	dir := t.TempDir()
-	h, _ := password.Generate("pw", password.Argon2Params{Memory: 64, Time: 1, Threads: 1,
-		SaltLen: 16, KeyLen: 32})
-	os.WriteFile(filepath.Join(dir, "users.yaml"),
-		[]byte("users:\n  alice:\n    password: \""+h+"\"\n"), 0o600)
-	path := filepath.Join(dir, "gateway.yaml")
-	os.WriteFile(path, []byte("users:\n  file: users.yaml\nsession:\n  store: memory\n"+
-		"routes:\n  - upstream: http://127.0.0.1:9001\n"), 0o600)
+	path := aliceConfig(t, "session:\n  store: memory\n")
 
 	code, out, errOut := runCmd(t, "", "explain", "-config", path, "-user", "alice",
 		"-from", "198.51.100.7", "-H", "X_Forwarded_User: root", "get", "http://localhost/x")
@@ -157,15 +150,8 @@ func TestExplainCommand(t *testing.T) {
 // TestSessionsCommand: flags go before or after the command, and revoking the sessions
 // of a user the users file does not name says so.
 func TestSessionsCommand(t *testing.T) {
-	dir := t.TempDir()
-	h, _ := password.Generate("pw", password.Argon2Params{Memory: 64, Time: 1, Threads: 1,
-		SaltLen: 16, KeyLen: 32})
-	os.WriteFile(filepath.Join(dir, "users.yaml"),
-		[]byte("users:\n  alice:\n    password: \""+h+"\"\n"), 0o600)
-	path := filepath.Join(dir, "gateway.yaml")
-	os.WriteFile(path, []byte("state_dir: state\nusers:\n  file: users.yaml\n"+
-		"session:\n  store: bolt\nroutes:\n  - upstream: http://127.0.0.1:9001\n"), 0o600)
-	os.Mkdir(filepath.Join(dir, "state"), 0o700)
+	path := aliceConfig(t, "state_dir: state\nsession:\n  store: bolt\n")
+	os.Mkdir(filepath.Join(filepath.Dir(path), "state"), 0o700)
 
 	for _, args := range [][]string{{"sessions", "list", "-config", path},
 		{"sessions", "-config", path, "list"}} {
@@ -187,4 +173,19 @@ func TestSessionsCommand(t *testing.T) {
 		!strings.Contains(errOut, "usage") {
 		t.Errorf("no command: exit %d, %q", code, errOut)
 	}
+}
+
+// aliceConfig writes, in a folder of its own, a users file with alice (password "pw")
+// and a config of one route with the extra top-level keys, and returns the config's path.
+func aliceConfig(t *testing.T, extra string) string {
+	t.Helper()
+	dir := t.TempDir()
+	h, _ := password.Generate("pw", password.Argon2Params{Memory: 64, Time: 1, Threads: 1,
+		SaltLen: 16, KeyLen: 32})
+	os.WriteFile(filepath.Join(dir, "users.yaml"),
+		[]byte("users:\n  alice:\n    password: \""+h+"\"\n"), 0o600)
+	path := filepath.Join(dir, "gateway.yaml")
+	os.WriteFile(path, []byte(extra+"users:\n  file: users.yaml\n"+
+		"routes:\n  - upstream: http://127.0.0.1:9001\n"), 0o600)
+	return path
 }
