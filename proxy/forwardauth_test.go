@@ -97,6 +97,9 @@ func TestForwardAuth(t *testing.T) {
 			"Application/X-WWW-Form-Urlencoded"}, 403, ""},
 		{"methods rule, a JSON body", faProxy, alice, []string{"X-Forwarded-Method", "POST",
 			"X-Forwarded-Uri", "/index.php/rw/x", "Content-Type", "application/json"}, 403, ""},
+		{"methods rule, a type spelt with _", faProxy, alice, []string{"X-Forwarded-Method",
+			"POST", "X-Forwarded-Uri", "/rw/x", "Content-Type", "text/plain", "Content_Type",
+			"application/x-www-form-urlencoded"}, 403, ""},
 		{"methods rule, a POST of text", faProxy, alice, []string{"X-Forwarded-Method",
 			"POST", "X-Forwarded-Uri", "/rw/x", "Content-Type", "text/plain"}, 200, "alice"},
 		{"methods rule, a GET with a JSON type", faProxy, alice, []string{

@@ -112,6 +112,23 @@ func newHeaderFilter(identity []string, builtin bool, extra []string) *headerFil
 }
 
 // foldName lower-cases name and reads "_" and "." as "-".
+// framingAlias reports whether h carries a header that, spelt with "_" or "." for "-",
+// names one that frames or types the body (Content-Type, Content-Length,
+// Transfer-Encoding, Content-Encoding). Servers that read "_" as "-" (Thin, Mongrel) let
+// such a copy replace the real header, so the app would read the body otherwise than the
+// gateway and every proxy before it.
+func framingAlias(h http.Header) bool {
+	for name := range h {
+		if strings.ContainsAny(name, "_.") {
+			switch foldName(name) {
+			case "content-type", "content-length", "transfer-encoding", "content-encoding":
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func foldName(name string) string {
 	b := []byte(name)
 	for i, c := range b {

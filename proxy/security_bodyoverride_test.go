@@ -177,6 +177,13 @@ func TestBodyMethodOverride(t *testing.T) {
 		want int
 	}{
 		{"two content types", http.Header{"Content-Type": {"text/plain", form}}, 400},
+		// Thin and Mongrel read "_" as "-", and the copy replaces the real header
+		{"a type spelt with _", http.Header{"Content-Type": {"text/plain"},
+			"Content_Type": {form}}, 400},
+		{"a length spelt with .", http.Header{"Content-Type": {"text/plain"},
+			"Content.length": {"3"}}, 400},
+		{"a framing header spelt with _", http.Header{"Content-Type": {"text/plain"},
+			"Transfer_encoding": {"chunked"}}, 400},
 		{"a form with a content encoding", http.Header{"Content-Type": {form},
 			"Content-Encoding": {"gzip"}}, http.StatusUnsupportedMediaType},
 		{"text with a content encoding", http.Header{"Content-Type": {"text/plain"},
