@@ -744,8 +744,9 @@ func (s *multipartScanner) checkPart(part *multipart.Part) error {
 
 // looseOverrideName reports whether a part's header line names "_method" by any
 // reading looser than Go's: a "name" that no letter, digit, "_" or "-" precedes, then
-// "=", or a "content-id:" anywhere, followed by a value that starts with a key isOverrideKey takes and
-// that some reader could end there (at a quote, space, separator or the line's end).
+// "=", or a "content-id:" anywhere, followed by a value that starts with a key
+// isOverrideKey takes and that some reader could end there (at a quote, space,
+// separator or the line's end).
 func looseOverrideName(line string) bool {
 	lower := strings.ToLower(strings.ReplaceAll(line, `\`, ""))
 	for _, mark := range []string{"name", "content-id:"} {
