@@ -323,7 +323,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	}
 	st.path, st.dpath = clean, decoded
 
-	gw, rt, public, ok := h.decide(config.NormalizeHost(r.Host), decoded)
+	host := config.NormalizeHost(r.Host)
+	gw, rt, public, ok := h.decide(host, decoded)
 	if !ok {
 		h.errorPage(w, r, http.StatusBadRequest, "This address is not valid.")
 		return
@@ -367,7 +368,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	}
 	st.route = rt
 
-	also := h.otherReadings(config.NormalizeHost(r.Host), decoded, rt, public)
+	also := h.otherReadings(host, decoded, rt, public)
 
 	_, u, err := h.identify(w, r)
 	st.user = u
