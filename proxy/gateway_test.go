@@ -261,7 +261,13 @@ func (b *browser) cookie(name string) string {
 // raw sends a request with exactly these headers and the given session cookie value.
 func (e *env) raw(method, path, session string, hdr http.Header) resp {
 	e.t.Helper()
-	req, _ := http.NewRequest(method, e.gw.URL+path, nil)
+	return e.rawWith(method, path, session, hdr, nil)
+}
+
+// rawWith is raw with a request body; a body of unknown length is sent chunked.
+func (e *env) rawWith(method, path, session string, hdr http.Header, body io.Reader) resp {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.gw.URL+path, body)
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
@@ -275,9 +281,9 @@ func (e *env) raw(method, path, session string, hdr http.Header) resp {
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
-	body, _ := io.ReadAll(res.Body)
+	got, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	return resp{res, string(body)}
+	return resp{res, string(got)}
 }
 
 func TestProtectedPathRedirectsToLogin(t *testing.T) {

@@ -138,7 +138,11 @@ func TestBodyMethodOverride(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(up.got())
-			r := e.rawBody("POST", tt.path, alice, tt.ct, tt.body)
+			hdr := http.Header{}
+			if tt.ct != "" {
+				hdr.Set("Content-Type", tt.ct)
+			}
+			r := e.rawWith("POST", tt.path, alice, hdr, strings.NewReader(tt.body))
 			if r.StatusCode != tt.want {
 				t.Fatalf("status: got %d, want %d: %.200s", r.StatusCode, tt.want, r.body)
 			}
@@ -156,18 +160,10 @@ func TestBodyMethodOverride(t *testing.T) {
 
 	t.Run("chunked", func(t *testing.T) {
 		before := len(up.got())
-		req, _ := http.NewRequest("POST", e.gw.URL+"/reports/a",
+		r := e.rawWith("POST", "/reports/a", alice, http.Header{"Content-Type": {form}},
 			io.MultiReader(strings.NewReader(big), strings.NewReader("_method=PUT")))
-		req.ContentLength = -1
-		req.Header.Set("Content-Type", form)
-		req.Header.Set("Cookie", "gateway_session="+alice)
-		res, err := http.DefaultTransport.RoundTrip(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != 403 || len(up.got()) != before {
-			t.Errorf("status %d, app got %d bodies", res.StatusCode, len(up.got())-before)
+		if r.StatusCode != 403 || len(up.got()) != before {
+			t.Errorf("status %d, app got %d bodies", r.StatusCode, len(up.got())-before)
 		}
 	})
 
@@ -190,35 +186,11 @@ func TestBodyMethodOverride(t *testing.T) {
 			"Content-Encoding": {"gzip"}}, 200},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequest("POST", e.gw.URL+"/reports/a",
+			r := e.rawWith("POST", "/reports/a", alice, tt.hdr,
 				strings.NewReader("_method=PUT"))
-			req.Header = tt.hdr
-			req.Header.Set("Cookie", "gateway_session="+alice)
-			res, err := http.DefaultTransport.RoundTrip(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res.Body.Close()
-			if res.StatusCode != tt.want {
-				t.Errorf("status %d, want %d", res.StatusCode, tt.want)
+			if r.StatusCode != tt.want {
+				t.Errorf("status %d, want %d", r.StatusCode, tt.want)
 			}
 		})
 	}
-}
-
-// rawBody sends a request with a body of content type ct and the given session cookie.
-func (e *env) rawBody(method, path, session, ct, body string) resp {
-	e.t.Helper()
-	req, _ := http.NewRequest(method, e.gw.URL+path, strings.NewReader(body))
-	if ct != "" {
-		req.Header.Set("Content-Type", ct)
-	}
-	req.Header.Set("Cookie", "gateway_session="+session)
-	res, err := http.DefaultTransport.RoundTrip(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	return resp{res, string(b)}
 }
