@@ -51,19 +51,17 @@ type bodyScanner interface {
 // whose methods rule allows allowed, or an error when the body cannot be read clearly.
 // Scanners are chosen widely: every type an app framework might parse a form from.
 func overrideScanners(ct string, allowed []string) ([]bodyScanner, error) {
-	lower := strings.ToLower(ct)
+	json, form, multi := bodyKinds(ct)
 	var s []bodyScanner
-	// Laravel takes any type naming JSON, "+json" or "/json", anywhere in the header.
-	if strings.Contains(lower, "json") {
+	if json {
 		s = append(s, &jsonScanner{allowed: allowed})
 	}
-	// PHP and Rack parse application/x-www-form-urlencoded, and Rack a POST with no
-	// type as well; any type naming "urlencoded" is read as one.
-	if lower == "" || strings.Contains(lower, "urlencoded") {
+	if form || ct == "" {
+		// Rack parses a POST with no type as a form too
 		s = append(s, &formScanner{seps: "&", allowed: allowed},
 			&formScanner{seps: "&;", allowed: allowed})
 	}
-	if strings.Contains(lower, "multipart") {
+	if multi {
 		mp, err := newMultipartScanner(ct, allowed)
 		if err != nil {
 			return nil, err
@@ -73,6 +71,15 @@ func overrideScanners(ct string, allowed []string) ([]bodyScanner, error) {
 		}
 	}
 	return s, nil
+}
+
+// bodyKinds reports which kinds of body an app framework could parse a "_method" field
+// from, by a content type: any naming JSON (Laravel takes "+json" and "/json" anywhere
+// in the header), "urlencoded" (PHP and Rack parse forms) or "multipart".
+func bodyKinds(ct string) (json, form, multipart bool) {
+	lower := strings.ToLower(ct)
+	return strings.Contains(lower, "json"), strings.Contains(lower, "urlencoded"),
+		strings.Contains(lower, "multipart")
 }
 
 // gateHold is how many of the bytes read a body gate keeps back from the app until more

@@ -381,9 +381,7 @@ func isToken(s string) bool {
 // "_method" field from: a form, multipart or JSON body.
 func formLike(h http.Header) bool {
 	for _, ct := range h.Values("Content-Type") {
-		ct = strings.ToLower(ct)
-		if strings.Contains(ct, "urlencoded") || strings.Contains(ct, "multipart") ||
-			strings.Contains(ct, "json") {
+		if json, form, multi := bodyKinds(ct); json || form || multi {
 			return true
 		}
 	}
