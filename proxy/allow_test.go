@@ -61,7 +61,18 @@ func TestAllowRulesDecide(t *testing.T) {
 		// "/index.php/admin/" as "/admin/": the /admin/ rule judges them too.
 		{"alice", alice, "GET", "/admin.json", 403, "may not open this page"},
 		{"alice", alice, "GET", "/admin.json/", 403, "may not open this page"},
-		{"alice", alice, "GET", "/ADMIN.JSON", 200, ""}, // paths are case-sensitive
+		// IIS reads paths without case: "/ADMIN/" is "/admin/" there.
+		{"alice", alice, "GET", "/ADMIN.JSON", 403, "may not open this page"},
+		{"alice", alice, "GET", "/Admin/x", 403, "may not open this page"},
+		{"alice", alice, "GET", "/adm%C4%B1n/x", 403, "may not open this page"}, // dotless i
+		{"alice", alice, "GET", "/index.php/ADMIN/", 403, "may not open this page"},
+		{"anonymous", "", "GET", "/public/index.php/Admin/", 401, ""},
+		{"bob", bob, "GET", "/ADMIN/x", 200, ""},
+		{"bob", bob, "GET", "/REPORTS/q", 403, "may not open this page"},
+		{"alice", alice, "GET", "/Reports/q", 200, ""},
+		{"alice", alice, "POST", "/Reports/q", 403, "may not send a POST request to this page"},
+		{"alice", alice, "GET", "/ADMINISTRATOR", 200, ""},
+		{"alice", alice, "GET", "/adminx/admin/", 200, ""},
 		{"alice", alice, "GET", "/index.php/admin/x", 403, "may not open this page"},
 		{"alice", alice, "GET", "/index.PHP/admin.xml", 403, "may not open this page"},
 		{"alice", alice, "GET", "/public/index.php/admin/", 403, "may not open this page"},

@@ -65,7 +65,7 @@ func (h *Handler) Explain(r *http.Request, u *authn.User) Decision {
 		if o.public || d.Outcome != "public" && d.Outcome != "allowed" {
 			continue
 		}
-		of := " (an app framework reads the path as one under " + o.rt.path + ")"
+		of := " (an app may read the path as one under " + o.rt.path + ")"
 		switch {
 		case u == nil:
 			d.Outcome, d.Reason = "sign-in required", "the path is protected"+of+

@@ -89,6 +89,10 @@ func TestForwardAuth(t *testing.T) {
 			"X-Forwarded-Uri", "/api.json"}, 403, ""},
 		{"PATH_INFO reading", faProxy, alice, []string{"X-Forwarded-Method", "POST",
 			"X-Forwarded-Uri", "/index.php/api/x"}, 403, ""},
+		{"case-blind reading", faProxy, alice, []string{"X-Forwarded-Method", "POST",
+			"X-Forwarded-Uri", "/API/x"}, 403, ""},
+		{"case-blind reading, allowed", faProxy, alice, []string{"X-Forwarded-Method",
+			"GET", "X-Forwarded-Uri", "/Api/x"}, 200, "alice"},
 		{"PATH_INFO reading, allowed", faProxy, alice, []string{"X-Forwarded-Method", "GET",
 			"X-Forwarded-Uri", "/index.php/api/x"}, 200, "alice"},
 		// the front proxy cannot show the body, whose _method an app would obey

@@ -3,6 +3,7 @@ package proxy
 import (
 	"errors"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -247,4 +248,37 @@ func underPrefix(path, prefix string) bool {
 		return false
 	}
 	return len(path) == len(prefix) || path[len(prefix)] == '/'
+}
+
+// underPrefixFold is underPrefix with letters compared in any case, the way a server
+// that ignores case in paths (IIS, or any app on a case-insensitive file system) could
+// compare them: "/ADMIN/x" and "/ſtatic/x" lie under "/admin/" and "/static/".
+func underPrefixFold(path, prefix string) bool {
+	prefix = strings.TrimSuffix(prefix, "/")
+	for prefix != "" {
+		pr, pn := utf8.DecodeRuneInString(prefix)
+		r, n := utf8.DecodeRuneInString(path)
+		// an invalid byte matches only itself
+		if n == 0 || path[:n] != prefix[:pn] &&
+			(r == utf8.RuneError || pr == utf8.RuneError || !sameLetter(r, pr)) {
+			return false
+		}
+		prefix, path = prefix[pn:], path[n:]
+	}
+	return path == "" || path[0] == '/'
+}
+
+// sameLetter reports whether a and b are one letter in some case: equal, equal in upper
+// case ("ı" and "i" both read "I"), or in one Unicode case-folding orbit ("K", the kelvin
+// sign, and "k").
+func sameLetter(a, b rune) bool {
+	if a == b || unicode.ToUpper(a) == unicode.ToUpper(b) {
+		return true
+	}
+	for f := unicode.SimpleFold(a); f != a; f = unicode.SimpleFold(f) {
+		if f == b {
+			return true
+		}
+	}
+	return false
 }

@@ -139,21 +139,35 @@ func TestNormalizePath(t *testing.T) {
 func TestUnderPrefix(t *testing.T) {
 	tests := []struct {
 		path, prefix string
-		want         bool
+		want, fold   bool // underPrefix, underPrefixFold
 	}{
-		{"/admin", "/admin/", true},
-		{"/admin/", "/admin/", true},
-		{"/admin/x", "/admin/", true},
-		{"/administrator", "/admin/", false},
-		{"/administrator", "/admin", false},
-		{"/admin/x", "/admin", true},
-		{"/x", "/", true},
-		{"/", "/", true},
-		{"/adm", "/admin", false},
+		{"/admin", "/admin/", true, true},
+		{"/admin/", "/admin/", true, true},
+		{"/admin/x", "/admin/", true, true},
+		{"/administrator", "/admin/", false, false},
+		{"/administrator", "/admin", false, false},
+		{"/admin/x", "/admin", true, true},
+		{"/x", "/", true, true},
+		{"/", "/", true, true},
+		{"/adm", "/admin", false, false},
+		{"/ADMIN/x", "/admin/", false, true},
+		{"/Admin", "/admin/", false, true},
+		{"/ADMINISTRATOR", "/admin/", false, false},
+		{"/admın/", "/admin/", false, true},  // dotless i reads I in upper case
+		{"/\u212aey/", "/key/", false, true}, // the kelvin sign folds to k
+		{"/ſtatic/", "/static/", false, true},
+		{"/straße/", "/STRASSE/", false, false}, // no one-letter fold
+		{"/x\xffy/", "/x\xfdy/", false, false},
+		{"/Ä/", "/ä/", false, true},
+		{"/", "/a/", false, false},
 	}
 	for _, tt := range tests {
 		if got := underPrefix(tt.path, tt.prefix); got != tt.want {
 			t.Errorf("underPrefix(%q, %q): got %v, want %v", tt.path, tt.prefix, got, tt.want)
+		}
+		if got := underPrefixFold(tt.path, tt.prefix); got != tt.fold {
+			t.Errorf("underPrefixFold(%q, %q): got %v, want %v", tt.path, tt.prefix, got,
+				tt.fold)
 		}
 	}
 }

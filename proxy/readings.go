@@ -8,10 +8,12 @@ import (
 
 // App frameworks route some paths to another path's handler: Rails (and Spring's suffix
 // matching) serve "/admin.json" as "/admin" in another format, and a PHP front
-// controller serves "/index.php/admin/" as "/admin/". Such a path is served by the route
-// it names, but the routes its readings lead to judge it too: it passes only when every
-// one of their rules lets it, so it cannot slip past a rule through another route, while
-// "/admin.json" still works for those the "/admin/" rule lets in.
+// controller serves "/index.php/admin/" as "/admin/". Servers that ignore case in paths
+// (IIS, and apps on case-insensitive file systems) serve "/ADMIN/" as "/admin/". Such a
+// path is served by the route it names, but the routes its readings lead to judge it
+// too: it passes only when every one of their rules lets it, so it cannot slip past a
+// rule through another route, while "/admin.json" still works for those the "/admin/"
+// rule lets in.
 
 // reading is where another reading of a path leads.
 type reading struct {
@@ -19,10 +21,12 @@ type reading struct {
 	public bool
 }
 
-// readings are the routes beyond its own that other readings of a path lead to.
+// readings are the routes beyond its own that other readings of a path lead to: each
+// of four paths (the path itself, its format reading, its PHP reading, and the format
+// reading of that) read with and without case, less the path's own reading.
 type readings struct {
 	n  int
-	rs [3]reading
+	rs [7]reading
 }
 
 // formatReading returns a decoded path without the format suffix of its last segment,
@@ -51,21 +55,34 @@ func pathInfoReading(decoded string) string {
 	return decoded
 }
 
-// otherReadings returns the routes that framework readings of a decoded path lead to,
-// where those differ from rt and public, the path's own.
+// otherReadings returns the routes that framework and case-blind readings of a decoded
+// path lead to, where those differ from rt and public, the path's own.
 func (h *Handler) otherReadings(host, decoded string, rt *route, public bool) readings {
 	var x readings
 	info := pathInfoReading(decoded)
-	for i, p := range [...]string{formatReading(decoded), info, formatReading(info)} {
-		if p == decoded || i == 2 && p == info {
-			continue
+	paths := [...]string{decoded, formatReading(decoded), info, formatReading(info)}
+	add := func(rt2 *route, public2 bool) {
+		if rt2 == nil || rt2 == rt && public2 == public {
+			return
 		}
-		gw, rt2, public2 := h.decideOne(host, p)
-		if gw || rt2 == nil || rt2 == rt && public2 == public {
-			continue
+		for _, r := range x.rs[:x.n] {
+			if r.rt == rt2 && r.public == public2 {
+				return
+			}
 		}
 		x.rs[x.n] = reading{rt2, public2}
 		x.n++
+	}
+	for i, p := range paths {
+		if i > 0 && (p == paths[i-1] || p == decoded || i == 3 && p == paths[1]) {
+			continue
+		}
+		if i > 0 && !underPrefix(p, Prefix) {
+			add(h.match(host, p))
+		}
+		if !underPrefixFold(p, Prefix) {
+			add(h.matchBy(host, p, underPrefixFold))
+		}
 	}
 	return x
 }

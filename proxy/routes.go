@@ -173,12 +173,18 @@ func hostMatches(pattern, host string) bool {
 // whether the path is public on it. The host is never trusted for more than choosing
 // among the configured routes: no match is a 404, never a default upstream.
 func (h *Handler) match(host, path string) (*route, bool) {
+	return h.matchBy(host, path, underPrefix)
+}
+
+// matchBy is match with under telling whether a path lies under a prefix.
+func (h *Handler) matchBy(host, path string, under func(path, prefix string) bool) (
+	*route, bool) {
 	for _, rt := range h.routes {
-		if !hostMatches(rt.host, host) || !underPrefix(path, rt.path) {
+		if !hostMatches(rt.host, host) || !under(path, rt.path) {
 			continue
 		}
 		for _, p := range rt.public {
-			if underPrefix(path, p) {
+			if under(path, p) {
 				return rt, true
 			}
 		}

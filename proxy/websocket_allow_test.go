@@ -53,6 +53,9 @@ func TestWebsocketRefusedByAllowRule(t *testing.T) {
 	}{
 		{"alice", alice, "/ws/chat", false, "open this page"}, // not in admins
 		{"bob", bob, "/ws/chat", true, ""},
+		// another reading of the path leads under /ws/ and its rule
+		{"alice", alice, "/WS/chat", false, "open this page"},
+		{"alice", alice, "/index.php/ws/chat", false, "open this page"},
 		// a handshake is a GET, not a POST
 		{"alice", alice, "/feed/live", false, "send a GET request to this page"},
 		{"bob", bob, "/feed/live", false, "open this page"},

@@ -73,7 +73,15 @@ answer:   401 from the gateway; nothing reaches the upstream
 request:  GET http://app.example.test/index.php/admin/ as alice
 route:    any host, path /, upstream http://127.0.0.1:9001
 decision: forbidden: alice is not in allow.users [] nor in a group of [admins] ` +
-			`(an app framework reads the path as one under /admin/)
+			`(an app may read the path as one under /admin/)
+answer:   403 from the gateway; nothing reaches the upstream
+`},
+		{"a case-blind reading", ExplainRequest{User: "alice", Method: "GET",
+			URL: "http://app.example.test/Admin/"}, `
+request:  GET http://app.example.test/Admin/ as alice
+route:    any host, path /, upstream http://127.0.0.1:9001
+decision: forbidden: alice is not in allow.users [] nor in a group of [admins] ` +
+			`(an app may read the path as one under /admin/)
 answer:   403 from the gateway; nothing reaches the upstream
 `},
 		{"a browser sent to sign in", ExplainRequest{Method: "GET",
