@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -15,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/frontgate/gateway/authn/password"
+	"github.com/frontgate/gateway/config/yamlerr"
 )
 
 // User is one account from the users file. A User is never modified after it is loaded,
@@ -133,10 +135,16 @@ func ParseUsers(data []byte, file string) (map[string]*User, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fail(nil, "", errors.New("file is empty"))
 		}
-		return nil, fail(nil, "", err)
+		line, msg := yamlerr.Syntax(data, err)
+		return nil, &FileError{File: file, Line: line, Err: errors.New("invalid YAML: " + msg)}
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		line, msg := yamlerr.Syntax(data, err)
+		return nil, &FileError{File: file, Line: line, Err: errors.New("invalid YAML: " + msg)}
+	default:
 		return nil, fail(&extra, "", errors.New("more than one YAML document"))
 	}
 	root := doc.Content[0]
@@ -148,7 +156,7 @@ func ParseUsers(data []byte, file string) (map[string]*User, error) {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		if k.Value != "users" {
-			return nil, fail(k, k.Value, errors.New("unknown key"))
+			return nil, fail(k, k.Value, unknownKey(k.Value, "users"))
 		}
 		list = v
 	}
@@ -210,7 +218,7 @@ func parseUser(name string, n *yaml.Node, key string,
 			u.groupList = strings.Join(u.Groups, ",")
 		default:
 			if !authelia[k.Value] {
-				err = errors.New("unknown key")
+				err = unknownKey(k.Value, userKeys...)
 			}
 		}
 		if err != nil {
@@ -227,6 +235,18 @@ func parseUser(name string, n *yaml.Node, key string,
 	}
 	u.hash = h
 	return u, nil
+}
+
+// userKeys are the keys of a user that the gateway reads.
+var userKeys = []string{"displayname", "email", "password", "disabled", "groups"}
+
+// unknownKey is the error for key, which is none of known, suggesting the one it most
+// likely meant.
+func unknownKey(key string, known ...string) error {
+	if near := yamlerr.Nearest(key, slices.Values(known)); near != "" {
+		return fmt.Errorf("unknown key; did you mean %s?", near)
+	}
+	return errors.New("unknown key")
 }
 
 func decodeText(n *yaml.Node, dst *string) error {

@@ -65,8 +65,17 @@ func TestParseUsersErrors(t *testing.T) {
 		msg             string
 	}{
 		{"unknown key", "users:\n  alice:\n    password: \"" + h + "\"\n    pasword: x\n",
-			"users.alice.pasword", 4, "unknown key"},
-		{"unknown top key", "user:\n  alice: {}\n", "user", 1, "unknown key"},
+			"users.alice.pasword", 4, "unknown key; did you mean password?"},
+		{"mistyped key", "users:\n  alice:\n    password: \"" + h + "\"\n    emial: a@x\n",
+			"users.alice.emial", 4, "unknown key; did you mean email?"},
+		{"unknown top key", "user:\n  alice: {}\n", "user", 1, "did you mean users?"},
+		{"tab indent", "users:\n  alice:\n\tpassword: x\n", "", 3,
+			"users.yaml:3: invalid YAML: found character that cannot start any token " +
+				"(a tab indents this line; YAML is indented with spaces only)"},
+		{"bad syntax", "users:\n  alice:\n    password: x\n   email: y\n", "", 4,
+			"invalid YAML: "},
+		{"bad second document", "users: {}\n---\nx: \"\\q\"\n", "", 3,
+			"invalid YAML: found unknown escape character"},
 		{"unsupported scheme", "users:\n  bob:\n    password: \"$6$salt$abc\"\n",
 			"users.bob.password", 3, ""},
 		{"no password", "users:\n  bob:\n    email: b@x\n", "users.bob.password", 3, "missing"},
@@ -95,7 +104,7 @@ func TestParseUsersErrors(t *testing.T) {
 			if !errors.As(err, &fe) {
 				t.Fatalf("got %v, want a *FileError", err)
 			}
-			if tt.key != "" && (fe.Key != tt.key || fe.Line != tt.line) {
+			if fe.Key != tt.key || fe.Line != tt.line {
 				t.Errorf("got key %q line %d, want %q line %d (%v)", fe.Key, fe.Line, tt.key,
 					tt.line, err)
 			}

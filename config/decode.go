@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/frontgate/gateway/config/yamlerr"
 )
 
 // readDocument parses data as a single YAML document and returns its root node, which is
@@ -48,56 +51,11 @@ func readDocument(data []byte, file string) (root *yaml.Node, trailing, err erro
 	return root, trailing, nil
 }
 
-// syntaxError turns a yaml.v3 parse error into an *Error. yaml.v3 gives no structured
-// position, only "yaml: line N: " in the text, which for parser errors is the line before
-// the construct that failed, and which it leaves out for some scanner errors. So the line
-// is found by parsing ever longer prefixes of data until the same error appears: the
-// line where the text first goes wrong. The line in the text is the fallback.
+// syntaxError turns a yaml.v3 parse error into an *Error at the line where the text
+// first goes wrong.
 func syntaxError(data []byte, file string, err error) *Error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := errorLine(data, err.Error())
-	num, rest, ok := strings.Cut(strings.TrimPrefix(msg, "line "), ": ")
-	if n, convErr := strconv.Atoi(num); ok && convErr == nil && strings.HasPrefix(msg, "line ") {
-		msg = rest
-		if line == 0 {
-			line = n
-		}
-	}
-	return &Error{File: file, Line: max(line, 1), Err: fmt.Errorf("invalid YAML: %s", msg)}
-}
-
-// maxScanLines bounds the prefix search in errorLine, which parses once per line.
-const maxScanLines = 2000
-
-// errorLine returns the first line n such that the first n lines of data already fail
-// to parse with the error text msg, or 0 when there is no such line. msg is never "".
-func errorLine(data []byte, msg string) int {
-	end := 0
-	for n := 1; n <= maxScanLines && end < len(data); n++ {
-		if i := bytes.IndexByte(data[end:], '\n'); i >= 0 {
-			end += i + 1
-		} else {
-			end = len(data)
-		}
-		if prefixError(data[:end]) == msg {
-			return n
-		}
-	}
-	return 0
-}
-
-// prefixError returns the text of the error that parsing the first two documents of data
-// gives, or "" if there is none. Two, because readDocument reads a second one to refuse
-// it.
-func prefixError(data []byte) string {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for range 2 {
-		var doc yaml.Node
-		if err := dec.Decode(&doc); err != nil {
-			return err.Error()
-		}
-	}
-	return ""
+	line, msg := yamlerr.Syntax(data, err)
+	return &Error{File: file, Line: line, Err: fmt.Errorf("invalid YAML: %s", msg)}
 }
 
 // decoder fills Go values from a yaml.Node tree, following the yaml struct tags. It does
@@ -193,7 +151,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, key string) error {
 		seen[k.Value] = k.Line
 		idx, ok := fields[k.Value]
 		if !ok {
-			if near := nearestKey(k.Value, fields); near != "" {
+			if near := yamlerr.Nearest(k.Value, maps.Keys(fields)); near != "" {
 				return d.fail(k, path, fmt.Errorf("%w; did you mean %s?", ErrUnknownKey, near))
 			}
 			return d.fail(k, path, ErrUnknownKey)
@@ -446,45 +404,3 @@ func nodeKind(n *yaml.Node) string {
 	return "a single value"
 }
 
-// nearestKey returns the known key that a mistyped key most likely meant: the one
-// within an edit of it, or two for a longer key (letter case aside), or "" when there
-// is none or several.
-func nearestKey(key string, fields map[string]int) string {
-	best, bestDist, tie := "", 3, false
-	for f := range fields {
-		dist := editDistance(strings.ToLower(key), f)
-		switch {
-		case dist < bestDist:
-			best, bestDist, tie = f, dist, false
-		case dist == bestDist:
-			tie = true
-		}
-	}
-	// a short key is too easily near a key it never meant
-	if tie || bestDist > max(1, len(key)/3) {
-		return ""
-	}
-	return best
-}
-
-// editDistance returns the number of single-byte insertions, deletions and
-// substitutions that turn a into b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}

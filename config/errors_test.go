@@ -190,7 +190,8 @@ func TestParseDecodeErrors(t *testing.T) {
 		},
 		{
 			name: "tab indentation", data: "log:\n\tlevel: info\n" + minimal,
-			line: 2, msg: "invalid YAML: found character that cannot start any token",
+			line: 2, msg: "invalid YAML: found character that cannot start any token " +
+				"(a tab indents this line; YAML is indented with spaces only)",
 		},
 		{
 			name: "second document", data: minimal + "---\nlisten: :80\n",

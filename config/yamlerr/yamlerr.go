@@ -1,0 +1,134 @@
+// Package yamlerr turns what yaml.v3 reports about a broken file into messages a person
+// can act on: the line where the text first goes wrong, a hint when tabs indent it, and
+// the known key a mistyped one most likely meant.
+package yamlerr
+
+import (
+	"bytes"
+	"iter"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// maxScanLines bounds the prefix search in Syntax, which parses once per line.
+const maxScanLines = 2000
+
+// Syntax returns the line of data where err, the error that decoding data with yaml.v3
+// gave, first appears, and err's text without yaml.v3's "yaml: line N: " prefix.
+//
+// yaml.v3 gives no structured position, only "line N" in the text, which for parser
+// errors is the line before the construct that failed, and which it leaves out for some
+// scanner errors. So the line is found by parsing ever longer prefixes of data, as one
+// or two documents, until the same error appears; the line in the text is the fallback,
+// and 1 the last resort. When that line is indented with a tab, the text says so.
+func Syntax(data []byte, err error) (line int, msg string) {
+	msg = strings.TrimPrefix(err.Error(), "yaml: ")
+	line = errorLine(data, err.Error())
+	num, rest, ok := strings.Cut(strings.TrimPrefix(msg, "line "), ": ")
+	if n, convErr := strconv.Atoi(num); ok && convErr == nil && strings.HasPrefix(msg, "line ") {
+		msg = rest
+		if line == 0 {
+			line = n
+		}
+	}
+	line = max(line, 1)
+	if text := lineText(data, line); strings.HasPrefix(strings.TrimLeft(text, " "), "\t") {
+		msg += " (a tab indents this line; YAML is indented with spaces only)"
+	}
+	return line, msg
+}
+
+// errorLine returns the first line n such that the first n lines of data already fail
+// to parse with the error text msg, or 0 when there is no such line. msg is never "".
+func errorLine(data []byte, msg string) int {
+	end := 0
+	for n := 1; n <= maxScanLines && end < len(data); n++ {
+		if i := bytes.IndexByte(data[end:], '\n'); i >= 0 {
+			end += i + 1
+		} else {
+			end = len(data)
+		}
+		if prefixError(data[:end]) == msg {
+			return n
+		}
+	}
+	return 0
+}
+
+// prefixError returns the text of the error that parsing the first two documents of data
+// gives, or "" if there is none. Two, because a file of one document is read on to
+// refuse a second.
+func prefixError(data []byte) string {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for range 2 {
+		var doc yaml.Node
+		if err := dec.Decode(&doc); err != nil {
+			return err.Error()
+		}
+	}
+	return ""
+}
+
+// lineText returns line n of data, counting from 1, or "" past its end.
+func lineText(data []byte, n int) string {
+	for range n - 1 {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			return ""
+		}
+		data = data[i+1:]
+	}
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		data = data[:i]
+	}
+	return string(data)
+}
+
+// Nearest returns the one of known that key most likely meant: the one within an edit
+// of it, or two for a longer key (letter case aside), or "" when there is none or
+// several. known keys are lower case.
+func Nearest(key string, known iter.Seq[string]) string {
+	best, bestDist, tie := "", 3, false
+	for k := range known {
+		dist := editDistance(strings.ToLower(key), k)
+		switch {
+		case dist < bestDist:
+			best, bestDist, tie = k, dist, false
+		case dist == bestDist:
+			tie = true
+		}
+	}
+	// a short key is too easily near a key it never meant
+	if tie || bestDist > max(1, len(key)/3) {
+		return ""
+	}
+	return best
+}
+
+// editDistance returns the number of single-byte insertions, deletions, substitutions
+// and swaps of two neighbours that turn a into b, each part of a changed once at most.
+func editDistance(a, b string) int {
+	// rows i-2, i-1 and i of the table of distances between prefixes of a and b
+	rows := [3][]int{make([]int, len(b)+1), make([]int, len(b)+1), make([]int, len(b)+1)}
+	for j := range rows[1] {
+		rows[1][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		older, prev, cur := rows[0], rows[1], rows[2]
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], older[j-2]+1)
+			}
+		}
+		rows = [3][]int{prev, cur, older}
+	}
+	return rows[1][len(b)]
+}

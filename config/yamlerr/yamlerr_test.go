@@ -1,0 +1,107 @@
+package yamlerr
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// decodeErr returns the error that decoding data as one or two YAML documents gives.
+func decodeErr(t testing.TB, data []byte) error {
+	t.Helper()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for range 2 {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestSyntax(t *testing.T) {
+	tests := []struct {
+		name, data string
+		line       int
+		msg        string
+	}{
+		{"mapping in a value", "a: 1\n  b: 2\n", 2,
+			"mapping values are not allowed in this context"},
+		{"tab indent", "a:\n\tb: 1\n", 2, "found character that cannot start any token " +
+			"(a tab indents this line; YAML is indented with spaces only)"},
+		{"tab after spaces", "a:\n  b:\n  \tc: 1\n", 3, "found character that cannot start " +
+			"any token (a tab indents this line; YAML is indented with spaces only)"},
+		{"unknown escape, no line in the text", "a: 1\nb: \"\\q\"\n", 2,
+			"found unknown escape character"},
+		{"unclosed list", "a: 1\nb: [1, 2\nc: 3\n", 2, "did not find expected ',' or ']'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := decodeErr(t, []byte(tt.data))
+			if err == nil {
+				t.Fatal("the text decodes")
+			}
+			line, msg := Syntax([]byte(tt.data), err)
+			if line != tt.line || msg != tt.msg {
+				t.Errorf("got line %d %q, want line %d %q", line, msg, tt.line, tt.msg)
+			}
+		})
+	}
+}
+
+func TestNearest(t *testing.T) {
+	known := []string{"password", "email", "groups", "disabled", "displayname", "file"}
+	tests := []struct{ key, want string }{
+		{"emial", "email"},
+		{"Pasword", "password"},
+		{"group", "groups"},
+		{"displayName", "displayname"},
+		{"fiel", "file"},
+		{"fi", ""}, // too short to guess at
+		{"mali", ""},
+		{"zzzzzzzz", ""},
+	}
+	for _, tt := range tests {
+		if got := Nearest(tt.key, slices.Values(known)); got != tt.want {
+			t.Errorf("Nearest(%q) = %q, want %q", tt.key, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		a, b string
+		want int
+	}{{"", "abc", 3}, {"abc", "abc", 0}, {"abc", "acb", 1}, {"ca", "abc", 3},
+		{"emial", "email", 1}, {"kitten", "sitting", 3}} {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+	if got := Nearest("fila", slices.Values([]string{"file", "fill"})); got != "" {
+		t.Errorf("a tie gave %q", got)
+	}
+}
+
+// FuzzSyntax checks that any broken text gets a line inside it and a message.
+func FuzzSyntax(f *testing.F) {
+	for _, s := range []string{"a: 1\n  b: 2\n", "a:\n\tb: 1\n", "a: \"\\q\"\n", "[1, 2\n",
+		"a: 1\n---\nb: [\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 4096 {
+			return
+		}
+		err := decodeErr(t, data)
+		if err == nil {
+			return
+		}
+		line, msg := Syntax(data, err)
+		if lines := bytes.Count(data, []byte("\n")) + 1; line < 1 || line > lines {
+			t.Errorf("line %d outside 1..%d", line, lines)
+		}
+		if msg == "" {
+			t.Error("empty message")
+		}
+	})
+}
