@@ -403,4 +403,3 @@ func nodeKind(n *yaml.Node) string {
 	}
 	return "a single value"
 }
-
