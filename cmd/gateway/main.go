@@ -125,6 +125,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gateway check:", err)
 		return 1
 	}
+	for _, w := range server.Warnings(cfg) {
+		fmt.Fprintln(stderr, "gateway check: warning:", w)
+	}
 	routes := "routes"
 	if len(cfg.Routes) == 1 {
 		routes = "route"

@@ -85,6 +85,23 @@ func TestCheck(t *testing.T) {
 		!strings.Contains(errOut, "users.bob.password") {
 		t.Errorf("bad users file: exit %d, stderr %q", code, errOut)
 	}
+
+	// A rule naming nobody is valid, so check passes, but says so.
+	doubtful := filepath.Join(dir, "doubtful.yaml")
+	os.WriteFile(doubtful, []byte("users:\n  file: users.yaml\nroutes:\n"+
+		"  - upstream: http://127.0.0.1:9001\n    allow:\n      users: [alice, bobb]\n"+
+		"      groups: [admin]\n"), 0o600)
+	code, out, errOut := runCmd(t, "", "check", "-config", doubtful)
+	want := "gateway check: warning: " + doubtful + ":6: routes[0].allow.users[1]: " +
+		"no user \"bobb\" in " + users + "\n" +
+		"gateway check: warning: " + doubtful + ":7: routes[0].allow.groups[0]: " +
+		"no user in " + users + " is in group \"admin\"\n"
+	if code != 0 || errOut != want || !strings.Contains(out, ": ok (1 route") {
+		t.Errorf("exit %d, stdout %q, stderr\n%s\nwant stderr\n%s", code, out, errOut, want)
+	}
+	if _, _, errOut := runCmd(t, "", "check", "-config", good); errOut != "" {
+		t.Errorf("good config: stderr %q", errOut)
+	}
 }
 
 func TestVersionAndUsage(t *testing.T) {

@@ -65,3 +65,55 @@ func TestCheckFindsWhatRunRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestWarnings checks what Warnings doubts, and that a sound config gets none.
+func TestWarnings(t *testing.T) {
+	path := writeConfig(t, "http://127.0.0.1:9")
+	users := filepath.Join(filepath.Dir(path), "users.yaml")
+	text, _ := os.ReadFile(users)
+	hash := strings.TrimSuffix(strings.SplitN(string(text), "password: ", 2)[1], "\n")
+	tests := []struct {
+		name, users, allow string
+		want               []string // after the config's path
+	}{
+		{"sound", "  alice:\n    password: " + hash + "\n    groups: [ops]\n",
+			"users: [alice]\n      groups: [ops]\n", nil},
+		{"no users", "", "", []string{":3: users.file: " + users +
+			" has no users, so nobody can sign in"}},
+		{"all disabled", "  alice:\n    password: " + hash + "\n    disabled: true\n", "",
+			[]string{":3: users.file: every user in " + users + " is disabled, so nobody " +
+				"can sign in"}},
+		{"names nobody", "  alice:\n    password: " + hash + "\n    groups: [ops]\n",
+			"users: [alice, Alice]\n      groups: [ops, admins]\n", []string{
+				":8: routes[0].allow.users[1]: no user \"Alice\" in " + users,
+				":9: routes[0].allow.groups[1]: no user in " + users +
+					" is in group \"admins\""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			os.WriteFile(users, []byte("users:\n"+tt.users), 0o600)
+			cfg := "listen: \"127.0.0.1:0\"\nusers:\n  file: users.yaml\nroutes:\n" +
+				"  - upstream: http://127.0.0.1:9\n"
+			if tt.allow != "" {
+				cfg += "    public: [/public/]\n    allow:\n      " + tt.allow
+			}
+			os.WriteFile(path, []byte(cfg), 0o600)
+			c, err := Check(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, w := range Warnings(c) {
+				got = append(got, w.Error())
+			}
+			var want []string
+			for _, w := range tt.want {
+				want = append(want, path+w)
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"),
+					strings.Join(want, "\n"))
+			}
+		})
+	}
+}

@@ -56,6 +56,7 @@ func newGateway(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	g.cfg, g.started = cfg, cfg
 	g.stampConfig, _ = stampFiles(cfg.File)
 	g.cur.Store(h)
+	logWarnings(lg, cfg)
 	return g, nil
 }
 
@@ -190,6 +191,7 @@ func (g *gateway) reload(reason string) error {
 	old := g.cfg
 	g.cfg = cfg
 	g.cur.Swap(h).Supersede(h)
+	logWarnings(g.lg, cfg)
 	g.lg.Info("config reloaded", "reason", reason, "file", cfg.File)
 	// Sessions sealed only under a secret that was removed can never be used again.
 	if !slices.Equal(old.Session.Secrets, cfg.Session.Secrets) {

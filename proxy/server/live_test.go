@@ -188,3 +188,24 @@ func TestSignalledReloadIsNotRepeated(t *testing.T) {
 		t.Errorf("a second edit: %d reloads in all, want 2; log:\n%s", n, logs.String())
 	}
 }
+
+// TestWarningsLogged checks that the gateway logs what Warnings doubts at start and
+// again after a reload, and starts all the same.
+func TestWarningsLogged(t *testing.T) {
+	up := newUpstream(t)
+	path := writeConfig(t, up, "    allow:\n      users: [alice, bobb]\n")
+	base, logs := runLogged(t, path)
+	if got := statusOf(t, http.DefaultClient, base+"/public/x"); got != http.StatusOK {
+		t.Errorf("public page: status %d", got)
+	}
+	const warning = `routes[0].allow.users[1]: no user \"bobb\" in `
+	if n := strings.Count(logs.String(), warning); n != 1 {
+		t.Fatalf("warnings at start: %d, want 1; log:\n%s", n, logs.String())
+	}
+	orig, _ := os.ReadFile(path)
+	os.WriteFile(path, append(orig, "    preserve_host: true\n"...), 0o600)
+	waitReloads(t, logs, 1)
+	if n := strings.Count(logs.String(), warning); n != 2 {
+		t.Errorf("warnings after a reload: %d, want 2; log:\n%s", n, logs.String())
+	}
+}
