@@ -18,6 +18,9 @@ type Decision struct {
 	Outcome string
 	// Reason says why, in words.
 	Reason string
+	// BasicUser names the user whom the request's HTTP Basic credentials signed in, on
+	// a basic_auth route, or is empty.
+	BasicUser string
 }
 
 // Explain decides r for user (nil: anonymous) the way ServeHTTP would, without
@@ -43,6 +46,24 @@ func (h *Handler) Explain(r *http.Request, u *authn.User) Decision {
 		return Decision{Outcome: "not found", Reason: "no route serves this host and path"}
 	}
 	d := Decision{Route: rt.describe()}
+	also := h.otherReadings(config.NormalizeHost(r.Host), decoded, rt, public)
+	// An API client on a basic_auth route signs in with every request, as in ServeHTTP.
+	if u == nil && (!public || also.signInNeeded(false)) && rt.basic &&
+		r.Header.Get("Authorization") != "" {
+		bu, wait, err := h.basicUser(r)
+		switch {
+		case wait > 0:
+			d.Outcome, d.Reason = "sign-in required", "the client has failed too often "+
+				"to sign in"
+			return d
+		case err != nil:
+			d.Outcome, d.Reason = "sign-in required", "the HTTP Basic credentials are "+
+				"refused ("+err.Error()+")"
+			return d
+		case bu != nil:
+			u, d.BasicUser = bu, bu.Name
+		}
+	}
 	switch {
 	case public:
 		d.Outcome, d.Reason = "public", "the path is under a public prefix"
@@ -60,7 +81,6 @@ func (h *Handler) Explain(r *http.Request, u *authn.User) Decision {
 		}
 	}
 	// Another reading of the path leads to a route whose rule judges it too.
-	also := h.otherReadings(config.NormalizeHost(r.Host), decoded, rt, public)
 	for _, o := range also.rs[:also.n] {
 		if o.public || d.Outcome != "public" && d.Outcome != "allowed" {
 			continue

@@ -280,11 +280,19 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			"[-from ADDR] [-H 'Name: value'] METHOD URL")
 		return 2
 	}
-	err := server.Explain(ctx, *path, server.ExplainRequest{User: *user,
+	forwarded, err := server.Explain(ctx, *path, server.ExplainRequest{User: *user,
 		Method: fs.Arg(0), URL: fs.Arg(1), Header: http.Header(hdr), ClientIP: *from}, stdout)
-	if err != nil {
+	switch {
+	case err != nil:
 		fmt.Fprintln(stderr, "gateway explain:", err)
 		return 1
+	case !forwarded:
+		// so that a script can assert a rule: the gateway answers the request itself
+		return explainAnswered
 	}
 	return 0
 }
+
+// explainAnswered is the exit status of gateway explain when the gateway would answer
+// the request itself rather than pass it to the upstream.
+const explainAnswered = 3

@@ -139,7 +139,7 @@ func TestExplainCommand(t *testing.T) {
 	}
 	code, out, errOut = runCmd(t, "", "explain", "-config", path, "-user", "alice",
 		"CONNECT", "http://localhost/x")
-	if code != 0 || !strings.Contains(out, "decision: not implemented: the gateway is no "+
+	if code != 3 || !strings.Contains(out, "decision: not implemented: the gateway is no "+
 		"forward proxy") {
 		t.Errorf("CONNECT: exit %d, output:\n%s%s\nwant the refusal and its reason", code,
 			out, errOut)
@@ -153,6 +153,10 @@ func TestExplainCommand(t *testing.T) {
 		strings.Contains(strings.ToLower(upstream), "upgrade") {
 		t.Errorf("h2c offer: exit %d, output:\n%s%s\nwant it allowed without the offer",
 			code, out, errOut)
+	}
+	if code, out, _ := runCmd(t, "", "explain", "-config", path, "GET", "/x"); code != 3 ||
+		!strings.Contains(out, "decision: sign-in required") {
+		t.Errorf("explain of an anonymous request: exit %d, want 3, output:\n%s", code, out)
 	}
 	if code, _, _ := runCmd(t, "", "explain", "-config", path, "GET"); code != 2 {
 		t.Errorf("explain without a URL: exit %d, want 2", code)

@@ -33,16 +33,18 @@ type ExplainRequest struct {
 }
 
 // Explain writes to w which route of the config at path serves req, whether it would be
-// let through and why, and the exact request the upstream would receive. Nothing is sent
-// anywhere: the gateway is built in memory, with its own throwaway session store.
-func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) error {
+// let through and why, and the exact request the upstream would receive. It reports
+// whether the request would reach the upstream. Nothing is sent anywhere: the gateway is
+// built in memory, with its own throwaway session store.
+func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) (
+	forwarded bool, err error) {
 	cfg, err := config.Load(path)
 	if err != nil {
-		return err
+		return false, err
 	}
 	users, err := authn.OpenFileStore(cfg.Users.File, nil)
 	if err != nil {
-		return usersError(cfg, err)
+		return false, usersError(cfg, err)
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
@@ -50,7 +52,7 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 	mgr, err := session.NewManager(session.Options{Store: session.NewMemory(), Keys: keys,
 		IdleTimeout: time.Hour, Lifetime: time.Hour})
 	if err != nil {
-		return err
+		return false, err
 	}
 	// Routes that send assertions get a throwaway key: explain shows that a token is
 	// sent, not one an app would accept.
@@ -58,11 +60,11 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 	if slices.ContainsFunc(cfg.Routes, func(r config.Route) bool { return r.Assertion }) {
 		dir, err := os.MkdirTemp("", "gateway-explain-")
 		if err != nil {
-			return err
+			return false, err
 		}
 		defer os.RemoveAll(dir)
 		if signer, err = assertion.Open("", dir); err != nil {
-			return err
+			return false, err
 		}
 	}
 	rec := &recorder{}
@@ -70,7 +72,7 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 		Sessions: mgr, Logger: slog.New(slog.DiscardHandler), Transport: rec,
 		Assertions: signer})
 	if err != nil {
-		return err
+		return false, err
 	}
 
 	target := req.URL
@@ -88,18 +90,21 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 	var u *authn.User
 	if req.User != "" {
 		if u = users.Lookup(req.User); u == nil {
-			return fmt.Errorf("no user %q in %s", req.User, cfg.Users.File)
+			return false, fmt.Errorf("no user %q in %s", req.User, cfg.Users.File)
 		}
 		_, value, err := mgr.Create(ctx, session.Login{User: u.Name, Backend: authn.Backend,
 			PasswordHash: u.PasswordHash()})
 		if err != nil {
-			return err
+			return false, err
 		}
 		r.AddCookie(&http.Cookie{Name: session.CookieName, Value: value})
 	}
 
 	d := h.Explain(r, u)
 	who := "anonymous"
+	if d.BasicUser != "" {
+		who = "as " + d.BasicUser + " (by HTTP Basic)"
+	}
 	if u != nil {
 		who = "as " + u.Name
 		if u.Disabled {
@@ -120,7 +125,7 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 		if loc := resp.Header().Get("Location"); loc != "" {
 			fmt.Fprintf(w, "          Location: %s\n", loc)
 		}
-		return nil
+		return false, nil
 	}
 	// What became of the headers the client sent: the gateway's own, aliases and
 	// forwarded headers from an untrusted address are removed or replaced.
@@ -160,7 +165,7 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 			fmt.Fprintf(w, "  %s: %s\n", k, v)
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // recorder is an upstream transport that keeps the request instead of sending it.

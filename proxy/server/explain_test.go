@@ -24,7 +24,13 @@ func TestExplain(t *testing.T) {
 	os.WriteFile(path, []byte("users:\n  file: users.yaml\nsession:\n  store: memory\n"+
 		"routes:\n  - upstream: http://127.0.0.1:9001\n    public: [/public/]\n"+
 		"  - host: app.example.test\n    path: /admin/\n    upstream: http://127.0.0.1:9002\n"+
-		"    strip_prefix: true\n    allow:\n      groups: [admins]\n"), 0o600)
+		"    strip_prefix: true\n    allow:\n      groups: [admins]\n"+
+		"  - path: /api/\n    upstream: http://127.0.0.1:9003\n    basic_auth: true\n"), 0o600)
+	basic := func(user, pass string) http.Header {
+		r, _ := http.NewRequest("GET", "/", nil)
+		r.SetBasicAuth(user, pass)
+		return r.Header
+	}
 
 	for _, tt := range []struct {
 		name string
@@ -47,6 +53,30 @@ upstream receives:
   X-Forwarded-Proto: http
   X-Forwarded-User: bob
   X-Gateway-Hop: (the gateway process's token)
+`},
+		{"HTTP Basic", ExplainRequest{Method: "GET", URL: "/api/v1",
+			Header: basic("bob", "pw")}, `
+request:  GET http://localhost/api/v1 as bob (by HTTP Basic)
+route:    any host, path /api/, upstream http://127.0.0.1:9003
+decision: allowed: any signed-in user may pass
+removed:  Authorization, as the client sent it
+upstream receives:
+  GET /api/v1 HTTP/1.1
+  Host: localhost
+  X-Forwarded-For: 192.0.2.1
+  X-Forwarded-Groups: admins
+  X-Forwarded-Host: localhost
+  X-Forwarded-Proto: http
+  X-Forwarded-User: bob
+  X-Gateway-Hop: (the gateway process's token)
+`},
+		{"HTTP Basic, a wrong password", ExplainRequest{Method: "GET", URL: "/api/v1",
+			Header: basic("bob", "nope")}, `
+request:  GET http://localhost/api/v1 anonymous
+route:    any host, path /api/, upstream http://127.0.0.1:9003
+decision: sign-in required: the HTTP Basic credentials are refused ` +
+			`(invalid credentials: wrong password)
+answer:   401 from the gateway; nothing reaches the upstream
 `},
 		{"forbidden", ExplainRequest{User: "alice", Method: "POST",
 			URL: "http://app.example.test/admin/"}, `
@@ -100,15 +130,19 @@ answer:   400 from the gateway; nothing reaches the upstream
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var out strings.Builder
-			if err := Explain(context.Background(), path, tt.req, &out); err != nil {
+			forwarded, err := Explain(context.Background(), path, tt.req, &out)
+			if err != nil {
 				t.Fatal(err)
+			}
+			if want := strings.Contains(tt.want, "upstream receives:"); forwarded != want {
+				t.Errorf("forwarded: got %v, want %v", forwarded, want)
 			}
 			if got, want := out.String(), strings.TrimPrefix(tt.want, "\n"); got != want {
 				t.Errorf("got\n%s\nwant\n%s", got, want)
 			}
 		})
 	}
-	if err := Explain(context.Background(), path, ExplainRequest{User: "nobody",
+	if _, err := Explain(context.Background(), path, ExplainRequest{User: "nobody",
 		Method: "GET", URL: "/"}, &strings.Builder{}); err == nil {
 		t.Error("explain for an unknown user succeeded")
 	}
