@@ -68,6 +68,9 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 				s.ClientIP, s.Remember)
 		}
 		tw.Flush()
+		if len(list) == 0 && unknownUser(cfg, *user, stderr) {
+			return 1
+		}
 		return 0
 	case "revoke":
 		n, err := server.RevokeSessions(ctx, cfg, *user, *id, stderr)
@@ -76,16 +79,26 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			return 1
 		}
 		fmt.Fprintf(stdout, "revoked %d session(s)\n", n)
-		if n == 0 && *user != "" {
-			// A typo revokes nothing; say so rather than let it pass for done.
-			if users, err := authn.OpenFileStore(cfg.Users.File, nil); err == nil &&
-				users.Lookup(*user) == nil {
-				fmt.Fprintf(stderr, "gateway sessions: no user %q in %s\n", *user,
-					cfg.Users.File)
-			}
+		if n == 0 && unknownUser(cfg, *user, stderr) {
+			return 1
 		}
 		return 0
 	}
 	fmt.Fprintf(stderr, "gateway sessions: unknown command %q\n%s", verb, sessionsUsage)
 	return 2
+}
+
+// unknownUser reports, and says on stderr, that user is set but not in the users file: a
+// typo finds no sessions, which must not pass for a user who has none. A user removed
+// from the file may still be named, to end sessions left behind.
+func unknownUser(cfg *config.Config, user string, stderr io.Writer) bool {
+	if user == "" {
+		return false
+	}
+	users, err := authn.OpenFileStore(cfg.Users.File, nil)
+	if err != nil || users.Lookup(user) != nil {
+		return false
+	}
+	fmt.Fprintf(stderr, "gateway sessions: no user %q in %s\n", user, cfg.Users.File)
+	return true
 }
