@@ -133,6 +133,12 @@ func (rt *route) why(u *authn.User, method, rawQuery string) (bool, string) {
 			return true, u.Name + " is in group " + g
 		}
 	}
-	return false, fmt.Sprintf("%s is not in allow.users %v nor in a group of %v", u.Name,
-		a.Users, a.Groups)
+	switch {
+	case len(a.Users) == 0:
+		return false, fmt.Sprintf("%s is in no group of allow.groups %v", u.Name, a.Groups)
+	case len(a.Groups) == 0:
+		return false, fmt.Sprintf("%s is not in allow.users %v", u.Name, a.Users)
+	}
+	return false, fmt.Sprintf("%s is not in allow.users %v nor in a group of "+
+		"allow.groups %v", u.Name, a.Users, a.Groups)
 }

@@ -36,3 +36,23 @@ func TestWhyAgreesWithAllows(t *testing.T) {
 		}
 	}
 }
+
+// TestWhyNamesTheRule checks that a refusal names the parts of the rule there are.
+func TestWhyNamesTheRule(t *testing.T) {
+	dave := &authn.User{Name: "dave", Groups: []string{"staff"}}
+	for _, tt := range []struct {
+		allow config.Allow
+		want  string
+	}{
+		{config.Allow{Groups: []string{"admins"}}, "dave is in no group of allow.groups " +
+			"[admins]"},
+		{config.Allow{Users: []string{"carol"}}, "dave is not in allow.users [carol]"},
+		{config.Allow{Users: []string{"carol"}, Groups: []string{"admins", "ops"}},
+			"dave is not in allow.users [carol] nor in a group of allow.groups [admins ops]"},
+		{config.Allow{Methods: []string{"GET"}}, "method POST is not one of [GET]"},
+	} {
+		if ok, why := (&route{allow: tt.allow}).why(dave, "POST", ""); ok || why != tt.want {
+			t.Errorf("rule %+v: got %v %q, want false %q", tt.allow, ok, why, tt.want)
+		}
+	}
+}

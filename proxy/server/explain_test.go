@@ -82,7 +82,7 @@ answer:   401 from the gateway; nothing reaches the upstream
 			URL: "http://app.example.test/admin/"}, `
 request:  POST http://app.example.test/admin/ as alice
 route:    host app.example.test, path /admin/, upstream http://127.0.0.1:9002
-decision: forbidden: alice is not in allow.users [] nor in a group of [admins]
+decision: forbidden: alice is in no group of allow.groups [admins]
 answer:   403 from the gateway; nothing reaches the upstream
 `},
 		{"disabled user", ExplainRequest{User: "carol", Method: "GET",
@@ -102,7 +102,7 @@ answer:   401 from the gateway; nothing reaches the upstream
 			URL: "http://app.example.test/index.php/admin/"}, `
 request:  GET http://app.example.test/index.php/admin/ as alice
 route:    any host, path /, upstream http://127.0.0.1:9001
-decision: forbidden: alice is not in allow.users [] nor in a group of [admins] ` +
+decision: forbidden: alice is in no group of allow.groups [admins] ` +
 			`(an app may read the path as one under /admin/)
 answer:   403 from the gateway; nothing reaches the upstream
 `},
@@ -110,7 +110,7 @@ answer:   403 from the gateway; nothing reaches the upstream
 			URL: "http://app.example.test/Admin/"}, `
 request:  GET http://app.example.test/Admin/ as alice
 route:    any host, path /, upstream http://127.0.0.1:9001
-decision: forbidden: alice is not in allow.users [] nor in a group of [admins] ` +
+decision: forbidden: alice is in no group of allow.groups [admins] ` +
 			`(an app may read the path as one under /admin/)
 answer:   403 from the gateway; nothing reaches the upstream
 `},
