@@ -166,13 +166,6 @@ func Run(ctx context.Context, o Options) error {
 	go g.watchConfig(configPollInterval)
 	// sessions of users removed, disabled or given a new password while it was stopped
 	go g.endSessions("")
-	if cfg.Admin.Listen != "" {
-		stop, err := serveAdmin(cfg.Admin.Listen, adminHandler(reg, g, cfg.Admin.Pprof), lg)
-		if err != nil {
-			return fmt.Errorf("listening on admin.listen %s: %w", cfg.Admin.Listen, err)
-		}
-		defer stop()
-	}
 
 	ln := o.Listener
 	if ln == nil {
@@ -196,6 +189,16 @@ func Run(ctx context.Context, o Options) error {
 		if hln != nil {
 			hln.Close()
 		}
+	}
+	// the admin listener is opened after the gateway's own, so that a port already taken
+	// there is reported before the admin listener is logged as started
+	if cfg.Admin.Listen != "" {
+		stop, err := serveAdmin(cfg.Admin.Listen, adminHandler(reg, g, cfg.Admin.Pprof), lg)
+		if err != nil {
+			closeListeners()
+			return fmt.Errorf("listening on admin.listen %s: %w", cfg.Admin.Listen, err)
+		}
+		defer stop()
 	}
 
 	var handler http.Handler = g
