@@ -74,8 +74,9 @@ func hasMethodOverride(h http.Header) bool {
 }
 
 // headerFilter decides which client headers must not reach an upstream. Names are
-// compared after folding: lower case, with "_" and "." read as "-", so that
-// "X_Forwarded_User" and "x.forwarded.user" are caught with "X-Forwarded-User".
+// compared after folding: lower case, with every character but letters and digits read
+// as "-", so that "X_Forwarded_User", "x.forwarded.user" and "X~Forwarded~User" are
+// caught with "X-Forwarded-User".
 type headerFilter struct {
 	names    map[string]bool
 	prefixes []string
@@ -111,15 +112,15 @@ func newHeaderFilter(identity []string, builtin bool, extra []string) *headerFil
 	return f
 }
 
-// foldName lower-cases name and reads "_" and "." as "-".
-// framingAlias reports whether h carries a header that, spelt with "_" or "." for "-",
-// names one that frames or types the body (Content-Type, Content-Length,
-// Transfer-Encoding, Content-Encoding). Servers that read "_" as "-" (Thin, Mongrel) let
-// such a copy replace the real header, so the app would read the body otherwise than the
-// gateway and every proxy before it.
+// framingAlias reports whether h carries a header that, spelt with another separator
+// for "-" ("_", ".", "~" and the like), names one that frames or types the body
+// (Content-Type, Content-Length, Transfer-Encoding, Content-Encoding). Servers that read
+// "_" as "-" (Thin, Mongrel), or every character but letters and digits as "_" (CGI
+// gateways such as lighttpd's), let such a copy replace the real header, so the app
+// would read the body otherwise than the gateway and every proxy before it.
 func framingAlias(h http.Header) bool {
 	for name := range h {
-		if strings.ContainsAny(name, "_.") {
+		if strings.ContainsFunc(name, isOtherSeparator) {
 			switch foldName(name) {
 			case "content-type", "content-length", "transfer-encoding", "content-encoding":
 				return true
@@ -129,17 +130,32 @@ func framingAlias(h http.Header) bool {
 	return false
 }
 
+// isOtherSeparator reports whether r, in a header name, is neither a letter, a digit
+// nor "-".
+func isOtherSeparator(r rune) bool {
+	return foldByte(byte(r)) == '-' && r != '-' || r >= 0x80
+}
+
+// foldName lower-cases name and reads every byte but an ASCII letter or digit as "-",
+// as the most lenient servers do: CGI turns "X~Forwarded|User" into
+// HTTP_X_FORWARDED_USER, the same variable as "X-Forwarded-User".
 func foldName(name string) string {
 	b := []byte(name)
 	for i, c := range b {
-		switch {
-		case 'A' <= c && c <= 'Z':
-			b[i] = c + 'a' - 'A'
-		case c == '_' || c == '.':
-			b[i] = '-'
-		}
+		b[i] = foldByte(c)
 	}
 	return string(b)
+}
+
+// foldByte is foldName for one byte.
+func foldByte(c byte) byte {
+	switch {
+	case 'A' <= c && c <= 'Z':
+		return c + 'a' - 'A'
+	case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		return c
+	}
+	return '-'
 }
 
 // blocked reports whether a client header of this name must be removed.
@@ -150,14 +166,7 @@ func (f *headerFilter) blocked(name string) bool {
 	}
 	b := buf[:len(name)]
 	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		case c == '_' || c == '.':
-			c = '-'
-		}
-		b[i] = c
+		b[i] = foldByte(name[i])
 	}
 	// string(b) in a map index does not allocate.
 	if f.names[string(b)] {

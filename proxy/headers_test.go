@@ -20,6 +20,19 @@ func TestHeaderFilter(t *testing.T) {
 		{"x_forwarded_user", true},
 		{"X.FORWARDED.USER", true},
 		{"X-forwarded_User", true},
+		{"X~Forwarded~User", true},
+		{"X|Forwarded|User", true},
+		{"X!Forwarded*User", true},
+		{"x#forwarded$user", true},
+		{"X%Forwarded&User", true},
+		{"X'Forwarded+User", true},
+		{"X^Forwarded`User", true},
+		{"Remote~User", true},
+		{"X~HTTP~Method~Override", true},
+		{"X~Gateway~Anything", true},
+		{"XForwardedUser", false},
+		{"X-Forwarded-User2", true}, // under the x-forwarded- prefix
+		{"Remoteuser", false},
 		{"Remote-Email", true},
 		{"remote_email", true},
 		{"X_Team", true},
@@ -120,18 +133,21 @@ func newHeaderRule(identity []string, builtin bool, extra []string) headerRule {
 	return r
 }
 
-// ruleFold reads a name as the contract does: ASCII letters in lower case, "_" and "."
-// as "-". Other characters stay as they are; no configured name has any.
+// ruleFold reads a name as the contract does, byte by byte: ASCII letters in lower case,
+// ASCII digits as they are, and every other byte as "-", as CGI reads "X~User" as
+// HTTP_X_USER.
 func ruleFold(name string) string {
-	return strings.Map(func(r rune) rune {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		r := rune(name[i])
 		switch {
-		case r == '_' || r == '.':
-			return '-'
-		case r < utf8.RuneSelf:
-			return unicode.ToLower(r)
+		case r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			b.WriteRune(unicode.ToLower(r))
+		default:
+			b.WriteByte('-')
 		}
-		return r
-	}, name)
+	}
+	return b.String()
 }
 
 // removes reports whether the contract removes a client header called name.
@@ -163,7 +179,7 @@ func FuzzHeaderFilter(f *testing.F) {
 		"Gateway_Session", "X-Envoy-Peer", "X-Original-Url", "Proxy-Authorization",
 		"X-Forwarded-" + strings.Repeat("a", 100), strings.Repeat("x", 100),
 		"X_Kubernetes_Remote_User" + strings.Repeat("z", 50), "X-\u212aubernetes-Remote-User",
-		"x-gateway-\xff", "User-Agent", "",
+		"x-gateway-\xff", "User-Agent", "", "X~Forwarded|User", "Remote!User", "X*Team",
 	} {
 		f.Add(s)
 	}

@@ -178,6 +178,11 @@ func TestBodyMethodOverride(t *testing.T) {
 			"Content_Type": {form}}, 400},
 		{"a length spelt with .", http.Header{"Content-Type": {"text/plain"},
 			"Content.length": {"3"}}, 400},
+		// CGI servers read every other character as "_"
+		{"a type spelt with ~", http.Header{"Content-Type": {"text/plain"},
+			"Content~Type": {form}}, 400},
+		{"an encoding spelt with |", http.Header{"Content-Type": {"text/plain"},
+			"Content|Encoding": {"gzip"}}, 400},
 		{"a framing header spelt with _", http.Header{"Content-Type": {"text/plain"},
 			"Transfer_encoding": {"chunked"}}, 400},
 		{"a form with a content encoding", http.Header{"Content-Type": {form},

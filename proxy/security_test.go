@@ -172,7 +172,8 @@ func TestS02RepeatedIdentityHeaders(t *testing.T) {
 		{"empty values", []string{"X-Forwarded-User:", "X-Forwarded-Groups:",
 			"X-Forwarded-Email:"}},
 		{"repeats in mixed spellings", []string{"X-Forwarded-User: bob",
-			"X_Forwarded_User: bob", "x.forwarded.user: bob", "X-Forwarded-Groups: admins",
+			"X_Forwarded_User: bob", "x.forwarded.user: bob", "X~Forwarded~User: bob",
+			"X|Forwarded|Groups: admins", "X-Forwarded-Groups: admins",
 			"X_FORWARDED_GROUPS: admins", "X.Forwarded.Email: bob@example.test"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
