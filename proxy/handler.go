@@ -693,6 +693,9 @@ func (h *Handler) gateBody(w http.ResponseWriter, r *http.Request, rt *route,
 			return refuse(http.StatusUnsupportedMediaType, "a form with a content encoding")
 		}
 	}
+	// The proxy may stop reading the body before its end (an app that answers early, or
+	// none at all), and never closes it: the request's end stops the scanners.
+	context.AfterFunc(r.Context(), gate.abort)
 	r.Body = gate
 	return true
 }

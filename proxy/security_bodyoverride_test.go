@@ -5,9 +5,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // wholeBodies is an upstream that records the bodies it received in full. A body cut
@@ -198,4 +200,49 @@ func TestBodyMethodOverride(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBodyGateEndsWithTheRequest sends multipart bodies on a methods route to an app that
+// is down and to one that answers before reading them: the proxy stops reading such a
+// body part-way and never closes it, and the scanner reading it must end all the same.
+func TestBodyGateEndsWithTheRequest(t *testing.T) {
+	early := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		io.WriteString(w, "no thanks")
+	}))
+	t.Cleanup(early.Close)
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	e := newEnv(t, `  - path: /down/
+    upstream: "`+down.URL+`"
+    allow:
+      methods: [GET, POST]
+  - path: /early/
+    upstream: "`+early.URL+`"
+    allow:
+      methods: [GET, POST]
+`)
+	alice := e.session("alice", alicePass)
+	body := multipartBody("xYzZY", "a", strings.Repeat("x", 40<<10), "b", "2")
+	for _, path := range []string{"/down/x", "/early/x"} {
+		for range 10 {
+			r := e.rawWith("POST", path, alice, http.Header{
+				"Content-Type": {"multipart/form-data; boundary=xYzZY"}},
+				strings.NewReader(body))
+			if r.StatusCode != http.StatusBadGateway && r.StatusCode != http.StatusOK {
+				t.Fatalf("%s: status %d", path, r.StatusCode)
+			}
+		}
+	}
+	// the scanners' goroutines end once their requests have; allow them a moment
+	var stacks string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		buf := make([]byte, 1<<20)
+		stacks = string(buf[:runtime.Stack(buf, true)])
+		if !strings.Contains(stacks, "multipartScanner).read") {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("multipart scanners still running after their requests ended:\n%s", stacks)
 }
