@@ -300,7 +300,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	// A Host that is not one host and an optional port ("a.example:1.example:80") is
 	// read differently by different servers, and routes and assertions depend on it.
 	if framingAlias(r.Header) {
-		h.log.Info("request refused", "reason", "a body header spelt with _ or .",
+		h.log.Info("request refused", "reason", "a body header spelt otherwise, or named "+
+			"in Connection",
 			"client_ip", h.clientIP(r).String())
 		if r.URL.Path == AuthPath {
 			// a front proxy passes a denial on; any other answer is its own error

@@ -114,18 +114,34 @@ func newHeaderFilter(identity []string, builtin bool, extra []string) *headerFil
 
 // framingAlias reports whether h carries a header that, spelt with another separator
 // for "-" ("_", ".", "~" and the like), names one that frames or types the body
-// (Content-Type, Content-Length, Transfer-Encoding, Content-Encoding). Servers that read
-// "_" as "-" (Thin, Mongrel), or every character but letters and digits as "_" (CGI
-// gateways such as lighttpd's), let such a copy replace the real header, so the app
-// would read the body otherwise than the gateway and every proxy before it.
+// (Content-Type, Content-Length, Transfer-Encoding, Content-Encoding), or a Connection
+// header that names one of those. Servers that read "_" as "-" (Thin, Mongrel), or every
+// character but letters and digits as "_" (CGI gateways such as lighttpd's), let such a
+// copy replace the real header; and the proxy removes every header Connection names, so
+// the app would receive the body without the type it was judged by (Rack reads a body
+// without one as a form). Either way the app would read the body otherwise than the
+// gateway and every proxy before it.
 func framingAlias(h http.Header) bool {
 	for name := range h {
-		if strings.ContainsFunc(name, isOtherSeparator) {
-			switch foldName(name) {
-			case "content-type", "content-length", "transfer-encoding", "content-encoding":
+		if strings.ContainsFunc(name, isOtherSeparator) && isFramingName(foldName(name)) {
+			return true
+		}
+	}
+	for _, v := range h["Connection"] {
+		for tok := range strings.SplitSeq(v, ",") {
+			if isFramingName(foldName(strings.Trim(tok, " \t"))) {
 				return true
 			}
 		}
+	}
+	return false
+}
+
+// isFramingName reports whether folded, a folded header name, frames or types the body.
+func isFramingName(folded string) bool {
+	switch folded {
+	case "content-type", "content-length", "transfer-encoding", "content-encoding":
+		return true
 	}
 	return false
 }

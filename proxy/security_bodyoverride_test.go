@@ -180,6 +180,16 @@ func TestBodyMethodOverride(t *testing.T) {
 			"Content_Type": {form}}, 400},
 		{"a length spelt with .", http.Header{"Content-Type": {"text/plain"},
 			"Content.length": {"3"}}, 400},
+		// the proxy drops what Connection names: the app would see no type, and Rack
+		// reads a body without one as a form
+		{"the type named in Connection", http.Header{"Content-Type": {"text/plain"},
+			"Connection": {"Content-Type"}}, 400},
+		{"the type named in Connection among others", http.Header{
+			"Content-Type": {"text/plain"}, "Connection": {"keep-alive, content_type"}}, 400},
+		{"the length named in Connection", http.Header{"Content-Type": {"text/plain"},
+			"Connection": {"keep-alive", "Content-Length"}}, 400},
+		{"keep-alive in Connection", http.Header{"Content-Type": {"text/plain"},
+			"Connection": {"keep-alive"}}, 200},
 		// CGI servers read every other character as "_"
 		{"a type spelt with ~", http.Header{"Content-Type": {"text/plain"},
 			"Content~Type": {form}}, 400},
