@@ -18,6 +18,10 @@ func TestAllowRulesDecide(t *testing.T) {
     allow:
       users: [alice]
       methods: [get, HEAD]
+  - path: /app2/secret/
+    upstream: "`+up.URL+`"
+    allow:
+      groups: [admins]
 `)
 	alice := e.session("alice", alicePass)
 	bob := e.session("bob", bobPass)
@@ -83,6 +87,12 @@ func TestAllowRulesDecide(t *testing.T) {
 		{"bob", bob, "GET", "/index.php/admin/", 200, ""},
 		{"alice", alice, "GET", "/administrator.json", 200, ""},
 		{"alice", alice, "GET", "/a/.php/admin/", 200, ""}, // no script name
+		// an app under /app2/ with its front controller there
+		{"alice", alice, "GET", "/app2/index.php/secret/x", 403, "may not open this page"},
+		{"alice", alice, "GET", "/app2/index.php/secret.json", 403,
+			"may not open this page"},
+		{"alice", alice, "GET", "/app2/index.php/other", 200, ""},
+		{"bob", bob, "GET", "/app2/index.php/secret/x", 200, ""},
 		{"alice", alice, "GET", "/reports.csv", 200, ""},
 		{"alice", alice, "POST", "/reports.csv", 403,
 			"may not send a POST request to this page"},

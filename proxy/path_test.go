@@ -459,27 +459,34 @@ func pathDisagrees(host, p string, signedIn bool) string {
 // TestFrameworkReadings: the paths Rails, Spring and PHP front controllers serve a
 // request's path as.
 func TestFrameworkReadings(t *testing.T) {
-	for _, tt := range []struct{ path, format, info string }{
-		{"/admin.json", "/admin", "/admin.json"},
-		{"/admin/users.tar.gz", "/admin/users", "/admin/users.tar.gz"},
-		{"/admin/", "/admin/", "/admin/"},
-		{"/admin.json/", "/admin", "/admin.json/"},
-		{"/a/users.json//", "/a/users", "/a/users.json//"},
-		{"/a.b/c", "/a.b/c", "/a.b/c"},
-		{"/.well-known", "/.well-known", "/.well-known"},
-		{"/", "/", "/"},
-		{"/index.php/admin/", "/index.php/admin/", "/admin/"},
-		{"/blog/Index.PHP/admin.json", "/blog/Index.PHP/admin", "/admin.json"},
-		{"/index.php", "/index", "/index.php"},
-		{"/.php/admin/", "/.php/admin/", "/.php/admin/"},
-		{"/a.php5/admin/", "/a.php5/admin/", "/a.php5/admin/"},
-		{"/x.php/y.php/z", "/x.php/y.php/z", "/y.php/z"},
+	for _, tt := range []struct{ path, format, root, folder string }{
+		{"/admin.json", "/admin", "/admin.json", "/admin.json"},
+		{"/admin/users.tar.gz", "/admin/users", "/admin/users.tar.gz", "/admin/users.tar.gz"},
+		{"/admin/", "/admin/", "/admin/", "/admin/"},
+		{"/admin.json/", "/admin", "/admin.json/", "/admin.json/"},
+		{"/a/users.json//", "/a/users", "/a/users.json//", "/a/users.json//"},
+		{"/a.b/c", "/a.b/c", "/a.b/c", "/a.b/c"},
+		{"/.well-known", "/.well-known", "/.well-known", "/.well-known"},
+		{"/", "/", "/", "/"},
+		{"/index.php/admin/", "/index.php/admin/", "/admin/", "/admin/"},
+		{"/blog/Index.PHP/admin.json", "/blog/Index.PHP/admin", "/admin.json",
+			"/blog/admin.json"},
+		{"/app2/index.php/secret/x", "/app2/index.php/secret/x", "/secret/x",
+			"/app2/secret/x"},
+		{"/a/b/c.php/", "/a/b/c", "/", "/a/b/"},
+		{"/index.php", "/index", "/index.php", "/index.php"},
+		{"/.php/admin/", "/.php/admin/", "/.php/admin/", "/.php/admin/"},
+		{"/a.php5/admin/", "/a.php5/admin/", "/a.php5/admin/", "/a.php5/admin/"},
+		{"/x.php/y.php/z", "/x.php/y.php/z", "/y.php/z", "/y.php/z"},
+		{"/d/x.php/y.php/z", "/d/x.php/y.php/z", "/y.php/z", "/d/y.php/z"},
 	} {
 		if got := formatReading(tt.path); got != tt.format {
 			t.Errorf("formatReading(%q) = %q, want %q", tt.path, got, tt.format)
 		}
-		if got := pathInfoReading(tt.path); got != tt.info {
-			t.Errorf("pathInfoReading(%q) = %q, want %q", tt.path, got, tt.info)
+		root, folder := pathInfoReadings(tt.path)
+		if root != tt.root || folder != tt.folder {
+			t.Errorf("pathInfoReadings(%q) = %q, %q, want %q, %q", tt.path, root, folder,
+				tt.root, tt.folder)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/frontgate/gateway/authn"
@@ -22,11 +23,11 @@ type reading struct {
 }
 
 // readings are the routes beyond its own that other readings of a path lead to: each
-// of four paths (the path itself, its format reading, its PHP reading, and the format
-// reading of that) read with and without case, less the path's own reading.
+// of six paths (the path itself, its two PHP readings, and the format reading of each of
+// those three) read with and without case, less the path's own reading.
 type readings struct {
 	n  int
-	rs [7]reading
+	rs [11]reading
 }
 
 // formatReading returns a decoded path without the format suffix of its last segment,
@@ -43,24 +44,28 @@ func formatReading(decoded string) string {
 	return decoded
 }
 
-// pathInfoReading returns the part of a decoded path after its first PHP script, as a
-// front controller routes it: "/index.php/admin/" is "/admin/".
-func pathInfoReading(decoded string) string {
+// pathInfoReadings returns what a PHP front controller routes a decoded path as: the
+// part after its first PHP script ("/index.php/admin/" is "/admin/"), and that part
+// under the script's folder ("/blog/index.php/admin/" is "/blog/admin/", where an app
+// that lives in /blog/ has its "/admin/"). A path without a script is its own reading.
+func pathInfoReadings(decoded string) (root, folder string) {
 	for i := 1; i+len(".php/") <= len(decoded); i++ {
 		if decoded[i] == '.' && decoded[i+4] == '/' && decoded[i-1] != '/' &&
 			containsFold(decoded[i+1:i+4], "php") {
-			return decoded[i+4:]
+			dir := decoded[:strings.LastIndexByte(decoded[:i], '/')]
+			return decoded[i+4:], dir + decoded[i+4:]
 		}
 	}
-	return decoded
+	return decoded, decoded
 }
 
 // otherReadings returns the routes that framework and case-blind readings of a decoded
 // path lead to, where those differ from rt and public, the path's own.
 func (h *Handler) otherReadings(host, decoded string, rt *route, public bool) readings {
 	var x readings
-	info := pathInfoReading(decoded)
-	paths := [...]string{decoded, formatReading(decoded), info, formatReading(info)}
+	root, folder := pathInfoReadings(decoded)
+	paths := [...]string{decoded, formatReading(decoded), root, formatReading(root), folder,
+		formatReading(folder)}
 	add := func(rt2 *route, public2 bool) {
 		if rt2 == nil || rt2 == rt && public2 == public {
 			return
@@ -74,7 +79,7 @@ func (h *Handler) otherReadings(host, decoded string, rt *route, public bool) re
 		x.n++
 	}
 	for i, p := range paths {
-		if i > 0 && (p == paths[i-1] || p == decoded || i == 3 && p == paths[1]) {
+		if slices.Contains(paths[:i], p) {
 			continue
 		}
 		if i > 0 && !underPrefix(p, Prefix) {
