@@ -52,6 +52,9 @@ type bodyScanner interface {
 // Scanners are chosen widely: every type an app framework might parse a form from.
 func overrideScanners(ct string, allowed []string) ([]bodyScanner, error) {
 	json, form, multi := bodyKinds(ct)
+	if (json || form || multi || ct == "") && !asciiCharsets(ct) {
+		return nil, errCharset
+	}
 	var s []bodyScanner
 	if json {
 		s = append(s, &jsonScanner{allowed: allowed})
@@ -71,6 +74,46 @@ func overrideScanners(ct string, allowed []string) ([]bodyScanner, error) {
 		}
 	}
 	return s, nil
+}
+
+// errCharset refuses a body whose type names a charset in which "_method" and the
+// names of methods are not the ASCII bytes the scanners read: Tomcat decodes a form, and
+// Express a JSON body, in the charset the type names, UTF-16 and EBCDIC among them.
+var errCharset = errors.New("a body in a charset the gateway does not read")
+
+// asciiCharsets reports whether every charset parameter of ct, however written, names
+// a charset that is ASCII in its first 128 bytes, as the form, multipart and JSON
+// scanners read a body. A charset given the RFC 2231 way ("charset*=") is refused.
+func asciiCharsets(ct string) bool {
+	rest := strings.ToLower(ct)
+	for {
+		i := strings.Index(rest, "charset")
+		if i < 0 {
+			return true
+		}
+		rest = strings.TrimLeft(rest[i+len("charset"):], " \t")
+		switch {
+		case strings.HasPrefix(rest, "*"):
+			return false
+		case !strings.HasPrefix(rest, "="):
+			continue
+		}
+		v := strings.TrimLeft(rest[1:], " \t")
+		if end := strings.IndexAny(v, "; \t,"); end >= 0 {
+			v = v[:end]
+		}
+		if !asciiCharset[strings.Trim(v, `"'`)] {
+			return false
+		}
+	}
+}
+
+// asciiCharset holds the names of the charsets asciiCharsets lets through: UTF-8,
+// ASCII, and the Latin-1 family, by the names servers know them.
+var asciiCharset = map[string]bool{
+	"utf-8": true, "utf8": true, "us-ascii": true, "ascii": true, "iso-8859-1": true,
+	"iso8859-1": true, "iso_8859-1": true, "latin1": true, "latin-1": true,
+	"windows-1252": true, "cp1252": true, "iso-8859-15": true,
 }
 
 // bodyKinds reports which kinds of body an app framework could parse a "_method" field
@@ -390,6 +433,12 @@ const (
 )
 
 func (j *jsonScanner) scan(p []byte) error {
+	// JSON parsers that detect an encoding (Jackson, Python's) read a body with NUL
+	// bytes, or a byte-order mark, as UTF-16 or UTF-32; in UTF-8 JSON neither occurs.
+	if bytes.IndexByte(p, 0) >= 0 || bytes.IndexByte(p, 0xfe) >= 0 ||
+		bytes.IndexByte(p, 0xff) >= 0 {
+		return &unclearBodyError{why: "a JSON body that is not UTF-8"}
+	}
 	for i := 0; i < len(p); i++ {
 		if j.inStr && j.esc == 0 && j.state != jsonInKey && j.state != jsonInValue {
 			// a string no one reads matters only where it ends

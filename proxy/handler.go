@@ -680,7 +680,10 @@ func (h *Handler) gateBody(w http.ResponseWriter, r *http.Request, rt *route,
 		return refuse(http.StatusBadRequest, "two content types")
 	}
 	scans, err := overrideScanners(strings.Join(cts, ""), methods)
-	if err != nil {
+	switch {
+	case errors.Is(err, errCharset):
+		return refuse(http.StatusUnsupportedMediaType, err.Error())
+	case err != nil:
 		return refuse(http.StatusBadRequest, err.Error())
 	}
 	if len(scans) == 0 {
