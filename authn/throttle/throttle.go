@@ -5,7 +5,8 @@
 // from anywhere. Past the first two limits the address is refused for a time that
 // doubles with every further failure. Past the third, attempts for the username are only
 // spaced out, never refused for long, so that an attacker can slow an account down but
-// cannot lock its owner out.
+// cannot lock its owner out; addresses fresh to the username are spaced apart from the
+// rest, so that the few an attacker has cannot take every attempt let through.
 //
 // Memory is bounded: each count is kept for at most MaxEntries keys, so a flood of fresh
 // names or addresses cannot grow it. When a count is full, keys with a single failure go
@@ -47,12 +48,20 @@ const (
 	ByUser        Reason = "user"
 )
 
+// freshBelow is how many failures for a username an address may have made within the
+// window and still be fresh to it: its attempts are spaced out apart from those of
+// addresses that have failed more, so that a few addresses guessing at a name cannot
+// take every attempt the spacing lets through. One mistyped password keeps an owner's
+// address fresh.
+const freshBelow = 2
+
 // Throttle decides whether a sign-in attempt may be checked. Safe for concurrent use.
 type Throttle struct {
 	limits   Limits
 	addr     *table
 	userAddr *table
-	user     *table
+	user     *table // attempts for a username from addresses that failed for it before
+	fresh    *table // attempts for a username from addresses fresh to it
 	now      func() time.Time
 }
 
@@ -66,6 +75,7 @@ func New(l Limits, now func() time.Time) *Throttle {
 		addr:     newTable(l.MaxEntries),
 		userAddr: newTable(l.MaxEntries),
 		user:     newTable(l.MaxEntries),
+		fresh:    newTable(l.MaxEntries),
 		now:      now,
 	}
 }
@@ -77,12 +87,19 @@ type Attempt struct {
 	t              *Throttle
 	addrKey, uaKey string
 	user           string
+	lane           *table // the username's spacing this attempt counts in
 }
 
 // Begin admits an attempt to sign in as user from addr, or returns how long to wait and
 // why when a limit refuses it. trustedDevice exempts the attempt from the per-username
 // spacing: it is set when the browser proved it signed in as user before, so that the
 // owner is never held up by strangers guessing at the account.
+//
+// The per-username spacing runs in two lanes: one for addresses fresh to the username
+// (fewer than freshBelow failures for it within the window) and one for the others. An
+// attacker's few addresses soon leave the fresh lane, however fast they ask, so an
+// owner on a new browser and a new address is not kept out by them; only an attacker
+// with ever new addresses competes with the owner there.
 func (t *Throttle) Begin(user string, addr netip.Addr, trustedDevice bool) (
 	*Attempt, time.Duration, Reason) {
 	now := t.now()
@@ -100,15 +117,19 @@ func (t *Throttle) Begin(user string, addr netip.Addr, trustedDevice bool) (
 		t.limits.Window, now); w > 0 {
 		return nil, w, ByUserAddress
 	}
+	a.lane = t.user
+	if !trustedDevice && t.userAddr.failures(a.uaKey, t.limits.Window, now) < freshBelow {
+		a.lane = t.fresh
+	}
 	if !trustedDevice {
-		if w := t.user.wait(user, t.limits.UserFailures, MaxUserSpacing, t.limits.Window,
+		if w := a.lane.wait(user, t.limits.UserFailures, MaxUserSpacing, t.limits.Window,
 			now); w > 0 {
 			return nil, w, ByUser
 		}
 	}
 	t.addr.add(a.addrKey, 1, t.limits.Window, now)
 	t.userAddr.add(a.uaKey, 1, t.limits.Window, now)
-	t.user.add(user, 1, t.limits.Window, now)
+	a.lane.add(user, 1, t.limits.Window, now)
 	return a, 0, ""
 }
 
@@ -119,6 +140,7 @@ func (a *Attempt) Succeeded() {
 	a.t.addr.add(a.addrKey, -1, a.t.limits.Window, now)
 	a.t.userAddr.reset(a.uaKey)
 	a.t.user.reset(a.user)
+	a.t.fresh.reset(a.user)
 }
 
 // userKey is a fixed-size digest of a username.
@@ -205,6 +227,20 @@ func (t *table) wait(key string, limit int, maxWait, window time.Duration,
 	return 0
 }
 
+// failures returns key's failures within window.
+func (t *table) failures(key string, window time.Duration, now time.Time) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	el, ok := t.m[key]
+	if !ok {
+		return 0
+	}
+	if e := el.Value.(*entry); now.Sub(e.last) < window {
+		return e.failures
+	}
+	return 0
+}
+
 // add changes key's failure count by n. A new key evicts one when the table is full:
 // the least recently used of probation, or, with none there, of the protected keys.
 func (t *table) add(key string, n int, window time.Duration, now time.Time) {
@@ -250,9 +286,10 @@ func (t *table) reset(key string) {
 	}
 }
 
-// Len returns how many keys each count holds: addresses, pairs and usernames.
+// Len returns how many keys each count holds: addresses, pairs and usernames (the
+// larger of the two lanes).
 func (t *Throttle) Len() (addresses, pairs, users int) {
-	return t.addr.len(), t.userAddr.len(), t.user.len()
+	return t.addr.len(), t.userAddr.len(), max(t.user.len(), t.fresh.len())
 }
 
 func (t *table) len() int {

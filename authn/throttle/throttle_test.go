@@ -164,10 +164,15 @@ func TestConcurrentAttemptsCount(t *testing.T) {
 func TestLongUsernamesTakeFixedSpace(t *testing.T) {
 	th := New(limits, nil)
 	long := string(make([]byte, 16000))
-	th.Begin(long, a1, false)
-	for k := range th.user.m {
-		if len(k) > 32 {
-			t.Errorf("a 16000-byte username is kept as a %d-byte key", len(k))
+	fail(th, long, a1, 3) // in both lanes
+	if len(th.user.m) != 1 || len(th.fresh.m) != 1 {
+		t.Fatalf("lanes hold %d and %d names, want 1 each", len(th.user.m), len(th.fresh.m))
+	}
+	for _, lane := range []*table{th.user, th.fresh} {
+		for k := range lane.m {
+			if len(k) > 32 {
+				t.Errorf("a 16000-byte username is kept as a %d-byte key", len(k))
+			}
 		}
 	}
 	for k := range th.userAddr.m {
@@ -189,8 +194,8 @@ func TestFloodOfFreshKeysCannotResetLimits(t *testing.T) {
 	if w, r := fail(th, "alice", attacker, 6); w == 0 || r != ByUserAddress {
 		t.Fatalf("before the flood: got %v %q, want refused by user and address", w, r)
 	}
-	// alice's name is over its limit too, from other addresses
-	for i := range 6 {
+	// alice's name is over its limit too, from other addresses, each fresh to it
+	for i := range 12 {
 		fail(th, "alice", netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), 1)
 	}
 	for i := range 5 * l.MaxEntries {
@@ -208,5 +213,59 @@ func TestFloodOfFreshKeysCannotResetLimits(t *testing.T) {
 	if a, p, u := th.Len(); a > l.MaxEntries || p > l.MaxEntries || u > l.MaxEntries {
 		t.Errorf("entries: %d addresses, %d pairs, %d users; want at most %d each", a, p, u,
 			l.MaxEntries)
+	}
+}
+
+// TestFewAddressesCannotHoldOwnerBack has six addresses ask for alice ten times a second,
+// each as soon as it may, and alice's owner, on a new browser at a new address, try
+// again whenever told to: the owner gets an attempt within the longest spacing of the
+// moment the attackers' addresses have all failed for the name.
+func TestFewAddressesCannotHoldOwnerBack(t *testing.T) {
+	c := &clock{t: time.Unix(1e9, 0)}
+	th := New(limits, c.now)
+	start := c.now()
+	owner := netip.MustParseAddr("203.0.113.5")
+	var ownerNext time.Time // when the owner tries next
+	guesses := 0
+	for step := 0; step < 3000; step++ { // five minutes
+		c.add(100 * time.Millisecond)
+		attacker := netip.AddrFrom4([4]byte{198, 51, 100, byte(step % 6)})
+		if _, w, _ := th.Begin("alice", attacker, false); w == 0 {
+			guesses++ // and it fails: no Succeeded
+		}
+		if c.now().Sub(start) < time.Minute || c.now().Before(ownerNext) {
+			continue
+		}
+		if _, w, _ := th.Begin("alice", owner, false); w > 0 {
+			ownerNext = c.now().Add(w)
+			continue
+		}
+		if waited := c.now().Sub(start) - time.Minute; waited > MaxUserSpacing {
+			t.Errorf("the owner got in after %v, want at most %v", waited, MaxUserSpacing)
+		}
+		t.Logf("owner in after %v; the attackers made %d guesses", c.now().Sub(start),
+			guesses)
+		return
+	}
+	t.Fatalf("the owner never got in; the attackers made %d guesses", guesses)
+}
+
+// TestFreshLaneIsSpaced: addresses that each fail once for a name are spaced out too,
+// so ever new addresses are held to the spacing as one address is.
+func TestFreshLaneIsSpaced(t *testing.T) {
+	c := &clock{t: time.Unix(1e9, 0)}
+	th := New(limits, c.now)
+	admitted := 0
+	for i := range 200 {
+		c.add(100 * time.Millisecond)
+		if _, w, _ := th.Begin("alice", netip.AddrFrom4([4]byte{10, 9, byte(i >> 8),
+			byte(i)}), false); w == 0 {
+			admitted++
+		}
+	}
+	// 10 free, then 1 s, 2 s, 4 s and 8 s apart within the 20 s
+	if admitted > limits.UserFailures+4 {
+		t.Errorf("200 fresh addresses in 20 s: %d attempts admitted, want at most %d",
+			admitted, limits.UserFailures+4)
 	}
 }
