@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/frontgate/gateway/proxy"
@@ -54,7 +55,13 @@ func askForwardAuth(t testing.TB, e *env, target, from, cookie string,
 		}
 	}
 	if cookie != "" {
-		req.Header.Set("Cookie", "gateway_session="+cookie)
+		// a browser keeps the session cookie of an HTTPS site under the __Host- prefix
+		name := "gateway_session"
+		if from == faProxy && strings.EqualFold(req.Header.Get("X-Forwarded-Proto"),
+			"https") {
+			name = "__Host-gateway_session"
+		}
+		req.Header.Set("Cookie", name+"="+cookie)
 	}
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)

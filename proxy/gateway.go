@@ -198,7 +198,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	attempt.Succeeded()
 
 	ctx := r.Context()
-	if err := h.sessions.DeleteCookies(ctx, cookieValues(r, session.CookieName)); err != nil {
+	if err := h.sessions.DeleteCookies(ctx, cookieValues(r, h.cookieName(r, session.CookieName))); err != nil {
 		h.storeError("deleting previous session failed", err, u.Name)
 		h.errorPage(w, r, http.StatusServiceUnavailable, "Signing in is not possible "+
 			"right now. Try again in a moment.")
@@ -311,7 +311,7 @@ func (h *Handler) knownDevice(r *http.Request, name string) bool {
 	if u != nil {
 		hash = u.PasswordHash()
 	}
-	values := cookieValues(r, deviceCookie)
+	values := cookieValues(r, h.cookieName(r, deviceCookie))
 	if len(values) > maxDeviceCookies {
 		values = values[:maxDeviceCookies]
 	}
@@ -402,7 +402,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, v a
 // missing, forged or expired.
 func (h *Handler) readLoginState(r *http.Request) loginState {
 	var st loginState
-	for _, v := range cookieValues(r, loginCookie) {
+	for _, v := range cookieValues(r, h.cookieName(r, loginCookie)) {
 		raw, _, err := h.loginCk.Decode(v)
 		if err != nil {
 			continue
@@ -427,13 +427,42 @@ func (h *Handler) writeLoginState(w http.ResponseWriter, r *http.Request, st log
 	h.setCookie(w, r, loginCookie, v, int(loginStateTTL/time.Second))
 }
 
+// Cookie name prefixes a browser enforces. It takes a "__Secure-" cookie only from an
+// HTTPS page, with Secure set, and a "__Host-" cookie only so and host-only, with
+// Path=/. So no other site, not even a sibling subdomain that can set cookies for the
+// parent domain, can plant one of the gateway's cookies in a user's browser under the
+// name the gateway reads.
+const (
+	securePrefix = "__Secure-"
+	hostPrefix   = "__Host-"
+)
+
+// cookieName is the name under which r carries, and is sent, the gateway's cookie
+// named base: with the "__Host-" prefix when the cookie is Secure and host-only, with
+// "__Secure-" when it is Secure and has a domain, and as base over plain HTTP, where a
+// browser honours neither.
+func (h *Handler) cookieName(r *http.Request, base string) string {
+	switch {
+	case !h.secureCookie(r):
+		return base
+	case base == session.CookieName && h.domainFor(r) != "":
+		return securePrefix + base
+	}
+	return hostPrefix + base
+}
+
+// SessionCookieName is the name under which r would carry the session cookie.
+func (h *Handler) SessionCookieName(r *http.Request) string {
+	return h.cookieName(r, session.CookieName)
+}
+
 // setCookie sets one of the gateway's cookies: host-only, Path=/, HttpOnly,
 // SameSite=Lax, and Secure as the config decides. maxAge 0 makes a browser-session
 // cookie.
 func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value string,
 	maxAge int) {
 	http.SetCookie(w, &http.Cookie{
-		Name: name, Value: value, Path: "/", MaxAge: maxAge,
+		Name: h.cookieName(r, name), Value: value, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secureCookie(r),
 	})
 }
@@ -442,18 +471,18 @@ func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, name, value 
 func (h *Handler) setSessionCookie(w http.ResponseWriter, r *http.Request, value string,
 	maxAge int) {
 	http.SetCookie(w, &http.Cookie{
-		Name: session.CookieName, Value: value, Path: "/", Domain: h.sessionDomain(r),
-		MaxAge: maxAge, HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: h.secureCookie(r),
+		Name: h.cookieName(r, session.CookieName), Value: value, Path: "/",
+		Domain: h.sessionDomain(r), MaxAge: maxAge, HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: h.secureCookie(r),
 	})
 }
 
 // clearSessionCookie expires the session cookie with the attributes it was set with.
 func (h *Handler) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{
-		Name: session.CookieName, Value: "", Path: "/", Domain: h.sessionDomain(r),
-		MaxAge: -1, Expires: time.Unix(1, 0), HttpOnly: true, SameSite: http.SameSiteLaxMode,
-		Secure: h.secureCookie(r),
+		Name: h.cookieName(r, session.CookieName), Value: "", Path: "/",
+		Domain: h.sessionDomain(r), MaxAge: -1, Expires: time.Unix(1, 0), HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: h.secureCookie(r),
 	})
 }
 
@@ -462,6 +491,16 @@ func (h *Handler) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 // browser drops a cookie for a domain that does not cover the page and the user would
 // be sent back to sign in forever.
 func (h *Handler) sessionDomain(r *http.Request) string {
+	d := h.domainFor(r)
+	if d == "" && h.cookieDomain != "" {
+		h.log.Warn("request host is outside session.cookie_domain; using a host-only "+
+			"cookie", "host", r.Host, "cookie_domain", h.cookieDomain)
+	}
+	return d
+}
+
+// domainFor is sessionDomain without the warning.
+func (h *Handler) domainFor(r *http.Request) string {
 	if h.cookieDomain == "" {
 		return ""
 	}
@@ -473,16 +512,15 @@ func (h *Handler) sessionDomain(r *http.Request) string {
 	if host == h.cookieDomain || strings.HasSuffix(host, "."+h.cookieDomain) {
 		return h.cookieDomain
 	}
-	h.log.Warn("request host is outside session.cookie_domain; using a host-only cookie",
-		"host", host, "cookie_domain", h.cookieDomain)
 	return ""
 }
 
 // clearCookie expires a cookie with the same attributes it was set with.
 func (h *Handler) clearCookie(w http.ResponseWriter, r *http.Request, name string) {
 	http.SetCookie(w, &http.Cookie{
-		Name: name, Value: "", Path: "/", MaxAge: -1, Expires: time.Unix(1, 0),
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: h.secureCookie(r),
+		Name: h.cookieName(r, name), Value: "", Path: "/", MaxAge: -1,
+		Expires: time.Unix(1, 0), HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: h.secureCookie(r),
 	})
 }
 

@@ -451,7 +451,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		defer end()
 		var values []string
 		if !st.basic {
-			values = cookieValues(r, session.CookieName)
+			values = cookieValues(r, h.cookieName(r, session.CookieName))
 		}
 		go h.watchTunnel(ctx, end, "websocket", r, st.dpath, st.user, values)
 	}
@@ -710,7 +710,7 @@ func (h *Handler) gateBody(w http.ResponseWriter, r *http.Request, rt *route,
 // store could not be used: the caller must then fail closed.
 func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 	s *session.Session, u *authn.User, err error) {
-	values := cookieValues(r, session.CookieName)
+	values := cookieValues(r, h.cookieName(r, session.CookieName))
 	if len(values) == 0 {
 		return nil, nil, nil
 	}
@@ -927,7 +927,9 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 
 // gatewayCookies are the cookies the gateway sets. They never reach an upstream, and an
 // upstream cannot set them.
-var gatewayCookies = []string{session.CookieName, loginCookie, deviceCookie}
+var gatewayCookies = []string{session.CookieName, loginCookie, deviceCookie,
+	hostPrefix + session.CookieName, securePrefix + session.CookieName,
+	hostPrefix + loginCookie, hostPrefix + deviceCookie}
 
 // relayed prepares the upstream's answer for the client: without the gateway's cookies,
 // and, for a stream, watched.

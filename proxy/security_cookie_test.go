@@ -60,6 +60,10 @@ func TestS18GatewayCookieNotForwarded(t *testing.T) {
 			"; gateway_session=garbage; lang=en"}, []string{both}},
 		{"lower-case header name", []string{"cookie: theme=dark; gateway_session=" + s +
 			"; lang=en"}, []string{both}},
+		{"the names used over HTTPS", []string{"Cookie: theme=dark; " +
+			"__Host-gateway_session=a; __Secure-gateway_session=b; __Host-gateway_login=c; " +
+			"__Host-gateway_device=d; lang=en", "Cookie: gateway_session=" + s},
+			[]string{both}},
 		{"look-alike names kept", []string{
 			"Cookie: theme=dark; gateway_sessionx=1; xgateway_session=2; lang=en",
 			"Cookie: gateway_session=" + s},
@@ -161,7 +165,7 @@ func TestS19CookieAttributes(t *testing.T) {
 			d.get(t, "/app/api", "Accept", "application/json")
 			d.get(t, "/.gateway/nothing")
 			d.do(t, http.MethodPut, proxy.LoginPath, nil)
-			d.set("gateway_session", "garbage")
+			d.set("__Host-gateway_session", "garbage")
 			d.get(t, "/app/")
 			d.get(t, "/.gateway/auth", "X-Forwarded-Uri", "/app/")
 
@@ -186,7 +190,8 @@ func TestS19CookieAttributes(t *testing.T) {
 				names[ck.Name] = true
 				checkCookie(t, ck, l)
 			}
-			for _, n := range []string{"gateway_session", "gateway_login"} {
+			// over HTTPS, under names no other site can plant a cookie for
+			for _, n := range []string{"__Host-gateway_session", "__Host-gateway_login"} {
 				if !names[n] {
 					t.Errorf("no Set-Cookie for %s among %d answers' cookies", n, len(seen))
 				}
@@ -215,12 +220,64 @@ func checkCookie(t testing.TB, ck *http.Cookie, line string) {
 	if ck.Domain != "" {
 		t.Errorf("%q: Domain %q, want none", line, ck.Domain)
 	}
-	if ck.Name == "gateway_session" && (ck.MaxAge > int(lifetime/time.Second) ||
+	if strings.TrimPrefix(ck.Name, "__Host-") == "gateway_session" && (ck.MaxAge > int(lifetime/time.Second) ||
 		(!ck.Expires.IsZero() && ck.Expires.After(time.Now().Add(lifetime+time.Minute)))) {
 		t.Errorf("%q: lives longer than the session (%s)", line, lifetime)
 	}
 	if strings.HasPrefix(ck.Name, "__Host-") && (ck.Domain != "" || ck.Path != "/" ||
 		!ck.Secure) {
 		t.Errorf("%q: a __Host- cookie needs Secure, Path=/ and no Domain", line)
+	}
+}
+
+// TestPlantedCookieNotReadOverHTTPS: over HTTPS the gateway reads its cookies under the
+// __Host- prefix only, which a browser lets no page but the gateway's own host set; a
+// cookie a sibling subdomain planted for the parent domain under the plain name (here,
+// a live session of bob's) is neither read nor able to cancel the user's own out.
+func TestPlantedCookieNotReadOverHTTPS(t *testing.T) {
+	e := newSecEnv(t, secOptions{config: "trusted_proxies: [\"127.0.0.1/32\"]\n"})
+	https := []string{"X-Forwarded-Proto", "https"}
+	signIn := func(user, pass string) string {
+		c := e.client()
+		c.extra = https
+		if r := c.login(t, user, pass, ""); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-in as %s: status %d", user, r.StatusCode)
+		}
+		v := c.cookies["__Host-gateway_session"]
+		if v == "" || c.cookies["gateway_session"] != "" {
+			t.Fatalf("sign-in over HTTPS set cookies %v, want __Host-gateway_session only",
+				c.names)
+		}
+		return v
+	}
+	alice, bob := signIn("alice", alicePass), signIn("bob", bobPass)
+	for _, tt := range []struct {
+		name, cookie string
+		want         []string // identity the upstream gets; nil: not signed in
+	}{
+		{"own cookie", "__Host-gateway_session=" + alice, aliceIdentity},
+		{"planted cookie alone", "gateway_session=" + bob, nil},
+		{"own and planted", "__Host-gateway_session=" + alice + "; gateway_session=" + bob,
+			aliceIdentity},
+		{"planted first", "gateway_session=" + bob + "; __Host-gateway_session=" + alice,
+			aliceIdentity},
+		{"planted under another prefix", "__Secure-gateway_session=" + bob, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := e.up.count()
+			r := e.send(t, rawLines("GET /app/whoami HTTP/1.1", "Host: "+secHost,
+				"X-Forwarded-Proto: https", "Cookie: "+tt.cookie))
+			if tt.want == nil {
+				if r.StatusCode != http.StatusUnauthorized {
+					t.Errorf("status %d, want 401", r.StatusCode)
+				}
+				wantUntouched(t, e.up, before)
+				return
+			}
+			if r.StatusCode != http.StatusOK {
+				t.Fatalf("status %d, want 200", r.StatusCode)
+			}
+			wantIdentity(t, e.up.last(t), defaultIdentity, tt.want)
+		})
 	}
 }

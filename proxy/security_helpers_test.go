@@ -458,7 +458,12 @@ func (e *secEnv) forwardAuth(t testing.TB, sess string, hdr ...string) sresp {
 	t.Helper()
 	base := []string{"Accept", "", "X-Forwarded-Method", "GET", "X-Forwarded-Proto", "https",
 		"X-Forwarded-Host", secHost}
-	return e.with(t, http.MethodGet, "/.gateway/auth", sess, append(base, hdr...)...)
+	c := e.client()
+	if sess != "" {
+		// the front proxy's site is HTTPS, where the cookie has the __Host- prefix
+		c.set("__Host-"+session.CookieName, sess)
+	}
+	return c.do(t, http.MethodGet, "/.gateway/auth", nil, append(base, hdr...)...)
 }
 
 // socket address.

@@ -131,8 +131,10 @@ func TestS11MalformedSessionCookie(t *testing.T) {
 			wantIdentity(t, e.up.last(t), defaultIdentity, aliceIdentity)
 		})
 		t.Run("forward-auth/duplicates/"+tt.name, func(t *testing.T) {
-			r := e.forwardAuth(t, "", "Cookie", strings.Join(tt.cookie, "; "),
-				"X-Forwarded-Uri", "/app/whoami")
+			// the front proxy's site is HTTPS, where the cookie has the __Host- prefix
+			cookie := strings.ReplaceAll(strings.Join(tt.cookie, "; "), "gateway_session=",
+				"__Host-gateway_session=")
+			r := e.forwardAuth(t, "", "Cookie", cookie, "X-Forwarded-Uri", "/app/whoami")
 			if r.StatusCode/100 != 2 {
 				t.Errorf("status: got %d, want 2xx as alice", r.StatusCode)
 			}

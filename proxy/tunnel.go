@@ -58,7 +58,7 @@ func (h *Handler) watchStream(resp *http.Response) {
 	}
 	var values []string
 	if !st.basic {
-		values = cookieValues(st.in, session.CookieName)
+		values = cookieValues(st.in, h.cookieName(st.in, session.CookieName))
 	}
 	st.watch = time.AfterFunc(h.tunnelCheck, func() {
 		h.watchTunnel(st.in.Context(), st.sw.end, "stream", st.in, st.dpath, st.user,

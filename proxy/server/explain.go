@@ -97,7 +97,7 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 		if err != nil {
 			return false, err
 		}
-		r.AddCookie(&http.Cookie{Name: session.CookieName, Value: value})
+		r.AddCookie(&http.Cookie{Name: h.SessionCookieName(r), Value: value})
 	}
 
 	d := h.Explain(r, u)

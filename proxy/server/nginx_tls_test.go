@@ -174,17 +174,17 @@ func TestNginxTLS(t *testing.T) {
 		}
 	}
 
-	// signing in over HTTPS sets every cookie of the gateway Secure, though the gateway
-	// itself is reached over plain HTTP
+	// signing in over HTTPS sets every cookie of the gateway Secure and under the
+	// __Host- prefix, though the gateway itself is reached over plain HTTP
 	cookies := 0
 	demo := signInWith(t, base, exampleUser, examplePassword, transport(),
 		func(res *http.Response) {
 			for _, c := range res.Cookies() {
-				if strings.HasPrefix(c.Name, "gateway_") {
+				if strings.Contains(c.Name, "gateway_") {
 					cookies++
-					if !c.Secure {
-						t.Errorf("cookie %s set on %s without Secure", c.Name,
-							res.Request.URL.Path)
+					if !c.Secure || !strings.HasPrefix(c.Name, "__Host-gateway_") {
+						t.Errorf("cookie %s set on %s without Secure or the __Host- "+
+							"prefix", c.Name, res.Request.URL.Path)
 					}
 				}
 			}
@@ -192,7 +192,7 @@ func TestNginxTLS(t *testing.T) {
 	u, _ := url.Parse(base)
 	var session string
 	for _, c := range demo.Jar.Cookies(u) {
-		if c.Name == "gateway_session" {
+		if c.Name == "__Host-gateway_session" {
 			session = c.Value
 		}
 	}
@@ -261,7 +261,7 @@ func TestNginxTLS(t *testing.T) {
 	// after sign-out, the old cookie is sent to sign in again
 	logoutAt(t, demo, base)
 	res, _ = proxyGet(t, anon, base+"/app/", append(browser, "Cookie",
-		"gateway_session="+session)...)
+		"__Host-gateway_session="+session)...)
 	if want := "/.gateway/login?next=%2Fapp%2F"; res.StatusCode != http.StatusFound ||
 		res.Header.Get("Location") != want {
 		t.Errorf("old cookie after sign-out: status %d, Location %q; want 302 to %q",

@@ -201,7 +201,8 @@ func signInTLS(t *testing.T, base string, roots *x509.CertPool) *http.Client {
 			t.Errorf("no HSTS on %s: %q", res.Request.URL.Path, h)
 		}
 		for _, sc := range res.Header.Values("Set-Cookie") {
-			if !strings.HasPrefix(sc, "gateway_session=") {
+			// over HTTPS, under a name only the gateway's own host can set
+			if !strings.HasPrefix(sc, "__Host-gateway_session=") {
 				continue
 			}
 			issued++
@@ -211,7 +212,7 @@ func signInTLS(t *testing.T, base string, roots *x509.CertPool) *http.Client {
 		}
 	})
 	if issued == 0 {
-		t.Error("signing in over TLS issued no gateway_session cookie")
+		t.Error("signing in over TLS issued no __Host-gateway_session cookie")
 	}
 	return c
 }
