@@ -500,8 +500,11 @@ func (h *Handler) sameOrigin(r *http.Request) bool {
 }
 
 // requestOrigin returns the Origin r carries, parsed, or nil when it carries none; ok is
-// false when the Origin is no bare scheme and host.
+// false when the Origin is no bare scheme and host, or is sent more than once.
 func requestOrigin(r *http.Request) (u *url.URL, ok bool) {
+	if len(r.Header["Origin"]) > 1 {
+		return nil, false // browsers send one; which would the app read?
+	}
 	o := r.Header.Get("Origin")
 	if o == "" {
 		return nil, true
@@ -528,8 +531,9 @@ func plainHost(host string) bool {
 		}
 	}
 	if strings.HasPrefix(name, "[") && strings.HasSuffix(name, "]") {
-		_, err := netip.ParseAddr(name[1 : len(name)-1])
-		return err == nil
+		// a zone names an interface of the client's, and Go's transport drops it
+		a, err := netip.ParseAddr(name[1 : len(name)-1])
+		return err == nil && a.Zone() == ""
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]

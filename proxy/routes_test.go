@@ -213,7 +213,7 @@ func TestNewRouteTricksRefused(t *testing.T) {
 	}
 	for _, host := range []string{"a.example:1.example:80", "a.example:b.example",
 		"a.example:", "a b", "[::1", "a.example..", ".a.example", "a..example", ".",
-		"a.example..:80"} {
+		"a.example..:80", "[::1%25eth0]", "[fe80::1%25lo]:80"} {
 		code := e.rawRequest(t, "GET /x HTTP/1.1", "Host: "+host,
 			"Cookie: gateway_session="+alice)
 		if code != http.StatusBadRequest {

@@ -77,6 +77,12 @@ func TestWebsocketThroughGateway(t *testing.T) {
 			t.Errorf("handshake with Origin %s: %v, want 403", origin, err)
 		}
 	}
+	// the gateway's own origin, then another: which would the app check?
+	cross["Origin"] = []string{e.gw.URL, "https://evil.example"}
+	_, res, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: cross})
+	if err == nil || res == nil || res.StatusCode != http.StatusForbidden {
+		t.Errorf("handshake with two Origins: %v, want 403", err)
+	}
 }
 
 func TestServerSentEventsFlushAsTheyCome(t *testing.T) {
