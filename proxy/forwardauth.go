@@ -73,6 +73,17 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
+	// The front proxy passes the client's headers on to the app and cleans only the
+	// spellings it is told of: an identity, forwarding or method-override header spelt
+	// with another separator ("X~Forwarded~User") would reach an app that reads every
+	// separator as "_" (CGI) as the real one.
+	if name := oddlySpelt(r.Header, h.filter); name != "" {
+		h.log.Warn("forward-auth refused", "reason", "a header the gateway removes, "+
+			"spelt with another separator", "header", name, "route", rt.name,
+			"client_ip", h.clientIP(r).String())
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
 	// A websocket handshake from another site rides on the user's cookie: refused, as
 	// when the gateway proxies. Front proxies may drop Upgrade from the auth request, so
 	// the handshake's own headers mark one too, and over HTTP/2 it is a CONNECT.

@@ -96,6 +96,14 @@ func TestForwardAuth(t *testing.T) {
 			"X-Forwarded-Uri", "/api.json"}, 403, ""},
 		{"PATH_INFO reading", faProxy, alice, []string{"X-Forwarded-Method", "POST",
 			"X-Forwarded-Uri", "/index.php/api/x"}, 403, ""},
+		// the front proxy passes the client's headers on, cleaning only the
+		// spellings it is told of; a CGI app reads this one as X-Forwarded-User
+		{"identity header spelt with ~", faProxy, alice, []string{"X-Forwarded-Uri",
+			"/app/x", "X~Forwarded~User", "bob"}, 403, ""},
+		{"alias spelt with _", faProxy, "", []string{"X-Forwarded-Uri", "/public/x",
+			"Remote_User", "bob"}, 403, ""},
+		{"identity header as the proxy overwrites it", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "X-Forwarded-User", "bob"}, 200, "alice"},
 		{"case-blind reading", faProxy, alice, []string{"X-Forwarded-Method", "POST",
 			"X-Forwarded-Uri", "/API/x"}, 403, ""},
 		{"case-blind reading, allowed", faProxy, alice, []string{"X-Forwarded-Method",

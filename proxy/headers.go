@@ -208,6 +208,17 @@ func (f *headerFilter) blockedFolded(n string) bool {
 	return false
 }
 
+// oddlySpelt returns the name of a header in h that f removes and that is spelt with a
+// separator other than "-", or "".
+func oddlySpelt(h http.Header, f *headerFilter) string {
+	for name := range h {
+		if strings.ContainsFunc(name, isOtherSeparator) && f.blocked(name) {
+			return name
+		}
+	}
+	return ""
+}
+
 // strip removes every blocked header from h, in every spelling and every copy.
 func (f *headerFilter) strip(h http.Header) {
 	for name := range h {
