@@ -125,3 +125,29 @@ func TestAllowRulesDecide(t *testing.T) {
 		})
 	}
 }
+
+// TestCasedRoutePrefix: a route whose path has capitals judges the path in any case, so
+// "/reports/x" must pass the "/Reports/" rule on an app that ignores case.
+func TestCasedRoutePrefix(t *testing.T) {
+	up := newEcho(t)
+	e := newEnvWithUpstream(t, up, `  - path: /Reports/
+    upstream: "`+up.URL+`"
+    allow:
+      groups: [admins]
+`)
+	alice, bob := e.session("alice", alicePass), e.session("bob", bobPass)
+	for _, tt := range []struct {
+		who, cookie, path string
+		want              int
+	}{
+		{"alice", alice, "/reports/x", 403},
+		{"alice", alice, "/REPORTS/x", 403},
+		{"alice", alice, "/Reports/x", 403},
+		{"alice", alice, "/report/x", 200},
+		{"bob", bob, "/reports/x", 200},
+	} {
+		if r := e.raw("GET", tt.path, tt.cookie, nil); r.StatusCode != tt.want {
+			t.Errorf("%s GET %s: status %d, want %d", tt.who, tt.path, r.StatusCode, tt.want)
+		}
+	}
+}

@@ -198,7 +198,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	attempt.Succeeded()
 
 	ctx := r.Context()
-	if err := h.sessions.DeleteCookies(ctx, cookieValues(r, h.cookieName(r, session.CookieName))); err != nil {
+	brought := cookieValues(r, h.cookieName(r, session.CookieName))
+	if err := h.sessions.DeleteCookies(ctx, brought); err != nil {
 		h.storeError("deleting previous session failed", err, u.Name)
 		h.errorPage(w, r, http.StatusServiceUnavailable, "Signing in is not possible "+
 			"right now. Try again in a moment.")

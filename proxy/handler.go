@@ -64,6 +64,7 @@ type Options struct {
 // Handler is the gateway's http.Handler. Safe for concurrent use.
 type Handler struct {
 	routes       []*route // longest path first
+	casedRoutes  bool     // a route's path or public prefix has an upper-case or non-ASCII letter
 	auth         *authn.Authenticator
 	sessions     *session.Manager
 	log          *slog.Logger
@@ -176,6 +177,9 @@ func New(o Options) (*Handler, error) {
 			return nil, cfg.Errorf(fmt.Sprintf("routes[%d].upstream_ca", i), err)
 		}
 		h.routes = append(h.routes, rt)
+		for _, p := range append([]string{rt.path}, rt.public...) {
+			h.casedRoutes = h.casedRoutes || !caseless(p)
+		}
 	}
 	sortRoutes(h.routes)
 	return h, nil

@@ -123,8 +123,12 @@ func newHeaderFilter(identity []string, builtin bool, extra []string) *headerFil
 // gateway and every proxy before it.
 func framingAlias(h http.Header) bool {
 	for name := range h {
-		if strings.ContainsFunc(name, isOtherSeparator) && isFramingName(foldName(name)) {
-			return true
+		switch len(name) { // the lengths of the framing names, before the slower checks
+		case len("Content-Type"), len("Content-Length"), len("Transfer-Encoding"),
+			len("Content-Encoding"):
+			if hasOtherSeparator(name) && isFramingName(foldName(name)) {
+				return true
+			}
 		}
 	}
 	for _, v := range h["Connection"] {
@@ -146,10 +150,15 @@ func isFramingName(folded string) bool {
 	return false
 }
 
-// isOtherSeparator reports whether r, in a header name, is neither a letter, a digit
-// nor "-".
-func isOtherSeparator(r rune) bool {
-	return foldByte(byte(r)) == '-' && r != '-' || r >= 0x80
+// hasOtherSeparator reports whether a header name holds a byte that is neither an ASCII
+// letter, a digit nor "-".
+func hasOtherSeparator(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c != '-' && foldByte(c) == '-' {
+			return true
+		}
+	}
+	return false
 }
 
 // foldName lower-cases name and reads every byte but an ASCII letter or digit as "-",
@@ -212,7 +221,7 @@ func (f *headerFilter) blockedFolded(n string) bool {
 // separator other than "-", or "".
 func oddlySpelt(h http.Header, f *headerFilter) string {
 	for name := range h {
-		if strings.ContainsFunc(name, isOtherSeparator) && f.blocked(name) {
+		if hasOtherSeparator(name) && f.blocked(name) {
 			return name
 		}
 	}

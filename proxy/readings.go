@@ -3,6 +3,7 @@ package proxy
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/frontgate/gateway/authn"
 )
@@ -85,7 +86,9 @@ func (h *Handler) otherReadings(host, decoded string, rt *route, public bool) re
 		if i > 0 && !underPrefix(p, Prefix) {
 			add(h.match(host, p))
 		}
-		if !underPrefixFold(p, Prefix) {
+		// read without case, a path of lower-case ASCII falls under the same prefixes,
+		// when those are lower-case ASCII too
+		if (h.casedRoutes || !caseless(p)) && !underPrefixFold(p, Prefix) {
 			add(h.matchBy(host, p, underPrefixFold))
 		}
 	}
@@ -148,4 +151,15 @@ func (x *readings) methods(rt *route, public bool) []string {
 		out = []string{} // no method passes them all
 	}
 	return out
+}
+
+// caseless reports whether s holds no upper-case ASCII letter and no byte outside ASCII:
+// a letter of it is only itself in any case that another such string could hold.
+func caseless(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

@@ -220,8 +220,9 @@ func checkCookie(t testing.TB, ck *http.Cookie, line string) {
 	if ck.Domain != "" {
 		t.Errorf("%q: Domain %q, want none", line, ck.Domain)
 	}
-	if strings.TrimPrefix(ck.Name, "__Host-") == "gateway_session" && (ck.MaxAge > int(lifetime/time.Second) ||
-		(!ck.Expires.IsZero() && ck.Expires.After(time.Now().Add(lifetime+time.Minute)))) {
+	if strings.TrimPrefix(ck.Name, "__Host-") == "gateway_session" &&
+		(ck.MaxAge > int(lifetime/time.Second) || (!ck.Expires.IsZero() &&
+			ck.Expires.After(time.Now().Add(lifetime+time.Minute)))) {
 		t.Errorf("%q: lives longer than the session (%s)", line, lifetime)
 	}
 	if strings.HasPrefix(ck.Name, "__Host-") && (ck.Domain != "" || ck.Path != "/" ||
