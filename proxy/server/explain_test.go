@@ -151,14 +151,8 @@ answer:   400 from the gateway; nothing reaches the upstream
 // TestExplainSecureCookies: with cookies forced Secure, a request is signed in under the
 // __Host- cookie name the gateway then reads.
 func TestExplainSecureCookies(t *testing.T) {
-	dir := t.TempDir()
-	h, _ := password.Generate("pw", password.Argon2Params{Memory: 64, Time: 1, Threads: 1,
-		SaltLen: 16, KeyLen: 32})
-	os.WriteFile(filepath.Join(dir, "users.yaml"), []byte("users:\n  alice:\n"+
-		"    password: \""+h+"\"\n"), 0o600)
-	path := filepath.Join(dir, "gateway.yaml")
-	os.WriteFile(path, []byte("users:\n  file: users.yaml\nsession:\n  store: memory\n"+
-		"  secure: \"true\"\nroutes:\n  - upstream: http://127.0.0.1:9001\n"), 0o600)
+	path := writeConfig(t, "http://127.0.0.1:9001", "session:\n  store: memory\n"+
+		"  secure: \"true\"\n")
 	var out strings.Builder
 	forwarded, err := Explain(context.Background(), path, ExplainRequest{User: "alice",
 		Method: "GET", URL: "https://localhost/x"}, &out)
