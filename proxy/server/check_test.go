@@ -40,12 +40,8 @@ func TestCheckFindsWhatRunRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := writeConfig(t, "http://127.0.0.1:9", tt.extra)
+			path := writeConfigHead(t, tt.extra)
 			dir := filepath.Dir(path)
-			// the extra keys go first, so that their lines are known
-			text, _ := os.ReadFile(path)
-			body := strings.Replace(string(text), tt.extra, "", 1)
-			os.WriteFile(path, []byte(tt.extra+body), 0o600)
 			if tt.prepare != nil {
 				tt.prepare(dir)
 			}
@@ -116,4 +112,68 @@ func TestWarnings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTLSWarnings checks what Warnings doubts of TLS settings that serve, but not as
+// meant, and that a sound files-mode config gets none.
+func TestTLSWarnings(t *testing.T) {
+	for _, tt := range []struct {
+		name, extra string
+		sans        bool
+		keyMode     os.FileMode
+		want        []string // after the config's path
+	}{
+		{"sound", "tls:\n  mode: files\n  cert_file: cert.pem\n  key_file: key.pem\n",
+			true, 0o600, nil},
+		{"no subjectAltName", "tls:\n  mode: files\n  cert_file: cert.pem\n" +
+			"  key_file: key.pem\n", false, 0o600, []string{":3: tls.cert_file: "}},
+		{"key readable by others", "tls:\n  mode: files\n  cert_file: cert.pem\n" +
+			"  key_file: key.pem\n", true, 0o644, []string{":4: tls.key_file: "}},
+		{"cookies without Secure", "tls:\n  mode: files\n  cert_file: cert.pem\n" +
+			"  key_file: key.pem\nsession:\n  secure: \"false\"\n", true, 0o600,
+			[]string{":6: session.secure: "}},
+		{"http_listen without TLS", "http_listen: \"127.0.0.1:0\"\n", true, 0o600,
+			[]string{":1: http_listen: "}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfigHead(t, tt.extra)
+			dir := filepath.Dir(path)
+			writeCertNaming(t, dir, 1, tt.sans)
+			os.Chmod(filepath.Join(dir, "key.pem"), tt.keyMode)
+			cfg, err := Check(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := Warnings(cfg)
+			if len(got) != len(tt.want) {
+				t.Fatalf("warnings %v, want %d", got, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if !strings.HasPrefix(got[i].Error(), path+w) {
+					t.Errorf("warning %q, want it to start %q", got[i], path+w)
+				}
+			}
+		})
+	}
+}
+
+// TestMissingKeyFileNamed: a missing key file is named by its own key and line.
+func TestMissingKeyFileNamed(t *testing.T) {
+	extra := "tls:\n  mode: files\n  cert_file: cert.pem\n  key_file: nokey.pem\n"
+	path := writeConfigHead(t, extra)
+	writeCert(t, filepath.Dir(path), 1)
+	if _, err := Check(path); err == nil || !strings.Contains(err.Error(),
+		path+":4: tls.key_file: ") {
+		t.Errorf("Check: %v, want the error at line 4, tls.key_file", err)
+	}
+}
+
+// writeConfigHead is writeConfig with an upstream no test reaches and head, the keys
+// under test, first in the file, so that their lines are known.
+func writeConfigHead(t *testing.T, head string) string {
+	t.Helper()
+	path := writeConfig(t, "http://127.0.0.1:9")
+	text, _ := os.ReadFile(path)
+	os.WriteFile(path, append([]byte(head), text...), 0o600)
+	return path
 }

@@ -86,6 +86,13 @@ func preflight(cfg *config.Config) error {
 	}
 	switch cfg.TLS.Mode {
 	case "files":
+		// a missing file is named by its own key, not the pair's first
+		if _, err := os.Stat(cfg.TLS.CertFile); err != nil {
+			return cfg.Errorf("tls.cert_file", err)
+		}
+		if _, err := os.Stat(cfg.TLS.KeyFile); err != nil {
+			return cfg.Errorf("tls.key_file", err)
+		}
 		if _, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile); err != nil {
 			return cfg.Errorf("tls.cert_file", fmt.Errorf("loading certificate: %w", err))
 		}
@@ -237,9 +244,6 @@ func Run(ctx context.Context, o Options) error {
 			IdleTimeout: cfg.Timeouts.Idle, ErrorLog: log.New(serverLog{lg}, "", 0)}
 		go plain.Serve(hln)
 		defer plain.Close()
-	} else if cfg.HTTPListen != "" {
-		lg.Warn("http_listen is set but TLS is off; not listening on it",
-			"http_listen", cfg.HTTPListen)
 	}
 
 	// The control socket lets the gateway command list and revoke sessions in this
@@ -258,7 +262,11 @@ func Run(ctx context.Context, o Options) error {
 		ctl.Close()
 		os.Remove(cln.Addr().String())
 	}()
-	lg.Info("gateway started", "listen", ln.Addr().String(), "http_listen", cfg.HTTPListen,
+	httpListen := ""
+	if hln != nil {
+		httpListen = hln.Addr().String()
+	}
+	lg.Info("gateway started", "listen", ln.Addr().String(), "http_listen", httpListen,
 		"tls", cfg.TLS.Mode, "config", cfg.File, "routes", len(cfg.Routes))
 	if o.Ready != nil {
 		o.Ready(ln.Addr())

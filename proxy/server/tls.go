@@ -118,6 +118,11 @@ func (c *certFiles) covers(host string) bool {
 // certPollInterval is how often files mode looks for a replaced certificate.
 var certPollInterval = 2 * time.Second
 
+// certFailuresAnError is how many looks in a row must find the certificate files
+// unloadable before that is logged as an error rather than a moment of their
+// replacement.
+const certFailuresAnError = 5
+
 func filesTLS(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	httpsPort string) (*tlsSetup, error) {
 	cf := &certFiles{certFile: cfg.TLS.CertFile, keyFile: cfg.TLS.KeyFile}
@@ -127,6 +132,7 @@ func filesTLS(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	go func() {
 		t := time.NewTicker(certPollInterval)
 		defer t.Stop()
+		failing := 0 // looks in a row that found the pair unloadable
 		for {
 			select {
 			case <-ctx.Done():
@@ -134,14 +140,26 @@ func filesTLS(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 			case <-t.C:
 			}
 			// A half-written pair fails to load; the old one keeps serving until the
-			// next look finds both files whole.
+			// next look finds both files whole. Replacing the two files one after the
+			// other is such a moment, so only a pair that stays broken is an error.
 			changed, err := cf.load()
 			switch {
 			case err != nil:
-				lg.Error("certificate files rejected, keeping the last good one",
-					"file", cf.certFile, "error", err)
+				failing++
+				switch failing {
+				case 1:
+					lg.Warn("certificate files do not load, keeping the last good pair "+
+						"and looking again", "file", cf.certFile, "error", err)
+				case certFailuresAnError:
+					lg.Error("certificate files still do not load, keeping the last good "+
+						"pair", "file", cf.certFile, "error", err,
+						"for", (time.Duration(failing) * certPollInterval).String())
+				}
 			case changed:
+				failing = 0
 				lg.Info("certificate reloaded", "file", cf.certFile)
+			default:
+				failing = 0
 			}
 		}
 	}()

@@ -25,14 +25,23 @@ import (
 
 // writeCert writes a self-signed certificate for localhost with the given serial.
 func writeCert(t *testing.T, dir string, serial int64) *x509.Certificate {
+	return writeCertNaming(t, dir, serial, true)
+}
+
+// writeCertNaming is writeCert with the host named in the subjectAltName, or, without
+// sans, in the common name alone, as old certificates name it.
+func writeCertNaming(t *testing.T, dir string, serial int64, sans bool) *x509.Certificate {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "localhost"},
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	if sans {
+		tmpl.DNSNames = []string{"localhost"}
+		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/config"
@@ -10,16 +13,16 @@ import (
 
 // Warnings returns what in cfg and its users file is valid but most likely a mistake,
 // each naming the file, line and key: an allow rule that names a user the users file
-// does not have, or a group no user is in, and a users file nobody can sign in with.
-// Users are added and groups given while the gateway runs, so none of these keeps it
-// from starting. A users file that does not load gives no warnings; loading it is the
-// error then.
+// does not have, or a group no user is in; a users file nobody can sign in with; and
+// TLS settings that serve, but not as meant (see tlsWarnings). Users are added and
+// groups given while the gateway runs, so none of these keeps it from starting. A users
+// file that does not load gives no user warnings; loading it is the error then.
 func Warnings(cfg *config.Config) []error {
+	out := tlsWarnings(cfg)
 	users, err := authn.ReadUsersFile(cfg.Users.File)
 	if err != nil {
-		return nil
+		return out
 	}
-	var out []error
 	enabled := 0
 	groups := make(map[string]bool)
 	for _, u := range users {
@@ -60,4 +63,35 @@ func logWarnings(lg *slog.Logger, cfg *config.Config) {
 	for _, w := range Warnings(cfg) {
 		lg.Warn("config is likely mistaken", "problem", w)
 	}
+}
+
+// tlsWarnings returns the TLS settings that serve, but not as meant: cookies without
+// Secure over HTTPS, an http_listen that nothing listens on, a certificate that names no
+// host where browsers look (its subjectAltName), so that browsers refuse it and
+// http_listen redirects no host, and a private key that others may read.
+func tlsWarnings(cfg *config.Config) []error {
+	var out []error
+	if cfg.TLS.Mode != "off" && cfg.Session.Secure == "false" {
+		out = append(out, cfg.Errorf("session.secure", errors.New("false while the "+
+			"gateway serves HTTPS: its cookies go without Secure, under names other "+
+			"sites can plant")))
+	}
+	if cfg.TLS.Mode == "off" && cfg.HTTPListen != "" {
+		out = append(out, cfg.Errorf("http_listen", errors.New("set while tls.mode is "+
+			"off: nothing listens there")))
+	}
+	if cfg.TLS.Mode != "files" {
+		return out
+	}
+	if pair, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile); err == nil &&
+		pair.Leaf != nil && len(pair.Leaf.DNSNames) == 0 && len(pair.Leaf.IPAddresses) == 0 {
+		out = append(out, cfg.Errorf("tls.cert_file", fmt.Errorf("%s names no host in "+
+			"its subjectAltName: browsers refuse it, and http_listen redirects no host to "+
+			"it", cfg.TLS.CertFile)))
+	}
+	if fi, err := os.Stat(cfg.TLS.KeyFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		out = append(out, cfg.Errorf("tls.key_file", fmt.Errorf("%s may be read by "+
+			"others (mode %04o); run chmod 600 on it", cfg.TLS.KeyFile, fi.Mode().Perm())))
+	}
+	return out
 }
