@@ -67,6 +67,9 @@ func (h *Handler) Explain(r *http.Request, u *authn.User) Decision {
 	switch {
 	case public:
 		d.Outcome, d.Reason = "public", "the path is under a public prefix"
+	case u == nil && !rt.basic && r.Header.Get("Authorization") != "":
+		d.Outcome, d.Reason = "sign-in required", "the path is protected and nobody is "+
+			"signed in (the route does not take HTTP Basic credentials: basic_auth is off)"
 	case u == nil:
 		d.Outcome, d.Reason = "sign-in required", "the path is protected and nobody is "+
 			"signed in"

@@ -272,16 +272,24 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	from := fs.String("from", "", "client `address` (default 192.0.2.1)")
 	hdr := headerFlags{}
 	fs.Var(hdr, "H", "extra request `header`, as 'Name: value' (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	// Flags may come before, between or after METHOD and URL.
+	var pos []string
+	for rest := args; ; rest = fs.Args()[1:] {
+		if err := fs.Parse(rest); err != nil {
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
 	}
-	if fs.NArg() != 2 {
+	if len(pos) != 2 {
 		fmt.Fprintln(stderr, "usage: gateway explain [-config FILE] [-user NAME] "+
 			"[-from ADDR] [-H 'Name: value'] METHOD URL")
 		return 2
 	}
 	forwarded, err := server.Explain(ctx, *path, server.ExplainRequest{User: *user,
-		Method: fs.Arg(0), URL: fs.Arg(1), Header: http.Header(hdr), ClientIP: *from}, stdout)
+		Method: pos[0], URL: pos[1], Header: http.Header(hdr), ClientIP: *from}, stdout)
 	switch {
 	case err != nil:
 		fmt.Fprintln(stderr, "gateway explain:", err)

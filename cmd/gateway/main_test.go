@@ -158,6 +158,12 @@ func TestExplainCommand(t *testing.T) {
 		!strings.Contains(out, "decision: sign-in required") {
 		t.Errorf("explain of an anonymous request: exit %d, want 3, output:\n%s", code, out)
 	}
+	// flags after METHOD and URL
+	if code, out, errOut := runCmd(t, "", "explain", "GET", "/x", "-config", path, "-user",
+		"alice"); code != 0 || !strings.Contains(out, "request:  GET http://localhost/x as "+
+		"alice\n") {
+		t.Errorf("flags after the URL: exit %d, output:\n%s%s", code, out, errOut)
+	}
 	if code, _, _ := runCmd(t, "", "explain", "-config", path, "GET"); code != 2 {
 		t.Errorf("explain without a URL: exit %d, want 2", code)
 	}

@@ -122,8 +122,10 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 	if rec.req == nil {
 		fmt.Fprintf(w, "answer:   %d from the gateway; nothing reaches the upstream\n",
 			resp.Code)
-		if loc := resp.Header().Get("Location"); loc != "" {
-			fmt.Fprintf(w, "          Location: %s\n", loc)
+		for _, k := range []string{"Location", "WWW-Authenticate", "Retry-After"} {
+			if v := resp.Header().Get(k); v != "" {
+				fmt.Fprintf(w, "          %s: %s\n", k, v)
+			}
 		}
 		return false, nil
 	}

@@ -77,6 +77,15 @@ route:    any host, path /api/, upstream http://127.0.0.1:9003
 decision: sign-in required: the HTTP Basic credentials are refused ` +
 			`(invalid credentials: wrong password)
 answer:   401 from the gateway; nothing reaches the upstream
+          WWW-Authenticate: Basic realm="gateway", charset="UTF-8"
+`},
+		{"HTTP Basic where the route takes none", ExplainRequest{Method: "GET",
+			URL: "/x", Header: basic("bob", "pw")}, `
+request:  GET http://localhost/x anonymous
+route:    any host, path /, upstream http://127.0.0.1:9001
+decision: sign-in required: the path is protected and nobody is signed in ` +
+			`(the route does not take HTTP Basic credentials: basic_auth is off)
+answer:   401 from the gateway; nothing reaches the upstream
 `},
 		{"forbidden", ExplainRequest{User: "alice", Method: "POST",
 			URL: "http://app.example.test/admin/"}, `
