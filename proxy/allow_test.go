@@ -76,6 +76,16 @@ func TestAllowRulesDecide(t *testing.T) {
 		{"alice", alice, "GET", "/Reports/q", 200, ""},
 		{"alice", alice, "POST", "/Reports/q", 403, "may not send a POST request to this page"},
 		{"alice", alice, "GET", "/ADMINISTRATOR", 200, ""},
+		{"alice", alice, "GET", "/adm%C4%B0n/x", 403, "may not open this page"}, // İ
+		// IIS reads these as /admin/ too, in one go with the case
+		{"alice", alice, "GET", "/Admin+/x", 403, "may not open this page"},
+		{"alice", alice, "GET", "/Admin::$DATA/x", 403, "may not open this page"},
+		{"alice", alice, "GET", "/Admin:$I30:$INDEX_ALLOCATION/x", 403,
+			"may not open this page"},
+		{"alice", alice, "GET", "/(S(abc))/Admin/x", 403, "may not open this page"},
+		{"alice", alice, "GET", "/ADMIN;x/", 403, "may not open this page"},
+		{"alice", alice, "GET", "/index.php/Admin+/", 403, "may not open this page"},
+		{"bob", bob, "GET", "/Admin+/x", 200, ""},
 		{"alice", alice, "GET", "/adminx/admin/", 200, ""},
 		{"alice", alice, "GET", "/index.php/admin/x", 403, "may not open this page"},
 		{"alice", alice, "GET", "/index.PHP/admin.xml", 403, "may not open this page"},
@@ -149,5 +159,20 @@ func TestCasedRoutePrefix(t *testing.T) {
 		if r := e.raw("GET", tt.path, tt.cookie, nil); r.StatusCode != tt.want {
 			t.Errorf("%s GET %s: status %d, want %d", tt.who, tt.path, r.StatusCode, tt.want)
 		}
+	}
+}
+
+// TestTooManyReadingsRefused: a path whose readings lead on and on is refused, not
+// judged in part.
+func TestTooManyReadingsRefused(t *testing.T) {
+	e := newEnv(t, "")
+	alice := e.session("alice", alicePass)
+	deep := strings.Repeat("/x.php", 20) + "/y"
+	if r := e.raw("GET", deep, alice, nil); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("%s: status %d, want 400", deep, r.StatusCode)
+	}
+	if r := e.raw("GET", strings.Repeat("/x.php", 3)+"/y", alice, nil); r.StatusCode !=
+		http.StatusOK {
+		t.Errorf("three scripts deep: status %d, want 200", r.StatusCode)
 	}
 }

@@ -47,6 +47,10 @@ func (h *Handler) Explain(r *http.Request, u *authn.User) Decision {
 	}
 	d := Decision{Route: rt.describe()}
 	also := h.otherReadings(config.NormalizeHost(r.Host), decoded, rt, public)
+	if also.overflow {
+		return Decision{Outcome: "bad request", Reason: "the path has more readings " +
+			"than the gateway follows"}
+	}
 	// An API client on a basic_auth route signs in with every request, as in ServeHTTP.
 	if u == nil && (!public || also.signInNeeded(false)) && rt.basic &&
 		r.Header.Get("Authorization") != "" {

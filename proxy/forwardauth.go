@@ -100,6 +100,10 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	// The app gets the client's headers and query, so one that overrides the method
 	// makes it no preflight.
 	also := h.otherReadings(config.NormalizeHost(host), decoded, rt, public)
+	if also.overflow {
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
 	if rt.preflight && target.method == http.MethodOptions && !target.lowerMethod &&
 		r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" &&
 		!hasMethodOverride(r.Header) && queryOverride(target.query, preflightOnly) == "" &&

@@ -106,6 +106,8 @@ func TestForwardAuth(t *testing.T) {
 			"X-Forwarded-Uri", "/app/x", "X-Forwarded-User", "bob"}, 200, "alice"},
 		{"case-blind reading", faProxy, alice, []string{"X-Forwarded-Method", "POST",
 			"X-Forwarded-Uri", "/API/x"}, 403, ""},
+		{"case-blind and Windows readings together", faProxy, alice, []string{
+			"X-Forwarded-Method", "POST", "X-Forwarded-Uri", "/Api+/x"}, 403, ""},
 		{"case-blind reading, allowed", faProxy, alice, []string{"X-Forwarded-Method",
 			"GET", "X-Forwarded-Uri", "/Api/x"}, 200, "alice"},
 		{"PATH_INFO reading, allowed", faProxy, alice, []string{"X-Forwarded-Method", "GET",

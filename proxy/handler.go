@@ -374,6 +374,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	st.route = rt
 
 	also := h.otherReadings(host, decoded, rt, public)
+	if also.overflow {
+		h.log.Info("request refused", "reason", "a path with too many readings",
+			"client_ip", h.clientIP(r).String())
+		h.errorPage(w, r, http.StatusBadRequest, "This address is not valid.")
+		return
+	}
 
 	_, u, err := h.identify(w, r)
 	st.user = u

@@ -269,10 +269,11 @@ func underPrefixFold(path, prefix string) bool {
 }
 
 // sameLetter reports whether a and b are one letter in some case: equal, equal in upper
-// case ("ı" and "i" both read "I"), or in one Unicode case-folding orbit ("K", the kelvin
-// sign, and "k").
+// case ("ı" and "i" both read "I") or in lower case ("İ" and "I" both read "i"), or in
+// one Unicode case-folding orbit ("K", the kelvin sign, and "k").
 func sameLetter(a, b rune) bool {
-	if a == b || unicode.ToUpper(a) == unicode.ToUpper(b) {
+	if a == b || unicode.ToUpper(a) == unicode.ToUpper(b) ||
+		unicode.ToLower(a) == unicode.ToLower(b) {
 		return true
 	}
 	for f := unicode.SimpleFold(a); f != a; f = unicode.SimpleFold(f) {

@@ -11,11 +11,13 @@ import (
 // App frameworks route some paths to another path's handler: Rails (and Spring's suffix
 // matching) serve "/admin.json" as "/admin" in another format, and a PHP front
 // controller serves "/index.php/admin/" as "/admin/". Servers that ignore case in paths
-// (IIS, and apps on case-insensitive file systems) serve "/ADMIN/" as "/admin/". Such a
-// path is served by the route it names, but the routes its readings lead to judge it
-// too: it passes only when every one of their rules lets it, so it cannot slip past a
-// rule through another route, while "/admin.json" still works for those the "/admin/"
-// rule lets in.
+// (IIS, and apps on case-insensitive file systems) serve "/ADMIN/" as "/admin/", and
+// Windows ones "/admin+/" or "/admin::$DATA/" as "/admin/" too. An app may apply all of
+// these at once, so a path's readings are taken together: every path that some series
+// of them leads to. Such a path is served by the route it names, but the routes its
+// readings lead to judge it too: it passes only when every one of their rules lets it,
+// so it cannot slip past a rule through another route, while "/admin.json" still works
+// for those the "/admin/" rule lets in.
 
 // reading is where another reading of a path leads.
 type reading struct {
@@ -23,12 +25,18 @@ type reading struct {
 	public bool
 }
 
-// readings are the routes beyond its own that other readings of a path lead to: each
-// of six paths (the path itself, its two PHP readings, and the format reading of each of
-// those three) read with and without case, less the path's own reading.
+// maxReadPaths bounds the paths otherReadings follows for one request path. Each
+// reading shortens a path, and an ordinary one has a handful; a path with more is
+// refused rather than judged in part.
+const maxReadPaths = 16
+
+// readings are the routes beyond its own that other readings of a path lead to, each
+// path read with and without case, less the path's own reading. overflow is set when
+// the path has more readings than are followed: it must then be refused.
 type readings struct {
-	n  int
-	rs [11]reading
+	n        int
+	rs       [2 * maxReadPaths]reading
+	overflow bool
 }
 
 // formatReading returns a decoded path without the format suffix of its last segment,
@@ -60,13 +68,31 @@ func pathInfoReadings(decoded string) (root, folder string) {
 	return decoded, decoded
 }
 
-// otherReadings returns the routes that framework and case-blind readings of a decoded
-// path lead to, where those differ from rt and public, the path's own.
+// otherReadings returns the routes that framework, Windows and case-blind readings of a
+// decoded path lead to, where those differ from rt and public, the path's own.
 func (h *Handler) otherReadings(host, decoded string, rt *route, public bool) readings {
 	var x readings
-	root, folder := pathInfoReadings(decoded)
-	paths := [...]string{decoded, formatReading(decoded), root, formatReading(root), folder,
-		formatReading(folder)}
+	var buf [maxReadPaths]string
+	paths := append(buf[:0], decoded)
+	more := func(p string) {
+		if slices.Contains(paths, p) {
+			return
+		}
+		if len(paths) == maxReadPaths {
+			x.overflow = true
+			return
+		}
+		paths = append(paths, p)
+	}
+	// every series of readings: the list grows as it is walked
+	for i := 0; i < len(paths); i++ {
+		p := paths[i]
+		root, folder := pathInfoReadings(p)
+		more(formatReading(p))
+		more(root)
+		more(folder)
+		more(windowsReading(stripParams(p)))
+	}
 	add := func(rt2 *route, public2 bool) {
 		if rt2 == nil || rt2 == rt && public2 == public {
 			return
@@ -80,9 +106,6 @@ func (h *Handler) otherReadings(host, decoded string, rt *route, public bool) re
 		x.n++
 	}
 	for i, p := range paths {
-		if slices.Contains(paths[:i], p) {
-			continue
-		}
 		if i > 0 && !underPrefix(p, Prefix) {
 			add(h.match(host, p))
 		}

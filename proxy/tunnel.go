@@ -123,7 +123,7 @@ func (h *Handler) tunnelRefused(r *http.Request, path string, u *authn.User) str
 		return "not allowed"
 	}
 	also := h.otherReadings(host, path, rt, public)
-	if also.refusing(u, r.Method, r.URL.RawQuery, false) != nil {
+	if also.overflow || also.refusing(u, r.Method, r.URL.RawQuery, false) != nil {
 		return "not allowed"
 	}
 	return ""
