@@ -765,6 +765,12 @@ func (s *multipartScanner) checkPart(part *multipart.Part) error {
 	}
 	named := false
 	if len(cds) == 1 {
+		// Commons FileUpload (Tomcat, and so Spring) decodes a name given the RFC 2231
+		// way ("name*=") in any charset, and an RFC 2047 encoded-word ("=?UTF-8?B?…?=")
+		// in one; Go decodes the first in UTF-8 alone and the second never.
+		if encodedName(cds[0]) {
+			return &unclearBodyError{why: "a part name in an encoding readers disagree on"}
+		}
 		_, params, err := mime.ParseMediaType(cds[0])
 		if err != nil {
 			return &unclearBodyError{why: "a Content-Disposition Go cannot parse"}
@@ -796,6 +802,27 @@ func (s *multipartScanner) checkPart(part *multipart.Part) error {
 	}
 	return checkOverride(v[:min(len(v), maxOverrideValue)], len(v) > maxOverrideValue,
 		s.allowed)
+}
+
+// encodedName reports whether a Content-Disposition value gives a part's name the RFC
+// 2231 way ("name*=", "name*0*=") or holds an RFC 2047 encoded-word anywhere.
+func encodedName(cd string) bool {
+	lower := strings.ToLower(cd)
+	if strings.Contains(lower, "=?") {
+		return true
+	}
+	for i := 0; ; {
+		j := strings.Index(lower[i:], "name")
+		if j < 0 {
+			return false
+		}
+		at := i + j
+		i = at + len("name")
+		if (at == 0 || !isWordByte(lower[at-1])) &&
+			strings.HasPrefix(strings.TrimLeft(lower[i:], " \t"), "*") {
+			return true
+		}
+	}
 }
 
 // looseOverrideName reports whether a part's header line names "_method" by any

@@ -124,6 +124,22 @@ func TestBodyMethodOverride(t *testing.T) {
 		{"form, brackets Rack drops", "/reports/a", form, "a=1&[_method]=DELETE", 403},
 		{"multipart, a backslash Rack drops", "/reports/a", mp, "--xYzZY\r\n" +
 			"Content-Disposition: form-data; name=\"\\_method\"\r\n\r\nPUT\r\n--xYzZY--\r\n", 403},
+		// Tomcat's Commons FileUpload decodes these names; Go does not, or not all
+		{"multipart, name as an RFC 2047 word", "/reports/a", mp, "--xYzZY\r\n" +
+			"Content-Disposition: form-data; name=\"=?UTF-8?B?X21ldGhvZA==?=\"\r\n\r\n" +
+			"DELETE\r\n--xYzZY--\r\n", 400},
+		{"multipart, name as a Q-encoded word", "/reports/a", mp, "--xYzZY\r\n" +
+			"Content-Disposition: form-data; name=\"=?ISO-8859-1?Q?=5Fmethod?=\"\r\n\r\n" +
+			"DELETE\r\n--xYzZY--\r\n", 400},
+		{"multipart, name in Latin-1 the RFC 2231 way", "/reports/a", mp, "--xYzZY\r\n" +
+			"Content-Disposition: form-data; name*=ISO-8859-1''%5Fmethod\r\n\r\n" +
+			"DELETE\r\n--xYzZY--\r\n", 400},
+		{"multipart, name in UTF-8 the RFC 2231 way", "/reports/a", mp, "--xYzZY\r\n" +
+			"Content-Disposition: form-data; name *= UTF-8''a\r\n\r\n1\r\n--xYzZY--\r\n",
+			400},
+		{"multipart, a file name the RFC 2231 way", "/reports/a", mp, "--xYzZY\r\n" +
+			"Content-Disposition: form-data; name=\"f\"; filename*=UTF-8''r%C3%A9sum%C3%A9" +
+			"\r\n\r\n1\r\n--xYzZY--\r\n", 200},
 		{"multipart, named by Content-ID", "/reports/a", mp, "--xYzZY\r\n" +
 			"Content-ID: _method\r\n\r\nPUT\r\n--xYzZY--\r\n", 403},
 		{"multipart, a header line PHP splits", "/reports/a", mp, "--xYzZY\r\nX-Pad: " +
