@@ -5,7 +5,7 @@
 // from anywhere. Past the first two limits the address is refused for a time that
 // doubles with every further failure. Past the third, attempts for the username are only
 // spaced out, never refused for long, so that an attacker can slow an account down but
-// cannot lock its owner out; addresses fresh to the username are spaced apart from the
+// cannot lock its owner out; networks fresh to the username are spaced apart from the
 // rest, so that the few an attacker has cannot take every attempt let through.
 //
 // Memory is bounded: each count is kept for at most MaxEntries keys, so a flood of fresh
@@ -34,8 +34,9 @@ type Limits struct {
 	MaxEntries          int
 }
 
-// MaxUserSpacing caps the spacing between attempts for one username, whoever makes them.
-// It is the longest an account's owner can be kept waiting by someone else's guessing.
+// MaxUserSpacing is the spacing that attempts for one username, whoever makes them, are
+// held to once past the limit: one attempt every MaxUserSpacing in all, in two lanes
+// (see Begin) of one attempt every 2×MaxUserSpacing each.
 const MaxUserSpacing = 30 * time.Second
 
 // Reason says which limit refused an attempt.
@@ -48,20 +49,30 @@ const (
 	ByUser        Reason = "user"
 )
 
-// freshBelow is how many failures for a username an address may have made within the
-// window and still be fresh to it: its attempts are spaced out apart from those of
-// addresses that have failed more, so that a few addresses guessing at a name cannot
-// take every attempt the spacing lets through. One mistyped password keeps an owner's
-// address fresh.
+// freshBelow is how many attempts for a username a network (IPv4 /24, IPv6 /48) may
+// have failed within laneMemory and still be fresh to it: its attempts are spaced out
+// apart from those of networks that have failed more, so that an attacker's addresses
+// cannot take every attempt the spacing lets through. One mistyped password keeps an
+// owner's network fresh.
 const freshBelow = 2
+
+// laneMemory is how long a network's failures for a username keep it out of the fresh
+// lane: a day, so that a few addresses recycled once their failures would be forgotten
+// cannot hold the lane; an attacker needs hundreds of networks a day for that.
+const laneMemory = 24 * time.Hour
+
+// laneSpacing caps the spacing within each lane. Two lanes at twice the spacing of one
+// let as many guesses through as one lane did.
+const laneSpacing = 2 * MaxUserSpacing
 
 // Throttle decides whether a sign-in attempt may be checked. Safe for concurrent use.
 type Throttle struct {
 	limits   Limits
 	addr     *table
 	userAddr *table
-	user     *table // attempts for a username from addresses that failed for it before
-	fresh    *table // attempts for a username from addresses fresh to it
+	user     *table // attempts for a username from networks that failed for it before
+	fresh    *table // attempts for a username from networks fresh to it
+	netUser  *table // failures per network and username, kept laneMemory
 	now      func() time.Time
 }
 
@@ -76,6 +87,7 @@ func New(l Limits, now func() time.Time) *Throttle {
 		userAddr: newTable(l.MaxEntries),
 		user:     newTable(l.MaxEntries),
 		fresh:    newTable(l.MaxEntries),
+		netUser:  newTable(l.MaxEntries),
 		now:      now,
 	}
 }
@@ -84,10 +96,10 @@ func New(l Limits, now func() time.Time) *Throttle {
 // Succeeded is called, so attempts that run at the same time cannot slip past the limits
 // together.
 type Attempt struct {
-	t              *Throttle
-	addrKey, uaKey string
-	user           string
-	lane           *table // the username's spacing this attempt counts in
+	t                     *Throttle
+	addrKey, uaKey, nuKey string
+	user                  string
+	lane                  *table // the username's spacing this attempt counts in
 }
 
 // Begin admits an attempt to sign in as user from addr, or returns how long to wait and
@@ -95,11 +107,12 @@ type Attempt struct {
 // spacing: it is set when the browser proved it signed in as user before, so that the
 // owner is never held up by strangers guessing at the account.
 //
-// The per-username spacing runs in two lanes: one for addresses fresh to the username
-// (fewer than freshBelow failures for it within the window) and one for the others. An
-// attacker's few addresses soon leave the fresh lane, however fast they ask, so an
-// owner on a new browser and a new address is not kept out by them; only an attacker
-// with ever new addresses competes with the owner there.
+// The per-username spacing runs in two lanes: one for networks fresh to the username
+// (fewer than freshBelow failures for it within laneMemory) and one for the others,
+// each allowed half the failures and twice the spacing one lane would be. An attacker's
+// networks soon leave the fresh lane, however fast they ask, and stay out of it for a
+// day, so an owner on a new browser and a new network is not kept out by them; only an
+// attacker with hundreds of networks a day competes with the owner there.
 func (t *Throttle) Begin(user string, addr netip.Addr, trustedDevice bool) (
 	*Attempt, time.Duration, Reason) {
 	now := t.now()
@@ -108,6 +121,7 @@ func (t *Throttle) Begin(user string, addr netip.Addr, trustedDevice bool) (
 	user = userKey(user)
 	a := &Attempt{t: t, addrKey: addressKey(addr), user: user}
 	a.uaKey = a.addrKey + "\x00" + user
+	a.nuKey = networkKey(addr) + "\x00" + user
 
 	if w := t.addr.wait(a.addrKey, t.limits.AddressFailures, t.limits.Window,
 		t.limits.Window, now); w > 0 {
@@ -118,17 +132,18 @@ func (t *Throttle) Begin(user string, addr netip.Addr, trustedDevice bool) (
 		return nil, w, ByUserAddress
 	}
 	a.lane = t.user
-	if !trustedDevice && t.userAddr.failures(a.uaKey, t.limits.Window, now) < freshBelow {
+	if !trustedDevice && t.netUser.failures(a.nuKey, laneMemory, now) < freshBelow {
 		a.lane = t.fresh
 	}
 	if !trustedDevice {
-		if w := a.lane.wait(user, t.limits.UserFailures, MaxUserSpacing, t.limits.Window,
-			now); w > 0 {
+		if w := a.lane.wait(user, (t.limits.UserFailures+1)/2, laneSpacing,
+			t.limits.Window, now); w > 0 {
 			return nil, w, ByUser
 		}
 	}
 	t.addr.add(a.addrKey, 1, t.limits.Window, now)
 	t.userAddr.add(a.uaKey, 1, t.limits.Window, now)
+	t.netUser.add(a.nuKey, 1, laneMemory, now)
 	a.lane.add(user, 1, t.limits.Window, now)
 	return a, 0, ""
 }
@@ -139,6 +154,7 @@ func (a *Attempt) Succeeded() {
 	now := a.t.now()
 	a.t.addr.add(a.addrKey, -1, a.t.limits.Window, now)
 	a.t.userAddr.reset(a.uaKey)
+	a.t.netUser.reset(a.nuKey)
 	a.t.user.reset(a.user)
 	a.t.fresh.reset(a.user)
 }
@@ -157,6 +173,18 @@ func addressKey(a netip.Addr) string {
 		return p.String()
 	}
 	return a.String()
+}
+
+// networkKey groups an address with its neighbours, which one attacker often holds
+// many of: IPv4 by /24, IPv6 by /48.
+func networkKey(a netip.Addr) string {
+	a = a.Unmap()
+	bits := 24
+	if a.Is6() {
+		bits = 48
+	}
+	p, _ := a.Prefix(bits)
+	return p.String()
 }
 
 // table counts failures per key in bounded memory. Keys with one failure live in a

@@ -94,14 +94,14 @@ func TestAddressLimitAndBoundedMemory(t *testing.T) {
 func TestUserIsSlowedNeverLocked(t *testing.T) {
 	c := &clock{t: time.Unix(1e9, 0)}
 	th := New(limits, c.now)
-	// Failures for alice from many addresses.
+	// Failures for alice from many networks.
 	for i := 0; i < 40; i++ {
 		c.add(MaxUserSpacing)
-		th.Begin("alice", netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), false)
+		th.Begin("alice", netip.AddrFrom4([4]byte{10, 0, byte(i), 1}), false)
 	}
 	_, w, r := th.Begin("alice", a2, false)
-	if r != ByUser || w <= 0 || w > MaxUserSpacing {
-		t.Fatalf("got %v %q, want a wait of at most %v by user", w, r, MaxUserSpacing)
+	if r != ByUser || w <= 0 || w > laneSpacing {
+		t.Fatalf("got %v %q, want a wait of at most %v by user", w, r, laneSpacing)
 	}
 	if _, w, _ := th.Begin("alice", a2, true); w != 0 {
 		t.Errorf("trusted device: wait %v, want none", w)
@@ -194,9 +194,9 @@ func TestFloodOfFreshKeysCannotResetLimits(t *testing.T) {
 	if w, r := fail(th, "alice", attacker, 6); w == 0 || r != ByUserAddress {
 		t.Fatalf("before the flood: got %v %q, want refused by user and address", w, r)
 	}
-	// alice's name is over its limit too, from other addresses, each fresh to it
+	// alice's name is over its limit too, from other networks, each fresh to it
 	for i := range 12 {
-		fail(th, "alice", netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), 1)
+		fail(th, "alice", netip.AddrFrom4([4]byte{198, 51, byte(i), 1}), 1)
 	}
 	for i := range 5 * l.MaxEntries {
 		th.Begin(fmt.Sprintf("junk-%d", i), netip.AddrFrom4([4]byte{10, 1, byte(i >> 8),
@@ -240,8 +240,8 @@ func TestFewAddressesCannotHoldOwnerBack(t *testing.T) {
 			ownerNext = c.now().Add(w)
 			continue
 		}
-		if waited := c.now().Sub(start) - time.Minute; waited > MaxUserSpacing {
-			t.Errorf("the owner got in after %v, want at most %v", waited, MaxUserSpacing)
+		if waited := c.now().Sub(start) - time.Minute; waited > laneSpacing {
+			t.Errorf("the owner got in after %v, want at most %v", waited, laneSpacing)
 		}
 		t.Logf("owner in after %v; the attackers made %d guesses", c.now().Sub(start),
 			guesses)
@@ -250,22 +250,81 @@ func TestFewAddressesCannotHoldOwnerBack(t *testing.T) {
 	t.Fatalf("the owner never got in; the attackers made %d guesses", guesses)
 }
 
-// TestFreshLaneIsSpaced: addresses that each fail once for a name are spaced out too,
-// so ever new addresses are held to the spacing as one address is.
+// TestFreshLaneIsSpaced: networks that each fail once for a name are spaced out too,
+// so ever new networks are held to the spacing as one is.
 func TestFreshLaneIsSpaced(t *testing.T) {
 	c := &clock{t: time.Unix(1e9, 0)}
 	th := New(limits, c.now)
 	admitted := 0
 	for i := range 200 {
 		c.add(100 * time.Millisecond)
-		if _, w, _ := th.Begin("alice", netip.AddrFrom4([4]byte{10, 9, byte(i >> 8),
-			byte(i)}), false); w == 0 {
+		if _, w, _ := th.Begin("alice", netip.AddrFrom4([4]byte{10, byte(i >> 8),
+			byte(i), 1}), false); w == 0 {
 			admitted++
 		}
 	}
-	// 10 free, then 1 s, 2 s, 4 s and 8 s apart within the 20 s
-	if admitted > limits.UserFailures+4 {
-		t.Errorf("200 fresh addresses in 20 s: %d attempts admitted, want at most %d",
-			admitted, limits.UserFailures+4)
+	// 5 free, then 1 s, 2 s, 4 s and 8 s apart within the 20 s
+	if want := (limits.UserFailures+1)/2 + 4; admitted > want {
+		t.Errorf("200 fresh networks in 20 s: %d attempts admitted, want at most %d",
+			admitted, want)
+	}
+}
+
+// TestRecycledAddressesStayOutOfTheFreshLane has nine networks each fail twice for
+// alice, then ask again whenever the spacing lets them, beyond the throttle's window:
+// they stay out of the fresh lane for a day, so alice's owner, on a new network, gets
+// an attempt within one lane's spacing.
+func TestRecycledAddressesStayOutOfTheFreshLane(t *testing.T) {
+	c := &clock{t: time.Unix(1e9, 0)}
+	l := limits
+	l.Window = 2 * time.Minute
+	th := New(l, c.now)
+	attackers := make([]netip.Addr, 9)
+	for i := range attackers {
+		attackers[i] = netip.AddrFrom4([4]byte{203, 0, byte(100 + i), 7})
+		for range 2 { // each let in, and failing, as the spacing allows
+			c.add(laneSpacing)
+			if _, w, _ := th.Begin("alice", attackers[i], false); w > 0 {
+				t.Fatalf("attacker %d: refused after the spacing (%v)", i, w)
+			}
+		}
+	}
+	owner := netip.MustParseAddr("192.0.2.77")
+	start := c.now()
+	for step := 0; c.now().Sub(start) < 10*time.Minute; step++ {
+		c.add(100 * time.Millisecond)
+		th.Begin("alice", attackers[step%len(attackers)], false)
+		if step%50 != 0 { // the owner tries every 5 s
+			continue
+		}
+		if _, w, _ := th.Begin("alice", owner, false); w == 0 {
+			if waited, most := c.now().Sub(start), laneSpacing+5*time.Second; waited > most {
+				t.Errorf("the owner got in after %v, want at most %v", waited, most)
+			}
+			return
+		}
+	}
+	t.Fatal("the owner never got in")
+}
+
+// TestLanesAddNoGuesses has networks ask for alice ten times a second for two hours, new
+// ones as fast as they are let in: with the two lanes they get no more guesses than one
+// lane gave, one every MaxUserSpacing past the free ones, and the two fresh attempts of
+// each network.
+func TestLanesAddNoGuesses(t *testing.T) {
+	c := &clock{t: time.Unix(1e9, 0)}
+	th := New(limits, c.now)
+	const run = 2 * time.Hour
+	guesses, nets := 0, 1
+	for elapsed := time.Duration(0); elapsed < run; elapsed += 100 * time.Millisecond {
+		c.add(100 * time.Millisecond)
+		addr := netip.AddrFrom4([4]byte{10, byte(nets >> 8), byte(nets), 1})
+		if _, w, _ := th.Begin("alice", addr, false); w == 0 {
+			guesses++
+			nets++ // a network fresh to alice for the next try
+		}
+	}
+	if want := int(run/MaxUserSpacing) + limits.UserFailures; guesses > want {
+		t.Errorf("%d guesses in %v, want at most %d", guesses, run, want)
 	}
 }
