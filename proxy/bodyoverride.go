@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"iter"
 	"mime"
 	"mime/multipart"
 	"strings"
@@ -811,16 +812,28 @@ func encodedName(cd string) bool {
 	if strings.Contains(lower, "=?") {
 		return true
 	}
-	for i := 0; ; {
-		j := strings.Index(lower[i:], "name")
-		if j < 0 {
-			return false
-		}
-		at := i + j
-		i = at + len("name")
-		if (at == 0 || !isWordByte(lower[at-1])) &&
-			strings.HasPrefix(strings.TrimLeft(lower[i:], " \t"), "*") {
+	for rest := range afterNames(lower) {
+		if strings.HasPrefix(strings.TrimLeft(rest, " \t"), "*") {
 			return true
+		}
+	}
+	return false
+}
+
+// afterNames yields the text after each "name" in lower that no letter, digit, "_" or
+// "-" precedes: where a reader could find a parameter naming a part.
+func afterNames(lower string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for i := 0; ; {
+			j := strings.Index(lower[i:], "name")
+			if j < 0 {
+				return
+			}
+			at := i + j
+			i = at + len("name")
+			if (at == 0 || !isWordByte(lower[at-1])) && !yield(lower[i:]) {
+				return
+			}
 		}
 	}
 }
@@ -832,32 +845,26 @@ func encodedName(cd string) bool {
 // separator or the line's end).
 func looseOverrideName(line string) bool {
 	lower := strings.ToLower(strings.ReplaceAll(line, `\`, ""))
-	for _, mark := range []string{"name", "content-id:"} {
-		for i := 0; ; {
-			j := strings.Index(lower[i:], mark)
-			if j < 0 {
-				break
-			}
-			at := i + j
-			i = at + len(mark)
-			// Rack finds "content-id:" anywhere, even in "X-Content-ID:"
-			if mark == "name" && at > 0 && isWordByte(lower[at-1]) {
-				continue
-			}
-			val := lower[i:]
-			if mark == "name" {
-				rest := strings.TrimLeft(val, " \t*")
-				if !strings.HasPrefix(rest, "=") {
-					continue
-				}
-				val = rest[1:]
-			}
-			if overrideKeyPrefix(strings.TrimLeft(val, " \t\"'<")) {
-				return true
-			}
+	startsOverride := func(val string) bool {
+		return overrideKeyPrefix(strings.TrimLeft(val, " \t\"'<"))
+	}
+	for rest := range afterNames(lower) {
+		if rest = strings.TrimLeft(rest, " \t*"); strings.HasPrefix(rest, "=") &&
+			startsOverride(rest[1:]) {
+			return true
 		}
 	}
-	return false
+	// Rack finds "content-id:" anywhere, even in "X-Content-ID:"
+	for i := 0; ; {
+		j := strings.Index(lower[i:], "content-id:")
+		if j < 0 {
+			return false
+		}
+		i += j + len("content-id:")
+		if startsOverride(lower[i:]) {
+			return true
+		}
+	}
 }
 
 // overrideKeyPrefix reports whether v starts with a key isOverrideKey takes, ended by
