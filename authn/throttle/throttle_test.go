@@ -307,24 +307,38 @@ func TestRecycledAddressesStayOutOfTheFreshLane(t *testing.T) {
 	t.Fatal("the owner never got in")
 }
 
-// TestLanesAddNoGuesses has networks ask for alice ten times a second for two hours, new
-// ones as fast as they are let in: with the two lanes they get no more guesses than one
-// lane gave, one every MaxUserSpacing past the free ones, and the two fresh attempts of
-// each network.
+// TestLanesAddNoGuesses has an attacker ask for alice ten times a second for two hours in
+// both lanes at once: from addresses of a network that has failed for her, and from a
+// network fresh to her, a new one as soon as one is let in. The two lanes together let
+// through what one did, one guess every MaxUserSpacing past the free ones, but for the
+// few more their two ramps of doubling waits (1 s to 32 s, six each) admit.
 func TestLanesAddNoGuesses(t *testing.T) {
 	c := &clock{t: time.Unix(1e9, 0)}
 	th := New(limits, c.now)
 	const run = 2 * time.Hour
-	guesses, nets := 0, 1
+	guesses, nets, step := 0, 1, 0
+	try := func(addr netip.Addr) bool {
+		_, w, _ := th.Begin("alice", addr, false)
+		if w == 0 {
+			guesses++
+		}
+		return w == 0
+	}
 	for elapsed := time.Duration(0); elapsed < run; elapsed += 100 * time.Millisecond {
 		c.add(100 * time.Millisecond)
-		addr := netip.AddrFrom4([4]byte{10, byte(nets >> 8), byte(nets), 1})
-		if _, w, _ := th.Begin("alice", addr, false); w == 0 {
-			guesses++
+		step++
+		// a network failed for alice, by hosts that each stay within their own limits
+		try(netip.AddrFrom4([4]byte{10, 200, 0, byte(step%250 + 1)}))
+		if try(netip.AddrFrom4([4]byte{10, byte(nets >> 8), byte(nets), 1})) {
 			nets++ // a network fresh to alice for the next try
 		}
 	}
-	if want := int(run/MaxUserSpacing) + limits.UserFailures; guesses > want {
+	t.Logf("%d guesses in %v from %d fresh networks", guesses, run, nets-1)
+	if want := int(run/MaxUserSpacing) + limits.UserFailures + 12; guesses > want {
 		t.Errorf("%d guesses in %v, want at most %d", guesses, run, want)
+	}
+	if min := int(run / MaxUserSpacing); guesses < min {
+		t.Errorf("%d guesses in %v: the lanes let fewer through than their spacing, %d",
+			guesses, run, min)
 	}
 }
