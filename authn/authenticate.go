@@ -40,6 +40,13 @@ type AuthError struct {
 
 func (e *AuthError) Error() string { return "invalid credentials: " + e.Reason }
 
+// Checked reports whether an Authenticate call that returned err checked a password:
+// it did unless an input was too long or the context ended while it waited.
+func Checked(err error) bool {
+	var ae *AuthError
+	return err == nil || errors.As(err, &ae) && ae.Reason != "too long"
+}
+
 // Is makes errors.Is(err, ErrInvalidCredentials) true.
 func (e *AuthError) Is(target error) bool { return target == ErrInvalidCredentials }
 
@@ -79,20 +86,20 @@ func (a *Authenticator) Verifications() int64 { return a.verifications.Load() }
 // password is checked before the answer, so timing reveals nothing. It returns ctx's
 // error if ctx ends while waiting for a slot.
 func (a *Authenticator) Authenticate(ctx context.Context, name, pw string) (*User, error) {
-	return a.authenticate(ctx, name, pw, "")
+	return a.authenticate(ctx, name, pw, Stranger)
 }
 
-// AuthenticateKnown is Authenticate for a browser that has signed in as name before
-// (the caller has checked its device cookie): while others wait, its password check
-// takes one of every two slots, ahead of theirs. It costs and answers exactly as
-// Authenticate does.
-func (a *Authenticator) AuthenticateKnown(ctx context.Context, name, pw string) (*User,
-	error) {
-	return a.authenticate(ctx, name, pw, name)
+// AuthenticateWith is Authenticate for a check placed by p while others wait for a
+// slot: Known for a browser or address the caller has seen name sign in from before,
+// Quiet for an address whose network has not failed lately. It costs and answers
+// exactly as Authenticate does; only the wait differs.
+func (a *Authenticator) AuthenticateWith(ctx context.Context, name, pw string,
+	p Priority) (*User, error) {
+	return a.authenticate(ctx, name, pw, p)
 }
 
-// authenticate checks pw for name; first, when set, marks the check to go first.
-func (a *Authenticator) authenticate(ctx context.Context, name, pw, first string) (
+// authenticate checks pw for name, waiting for a slot as p says.
+func (a *Authenticator) authenticate(ctx context.Context, name, pw string, p Priority) (
 	*User, error) {
 	if len(name) > MaxUsernameLength || len(pw) > MaxPasswordLength {
 		return nil, &AuthError{Reason: "too long"}
@@ -106,7 +113,7 @@ func (a *Authenticator) authenticate(ctx context.Context, name, pw, first string
 		h = snap.dummy(name)
 	}
 
-	if err := a.slots.acquire(ctx, first); err != nil {
+	if err := a.slots.acquire(ctx, p, name); err != nil {
 		return nil, fmt.Errorf("waiting to check a password: %w", err)
 	}
 	start := time.Now()

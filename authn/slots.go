@@ -7,19 +7,46 @@ import (
 	"time"
 )
 
+// Priority says where a password check waits when others wait too.
+type Priority int
+
+const (
+	// Stranger checks wait in the order they came.
+	Stranger Priority = iota
+	// Quiet checks come from a network that has not failed to sign in lately. They take
+	// every other slot while strangers wait, after any Known check: a flood of guesses
+	// from a few networks does not hold up a user at a new browser and a new address.
+	Quiet
+	// Known checks come from a browser or an address the user signed in from before.
+	// They go ahead of every other waiter, one per user at a time, in every other slot.
+	Known
+)
+
+// String names p for logs and tests.
+func (p Priority) String() string {
+	switch p {
+	case Quiet:
+		return "quiet"
+	case Known:
+		return "known"
+	}
+	return "stranger"
+}
+
 // slots hands out a fixed number of password-check slots. Waiters are served in the
-// order they came, except that waiters marked first (a browser its user has signed in
-// with before) take every other slot while any wait: under a flood of guesses from
-// strangers, a returning user waits for a check or two, not for the whole queue. Only
-// one waiter per user is marked first at a time, and the others still get every other
-// slot, so no user can keep the rest waiting by signing in over and over.
+// order they came, except that the preferred ones (Known, then Quiet) take every other
+// slot while any wait: under a flood of guesses from strangers, a returning user waits
+// for a check or two, not for the whole queue. Only one waiter per user counts as Known
+// at a time, and strangers still get every other slot, so no one can keep the rest
+// waiting by signing in over and over.
 type slots struct {
 	mu        sync.Mutex
 	free      int
-	first     []waiter        // waiting known devices, oldest first
+	first     []waiter        // waiting Known checks, oldest first
+	quiet     []waiter        // waiting Quiet checks, oldest first
 	rest      []waiter        // everyone else waiting, oldest first
 	firstUser map[string]bool // users with a waiter in first
-	lastFirst bool            // the last slot handed out went to first
+	lastFirst bool            // the last slot handed out went to first or quiet
 }
 
 type waiter struct {
@@ -29,24 +56,27 @@ type waiter struct {
 
 func newSlots(n int) *slots { return &slots{free: n} }
 
-// acquire waits for a slot, or for ctx to end. user, when not empty, marks a waiter
-// to go first: a browser that has signed in as user before.
-func (s *slots) acquire(ctx context.Context, user string) error {
+// acquire waits for a slot, or for ctx to end. p places the waiter; a Known one names
+// its user, and waits as a stranger when that user already has a Known waiter.
+func (s *slots) acquire(ctx context.Context, p Priority, user string) error {
 	s.mu.Lock()
-	if s.free > 0 && len(s.first) == 0 && len(s.rest) == 0 {
+	if s.free > 0 && len(s.first)+len(s.quiet)+len(s.rest) == 0 {
 		s.free--
 		s.mu.Unlock()
 		return nil
 	}
 	w := waiter{ch: make(chan struct{}, 1)}
-	if user != "" && !s.firstUser[user] {
+	switch {
+	case p == Known && !s.firstUser[user]:
 		if s.firstUser == nil {
 			s.firstUser = make(map[string]bool)
 		}
 		w.user = user
 		s.firstUser[user] = true
 		s.first = append(s.first, w)
-	} else {
+	case p == Quiet:
+		s.quiet = append(s.quiet, w)
+	default:
 		s.rest = append(s.rest, w)
 	}
 	s.mu.Unlock()
@@ -56,15 +86,7 @@ func (s *slots) acquire(ctx context.Context, user string) error {
 		return nil
 	case <-ctx.Done():
 		s.mu.Lock()
-		same := func(o waiter) bool { return o.ch == w.ch }
-		i, j := slices.IndexFunc(s.first, same), slices.IndexFunc(s.rest, same)
-		switch {
-		case i >= 0:
-			s.first = slices.Delete(s.first, i, i+1)
-			delete(s.firstUser, w.user)
-		case j >= 0:
-			s.rest = slices.Delete(s.rest, j, j+1)
-		default:
+		if !s.leave(w) {
 			// handed a slot just as ctx ended: pass it on
 			s.mu.Unlock()
 			s.release()
@@ -73,6 +95,22 @@ func (s *slots) acquire(ctx context.Context, user string) error {
 		s.mu.Unlock()
 		return ctx.Err()
 	}
+}
+
+// leave takes w out of its queue, and reports whether it was still waiting. s.mu must
+// be held.
+func (s *slots) leave(w waiter) bool {
+	same := func(o waiter) bool { return o.ch == w.ch }
+	for _, q := range []*[]waiter{&s.first, &s.quiet, &s.rest} {
+		if i := slices.IndexFunc(*q, same); i >= 0 {
+			*q = slices.Delete(*q, i, i+1)
+			if w.user != "" {
+				delete(s.firstUser, w.user)
+			}
+			return true
+		}
+	}
+	return false
 }
 
 // releaseAfter gives a slot back once d has passed.
@@ -84,16 +122,22 @@ func (s *slots) releaseAfter(d time.Duration) {
 	time.AfterFunc(d, s.release)
 }
 
-// release gives a slot back: to the longest-waiting known device, unless the last slot
-// went to one and others wait, else to the longest-waiting other.
+// release gives a slot back: to the longest-waiting Known check, or with none to the
+// longest-waiting Quiet one, unless the last slot went to one of those and strangers
+// wait; else to the longest-waiting stranger.
 func (s *slots) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var next waiter
+	preferred := len(s.first) + len(s.quiet)
 	switch {
-	case len(s.first) > 0 && (len(s.rest) == 0 || !s.lastFirst):
-		next, s.first = s.first[0], s.first[1:]
-		delete(s.firstUser, next.user)
+	case preferred > 0 && (len(s.rest) == 0 || !s.lastFirst):
+		if len(s.first) > 0 {
+			next, s.first = s.first[0], s.first[1:]
+			delete(s.firstUser, next.user)
+		} else {
+			next, s.quiet = s.quiet[0], s.quiet[1:]
+		}
 		s.lastFirst = true
 	case len(s.rest) > 0:
 		next, s.rest = s.rest[0], s.rest[1:]

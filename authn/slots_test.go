@@ -13,15 +13,15 @@ import (
 func TestSlotsOrder(t *testing.T) {
 	s := newSlots(1)
 	ctx := context.Background()
-	if err := s.acquire(ctx, ""); err != nil {
+	if err := s.acquire(ctx, Stranger, ""); err != nil {
 		t.Fatal(err)
 	}
-	order := make(chan string, 6)
+	order := make(chan string, 9)
 	var wg sync.WaitGroup
 	waiting := 0
-	enqueue := func(name, user string) {
+	enqueue := func(name string, p Priority, user string) {
 		wg.Go(func() {
-			if err := s.acquire(ctx, user); err != nil {
+			if err := s.acquire(ctx, p, user); err != nil {
 				t.Error(err)
 				return
 			}
@@ -34,12 +34,15 @@ func TestSlotsOrder(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	enqueue("stranger 1", "")
-	enqueue("stranger 2", "")
-	enqueue("stranger 3", "")
-	enqueue("alice 1", "alice")
-	enqueue("alice 2", "alice") // alice is already first: this one queues as a stranger
-	enqueue("bob", "bob")
+	enqueue("stranger 1", Stranger, "")
+	enqueue("stranger 2", Stranger, "")
+	enqueue("quiet 1", Quiet, "")
+	enqueue("stranger 3", Stranger, "")
+	enqueue("alice 1", Known, "alice")
+	enqueue("alice 2", Known, "alice") // alice is already first: this one queues as a stranger
+	enqueue("quiet 2", Quiet, "")
+	enqueue("bob", Known, "bob")
+	enqueue("stranger 4", Stranger, "")
 	s.release()
 	wg.Wait()
 	close(order)
@@ -47,8 +50,9 @@ func TestSlotsOrder(t *testing.T) {
 	for n := range order {
 		got = append(got, n)
 	}
-	// known devices take every other slot while strangers wait
-	want := []string{"alice 1", "stranger 1", "bob", "stranger 2", "stranger 3", "alice 2"}
+	// Known, then Quiet, checks take every other slot while strangers wait
+	want := []string{"alice 1", "stranger 1", "bob", "stranger 2", "quiet 1", "stranger 3",
+		"quiet 2", "alice 2", "stranger 4"}
 	if len(got) != len(want) {
 		t.Fatalf("served %v, want %v", got, want)
 	}
@@ -63,7 +67,7 @@ func TestSlotsOrder(t *testing.T) {
 func queued(s *slots) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.first) + len(s.rest)
+	return len(s.first) + len(s.quiet) + len(s.rest)
 }
 
 // TestSlotsCancel leaves the queue by cancelling, many times and racing the release of
@@ -78,11 +82,11 @@ func TestSlotsCancel(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(),
 				time.Duration(i%5)*100*time.Microsecond)
 			defer cancel()
-			user := ""
-			if i%3 == 0 {
+			p, user := Priority(i%3), ""
+			if p == Known {
 				user = fmt.Sprint("user", i%7)
 			}
-			if s.acquire(ctx, user) != nil {
+			if s.acquire(ctx, p, user) != nil {
 				return
 			}
 			r := running.Add(1)
@@ -98,7 +102,7 @@ func TestSlotsCancel(t *testing.T) {
 		t.Errorf("%d checks ran at once, want at most %d", m, n)
 	}
 	s.mu.Lock()
-	free, waiting := s.free, len(s.first)+len(s.rest)+len(s.firstUser)
+	free, waiting := s.free, len(s.first)+len(s.quiet)+len(s.rest)+len(s.firstUser)
 	s.mu.Unlock()
 	if free != n || waiting != 0 {
 		t.Errorf("after everyone left: %d free slots and %d waiting, want %d and 0",
@@ -110,13 +114,13 @@ func TestSlotsCancel(t *testing.T) {
 func TestSlotsRest(t *testing.T) {
 	s := newSlots(1)
 	ctx := context.Background()
-	if err := s.acquire(ctx, ""); err != nil {
+	if err := s.acquire(ctx, Stranger, ""); err != nil {
 		t.Fatal(err)
 	}
 	const rest = 30 * time.Millisecond
 	start := time.Now()
 	s.releaseAfter(rest)
-	if err := s.acquire(ctx, ""); err != nil {
+	if err := s.acquire(ctx, Stranger, ""); err != nil {
 		t.Fatal(err)
 	}
 	if waited := time.Since(start); waited < rest {

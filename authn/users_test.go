@@ -163,6 +163,22 @@ func TestAuthenticate(t *testing.T) {
 		if got := a.Verifications() - before; got != tt.verifies {
 			t.Errorf("%s: %d password checks, want %d", tt.user, got, tt.verifies)
 		}
+		if got := Checked(err); got != (tt.verifies == 1) {
+			t.Errorf("%s: Checked says %v after %d password checks", tt.user, got,
+				tt.verifies)
+		}
+	}
+	// A check that never got a slot did not run.
+	ctx, cancel := context.WithCancel(ctx)
+	cancel()
+	one := NewAuthenticator(s, 1)
+	if err := one.slots.acquire(context.Background(), Stranger, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, err := one.AuthenticateWith(ctx, "alice", "right", Known)
+	if !errors.Is(err, context.Canceled) || Checked(err) || one.Verifications() != 0 {
+		t.Errorf("cancelled while waiting: got %v, Checked %v, %d checks; want "+
+			"context.Canceled, false, 0", err, Checked(err), one.Verifications())
 	}
 }
 

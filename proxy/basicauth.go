@@ -90,7 +90,14 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 		attempt.Succeeded()
 		return u, 0, nil
 	}
-	u, err := h.auth.Authenticate(r.Context(), name, pass)
+	prio := authn.Stranger
+	if attempt.QuietNetwork() {
+		prio = authn.Quiet
+	}
+	u, err := h.auth.AuthenticateWith(r.Context(), name, pass, prio)
+	if authn.Checked(err) {
+		h.metrics.passwordCheck(prio)
+	}
 	if err != nil {
 		reason := err.Error()
 		var ae *authn.AuthError

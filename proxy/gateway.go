@@ -175,12 +175,19 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// A browser, or an address, the user signed in from before goes first under a flood.
-	authenticate := h.auth.Authenticate
-	if h.places.has(name, h.clientIP(r), time.Now()) || known {
-		authenticate = h.auth.AuthenticateKnown
+	// A browser, or an address, the user signed in from before goes first under a flood,
+	// and one from a network that has not failed lately goes ahead of the rest.
+	prio := authn.Stranger
+	switch {
+	case known || h.places.has(name, h.clientIP(r), time.Now()):
+		prio = authn.Known
+	case attempt.QuietNetwork():
+		prio = authn.Quiet
 	}
-	u, err := authenticate(r.Context(), name, r.PostForm.Get("password"))
+	u, err := h.auth.AuthenticateWith(r.Context(), name, r.PostForm.Get("password"), prio)
+	if authn.Checked(err) {
+		h.metrics.passwordCheck(prio)
+	}
 	if err != nil {
 		reason := err.Error()
 		var ae *authn.AuthError

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/session"
 )
 
@@ -20,6 +21,7 @@ type Metrics struct {
 	upstream  *prometheus.CounterVec
 	signIns   *prometheus.CounterVec
 	throttles *prometheus.CounterVec
+	checks    *prometheus.CounterVec
 }
 
 // NewMetrics registers the gateway's metrics with reg.
@@ -46,8 +48,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "gateway_throttles_total",
 			Help: "Sign-in attempts refused by the throttle, by the limit that refused them.",
 		}, []string{"reason"}),
+		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_password_checks_total",
+			Help: "Password checks of sign-ins, by the queue they waited in while others " +
+				"waited too: known, quiet or stranger.",
+		}, []string{"queue"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.upstream, m.signIns, m.throttles)
+	reg.MustRegister(m.requests, m.duration, m.upstream, m.signIns, m.throttles, m.checks)
 	return m
 }
 
@@ -62,6 +69,13 @@ func (m *Metrics) request(route string, code int, d time.Duration) {
 func (m *Metrics) upstreamError(route string) {
 	if m != nil {
 		m.upstream.WithLabelValues(route).Inc()
+	}
+}
+
+// passwordCheck counts a password check that waited in queue p.
+func (m *Metrics) passwordCheck(p authn.Priority) {
+	if m != nil {
+		m.checks.WithLabelValues(p.String()).Inc()
 	}
 }
 

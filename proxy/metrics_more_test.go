@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -150,5 +151,81 @@ func TestThrottlesCounted(t *testing.T) {
 				t.Errorf("gateway_sign_ins_total: got\n%s\nwant\n%s", got, want)
 			}
 		})
+	}
+}
+
+// TestPasswordChecksCounted checks that each password check is counted in the queue it
+// waits in under a flood: known for a browser or an address the user signed in from,
+// quiet for a network that has failed fewer than two sign-ins, stranger for the rest.
+func TestPasswordChecksCounted(t *testing.T) {
+	const name = "gateway_password_checks_total"
+	up := newEcho(t)
+	reg := prometheus.NewRegistry()
+	e := newEnvByHand(t, up, fmt.Sprintf(`trusted_proxies: ["127.0.0.1/32"]
+routes:
+  - upstream: %q
+  - path: /api/
+    upstream: %[1]q
+    basic_auth: true
+`, up.URL), handParts{store: session.NewMemory(), metrics: proxy.NewMetrics(reg)})
+
+	alice := e.browser() // keeps its cookies, and so its device cookie, from step to step
+	for i, tt := range []struct {
+		b          *browser // nil: a new browser
+		user, pass string
+		from       string
+		basic      bool
+		status     int
+		queue      string
+	}{
+		{nil, "alice", "wrong", "192.0.2.1", false, http.StatusUnauthorized, "quiet"},
+		{nil, "nobody", "wrong", "192.0.2.2", false, http.StatusUnauthorized, "quiet"},
+		// two failures in 192.0.2.0/24: its attempts no longer go ahead
+		{alice, "alice", alicePass, "192.0.2.3", false, http.StatusSeeOther, "stranger"},
+		// a new browser at an address alice signed in from
+		{nil, "alice", alicePass, "192.0.2.3", false, http.StatusSeeOther, "known"},
+		// alice's browser at a new address
+		{alice, "alice", alicePass, "203.0.113.9", false, http.StatusSeeOther, "known"},
+		{nil, "bob", "wrong", "203.0.113.10", false, http.StatusUnauthorized, "quiet"},
+		{nil, "bob", bobPass, "198.51.100.1", true, http.StatusOK, "quiet"},
+		{nil, "bob", "wrong", "192.0.2.4", true, http.StatusUnauthorized, "stranger"},
+	} {
+		b := tt.b
+		if b == nil {
+			b = e.browser()
+		}
+		// a browser with a session would be sent on from the form: sign in anew
+		u, _ := url.Parse(e.gw.URL)
+		b.jar.SetCookies(u, []*http.Cookie{{Name: "gateway_session", MaxAge: -1}})
+		before := scrapeLines(t, reg, name+`{queue="`+tt.queue+`"}`)
+		var r resp
+		if tt.basic {
+			req, _ := http.NewRequest("GET", e.gw.URL+"/api/x", nil)
+			req.SetBasicAuth(tt.user, tt.pass)
+			req.Header.Set("X-Forwarded-For", tt.from)
+			r = b.do(req)
+		} else {
+			form := b.get(proxy.LoginPath)
+			r = b.post(proxy.LoginPath, url.Values{"username": {tt.user},
+				"password": {tt.pass}, "csrf_token": {field(t, csrfRe, form.body)}},
+				"X-Forwarded-For", tt.from)
+		}
+		if r.StatusCode != tt.status {
+			t.Fatalf("step %d, %s from %s: status %d, want %d", i, tt.user, tt.from,
+				r.StatusCode, tt.status)
+		}
+		n := 0
+		if before != "" {
+			fmt.Sscanf(before[strings.LastIndexByte(before, ' ')+1:], "%d", &n)
+		}
+		want := fmt.Sprintf("%s{queue=%q} %d", name, tt.queue, n+1)
+		if got := scrapeLines(t, reg, name+`{queue="`+tt.queue+`"}`); got != want {
+			t.Errorf("step %d, %s from %s: got %q, want %q", i, tt.user, tt.from, got, want)
+		}
+	}
+	want := name + `{queue="known"} 2` + "\n" + name + `{queue="quiet"} 4` + "\n" +
+		name + `{queue="stranger"} 2`
+	if got := scrapeLines(t, reg, name); got != want {
+		t.Errorf("in all: got\n%s\nwant\n%s", got, want)
 	}
 }

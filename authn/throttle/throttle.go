@@ -56,6 +56,13 @@ const (
 // owner's network fresh.
 const freshBelow = 2
 
+// quietBelow is how many sign-ins a network (IPv4 /24, IPv6 /48) may have failed, for any
+// username, within laneMemory and still be quiet: its password checks wait ahead of
+// others' under a flood (see Attempt.QuietNetwork). A flood's networks soon stop being
+// quiet, so a user at a new address is not kept waiting behind them; only a flood with
+// a new network for every other attempt holds that user up.
+const quietBelow = 2
+
 // laneMemory is how long a network's failures for a username keep it out of the fresh
 // lane: a day, so that a few addresses recycled once their failures would be forgotten
 // cannot hold the lane; an attacker needs hundreds of networks a day for that.
@@ -73,6 +80,7 @@ type Throttle struct {
 	user     *table // attempts for a username from networks that failed for it before
 	fresh    *table // attempts for a username from networks fresh to it
 	netUser  *table // failures per network and username, kept laneMemory
+	net      *table // failures per network for any username, kept laneMemory
 	now      func() time.Time
 }
 
@@ -88,6 +96,7 @@ func New(l Limits, now func() time.Time) *Throttle {
 		user:     newTable(l.MaxEntries),
 		fresh:    newTable(l.MaxEntries),
 		netUser:  newTable(l.MaxEntries),
+		net:      newTable(l.MaxEntries),
 		now:      now,
 	}
 }
@@ -96,10 +105,11 @@ func New(l Limits, now func() time.Time) *Throttle {
 // Succeeded is called, so attempts that run at the same time cannot slip past the limits
 // together.
 type Attempt struct {
-	t                     *Throttle
-	addrKey, uaKey, nuKey string
-	user                  string
-	lane                  *table // the username's spacing this attempt counts in
+	t                             *Throttle
+	addrKey, uaKey, nuKey, netKey string
+	user                          string
+	lane                          *table // the username's spacing this attempt counts in
+	quiet                         bool   // see QuietNetwork
 }
 
 // Begin admits an attempt to sign in as user from addr, or returns how long to wait and
@@ -121,7 +131,8 @@ func (t *Throttle) Begin(user string, addr netip.Addr, trustedDevice bool) (
 	user = userKey(user)
 	a := &Attempt{t: t, addrKey: addressKey(addr), user: user}
 	a.uaKey = a.addrKey + "\x00" + user
-	a.nuKey = networkKey(addr) + "\x00" + user
+	a.netKey = networkKey(addr)
+	a.nuKey = a.netKey + "\x00" + user
 
 	if w := t.addr.wait(a.addrKey, t.limits.AddressFailures, t.limits.Window,
 		t.limits.Window, now); w > 0 {
@@ -143,10 +154,19 @@ func (t *Throttle) Begin(user string, addr netip.Addr, trustedDevice bool) (
 	}
 	t.addr.add(a.addrKey, 1, t.limits.Window, now)
 	t.userAddr.add(a.uaKey, 1, t.limits.Window, now)
+	a.quiet = t.net.failures(a.netKey, laneMemory, now) < quietBelow
 	t.netUser.add(a.nuKey, 1, laneMemory, now)
+	t.net.add(a.netKey, 1, laneMemory, now)
 	a.lane.add(user, 1, t.limits.Window, now)
 	return a, 0, ""
 }
+
+// QuietNetwork reports whether the attempt's network had failed fewer than quietBelow
+// sign-ins, for any username, within laneMemory when it began (attempts still running
+// count as failures). The caller may check its password ahead of others'; it changes
+// nothing the throttle allows. It depends on the address alone, so it tells nothing
+// about the username.
+func (a *Attempt) QuietNetwork() bool { return a.quiet }
 
 // Succeeded records that the attempt's password was right: it no longer counts as a
 // failure, and the username's and the pair's counts start again.
@@ -155,6 +175,7 @@ func (a *Attempt) Succeeded() {
 	a.t.addr.add(a.addrKey, -1, a.t.limits.Window, now)
 	a.t.userAddr.reset(a.uaKey)
 	a.t.netUser.reset(a.nuKey)
+	a.t.net.add(a.netKey, -1, laneMemory, now)
 	a.t.user.reset(a.user)
 	a.t.fresh.reset(a.user)
 }

@@ -342,3 +342,57 @@ func TestLanesAddNoGuesses(t *testing.T) {
 			guesses, run, min)
 	}
 }
+
+// TestQuietNetwork follows one network from quiet to not and back: its failures for any
+// username count, running attempts count until they succeed, and a day forgets them.
+func TestQuietNetwork(t *testing.T) {
+	c := &clock{t: time.Unix(1e9, 0)}
+	th := New(limits, c.now)
+	neighbour := netip.MustParseAddr("192.0.2.200") // same /24 as a1
+	other := netip.MustParseAddr("198.51.100.7")
+	six := netip.MustParseAddr("2001:db8:1:2::1")
+	sixNeighbour := netip.MustParseAddr("2001:db8:1:ff::1") // same /48
+
+	begin := func(user string, addr netip.Addr) *Attempt {
+		t.Helper()
+		a, w, r := th.Begin(user, addr, false)
+		if w > 0 {
+			t.Fatalf("%s from %v refused: %v %q", user, addr, w, r)
+		}
+		return a
+	}
+	steps := []struct {
+		what      string
+		user      string
+		addr      netip.Addr
+		succeed   bool
+		wantQuiet bool
+	}{
+		{"first attempt", "nobody-1", a1, false, true},
+		{"second, another name and address, same /24", "nobody-2", neighbour, false, true},
+		{"third from the /24", "alice", a2, false, false},
+		{"another network is still quiet", "alice", other, true, true},
+		{"it stays quiet after a success", "bob", other, false, true},
+		{"IPv6: first of a /48", "x", six, false, true},
+		{"IPv6: second of the /48", "y", sixNeighbour, true, true},
+		{"a success took its failure back", "z", six, false, true},
+		{"two failures: no longer quiet", "z", sixNeighbour, false, false},
+	}
+	for _, s := range steps {
+		a := begin(s.user, s.addr)
+		if got := a.QuietNetwork(); got != s.wantQuiet {
+			t.Errorf("%s: quiet %v, want %v", s.what, got, s.wantQuiet)
+		}
+		if s.succeed {
+			a.Succeeded()
+		}
+	}
+	c.add(laneMemory - time.Minute)
+	if begin("carol", a1).QuietNetwork() {
+		t.Error("within a day of three failures: quiet, want not")
+	}
+	c.add(laneMemory)
+	if !begin("carol", a1).QuietNetwork() {
+		t.Error("a day after its last failure: not quiet, want quiet")
+	}
+}
