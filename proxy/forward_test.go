@@ -430,17 +430,19 @@ func TestLongAnswersToBodiesFlow(t *testing.T) {
 			io.WriteString(w, "done")
 			return
 		}
-		for i := range 5 { // a stream of 2 s in all
+		// A stream of 1.2 s in all, longer than body_idle, its parts far enough under it
+		// apart that a busy machine does not stall it.
+		for i := range 12 {
 			fmt.Fprintf(w, "%d\n", i)
 			w.(http.Flusher).Flush()
-			time.Sleep(400 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond)
 		}
 	}))
 	t.Cleanup(app.Close)
 	e := newEnv(t, "  - path: /public/\n    upstream: \""+app.URL+"\"\n    public: [/public/]\n"+
 		"timeouts:\n  body_idle: 1s\n")
 	for path, want := range map[string]string{"/public/slow": "done",
-		"/public/stream": "0\n1\n2\n3\n4\n"} {
+		"/public/stream": "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n"} {
 		res, err := http.Post(e.gw.URL+path, "text/plain", strings.NewReader("a=b"))
 		if err != nil {
 			t.Fatalf("POST %s: %v", path, err)
