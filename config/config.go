@@ -100,6 +100,13 @@ func (c *Config) Errorf(key string, err error) *Error {
 	return &Error{File: c.File, Line: v.line(key), Key: key, Err: err}
 }
 
+// Set reports whether key, such as "tls.domains", was set in the config file, rather
+// than left to its default.
+func (c *Config) Set(key string) bool {
+	_, ok := c.lines[key]
+	return ok
+}
+
 // TLS configures HTTPS. With Mode "off", Listen serves plain HTTP.
 type TLS struct {
 	// Mode is "off", "files" (a certificate and key from files, picked up again when

@@ -134,6 +134,18 @@ func TestTLSWarnings(t *testing.T) {
 			[]string{":6: session.secure: "}},
 		{"http_listen without TLS", "http_listen: \"127.0.0.1:0\"\n", true, 0o600,
 			[]string{":1: http_listen: "}},
+		{"acme keys in files mode", "tls:\n  mode: files\n  cert_file: cert.pem\n" +
+			"  key_file: key.pem\n  domains: [localhost]\n  email: ops@example.com\n" +
+			"  ca: staging\n  ca_root: root.pem\n  storage: file\n", true, 0o600,
+			[]string{":5: tls.domains: set while tls.mode is files: only acme mode",
+				":6: tls.email: ", ":7: tls.ca: ", ":8: tls.ca_root: ", ":9: tls.storage: "}},
+		{"files keys with TLS off", "tls:\n  cert_file: cert.pem\n  key_file: key.pem\n" +
+			"  hsts: false\n", true, 0o600, []string{
+				":2: tls.cert_file: set while tls.mode is off: only files mode",
+				":3: tls.key_file: ", ":4: tls.hsts: set while tls.mode is off"}},
+		{"files keys in acme mode", "tls:\n  mode: acme\n  domains: [localhost]\n" +
+			"  key_file: key.pem\n", true, 0o600,
+			[]string{":4: tls.key_file: set while tls.mode is acme"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeConfigHead(t, tt.extra)

@@ -66,9 +66,10 @@ func logWarnings(lg *slog.Logger, cfg *config.Config) {
 }
 
 // tlsWarnings returns the TLS settings that serve, but not as meant: cookies without
-// Secure over HTTPS, an http_listen that nothing listens on, a certificate that names no
-// host where browsers look (its subjectAltName), so that browsers refuse it and
-// http_listen redirects no host, and a private key that others may read.
+// Secure over HTTPS, an http_listen that nothing listens on, keys that only another
+// tls.mode reads, a certificate that names no host where browsers look (its
+// subjectAltName), so that browsers refuse it and http_listen redirects no host, and a
+// private key that others may read.
 func tlsWarnings(cfg *config.Config) []error {
 	var out []error
 	if cfg.TLS.Mode != "off" && cfg.Session.Secure == "false" {
@@ -80,6 +81,7 @@ func tlsWarnings(cfg *config.Config) []error {
 		out = append(out, cfg.Errorf("http_listen", errors.New("set while tls.mode is "+
 			"off: nothing listens there")))
 	}
+	out = append(out, unusedTLS(cfg)...)
 	if cfg.TLS.Mode != "files" {
 		return out
 	}
@@ -92,6 +94,29 @@ func tlsWarnings(cfg *config.Config) []error {
 	if fi, err := os.Stat(cfg.TLS.KeyFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		out = append(out, cfg.Errorf("tls.key_file", fmt.Errorf("%s may be read by "+
 			"others (mode %04o); run chmod 600 on it", cfg.TLS.KeyFile, fi.Mode().Perm())))
+	}
+	return out
+}
+
+// tlsKeysOf names the keys of tls that only one mode reads.
+var tlsKeysOf = []struct{ mode, key string }{
+	{"acme", "domains"}, {"acme", "email"}, {"acme", "ca"}, {"acme", "ca_root"},
+	{"acme", "storage"}, {"files", "cert_file"}, {"files", "key_file"},
+}
+
+// unusedTLS returns a warning for each key set under tls that the mode set does not
+// read: an operator who moved from one mode to another may think it still applies.
+func unusedTLS(cfg *config.Config) []error {
+	var out []error
+	for _, k := range tlsKeysOf {
+		if cfg.TLS.Mode != k.mode && cfg.Set("tls."+k.key) {
+			out = append(out, cfg.Errorf("tls."+k.key, fmt.Errorf("set while tls.mode is "+
+				"%s: only %s mode reads it, so it does nothing", cfg.TLS.Mode, k.mode)))
+		}
+	}
+	if cfg.TLS.Mode == "off" && cfg.Set("tls.hsts") {
+		out = append(out, cfg.Errorf("tls.hsts", errors.New("set while tls.mode is off: "+
+			"Strict-Transport-Security is sent only over HTTPS")))
 	}
 	return out
 }
