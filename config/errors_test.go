@@ -165,12 +165,14 @@ func TestParseDecodeErrors(t *testing.T) {
 		},
 		{
 			name: "syntax error", data: "listen: :80\n  log: x\n" + minimal,
-			line: 2, msg: "invalid YAML: mapping values are not allowed in this context",
+			line: 2, msg: "invalid YAML: mapping values are not allowed in this context " +
+				"(line 2 is indented 2 spaces, line 1 above it 0: " + columns + ")",
 		},
 		{
 			// yaml.v3's text says line 1 here, the line of the mapping
 			name: "indented key after a quoted value", data: "listen: \":80\"\n  bad: [\n",
-			line: 2, msg: "invalid YAML: did not find expected key",
+			line: 2, msg: "invalid YAML: did not find expected key (line 2 is indented 2 " +
+				"spaces, line 1 above it 0: " + columns + ")",
 		},
 		{
 			// and line 3 here, the line before the unclosed list
@@ -240,6 +242,10 @@ func TestParseDecodeErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) { checkError(t, tt) })
 	}
 }
+
+// columns ends the hint for a line indented out of place.
+const columns = "the keys of one mapping start in one column, and only a key that ends " +
+	"its line with a colon has lines indented under it"
 
 func TestParseEnvValues(t *testing.T) {
 	tests := []struct {

@@ -5,6 +5,7 @@ package yamlerr
 
 import (
 	"bytes"
+	"fmt"
 	"iter"
 	"strconv"
 	"strings"
@@ -35,9 +36,77 @@ func Syntax(data []byte, err error) (line int, msg string) {
 	}
 	line = max(line, 1)
 	if text := lineText(data, line); strings.HasPrefix(strings.TrimLeft(text, " "), "\t") {
-		msg += " (a tab indents this line; YAML is indented with spaces only)"
+		return line, msg + " (a tab indents this line; YAML is indented with spaces only)"
+	}
+	if hint := hint(data, line, msg); hint != "" {
+		msg += " (" + hint + ")"
 	}
 	return line, msg
+}
+
+// hint says what most often causes the error msg at line of data, or "" when it knows
+// nothing to say.
+func hint(data []byte, line int, msg string) string {
+	indent := indentHint(data, line)
+	switch msg {
+	case "did not find expected key", "did not find expected '-' indicator",
+		"block sequence entries are not allowed in this context":
+		return indent
+	case "mapping values are not allowed in this context":
+		if indent != "" {
+			return indent
+		}
+		return `a value with ": " in it needs quotes`
+	case "could not find expected ':'":
+		return "a key needs a colon after it, and a value that runs over several lines " +
+			"needs quotes"
+	}
+	return ""
+}
+
+// indentHint compares the indentation of line with that of the line above it that
+// holds something, when the two differ in a way YAML refuses: less, or more under a
+// line that opens no block. It returns "" when they do not.
+func indentHint(data []byte, line int) string {
+	cur := lineText(data, line)
+	above, prev := 0, ""
+	for n := line - 1; n >= 1; n-- {
+		t := lineText(data, n)
+		if s := strings.TrimSpace(t); s != "" && !strings.HasPrefix(s, "#") {
+			above, prev = n, t
+			break
+		}
+	}
+	if above == 0 {
+		return ""
+	}
+	in, inPrev := indentOf(cur), indentOf(prev)
+	opens := strings.HasSuffix(strings.TrimSpace(stripComment(prev)), ":") ||
+		strings.HasSuffix(strings.TrimSpace(prev), "-")
+	if in == inPrev || in > inPrev && opens {
+		return ""
+	}
+	return fmt.Sprintf("line %d is indented %d spaces, line %d above it %d: the keys of "+
+		"one mapping start in one column, and only a key that ends its line with a colon "+
+		"has lines indented under it", line, in, above, inPrev)
+}
+
+// indentOf returns how many spaces start s, counting those after a list's "- " too:
+// the keys of a mapping that is an item of a list start there.
+func indentOf(s string) int {
+	n := len(s) - len(strings.TrimLeft(s, " "))
+	if rest := s[n:]; strings.HasPrefix(rest, "- ") {
+		n += 2 + len(rest[2:]) - len(strings.TrimLeft(rest[2:], " "))
+	}
+	return n
+}
+
+// stripComment returns s without a trailing comment, one that starts " #".
+func stripComment(s string) string {
+	if i := strings.Index(s, " #"); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 // errorLine returns the first line n such that the first n lines of data already fail

@@ -21,6 +21,10 @@ func decodeErr(t testing.TB, data []byte) error {
 	return nil
 }
 
+// columns is the end of the hint given for a line indented out of place.
+const columns = "the keys of one mapping start in one column, and only a key that ends " +
+	"its line with a colon has lines indented under it"
+
 func TestSyntax(t *testing.T) {
 	tests := []struct {
 		name, data string
@@ -28,7 +32,26 @@ func TestSyntax(t *testing.T) {
 		msg        string
 	}{
 		{"mapping in a value", "a: 1\n  b: 2\n", 2,
-			"mapping values are not allowed in this context"},
+			"mapping values are not allowed in this context (line 2 is indented 2 spaces, " +
+				"line 1 above it 0: " + columns + ")"},
+		{"colon in a value", "a:\n  b: c: d\n", 2,
+			`mapping values are not allowed in this context (a value with ": " in it ` +
+				`needs quotes)`},
+		{"key too far in", "s:\n  a: 1\n    b: 2\n", 3,
+			"mapping values are not allowed in this context (line 3 is indented 4 spaces, " +
+				"line 2 above it 2: " +
+				columns + ")"},
+		{"key too far in, after a comment", "s:\n a: 1\n # note\n\n  b: 2\n", 5,
+			"did not find expected key (line 5 is indented 2 spaces, line 2 above it 1: " +
+				columns + ")"},
+		{"list item key too far out", "r:\n  - p: /\n    u: x\n  q: y\n", 4,
+			"did not find expected '-' indicator (line 4 is indented 2 spaces, line 3 " +
+				"above it 4: " + columns + ")"},
+		{"list item key out of line", "r:\n  - p: /\n   u: x\n", 3,
+			"did not find expected '-' indicator (line 3 is indented 3 spaces, line 2 " +
+				"above it 4: " + columns + ")"},
+		{"key without a colon", "a: 1\nb\nc: 2\n", 2, "could not find expected ':' (a key " +
+			"needs a colon after it, and a value that runs over several lines needs quotes)"},
 		{"tab indent", "a:\n\tb: 1\n", 2, "found character that cannot start any token " +
 			"(a tab indents this line; YAML is indented with spaces only)"},
 		{"tab after spaces", "a:\n  b:\n  \tc: 1\n", 3, "found character that cannot start " +
