@@ -90,6 +90,9 @@ func (s *FileStore) Lookup(name string) *User {
 // Len returns the number of users loaded.
 func (s *FileStore) Len() int { return len(s.snap.Load().users) }
 
+// Path returns the users file's path.
+func (s *FileStore) Path() string { return s.path }
+
 // Reload reads the users file again. On error the previous users stay in place.
 func (s *FileStore) Reload() error {
 	s.reload.Lock()

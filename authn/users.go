@@ -231,7 +231,8 @@ func parseUser(name string, n *yaml.Node, key string,
 	h, err := password.Parse(u.encoded)
 	if err != nil {
 		// The error names the scheme but never the hash itself.
-		return nil, fail(pwNode, key+".password", err)
+		return nil, fail(pwNode, key+".password",
+			fmt.Errorf("%w; make a hash with gateway hash-password", err))
 	}
 	u.hash = h
 	return u, nil

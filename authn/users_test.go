@@ -77,7 +77,10 @@ func TestParseUsersErrors(t *testing.T) {
 		{"bad second document", "users: {}\n---\nx: \"\\q\"\n", "", 3,
 			"invalid YAML: found unknown escape character"},
 		{"unsupported scheme", "users:\n  bob:\n    password: \"$6$salt$abc\"\n",
-			"users.bob.password", 3, ""},
+			"users.bob.password", 3, "$6$ (SHA-512 crypt); make a hash with gateway hash-password"},
+		{"plaintext password", "users:\n  bob:\n    password: hunter2\n",
+			"users.bob.password", 3, "(plaintext password?); make a hash with gateway " +
+				"hash-password"},
 		{"no password", "users:\n  bob:\n    email: b@x\n", "users.bob.password", 3, "missing"},
 		{"control char", "users:\n  bob:\n    password: \"" + h + "\"\n    email: \"b\\x01@x\"\n",
 			"users.bob.email", 4, "control"},

@@ -1223,3 +1223,6 @@ func (h *Handler) EndSessions(ctx context.Context, user string) (int, error) {
 
 // ReloadUsers re-reads the users file now. On error the previous users keep serving.
 func (h *Handler) ReloadUsers() error { return h.auth.Users().Reload() }
+
+// Users returns the users the Handler signs in against.
+func (h *Handler) Users() *authn.FileStore { return h.auth.Users() }

@@ -307,7 +307,10 @@ func runExecStart(t *testing.T, args, env []string) {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	await(`msg="users file reloaded" reason=SIGHUP`)
+	if line := await(`msg="users file reloaded" reason=SIGHUP`); !strings.Contains(line,
+		" users=1") {
+		t.Errorf("reload record %q, want it to count the one user", line)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -24,12 +24,15 @@ func reloadOnHangup(ctx context.Context, g *gateway, lg *slog.Logger) {
 			case <-hup:
 			}
 			g.reload("SIGHUP")
-			if err := g.handler().ReloadUsers(); err != nil {
+			h := g.handler()
+			if err := h.ReloadUsers(); err != nil {
 				lg.Error("users file rejected on SIGHUP, keeping the last good version",
 					"error", err)
 				continue
 			}
-			lg.Info("users file reloaded", "reason", "SIGHUP")
+			users := h.Users()
+			lg.Info("users file reloaded", "reason", "SIGHUP", "file", users.Path(),
+				"users", users.Len())
 		}
 	}()
 }
