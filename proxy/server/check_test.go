@@ -141,8 +141,8 @@ func TestTLSWarnings(t *testing.T) {
 				":6: tls.email: ", ":7: tls.ca: ", ":8: tls.ca_root: ", ":9: tls.storage: "}},
 		{"files keys with TLS off", "tls:\n  cert_file: cert.pem\n  key_file: key.pem\n" +
 			"  hsts: false\n", true, 0o600, []string{
-				":2: tls.cert_file: set while tls.mode is off: only files mode",
-				":3: tls.key_file: ", ":4: tls.hsts: set while tls.mode is off"}},
+			":2: tls.cert_file: set while tls.mode is off: only files mode",
+			":3: tls.key_file: ", ":4: tls.hsts: set while tls.mode is off"}},
 		{"files keys in acme mode", "tls:\n  mode: acme\n  domains: [localhost]\n" +
 			"  key_file: key.pem\n", true, 0o600,
 			[]string{":4: tls.key_file: set while tls.mode is acme"}},
