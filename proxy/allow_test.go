@@ -95,6 +95,13 @@ func TestAllowRulesDecide(t *testing.T) {
 		{"anonymous", "", "GET", "/public/x.json", 200, ""},
 		{"bob", bob, "GET", "/admin.json", 200, ""},
 		{"bob", bob, "GET", "/index.php/admin/", 200, ""},
+		// other extensions PHP setups run, and Apache's AddHandler, which runs
+		// "x.php.txt"
+		{"anonymous", "", "GET", "/public/index.phtml/admin/", 401, ""},
+		{"alice", alice, "GET", "/public/index.php5/admin/x", 403, "may not open this page"},
+		{"alice", alice, "GET", "/public/x.PHAR/admin/", 403, "may not open this page"},
+		{"alice", alice, "GET", "/public/x.php.txt/admin/", 403, "may not open this page"},
+		{"alice", alice, "GET", "/public/x.phpx/admin/", 200, ""}, // no PHP extension
 		{"alice", alice, "GET", "/administrator.json", 200, ""},
 		{"alice", alice, "GET", "/a/.php/admin/", 200, ""}, // no script name
 		// an app under /app2/ with its front controller there
@@ -174,5 +181,49 @@ func TestTooManyReadingsRefused(t *testing.T) {
 	if r := e.raw("GET", strings.Repeat("/x.php", 3)+"/y", alice, nil); r.StatusCode !=
 		http.StatusOK {
 		t.Errorf("three scripts deep: status %d, want 200", r.StatusCode)
+	}
+}
+
+// TestStrippedRouteFrontController: behind strip_prefix an app's root is the route's
+// prefix, so its front controller's "/admin/" is the gateway's "/app/admin/", and that
+// route's rule judges it.
+func TestStrippedRouteFrontController(t *testing.T) {
+	up := newEcho(t)
+	e := newEnvWithUpstream(t, up, `  - path: /app/
+    upstream: "`+up.URL+`"
+    strip_prefix: true
+    public: [/app/public/]
+    allow:
+      groups: [admins]
+`)
+	alice, bob := e.session("alice", alicePass), e.session("bob", bobPass)
+	for _, tt := range []struct {
+		who, cookie, path string
+		want              int
+		upstream          string // the path the app gets, when it gets the request
+	}{
+		{"anonymous", "", "/app/public/index.php/admin/", 401, ""},
+		{"alice", alice, "/app/public/index.php/admin/", 403, ""},
+		{"alice", alice, "/app/public/index.phtml/admin/x", 403, ""},
+		{"bob", bob, "/app/public/index.php/admin/", 200, "/public/index.php/admin/"},
+		{"anonymous", "", "/app/public/index.php/public/x", 200,
+			"/public/index.php/public/x"},
+		{"anonymous", "", "/app/public/x", 200, "/public/x"},
+		{"alice", alice, "/app/x", 403, ""},
+	} {
+		t.Run(tt.who+" "+tt.path, func(t *testing.T) {
+			before := up.count()
+			r := e.raw("GET", tt.path, tt.cookie, nil)
+			if r.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d", r.StatusCode, tt.want)
+			}
+			contacted := up.count() != before
+			if contacted != (tt.upstream != "") {
+				t.Fatalf("upstream contacted: %v", contacted)
+			}
+			if contacted && up.last(t).RequestURI != tt.upstream {
+				t.Errorf("upstream got %q, want %q", up.last(t).RequestURI, tt.upstream)
+			}
+		})
 	}
 }

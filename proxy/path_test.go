@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -310,6 +311,24 @@ func upstreamReadings(escaped string) ([]string, error) {
 	return out, nil
 }
 
+// frontControllerReadings returns what a PHP front controller reads a decoded path as:
+// the path after its script, from the app's root and from the script's folder. Such a
+// path is served by the route it names, judged by the rules of these readings' routes
+// too, so a user those rules let in may have it forwarded to another route's upstream.
+func frontControllerReadings(dec string) []string {
+	segs := strings.Split(dec, "/")
+	for i := 1; i < len(segs)-1; i++ {
+		if phpScript.MatchString(segs[i]) {
+			info := "/" + strings.Join(segs[i+1:], "/")
+			return []string{resolve(info), resolve(strings.Join(segs[:i], "/") + info)}
+		}
+	}
+	return nil
+}
+
+// phpScript matches a path segment that PHP setups run as a script.
+var phpScript = regexp.MustCompile(`(?i)^.+?\.(php[34578]?|phtml|phar|pht)(\..*)?$`)
+
 // plainUnreserved decodes the percent-encoded letters, digits, "-", ".", "_" and "~" of an
 // escaped path, and leaves every other escape as it is.
 func plainUnreserved(escaped string) string {
@@ -396,6 +415,8 @@ func FuzzNormalizePath(f *testing.F) {
 		"/public/x\\..\\admin", "//admin/x", "/public/.", "/public/admin./",
 		"/admin%2fx", "/public%2fx", "/public%5cx", "/%70ublic/x", "/%61dmin/x",
 		"/app/.gateway/x", "/public/%25%32%65%25%32%65/admin/", "/public/%252%65",
+		"/app/static/index.php/secret", "/app/static/index.php/public/x",
+		"/public/x.phtml/admin/", "/public/a.php.txt/x",
 	} {
 		f.Add(s)
 	}
@@ -422,6 +443,11 @@ func FuzzNormalizePath(f *testing.F) {
 			if err != nil {
 				t.Fatalf("%s %q: %s was sent %q, which does not decode: %v",
 					who.name, target, s.host, s.path, err)
+			}
+			if who.cookie == "" {
+				for _, p := range readings {
+					readings = append(readings, frontControllerReadings(p)...)
+				}
 			}
 			for _, p := range readings {
 				if msg := pathDisagrees(s.host, p, who.cookie != ""); msg != "" {
@@ -476,7 +502,16 @@ func TestFrameworkReadings(t *testing.T) {
 		{"/a/b/c.php/", "/a/b/c", "/", "/a/b/"},
 		{"/index.php", "/index", "/index.php", "/index.php"},
 		{"/.php/admin/", "/.php/admin/", "/.php/admin/", "/.php/admin/"},
-		{"/a.php5/admin/", "/a.php5/admin/", "/a.php5/admin/", "/a.php5/admin/"},
+		{"/a.php5/admin/", "/a.php5/admin/", "/admin/", "/admin/"},
+		{"/p/x.phtml/admin", "/p/x.phtml/admin", "/admin", "/p/admin"},
+		{"/p/x.PHAR/admin", "/p/x.PHAR/admin", "/admin", "/p/admin"},
+		{"/p/x.Pht/admin", "/p/x.Pht/admin", "/admin", "/p/admin"},
+		{"/p/x.php.txt/admin", "/p/x.php.txt/admin", "/admin", "/p/admin"}, // AddHandler
+		{"/p/x.tar.php8/a", "/p/x.tar.php8/a", "/a", "/p/a"},
+		{"/p/x.phpx/admin", "/p/x.phpx/admin", "/p/x.phpx/admin", "/p/x.phpx/admin"},
+		{"/p/x.php9/admin", "/p/x.php9/admin", "/p/x.php9/admin", "/p/x.php9/admin"},
+		{"/p/x.ph/admin", "/p/x.ph/admin", "/p/x.ph/admin", "/p/x.ph/admin"},
+		{"/p/php.x/admin", "/p/php.x/admin", "/p/php.x/admin", "/p/php.x/admin"},
 		{"/x.php/y.php/z", "/x.php/y.php/z", "/y.php/z", "/y.php/z"},
 		{"/d/x.php/y.php/z", "/d/x.php/y.php/z", "/y.php/z", "/d/y.php/z"},
 	} {

@@ -56,16 +56,44 @@ func formatReading(decoded string) string {
 // pathInfoReadings returns what a PHP front controller routes a decoded path as: the
 // part after its first PHP script ("/index.php/admin/" is "/admin/"), and that part
 // under the script's folder ("/blog/index.php/admin/" is "/blog/admin/", where an app
-// that lives in /blog/ has its "/admin/"). A path without a script is its own reading.
+// that lives in /blog/ has its "/admin/"). A script is a segment, other than the last,
+// with a PHP extension after its first letter (see phpExtension): after the last dot, as
+// Debian's and most PHP setups run them, or before another one, as Apache's AddHandler
+// does ("x.php.txt"). A path without a script is its own reading.
 func pathInfoReadings(decoded string) (root, folder string) {
-	for i := 1; i+len(".php/") <= len(decoded); i++ {
-		if decoded[i] == '.' && decoded[i+4] == '/' && decoded[i-1] != '/' &&
-			containsFold(decoded[i+1:i+4], "php") {
-			dir := decoded[:strings.LastIndexByte(decoded[:i], '/')]
-			return decoded[i+4:], dir + decoded[i+4:]
+	start := 1 // of the segment
+	for start < len(decoded) {
+		end := strings.IndexByte(decoded[start:], '/')
+		if end < 0 {
+			break
 		}
+		end += start
+		for i := start + 1; i < end; i++ {
+			if decoded[i] == '.' && phpExtension(decoded[i+1:end]) {
+				info := decoded[end:]
+				return info, decoded[:start-1] + info
+			}
+		}
+		start = end + 1
 	}
 	return decoded, decoded
+}
+
+// phpExtensions are the extensions PHP setups run as scripts: Debian's and Ubuntu's
+// ("php", "phtml", "phar"), and those of older setups and other distributions.
+var phpExtensions = []string{"php", "phtml", "phar", "pht", "php3", "php4", "php5",
+	"php7", "php8"}
+
+// phpExtension reports whether rest, what follows a dot in a segment, starts with a PHP
+// extension, in any letter case, that ends the segment or a dot ends.
+func phpExtension(rest string) bool {
+	for _, ext := range phpExtensions {
+		if len(rest) >= len(ext) && (len(rest) == len(ext) || rest[len(ext)] == '.') &&
+			containsFold(rest[:len(ext)], ext) {
+			return true
+		}
+	}
+	return false
 }
 
 // otherReadings returns the routes that framework, Windows and case-blind readings of a
@@ -84,12 +112,23 @@ func (h *Handler) otherReadings(host, decoded string, rt *route, public bool) re
 		}
 		paths = append(paths, p)
 	}
+	// An app behind strip_prefix has its root at the route's prefix: a front
+	// controller's "/admin/" is the gateway's prefix + "/admin/" there.
+	base := ""
+	if rt != nil && rt.strip {
+		if _, rest := rt.stripPrefix(decoded, decoded); strings.HasSuffix(decoded, rest) {
+			base = decoded[:len(decoded)-len(rest)]
+		}
+	}
 	// every series of readings: the list grows as it is walked
 	for i := 0; i < len(paths); i++ {
 		p := paths[i]
 		root, folder := pathInfoReadings(p)
 		more(formatReading(p))
 		more(root)
+		if base != "" && root != p {
+			more(base + root)
+		}
 		more(folder)
 		more(windowsReading(stripParams(p)))
 	}
