@@ -149,7 +149,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 
 	// Login CSRF: the form's token must match the one in this browser's pre-login cookie,
 	// and the request must not come from another origin.
-	if err := h.origins.Check(r); err != nil || st.CSRF == "" ||
+	if err := h.checkOrigin(r); err != nil || st.CSRF == "" ||
 		!tokenEqual(st.CSRF, r.PostForm.Get("csrf_token")) {
 		h.audit(r, "sign-in refused", "", "csrf")
 		st = loginState{CSRF: session.NewToken(), Next: next}
@@ -247,13 +247,26 @@ func (h *Handler) logoutForm(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, d)
 }
 
+// errOriginRepeated refuses a form post that names its origin more than once.
+var errOriginRepeated = errors.New("Origin or Sec-Fetch-Site sent more than once")
+
+// checkOrigin refuses a form post from another origin. Browsers send Origin and
+// Sec-Fetch-Site once; a request with two of either is no browser's, and is refused
+// rather than judged by the first.
+func (h *Handler) checkOrigin(r *http.Request) error {
+	if len(r.Header["Origin"]) > 1 || len(r.Header["Sec-Fetch-Site"]) > 1 {
+		return errOriginRepeated
+	}
+	return h.origins.Check(r)
+}
+
 // logout ends the session: deleted from the store, cookie expired, and a notice for the
 // sign-in page it sends the browser to.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if !h.readForm(w, r) {
 		return
 	}
-	if err := h.origins.Check(r); err != nil {
+	if err := h.checkOrigin(r); err != nil {
 		h.audit(r, "sign-out refused", "", "cross-origin")
 		h.errorPage(w, r, http.StatusForbidden, msgFormExpire)
 		return

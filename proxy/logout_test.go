@@ -110,12 +110,17 @@ func TestLoginCSRF(t *testing.T) {
 	}{
 		"no token":                 {"", nil},
 		"token without its cookie": {token, nil},
-		"cross-site":               {token, []string{"Origin", "https://evil.example"}},
+		// the rest send the token of their own sign-in form, from another origin
+		"cross-site": {"own", []string{"Origin", "https://evil.example"}},
+		"two origins, own first": {"own", []string{"Origin", e.gw.URL,
+			"Origin", "https://evil.example"}},
+		"two Sec-Fetch-Site, same-origin first": {"own", []string{
+			"Sec-Fetch-Site", "same-origin", "Sec-Fetch-Site", "cross-site"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			victim := e.browser()
-			if name == "cross-site" {
-				victim = attacker
+			if tt.token == "own" {
+				tt.token = field(t, csrfRe, victim.get("/.gateway/login").body)
 			}
 			r := victim.post("/.gateway/login", url.Values{
 				"username": {"bob"}, "password": {bobPass}, "csrf_token": {tt.token},
