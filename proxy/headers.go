@@ -24,7 +24,7 @@ var identityAliases = []string{
 	"X-Forwarded-Access-Token", "X-Token-Subject",
 	// IBM Security Verify Access (WebSEAL), CA SiteMinder, Shibboleth and LDAP front ends
 	"Smuser", "Sm-User", "Sm-Universalid", "Sm-Authtype", "Sm-Userdn", "Eppn",
-	"Http-Remote-User",
+	"Http-Remote-User", "X-Ssl-User", "X-Act-As",
 }
 
 // identityAliasPrefixes are name prefixes removed the same way: whole families of
@@ -35,7 +35,7 @@ var identityAliasPrefixes = []string{
 	"oidc-claim-", "x-ms-client-principal", "x-goog-authenticated-user-", "x-amzn-oidc-",
 	"cf-access-", "impersonate-", "x-ssl-client-", "x-client-cert-", "x-vouch-",
 	"tailscale-user-", "x-oauth-", "x-oidc-", "x-saml-", "iv-", "shib-", "x-shib-",
-	"x-ldap-",
+	"x-ldap-", "ssl-client-", "x-impersonate-",
 }
 
 // forwardedHeaders describe the original request or the client. The gateway writes its

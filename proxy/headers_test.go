@@ -92,6 +92,11 @@ func TestHeaderFilter(t *testing.T) {
 		{"X-Auth-Token", true},
 		{"Authenticated-User", true},
 		{"X-Kubernetes-Remote-User", true},
+		{"Ssl-Client-S-Dn", true},
+		{"X-Ssl-User", true},
+		{"x_impersonate_user", true},
+		{"X-Act-As", true},
+		{"X-Actor", false},
 		{"X-Viewport", false},
 	} {
 		if got := f.blocked(tt.name); got != tt.want {
