@@ -198,7 +198,7 @@ func (b *bench) floodOnce(ctx context.Context, ld loader, t *target, fr *floodRo
 	start := time.Now()
 	for range b.o.FloodConns {
 		wg.Go(func() {
-			flooder(fctx, fc, t.url, seq, &checked, &refused, &other)
+			flooder(fctx, fc, t.url, seq, b.o.FloodSpread, &checked, &refused, &other)
 		})
 	}
 
@@ -253,13 +253,14 @@ var strangerSeq atomic.Int64
 // flooder posts wrong passwords until ctx ends, each time for a name no user has and
 // from an address of floodNet not used before, so that neither the per-address nor the
 // per-username limit refuses it: every attempt costs the gateway a full password check
-// against a dummy hash as costly as its users' hashes.
+// against a dummy hash as costly as its users' hashes. With spread, each address is of
+// another /24 network than the last 511.
 func flooder(ctx context.Context, c *http.Client, base string, seq *atomic.Int64,
-	checked, refused, other *atomic.Int64) {
+	spread bool, checked, refused, other *atomic.Int64) {
 	var f loginForm
 	for ctx.Err() == nil {
 		i := seq.Add(1)
-		addr := floodAddr(i)
+		addr := floodAddr(i, spread)
 		var err error
 		if f.csrf == "" {
 			if f, err = getForm(ctx, c, base, addr); err != nil {
@@ -284,8 +285,12 @@ func flooder(ctx context.Context, c *http.Client, base string, seq *atomic.Int64
 	}
 }
 
-// floodAddr returns the i-th address of floodNet, wrapping after its 131,072.
-func floodAddr(i int64) string {
+// floodAddr returns the i-th address of floodNet, wrapping after its 131,072: in order,
+// or with spread, taking the 512 /24 networks of floodNet in turn.
+func floodAddr(i int64, spread bool) string {
 	n := uint32(i) % (1 << 17)
+	if spread {
+		n = n%512<<8 | n/512
+	}
 	return fmt.Sprintf("198.%d.%d.%d", 18+n>>16, n>>8&0xff, n&0xff)
 }

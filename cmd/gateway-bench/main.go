@@ -67,6 +67,9 @@ type Options struct {
 	FloodRounds int
 	// FloodConns is how many clients post wrong passwords at once during the flood.
 	FloodConns int
+	// FloodSpread sends each wrong attempt from another /24 network, as a botnet with
+	// hundreds of networks would, rather than from the next address of floodNet.
+	FloodSpread bool
 	// FloodLoadConns is how many connections carry the signed-in load that is measured
 	// with and without the flood.
 	FloodLoadConns int
@@ -111,6 +114,8 @@ func parseFlags(args []string) (Options, error) {
 		"or 0")
 	fs.IntVar(&o.FloodRounds, "flood-rounds", 5, "rounds of the login flood, or 0")
 	fs.IntVar(&o.FloodConns, "flood-conns", 50, "concurrent wrong-password sign-ins")
+	fs.BoolVar(&o.FloodSpread, "flood-spread", false, "send each wrong sign-in from "+
+		"another /24 network, not from the next address")
 	fs.IntVar(&o.FloodLoadConns, "flood-load-conns", 16, "signed-in connections "+
 		"measured under the flood")
 	quick := fs.Bool("quick", false, "smoke run: 1 round of 300ms (1s with wrk), 200 sessions, "+

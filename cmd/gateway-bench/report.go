@@ -241,7 +241,7 @@ func (r *results) writeFlood(b *strings.Builder) {
 		"argon2id hashes at the default cost (%s). Each round measures the signed-in load "+
 		"at %d connections alone, then again while %d clients post wrong passwords without "+
 		"pause. Each wrong attempt is for a user name that does not exist, from an "+
-		"X-Forwarded-For address of %s used once (the gateway trusts 127.0.0.1 as a "+
+		"X-Forwarded-For address of %s used once%s (the gateway trusts 127.0.0.1 as a "+
 		"proxy), so that the throttle, which counts per address and per name, lets every "+
 		"one through to a full check against a dummy hash of the users' cost: the most "+
 		"work a flood can make, as from a botnet. Meanwhile a real user signs in again "+
@@ -249,7 +249,8 @@ func (r *results) writeFlood(b *strings.Builder) {
 		"which carries the gateway's device cookie, from a browser never used before, "+
 		"and from a browser never used before at an address never used before "+
 		"(192.0.2.100 on).\n\n", argonString(),
-		r.o.FloodLoadConns, r.o.FloodConns, floodNet, realUserAddr)
+		r.o.FloodLoadConns, r.o.FloodConns, floodNet, spreadNote(r.o.FloodSpread),
+		realUserAddr)
 	b.WriteString("| round | req/s alone | req/s under flood | ratio | passwords checked/s " +
 		"| refused (429) | other |\n|--:|--:|--:|--:|--:|--:|--:|\n")
 	for i, fr := range f.rounds {
@@ -393,4 +394,12 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// spreadNote says how the flood's addresses are spread over networks.
+func spreadNote(spread bool) string {
+	if spread {
+		return ", each in another /24 network than the 511 before it (-flood-spread)"
+	}
+	return ", the next address each time, so that a /24 network sends 256 in a row"
 }

@@ -132,16 +132,27 @@ func TestParseFlags(t *testing.T) {
 }
 
 func TestFloodAddr(t *testing.T) {
-	seen := make(map[string]bool)
-	for i := range int64(1 << 17) {
-		a := floodAddr(i)
-		if seen[a] {
-			t.Fatalf("floodAddr(%d) = %s again", i, a)
+	for _, spread := range []bool{false, true} {
+		seen := make(map[string]bool)
+		for i := range int64(1 << 17) {
+			a := floodAddr(i, spread)
+			if seen[a] {
+				t.Fatalf("spread %v: floodAddr(%d) = %s again", spread, i, a)
+			}
+			seen[a] = true
 		}
-		seen[a] = true
 	}
-	if a, b := floodAddr(0), floodAddr(1<<17-1); a != "198.18.0.0" || b != "198.19.255.255" {
+	if a, b := floodAddr(0, false), floodAddr(1<<17-1, false); a != "198.18.0.0" ||
+		b != "198.19.255.255" {
 		t.Errorf("got %s to %s, want 198.18.0.0 to 198.19.255.255", a, b)
+	}
+	// spread: 512 attempts in a row, each from another /24
+	for i, want := range map[int64]string{0: "198.18.0.0", 1: "198.18.1.0",
+		255: "198.18.255.0", 256: "198.19.0.0", 511: "198.19.255.0", 512: "198.18.0.1",
+		1<<17 - 1: "198.19.255.255"} {
+		if got := floodAddr(i, true); got != want {
+			t.Errorf("floodAddr(%d, true) = %s, want %s", i, got, want)
+		}
 	}
 }
 
