@@ -37,25 +37,37 @@ const LoginHeader = ReservedHeaderPrefix + "Login"
 // claim any URL.
 func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	pageHeaders(w.Header(), h.csp)
+	// The access record names the described request and, for a refusal, why: the auth
+	// request's own path is the same for every decision.
+	st := &state{}
+	if sw, ok := w.(*statusWriter); ok {
+		st = sw.st
+	}
+	deny := func(code int, reason string) {
+		st.reason = reason
+		w.WriteHeader(code)
+	}
 	peer := peerAddr(r.RemoteAddr)
 	if !peer.IsValid() || !trusted(peer, h.trusted) {
 		h.log.Warn("forward-auth refused", "reason", "not from a trusted proxy",
 			"client_ip", peer.String())
-		w.WriteHeader(http.StatusUnauthorized)
+		deny(http.StatusUnauthorized, "not from a trusted proxy")
 		return
 	}
 	target, ok := originalTarget(r)
 	if !ok {
 		h.log.Warn("forward-auth refused", "reason", "original URL missing or ambiguous",
 			"client_ip", h.clientIP(r).String())
-		w.WriteHeader(http.StatusForbidden)
+		deny(http.StatusForbidden, "original URL missing or ambiguous")
 		return
 	}
+	st.target = target.path
 	clean, decoded, err := normalizePath(target.path)
 	if err != nil {
-		w.WriteHeader(http.StatusForbidden)
+		deny(http.StatusForbidden, "the path could be read two ways")
 		return
 	}
+	st.target = clean
 	// The proxy must name the host the user asked for, in X-Forwarded-Host or an
 	// absolute X-Original-URL. The auth request's own Host cannot stand in for it: a
 	// proxy that does not set X-Forwarded-Host passes a client's copy on, and nothing
@@ -65,14 +77,22 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	if host == "" {
 		h.log.Warn("forward-auth refused", "reason", "no X-Forwarded-Host: the front "+
 			"proxy must name the host", "client_ip", h.clientIP(r).String())
-		w.WriteHeader(http.StatusForbidden)
+		deny(http.StatusForbidden, "no X-Forwarded-Host")
 		return
 	}
 	gw, rt, public, ok := h.decide(config.NormalizeHost(host), decoded)
-	if !ok || gw || rt == nil {
-		w.WriteHeader(http.StatusForbidden)
+	switch {
+	case !ok:
+		deny(http.StatusForbidden, "the path could be read two ways")
+		return
+	case gw:
+		deny(http.StatusForbidden, "a path of the gateway's own")
+		return
+	case rt == nil:
+		deny(http.StatusForbidden, "no route")
 		return
 	}
+	st.route = rt
 	// The front proxy passes the client's headers on to the app and cleans only the
 	// spellings it is told of: an identity, forwarding or method-override header spelt
 	// with another separator ("X~Forwarded~User") would reach an app that reads every
@@ -81,7 +101,7 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		h.log.Warn("forward-auth refused", "reason", "a header the gateway removes, "+
 			"spelt with another separator", "header", name, "route", rt.name,
 			"client_ip", h.clientIP(r).String())
-		w.WriteHeader(http.StatusForbidden)
+		deny(http.StatusForbidden, "a header spelt with another separator")
 		return
 	}
 	// A websocket handshake from another site rides on the user's cookie: refused, as
@@ -92,7 +112,7 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		target.method == http.MethodConnect) && !originMatches(r, target.scheme, host) {
 		h.log.Warn("forward-auth refused", "reason", "websocket handshake from another "+
 			"origin", "route", rt.name, "client_ip", h.clientIP(r).String())
-		w.WriteHeader(http.StatusForbidden)
+		deny(http.StatusForbidden, "websocket handshake from another origin")
 		return
 	}
 	// A CORS preflight carries no cookie; a route that lets genuine ones through does so
@@ -101,7 +121,7 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	// makes it no preflight.
 	also := h.otherReadings(config.NormalizeHost(host), decoded, rt, public)
 	if also.overflow {
-		w.WriteHeader(http.StatusForbidden)
+		deny(http.StatusForbidden, "the path has too many readings")
 		return
 	}
 	if rt.preflight && target.method == http.MethodOptions && !target.lowerMethod &&
@@ -115,13 +135,15 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	_, u, err := h.identify(w, r)
 	if !public || also.signInNeeded(false) {
 		if err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
+			deny(http.StatusServiceUnavailable, "session store unavailable")
 			return
 		}
 		if u == nil {
+			st.reason = "no session"
 			h.sessionNeeded(w, r, clean, target.query)
 			return
 		}
+		st.user = u
 		// A methods rule needs the method of the described request; the auth request's
 		// own (nginx always asks with GET) says nothing about it.
 		method := target.method
@@ -129,7 +151,7 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 			if methods != nil {
 				h.log.Warn("forward-auth refused", "reason", "no X-Forwarded-Method for "+
 					"a route with a methods rule", "route", rt.name)
-				w.WriteHeader(http.StatusForbidden)
+				deny(http.StatusForbidden, "no X-Forwarded-Method")
 				return
 			}
 			method = http.MethodGet
@@ -140,12 +162,16 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 			h.log.Warn("forward-auth refused", "reason", "method not in upper case on a "+
 				"route with a methods rule", "route", rt.name,
 				"client_ip", h.clientIP(r).String())
-			w.WriteHeader(http.StatusForbidden)
+			deny(http.StatusForbidden, "method not in upper case")
 			return
 		}
-		if !public && !rt.allows(u, method, target.query) ||
-			also.refusing(u, method, target.query, false) != nil {
-			w.WriteHeader(http.StatusForbidden)
+		if !public && !rt.allows(u, method, target.query) {
+			deny(http.StatusForbidden, "the route's allow rule")
+			return
+		}
+		if rt2 := also.refusing(u, method, target.query, false); rt2 != nil {
+			deny(http.StatusForbidden, "the allow rule of route "+rt2.name+
+				", which another reading of the path falls under")
 			return
 		}
 		// The front proxy passes the client's headers on to the app, and a method
@@ -153,7 +179,7 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		if methods != nil && hasMethodOverride(r.Header) {
 			h.log.Warn("forward-auth refused", "reason", "method override on a route "+
 				"with a methods rule", "route", rt.name, "client_ip", h.clientIP(r).String())
-			w.WriteHeader(http.StatusForbidden)
+			deny(http.StatusForbidden, "method override")
 			return
 		}
 		// Rails, Laravel and Symfony take a POST body's "_method" field as the method,
@@ -164,11 +190,12 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 				"with a methods rule: its _method field cannot be read here; let the "+
 				"gateway proxy this route", "route", rt.name,
 				"client_ip", h.clientIP(r).String())
-			w.WriteHeader(http.StatusForbidden)
+			deny(http.StatusForbidden, "a form or JSON body")
 			return
 		}
 	}
 	if u != nil {
+		st.user = u
 		setIdentity(w.Header(), rt.identity, u)
 	}
 	w.WriteHeader(http.StatusOK)

@@ -227,7 +227,7 @@ func (h *Handler) record(sw *statusWriter, r *http.Request, st *state, start tim
 	}
 	h.metrics.request(st.routeName(), sw.status(), time.Since(start))
 	if h.log.Enabled(r.Context(), slog.LevelInfo) {
-		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		attrs := []slog.Attr{
 			slog.String("log", "access"),
 			slog.String("method", r.Method),
 			slog.String("host", r.Host),
@@ -238,7 +238,14 @@ func (h *Handler) record(sw *statusWriter, r *http.Request, st *state, start tim
 			slog.String("user", st.userName()),
 			slog.String("route", st.routeName()),
 			slog.String("client_ip", h.clientIP(r).String()),
-		)
+		}
+		if st.target != "" {
+			attrs = append(attrs, slog.String("target", st.target))
+		}
+		if st.reason != "" {
+			attrs = append(attrs, slog.String("reason", st.reason))
+		}
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	}
 }
 
@@ -255,6 +262,9 @@ type state struct {
 	bodyErr atomic.Pointer[error]
 	path    string // cleaned, escaped
 	dpath   string // cleaned, decoded
+	// for a forward-auth request: the path of the request it describes, and why it was
+	// refused
+	target, reason string
 	// set while the upstream's answer is relayed: the request, its writer, and the
 	// watch on a stream (see watchStream)
 	in    *http.Request

@@ -589,3 +589,41 @@ func TestSwitchRecordedAs101(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardAuthRecorded: the access record of a forward-auth decision names the
+// request it describes, the route and user that decided it, and why it was refused, as
+// the auth request's own path is the same for every decision.
+func TestForwardAuthRecorded(t *testing.T) {
+	e := newSecEnv(t, secOptions{config: "trusted_proxies: [\"127.0.0.1/32\"]\n"})
+	alice := e.session(t, "alice", alicePass)
+	for _, tt := range []struct {
+		sess, uri                    string
+		status                       int
+		user, route, target, reason string
+	}{
+		{alice, "/admin/x", 403, "alice", "/admin/", "/admin/x", "the route's allow rule"},
+		{alice, "/app/y", 200, "alice", "/", "/app/y", ""},
+		{"", "/app/y", 401, "", "/", "/app/y", "no session"},
+		{"", "/public/z", 200, "", "/", "/public/z", ""},
+		{alice, "/admin%2fx", 403, "", "", "/admin%2fx", "the path could be read two ways"},
+		{alice, "/admin.json", 403, "alice", "/", "/admin.json", "the allow rule of route " +
+			"/admin/, which another reading of the path falls under"},
+	} {
+		r := e.forwardAuth(t, tt.sess, "X-Forwarded-Uri", tt.uri)
+		if r.StatusCode != tt.status {
+			t.Errorf("%s: status %d, want %d", tt.uri, r.StatusCode, tt.status)
+		}
+		rec := e.logs.lastRequest(proxy.AuthPath)
+		want := map[string]any{"user": tt.user, "route": tt.route, "target": tt.target,
+			"reason": tt.reason, "status": float64(tt.status)}
+		for k, v := range want {
+			got, ok := rec[k]
+			if v == "" && !ok {
+				continue // left out when empty
+			}
+			if got != v {
+				t.Errorf("%s: record's %s is %v, want %v (%v)", tt.uri, k, got, v, rec)
+			}
+		}
+	}
+}
