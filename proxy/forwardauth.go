@@ -104,6 +104,15 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		deny(http.StatusForbidden, "a header spelt with another separator")
 		return
 	}
+	// Nor does the front proxy remove the other names apps read as the user
+	// (Remote-User, X-Remote-User, X-Auth-Request-User, …) unless told to: a client's
+	// copy would reach the app beside the identity the gateway vouches for.
+	if name := h.aliases.aliasIn(r.Header); name != "" {
+		h.log.Warn("forward-auth refused", "reason", "a header apps read as the user",
+			"header", name, "route", rt.name, "client_ip", h.clientIP(r).String())
+		deny(http.StatusForbidden, "a header apps read as the user")
+		return
+	}
 	// A websocket handshake from another site rides on the user's cookie: refused, as
 	// when the gateway proxies. Front proxies may drop Upgrade from the auth request, so
 	// the handshake's own headers mark one too, and over HTTP/2 it is a CONNECT.

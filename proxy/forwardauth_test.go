@@ -104,6 +104,15 @@ func TestForwardAuth(t *testing.T) {
 			"Remote_User", "bob"}, 403, ""},
 		{"identity header as the proxy overwrites it", faProxy, alice, []string{
 			"X-Forwarded-Uri", "/app/x", "X-Forwarded-User", "bob"}, 200, "alice"},
+		// nor does it remove the other names apps read as the user, unless told to
+		{"alias", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
+			"Remote-User", "bob"}, 403, ""},
+		{"alias on a public path", faProxy, "", []string{"X-Forwarded-Uri", "/public/x",
+			"x-auth-request-email", "bob@example.com"}, 403, ""},
+		{"alias of a family", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
+			"X-User-Id", "2"}, 403, ""},
+		{"gRPC-Web's X-User-Agent", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
+			"X-User-Agent", "grpc-web-javascript/0.1"}, 200, "alice"},
 		{"case-blind reading", faProxy, alice, []string{"X-Forwarded-Method", "POST",
 			"X-Forwarded-Uri", "/API/x"}, 403, ""},
 		{"case-blind and Windows readings together", faProxy, alice, []string{
@@ -483,5 +492,23 @@ func TestForwardAuthSignInRedirect(t *testing.T) {
 	}
 	if n := e.up.count(); n != 0 {
 		t.Errorf("forward-auth contacted the upstream %d times", n)
+	}
+}
+
+// TestForwardAuthAliasesFollowConfig: the names forward-auth refuses are those
+// identity_aliases makes the gateway remove when it proxies.
+func TestForwardAuthAliasesFollowConfig(t *testing.T) {
+	e := newEnv(t, forwardAuthConfig+
+		"identity_aliases:\n  builtin: false\n  extra: [X-App-User, X-Team-*]\n")
+	alice := e.session("alice", alicePass)
+	for name, want := range map[string]int{
+		"Remote-User": 200, "X-Auth-Request-User": 200, // built-in, turned off
+		"X-App-User": 403, "x-app-user": 403, "X-Team-Lead": 403, "X-Teams": 200,
+	} {
+		r := askForwardAuth(t, e, proxy.AuthPath, faProxy, alice, "X-Forwarded-Uri", "/app/x",
+			name, "bob")
+		if r.StatusCode != want {
+			t.Errorf("%s: status %d, want %d", name, r.StatusCode, want)
+		}
 	}
 }

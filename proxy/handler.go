@@ -69,6 +69,7 @@ type Handler struct {
 	sessions     *session.Manager
 	log          *slog.Logger
 	filter       *headerFilter
+	aliases      *headerFilter // other names apps read as the user, for forward-auth
 	identity     config.IdentityHeaders
 	trusted      []netip.Prefix
 	redirects    *redirect.Policy
@@ -151,9 +152,10 @@ func New(o Options) (*Handler, error) {
 		names = append(names, rc.IdentityHeaders.User, rc.IdentityHeaders.Email,
 			rc.IdentityHeaders.Groups)
 	}
+	builtin := cfg.IdentityAliases.Builtin == nil || *cfg.IdentityAliases.Builtin
 	h.filter = newHeaderFilter(slices.DeleteFunc(names, func(n string) bool { return n == "" }),
-		cfg.IdentityAliases.Builtin == nil || *cfg.IdentityAliases.Builtin,
-		cfg.IdentityAliases.Extra)
+		builtin, cfg.IdentityAliases.Extra)
+	h.aliases = newAliasFilter(builtin, cfg.IdentityAliases.Extra)
 	h.csp = contentSecurityPolicy(cfg.AllowedRedirectHosts)
 
 	if o.Assertions != nil {

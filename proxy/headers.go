@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -110,6 +111,41 @@ func newHeaderFilter(identity []string, builtin bool, extra []string) *headerFil
 		}
 	}
 	return f
+}
+
+// newAliasFilter returns a filter for the other names apps read as the user: the
+// built-in aliases when builtin is set, and extra names (a trailing "*" makes a prefix).
+// Forward-auth refuses a request that carries one, as the front proxy passes it on.
+func newAliasFilter(builtin bool, extra []string) *headerFilter {
+	f := &headerFilter{names: map[string]bool{}}
+	if builtin {
+		for _, n := range identityAliases {
+			f.names[foldName(n)] = true
+		}
+		f.prefixes = slices.Clone(identityAliasPrefixes)
+	}
+	for _, n := range extra {
+		if p, ok := strings.CutSuffix(n, "*"); ok {
+			f.prefixes = append(f.prefixes, foldName(p))
+		} else {
+			f.names[foldName(n)] = true
+		}
+	}
+	return f
+}
+
+// notAliases are names under an alias prefix that clients send for other ends: gRPC-Web
+// names its library in X-User-Agent.
+var notAliases = map[string]bool{"x-user-agent": true}
+
+// aliasIn returns the name of a header in h that f blocks, or "".
+func (f *headerFilter) aliasIn(h http.Header) string {
+	for name := range h {
+		if f.blocked(name) && !notAliases[foldName(name)] {
+			return name
+		}
+	}
+	return ""
 }
 
 // framingAlias reports whether h carries a header that, spelt with another separator

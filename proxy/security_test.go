@@ -597,8 +597,8 @@ func TestForwardAuthRecorded(t *testing.T) {
 	e := newSecEnv(t, secOptions{config: "trusted_proxies: [\"127.0.0.1/32\"]\n"})
 	alice := e.session(t, "alice", alicePass)
 	for _, tt := range []struct {
-		sess, uri                    string
-		status                       int
+		sess, uri                   string
+		status                      int
 		user, route, target, reason string
 	}{
 		{alice, "/admin/x", 403, "alice", "/admin/", "/admin/x", "the route's allow rule"},

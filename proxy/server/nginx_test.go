@@ -183,6 +183,16 @@ func TestNginxForwardAuth(t *testing.T) {
 		}
 	}
 
+	// nginx passes on names apps read as the user that it is not told to clear: the
+	// gateway refuses a request that carries one
+	for _, name := range []string{"Remote-User", "x-remote-user", "X-Auth-Request-User"} {
+		res, seen = proxyGet(t, alice, base+"/app/whoami", name, "bob")
+		if res.StatusCode != http.StatusForbidden || seen != nil {
+			t.Errorf("signed in, with a client's %s: status %d (app reached: %v), want 403",
+				name, res.StatusCode, seen != nil)
+		}
+	}
+
 	// a route whose allow rule leaves alice out
 	res, _ = proxyGet(t, alice, base+"/admin/", browser...)
 	if res.StatusCode != http.StatusForbidden {
