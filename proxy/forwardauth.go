@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/config"
 )
 
@@ -43,9 +44,11 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	if sw, ok := w.(*statusWriter); ok {
 		st = sw.st
 	}
+	// Traefik and Caddy hand a refusal to the browser as it is, so it carries the
+	// gateway's page (plain text for a script); nginx shows its own.
 	deny := func(code int, reason string) {
 		st.reason = reason
-		w.WriteHeader(code)
+		h.errorPage(w, r, code, "The gateway refused this request.")
 	}
 	peer := peerAddr(r.RemoteAddr)
 	if !peer.IsValid() || !trusted(peer, h.trusted) {
@@ -144,7 +147,8 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	_, u, err := h.identify(w, r)
 	if !public || also.signInNeeded(false) {
 		if err != nil {
-			deny(http.StatusServiceUnavailable, "session store unavailable")
+			st.reason = "session store unavailable"
+			h.storeDown(w, r)
 			return
 		}
 		if u == nil {
@@ -175,12 +179,14 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !public && !rt.allows(u, method, target.query) {
-			deny(http.StatusForbidden, "the route's allow rule")
+			st.reason = "the route's allow rule"
+			h.forbiddenHere(w, r, u, rt, method, target.query)
 			return
 		}
 		if rt2 := also.refusing(u, method, target.query, false); rt2 != nil {
-			deny(http.StatusForbidden, "the allow rule of route "+rt2.name+
-				", which another reading of the path falls under")
+			st.reason = "the allow rule of route " + rt2.name +
+				", which another reading of the path falls under"
+			h.forbiddenHere(w, r, u, rt2, method, target.query)
 			return
 		}
 		// The front proxy passes the client's headers on to the app, and a method
@@ -210,6 +216,22 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
+// forbiddenHere answers a described request that rt's rule does not let u make with
+// method: the page the gateway shows when it proxies.
+func (h *Handler) forbiddenHere(w http.ResponseWriter, r *http.Request, u *authn.User,
+	rt *route, method, query string) {
+	what := "open this page"
+	if rt.allowsUser(u) && !rt.allowsMethod(method, query) {
+		m := method
+		if isOneOf(m, rt.allow.Methods) {
+			m = queryOverride(query, rt.allow.Methods)
+		}
+		what = "send a " + m + " request to this page"
+	}
+	h.errorPageLink(w, r, http.StatusForbidden, "You are signed in as "+u.Name+
+		", who may not "+what+".", LogoutPath, "Sign out to use another account")
+}
+
 // sessionNeeded answers a described request for a protected path that has no session.
 // Only a browser's GET or HEAD is pointed at the sign-in page: a script, or a form post
 // whose body the sign-in would lose, gets a plain 401. In redirect mode the answer is a
@@ -217,13 +239,13 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) sessionNeeded(w http.ResponseWriter, r *http.Request, cleanPath,
 	query string) {
 	if !describesBrowserRead(r) {
-		w.WriteHeader(http.StatusUnauthorized)
+		h.errorPage(w, r, http.StatusUnauthorized, "Sign in first.")
 		return
 	}
 	login := h.loginURL(cleanPath, query)
 	if r.URL.Query().Get("redirect") != "1" {
 		w.Header().Set(LoginHeader, login)
-		w.WriteHeader(http.StatusUnauthorized)
+		h.errorPage(w, r, http.StatusUnauthorized, "Sign in first.")
 		return
 	}
 	// Traefik resolves a relative Location against the auth request's address, which

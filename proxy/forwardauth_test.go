@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -509,6 +510,49 @@ func TestForwardAuthAliasesFollowConfig(t *testing.T) {
 			name, "bob")
 		if r.StatusCode != want {
 			t.Errorf("%s: status %d, want %d", name, r.StatusCode, want)
+		}
+	}
+}
+
+// TestForwardAuthAnswersCarryPages: Traefik and Caddy hand a refusal to the browser as
+// it is, so it carries the page the gateway shows when it proxies, or plain text for a
+// script.
+func TestForwardAuthAnswersCarryPages(t *testing.T) {
+	e := newEnv(t, forwardAuthConfig)
+	alice := e.session("alice", alicePass)
+	const html = "text/html,*/*;q=0.8"
+	for _, tt := range []struct {
+		name, cookie, accept string
+		hdr                  []string
+		status               int
+		ctype, body          string
+	}{
+		{"a rule refuses a browser", alice, html, []string{"X-Forwarded-Host",
+			"admin.example.test", "X-Forwarded-Uri", "/x"}, 403, "text/html",
+			"You are signed in as alice, who may not open this page."},
+		{"a rule refuses a script", alice, "", []string{"X-Forwarded-Host",
+			"admin.example.test", "X-Forwarded-Uri", "/x"}, 403, "text/plain",
+			"Forbidden: You are signed in as alice, who may not open this page.\n"},
+		{"a methods rule refuses", alice, "", []string{"X-Forwarded-Method", "DELETE",
+			"X-Forwarded-Uri", "/api/x"}, 403, "text/plain",
+			"Forbidden: You are signed in as alice, who may not send a DELETE request to " +
+				"this page.\n"},
+		{"a script needs a session", "", "", []string{"X-Forwarded-Uri", "/app/x"}, 401,
+			"text/plain", "Unauthorized: Sign in first.\n"},
+		{"a path read two ways", alice, "", []string{"X-Forwarded-Uri", "/app%2fx"}, 403,
+			"text/plain", "Forbidden: The gateway refused this request.\n"},
+	} {
+		hdr := append([]string{"Accept", tt.accept}, tt.hdr...)
+		r := askForwardAuth(t, e, proxy.AuthPath+"?redirect=1", faProxy, tt.cookie, hdr...)
+		body, _ := io.ReadAll(r.Body)
+		if r.StatusCode != tt.status || !strings.HasPrefix(r.Header.Get("Content-Type"),
+			tt.ctype) {
+			t.Errorf("%s: status %d, type %q; want %d, %s", tt.name, r.StatusCode,
+				r.Header.Get("Content-Type"), tt.status, tt.ctype)
+		}
+		if tt.ctype == "text/plain" && string(body) != tt.body ||
+			tt.ctype == "text/html" && !strings.Contains(string(body), tt.body) {
+			t.Errorf("%s: body %q, want %q", tt.name, body, tt.body)
 		}
 	}
 }
