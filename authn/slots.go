@@ -13,12 +13,13 @@ type Priority int
 const (
 	// Stranger checks wait in the order they came.
 	Stranger Priority = iota
-	// Quiet checks come from a network that has not failed to sign in lately. They take
-	// every other slot while strangers wait, after any Known check: a flood of guesses
-	// from a few networks does not hold up a user at a new browser and a new address.
+	// Quiet checks come from a network that has not failed to sign in lately. With Known
+	// checks they take every other slot while strangers wait, the two taking turns: a
+	// flood of guesses from a few networks does not hold up a user at a new browser and
+	// a new address.
 	Quiet
-	// Known checks come from a browser or an address the user signed in from before.
-	// They go ahead of every other waiter, one per user at a time, in every other slot.
+	// Known checks come from a browser or an address the user signed in from before,
+	// one per user at a time.
 	Known
 )
 
@@ -34,10 +35,11 @@ func (p Priority) String() string {
 }
 
 // slots hands out a fixed number of password-check slots. Waiters are served in the
-// order they came, except that the preferred ones (Known, then Quiet) take every other
-// slot while any wait: under a flood of guesses from strangers, a returning user waits
-// for a check or two, not for the whole queue. Only one waiter per user counts as Known
-// at a time, and strangers still get every other slot, so no one can keep the rest
+// order they came, except that the preferred ones (Known and Quiet) take every other
+// slot while strangers wait, Known and Quiet taking turns at it while both wait: under
+// a flood of guesses from strangers, a returning user waits for a check or two, not for
+// the whole queue. Only one waiter per user counts as Known at a time, and each queue
+// gets at least one slot in four while it waits, so no one can keep the others
 // waiting by signing in over and over.
 type slots struct {
 	mu        sync.Mutex
@@ -47,6 +49,7 @@ type slots struct {
 	rest      []waiter        // everyone else waiting, oldest first
 	firstUser map[string]bool // users with a waiter in first
 	lastFirst bool            // the last slot handed out went to first or quiet
+	lastKnown bool            // the last preferred slot went to first
 }
 
 type waiter struct {
@@ -122,9 +125,10 @@ func (s *slots) releaseAfter(d time.Duration) {
 	time.AfterFunc(d, s.release)
 }
 
-// release gives a slot back: to the longest-waiting Known check, or with none to the
-// longest-waiting Quiet one, unless the last slot went to one of those and strangers
-// wait; else to the longest-waiting stranger.
+// release gives a slot back: to a preferred waiter, unless the last slot went to one
+// and strangers wait, else to the longest-waiting stranger. A preferred slot goes to
+// the longest-waiting Known check, or to the longest-waiting Quiet one when the last
+// preferred slot went to a Known check or none waits.
 func (s *slots) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -132,11 +136,13 @@ func (s *slots) release() {
 	preferred := len(s.first) + len(s.quiet)
 	switch {
 	case preferred > 0 && (len(s.rest) == 0 || !s.lastFirst):
-		if len(s.first) > 0 {
+		if len(s.first) > 0 && (len(s.quiet) == 0 || !s.lastKnown) {
 			next, s.first = s.first[0], s.first[1:]
 			delete(s.firstUser, next.user)
+			s.lastKnown = true
 		} else {
 			next, s.quiet = s.quiet[0], s.quiet[1:]
+			s.lastKnown = false
 		}
 		s.lastFirst = true
 	case len(s.rest) > 0:

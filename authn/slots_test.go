@@ -3,6 +3,7 @@ package authn
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -50,8 +51,8 @@ func TestSlotsOrder(t *testing.T) {
 	for n := range order {
 		got = append(got, n)
 	}
-	// Known, then Quiet, checks take every other slot while strangers wait
-	want := []string{"alice 1", "stranger 1", "bob", "stranger 2", "quiet 1", "stranger 3",
+	// Known and Quiet checks take every other slot while strangers wait, taking turns
+	want := []string{"alice 1", "stranger 1", "quiet 1", "stranger 2", "bob", "stranger 3",
 		"quiet 2", "alice 2", "stranger 4"}
 	if len(got) != len(want) {
 		t.Fatalf("served %v, want %v", got, want)
@@ -127,4 +128,70 @@ func TestSlotsRest(t *testing.T) {
 		t.Errorf("the slot was handed out after %v, before its rest of %v", waited, rest)
 	}
 	s.release()
+}
+
+// TestSlotsKnownLoopStarvesNoOne: a user who signs in over and over from a known browser
+// keeps a Known check waiting at all times; a Quiet check and a stranger still get
+// their turns.
+func TestSlotsKnownLoopStarvesNoOne(t *testing.T) {
+	s := newSlots(1)
+	ctx := context.Background()
+	if err := s.acquire(ctx, Stranger, ""); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan string, 100)
+	var wg sync.WaitGroup
+	var loop func(n int)
+	// each of mallory's checks queues the next before giving its slot back
+	loop = func(n int) {
+		wg.Go(func() {
+			if err := s.acquire(ctx, Known, "mallory"); err != nil {
+				t.Error(err)
+				return
+			}
+			served <- "mallory"
+			if n > 1 {
+				loop(n - 1)
+				for !knownWaits(s) {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			s.release()
+		})
+	}
+	loop(10)
+	for !knownWaits(s) {
+		time.Sleep(time.Millisecond)
+	}
+	for i, p := range []Priority{Quiet, Stranger} {
+		wg.Go(func() {
+			if err := s.acquire(ctx, p, ""); err != nil {
+				t.Error(err)
+				return
+			}
+			served <- p.String()
+			s.release()
+		})
+		for queued(s) < i+2 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	s.release()
+	wg.Wait()
+	close(served)
+	var got []string
+	for n := range served {
+		got = append(got, n)
+	}
+	want := []string{"mallory", "stranger", "quiet", "mallory"}
+	if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+		t.Errorf("served %v, want it to start %v", got, want)
+	}
+}
+
+// knownWaits reports whether a Known check waits for a slot of s.
+func knownWaits(s *slots) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.first) > 0
 }
