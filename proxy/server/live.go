@@ -99,7 +99,12 @@ func (g *gateway) build(cfg *config.Config) (*proxy.Handler, error) {
 // request with such a session is refused whatever the store holds.
 func (g *gateway) endSessions(user string) {
 	if _, err := g.handler().EndSessions(g.ctx, user); err != nil && g.ctx.Err() == nil {
-		g.lg.Error("ending the sessions of changed users", "user", user, "error", err)
+		who := user
+		if who == "" {
+			who = "(every user)"
+		}
+		g.lg.Error("ending the sessions of changed users failed; their sessions are "+
+			"refused all the same", "user", who, "error", err)
 	}
 }
 

@@ -203,3 +203,36 @@ func storeEvents(t *testing.T, log string) []map[string]any {
 	}
 	return out
 }
+
+// TestRedisEvictionPolicyWarned: a Redis that may evict keys to make room would sign
+// users out early; the gateway says so at start, and says nothing of one that may not.
+func TestRedisEvictionPolicyWarned(t *testing.T) {
+	for _, tt := range []struct {
+		conf, policy string
+		warned       bool
+	}{
+		{"", "noeviction", false},
+		{"maxmemory-policy allkeys-lru", "allkeys-lru", true},
+	} {
+		t.Run(tt.policy, func(t *testing.T) {
+			srv := redistest.StartWith(t, tt.conf)
+			up := newUpstream(t)
+			_, logs := runLogged(t, redisConfig(t, up, srv.Addr(), "log:\n  format: json\n"))
+			var warned bool
+			for line := range strings.SplitSeq(logs.String(), "\n") {
+				var rec map[string]any
+				if json.Unmarshal([]byte(line), &rec) != nil ||
+					!strings.HasPrefix(fmt.Sprint(rec["msg"]), "redis may evict") {
+					continue
+				}
+				warned = true
+				if rec["level"] != "WARN" || rec["maxmemory_policy"] != tt.policy {
+					t.Errorf("record %v, want a WARN naming %s", rec, tt.policy)
+				}
+			}
+			if warned != tt.warned {
+				t.Errorf("warned %v, want %v; log:\n%s", warned, tt.warned, logs.String())
+			}
+		})
+	}
+}

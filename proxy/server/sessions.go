@@ -208,6 +208,11 @@ func openStore(cfg *config.Config, lg *slog.Logger) (session.Store, func() error
 		defer cancel()
 		if err := st.Ping(ctx); err != nil {
 			lg.Error("session store unavailable", "store", "redis", "error", err)
+		} else if p, err := st.EvictionPolicy(ctx); err != nil {
+			lg.Debug("redis eviction policy unknown", "error", err)
+		} else if p != "noeviction" {
+			lg.Warn("redis may evict sessions, signing their users out early",
+				"maxmemory_policy", p, "fix", "set maxmemory-policy noeviction")
 		}
 		stop := st.StartSweeper(redisstore.SweepInterval, expired, lg)
 		return st, func() error { stop(); return st.Close() }, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -94,12 +95,34 @@ func options(c config.Redis) (*redis.UniversalOptions, error) {
 	return opts, nil
 }
 
-// SetLogger sends go-redis's own messages (reconnects, pool trouble) to lg, at Warn. The
-// go-redis logger is global to the process, so the last call wins.
-func SetLogger(lg *slog.Logger) { redis.SetLogger(slogAdapter{lg}) }
+// SetLogger sends go-redis's own messages (reconnects, pool trouble) to lg, at Warn, at
+// most one every clientLogEvery: while Redis is down, every request would otherwise add
+// several. The go-redis logger is global to the process, so the last call wins.
+func SetLogger(lg *slog.Logger) { redis.SetLogger(&slogAdapter{lg: lg, now: time.Now}) }
 
-type slogAdapter struct{ lg *slog.Logger }
+// clientLogEvery is the least time between two records of go-redis's messages.
+const clientLogEvery = 10 * time.Second
 
-func (a slogAdapter) Printf(ctx context.Context, format string, v ...any) {
-	a.lg.WarnContext(ctx, "redis client", "message", fmt.Sprintf(format, v...))
+type slogAdapter struct {
+	lg  *slog.Logger
+	now func() time.Time
+
+	mu         sync.Mutex
+	last       time.Time // of the last record written
+	suppressed int       // messages since then that wrote none
+}
+
+func (a *slogAdapter) Printf(ctx context.Context, format string, v ...any) {
+	a.mu.Lock()
+	now := a.now()
+	if !a.last.IsZero() && now.Sub(a.last) < clientLogEvery {
+		a.suppressed++
+		a.mu.Unlock()
+		return
+	}
+	n := a.suppressed
+	a.last, a.suppressed = now, 0
+	a.mu.Unlock()
+	a.lg.WarnContext(ctx, "redis client", "message", fmt.Sprintf(format, v...),
+		"suppressed", n)
 }

@@ -79,6 +79,21 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// EvictionPolicy returns Redis's maxmemory-policy. Anything but "noeviction" lets a
+// Redis short of memory drop sessions, which signs their users out early. A Redis that
+// refuses CONFIG (some hosted ones do) gives an error.
+func (s *Store) EvictionPolicy(ctx context.Context) (string, error) {
+	m, err := s.rdb.ConfigGet(ctx, "maxmemory-policy").Result()
+	if err != nil {
+		return "", fmt.Errorf("reading redis maxmemory-policy: %w", err)
+	}
+	p, ok := m["maxmemory-policy"]
+	if !ok {
+		return "", errors.New("reading redis maxmemory-policy: not in CONFIG GET's answer")
+	}
+	return p, nil
+}
+
 // Close closes the connections to Redis. The Store is unusable afterwards.
 func (s *Store) Close() error {
 	if err := s.rdb.Close(); err != nil {
