@@ -188,13 +188,11 @@ func TestSessionsCommand(t *testing.T) {
 		}
 	}
 	code, out, errOut := runCmd(t, "", "sessions", "-config", path, "revoke", "-user", "alise")
-	if code != 1 || out != "revoked 0 session(s)\n" ||
-		!strings.Contains(errOut, `no user "alise" in `) {
+	if code != 1 || out != "" || !strings.Contains(errOut, `no user "alise" in `) {
 		t.Errorf("revoke of an unknown user: exit %d, %q, %q", code, out, errOut)
 	}
 	code, out, errOut = runCmd(t, "", "sessions", "list", "-config", path, "-user", "alise")
-	if code != 1 || !strings.HasPrefix(out, "ID ") ||
-		!strings.Contains(errOut, `no user "alise" in `) {
+	if code != 1 || out != "" || !strings.Contains(errOut, `no user "alise" in `) {
 		t.Errorf("list of an unknown user: exit %d, %q, %q", code, out, errOut)
 	}
 	if code, _, errOut := runCmd(t, "", "sessions", "list", "-config", path, "-user",

@@ -60,6 +60,9 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			fmt.Fprintln(stderr, "gateway sessions:", err)
 			return 1
 		}
+		if len(list) == 0 && unknownUser(cfg, *user, stderr) {
+			return 1
+		}
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tUSER\tSIGNED IN\tLAST SEEN\tCLIENT\tREMEMBERED")
 		for _, s := range list {
@@ -68,9 +71,6 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 				s.ClientIP, s.Remember)
 		}
 		tw.Flush()
-		if len(list) == 0 && unknownUser(cfg, *user, stderr) {
-			return 1
-		}
 		return 0
 	case "revoke":
 		n, err := server.RevokeSessions(ctx, cfg, *user, *id, stderr)
@@ -78,10 +78,10 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			fmt.Fprintln(stderr, "gateway sessions:", err)
 			return 1
 		}
-		fmt.Fprintf(stdout, "revoked %d session(s)\n", n)
 		if n == 0 && unknownUser(cfg, *user, stderr) {
 			return 1
 		}
+		fmt.Fprintf(stdout, "revoked %d session(s)\n", n)
 		return 0
 	}
 	fmt.Fprintf(stderr, "gateway sessions: unknown command %q\n%s", verb, sessionsUsage)
