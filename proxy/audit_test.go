@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/frontgate/gateway/authn/session"
 	"github.com/frontgate/gateway/proxy"
 )
 
@@ -132,5 +133,61 @@ func TestAuditRecordsAndNoSecretsInLogs(t *testing.T) {
 				t.Errorf("the log holds %q", form)
 			}
 		}
+	}
+}
+
+// TestAuditNamesSessions: the records of a sign-in, its sign-out and a session ended
+// by a password change name the session by the id that `gateway sessions list` shows.
+func TestAuditNamesSessions(t *testing.T) {
+	e := newSecEnv(t, secOptions{})
+	ctx := t.Context()
+	listed := func() string {
+		t.Helper()
+		list, err := e.h.Sessions().List(ctx, "alice")
+		if err != nil || len(list) != 1 {
+			t.Fatalf("sessions of alice: %v, %v; want one", list, err)
+		}
+		return list[0].Key[:session.ListedIDLength]
+	}
+	last := func(msg string) any {
+		t.Helper()
+		recs := e.logs.records()
+		for i := len(recs) - 1; i >= 0; i-- {
+			if recs[i]["msg"] == msg && recs[i]["log"] == "audit" {
+				return recs[i]["session"]
+			}
+		}
+		t.Fatalf("no %q record", msg)
+		return nil
+	}
+
+	alice := e.client()
+	if r := alice.login(t, "alice", alicePass, ""); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in: status %d", r.StatusCode)
+	}
+	first := listed()
+	if got := last("sign-in"); got != first {
+		t.Errorf("sign-in record names session %v, want %s", got, first)
+	}
+	tok := field(t, csrfRe, alice.get(t, "/.gateway/logout").body)
+	alice.post(t, "/.gateway/logout", "csrf_token="+url.QueryEscape(tok))
+	if got := last("sign-out"); got != first {
+		t.Errorf("sign-out record names session %v, want %s", got, first)
+	}
+
+	if r := alice.login(t, "alice", alicePass, ""); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("second sign-in: status %d", r.StatusCode)
+	}
+	second := listed()
+	if second == first {
+		t.Fatal("two sign-ins listed under one id")
+	}
+	secWriteUsers(t, e.usersFile, []secUser{{name: "alice", pass: "a-new-password-1"}})
+	if err := e.h.ReloadUsers(); err != nil {
+		t.Fatal(err)
+	}
+	alice.get(t, "/app/")
+	if got := last("session ended"); got != second {
+		t.Errorf("session ended record names session %v, want %s", got, second)
 	}
 }

@@ -224,7 +224,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.storeWorked()
-	h.audit(r, "sign-in", u.Name, "password")
+	h.audit(r, "sign-in", u.Name, "password", sessionAttr(sess))
 	noteUser(w, u)
 	h.setSessionCookie(w, r, value, h.sessions.CookieMaxAge(sess))
 	h.rememberDevice(w, r, u)
@@ -291,7 +291,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 			"right now. Try again in a moment.")
 		return
 	}
-	h.audit(r, "sign-out", u.Name, "user")
+	h.audit(r, "sign-out", u.Name, "user", sessionAttr(s))
 	h.clearSessionCookie(w, r)
 	h.writeLoginState(w, r, loginState{CSRF: session.NewToken(), Notice: msgLoggedOut})
 	redirectTo(w, LoginPath, http.StatusSeeOther)

@@ -764,7 +764,7 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 			h.storeError("session store unavailable", err, s.User)
 			return nil, nil, err
 		}
-		h.audit(r, "session ended", s.User, reason)
+		h.audit(r, "session ended", s.User, reason, sessionAttr(s))
 		h.clearSessionCookie(w, r)
 		return nil, nil, nil
 	}
@@ -1040,15 +1040,21 @@ func (h *Handler) clientIP(r *http.Request) netip.Addr {
 // down never loses an audit record.
 const LevelAudit = slog.LevelInfo + 2
 
-// audit writes an audit record. Audit records are written before the response.
-func (h *Handler) audit(r *http.Request, msg, user, reason string) {
+// audit writes an audit record, with more attributes after the usual ones. Audit
+// records are written before the response.
+func (h *Handler) audit(r *http.Request, msg, user, reason string, more ...slog.Attr) {
 	h.metrics.audit(msg, reason)
-	h.log.LogAttrs(r.Context(), LevelAudit, msg,
+	h.log.LogAttrs(r.Context(), LevelAudit, msg, append([]slog.Attr{
 		slog.String("log", "audit"),
 		slog.String("user", user),
 		slog.String("reason", reason),
 		slog.String("client_ip", h.clientIP(r).String()),
-	)
+	}, more...)...)
+}
+
+// sessionAttr names a session in an audit record by the id listings show.
+func sessionAttr(s *session.Session) slog.Attr {
+	return slog.String("session", session.ListedID(s.ID))
 }
 
 // unreadBodyGrace is how long the rest of a refused request's body is read for.
@@ -1228,7 +1234,8 @@ func (h *Handler) EndSessions(ctx context.Context, user string) (int, error) {
 		n++
 		h.metrics.audit("session ended", reason)
 		h.log.LogAttrs(ctx, LevelAudit, "session ended", slog.String("log", "audit"),
-			slog.String("user", e.Session.User), slog.String("reason", reason))
+			slog.String("user", e.Session.User), slog.String("reason", reason),
+			slog.String("session", e.Key[:min(len(e.Key), session.ListedIDLength)]))
 	}
 	return n, nil
 }

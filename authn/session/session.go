@@ -125,6 +125,14 @@ func Unmarshal(b []byte) (*Session, error) {
 	return &s, nil
 }
 
+// ListedIDLength is how much of the key a session is stored under listings show: enough
+// to tell sessions apart and revoke one by, useless to sign in with.
+const ListedIDLength = 12
+
+// ListedID returns the id a listing shows for the session whose secret id is id, as
+// audit records name it.
+func ListedID(id string) string { return storeKey(id)[:ListedIDLength] }
+
 // storeKey is the key a session id is stored under.
 func storeKey(id string) string {
 	sum := sha256.Sum256([]byte(id))

@@ -36,16 +36,13 @@ type SessionInfo struct {
 	Remember bool      `json:"remember"`
 }
 
-// idLength is how much of a store key a listing shows.
-const idLength = 12
-
 func infos(list []session.Entry) []SessionInfo {
 	out := make([]SessionInfo, 0, len(list))
 	for _, e := range list {
 		s := e.Session
 		id := e.Key
-		if len(id) > idLength {
-			id = id[:idLength]
+		if len(id) > session.ListedIDLength {
+			id = id[:session.ListedIDLength]
 		}
 		out = append(out, SessionInfo{ID: id, User: s.User, Created: s.Created,
 			LastSeen: s.LastSeen, Expires: s.Expires, ClientIP: s.ClientIP, Remember: s.Remember})

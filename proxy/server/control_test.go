@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/frontgate/gateway/authn/session"
 	"github.com/frontgate/gateway/authn/session/redisstore/redistest"
 	"github.com/frontgate/gateway/config"
 )
@@ -127,7 +128,7 @@ func TestSessionsThroughControlSocket(t *testing.T) {
 				t.Fatal(err)
 			}
 			if len(list) != 2 || list[0].User != "alice" || list[0].ClientIP != "127.0.0.1" ||
-				len(list[0].ID) != idLength {
+				len(list[0].ID) != session.ListedIDLength {
 				t.Fatalf("listing: got %+v, want two sessions of alice from 127.0.0.1", list)
 			}
 			n, err := RevokeSessions(ctx, cfg, "", list[0].ID, nil)
