@@ -116,7 +116,7 @@ func (h *Handler) otherReadings(host, decoded string, rt *route, public bool) re
 	// controller's "/admin/" is the gateway's prefix + "/admin/" there.
 	base := ""
 	if rt != nil && rt.strip {
-		if _, rest := rt.stripPrefix(decoded, decoded); strings.HasSuffix(decoded, rest) {
+		if rest := rt.cut(decoded); strings.HasSuffix(decoded, rest) {
 			base = decoded[:len(decoded)-len(rest)]
 		}
 	}

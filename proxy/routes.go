@@ -196,17 +196,23 @@ func (h *Handler) matchBy(host, path string, under func(path, prefix string) boo
 // stripPrefix removes rt's path from an escaped and a decoded path, segment by segment:
 // the two have the same segments, since encoded slashes are refused.
 func (rt *route) stripPrefix(escaped, decoded string) (string, string) {
+	return rt.cut(escaped), rt.cut(decoded)
+}
+
+// cut returns p without as many leading segments as rt's path has, or "/" when p has no
+// more.
+func (rt *route) cut(p string) string {
 	n := strings.Count(strings.TrimSuffix(rt.path, "/"), "/")
-	cut := func(p string) string {
-		i := 0
-		for k := 0; k < n; k++ {
-			j := strings.IndexByte(p[i+1:], '/')
-			if j < 0 {
-				return "/"
-			}
-			i += j + 1
+	i := 0
+	for k := 0; k < n; k++ {
+		if i+1 >= len(p) {
+			return "/"
 		}
-		return p[i:]
+		j := strings.IndexByte(p[i+1:], '/')
+		if j < 0 {
+			return "/"
+		}
+		i += j + 1
 	}
-	return cut(escaped), cut(decoded)
+	return p[i:]
 }
