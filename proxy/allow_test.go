@@ -59,6 +59,11 @@ func TestAllowRulesDecide(t *testing.T) {
 		{"alice", alice, "GET", "/reports/q?%20_method=DELETE", 403,
 			"may not send a DELETE request to this page"},
 		{"alice", alice, "GET", "/reports/q?_method=head", 200, ""},
+		// a method named in the query is shown only when it is a plain method name
+		{"alice", alice, "GET", "/reports/q?_method=DELETE.%20CALL%20555%20NOW", 403,
+			"may not send this request to this page"},
+		{"alice", alice, "GET", "/reports/q?_method=%E2%80%AEETELED", 403,
+			"may not send this request to this page"},
 		{"alice", alice, "GET", "/reports/q?methodology=x&_method=", 200, ""},
 		{"bob", bob, "GET", "/admin/x?_method=DELETE", 200, ""}, // no methods rule
 		// Rails reads "/admin.json" as "/admin", a PHP front controller

@@ -220,16 +220,15 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 // method: the page the gateway shows when it proxies.
 func (h *Handler) forbiddenHere(w http.ResponseWriter, r *http.Request, u *authn.User,
 	rt *route, method, query string) {
-	what := "open this page"
+	m := ""
 	if rt.allowsUser(u) && !rt.allowsMethod(method, query) {
-		m := method
+		m = method
 		if isOneOf(m, rt.allow.Methods) {
 			m = queryOverride(query, rt.allow.Methods)
 		}
-		what = "send a " + m + " request to this page"
 	}
-	h.errorPageLink(w, r, http.StatusForbidden, "You are signed in as "+u.Name+
-		", who may not "+what+".", LogoutPath, "Sign out to use another account")
+	h.errorPageLink(w, r, http.StatusForbidden, refusalText(u, m), LogoutPath,
+		"Sign out to use another account")
 }
 
 // sessionNeeded answers a described request for a protected path that has no session.

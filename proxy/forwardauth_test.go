@@ -537,6 +537,10 @@ func TestForwardAuthAnswersCarryPages(t *testing.T) {
 			"X-Forwarded-Uri", "/api/x"}, 403, "text/plain",
 			"Forbidden: You are signed in as alice, who may not send a DELETE request to " +
 				"this page.\n"},
+		{"a methods rule refuses a method named in the query", alice, "", []string{
+			"X-Forwarded-Uri", "/api/x?_method=DELETE.%20CALL%20555"}, 403, "text/plain",
+			"Forbidden: You are signed in as alice, who may not send this request to this " +
+				"page.\n"},
 		{"a script needs a session", "", "", []string{"X-Forwarded-Uri", "/app/x"}, 401,
 			"text/plain", "Unauthorized: Sign in first.\n"},
 		{"a path read two ways", alice, "", []string{"X-Forwarded-Uri", "/app%2fx"}, 403,

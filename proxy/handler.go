@@ -678,12 +678,36 @@ func (h *Handler) forbiddenMethod(w http.ResponseWriter, r *http.Request, u *aut
 	rt *route, m string) {
 	h.log.Info("access denied", "user", u.Name, "route", rt.name, "method", r.Method,
 		"override", m, "client_ip", h.clientIP(r).String())
+	h.errorPageLink(w, r, http.StatusForbidden, refusalText(u, m), LogoutPath,
+		"Sign out to use another account")
+}
+
+// refusalText is the 403 page's sentence for u, refused the method m when m is set. A
+// method named in a query or a body is the client's text: it is shown only when it is
+// a plain method name, so that a page on the app's origin says nothing a link chose.
+func refusalText(u *authn.User, m string) string {
 	what := "open this page"
-	if m != "" {
+	switch {
+	case m == "":
+	case plainMethod(m):
 		what = "send a " + m + " request to this page"
+	default:
+		what = "send this request to this page"
 	}
-	h.errorPageLink(w, r, http.StatusForbidden, "You are signed in as "+u.Name+
-		", who may not "+what+".", LogoutPath, "Sign out to use another account")
+	return "You are signed in as " + u.Name + ", who may not " + what + "."
+}
+
+// plainMethod reports whether m is a method name worth showing: 1 to 20 letters A to Z.
+func plainMethod(m string) bool {
+	if len(m) == 0 || len(m) > 20 {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		if m[i] < 'A' || m[i] > 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // gateBody has r's body read for a method override on its way to the upstream: it must
