@@ -538,7 +538,8 @@ func TestForwardAuthAnswersCarryPages(t *testing.T) {
 			"Forbidden: You are signed in as alice, who may not send a DELETE request to " +
 				"this page.\n"},
 		{"a methods rule refuses a method named in the query", alice, "", []string{
-			"X-Forwarded-Uri", "/api/x?_method=DELETE.%20CALL%20555"}, 403, "text/plain",
+			"X-Forwarded-Method", "GET", "X-Forwarded-Uri",
+			"/api/x?_method=DELETE.%20CALL%20555"}, 403, "text/plain",
 			"Forbidden: You are signed in as alice, who may not send this request to this " +
 				"page.\n"},
 		{"a script needs a session", "", "", []string{"X-Forwarded-Uri", "/app/x"}, 401,
