@@ -194,7 +194,7 @@ func TestBodyMethodOverride(t *testing.T) {
 				t.Errorf("app got %d bodies, want this one", len(got))
 			case tt.want != 200 && len(got) != 0:
 				t.Errorf("app got a whole body the gateway refused")
-			case tt.want == 403 && !strings.Contains(r.body, "who may not send a"):
+			case tt.want == 403 && !strings.Contains(r.body, "who may not send "):
 				t.Errorf("403 page does not name the method:\n%s", r.body)
 			}
 		})
