@@ -116,6 +116,15 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		deny(http.StatusForbidden, "a header apps read as the user")
 		return
 	}
+	// The same goes for X-Forwarded- headers the proxy does not set and headers naming
+	// another path, which the gateway removes when it proxies.
+	if name := forwardedClaim(r.Header, h.identityOf); name != "" {
+		h.log.Warn("forward-auth refused", "reason", "a forwarding header the front "+
+			"proxy does not set", "header", name, "route", rt.name,
+			"client_ip", h.clientIP(r).String())
+		deny(http.StatusForbidden, "a forwarding header the front proxy does not set")
+		return
+	}
 	// A websocket handshake from another site rides on the user's cookie: refused, as
 	// when the gateway proxies. Front proxies may drop Upgrade from the auth request, so
 	// the handshake's own headers mark one too, and over HTTP/2 it is a CONNECT.

@@ -114,6 +114,17 @@ func TestForwardAuth(t *testing.T) {
 			"X-User-Id", "2"}, 403, ""},
 		{"gRPC-Web's X-User-Agent", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
 			"X-User-Agent", "grpc-web-javascript/0.1"}, 200, "alice"},
+		// nor the X-Forwarded- headers it does not set, nor headers naming another path
+		{"X-Forwarded- header the proxy does not set", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "X-Forwarded-Preferred-Username", "admin"}, 403, ""},
+		{"X-Forwarded- header spelt in lower case", faProxy, "", []string{
+			"X-Forwarded-Uri", "/public/x", "x-forwarded-roles", "admin"}, 403, ""},
+		{"a path for the app to take instead", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "X-Rewrite-URL", "/admin/"}, 403, ""},
+		{"headers Traefik and ingress-nginx set", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "X-Forwarded-Port", "443", "X-Forwarded-Server",
+			"traefik-1", "X-Forwarded-Prefix", "/app", "X-Forwarded-Scheme", "https",
+			"X-Real-Ip", "192.0.2.9", "X-Forwarded-For", "192.0.2.9"}, 200, "alice"},
 		{"case-blind reading", faProxy, alice, []string{"X-Forwarded-Method", "POST",
 			"X-Forwarded-Uri", "/API/x"}, 403, ""},
 		{"case-blind and Windows readings together", faProxy, alice, []string{

@@ -69,7 +69,8 @@ type Handler struct {
 	sessions     *session.Manager
 	log          *slog.Logger
 	filter       *headerFilter
-	aliases      *headerFilter // other names apps read as the user, for forward-auth
+	aliases      *headerFilter   // other names apps read as the user, for forward-auth
+	identityOf   map[string]bool // every route's identity header names, folded
 	identity     config.IdentityHeaders
 	trusted      []netip.Prefix
 	redirects    *redirect.Policy
@@ -156,6 +157,12 @@ func New(o Options) (*Handler, error) {
 	h.filter = newHeaderFilter(slices.DeleteFunc(names, func(n string) bool { return n == "" }),
 		builtin, cfg.IdentityAliases.Extra)
 	h.aliases = newAliasFilter(builtin, cfg.IdentityAliases.Extra)
+	h.identityOf = make(map[string]bool)
+	for _, n := range names {
+		if n != "" {
+			h.identityOf[foldName(n)] = true
+		}
+	}
 	h.csp = contentSecurityPolicy(cfg.AllowedRedirectHosts)
 
 	if o.Assertions != nil {

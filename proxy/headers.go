@@ -134,6 +134,40 @@ func newAliasFilter(builtin bool, extra []string) *headerFilter {
 	return f
 }
 
+// describingHeaders are the X-Forwarded- names front proxies set on an auth request to
+// describe the request it is about (nginx, Traefik, Caddy, ingress-nginx). Any other
+// member of the family on an auth request is a client's, which the front proxy would
+// pass on to the app.
+var describingHeaders = map[string]bool{
+	"x-forwarded-for": true, "x-forwarded-host": true, "x-forwarded-proto": true,
+	"x-forwarded-method": true, "x-forwarded-uri": true, "x-forwarded-port": true,
+	"x-forwarded-server": true, "x-forwarded-prefix": true, "x-forwarded-scheme": true,
+	"x-forwarded-ssl": true,
+}
+
+// rewriteHeaders name another path or host for a request, which some frameworks take
+// over the request's own (Symfony and Zend read X-Rewrite-URL as the path).
+var rewriteHeaders = map[string]bool{
+	"x-rewrite-url": true, "x-original-path": true, "x-request-uri": true,
+	"x-original-host": true, "x-host": true, "x-http-host": true,
+}
+
+// forwardedClaim returns the name of a header in h, as a front proxy passes a client's
+// headers to forward-auth, that claims something of the request the proxy does not
+// set and the app may believe: a member of the X-Forwarded- family other than those
+// describing the request and the identity headers (which the proxy replaces), or a
+// header naming another path or host. It returns "" when there is none.
+func forwardedClaim(h http.Header, identity map[string]bool) string {
+	for name := range h {
+		f := foldName(name)
+		if rewriteHeaders[f] || strings.HasPrefix(f, "x-forwarded-") &&
+			!describingHeaders[f] && !identity[f] {
+			return name
+		}
+	}
+	return ""
+}
+
 // notAliases are names under an alias prefix that clients send for other ends: gRPC-Web
 // names its library in X-User-Agent.
 var notAliases = map[string]bool{"x-user-agent": true}

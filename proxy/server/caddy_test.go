@@ -249,6 +249,7 @@ func testCaddyForwardAuth(t *testing.T, bin string) {
 	}
 	checkIdentity(t, "signed in", seen, map[string]string{"X-Forwarded-User": "alice",
 		"X-Forwarded-Email": "alice@example.com", "X-Forwarded-Groups": "staff,ops"})
+	checkClaimsStopped(t, alice, base)
 
 	// a route whose allow rule leaves alice out, and lets bob in
 	res, _ = proxyGet(t, alice, base+"/admin/", browser...)
@@ -274,8 +275,8 @@ func testCaddyForwardAuth(t *testing.T, bin string) {
 			res.StatusCode, res.Header.Get("Location"), want)
 	}
 
-	// only the public page, alice's page and bob's reached the app
-	if n := app.hits.Load(); n != 3 {
-		t.Errorf("app received %d requests, want 3", n)
+	// only the public page, alice's two pages and bob's reached the app
+	if n := app.hits.Load(); n != 4 {
+		t.Errorf("app received %d requests, want 4", n)
 	}
 }

@@ -163,3 +163,31 @@ func sessionCookie(t testing.TB, c *http.Client, base string) string {
 	t.Fatalf("no session cookie for %s after signing in", base)
 	return ""
 }
+
+// checkClaimsStopped sends, signed in through the front proxy at base, a client's own
+// description of the request, which the proxy must keep from the app, and a forwarding
+// header the proxy does not set, for which the gateway refuses the request.
+func checkClaimsStopped(t *testing.T, c *http.Client, base string) {
+	t.Helper()
+	described := []string{"X-Original-URL", "/admin/", "X-Original-URI", "/admin/",
+		"X-Forwarded-Uri", "/admin/", "X-Forwarded-Method", "DELETE"}
+	res, seen := proxyGet(t, c, base+"/app/whoami", described...)
+	if res.StatusCode != http.StatusOK || seen == nil {
+		t.Fatalf("with a client's description: status %d, want 200 from the app",
+			res.StatusCode)
+	}
+	for i := 0; i < len(described); i += 2 {
+		for _, v := range identityCopies(seen, described[i]) {
+			if v == described[i+1] {
+				t.Errorf("the app received the client's %s %q", described[i], v)
+			}
+		}
+	}
+	for _, name := range []string{"X-Forwarded-Preferred-Username", "X-Rewrite-URL"} {
+		res, seen = proxyGet(t, c, base+"/app/whoami", name, "/admin/")
+		if res.StatusCode != http.StatusForbidden || seen != nil {
+			t.Errorf("with a client's %s: status %d (app reached: %v), want 403", name,
+				res.StatusCode, seen != nil)
+		}
+	}
+}

@@ -193,6 +193,8 @@ func TestNginxForwardAuth(t *testing.T) {
 		}
 	}
 
+	checkClaimsStopped(t, alice, base)
+
 	// a route whose allow rule leaves alice out
 	res, _ = proxyGet(t, alice, base+"/admin/", browser...)
 	if res.StatusCode != http.StatusForbidden {
@@ -210,9 +212,9 @@ func TestNginxForwardAuth(t *testing.T) {
 			res.StatusCode, res.Header.Get("Location"), want)
 	}
 
-	// only the public page and alice's two pages reached the app
-	if n := app.hits.Load(); n != 3 {
-		t.Errorf("app received %d requests, want 3", n)
+	// only the public page and alice's three pages reached the app
+	if n := app.hits.Load(); n != 4 {
+		t.Errorf("app received %d requests, want 4", n)
 	}
 }
 
