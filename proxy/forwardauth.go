@@ -136,6 +136,12 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		deny(http.StatusForbidden, "websocket handshake from another origin")
 		return
 	}
+	// The gateway is no forward proxy: a CONNECT is judged only as the handshake of a
+	// websocket over HTTP/2, which names its version.
+	if target.method == http.MethodConnect && r.Header.Get("Sec-Websocket-Version") == "" {
+		deny(http.StatusForbidden, "CONNECT opens no websocket")
+		return
+	}
 	// A CORS preflight carries no cookie; a route that lets genuine ones through does so
 	// here too, with no identity, as it does when the gateway proxies.
 	// The app gets the client's headers and query, so one that overrides the method

@@ -115,6 +115,9 @@ func TestForwardAuth(t *testing.T) {
 		{"gRPC-Web's X-User-Agent", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
 			"X-User-Agent", "grpc-web-javascript/0.1"}, 200, "alice"},
 		// nor the X-Forwarded- headers it does not set, nor headers naming another path
+		// the gateway is no forward proxy
+		{"CONNECT", faProxy, alice, []string{"X-Forwarded-Method", "CONNECT",
+			"X-Forwarded-Uri", "/"}, 403, ""},
 		{"X-Forwarded- header the proxy does not set", faProxy, alice, []string{
 			"X-Forwarded-Uri", "/app/x", "X-Forwarded-Preferred-Username", "admin"}, 403, ""},
 		{"X-Forwarded- header spelt in lower case", faProxy, "", []string{
@@ -270,6 +273,10 @@ func TestForwardAuth(t *testing.T) {
 			"X-Forwarded-Uri", "/ws", "X-Forwarded-Method", "CONNECT", "X-Forwarded-Host",
 			"app.example.test", "Sec-WebSocket-Version", "13", "Origin",
 			"https://evil.example"}, 403, ""},
+		{"websocket over HTTP/2 from its own origin", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/ws", "X-Forwarded-Method", "CONNECT", "X-Forwarded-Host",
+			"app.example.test", "X-Forwarded-Proto", "https", "Sec-WebSocket-Version", "13",
+			"Origin", "https://app.example.test"}, 200, "alice"},
 		{"cross-origin request that is no handshake", faProxy, alice, []string{
 			"X-Forwarded-Uri", "/x", "X-Forwarded-Method", "GET", "Origin",
 			"https://other.example"}, 200, "alice"},
