@@ -115,6 +115,11 @@ func TestForwardAuth(t *testing.T) {
 		{"gRPC-Web's X-User-Agent", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
 			"X-User-Agent", "grpc-web-javascript/0.1"}, 200, "alice"},
 		// nor the X-Forwarded- headers it does not set, nor headers naming another path
+		// a front proxy takes any answer but 2xx, 401 and 403 for its own error
+		{"a Host that is not one host", faProxy, alice, []string{"Host",
+			"admin.example.test:abc", "X-Forwarded-Uri", "/app/x"}, 403, ""},
+		{"a Host of userinfo", faProxy, alice, []string{"Host", "x@admin.example.test",
+			"X-Forwarded-Uri", "/app/x"}, 403, ""},
 		// the gateway is no forward proxy
 		{"CONNECT", faProxy, alice, []string{"X-Forwarded-Method", "CONNECT",
 			"X-Forwarded-Uri", "/"}, 403, ""},

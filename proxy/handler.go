@@ -297,6 +297,17 @@ func (s *state) routeName() string {
 
 type stateKey struct{}
 
+// invalid answers a request that cannot be read one way with 400, and a forward-auth
+// request with 403: a front proxy passes a denial on, and takes any other answer for
+// an error of its own (nginx answers 500).
+func (h *Handler) invalid(w http.ResponseWriter, r *http.Request, msg string) {
+	status := http.StatusBadRequest
+	if r.URL.Path == AuthPath {
+		status = http.StatusForbidden
+	}
+	h.errorPage(w, r, status, msg)
+}
+
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	if loop := h.looped(r.Header[HopHeader]); loop != "" {
 		// Its own token back means one of this gateway's routes leads to itself. A long
@@ -326,23 +337,18 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		h.log.Info("request refused", "reason", "a body header spelt otherwise, or named "+
 			"in Connection",
 			"client_ip", h.clientIP(r).String())
-		if r.URL.Path == AuthPath {
-			// a front proxy passes a denial on; any other answer is its own error
-			w.WriteHeader(http.StatusForbidden)
-			return
-		}
-		h.errorPage(w, r, http.StatusBadRequest, "This request is not valid.")
+		h.invalid(w, r, "This request is not valid.")
 		return
 	}
 	if !plainHost(r.Host) {
-		h.errorPage(w, r, http.StatusBadRequest, "This address is not valid.")
+		h.invalid(w, r, "This address is not valid.")
 		return
 	}
 	clean, decoded, err := normalizePath(r.URL.EscapedPath())
 	if err != nil {
 		h.log.Debug("request refused", "reason", "ambiguous path",
 			"path", r.URL.EscapedPath(), "client_ip", h.clientIP(r).String())
-		h.errorPage(w, r, http.StatusBadRequest, "This address is not valid.")
+		h.invalid(w, r, "This address is not valid.")
 		return
 	}
 	st.path, st.dpath = clean, decoded
