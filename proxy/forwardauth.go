@@ -48,7 +48,7 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	// gateway's page (plain text for a script); nginx shows its own.
 	deny := func(code int, reason string) {
 		st.reason = reason
-		h.errorPage(w, r, code, "The gateway refused this request.")
+		h.errorPage(w, r, code, "The gateway refused this request: "+reason+".")
 	}
 	peer := peerAddr(r.RemoteAddr)
 	if !peer.IsValid() || !trusted(peer, h.trusted) {

@@ -568,7 +568,8 @@ func TestForwardAuthAnswersCarryPages(t *testing.T) {
 		{"a script needs a session", "", "", []string{"X-Forwarded-Uri", "/app/x"}, 401,
 			"text/plain", "Unauthorized: Sign in first.\n"},
 		{"a path read two ways", alice, "", []string{"X-Forwarded-Uri", "/app%2fx"}, 403,
-			"text/plain", "Forbidden: The gateway refused this request.\n"},
+			"text/plain", "Forbidden: The gateway refused this request: the path could " +
+				"be read two ways.\n"},
 	} {
 		hdr := append([]string{"Accept", tt.accept}, tt.hdr...)
 		r := askForwardAuth(t, e, proxy.AuthPath+"?redirect=1", faProxy, tt.cookie, hdr...)

@@ -165,12 +165,15 @@ func sessionCookie(t testing.TB, c *http.Client, base string) string {
 }
 
 // checkClaimsStopped sends, signed in through the front proxy at base, a client's own
-// description of the request, which the proxy must keep from the app, and a forwarding
-// header the proxy does not set, for which the gateway refuses the request.
+// description of the request and the X-Forwarded- headers other proxies set, which the
+// proxy must keep from the app, and a forwarding header no proxy sets, for which the
+// gateway refuses the request.
 func checkClaimsStopped(t *testing.T, c *http.Client, base string) {
 	t.Helper()
 	described := []string{"X-Original-URL", "/admin/", "X-Original-URI", "/admin/",
-		"X-Forwarded-Uri", "/admin/", "X-Forwarded-Method", "DELETE"}
+		"X-Forwarded-Uri", "/admin/", "X-Forwarded-Method", "DELETE",
+		"X-Forwarded-Prefix", "/evil", "X-Forwarded-Port", "1", "X-Forwarded-Server",
+		"evil", "X-Forwarded-Scheme", "http", "X-Forwarded-Ssl", "off"}
 	res, seen := proxyGet(t, c, base+"/app/whoami", described...)
 	if res.StatusCode != http.StatusOK || seen == nil {
 		t.Fatalf("with a client's description: status %d, want 200 from the app",
