@@ -79,16 +79,19 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 	if !ok {
 		return nil, 0, nil
 	}
+	// Credentials checked within the last minute are no guess: they pass without the
+	// throttle, whose per-username counts a success starts afresh. Were each such
+	// request a success, a client calling often would keep those counts at nothing
+	// for everyone guessing at its account.
+	now := time.Now()
+	if u := h.auth.Users().Lookup(name); u != nil && !u.Disabled &&
+		h.basic.has(h.basic.id(name, pass, u), now) {
+		return u, 0, nil
+	}
 	attempt, wait, why := h.throttle.Begin(name, h.clientIP(r), false)
 	if wait > 0 {
 		h.audit(r, "sign-in throttled", h.auditName(name), string(why)+", basic")
 		return nil, wait, errThrottled
-	}
-	now := time.Now()
-	if u := h.auth.Users().Lookup(name); u != nil && !u.Disabled &&
-		h.basic.has(h.basic.id(name, pass, u), now) {
-		attempt.Succeeded()
-		return u, 0, nil
 	}
 	prio := authn.Stranger
 	if attempt.QuietNetwork() {

@@ -1,9 +1,11 @@
 package proxy_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBasicAuthRoute(t *testing.T) {
@@ -76,5 +78,48 @@ func TestBasicAuthRoute(t *testing.T) {
 	if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
 		t.Errorf("repeated wrong Basic credentials: %d, want 429 with Retry-After",
 			last.StatusCode)
+	}
+}
+
+// TestBasicCacheKeepsGuessSpacing: credentials checked within the last minute pass
+// without the throttle, so a client that calls often does not start its account's
+// guess counts afresh with every request, and guessers stay spaced out meanwhile.
+func TestBasicCacheKeepsGuessSpacing(t *testing.T) {
+	up := newEcho(t)
+	e := newEnvWithUpstream(t, up, "  - path: /api/\n    upstream: \""+up.URL+"\"\n"+
+		"    basic_auth: true\ntrusted_proxies: [\"127.0.0.1/32\"]\n")
+	e.h.FreezeThrottle(time.Now()) // no wait runs out during the test
+	basic := func(pass, from string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", e.gw.URL+"/api/items", nil)
+		req.SetBasicAuth("alice", pass)
+		req.Header.Set("X-Forwarded-For", from)
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if c := basic(alicePass, "192.0.2.1"); c != http.StatusOK {
+		t.Fatalf("the client's first request: status %d", c)
+	}
+	// guesses from networks new to alice: five fail, then they are spaced out
+	for i := range 5 {
+		if c := basic("wrong", fmt.Sprintf("198.51.%d.1", i)); c != http.StatusUnauthorized {
+			t.Fatalf("guess %d: status %d, want 401", i+1, c)
+		}
+	}
+	if c := basic("wrong", "198.51.10.1"); c != http.StatusTooManyRequests {
+		t.Fatalf("sixth guess: status %d, want 429", c)
+	}
+	for range 3 {
+		if c := basic(alicePass, "192.0.2.1"); c != http.StatusOK {
+			t.Fatalf("the client's cached credentials: status %d", c)
+		}
+	}
+	if c := basic("wrong", "198.51.11.1"); c != http.StatusTooManyRequests {
+		t.Errorf("a guess after the client's requests: status %d, want 429: they started "+
+			"the account's counts afresh", c)
 	}
 }

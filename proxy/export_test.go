@@ -3,6 +3,8 @@ package proxy
 import (
 	"net/netip"
 	"time"
+
+	"github.com/frontgate/gateway/authn/throttle"
 )
 
 // SetTunnelCheck makes open websockets be checked every d, for tests; the returned
@@ -17,4 +19,12 @@ func SetTunnelCheck(d time.Duration) (restore func()) {
 // login flood sees it.
 func (h *Handler) SignedInFrom(name string, addr netip.Addr) bool {
 	return h.places.has(name, addr, time.Now())
+}
+
+// FreezeThrottle gives h a throttle with the default limits whose clock stands at now,
+// so that no wait it sets runs out while a test runs.
+func (h *Handler) FreezeThrottle(now time.Time) {
+	h.throttle = throttle.New(throttle.Limits{AddressFailures: 20, UserAddressFailures: 5,
+		UserFailures: 10, Window: 15 * time.Minute, MaxEntries: 10000},
+		func() time.Time { return now })
 }
