@@ -154,9 +154,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.audit(r, "sign-in refused", "", "csrf")
 		st = loginState{CSRF: session.NewToken(), Next: next}
 		h.writeLoginState(w, r, st)
+		// The username is not shown again: another site may have posted it, to put
+		// words of its choosing on the gateway's page.
 		h.render(w, r, http.StatusForbidden, page.Login{
 			Site: h.site, CSRFToken: st.CSRF, Next: next, Error: msgFormExpire,
-			Username: displayName(name), RememberMe: h.rememberMe,
+			RememberMe: h.rememberMe,
 		})
 		return
 	}

@@ -128,6 +128,10 @@ func TestLoginCSRF(t *testing.T) {
 			if r.StatusCode != http.StatusForbidden {
 				t.Errorf("status %d, want 403", r.StatusCode)
 			}
+			// another site may have chosen the name: the page does not show it
+			if strings.Contains(r.body, `value="bob"`) {
+				t.Error("the refused form shows the username posted")
+			}
 			if victim.cookie("gateway_session") != "" {
 				t.Error("a session was set")
 			}

@@ -327,7 +327,7 @@ func frontControllerReadings(dec string) []string {
 }
 
 // phpScript matches a path segment that PHP setups run as a script.
-var phpScript = regexp.MustCompile(`(?i)^.+?\.(php[34578]?|phtml|phar|pht)(\..*)?$`)
+var phpScript = regexp.MustCompile(`(?i)^.+?\.(php[3-8]?|phtml|phar|pht)(\..*)?$`)
 
 // plainUnreserved decodes the percent-encoded letters, digits, "-", ".", "_" and "~" of an
 // escaped path, and leaves every other escape as it is.
@@ -508,6 +508,7 @@ func TestFrameworkReadings(t *testing.T) {
 		{"/p/x.Pht/admin", "/p/x.Pht/admin", "/admin", "/p/admin"},
 		{"/p/x.php.txt/admin", "/p/x.php.txt/admin", "/admin", "/p/admin"}, // AddHandler
 		{"/p/x.tar.php8/a", "/p/x.tar.php8/a", "/a", "/p/a"},
+		{"/p/x.PHP6/a", "/p/x.PHP6/a", "/a", "/p/a"},
 		{"/p/x.phpx/admin", "/p/x.phpx/admin", "/p/x.phpx/admin", "/p/x.phpx/admin"},
 		{"/p/x.php9/admin", "/p/x.php9/admin", "/p/x.php9/admin", "/p/x.php9/admin"},
 		{"/p/x.ph/admin", "/p/x.ph/admin", "/p/x.ph/admin", "/p/x.ph/admin"},

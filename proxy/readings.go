@@ -82,7 +82,7 @@ func pathInfoReadings(decoded string) (root, folder string) {
 // phpExtensions are the extensions PHP setups run as scripts: Debian's and Ubuntu's
 // ("php", "phtml", "phar"), and those of older setups and other distributions.
 var phpExtensions = []string{"php", "phtml", "phar", "pht", "php3", "php4", "php5",
-	"php7", "php8"}
+	"php6", "php7", "php8"}
 
 // phpExtension reports whether rest, what follows a dot in a segment, starts with a PHP
 // extension, in any letter case, that ends the segment or a dot ends.
