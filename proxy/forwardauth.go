@@ -96,34 +96,26 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.route = rt
-	// The front proxy passes the client's headers on to the app and cleans only the
-	// spellings it is told of: an identity, forwarding or method-override header spelt
-	// with another separator ("X~Forwarded~User") would reach an app that reads every
-	// separator as "_" (CGI) as the real one.
-	if name := oddlySpelt(r.Header, h.filter); name != "" {
-		h.log.Warn("forward-auth refused", "reason", "a header the gateway removes, "+
-			"spelt with another separator", "header", name, "route", rt.name,
-			"client_ip", h.clientIP(r).String())
-		deny(http.StatusForbidden, "a header spelt with another separator")
-		return
-	}
-	// Nor does the front proxy remove the other names apps read as the user
-	// (Remote-User, X-Remote-User, X-Auth-Request-User, …) unless told to: a client's
-	// copy would reach the app beside the identity the gateway vouches for.
-	if name := h.aliases.aliasIn(r.Header); name != "" {
-		h.log.Warn("forward-auth refused", "reason", "a header apps read as the user",
-			"header", name, "route", rt.name, "client_ip", h.clientIP(r).String())
-		deny(http.StatusForbidden, "a header apps read as the user")
-		return
-	}
-	// The same goes for X-Forwarded- headers the proxy does not set and headers naming
-	// another path, which the gateway removes when it proxies.
-	if name := forwardedClaim(r.Header, h.identityOf); name != "" {
-		h.log.Warn("forward-auth refused", "reason", "a forwarding header the front "+
-			"proxy does not set", "header", name, "route", rt.name,
-			"client_ip", h.clientIP(r).String())
-		deny(http.StatusForbidden, "a forwarding header the front proxy does not set")
-		return
+	// The front proxy passes the client's headers on to the app and cleans only those
+	// it is told of, so a request is refused that carries a header the gateway would
+	// remove when it proxies: an identity, forwarding or method-override header spelt
+	// with another separator ("X~Forwarded~User"), which an app that reads every
+	// separator as "_" (CGI) takes for the real one; another name apps read as the user
+	// (Remote-User, X-Auth-Request-User, …), which would reach the app beside the
+	// identity the gateway vouches for; an X-Forwarded- header the proxy does not set,
+	// or one naming another path.
+	for _, c := range [...]struct{ header, reason string }{
+		{oddlySpelt(r.Header, h.filter), "a header spelt with another separator"},
+		{h.aliases.aliasIn(r.Header), "a header apps read as the user"},
+		{forwardedClaim(r.Header, h.identityOf),
+			"a forwarding header the front proxy does not set"},
+	} {
+		if c.header != "" {
+			h.log.Warn("forward-auth refused", "reason", c.reason, "header", c.header,
+				"route", rt.name, "client_ip", h.clientIP(r).String())
+			deny(http.StatusForbidden, c.reason)
+			return
+		}
 	}
 	// A websocket handshake from another site rides on the user's cookie: refused, as
 	// when the gateway proxies. Front proxies may drop Upgrade from the auth request, so
