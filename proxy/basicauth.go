@@ -13,9 +13,15 @@ import (
 	"github.com/frontgate/gateway/authn/session"
 )
 
-// basicCacheTTL is how long a checked set of Basic credentials is remembered, so that an
-// API client does not pay a password hash on every request.
-const basicCacheTTL = time.Minute
+// basicCacheTTL is how long a checked set of Basic credentials is remembered after its
+// last use, so that an API client does not pay a password hash on every request, and
+// basicCacheMaxAge how long at most after its check. A client that calls often is
+// checked again once in basicCacheMaxAge, and each check that succeeds starts its
+// account's guess counts afresh.
+const (
+	basicCacheTTL    = time.Minute
+	basicCacheMaxAge = time.Hour
+)
 
 // basicCacheMax bounds the cache; past it, entries are dropped at random.
 const basicCacheMax = 10000
@@ -26,11 +32,14 @@ const basicCacheMax = 10000
 type basicCache struct {
 	key []byte
 	mu  sync.Mutex
-	m   map[string]time.Time
+	m   map[string]basicEntry
 }
 
+// basicEntry is when a cached set of credentials was checked, and when it expires.
+type basicEntry struct{ checked, expires time.Time }
+
 func newBasicCache() *basicCache {
-	return &basicCache{key: []byte(session.NewToken()), m: map[string]time.Time{}}
+	return &basicCache{key: []byte(session.NewToken()), m: map[string]basicEntry{}}
 }
 
 func (c *basicCache) id(user, pass string, u *authn.User) string {
@@ -43,15 +52,30 @@ func (c *basicCache) id(user, pass string, u *authn.User) string {
 	return string(m.Sum(nil))
 }
 
+// has reports whether id was checked and used recently, and keeps it for another
+// basicCacheTTL, up to basicCacheMaxAge after its check.
 func (c *basicCache) has(id string, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	exp, ok := c.m[id]
-	if ok && now.After(exp) {
+	e, ok := c.m[id]
+	if !ok {
+		return false
+	}
+	if now.After(e.expires) {
 		delete(c.m, id)
 		return false
 	}
-	return ok
+	e.expires = minTime(now.Add(basicCacheTTL), e.checked.Add(basicCacheMaxAge))
+	c.m[id] = e
+	return true
+}
+
+// minTime returns the earlier of a and b.
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func (c *basicCache) add(id string, now time.Time) {
@@ -65,7 +89,7 @@ func (c *basicCache) add(id string, now time.Time) {
 			}
 		}
 	}
-	c.m[id] = now.Add(basicCacheTTL)
+	c.m[id] = basicEntry{checked: now, expires: now.Add(basicCacheTTL)}
 }
 
 // errThrottled means a Basic attempt was refused by the throttle; the wait is set.
@@ -79,19 +103,21 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 	if !ok {
 		return nil, 0, nil
 	}
-	// Credentials checked within the last minute are no guess: they pass without the
-	// throttle, whose per-username counts a success starts afresh. Were each such
-	// request a success, a client calling often would keep those counts at nothing
-	// for everyone guessing at its account.
-	now := time.Now()
-	if u := h.auth.Users().Lookup(name); u != nil && !u.Disabled &&
-		h.basic.has(h.basic.id(name, pass, u), now) {
-		return u, 0, nil
-	}
+	// The throttle comes first, cache or not: were credentials in the cache let past it,
+	// a throttled guesser would learn from the answer when a guess is right.
 	attempt, wait, why := h.throttle.Begin(name, h.clientIP(r), false)
 	if wait > 0 {
 		h.audit(r, "sign-in throttled", h.auditName(name), string(why)+", basic")
 		return nil, wait, errThrottled
+	}
+	// Credentials checked a moment ago are no guess: the attempt is taken back, and,
+	// unlike a success, starts no count afresh, so that a client calling often does not
+	// clear the counts of those guessing at its account.
+	now := time.Now()
+	if u := h.auth.Users().Lookup(name); u != nil && !u.Disabled &&
+		h.basic.has(h.basic.id(name, pass, u), now) {
+		attempt.Cancel()
+		return u, 0, nil
 	}
 	prio := authn.Stranger
 	if attempt.QuietNetwork() {

@@ -81,15 +81,10 @@ func TestBasicAuthRoute(t *testing.T) {
 	}
 }
 
-// TestBasicCacheKeepsGuessSpacing: credentials checked within the last minute pass
-// without the throttle, so a client that calls often does not start its account's
-// guess counts afresh with every request, and guessers stay spaced out meanwhile.
-func TestBasicCacheKeepsGuessSpacing(t *testing.T) {
-	up := newEcho(t)
-	e := newEnvWithUpstream(t, up, "  - path: /api/\n    upstream: \""+up.URL+"\"\n"+
-		"    basic_auth: true\ntrusted_proxies: [\"127.0.0.1/32\"]\n")
-	e.h.FreezeThrottle(time.Now()) // no wait runs out during the test
-	basic := func(pass, from string) int {
+// basicFrom returns a function that asks e's /api/ as alice with a password, from an
+// address given in X-Forwarded-For, and returns the status.
+func basicFrom(t *testing.T, e *env) func(pass, from string) int {
+	return func(pass, from string) int {
 		t.Helper()
 		req, _ := http.NewRequest("GET", e.gw.URL+"/api/items", nil)
 		req.SetBasicAuth("alice", pass)
@@ -101,25 +96,69 @@ func TestBasicCacheKeepsGuessSpacing(t *testing.T) {
 		res.Body.Close()
 		return res.StatusCode
 	}
+}
+
+// basicEnv is an env with a basic_auth route /api/, believing X-Forwarded-For from the
+// test, and a throttle whose waits do not run out during the test.
+func basicEnv(t *testing.T) *env {
+	up := newEcho(t)
+	e := newEnvWithUpstream(t, up, "  - path: /api/\n    upstream: \""+up.URL+"\"\n"+
+		"    basic_auth: true\ntrusted_proxies: [\"127.0.0.1/32\"]\n")
+	e.h.FreezeThrottle(time.Now())
+	return e
+}
+
+// TestBasicCacheKeepsGuessSpacing: credentials checked a moment ago pass without a
+// password check, but do not start the account's guess counts afresh as a success
+// does: guessers stay spaced out while the client works.
+func TestBasicCacheKeepsGuessSpacing(t *testing.T) {
+	e := basicEnv(t)
+	basic := basicFrom(t, e)
 	if c := basic(alicePass, "192.0.2.1"); c != http.StatusOK {
 		t.Fatalf("the client's first request: status %d", c)
 	}
-	// guesses from networks new to alice: five fail, then they are spaced out
-	for i := range 5 {
-		if c := basic("wrong", fmt.Sprintf("198.51.%d.1", i)); c != http.StatusUnauthorized {
+	// one network guesses: its first two guesses count in the lane of networks fresh
+	// to alice, the next five in the other lane, which then spaces them out
+	for i := range 7 {
+		if c := basic("wrong", fmt.Sprintf("198.51.100.%d", i+1)); c != http.StatusUnauthorized {
 			t.Fatalf("guess %d: status %d, want 401", i+1, c)
 		}
 	}
-	if c := basic("wrong", "198.51.10.1"); c != http.StatusTooManyRequests {
-		t.Fatalf("sixth guess: status %d, want 429", c)
+	if c := basic("wrong", "198.51.100.20"); c != http.StatusTooManyRequests {
+		t.Fatalf("eighth guess: status %d, want 429", c)
 	}
+	// the client's network is fresh to alice, and its lane has room
 	for range 3 {
 		if c := basic(alicePass, "192.0.2.1"); c != http.StatusOK {
 			t.Fatalf("the client's cached credentials: status %d", c)
 		}
 	}
-	if c := basic("wrong", "198.51.11.1"); c != http.StatusTooManyRequests {
+	if c := basic("wrong", "198.51.100.21"); c != http.StatusTooManyRequests {
 		t.Errorf("a guess after the client's requests: status %d, want 429: they started "+
 			"the account's counts afresh", c)
+	}
+}
+
+// TestBasicCacheBehindThrottle: a throttled address gets 429 for the right password
+// too, though the client's use of it put it in the cache: otherwise the answer would
+// tell a throttled guesser which guess is right.
+func TestBasicCacheBehindThrottle(t *testing.T) {
+	e := basicEnv(t)
+	basic := basicFrom(t, e)
+	if c := basic(alicePass, "192.0.2.1"); c != http.StatusOK {
+		t.Fatalf("the client's first request: status %d", c)
+	}
+	for i := range 5 {
+		if c := basic("wrong", "203.0.113.9"); c != http.StatusUnauthorized {
+			t.Fatalf("guess %d: status %d, want 401", i+1, c)
+		}
+	}
+	for _, pass := range []string{"wrong", alicePass} {
+		if c := basic(pass, "203.0.113.9"); c != http.StatusTooManyRequests {
+			t.Errorf("throttled address, password %q: status %d, want 429", pass, c)
+		}
+	}
+	if c := basic(alicePass, "192.0.2.1"); c != http.StatusOK {
+		t.Errorf("the client from its own address: status %d, want 200", c)
 	}
 }

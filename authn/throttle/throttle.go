@@ -168,6 +168,20 @@ func (t *Throttle) Begin(user string, addr netip.Addr, trustedDevice bool) (
 // about the username.
 func (a *Attempt) QuietNetwork() bool { return a.quiet }
 
+// Cancel takes the attempt back: it was no guess, but credentials the caller checked a
+// moment ago, so it counts as a failure nowhere. Unlike Succeeded it starts no count
+// afresh, so a client that presents such credentials often does not clear the counts
+// of those guessing at its account.
+func (a *Attempt) Cancel() {
+	now := a.t.now()
+	w := a.t.limits.Window
+	a.t.addr.add(a.addrKey, -1, w, now)
+	a.t.userAddr.add(a.uaKey, -1, w, now)
+	a.t.netUser.add(a.nuKey, -1, laneMemory, now)
+	a.t.net.add(a.netKey, -1, laneMemory, now)
+	a.lane.add(a.user, -1, w, now)
+}
+
 // Succeeded records that the attempt's password was right: it no longer counts as a
 // failure, and the username's and the pair's counts start again.
 func (a *Attempt) Succeeded() {

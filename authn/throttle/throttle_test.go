@@ -396,3 +396,25 @@ func TestQuietNetwork(t *testing.T) {
 		t.Error("a day after its last failure: not quiet, want quiet")
 	}
 }
+
+// TestCancelCountsNothingAndClearsNothing: an attempt taken back counts as no failure,
+// and leaves the failures before it as they were.
+func TestCancelCountsNothingAndClearsNothing(t *testing.T) {
+	c := &clock{t: time.Unix(1e9, 0)}
+	th := New(limits, c.now)
+	if w, _ := fail(th, "alice", a1, 4); w != 0 {
+		t.Fatalf("refused within the limit: %v", w)
+	}
+	for i := range 10 {
+		a, w, r := th.Begin("alice", a1, false)
+		if w > 0 {
+			t.Fatalf("attempt %d taken back after it: refused %v %q", i, w, r)
+		}
+		a.Cancel()
+	}
+	// the four failures stand: one more reaches the pair's limit of five
+	fail(th, "alice", a1, 1)
+	if _, w, r := th.Begin("alice", a1, false); w == 0 || r != ByUserAddress {
+		t.Errorf("after five failures: got %v %q, want refused by user and address", w, r)
+	}
+}
