@@ -99,20 +99,19 @@ func basicFrom(t *testing.T, e *env) func(pass, from string) int {
 }
 
 // basicEnv is an env with a basic_auth route /api/, believing X-Forwarded-For from the
-// test, and a throttle whose waits do not run out during the test.
-func basicEnv(t *testing.T) *env {
+// test, and a throttle whose clock moves only by the function returned.
+func basicEnv(t *testing.T) (*env, func(time.Duration)) {
 	up := newEcho(t)
 	e := newEnvWithUpstream(t, up, "  - path: /api/\n    upstream: \""+up.URL+"\"\n"+
 		"    basic_auth: true\ntrusted_proxies: [\"127.0.0.1/32\"]\n")
-	e.h.FreezeThrottle(time.Now())
-	return e
+	return e, e.h.FreezeThrottle(time.Now())
 }
 
 // TestBasicCacheKeepsGuessSpacing: credentials checked a moment ago pass without a
 // password check, but do not start the account's guess counts afresh as a success
 // does: guessers stay spaced out while the client works.
 func TestBasicCacheKeepsGuessSpacing(t *testing.T) {
-	e := basicEnv(t)
+	e, _ := basicEnv(t)
 	basic := basicFrom(t, e)
 	if c := basic(alicePass, "192.0.2.1"); c != http.StatusOK {
 		t.Fatalf("the client's first request: status %d", c)
@@ -143,7 +142,7 @@ func TestBasicCacheKeepsGuessSpacing(t *testing.T) {
 // too, though the client's use of it put it in the cache: otherwise the answer would
 // tell a throttled guesser which guess is right.
 func TestBasicCacheBehindThrottle(t *testing.T) {
-	e := basicEnv(t)
+	e, _ := basicEnv(t)
 	basic := basicFrom(t, e)
 	if c := basic(alicePass, "192.0.2.1"); c != http.StatusOK {
 		t.Fatalf("the client's first request: status %d", c)
@@ -160,5 +159,34 @@ func TestBasicCacheBehindThrottle(t *testing.T) {
 	}
 	if c := basic(alicePass, "192.0.2.1"); c != http.StatusOK {
 		t.Errorf("the client from its own address: status %d, want 200", c)
+	}
+}
+
+// TestBasicCacheLetsFailuresExpire: a client's cached requests count nowhere, so the
+// failures of those who guessed at its account expire a window after the last of
+// them, however often the client calls meanwhile.
+func TestBasicCacheLetsFailuresExpire(t *testing.T) {
+	e, advance := basicEnv(t)
+	basic := basicFrom(t, e)
+	if c := basic(alicePass, "192.0.2.1"); c != http.StatusOK {
+		t.Fatalf("the client's first request: status %d", c)
+	}
+	// five guesses from networks new to alice fill the lane the client's network is in
+	for i := range 5 {
+		if c := basic("wrong", fmt.Sprintf("198.51.%d.1", i)); c != http.StatusUnauthorized {
+			t.Fatalf("guess %d: status %d, want 401", i+1, c)
+		}
+	}
+	// the client calls every 30 s for a window (15 minutes), held back at times
+	for range 30 {
+		advance(30 * time.Second)
+		basic(alicePass, "192.0.2.1")
+	}
+	advance(time.Second)
+	for i := range 3 {
+		if c := basic(alicePass, "192.0.2.1"); c != http.StatusOK {
+			t.Errorf("a window after the last guess, request %d: status %d, want 200: the "+
+				"client's requests kept the guesses from expiring", i+1, c)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/frontgate/gateway/authn/throttle"
@@ -21,10 +22,13 @@ func (h *Handler) SignedInFrom(name string, addr netip.Addr) bool {
 	return h.places.has(name, addr, time.Now())
 }
 
-// FreezeThrottle gives h a throttle with the default limits whose clock stands at now,
-// so that no wait it sets runs out while a test runs.
-func (h *Handler) FreezeThrottle(now time.Time) {
+// FreezeThrottle gives h a throttle with the default limits whose clock stands at now
+// until the returned function moves it on, so that no wait it sets runs out while a
+// test runs unless the test says so.
+func (h *Handler) FreezeThrottle(now time.Time) (advance func(time.Duration)) {
+	var mu sync.Mutex
 	h.throttle = throttle.New(throttle.Limits{AddressFailures: 20, UserAddressFailures: 5,
 		UserFailures: 10, Window: 15 * time.Minute, MaxEntries: 10000},
-		func() time.Time { return now })
+		func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	return func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 }

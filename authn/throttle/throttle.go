@@ -126,39 +126,62 @@ type Attempt struct {
 func (t *Throttle) Begin(user string, addr netip.Addr, trustedDevice bool) (
 	*Attempt, time.Duration, Reason) {
 	now := t.now()
-	// Usernames are kept as a fixed-size digest: a client chooses them, and long ones
-	// would otherwise make each tracked entry as large as a sign-in form allows.
-	user = userKey(user)
-	a := &Attempt{t: t, addrKey: addressKey(addr), user: user}
-	a.uaKey = a.addrKey + "\x00" + user
-	a.netKey = networkKey(addr)
-	a.nuKey = a.netKey + "\x00" + user
-
-	if w := t.addr.wait(a.addrKey, t.limits.AddressFailures, t.limits.Window,
-		t.limits.Window, now); w > 0 {
-		return nil, w, ByAddress
-	}
-	if w := t.userAddr.wait(a.uaKey, t.limits.UserAddressFailures, t.limits.Window,
-		t.limits.Window, now); w > 0 {
-		return nil, w, ByUserAddress
-	}
-	a.lane = t.user
-	if !trustedDevice && t.netUser.failures(a.nuKey, laneMemory, now) < freshBelow {
-		a.lane = t.fresh
-	}
-	if !trustedDevice {
-		if w := a.lane.wait(user, (t.limits.UserFailures+1)/2, laneSpacing,
-			t.limits.Window, now); w > 0 {
-			return nil, w, ByUser
-		}
+	a := t.attempt(user, addr)
+	if w, r := t.wait(a, trustedDevice, now); w > 0 {
+		return nil, w, r
 	}
 	t.addr.add(a.addrKey, 1, t.limits.Window, now)
 	t.userAddr.add(a.uaKey, 1, t.limits.Window, now)
 	a.quiet = t.net.failures(a.netKey, laneMemory, now) < quietBelow
 	t.netUser.add(a.nuKey, 1, laneMemory, now)
 	t.net.add(a.netKey, 1, laneMemory, now)
-	a.lane.add(user, 1, t.limits.Window, now)
+	a.lane.add(a.user, 1, t.limits.Window, now)
 	return a, 0, ""
+}
+
+// Wait returns how long an attempt to sign in as user from addr must wait, and why, as
+// Begin would, but counts nothing: it is for credentials the caller checked a moment
+// ago, which are no guess. Such a request leaves every count as it was, so it neither
+// clears the failures of those guessing at the account nor keeps them from expiring,
+// and tells them nothing of its coming.
+func (t *Throttle) Wait(user string, addr netip.Addr) (time.Duration, Reason) {
+	now := t.now()
+	return t.wait(t.attempt(user, addr), false, now)
+}
+
+// attempt returns the keys an attempt to sign in as user from addr counts under.
+func (t *Throttle) attempt(user string, addr netip.Addr) *Attempt {
+	// Usernames are kept as a fixed-size digest: a client chooses them, and long ones
+	// would otherwise make each tracked entry as large as a sign-in form allows.
+	a := &Attempt{t: t, addrKey: addressKey(addr), user: userKey(user)}
+	a.uaKey = a.addrKey + "\x00" + a.user
+	a.netKey = networkKey(addr)
+	a.nuKey = a.netKey + "\x00" + a.user
+	return a
+}
+
+// wait returns how long a must wait and why, and sets the lane it counts in.
+func (t *Throttle) wait(a *Attempt, trustedDevice bool, now time.Time) (time.Duration,
+	Reason) {
+	if w := t.addr.wait(a.addrKey, t.limits.AddressFailures, t.limits.Window,
+		t.limits.Window, now); w > 0 {
+		return w, ByAddress
+	}
+	if w := t.userAddr.wait(a.uaKey, t.limits.UserAddressFailures, t.limits.Window,
+		t.limits.Window, now); w > 0 {
+		return w, ByUserAddress
+	}
+	a.lane = t.user
+	if !trustedDevice && t.netUser.failures(a.nuKey, laneMemory, now) < freshBelow {
+		a.lane = t.fresh
+	}
+	if !trustedDevice {
+		if w := a.lane.wait(a.user, (t.limits.UserFailures+1)/2, laneSpacing,
+			t.limits.Window, now); w > 0 {
+			return w, ByUser
+		}
+	}
+	return 0, ""
 }
 
 // QuietNetwork reports whether the attempt's network had failed fewer than quietBelow
@@ -167,20 +190,6 @@ func (t *Throttle) Begin(user string, addr netip.Addr, trustedDevice bool) (
 // nothing the throttle allows. It depends on the address alone, so it tells nothing
 // about the username.
 func (a *Attempt) QuietNetwork() bool { return a.quiet }
-
-// Cancel takes the attempt back: it was no guess, but credentials the caller checked a
-// moment ago, so it counts as a failure nowhere. Unlike Succeeded it starts no count
-// afresh, so a client that presents such credentials often does not clear the counts
-// of those guessing at its account.
-func (a *Attempt) Cancel() {
-	now := a.t.now()
-	w := a.t.limits.Window
-	a.t.addr.add(a.addrKey, -1, w, now)
-	a.t.userAddr.add(a.uaKey, -1, w, now)
-	a.t.netUser.add(a.nuKey, -1, laneMemory, now)
-	a.t.net.add(a.netKey, -1, laneMemory, now)
-	a.lane.add(a.user, -1, w, now)
-}
 
 // Succeeded records that the attempt's password was right: it no longer counts as a
 // failure, and the username's and the pair's counts start again.

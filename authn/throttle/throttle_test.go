@@ -397,24 +397,30 @@ func TestQuietNetwork(t *testing.T) {
 	}
 }
 
-// TestCancelCountsNothingAndClearsNothing: an attempt taken back counts as no failure,
-// and leaves the failures before it as they were.
-func TestCancelCountsNothingAndClearsNothing(t *testing.T) {
+// TestWaitCountsNothing: Wait answers as Begin would, and changes no count: failures
+// before it stand, and expire when they would have.
+func TestWaitCountsNothing(t *testing.T) {
 	c := &clock{t: time.Unix(1e9, 0)}
 	th := New(limits, c.now)
-	if w, _ := fail(th, "alice", a1, 4); w != 0 {
+	if w, _ := fail(th, "alice", a1, 5); w != 0 {
 		t.Fatalf("refused within the limit: %v", w)
 	}
-	for i := range 10 {
-		a, w, r := th.Begin("alice", a1, false)
-		if w > 0 {
-			t.Fatalf("attempt %d taken back after it: refused %v %q", i, w, r)
-		}
-		a.Cancel()
+	_, bw, br := th.Begin("alice", a1, false)
+	if w, r := th.Wait("alice", a1); w != bw || r != br || r != ByUserAddress {
+		t.Fatalf("Wait: %v %q; Begin: %v %q; want the same, by user and address", w, r,
+			bw, br)
 	}
-	// the four failures stand: one more reaches the pair's limit of five
-	fail(th, "alice", a1, 1)
-	if _, w, r := th.Begin("alice", a1, false); w == 0 || r != ByUserAddress {
-		t.Errorf("after five failures: got %v %q, want refused by user and address", w, r)
+	if w, r := th.Wait("alice", a2); w != 0 || r != "" {
+		t.Errorf("another address: %v %q, want no wait", w, r)
+	}
+	// Waits that count nothing keep nothing alive: a window after the last failure,
+	// every count of it is gone.
+	for range 10 {
+		c.add(limits.Window / 10)
+		th.Wait("alice", a1)
+	}
+	c.add(time.Second)
+	if w, _ := fail(th, "alice", a1, 5); w != 0 {
+		t.Errorf("a window after the failures: refused %v, want them forgotten", w)
 	}
 }
