@@ -103,24 +103,22 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 	if !ok {
 		return nil, 0, nil
 	}
-	// The throttle comes first, cache or not: were credentials in the cache let past it,
-	// a throttled guesser would learn from the answer when a guess is right.
-	if wait, why := h.throttle.Wait(name, h.clientIP(r)); wait > 0 {
-		h.audit(r, "sign-in throttled", h.auditName(name), string(why)+", basic")
-		return nil, wait, errThrottled
-	}
-	// Credentials checked a moment ago are no guess, and count nowhere: unlike a
-	// success, they start no count afresh, so that a client calling often does not clear
-	// the counts of those guessing at its account, nor keep them from expiring.
-	now := time.Now()
-	if u := h.auth.Users().Lookup(name); u != nil && !u.Disabled &&
-		h.basic.has(h.basic.id(name, pass, u), now) {
-		return u, 0, nil
-	}
+	// The throttle comes first, and counts the attempt, cache or not: were credentials
+	// in the cache let past it, or past attempts made at the same time, a guesser would
+	// learn from the answer when a guess is right.
 	attempt, wait, why := h.throttle.Begin(name, h.clientIP(r), false)
 	if wait > 0 {
 		h.audit(r, "sign-in throttled", h.auditName(name), string(why)+", basic")
 		return nil, wait, errThrottled
+	}
+	// Credentials checked a moment ago are no guess: the attempt is taken back, leaving
+	// every count as it was, so that a client calling often neither clears the counts of
+	// those guessing at its account nor keeps them from expiring.
+	now := time.Now()
+	if u := h.auth.Users().Lookup(name); u != nil && !u.Disabled &&
+		h.basic.has(h.basic.id(name, pass, u), now) {
+		attempt.Cancel()
+		return u, 0, nil
 	}
 	prio := authn.Stranger
 	if attempt.QuietNetwork() {

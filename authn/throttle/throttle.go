@@ -110,6 +110,8 @@ type Attempt struct {
 	user                          string
 	lane                          *table // the username's spacing this attempt counts in
 	quiet                         bool   // see QuietNetwork
+	at                            time.Time
+	before                        [5]time.Time // each count's last failure before it
 }
 
 // Begin admits an attempt to sign in as user from addr, or returns how long to wait and
@@ -130,23 +132,28 @@ func (t *Throttle) Begin(user string, addr netip.Addr, trustedDevice bool) (
 	if w, r := t.wait(a, trustedDevice, now); w > 0 {
 		return nil, w, r
 	}
-	t.addr.add(a.addrKey, 1, t.limits.Window, now)
-	t.userAddr.add(a.uaKey, 1, t.limits.Window, now)
+	a.at = now
+	a.before[0] = t.addr.add(a.addrKey, 1, t.limits.Window, now)
+	a.before[1] = t.userAddr.add(a.uaKey, 1, t.limits.Window, now)
 	a.quiet = t.net.failures(a.netKey, laneMemory, now) < quietBelow
-	t.netUser.add(a.nuKey, 1, laneMemory, now)
-	t.net.add(a.netKey, 1, laneMemory, now)
-	a.lane.add(a.user, 1, t.limits.Window, now)
+	a.before[2] = t.netUser.add(a.nuKey, 1, laneMemory, now)
+	a.before[3] = t.net.add(a.netKey, 1, laneMemory, now)
+	a.before[4] = a.lane.add(a.user, 1, t.limits.Window, now)
 	return a, 0, ""
 }
 
-// Wait returns how long an attempt to sign in as user from addr must wait, and why, as
-// Begin would, but counts nothing: it is for credentials the caller checked a moment
-// ago, which are no guess. Such a request leaves every count as it was, so it neither
-// clears the failures of those guessing at the account nor keeps them from expiring,
-// and tells them nothing of its coming.
-func (t *Throttle) Wait(user string, addr netip.Addr) (time.Duration, Reason) {
-	now := t.now()
-	return t.wait(t.attempt(user, addr), false, now)
+// Cancel takes the attempt back: it was no guess, but credentials the caller checked a
+// moment ago. Every count is left as it was before the attempt, the time of its last
+// failure too, so the attempt neither clears the failures of those guessing at the
+// account, as Succeeded does, nor keeps them from expiring, nor changes the wait they
+// are told. Counted until then, it kept attempts made at the same time within the
+// limits, as any attempt does.
+func (a *Attempt) Cancel() {
+	a.t.addr.undo(a.addrKey, a.at, a.before[0])
+	a.t.userAddr.undo(a.uaKey, a.at, a.before[1])
+	a.t.netUser.undo(a.nuKey, a.at, a.before[2])
+	a.t.net.undo(a.netKey, a.at, a.before[3])
+	a.lane.undo(a.user, a.at, a.before[4])
 }
 
 // attempt returns the keys an attempt to sign in as user from addr counts under.
@@ -315,11 +322,13 @@ func (t *table) failures(key string, window time.Duration, now time.Time) int {
 
 // add changes key's failure count by n. A new key evicts one when the table is full:
 // the least recently used of probation, or, with none there, of the protected keys.
-func (t *table) add(key string, n int, window time.Duration, now time.Time) {
+func (t *table) add(key string, n int, window time.Duration, now time.Time) (
+	before time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if el, ok := t.m[key]; ok {
 		e := el.Value.(*entry)
+		before = e.last
 		if now.Sub(e.last) >= window {
 			e.failures = 0
 		}
@@ -331,13 +340,13 @@ func (t *table) add(key string, n int, window time.Duration, now time.Time) {
 			t.probation.Remove(el)
 			e.protected = true
 			t.m[key] = t.protected.PushFront(e)
-			return
+			return before
 		}
 		t.listOf(e).MoveToFront(el)
-		return
+		return before
 	}
 	if n <= 0 {
-		return
+		return before
 	}
 	if t.probation.Len()+t.protected.Len() >= t.max {
 		victim := t.probation.Back()
@@ -348,6 +357,32 @@ func (t *table) add(key string, n int, window time.Duration, now time.Time) {
 	}
 	e := &entry{key: key, failures: n, last: now, protected: n >= promoteAt}
 	t.m[key] = t.listOf(e).PushFront(e)
+	return before
+}
+
+// undo takes back one failure that add counted for key at at, when the key's last
+// failure was before: the count drops by one and, unless another failure came since,
+// the time of the last failure goes back to before. A key that add created and that
+// holds no failure now is dropped.
+func (t *table) undo(key string, at, before time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	el, ok := t.m[key]
+	if !ok {
+		return
+	}
+	e := el.Value.(*entry)
+	e.failures = max(e.failures-1, 0)
+	if !e.last.Equal(at) {
+		return
+	}
+	if before.IsZero() {
+		if e.failures == 0 {
+			t.remove(el)
+		}
+		return
+	}
+	e.last = before
 }
 
 func (t *table) reset(key string) {

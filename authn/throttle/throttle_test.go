@@ -397,30 +397,63 @@ func TestQuietNetwork(t *testing.T) {
 	}
 }
 
-// TestWaitCountsNothing: Wait answers as Begin would, and changes no count: failures
-// before it stand, and expire when they would have.
-func TestWaitCountsNothing(t *testing.T) {
+// TestCancelLeavesCountsAsTheyWere: an attempt taken back counts as no failure,
+// leaves the failures before it standing, and keeps none of them from expiring or
+// changes the wait a guesser is told; while it runs, it counts like any attempt.
+func TestCancelLeavesCountsAsTheyWere(t *testing.T) {
 	c := &clock{t: time.Unix(1e9, 0)}
 	th := New(limits, c.now)
-	if w, _ := fail(th, "alice", a1, 5); w != 0 {
+	if w, _ := fail(th, "alice", a1, 4); w != 0 {
 		t.Fatalf("refused within the limit: %v", w)
 	}
-	_, bw, br := th.Begin("alice", a1, false)
-	if w, r := th.Wait("alice", a1); w != bw || r != br || r != ByUserAddress {
-		t.Fatalf("Wait: %v %q; Begin: %v %q; want the same, by user and address", w, r,
-			bw, br)
+	// while one runs, it counts: a fifth failure at once reaches the pair's limit
+	running, w, _ := th.Begin("alice", a1, false)
+	if w > 0 {
+		t.Fatalf("fifth attempt refused: %v", w)
 	}
-	if w, r := th.Wait("alice", a2); w != 0 || r != "" {
-		t.Errorf("another address: %v %q, want no wait", w, r)
+	if _, w, r := th.Begin("alice", a1, false); w == 0 || r != ByUserAddress {
+		t.Fatalf("beside a running fifth: %v %q, want refused by user and address", w, r)
 	}
-	// Waits that count nothing keep nothing alive: a window after the last failure,
-	// every count of it is gone.
-	for range 10 {
-		c.add(limits.Window / 10)
-		th.Wait("alice", a1)
+	running.Cancel()
+	for i := range 10 {
+		c.add(limits.Window / 20)
+		a, w, r := th.Begin("alice", a1, false)
+		if w > 0 {
+			t.Fatalf("attempt %d, taken back after it: refused %v %q", i, w, r)
+		}
+		a.Cancel()
+	}
+	// Half a window on, the four failures stand: one more reaches the limit, and its
+	// wait is counted from it, as if nothing had come between.
+	if _, w, r := th.Begin("alice", a1, false); w != 0 {
+		t.Fatalf("fifth failure refused: %v %q", w, r)
+	}
+	if _, w, r := th.Begin("alice", a1, false); w != time.Second || r != ByUserAddress {
+		t.Errorf("after five failures: %v %q, want 1s by user and address", w, r)
+	}
+	// keys the cancelled attempts made are gone again
+	th2 := New(limits, c.now)
+	a, _, _ := th2.Begin("bob", a2, false)
+	a.Cancel()
+	if n, p, u := th2.Len(); n+p+u != 0 {
+		t.Errorf("after one attempt taken back: %d, %d, %d keys, want none", n, p, u)
+	}
+}
+
+// TestCancelLetsFailuresExpire: attempts taken back, however often, keep no failure
+// alive: a window after the last failure, it is forgotten.
+func TestCancelLetsFailuresExpire(t *testing.T) {
+	c := &clock{t: time.Unix(1e9, 0)}
+	th := New(limits, c.now)
+	fail(th, "alice", a1, 5)
+	for range 20 {
+		c.add(limits.Window / 20)
+		if a, w, _ := th.Begin("alice", a2, false); w == 0 {
+			a.Cancel()
+		}
 	}
 	c.add(time.Second)
-	if w, _ := fail(th, "alice", a1, 5); w != 0 {
-		t.Errorf("a window after the failures: refused %v, want them forgotten", w)
+	if _, w, r := th.Begin("alice", a1, false); w != 0 {
+		t.Errorf("a window after the failures: refused %v %q, want them forgotten", w, r)
 	}
 }
