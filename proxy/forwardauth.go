@@ -227,14 +227,8 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 // method: the page the gateway shows when it proxies.
 func (h *Handler) forbiddenHere(w http.ResponseWriter, r *http.Request, u *authn.User,
 	rt *route, method, query string) {
-	m := ""
-	if rt.allowsUser(u) && !rt.allowsMethod(method, query) {
-		m = method
-		if isOneOf(m, rt.allow.Methods) {
-			m = queryOverride(query, rt.allow.Methods)
-		}
-	}
-	h.errorPageLink(w, r, http.StatusForbidden, refusalText(u, m), LogoutPath,
+	h.errorPageLink(w, r, http.StatusForbidden,
+		refusalText(u, rt.refusedMethod(u, method, query)), LogoutPath,
 		"Sign out to use another account")
 }
 

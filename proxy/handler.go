@@ -675,14 +675,21 @@ func (rt *route) allowsUser(u *authn.User) bool {
 // forbidden answers a signed-in user whom the route's rule does not let pass.
 func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request, u *authn.User,
 	rt *route) {
-	m := ""
-	if rt.allowsUser(u) && !rt.allowsMethod(r.Method, r.URL.RawQuery) {
-		m = strings.ToUpper(r.Method)
-		if isOneOf(m, rt.allow.Methods) {
-			m = queryOverride(r.URL.RawQuery, rt.allow.Methods)
-		}
+	h.forbiddenMethod(w, r, u, rt, rt.refusedMethod(u, r.Method, r.URL.RawQuery))
+}
+
+// refusedMethod returns the method rt's rule refuses u for, with rawQuery: method, or
+// the one a _method query parameter names; "" when the rule refuses u whatever the
+// method.
+func (rt *route) refusedMethod(u *authn.User, method, rawQuery string) string {
+	if !rt.allowsUser(u) || rt.allowsMethod(method, rawQuery) {
+		return ""
 	}
-	h.forbiddenMethod(w, r, u, rt, m)
+	m := strings.ToUpper(method)
+	if isOneOf(m, rt.allow.Methods) {
+		m = queryOverride(rawQuery, rt.allow.Methods)
+	}
+	return m
 }
 
 // forbiddenMethod answers a signed-in user whom the route's rule does not let pass, for

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -158,15 +159,28 @@ var rewriteHeaders = map[string]bool{
 // describing the request and the identity headers (which the proxy replaces), or a
 // header naming another path or host. It returns "" when there is none.
 func forwardedClaim(h http.Header, identity map[string]bool) string {
+	var buf [64]byte
 	for name := range h {
-		f := foldName(name)
-		if rewriteHeaders[f] || strings.HasPrefix(f, "x-forwarded-") &&
-			!describingHeaders[f] && !identity[f] {
+		b := buf[:0]
+		if len(name) <= len(buf) {
+			b = buf[:len(name)]
+			for i := 0; i < len(name); i++ {
+				b[i] = foldByte(name[i])
+			}
+		} else {
+			b = []byte(foldName(name))
+		}
+		// string(b) in a map index or a comparison does not allocate
+		if rewriteHeaders[string(b)] || bytes.HasPrefix(b, forwardedPrefix) &&
+			!describingHeaders[string(b)] && !identity[string(b)] {
 			return name
 		}
 	}
 	return ""
 }
+
+// forwardedPrefix starts the X-Forwarded- family, folded.
+var forwardedPrefix = []byte("x-forwarded-")
 
 // notAliases are names under an alias prefix that clients send for other ends: gRPC-Web
 // names its library in X-User-Agent.
