@@ -91,6 +91,11 @@ type Config struct {
 	Trusted []netip.Prefix `yaml:"-"`
 
 	lines map[string]int // line of each key read, for errors found after loading
+
+	// located marks a Config from Locate, with unset the variables it could not read,
+	// by the key that refers to each.
+	located bool
+	unset   map[string]string
 }
 
 // Errorf returns an *Error for key, at the line the key was read from (or its nearest

@@ -70,6 +70,10 @@ type decoder struct {
 
 	// lines records the line of every key and list item seen, by key path.
 	lines map[string]int
+
+	// unset, when not nil, lets a reference to an unset variable read as empty and
+	// records the variable's name under the key that referred to it, instead of failing.
+	unset map[string]string
 }
 
 // fail returns an *Error for node n at key.
@@ -192,7 +196,17 @@ func (d *decoder) scalar(n *yaml.Node, key, want string) (string, error) {
 	if n.Kind != yaml.ScalarNode {
 		return "", d.fail(n, key, fmt.Errorf("must be %s, not %s", want, nodeKind(n)))
 	}
-	s, err := expandEnv(n.Value, d.lookup)
+	lookup := d.lookup
+	if d.unset != nil {
+		lookup = func(name string) (string, bool) {
+			v, ok := d.lookup(name)
+			if !ok {
+				d.unset[key] = name
+			}
+			return v, true
+		}
+	}
+	s, err := expandEnv(n.Value, lookup)
 	if err != nil {
 		return "", d.fail(n, key, err)
 	}

@@ -43,7 +43,7 @@ func expandEnv(s string, lookup func(string) (string, bool)) (string, error) {
 		name := s[:end]
 		v, ok := lookup(name)
 		if !ok {
-			return "", fmt.Errorf("environment variable %s is not set", name)
+			return "", fmt.Errorf("environment variable %s is %w", name, ErrUnsetEnv)
 		}
 		b.WriteString(v)
 		s = s[end+1:]

@@ -23,6 +23,10 @@ var (
 	// ErrRequired means a required key is missing or empty. The Error's Line is that of
 	// the parent key, or 1 for a top-level key.
 	ErrRequired = errors.New("value is required")
+
+	// ErrUnsetEnv means a value refers, as ${NAME}, to an environment variable that is
+	// not set.
+	ErrUnsetEnv = errors.New("not set")
 )
 
 // Error is a problem in a configuration file. Every error that [Parse] returns, and

@@ -1,11 +1,13 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -121,4 +123,72 @@ func compile(c *Config) {
 			r.Allow.Methods[j] = strings.ToUpper(m)
 		}
 	}
+}
+
+// Locate reads from the config file at path only what a command needs to find the
+// gateway that runs with it: File, StateDir, Users.File and Log, with their defaults and
+// relative paths resolved. Unlike Load it does not need the gateway's environment: a
+// reference to an unset variable elsewhere in the file reads as empty, and [Config.Partial]
+// names it. Nothing else is set or validated, so the result serves to reach a running
+// gateway, never to run one or open its store.
+func Locate(path string) (*Config, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	root, _, err := readDocument(data, abs)
+	if err != nil {
+		return nil, err
+	}
+	var full Config
+	d := decoder{file: abs, lookup: os.LookupEnv, lines: make(map[string]int),
+		unset: make(map[string]string)}
+	if err := d.decode(root, reflect.ValueOf(&full).Elem(), ""); err != nil {
+		return nil, err
+	}
+	for _, key := range []string{"state_dir", "users.file"} {
+		if name, ok := d.unset[key]; ok {
+			return nil, &Error{File: abs, Line: d.lines[key], Key: key,
+				Err: fmt.Errorf("environment variable %s is %w", name, ErrUnsetEnv)}
+		}
+	}
+	setDefaults(&full)
+	base := filepath.Dir(abs)
+	return &Config{
+		File:     abs,
+		StateDir: resolvePath(base, full.StateDir),
+		Users:    Users{File: resolvePath(base, full.Users.File)},
+		Log:      full.Log,
+		lines:    d.lines,
+		located:  true,
+		unset:    d.unset,
+	}, nil
+}
+
+// Partial returns nil for a Config from Load or Parse. For one from [Locate], which holds
+// only where the gateway keeps its state, it returns an error that says so and names the
+// environment variables the file refers to that are not set.
+func (c *Config) Partial() error {
+	if !c.located {
+		return nil
+	}
+	if len(c.unset) == 0 {
+		return errors.New("only the location of the gateway's state was read from " +
+			c.File)
+	}
+	keys := make([]string, 0, len(c.unset))
+	for k := range c.unset {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + " reads " + c.unset[k]
+	}
+	return fmt.Errorf("environment variables the config refers to are %w (%s)", ErrUnsetEnv,
+		strings.Join(parts, ", "))
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -306,5 +307,56 @@ func TestParseEnvironment(t *testing.T) {
 	}
 	if got, want := c.Routes[0].UpstreamURL.String(), "http://from-env:3000"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestLocate(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GATEWAY_TEST_STATE", "state")
+	tests := []struct {
+		name, text string
+		stateDir   string // relative to dir; empty when Locate must fail
+		wantErr    string
+	}{
+		{"secret unset", "state_dir: ${GATEWAY_TEST_STATE}\nusers:\n  file: u.yaml\n" +
+			"session:\n  secrets: [\"${GATEWAY_TEST_UNSET}\"]\n", "state", ""},
+		{"defaults", "users:\n  file: u.yaml\n", "data", ""},
+		{"state_dir unset", "state_dir: ${GATEWAY_TEST_UNSET}\nusers:\n  file: u.yaml\n", "",
+			":1: state_dir: environment variable GATEWAY_TEST_UNSET is not set"},
+		{"users file unset", "users:\n  file: ${GATEWAY_TEST_UNSET}/u.yaml\n", "",
+			":2: users.file: environment variable GATEWAY_TEST_UNSET is not set"},
+		{"unknown key", "users:\n  file: u.yaml\nstat_dir: x\n", "", ":3: stat_dir: unknown"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, "gateway.yaml")
+			os.WriteFile(path, []byte(tt.text), 0o600)
+			c, err := Locate(path)
+			if tt.stateDir == "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Locate: %v, want an error containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.File != path || c.StateDir != filepath.Join(dir, tt.stateDir) ||
+				c.Users.File != filepath.Join(dir, "u.yaml") {
+				t.Errorf("got file %s, state_dir %s, users %s", c.File, c.StateDir,
+					c.Users.File)
+			}
+			if c.Partial() == nil {
+				t.Error("Partial of a located config is nil; it must never pass for a loaded one")
+			}
+		})
+	}
+	c, err := Parse([]byte("users:\n  file: u.yaml\nroutes:\n  - upstream: http://127.0.0.1:9\n"),
+		"")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Partial(); err != nil {
+		t.Errorf("Partial of a parsed config: %v, want nil", err)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,6 +47,13 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return 2
 	}
 	cfg, err := config.Load(*path)
+	if errors.Is(err, config.ErrUnsetEnv) {
+		// A running gateway can be asked without the environment it runs with, which
+		// an operator's shell often lacks.
+		if located, lerr := config.Locate(*path); lerr == nil {
+			cfg, err = located, nil
+		}
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "gateway sessions:", err)
 		return 1

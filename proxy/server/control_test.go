@@ -337,3 +337,53 @@ func TestSessionsWithoutGateway(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionsWithoutTheEnvironment: a config whose secret comes from the environment
+// still reaches the running gateway from a shell that lacks the variable, and with no
+// gateway running it says which variable the store needs rather than guessing.
+func TestSessionsWithoutTheEnvironment(t *testing.T) {
+	const name = "GATEWAY_TEST_CONTROL_SECRET"
+	t.Setenv(name, strings.Repeat("s", 32))
+	path := writeConfig(t, newUpstream(t), "session:\n  secrets: [\"${"+name+"}\"]\n")
+	base, _ := runLogged(t, path)
+	signIn(t, base, "alice", "pw")
+	os.Unsetenv(name)
+
+	if _, err := config.Load(path); !errors.Is(err, config.ErrUnsetEnv) {
+		t.Fatalf("Load without the variable: %v, want ErrUnsetEnv", err)
+	}
+	cfg, err := config.Locate(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Partial(); err == nil ||
+		!strings.Contains(err.Error(), "session.secrets[0] reads "+name) {
+		t.Errorf("Partial: %v, want it to name the key and the variable", err)
+	}
+	ctx := context.Background()
+	list, err := ListSessions(ctx, cfg, "alice")
+	if err != nil || len(list) != 1 {
+		t.Fatalf("listing through the control socket: %+v, %v; want alice's session", list,
+			err)
+	}
+	if n, err := RevokeSessions(ctx, cfg, "alice", "", nil); err != nil || n != 1 {
+		t.Errorf("revoke through the control socket: %d, %v; want 1", n, err)
+	}
+
+	// the same config with no gateway running: its store is not opened half-configured
+	idle := filepath.Join(t.TempDir(), "gateway.yaml")
+	text, _ := os.ReadFile(path)
+	os.WriteFile(idle, text, 0o600)
+	os.WriteFile(filepath.Join(filepath.Dir(idle), "users.yaml"), nil, 0o600)
+	cfg, err = config.Locate(idle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ListSessions(ctx, cfg, "")
+	if !errors.Is(err, config.ErrUnsetEnv) || !strings.Contains(err.Error(), name) {
+		t.Errorf("no gateway running: %v, want an error naming %s", err, name)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.StateDir, "sessions.db")); err == nil {
+		t.Error("the store was opened without its secrets")
+	}
+}

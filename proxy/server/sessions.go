@@ -95,6 +95,10 @@ func auditRevoke(lg *slog.Logger, user, id string, n int) {
 
 // directAdmin opens cfg's store itself, for when no gateway runs.
 func directAdmin(cfg *config.Config) (sessionAdmin, func(), error) {
+	if err := cfg.Partial(); err != nil {
+		return nil, nil, fmt.Errorf("no gateway is running with state_dir %s to ask, and "+
+			"opening its store needs the whole config: %w", cfg.StateDir, err)
+	}
 	if cfg.Session.Store == "memory" {
 		return nil, nil, ErrNoGateway
 	}
