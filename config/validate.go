@@ -240,11 +240,24 @@ func (v validator) session(c *Config) error {
 }
 
 func (v validator) identityHeaders(c *Config) error {
-	h := c.IdentityHeaders
-	headers := []struct{ key, name string }{
-		{"identity_headers.user", h.User},
-		{"identity_headers.email", h.Email},
-		{"identity_headers.groups", h.Groups},
+	return v.identityNames(c.IdentityHeaders, IdentityHeaders{}, "identity_headers")
+}
+
+// identityNames checks the identity header names own, found at key, with the names of
+// inherited standing in for those own leaves empty: each must be a header name of its
+// own, and no two may be the same header.
+func (v validator) identityNames(own, inherited IdentityHeaders, key string) error {
+	type header struct{ key, name string }
+	pick := func(field, name, fallback string) header {
+		if name == "" {
+			return header{"identity_headers." + field, fallback}
+		}
+		return header{key + "." + field, name}
+	}
+	headers := []header{
+		pick("user", own.User, inherited.User),
+		pick("email", own.Email, inherited.Email),
+		pick("groups", own.Groups, inherited.Groups),
 	}
 	for i, a := range headers {
 		if err := checkHeaderName(a.name); err != nil {
@@ -255,7 +268,7 @@ func (v validator) identityHeaders(c *Config) error {
 				continue
 			}
 			// blame the one the author wrote, when only one was written
-			if !v.has(a.key) && v.has(b.key) {
+			if !v.has(a.key) && v.has(b.key) || !strings.HasPrefix(a.key, key) {
 				a, b = b, a
 			}
 			return v.fail(a.key, fmt.Errorf("header %s is the same header as %s (%s)",
@@ -364,6 +377,12 @@ func (v validator) routes(c *Config) error {
 		}
 		if r.UpstreamTimeout < 0 {
 			return v.fail(key+".upstream_timeout", errors.New("duration must not be negative"))
+		}
+		if r.IdentityHeaders != (IdentityHeaders{}) {
+			err := v.identityNames(r.IdentityHeaders, c.IdentityHeaders, key+".identity_headers")
+			if err != nil {
+				return err
+			}
 		}
 		for j, p := range r.Public {
 			pk := fmt.Sprintf("%s.public[%d]", key, j)

@@ -183,6 +183,38 @@ func TestParseValidationErrors(t *testing.T) {
 				"(X-Forwarded-Groups)",
 		},
 		{
+			name: "route header reserved",
+			data: users + "routes:\n  - upstream: http://a\n    identity_headers:\n" +
+				"      user: Cookie\n",
+			line: 6, key: "routes[0].identity_headers.user",
+			msg: "header Cookie is reserved and cannot carry identity",
+		},
+		{
+			name: "route header same as an inherited one",
+			data: users + "routes:\n  - upstream: http://a\n    identity_headers:\n" +
+				"      email: x_forwarded_user\n",
+			line: 6, key: "routes[0].identity_headers.email",
+			msg: "header x_forwarded_user is the same header as identity_headers.user " +
+				"(X-Forwarded-User)",
+		},
+		{
+			name: "route header same as an inherited one written later",
+			data: users + "routes:\n  - upstream: http://a\n    identity_headers:\n" +
+				"      user: X-Forwarded-Groups\n",
+			line: 6, key: "routes[0].identity_headers.user",
+			msg: "header X-Forwarded-Groups is the same header as identity_headers.groups " +
+				"(X-Forwarded-Groups)",
+		},
+		{
+			name: "route headers same",
+			data: users + "routes:\n  - upstream: http://a\n  - path: /b\n" +
+				"    upstream: http://b\n    identity_headers:\n      user: Remote-User\n" +
+				"      groups: REMOTE-USER\n",
+			line: 9, key: "routes[1].identity_headers.groups",
+			msg: "header REMOTE-USER is the same header as routes[1].identity_headers.user " +
+				"(Remote-User)",
+		},
+		{
 			name: "no routes", data: users, line: 1, key: "routes",
 			msg: "at least one route is required",
 		},
