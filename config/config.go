@@ -227,6 +227,8 @@ type IdentityHeaders struct {
 	Email string `yaml:"email"`
 	// Groups carries the user's groups, comma-separated. Default: "X-Forwarded-Groups".
 	Groups string `yaml:"groups"`
+	// Name carries the user's display name, as UTF-8. Default: "X-Forwarded-Name".
+	Name string `yaml:"name"`
 }
 
 // IdentityAliases lists header names that are not the gateway's identity headers but that

@@ -14,6 +14,7 @@ const (
 	defaultUserHeader   = "X-Forwarded-User"
 	defaultEmailHeader  = "X-Forwarded-Email"
 	defaultGroupsHeader = "X-Forwarded-Groups"
+	defaultNameHeader   = "X-Forwarded-Name"
 	defaultRoutePath    = "/"
 	defaultLogLevel     = "info"
 	defaultLogFormat    = "text"
@@ -61,6 +62,7 @@ func setDefaults(c *Config) {
 	setString(&h.User, defaultUserHeader)
 	setString(&h.Email, defaultEmailHeader)
 	setString(&h.Groups, defaultGroupsHeader)
+	setString(&h.Name, defaultNameHeader)
 
 	for i := range c.Routes {
 		r := &c.Routes[i]

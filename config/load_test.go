@@ -34,6 +34,7 @@ identity_headers:
   user: Remote-User
   email: Remote-Email
   groups: Remote-Groups
+  name: Remote-Name
 routes:
   - path: /
     upstream: http://app:3000
@@ -88,6 +89,7 @@ func TestParseFull(t *testing.T) {
 		},
 		IdentityHeaders: IdentityHeaders{
 			User: "Remote-User", Email: "Remote-Email", Groups: "Remote-Groups",
+			Name: "Remote-Name",
 		},
 		Routes: []Route{
 			{Path: "/", Upstream: "http://app:3000", Public: []string{"/health", "/static/"}},
@@ -174,6 +176,7 @@ func TestParseDefaults(t *testing.T) {
 		{"identity_headers.user", c.IdentityHeaders.User, "X-Forwarded-User"},
 		{"identity_headers.email", c.IdentityHeaders.Email, "X-Forwarded-Email"},
 		{"identity_headers.groups", c.IdentityHeaders.Groups, "X-Forwarded-Groups"},
+		{"identity_headers.name", c.IdentityHeaders.Name, "X-Forwarded-Name"},
 		{"routes[0].path", c.Routes[0].Path, "/"},
 		{"routes[0].preserve_host", *c.Routes[0].PreserveHost, true},
 		{"routes[0].upstream", c.Routes[0].UpstreamURL.String(), "http://app:3000"},

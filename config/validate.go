@@ -258,6 +258,7 @@ func (v validator) identityNames(own, inherited IdentityHeaders, key string) err
 		pick("user", own.User, inherited.User),
 		pick("email", own.Email, inherited.Email),
 		pick("groups", own.Groups, inherited.Groups),
+		pick("name", own.Name, inherited.Name),
 	}
 	for i, a := range headers {
 		if err := checkHeaderName(a.name); err != nil {

@@ -184,14 +184,17 @@ func (h *Handler) setForwarded(pr *httputil.ProxyRequest) {
 
 // setIdentity writes u's identity under the names in id: one value each.
 func setIdentity(h http.Header, id config.IdentityHeaders, u *authn.User) {
-	// one backing array for the three values
-	v := []string{u.Name, u.Email, u.GroupList()}
+	// one backing array for the four values
+	v := []string{u.Name, u.Email, u.GroupList(), u.DisplayName}
 	h[id.User] = v[0:1:1]
 	if u.Email != "" {
 		h[id.Email] = v[1:2:2]
 	}
 	if len(u.Groups) > 0 {
 		h[id.Groups] = v[2:3:3]
+	}
+	if u.DisplayName != "" {
+		h[id.Name] = v[3:4:4]
 	}
 }
 
@@ -211,7 +214,7 @@ func (h *Handler) setAssertion(pr *httputil.ProxyRequest, rt *route, u *authn.Us
 		aud, up = up, ""
 	}
 	tok, err := h.assertions.Sign(assertion.Claims{Subject: u.Name, Email: u.Email,
-		Groups: u.Groups, Audience: aud, Upstream: up}, time.Now(), h.assertTTL)
+		Name: u.DisplayName, Groups: u.Groups, Audience: aud, Upstream: up}, time.Now(), h.assertTTL)
 	if err != nil {
 		// Without its assertion the request would reach an app that may insist on one;
 		// it goes without, and the app refuses it, which is the safe side.

@@ -78,6 +78,8 @@ func TestSpoofedIdentityHeadersNeverReachUpstream(t *testing.T) {
 		"Remote-User: bob",
 		"X-Gateway-User: bob",
 		"X-Auth-Request-User: bob",
+		"X-Forwarded-Name: Bob",
+		"x_forwarded_name: Bob",
 	}
 	for _, tt := range []struct {
 		name, path, cookie string
@@ -98,13 +100,15 @@ func TestSpoofedIdentityHeadersNeverReachUpstream(t *testing.T) {
 			}
 			h := e.up.last(t).Header
 			got := identityLike(h, "X-Forwarded-User", "X-Forwarded-Email",
-				"X-Forwarded-Groups", "Remote-User", "X-Gateway-User", "X-Auth-Request-User")
+				"X-Forwarded-Groups", "X-Forwarded-Name", "Remote-User", "X-Gateway-User",
+				"X-Auth-Request-User")
 			want := map[string][]string{}
 			if tt.wantUser != nil {
 				want = map[string][]string{
 					"X-Forwarded-User":   tt.wantUser,
 					"X-Forwarded-Email":  {"alice@example.test"},
 					"X-Forwarded-Groups": {"staff"},
+					"X-Forwarded-Name":   {"Alice Ærø"},
 				}
 			}
 			if fmt.Sprint(got) != fmt.Sprint(want) {

@@ -341,6 +341,10 @@ func TestForwardAuth(t *testing.T) {
 			if got := res.Header.Get("X-Forwarded-Groups"); got != groups {
 				t.Errorf("X-Forwarded-Groups: got %q, want %q", got, groups)
 			}
+			name := map[string]string{"alice": "Alice Ærø", "bob": "bob"}[tt.user]
+			if got := res.Header.Get("X-Forwarded-Name"); got != name {
+				t.Errorf("X-Forwarded-Name: got %q, want %q", got, name)
+			}
 		})
 	}
 	if n := e.up.count(); n != 0 {

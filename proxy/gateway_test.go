@@ -115,8 +115,12 @@ func writeUsers(t testing.TB, path string, users map[string]string, extra string
 		if g == "" {
 			g = "[staff]"
 		}
+		display := name
+		if name == "alice" {
+			display = "Alice Ærø" // a display name beyond ASCII passes as UTF-8
+		}
 		fmt.Fprintf(&b, "  %s:\n    displayname: %q\n    password: %q\n"+
-			"    email: %s@example.test\n    groups: %s\n", name, name, h, name, g)
+			"    email: %s@example.test\n    groups: %s\n", name, display, h, name, g)
 	}
 	b.WriteString(extra)
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {

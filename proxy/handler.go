@@ -148,10 +148,10 @@ func New(o Options) (*Handler, error) {
 	}
 	// Every route's identity header names are removed on every route: a name that means
 	// "the user" to one app must not be fakeable on the way to another.
-	names := []string{h.identity.User, h.identity.Email, h.identity.Groups}
+	names := []string{h.identity.User, h.identity.Email, h.identity.Groups, h.identity.Name}
 	for _, rc := range cfg.Routes {
-		names = append(names, rc.IdentityHeaders.User, rc.IdentityHeaders.Email,
-			rc.IdentityHeaders.Groups)
+		id := rc.IdentityHeaders
+		names = append(names, id.User, id.Email, id.Groups, id.Name)
 	}
 	builtin := cfg.IdentityAliases.Builtin == nil || *cfg.IdentityAliases.Builtin
 	h.filter = newHeaderFilter(slices.DeleteFunc(names, func(n string) bool { return n == "" }),
@@ -214,6 +214,7 @@ func canonicalIdentity(c config.IdentityHeaders) config.IdentityHeaders {
 		User:   http.CanonicalHeaderKey(c.User),
 		Email:  http.CanonicalHeaderKey(c.Email),
 		Groups: http.CanonicalHeaderKey(c.Groups),
+		Name:   http.CanonicalHeaderKey(c.Name),
 	}
 }
 

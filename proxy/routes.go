@@ -56,8 +56,8 @@ func (h *Handler) newRoute(rc config.Route, tr http.RoundTripper, given bool,
 		basic:     rc.BasicAuth,
 		assert:    rc.Assertion,
 	}
-	if id := rc.IdentityHeaders; id.User != "" || id.Email != "" || id.Groups != "" {
-		rt.identity = canonicalIdentity(mergeIdentity(id, h.identity))
+	if rc.IdentityHeaders != (config.IdentityHeaders{}) {
+		rt.identity = canonicalIdentity(mergeIdentity(rc.IdentityHeaders, h.identity))
 	}
 	if t, ok := tr.(*http.Transport); ok && !given &&
 		(rc.UpstreamCA != "" || rc.UpstreamServerName != "" || rc.UpstreamTimeout > 0) {
@@ -108,6 +108,9 @@ func mergeIdentity(a, b config.IdentityHeaders) config.IdentityHeaders {
 	}
 	if a.Groups == "" {
 		a.Groups = b.Groups
+	}
+	if a.Name == "" {
+		a.Name = b.Name
 	}
 	return a
 }

@@ -21,6 +21,7 @@ import (
 type Identity struct {
 	User   string
 	Email  string
+	Name   string // the display name; empty when the users file gives none
 	Groups []string
 }
 
@@ -70,6 +71,7 @@ func (v *Verifier) Verify(r *http.Request) (*Identity, error) {
 	var std jwt.Claims
 	var own struct {
 		Email  string   `json:"email"`
+		Name   string   `json:"name"`
 		Groups []string `json:"groups"`
 	}
 	if err := tok.Claims(keys[0].Key, &std, &own); err != nil {
@@ -80,6 +82,7 @@ func (v *Verifier) Verify(r *http.Request) (*Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checking assertion: %w", err)
 	}
-	return &Identity{User: std.Subject, Email: own.Email, Groups: slices.Clone(own.Groups)},
+	return &Identity{User: std.Subject, Email: own.Email, Name: own.Name,
+			Groups: slices.Clone(own.Groups)},
 		nil
 }

@@ -80,6 +80,9 @@ type Claims struct {
 	// Email is the "email" claim, omitted when empty.
 	Email string
 
+	// Name is the "name" claim, the display name, omitted when empty.
+	Name string
+
 	// Groups is the "groups" claim. Nil and empty both give an empty array; a group's
 	// name may hold any character, commas included, as it is not joined into one string.
 	Groups []string
@@ -144,6 +147,7 @@ type payload struct {
 	Subject   string   `json:"sub"`
 	Audience  any      `json:"aud"` // a string, or an array of two
 	Email     string   `json:"email,omitempty"`
+	Name      string   `json:"name,omitempty"`
 	Groups    []string `json:"groups"`
 	IssuedAt  int64    `json:"iat"`
 	NotBefore int64    `json:"nbf"`
@@ -176,6 +180,7 @@ func (s *Signer) Sign(c Claims, now time.Time, ttl time.Duration) (string, error
 		Subject:   c.Subject,
 		Audience:  aud,
 		Email:     c.Email,
+		Name:      c.Name,
 		Groups:    groups,
 		IssuedAt:  iat,
 		NotBefore: iat,
@@ -206,7 +211,7 @@ func (c *Claims) check() error {
 	}
 	// encoding/json would replace invalid UTF-8 with U+FFFD, so that two different
 	// usernames could come out as the same "sub": refuse rather than alter an identity.
-	ok := utf8.ValidString(c.Subject) && utf8.ValidString(c.Email) &&
+	ok := utf8.ValidString(c.Subject) && utf8.ValidString(c.Email) && utf8.ValidString(c.Name) &&
 		utf8.ValidString(c.Audience) && utf8.ValidString(c.Upstream)
 	for _, g := range c.Groups {
 		ok = ok && utf8.ValidString(g)

@@ -58,6 +58,7 @@ type wireClaims struct {
 	Sub    string    `json:"sub"`
 	Aud    any       `json:"aud"`
 	Email  *string   `json:"email"`
+	Name   *string   `json:"name"`
 	Groups *[]string `json:"groups"`
 	Iat    int64     `json:"iat"`
 	Nbf    int64     `json:"nbf"`
@@ -114,6 +115,7 @@ func TestSignVerifies(t *testing.T) {
 	c := assertion.Claims{
 		Subject:  "alice",
 		Email:    "alice@example.com",
+		Name:     "Alice Ærø",
 		Groups:   []string{"admins", "staff"},
 		Audience: "app.example.com",
 	}
@@ -138,6 +140,10 @@ func TestSignVerifies(t *testing.T) {
 	var email string
 	if err := tok.Get("email", &email); err != nil || email != c.Email {
 		t.Errorf("email = %q (%v), want %q", email, err, c.Email)
+	}
+	var name string
+	if err := tok.Get("name", &name); err != nil || name != c.Name {
+		t.Errorf("name = %q (%v), want %q", name, err, c.Name)
 	}
 	iat, _ := tok.IssuedAt()
 	nbf, _ := tok.NotBefore()
@@ -210,6 +216,9 @@ func TestSignEmptyOptionalClaims(t *testing.T) {
 	c := payloadOf(t, token)
 	if c.Email != nil {
 		t.Errorf("email = %q, want it omitted", *c.Email)
+	}
+	if c.Name != nil {
+		t.Errorf("name = %q, want it omitted", *c.Name)
 	}
 	// An app iterating over groups must find an array, not null.
 	if c.Groups == nil || len(*c.Groups) != 0 {
@@ -360,6 +369,8 @@ func TestSignRefuses(t *testing.T) {
 		{"invalid UTF-8 subject", with(func(c *assertion.Claims) { c.Subject = "alice\xff" }),
 			time.Minute},
 		{"invalid UTF-8 email", with(func(c *assertion.Claims) { c.Email = "a\xc0@x" }),
+			time.Minute},
+		{"invalid UTF-8 name", with(func(c *assertion.Claims) { c.Name = "J\xfcrgen" }),
 			time.Minute},
 		{"invalid UTF-8 group", with(func(c *assertion.Claims) {
 			c.Groups = []string{"ok", "adm\xffins"}

@@ -33,6 +33,7 @@ type cacheKey struct{ subject, audience, upstream string }
 // cacheEntry is an assertion and everything it was issued for.
 type cacheEntry struct {
 	email  string
+	name   string
 	groups []string
 	ttl    time.Duration
 	iat    time.Time
@@ -65,6 +66,7 @@ func (k *Cache) Sign(c Claims, now time.Time, ttl time.Duration) (string, error)
 	}
 	e = &cacheEntry{
 		email:  c.Email,
+		name:   c.Name,
 		groups: slices.Clone(c.Groups), // the caller may reuse its slice
 		ttl:    ttl,
 		iat:    time.Unix(now.Unix(), 0),
@@ -82,7 +84,7 @@ func (k *Cache) Sign(c Claims, now time.Time, ttl time.Duration) (string, error)
 // fits reports whether e was issued for the same claims and ttl as asked now; the
 // subject and audience match already, being the key.
 func (e *cacheEntry) fits(c Claims, ttl time.Duration) bool {
-	return e.ttl == ttl && e.email == c.Email && slices.Equal(e.groups, c.Groups)
+	return e.ttl == ttl && e.email == c.Email && e.name == c.Name && slices.Equal(e.groups, c.Groups)
 }
 
 // fresh reports whether e still has more than half its lifetime left at now. An iat

@@ -52,6 +52,8 @@ func TestCacheReusesWhileFresh(t *testing.T) {
 			"admins"}, Audience: "a.test"}, t0, ttl, false},
 		{"email added", assertion.Claims{Subject: "alice", Email: "a@x", Groups: []string{
 			"staff"}, Audience: "a.test"}, t0, ttl, false},
+		{"display name changed", assertion.Claims{Subject: "alice", Name: "Alice",
+			Groups: []string{"staff"}, Audience: "a.test"}, t0, ttl, false},
 		{"other audience", assertion.Claims{Subject: "alice", Groups: []string{"staff"},
 			Audience: "b.test"}, t0, ttl, false},
 		{"other subject", assertion.Claims{Subject: "bob", Groups: []string{"staff"},

@@ -145,8 +145,9 @@ func caddyExampleGateway(t *testing.T) string {
 		t.Fatal(err)
 	}
 	writeUsersFile(t, path, map[string]string{}, map[string]string{
-		"alice": "    email: alice@example.com\n    groups: [staff, ops]\n",
-		"bob":   "    groups: [admins]\n",
+		"alice": "    email: alice@example.com\n    groups: [staff, ops]\n" +
+			"    displayname: Alice Ærø\n",
+		"bob": "    groups: [admins]\n",
 	})
 	return path
 }
@@ -155,11 +156,12 @@ func caddyExampleGateway(t *testing.T) string {
 // (which Caddy 2.10 passes on) and Remote-User, which the example also removes.
 var caddySpoofs = slices.Concat(spoofs, []string{"x_forwarded_user", "trudy",
 	"X_Forwarded_Email", "mallory@evil.test", "X_Forwarded_Groups", "admins",
+	"X_Forwarded_Name", "Mallory",
 	"Remote-User", "mallory", "remote_user", "eve"})
 
 // caddyIdentities are the identity headers the app must receive from the gateway alone.
 var caddyIdentities = []string{"X-Forwarded-User", "X-Forwarded-Email",
-	"X-Forwarded-Groups", "Remote-User"}
+	"X-Forwarded-Groups", "X-Forwarded-Name", "Remote-User"}
 
 // checkIdentity reports, as what, every identity header the app received (seen) that is
 // not the one copy the gateway sent in want; a name missing from want must be absent.
@@ -248,7 +250,8 @@ func testCaddyForwardAuth(t *testing.T, bin string) {
 		t.Fatalf("signed in: status %d, want 200 from the app", res.StatusCode)
 	}
 	checkIdentity(t, "signed in", seen, map[string]string{"X-Forwarded-User": "alice",
-		"X-Forwarded-Email": "alice@example.com", "X-Forwarded-Groups": "staff,ops"})
+		"X-Forwarded-Email": "alice@example.com", "X-Forwarded-Groups": "staff,ops",
+		"X-Forwarded-Name": "Alice Ærø"})
 	checkClaimsStopped(t, alice, base)
 
 	// a route whose allow rule leaves alice out, and lets bob in

@@ -145,7 +145,8 @@ func proxyGet(t testing.TB, c *http.Client, target string, hdr ...string) (*http
 // by: repeated, in lower case, with underscores.
 var spoofs = []string{"X-Forwarded-User", "mallory", "X-Forwarded-User", "eve",
 	"x-forwarded-user", "trudy", "X_Forwarded_User", "mallory",
-	"X-Forwarded-Email", "mallory@evil.test", "X-Forwarded-Groups", "admins"}
+	"X-Forwarded-Email", "mallory@evil.test", "X-Forwarded-Groups", "admins",
+	"X-Forwarded-Name", "Mallory"}
 
 // sessionCookie returns the session cookie c holds for base, signed in through a front
 // proxy.

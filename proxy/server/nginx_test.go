@@ -149,7 +149,7 @@ func TestNginxForwardAuth(t *testing.T) {
 		t.Fatalf("public path: status %d, want 200 from the app", res.StatusCode)
 	}
 	for _, name := range []string{"X-Forwarded-User", "X-Forwarded-Email",
-		"X-Forwarded-Groups"} {
+		"X-Forwarded-Groups", "X-Forwarded-Name"} {
 		if got := identityCopies(seen, name); len(got) != 0 {
 			t.Errorf("public path: app received %s %q, want none", name, got)
 		}
@@ -164,7 +164,8 @@ func TestNginxForwardAuth(t *testing.T) {
 	if got := identityCopies(seen, "X-Forwarded-User"); len(got) != 1 || got[0] != "alice" {
 		t.Errorf("signed in: app received X-Forwarded-User %q, want only alice", got)
 	}
-	for _, name := range []string{"X-Forwarded-Email", "X-Forwarded-Groups"} {
+	for _, name := range []string{"X-Forwarded-Email", "X-Forwarded-Groups",
+		"X-Forwarded-Name"} {
 		if got := identityCopies(seen, name); len(got) != 0 {
 			t.Errorf("signed in: app received %s %q; alice has none", name, got)
 		}
