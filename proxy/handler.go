@@ -1008,7 +1008,15 @@ func (h *Handler) relayed(resp *http.Response) error {
 	h.watchStream(resp)
 	// A handshake the app answers with anything but 101 is no tunnel: its answer is
 	// watched for stalls like any other.
-	if st, _ := resp.Request.Context().Value(stateKey{}).(*state); st != nil && st.sw != nil {
+	st, _ := resp.Request.Context().Value(stateKey{}).(*state)
+	if st != nil && st.route != nil {
+		if loc := resp.Header["Location"]; len(loc) == 1 {
+			if public, ok := st.route.publicLocation(loc[0]); ok {
+				loc[0] = public
+			}
+		}
+	}
+	if st != nil && st.sw != nil {
 		switch {
 		case resp.StatusCode == http.StatusSwitchingProtocols:
 			// written on the hijacked connection, past the writer: say so for the record

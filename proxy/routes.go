@@ -219,3 +219,60 @@ func (rt *route) cut(p string) string {
 	}
 	return p[i:]
 }
+
+// publicLocation reads loc, a Location an upstream answered with, and when it points at
+// the upstream's own address, as an app that does not know the gateway is in front
+// writes it, returns the path the browser reaches the same resource at through this
+// route. A browser sent to the upstream's address would go around the gateway, or
+// nowhere. Any other loc is left as it is (ok is false).
+func (rt *route) publicLocation(loc string) (string, bool) {
+	if len(loc) < 8 || !strings.EqualFold(loc[:7], "http://") &&
+		!strings.EqualFold(loc[:8], "https://") || strings.ContainsRune(loc, '\\') {
+		return "", false
+	}
+	u, err := url.Parse(loc)
+	if err != nil || u.User != nil || !sameOrigin(u, rt.upstream) {
+		return "", false
+	}
+	base := strings.TrimSuffix(rt.upstream.EscapedPath(), "/")
+	p := u.EscapedPath()
+	if p != base && !strings.HasPrefix(p, base+"/") {
+		return "", false
+	}
+	rest := p[len(base):]
+	if rest == "" {
+		rest = "/"
+	}
+	if rt.strip {
+		rest = strings.TrimSuffix(rt.path, "/") + rest
+	}
+	// never a path a browser reads as another host
+	if strings.HasPrefix(rest, "//") {
+		return "", false
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		rest += "?" + u.RawQuery
+	}
+	if u.Fragment != "" {
+		rest += "#" + u.EscapedFragment()
+	}
+	return rest, true
+}
+
+// sameOrigin reports whether a and b have the same scheme, host and port, a port left
+// out being the scheme's default.
+func sameOrigin(a, b *url.URL) bool {
+	if !strings.EqualFold(a.Scheme, b.Scheme) {
+		return false
+	}
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if strings.EqualFold(u.Scheme, "https") {
+			return "443"
+		}
+		return "80"
+	}
+	return strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -234,5 +235,60 @@ func TestNewRouteTricksRefused(t *testing.T) {
 		"Connection: Upgrade", "Upgrade: websocket")
 	if code == http.StatusSwitchingProtocols || code == http.StatusOK {
 		t.Errorf("preflight with an upgrade: status %d, want it refused", code)
+	}
+}
+
+// TestUpstreamRedirectToItself: an app that does not know the gateway is in front sends
+// browsers to its own address; the gateway turns that into the path the browser reaches
+// the same page at through the route, and leaves every other Location alone.
+func TestUpstreamRedirectToItself(t *testing.T) {
+	var self string // the app's own address, known once it listens
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", strings.ReplaceAll(r.URL.Query().Get("to"), "SELF", self))
+		w.WriteHeader(http.StatusFound)
+	}))
+	t.Cleanup(app.Close)
+	self = app.URL
+	host := strings.TrimPrefix(app.URL, "http://")
+	e := newEnvFromYAML(t, newEcho(t), t.TempDir(), "session:\n  secrets: [\""+secret+"\"]\n"+
+		"routes:\n"+
+		"  - upstream: \""+app.URL+"\"\n    preserve_host: false\n"+
+		"  - path: /app/\n    upstream: \""+app.URL+"/base\"\n    strip_prefix: true\n"+
+		"    preserve_host: false\n"+
+		"  - path: /keep/\n    upstream: \""+app.URL+"/base/\"\n")
+	alice := e.session("alice", alicePass)
+
+	tests := []struct{ path, to, want string }{
+		{"/app/x", "SELF/base/login?a=1&b=%2F#top", "/app/login?a=1&b=%2F#top"},
+		{"/app/x", "SELF/base", "/app/"},
+		{"/app/x", "SELF/base/", "/app/"},
+		{"/app/x", "SELF/base/a%20b/c", "/app/a%20b/c"},
+		{"/app/x", "HTTP://" + strings.ToUpper(host) + "/base/y", "/app/y"},
+		{"/x", "SELF/y?z", "/y?z"},
+		{"/x", "SELF", "/"},
+		{"/keep/x", "SELF/base/keep/y", "/keep/y"},
+
+		// not the app's own address, or not under the path the route maps
+		{"/app/x", "SELF/basement", "SELF/basement"},
+		{"/app/x", "SELF/other", "SELF/other"},
+		{"/app/x", "/relative", "/relative"},
+		{"/app/x", "http://other.example.test/base/y", "http://other.example.test/base/y"},
+		{"/x", "https://" + host + "/y", "https://" + host + "/y"},
+		{"/x", "http://user@" + host + "/y", "http://user@" + host + "/y"},
+		{"/x", "http://" + strings.Split(host, ":")[0] + "/y",
+			"http://" + strings.Split(host, ":")[0] + "/y"},
+		// a path a browser would read as another host stays as the app wrote it
+		{"/x", "SELF//evil.example.test/", "SELF//evil.example.test/"},
+		{"/x", "SELF/\\evil.example.test/", "SELF/\\evil.example.test/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path+" "+tt.to, func(t *testing.T) {
+			res := e.raw("GET", tt.path+"?to="+url.QueryEscape(tt.to), alice, nil)
+			want := strings.ReplaceAll(tt.want, "SELF", self)
+			if res.StatusCode != http.StatusFound || res.Header.Get("Location") != want {
+				t.Errorf("status %d, Location %q; want 302 to %q", res.StatusCode,
+					res.Header.Get("Location"), want)
+			}
+		})
 	}
 }
