@@ -114,6 +114,26 @@ func TestAuditRecordsAndNoSecretsInLogs(t *testing.T) {
 	}
 	logged(t, "sign-out", "alice", "user")
 
+	// signing out on every device says how many sessions that ended
+	bob1, bob2 := e.client(), e.client()
+	bob1.login(t, "bob", bobPass, "")
+	bob2.login(t, "bob", bobPass, "")
+	tok = field(t, csrfRe, bob1.get(t, "/.gateway/logout").body)
+	if r := bob1.post(t, "/.gateway/logout", "everywhere=1&csrf_token="+
+		url.QueryEscape(tok)); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-out everywhere: status %d", r.StatusCode)
+	}
+	found := false
+	for _, rec := range e.logs.records() {
+		if rec["msg"] == "sign-out" && rec["user"] == "bob" && rec["everywhere"] == true &&
+			rec["count"] == float64(2) {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("no sign-out record of bob with everywhere=true and count=2")
+	}
+
 	users, err := os.ReadFile(e.usersFile)
 	if err != nil {
 		t.Fatal(err)

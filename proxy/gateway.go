@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"mime"
 	"net"
 	"net/http"
@@ -38,10 +39,11 @@ const maxLoginBody = 16 << 10
 
 // Messages shown to people.
 const (
-	msgInvalid    = "Invalid credentials"
-	msgLoggedOut  = "You have been logged out"
-	msgFormExpire = "The form expired. Please try again."
-	msgThrottled  = "Too many failed attempts. Try again in a moment."
+	msgInvalid      = "Invalid credentials"
+	msgLoggedOut    = "You have been logged out"
+	msgLoggedOutAll = "You have been logged out on every device"
+	msgFormExpire   = "The form expired. Please try again."
+	msgThrottled    = "Too many failed attempts. Try again in a moment."
 )
 
 // loginState is the content of the pre-login cookie.
@@ -263,7 +265,8 @@ func (h *Handler) checkOrigin(r *http.Request) error {
 }
 
 // logout ends the session: deleted from the store, cookie expired, and a notice for the
-// sign-in page it sends the browser to.
+// sign-in page it sends the browser to. With the form's "everywhere" box ticked it ends
+// every session of the user, as for a device that was lost.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	if !h.readForm(w, r) {
 		return
@@ -287,15 +290,33 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusForbidden, msgFormExpire)
 		return
 	}
-	if err := h.sessions.Delete(r.Context(), s); err != nil {
+	everywhere := r.PostForm.Get("everywhere") != ""
+	var ended int
+	if everywhere {
+		ended, err = h.sessions.Revoke(r.Context(), u.Name)
+		// Revoke lists, then deletes: the session in hand goes whatever it found
+		if err == nil {
+			err = h.sessions.Delete(r.Context(), s)
+		}
+	} else {
+		err = h.sessions.Delete(r.Context(), s)
+	}
+	if err != nil {
 		h.storeError("deleting session failed", err, u.Name)
 		h.errorPage(w, r, http.StatusServiceUnavailable, "Signing out is not possible "+
 			"right now. Try again in a moment.")
 		return
 	}
-	h.audit(r, "sign-out", u.Name, "user", sessionAttr(s))
+	notice := msgLoggedOut
+	if everywhere {
+		notice = msgLoggedOutAll
+		h.audit(r, "sign-out", u.Name, "user", sessionAttr(s),
+			slog.Bool("everywhere", true), slog.Int("count", max(ended, 1)))
+	} else {
+		h.audit(r, "sign-out", u.Name, "user", sessionAttr(s))
+	}
 	h.clearSessionCookie(w, r)
-	h.writeLoginState(w, r, loginState{CSRF: session.NewToken(), Notice: msgLoggedOut})
+	h.writeLoginState(w, r, loginState{CSRF: session.NewToken(), Notice: notice})
 	redirectTo(w, LoginPath, http.StatusSeeOther)
 }
 

@@ -100,6 +100,60 @@ func TestLogout(t *testing.T) {
 	}
 }
 
+// TestLogoutEverywhere: the confirmation's "every device" box ends every session of the
+// user, the one signing out included, and no other user's; without it, only the one.
+func TestLogoutEverywhere(t *testing.T) {
+	e := newEnv(t, "")
+	phone, laptop, tablet := e.browser(), e.browser(), e.browser()
+	for _, b := range []*browser{phone, laptop, tablet} {
+		b.login("alice", alicePass, "/")
+	}
+	bob := e.session("bob", bobPass)
+
+	// without the box, the laptop's session ends and the others stay
+	confirm := laptop.get("/.gateway/logout")
+	if !strings.Contains(confirm.body, `name="everywhere"`) {
+		t.Fatalf("the confirmation has no every-device box:\n%s", confirm.body)
+	}
+	laptop.post("/.gateway/logout", url.Values{"csrf_token": {field(t, csrfRe, confirm.body)}})
+	if r := laptop.get("/app/"); r.StatusCode != http.StatusFound {
+		t.Errorf("laptop after its sign-out: status %d, want 302 to sign in", r.StatusCode)
+	}
+	if r := tablet.get("/app/"); r.StatusCode != 200 {
+		t.Fatalf("tablet after the laptop's sign-out: status %d, want 200", r.StatusCode)
+	}
+
+	// the box does not stand in for the form's token
+	if r := tablet.post("/.gateway/logout", url.Values{"everywhere": {"1"},
+		"csrf_token": {"x"}}); r.StatusCode != http.StatusForbidden {
+		t.Errorf("sign-out everywhere with a wrong token: status %d, want 403", r.StatusCode)
+	}
+	if r := phone.get("/app/"); r.StatusCode != 200 {
+		t.Fatalf("phone after a refused sign-out everywhere: status %d, want 200",
+			r.StatusCode)
+	}
+
+	r := phone.post("/.gateway/logout", url.Values{"everywhere": {"1"},
+		"csrf_token": {field(t, csrfRe, phone.get("/.gateway/logout").body)}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/.gateway/login" {
+		t.Fatalf("sign-out everywhere: status %d, Location %q", r.StatusCode,
+			r.Header.Get("Location"))
+	}
+	for name, b := range map[string]*browser{"phone": phone, "tablet": tablet} {
+		if r := b.get("/app/"); r.StatusCode != http.StatusFound {
+			t.Errorf("%s after signing out everywhere: status %d, want 302 to sign in",
+				name, r.StatusCode)
+		}
+	}
+	if r := e.raw("GET", "/app/", bob, nil); r.StatusCode != 200 {
+		t.Errorf("bob after alice signed out everywhere: status %d, want 200", r.StatusCode)
+	}
+	if p := phone.get("/.gateway/login"); !strings.Contains(p.body,
+		"You have been logged out on every device") {
+		t.Errorf("notice after signing out everywhere missing:\n%s", p.body)
+	}
+}
+
 func TestLoginCSRF(t *testing.T) {
 	e := newEnv(t, "")
 	attacker := e.browser()
