@@ -1,0 +1,187 @@
+// Package totp implements the time-based one-time passwords of RFC 6238 the way
+// authenticator apps make them: HMAC-SHA1 over a shared secret, six digits, a new code
+// every 30 seconds.
+//
+// A code is accepted for the 30 seconds it is shown and the periods on either side, to
+// allow for clocks that differ and for the time it takes to type; [Replay] keeps a code
+// from being used twice.
+package totp
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	// Digits is the length of a code.
+	Digits = 6
+	// Period is how long one code is shown.
+	Period = 30 * time.Second
+	// Skew is how many periods before and after the current one are accepted.
+	Skew = 1
+
+	// SecretSize is the size of the secrets NewSecret makes: 160 bits, the size of
+	// the HMAC-SHA1 output, as RFC 4226 recommends.
+	SecretSize = 20
+	// MinSecretSize is the smallest secret ParseSecret accepts: RFC 4226's 128 bits.
+	MinSecretSize = 16
+	// maxSecretSize bounds what ParseSecret accepts: HMAC-SHA1 hashes a longer key
+	// down to 20 bytes anyway.
+	maxSecretSize = 64
+)
+
+// encoding is RFC 4648 base32 without padding, as otpauth URIs carry secrets.
+var encoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// Secret is a shared secret, as its bytes.
+type Secret []byte
+
+// NewSecret returns a new random secret of SecretSize bytes.
+func NewSecret() Secret {
+	s := make(Secret, SecretSize)
+	rand.Read(s)
+	return s
+}
+
+// ParseSecret decodes a secret written in base32, as authenticator apps show it: letters
+// in either case, with or without "=" padding, spaces and hyphens ignored. It must
+// decode to between MinSecretSize and 64 bytes.
+func ParseSecret(s string) (Secret, error) {
+	s = strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '-':
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimRight(strings.ToUpper(s), "=")
+	if s == "" {
+		return nil, errors.New("secret is empty")
+	}
+	if len(s) > encoding.EncodedLen(maxSecretSize) {
+		return nil, fmt.Errorf("secret is longer than %d bytes", maxSecretSize)
+	}
+	// the decoder would skip line breaks; nothing but the alphabet is taken here
+	bad := strings.IndexFunc(s, func(r rune) bool {
+		return (r < 'A' || r > 'Z') && (r < '2' || r > '7')
+	})
+	b, err := encoding.DecodeString(s)
+	if bad >= 0 || err != nil {
+		return nil, errors.New("secret is not base32 (letters A to Z and digits 2 to 7)")
+	}
+	if len(b) < MinSecretSize {
+		return nil, fmt.Errorf("secret is %d bits; at least %d are needed", len(b)*8,
+			MinSecretSize*8)
+	}
+	return Secret(b), nil
+}
+
+// String returns s in base32, without padding.
+func (s Secret) String() string { return encoding.EncodeToString(s) }
+
+// Step returns the number of the period t falls in.
+func Step(t time.Time) int64 { return t.Unix() / int64(Period/time.Second) }
+
+// Code returns the code s shows at t.
+func (s Secret) Code(t time.Time) string { return hotp(s, uint64(Step(t)), Digits) }
+
+// Verify reports whether code is one s shows within Skew periods of now, in a period
+// later than after, and returns that period's Step. Pass the step of the last code the
+// user signed in with as after, or zero; [Replay] keeps it. Every candidate is compared
+// in constant time, so the answer takes as long whichever of them matched.
+func (s Secret) Verify(code string, now time.Time, after int64) (step int64, ok bool) {
+	if len(code) != Digits {
+		return 0, false
+	}
+	cur := Step(now)
+	for d := int64(-Skew); d <= Skew; d++ {
+		n := cur + d
+		want := hotp(s, uint64(n), Digits)
+		if subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 && n > after && !ok {
+			step, ok = n, true
+		}
+	}
+	return step, ok
+}
+
+// hotp is RFC 4226's HOTP value of key at counter, as a decimal of the given digits.
+func hotp(key []byte, counter uint64, digits int) string {
+	var msg [8]byte
+	binary.BigEndian.PutUint64(msg[:], counter)
+	m := hmac.New(sha1.New, key)
+	m.Write(msg[:])
+	sum := m.Sum(nil)
+	off := sum[len(sum)-1] & 0x0f
+	v := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
+	mod := uint32(1)
+	for range digits {
+		mod *= 10
+	}
+	return fmt.Sprintf("%0*d", digits, v%mod)
+}
+
+// URI returns the otpauth:// URI that authenticator apps read, usually from a QR code,
+// to add s for account under issuer.
+func URI(issuer, account string, s Secret) string {
+	q := url.Values{}
+	q.Set("secret", s.String())
+	q.Set("issuer", issuer)
+	q.Set("algorithm", "SHA1")
+	q.Set("digits", fmt.Sprint(Digits))
+	q.Set("period", fmt.Sprint(int(Period/time.Second)))
+	label := url.PathEscape(issuer) + ":" + url.PathEscape(account)
+	return "otpauth://totp/" + label + "?" + q.Encode()
+}
+
+// Replay remembers the step of the last code each user signed in with, so that a code
+// seen by someone else, over a shoulder or on the wire, cannot be used again. It keeps
+// only steps still within the accepted window, so its memory is bounded by the users
+// who signed in during the last few periods. The zero value is ready to use; it is safe
+// for concurrent use.
+type Replay struct {
+	mu   sync.Mutex
+	last map[string]int64
+}
+
+// Last returns the step of the last code user signed in with, or zero.
+func (r *Replay) Last(user string) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last[user]
+}
+
+// Claim records that user signed in with the code of step, and reports whether that was
+// allowed: false when user has already signed in with a code of this step or a later
+// one. Verify and Claim together accept each code once, even when two requests bring it
+// at the same moment.
+func (r *Replay) Claim(user string, step int64, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last == nil {
+		r.last = make(map[string]int64)
+	}
+	if step <= r.last[user] {
+		return false
+	}
+	// a step older than the window can no longer be verified: forget those
+	if len(r.last) >= 1024 {
+		oldest := Step(now) - Skew
+		for u, s := range r.last {
+			if s < oldest {
+				delete(r.last, u)
+			}
+		}
+	}
+	r.last[user] = step
+	return true
+}

@@ -1,0 +1,172 @@
+package totp
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rfcKey is the SHA-1 key of the test vectors of RFC 4226 and RFC 6238.
+var rfcKey = []byte("12345678901234567890")
+
+// TestHOTPVectors checks RFC 4226, appendix D.
+func TestHOTPVectors(t *testing.T) {
+	want := []string{"755224", "287082", "359152", "969429", "338314", "254676", "287922",
+		"162583", "399871", "520489"}
+	for counter, w := range want {
+		if got := hotp(rfcKey, uint64(counter), 6); got != w {
+			t.Errorf("counter %d: got %s, want %s", counter, got, w)
+		}
+	}
+}
+
+// TestTOTPVectors checks the SHA-1 rows of RFC 6238, appendix B (eight digits), and the
+// six-digit codes the same key shows at those times.
+func TestTOTPVectors(t *testing.T) {
+	for _, tt := range []struct {
+		unix  int64
+		eight string
+	}{
+		{59, "94287082"}, {1111111109, "07081804"}, {1111111111, "14050471"},
+		{1234567890, "89005924"}, {2000000000, "69279037"}, {20000000000, "65353130"},
+	} {
+		at := time.Unix(tt.unix, 0)
+		if got := hotp(rfcKey, uint64(Step(at)), 8); got != tt.eight {
+			t.Errorf("%d: got %s, want %s", tt.unix, got, tt.eight)
+		}
+		// six digits are the last six of the same value
+		if got := Secret(rfcKey).Code(at); got != tt.eight[2:] {
+			t.Errorf("%d: six digits %s, want %s", tt.unix, got, tt.eight[2:])
+		}
+	}
+}
+
+func TestVerify(t *testing.T) {
+	s := Secret(rfcKey)
+	now := time.Unix(1111111111, 0)
+	cur := Step(now)
+	tests := []struct {
+		name  string
+		code  string
+		after int64
+		step  int64
+		ok    bool
+	}{
+		{"current", s.Code(now), 0, cur, true},
+		{"previous period", s.Code(now.Add(-Period)), 0, cur - 1, true},
+		{"next period", s.Code(now.Add(Period)), 0, cur + 1, true},
+		{"two periods ago", s.Code(now.Add(-2 * Period)), 0, 0, false},
+		{"two periods ahead", s.Code(now.Add(2 * Period)), 0, 0, false},
+		{"used already", s.Code(now), cur, 0, false},
+		{"a later one than the one used", s.Code(now.Add(Period)), cur, cur + 1, true},
+		{"an earlier one than the one used", s.Code(now.Add(-Period)), cur, 0, false},
+		{"short", s.Code(now)[:5], 0, 0, false},
+		{"long", s.Code(now) + "0", 0, 0, false},
+		{"empty", "", 0, 0, false},
+		{"other secret", Secret([]byte("abcdefghijabcdefghij")).Code(now), 0, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			step, ok := s.Verify(tt.code, now, tt.after)
+			if ok != tt.ok || step != tt.step {
+				t.Errorf("Verify(%q): %d, %v; want %d, %v", tt.code, step, ok, tt.step, tt.ok)
+			}
+		})
+	}
+}
+
+func TestParseSecret(t *testing.T) {
+	s := NewSecret()
+	if len(s) != SecretSize {
+		t.Fatalf("NewSecret: %d bytes, want %d", len(s), SecretSize)
+	}
+	text := s.String()
+	spaced := strings.ToLower(text[:4] + " " + text[4:8] + "-" + text[8:])
+	for _, in := range []string{text, spaced, text + "===="} {
+		got, err := ParseSecret(in)
+		if err != nil || got.String() != text {
+			t.Errorf("ParseSecret(%q): %v, %v; want %s", in, got, err, text)
+		}
+	}
+	for in, want := range map[string]string{
+		"":                                  "empty",
+		"JBSWY3DPEHPK3PXP":                  "is 80 bits; at least 128",
+		"JBSWY3DPEHPK3PXP1BSWY3DPEHPK3PXP":  "not base32",
+		strings.Repeat("A", 200):            "longer than 64 bytes",
+		"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PX\n": "not base32",
+	} {
+		if _, err := ParseSecret(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseSecret(%q): %v, want an error saying %q", in, err, want)
+		}
+	}
+}
+
+func FuzzParseSecret(f *testing.F) {
+	for _, s := range []string{"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "jbsw y3dp-ehpk", "====",
+		"AAAAAAAAAAAAAAAAAAAAAAAAAA======", "\x00", "ÄÖÜ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := ParseSecret(in)
+		if err != nil {
+			return
+		}
+		if len(s) < MinSecretSize || len(s) > maxSecretSize {
+			t.Fatalf("ParseSecret(%q) accepted %d bytes", in, len(s))
+		}
+		// what it accepts, written out again, reads back the same
+		again, err := ParseSecret(s.String())
+		if err != nil || string(again) != string(s) {
+			t.Fatalf("round trip of %q: %v, %v", in, again, err)
+		}
+	})
+}
+
+func TestURI(t *testing.T) {
+	s := Secret(rfcKey)
+	u, err := url.Parse(URI("My Gateway", "alice@example.com", s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	if u.Scheme != "otpauth" || u.Host != "totp" ||
+		u.Path != "/My Gateway:alice@example.com" || q.Get("secret") != s.String() ||
+		q.Get("issuer") != "My Gateway" || q.Get("digits") != "6" ||
+		q.Get("period") != "30" || q.Get("algorithm") != "SHA1" {
+		t.Errorf("URI: %s", u)
+	}
+}
+
+func TestReplay(t *testing.T) {
+	var r Replay
+	now := time.Unix(1111111111, 0)
+	cur := Step(now)
+	if !r.Claim("alice", cur, now) {
+		t.Fatal("first claim refused")
+	}
+	for _, step := range []int64{cur, cur - 1} {
+		if r.Claim("alice", step, now) {
+			t.Errorf("claim of step %d after %d allowed", step, cur)
+		}
+	}
+	if !r.Claim("bob", cur, now) || !r.Claim("alice", cur+1, now) {
+		t.Error("another user's claim, or a later step, refused")
+	}
+	if r.Last("alice") != cur+1 || r.Last("carol") != 0 {
+		t.Errorf("Last: %d, %d", r.Last("alice"), r.Last("carol"))
+	}
+
+	// steps past the window are forgotten once there are many
+	for i := range 2000 {
+		r.Claim("u"+string(rune('a'+i%26))+strings.Repeat("x", i/26), cur, now)
+	}
+	later := now.Add(10 * Period)
+	r.Claim("dave", Step(later), later)
+	r.mu.Lock()
+	n := len(r.last)
+	r.mu.Unlock()
+	if n > 2 {
+		t.Errorf("%d users remembered after their steps left the window, want at most 2", n)
+	}
+}
