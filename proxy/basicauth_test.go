@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
@@ -187,6 +188,38 @@ func TestBasicCacheLetsFailuresExpire(t *testing.T) {
 		if c := basic(alicePass, "192.0.2.1"); c != http.StatusOK {
 			t.Errorf("a window after the last guess, request %d: status %d, want 200: the "+
 				"client's requests kept the guesses from expiring", i+1, c)
+		}
+	}
+}
+
+// TestBasicCredentialsStayInTheirScope: a browser that answered a basic_auth route's
+// challenge sends the credentials to every path under it, routes nested there included.
+// Those are the gateway's users' passwords, so no app under the route sees them; a
+// route elsewhere keeps the Authorization a client sends, which may be the app's own.
+func TestBasicCredentialsStayInTheirScope(t *testing.T) {
+	up := newEcho(t)
+	e := newEnvWithUpstream(t, up, "  - path: /api/\n    upstream: \""+up.URL+"\"\n"+
+		"    basic_auth: true\n"+
+		"  - path: /api/legacy/\n    upstream: \""+up.URL+"\"\n"+
+		"    public: [/api/legacy/open/]\n")
+	alice := e.session("alice", alicePass)
+	creds := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:"+alicePass))
+	for _, tt := range []struct {
+		path, session string
+		want          string
+	}{
+		{"/api/legacy/x", alice, ""},
+		{"/api/legacy/open/x", "", ""},
+		{"/app/x", alice, creds},
+		{"/public/x", "", creds},
+	} {
+		r := e.raw("GET", tt.path, tt.session, http.Header{"Authorization": {creds}})
+		if r.StatusCode != 200 {
+			t.Errorf("%s: status %d, want 200", tt.path, r.StatusCode)
+			continue
+		}
+		if got := up.last(t).Header.Get("Authorization"); got != tt.want {
+			t.Errorf("%s: upstream saw Authorization %q, want %q", tt.path, got, tt.want)
 		}
 	}
 }

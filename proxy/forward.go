@@ -106,9 +106,10 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 	if st.preflight {
 		out.Body, out.ContentLength, out.TransferEncoding = http.NoBody, 0, nil
 	}
-	if st.basic || (rt.basic && anyBasic(out.Header.Values("Authorization"))) {
-		// On a basic_auth route, Basic credentials are the gateway's users' passwords,
-		// used or not, in any copy of the header: never the app's to see.
+	if st.basic || (rt.dropBasic && anyBasic(out.Header.Values("Authorization"))) {
+		// On a basic_auth route and those nested under it, Basic credentials are the
+		// gateway's users' passwords, used or not, in any copy of the header: never the
+		// app's to see.
 		delete(out.Header, "Authorization")
 	}
 	stripCookies(out.Header, gatewayCookies...)

@@ -190,6 +190,14 @@ func New(o Options) (*Handler, error) {
 			h.casedRoutes = h.casedRoutes || !caseless(p)
 		}
 	}
+	// A browser that answered a basic_auth route's challenge sends the credentials
+	// unasked to every path under that route's, and so to the routes nested there: they
+	// are the gateway's users' passwords, and no app's to see.
+	for _, rt := range h.routes {
+		for _, b := range h.routes {
+			rt.dropBasic = rt.dropBasic || b.basic && underPrefixFold(rt.path, b.path)
+		}
+	}
 	sortRoutes(h.routes)
 	return h, nil
 }

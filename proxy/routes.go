@@ -30,6 +30,9 @@ type route struct {
 	identity  config.IdentityHeaders
 	preflight bool
 	basic     bool
+	// dropBasic: Basic credentials are removed here, as they are the gateway's users'
+	// (see New)
+	dropBasic bool
 	assert    bool
 	proxy     *httputil.ReverseProxy
 }
