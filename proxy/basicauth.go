@@ -105,8 +105,11 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 	}
 	// The throttle comes first, and counts the attempt, cache or not: were credentials
 	// in the cache let past it, or past attempts made at the same time, a guesser would
-	// learn from the answer when a guess is right.
-	attempt, wait, why := h.throttle.Begin(name, h.clientIP(r), false)
+	// learn from the answer when a guess is right. An API client has no device cookie;
+	// the address its credentials checked out from stands in for one, so that guessers
+	// from other networks, however many, never space the client out with them.
+	ip, now := h.clientIP(r), time.Now()
+	attempt, wait, why := h.throttle.Begin(name, ip, h.places.has(name, ip, now))
 	if wait > 0 {
 		h.audit(r, "sign-in throttled", h.auditName(name), string(why)+", basic")
 		return nil, wait, errThrottled
@@ -114,7 +117,6 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 	// Credentials checked a moment ago are no guess: the attempt is taken back, leaving
 	// every count as it was, so that a client calling often neither clears the counts of
 	// those guessing at its account nor keeps them from expiring.
-	now := time.Now()
 	if u := h.auth.Users().Lookup(name); u != nil && !u.Disabled &&
 		h.basic.has(h.basic.id(name, pass, u), now) {
 		attempt.Cancel()
@@ -139,6 +141,7 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 	}
 	attempt.Succeeded()
 	h.basic.add(h.basic.id(name, pass, u), now)
+	h.places.add(u.Name, ip, now)
 	// Checks served from the cache are not signed in again: one record per password check.
 	h.audit(r, "sign-in", u.Name, "basic")
 	return u, 0, nil

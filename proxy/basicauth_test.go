@@ -223,3 +223,33 @@ func TestBasicCredentialsStayInTheirScope(t *testing.T) {
 		}
 	}
 }
+
+// TestBasicClientKeepsItsAddress: guessers from many networks fill the account's spacing,
+// but the address the client's credentials checked out from stands in for a browser's
+// device cookie: the client is not held back with them. The same credentials from an
+// address they never checked out from are.
+func TestBasicClientKeepsItsAddress(t *testing.T) {
+	e, _ := basicEnv(t)
+	basic := basicFrom(t, e)
+	if c := basic(alicePass, "192.0.2.1"); c != http.StatusOK {
+		t.Fatalf("the client's first request: status %d", c)
+	}
+	// a network of its own for every guess, as an IPv6 attacker has by the thousand
+	refused := false
+	for i := range 30 {
+		c := basic("wrong", fmt.Sprintf("2001:db8:%x::1", i+1))
+		refused = refused || c == http.StatusTooManyRequests
+	}
+	if !refused {
+		t.Fatal("30 guesses from new networks were never spaced out")
+	}
+	for i := range 5 {
+		if c := basic(alicePass, "192.0.2.1"); c != http.StatusOK {
+			t.Errorf("the client from its own address, request %d: status %d, want 200",
+				i+1, c)
+		}
+	}
+	if c := basic(alicePass, "192.0.2.99"); c != http.StatusTooManyRequests {
+		t.Errorf("the same credentials from a new address: status %d, want 429", c)
+	}
+}
