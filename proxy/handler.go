@@ -1058,7 +1058,10 @@ func dropGatewayCookieLines(h http.Header) {
 		pair, _, _ := strings.Cut(l, ";")
 		name, _, hasValue := strings.Cut(pair, "=")
 		name = strings.Trim(name, " \t")
-		if !hasValue || name == "" || isOneOf(name, gatewayCookies) {
+		// in any case: browsers read the __Host- and __Secure- prefixes in any case
+		if !hasValue || name == "" || slices.ContainsFunc(gatewayCookies, func(c string) bool {
+			return strings.EqualFold(c, name)
+		}) {
 			continue
 		}
 		kept = append(kept, l)

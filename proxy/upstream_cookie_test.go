@@ -37,6 +37,9 @@ func TestUpstreamCannotSetGatewayCookies(t *testing.T) {
 		{"\tgateway_login=x", false},
 		{"gateway_device=x; HttpOnly", false},
 		{"gateway_session =x", false},
+		// browsers read the cookie prefixes in any case
+		{"__host-gateway_session=x; Path=/; Secure", false},
+		{"__SECURE-Gateway_Session=x; Path=/; Secure", false},
 		// nameless cookies: browsers send the value alone
 		{"=gateway_session=x; Path=/", false},
 		{" =gateway_session=x", false},
