@@ -98,6 +98,7 @@ func configFlags(name string, args []string, stderr io.Writer) (string, bool) {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "gateway %s: unexpected argument %q\n", name, fs.Arg(0))
+		fs.Usage()
 		return "", false
 	}
 	return *path, true

@@ -207,6 +207,14 @@ func TestSessionsCommand(t *testing.T) {
 		!strings.Contains(errOut, "usage") {
 		t.Errorf("no command: exit %d, %q", code, errOut)
 	}
+	for _, args := range [][]string{{"revoke"}, {"revoke", "-user", "alice", "-id", "abcdefgh"},
+		{"list", "extra"}} {
+		code, _, errOut := runCmd(t, "", append([]string{"sessions", "-config", path},
+			args...)...)
+		if code != 2 || !strings.Contains(errOut, "usage") {
+			t.Errorf("sessions %q: exit %d, %q; want 2 with the usage", args, code, errOut)
+		}
+	}
 }
 
 // aliceConfig writes, in a folder of its own, a users file with alice (password "pw")

@@ -43,7 +43,13 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "gateway sessions: unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "gateway sessions: unexpected argument %q\n%s", fs.Arg(0),
+			sessionsUsage)
+		return 2
+	}
+	if verb == "revoke" && (*user == "") == (*id == "") {
+		fmt.Fprintf(stderr, "gateway sessions revoke: give -user or -id, one of them\n%s",
+			sessionsUsage)
 		return 2
 	}
 	cfg, err := config.Load(*path)

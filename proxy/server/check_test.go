@@ -189,3 +189,41 @@ func writeConfigHead(t *testing.T, head string) string {
 	os.WriteFile(path, append([]byte(head), text...), 0o600)
 	return path
 }
+
+// TestLoopWarnings: a route whose upstream is the gateway's own address is doubted, in
+// the spellings that reach it; one on another port or address is not.
+func TestLoopWarnings(t *testing.T) {
+	path := writeConfig(t, "http://127.0.0.1:9")
+	for _, tt := range []struct {
+		listen, upstream string
+		loop             bool
+	}{
+		{"127.0.0.1:8080", "http://127.0.0.1:8080", true},
+		{"127.0.0.1:8080", "http://localhost:8080/app", true},
+		{":8080", "http://127.0.0.1:8080", true},
+		{"0.0.0.0:8080", "http://[::1]:8080", true},
+		{"[::]:80", "http://localhost", true},
+		{"localhost:8080", "http://127.0.0.1:8080", true},
+		{"127.0.0.1:8080", "http://127.0.0.1:9001", false},
+		{"127.0.0.1:8080", "http://127.0.0.2:8080", false},
+		{"127.0.0.1:8080", "http://app.internal:8080", false},
+		{":8080", "https://127.0.0.1:443", false},
+	} {
+		os.WriteFile(path, []byte("listen: \""+tt.listen+"\"\nusers:\n  file: users.yaml\n"+
+			"routes:\n  - upstream: \""+tt.upstream+"\"\n"), 0o600)
+		c, err := Check(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, w := range Warnings(c) {
+			got += w.Error()
+		}
+		want := path + ":5: routes[0].upstream: " + tt.upstream + " is the gateway's own " +
+			"listen address (" + tt.listen + ")"
+		if strings.Contains(got, want) != tt.loop {
+			t.Errorf("listen %s, upstream %s: warnings %q; want a loop warning: %v",
+				tt.listen, tt.upstream, got, tt.loop)
+		}
+	}
+}

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"os"
+	"strings"
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/config"
@@ -13,12 +16,12 @@ import (
 
 // Warnings returns what in cfg and its users file is valid but most likely a mistake,
 // each naming the file, line and key: an allow rule that names a user the users file
-// does not have, or a group no user is in; a users file nobody can sign in with; and
-// TLS settings that serve, but not as meant (see tlsWarnings). Users are added and
+// does not have, or a group no user is in; a users file nobody can sign in with; a route
+// whose upstream is the gateway's own address; and TLS settings that serve, but not as meant (see tlsWarnings). Users are added and
 // groups given while the gateway runs, so none of these keeps it from starting. A users
 // file that does not load gives no user warnings; loading it is the error then.
 func Warnings(cfg *config.Config) []error {
-	out := tlsWarnings(cfg)
+	out := append(tlsWarnings(cfg), loopWarnings(cfg)...)
 	users, err := authn.ReadUsersFile(cfg.Users.File)
 	if err != nil {
 		return out
@@ -119,4 +122,57 @@ func unusedTLS(cfg *config.Config) []error {
 			"Strict-Transport-Security is sent only over HTTPS")))
 	}
 	return out
+}
+
+// loopWarnings returns a warning for each route whose upstream is an address the gateway
+// itself listens on: its requests would come back to the gateway, which answers them
+// with 508 once it sees its own hop token.
+func loopWarnings(cfg *config.Config) []error {
+	var out []error
+	for i, rt := range cfg.Routes {
+		u := rt.UpstreamURL
+		if u == nil {
+			continue
+		}
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		for _, key := range []string{"listen", "http_listen"} {
+			addr := cfg.Listen
+			if key == "http_listen" {
+				addr = cfg.HTTPListen
+			}
+			host, lport, err := net.SplitHostPort(addr)
+			if err != nil || lport != port || !sameMachine(u.Hostname(), host) {
+				continue
+			}
+			out = append(out, cfg.Errorf(fmt.Sprintf("routes[%d].upstream", i),
+				fmt.Errorf("%s is the gateway's own %s address (%s): its requests would "+
+					"come back to the gateway, which answers 508", rt.Upstream, key, addr)))
+		}
+	}
+	return out
+}
+
+// sameMachine reports whether upstream, the host of an upstream URL, names an address
+// that a listener on host (empty or unspecified for every address) takes: the same
+// address, or a loopback one when the listener takes loopback or every address.
+func sameMachine(upstream, host string) bool {
+	if strings.EqualFold(upstream, host) {
+		return true
+	}
+	// localhost is 127.0.0.1 and ::1
+	named := func(h string) bool { return h == "127.0.0.1" || h == "::1" }
+	if strings.EqualFold(upstream, "localhost") && named(host) ||
+		strings.EqualFold(host, "localhost") && named(upstream) {
+		return true
+	}
+	every := host == ""
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+		every = true
+	}
+	ip, err := netip.ParseAddr(upstream)
+	loopback := strings.EqualFold(upstream, "localhost") || err == nil && ip.Unmap().IsLoopback()
+	return every && loopback
 }
