@@ -3,6 +3,10 @@ package config_test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
 
 	"github.com/frontgate/gateway/config"
 )
@@ -25,4 +29,19 @@ routes:
 	// Output:
 	// gateway.yaml:4: session.secrte: unknown key
 	// 4 session.secrte true
+}
+
+// TestTypicalExample: the fuller example the README shows is a valid config, and the
+// README shows it as the file has it.
+func TestTypicalExample(t *testing.T) {
+	t.Setenv("GATEWAY_SECRET", strings.Repeat("x", 32))
+	path := filepath.Join("..", "examples", "typical.yaml")
+	if _, err := config.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := os.ReadFile(path)
+	readme, _ := os.ReadFile(filepath.Join("..", "README.md"))
+	if !strings.Contains(string(readme), "```yaml\n"+string(text)+"```\n") {
+		t.Error("README.md does not show examples/typical.yaml as it is")
+	}
 }
