@@ -26,7 +26,8 @@ const Backend = "file"
 type snapshot struct {
 	users   map[string]*User
 	dummies []password.Hash
-	stat    fileStamp
+	stat    fileStamp // the version of the file last read, good or not
+	good    fileStamp // the version users were parsed from
 }
 
 // dummyKey keys the mapping of unknown usernames to dummy hashes. It is random per
@@ -111,18 +112,28 @@ func (s *FileStore) reloadLocked() (changed []string, f func([]string), err erro
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading users file: %w", err)
 	}
+	old := s.snap.Load()
 	users, err := ReadUsersFile(s.path)
+	var ds []password.Hash
+	if err == nil {
+		ds, err = dummies(users)
+		if err != nil {
+			err = fmt.Errorf("preparing dummy hashes: %w", err)
+		}
+	}
 	if err != nil {
+		// Remember the bad version, however it was read, so that Watch reports it no
+		// more, and says when the file is back to the version in use.
+		if old != nil {
+			s.snap.Store(&snapshot{users: old.users, dummies: old.dummies, stat: stamp,
+				good: old.good})
+		}
 		return nil, nil, err
 	}
-	dummies, err := dummies(users)
-	if err != nil {
-		return nil, nil, fmt.Errorf("preparing dummy hashes: %w", err)
-	}
-	if old := s.snap.Load(); old != nil {
+	if old != nil {
 		changed = ended(old.users, users)
 	}
-	s.snap.Store(&snapshot{users: users, dummies: dummies, stat: stamp})
+	s.snap.Store(&snapshot{users: users, dummies: ds, stat: stamp, good: stamp})
 	return changed, s.onChange, nil
 }
 
@@ -159,16 +170,32 @@ func (s *FileStore) Watch(ctx context.Context, interval time.Duration) {
 		if stamp == s.snap.Load().stat {
 			continue
 		}
+		if s.restored(stamp) {
+			s.log.Info("users file back to the version in use", "file", s.path,
+				"users", s.Len())
+			continue
+		}
 		if err := s.Reload(); err != nil {
 			s.log.Error("users file rejected, keeping the last good version",
 				"file", s.path, "error", err)
-			// Remember the bad version so that it is reported once, not every tick.
-			old := s.snap.Load()
-			s.snap.Store(&snapshot{users: old.users, dummies: old.dummies, stat: stamp})
 			continue
 		}
 		s.log.Info("users file reloaded", "file", s.path, "users", s.Len())
 	}
+}
+
+// restored reports whether stamp is the version of the file the users in use were read
+// from, after a rejected version: put right, it needs no reading again.
+func (s *FileStore) restored(stamp fileStamp) bool {
+	s.reload.Lock()
+	defer s.reload.Unlock()
+	snap := s.snap.Load()
+	if stamp != snap.good || stamp == snap.stat {
+		return false
+	}
+	s.snap.Store(&snapshot{users: snap.users, dummies: snap.dummies, stat: stamp,
+		good: stamp})
+	return true
 }
 
 func stampOf(path string) (fileStamp, error) {

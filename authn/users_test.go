@@ -1,13 +1,16 @@
 package authn
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -374,5 +377,61 @@ func TestOnChangeNamesEndedUsers(t *testing.T) {
 	want := "[[alice bob carol]]"
 	if fmt.Sprint(got) != want {
 		t.Errorf("OnChange calls: got %v, want %v", got, want)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that a watcher may write while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestWatchSaysWhenARejectedFileIsPutRight: a version rejected by a reload (a SIGHUP)
+// is not reported again by the watcher, and when the file goes back to the version in
+// use, the watcher says so, so that the last word in the log is not the rejection.
+func TestWatchSaysWhenARejectedFileIsPutRight(t *testing.T) {
+	h := hash(t, "pw")
+	good := "users:\n  alice:\n    password: \"" + h + "\"\n"
+	path := filepath.Join(t.TempDir(), "users.yaml")
+	os.WriteFile(path, []byte(good), 0o600)
+	var logs lockedBuffer
+	s, err := OpenFileStore(path, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(path, []byte("users:\n  alice:\n    pasword: x\n"), 0o600)
+	if err := s.Reload(); err == nil {
+		t.Fatal("broken file reloaded")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Watch(ctx, 10*time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // ticks that see the rejected version
+	os.WriteFile(path, []byte(good), 0o600)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "users file back to the version in use") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the file put right was never reported; log:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if strings.Contains(logs.String(), "rejected") {
+		t.Errorf("the watcher reported the version a reload had rejected; log:\n%s",
+			logs.String())
+	}
+	if s.Lookup("alice") == nil {
+		t.Error("alice is gone")
 	}
 }
