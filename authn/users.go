@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/frontgate/gateway/authn/password"
+	"github.com/frontgate/gateway/authn/totp"
 	"github.com/frontgate/gateway/config/yamlerr"
 )
 
@@ -33,9 +34,14 @@ type User struct {
 	// Disabled users cannot sign in, and their existing sessions end.
 	Disabled bool
 
+	// TOTP is the user's shared secret for one-time codes, from totp_secret; nil when
+	// the user signs in with a password alone.
+	TOTP totp.Secret
+
 	encoded   string
 	hash      password.Hash
 	groupList string // Groups joined with commas
+	binding   string // see Binding
 }
 
 // GroupList returns the groups joined with commas, as they travel in one header.
@@ -46,10 +52,21 @@ func (u *User) GroupList() string {
 	return u.groupList
 }
 
-// PasswordHash returns the user's stored password hash in its encoded form. Sessions keep
-// a keyed digest of it, so that changing the password ends every session of the user. It
-// must never be logged or shown.
+// PasswordHash returns the user's stored password hash in its encoded form. It must
+// never be logged or shown.
 func (u *User) PasswordHash() string { return u.encoded }
+
+// Binding returns what a session is bound to: the stored password hash, and the TOTP
+// secret when the user has one. Sessions keep a keyed digest of it, so that changing the
+// password, or adding, changing or removing the secret, ends every session of the user.
+// Without a secret it is the password hash itself, so that sessions made before secrets
+// existed stay valid. It must never be logged or shown.
+func (u *User) Binding() string {
+	if u.binding == "" {
+		return u.encoded
+	}
+	return u.binding
+}
 
 // LogValue keeps everything but the username out of logs.
 func (u *User) LogValue() slog.Value { return slog.StringValue(u.Name) }
@@ -117,6 +134,7 @@ func ReadUsersFile(path string) (map[string]*User, error) {
 //	    email: alice@example.com
 //	    groups: [staff]
 //	    disabled: false
+//	    totp_secret: "..." # the gateway's own key: a second step of one-time codes
 //
 // Unknown keys, unsupported hash schemes, control characters in names, emails or groups,
 // and commas in group names are errors that name the user. file only labels errors.
@@ -216,6 +234,15 @@ func parseUser(name string, n *yaml.Node, key string,
 		case "groups":
 			u.Groups, err = decodeGroups(v)
 			u.groupList = strings.Join(u.Groups, ",")
+		case "totp_secret":
+			var text string
+			if err = decodeText(v, &text); err == nil && text != "" {
+				// the error says what is wrong, never the secret
+				u.TOTP, err = totp.ParseSecret(text)
+				if err != nil {
+					err = fmt.Errorf("%w; make one with gateway totp-secret", err)
+				}
+			}
 		default:
 			if !authelia[k.Value] {
 				err = unknownKey(k.Value, userKeys...)
@@ -235,11 +262,15 @@ func parseUser(name string, n *yaml.Node, key string,
 			fmt.Errorf("%w; make a hash with gateway hash-password", err))
 	}
 	u.hash = h
+	if u.TOTP != nil {
+		u.binding = u.encoded + "\x00totp\x00" + u.TOTP.String()
+	}
 	return u, nil
 }
 
 // userKeys are the keys of a user that the gateway reads.
-var userKeys = []string{"displayname", "email", "password", "disabled", "groups"}
+var userKeys = []string{"displayname", "email", "password", "disabled", "groups",
+	"totp_secret"}
 
 // unknownKey is the error for key, which is none of known, suggesting the one it most
 // likely meant.

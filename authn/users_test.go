@@ -42,6 +42,9 @@ func TestParseUsers(t *testing.T) {
   dave:
     password: "` + h + `"
     disabled: true
+  erin:
+    password: "` + h + `"
+    totp_secret: "jbsw y3dp ehpk 3pxp jbsw y3dp ehpk 3pxp"
 `
 	users, err := ParseUsers([]byte(data), "users.yaml")
 	if err != nil {
@@ -58,6 +61,17 @@ func TestParseUsers(t *testing.T) {
 	if a.PasswordHash() != h {
 		t.Error("PasswordHash does not return the stored hash")
 	}
+	// without a secret, sessions are bound to the hash alone, as before secrets existed
+	if a.TOTP != nil || a.Binding() != h {
+		t.Errorf("alice: TOTP %v, binding %q; want none and the hash", a.TOTP, a.Binding())
+	}
+	e := users["erin"]
+	if e == nil || e.TOTP.String() != "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" {
+		t.Fatalf("erin: got %+v", e)
+	}
+	if e.Binding() == h || !strings.HasPrefix(e.Binding(), h) {
+		t.Errorf("erin's binding %q does not hold both the hash and the secret", e.Binding())
+	}
 }
 
 func TestParseUsersErrors(t *testing.T) {
@@ -71,6 +85,12 @@ func TestParseUsersErrors(t *testing.T) {
 			"users.alice.pasword", 4, "unknown key; did you mean password?"},
 		{"mistyped key", "users:\n  alice:\n    password: \"" + h + "\"\n    emial: a@x\n",
 			"users.alice.emial", 4, "unknown key; did you mean email?"},
+		{"short totp secret", "users:\n  alice:\n    password: \"" + h + "\"\n" +
+			"    totp_secret: JBSWY3DPEHPK3PXP\n", "users.alice.totp_secret", 4,
+			"secret is 80 bits; at least 128 are needed; make one with gateway totp-secret"},
+		{"totp secret not base32", "users:\n  alice:\n    password: \"" + h + "\"\n" +
+			"    totp_secret: JBSWY3DPEHPK3PXP0BSWY3DPEHPK3PXP\n", "users.alice.totp_secret",
+			4, "secret is not base32"},
 		{"unknown top key", "user:\n  alice: {}\n", "user", 1, "did you mean users?"},
 		{"tab indent", "users:\n  alice:\n\tpassword: x\n", "", 3,
 			"users.yaml:3: invalid YAML: found character that cannot start any token " +

@@ -44,7 +44,7 @@ func newBasicCache() *basicCache {
 
 func (c *basicCache) id(user, pass string, u *authn.User) string {
 	m := hmac.New(sha256.New, c.key)
-	for _, s := range []string{user, pass, u.PasswordHash()} {
+	for _, s := range []string{user, pass, u.Binding()} {
 		m.Write([]byte(strconv.Itoa(len(s))))
 		m.Write([]byte{0})
 		m.Write([]byte(s))

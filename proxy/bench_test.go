@@ -109,7 +109,7 @@ routes:
 	}
 	u := store.Lookup("alice")
 	_, v, err := mgr.Create(context.Background(), session.Login{User: "alice",
-		Backend: authn.Backend, PasswordHash: u.PasswordHash()})
+		Backend: authn.Backend, PasswordHash: u.Binding()})
 	if err != nil {
 		b.Fatal(err)
 	}

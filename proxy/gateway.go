@@ -218,7 +218,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	remember := h.rememberMe && r.PostForm.Get("remember") != ""
 	sess, value, err := h.sessions.Create(ctx, session.Login{
-		User: u.Name, Backend: authn.Backend, PasswordHash: u.PasswordHash(),
+		User: u.Name, Backend: authn.Backend, PasswordHash: u.Binding(),
 		Remember: remember, ClientIP: h.clientIP(r).String(),
 	})
 	if err != nil {
@@ -329,7 +329,7 @@ type deviceMark struct {
 
 func (h *Handler) rememberDevice(w http.ResponseWriter, r *http.Request, u *authn.User) {
 	raw, _ := json.Marshal(deviceMark{User: u.Name, AuthHash: h.sessions.Keys().AuthHash(
-		u.PasswordHash())})
+		u.Binding())})
 	v, err := h.deviceCk.Encode(raw)
 	if err != nil {
 		h.log.Error("encoding device cookie failed", "error", err)
@@ -353,7 +353,7 @@ func (h *Handler) knownDevice(r *http.Request, name string) bool {
 	u := h.auth.Users().Lookup(name)
 	hash := unknownUserHash
 	if u != nil {
-		hash = u.PasswordHash()
+		hash = u.Binding()
 	}
 	values := cookieValues(r, h.cookieName(r, deviceCookie))
 	if len(values) > maxDeviceCookies {

@@ -824,7 +824,7 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 	err = h.sessions.Renew(ctx, s)
 	if err == nil {
 		// a record sealed under an older secret moves onto the newest, with its cookie
-		err = h.sessions.Reseal(ctx, s, u.PasswordHash())
+		err = h.sessions.Reseal(ctx, s, u.Binding())
 	}
 	if err != nil {
 		if !errors.Is(err, session.ErrNotFound) {
@@ -862,7 +862,7 @@ func (h *Handler) sessionEnded(s *session.Session, u *authn.User) string {
 		return "user removed"
 	case u.Disabled:
 		return "user disabled"
-	case !h.sessions.Bound(s, u.PasswordHash()):
+	case !h.sessions.Bound(s, u.Binding()):
 		return "password changed"
 	}
 	return ""

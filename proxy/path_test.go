@@ -242,7 +242,7 @@ routes:
 		t.Fatal(err)
 	}
 	_, bob, err := mgr.Create(context.Background(), session.Login{User: "bob",
-		Backend: authn.Backend, PasswordHash: store.Lookup("bob").PasswordHash()})
+		Backend: authn.Backend, PasswordHash: store.Lookup("bob").Binding()})
 	if err != nil {
 		t.Fatal(err)
 	}

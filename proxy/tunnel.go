@@ -80,7 +80,7 @@ func (h *Handler) tunnelEnded(ctx context.Context, r *http.Request, path string,
 			return "user removed"
 		case cur.Disabled:
 			return "user disabled"
-		case cur.PasswordHash() != u.PasswordHash():
+		case cur.Binding() != u.Binding():
 			return "password changed"
 		}
 		return h.tunnelRefused(r, path, cur)

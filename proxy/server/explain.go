@@ -93,7 +93,7 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 			return false, fmt.Errorf("no user %q in %s", req.User, cfg.Users.File)
 		}
 		_, value, err := mgr.Create(ctx, session.Login{User: u.Name, Backend: authn.Backend,
-			PasswordHash: u.PasswordHash()})
+			PasswordHash: u.Binding()})
 		if err != nil {
 			return false, err
 		}
