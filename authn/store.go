@@ -138,11 +138,12 @@ func (s *FileStore) reloadLocked() (changed []string, f func([]string), err erro
 }
 
 // ended returns, sorted, the users of before that after removes, disables or gives
-// another password hash.
+// another password hash or TOTP secret.
 func ended(before, after map[string]*User) []string {
 	var names []string
 	for name, u := range before {
-		if n := after[name]; n == nil || (n.Disabled && !u.Disabled) || n.encoded != u.encoded {
+		n := after[name]
+		if n == nil || (n.Disabled && !u.Disabled) || n.Binding() != u.Binding() {
 			names = append(names, name)
 		}
 	}

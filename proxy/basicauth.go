@@ -95,6 +95,10 @@ func (c *basicCache) add(id string, now time.Time) {
 // errThrottled means a Basic attempt was refused by the throttle; the wait is set.
 var errThrottled = errors.New("throttled")
 
+// errCodeRequired means Basic credentials were right, for a user who signs in with a
+// one-time code as well.
+var errCodeRequired = errors.New("one-time code required")
+
 // basicUser checks the Basic credentials of r for a basic_auth route. It returns the
 // user, or nil and the error to answer with: errThrottled (and how long to wait), or an
 // authentication failure. It returns nil, nil when r carries no Basic credentials.
@@ -138,6 +142,13 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 		}
 		h.audit(r, "sign-in failed", h.auditName(name), reason+", basic")
 		return nil, 0, err
+	}
+	if u.TOTP != nil {
+		// Basic credentials carry no one-time code, and a user who signs in with one
+		// never signs in without it. The answer is a wrong password's, and it counts as
+		// one, so that a job left sending them is held back as such a job is.
+		h.audit(r, "sign-in failed", u.Name, "code required, basic")
+		return nil, 0, errCodeRequired
 	}
 	attempt.Succeeded()
 	h.basic.add(h.basic.id(name, pass, u), now)

@@ -44,6 +44,8 @@ const (
 	msgLoggedOutAll = "You have been logged out on every device"
 	msgFormExpire   = "The form expired. Please try again."
 	msgThrottled    = "Too many failed attempts. Try again in a moment."
+	msgBadCode      = "Invalid code"
+	msgCodeLate     = "The sign-in took too long. Please sign in again."
 )
 
 // loginState is the content of the pre-login cookie.
@@ -51,7 +53,22 @@ type loginState struct {
 	CSRF   string `json:"c"`
 	Next   string `json:"n,omitempty"`
 	Notice string `json:"f,omitempty"`
+	// Pending is a sign-in whose password checked out, waiting for its one-time code.
+	Pending *pendingLogin `json:"p,omitempty"`
 }
+
+// pendingLogin is a sign-in that needs only its one-time code.
+type pendingLogin struct {
+	User string `json:"u"`
+	// Bound is a keyed digest of what the user's sessions are bound to when the password
+	// checked out: a password or secret changed since ends the sign-in.
+	Bound    string `json:"b"`
+	Remember bool   `json:"r,omitempty"`
+	Until    int64  `json:"t"` // Unix seconds
+}
+
+// codeWait is how long a sign-in whose password checked out waits for its code.
+const codeWait = 5 * time.Minute
 
 // serveGateway serves the gateway's own pages under Prefix.
 func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, path string) {
@@ -164,6 +181,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+	if r.PostForm.Has("code") {
+		h.loginCode(w, r, st)
+		return
+	}
 
 	// Throttling comes before any password check, and answers the same whether or not the
 	// user exists.
@@ -206,8 +227,80 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	remember := h.rememberMe && r.PostForm.Get("remember") != ""
+	if u.TOTP != nil {
+		// The password is right, but the sign-in is not done: the attempt counts neither
+		// as a failure nor as a success, which would clear the counts of the codes
+		// guessed so far. The code step is throttled as the password is.
+		attempt.Cancel()
+		st.Next, st.Notice = next, ""
+		st.Pending = &pendingLogin{User: u.Name, Bound: h.sessions.Keys().AuthHash(
+			u.Binding()), Remember: remember, Until: time.Now().Add(codeWait).Unix()}
+		h.writeLoginState(w, r, st)
+		h.audit(r, "sign-in code asked", u.Name, "password")
+		h.render(w, r, http.StatusOK, page.Code{Site: h.site, CSRFToken: st.CSRF})
+		return
+	}
 	attempt.Succeeded()
+	h.signIn(w, r, u, remember, next, "password")
+}
 
+// loginCode takes the one-time code of a sign-in whose password checked out. A wrong
+// code counts as a failed sign-in of the user, throttled as a wrong password is; each
+// code signs in once.
+func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginState) {
+	now := time.Now()
+	p := st.Pending
+	var u *authn.User
+	if p != nil {
+		u = h.auth.Users().Lookup(p.User)
+	}
+	// the sign-in is over when it waited too long, or its user is gone, disabled or
+	// given another password or secret since the password checked out
+	if p == nil || now.Unix() > p.Until || u == nil || u.Disabled || u.TOTP == nil ||
+		!tokenEqual(h.sessions.Keys().AuthHash(u.Binding()), p.Bound) {
+		user := ""
+		if p != nil {
+			user = h.auditName(p.User)
+		}
+		h.audit(r, "sign-in failed", user, "code too late")
+		st = loginState{CSRF: session.NewToken(), Next: st.Next}
+		h.writeLoginState(w, r, st)
+		h.render(w, r, http.StatusUnauthorized, page.Login{
+			Site: h.site, CSRFToken: st.CSRF, Next: st.Next, Error: msgCodeLate,
+			RememberMe: h.rememberMe,
+		})
+		return
+	}
+
+	attempt, wait, why := h.throttle.Begin(u.Name, h.clientIP(r), h.knownDevice(r, u.Name))
+	if wait > 0 {
+		h.audit(r, "sign-in throttled", u.Name, string(why)+", code")
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		h.render(w, r, http.StatusTooManyRequests, page.Code{Site: h.site,
+			CSRFToken: st.CSRF, Error: msgThrottled})
+		return
+	}
+	code := strings.NewReplacer(" ", "", "-", "").Replace(r.PostForm.Get("code"))
+	step, ok := u.TOTP.Verify(code, now, h.codes.Last(u.Name))
+	if ok && !h.codes.Claim(u.Name, step, now) {
+		ok = false // another request brought the same code first
+	}
+	if !ok {
+		h.audit(r, "sign-in failed", u.Name, "wrong code")
+		h.render(w, r, http.StatusUnauthorized, page.Code{Site: h.site,
+			CSRFToken: st.CSRF, Error: msgBadCode})
+		return
+	}
+	attempt.Succeeded()
+	h.signIn(w, r, u, p.Remember, st.Next, "password and code")
+}
+
+// signIn ends the sign-in of u, whose credentials checked out, by how (the audit
+// record's reason): a new session under a new id, whatever session the browser arrived
+// with deleted, and the browser sent on to next.
+func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, u *authn.User,
+	remember bool, next, how string) {
 	ctx := r.Context()
 	brought := cookieValues(r, h.cookieName(r, session.CookieName))
 	if err := h.sessions.DeleteCookies(ctx, brought); err != nil {
@@ -216,7 +309,6 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			"right now. Try again in a moment.")
 		return
 	}
-	remember := h.rememberMe && r.PostForm.Get("remember") != ""
 	sess, value, err := h.sessions.Create(ctx, session.Login{
 		User: u.Name, Backend: authn.Backend, PasswordHash: u.Binding(),
 		Remember: remember, ClientIP: h.clientIP(r).String(),
@@ -228,7 +320,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.storeWorked()
-	h.audit(r, "sign-in", u.Name, "password", sessionAttr(sess))
+	h.audit(r, "sign-in", u.Name, how, sessionAttr(sess))
 	noteUser(w, u)
 	h.setSessionCookie(w, r, value, h.sessions.CookieMaxAge(sess))
 	h.rememberDevice(w, r, u)

@@ -26,6 +26,7 @@ import (
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/session"
 	"github.com/frontgate/gateway/authn/throttle"
+	"github.com/frontgate/gateway/authn/totp"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy/assertion"
 	"github.com/frontgate/gateway/proxy/page"
@@ -88,6 +89,7 @@ type Handler struct {
 	basic        *basicCache
 	throttle     *throttle.Throttle
 	places       *places // where users signed in from
+	codes        totp.Replay
 	origins      *http.CrossOriginProtection
 	csp          string
 	site         string

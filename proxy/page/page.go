@@ -41,7 +41,8 @@ type Brand struct {
 	// CustomCSS links the stylesheet at CustomCSSPath after the built-in one.
 	CustomCSS bool
 	// Templates is a folder of .html files that replace built-in templates of the same
-	// name (layout.html, login.html, logout.html, error.html). Empty: the built-in ones.
+	// name (layout.html, login.html, code.html, logout.html,
+	// error.html). Empty: the built-in ones.
 	Templates string
 }
 
@@ -104,6 +105,14 @@ type Login struct {
 	RememberMe bool
 }
 
+// Code is the data of the page that asks a user whose password checked out for the
+// one-time code of their authenticator app.
+type Code struct {
+	Site      string
+	CSRFToken string
+	Error     string
+}
+
 // Logout is the data of the sign-out confirmation page.
 type Logout struct {
 	Site      string
@@ -125,13 +134,15 @@ func Render(w http.ResponseWriter, status int, v any) error {
 	return builtin.Render(w, status, v)
 }
 
-// Render writes the page for v (a Login, Logout or Error) with status. It renders into a
+// Render writes the page for v (a Login, Code, Logout or Error) with status. It renders into a
 // buffer first, so a template failure becomes a plain 500 and never half a page.
 func (r *Renderer) Render(w http.ResponseWriter, status int, v any) error {
 	var name, title string
 	switch d := v.(type) {
 	case Login:
 		name, title = "login.html", "Sign in"
+	case Code:
+		name, title = "code.html", "Enter your code"
 	case Logout:
 		name, title = "logout.html", "Sign out"
 	case Error:
