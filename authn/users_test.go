@@ -439,7 +439,11 @@ func TestWatchSaysWhenARejectedFileIsPutRight(t *testing.T) {
 	defer cancel()
 	go s.Watch(ctx, 10*time.Millisecond)
 	time.Sleep(50 * time.Millisecond) // ticks that see the rejected version
-	os.WriteFile(path, []byte(good), 0o600)
+	// replaced whole, so that no tick reads it half written
+	os.WriteFile(path+".new", []byte(good), 0o600)
+	if err := os.Rename(path+".new", path); err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(logs.String(), "users file back to the version in use") {
 		if time.Now().After(deadline) {
