@@ -64,32 +64,36 @@ type Options struct {
 
 // Handler is the gateway's http.Handler. Safe for concurrent use.
 type Handler struct {
-	routes       []*route // longest path first
-	casedRoutes  bool     // a route's path or public prefix has an upper-case or non-ASCII letter
-	auth         *authn.Authenticator
-	sessions     *session.Manager
-	log          *slog.Logger
-	filter       *headerFilter
-	aliases      *headerFilter   // other names apps read as the user, for forward-auth
-	identityOf   map[string]bool // every route's identity header names, folded
-	identity     config.IdentityHeaders
-	trusted      []netip.Prefix
-	redirects    *redirect.Policy
-	secure       string
-	loginCk      *session.Codec
-	deviceCk     *session.Codec
-	metrics      *Metrics
-	pages        *page.Renderer
-	logo         []byte
-	logoType     string
-	customCSS    []byte
-	signer       *assertion.Signer
-	assertions   *assertion.Cache
-	assertTTL    time.Duration
-	basic        *basicCache
-	throttle     *throttle.Throttle
-	places       *places // where users signed in from
-	codes        totp.Replay
+	routes      []*route // longest path first
+	casedRoutes bool     // a route's path or public prefix has an upper-case or non-ASCII letter
+	auth        *authn.Authenticator
+	sessions    *session.Manager
+	log         *slog.Logger
+	filter      *headerFilter
+	aliases     *headerFilter   // other names apps read as the user, for forward-auth
+	identityOf  map[string]bool // every route's identity header names, folded
+	identity    config.IdentityHeaders
+	trusted     []netip.Prefix
+	redirects   *redirect.Policy
+	secure      string
+	loginCk     *session.Codec
+	deviceCk    *session.Codec
+	metrics     *Metrics
+	pages       *page.Renderer
+	logo        []byte
+	logoType    string
+	customCSS   []byte
+	signer      *assertion.Signer
+	assertions  *assertion.Cache
+	assertTTL   time.Duration
+	basic       *basicCache
+	throttle    *throttle.Throttle
+	limits      throttle.Limits // the throttle's
+	places      *places         // where users signed in from
+	// codes records the one-time codes users signed in with.
+	// TODO: keep it in the session store, so that gateways sharing Redis refuse a code
+	// any of them took; the store has no set-if-absent yet.
+	codes        *totp.Replay
 	origins      *http.CrossOriginProtection
 	csp          string
 	site         string
@@ -131,13 +135,14 @@ func New(o Options) (*Handler, error) {
 		signer:    o.Assertions,
 		metrics:   o.Metrics,
 		assertTTL: cfg.Assertion.TTL,
-		throttle: throttle.New(throttle.Limits{
+		limits: throttle.Limits{
 			AddressFailures:     cfg.Throttle.AddressFailures,
 			UserAddressFailures: cfg.Throttle.UserAddressFailures,
 			UserFailures:        cfg.Throttle.UserFailures,
 			Window:              cfg.Throttle.Window,
 			MaxEntries:          cfg.Throttle.MaxEntries,
-		}, nil),
+		},
+		codes:        new(totp.Replay),
 		places:       newPlaces(o.Sessions.Keys().AuthHash),
 		origins:      http.NewCrossOriginProtection(),
 		site:         cfg.Pages.Title,
@@ -148,6 +153,7 @@ func New(o Options) (*Handler, error) {
 		tunnelCheck:  tunnelCheck,
 		hop:          newHopValue(),
 	}
+	h.throttle = throttle.New(h.limits, nil)
 	// Every route's identity header names are removed on every route: a name that means
 	// "the user" to one app must not be fakeable on the way to another.
 	names := []string{h.identity.User, h.identity.Email, h.identity.Groups, h.identity.Name}
@@ -1257,6 +1263,19 @@ type slogWriter struct{ log *slog.Logger }
 func (s *slogWriter) Write(p []byte) (int, error) {
 	s.log.Warn("http", "message", strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// Inherit takes over, from old, the handler h is to replace after a reload, what old
+// learned of sign-ins: the throttle's counts (unless its limits changed), where users
+// signed in from, the one-time codes they used and the Basic credentials it checked. A
+// reload, which a change of the config file brings, must not wipe a guesser's count or
+// let a used code be used again. Call it before h serves; old may go on serving
+// meanwhile, into the same records.
+func (h *Handler) Inherit(old *Handler) {
+	if old.limits == h.limits {
+		h.throttle = old.throttle
+	}
+	h.places, h.codes, h.basic = old.places, old.codes, old.basic
 }
 
 // Supersede records that n replaces h, after a reload: what h still watches (open

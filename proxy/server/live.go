@@ -193,6 +193,7 @@ func (g *gateway) reload(reason string) error {
 	if len(keys) > 0 {
 		g.lg.Warn("config changes that need a restart were not applied", "keys", keys)
 	}
+	h.Inherit(g.cur.Load())
 	old := g.cfg
 	g.cfg = cfg
 	g.cur.Swap(h).Supersede(h)

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/frontgate/gateway/authn/totp"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy"
 )
@@ -207,5 +210,79 @@ func TestWarningsLogged(t *testing.T) {
 	waitReloads(t, logs, 1)
 	if n := strings.Count(logs.String(), warning); n != 2 {
 		t.Errorf("warnings after a reload: %d, want 2; log:\n%s", n, logs.String())
+	}
+}
+
+// TestReloadKeepsWhatSignInsTaught: a reload of the config does not wipe the throttle's
+// counts of a guesser, nor let a one-time code that signed in sign in again.
+func TestReloadKeepsWhatSignInsTaught(t *testing.T) {
+	configPollInterval = 20 * time.Millisecond
+	defer func() { configPollInterval = 2 * time.Second }()
+	up := newUpstream(t)
+	path := writeConfig(t, up)
+	const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	writeUsersFile(t, path, map[string]string{}, map[string]string{"alice": "",
+		"erin": "    totp_secret: " + secret + "\n"})
+	base, logs := runLogged(t, path)
+	guess := func() int {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar}
+		res, err := c.Get(base + "/.gateway/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		res, err = c.PostForm(base+"/.gateway/login", url.Values{"username": {"alice"},
+			"password": {"wrong"}, "csrf_token": {string(csrfField.FindSubmatch(body)[1])}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for i := range 5 {
+		if got := guess(); got != http.StatusUnauthorized {
+			t.Fatalf("guess %d: status %d, want 401", i+1, got)
+		}
+	}
+	if got := guess(); got != http.StatusTooManyRequests {
+		t.Fatalf("sixth guess: status %d, want 429", got)
+	}
+
+	// erin signs in with a code
+	key, _ := totp.ParseSecret(secret)
+	code := key.Code(time.Now())
+	signInWithCode := func() int {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}}
+		res, _ := c.Get(base + "/.gateway/login")
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		tok := string(csrfField.FindSubmatch(body)[1])
+		res, _ = c.PostForm(base+"/.gateway/login", url.Values{"username": {"erin"},
+			"password": {"pw"}, "csrf_token": {tok}})
+		res.Body.Close()
+		res, _ = c.PostForm(base+"/.gateway/login", url.Values{"code": {code},
+			"csrf_token": {tok}})
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := signInWithCode(); got != http.StatusSeeOther {
+		t.Fatalf("erin with her code: status %d, want 303", got)
+	}
+
+	orig, _ := os.ReadFile(path)
+	os.WriteFile(path, append(orig, "pages:\n  title: Reloaded\n"...), 0o600)
+	waitReloads(t, logs, 1)
+	if got := guess(); got != http.StatusTooManyRequests {
+		t.Errorf("a guess after the reload: status %d, want 429 still", got)
+	}
+	if got := signInWithCode(); got != http.StatusUnauthorized {
+		t.Errorf("erin's used code after the reload: status %d, want 401", got)
 	}
 }
