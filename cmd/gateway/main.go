@@ -7,6 +7,7 @@
 //	gateway [run] [-config FILE]    serve (default config: gateway.yaml)
 //	gateway check [-config FILE]    validate the config and its users file
 //	gateway hash-password           read a password on stdin, print an argon2id hash
+//	gateway totp-secret -user NAME  make a secret for sign-in with one-time codes
 //	gateway sessions list|revoke    list or end sessions, in a running gateway too
 //	gateway explain [-user NAME] METHOD URL   show how a request would be judged
 //	gateway version                 print the version
@@ -51,6 +52,7 @@ const usage = `usage:
   gateway explain [-config FILE] [-user NAME] [-from ADDR] [-H 'Name: value'] METHOD URL
                                  show how a request would be judged and forwarded
   gateway import-htpasswd FILE   turn an htpasswd file (- for stdin) into a users file
+  gateway totp-secret -user NAME make a secret for sign-in with one-time codes
   gateway version                print the version
 `
 
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runExplain(ctx, args, stdout, stderr)
 	case "import-htpasswd":
 		return runImportHtpasswd(args, stdin, stdout, stderr)
+	case "totp-secret":
+		return runTOTPSecret(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "gateway", versionString())
 		return 0

@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/frontgate/gateway/authn/totp"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/examples/legacyapp"
 )
@@ -366,6 +367,58 @@ func TestBrowser(t *testing.T) {
 		submit(t, tab, "pressing Enter", chromedp.KeyEvent(kb.Enter))
 		if got := appIdentity(t, tab); got != appSignedIn {
 			t.Errorf("after keyboard sign-in the app shows %q, want %q", got, appSignedIn)
+		}
+	})
+
+	t.Run("OneTimeCode", func(t *testing.T) {
+		// erin signs in with a one-time code after her password, by keyboard alone
+		const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+		path := sampleAppConfig(t)
+		writeUsersFile(t, path, map[string]string{}, map[string]string{
+			"erin": "    totp_secret: " + secret + "\n"})
+		twoStep := startGateway(t, path)
+		key, err := totp.ParseSecret(secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		axe := readAxe(t)
+		tab := newTab(t, browser)
+		submit(t, tab, "opening /app/", chromedp.Navigate(twoStep+"/app/"))
+		waitFocus(t, tab, "username")
+		do(t, tab, "typing", chromedp.KeyEvent("erin"), chromedp.KeyEvent(kb.Tab),
+			chromedp.KeyEvent("pw"))
+		if status := submit(t, tab, "pressing Enter", chromedp.KeyEvent(kb.Enter)); status !=
+			200 {
+			t.Fatalf("password step: status %d, want 200", status)
+		}
+		if h1 := eval[string](t, tab, "document.querySelector('h1').textContent"); h1 !=
+			"Enter your code" {
+			t.Fatalf("after the password: heading %q, want the code page", h1)
+		}
+		waitFocus(t, tab, "code")
+		checkPage(t, tab)
+		scanSchemes(t, tab, axe)
+
+		do(t, tab, "typing a wrong code", chromedp.KeyEvent("000000"))
+		if status := submit(t, tab, "pressing Enter", chromedp.KeyEvent(kb.Enter)); status !=
+			401 {
+			t.Errorf("wrong code: status %d, want 401", status)
+		}
+		alert := eval[string](t, tab,
+			`(document.querySelector('[role="alert"]') || {}).textContent`)
+		described := eval[string](t, tab, `(e => e.getAttribute('aria-describedby') + '/' +
+			e.getAttribute('aria-invalid'))(document.getElementById('code'))`)
+		if alert != "Invalid code" || described != "code-help code-error/true" {
+			t.Errorf("wrong code: alert %q, code field %q; want %q tied to the field",
+				alert, described, "Invalid code")
+		}
+		waitFocus(t, tab, "code")
+		scanSchemes(t, tab, axe)
+
+		do(t, tab, "typing the code", chromedp.KeyEvent(key.Code(time.Now())))
+		submit(t, tab, "pressing Enter", chromedp.KeyEvent(kb.Enter))
+		if got, want := appIdentity(t, tab), "Legacy app / erin / erin"; got != want {
+			t.Errorf("after the code the app shows %q, want %q", got, want)
 		}
 	})
 
