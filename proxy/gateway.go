@@ -273,7 +273,14 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 		return
 	}
 
-	attempt, wait, why := h.throttle.Begin(u.Name, h.clientIP(r), h.knownDevice(r, u.Name))
+	// Whoever guesses codes has the password: beyond the throttle, wrong codes space out
+	// the next ones ever more, except in a browser that signed in as the user before.
+	known := h.knownDevice(r, u.Name)
+	attempt, wait, why := h.throttle.Begin(u.Name, h.clientIP(r), known)
+	if w := h.codeFails.Wait(u.Name, now); w > 0 && !known && wait == 0 {
+		attempt.Cancel()
+		wait, why = w, "wrong codes"
+	}
 	if wait > 0 {
 		h.audit(r, "sign-in throttled", u.Name, string(why)+", code")
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
@@ -287,12 +294,14 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 		ok = false // another request brought the same code first
 	}
 	if !ok {
+		h.codeFails.Fail(u.Name, now)
 		h.audit(r, "sign-in failed", u.Name, "wrong code")
 		h.render(w, r, http.StatusUnauthorized, page.Code{Site: h.site,
 			CSRFToken: st.CSRF, Error: msgBadCode})
 		return
 	}
 	attempt.Succeeded()
+	h.codeFails.Reset(u.Name)
 	h.signIn(w, r, u, p.Remember, st.Next, "password and code")
 }
 

@@ -94,6 +94,7 @@ type Handler struct {
 	// TODO: keep it in the session store, so that gateways sharing Redis refuse a code
 	// any of them took; the store has no set-if-absent yet.
 	codes        *totp.Replay
+	codeFails    *totp.Backoff // the wrong codes given for each user
 	origins      *http.CrossOriginProtection
 	csp          string
 	site         string
@@ -143,6 +144,7 @@ func New(o Options) (*Handler, error) {
 			MaxEntries:          cfg.Throttle.MaxEntries,
 		},
 		codes:        new(totp.Replay),
+		codeFails:    new(totp.Backoff),
 		places:       newPlaces(o.Sessions.Keys().AuthHash),
 		origins:      http.NewCrossOriginProtection(),
 		site:         cfg.Pages.Title,
@@ -1267,7 +1269,8 @@ func (s *slogWriter) Write(p []byte) (int, error) {
 
 // Inherit takes over, from old, the handler h is to replace after a reload, what old
 // learned of sign-ins: the throttle's counts (unless its limits changed), where users
-// signed in from, the one-time codes they used and the Basic credentials it checked. A
+// signed in from, the one-time codes they used or got wrong and the Basic credentials
+// it checked. A
 // reload, which a change of the config file brings, must not wipe a guesser's count or
 // let a used code be used again. Call it before h serves; old may go on serving
 // meanwhile, into the same records.
@@ -1275,7 +1278,8 @@ func (h *Handler) Inherit(old *Handler) {
 	if old.limits == h.limits {
 		h.throttle = old.throttle
 	}
-	h.places, h.codes, h.basic = old.places, old.codes, old.basic
+	h.places, h.codes, h.codeFails, h.basic = old.places, old.codes, old.codeFails,
+		old.basic
 }
 
 // Supersede records that n replaces h, after a reload: what h still watches (open

@@ -219,3 +219,49 @@ func TestTOTPUserHasNoBasicAccess(t *testing.T) {
 		t.Errorf("alice over Basic: status %d, want 200", r.StatusCode)
 	}
 }
+
+// TestTOTPWrongCodesBackOff: whoever guesses codes has the password, so beyond the
+// throttle, which many addresses share out, each wrong code past the third makes the
+// next wait longer, from any address; a browser that signed in as the user before is
+// not held back by them.
+func TestTOTPWrongCodesBackOff(t *testing.T) {
+	up := newEcho(t)
+	e := newEnvWithUpstream(t, up, "trusted_proxies: [\"127.0.0.1/32\"]\n")
+	writeDave(t, e, daveSecret)
+	owner := e.browser()
+	page := passwordStep(t, owner, "/")
+	if r := postCode(owner, page, code(t, daveSecret, time.Now())); r.StatusCode !=
+		http.StatusSeeOther {
+		t.Fatalf("the owner's first sign-in: status %d", r.StatusCode)
+	}
+
+	guess := func(i int) resp {
+		t.Helper()
+		from := "198.51.100." + string(rune('1'+i)) // an address of its own each time
+		b := e.browser()
+		form := b.get(proxy.LoginPath, "X-Forwarded-For", from)
+		b.post(proxy.LoginPath, url.Values{"username": {"dave"}, "password": {davePass},
+			"csrf_token": {field(t, csrfRe, form.body)}}, "X-Forwarded-For", from)
+		return b.post(proxy.LoginPath, url.Values{"code": {"000000"},
+			"csrf_token": {field(t, csrfRe, form.body)}}, "X-Forwarded-For", from)
+	}
+	for i := range 3 {
+		if r := guess(i); r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong code %d: status %d, want 401", i+1, r.StatusCode)
+		}
+	}
+	r := guess(3)
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "1" {
+		t.Errorf("a fourth wrong code at once, from a new address: status %d, Retry-After "+
+			"%q; want 429 and 1", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+
+	// the owner's browser signs in again all the same
+	owner.post(proxy.LogoutPath, url.Values{"csrf_token": {field(t, csrfRe,
+		owner.get(proxy.LogoutPath).body)}})
+	page = passwordStep(t, owner, "/")
+	if r := postCode(owner, page, code(t, daveSecret, time.Now().Add(totp.Period))); r.
+		StatusCode != http.StatusSeeOther {
+		t.Errorf("the owner's browser during the guessing: status %d, want 303", r.StatusCode)
+	}
+}

@@ -185,3 +185,64 @@ func (r *Replay) Claim(user string, step int64, now time.Time) bool {
 	r.last[user] = step
 	return true
 }
+
+// Backoff spaces out the wrong codes given for each user: after the third within a day,
+// each next code waits twice as long as the one before, from a second up to an hour.
+// Whoever guesses codes already has the user's password; the per-user spacing of
+// password guesses alone would still let them try thousands of codes a day, where
+// Backoff lets a few dozen. It holds only users who gave a wrong code, whose password
+// checked out, so its memory is bounded by the users of the users file. The zero value
+// is ready to use; it is safe for concurrent use.
+type Backoff struct {
+	mu sync.Mutex
+	m  map[string]failures
+}
+
+type failures struct {
+	n    int
+	last time.Time
+}
+
+// backoffFree is how many wrong codes a day pass without a wait; backoffMemory is how
+// long a wrong code counts; backoffMax caps the wait.
+const (
+	backoffFree   = 3
+	backoffMemory = 24 * time.Hour
+	backoffMax    = time.Hour
+)
+
+// Wait returns how long user must wait at now before another code is checked.
+func (b *Backoff) Wait(user string, now time.Time) time.Duration {
+	b.mu.Lock()
+	f := b.m[user]
+	b.mu.Unlock()
+	if f.n < backoffFree || now.Sub(f.last) >= backoffMemory {
+		return 0
+	}
+	wait := backoffMax
+	if shift := f.n - backoffFree; shift < 12 {
+		wait = min(time.Second<<shift, backoffMax)
+	}
+	return max(f.last.Add(wait).Sub(now), 0)
+}
+
+// Fail records a wrong code for user at now.
+func (b *Backoff) Fail(user string, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.m == nil {
+		b.m = make(map[string]failures)
+	}
+	f := b.m[user]
+	if now.Sub(f.last) >= backoffMemory {
+		f.n = 0
+	}
+	b.m[user] = failures{n: f.n + 1, last: now}
+}
+
+// Reset forgets the wrong codes of user, who has just signed in with a right one.
+func (b *Backoff) Reset(user string) {
+	b.mu.Lock()
+	delete(b.m, user)
+	b.mu.Unlock()
+}
