@@ -79,6 +79,12 @@ func TestWarnings(t *testing.T) {
 		{"all disabled", "  alice:\n    password: " + hash + "\n    disabled: true\n", "",
 			[]string{":3: users.file: every user in " + users + " is disabled, so nobody " +
 				"can sign in"}},
+		{"one-time codes on a basic_auth route", "  alice:\n    password: " + hash +
+			"\n    totp_secret: JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n",
+			"users: [alice]\n    basic_auth: true\n", []string{
+				":8: routes[0].allow.users[0]: alice signs in with a one-time code, which " +
+					"Basic credentials cannot carry: on this basic_auth route only a " +
+					"browser's session lets them in"}},
 		{"names nobody", "  alice:\n    password: " + hash + "\n    groups: [ops]\n",
 			"users: [alice, Alice]\n      groups: [ops, admins]\n", []string{
 				":8: routes[0].allow.users[1]: no user \"Alice\" in " + users,

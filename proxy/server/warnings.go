@@ -46,9 +46,15 @@ func Warnings(cfg *config.Config) []error {
 	}
 	for i, rt := range cfg.Routes {
 		for j, name := range rt.Allow.Users {
-			if users[name] == nil {
-				out = append(out, cfg.Errorf(fmt.Sprintf("routes[%d].allow.users[%d]", i, j),
-					fmt.Errorf("no user %q in %s", name, cfg.Users.File)))
+			key := fmt.Sprintf("routes[%d].allow.users[%d]", i, j)
+			switch u := users[name]; {
+			case u == nil:
+				out = append(out, cfg.Errorf(key, fmt.Errorf("no user %q in %s", name,
+					cfg.Users.File)))
+			case u.TOTP != nil && rt.BasicAuth:
+				out = append(out, cfg.Errorf(key, fmt.Errorf("%s signs in with a one-time "+
+					"code, which Basic credentials cannot carry: on this basic_auth route "+
+					"only a browser's session lets them in", name)))
 			}
 		}
 		for j, g := range rt.Allow.Groups {
