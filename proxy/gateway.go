@@ -277,9 +277,11 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 	// the next ones ever more, except in a browser that signed in as the user before.
 	known := h.knownDevice(r, u.Name)
 	attempt, wait, why := h.throttle.Begin(u.Name, h.clientIP(r), known)
-	if w := h.codeFails.Wait(u.Name, now); w > 0 && !known && wait == 0 {
-		attempt.Cancel()
-		wait, why = w, "wrong codes"
+	if wait == 0 && !known {
+		if w := h.codeFails.Take(u.Name, now); w > 0 {
+			attempt.Cancel()
+			wait, why = w, "wrong codes"
+		}
 	}
 	if wait > 0 {
 		h.audit(r, "sign-in throttled", u.Name, string(why)+", code")
@@ -294,7 +296,6 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 		ok = false // another request brought the same code first
 	}
 	if !ok {
-		h.codeFails.Fail(u.Name, now)
 		h.audit(r, "sign-in failed", u.Name, "wrong code")
 		h.render(w, r, http.StatusUnauthorized, page.Code{Site: h.site,
 			CSRFToken: st.CSRF, Error: msgBadCode})

@@ -190,8 +190,8 @@ func (r *Replay) Claim(user string, step int64, now time.Time) bool {
 // each next code waits twice as long as the one before, from a second up to an hour.
 // Whoever guesses codes already has the user's password; the per-user spacing of
 // password guesses alone would still let them try thousands of codes a day, where
-// Backoff lets a few dozen. It holds only users who gave a wrong code, whose password
-// checked out, so its memory is bounded by the users of the users file. The zero value
+// Backoff lets a few dozen. It holds only users whose password checked out and who
+// gave a code since, so its memory is bounded by the users of the users file. The zero value
 // is ready to use; it is safe for concurrent use.
 type Backoff struct {
 	mu sync.Mutex
@@ -211,23 +211,10 @@ const (
 	backoffMax    = time.Hour
 )
 
-// Wait returns how long user must wait at now before another code is checked.
-func (b *Backoff) Wait(user string, now time.Time) time.Duration {
-	b.mu.Lock()
-	f := b.m[user]
-	b.mu.Unlock()
-	if f.n < backoffFree || now.Sub(f.last) >= backoffMemory {
-		return 0
-	}
-	wait := backoffMax
-	if shift := f.n - backoffFree; shift < 12 {
-		wait = min(time.Second<<shift, backoffMax)
-	}
-	return max(f.last.Add(wait).Sub(now), 0)
-}
-
-// Fail records a wrong code for user at now.
-func (b *Backoff) Fail(user string, now time.Time) {
+// Take asks to check a code of user at now. It returns how long to wait first, or
+// zero; then the code counts as wrong from now on, until Reset says it was right, so
+// that codes sent at the same moment cannot slip past the wait together.
+func (b *Backoff) Take(user string, now time.Time) time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.m == nil {
@@ -237,10 +224,20 @@ func (b *Backoff) Fail(user string, now time.Time) {
 	if now.Sub(f.last) >= backoffMemory {
 		f.n = 0
 	}
+	if f.n >= backoffFree {
+		wait := backoffMax
+		if shift := f.n - backoffFree; shift < 12 {
+			wait = min(time.Second<<shift, backoffMax)
+		}
+		if w := f.last.Add(wait).Sub(now); w > 0 {
+			return w
+		}
+	}
 	b.m[user] = failures{n: f.n + 1, last: now}
+	return 0
 }
 
-// Reset forgets the wrong codes of user, who has just signed in with a right one.
+// Reset forgets the wrong codes of user, who has just given a right one.
 func (b *Backoff) Reset(user string) {
 	b.mu.Lock()
 	delete(b.m, user)

@@ -176,39 +176,42 @@ func TestBackoff(t *testing.T) {
 	t0 := time.Unix(1111111111, 0)
 	at := t0
 	for range 3 {
-		if w := b.Wait("alice", at); w != 0 {
+		if w := b.Take("alice", at); w != 0 {
 			t.Fatalf("within the free wrong codes: wait %v", w)
 		}
-		b.Fail("alice", at)
 	}
 	// from the fourth on, each waits twice the one before, from 1 s
 	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second,
 		8 * time.Second} {
-		if w := b.Wait("alice", at); w != want {
+		if w := b.Take("alice", at); w != want {
 			t.Fatalf("after %d wrong codes: wait %v, want %v", 3+i, w, want)
 		}
 		at = at.Add(want)
-		if w := b.Wait("alice", at); w != 0 {
+		if w := b.Take("alice", at); w != 0 {
 			t.Fatalf("once waited: %v", w)
 		}
-		b.Fail("alice", at)
 	}
-	if w := b.Wait("bob", at); w != 0 {
+	// a code taken counts as wrong at once: another at the same moment waits
+	if w := b.Take("alice", at); w != 16*time.Second {
+		t.Errorf("a second code at the same moment: wait %v, want 16s", w)
+	}
+	if w := b.Take("bob", at); w != 0 {
 		t.Errorf("another user waits %v", w)
 	}
 	// it stops at an hour
 	for range 20 {
-		b.Fail("alice", at)
+		at = at.Add(time.Hour)
+		b.Take("alice", at)
 	}
-	if w := b.Wait("alice", at); w != time.Hour {
+	if w := b.Take("alice", at); w != time.Hour {
 		t.Errorf("after many wrong codes: wait %v, want 1h", w)
 	}
 	// a day after the last wrong code, they no longer count; a right code forgets them
-	if w := b.Wait("alice", at.Add(24*time.Hour)); w != 0 {
+	if w := b.Take("alice", at.Add(24*time.Hour)); w != 0 {
 		t.Errorf("a day later: wait %v", w)
 	}
 	b.Reset("alice")
-	if w := b.Wait("alice", at); w != 0 {
+	if w := b.Take("alice", at.Add(24*time.Hour)); w != 0 {
 		t.Errorf("after a reset: wait %v", w)
 	}
 }
