@@ -15,15 +15,24 @@ import (
 // absolute path. Failing to read the file is an error wrapping the [os.ReadFile] error;
 // every other problem is an [*Error].
 func Load(path string) (*Config, error) {
+	abs, data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data, abs)
+}
+
+// readFile returns the absolute path of the config file at path, and its contents.
+func readFile(path string) (string, []byte, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
+		return "", nil, fmt.Errorf("reading config: %w", err)
 	}
 	data, err := os.ReadFile(abs)
 	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
+		return "", nil, fmt.Errorf("reading config: %w", err)
 	}
-	return Parse(data, abs)
+	return abs, data, nil
 }
 
 // Parse decodes data, the text of the config file named file, and returns the complete
@@ -132,13 +141,9 @@ func compile(c *Config) {
 // names it. Nothing else is set or validated, so the result serves to reach a running
 // gateway, never to run one or open its store.
 func Locate(path string) (*Config, error) {
-	abs, err := filepath.Abs(path)
+	abs, data, err := readFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
-	}
-	data, err := os.ReadFile(abs)
-	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
+		return nil, err
 	}
 	root, _, err := readDocument(data, abs)
 	if err != nil {
