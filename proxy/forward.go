@@ -132,11 +132,17 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 // any case and followed by any blank, or alone, anywhere in a comma-separated list, so
 // that no app's way of reading a list can find the credentials in it.
 func anyBasic(values []string) bool {
+	letter := func(r rune) bool { return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' }
 	for _, v := range values {
 		for part := range strings.SplitSeq(v, ",") {
-			scheme, _, _ := strings.Cut(strings.TrimLeft(part, " \t"), " ")
-			scheme, _, _ = strings.Cut(scheme, "\t")
-			if strings.EqualFold(scheme, "basic") {
+			// The scheme is the first run of letters, whatever surrounds it: apps that
+			// split on Unicode spaces read "Basic\u00a0…" as Basic credentials too.
+			part = strings.TrimLeftFunc(part, func(r rune) bool { return !letter(r) })
+			end := strings.IndexFunc(part, func(r rune) bool { return !letter(r) })
+			if end < 0 {
+				end = len(part)
+			}
+			if strings.EqualFold(part[:end], "basic") {
 				return true
 			}
 		}

@@ -273,12 +273,13 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 		return
 	}
 
-	// Whoever guesses codes has the password: beyond the throttle, wrong codes space out
-	// the next ones ever more, except in a browser that signed in as the user before.
-	known := h.knownDevice(r, u.Name)
-	attempt, wait, why := h.throttle.Begin(u.Name, h.clientIP(r), known)
-	if wait == 0 && !known {
-		if w := h.codeFails.Take(u.Name, now); w > 0 {
+	// Whoever guesses codes has the password, and may have the user's browser too, its
+	// device cookie with it: no browser is exempt here. Beyond the throttle, codes space
+	// out the next ones ever more, for the user's password and secret as they are, so
+	// that changing either starts afresh.
+	attempt, wait, why := h.throttle.Begin(u.Name, h.clientIP(r), false)
+	if wait == 0 {
+		if w := h.codeFails.Take(p.Bound, now); w > 0 {
 			attempt.Cancel()
 			wait, why = w, "wrong codes"
 		}
@@ -301,8 +302,8 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 			CSRFToken: st.CSRF, Error: msgBadCode})
 		return
 	}
+	h.codeFails.Right(p.Bound)
 	attempt.Succeeded()
-	h.codeFails.Reset(u.Name)
 	h.signIn(w, r, u, p.Remember, st.Next, "password and code")
 }
 

@@ -222,8 +222,8 @@ func TestTOTPUserHasNoBasicAccess(t *testing.T) {
 
 // TestTOTPWrongCodesBackOff: whoever guesses codes has the password, so beyond the
 // throttle, which many addresses share out, each wrong code past the third makes the
-// next wait longer, from any address; a browser that signed in as the user before is
-// not held back by them.
+// next wait longer, from any address and in any browser, the user's own included, since
+// a guesser may hold it. A right code does not clear the count; a new password does.
 func TestTOTPWrongCodesBackOff(t *testing.T) {
 	up := newEcho(t)
 	e := newEnvWithUpstream(t, up, "trusted_proxies: [\"127.0.0.1/32\"]\n")
@@ -245,6 +245,7 @@ func TestTOTPWrongCodesBackOff(t *testing.T) {
 		return b.post(proxy.LoginPath, url.Values{"code": {"000000"},
 			"csrf_token": {field(t, csrfRe, form.body)}}, "X-Forwarded-For", from)
 	}
+	// three wrong codes pass without a wait; the owner's right one did not count
 	for i := range 3 {
 		if r := guess(i); r.StatusCode != http.StatusUnauthorized {
 			t.Fatalf("wrong code %d: status %d, want 401", i+1, r.StatusCode)
@@ -252,16 +253,28 @@ func TestTOTPWrongCodesBackOff(t *testing.T) {
 	}
 	r := guess(3)
 	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "1" {
-		t.Errorf("a fourth wrong code at once, from a new address: status %d, Retry-After "+
-			"%q; want 429 and 1", r.StatusCode, r.Header.Get("Retry-After"))
+		t.Errorf("a fourth code at once, from a new address: status %d, Retry-After %q; "+
+			"want 429 and 1", r.StatusCode, r.Header.Get("Retry-After"))
 	}
 
-	// the owner's browser signs in again all the same
+	// the browser dave signed in with is held back too: a thief may hold it
 	owner.post(proxy.LogoutPath, url.Values{"csrf_token": {field(t, csrfRe,
 		owner.get(proxy.LogoutPath).body)}})
+	next := code(t, daveSecret, time.Now().Add(totp.Period))
 	page = passwordStep(t, owner, "/")
-	if r := postCode(owner, page, code(t, daveSecret, time.Now().Add(totp.Period))); r.
-		StatusCode != http.StatusSeeOther {
-		t.Errorf("the owner's browser during the guessing: status %d, want 303", r.StatusCode)
+	if r := postCode(owner, page, next); r.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the owner's browser during the guessing: status %d, want 429",
+			r.StatusCode)
+	}
+	// a new password ends the guessing, and the wait with it
+	writeUsers(t, e.usersFile, map[string]string{"alice": alicePass, "bob": bobPass},
+		"  dave:\n    password: \""+mustHash(t, "dave-new-pass")+"\"\n    totp_secret: "+
+			daveSecret+"\n")
+	reload(t, e)
+	form := owner.get(proxy.LoginPath)
+	owner.post(proxy.LoginPath, url.Values{"username": {"dave"}, "password": {"dave-new-pass"},
+		"csrf_token": {field(t, csrfRe, form.body)}})
+	if r := postCode(owner, form, next); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("after a new password: status %d, want 303", r.StatusCode)
 	}
 }

@@ -212,7 +212,7 @@ const (
 )
 
 // Take asks to check a code of user at now. It returns how long to wait first, or
-// zero; then the code counts as wrong from now on, until Reset says it was right, so
+// zero; then the code counts as wrong from now on, until Right says it was right, so
 // that codes sent at the same moment cannot slip past the wait together.
 func (b *Backoff) Take(user string, now time.Time) time.Duration {
 	b.mu.Lock()
@@ -237,9 +237,20 @@ func (b *Backoff) Take(user string, now time.Time) time.Duration {
 	return 0
 }
 
-// Reset forgets the wrong codes of user, who has just given a right one.
-func (b *Backoff) Reset(user string) {
+// Right takes back the code of user that Take counted, which was right. The wrong
+// codes before it still count: were a right one to clear them, each sign-in of the user
+// would give a guesser a fresh start.
+func (b *Backoff) Right(user string) {
 	b.mu.Lock()
-	delete(b.m, user)
-	b.mu.Unlock()
+	defer b.mu.Unlock()
+	f, ok := b.m[user]
+	if !ok {
+		return
+	}
+	if f.n <= 1 {
+		delete(b.m, user)
+		return
+	}
+	f.n--
+	b.m[user] = f
 }

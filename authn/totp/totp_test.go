@@ -206,12 +206,24 @@ func TestBackoff(t *testing.T) {
 	if w := b.Take("alice", at); w != time.Hour {
 		t.Errorf("after many wrong codes: wait %v, want 1h", w)
 	}
-	// a day after the last wrong code, they no longer count; a right code forgets them
-	if w := b.Take("alice", at.Add(24*time.Hour)); w != 0 {
+	// a day after the last wrong code, they no longer count
+	at = at.Add(24 * time.Hour)
+	if w := b.Take("alice", at); w != 0 {
 		t.Errorf("a day later: wait %v", w)
 	}
-	b.Reset("alice")
-	if w := b.Take("alice", at.Add(24*time.Hour)); w != 0 {
-		t.Errorf("after a reset: wait %v", w)
+
+	// a right code takes back only itself
+	for range 2 {
+		b.Take("carol", at)
+	}
+	for range 5 {
+		if w := b.Take("carol", at); w != 0 {
+			t.Fatalf("right codes after two wrong ones: wait %v", w)
+		}
+		b.Right("carol")
+	}
+	b.Take("carol", at) // a third wrong one
+	if w := b.Take("carol", at); w != time.Second {
+		t.Errorf("after three wrong codes and five right ones: wait %v, want 1s", w)
 	}
 }
