@@ -32,3 +32,6 @@ func (h *Handler) FreezeThrottle(now time.Time) (advance func(time.Duration)) {
 		func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
 	return func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 }
+
+// DeviceStrikes is how many failed sign-ins a device cookie keeps its exemption for.
+const DeviceStrikes = deviceStrikesMax

@@ -187,8 +187,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// Throttling comes before any password check, and answers the same whether or not the
-	// user exists.
-	known := h.knownDevice(r, name)
+	// user exists. A browser the user signed in with is exempt from the per-username
+	// spacing for a few failures, no more: it may be a thief's.
+	known, device := h.knownDevice(r, name)
+	known = known && h.strikes.take(deviceKey(name, device), time.Now())
 	attempt, wait, why := h.throttle.Begin(name, h.clientIP(r), known)
 	if wait > 0 {
 		h.audit(r, "sign-in throttled", h.auditName(name), string(why))
@@ -334,7 +336,12 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, u *authn.User,
 	h.audit(r, "sign-in", u.Name, how, sessionAttr(sess))
 	noteUser(w, u)
 	h.setSessionCookie(w, r, value, h.sessions.CookieMaxAge(sess))
-	h.rememberDevice(w, r, u)
+	// the browser proved itself: its failures are forgotten, and it keeps its id
+	known, device := h.knownDevice(r, u.Name)
+	if known {
+		h.strikes.clear(deviceKey(u.Name, device))
+	}
+	h.rememberDevice(w, r, u, device)
 	h.places.add(u.Name, h.clientIP(r), time.Now())
 	h.clearCookie(w, r, loginCookie)
 	redirectTo(w, next, http.StatusSeeOther)
@@ -423,16 +430,24 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	redirectTo(w, LoginPath, http.StatusSeeOther)
 }
 
-// deviceMark is the content of the device cookie: the user, and a digest of the password
-// hash it was issued under, so that changing a password forgets every device.
+// deviceMark is the content of the device cookie: the user, a digest of the password
+// hash it was issued under, so that changing a password forgets every device, and a
+// random id, under which the browser's failed sign-ins are counted (see strikes).
 type deviceMark struct {
 	User     string `json:"u"`
 	AuthHash string `json:"h"`
+	ID       string `json:"d,omitempty"` // empty in cookies made before ids were
 }
 
-func (h *Handler) rememberDevice(w http.ResponseWriter, r *http.Request, u *authn.User) {
+// rememberDevice gives the browser a device cookie for u, keeping the id of the one it
+// brought for u, if any.
+func (h *Handler) rememberDevice(w http.ResponseWriter, r *http.Request, u *authn.User,
+	id string) {
+	if id == "" {
+		id = session.NewToken()
+	}
 	raw, _ := json.Marshal(deviceMark{User: u.Name, AuthHash: h.sessions.Keys().AuthHash(
-		u.Binding())})
+		u.Binding()), ID: id})
 	v, err := h.deviceCk.Encode(raw)
 	if err != nil {
 		h.log.Error("encoding device cookie failed", "error", err)
@@ -450,9 +465,10 @@ const maxDeviceCookies = 2
 const unknownUserHash = "$argon2id$v=19$m=19456,t=2,p=1$unknown$unknown"
 
 // knownDevice reports whether the browser has signed in as name before, under the
-// user's current password. It does the same work whether or not name is a user: it
-// runs before the throttle answers, and its time must not tell which names exist.
-func (h *Handler) knownDevice(r *http.Request, name string) bool {
+// user's current password, and returns its cookie's id (see deviceKey). It does
+// the same work whether or not name is a user: it runs before the throttle answers, and
+// its time must not tell which names exist.
+func (h *Handler) knownDevice(r *http.Request, name string) (bool, string) {
 	u := h.auth.Users().Lookup(name)
 	hash := unknownUserHash
 	if u != nil {
@@ -462,7 +478,7 @@ func (h *Handler) knownDevice(r *http.Request, name string) bool {
 	if len(values) > maxDeviceCookies {
 		values = values[:maxDeviceCookies]
 	}
-	known := false
+	known, id := false, ""
 	for _, v := range values {
 		raw, _, err := h.deviceCk.Decode(v)
 		if err != nil {
@@ -473,10 +489,16 @@ func (h *Handler) knownDevice(r *http.Request, name string) bool {
 			continue
 		}
 		matches := h.sessions.Keys().AuthHashMatches(m.AuthHash, hash)
-		known = known || matches && u != nil && m.User == name
+		if matches && u != nil && m.User == name && !known {
+			known, id = true, m.ID
+		}
 	}
-	return known
+	return known, id
 }
+
+// deviceKey is what the failed sign-ins as name of the browser whose device cookie has
+// id count under. Cookies made before ids were share one count per user.
+func deviceKey(name, id string) string { return name + "\x00" + id }
 
 // redirectTo answers with a redirect to target exactly as validated. http.Redirect would
 // clean the path again, which can turn a checked value into one that was never checked.

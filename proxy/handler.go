@@ -95,6 +95,7 @@ type Handler struct {
 	// any of them took; the store has no set-if-absent yet.
 	codes        *totp.Replay
 	codeFails    *totp.Backoff // the wrong codes given for each user
+	strikes      *strikes      // the failed sign-ins of browsers with a device cookie
 	origins      *http.CrossOriginProtection
 	csp          string
 	site         string
@@ -145,6 +146,7 @@ func New(o Options) (*Handler, error) {
 		},
 		codes:        new(totp.Replay),
 		codeFails:    new(totp.Backoff),
+		strikes:      newStrikes(),
 		places:       newPlaces(o.Sessions.Keys().AuthHash),
 		origins:      http.NewCrossOriginProtection(),
 		site:         cfg.Pages.Title,
@@ -1278,8 +1280,8 @@ func (h *Handler) Inherit(old *Handler) {
 	if old.limits == h.limits {
 		h.throttle = old.throttle
 	}
-	h.places, h.codes, h.codeFails, h.basic = old.places, old.codes, old.codeFails,
-		old.basic
+	h.places, h.codes, h.codeFails, h.strikes, h.basic = old.places, old.codes,
+		old.codeFails, old.strikes, old.basic
 }
 
 // Supersede records that n replaces h, after a reload: what h still watches (open

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/frontgate/gateway/proxy"
 )
 
 // direct drives the handler in-process from a chosen client address.
@@ -118,5 +120,40 @@ func TestThrottledAnswerSameForUnknownUser(t *testing.T) {
 	if pages[0] != pages[1] {
 		t.Errorf("throttled pages differ for a real and an unknown user:\n%s\n---\n%s",
 			pages[0], pages[1])
+	}
+}
+
+// TestStolenDeviceCookieGetsFewGuesses: the device cookie exempts the browser the owner
+// signed in with from the per-username spacing, but only for a few failures: a thief who
+// holds it, asking from a new network each time, gets those few and is then spaced out
+// as strangers are. The owner's right password clears the count.
+func TestStolenDeviceCookieGetsFewGuesses(t *testing.T) {
+	e := newEnv(t, "")
+	owner := e.from(t, "192.0.2.10")
+	if r := owner.login("alice", alicePass); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("owner's first sign-in: status %d", r.StatusCode)
+	}
+	device := owner.cookies["gateway_device"]
+	if device == "" {
+		t.Fatal("no device cookie after signing in")
+	}
+	// strangers from many networks fill alice's spacing
+	for i := range 40 {
+		e.from(t, fmt.Sprintf("198.51.%d.1", i)).login("alice", "guess")
+	}
+	var got []int
+	for i := range proxy.DeviceStrikes + 2 {
+		thief := e.from(t, fmt.Sprintf("203.0.%d.7", i))
+		thief.cookies["gateway_device"] = device
+		got = append(got, thief.login("alice", "guess").StatusCode)
+	}
+	want := make([]int, 0, proxy.DeviceStrikes+2)
+	for range proxy.DeviceStrikes {
+		want = append(want, http.StatusUnauthorized)
+	}
+	want = append(want, http.StatusTooManyRequests, http.StatusTooManyRequests)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("guesses with the owner's device cookie from new networks: %v, want %v",
+			got, want)
 	}
 }
