@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -158,9 +159,25 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 	return u, 0, nil
 }
 
-// basicRequired answers a basic_auth route's request without valid credentials.
-func (h *Handler) basicRequired(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+// basicRequired answers a request for path, on the basic_auth route rt, that came
+// without valid credentials: with a Basic challenge, or 429 after wait.
+//
+// A browser that answers a challenge sends the credentials unasked to every path in the
+// challenged one's folder: for "/api/x" that is "/api/", which the gateway keeps the
+// credentials from the apps of, but for the route's bare prefix "/api" it is "/", every
+// app of the site. So the bare prefix is sent on to "/api/", where the challenge is safe.
+func (h *Handler) basicRequired(w http.ResponseWriter, r *http.Request, rt *route,
+	path string, wait time.Duration) {
 	pageHeaders(w.Header(), h.csp)
+	if wait == 0 && rt.path != "/" && path == strings.TrimSuffix(rt.path, "/") {
+		target := path + "/"
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		noStore(w.Header())
+		redirectTo(w, target, http.StatusPermanentRedirect)
+		return
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))

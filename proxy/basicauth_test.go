@@ -253,3 +253,42 @@ func TestBasicClientKeepsItsAddress(t *testing.T) {
 		t.Errorf("the same credentials from a new address: status %d, want 429", c)
 	}
 }
+
+// TestBasicChallengeNeverAtTheBarePrefix: a browser takes a challenge at "/api" to cover
+// "/", every app of the site; the gateway sends "/api" on to "/api/" instead, and
+// challenges only within the route's folder.
+func TestBasicChallengeNeverAtTheBarePrefix(t *testing.T) {
+	up := newEcho(t)
+	e := newEnvWithUpstream(t, up, "  - path: /api/\n    upstream: \""+up.URL+"\"\n"+
+		"    basic_auth: true\n")
+	wrong := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:wrong"))
+	for _, tt := range []struct {
+		path, auth string
+		status     int
+		location   string
+	}{
+		{"/api", "", http.StatusPermanentRedirect, "/api/"},
+		{"/api?q=1&r=%2F", "", http.StatusPermanentRedirect, "/api/?q=1&r=%2F"},
+		{"/api", wrong, http.StatusPermanentRedirect, "/api/"},
+		{"/api/", "", http.StatusUnauthorized, ""},
+		{"/api/x", wrong, http.StatusUnauthorized, ""},
+	} {
+		hdr := http.Header{}
+		if tt.auth != "" {
+			hdr.Set("Authorization", tt.auth)
+		}
+		r := e.raw("GET", tt.path, "", hdr)
+		challenge := r.Header.Get("WWW-Authenticate")
+		if r.StatusCode != tt.status || r.Header.Get("Location") != tt.location ||
+			(challenge != "") != (tt.status == http.StatusUnauthorized) {
+			t.Errorf("%s: status %d, Location %q, challenge %q; want %d, %q", tt.path,
+				r.StatusCode, r.Header.Get("Location"), challenge, tt.status, tt.location)
+		}
+	}
+	// right credentials at the bare prefix pass, as ever
+	right := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:"+alicePass))
+	if r := e.raw("GET", "/api", "", http.Header{"Authorization": {right}}); r.StatusCode !=
+		200 {
+		t.Errorf("/api with right credentials: status %d, want 200", r.StatusCode)
+	}
+}

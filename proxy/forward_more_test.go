@@ -76,6 +76,10 @@ func TestBasicCredentialsNeverForwarded(t *testing.T) {
 		{"scheme alone", "/api/public/x", "", []string{"Basic"}},
 		{"in a list", "/api/public/x", "", []string{"Bearer abc, " + basicBob}},
 		{"in a list, no blank", "/api/x", alice, []string{"Bearer abc,basic YTpi"}},
+		// apps that split on Unicode spaces read these as Basic credentials too
+		{"no-break space after the scheme", "/api/x", alice, []string{"Basic\xa0YTpi"}},
+		{"no-break space in UTF-8 before it", "/api/x", alice,
+			[]string{"\xc2\xa0Basic YTpi"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e.raw("GET", tt.path, tt.cookie, http.Header{"Authorization": tt.values})
