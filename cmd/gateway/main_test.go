@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/frontgate/gateway/authn/password"
+	"github.com/frontgate/gateway/authn/session/boltstore"
 )
 
 func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -178,7 +179,21 @@ func TestExplainCommand(t *testing.T) {
 // of a user the users file does not name says so.
 func TestSessionsCommand(t *testing.T) {
 	path := aliceConfig(t, "state_dir: state\nsession:\n  store: bolt\n")
-	os.Mkdir(filepath.Join(filepath.Dir(path), "state"), 0o700)
+	state := filepath.Join(filepath.Dir(path), "state")
+	os.Mkdir(state, 0o700)
+	// before any gateway has run with this state_dir, there is no store to read
+	if code, _, errOut := runCmd(t, "", "sessions", "list", "-config", path); code != 1 ||
+		!strings.Contains(errOut, "no gateway has run with it") {
+		t.Errorf("a state_dir no gateway has used: exit %d, %q", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(state, "sessions.db")); err == nil {
+		t.Error("listing made a session store")
+	}
+	st, err := boltstore.Open(filepath.Join(state, "sessions.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
 
 	for _, args := range [][]string{{"sessions", "list", "-config", path},
 		{"sessions", "-config", path, "list"}} {

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -96,11 +98,23 @@ func auditRevoke(lg *slog.Logger, user, id string, n int) {
 // directAdmin opens cfg's store itself, for when no gateway runs.
 func directAdmin(cfg *config.Config) (sessionAdmin, func(), error) {
 	if err := cfg.Partial(); err != nil {
-		return nil, nil, fmt.Errorf("no gateway is running with state_dir %s to ask, and "+
-			"opening its store needs the whole config: %w", cfg.StateDir, err)
+		return nil, nil, fmt.Errorf("no gateway answers at state_dir %s, and opening its "+
+			"store needs the whole config: %w", cfg.StateDir, err)
 	}
 	if cfg.Session.Store == "memory" {
 		return nil, nil, ErrNoGateway
+	}
+	// A store file that is not there was never a gateway's: opening it would make an
+	// empty one, and report on it, while the gateway runs with another state_dir (one
+	// changed in the config, waiting for a restart).
+	if cfg.Session.Store == "bolt" {
+		path := filepath.Join(cfg.StateDir, boltFile)
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("no gateway answers at state_dir %s, and it holds "+
+				"no session store (%s): no gateway has run with it; one that runs with "+
+				"another state_dir is reached with the config it started with",
+				cfg.StateDir, boltFile)
+		}
 	}
 	lg := slog.New(slog.DiscardHandler)
 	mgr, closeStore, err := newSessions(cfg, lg)
