@@ -119,6 +119,11 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 		out.Header[HopHeader] = h.hop
 	}
 	h.setForwarded(pr)
+	if rt.prefix != nil {
+		// where the app lives, for apps that build their links and redirects from it
+		// (Spring, ASP.NET, Flask's ProxyFix): a client's copy went with the filter
+		out.Header["X-Forwarded-Prefix"] = rt.prefix
+	}
 
 	if u := st.user; u != nil {
 		setIdentity(out.Header, rt.identity, u)

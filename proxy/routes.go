@@ -26,6 +26,7 @@ type route struct {
 	upstream  *url.URL
 	preserve  bool
 	strip     bool
+	prefix    []string // X-Forwarded-Prefix of a strip_prefix route, nil for others
 	maxBody   int64
 	identity  config.IdentityHeaders
 	preflight bool
@@ -58,6 +59,9 @@ func (h *Handler) newRoute(rc config.Route, tr http.RoundTripper, given bool,
 		preflight: rc.CORSPreflight == "pass",
 		basic:     rc.BasicAuth,
 		assert:    rc.Assertion,
+	}
+	if rt.strip && strings.TrimSuffix(rt.path, "/") != "" {
+		rt.prefix = []string{strings.TrimSuffix(rt.path, "/")}
 	}
 	if rc.IdentityHeaders != (config.IdentityHeaders{}) {
 		rt.identity = canonicalIdentity(mergeIdentity(rc.IdentityHeaders, h.identity))

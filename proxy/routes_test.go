@@ -292,3 +292,31 @@ func TestUpstreamRedirectToItself(t *testing.T) {
 		})
 	}
 }
+
+// TestStrippedRouteSaysItsPrefix: behind strip_prefix the app learns where it lives from
+// X-Forwarded-Prefix, set by the gateway alone; a client's copy never passes.
+func TestStrippedRouteSaysItsPrefix(t *testing.T) {
+	up := newEcho(t)
+	e := newEnvWithUpstream(t, up, "  - path: /app/\n    upstream: \""+up.URL+"\"\n"+
+		"    strip_prefix: true\n")
+	alice := e.session("alice", alicePass)
+	spoof := http.Header{"X-Forwarded-Prefix": {"/evil"}, "X_Forwarded_Prefix": {"/evil"}}
+	for _, tt := range []struct{ path, want string }{
+		{"/app/x", "/app"},
+		{"/app", "/app"},
+		{"/other", ""},
+	} {
+		if r := e.raw("GET", tt.path, alice, spoof); r.StatusCode != 200 {
+			t.Fatalf("%s: status %d", tt.path, r.StatusCode)
+		}
+		h := up.last(t).Header
+		var got []string // every copy, in any spelling
+		for _, v := range identityLike(h, "X-Forwarded-Prefix") {
+			got = append(got, v...)
+		}
+		if tt.want == "" && len(got) != 0 || tt.want != "" && (len(got) != 1 ||
+			got[0] != tt.want) {
+			t.Errorf("%s: upstream saw X-Forwarded-Prefix %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}

@@ -80,11 +80,13 @@ func TestWarnings(t *testing.T) {
 			[]string{":3: users.file: every user in " + users + " is disabled, so nobody " +
 				"can sign in"}},
 		{"one-time codes on a basic_auth route", "  alice:\n    password: " + hash +
-			"\n    totp_secret: JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n",
-			"users: [alice]\n    basic_auth: true\n", []string{
-				":8: routes[0].allow.users[0]: alice signs in with a one-time code, which " +
-					"Basic credentials cannot carry: on this basic_auth route only a " +
-					"browser's session lets them in"}},
+			"\n    totp_secret: JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n    groups: [ops]\n" +
+			"  bob:\n    password: " + hash + "\n    groups: [ops]\n",
+			"groups: [ops]\n    basic_auth: true\n", []string{
+				":9: routes[0].basic_auth: alice sign in with a one-time code, which " +
+					"Basic credentials cannot carry: on this route only a browser's " +
+					"session lets them in, and a script sending their password is counted " +
+					"as a guesser"}},
 		{"names nobody", "  alice:\n    password: " + hash + "\n    groups: [ops]\n",
 			"users: [alice, Alice]\n      groups: [ops, admins]\n", []string{
 				":8: routes[0].allow.users[1]: no user \"Alice\" in " + users,
@@ -210,6 +212,8 @@ func TestLoopWarnings(t *testing.T) {
 		{"0.0.0.0:8080", "http://[::1]:8080", true},
 		{"[::]:80", "http://localhost", true},
 		{"localhost:8080", "http://127.0.0.1:8080", true},
+		{":8080", "http://0.0.0.0:8080", true},
+		{"127.0.0.1:8080", "http://0.0.0.0:8080", true},
 		{"127.0.0.1:8080", "http://127.0.0.1:9001", false},
 		{"127.0.0.1:8080", "http://127.0.0.2:8080", false},
 		{"127.0.0.1:8080", "http://app.internal:8080", false},
@@ -230,6 +234,39 @@ func TestLoopWarnings(t *testing.T) {
 		if strings.Contains(got, want) != tt.loop {
 			t.Errorf("listen %s, upstream %s: warnings %q; want a loop warning: %v",
 				tt.listen, tt.upstream, got, tt.loop)
+		}
+	}
+}
+
+// TestUsersFileModeWarnings: a users file others may write is doubted, and one others
+// may read; one its group may read is the operator's choice.
+func TestUsersFileModeWarnings(t *testing.T) {
+	path := writeConfig(t, "http://127.0.0.1:9")
+	users := filepath.Join(filepath.Dir(path), "users.yaml")
+	for _, tt := range []struct {
+		mode os.FileMode
+		want string
+	}{
+		{0o600, ""},
+		{0o640, ""},
+		{0o644, "may be read by others (mode -rw-r--r--)"},
+		{0o660, "may be written by group or others (mode -rw-rw----)"},
+		{0o606, "may be written by group or others (mode -rw----rw-)"},
+	} {
+		if err := os.Chmod(users, tt.mode); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Check(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		for _, w := range Warnings(c) {
+			got += w.Error() + "\n"
+		}
+		if tt.want == "" && strings.Contains(got, "users.file") ||
+			tt.want != "" && !strings.Contains(got, ":3: users.file: "+users+" "+tt.want) {
+			t.Errorf("mode %o: warnings %q, want %q", tt.mode, got, tt.want)
 		}
 	}
 }

@@ -50,6 +50,7 @@ upstream receives:
   X-Forwarded-For: 192.0.2.1
   X-Forwarded-Groups: admins
   X-Forwarded-Host: app.example.test
+  X-Forwarded-Prefix: /admin
   X-Forwarded-Proto: http
   X-Forwarded-User: bob
   X-Gateway-Hop: (the gateway process's token)

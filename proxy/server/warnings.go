@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/frontgate/gateway/authn"
@@ -46,17 +47,34 @@ func Warnings(cfg *config.Config) []error {
 		out = append(out, cfg.Errorf("users.file",
 			fmt.Errorf("every user in %s is disabled, so nobody can sign in", cfg.Users.File)))
 	}
+	if fi, err := os.Stat(cfg.Users.File); err == nil {
+		// it holds password hashes and one-time-code secrets; whoever may write it may
+		// make themselves an admin
+		switch mode := fi.Mode().Perm(); {
+		case mode&0o022 != 0:
+			out = append(out, cfg.Errorf("users.file", fmt.Errorf("%s may be written by "+
+				"group or others (mode %v), who could add themselves as a user; chmod 600 "+
+				"it", cfg.Users.File, mode)))
+		case mode&0o004 != 0:
+			out = append(out, cfg.Errorf("users.file", fmt.Errorf("%s may be read by "+
+				"others (mode %v), and holds password hashes and one-time-code secrets; "+
+				"chmod 600 it", cfg.Users.File, mode)))
+		}
+	}
 	for i, rt := range cfg.Routes {
 		for j, name := range rt.Allow.Users {
-			key := fmt.Sprintf("routes[%d].allow.users[%d]", i, j)
-			switch u := users[name]; {
-			case u == nil:
-				out = append(out, cfg.Errorf(key, fmt.Errorf("no user %q in %s", name,
-					cfg.Users.File)))
-			case u.TOTP != nil && rt.BasicAuth:
-				out = append(out, cfg.Errorf(key, fmt.Errorf("%s signs in with a one-time "+
-					"code, which Basic credentials cannot carry: on this basic_auth route "+
-					"only a browser's session lets them in", name)))
+			if users[name] == nil {
+				out = append(out, cfg.Errorf(fmt.Sprintf("routes[%d].allow.users[%d]", i, j),
+					fmt.Errorf("no user %q in %s", name, cfg.Users.File)))
+			}
+		}
+		if rt.BasicAuth {
+			if names := codeUsers(users, rt.Allow); len(names) > 0 {
+				out = append(out, cfg.Errorf(fmt.Sprintf("routes[%d].basic_auth", i),
+					fmt.Errorf("%s sign in with a one-time code, which Basic credentials "+
+						"cannot carry: on this route only a browser's session lets them "+
+						"in, and a script sending their password is counted as a guesser",
+						strings.Join(names, ", "))))
 			}
 		}
 		for j, g := range rt.Allow.Groups {
@@ -180,7 +198,31 @@ func sameMachine(upstream, host string) bool {
 	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
 		every = true
 	}
+	// a dial to the unspecified address reaches this machine, as one to loopback does
 	ip, err := netip.ParseAddr(upstream)
-	loopback := strings.EqualFold(upstream, "localhost") || err == nil && ip.Unmap().IsLoopback()
-	return every && loopback
+	local := err == nil && (ip.Unmap().IsLoopback() || ip.IsUnspecified())
+	if local && ip.IsUnspecified() {
+		return true // every listener on the port takes it, whatever its address
+	}
+	return every && (local || strings.EqualFold(upstream, "localhost"))
+}
+
+// codeUsers returns, sorted, the enabled users with a one-time-code secret whom the rule
+// a admits.
+func codeUsers(users map[string]*authn.User, a config.Allow) []string {
+	var names []string
+	for name, u := range users {
+		if u.TOTP == nil || u.Disabled {
+			continue
+		}
+		admitted := len(a.Users) == 0 && len(a.Groups) == 0 || slices.Contains(a.Users, name)
+		for _, g := range u.Groups {
+			admitted = admitted || slices.Contains(a.Groups, g)
+		}
+		if admitted {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
