@@ -159,18 +159,20 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 	return u, 0, nil
 }
 
-// basicRequired answers a request for path, on the basic_auth route rt, that came
-// without valid credentials: with a Basic challenge, or 429 after wait.
+// basicRequired answers a request on the basic_auth route st.route that came without
+// valid credentials: with a Basic challenge, or 429 after wait.
 //
 // A browser that answers a challenge sends the credentials unasked to every path in the
 // challenged one's folder: for "/api/x" that is "/api/", which the gateway keeps the
 // credentials from the apps of, but for the route's bare prefix "/api" it is "/", every
 // app of the site. So the bare prefix is sent on to "/api/", where the challenge is safe.
-func (h *Handler) basicRequired(w http.ResponseWriter, r *http.Request, rt *route,
-	path string, wait time.Duration) {
+func (h *Handler) basicRequired(w http.ResponseWriter, r *http.Request, st *state,
+	wait time.Duration) {
 	pageHeaders(w.Header(), h.csp)
-	if wait == 0 && rt.path != "/" && path == strings.TrimSuffix(rt.path, "/") {
-		target := path + "/"
+	// the route's path is written decoded ("/café/"), as st.dpath is
+	if bare := strings.TrimSuffix(st.route.path, "/"); wait == 0 && bare != "" &&
+		st.dpath == bare {
+		target := st.path + "/"
 		if r.URL.RawQuery != "" {
 			target += "?" + r.URL.RawQuery
 		}

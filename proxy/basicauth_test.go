@@ -260,7 +260,9 @@ func TestBasicClientKeepsItsAddress(t *testing.T) {
 func TestBasicChallengeNeverAtTheBarePrefix(t *testing.T) {
 	up := newEcho(t)
 	e := newEnvWithUpstream(t, up, "  - path: /api/\n    upstream: \""+up.URL+"\"\n"+
-		"    basic_auth: true\n")
+		"    basic_auth: true\n"+
+		"  - path: /café/\n    upstream: \""+up.URL+"\"\n    basic_auth: true\n"+
+		"  - path: /a b/\n    upstream: \""+up.URL+"\"\n    basic_auth: true\n")
 	wrong := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:wrong"))
 	for _, tt := range []struct {
 		path, auth string
@@ -271,6 +273,11 @@ func TestBasicChallengeNeverAtTheBarePrefix(t *testing.T) {
 		{"/api?q=1&r=%2F", "", http.StatusPermanentRedirect, "/api/?q=1&r=%2F"},
 		{"/api", wrong, http.StatusPermanentRedirect, "/api/"},
 		{"/api/", "", http.StatusUnauthorized, ""},
+		// route paths are written decoded; requests come escaped, in either case
+		{"/caf%C3%A9", "", http.StatusPermanentRedirect, "/caf%C3%A9/"},
+		{"/caf%c3%a9", "", http.StatusPermanentRedirect, "/caf%c3%a9/"},
+		{"/a%20b", wrong, http.StatusPermanentRedirect, "/a%20b/"},
+		{"/caf%C3%A9/x", "", http.StatusUnauthorized, ""},
 		{"/api/x", wrong, http.StatusUnauthorized, ""},
 	} {
 		hdr := http.Header{}

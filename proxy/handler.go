@@ -445,7 +445,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	if protected && u == nil && rt.basic && r.Header.Get("Authorization") != "" {
 		bu, wait, berr := h.basicUser(r)
 		if berr != nil {
-			h.basicRequired(w, r, rt, st.path, wait)
+			h.basicRequired(w, r, st, wait)
 			return
 		}
 		if bu != nil {
@@ -459,7 +459,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		}
 		if u == nil {
 			if rt.basic && !acceptsHTML(r) {
-				h.basicRequired(w, r, rt, st.path, 0)
+				h.basicRequired(w, r, st, 0)
 				return
 			}
 			h.loginRequired(w, r, clean)
