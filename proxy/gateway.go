@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -260,7 +261,7 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 	// the sign-in is over when it waited too long, or its user is gone, disabled or
 	// given another password or secret since the password checked out
 	if p == nil || now.Unix() > p.Until || u == nil || u.Disabled || u.TOTP == nil ||
-		!tokenEqual(h.sessions.Keys().AuthHash(u.Binding()), p.Bound) {
+		!h.sessions.Keys().AuthHashMatches(p.Bound, u.Binding()) {
 		user := ""
 		if p != nil {
 			user = h.auditName(p.User)
@@ -276,12 +277,14 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 	}
 
 	// Whoever guesses codes has the password, and may have the user's browser too, its
-	// device cookie with it: no browser is exempt here. Beyond the throttle, codes space
-	// out the next ones ever more, for the user's password and secret as they are, so
-	// that changing either starts afresh.
-	attempt, wait, why := h.throttle.Begin(u.Name, h.clientIP(r), false)
+	// device cookie with it. So codes are spaced out by the wrong codes given for the
+	// user, in any browser, from any address, and by nothing else: the spacing of
+	// password guesses, which anyone who knows the name can fill, would let a stranger
+	// keep the user out at this step. The count belongs to the user's password and
+	// secret as they are, so that changing either starts afresh.
+	attempt, wait, why := h.throttle.Begin(u.Name, h.clientIP(r), true)
 	if wait == 0 {
-		if w := h.codeFails.Take(p.Bound, now); w > 0 {
+		if w := h.codeFails.Take(codeKey(u), now); w > 0 {
 			attempt.Cancel()
 			wait, why = w, "wrong codes"
 		}
@@ -304,9 +307,16 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 			CSRFToken: st.CSRF, Error: msgBadCode})
 		return
 	}
-	h.codeFails.Right(p.Bound)
+	h.codeFails.Right(codeKey(u))
 	attempt.Succeeded()
 	h.signIn(w, r, u, p.Remember, st.Next, "password and code")
+}
+
+// codeKey is what the wrong codes given for u count under: a digest of the user's
+// password hash and secret, which does not change when the session secrets rotate.
+func codeKey(u *authn.User) string {
+	sum := sha256.Sum256([]byte("one-time codes\x00" + u.Name + "\x00" + u.Binding()))
+	return string(sum[:])
 }
 
 // signIn ends the sign-in of u, whose credentials checked out, by how (the audit

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -237,7 +238,7 @@ func TestTOTPWrongCodesBackOff(t *testing.T) {
 
 	guess := func(i int) resp {
 		t.Helper()
-		from := "198.51.100." + string(rune('1'+i)) // an address of its own each time
+		from := fmt.Sprintf("198.51.100.%d", i+1) // an address of its own each time
 		b := e.browser()
 		form := b.get(proxy.LoginPath, "X-Forwarded-For", from)
 		b.post(proxy.LoginPath, url.Values{"username": {"dave"}, "password": {davePass},
@@ -276,5 +277,41 @@ func TestTOTPWrongCodesBackOff(t *testing.T) {
 		"csrf_token": {field(t, csrfRe, form.body)}})
 	if r := postCode(owner, form, next); r.StatusCode != http.StatusSeeOther {
 		t.Errorf("after a new password: status %d, want 303", r.StatusCode)
+	}
+}
+
+// TestTOTPStrangersCannotHoldTheCodeBack: strangers who know only the name fill its
+// spacing of password guesses; the owner, past the password in a browser they signed in
+// with, is not held back at the code by them.
+func TestTOTPStrangersCannotHoldTheCodeBack(t *testing.T) {
+	up := newEcho(t)
+	e := newEnvWithUpstream(t, up, "trusted_proxies: [\"127.0.0.1/32\"]\n")
+	writeDave(t, e, daveSecret)
+	owner := e.browser()
+	page := passwordStep(t, owner, "/")
+	now := time.Now()
+	if r := postCode(owner, page, code(t, daveSecret, now)); r.StatusCode !=
+		http.StatusSeeOther {
+		t.Fatalf("the owner's first sign-in: status %d", r.StatusCode)
+	}
+	owner.post(proxy.LogoutPath, url.Values{"csrf_token": {field(t, csrfRe,
+		owner.get(proxy.LogoutPath).body)}})
+
+	refused := false
+	for i := range 40 {
+		from := fmt.Sprintf("198.51.%d.1", i)
+		b := e.browser()
+		form := b.get(proxy.LoginPath, "X-Forwarded-For", from)
+		r := b.post(proxy.LoginPath, url.Values{"username": {"dave"}, "password": {"guess"},
+			"csrf_token": {field(t, csrfRe, form.body)}}, "X-Forwarded-For", from)
+		refused = refused || r.StatusCode == http.StatusTooManyRequests
+	}
+	if !refused {
+		t.Fatal("40 password guesses from new networks were never spaced out")
+	}
+	page = passwordStep(t, owner, "/")
+	if r := postCode(owner, page, code(t, daveSecret, now.Add(totp.Period))); r.StatusCode !=
+		http.StatusSeeOther {
+		t.Errorf("the owner's code during the guessing: status %d, want 303", r.StatusCode)
 	}
 }
