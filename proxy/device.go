@@ -26,6 +26,9 @@ type strikes struct {
 type strike struct {
 	n    int
 	last time.Time
+	// retired: the id was replaced at a sign-in, and copies of its cookie, which a
+	// thief may hold, are exempt from nothing until then
+	retired time.Time
 }
 
 func newStrikes() *strikes { return &strikes{m: make(map[string]strike)} }
@@ -37,6 +40,9 @@ func (s *strikes) take(id string, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.m[id]
+	if now.Before(st.retired) {
+		return false
+	}
 	if now.Sub(st.last) >= deviceStrikeWindow {
 		st.n = 0
 	}
@@ -45,7 +51,8 @@ func (s *strikes) take(id string, now time.Time) bool {
 	}
 	if _, ok := s.m[id]; !ok && len(s.m) >= deviceStrikesKept {
 		for k, old := range s.m {
-			if now.Sub(old.last) >= deviceStrikeWindow || len(s.m) >= deviceStrikesKept {
+			stale := now.Sub(old.last) >= deviceStrikeWindow && !now.Before(old.retired)
+			if stale || len(s.m) >= deviceStrikesKept {
 				delete(s.m, k)
 			}
 			if len(s.m) < deviceStrikesKept*7/8 {
@@ -57,9 +64,23 @@ func (s *strikes) take(id string, now time.Time) bool {
 	return true
 }
 
-// clear forgets the failures of the browser whose cookie has id: it signed in.
-func (s *strikes) clear(id string) {
+// undo takes back the attempt take counted for id: the throttle refused it before any
+// password was checked, and a refused attempt is no failure.
+func (s *strikes) undo(id string) {
 	s.mu.Lock()
-	delete(s.m, id)
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	if st, ok := s.m[id]; ok && st.n > 0 {
+		st.n--
+		s.m[id] = st
+	}
+}
+
+// retire ends the exemption of id until the cookie it was in expires: the browser
+// signed in, and got a cookie with a new id, so any copy of the old one is someone
+// else's. Clearing the old id's count instead would give such a copy its failures
+// again at each of the owner's sign-ins.
+func (s *strikes) retire(id string, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[id] = strike{n: deviceStrikesMax, last: now, retired: now.Add(deviceTTL)}
 }

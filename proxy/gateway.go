@@ -193,6 +193,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	known, device := h.knownDevice(r, name)
 	known = known && h.strikes.take(deviceKey(name, device), time.Now())
 	attempt, wait, why := h.throttle.Begin(name, h.clientIP(r), known)
+	if wait > 0 && known {
+		h.strikes.undo(deviceKey(name, device))
+	}
 	if wait > 0 {
 		h.audit(r, "sign-in throttled", h.auditName(name), string(why))
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
@@ -346,12 +349,12 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, u *authn.User,
 	h.audit(r, "sign-in", u.Name, how, sessionAttr(sess))
 	noteUser(w, u)
 	h.setSessionCookie(w, r, value, h.sessions.CookieMaxAge(sess))
-	// the browser proved itself: its failures are forgotten, and it keeps its id
-	known, device := h.knownDevice(r, u.Name)
-	if known {
-		h.strikes.clear(deviceKey(u.Name, device))
+	// the browser proved itself: it gets a cookie of a new id, with no failures, and
+	// copies of its old one, which a thief may hold, are exempt from nothing any more
+	if known, device := h.knownDevice(r, u.Name); known {
+		h.strikes.retire(deviceKey(u.Name, device), time.Now())
 	}
-	h.rememberDevice(w, r, u, device)
+	h.rememberDevice(w, r, u)
 	h.places.add(u.Name, h.clientIP(r), time.Now())
 	h.clearCookie(w, r, loginCookie)
 	redirectTo(w, next, http.StatusSeeOther)
@@ -449,15 +452,10 @@ type deviceMark struct {
 	ID       string `json:"d,omitempty"` // empty in cookies made before ids were
 }
 
-// rememberDevice gives the browser a device cookie for u, keeping the id of the one it
-// brought for u, if any.
-func (h *Handler) rememberDevice(w http.ResponseWriter, r *http.Request, u *authn.User,
-	id string) {
-	if id == "" {
-		id = session.NewToken()
-	}
+// rememberDevice gives the browser a device cookie for u, of a new id.
+func (h *Handler) rememberDevice(w http.ResponseWriter, r *http.Request, u *authn.User) {
 	raw, _ := json.Marshal(deviceMark{User: u.Name, AuthHash: h.sessions.Keys().AuthHash(
-		u.Binding()), ID: id})
+		u.Binding()), ID: session.NewToken()})
 	v, err := h.deviceCk.Encode(raw)
 	if err != nil {
 		h.log.Error("encoding device cookie failed", "error", err)

@@ -157,3 +157,74 @@ func TestStolenDeviceCookieGetsFewGuesses(t *testing.T) {
 			got, want)
 	}
 }
+
+// TestOwnerSignInRetiresACopiedDeviceCookie: when the owner signs in again, their
+// browser gets a cookie of a new id, and a copy of the old one, which a thief may hold,
+// is exempt from nothing from then on, rather than getting its guesses back.
+func TestOwnerSignInRetiresACopiedDeviceCookie(t *testing.T) {
+	e := newEnv(t, "")
+	owner := e.from(t, "192.0.2.10")
+	if r := owner.login("alice", alicePass); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("owner's first sign-in: status %d", r.StatusCode)
+	}
+	copied := owner.cookies["gateway_device"]
+	for i := range proxy.DeviceStrikes {
+		thief := e.from(t, fmt.Sprintf("203.0.%d.7", i))
+		thief.cookies["gateway_device"] = copied
+		if r := thief.login("alice", "guess"); r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("thief's guess %d: status %d, want 401", i+1, r.StatusCode)
+		}
+	}
+	delete(owner.cookies, "gateway_session")
+	if r := owner.login("alice", alicePass); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("owner's second sign-in: status %d", r.StatusCode)
+	}
+	if owner.cookies["gateway_device"] == copied {
+		t.Error("the owner's browser kept the device cookie a thief may have copied")
+	}
+	// strangers fill the spacing; the copy gets nothing, the owner's new cookie passes
+	for i := range 40 {
+		e.from(t, fmt.Sprintf("198.51.%d.1", i)).login("alice", "guess")
+	}
+	thief := e.from(t, "203.0.100.7")
+	thief.cookies["gateway_device"] = copied
+	if r := thief.login("alice", "guess"); r.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the copied cookie after the owner signed in again: status %d, want 429",
+			r.StatusCode)
+	}
+	delete(owner.cookies, "gateway_session")
+	if r := owner.login("alice", alicePass); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("owner's browser, new cookie, during the guessing: status %d, want 303",
+			r.StatusCode)
+	}
+}
+
+// TestRefusedAttemptsSpendNoDeviceExemption: attempts the throttle refuses before any
+// password check (an address that others made fail) are no failures, and leave the
+// device cookie's exemption as it was.
+func TestRefusedAttemptsSpendNoDeviceExemption(t *testing.T) {
+	e := newEnv(t, "")
+	owner := e.from(t, "192.0.2.10")
+	if r := owner.login("alice", alicePass); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("owner's first sign-in: status %d", r.StatusCode)
+	}
+	delete(owner.cookies, "gateway_session")
+	// a neighbour behind the same address fails for other names until it is refused
+	for i := range 25 {
+		e.from(t, "192.0.2.10").login(fmt.Sprintf("user%d", i), "guess")
+	}
+	for range proxy.DeviceStrikes + 1 {
+		if r := owner.login("alice", alicePass); r.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("owner at the refused address: status %d, want 429", r.StatusCode)
+		}
+	}
+	// at home, with strangers filling the spacing, the cookie still exempts the owner
+	for i := range 40 {
+		e.from(t, fmt.Sprintf("198.51.%d.1", i)).login("alice", "guess")
+	}
+	owner.addr = "192.0.2.77"
+	if r := owner.login("alice", alicePass); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("owner's browser at home after refused attempts: status %d, want 303",
+			r.StatusCode)
+	}
+}
