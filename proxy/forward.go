@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/config"
@@ -137,22 +139,59 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 // any case and followed by any blank, or alone, anywhere in a comma-separated list, so
 // that no app's way of reading a list can find the credentials in it.
 func anyBasic(values []string) bool {
-	letter := func(r rune) bool { return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' }
 	for _, v := range values {
-		for part := range strings.SplitSeq(v, ",") {
-			// The scheme is the first run of letters, whatever surrounds it: apps that
-			// split on Unicode spaces read "Basic\u00a0…" as Basic credentials too.
-			part = strings.TrimLeftFunc(part, func(r rune) bool { return !letter(r) })
-			end := strings.IndexFunc(part, func(r rune) bool { return !letter(r) })
-			if end < 0 {
-				end = len(part)
-			}
-			if strings.EqualFold(part[:end], "basic") {
+		for part := range strings.FieldsFuncSeq(v, func(r rune) bool {
+			return r == ',' || r == ';'
+		}) {
+			if schemeIsBasic(part) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// schemeIsBasic reports whether the scheme at the start of part, an item of an
+// Authorization list, reads as "basic" to some app: its first run of letters, whatever
+// comes before it, up to a blank, an ASCII character that is no letter, or a byte that
+// is not UTF-8 (apps that split on Unicode spaces, or read bytes as Latin-1, take
+// "Basic\u00a0…" for Basic). Invisible characters inside it (a soft hyphen) are
+// skipped, and letters compared as Unicode case folding and full-width forms would let a
+// lenient app read them ("Baſic", "Basıc", "ＢＡＳＩＣ").
+func schemeIsBasic(part string) bool {
+	const want = "basic"
+	i := 0
+	started := false
+	for _, r := range part {
+		switch {
+		case unicode.IsLetter(r):
+			started = true
+			if i == len(want) || foldLetter(r) != rune(want[i]) {
+				return false
+			}
+			i++
+		case !started:
+		case r < utf8.RuneSelf || r == utf8.RuneError || unicode.IsSpace(r):
+			return i == len(want)
+		}
+	}
+	return i == len(want)
+}
+
+// foldLetter maps a letter to the lower-case ASCII letter a lenient reader may take it
+// for, or to itself.
+func foldLetter(r rune) rune {
+	switch {
+	case 'Ａ' <= r && r <= 'Ｚ', 'ａ' <= r && r <= 'ｚ':
+		r -= 'Ａ' - 'A'
+	case r == 'ı' || r == 'İ':
+		return 'i'
+	case r == 'ſ':
+		return 's'
+	case r == 'K': // the Kelvin sign
+		return 'k'
+	}
+	return unicode.ToLower(r)
 }
 
 // setForwarded writes X-Forwarded-For, -Host and -Proto. A trusted proxy's claims are

@@ -80,6 +80,13 @@ func TestBasicCredentialsNeverForwarded(t *testing.T) {
 		{"no-break space after the scheme", "/api/x", alice, []string{"Basic\xa0YTpi"}},
 		{"no-break space in UTF-8 before it", "/api/x", alice,
 			[]string{"\xc2\xa0Basic YTpi"}},
+		{"no-break space in UTF-8 after it", "/api/x", alice, []string{"Basic\u00a0YTpi"}},
+		{"long s", "/api/x", alice, []string{"Baſic YTpi"}},
+		{"dotless i", "/api/x", alice, []string{"Basıc YTpi"}},
+		{"dotted capital I", "/api/x", alice, []string{"BASİC YTpi"}},
+		{"full width", "/api/x", alice, []string{"ｂａｓｉｃ YTpi"}},
+		{"soft hyphen inside", "/api/x", alice, []string{"Ba\u00adsic YTpi"}},
+		{"semicolon list", "/api/x", alice, []string{"Bearer x; Basic YTpi"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e.raw("GET", tt.path, tt.cookie, http.Header{"Authorization": tt.values})
