@@ -68,6 +68,21 @@ func passwordStep(t *testing.T, b *browser, next string) resp {
 	return r
 }
 
+// daveSignedInBehindProxy returns an env that believes X-Forwarded-For from the test,
+// and a browser in which dave signed in with password and code.
+func daveSignedInBehindProxy(t *testing.T) (*env, *browser) {
+	t.Helper()
+	e := newEnvWithUpstream(t, newEcho(t), "trusted_proxies: [\"127.0.0.1/32\"]\n")
+	writeDave(t, e, daveSecret)
+	owner := e.browser()
+	page := passwordStep(t, owner, "/")
+	if r := postCode(owner, page, code(t, daveSecret, time.Now())); r.StatusCode !=
+		http.StatusSeeOther {
+		t.Fatalf("dave's first sign-in: status %d", r.StatusCode)
+	}
+	return e, owner
+}
+
 func postCode(b *browser, page resp, c string) resp {
 	return b.post(proxy.LoginPath, url.Values{"code": {c},
 		"csrf_token": {field(b.t, csrfRe, page.body)}})
@@ -226,15 +241,7 @@ func TestTOTPUserHasNoBasicAccess(t *testing.T) {
 // next wait longer, from any address and in any browser, the user's own included, since
 // a guesser may hold it. A right code does not clear the count; a new password does.
 func TestTOTPWrongCodesBackOff(t *testing.T) {
-	up := newEcho(t)
-	e := newEnvWithUpstream(t, up, "trusted_proxies: [\"127.0.0.1/32\"]\n")
-	writeDave(t, e, daveSecret)
-	owner := e.browser()
-	page := passwordStep(t, owner, "/")
-	if r := postCode(owner, page, code(t, daveSecret, time.Now())); r.StatusCode !=
-		http.StatusSeeOther {
-		t.Fatalf("the owner's first sign-in: status %d", r.StatusCode)
-	}
+	e, owner := daveSignedInBehindProxy(t)
 
 	guess := func(i int) resp {
 		t.Helper()
@@ -262,7 +269,7 @@ func TestTOTPWrongCodesBackOff(t *testing.T) {
 	owner.post(proxy.LogoutPath, url.Values{"csrf_token": {field(t, csrfRe,
 		owner.get(proxy.LogoutPath).body)}})
 	next := code(t, daveSecret, time.Now().Add(totp.Period))
-	page = passwordStep(t, owner, "/")
+	page := passwordStep(t, owner, "/")
 	if r := postCode(owner, page, next); r.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("the owner's browser during the guessing: status %d, want 429",
 			r.StatusCode)
@@ -284,16 +291,8 @@ func TestTOTPWrongCodesBackOff(t *testing.T) {
 // spacing of password guesses; the owner, past the password in a browser they signed in
 // with, is not held back at the code by them.
 func TestTOTPStrangersCannotHoldTheCodeBack(t *testing.T) {
-	up := newEcho(t)
-	e := newEnvWithUpstream(t, up, "trusted_proxies: [\"127.0.0.1/32\"]\n")
-	writeDave(t, e, daveSecret)
-	owner := e.browser()
-	page := passwordStep(t, owner, "/")
+	e, owner := daveSignedInBehindProxy(t)
 	now := time.Now()
-	if r := postCode(owner, page, code(t, daveSecret, now)); r.StatusCode !=
-		http.StatusSeeOther {
-		t.Fatalf("the owner's first sign-in: status %d", r.StatusCode)
-	}
 	owner.post(proxy.LogoutPath, url.Values{"csrf_token": {field(t, csrfRe,
 		owner.get(proxy.LogoutPath).body)}})
 
@@ -309,7 +308,7 @@ func TestTOTPStrangersCannotHoldTheCodeBack(t *testing.T) {
 	if !refused {
 		t.Fatal("40 password guesses from new networks were never spaced out")
 	}
-	page = passwordStep(t, owner, "/")
+	page := passwordStep(t, owner, "/")
 	if r := postCode(owner, page, code(t, daveSecret, now.Add(totp.Period))); r.StatusCode !=
 		http.StatusSeeOther {
 		t.Errorf("the owner's code during the guessing: status %d, want 303", r.StatusCode)
