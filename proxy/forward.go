@@ -8,7 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/config"
@@ -152,38 +153,38 @@ func anyBasic(values []string) bool {
 }
 
 // schemeIsBasic reports whether the scheme at the start of part, an item of an
-// Authorization list, reads as "basic" to some app: its first run of letters, whatever
-// comes before it, up to a blank, an ASCII character that is no letter, or a byte that
-// is not UTF-8 (apps that split on Unicode spaces, or read bytes as Latin-1, take
-// "Basic\u00a0…" for Basic). Invisible characters inside it (a soft hyphen) are
-// skipped, and letters compared as Unicode case folding and full-width forms would let a
-// lenient app read them ("Baſic", "Basıc", "ＢＡＳＩＣ").
+// Authorization list, reads as "basic" to some app. Apps read leniently: many take any
+// value that starts with "basic" in any case ("BasicY2Fy…" with no blank), split on
+// Unicode spaces, or read bytes as Latin-1. So the value is read as its compatibility
+// decomposition (full-width, mathematical, circled and modifier letters become plain
+// ones, accents come apart), marks and invisible characters are dropped, letters are
+// compared as Unicode case folding would let them ("Baſic", "Basıc"), and any value
+// whose first letters, after whatever leads them, spell "basic" is Basic.
 func schemeIsBasic(part string) bool {
 	const want = "basic"
 	i := 0
-	started := false
-	for _, r := range part {
+	for _, r := range norm.NFKD.String(part) {
 		switch {
+		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Cf, r):
+			// a mark or an invisible character: no letter of its own
 		case unicode.IsLetter(r):
-			started = true
-			if i == len(want) || foldLetter(r) != rune(want[i]) {
+			if foldLetter(r) != rune(want[i]) {
 				return false
 			}
-			i++
-		case !started:
-		case r < utf8.RuneSelf || r == utf8.RuneError || unicode.IsSpace(r):
-			return i == len(want)
+			if i++; i == len(want) {
+				return true
+			}
+		case i > 0:
+			return false // the letters stopped short of "basic"
 		}
 	}
-	return i == len(want)
+	return false
 }
 
 // foldLetter maps a letter to the lower-case ASCII letter a lenient reader may take it
 // for, or to itself.
 func foldLetter(r rune) rune {
 	switch {
-	case 'Ａ' <= r && r <= 'Ｚ', 'ａ' <= r && r <= 'ｚ':
-		r -= 'Ａ' - 'A'
 	case r == 'ı' || r == 'İ':
 		return 'i'
 	case r == 'ſ':

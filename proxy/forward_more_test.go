@@ -87,6 +87,14 @@ func TestBasicCredentialsNeverForwarded(t *testing.T) {
 		{"full width", "/api/x", alice, []string{"ｂａｓｉｃ YTpi"}},
 		{"soft hyphen inside", "/api/x", alice, []string{"Ba\u00adsic YTpi"}},
 		{"semicolon list", "/api/x", alice, []string{"Bearer x; Basic YTpi"}},
+		// many apps take any value that starts with "basic", blank or not
+		{"no blank after the scheme", "/api/x", alice, []string{"BasicYTpi"}},
+		{"upper case, no blank", "/api/x", alice, []string{"BASICYTpi"}},
+		{"invisible character, no blank", "/api/x", alice, []string{"Basic\u200bYTpi"}},
+		{"mathematical B", "/api/x", alice, []string{"\U0001d401asic YTpi"}},
+		{"circled B", "/api/x", alice, []string{"\u24b7asic YTpi"}},
+		{"modifier B", "/api/x", alice, []string{"\u1d2easic YTpi"}},
+		{"accented a", "/api/x", alice, []string{"B\u00e1sic YTpi"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e.raw("GET", tt.path, tt.cookie, http.Header{"Authorization": tt.values})

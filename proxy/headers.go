@@ -54,6 +54,9 @@ var forwardedHeaders = []string{
 	"X-ARR-ClientIP", "X-ARR-SSL", "X-Azure-ClientIP", "X-Azure-SocketIP",
 	"Fly-Client-IP", "CloudFront-Viewer-Address", "X-Appengine-User-IP", "Via",
 	"X-Coming-From", "X-Remote-IP", "X-Remote-Addr", "X-Client-Addr", "X-Real-Port",
+	// Where the app lives, which apps build their links from (WSGI's SCRIPT_NAME, as
+	// recipes for Flask and others read it, and Kubernetes ingresses).
+	"X-Script-Name", "Script-Name", "X-Ingress-Path", "X-Base-Path", "X-Base-Url",
 	// Hop-by-hop credentials, in spellings the standard library does not strip.
 	"Proxy-Authorization", "Proxy-Connection",
 }
@@ -146,11 +149,14 @@ var describingHeaders = map[string]bool{
 	"x-forwarded-ssl": true,
 }
 
-// rewriteHeaders name another path or host for a request, which some frameworks take
-// over the request's own (Symfony and Zend read X-Rewrite-URL as the path).
+// rewriteHeaders name another path, host or base for a request, which some frameworks
+// take over the request's own (Symfony and Zend read X-Rewrite-URL as the path, WSGI
+// recipes X-Script-Name as where the app lives).
 var rewriteHeaders = map[string]bool{
 	"x-rewrite-url": true, "x-original-path": true, "x-request-uri": true,
 	"x-original-host": true, "x-host": true, "x-http-host": true,
+	"x-script-name": true, "script-name": true, "x-ingress-path": true, "x-base-path": true,
+	"x-base-url": true,
 }
 
 // forwardedClaim returns the name of a header in h, as a front proxy passes a client's

@@ -300,7 +300,8 @@ func TestStrippedRouteSaysItsPrefix(t *testing.T) {
 	e := newEnvWithUpstream(t, up, "  - path: /app/\n    upstream: \""+up.URL+"\"\n"+
 		"    strip_prefix: true\n")
 	alice := e.session("alice", alicePass)
-	spoof := http.Header{"X-Forwarded-Prefix": {"/evil"}, "X_Forwarded_Prefix": {"/evil"}}
+	spoof := http.Header{"X-Forwarded-Prefix": {"/evil"}, "X_Forwarded_Prefix": {"/evil"},
+		"X-Script-Name": {"/evil"}, "X-Ingress-Path": {"/evil"}}
 	for _, tt := range []struct{ path, want string }{
 		{"/app/x", "/app"},
 		{"/app", "/app"},
@@ -317,6 +318,9 @@ func TestStrippedRouteSaysItsPrefix(t *testing.T) {
 		if tt.want == "" && len(got) != 0 || tt.want != "" && (len(got) != 1 ||
 			got[0] != tt.want) {
 			t.Errorf("%s: upstream saw X-Forwarded-Prefix %q, want %q", tt.path, got, tt.want)
+		}
+		if kin := identityLike(h, "X-Script-Name", "X-Ingress-Path"); len(kin) != 0 {
+			t.Errorf("%s: upstream saw a client's base path: %v", tt.path, kin)
 		}
 	}
 }
