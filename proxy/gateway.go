@@ -191,10 +191,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	// user exists. A browser the user signed in with is exempt from the per-username
 	// spacing for a few failures, no more: it may be a thief's.
 	known, device := h.knownDevice(r, name)
-	known = known && h.strikes.take(deviceKey(name, device), time.Now())
+	known = known && h.strikes.take(name, device, time.Now())
 	attempt, wait, why := h.throttle.Begin(name, h.clientIP(r), known)
 	if wait > 0 && known {
-		h.strikes.undo(deviceKey(name, device))
+		h.strikes.undo(name, device)
 	}
 	if wait > 0 {
 		h.audit(r, "sign-in throttled", h.auditName(name), string(why))
@@ -352,7 +352,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, u *authn.User,
 	// the browser proved itself: it gets a cookie of a new id, with no failures, and
 	// copies of its old one, which a thief may hold, are exempt from nothing any more
 	if known, device := h.knownDevice(r, u.Name); known {
-		h.strikes.retire(deviceKey(u.Name, device), time.Now())
+		h.strikes.retire(u.Name, device, time.Now())
 	}
 	h.rememberDevice(w, r, u)
 	h.places.add(u.Name, h.clientIP(r), time.Now())
@@ -473,7 +473,8 @@ const maxDeviceCookies = 2
 const unknownUserHash = "$argon2id$v=19$m=19456,t=2,p=1$unknown$unknown"
 
 // knownDevice reports whether the browser has signed in as name before, under the
-// user's current password, and returns its cookie's id (see deviceKey). It does
+// user's current password, and returns its cookie's id, under which its failures count
+// (cookies made before ids were share the empty one). It does
 // the same work whether or not name is a user: it runs before the throttle answers, and
 // its time must not tell which names exist.
 func (h *Handler) knownDevice(r *http.Request, name string) (bool, string) {
@@ -503,10 +504,6 @@ func (h *Handler) knownDevice(r *http.Request, name string) (bool, string) {
 	}
 	return known, id
 }
-
-// deviceKey is what the failed sign-ins as name of the browser whose device cookie has
-// id count under. Cookies made before ids were share one count per user.
-func deviceKey(name, id string) string { return name + "\x00" + id }
 
 // redirectTo answers with a redirect to target exactly as validated. http.Redirect would
 // clean the path again, which can turn a checked value into one that was never checked.
