@@ -430,21 +430,22 @@ func TestLongAnswersToBodiesFlow(t *testing.T) {
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		if r.URL.Path == "/public/slow" {
-			time.Sleep(1500 * time.Millisecond)
+			time.Sleep(2500 * time.Millisecond) // longer than body_idle
 			io.WriteString(w, "done")
 			return
 		}
-		// A stream of 1.2 s in all, longer than body_idle, its parts far enough under it
-		// apart that a busy machine does not stall it.
+		// A stream of 2.4 s in all, longer than body_idle, its parts far enough under it
+		// apart (a tenth) that a machine busy with other tests, a browser among them, does
+		// not stall it.
 		for i := range 12 {
 			fmt.Fprintf(w, "%d\n", i)
 			w.(http.Flusher).Flush()
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(200 * time.Millisecond)
 		}
 	}))
 	t.Cleanup(app.Close)
 	e := newEnv(t, "  - path: /public/\n    upstream: \""+app.URL+"\"\n    public: [/public/]\n"+
-		"timeouts:\n  body_idle: 1s\n")
+		"timeouts:\n  body_idle: 2s\n")
 	for path, want := range map[string]string{"/public/slow": "done",
 		"/public/stream": "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n"} {
 		res, err := http.Post(e.gw.URL+path, "text/plain", strings.NewReader("a=b"))
