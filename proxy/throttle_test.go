@@ -70,10 +70,7 @@ func readAll(r *http.Response) string {
 
 func TestKnownDeviceIsNotSlowedByStrangers(t *testing.T) {
 	e := newEnv(t, "")
-	owner := e.from(t, "192.0.2.10")
-	if r := owner.login("alice", alicePass); r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("owner's first sign-in: status %d", r.StatusCode)
-	}
+	owner := aliceSignedIn(t, e)
 	delete(owner.cookies, "gateway_session")
 
 	// Strangers from many networks guess at alice's password.
@@ -126,21 +123,16 @@ func TestThrottledAnswerSameForUnknownUser(t *testing.T) {
 // TestStolenDeviceCookieGetsFewGuesses: the device cookie exempts the browser the owner
 // signed in with from the per-username spacing, but only for a few failures: a thief who
 // holds it, asking from a new network each time, gets those few and is then spaced out
-// as strangers are. The owner's right password clears the count.
+// as strangers are.
 func TestStolenDeviceCookieGetsFewGuesses(t *testing.T) {
 	e := newEnv(t, "")
-	owner := e.from(t, "192.0.2.10")
-	if r := owner.login("alice", alicePass); r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("owner's first sign-in: status %d", r.StatusCode)
-	}
+	owner := aliceSignedIn(t, e)
 	device := owner.cookies["gateway_device"]
 	if device == "" {
 		t.Fatal("no device cookie after signing in")
 	}
 	// strangers from many networks fill alice's spacing
-	for i := range 40 {
-		e.from(t, fmt.Sprintf("198.51.%d.1", i)).login("alice", "guess")
-	}
+	fillSpacing(t, e)
 	var got []int
 	for i := range proxy.DeviceStrikes + 2 {
 		thief := e.from(t, fmt.Sprintf("203.0.%d.7", i))
@@ -163,10 +155,7 @@ func TestStolenDeviceCookieGetsFewGuesses(t *testing.T) {
 // is exempt from nothing from then on, rather than getting its guesses back.
 func TestOwnerSignInRetiresACopiedDeviceCookie(t *testing.T) {
 	e := newEnv(t, "")
-	owner := e.from(t, "192.0.2.10")
-	if r := owner.login("alice", alicePass); r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("owner's first sign-in: status %d", r.StatusCode)
-	}
+	owner := aliceSignedIn(t, e)
 	copied := owner.cookies["gateway_device"]
 	for i := range proxy.DeviceStrikes {
 		thief := e.from(t, fmt.Sprintf("203.0.%d.7", i))
@@ -183,9 +172,7 @@ func TestOwnerSignInRetiresACopiedDeviceCookie(t *testing.T) {
 		t.Error("the owner's browser kept the device cookie a thief may have copied")
 	}
 	// strangers fill the spacing; the copy gets nothing, the owner's new cookie passes
-	for i := range 40 {
-		e.from(t, fmt.Sprintf("198.51.%d.1", i)).login("alice", "guess")
-	}
+	fillSpacing(t, e)
 	thief := e.from(t, "203.0.100.7")
 	thief.cookies["gateway_device"] = copied
 	if r := thief.login("alice", "guess"); r.StatusCode != http.StatusTooManyRequests {
@@ -204,10 +191,7 @@ func TestOwnerSignInRetiresACopiedDeviceCookie(t *testing.T) {
 // device cookie's exemption as it was.
 func TestRefusedAttemptsSpendNoDeviceExemption(t *testing.T) {
 	e := newEnv(t, "")
-	owner := e.from(t, "192.0.2.10")
-	if r := owner.login("alice", alicePass); r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("owner's first sign-in: status %d", r.StatusCode)
-	}
+	owner := aliceSignedIn(t, e)
 	delete(owner.cookies, "gateway_session")
 	// a neighbour behind the same address fails for other names until it is refused
 	for i := range 25 {
@@ -219,12 +203,30 @@ func TestRefusedAttemptsSpendNoDeviceExemption(t *testing.T) {
 		}
 	}
 	// at home, with strangers filling the spacing, the cookie still exempts the owner
-	for i := range 40 {
-		e.from(t, fmt.Sprintf("198.51.%d.1", i)).login("alice", "guess")
-	}
+	fillSpacing(t, e)
 	owner.addr = "192.0.2.77"
 	if r := owner.login("alice", alicePass); r.StatusCode != http.StatusSeeOther {
 		t.Errorf("owner's browser at home after refused attempts: status %d, want 303",
 			r.StatusCode)
+	}
+}
+
+// aliceSignedIn returns a client at 192.0.2.10 in which alice has signed in, so that it
+// holds her device cookie.
+func aliceSignedIn(t *testing.T, e *env) *direct {
+	t.Helper()
+	owner := e.from(t, "192.0.2.10")
+	if r := owner.login("alice", alicePass); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("owner's first sign-in: status %d", r.StatusCode)
+	}
+	return owner
+}
+
+// fillSpacing has strangers from 40 networks guess at alice's password, which fills its
+// per-username spacing.
+func fillSpacing(t *testing.T, e *env) {
+	t.Helper()
+	for i := range 40 {
+		e.from(t, fmt.Sprintf("198.51.%d.1", i)).login("alice", "guess")
 	}
 }
