@@ -3,11 +3,13 @@
 // every 30 seconds.
 //
 // A code is accepted for the 30 seconds it is shown and the periods on either side, to
-// allow for clocks that differ and for the time it takes to type; [Replay] keeps a code
-// from being used twice.
+// allow for clocks that differ and for the time it takes to type. A [Ledger] keeps a code
+// from being used twice and spaces out wrong ones: [Memory] for one gateway, or one in a
+// store that several gateways share.
 package totp
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha1"
@@ -97,7 +99,7 @@ func (s Secret) Code(t time.Time) string { return hotp(s, uint64(Step(t)), Digit
 
 // Verify reports whether code is one s shows within Skew periods of now, in a period
 // later than after, and returns that period's Step. Pass the step of the last code the
-// user signed in with as after, or zero; [Replay] keeps it. Every candidate is compared
+// user signed in with as after, or zero; a [Ledger] keeps it. Every candidate is compared
 // in constant time, so the answer takes as long whichever of them matched.
 func (s Secret) Verify(code string, now time.Time, after int64) (step int64, ok bool) {
 	if len(code) != Digits {
@@ -143,18 +145,18 @@ func URI(issuer, account string, s Secret) string {
 	return "otpauth://totp/" + label + "?" + q.Encode()
 }
 
-// Replay remembers the step of the last code each user signed in with, so that a code
+// replay remembers the step of the last code each user signed in with, so that a code
 // seen by someone else, over a shoulder or on the wire, cannot be used again. It keeps
 // only steps still within the accepted window, so its memory is bounded by the users
 // who signed in during the last few periods. The zero value is ready to use; it is safe
 // for concurrent use.
-type Replay struct {
+type replay struct {
 	mu   sync.Mutex
 	last map[string]int64
 }
 
 // Last returns the step of the last code user signed in with, or zero.
-func (r *Replay) Last(user string) int64 {
+func (r *replay) Last(user string) int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.last[user]
@@ -164,7 +166,7 @@ func (r *Replay) Last(user string) int64 {
 // allowed: false when user has already signed in with a code of this step or a later
 // one. Verify and Claim together accept each code once, even when two requests bring it
 // at the same moment.
-func (r *Replay) Claim(user string, step int64, now time.Time) bool {
+func (r *replay) Claim(user string, step int64, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.last == nil {
@@ -186,14 +188,14 @@ func (r *Replay) Claim(user string, step int64, now time.Time) bool {
 	return true
 }
 
-// Backoff spaces out the wrong codes given for each user: after the third within a day,
+// backoff spaces out the wrong codes given for each user: after the third within a day,
 // each next code waits twice as long as the one before, from a second up to an hour.
 // Whoever guesses codes already has the user's password; the per-user spacing of
 // password guesses alone would still let them try thousands of codes a day, where
-// Backoff lets a few dozen. It holds only users whose password checked out and who
+// backoff lets a few dozen. It holds only users whose password checked out and who
 // gave a code since, so its memory is bounded by the users of the users file. The zero value
 // is ready to use; it is safe for concurrent use.
-type Backoff struct {
+type backoff struct {
 	mu sync.Mutex
 	m  map[string]failures
 }
@@ -203,35 +205,44 @@ type failures struct {
 	last time.Time
 }
 
-// backoffFree is how many wrong codes a day pass without a wait; backoffMemory is how
-// long a wrong code counts; backoffMax caps the wait.
+// The spacing of wrong codes, which every Ledger keeps to: FreeWrong wrong codes within
+// WrongMemory of each other pass without a wait; the next waits FirstWait after the one
+// before, and each further one twice as long as the last, up to MaxWait. A wrong code
+// counts for WrongMemory after the last one given.
 const (
-	backoffFree   = 3
-	backoffMemory = 24 * time.Hour
-	backoffMax    = time.Hour
+	FreeWrong   = 3
+	WrongMemory = 24 * time.Hour
+	FirstWait   = time.Second
+	MaxWait     = time.Hour
 )
+
+// Wait is how long the code after n wrong ones waits after the last of them: the spacing
+// every Ledger keeps to.
+func Wait(n int) time.Duration {
+	if n < FreeWrong {
+		return 0
+	}
+	if shift := n - FreeWrong; shift < 12 {
+		return min(FirstWait<<shift, MaxWait)
+	}
+	return MaxWait
+}
 
 // Take asks to check a code of user at now. It returns how long to wait first, or
 // zero; then the code counts as wrong from now on, until Right says it was right, so
 // that codes sent at the same moment cannot slip past the wait together.
-func (b *Backoff) Take(user string, now time.Time) time.Duration {
+func (b *backoff) Take(user string, now time.Time) time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.m == nil {
 		b.m = make(map[string]failures)
 	}
 	f := b.m[user]
-	if now.Sub(f.last) >= backoffMemory {
+	if now.Sub(f.last) >= WrongMemory {
 		f.n = 0
 	}
-	if f.n >= backoffFree {
-		wait := backoffMax
-		if shift := f.n - backoffFree; shift < 12 {
-			wait = min(time.Second<<shift, backoffMax)
-		}
-		if w := f.last.Add(wait).Sub(now); w > 0 {
-			return w
-		}
+	if w := f.last.Add(Wait(f.n)).Sub(now); w > 0 {
+		return w
 	}
 	b.m[user] = failures{n: f.n + 1, last: now}
 	return 0
@@ -240,7 +251,7 @@ func (b *Backoff) Take(user string, now time.Time) time.Duration {
 // Right takes back the code of user that Take counted, which was right. The wrong
 // codes before it still count: were a right one to clear them, each sign-in of the user
 // would give a guesser a fresh start.
-func (b *Backoff) Right(user string) {
+func (b *backoff) Right(user string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	f, ok := b.m[user]
@@ -253,4 +264,56 @@ func (b *Backoff) Right(user string) {
 	}
 	f.n--
 	b.m[user] = f
+}
+
+// Ledger remembers, for one gateway or for several that share it, the one-time codes
+// users signed in with and the wrong codes given for them. Its methods fail only when
+// the store behind it does, and the caller then refuses the code: a code is never taken
+// on a ledger that could not say whether it was used.
+type Ledger interface {
+	// Last returns the step of the last code user signed in with, or zero.
+	Last(ctx context.Context, user string) (int64, error)
+	// Claim records that user signed in with the code of step, and reports whether that
+	// was allowed: false when user has signed in with a code of this step or a later
+	// one, on any gateway that shares the ledger. Of several claims of one step at the
+	// same moment, one is allowed.
+	Claim(ctx context.Context, user string, step int64, now time.Time) (bool, error)
+	// Take asks to check a code given for key at now, and returns how long to wait
+	// first (see Wait), or zero; then the code counts as wrong until Right says it was
+	// right, so that codes sent at the same moment cannot slip past the wait together.
+	Take(ctx context.Context, key string, now time.Time) (time.Duration, error)
+	// Right takes back the code for key that Take counted, which was right. The wrong
+	// codes before it still count.
+	Right(ctx context.Context, key string) error
+}
+
+// Memory is a Ledger for one gateway, kept in memory. The zero value is ready to use;
+// it is safe for concurrent use.
+type Memory struct {
+	codes replay
+	wrong backoff
+}
+
+var _ Ledger = (*Memory)(nil)
+
+// Last implements Ledger.
+func (m *Memory) Last(_ context.Context, user string) (int64, error) {
+	return m.codes.Last(user), nil
+}
+
+// Claim implements Ledger.
+func (m *Memory) Claim(_ context.Context, user string, step int64, now time.Time) (bool,
+	error) {
+	return m.codes.Claim(user, step, now), nil
+}
+
+// Take implements Ledger.
+func (m *Memory) Take(_ context.Context, key string, now time.Time) (time.Duration, error) {
+	return m.wrong.Take(key, now), nil
+}
+
+// Right implements Ledger.
+func (m *Memory) Right(_ context.Context, key string) error {
+	m.wrong.Right(key)
+	return nil
 }

@@ -1,0 +1,96 @@
+package redisledger_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/frontgate/gateway/authn/session/redisstore/redistest"
+	"github.com/frontgate/gateway/authn/totp"
+	"github.com/frontgate/gateway/authn/totp/ledgertest"
+	"github.com/frontgate/gateway/authn/totp/redisledger"
+)
+
+func client(t *testing.T, srv *redistest.Server) *redis.Client {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1,
+		DialTimeout: time.Second, ReadTimeout: time.Second})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+func TestLedger(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb := client(t, srv)
+	n := 0
+	ledgertest.Run(t, func(t *testing.T) totp.Ledger {
+		n++
+		return redisledger.New(rdb, "test"+strings.Repeat("x", n)+":")
+	})
+}
+
+// TestShared checks that two gateways, each with its own client, share what one knows.
+func TestShared(t *testing.T) {
+	srv := redistest.Start(t)
+	a := redisledger.New(client(t, srv), "gw:")
+	b := redisledger.New(client(t, srv), "gw:")
+	ctx := t.Context()
+	now := time.Now()
+	step := totp.Step(now)
+	if ok, err := a.Claim(ctx, "alice", step, now); !ok || err != nil {
+		t.Fatalf("claim at the first gateway: %v, %v", ok, err)
+	}
+	if ok, err := b.Claim(ctx, "alice", step, now); ok || err != nil {
+		t.Errorf("the same code at the second gateway: %v, %v", ok, err)
+	}
+	if last, err := b.Last(ctx, "alice"); last != step || err != nil {
+		t.Errorf("Last at the second gateway: %d, %v, want %d", last, err, step)
+	}
+	for i := range totp.FreeWrong {
+		g := []*redisledger.Ledger{a, b}[i%2]
+		if w, err := g.Take(ctx, "key", now); w != 0 || err != nil {
+			t.Fatalf("wrong code %d: %v, %v", i+1, w, err)
+		}
+	}
+	if w, err := b.Take(ctx, "key", now); w != totp.FirstWait || err != nil {
+		t.Errorf("after %d wrong codes spread over both: wait %v, %v", totp.FreeWrong, w, err)
+	}
+
+	// the step is kept only as long as its code could be accepted
+	sum := sha256.Sum256([]byte("alice"))
+	ttl, err := client(t, srv).PTTL(ctx, "gw:used:"+hex.EncodeToString(sum[:])).Result()
+	if err != nil || ttl <= 2*totp.Period || ttl > 5*time.Minute {
+		t.Errorf("the step of the last code expires in %v (%v)", ttl, err)
+	}
+}
+
+// TestDown checks that a ledger whose Redis is gone fails, so that no code is taken.
+func TestDown(t *testing.T) {
+	srv := redistest.Start(t)
+	l := redisledger.New(client(t, srv), "gw:")
+	srv.Stop()
+	ctx := t.Context()
+	now := time.Now()
+	if _, err := l.Last(ctx, "alice"); err == nil {
+		t.Error("Last with Redis down: no error")
+	}
+	if ok, err := l.Claim(ctx, "alice", totp.Step(now), now); ok || err == nil {
+		t.Errorf("Claim with Redis down: %v, %v", ok, err)
+	}
+	if _, err := l.Take(ctx, "key", now); err == nil {
+		t.Error("Take with Redis down: no error")
+	}
+	if err := l.Right(ctx, "key"); err == nil {
+		t.Error("Right with Redis down: no error")
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := l.Claim(ctx, "alice", totp.Step(now), now); !ok || err != nil {
+		t.Errorf("Claim once Redis is back: %v, %v", ok, err)
+	}
+}
