@@ -47,6 +47,7 @@ const (
 	msgThrottled    = "Too many failed attempts. Try again in a moment."
 	msgBadCode      = "Invalid code"
 	msgCodeLate     = "The sign-in took too long. Please sign in again."
+	msgCannotSignIn = "Signing in is not possible right now. Try again in a moment."
 )
 
 // loginState is the content of the pre-login cookie.
@@ -285,11 +286,18 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 	// password guesses, which anyone who knows the name can fill, would let a stranger
 	// keep the user out at this step. The count belongs to the user's password and
 	// secret as they are, so that changing either starts afresh.
+	ctx := r.Context()
 	attempt, wait, why := h.throttle.Begin(u.Name, h.clientIP(r), true)
 	if wait == 0 {
-		if w := h.codeFails.Take(codeKey(u), now); w > 0 {
+		left, err := h.codes.Take(ctx, codeKey(u), now)
+		if err != nil {
 			attempt.Cancel()
-			wait, why = w, "wrong codes"
+			h.codesDown(w, r, st, "counting a one-time code failed", err)
+			return
+		}
+		if left > 0 {
+			attempt.Cancel()
+			wait, why = left, "wrong codes"
 		}
 	}
 	if wait > 0 {
@@ -300,9 +308,20 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 		return
 	}
 	code := strings.NewReplacer(" ", "", "-", "").Replace(r.PostForm.Get("code"))
-	step, ok := u.TOTP.Verify(code, now, h.codes.Last(u.Name))
-	if ok && !h.codes.Claim(u.Name, step, now) {
-		ok = false // another request brought the same code first
+	last, err := h.codes.Last(ctx, u.Name)
+	if err != nil {
+		attempt.Cancel()
+		h.codesDown(w, r, st, "reading the last one-time code failed", err)
+		return
+	}
+	step, ok := u.TOTP.Verify(code, now, last)
+	if ok {
+		// another request, here or at another gateway, may have brought the same code
+		if ok, err = h.codes.Claim(ctx, u.Name, step, now); err != nil {
+			attempt.Cancel()
+			h.codesDown(w, r, st, "recording a one-time code failed", err)
+			return
+		}
 	}
 	if !ok {
 		h.audit(r, "sign-in failed", u.Name, "wrong code")
@@ -310,9 +329,23 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 			CSRFToken: st.CSRF, Error: msgBadCode})
 		return
 	}
-	h.codeFails.Right(codeKey(u))
+	if err := h.codes.Right(ctx, codeKey(u)); err != nil {
+		// the right code stays counted as wrong: one more than there were, no fewer
+		h.storeError("taking back a right one-time code failed", err, u.Name)
+	}
 	attempt.Succeeded()
 	h.signIn(w, r, u, p.Remember, st.Next, "password and code")
+}
+
+// codesDown refuses a one-time code of the sign-in st that could not be checked, as
+// msg, because the ledger of codes failed with err: a code is never taken on a ledger
+// that could not say whether it was used. The code page stays, for another try.
+func (h *Handler) codesDown(w http.ResponseWriter, r *http.Request, st loginState,
+	msg string, err error) {
+	h.storeError(msg, err, st.Pending.User)
+	w.Header().Set("Retry-After", "5")
+	h.render(w, r, http.StatusServiceUnavailable, page.Code{Site: h.site,
+		CSRFToken: st.CSRF, Error: msgCannotSignIn})
 }
 
 // codeKey is what the wrong codes given for u count under: a digest of the user's
@@ -331,8 +364,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, u *authn.User,
 	brought := cookieValues(r, h.cookieName(r, session.CookieName))
 	if err := h.sessions.DeleteCookies(ctx, brought); err != nil {
 		h.storeError("deleting previous session failed", err, u.Name)
-		h.errorPage(w, r, http.StatusServiceUnavailable, "Signing in is not possible "+
-			"right now. Try again in a moment.")
+		h.errorPage(w, r, http.StatusServiceUnavailable, msgCannotSignIn)
 		return
 	}
 	sess, value, err := h.sessions.Create(ctx, session.Login{
@@ -341,8 +373,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, u *authn.User,
 	})
 	if err != nil {
 		h.storeError("creating session failed", err, u.Name)
-		h.errorPage(w, r, http.StatusServiceUnavailable, "Signing in is not possible "+
-			"right now. Try again in a moment.")
+		h.errorPage(w, r, http.StatusServiceUnavailable, msgCannotSignIn)
 		return
 	}
 	h.storeWorked()

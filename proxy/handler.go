@@ -57,6 +57,10 @@ type Options struct {
 	Transport http.RoundTripper
 	// Metrics counts requests, upstream errors and sign-ins. Nil counts nothing.
 	Metrics *Metrics
+	// Codes records the one-time codes users signed in with and the wrong ones given
+	// for them. Gateways that share a session store should share it too, or a code
+	// taken at one could be taken again at another. Nil keeps it in memory.
+	Codes totp.Ledger
 	// Assertions signs X-Gateway-Assertion for routes that ask for it, and its keys are
 	// served at JWKSPath. Nil when no route asks; New fails if one does.
 	Assertions *assertion.Signer
@@ -64,38 +68,34 @@ type Options struct {
 
 // Handler is the gateway's http.Handler. Safe for concurrent use.
 type Handler struct {
-	routes      []*route // longest path first
-	casedRoutes bool     // a route's path or public prefix has an upper-case or non-ASCII letter
-	auth        *authn.Authenticator
-	sessions    *session.Manager
-	log         *slog.Logger
-	filter      *headerFilter
-	aliases     *headerFilter   // other names apps read as the user, for forward-auth
-	identityOf  map[string]bool // every route's identity header names, folded
-	identity    config.IdentityHeaders
-	trusted     []netip.Prefix
-	redirects   *redirect.Policy
-	secure      string
-	loginCk     *session.Codec
-	deviceCk    *session.Codec
-	metrics     *Metrics
-	pages       *page.Renderer
-	logo        []byte
-	logoType    string
-	customCSS   []byte
-	signer      *assertion.Signer
-	assertions  *assertion.Cache
-	assertTTL   time.Duration
-	basic       *basicCache
-	throttle    *throttle.Throttle
-	limits      throttle.Limits // the throttle's
-	places      *places         // where users signed in from
-	// codes records the one-time codes users signed in with.
-	// TODO: keep it in the session store, so that gateways sharing Redis refuse a code
-	// any of them took; the store has no set-if-absent yet.
-	codes        *totp.Replay
-	codeFails    *totp.Backoff // the wrong codes given for each user
-	strikes      *strikes      // the failed sign-ins of browsers with a device cookie
+	routes       []*route // longest path first
+	casedRoutes  bool     // a route's path or public prefix has an upper-case or non-ASCII letter
+	auth         *authn.Authenticator
+	sessions     *session.Manager
+	log          *slog.Logger
+	filter       *headerFilter
+	aliases      *headerFilter   // other names apps read as the user, for forward-auth
+	identityOf   map[string]bool // every route's identity header names, folded
+	identity     config.IdentityHeaders
+	trusted      []netip.Prefix
+	redirects    *redirect.Policy
+	secure       string
+	loginCk      *session.Codec
+	deviceCk     *session.Codec
+	metrics      *Metrics
+	pages        *page.Renderer
+	logo         []byte
+	logoType     string
+	customCSS    []byte
+	signer       *assertion.Signer
+	assertions   *assertion.Cache
+	assertTTL    time.Duration
+	basic        *basicCache
+	throttle     *throttle.Throttle
+	limits       throttle.Limits // the throttle's
+	places       *places         // where users signed in from
+	codes        totp.Ledger     // the one-time codes users signed in with or got wrong
+	strikes      *strikes        // the failed sign-ins of browsers with a device cookie
 	origins      *http.CrossOriginProtection
 	csp          string
 	site         string
@@ -144,8 +144,7 @@ func New(o Options) (*Handler, error) {
 			Window:              cfg.Throttle.Window,
 			MaxEntries:          cfg.Throttle.MaxEntries,
 		},
-		codes:        new(totp.Replay),
-		codeFails:    new(totp.Backoff),
+		codes:        o.Codes,
 		strikes:      newStrikes(),
 		places:       newPlaces(o.Sessions.Keys().AuthHash),
 		origins:      http.NewCrossOriginProtection(),
@@ -158,6 +157,9 @@ func New(o Options) (*Handler, error) {
 		hop:          newHopValue(),
 	}
 	h.throttle = throttle.New(h.limits, nil)
+	if h.codes == nil {
+		h.codes = new(totp.Memory)
+	}
 	// Every route's identity header names are removed on every route: a name that means
 	// "the user" to one app must not be fakeable on the way to another.
 	names := []string{h.identity.User, h.identity.Email, h.identity.Groups, h.identity.Name}
@@ -1272,16 +1274,14 @@ func (s *slogWriter) Write(p []byte) (int, error) {
 // Inherit takes over, from old, the handler h is to replace after a reload, what old
 // learned of sign-ins: the throttle's counts (unless its limits changed), where users
 // signed in from, the one-time codes they used or got wrong and the Basic credentials
-// it checked. A
-// reload, which a change of the config file brings, must not wipe a guesser's count or
-// let a used code be used again. Call it before h serves; old may go on serving
+// it checked. A reload, which a change of the config file brings, must not wipe a
+// guesser's count or let a used code be used again. Call it before h serves; old may go on serving
 // meanwhile, into the same records.
 func (h *Handler) Inherit(old *Handler) {
 	if old.limits == h.limits {
 		h.throttle = old.throttle
 	}
-	h.places, h.codes, h.codeFails, h.strikes, h.basic = old.places, old.codes,
-		old.codeFails, old.strikes, old.basic
+	h.places, h.codes, h.strikes, h.basic = old.places, old.codes, old.strikes, old.basic
 }
 
 // Supersede records that n replaces h, after a reload: what h still watches (open

@@ -12,6 +12,9 @@ import (
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/authn/session/redisstore"
+	"github.com/frontgate/gateway/authn/totp"
+	"github.com/frontgate/gateway/authn/totp/redisledger"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy"
 	"github.com/frontgate/gateway/proxy/assertion"
@@ -121,11 +124,17 @@ func handlerFor(cfg *config.Config, lg *slog.Logger, m *proxy.Metrics,
 			return nil, cfg.Errorf("assertion.key_file", err)
 		}
 	}
+	// gateways that share sessions in Redis share the record of one-time codes there
+	var codes totp.Ledger
+	if rs, ok := store.(*redisstore.Store); ok {
+		codes = redisledger.New(rs.Client(), cfg.Session.Redis.KeyPrefix+"totp:")
+	}
 	return proxy.New(proxy.Options{
 		Config:     cfg,
 		Auth:       authn.NewAuthenticator(users, 0),
 		Sessions:   mgr,
 		Logger:     lg,
+		Codes:      codes,
 		Assertions: signer,
 		Metrics:    m,
 	})

@@ -147,6 +147,39 @@ func runLogged(t *testing.T, path string) (base string, logs *syncBuffer) {
 	return "", nil
 }
 
+// codeSignIn signs user, whose password is "pw", in at base with code, in a new
+// browser, and returns the answer to the code's post: its status and body.
+func codeSignIn(t *testing.T, base, user, code string) (int, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	post := func(form url.Values) (int, string) {
+		t.Helper()
+		res, err := c.PostForm(base+"/.gateway/login", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res.StatusCode, string(body)
+	}
+	res, err := c.Get(base + "/.gateway/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	tok := string(csrfField.FindSubmatch(body)[1])
+	if got, _ := post(url.Values{"username": {user}, "password": {"pw"},
+		"csrf_token": {tok}}); got != http.StatusOK {
+		t.Fatalf("%s's password at %s: status %d, want 200 and the code page", user, base,
+			got)
+	}
+	return post(url.Values{"code": {code}, "csrf_token": {tok}})
+}
+
 // waitReloads waits up to 5s for the gateway's n-th reload.
 func waitReloads(t *testing.T, logs *syncBuffer, n int) {
 	t.Helper()
@@ -256,21 +289,8 @@ func TestReloadKeepsWhatSignInsTaught(t *testing.T) {
 	code := key.Code(time.Now())
 	signInWithCode := func() int {
 		t.Helper()
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		}}
-		res, _ := c.Get(base + "/.gateway/login")
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		tok := string(csrfField.FindSubmatch(body)[1])
-		res, _ = c.PostForm(base+"/.gateway/login", url.Values{"username": {"erin"},
-			"password": {"pw"}, "csrf_token": {tok}})
-		res.Body.Close()
-		res, _ = c.PostForm(base+"/.gateway/login", url.Values{"code": {code},
-			"csrf_token": {tok}})
-		res.Body.Close()
-		return res.StatusCode
+		got, _ := codeSignIn(t, base, "erin", code)
+		return got
 	}
 	if got := signInWithCode(); got != http.StatusSeeOther {
 		t.Fatalf("erin with her code: status %d, want 303", got)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/frontgate/gateway/authn/password"
 	"github.com/frontgate/gateway/authn/session/redisstore/redistest"
+	"github.com/frontgate/gateway/authn/totp"
 )
 
 // get fetches path from base with c's cookies for base, and returns status and body.
@@ -234,5 +235,71 @@ func TestRedisEvictionPolicyWarned(t *testing.T) {
 				t.Errorf("warned %v, want %v; log:\n%s", warned, tt.warned, logs.String())
 			}
 		})
+	}
+}
+
+// TestTwoGatewaysShareOneTimeCodes: gateways that share one Redis accept each one-time
+// code once between them and count wrong codes together, so that a guesser gains
+// nothing by spreading codes over them; while Redis is down, no code is taken.
+func TestTwoGatewaysShareOneTimeCodes(t *testing.T) {
+	srv := redistest.Start(t)
+	up := newUpstream(t)
+	pathA := redisConfig(t, up, srv.Addr())
+	pathB := redisConfig(t, up, srv.Addr())
+	const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	writeUsersFile(t, pathA, map[string]string{}, map[string]string{
+		"erin": "    totp_secret: " + secret + "\n"})
+	usersB := filepath.Join(filepath.Dir(pathB), "users.yaml")
+	os.Remove(usersB)
+	if err := os.Symlink(filepath.Join(filepath.Dir(pathA), "users.yaml"), usersB); err != nil {
+		t.Fatal(err)
+	}
+	a, b := startGateway(t, pathA), startGateway(t, pathB)
+	key, _ := totp.ParseSecret(secret)
+	now := time.Now()
+
+	code := key.Code(now)
+	if got, _ := codeSignIn(t, a, "erin", code); got != http.StatusSeeOther {
+		t.Fatalf("erin's code at the first gateway: status %d, want 303", got)
+	}
+	if got, page := codeSignIn(t, b, "erin", code); got != http.StatusUnauthorized ||
+		!strings.Contains(page, "Invalid code") {
+		t.Errorf("the same code at the second gateway: status %d, want 401", got)
+	}
+
+	// a code no period near now shows
+	wrong := "000000"
+	for n := 0; ; n++ {
+		wrong = fmt.Sprintf("%06d", n)
+		if _, ok := key.Verify(wrong, now, 0); !ok {
+			break
+		}
+	}
+	for i := range totp.FreeWrong - 1 { // one wrong code was the replayed one
+		if got, _ := codeSignIn(t, []string{a, b}[i%2], "erin", wrong); got !=
+			http.StatusUnauthorized {
+			t.Fatalf("wrong code %d: status %d, want 401", i+2, got)
+		}
+	}
+	for _, gw := range []string{a, b} {
+		if got, _ := codeSignIn(t, gw, "erin", wrong); got != http.StatusTooManyRequests {
+			t.Errorf("a wrong code at %s after %d spread over both: status %d, want 429", gw,
+				totp.FreeWrong, got)
+		}
+	}
+
+	srv.Stop()
+	next := key.Code(now.Add(totp.Period))
+	if got, page := codeSignIn(t, a, "erin", next); got != http.StatusServiceUnavailable ||
+		!strings.Contains(page, `name="code"`) {
+		t.Errorf("a code while Redis is down: status %d, want 503 and the code page again",
+			got)
+	}
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	// Redis came back empty: the wrong codes it counted are gone with the sessions
+	if got, _ := codeSignIn(t, b, "erin", next); got != http.StatusSeeOther {
+		t.Errorf("a code once Redis is back: status %d, want 303", got)
 	}
 }
