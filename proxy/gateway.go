@@ -46,7 +46,7 @@ const (
 	msgFormExpire   = "The form expired. Please try again."
 	msgThrottled    = "Too many failed attempts. Try again in a moment."
 	msgBadCode      = "Invalid code"
-	msgCodeLate     = "The sign-in took too long. Please sign in again."
+	msgCodeLate     = "This sign-in has ended. Please sign in again."
 	msgCannotSignIn = "Signing in is not possible right now. Try again in a moment."
 )
 
@@ -67,9 +67,15 @@ type pendingLogin struct {
 	Bound    string `json:"b"`
 	Remember bool   `json:"r,omitempty"`
 	Until    int64  `json:"t"` // Unix seconds
+	// After is the step of the last code the user had signed in with when the password
+	// checked out: once a code signs the user in, anywhere, copies of this state sign
+	// no one in, and the password is asked again.
+	After int64 `json:"a,omitempty"`
 }
 
-// codeWait is how long a sign-in whose password checked out waits for its code.
+// codeWait is how long a sign-in whose password checked out waits for its code. The
+// ledger of codes must remember the last code of a user longer (totp.Remember), or a
+// copy of the sign-in could outlive the record of the code that used it up.
 const codeWait = 5 * time.Minute
 
 // serveGateway serves the gateway's own pages under Prefix.
@@ -240,9 +246,17 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		// as a failure nor as a success, which would clear the counts of the codes
 		// guessed so far. The code step is throttled as the password is.
 		attempt.Cancel()
+		last, err := h.codes.Last(r.Context(), u.Name)
+		if err != nil {
+			h.storeError("reading the last one-time code failed", err, u.Name)
+			w.Header().Set("Retry-After", "5")
+			h.errorPage(w, r, http.StatusServiceUnavailable, msgCannotSignIn)
+			return
+		}
 		st.Next, st.Notice = next, ""
 		st.Pending = &pendingLogin{User: u.Name, Bound: h.sessions.Keys().AuthHash(
-			u.Binding()), Remember: remember, Until: time.Now().Add(codeWait).Unix()}
+			u.Binding()), Remember: remember, Until: time.Now().Add(codeWait).Unix(),
+			After: last}
 		h.writeLoginState(w, r, st)
 		h.audit(r, "sign-in code asked", u.Name, "password")
 		h.render(w, r, http.StatusOK, page.Code{Site: h.site, CSRFToken: st.CSRF})
@@ -264,13 +278,28 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 	}
 	// the sign-in is over when it waited too long, or its user is gone, disabled or
 	// given another password or secret since the password checked out
-	if p == nil || now.Unix() > p.Until || u == nil || u.Disabled || u.TOTP == nil ||
-		!h.sessions.Keys().AuthHashMatches(p.Bound, u.Binding()) {
+	why := "code too late"
+	over := p == nil || now.Unix() > p.Until || u == nil || u.Disabled || u.TOTP == nil ||
+		!h.sessions.Keys().AuthHashMatches(p.Bound, u.Binding())
+	ctx := r.Context()
+	var last int64
+	if !over {
+		var err error
+		if last, err = h.codes.Last(ctx, u.Name); err != nil {
+			h.codesDown(w, r, st, "reading the last one-time code failed", err)
+			return
+		}
+		// or when a code signed the user in since, with this sign-in or a copy of it
+		if last > p.After {
+			over, why = true, "signed in since the password"
+		}
+	}
+	if over {
 		user := ""
 		if p != nil {
 			user = h.auditName(p.User)
 		}
-		h.audit(r, "sign-in failed", user, "code too late")
+		h.audit(r, "sign-in failed", user, why)
 		st = loginState{CSRF: session.NewToken(), Next: st.Next}
 		h.writeLoginState(w, r, st)
 		h.render(w, r, http.StatusUnauthorized, page.Login{
@@ -286,8 +315,7 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 	// password guesses, which anyone who knows the name can fill, would let a stranger
 	// keep the user out at this step. The count belongs to the user's password and
 	// secret as they are, so that changing either starts afresh.
-	ctx := r.Context()
-	attempt, wait, why := h.throttle.Begin(u.Name, h.clientIP(r), true)
+	attempt, wait, refused := h.throttle.Begin(u.Name, h.clientIP(r), true)
 	if wait == 0 {
 		left, err := h.codes.Take(ctx, codeKey(u), now)
 		if err != nil {
@@ -297,27 +325,22 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 		}
 		if left > 0 {
 			attempt.Cancel()
-			wait, why = left, "wrong codes"
+			wait, refused = left, "wrong codes"
 		}
 	}
 	if wait > 0 {
-		h.audit(r, "sign-in throttled", u.Name, string(why)+", code")
+		h.audit(r, "sign-in throttled", u.Name, string(refused)+", code")
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		h.render(w, r, http.StatusTooManyRequests, page.Code{Site: h.site,
 			CSRFToken: st.CSRF, Error: msgThrottled})
 		return
 	}
 	code := strings.NewReplacer(" ", "", "-", "").Replace(r.PostForm.Get("code"))
-	last, err := h.codes.Last(ctx, u.Name)
-	if err != nil {
-		attempt.Cancel()
-		h.codesDown(w, r, st, "reading the last one-time code failed", err)
-		return
-	}
 	step, ok := u.TOTP.Verify(code, now, last)
 	if ok {
+		var err error
 		// another request, here or at another gateway, may have brought the same code
-		if ok, err = h.codes.Claim(ctx, u.Name, step, now); err != nil {
+		if ok, err = h.codes.Claim(ctx, u.Name, p.After, step, now); err != nil {
 			attempt.Cancel()
 			h.codesDown(w, r, st, "recording a one-time code failed", err)
 			return

@@ -143,7 +143,7 @@ func TestTOTPCodeNeedsItsPasswordStep(t *testing.T) {
 	b := e.browser()
 	form := b.get(proxy.LoginPath)
 	r := postCode(b, form, code(t, daveSecret, time.Now()))
-	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, "took too long") ||
+	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, "has ended") ||
 		b.cookie("gateway_session") != "" {
 		t.Errorf("code without a password step: status %d\n%s", r.StatusCode, r.body)
 	}
@@ -169,6 +169,58 @@ func TestTOTPCodeNeedsItsPasswordStep(t *testing.T) {
 	if r.StatusCode != http.StatusForbidden || b.cookie("gateway_session") != "" {
 		t.Errorf("code with a wrong token: status %d, want 403", r.StatusCode)
 	}
+}
+
+// TestTOTPSignInIsUsedUpByItsCode: a copy of the sign-in between password and code,
+// taken from the browser's cookie, signs no one in once a code has signed the user in,
+// not even with a later code.
+func TestTOTPSignInIsUsedUpByItsCode(t *testing.T) {
+	e := totpEnv(t)
+	now := periodStart(t)
+	b := e.browser()
+	page := passwordStep(t, b, "/")
+	u, _ := url.Parse(e.gw.URL)
+	stolen := b.jar.Cookies(u)
+
+	if r := postCode(b, page, code(t, daveSecret, now.Add(-totp.Period))); r.StatusCode !=
+		http.StatusSeeOther {
+		t.Fatalf("dave's code: status %d, want 303", r.StatusCode)
+	}
+	for _, at := range []time.Time{now, now.Add(totp.Period)} {
+		thief := e.browser()
+		thief.jar.SetCookies(u, stolen)
+		r := postCode(thief, page, code(t, daveSecret, at))
+		if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, "has ended") ||
+			thief.cookie("gateway_session") != "" {
+			t.Errorf("the copied sign-in with the code of %v later: status %d, want 401\n%s",
+				at.Sub(now)+totp.Period, r.StatusCode, r.body)
+		}
+	}
+
+	// two sign-ins begun at once, in two browsers: the first code ends the other too
+	b1, b2 := e.browser(), e.browser()
+	p1, p2 := passwordStep(t, b1, "/"), passwordStep(t, b2, "/")
+	if r := postCode(b1, p1, code(t, daveSecret, now)); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the first browser's code: status %d, want 303", r.StatusCode)
+	}
+	if r := postCode(b2, p2, code(t, daveSecret, now.Add(totp.Period))); r.StatusCode !=
+		http.StatusUnauthorized || !strings.Contains(r.body, "has ended") {
+		t.Errorf("the second browser's code: status %d, want 401", r.StatusCode)
+	}
+	passwordStep(t, b2, "/") // which starts again from the password
+}
+
+// periodStart returns now, after waiting for the next code's period when this one has
+// less than 5 s left, so that a test that uses the codes of the periods about now is
+// done before they move on.
+func periodStart(t *testing.T) time.Time {
+	t.Helper()
+	now := time.Now()
+	if left := totp.Period - now.Sub(time.Unix(totp.Step(now)*30, 0)); left < 5*time.Second {
+		time.Sleep(left)
+		now = time.Now()
+	}
+	return now
 }
 
 // TestTOTPGuessesAreThrottled: wrong codes count as failed sign-ins of the user, so a

@@ -145,14 +145,19 @@ func URI(issuer, account string, s Secret) string {
 	return "otpauth://totp/" + label + "?" + q.Encode()
 }
 
+// Remember is how long a Ledger remembers, at least, the last code a user signed in
+// with: longer than a code can be accepted, and longer than a sign-in waits for its code,
+// so that a copy of that sign-in cannot outlive the record of the code that ended it.
+const Remember = 10 * time.Minute
+
 // replay remembers the step of the last code each user signed in with, so that a code
-// seen by someone else, over a shoulder or on the wire, cannot be used again. It keeps
-// only steps still within the accepted window, so its memory is bounded by the users
-// who signed in during the last few periods. The zero value is ready to use; it is safe
-// for concurrent use.
+// seen by someone else, over a shoulder or on the wire, cannot be used again. It forgets
+// steps once Remember has passed, so its memory is bounded by the users who signed in
+// during the last Remember. The zero value is ready to use; it is safe for concurrent use.
 type replay struct {
-	mu   sync.Mutex
-	last map[string]int64
+	mu    sync.Mutex
+	last  map[string]int64
+	limit int // the size at which steps past Remember are next looked for
 }
 
 // Last returns the step of the last code user signed in with, or zero.
@@ -163,26 +168,26 @@ func (r *replay) Last(user string) int64 {
 }
 
 // Claim records that user signed in with the code of step, and reports whether that was
-// allowed: false when user has already signed in with a code of this step or a later
-// one. Verify and Claim together accept each code once, even when two requests bring it
-// at the same moment.
-func (r *replay) Claim(user string, step int64, now time.Time) bool {
+// allowed: only when the last code user signed in with was of step after or earlier,
+// and step is later than that. Verify and Claim together accept each code once, even
+// when two requests bring it at the same moment.
+func (r *replay) Claim(user string, after, step int64, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.last == nil {
 		r.last = make(map[string]int64)
 	}
-	if step <= r.last[user] {
+	if cur := r.last[user]; cur > after || step <= cur {
 		return false
 	}
-	// a step older than the window can no longer be verified: forget those
-	if len(r.last) >= 1024 {
-		oldest := Step(now) - Skew
+	if len(r.last) >= max(r.limit, 1024) {
+		oldest := Step(now.Add(-Remember))
 		for u, s := range r.last {
 			if s < oldest {
 				delete(r.last, u)
 			}
 		}
+		r.limit = 2 * len(r.last)
 	}
 	r.last[user] = step
 	return true
@@ -274,10 +279,13 @@ type Ledger interface {
 	// Last returns the step of the last code user signed in with, or zero.
 	Last(ctx context.Context, user string) (int64, error)
 	// Claim records that user signed in with the code of step, and reports whether that
-	// was allowed: false when user has signed in with a code of this step or a later
-	// one, on any gateway that shares the ledger. Of several claims of one step at the
-	// same moment, one is allowed.
-	Claim(ctx context.Context, user string, step int64, now time.Time) (bool, error)
+	// was allowed: only when the last code user signed in with, on any gateway that
+	// shares the ledger, was of step after or earlier, and step is later than that.
+	// Pass as after what Last said when the user's password checked out: then a copy
+	// of that sign-in cannot take a code once a code ended it. Of several claims at the
+	// same moment that are allowed alone, one is allowed. The step is remembered for at
+	// least Remember.
+	Claim(ctx context.Context, user string, after, step int64, now time.Time) (bool, error)
 	// Take asks to check a code given for key at now, and returns how long to wait
 	// first (see Wait), or zero; then the code counts as wrong until Right says it was
 	// right, so that codes sent at the same moment cannot slip past the wait together.
@@ -302,9 +310,9 @@ func (m *Memory) Last(_ context.Context, user string) (int64, error) {
 }
 
 // Claim implements Ledger.
-func (m *Memory) Claim(_ context.Context, user string, step int64, now time.Time) (bool,
-	error) {
-	return m.codes.Claim(user, step, now), nil
+func (m *Memory) Claim(_ context.Context, user string, after, step int64,
+	now time.Time) (bool, error) {
+	return m.codes.Claim(user, after, step, now), nil
 }
 
 // Take implements Ledger.

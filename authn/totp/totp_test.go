@@ -1,6 +1,7 @@
 package totp
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -138,20 +139,31 @@ func TestURI(t *testing.T) {
 	}
 }
 
-// TestReplayForgets checks that the memory ledger forgets steps that left the window.
+// TestReplayForgets checks that the memory ledger forgets steps once Remember has passed,
+// and not before.
 func TestReplayForgets(t *testing.T) {
 	var r replay
 	now := time.Unix(1111111111, 0)
-	cur := Step(now)
-	for i := range 2000 {
-		r.Claim("u"+string(rune('a'+i%26))+strings.Repeat("x", i/26), cur, now)
+	claimAll := func(prefix string, n int, at time.Time) {
+		for i := range n {
+			r.Claim(fmt.Sprintf("%s%d", prefix, i), 0, Step(at), at)
+		}
 	}
-	later := now.Add(10 * Period)
-	r.Claim("dave", Step(later), later)
+	claimAll("u", 2000, now)
+	soon := now.Add(Remember - 2*Period)
+	claimAll("v", 3000, soon)
+	if r.Last("u1") != Step(now) {
+		t.Errorf("a step forgotten before Remember passed: %d", r.Last("u1"))
+	}
+	later := now.Add(Remember + 2*Period)
+	claimAll("w", 10000, later)
+	if r.Last("u1") != 0 || r.Last("v1") != Step(soon) {
+		t.Errorf("after Remember passed for one: %d, %d", r.Last("u1"), r.Last("v1"))
+	}
 	r.mu.Lock()
 	n := len(r.last)
 	r.mu.Unlock()
-	if n > 2 {
-		t.Errorf("%d users remembered after their steps left the window, want at most 2", n)
+	if n > 13000 {
+		t.Errorf("%d users remembered, 2000 of them past Remember", n)
 	}
 }

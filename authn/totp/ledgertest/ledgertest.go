@@ -23,9 +23,9 @@ var t0 = time.Unix(1111111111, 0)
 
 func testReplay(t *testing.T, l totp.Ledger) {
 	ctx := t.Context()
-	claim := func(user string, step int64) bool {
+	claim := func(user string, after, step int64) bool {
 		t.Helper()
-		ok, err := l.Claim(ctx, user, step, t0)
+		ok, err := l.Claim(ctx, user, after, step, t0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,21 +43,25 @@ func testReplay(t *testing.T, l totp.Ledger) {
 	if last("alice") != 0 {
 		t.Errorf("Last of a user with no code: %d", last("alice"))
 	}
-	if !claim("alice", cur) {
+	if !claim("alice", 0, cur) {
 		t.Fatal("first claim refused")
 	}
 	for _, step := range []int64{cur, cur - 1} {
-		if claim("alice", step) {
+		if claim("alice", cur, step) {
 			t.Errorf("claim of step %d after %d allowed", step, cur)
 		}
 	}
 	// names that differ only in case, or hold bytes a key would mangle, are other users
 	for _, other := range []string{"bob", "Alice", "alice\x00", "alice:x", "ålice"} {
-		if !claim(other, cur) {
+		if !claim(other, 0, cur) {
 			t.Errorf("claim of %q refused after alice's", other)
 		}
 	}
-	if !claim("alice", cur+1) {
+	// a sign-in whose password checked out before alice's last code is over
+	if claim("alice", 0, cur+1) || claim("alice", cur-1, cur+1) {
+		t.Error("a later step allowed after an earlier last code than the one recorded")
+	}
+	if !claim("alice", cur, cur+1) {
 		t.Error("a later step refused")
 	}
 	if got := last("alice"); got != cur+1 {
@@ -143,8 +147,9 @@ func testBackoff(t *testing.T, l totp.Ledger) {
 	}
 }
 
-// testSameMoment sends many requests at once: of claims of one step one wins, and of
-// codes given at one moment only the free ones are checked.
+// testSameMoment sends many requests at once: of claims of one step one wins, as does
+// one of the claims of sign-ins that began at once, and of codes given at one moment
+// only the free ones are checked.
 func testSameMoment(t *testing.T, l totp.Ledger) {
 	const n = 16
 	ctx := t.Context()
@@ -152,20 +157,26 @@ func testSameMoment(t *testing.T, l totp.Ledger) {
 		wg              sync.WaitGroup
 		mu              sync.Mutex
 		claimed, passed int
+		claimedErin     int
 	)
 	step := totp.Step(t0)
-	for range n {
+	for i := range n {
 		wg.Go(func() {
-			ok, err := l.Claim(ctx, "dave", step, t0)
+			ok, err := l.Claim(ctx, "dave", 0, step, t0)
 			w, err2 := l.Take(ctx, "dave's key", t0)
+			// sign-ins of erin that all began before her last code, with codes of two steps
+			ok2, err3 := l.Claim(ctx, "erin", 0, step+int64(i%2), t0)
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil || err2 != nil {
-				t.Error(err, err2)
+			if err != nil || err2 != nil || err3 != nil {
+				t.Error(err, err2, err3)
 				return
 			}
 			if ok {
 				claimed++
+			}
+			if ok2 {
+				claimedErin++
 			}
 			if w == 0 {
 				passed++
@@ -175,6 +186,10 @@ func testSameMoment(t *testing.T, l totp.Ledger) {
 	wg.Wait()
 	if claimed != 1 {
 		t.Errorf("%d of %d claims of one step allowed, want 1", claimed, n)
+	}
+	if claimedErin != 1 {
+		t.Errorf("%d of %d claims of sign-ins begun before any code allowed, want 1",
+			claimedErin, n)
 	}
 	if passed != totp.FreeWrong {
 		t.Errorf("%d of %d codes at one moment checked, want %d", passed, n, totp.FreeWrong)

@@ -5,8 +5,8 @@
 // # Keys
 //
 // Every key starts with the configured prefix. The step of the last code a user signed
-// in with lives under prefix+"used:"+hex(SHA-256(user)), for as long as a code of that
-// step could still be accepted, and a little more for clocks that differ. The wrong codes
+// in with lives under prefix+"used:"+hex(SHA-256(user)), for totp.Remember and a little
+// more for clocks that differ. The wrong codes
 // given under a key live in a hash under prefix+"wrong:"+hex(key), with fields n (how
 // many) and last (when the latest was given, in Unix milliseconds), until
 // totp.WrongMemory after the last one. Each change is one Lua script, so it is atomic:
@@ -43,10 +43,9 @@ func New(rdb redis.UniversalClient, prefix string) *Ledger {
 	return &Ledger{rdb: rdb, prefix: prefix}
 }
 
-// usedFor is how long the step of a code is kept: as long as a code of that step can be
-// accepted, from one period before it is shown to totp.Skew periods after, plus a minute
-// for gateways whose clocks run apart.
-const usedFor = (2*totp.Skew+2)*totp.Period + time.Minute
+// usedFor is how long the step of a code is kept: totp.Remember, and a minute more for
+// gateways whose clocks run apart.
+const usedFor = totp.Remember + time.Minute
 
 func (l *Ledger) usedKey(user string) string {
 	sum := sha256.Sum256([]byte(user))
@@ -69,20 +68,20 @@ func (l *Ledger) Last(ctx context.Context, user string) (int64, error) {
 	return step, nil
 }
 
-// claim sets KEYS[1] to the step ARGV[1], for ARGV[2] milliseconds, unless it holds that
-// step or a later one already.
+// claim sets KEYS[1] to the step ARGV[2], for ARGV[3] milliseconds, when it holds the
+// step ARGV[1] or an earlier one, or nothing, and not ARGV[2] or a later one.
 var claim = redis.NewScript(`
 local cur = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-local step = tonumber(ARGV[1])
-if step <= cur then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local after, step = tonumber(ARGV[1]), tonumber(ARGV[2])
+if cur > after or step <= cur then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 `)
 
 // Claim implements totp.Ledger.
-func (l *Ledger) Claim(ctx context.Context, user string, step int64, _ time.Time) (bool,
-	error) {
-	n, err := claim.Run(ctx, l.rdb, []string{l.usedKey(user)}, step,
+func (l *Ledger) Claim(ctx context.Context, user string, after, step int64,
+	_ time.Time) (bool, error) {
+	n, err := claim.Run(ctx, l.rdb, []string{l.usedKey(user)}, after, step,
 		usedFor.Milliseconds()).Int()
 	if err != nil {
 		return false, fmt.Errorf("recording a one-time code: %w", err)

@@ -41,10 +41,10 @@ func TestShared(t *testing.T) {
 	ctx := t.Context()
 	now := time.Now()
 	step := totp.Step(now)
-	if ok, err := a.Claim(ctx, "alice", step, now); !ok || err != nil {
+	if ok, err := a.Claim(ctx, "alice", 0, step, now); !ok || err != nil {
 		t.Fatalf("claim at the first gateway: %v, %v", ok, err)
 	}
-	if ok, err := b.Claim(ctx, "alice", step, now); ok || err != nil {
+	if ok, err := b.Claim(ctx, "alice", 0, step, now); ok || err != nil {
 		t.Errorf("the same code at the second gateway: %v, %v", ok, err)
 	}
 	if last, err := b.Last(ctx, "alice"); last != step || err != nil {
@@ -60,10 +60,10 @@ func TestShared(t *testing.T) {
 		t.Errorf("after %d wrong codes spread over both: wait %v, %v", totp.FreeWrong, w, err)
 	}
 
-	// the step is kept only as long as its code could be accepted
+	// the step is kept for totp.Remember, and not much longer
 	sum := sha256.Sum256([]byte("alice"))
 	ttl, err := client(t, srv).PTTL(ctx, "gw:used:"+hex.EncodeToString(sum[:])).Result()
-	if err != nil || ttl <= 2*totp.Period || ttl > 5*time.Minute {
+	if err != nil || ttl <= totp.Remember || ttl > totp.Remember+2*time.Minute {
 		t.Errorf("the step of the last code expires in %v (%v)", ttl, err)
 	}
 }
@@ -78,7 +78,7 @@ func TestDown(t *testing.T) {
 	if _, err := l.Last(ctx, "alice"); err == nil {
 		t.Error("Last with Redis down: no error")
 	}
-	if ok, err := l.Claim(ctx, "alice", totp.Step(now), now); ok || err == nil {
+	if ok, err := l.Claim(ctx, "alice", 0, totp.Step(now), now); ok || err == nil {
 		t.Errorf("Claim with Redis down: %v, %v", ok, err)
 	}
 	if _, err := l.Take(ctx, "key", now); err == nil {
@@ -90,7 +90,7 @@ func TestDown(t *testing.T) {
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := l.Claim(ctx, "alice", totp.Step(now), now); !ok || err != nil {
+	if ok, err := l.Claim(ctx, "alice", 0, totp.Step(now), now); !ok || err != nil {
 		t.Errorf("Claim once Redis is back: %v, %v", ok, err)
 	}
 }
