@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -124,18 +125,34 @@ func (m *Manager) Create(ctx context.Context, l Login) (*Session, string, error)
 // none does it returns ErrNotFound, or an *ExpiredError if one had run out, and if two
 // name different sessions neither is used and it returns ErrNotFound as well. Other
 // errors come from the store.
+//
+// Each session is looked up once, however many values name it, and a request with more
+// than MaxCookieValues different values has no session: browsers send one or two, and
+// a request with hundreds would cost a store lookup each.
 func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error) {
 	var found, expired *Session
 	now := m.now()
+	var seen, ids [MaxCookieValues]string // the values seen, and the ids looked up
+	nseen, nids := 0, 0
 	for _, v := range values {
+		if slices.Contains(seen[:nseen], v) {
+			continue
+		}
+		if nseen == MaxCookieValues {
+			return nil, ErrNotFound
+		}
+		seen[nseen] = v
+		nseen++
 		c, ok := m.decode(v, now)
 		if !ok {
 			continue
 		}
 		id, key, old := c.id, c.key, c.old
-		if found != nil && found.ID == id {
+		if slices.Contains(ids[:nids], id) {
 			continue
 		}
+		ids[nids] = id
+		nids++
 		s, err := m.store.Get(ctx, key)
 		if errors.Is(err, ErrNotFound) {
 			continue
@@ -175,6 +192,10 @@ func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error
 	}
 	return found, nil
 }
+
+// MaxCookieValues is how many different values of the session cookie a request may bring
+// and still have a session.
+const MaxCookieValues = 8
 
 // decodeTTL is how long an authentic cookie value's decoding is remembered.
 const decodeTTL = time.Minute
@@ -325,14 +346,22 @@ func (m *Manager) Delete(ctx context.Context, s *Session) error {
 	return nil
 }
 
-// DeleteCookies ends every session that the cookie values name, live or not. Sign-in uses
-// it to end whatever session the browser arrived with before it creates a new one.
+// DeleteCookies ends every session that the cookie values name, live or not, up to
+// MaxCookieValues of them, each once. Sign-in uses it to end whatever session the browser
+// arrived with before it creates a new one.
 func (m *Manager) DeleteCookies(ctx context.Context, values []string) error {
+	var ids [MaxCookieValues]string
+	n := 0
 	for _, v := range values {
 		raw, _, err := m.codec.Decode(v)
-		if err != nil {
+		if err != nil || slices.Contains(ids[:n], string(raw)) {
 			continue
 		}
+		if n == MaxCookieValues {
+			break
+		}
+		ids[n] = string(raw)
+		n++
 		if err := m.store.Delete(ctx, storeKey(string(raw))); err != nil {
 			return fmt.Errorf("deleting session: %w", err)
 		}

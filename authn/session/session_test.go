@@ -3,8 +3,10 @@ package session
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -220,6 +222,85 @@ func TestResolveDuplicateCookies(t *testing.T) {
 	if _, err := m.Resolve(ctx, []string{a, b}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("two live sessions: got %v, want ErrNotFound", err)
 	}
+}
+
+// countingStore counts the lookups and deletions of the store it wraps.
+type countingStore struct {
+	Store
+	gets, deletes atomic.Int32
+}
+
+func (c *countingStore) Get(ctx context.Context, key string) (*Session, error) {
+	c.gets.Add(1)
+	return c.Store.Get(ctx, key)
+}
+
+func (c *countingStore) Delete(ctx context.Context, key string) error {
+	c.deletes.Add(1)
+	return c.Store.Delete(ctx, key)
+}
+
+// TestResolveLooksUpEachSessionOnce: copies of one cookie, ended or live, cost one store
+// lookup between them, and a request with more different values than a browser sends
+// has no session and costs at most MaxCookieValues lookups.
+func TestResolveLooksUpEachSessionOnce(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	store := &countingStore{Store: &Memory{now: c.now}}
+	m := newManager(t, store, c, secretA)
+	ended, v, _ := m.Create(ctx, as("alice", "h"))
+	m.Delete(ctx, ended)
+	_, live, _ := m.Create(ctx, as("bob", "h"))
+
+	for _, tt := range []struct {
+		name    string
+		values  []string
+		user    string // "" for none
+		maxGets int32
+	}{
+		{"an ended session's cookie 300 times", slices.Repeat([]string{v}, 300), "", 1},
+		{"a live one's 300 times", slices.Repeat([]string{live}, 300), "bob", 1},
+		{"both, over and over", slices.Repeat([]string{v, live}, 150), "bob", 2},
+		{"a live one among many other values", append(manyValues(t, m, MaxCookieValues),
+			live), "", MaxCookieValues},
+	} {
+		store.gets.Store(0)
+		s, err := m.Resolve(ctx, tt.values)
+		switch {
+		case tt.user == "" && !errors.Is(err, ErrNotFound):
+			t.Errorf("%s: got %v, %v; want ErrNotFound", tt.name, s, err)
+		case tt.user != "" && (err != nil || s.User != tt.user):
+			t.Errorf("%s: got %v, %v; want %s", tt.name, s, err, tt.user)
+		}
+		if n := store.gets.Load(); n > tt.maxGets {
+			t.Errorf("%s: %d lookups, want at most %d", tt.name, n, tt.maxGets)
+		}
+	}
+
+	values := append(slices.Repeat([]string{v}, 100), manyValues(t, m, 100)...)
+	store.deletes.Store(0)
+	if err := m.DeleteCookies(ctx, values); err != nil {
+		t.Fatal(err)
+	}
+	if n := store.deletes.Load(); n != MaxCookieValues {
+		t.Errorf("DeleteCookies of 101 sessions' cookies: %d deletions, want %d", n,
+			MaxCookieValues)
+	}
+}
+
+// manyValues returns the cookies of n sessions of m that have ended.
+func manyValues(t *testing.T, m *Manager, n int) []string {
+	t.Helper()
+	var vs []string
+	for range n {
+		s, v, err := m.Create(context.Background(), as("carol", "h"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Delete(context.Background(), s)
+		vs = append(vs, v)
+	}
+	return vs
 }
 
 func TestCookieNameIsSigned(t *testing.T) {
