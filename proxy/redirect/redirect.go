@@ -40,8 +40,8 @@ func (p *Policy) Target(v string) string {
 
 // Allowed reports whether v is a safe redirect target: a path that starts with exactly
 // one "/", or an "https://" URL whose host is in p.Hosts. In the path part it refuses
-// control characters and backslashes, raw or percent-encoded, encoded slashes, and dot
-// segments, raw or encoded: each is something a browser may turn into a different host
+// control characters and backslashes, raw or percent-encoded, encoded slashes, dot
+// segments, raw or encoded, and segments of ";" parameters alone: each is something a browser may turn into a different host
 // or a different path from the one checked here. Anything but printable ASCII is refused
 // anywhere, because browsers drop or rewrite such bytes before resolving.
 func (p *Policy) Allowed(v string) bool {
@@ -166,11 +166,19 @@ func pathSegmentsOK(path string) bool {
 		}
 	}
 	for seg := range strings.SplitSeq(path, "/") {
-		if isDotSegment(seg) {
+		if isDotSegment(seg) || paramsOnly(seg) {
 			return false
 		}
 	}
 	return true
+}
+
+// paramsOnly reports whether seg is nothing but ";" parameters, raw or encoded. Servers
+// that drop parameters read it as an empty segment, so "/;/.gateway/logout" is
+// "//.gateway/logout" to them, and "/;//evil.example" is "//evil.example".
+func paramsOnly(seg string) bool {
+	return strings.HasPrefix(seg, ";") || len(seg) >= 3 && seg[0] == '%' &&
+		strings.EqualFold(seg[1:3], "3b")
 }
 
 // isDotSegment reports whether seg is "." or "..", with any dot percent-encoded, which
