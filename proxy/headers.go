@@ -328,7 +328,9 @@ func (f *headerFilter) strip(h http.Header) {
 }
 
 // stripCookies removes the gateway's own cookies from the Cookie header, keeping the
-// app's cookies as they were, in order. With nothing left, the header goes.
+// app's cookies as they were, in order. With nothing left, the header goes. A cookie is
+// the gateway's under any name an app's parser may read as one of names (see
+// isOurCookie), so that no copy of one, however a client spells it, reaches the app.
 func stripCookies(h http.Header, names ...string) {
 	lines := h["Cookie"]
 	if len(lines) == 0 {
@@ -337,7 +339,8 @@ func stripCookies(h http.Header, names ...string) {
 	mine := false
 	for _, l := range lines {
 		for _, n := range names {
-			if strings.Contains(l, n) {
+			if containsFold(l, strings.TrimPrefix(strings.TrimPrefix(n, hostPrefix),
+				securePrefix)) {
 				mine = true
 			}
 		}
@@ -364,7 +367,7 @@ func stripCookies(h http.Header, names ...string) {
 				continue
 			}
 			name, _, _ := strings.Cut(part, "=")
-			if isOneOf(strings.TrimSpace(name), names) {
+			if isOurCookie(name, names) {
 				continue
 			}
 			if kept.Len() > 0 {
@@ -378,6 +381,28 @@ func stripCookies(h http.Header, names ...string) {
 		return
 	}
 	h["Cookie"] = []string{kept.String()}
+}
+
+// isOurCookie reports whether name is one of names as a lenient parser reads it: without
+// the spaces and the pair of quotes around it, in any letter case, and with a
+// "__Host-" or "__Secure-" prefix or none.
+func isOurCookie(name string, names []string) bool {
+	name = strings.TrimSpace(name)
+	if len(name) >= 2 && name[0] == '"' && name[len(name)-1] == '"' {
+		name = strings.TrimSpace(name[1 : len(name)-1])
+	}
+	for _, p := range []string{hostPrefix, securePrefix} {
+		if len(name) > len(p) && strings.EqualFold(name[:len(p)], p) {
+			name = name[len(p):]
+			break
+		}
+	}
+	for _, n := range names {
+		if strings.EqualFold(name, n) {
+			return true
+		}
+	}
+	return false
 }
 
 func isOneOf(s string, list []string) bool {

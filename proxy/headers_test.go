@@ -238,6 +238,13 @@ func TestStripCookies(t *testing.T) {
 		{[]string{"a=1", "gateway_login=y", "b=2"}, []string{"a=1; b=2"}},
 		{[]string{"a=1;gateway_session=x;b=2"}, []string{"a=1; b=2"}},
 		{[]string{"my_gateway_session=1"}, []string{"my_gateway_session=1"}},
+		// spellings a lenient parser reads as the gateway's
+		{[]string{`a=1; "gateway_session"=x`}, []string{"a=1"}},
+		{[]string{`" gateway_login "=x; b=2`}, []string{"b=2"}},
+		{[]string{"GATEWAY_SESSION=x; Gateway_Login=y; a=1"}, []string{"a=1"}},
+		{[]string{"__Secure-gateway_login=y; __host-GATEWAY_SESSION=x"}, nil},
+		{[]string{"gateway_sessions=1; __Host-=2; x__Host-gateway_login=3"},
+			[]string{"gateway_sessions=1; __Host-=2; x__Host-gateway_login=3"}},
 		{[]string{"a=1;  b=2"}, []string{"a=1;  b=2"}}, // untouched without ours
 		{nil, nil},
 	} {
@@ -256,12 +263,14 @@ func TestStripCookies(t *testing.T) {
 func FuzzStripCookies(f *testing.F) {
 	f.Add("a=1; gateway_session=x; b=2", "gateway_login=1")
 	f.Add(" gateway_session =x", ";;")
+	f.Add(`"GATEWAY_SESSION"=x`, "__Host-gateway_login=y")
 	f.Fuzz(func(t *testing.T, l1, l2 string) {
 		h := http.Header{"Cookie": {l1, l2}}
 		stripCookies(h, "gateway_session", "gateway_login")
 		r := &http.Request{Header: h}
 		for _, c := range r.Cookies() {
-			if c.Name == "gateway_session" || c.Name == "gateway_login" {
+			name := strings.TrimPrefix(strings.ToLower(c.Name), "__host-")
+			if name == "gateway_session" || name == "gateway_login" {
 				t.Fatalf("cookie %s survived in %q", c.Name, h["Cookie"])
 			}
 		}

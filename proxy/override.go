@@ -60,11 +60,11 @@ func lenientUnescape(s string) string {
 	return b.String()
 }
 
-// containsFold reports whether s holds the lower-case ASCII word sub in any letter case.
+// containsFold reports whether s holds sub in any ASCII letter case.
 func containsFold(s, sub string) bool {
 	for i := 0; i+len(sub) <= len(s); i++ {
 		j := 0
-		for j < len(sub) && s[i+j]|0x20 == sub[j] {
+		for j < len(sub) && lowerASCII(s[i+j]) == lowerASCII(sub[j]) {
 			j++
 		}
 		if j == len(sub) {
@@ -72,4 +72,11 @@ func containsFold(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
