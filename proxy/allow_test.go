@@ -82,6 +82,13 @@ func TestAllowRulesDecide(t *testing.T) {
 		{"alice", alice, "POST", "/Reports/q", 403, "may not send a POST request to this page"},
 		{"alice", alice, "GET", "/ADMINISTRATOR", 200, ""},
 		{"alice", alice, "GET", "/adm%C4%B0n/x", 403, "may not open this page"}, // İ
+		// characters meant to be invisible, which IDNA-style folding drops
+		{"alice", alice, "GET", "/admin%C2%AD/x", 403, "may not open this page"},
+		{"alice", alice, "GET", "/ad%E2%80%8Bmin/x", 403, "may not open this page"},
+		{"alice", alice, "GET", "/%EF%BB%BFadmin/x", 403, "may not open this page"},
+		{"alice", alice, "GET", "/admin%E2%81%A0/x", 403, "may not open this page"},
+		{"alice", alice, "GET", "/Admin%EF%B8%8F/x", 403, "may not open this page"},
+		{"alice", alice, "GET", "/caf%C3%A9%E2%80%8C/x", 200, ""}, // none of them a rule's
 		// IIS reads these as /admin/ too, in one go with the case
 		{"alice", alice, "GET", "/Admin+/x", 403, "may not open this page"},
 		{"alice", alice, "GET", "/Admin::$DATA/x", 403, "may not open this page"},

@@ -3,6 +3,7 @@ package proxy
 import (
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/frontgate/gateway/authn"
@@ -131,6 +132,7 @@ func (h *Handler) otherReadings(host, decoded string, rt *route, public bool) re
 		}
 		more(folder)
 		more(windowsReading(stripParams(p)))
+		more(visibleReading(p))
 	}
 	add := func(rt2 *route, public2 bool) {
 		if rt2 == nil || rt2 == rt && public2 == public {
@@ -213,6 +215,35 @@ func (x *readings) methods(rt *route, public bool) []string {
 		out = []string{} // no method passes them all
 	}
 	return out
+}
+
+// visibleReading returns a decoded path without the characters that are meant to be
+// invisible (Unicode's default-ignorable code points: the soft hyphen, zero-width
+// spaces and joiners, the byte order mark, variation selectors), which an app that
+// folds names as IDNA does, or a code page conversion, may drop: "/admin\u00ad/" is
+// "/admin/" there. Paths are not refused for them, since some scripts write words with
+// them (Persian with the zero-width non-joiner).
+func visibleReading(decoded string) string {
+	if caseless(decoded) {
+		return decoded // ASCII: nothing to drop
+	}
+	if !strings.ContainsFunc(decoded, ignorable) {
+		return decoded
+	}
+	return strings.Map(func(r rune) rune {
+		if ignorable(r) {
+			return -1
+		}
+		return r
+	}, decoded)
+}
+
+// ignorable reports whether r is a default-ignorable code point: a format character, or
+// one Unicode lists as ignorable beside them, or a variation selector.
+func ignorable(r rune) bool {
+	return r >= 0xad && (unicode.Is(unicode.Cf, r) ||
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) ||
+		unicode.Is(unicode.Variation_Selector, r))
 }
 
 // caseless reports whether s holds no upper-case ASCII letter and no byte outside ASCII:
