@@ -347,7 +347,13 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 		}
 	}
 	if !ok {
-		h.audit(r, "sign-in failed", u.Name, "wrong code")
+		// a right code refused for being used, or older than the last one used, may
+		// mean that someone else saw it: the record says so
+		reason := "wrong code"
+		if _, valid := u.TOTP.Verify(code, now, 0); valid {
+			reason = "code used before"
+		}
+		h.audit(r, "sign-in failed", u.Name, reason)
 		h.render(w, r, http.StatusUnauthorized, page.Code{Site: h.site,
 			CSRFToken: st.CSRF, Error: msgBadCode})
 		return

@@ -305,4 +305,8 @@ func TestReloadKeepsWhatSignInsTaught(t *testing.T) {
 	if got := signInWithCode(); got != http.StatusUnauthorized {
 		t.Errorf("erin's used code after the reload: status %d, want 401", got)
 	}
+	// the record tells a code used before from a wrong one
+	if !strings.Contains(logs.String(), "reason=\"code used before\"") {
+		t.Errorf("no audit record of erin's code used before:\n%s", logs.String())
+	}
 }
