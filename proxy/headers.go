@@ -327,10 +327,14 @@ func (f *headerFilter) strip(h http.Header) {
 	}
 }
 
+// cookieStem is in the name of every cookie of the gateway's, in lower case.
+const cookieStem = "gateway_"
+
 // stripCookies removes the gateway's own cookies from the Cookie header, keeping the
 // app's cookies as they were, in order. With nothing left, the header goes. A cookie is
 // the gateway's under any name an app's parser may read as one of names (see
 // isOurCookie), so that no copy of one, however a client spells it, reaches the app.
+// Each of names holds cookieStem.
 func stripCookies(h http.Header, names ...string) {
 	lines := h["Cookie"]
 	if len(lines) == 0 {
@@ -338,11 +342,10 @@ func stripCookies(h http.Header, names ...string) {
 	}
 	mine := false
 	for _, l := range lines {
-		for _, n := range names {
-			if containsFold(l, strings.TrimPrefix(strings.TrimPrefix(n, hostPrefix),
-				securePrefix)) {
-				mine = true
-			}
+		// the exact stem first: it is in every request a browser signed in with
+		if strings.Contains(l, cookieStem) || containsFold(l, cookieStem) {
+			mine = true
+			break
 		}
 	}
 	if !mine {

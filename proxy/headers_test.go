@@ -260,6 +260,16 @@ func TestStripCookies(t *testing.T) {
 	}
 }
 
+// TestCookieStem: stripCookies looks for the stem before it parses the header, so every
+// cookie of the gateway's must hold it.
+func TestCookieStem(t *testing.T) {
+	for _, n := range gatewayCookies {
+		if !strings.Contains(strings.ToLower(n), cookieStem) {
+			t.Errorf("cookie %q does not hold %q", n, cookieStem)
+		}
+	}
+}
+
 func FuzzStripCookies(f *testing.F) {
 	f.Add("a=1; gateway_session=x; b=2", "gateway_login=1")
 	f.Add(" gateway_session =x", ";;")

@@ -148,8 +148,9 @@ func runLogged(t *testing.T, path string) (base string, logs *syncBuffer) {
 }
 
 // codeSignIn signs user, whose password is "pw", in at base with code, in a new
-// browser, and returns the answer to the code's post: its status and body.
-func codeSignIn(t *testing.T, base, user, code string) (int, string) {
+// browser, and returns the answer to the code's post: its status and body. Each of
+// between runs after the password step, before the code.
+func codeSignIn(t *testing.T, base, user, code string, between ...func()) (int, string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -176,6 +177,9 @@ func codeSignIn(t *testing.T, base, user, code string) (int, string) {
 		"csrf_token": {tok}}); got != http.StatusOK {
 		t.Fatalf("%s's password at %s: status %d, want 200 and the code page", user, base,
 			got)
+	}
+	for _, f := range between {
+		f()
 	}
 	return post(url.Values{"code": {code}, "csrf_token": {tok}})
 }

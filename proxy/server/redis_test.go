@@ -288,10 +288,9 @@ func TestTwoGatewaysShareOneTimeCodes(t *testing.T) {
 		}
 	}
 
-	srv.Stop()
 	next := key.Code(now.Add(totp.Period))
-	if got, page := codeSignIn(t, a, "erin", next); got != http.StatusServiceUnavailable ||
-		!strings.Contains(page, `name="code"`) {
+	if got, page := codeSignIn(t, a, "erin", next, srv.Stop); got !=
+		http.StatusServiceUnavailable || !strings.Contains(page, `name="code"`) {
 		t.Errorf("a code while Redis is down: status %d, want 503 and the code page again",
 			got)
 	}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -65,8 +66,19 @@ func writeCertNaming(t *testing.T, dir string, serial int64, sans bool) *x509.Ce
 	return cert
 }
 
+// freeAddr returns a loopback address that was free a moment ago, for a listener that
+// the gateway opens itself. Its port lies below Linux's ephemeral range (32768 up), from
+// which the outgoing connections of tests running meanwhile take theirs, so that none
+// of them takes it before the gateway does.
 func freeAddr(t *testing.T) string {
 	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 20000+mathrand.IntN(12000)))
+		if err == nil {
+			l.Close()
+			return l.Addr().String()
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
