@@ -243,14 +243,26 @@ func (b *backoff) Take(user string, now time.Time) time.Duration {
 		b.m = make(map[string]failures)
 	}
 	f := b.m[user]
-	if now.Sub(f.last) >= WrongMemory {
-		f.n = 0
+	wait, n := Count(f.n, f.last, now)
+	if wait > 0 {
+		return wait
 	}
-	if w := f.last.Add(Wait(f.n)).Sub(now); w > 0 {
-		return w
-	}
-	b.m[user] = failures{n: f.n + 1, last: now}
+	b.m[user] = failures{n: n, last: now}
 	return 0
+}
+
+// Count decides a code given at now for a key with n wrong codes, the last of them at
+// last: how long the code must wait first, or zero and the wrong codes the key has from
+// then on, the code counted among them. Ledgers that keep their counts elsewhere than in
+// memory decide with it.
+func Count(n int, last, now time.Time) (wait time.Duration, counted int) {
+	if now.Sub(last) >= WrongMemory {
+		n = 0
+	}
+	if w := last.Add(Wait(n)).Sub(now); n >= FreeWrong && w > 0 {
+		return w, n
+	}
+	return 0, n + 1
 }
 
 // Right takes back the code of user that Take counted, which was right. The wrong

@@ -17,6 +17,7 @@ import (
 
 	"github.com/frontgate/gateway/authn/session"
 	"github.com/frontgate/gateway/authn/session/redisstore/redistest"
+	"github.com/frontgate/gateway/authn/totp"
 	"github.com/frontgate/gateway/config"
 )
 
@@ -218,6 +219,35 @@ func TestBoltSessionsSurviveRestart(t *testing.T) {
 	if res.StatusCode != 200 || string(body) != "upstream alice" {
 		t.Errorf("after restart: status %d, body %q; want alice still signed in",
 			res.StatusCode, body)
+	}
+}
+
+// TestBoltCodesSurviveRestart: with the bolt store, a one-time code that signed a user
+// in before a restart does not sign anyone in after it.
+func TestBoltCodesSurviveRestart(t *testing.T) {
+	up := newUpstream(t)
+	path := writeConfig(t, up) // bolt is the default store
+	const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	writeUsersFile(t, path, map[string]string{}, map[string]string{
+		"erin": "    totp_secret: " + secret + "\n"})
+	key, _ := totp.ParseSecret(secret)
+	code := key.Code(time.Now())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	base, done := startUntil(t, ctx, path)
+	if got, _ := codeSignIn(t, base, "erin", code); got != http.StatusSeeOther {
+		t.Fatalf("erin's code: status %d, want 303", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	base2, _ := startUntil(t, ctx2, path)
+	if got, _ := codeSignIn(t, base2, "erin", code); got != http.StatusUnauthorized {
+		t.Errorf("erin's code again after a restart: status %d, want 401", got)
 	}
 }
 

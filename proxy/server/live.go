@@ -12,6 +12,7 @@ import (
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/authn/session/boltstore"
 	"github.com/frontgate/gateway/authn/session/redisstore"
 	"github.com/frontgate/gateway/authn/totp"
 	"github.com/frontgate/gateway/authn/totp/redisledger"
@@ -124,10 +125,14 @@ func handlerFor(cfg *config.Config, lg *slog.Logger, m *proxy.Metrics,
 			return nil, cfg.Errorf("assertion.key_file", err)
 		}
 	}
-	// gateways that share sessions in Redis share the record of one-time codes there
+	// The record of one-time codes lives beside the sessions: in Redis, gateways that
+	// share sessions share it; in bolt, it outlasts a restart.
 	var codes totp.Ledger
-	if rs, ok := store.(*redisstore.Store); ok {
-		codes = redisledger.New(rs.Client(), cfg.Session.Redis.KeyPrefix+"totp:")
+	switch st := store.(type) {
+	case *redisstore.Store:
+		codes = redisledger.New(st.Client(), cfg.Session.Redis.KeyPrefix+"totp:")
+	case *boltstore.Store:
+		codes = st.Codes()
 	}
 	return proxy.New(proxy.Options{
 		Config:     cfg,

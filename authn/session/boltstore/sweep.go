@@ -147,5 +147,8 @@ func (s *Store) sweeper(interval time.Duration) {
 		if n > 0 {
 			s.log.Debug("expired sessions deleted", "count", n)
 		}
+		if _, err := s.sweepCodes(); err != nil {
+			s.log.Error("sweeping one-time codes failed", "error", err)
+		}
 	}
 }
