@@ -182,8 +182,12 @@ func paramsOnly(seg string) bool {
 }
 
 // isDotSegment reports whether seg is "." or "..", with any dot percent-encoded, which
-// browsers resolve away so that "/public/%2e%2e/.gateway/logout" leaves "/public/".
+// browsers resolve away so that "/public/%2e%2e/.gateway/logout" leaves "/public/"; or
+// one followed by ";" parameters, raw or encoded, which servers that drop parameters
+// resolve so ("/x/..;/.gateway/logout").
 func isDotSegment(seg string) bool {
 	s := strings.ReplaceAll(strings.ToLower(seg), "%2e", ".")
+	s = strings.ReplaceAll(s, "%3b", ";")
+	s, _, _ = strings.Cut(s, ";")
 	return s == "." || s == ".."
 }

@@ -95,6 +95,12 @@ func TestAllowed(t *testing.T) {
 		{"/;//evil.example", false},
 		{"/a/;/b", false},
 		{"https://app.example.com/;/.gateway/logout", false},
+		{"/.;//evil.example", false},
+		{"/x/..;//evil.example", false},
+		{"/%2e;//evil.example", false},
+		{"/a/..;/.gateway/logout", false},
+		{"/a/..%3Bx/b", false},
+		{"https://a.corp.example/.;//evil.example", false},
 		{"/a;x/b", true}, // parameters after a name: the segment is "a" to all
 		{"/a/b;c", true},
 		{"/.GATEWAY", false},
@@ -141,7 +147,7 @@ func FuzzAllowed(f *testing.F) {
 		"https://app.example.com/x", "https://a@app.example.com/", "/a/../.gateway/x",
 		"/%2e%2e/", "javascript:x", "/a?b=//c", "https://app.example.com:1/%2e%2e",
 		"https://app.example.com/.gateway/login", "/%2egateway;x/logout",
-		"/;/.gateway/logout", "/%3b/x",
+		"/;/.gateway/logout", "/%3b/x", "/.;//x", "/a/..;/b",
 	} {
 		f.Add(s)
 	}
@@ -159,8 +165,9 @@ func FuzzAllowed(f *testing.F) {
 		// reads the path
 		for seg := range strings.SplitSeq(u.Path, "/") {
 			name, _, params := strings.Cut(seg, ";")
-			if name == "" && params {
-				t.Fatalf("Allowed(%q) has a segment of parameters alone: %q", v, u.Path)
+			if params && (name == "" || name == "." || name == "..") {
+				t.Fatalf("Allowed(%q) has a segment of parameters after nothing or a dot "+
+					"segment: %q", v, u.Path)
 			}
 			if name == "" {
 				continue
