@@ -139,9 +139,12 @@ func decodeUnreserved(escaped string) string {
 
 // lookalike reports whether decoded holds a character that an app could read as
 // another: any character that compatibility normalization (NFKC, which some frameworks
-// apply to paths) changes ("．" is ".", "ａ" is "a", "℀" is "a/c"), or one that Windows'
-// best-fit mapping turns into a separator ("∕" is "/"). Either can make a path the rules
-// judged one way ("/public/．．／admin", "/ａdmin") another path upstream.
+// apply to paths) changes ("．" is ".", "ａ" is "a", "℀" is "a/c"), one that Windows'
+// best-fit mapping turns into a separator ("∕" is "/"), or a control or space beyond
+// ASCII (NEL, the line and paragraph separators, the Ogham space mark), which the
+// trimming functions of .NET, Python and Go drop. Any of them can make a path the rules
+// judged one way ("/public/．．／admin", "/ａdmin", "/admin\u0085/") another path
+// upstream.
 func lookalike(decoded string) bool {
 	ascii := true
 	for i := 0; i < len(decoded) && ascii; i++ {
@@ -151,6 +154,9 @@ func lookalike(decoded string) bool {
 		return false // the common case, and nothing to map
 	}
 	return strings.ContainsAny(decoded, bestFitSeparators) ||
+		strings.ContainsFunc(decoded, func(r rune) bool {
+			return r >= utf8.RuneSelf && (unicode.IsControl(r) || unicode.IsSpace(r))
+		}) ||
 		!norm.NFKC.IsNormalString(decoded)
 }
 

@@ -133,6 +133,7 @@ func (h *Handler) otherReadings(host, decoded string, rt *route, public bool) re
 		more(folder)
 		more(windowsReading(stripParams(p)))
 		more(visibleReading(p))
+		more(trimmedReading(p))
 	}
 	add := func(rt2 *route, public2 bool) {
 		if rt2 == nil || rt2 == rt && public2 == public {
@@ -236,6 +237,20 @@ func visibleReading(decoded string) string {
 		}
 		return r
 	}, decoded)
+}
+
+// trimmedReading returns a decoded path with the spaces and "+" around each segment's
+// name dropped, as apps that decode "+" as a space and trim each segment read it (Spring
+// matched paths so before 4.3): "/ admin/" and "/+admin/" are "/admin/" there.
+func trimmedReading(decoded string) string {
+	if !strings.ContainsAny(decoded, " +") {
+		return decoded
+	}
+	segs := strings.Split(decoded, "/")
+	for i, seg := range segs {
+		segs[i] = strings.Trim(seg, " +")
+	}
+	return collapseSlashes(strings.Join(segs, "/"))
 }
 
 // ignorable reports whether r is a default-ignorable code point: a format character, or
