@@ -328,13 +328,15 @@ func (f *headerFilter) strip(h http.Header) {
 }
 
 // cookieStem is in the name of every cookie of the gateway's, in lower case.
-const cookieStem = "gateway_"
+const cookieStem = "gateway"
 
 // stripCookies removes the gateway's own cookies from the Cookie header, keeping the
 // app's cookies as they were, in order. With nothing left, the header goes. A cookie is
 // the gateway's under any name an app's parser may read as one of names (see
-// isOurCookie), so that no copy of one, however a client spells it, reaches the app.
-// Each of names holds cookieStem.
+// cookieName), so that no copy of one, however a client spells it, reaches the app; a
+// part of the header is dropped whole when a parser that splits it on "," (Jetty's
+// older one) or on blanks (Python's) would find one there. Each of names holds
+// cookieStem.
 func stripCookies(h http.Header, names ...string) {
 	lines := h["Cookie"]
 	if len(lines) == 0 {
@@ -342,8 +344,10 @@ func stripCookies(h http.Header, names ...string) {
 	}
 	mine := false
 	for _, l := range lines {
-		// the exact stem first: it is in every request a browser signed in with
-		if strings.Contains(l, cookieStem) || containsFold(l, cookieStem) {
+		// the exact stem first: it is in every request a browser signed in with; an
+		// escape may hide it from the rest
+		if strings.Contains(l, cookieStem) || containsFold(l, cookieStem) ||
+			strings.IndexByte(l, '%') >= 0 {
 			mine = true
 			break
 		}
@@ -366,11 +370,7 @@ func stripCookies(h http.Header, names ...string) {
 				l = ""
 			}
 			part = strings.TrimSpace(part)
-			if part == "" {
-				continue
-			}
-			name, _, _ := strings.Cut(part, "=")
-			if isOurCookie(name, names) {
+			if part == "" || holdsOurCookie(part, names) {
 				continue
 			}
 			if kept.Len() > 0 {
@@ -386,26 +386,70 @@ func stripCookies(h http.Header, names ...string) {
 	h["Cookie"] = []string{kept.String()}
 }
 
-// isOurCookie reports whether name is one of names as a lenient parser reads it: without
-// the spaces and the pair of quotes around it, in any letter case, and with a
-// "__Host-" or "__Secure-" prefix or none.
-func isOurCookie(name string, names []string) bool {
-	name = strings.TrimSpace(name)
-	if len(name) >= 2 && name[0] == '"' && name[len(name)-1] == '"' {
-		name = strings.TrimSpace(name[1 : len(name)-1])
+// holdsOurCookie reports whether part, one ";"-separated part of a Cookie header, names
+// one of names, read whole or split on "," and blanks.
+func holdsOurCookie(part string, names []string) bool {
+	name, _, _ := strings.Cut(part, "=")
+	if isOurCookie(name, names) {
+		return true
 	}
-	for _, p := range []string{hostPrefix, securePrefix} {
-		if len(name) > len(p) && strings.EqualFold(name[:len(p)], p) {
-			name = name[len(p):]
-			break
+	if !strings.ContainsAny(part, ", \t") {
+		return false
+	}
+	for piece := range strings.FieldsFuncSeq(part, func(r rune) bool {
+		return r == ',' || r == ' ' || r == '\t'
+	}) {
+		if name, _, _ := strings.Cut(piece, "="); isOurCookie(name, names) {
+			return true
 		}
 	}
+	return false
+}
+
+// isOurCookie reports whether name is one of names as some app's parser reads it (see
+// cookieName).
+func isOurCookie(name string, names []string) bool {
+	name = cookieName(name)
 	for _, n := range names {
 		if strings.EqualFold(name, n) {
 			return true
 		}
 	}
 	return false
+}
+
+// cookieName returns a cookie's name as the most lenient of the parsers apps use read
+// it: without the blanks and the pair of quotes around it, percent-decoded with "+" as a
+// space (PHP before 8.0.24), cut at a "[" that starts an array key, with ".", " " and
+// an unclosed "[" read as "_" (PHP), and without a "__Host-" or "__Secure-" prefix,
+// ignoring case.
+func cookieName(name string) string {
+	name = strings.TrimSpace(name)
+	if len(name) >= 2 && name[0] == '"' && name[len(name)-1] == '"' {
+		name = strings.TrimSpace(name[1 : len(name)-1])
+	}
+	if strings.ContainsAny(name, "%+") {
+		name = strings.TrimSpace(lenientUnescape(name))
+	}
+	if i := strings.IndexByte(name, '['); i >= 0 {
+		if strings.IndexByte(name[i:], ']') > 0 {
+			name = name[:i]
+		}
+	}
+	if strings.ContainsAny(name, ". [") {
+		name = strings.Map(func(r rune) rune {
+			if r == '.' || r == ' ' || r == '[' {
+				return '_'
+			}
+			return r
+		}, name)
+	}
+	for _, p := range []string{hostPrefix, securePrefix} {
+		if len(name) > len(p) && strings.EqualFold(name[:len(p)], p) {
+			return name[len(p):]
+		}
+	}
+	return name
 }
 
 func isOneOf(s string, list []string) bool {

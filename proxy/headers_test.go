@@ -245,6 +245,17 @@ func TestStripCookies(t *testing.T) {
 		{[]string{"__Secure-gateway_login=y; __host-GATEWAY_SESSION=x"}, nil},
 		{[]string{"gateway_sessions=1; __Host-=2; x__Host-gateway_login=3"},
 			[]string{"gateway_sessions=1; __Host-=2; x__Host-gateway_login=3"}},
+		// as PHP reads names: decoded, "." " " "[" as "_", array keys cut off
+		{[]string{"app=1; gateway.session=x"}, []string{"app=1"}},
+		{[]string{"gateway session=x; gateway+login=y; b=2"}, []string{"b=2"}},
+		{[]string{"gateway%5Fsession=x; %67ateway_login=y; b=2"}, []string{"b=2"}},
+		{[]string{"gateway[session=x; gateway_session[]=y; gateway_login[a]=z"}, nil},
+		{[]string{"gateway_sessionx[]=1; app%5B=2"},
+			[]string{"gateway_sessionx[]=1; app%5B=2"}},
+		// parts that parsers split on "," or blanks
+		{[]string{"app=1, gateway_session=x; b=2"}, []string{"b=2"}},
+		{[]string{"app=1 gateway_session=x; b=2"}, []string{"b=2"}},
+		{[]string{"app=a,b; c=d e"}, []string{"app=a,b; c=d e"}},
 		{[]string{"a=1;  b=2"}, []string{"a=1;  b=2"}}, // untouched without ours
 		{nil, nil},
 	} {
@@ -274,14 +285,27 @@ func FuzzStripCookies(f *testing.F) {
 	f.Add("a=1; gateway_session=x; b=2", "gateway_login=1")
 	f.Add(" gateway_session =x", ";;")
 	f.Add(`"GATEWAY_SESSION"=x`, "__Host-gateway_login=y")
+	f.Add("a=1, gateway%2Esession=x", "b=2 gateway_login[]=y")
 	f.Fuzz(func(t *testing.T, l1, l2 string) {
 		h := http.Header{"Cookie": {l1, l2}}
 		stripCookies(h, "gateway_session", "gateway_login")
 		r := &http.Request{Header: h}
 		for _, c := range r.Cookies() {
-			name := strings.TrimPrefix(strings.ToLower(c.Name), "__host-")
-			if name == "gateway_session" || name == "gateway_login" {
+			if name := strings.ToLower(cookieName(c.Name)); name == "gateway_session" ||
+				name == "gateway_login" {
 				t.Fatalf("cookie %s survived in %q", c.Name, h["Cookie"])
+			}
+		}
+		// nor does a name any piece of what is left reads as
+		for _, l := range h["Cookie"] {
+			for piece := range strings.FieldsFuncSeq(l, func(r rune) bool {
+				return r == ';' || r == ',' || r == ' ' || r == '\t'
+			}) {
+				name, _, _ := strings.Cut(piece, "=")
+				if n := strings.ToLower(cookieName(name)); n == "gateway_session" ||
+					n == "gateway_login" {
+					t.Fatalf("%q survived in %q", piece, h["Cookie"])
+				}
 			}
 		}
 	})
