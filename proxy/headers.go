@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // ReservedHeaderPrefix is the header-name prefix the gateway keeps for itself. No client
@@ -419,17 +420,20 @@ func isOurCookie(name string, names []string) bool {
 }
 
 // cookieName returns a cookie's name as the most lenient of the parsers apps use read
-// it: without the blanks and the pair of quotes around it, percent-decoded with "+" as a
-// space (PHP before 8.0.24), cut at a "[" that starts an array key, with ".", " " and
-// an unclosed "[" read as "_" (PHP), and without a "__Host-" or "__Secure-" prefix,
-// ignoring case.
+// it: without the blanks and the pair of quotes around it, Unicode's and Latin-1's
+// (Django reads the header as Latin-1 and strips each name), percent-decoded with "+" as
+// a space and cut at a NUL (PHP before 8.0.24), cut at a "[" that starts an array key,
+// with ".", " " and an unclosed "[" read as "_" (PHP), and without a "__Host-" or
+// "__Secure-" prefix, ignoring case.
 func cookieName(name string) string {
-	name = strings.TrimSpace(name)
+	name = trimBlanks(name)
 	if len(name) >= 2 && name[0] == '"' && name[len(name)-1] == '"' {
-		name = strings.TrimSpace(name[1 : len(name)-1])
+		name = trimBlanks(name[1 : len(name)-1])
 	}
 	if strings.ContainsAny(name, "%+") {
-		name = strings.TrimSpace(lenientUnescape(name))
+		name = lenientUnescape(name)
+		name, _, _ = strings.Cut(name, "\x00")
+		name = trimBlanks(name)
 	}
 	if i := strings.IndexByte(name, '['); i >= 0 {
 		if strings.IndexByte(name[i:], ']') > 0 {
@@ -450,6 +454,21 @@ func cookieName(name string) string {
 		}
 	}
 	return name
+}
+
+// trimBlanks removes from both ends of s what Unicode calls white space, the separators
+// 0x1C to 0x1F that Python strips too, and any byte that is no character in UTF-8, as
+// Latin-1's white space beyond ASCII (NEL 0x85, the no-break space 0xA0) is not.
+func trimBlanks(s string) string {
+	for {
+		t := strings.TrimSpace(s)
+		t = strings.TrimFunc(t, func(r rune) bool { return r == utf8.RuneError })
+		t = strings.Trim(t, "\x1c\x1d\x1e\x1f")
+		if t == s {
+			return s
+		}
+		s = t
+	}
 }
 
 func isOneOf(s string, list []string) bool {

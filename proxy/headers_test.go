@@ -252,6 +252,11 @@ func TestStripCookies(t *testing.T) {
 		{[]string{"gateway[session=x; gateway_session[]=y; gateway_login[a]=z"}, nil},
 		{[]string{"gateway_sessionx[]=1; app%5B=2"},
 			[]string{"gateway_sessionx[]=1; app%5B=2"}},
+		// Latin-1 blanks, which Django strips, and a NUL, where PHP cuts a name
+		{[]string{"app=1; \xa0gateway_session=x"}, []string{"app=1"}},
+		{[]string{"\x85gateway_login\xa0=x; app=1"}, []string{"app=1"}},
+		{[]string{"\u00a0gateway_session\u3000=x; app=1"}, []string{"app=1"}},
+		{[]string{"gateway_session%00=x; gateway_login%00x=y; app=1"}, []string{"app=1"}},
 		// parts that parsers split on "," or blanks
 		{[]string{"app=1, gateway_session=x; b=2"}, []string{"b=2"}},
 		{[]string{"app=1 gateway_session=x; b=2"}, []string{"b=2"}},
@@ -286,6 +291,7 @@ func FuzzStripCookies(f *testing.F) {
 	f.Add(" gateway_session =x", ";;")
 	f.Add(`"GATEWAY_SESSION"=x`, "__Host-gateway_login=y")
 	f.Add("a=1, gateway%2Esession=x", "b=2 gateway_login[]=y")
+	f.Add("\xa0gateway_session=x", "gateway_login%00=y")
 	f.Fuzz(func(t *testing.T, l1, l2 string) {
 		h := http.Header{"Cookie": {l1, l2}}
 		stripCookies(h, "gateway_session", "gateway_login")
