@@ -41,8 +41,9 @@ func (p *Policy) Target(v string) string {
 // Allowed reports whether v is a safe redirect target: a path that starts with exactly
 // one "/", or an "https://" URL whose host is in p.Hosts. In the path part it refuses
 // control characters and backslashes, raw or percent-encoded, encoded slashes, dot
-// segments, raw or encoded, and segments of ";" parameters alone: each is something a browser may turn into a different host
-// or a different path from the one checked here. Anything but printable ASCII is refused
+// segments, raw or encoded, and segments of ";" parameters alone: each is something a
+// browser, or a server that drops parameters, may turn into a different host or a
+// different path from the one checked here. Anything but printable ASCII is refused
 // anywhere, because browsers drop or rewrite such bytes before resolving.
 func (p *Policy) Allowed(v string) bool {
 	if v == "" || len(v) > 4096 {
