@@ -225,9 +225,6 @@ func (x *readings) methods(rt *route, public bool) []string {
 // "/admin/" there. Paths are not refused for them, since some scripts write words with
 // them (Persian with the zero-width non-joiner).
 func visibleReading(decoded string) string {
-	if caseless(decoded) {
-		return decoded // ASCII: nothing to drop
-	}
 	if !strings.ContainsFunc(decoded, ignorable) {
 		return decoded
 	}
