@@ -100,6 +100,10 @@ var errThrottled = errors.New("throttled")
 // one-time code as well.
 var errCodeRequired = errors.New("one-time code required")
 
+// errCountsDown refuses Basic credentials that could not be checked because the counts
+// of failed sign-ins that gateways share could not be read.
+var errCountsDown = errors.New("failed sign-ins cannot be counted")
+
 // basicUser checks the Basic credentials of r for a basic_auth route. It returns the
 // user, or nil and the error to answer with: errThrottled (and how long to wait), or an
 // authentication failure. It returns nil, nil when r carries no Basic credentials.
@@ -114,7 +118,12 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 	// the address its credentials checked out from stands in for one, so that guessers
 	// from other networks, however many, never space the client out with them.
 	ip, now := h.clientIP(r), time.Now()
-	attempt, wait, why := h.throttle.Begin(name, ip, h.places.has(name, ip, now))
+	attempt, wait, why, err := h.throttle.Begin(r.Context(), name, ip,
+		h.places.has(name, ip, now))
+	if err != nil {
+		h.storeError("reading failed sign-ins failed", err, h.auditName(name))
+		return nil, 0, errCountsDown
+	}
 	if wait > 0 {
 		h.audit(r, "sign-in throttled", h.auditName(name), string(why)+", basic")
 		return nil, wait, errThrottled
@@ -142,6 +151,9 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 			reason = ae.Reason
 		}
 		h.audit(r, "sign-in failed", h.auditName(name), reason+", basic")
+		if authn.Checked(err) {
+			h.failed(r.Context(), attempt, name)
+		}
 		return nil, 0, err
 	}
 	if u.TOTP != nil {
@@ -149,9 +161,10 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 		// never signs in without it. The answer is a wrong password's, and it counts as
 		// one, so that a job left sending them is held back as such a job is.
 		h.audit(r, "sign-in failed", u.Name, "code required, basic")
+		h.failed(r.Context(), attempt, u.Name)
 		return nil, 0, errCodeRequired
 	}
-	attempt.Succeeded()
+	h.succeeded(r.Context(), attempt, u.Name)
 	h.basic.add(h.basic.id(name, pass, u), now)
 	h.places.add(u.Name, ip, now)
 	// Checks served from the cache are not signed in again: one record per password check.

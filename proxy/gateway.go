@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/authn/throttle"
 	"github.com/frontgate/gateway/proxy/page"
 )
 
@@ -199,9 +201,16 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	// spacing for a few failures, no more: it may be a thief's.
 	known, device := h.knownDevice(r, name)
 	known = known && h.strikes.take(name, device, time.Now())
-	attempt, wait, why := h.throttle.Begin(name, h.clientIP(r), known)
-	if wait > 0 && known {
+	attempt, wait, why, err := h.throttle.Begin(r.Context(), name, h.clientIP(r), known)
+	if (err != nil || wait > 0) && known {
 		h.strikes.undo(name, device)
+	}
+	if err != nil {
+		// the counts gateways share cannot be read: no password is checked unthrottled
+		h.storeError("reading failed sign-ins failed", err, h.auditName(name))
+		w.Header().Set("Retry-After", "5")
+		h.errorPage(w, r, http.StatusServiceUnavailable, msgCannotSignIn)
+		return
 	}
 	if wait > 0 {
 		h.audit(r, "sign-in throttled", h.auditName(name), string(why))
@@ -233,6 +242,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			reason = ae.Reason
 		}
 		h.audit(r, "sign-in failed", h.auditName(name), reason)
+		if authn.Checked(err) {
+			h.failed(r.Context(), attempt, name)
+		}
 		h.render(w, r, http.StatusUnauthorized, page.Login{
 			Site: h.site, CSRFToken: st.CSRF, Next: next, Error: msgInvalid,
 			Username: displayName(name), RememberMe: h.rememberMe,
@@ -262,7 +274,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusOK, page.Code{Site: h.site, CSRFToken: st.CSRF})
 		return
 	}
-	attempt.Succeeded()
+	h.succeeded(r.Context(), attempt, u.Name)
 	h.signIn(w, r, u, remember, next, "password")
 }
 
@@ -315,7 +327,11 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 	// password guesses, which anyone who knows the name can fill, would let a stranger
 	// keep the user out at this step. The count belongs to the user's password and
 	// secret as they are, so that changing either starts afresh.
-	attempt, wait, refused := h.throttle.Begin(u.Name, h.clientIP(r), true)
+	attempt, wait, refused, err := h.throttle.Begin(ctx, u.Name, h.clientIP(r), true)
+	if err != nil {
+		h.codesDown(w, r, st, "reading failed sign-ins failed", err)
+		return
+	}
 	if wait == 0 {
 		left, err := h.codes.Take(ctx, codeKey(u), now)
 		if err != nil {
@@ -354,6 +370,7 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 			reason = "code used before"
 		}
 		h.audit(r, "sign-in failed", u.Name, reason)
+		h.failed(ctx, attempt, u.Name)
 		h.render(w, r, http.StatusUnauthorized, page.Code{Site: h.site,
 			CSRFToken: st.CSRF, Error: msgBadCode})
 		return
@@ -362,8 +379,25 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 		// the right code stays counted as wrong: one more than there were, no fewer
 		h.storeError("taking back a right one-time code failed", err, u.Name)
 	}
-	attempt.Succeeded()
+	h.succeeded(ctx, attempt, u.Name)
 	h.signIn(w, r, u, p.Remember, st.Next, "password and code")
+}
+
+// failed counts attempt, whose password or code was checked and found wrong, where the
+// gateways that share a store see it. It is counted here already: a failure to count it
+// there is logged, and the guesser gets fewer attempts from this gateway alone.
+func (h *Handler) failed(ctx context.Context, attempt *throttle.Attempt, name string) {
+	if err := attempt.Failed(ctx); err != nil {
+		h.storeError("counting a failed sign-in failed", err, h.auditName(name))
+	}
+}
+
+// succeeded clears the counts of failed sign-ins that attempt, whose credentials were
+// right, ends. Those the gateways share expire by themselves if they cannot be cleared.
+func (h *Handler) succeeded(ctx context.Context, attempt *throttle.Attempt, user string) {
+	if err := attempt.Succeeded(ctx); err != nil {
+		h.storeError("clearing failed sign-ins failed", err, user)
+	}
 }
 
 // codesDown refuses a one-time code of the sign-in st that could not be checked, as

@@ -61,6 +61,10 @@ type Options struct {
 	// for them. Gateways that share a session store should share it too, or a code
 	// taken at one could be taken again at another. Nil keeps it in memory.
 	Codes totp.Ledger
+	// Tally keeps the counts of failed sign-ins where the gateways that share a session
+	// store see them, so that they throttle a guesser together. Nil keeps them in memory,
+	// this gateway's alone.
+	Tally throttle.Tally
 	// Assertions signs X-Gateway-Assertion for routes that ask for it, and its keys are
 	// served at JWKSPath. Nil when no route asks; New fails if one does.
 	Assertions *assertion.Signer
@@ -156,7 +160,7 @@ func New(o Options) (*Handler, error) {
 		tunnelCheck:  tunnelCheck,
 		hop:          newHopValue(),
 	}
-	h.throttle = throttle.New(h.limits, nil)
+	h.throttle = throttle.NewShared(h.limits, o.Tally, nil)
 	if h.codes == nil {
 		h.codes = new(totp.Memory)
 	}
@@ -446,6 +450,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	// An API client on a basic_auth route signs in with every request.
 	if protected && u == nil && rt.basic && r.Header.Get("Authorization") != "" {
 		bu, wait, berr := h.basicUser(r)
+		if errors.Is(berr, errCountsDown) {
+			h.storeDown(w, r)
+			return
+		}
 		if berr != nil {
 			h.basicRequired(w, r, st, wait)
 			return

@@ -14,11 +14,20 @@
 // is left. A flood of fresh keys, each tried once, therefore cannot push out the counts
 // that hold an address or a name back: that would take MaxEntries keys with repeated
 // failures each.
+//
+// Gateways that share a store keep the counts per address, per username and address, and
+// per username together in a Tally as well, so that a guesser who spreads attempts over
+// them gets no more than at one. Only failures are written there, once a password was
+// checked and found wrong, so what a flood can write is bounded by how fast the gateways
+// check passwords, and every count expires a Window after its latest failure.
 package throttle
 
 import (
 	"container/list"
+	"context"
 	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"net/netip"
 	"sync"
 	"time"
@@ -72,9 +81,29 @@ const laneMemory = 24 * time.Hour
 // let as many guesses through as one lane did.
 const laneSpacing = 2 * MaxUserSpacing
 
+// Tally keeps counts of failed sign-ins where several gateways see them. Keys are
+// printable and short: a kind, an address or network, and a digest of the username.
+type Tally interface {
+	// Read returns the failures counted under each of keys, in order; a key that holds
+	// none has the zero Count.
+	Read(ctx context.Context, keys []string) ([]Count, error)
+	// Fail counts one more failure, made at now, under each of keys, and keeps each key
+	// until keep after now.
+	Fail(ctx context.Context, keys []string, now time.Time, keep time.Duration) error
+	// Forget drops keys and their counts.
+	Forget(ctx context.Context, keys []string) error
+}
+
+// Count is what a Tally holds under one key.
+type Count struct {
+	Failures int
+	Last     time.Time // of the latest failure
+}
+
 // Throttle decides whether a sign-in attempt may be checked. Safe for concurrent use.
 type Throttle struct {
 	limits   Limits
+	tally    Tally // nil when the counts are this gateway's alone
 	addr     *table
 	userAddr *table
 	user     *table // attempts for a username from networks that failed for it before
@@ -84,13 +113,22 @@ type Throttle struct {
 	now      func() time.Time
 }
 
-// New returns a Throttle for l. now, when not nil, replaces time.Now.
+// New returns a Throttle for l whose counts are its own. now, when not nil, replaces
+// time.Now.
 func New(l Limits, now func() time.Time) *Throttle {
+	return NewShared(l, nil, now)
+}
+
+// NewShared returns a Throttle for l that keeps its counts per address, per username and
+// address, and per username in tally too, and refuses an attempt when either its own
+// counts or the tally's refuse it. A nil tally keeps the counts to the Throttle.
+func NewShared(l Limits, tally Tally, now func() time.Time) *Throttle {
 	if now == nil {
 		now = time.Now
 	}
 	return &Throttle{
 		limits:   l,
+		tally:    tally,
 		addr:     newTable(l.MaxEntries),
 		userAddr: newTable(l.MaxEntries),
 		user:     newTable(l.MaxEntries),
@@ -112,6 +150,7 @@ type Attempt struct {
 	quiet                         bool   // see QuietNetwork
 	at                            time.Time
 	before                        [5]time.Time // each count's last failure before it
+	shared                        []string     // its keys in the Tally: address, pair, lane
 }
 
 // Begin admits an attempt to sign in as user from addr, or returns how long to wait and
@@ -125,12 +164,20 @@ type Attempt struct {
 // networks soon leave the fresh lane, however fast they ask, and stay out of it for a
 // day, so an owner on a new browser and a new network is not kept out by them; only an
 // attacker with hundreds of networks a day competes with the owner there.
-func (t *Throttle) Begin(user string, addr netip.Addr, trustedDevice bool) (
-	*Attempt, time.Duration, Reason) {
+//
+// With a Tally, Begin reads its counts too, and fails, admitting nothing, when it cannot.
+func (t *Throttle) Begin(ctx context.Context, user string, addr netip.Addr,
+	trustedDevice bool) (*Attempt, time.Duration, Reason, error) {
 	now := t.now()
 	a := t.attempt(user, addr)
 	if w, r := t.wait(a, trustedDevice, now); w > 0 {
-		return nil, w, r
+		return nil, w, r, nil
+	}
+	if t.tally != nil {
+		w, r, err := t.sharedWait(ctx, a, trustedDevice, now)
+		if err != nil || w > 0 {
+			return nil, w, r, err
+		}
 	}
 	a.at = now
 	a.before[0] = t.addr.add(a.addrKey, 1, t.limits.Window, now)
@@ -139,7 +186,57 @@ func (t *Throttle) Begin(user string, addr netip.Addr, trustedDevice bool) (
 	a.before[2] = t.netUser.add(a.nuKey, 1, laneMemory, now)
 	a.before[3] = t.net.add(a.netKey, 1, laneMemory, now)
 	a.before[4] = a.lane.add(a.user, 1, t.limits.Window, now)
-	return a, 0, ""
+	return a, 0, "", nil
+}
+
+// sharedWait returns how long the tally's counts make a wait and why, or the error that
+// kept them from being read.
+func (t *Throttle) sharedWait(ctx context.Context, a *Attempt, trustedDevice bool,
+	now time.Time) (time.Duration, Reason, error) {
+	digest := hex.EncodeToString([]byte(a.user))
+	lane := "seen"
+	if a.lane == t.fresh {
+		lane = "fresh"
+	}
+	a.shared = []string{"addr:" + a.addrKey, "pair:" + a.addrKey + ":" + digest,
+		"user:" + lane + ":" + digest}
+	keys := a.shared
+	if trustedDevice {
+		keys = keys[:2]
+	}
+	counts, err := t.tally.Read(ctx, keys)
+	if err != nil {
+		return 0, "", fmt.Errorf("reading the shared counts of failed sign-ins: %w", err)
+	}
+	l := t.limits
+	rules := []struct {
+		limit   int
+		maxWait time.Duration
+		why     Reason
+	}{
+		{l.AddressFailures, l.Window, ByAddress},
+		{l.UserAddressFailures, l.Window, ByUserAddress},
+		{(l.UserFailures + 1) / 2, laneSpacing, ByUser},
+	}
+	for i, c := range counts {
+		r := rules[i]
+		if w := waitFor(c.Failures, c.Last, r.limit, r.maxWait, l.Window, now); w > 0 {
+			return w, r.why, nil
+		}
+	}
+	return 0, "", nil
+}
+
+// Failed records that the attempt's password, or code, was wrong. It already counts as a
+// failure here; Failed counts it in the Tally too, where there is one.
+func (a *Attempt) Failed(ctx context.Context) error {
+	if a.t.tally == nil {
+		return nil
+	}
+	if err := a.t.tally.Fail(ctx, a.shared, a.at, a.t.limits.Window); err != nil {
+		return fmt.Errorf("counting a failed sign-in where gateways share it: %w", err)
+	}
+	return nil
 }
 
 // Cancel takes the attempt back: it was no guess, but credentials the caller checked a
@@ -199,8 +296,9 @@ func (t *Throttle) wait(a *Attempt, trustedDevice bool, now time.Time) (time.Dur
 func (a *Attempt) QuietNetwork() bool { return a.quiet }
 
 // Succeeded records that the attempt's password was right: it no longer counts as a
-// failure, and the username's and the pair's counts start again.
-func (a *Attempt) Succeeded() {
+// failure, and the username's and the pair's counts start again, in the Tally too. The
+// error says that the Tally's could not be cleared; they expire all the same.
+func (a *Attempt) Succeeded(ctx context.Context) error {
 	now := a.t.now()
 	a.t.addr.add(a.addrKey, -1, a.t.limits.Window, now)
 	a.t.userAddr.reset(a.uaKey)
@@ -208,6 +306,16 @@ func (a *Attempt) Succeeded() {
 	a.t.net.add(a.netKey, -1, laneMemory, now)
 	a.t.user.reset(a.user)
 	a.t.fresh.reset(a.user)
+	if a.t.tally == nil {
+		return nil
+	}
+	digest := hex.EncodeToString([]byte(a.user))
+	err := a.t.tally.Forget(ctx, []string{a.shared[1], "user:seen:" + digest,
+		"user:fresh:" + digest})
+	if err != nil {
+		return fmt.Errorf("clearing the shared counts of a user's failed sign-ins: %w", err)
+	}
+	return nil
 }
 
 // userKey is a fixed-size digest of a username.
@@ -295,12 +403,20 @@ func (t *table) wait(key string, limit int, maxWait, window time.Duration,
 		t.remove(el)
 		return 0
 	}
-	if e.failures < limit {
+	return waitFor(e.failures, e.last, limit, maxWait, window, now)
+}
+
+// waitFor returns how long a key with failures, the latest at last, must wait: nothing
+// below limit or once last is window old; then a time that doubles with each failure
+// past limit, capped at maxWait, counted from last.
+func waitFor(failures int, last time.Time, limit int, maxWait, window time.Duration,
+	now time.Time) time.Duration {
+	if failures < limit || now.Sub(last) >= window {
 		return 0
 	}
-	d := time.Second << min(e.failures-limit, 30)
+	d := time.Second << min(failures-limit, 30)
 	d = min(d, maxWait)
-	if left := e.last.Add(d).Sub(now); left > 0 {
+	if left := last.Add(d).Sub(now); left > 0 {
 		return left
 	}
 	return 0

@@ -1,6 +1,7 @@
 package throttle
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -28,10 +29,20 @@ var (
 	a2 = netip.MustParseAddr("192.0.2.2")
 )
 
+// begin calls th.Begin, which with no Tally never fails.
+func begin(th *Throttle, user string, addr netip.Addr, trusted bool) (*Attempt,
+	time.Duration, Reason) {
+	a, w, r, err := th.Begin(context.Background(), user, addr, trusted)
+	if err != nil {
+		panic(err)
+	}
+	return a, w, r
+}
+
 // fail makes n failed attempts and returns the first refusal.
 func fail(th *Throttle, user string, addr netip.Addr, n int) (time.Duration, Reason) {
 	for i := 0; i < n; i++ {
-		if _, w, r := th.Begin(user, addr, false); w > 0 {
+		if _, w, r := begin(th, user, addr, false); w > 0 {
 			return w, r
 		}
 	}
@@ -44,25 +55,25 @@ func TestUserAddressLimit(t *testing.T) {
 	if w, _ := fail(th, "alice", a1, 5); w != 0 {
 		t.Fatalf("refused within the limit: %v", w)
 	}
-	_, w, r := th.Begin("alice", a1, false)
+	_, w, r := begin(th, "alice", a1, false)
 	if w != time.Second || r != ByUserAddress {
 		t.Fatalf("sixth attempt: got %v %q, want 1s by user and address", w, r)
 	}
 	// Another address is not held up by this one.
-	if _, w, _ := th.Begin("alice", a2, false); w != 0 {
+	if _, w, _ := begin(th, "alice", a2, false); w != 0 {
 		t.Errorf("alice from another address: wait %v", w)
 	}
 	// The wait doubles with each failure past the limit.
 	for _, want := range []time.Duration{2, 4, 8} {
 		c.add(time.Minute)
-		th.Begin("alice", a1, false)
-		if _, w, _ := th.Begin("alice", a1, false); w != want*time.Second {
+		begin(th, "alice", a1, false)
+		if _, w, _ := begin(th, "alice", a1, false); w != want*time.Second {
 			t.Errorf("got wait %v, want %v", w, want*time.Second)
 		}
 	}
 	// After the window, failures are forgotten.
 	c.add(limits.Window)
-	if _, w, _ := th.Begin("alice", a1, false); w != 0 {
+	if _, w, _ := begin(th, "alice", a1, false); w != 0 {
 		t.Errorf("after the window: wait %v", w)
 	}
 }
@@ -74,16 +85,16 @@ func TestAddressLimitAndBoundedMemory(t *testing.T) {
 	th := New(l, c.now)
 	w, r := time.Duration(0), Reason("")
 	for i := 0; i < 300 && w == 0; i++ {
-		_, w, r = th.Begin(fmt.Sprintf("junk-%d", i), a1, false)
+		_, w, r = begin(th, fmt.Sprintf("junk-%d", i), a1, false)
 	}
 	if w == 0 || r != ByAddress {
 		t.Fatalf("300 junk names from one address: got %v %q, want refused by address", w, r)
 	}
-	if _, w, _ := th.Begin("bob", a2, false); w != 0 {
+	if _, w, _ := begin(th, "bob", a2, false); w != 0 {
 		t.Errorf("bob from another address: wait %v", w)
 	}
 	for i := 0; i < 1000; i++ {
-		th.Begin(fmt.Sprintf("n%d", i), netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}),
+		begin(th, fmt.Sprintf("n%d", i), netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}),
 			false)
 	}
 	if a, p, u := th.Len(); a > 100 || p > 100 || u > 100 {
@@ -97,17 +108,17 @@ func TestUserIsSlowedNeverLocked(t *testing.T) {
 	// Failures for alice from many networks.
 	for i := 0; i < 40; i++ {
 		c.add(MaxUserSpacing)
-		th.Begin("alice", netip.AddrFrom4([4]byte{10, 0, byte(i), 1}), false)
+		begin(th, "alice", netip.AddrFrom4([4]byte{10, 0, byte(i), 1}), false)
 	}
-	_, w, r := th.Begin("alice", a2, false)
+	_, w, r := begin(th, "alice", a2, false)
 	if r != ByUser || w <= 0 || w > laneSpacing {
 		t.Fatalf("got %v %q, want a wait of at most %v by user", w, r, laneSpacing)
 	}
-	if _, w, _ := th.Begin("alice", a2, true); w != 0 {
+	if _, w, _ := begin(th, "alice", a2, true); w != 0 {
 		t.Errorf("trusted device: wait %v, want none", w)
 	}
 	c.add(w)
-	if _, w, _ := th.Begin("alice", a2, false); w != 0 {
+	if _, w, _ := begin(th, "alice", a2, false); w != 0 {
 		t.Errorf("after the spacing: wait %v, want none", w)
 	}
 }
@@ -116,8 +127,8 @@ func TestSuccessClearsUserCounts(t *testing.T) {
 	c := &clock{t: time.Unix(1e9, 0)}
 	th := New(limits, c.now)
 	fail(th, "alice", a1, 4)
-	at, _, _ := th.Begin("alice", a1, false)
-	at.Succeeded()
+	at, _, _ := begin(th, "alice", a1, false)
+	at.Succeeded(context.Background())
 	if w, _ := fail(th, "alice", a1, 5); w != 0 {
 		t.Errorf("counts not cleared by a success: wait %v", w)
 	}
@@ -126,14 +137,14 @@ func TestSuccessClearsUserCounts(t *testing.T) {
 func TestIPv6GroupedBy64(t *testing.T) {
 	th := New(limits, nil)
 	for i := 0; i < 20; i++ {
-		th.Begin(fmt.Sprint("u", i), netip.MustParseAddr(fmt.Sprintf("2001:db8::%x", i+1)),
+		begin(th, fmt.Sprint("u", i), netip.MustParseAddr(fmt.Sprintf("2001:db8::%x", i+1)),
 			false)
 	}
-	_, w, r := th.Begin("x", netip.MustParseAddr("2001:db8::ffff:1"), false)
+	_, w, r := begin(th, "x", netip.MustParseAddr("2001:db8::ffff:1"), false)
 	if w == 0 || r != ByAddress {
 		t.Errorf("same /64: got %v %q, want refused by address", w, r)
 	}
-	if _, w, _ := th.Begin("x", netip.MustParseAddr("2001:db8:0:1::1"), false); w != 0 {
+	if _, w, _ := begin(th, "x", netip.MustParseAddr("2001:db8:0:1::1"), false); w != 0 {
 		t.Errorf("another /64: wait %v", w)
 	}
 }
@@ -147,7 +158,7 @@ func TestConcurrentAttemptsCount(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, w, _ := th.Begin("alice", a1, false); w == 0 {
+			if _, w, _ := begin(th, "alice", a1, false); w == 0 {
 				mu.Lock()
 				admitted++
 				mu.Unlock()
@@ -199,13 +210,13 @@ func TestFloodOfFreshKeysCannotResetLimits(t *testing.T) {
 		fail(th, "alice", netip.AddrFrom4([4]byte{198, 51, byte(i), 1}), 1)
 	}
 	for i := range 5 * l.MaxEntries {
-		th.Begin(fmt.Sprintf("junk-%d", i), netip.AddrFrom4([4]byte{10, 1, byte(i >> 8),
+		begin(th, fmt.Sprintf("junk-%d", i), netip.AddrFrom4([4]byte{10, 1, byte(i >> 8),
 			byte(i)}), false)
 	}
-	if _, w, r := th.Begin("alice", attacker, false); w == 0 {
+	if _, w, r := begin(th, "alice", attacker, false); w == 0 {
 		t.Errorf("after a flood of fresh keys: the attacker is let in again (%q)", r)
 	}
-	if _, w, r := th.Begin("alice", netip.MustParseAddr("203.0.113.9"), false); w == 0 ||
+	if _, w, r := begin(th, "alice", netip.MustParseAddr("203.0.113.9"), false); w == 0 ||
 		r != ByUser {
 		t.Errorf("after the flood, alice from a fresh address: got %v %q, want spaced "+
 			"out by user", w, r)
@@ -230,13 +241,13 @@ func TestFewAddressesCannotHoldOwnerBack(t *testing.T) {
 	for step := 0; step < 3000; step++ { // five minutes
 		c.add(100 * time.Millisecond)
 		attacker := netip.AddrFrom4([4]byte{198, 51, 100, byte(step % 6)})
-		if _, w, _ := th.Begin("alice", attacker, false); w == 0 {
+		if _, w, _ := begin(th, "alice", attacker, false); w == 0 {
 			guesses++ // and it fails: no Succeeded
 		}
 		if c.now().Sub(start) < time.Minute || c.now().Before(ownerNext) {
 			continue
 		}
-		if _, w, _ := th.Begin("alice", owner, false); w > 0 {
+		if _, w, _ := begin(th, "alice", owner, false); w > 0 {
 			ownerNext = c.now().Add(w)
 			continue
 		}
@@ -258,7 +269,7 @@ func TestFreshLaneIsSpaced(t *testing.T) {
 	admitted := 0
 	for i := range 200 {
 		c.add(100 * time.Millisecond)
-		if _, w, _ := th.Begin("alice", netip.AddrFrom4([4]byte{10, byte(i >> 8),
+		if _, w, _ := begin(th, "alice", netip.AddrFrom4([4]byte{10, byte(i >> 8),
 			byte(i), 1}), false); w == 0 {
 			admitted++
 		}
@@ -284,7 +295,7 @@ func TestRecycledAddressesStayOutOfTheFreshLane(t *testing.T) {
 		attackers[i] = netip.AddrFrom4([4]byte{203, 0, byte(100 + i), 7})
 		for range 2 { // each let in, and failing, as the spacing allows
 			c.add(laneSpacing)
-			if _, w, _ := th.Begin("alice", attackers[i], false); w > 0 {
+			if _, w, _ := begin(th, "alice", attackers[i], false); w > 0 {
 				t.Fatalf("attacker %d: refused after the spacing (%v)", i, w)
 			}
 		}
@@ -293,11 +304,11 @@ func TestRecycledAddressesStayOutOfTheFreshLane(t *testing.T) {
 	start := c.now()
 	for step := 0; c.now().Sub(start) < 10*time.Minute; step++ {
 		c.add(100 * time.Millisecond)
-		th.Begin("alice", attackers[step%len(attackers)], false)
+		begin(th, "alice", attackers[step%len(attackers)], false)
 		if step%50 != 0 { // the owner tries every 5 s
 			continue
 		}
-		if _, w, _ := th.Begin("alice", owner, false); w == 0 {
+		if _, w, _ := begin(th, "alice", owner, false); w == 0 {
 			if waited, most := c.now().Sub(start), laneSpacing+5*time.Second; waited > most {
 				t.Errorf("the owner got in after %v, want at most %v", waited, most)
 			}
@@ -318,7 +329,7 @@ func TestLanesAddNoGuesses(t *testing.T) {
 	const run = 2 * time.Hour
 	guesses, nets, step := 0, 1, 0
 	try := func(addr netip.Addr) bool {
-		_, w, _ := th.Begin("alice", addr, false)
+		_, w, _ := begin(th, "alice", addr, false)
 		if w == 0 {
 			guesses++
 		}
@@ -355,7 +366,7 @@ func TestQuietNetwork(t *testing.T) {
 
 	begin := func(user string, addr netip.Addr) *Attempt {
 		t.Helper()
-		a, w, r := th.Begin(user, addr, false)
+		a, w, r := begin(th, user, addr, false)
 		if w > 0 {
 			t.Fatalf("%s from %v refused: %v %q", user, addr, w, r)
 		}
@@ -384,7 +395,7 @@ func TestQuietNetwork(t *testing.T) {
 			t.Errorf("%s: quiet %v, want %v", s.what, got, s.wantQuiet)
 		}
 		if s.succeed {
-			a.Succeeded()
+			a.Succeeded(context.Background())
 		}
 	}
 	c.add(laneMemory - time.Minute)
@@ -407,17 +418,17 @@ func TestCancelLeavesCountsAsTheyWere(t *testing.T) {
 		t.Fatalf("refused within the limit: %v", w)
 	}
 	// while one runs, it counts: a fifth failure at once reaches the pair's limit
-	running, w, _ := th.Begin("alice", a1, false)
+	running, w, _ := begin(th, "alice", a1, false)
 	if w > 0 {
 		t.Fatalf("fifth attempt refused: %v", w)
 	}
-	if _, w, r := th.Begin("alice", a1, false); w == 0 || r != ByUserAddress {
+	if _, w, r := begin(th, "alice", a1, false); w == 0 || r != ByUserAddress {
 		t.Fatalf("beside a running fifth: %v %q, want refused by user and address", w, r)
 	}
 	running.Cancel()
 	for i := range 10 {
 		c.add(limits.Window / 20)
-		a, w, r := th.Begin("alice", a1, false)
+		a, w, r := begin(th, "alice", a1, false)
 		if w > 0 {
 			t.Fatalf("attempt %d, taken back after it: refused %v %q", i, w, r)
 		}
@@ -425,15 +436,15 @@ func TestCancelLeavesCountsAsTheyWere(t *testing.T) {
 	}
 	// Half a window on, the four failures stand: one more reaches the limit, and its
 	// wait is counted from it, as if nothing had come between.
-	if _, w, r := th.Begin("alice", a1, false); w != 0 {
+	if _, w, r := begin(th, "alice", a1, false); w != 0 {
 		t.Fatalf("fifth failure refused: %v %q", w, r)
 	}
-	if _, w, r := th.Begin("alice", a1, false); w != time.Second || r != ByUserAddress {
+	if _, w, r := begin(th, "alice", a1, false); w != time.Second || r != ByUserAddress {
 		t.Errorf("after five failures: %v %q, want 1s by user and address", w, r)
 	}
 	// keys the cancelled attempts made are gone again
 	th2 := New(limits, c.now)
-	a, _, _ := th2.Begin("bob", a2, false)
+	a, _, _ := begin(th2, "bob", a2, false)
 	a.Cancel()
 	if n, p, u := th2.Len(); n+p+u != 0 {
 		t.Errorf("after one attempt taken back: %d, %d, %d keys, want none", n, p, u)
@@ -448,12 +459,12 @@ func TestCancelLetsFailuresExpire(t *testing.T) {
 	fail(th, "alice", a1, 5)
 	for range 20 {
 		c.add(limits.Window / 20)
-		if a, w, _ := th.Begin("alice", a2, false); w == 0 {
+		if a, w, _ := begin(th, "alice", a2, false); w == 0 {
 			a.Cancel()
 		}
 	}
 	c.add(time.Second)
-	if _, w, r := th.Begin("alice", a1, false); w != 0 {
+	if _, w, r := begin(th, "alice", a1, false); w != 0 {
 		t.Errorf("a window after the failures: refused %v %q, want them forgotten", w, r)
 	}
 }

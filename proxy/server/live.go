@@ -14,6 +14,8 @@ import (
 	"github.com/frontgate/gateway/authn/session"
 	"github.com/frontgate/gateway/authn/session/boltstore"
 	"github.com/frontgate/gateway/authn/session/redisstore"
+	"github.com/frontgate/gateway/authn/throttle"
+	"github.com/frontgate/gateway/authn/throttle/redistally"
 	"github.com/frontgate/gateway/authn/totp"
 	"github.com/frontgate/gateway/authn/totp/redisledger"
 	"github.com/frontgate/gateway/config"
@@ -126,11 +128,14 @@ func handlerFor(cfg *config.Config, lg *slog.Logger, m *proxy.Metrics,
 		}
 	}
 	// The record of one-time codes lives beside the sessions: in Redis, gateways that
-	// share sessions share it; in bolt, it outlasts a restart.
+	// share sessions share it, and the counts of failed sign-ins too; in bolt, it
+	// outlasts a restart.
 	var codes totp.Ledger
+	var tally throttle.Tally
 	switch st := store.(type) {
 	case *redisstore.Store:
 		codes = redisledger.New(st.Client(), cfg.Session.Redis.KeyPrefix+"totp:")
+		tally = redistally.New(st.Client(), cfg.Session.Redis.KeyPrefix+"throttle:")
 	case *boltstore.Store:
 		codes = st.Codes()
 	}
@@ -140,6 +145,7 @@ func handlerFor(cfg *config.Config, lg *slog.Logger, m *proxy.Metrics,
 		Sessions:   mgr,
 		Logger:     lg,
 		Codes:      codes,
+		Tally:      tally,
 		Assertions: signer,
 		Metrics:    m,
 	})

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/frontgate/gateway/authn/password"
 	"github.com/frontgate/gateway/authn/session/redisstore/redistest"
 	"github.com/frontgate/gateway/authn/totp"
@@ -91,6 +93,50 @@ func TestTwoGatewaysShareOneRedis(t *testing.T) {
 	}
 }
 
+func TestTwoGatewaysShareFailedSignIns(t *testing.T) {
+	srv := redistest.Start(t)
+	up := newUpstream(t)
+	pathA := redisConfig(t, up, srv.Addr())
+	pathB := redisConfig(t, up, srv.Addr())
+	usersB := filepath.Join(filepath.Dir(pathB), "users.yaml")
+	os.Remove(usersB)
+	if err := os.Symlink(filepath.Join(filepath.Dir(pathA), "users.yaml"), usersB); err != nil {
+		t.Fatal(err)
+	}
+	a, b := startGateway(t, pathA), startGateway(t, pathB)
+
+	// Five wrong passwords for one user from one address, spread over both gateways: the
+	// limit of one gateway, reached at neither alone.
+	for i := range 5 {
+		if got := trySignIn([]string{a, b}[i%2], "alice", "wrong"); got !=
+			http.StatusUnauthorized {
+			t.Fatalf("wrong password %d: status %d, want 401", i+1, got)
+		}
+	}
+	for _, gw := range []string{a, b} {
+		if got := trySignIn(gw, "alice", "pw"); got != http.StatusTooManyRequests {
+			t.Errorf("the right password at %s after five wrong ones spread over both: "+
+				"status %d, want 429", gw, got)
+		}
+	}
+	// Refused attempts are not failures: once the second's wait is over, alice signs in.
+	time.Sleep(1100 * time.Millisecond)
+	if got := trySignIn(b, "alice", "pw"); got != http.StatusSeeOther {
+		t.Errorf("the right password after the wait: status %d, want 303", got)
+	}
+	// Her sign-in cleared the counts both gateways share: none is left in Redis for her
+	// address and name, nor for her name alone.
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	keys, err := rdb.Keys(t.Context(), "gw-test:throttle:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 || !strings.HasPrefix(keys[0], "gw-test:throttle:addr:") {
+		t.Errorf("shared counts after alice signed in: %q, want her address's alone", keys)
+	}
+}
+
 func logoutAt(t *testing.T, c *http.Client, base string) {
 	t.Helper()
 	res, err := c.Get(base + "/.gateway/logout")
@@ -120,6 +166,10 @@ func TestRedisDownFailsClosedAndRecovers(t *testing.T) {
 	alice := signIn(t, base, "alice", "pw")
 
 	srv.Stop()
+	// No password is checked while the shared counts of failed sign-ins cannot be read.
+	if got := trySignIn(base, "alice", "pw"); got != http.StatusServiceUnavailable {
+		t.Errorf("sign-in with Redis down: status %d, want 503", got)
+	}
 	code, body := get(t, alice, base, base, "/app/")
 	if code != http.StatusServiceUnavailable || strings.Contains(body, "upstream") {
 		t.Errorf("protected path with Redis down: status %d, body %q; want 503, not "+
