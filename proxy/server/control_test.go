@@ -251,6 +251,34 @@ func TestBoltCodesSurviveRestart(t *testing.T) {
 	}
 }
 
+// TestBoltThrottleSurvivesRestart: wrong passwords before a restart hold the next
+// attempt back after it.
+func TestBoltThrottleSurvivesRestart(t *testing.T) {
+	up := newUpstream(t)
+	path := writeConfig(t, up) // bolt is the default store
+	ctx, cancel := context.WithCancel(context.Background())
+	base, done := startUntil(t, ctx, path)
+	// Five wrong passwords, then two more, each after the wait the ones before gave: the
+	// next attempt waits 4 s, time enough for the restart.
+	for i, wait := range []time.Duration{0, 0, 0, 0, 0, time.Second, 2 * time.Second} {
+		time.Sleep(wait + wait/20)
+		if got := trySignIn(base, "alice", "wrong"); got != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d: status %d, want 401", i+1, got)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	defer cancel2()
+	base2, _ := startUntil(t, ctx2, path)
+	if got := trySignIn(base2, "alice", "pw"); got != http.StatusTooManyRequests {
+		t.Errorf("the right password at once after a restart: status %d, want 429", got)
+	}
+}
+
 // startUntil runs the gateway until ctx ends; done reports Run's result.
 func startUntil(t *testing.T, ctx context.Context, path string) (string, <-chan error) {
 	t.Helper()

@@ -127,9 +127,9 @@ func handlerFor(cfg *config.Config, lg *slog.Logger, m *proxy.Metrics,
 			return nil, cfg.Errorf("assertion.key_file", err)
 		}
 	}
-	// The record of one-time codes lives beside the sessions: in Redis, gateways that
-	// share sessions share it, and the counts of failed sign-ins too; in bolt, it
-	// outlasts a restart.
+	// The record of one-time codes, and the counts of failed sign-ins, live beside the
+	// sessions: in Redis, gateways that share sessions share them; in bolt, they outlast
+	// a restart.
 	var codes totp.Ledger
 	var tally throttle.Tally
 	switch st := store.(type) {
@@ -137,7 +137,7 @@ func handlerFor(cfg *config.Config, lg *slog.Logger, m *proxy.Metrics,
 		codes = redisledger.New(st.Client(), cfg.Session.Redis.KeyPrefix+"totp:")
 		tally = redistally.New(st.Client(), cfg.Session.Redis.KeyPrefix+"throttle:")
 	case *boltstore.Store:
-		codes = st.Codes()
+		codes, tally = st.Codes(), st.Tally()
 	}
 	return proxy.New(proxy.Options{
 		Config:     cfg,

@@ -150,5 +150,8 @@ func (s *Store) sweeper(interval time.Duration) {
 		if _, err := s.sweepCodes(); err != nil {
 			s.log.Error("sweeping one-time codes failed", "error", err)
 		}
+		if _, err := s.sweepTally(); err != nil {
+			s.log.Error("sweeping failed sign-ins failed", "error", err)
+		}
 	}
 }
