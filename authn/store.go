@@ -56,6 +56,7 @@ type FileStore struct {
 	snap     atomic.Pointer[snapshot]
 	reload   sync.Mutex
 	onChange func(names []string) // guarded by reload
+	onReload func()               // guarded by reload
 }
 
 // OnChange makes every later reload call f with the names of the users it removed,
@@ -64,6 +65,14 @@ type FileStore struct {
 func (s *FileStore) OnChange(f func(names []string)) {
 	s.reload.Lock()
 	s.onChange = f
+	s.reload.Unlock()
+}
+
+// OnReload makes every later reload that puts a new version of the file in place call
+// f, after the new users are in place and after OnChange's f.
+func (s *FileStore) OnReload(f func()) {
+	s.reload.Lock()
+	s.onReload = f
 	s.reload.Unlock()
 }
 
@@ -97,10 +106,16 @@ func (s *FileStore) Path() string { return s.path }
 // Reload reads the users file again. On error the previous users stay in place.
 func (s *FileStore) Reload() error {
 	s.reload.Lock()
+	old := s.snap.Load()
 	changed, f, err := s.reloadLocked()
+	fresh := err == nil && (old == nil || old.good != s.snap.Load().good)
+	after := s.onReload
 	s.reload.Unlock()
 	if err == nil && len(changed) > 0 && f != nil {
 		f(changed)
+	}
+	if fresh && after != nil {
+		after()
 	}
 	return err
 }

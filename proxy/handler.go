@@ -217,6 +217,11 @@ func New(o Options) (*Handler, error) {
 		}
 	}
 	sortRoutes(h.routes)
+	routeNames := make([]string, len(h.routes))
+	for i, rt := range h.routes {
+		routeNames[i] = rt.name
+	}
+	h.metrics.routes(routeNames)
 	return h, nil
 }
 

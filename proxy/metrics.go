@@ -12,6 +12,7 @@ import (
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/authn/throttle"
 )
 
 // Metrics counts what a Handler does, for Prometheus. A nil *Metrics counts nothing.
@@ -55,7 +56,38 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"queue"}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.upstream, m.signIns, m.throttles, m.checks)
+	// Counters that exist from the start read as zero rather than absent, so that a rate
+	// or an alert on them works before the first event.
+	for _, r := range []string{"success", "failure", "throttled"} {
+		m.signIns.WithLabelValues(r)
+	}
+	for _, r := range throttleReasons {
+		m.throttles.WithLabelValues(r)
+	}
+	for _, p := range []authn.Priority{authn.Known, authn.Quiet, authn.Stranger} {
+		m.checks.WithLabelValues(p.String())
+	}
 	return m
+}
+
+// throttleReasons are the reasons a sign-in is throttled for, as the audit records and
+// gateway_throttles_total give them: the limit, and the step or kind of sign-in.
+var throttleReasons = []string{
+	string(throttle.ByAddress), string(throttle.ByUserAddress), string(throttle.ByUser),
+	string(throttle.ByAddress) + ", code", string(throttle.ByUserAddress) + ", code",
+	"wrong codes, code",
+	string(throttle.ByAddress) + ", basic", string(throttle.ByUserAddress) + ", basic",
+	string(throttle.ByUser) + ", basic",
+}
+
+// routes makes the upstream errors of each of names read as zero until the first.
+func (m *Metrics) routes(names []string) {
+	if m == nil {
+		return
+	}
+	for _, n := range names {
+		m.upstream.WithLabelValues(n)
+	}
 }
 
 func (m *Metrics) request(route string, code int, d time.Duration) {

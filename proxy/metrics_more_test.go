@@ -15,9 +15,22 @@ import (
 	"github.com/frontgate/gateway/proxy"
 )
 
-// scrapeLines returns the lines of reg's text exposition for the metric name, sorted as
-// the exposition sorts them, one per line; "" when it has none.
+// scrapeLines returns the lines of reg's text exposition for the metric name that count
+// something (the counters read as zero from the start are left out), sorted as the
+// exposition sorts them, one per line; "" when it has none.
 func scrapeLines(tb testing.TB, reg *prometheus.Registry, name string) string {
+	tb.Helper()
+	var lines []string
+	for _, l := range strings.Split(scrapeAll(tb, reg, name), "\n") {
+		if l != "" && !strings.HasSuffix(l, " 0") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// scrapeAll returns every line of reg's text exposition for the metric name.
+func scrapeAll(tb testing.TB, reg *prometheus.Registry, name string) string {
 	tb.Helper()
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec,
@@ -103,6 +116,36 @@ func TestUpstreamErrorsCounted(t *testing.T) {
 	}
 	if got := scrapeLines(t, reg, name); got != before {
 		t.Errorf("after garbled bodies: got\n%s\nwant\n%s", got, before)
+	}
+}
+
+// TestCountersReadZeroFromTheStart: before anything happened, the counters of sign-ins,
+// throttles, password checks and each route's upstream errors read as zero, so that a
+// rate or an alert on them works from the first scrape.
+func TestCountersReadZeroFromTheStart(t *testing.T) {
+	up := newEcho(t)
+	reg := prometheus.NewRegistry()
+	newEnvByHand(t, up, fmt.Sprintf(`routes:
+  - upstream: %q
+  - path: /down/
+    upstream: %[1]q
+`, up.URL), handParts{store: session.NewMemory(), metrics: proxy.NewMetrics(reg)})
+	for name, want := range map[string][]string{
+		"gateway_sign_ins_total": {`{result="failure"} 0`, `{result="success"} 0`,
+			`{result="throttled"} 0`},
+		"gateway_throttles_total": {`{reason="address"} 0`, `{reason="user"} 0`,
+			`{reason="user and address"} 0`, `{reason="wrong codes, code"} 0`,
+			`{reason="user, basic"} 0`},
+		"gateway_password_checks_total": {`{queue="known"} 0`, `{queue="quiet"} 0`,
+			`{queue="stranger"} 0`},
+		"gateway_upstream_errors_total": {`{route="/"} 0`, `{route="/down/"} 0`},
+	} {
+		got := scrapeAll(t, reg, name)
+		for _, w := range want {
+			if !strings.Contains(got, name+w) {
+				t.Errorf("%s: no %s%s before anything happened; got\n%s", name, name, w, got)
+			}
+		}
 	}
 }
 

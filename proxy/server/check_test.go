@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCheckFindsWhatRunRefuses checks that Check reports, with file, line and key, the
@@ -268,5 +269,28 @@ func TestUsersFileModeWarnings(t *testing.T) {
 			tt.want != "" && !strings.Contains(got, ":3: users.file: "+users+" "+tt.want) {
 			t.Errorf("mode %o: warnings %q, want %q", tt.mode, got, tt.want)
 		}
+	}
+}
+
+// TestUsersReloadWarns: a users file that leaves a rule's group empty is doubted when it
+// is read again, not only when the config is.
+func TestUsersReloadWarns(t *testing.T) {
+	up := newUpstream(t)
+	path := writeConfig(t, up, "    allow:\n      groups: [admins]\n")
+	hashes := map[string]string{}
+	writeUsersFile(t, path, hashes, map[string]string{"alice": "    groups: [admins]\n"})
+	_, logs := runLogged(t, path)
+	const doubt = `is in group \"admins\"`
+	if strings.Contains(logs.String(), doubt) {
+		t.Fatalf("warned while alice is in admins:\n%s", logs.String())
+	}
+	writeUsersFile(t, path, hashes, map[string]string{"alice": ""})
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), doubt) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning that nobody is in admins once the users file said so; "+
+				"log:\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -80,6 +80,15 @@ func (g *gateway) build(cfg *config.Config) (*proxy.Handler, error) {
 				g.endSessions(name)
 			}
 		})
+		// a rule may name a user or group that the new version adds or takes away
+		users.OnReload(func() {
+			g.mu.Lock()
+			cur := g.cfg
+			g.mu.Unlock()
+			if cur != nil && cur.Users.File == users.Path() {
+				logUserWarnings(g.lg, cur)
+			}
+		})
 		var wctx context.Context
 		wctx, cancel = context.WithCancel(g.ctx)
 		go users.Watch(wctx, usersPollInterval)

@@ -25,9 +25,15 @@ import (
 // loading it is the error then.
 func Warnings(cfg *config.Config) []error {
 	out := append(tlsWarnings(cfg), loopWarnings(cfg)...)
+	return append(out, userWarnings(cfg)...)
+}
+
+// userWarnings returns the warnings of Warnings that the users file, as it is now, gives.
+func userWarnings(cfg *config.Config) []error {
+	var out []error
 	users, err := authn.ReadUsersFile(cfg.Users.File)
 	if err != nil {
-		return out
+		return nil
 	}
 	enabled := 0
 	groups := make(map[string]bool)
@@ -90,6 +96,13 @@ func Warnings(cfg *config.Config) []error {
 // logWarnings logs each of cfg's warnings.
 func logWarnings(lg *slog.Logger, cfg *config.Config) {
 	for _, w := range Warnings(cfg) {
+		lg.Warn("config is likely mistaken", "problem", w)
+	}
+}
+
+// logUserWarnings logs the warnings the users file of cfg gives, as it is now.
+func logUserWarnings(lg *slog.Logger, cfg *config.Config) {
+	for _, w := range userWarnings(cfg) {
 		lg.Warn("config is likely mistaken", "problem", w)
 	}
 }
