@@ -109,6 +109,13 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 	if st.preflight {
 		out.Body, out.ContentLength, out.TransferEncoding = http.NoBody, 0, nil
 	}
+	// An app may leave unread a body where its method means none, and read it as the
+	// next request on the connection: one the gateway never judged, under any name it
+	// likes. Such a body goes on a connection closed after it, which the app reads no
+	// further (ReverseProxy leaves Body nil when there is none).
+	if out.Body != nil && out.Body != http.NoBody && !bodyMeant(out.Method) {
+		out.Close = true
+	}
 	if st.basic || (rt.dropBasic && anyBasic(out.Header.Values("Authorization"))) {
 		// On a basic_auth route and those nested under it, Basic credentials are the
 		// gateway's users' passwords, used or not, in any copy of the header: never the
@@ -134,6 +141,17 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 			h.setAssertion(pr, rt, u)
 		}
 	}
+}
+
+// bodyMeant reports whether apps read the body of a request of method as a matter of
+// course: POST, PUT and PATCH. Other methods define none (GET, HEAD, DELETE, OPTIONS,
+// TRACE), or are extensions the app may not know.
+func bodyMeant(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		return true
+	}
+	return false
 }
 
 // anyBasic reports whether any of the Authorization values names the Basic scheme, in

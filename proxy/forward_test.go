@@ -389,6 +389,17 @@ func TestUpgradesOtherThanWebsocketDeclined(t *testing.T) {
 			t.Errorf("Upgrade: %s: the app got the offer: %v", up, got)
 		}
 	}
+	// HTTP/1.0 has no upgrades, not even to websocket: the header is ignored there
+	before := e.up.count()
+	code := e.rawRequest(t, "GET /public/ws HTTP/1.0", "Host: gw.example.test",
+		"Connection: Upgrade", "Upgrade: websocket", "Sec-WebSocket-Version: 13",
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Cookie: gateway_session="+alice)
+	if code != http.StatusOK || e.up.count() != before+1 {
+		t.Errorf("an HTTP/1.0 websocket handshake: status %d, upstream asked %d times; "+
+			"want 200, once", code, e.up.count()-before)
+	} else if got := e.up.last(t).Header; got.Get("Upgrade") != "" {
+		t.Errorf("an HTTP/1.0 websocket handshake: the app got the offer: %v", got)
+	}
 }
 
 func TestGatewayPrefixWithParamsRefused(t *testing.T) {

@@ -407,7 +407,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	// sees, with no session check and no header stripping. The offer is declined by
 	// ignoring it, as a server may, and the request served as it is: clients such as
 	// Java's offer h2c on every plain-HTTP request.
-	if up := r.Header.Get("Upgrade"); up != "" && !strings.EqualFold(up, "websocket") {
+	// HTTP/1.0 has no upgrades: a server ignores the header there (RFC 9110, 7.8).
+	if up := r.Header.Get("Upgrade"); up != "" && (!strings.EqualFold(up, "websocket") ||
+		!r.ProtoAtLeast(1, 1)) {
 		r.Header.Del("Upgrade")
 		r.Header.Del("Http2-Settings") // the rest of an h2c offer
 	}
