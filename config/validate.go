@@ -424,6 +424,20 @@ func (v validator) tls(c *Config) error {
 				"host:port, such as 127.0.0.1:9090: metrics are not for the internet"))
 		}
 	}
+	// Two listeners on one address: the second could not start, or, on a system that
+	// lets both bind, would take some of the first one's connections.
+	for _, l := range []struct{ key, addr string }{{"http_listen", c.HTTPListen},
+		{"admin.listen", c.Admin.Listen}} {
+		if l.addr != "" && sameListener(c.Listen, l.addr) {
+			return v.fail(l.key, fmt.Errorf("%s %s is where listen %s serves already; give "+
+				"it a port of its own", l.key, l.addr, c.Listen))
+		}
+	}
+	if c.HTTPListen != "" && c.Admin.Listen != "" && sameListener(c.HTTPListen,
+		c.Admin.Listen) {
+		return v.fail("admin.listen", fmt.Errorf("admin.listen %s is where http_listen %s "+
+			"serves already; give it a port of its own", c.Admin.Listen, c.HTTPListen))
+	}
 	if a := c.Assertion.TTL; a > time.Hour {
 		return v.fail("assertion.ttl", errors.New("ttl must be at most 1h: an assertion is "+
 			"meant to be short-lived"))
@@ -655,4 +669,17 @@ func (v validator) log(c *Config) error {
 			c.Log.Format))
 	}
 	return nil
+}
+
+// sameListener reports whether listeners on the host:port addresses a and b would
+// claim one address: the same port, on the same host or where either host is every
+// address ("", 0.0.0.0, ::). Port 0, a port the system picks, is never the same.
+func sameListener(a, b string) bool {
+	ha, pa, err1 := net.SplitHostPort(a)
+	hb, pb, err2 := net.SplitHostPort(b)
+	if err1 != nil || err2 != nil || pa != pb || pa == "0" {
+		return false
+	}
+	every := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return every(ha) || every(hb) || strings.EqualFold(ha, hb)
 }

@@ -301,6 +301,35 @@ func TestParseValidationErrors(t *testing.T) {
 			line: 7, key: "routes[0].public[1]", msg: `path must not contain '?'`,
 		},
 		{
+			name: "admin on the main listener",
+			data: "listen: 127.0.0.1:8080\nadmin:\n  listen: 127.0.0.1:8080\n" + minimal,
+			line: 3, key: "admin.listen",
+			msg: "admin.listen 127.0.0.1:8080 is where listen 127.0.0.1:8080 serves " +
+				"already; give it a port of its own",
+		},
+		{
+			name: "admin under a listener on every address",
+			data: "listen: :9090\nadmin:\n  listen: localhost:9090\n" + minimal,
+			line: 3, key: "admin.listen",
+			msg: "admin.listen localhost:9090 is where listen :9090 serves already; " +
+				"give it a port of its own",
+		},
+		{
+			name: "http_listen on the main listener",
+			data: "listen: \"[::]:443\"\nhttp_listen: \":443\"\n" + minimal,
+			line: 2, key: "http_listen",
+			msg: "http_listen :443 is where listen [::]:443 serves already; give it a " +
+				"port of its own",
+		},
+		{
+			name: "admin on http_listen",
+			data: "listen: :443\nhttp_listen: 127.0.0.1:80\nadmin:\n  listen: " +
+				"127.0.0.1:80\n" + minimal,
+			line: 4, key: "admin.listen",
+			msg: "admin.listen 127.0.0.1:80 is where http_listen 127.0.0.1:80 serves " +
+				"already; give it a port of its own",
+		},
+		{
 			name: "log level", data: "log:\n  level: verbose\n" + minimal,
 			line: 2, key: "log.level",
 			msg: `log level must be one of debug, info, warn, error, not "verbose"`,
