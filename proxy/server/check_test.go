@@ -88,6 +88,11 @@ func TestWarnings(t *testing.T) {
 					"Basic credentials cannot carry: on this route only a browser's " +
 					"session lets them in, and a script sending their password is counted " +
 					"as a guesser"}},
+		{"a colon in a name on a basic_auth route", "  \"c:ol\":\n    password: " + hash +
+			"\n  alice:\n    password: " + hash + "\n", "users: [\"c:ol\", alice]\n    " +
+			"basic_auth: true\n", []string{
+			":9: routes[0].basic_auth: c:ol have a colon in their names, which ends the " +
+				"name in Basic credentials: they can sign in on this route in a browser only"}},
 		{"names nobody", "  alice:\n    password: " + hash + "\n    groups: [ops]\n",
 			"users: [alice, Alice]\n      groups: [ops, admins]\n", []string{
 				":8: routes[0].allow.users[1]: no user \"Alice\" in " + users,

@@ -82,6 +82,12 @@ func userWarnings(cfg *config.Config) []error {
 						"in, and a script sending their password is counted as a guesser",
 						strings.Join(names, ", "))))
 			}
+			if names := colonUsers(users, rt.Allow); len(names) > 0 {
+				out = append(out, cfg.Errorf(fmt.Sprintf("routes[%d].basic_auth", i),
+					fmt.Errorf("%s have a colon in their names, which ends the name in "+
+						"Basic credentials: they can sign in on this route in a browser "+
+						"only", strings.Join(names, ", "))))
+			}
 		}
 		for j, g := range rt.Allow.Groups {
 			if !groups[g] {
@@ -223,16 +229,31 @@ func sameMachine(upstream, host string) bool {
 // codeUsers returns, sorted, the enabled users with a one-time-code secret whom the rule
 // a admits.
 func codeUsers(users map[string]*authn.User, a config.Allow) []string {
+	return admitted(users, a, func(_ string, u *authn.User) bool { return u.TOTP != nil })
+}
+
+// colonUsers returns, sorted, the enabled users a lets in whose names hold a colon, which
+// ends the name in HTTP Basic credentials (RFC 7617), so they cannot sign in with them.
+func colonUsers(users map[string]*authn.User, a config.Allow) []string {
+	return admitted(users, a, func(name string, _ *authn.User) bool {
+		return strings.Contains(name, ":")
+	})
+}
+
+// admitted returns, sorted, the names of the enabled users that a lets in, for some
+// method, and that pick reports.
+func admitted(users map[string]*authn.User, a config.Allow,
+	pick func(string, *authn.User) bool) []string {
 	var names []string
 	for name, u := range users {
-		if u.TOTP == nil || u.Disabled {
+		if u.Disabled || !pick(name, u) {
 			continue
 		}
-		admitted := len(a.Users) == 0 && len(a.Groups) == 0 || slices.Contains(a.Users, name)
+		in := len(a.Users) == 0 && len(a.Groups) == 0 || slices.Contains(a.Users, name)
 		for _, g := range u.Groups {
-			admitted = admitted || slices.Contains(a.Groups, g)
+			in = in || slices.Contains(a.Groups, g)
 		}
-		if admitted {
+		if in {
 			names = append(names, name)
 		}
 	}
