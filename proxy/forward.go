@@ -248,7 +248,9 @@ func (h *Handler) setForwarded(pr *httputil.ProxyRequest) {
 	if xff != "" {
 		out.Header["X-Forwarded-For"] = v[0:1:1]
 	}
-	out.Header["X-Forwarded-Host"] = v[1:2:2]
+	if host != "" { // an HTTP/1.0 request may name none
+		out.Header["X-Forwarded-Host"] = v[1:2:2]
+	}
 	out.Header["X-Forwarded-Proto"] = v[2:3:3]
 }
 

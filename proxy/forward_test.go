@@ -538,3 +538,15 @@ func TestForwardedHostFromTrustedProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestNoHostNoForwardedHost: an HTTP/1.0 request that names no host is forwarded without
+// an X-Forwarded-Host, rather than with an empty one an app would build links from.
+func TestNoHostNoForwardedHost(t *testing.T) {
+	e := newEnv(t, "")
+	if code := e.rawRequest(t, "GET /public/x HTTP/1.0"); code != http.StatusOK {
+		t.Fatalf("status %d, want 200", code)
+	}
+	if vs, ok := e.up.last(t).Header["X-Forwarded-Host"]; ok {
+		t.Errorf("X-Forwarded-Host: %q, want none", vs)
+	}
+}
