@@ -3,11 +3,13 @@ package proxy_test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/frontgate/gateway/authn/session"
 )
@@ -63,6 +65,11 @@ func (u *naiveUpstream) serve(n int, c net.Conn) {
 		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s",
 			len(req.URL.Path), req.URL.Path)
 		if req.Close {
+			// a lingering close, as servers make: what the client still sends is read
+			// and dropped, so that closing resets nothing the client has yet to read
+			c.(*net.TCPConn).CloseWrite()
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			io.Copy(io.Discard, br)
 			return
 		}
 	}
