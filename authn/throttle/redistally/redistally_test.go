@@ -8,21 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/frontgate/gateway/authn/session/redisstore/redistest"
 	"github.com/frontgate/gateway/authn/throttle"
 	"github.com/frontgate/gateway/authn/throttle/redistally"
 	"github.com/frontgate/gateway/authn/throttle/tallytest"
 )
-
-func client(t *testing.T, srv *redistest.Server) *redis.Client {
-	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1,
-		DialTimeout: time.Second, ReadTimeout: time.Second})
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
-}
 
 // TestTally runs the contract, each run under a prefix of its own.
 func TestTally(t *testing.T) {
@@ -30,13 +20,13 @@ func TestTally(t *testing.T) {
 	n := 0
 	tallytest.Run(t, func(t *testing.T) throttle.Tally {
 		n++
-		return redistally.New(client(t, srv), "test"+strconv.Itoa(n)+":")
+		return redistally.New(srv.Client(t), "test"+strconv.Itoa(n)+":")
 	})
 }
 
 func TestKeysUnderPrefixAndKeptAWindow(t *testing.T) {
 	srv := redistest.Start(t)
-	rdb := client(t, srv)
+	rdb := srv.Client(t)
 	l := tallytest.Limits
 	th := throttle.NewShared(l, redistally.New(rdb, "gw:throttle:"), nil)
 	tallytest.FailAt(t, th, "alice", netip.MustParseAddr("192.0.2.1"))
@@ -59,7 +49,7 @@ func TestKeysUnderPrefixAndKeptAWindow(t *testing.T) {
 
 func TestNotACountIsAnError(t *testing.T) {
 	srv := redistest.Start(t)
-	rdb := client(t, srv)
+	rdb := srv.Client(t)
 	tally := redistally.New(rdb, "gw:")
 	ctx := t.Context()
 	rdb.HSet(ctx, "gw:addr:x", "n", "many", "last", "0")
@@ -70,7 +60,7 @@ func TestNotACountIsAnError(t *testing.T) {
 
 func TestRedisDownAdmitsNothing(t *testing.T) {
 	srv := redistest.Start(t)
-	th := throttle.NewShared(tallytest.Limits, redistally.New(client(t, srv), "gw:"), nil)
+	th := throttle.NewShared(tallytest.Limits, redistally.New(srv.Client(t), "gw:"), nil)
 	at, _, _, err := th.Begin(t.Context(), "alice", netip.MustParseAddr("192.0.2.1"), false)
 	if err != nil {
 		t.Fatal(err)

@@ -7,25 +7,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/frontgate/gateway/authn/session/redisstore/redistest"
 	"github.com/frontgate/gateway/authn/totp"
 	"github.com/frontgate/gateway/authn/totp/ledgertest"
 	"github.com/frontgate/gateway/authn/totp/redisledger"
 )
 
-func client(t *testing.T, srv *redistest.Server) *redis.Client {
-	t.Helper()
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1,
-		DialTimeout: time.Second, ReadTimeout: time.Second})
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
-}
-
 func TestLedger(t *testing.T) {
 	srv := redistest.Start(t)
-	rdb := client(t, srv)
+	rdb := srv.Client(t)
 	n := 0
 	ledgertest.Run(t, func(t *testing.T) totp.Ledger {
 		n++
@@ -36,8 +26,8 @@ func TestLedger(t *testing.T) {
 // TestShared checks that two gateways, each with its own client, share what one knows.
 func TestShared(t *testing.T) {
 	srv := redistest.Start(t)
-	a := redisledger.New(client(t, srv), "gw:")
-	b := redisledger.New(client(t, srv), "gw:")
+	a := redisledger.New(srv.Client(t), "gw:")
+	b := redisledger.New(srv.Client(t), "gw:")
 	ctx := t.Context()
 	now := time.Now()
 	step := totp.Step(now)
@@ -62,7 +52,7 @@ func TestShared(t *testing.T) {
 
 	// the step is kept for totp.Remember, and not much longer
 	sum := sha256.Sum256([]byte("alice"))
-	ttl, err := client(t, srv).PTTL(ctx, "gw:used:"+hex.EncodeToString(sum[:])).Result()
+	ttl, err := srv.Client(t).PTTL(ctx, "gw:used:"+hex.EncodeToString(sum[:])).Result()
 	if err != nil || ttl <= totp.Remember || ttl > totp.Remember+2*time.Minute {
 		t.Errorf("the step of the last code expires in %v (%v)", ttl, err)
 	}
@@ -71,7 +61,7 @@ func TestShared(t *testing.T) {
 // TestDown checks that a ledger whose Redis is gone fails, so that no code is taken.
 func TestDown(t *testing.T) {
 	srv := redistest.Start(t)
-	l := redisledger.New(client(t, srv), "gw:")
+	l := redisledger.New(srv.Client(t), "gw:")
 	srv.Stop()
 	ctx := t.Context()
 	now := time.Now()

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Server is a redis-server started by a test, on a loopback port of its own, with
@@ -179,4 +181,14 @@ func freePort(tb testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Client returns a client of srv, closed when tb ends, that fails at once rather than
+// retry, with one-second timeouts: tests of a server that stops see its failure soon.
+func (srv *Server) Client(tb testing.TB) *redis.Client {
+	tb.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1,
+		DialTimeout: time.Second, ReadTimeout: time.Second})
+	tb.Cleanup(func() { rdb.Close() })
+	return rdb
 }
