@@ -86,7 +86,7 @@ func (a *Authenticator) Verifications() int64 { return a.verifications.Load() }
 // password is checked before the answer, so timing reveals nothing. It returns ctx's
 // error if ctx ends while waiting for a slot.
 func (a *Authenticator) Authenticate(ctx context.Context, name, pw string) (*User, error) {
-	return a.authenticate(ctx, name, pw, Stranger)
+	return a.authenticate(ctx, name, pw, Stranger, nil)
 }
 
 // AuthenticateWith is Authenticate for a check placed by p while others wait for a
@@ -95,12 +95,22 @@ func (a *Authenticator) Authenticate(ctx context.Context, name, pw string) (*Use
 // exactly as Authenticate does; only the wait differs.
 func (a *Authenticator) AuthenticateWith(ctx context.Context, name, pw string,
 	p Priority) (*User, error) {
-	return a.authenticate(ctx, name, pw, p)
+	return a.authenticate(ctx, name, pw, p, nil)
 }
 
-// authenticate checks pw for name, waiting for a slot as p says.
-func (a *Authenticator) authenticate(ctx context.Context, name, pw string, p Priority) (
-	*User, error) {
+// AuthenticateGated is AuthenticateWith that calls gate once a slot is free, just before
+// the password is checked, and returns gate's error, checking nothing, when it fails.
+// What gate counts, such as an attempt in a store that several gateways share, is then
+// counted no faster than passwords are checked.
+func (a *Authenticator) AuthenticateGated(ctx context.Context, name, pw string, p Priority,
+	gate func(context.Context) error) (*User, error) {
+	return a.authenticate(ctx, name, pw, p, gate)
+}
+
+// authenticate checks pw for name, waiting for a slot as p says, once gate, if any,
+// lets it.
+func (a *Authenticator) authenticate(ctx context.Context, name, pw string, p Priority,
+	gate func(context.Context) error) (*User, error) {
 	if len(name) > MaxUsernameLength || len(pw) > MaxPasswordLength {
 		return nil, &AuthError{Reason: "too long"}
 	}
@@ -115,6 +125,12 @@ func (a *Authenticator) authenticate(ctx context.Context, name, pw string, p Pri
 
 	if err := a.slots.acquire(ctx, p, name); err != nil {
 		return nil, fmt.Errorf("waiting to check a password: %w", err)
+	}
+	if gate != nil {
+		if err := gate(ctx); err != nil {
+			a.slots.release()
+			return nil, err
+		}
 	}
 	start := time.Now()
 	ok := h.Verify(pw)

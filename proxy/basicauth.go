@@ -12,6 +12,7 @@ import (
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/authn/throttle"
 )
 
 // basicCacheTTL is how long a checked set of Basic credentials is remembered after its
@@ -121,7 +122,7 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 	attempt, wait, why, err := h.throttle.Begin(r.Context(), name, ip,
 		h.places.has(name, ip, now))
 	if err != nil {
-		h.storeError("reading failed sign-ins failed", err, h.auditName(name))
+		h.storeError("counting failed sign-ins failed", err, h.auditName(name))
 		return nil, 0, errCountsDown
 	}
 	if wait > 0 {
@@ -133,14 +134,23 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 	// those guessing at its account nor keeps them from expiring.
 	if u := h.auth.Users().Lookup(name); u != nil && !u.Disabled &&
 		h.basic.has(h.basic.id(name, pass, u), now) {
-		attempt.Cancel()
+		h.cancel(r.Context(), attempt, name)
 		return u, 0, nil
 	}
 	prio := authn.Stranger
 	if attempt.QuietNetwork() {
 		prio = authn.Quiet
 	}
-	u, err := h.auth.AuthenticateWith(r.Context(), name, pass, prio)
+	u, err := h.auth.AuthenticateGated(r.Context(), name, pass, prio, attempt.Claim)
+	var refused *throttle.Refused
+	switch {
+	case errors.As(err, &refused):
+		h.audit(r, "sign-in throttled", h.auditName(name), string(refused.Reason)+", basic")
+		return nil, refused.Wait, errThrottled
+	case errors.Is(err, throttle.ErrUnavailable):
+		h.storeError("counting failed sign-ins failed", err, h.auditName(name))
+		return nil, 0, errCountsDown
+	}
 	if authn.Checked(err) {
 		h.metrics.passwordCheck(prio)
 	}
@@ -151,9 +161,6 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 			reason = ae.Reason
 		}
 		h.audit(r, "sign-in failed", h.auditName(name), reason+", basic")
-		if authn.Checked(err) {
-			h.failed(r.Context(), attempt, name)
-		}
 		return nil, 0, err
 	}
 	if u.TOTP != nil {
@@ -161,7 +168,6 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 		// never signs in without it. The answer is a wrong password's, and it counts as
 		// one, so that a job left sending them is held back as such a job is.
 		h.audit(r, "sign-in failed", u.Name, "code required, basic")
-		h.failed(r.Context(), attempt, u.Name)
 		return nil, 0, errCodeRequired
 	}
 	h.succeeded(r.Context(), attempt, u.Name)

@@ -206,24 +206,25 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.strikes.undo(name, device)
 	}
 	if err != nil {
-		// the counts gateways share cannot be read: no password is checked unthrottled
-		h.storeError("reading failed sign-ins failed", err, h.auditName(name))
-		w.Header().Set("Retry-After", "5")
-		h.errorPage(w, r, http.StatusServiceUnavailable, msgCannotSignIn)
+		h.countsDown(w, r, name, err)
 		return
 	}
-	if wait > 0 {
+	throttled := func(wait time.Duration, why throttle.Reason) {
 		h.audit(r, "sign-in throttled", h.auditName(name), string(why))
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		h.render(w, r, http.StatusTooManyRequests, page.Login{
 			Site: h.site, CSRFToken: st.CSRF, Next: next, Error: msgThrottled,
 			Username: displayName(name), RememberMe: h.rememberMe,
 		})
+	}
+	if wait > 0 {
+		throttled(wait, why)
 		return
 	}
 
 	// A browser, or an address, the user signed in from before goes first under a flood,
-	// and one from a network that has not failed lately goes ahead of the rest.
+	// and one from a network that has not failed lately goes ahead of the rest. The
+	// attempt is counted where gateways share the counts once its check is next.
 	prio := authn.Stranger
 	switch {
 	case known || h.places.has(name, h.clientIP(r), time.Now()):
@@ -231,7 +232,23 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	case attempt.QuietNetwork():
 		prio = authn.Quiet
 	}
-	u, err := h.auth.AuthenticateWith(r.Context(), name, r.PostForm.Get("password"), prio)
+	u, err := h.auth.AuthenticateGated(r.Context(), name, r.PostForm.Get("password"), prio,
+		attempt.Claim)
+	var refused *throttle.Refused
+	switch {
+	case errors.As(err, &refused):
+		if known {
+			h.strikes.undo(name, device)
+		}
+		throttled(refused.Wait, refused.Reason)
+		return
+	case errors.Is(err, throttle.ErrUnavailable):
+		if known {
+			h.strikes.undo(name, device)
+		}
+		h.countsDown(w, r, name, err)
+		return
+	}
 	if authn.Checked(err) {
 		h.metrics.passwordCheck(prio)
 	}
@@ -242,9 +259,6 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			reason = ae.Reason
 		}
 		h.audit(r, "sign-in failed", h.auditName(name), reason)
-		if authn.Checked(err) {
-			h.failed(r.Context(), attempt, name)
-		}
 		h.render(w, r, http.StatusUnauthorized, page.Login{
 			Site: h.site, CSRFToken: st.CSRF, Next: next, Error: msgInvalid,
 			Username: displayName(name), RememberMe: h.rememberMe,
@@ -257,7 +271,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		// The password is right, but the sign-in is not done: the attempt counts neither
 		// as a failure nor as a success, which would clear the counts of the codes
 		// guessed so far. The code step is throttled as the password is.
-		attempt.Cancel()
+		h.cancel(r.Context(), attempt, u.Name)
 		last, err := h.codes.Last(r.Context(), u.Name)
 		if err != nil {
 			h.storeError("reading the last one-time code failed", err, u.Name)
@@ -335,13 +349,29 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 	if wait == 0 {
 		left, err := h.codes.Take(ctx, codeKey(u), now)
 		if err != nil {
-			attempt.Cancel()
+			h.cancel(ctx, attempt, u.Name)
 			h.codesDown(w, r, st, "counting a one-time code failed", err)
 			return
 		}
 		if left > 0 {
-			attempt.Cancel()
+			h.cancel(ctx, attempt, u.Name)
 			wait, refused = left, "wrong codes"
+		}
+	}
+	if wait == 0 {
+		// counted where gateways share the counts, after the spacing of wrong codes,
+		// which bounds how fast it is written
+		var rf *throttle.Refused
+		switch err := attempt.Claim(ctx); {
+		case errors.As(err, &rf):
+			wait, refused = rf.Wait, rf.Reason
+		case err != nil:
+			h.codeTakenBack(ctx, u)
+			h.codesDown(w, r, st, "counting a sign-in failed", err)
+			return
+		}
+		if wait > 0 {
+			h.codeTakenBack(ctx, u)
 		}
 	}
 	if wait > 0 {
@@ -357,7 +387,7 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 		var err error
 		// another request, here or at another gateway, may have brought the same code
 		if ok, err = h.codes.Claim(ctx, u.Name, p.After, step, now); err != nil {
-			attempt.Cancel()
+			h.cancel(ctx, attempt, u.Name)
 			h.codesDown(w, r, st, "recording a one-time code failed", err)
 			return
 		}
@@ -370,26 +400,39 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 			reason = "code used before"
 		}
 		h.audit(r, "sign-in failed", u.Name, reason)
-		h.failed(ctx, attempt, u.Name)
 		h.render(w, r, http.StatusUnauthorized, page.Code{Site: h.site,
 			CSRFToken: st.CSRF, Error: msgBadCode})
 		return
 	}
-	if err := h.codes.Right(ctx, codeKey(u)); err != nil {
-		// the right code stays counted as wrong: one more than there were, no fewer
-		h.storeError("taking back a right one-time code failed", err, u.Name)
-	}
+	h.codeTakenBack(ctx, u)
 	h.succeeded(ctx, attempt, u.Name)
 	h.signIn(w, r, u, p.Remember, st.Next, "password and code")
 }
 
-// failed counts attempt, whose password or code was checked and found wrong, where the
-// gateways that share a store see it. It is counted here already: a failure to count it
-// there is logged, and the guesser gets fewer attempts from this gateway alone.
-func (h *Handler) failed(ctx context.Context, attempt *throttle.Attempt, name string) {
-	if err := attempt.Failed(ctx); err != nil {
-		h.storeError("counting a failed sign-in failed", err, h.auditName(name))
+// cancel takes attempt back, logging what could not be taken back where the gateways
+// share the counts; there, it expires all the same.
+func (h *Handler) cancel(ctx context.Context, attempt *throttle.Attempt, user string) {
+	if err := attempt.Cancel(ctx); err != nil {
+		h.storeError("taking back a sign-in attempt failed", err, h.auditName(user))
 	}
+}
+
+// codeTakenBack takes back the code of u that Take counted as wrong, as a right one or
+// one that was not checked.
+func (h *Handler) codeTakenBack(ctx context.Context, u *authn.User) {
+	if err := h.codes.Right(ctx, codeKey(u)); err != nil {
+		// the code stays counted as wrong: one more than there were, no fewer
+		h.storeError("taking back a one-time code failed", err, u.Name)
+	}
+}
+
+// countsDown answers a sign-in whose attempt could not be counted where the gateways
+// share the counts of failed sign-ins: no password is checked unthrottled.
+func (h *Handler) countsDown(w http.ResponseWriter, r *http.Request, name string,
+	err error) {
+	h.storeError("counting failed sign-ins failed", err, h.auditName(name))
+	w.Header().Set("Retry-After", "5")
+	h.errorPage(w, r, http.StatusServiceUnavailable, msgCannotSignIn)
 }
 
 // succeeded clears the counts of failed sign-ins that attempt, whose credentials were

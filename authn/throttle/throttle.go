@@ -17,17 +17,15 @@
 //
 // Gateways that share a store keep the counts per address, per username and address, and
 // per username together in a Tally as well, so that a guesser who spreads attempts over
-// them gets no more than at one. Only failures are written there, once a password was
-// checked and found wrong, so what a flood can write is bounded by how fast the gateways
-// check passwords, and every count expires a Window after its latest failure.
+// them gets no more than at one. An attempt is counted there once its password is about
+// to be checked, so what a flood can write is bounded by how fast the gateways check
+// passwords, and every count expires a Window after its latest failure.
 package throttle
 
 import (
 	"container/list"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"net/netip"
 	"sync"
 	"time"
@@ -81,27 +79,9 @@ const laneMemory = 24 * time.Hour
 // let as many guesses through as one lane did.
 const laneSpacing = 2 * MaxUserSpacing
 
-// Tally keeps counts of failed sign-ins where several gateways see them. Keys are
-// printable and short: a kind, an address or network, and a digest of the username.
-type Tally interface {
-	// Read returns the failures counted under each of keys, in order; a key that holds
-	// none has the zero Count.
-	Read(ctx context.Context, keys []string) ([]Count, error)
-	// Fail counts one more failure, made at now, under each of keys, and keeps each key
-	// until keep after now.
-	Fail(ctx context.Context, keys []string, now time.Time, keep time.Duration) error
-	// Forget drops keys and their counts.
-	Forget(ctx context.Context, keys []string) error
-}
-
-// Count is what a Tally holds under one key.
-type Count struct {
-	Failures int
-	Last     time.Time // of the latest failure
-}
-
 // Throttle decides whether a sign-in attempt may be checked. Safe for concurrent use.
 type Throttle struct {
+	mu       sync.Mutex // makes Begin's check and count one step
 	limits   Limits
 	tally    Tally // nil when the counts are this gateway's alone
 	addr     *table
@@ -140,8 +120,8 @@ func NewShared(l Limits, tally Tally, now func() time.Time) *Throttle {
 }
 
 // Attempt is one sign-in attempt admitted by Begin. It counts as a failure unless
-// Succeeded is called, so attempts that run at the same time cannot slip past the limits
-// together.
+// Succeeded or Cancel is called, so attempts that run at the same time cannot slip past
+// the limits together.
 type Attempt struct {
 	t                             *Throttle
 	addrKey, uaKey, nuKey, netKey string
@@ -150,7 +130,7 @@ type Attempt struct {
 	quiet                         bool   // see QuietNetwork
 	at                            time.Time
 	before                        [5]time.Time // each count's last failure before it
-	shared                        []string     // its keys in the Tally: address, pair, lane
+	shared                        sharedCount  // its count in the Tally, if any
 }
 
 // Begin admits an attempt to sign in as user from addr, or returns how long to wait and
@@ -165,20 +145,35 @@ type Attempt struct {
 // day, so an owner on a new browser and a new network is not kept out by them; only an
 // attacker with hundreds of networks a day competes with the owner there.
 //
-// With a Tally, Begin reads its counts too, and fails, admitting nothing, when it cannot.
+// With a Tally, Begin reads its counts too, and fails, admitting nothing, when it
+// cannot; the attempt counts there once Claim is called.
 func (t *Throttle) Begin(ctx context.Context, user string, addr netip.Addr,
 	trustedDevice bool) (*Attempt, time.Duration, Reason, error) {
 	now := t.now()
 	a := t.attempt(user, addr)
-	if w, r := t.wait(a, trustedDevice, now); w > 0 {
+	t.mu.Lock()
+	w, r := t.wait(a, trustedDevice, now)
+	if w == 0 {
+		a.count(now)
+	}
+	t.mu.Unlock()
+	if w > 0 {
 		return nil, w, r, nil
 	}
 	if t.tally != nil {
-		w, r, err := t.sharedWait(ctx, a, trustedDevice, now)
+		a.shared.prepare(a, trustedDevice)
+		w, r, err := a.shared.read(ctx, now)
 		if err != nil || w > 0 {
+			a.undo()
 			return nil, w, r, err
 		}
 	}
+	return a, 0, "", nil
+}
+
+// count counts a as a failure, at now, in every count it belongs to. t.mu must be held.
+func (a *Attempt) count(now time.Time) {
+	t := a.t
 	a.at = now
 	a.before[0] = t.addr.add(a.addrKey, 1, t.limits.Window, now)
 	a.before[1] = t.userAddr.add(a.uaKey, 1, t.limits.Window, now)
@@ -186,55 +181,22 @@ func (t *Throttle) Begin(ctx context.Context, user string, addr netip.Addr,
 	a.before[2] = t.netUser.add(a.nuKey, 1, laneMemory, now)
 	a.before[3] = t.net.add(a.netKey, 1, laneMemory, now)
 	a.before[4] = a.lane.add(a.user, 1, t.limits.Window, now)
-	return a, 0, "", nil
 }
 
-// sharedWait returns how long the tally's counts make a wait and why, or the error that
-// kept them from being read.
-func (t *Throttle) sharedWait(ctx context.Context, a *Attempt, trustedDevice bool,
-	now time.Time) (time.Duration, Reason, error) {
-	digest := hex.EncodeToString([]byte(a.user))
-	lane := "seen"
-	if a.lane == t.fresh {
-		lane = "fresh"
-	}
-	a.shared = []string{"addr:" + a.addrKey, "pair:" + a.addrKey + ":" + digest,
-		"user:" + lane + ":" + digest}
-	keys := a.shared
-	if trustedDevice {
-		keys = keys[:2]
-	}
-	counts, err := t.tally.Read(ctx, keys)
-	if err != nil {
-		return 0, "", fmt.Errorf("reading the shared counts of failed sign-ins: %w", err)
-	}
-	l := t.limits
-	rules := []struct {
-		limit   int
-		maxWait time.Duration
-		why     Reason
-	}{
-		{l.AddressFailures, l.Window, ByAddress},
-		{l.UserAddressFailures, l.Window, ByUserAddress},
-		{(l.UserFailures + 1) / 2, laneSpacing, ByUser},
-	}
-	for i, c := range counts {
-		r := rules[i]
-		if w := waitFor(c.Failures, c.Last, r.limit, r.maxWait, l.Window, now); w > 0 {
-			return w, r.why, nil
-		}
-	}
-	return 0, "", nil
-}
-
-// Failed records that the attempt's password, or code, was wrong. It already counts as a
-// failure here; Failed counts it in the Tally too, where there is one.
-func (a *Attempt) Failed(ctx context.Context) error {
-	if a.t.tally == nil {
+// Claim counts the attempt in the Tally, where the gateways that share it see it, unless
+// the counts there refuse it: then the attempt is taken back here too, as if Begin had
+// refused it, and the error is a *Refused. The check and the count are one step in the
+// Tally, so attempts that gateways make at the same time cannot slip past its limits
+// together. Call it once the password is about to be checked, so that the Tally is
+// written no faster than passwords are checked. Without a Tally it does nothing. On any
+// other error the attempt is taken back, and must not be checked.
+func (a *Attempt) Claim(ctx context.Context) error {
+	if a.t.tally == nil || a.shared.claimed {
 		return nil
 	}
-	if err := a.t.tally.Fail(ctx, a.shared, a.at, a.t.limits.Window); err != nil {
-		return fmt.Errorf("counting a failed sign-in where gateways share it: %w", err)
+	if err := a.shared.claim(ctx, a.t.now()); err != nil {
+		a.undo()
+		return err
 	}
 	return nil
 }
@@ -244,8 +206,15 @@ func (a *Attempt) Failed(ctx context.Context) error {
 // failure too, so the attempt neither clears the failures of those guessing at the
 // account, as Succeeded does, nor keeps them from expiring, nor changes the wait they
 // are told. Counted until then, it kept attempts made at the same time within the
-// limits, as any attempt does.
-func (a *Attempt) Cancel() {
+// limits, as any attempt does. The error says that its count in the Tally could not be
+// taken back; it expires all the same.
+func (a *Attempt) Cancel(ctx context.Context) error {
+	a.undo()
+	return a.shared.undo(ctx)
+}
+
+// undo takes the attempt back from the Throttle's own counts.
+func (a *Attempt) undo() {
 	a.t.addr.undo(a.addrKey, a.at, a.before[0])
 	a.t.userAddr.undo(a.uaKey, a.at, a.before[1])
 	a.t.netUser.undo(a.nuKey, a.at, a.before[2])
@@ -306,16 +275,7 @@ func (a *Attempt) Succeeded(ctx context.Context) error {
 	a.t.net.add(a.netKey, -1, laneMemory, now)
 	a.t.user.reset(a.user)
 	a.t.fresh.reset(a.user)
-	if a.t.tally == nil {
-		return nil
-	}
-	digest := hex.EncodeToString([]byte(a.user))
-	err := a.t.tally.Forget(ctx, []string{a.shared[1], "user:seen:" + digest,
-		"user:fresh:" + digest})
-	if err != nil {
-		return fmt.Errorf("clearing the shared counts of a user's failed sign-ins: %w", err)
-	}
-	return nil
+	return a.shared.succeeded(ctx)
 }
 
 // userKey is a fixed-size digest of a username.
@@ -403,13 +363,13 @@ func (t *table) wait(key string, limit int, maxWait, window time.Duration,
 		t.remove(el)
 		return 0
 	}
-	return waitFor(e.failures, e.last, limit, maxWait, window, now)
+	return WaitFor(e.failures, e.last, limit, maxWait, window, now)
 }
 
 // waitFor returns how long a key with failures, the latest at last, must wait: nothing
 // below limit or once last is window old; then a time that doubles with each failure
 // past limit, capped at maxWait, counted from last.
-func waitFor(failures int, last time.Time, limit int, maxWait, window time.Duration,
+func WaitFor(failures int, last time.Time, limit int, maxWait, window time.Duration,
 	now time.Time) time.Duration {
 	if failures < limit || now.Sub(last) >= window {
 		return 0

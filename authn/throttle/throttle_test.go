@@ -425,14 +425,14 @@ func TestCancelLeavesCountsAsTheyWere(t *testing.T) {
 	if _, w, r := begin(th, "alice", a1, false); w == 0 || r != ByUserAddress {
 		t.Fatalf("beside a running fifth: %v %q, want refused by user and address", w, r)
 	}
-	running.Cancel()
+	running.Cancel(context.Background())
 	for i := range 10 {
 		c.add(limits.Window / 20)
 		a, w, r := begin(th, "alice", a1, false)
 		if w > 0 {
 			t.Fatalf("attempt %d, taken back after it: refused %v %q", i, w, r)
 		}
-		a.Cancel()
+		a.Cancel(context.Background())
 	}
 	// Half a window on, the four failures stand: one more reaches the limit, and its
 	// wait is counted from it, as if nothing had come between.
@@ -445,7 +445,7 @@ func TestCancelLeavesCountsAsTheyWere(t *testing.T) {
 	// keys the cancelled attempts made are gone again
 	th2 := New(limits, c.now)
 	a, _, _ := begin(th2, "bob", a2, false)
-	a.Cancel()
+	a.Cancel(context.Background())
 	if n, p, u := th2.Len(); n+p+u != 0 {
 		t.Errorf("after one attempt taken back: %d, %d, %d keys, want none", n, p, u)
 	}
@@ -460,7 +460,7 @@ func TestCancelLetsFailuresExpire(t *testing.T) {
 	for range 20 {
 		c.add(limits.Window / 20)
 		if a, w, _ := begin(th, "alice", a2, false); w == 0 {
-			a.Cancel()
+			a.Cancel(context.Background())
 		}
 	}
 	c.add(time.Second)

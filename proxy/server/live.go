@@ -144,7 +144,7 @@ func handlerFor(cfg *config.Config, lg *slog.Logger, m *proxy.Metrics,
 	switch st := store.(type) {
 	case *redisstore.Store:
 		codes = redisledger.New(st.Client(), cfg.Session.Redis.KeyPrefix+"totp:")
-		tally = redistally.New(st.Client(), cfg.Session.Redis.KeyPrefix+"throttle:")
+		tally = redistally.New(st.Client(), cfg.Session.Redis.KeyPrefix)
 	case *boltstore.Store:
 		codes, tally = st.Codes(), st.Tally()
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,12 +129,30 @@ func TestTwoGatewaysShareFailedSignIns(t *testing.T) {
 	// address and name, nor for her name alone.
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	defer rdb.Close()
-	keys, err := rdb.Keys(t.Context(), "gw-test:throttle:*").Result()
+	keys, err := rdb.Keys(t.Context(), "gw-test:{throttle}:*").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 1 || !strings.HasPrefix(keys[0], "gw-test:throttle:addr:") {
+	if len(keys) != 1 || !strings.HasPrefix(keys[0], "gw-test:{throttle}:addr:") {
 		t.Errorf("shared counts after alice signed in: %q, want her address's alone", keys)
+	}
+
+	// Twenty wrong passwords at the same moment, spread over both: five are checked.
+	statuses := make(chan int, 20)
+	var wg sync.WaitGroup
+	for i := range 20 {
+		gw := []string{a, b}[i%2]
+		wg.Go(func() { statuses <- trySignIn(gw, "alice", "wrong") })
+	}
+	wg.Wait()
+	close(statuses)
+	got := map[int]int{}
+	for code := range statuses {
+		got[code]++
+	}
+	if got[http.StatusUnauthorized] != 5 || got[http.StatusTooManyRequests] != 15 {
+		t.Errorf("twenty wrong passwords at once over two gateways: %v; want five 401 and "+
+			"fifteen 429", got)
 	}
 }
 

@@ -17,10 +17,10 @@ import (
 var bucketTally = []byte("throttle")
 
 // Tally returns a throttle.Tally kept in the Store's file, so that a restart of the
-// gateway does not forget who was guessing passwords. Each failure is one synced
-// transaction; failures are counted only once a password was checked, so they come no
-// faster than passwords are checked, and the sweeper drops each entry a throttle window
-// after its latest failure.
+// gateway does not forget who was guessing passwords. Each attempt is one synced
+// transaction, made only once its password is about to be checked, so attempts are
+// written no faster than passwords are checked; the sweeper drops each entry a throttle
+// window after its latest failure.
 func (s *Store) Tally() throttle.Tally { return tally{s} }
 
 type tally struct{ s *Store }
@@ -77,30 +77,80 @@ func (t tally) Read(_ context.Context, keys []string) ([]throttle.Count, error) 
 	return counts, nil
 }
 
-// Fail implements throttle.Tally. A count whose latest failure is keep old or more starts
-// again.
-func (t tally) Fail(_ context.Context, keys []string, now time.Time,
-	keep time.Duration) error {
+// Claim implements throttle.Tally. The check and the count are one transaction.
+func (t tally) Claim(_ context.Context, keys []string, rules []throttle.Rule,
+	now time.Time, keep time.Duration) (throttle.Claimed, error) {
+	c := throttle.Claimed{Refused: -1}
 	err := t.s.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketTally)
 		if err != nil {
 			return err
 		}
-		for _, k := range keys {
+		type entry struct {
+			n           int64
+			last, until time.Time
+		}
+		es := make([]entry, len(keys))
+		for i, k := range keys {
 			n, last, until, ok := untriple(b.Get([]byte(k)))
 			if !ok || now.Sub(last) >= keep {
 				n, last, until = 0, time.Time{}, time.Time{}
 			}
-			last = later(last, now)
-			if err := b.Put([]byte(k), triple(n+1, last, later(until,
-				now.Add(keep)))); err != nil {
+			es[i] = entry{n, last, until}
+			r := rules[i]
+			if w := throttle.WaitFor(int(n), last, r.Limit, r.MaxWait, keep, now); w > 0 {
+				c.Refused, c.Wait = i, w
+				return nil
+			}
+		}
+		c.Before = make([]time.Time, len(keys))
+		for i, k := range keys {
+			e := es[i]
+			c.Before[i] = e.last
+			err := b.Put([]byte(k), triple(e.n+1, later(e.last, now), later(e.until,
+				now.Add(keep))))
+			if err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("counting a failed sign-in: %w", err)
+		return throttle.Claimed{}, fmt.Errorf("counting a sign-in: %w", err)
+	}
+	return c, nil
+}
+
+// Undo implements throttle.Tally.
+func (t tally) Undo(_ context.Context, keys []string, at time.Time,
+	before []time.Time) error {
+	err := t.s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketTally)
+		if b == nil {
+			return nil
+		}
+		for i, k := range keys {
+			n, last, until, ok := untriple(b.Get([]byte(k)))
+			switch {
+			case !ok:
+				continue
+			case n <= 1:
+				if err := b.Delete([]byte(k)); err != nil {
+					return err
+				}
+				continue
+			}
+			if last.Equal(at) && !before[i].IsZero() {
+				last = before[i]
+			}
+			if err := b.Put([]byte(k), triple(n-1, last, until)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("taking back a sign-in: %w", err)
 	}
 	return nil
 }

@@ -59,11 +59,12 @@ func TestTallySwept(t *testing.T) {
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	s := openTest(t, Options{Now: clock})
 	tally := s.Tally()
-	if err := tally.Fail(ctx, []string{"addr:a"}, clock(), time.Minute); err != nil {
+	never := []throttle.Rule{{Limit: 1 << 30, MaxWait: time.Minute}}
+	if _, err := tally.Claim(ctx, []string{"addr:a"}, never, clock(), time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	advance(30 * time.Second)
-	if err := tally.Fail(ctx, []string{"addr:b"}, clock(), time.Minute); err != nil {
+	if _, err := tally.Claim(ctx, []string{"addr:b"}, never, clock(), time.Minute); err != nil {
 		t.Fatal(err)
 	}
 

@@ -28,14 +28,14 @@ func TestKeysUnderPrefixAndKeptAWindow(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client(t)
 	l := tallytest.Limits
-	th := throttle.NewShared(l, redistally.New(rdb, "gw:throttle:"), nil)
+	th := throttle.NewShared(l, redistally.New(rdb, "gw:"), nil)
 	tallytest.FailAt(t, th, "alice", netip.MustParseAddr("192.0.2.1"))
 	keys := rdb.Keys(t.Context(), "*").Val()
 	if len(keys) != 3 {
 		t.Errorf("keys after one failure: %q, want three: address, pair, username", keys)
 	}
 	for _, k := range keys {
-		if !strings.HasPrefix(k, "gw:throttle:") {
+		if !strings.HasPrefix(k, "gw:{throttle}:") {
 			t.Errorf("key %q is not under the prefix", k)
 		}
 		if strings.Contains(k, "alice") {
@@ -52,7 +52,7 @@ func TestNotACountIsAnError(t *testing.T) {
 	rdb := srv.Client(t)
 	tally := redistally.New(rdb, "gw:")
 	ctx := t.Context()
-	rdb.HSet(ctx, "gw:addr:x", "n", "many", "last", "0")
+	rdb.HSet(ctx, "gw:{throttle}:addr:x", "n", "many", "last", "0")
 	if c, err := tally.Read(ctx, []string{"addr:x"}); err == nil {
 		t.Errorf("Read of a hash that holds no count: %v, want an error", c)
 	}
@@ -61,17 +61,18 @@ func TestNotACountIsAnError(t *testing.T) {
 func TestRedisDownAdmitsNothing(t *testing.T) {
 	srv := redistest.Start(t)
 	th := throttle.NewShared(tallytest.Limits, redistally.New(srv.Client(t), "gw:"), nil)
-	at, _, _, err := th.Begin(t.Context(), "alice", netip.MustParseAddr("192.0.2.1"), false)
+	addr := netip.MustParseAddr("192.0.2.1")
+	at, _, _, err := th.Begin(t.Context(), "alice", addr, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv.Stop()
-	if err := at.Failed(t.Context()); err == nil {
-		t.Error("Failed with Redis down: no error")
+	if err := at.Claim(t.Context()); err == nil {
+		t.Error("Claim with Redis down: no error")
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	at, w, _, err := th.Begin(ctx, "alice", netip.MustParseAddr("192.0.2.1"), false)
+	at, w, _, err := th.Begin(ctx, "alice", addr, false)
 	if err == nil || at != nil || w != 0 {
 		t.Errorf("Begin with Redis down: attempt %t, wait %v, error %v; want an error and "+
 			"no attempt", at != nil, w, err)

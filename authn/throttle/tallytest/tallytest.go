@@ -3,6 +3,7 @@
 package tallytest
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -19,7 +20,9 @@ var Limits = throttle.Limits{AddressFailures: 20, UserAddressFailures: 5, UserFa
 // Run checks the Tallies open returns, each call a new, empty one. Where it checks
 // gateways that count together, their throttles share one Tally.
 func Run(t *testing.T, open func(t *testing.T) throttle.Tally) {
-	t.Run("ReadFailForget", func(t *testing.T) { readFailForget(t, open(t)) })
+	t.Run("ReadClaimUndoForget", func(t *testing.T) { readClaimUndoForget(t, open(t)) })
+	t.Run("ClaimRefuses", func(t *testing.T) { claimRefuses(t, open(t)) })
+	t.Run("ClaimsAtOnce", func(t *testing.T) { claimsAtOnce(t, open(t)) })
 	t.Run("StaleCountStartsAgain", func(t *testing.T) { staleCountStartsAgain(t, open(t)) })
 	t.Run("ThrottlesCountTogether", func(t *testing.T) {
 		tally := open(t)
@@ -28,6 +31,12 @@ func Run(t *testing.T, open func(t *testing.T) throttle.Tally) {
 		b := throttle.NewShared(Limits, tally, c.now)
 		third := throttle.NewShared(Limits, tally, c.now)
 		countTogether(t, c, a, b, third)
+	})
+	t.Run("AttemptsAtOnce", func(t *testing.T) {
+		tally := open(t)
+		a := throttle.NewShared(Limits, tally, nil)
+		b := throttle.NewShared(Limits, tally, nil)
+		attemptsAtOnce(t, a, b)
 	})
 	t.Run("AddressCountedTogether", func(t *testing.T) {
 		tally := open(t)
@@ -50,7 +59,10 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func readFailForget(t *testing.T, tally throttle.Tally) {
+// never is a rule that never refuses.
+var never = throttle.Rule{Limit: 1 << 30, MaxWait: time.Minute}
+
+func readClaimUndoForget(t *testing.T, tally throttle.Tally) {
 	ctx := t.Context()
 	keys := []string{"addr:192.0.2.1", "user:fresh:00ff"}
 	counts, err := tally.Read(ctx, keys)
@@ -59,15 +71,20 @@ func readFailForget(t *testing.T, tally throttle.Tally) {
 		t.Fatalf("Read of nothing: %v, %v; want two zero counts", counts, err)
 	}
 	at := time.UnixMilli(time.Now().UnixMilli())
+	rules := []throttle.Rule{never, never}
 	for i := range 3 {
-		if err := tally.Fail(ctx, keys[:1], at.Add(time.Duration(i)*time.Second),
-			time.Minute); err != nil {
-			t.Fatal(err)
+		c, err := tally.Claim(ctx, keys[:1], rules[:1], at.Add(time.Duration(i)*time.Second),
+			time.Minute)
+		if err != nil || c.Refused != -1 {
+			t.Fatalf("claim %d: %+v, %v", i+1, c, err)
 		}
 	}
-	// a failure a gateway with a slower clock counts does not take the latest back
-	if err := tally.Fail(ctx, keys, at, time.Minute); err != nil {
-		t.Fatal(err)
+	// a gateway with a slower clock does not take the latest failure back
+	c, err := tally.Claim(ctx, keys, rules, at, time.Minute)
+	if err != nil || c.Refused != -1 || len(c.Before) != 2 ||
+		!c.Before[0].Equal(at.Add(2*time.Second)) || !c.Before[1].IsZero() {
+		t.Fatalf("claim of both: %+v, %v; want the first's latest before, none for the "+
+			"second", c, err)
 	}
 	counts, err = tally.Read(ctx, keys)
 	if err != nil || len(counts) != 2 || counts[0].Failures != 4 ||
@@ -75,6 +92,16 @@ func readFailForget(t *testing.T, tally throttle.Tally) {
 		!counts[1].Last.Equal(at) {
 		t.Fatalf("after four failures and one: %v, %v; want 4 at %v and 1 at %v", counts,
 			err, at.Add(2*time.Second), at)
+	}
+	// the last claim taken back: one fewer, the latest as it was, the key with none gone
+	if err := tally.Undo(ctx, keys, at, c.Before); err != nil {
+		t.Fatal(err)
+	}
+	counts, err = tally.Read(ctx, keys)
+	if err != nil || counts[0].Failures != 3 || !counts[0].Last.Equal(at.Add(2*time.Second)) ||
+		counts[1] != (throttle.Count{}) {
+		t.Fatalf("after Undo: %v, %v; want 3 at %v and none", counts, err,
+			at.Add(2*time.Second))
 	}
 	if err := tally.Forget(ctx, keys); err != nil {
 		t.Fatal(err)
@@ -86,6 +113,74 @@ func readFailForget(t *testing.T, tally throttle.Tally) {
 	if err := tally.Forget(ctx, keys); err != nil {
 		t.Errorf("Forget of what is gone: %v", err)
 	}
+	if err := tally.Undo(ctx, keys, at, []time.Time{{}, {}}); err != nil {
+		t.Errorf("Undo of what is gone: %v", err)
+	}
+}
+
+// claimRefuses checks that Claim refuses, counting nothing, a key past its limit for the
+// wait WaitFor gives, and that the wait doubles and is capped.
+func claimRefuses(t *testing.T, tally throttle.Tally) {
+	ctx := t.Context()
+	at := time.UnixMilli(time.Now().UnixMilli())
+	keys := []string{"addr:a", "pair:a:00"}
+	rules := []throttle.Rule{never, {Limit: 2, MaxWait: 3 * time.Second}}
+	for i := range 2 {
+		if c, err := tally.Claim(ctx, keys, rules, at, time.Minute); err != nil ||
+			c.Refused != -1 {
+			t.Fatalf("claim %d within the limit: %+v, %v", i+1, c, err)
+		}
+	}
+	c, err := tally.Claim(ctx, keys, rules, at.Add(300*time.Millisecond), time.Minute)
+	if err != nil || c.Refused != 1 || c.Wait != 700*time.Millisecond {
+		t.Fatalf("claim past the limit: %+v, %v; want the second key to wait 700ms", c, err)
+	}
+	counts, _ := tally.Read(ctx, keys)
+	if counts[0].Failures != 2 || counts[1].Failures != 2 {
+		t.Errorf("a refused claim counted: %v", counts)
+	}
+	// a second later: counted, and the next waits 2 s, then 3 s at most
+	for _, want := range []time.Duration{2 * time.Second, 3 * time.Second} {
+		at = at.Add(10 * time.Second)
+		if c, err := tally.Claim(ctx, keys, rules, at, time.Minute); err != nil ||
+			c.Refused != -1 {
+			t.Fatalf("claim after the wait: %+v, %v", c, err)
+		}
+		if c, _ := tally.Claim(ctx, keys, rules, at, time.Minute); c.Refused != 1 ||
+			c.Wait != want {
+			t.Errorf("claim at once after: %+v; want a wait of %v", c, want)
+		}
+	}
+}
+
+// claimsAtOnce checks that claims made at the same moment are counted one by one: of
+// many, exactly the limit's worth get through.
+func claimsAtOnce(t *testing.T, tally throttle.Tally) {
+	const tries, limit = 24, 5
+	at := time.UnixMilli(time.Now().UnixMilli())
+	rules := []throttle.Rule{{Limit: limit, MaxWait: time.Minute}}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	admitted := 0
+	for range tries {
+		wg.Go(func() {
+			c, err := tally.Claim(t.Context(), []string{"pair:x:00"}, rules, at, time.Minute)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if c.Refused == -1 {
+				mu.Lock()
+				admitted++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if admitted != limit {
+		t.Errorf("%d claims at once against a limit of %d: %d admitted", tries, limit,
+			admitted)
+	}
 }
 
 // staleCountStartsAgain checks that a count whose latest failure is older than it is kept
@@ -93,13 +188,14 @@ func readFailForget(t *testing.T, tally throttle.Tally) {
 func staleCountStartsAgain(t *testing.T, tally throttle.Tally) {
 	ctx := t.Context()
 	at := time.UnixMilli(time.Now().UnixMilli())
+	rules := []throttle.Rule{never}
 	for range 3 {
-		if err := tally.Fail(ctx, []string{"addr:x"}, at, time.Minute); err != nil {
+		if _, err := tally.Claim(ctx, []string{"addr:x"}, rules, at, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 	}
 	later := at.Add(time.Minute)
-	if err := tally.Fail(ctx, []string{"addr:x"}, later, time.Minute); err != nil {
+	if _, err := tally.Claim(ctx, []string{"addr:x"}, rules, later, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	c, err := tally.Read(ctx, []string{"addr:x"})
@@ -109,7 +205,8 @@ func staleCountStartsAgain(t *testing.T, tally throttle.Tally) {
 	}
 }
 
-// FailAt makes a failed attempt at th and returns its refusal, if any.
+// FailAt makes a failed attempt at th, begun and claimed, and returns its refusal, if
+// any.
 func FailAt(t *testing.T, th *throttle.Throttle, user string, addr netip.Addr) (
 	time.Duration, throttle.Reason) {
 	t.Helper()
@@ -120,7 +217,12 @@ func FailAt(t *testing.T, th *throttle.Throttle, user string, addr netip.Addr) (
 	if w > 0 {
 		return w, r
 	}
-	if err := at.Failed(t.Context()); err != nil {
+	err = at.Claim(t.Context())
+	var refused *throttle.Refused
+	if errors.As(err, &refused) {
+		return refused.Wait, refused.Reason
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	return 0, ""
@@ -179,6 +281,9 @@ func countTogether(t *testing.T, c *clock, a, b, third *throttle.Throttle) {
 	if w > 0 || err != nil {
 		t.Fatalf("carol's sign-in at the first gateway: %v %v", w, err)
 	}
+	if err := at.Claim(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	if err := at.Succeeded(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -186,6 +291,37 @@ func countTogether(t *testing.T, c *clock, a, b, third *throttle.Throttle) {
 		err != nil {
 		t.Errorf("carol at the third gateway after signing in at the first: %v %q %v; "+
 			"want admitted", w, r, err)
+	}
+}
+
+// attemptsAtOnce checks that guesses made at the same moment, spread over throttles a and
+// b, get no more through than one at a time would: the limit per username and address.
+func attemptsAtOnce(t *testing.T, a, b *throttle.Throttle) {
+	const tries = 40
+	guesser := netip.MustParseAddr("192.0.2.77")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	checked := 0
+	for i := range tries {
+		th := []*throttle.Throttle{a, b}[i%2]
+		wg.Go(func() {
+			at, w, _, err := th.Begin(t.Context(), "alice", guesser, false)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if w > 0 || at.Claim(t.Context()) != nil {
+				return
+			}
+			mu.Lock()
+			checked++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if checked != Limits.UserAddressFailures {
+		t.Errorf("%d guesses at once over two gateways: %d let through, want %d", tries,
+			checked, Limits.UserAddressFailures)
 	}
 }
 
