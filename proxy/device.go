@@ -1,8 +1,14 @@
 package proxy
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"sync"
 	"time"
+
+	"github.com/frontgate/gateway/authn/throttle"
 )
 
 // deviceStrikesMax is how many sign-ins a browser with a user's device cookie may fail,
@@ -152,4 +158,95 @@ func (s *strikes) drop(user, id string) {
 	if len(s.users[user]) == 0 {
 		delete(s.users, user)
 	}
+}
+
+// exemptions decides whether a device cookie exempts a sign-in attempt from the
+// per-username spacing: by the Tally where there is one, so that gateways sharing it, or
+// a gateway after a restart, count a cookie's failures together; else by strikes in
+// memory. Safe for concurrent use.
+type exemptions struct {
+	local *strikes
+	tally throttle.Tally // nil: local alone
+}
+
+// exemption is one attempt's use of a device cookie's exemption, for undo.
+type exemption struct {
+	user, id string
+	key      string // in the Tally, when counted there
+	at       time.Time
+	before   []time.Time
+}
+
+func newExemptions(tally throttle.Tally) *exemptions {
+	return &exemptions{local: newStrikes(), tally: tally}
+}
+
+// tallyKeys returns the Tally's keys of the cookie of id for user: its failures, and
+// whether it was retired. Both are digests: a device id is a secret of the browser's.
+func tallyKeys(user, id string) (strikes, retired string) {
+	sum := sha256.Sum256([]byte(user + "\x00" + id))
+	d := hex.EncodeToString(sum[:16])
+	return "device:" + d, "retired:" + d
+}
+
+// take reports whether the device cookie of id for user keeps its exemption for one
+// more attempt at now, and if so counts the attempt as failed until undo says
+// otherwise, so that attempts made at the same moment cannot share out one exemption.
+// An error from the Tally grants nothing.
+func (e *exemptions) take(ctx context.Context, user, id string, now time.Time) (exemption,
+	bool, error) {
+	x := exemption{user: user, id: id}
+	if e.tally == nil {
+		return x, e.local.take(user, id, now), nil
+	}
+	key, retired := tallyKeys(user, id)
+	c, err := e.tally.Read(ctx, []string{retired})
+	if err != nil {
+		return x, false, fmt.Errorf("reading a device cookie's failures: %w", err)
+	}
+	if c[0].Failures > 0 {
+		return x, false, nil
+	}
+	claimed, err := e.tally.Claim(ctx, []string{key},
+		[]throttle.Rule{{Limit: deviceStrikesMax, Hold: true}}, now, deviceStrikeWindow)
+	if err != nil {
+		return x, false, fmt.Errorf("counting a device cookie's failure: %w", err)
+	}
+	if claimed.Refused >= 0 {
+		return x, false, nil
+	}
+	x.key, x.at, x.before = key, now, claimed.Before
+	return x, true, nil
+}
+
+// undo takes back the attempt take counted: the throttle refused it before any password
+// was checked, and a refused attempt is no failure.
+func (e *exemptions) undo(ctx context.Context, x exemption) error {
+	if e.tally == nil {
+		e.local.undo(x.user, x.id)
+		return nil
+	}
+	if x.key == "" {
+		return nil
+	}
+	if err := e.tally.Undo(ctx, []string{x.key}, x.at, x.before); err != nil {
+		return fmt.Errorf("taking back a device cookie's failure: %w", err)
+	}
+	return nil
+}
+
+// retire ends the exemption of the cookie of id for user until it expires (see
+// strikes.retire).
+func (e *exemptions) retire(ctx context.Context, user, id string, now time.Time) error {
+	if e.tally == nil {
+		e.local.retire(user, id, now)
+		return nil
+	}
+	_, retired := tallyKeys(user, id)
+	_, err := e.tally.Claim(ctx, []string{retired}, []throttle.Rule{{Limit: 1 << 30}}, now,
+		deviceTTL)
+	if err != nil {
+		return fmt.Errorf("retiring a device cookie: %w", err)
+	}
+	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/authn/throttle"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy"
 )
@@ -25,6 +26,8 @@ type handParts struct {
 	metrics *proxy.Metrics   // nil: none
 	now     func() time.Time // the sessions' clock; nil: time.Now
 	log     *slog.Logger     // nil: discarded
+	tally   throttle.Tally   // nil: the throttle's counts are the handler's alone
+	users   string           // a users file to share with another env; "": a new one
 }
 
 // newEnvByHand is newEnvFromYAML with the handler assembled from its parts, as
@@ -35,7 +38,11 @@ func newEnvByHand(t testing.TB, up *echo, yml string, p handParts) *env {
 	t.Helper()
 	dir := t.TempDir()
 	usersFile := filepath.Join(dir, "users.yaml")
-	writeUsers(t, usersFile, map[string]string{"alice": alicePass, "bob": bobPass}, "")
+	if p.users != "" {
+		usersFile = p.users
+	} else {
+		writeUsers(t, usersFile, map[string]string{"alice": alicePass, "bob": bobPass}, "")
+	}
 	yml = fmt.Sprintf("listen: \"127.0.0.1:0\"\nusers:\n  file: users.yaml\n"+
 		"session:\n  secrets: [%q]\n", secret) + yml
 	cfg, err := config.Parse([]byte(yml), filepath.Join(dir, "gateway.yaml"))
@@ -56,7 +63,7 @@ func newEnvByHand(t testing.TB, up *echo, yml string, p handParts) *env {
 		t.Fatal(err)
 	}
 	h, err := proxy.New(proxy.Options{Config: cfg, Auth: authn.NewAuthenticator(users, 0),
-		Sessions: mgr, Metrics: p.metrics, Logger: p.log})
+		Sessions: mgr, Metrics: p.metrics, Logger: p.log, Tally: p.tally})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -200,10 +200,26 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	// user exists. A browser the user signed in with is exempt from the per-username
 	// spacing for a few failures, no more: it may be a thief's.
 	known, device := h.knownDevice(r, name)
-	known = known && h.strikes.take(name, device, time.Now())
+	var strike exemption
+	if known {
+		var err error
+		if strike, known, err = h.strikes.take(r.Context(), name, device,
+			time.Now()); err != nil {
+			h.storeError("counting a device cookie's failure failed", err, h.auditName(name))
+		}
+	}
+	undoStrike := func() {
+		if !known {
+			return
+		}
+		if err := h.strikes.undo(r.Context(), strike); err != nil {
+			h.storeError("taking back a device cookie's failure failed", err,
+				h.auditName(name))
+		}
+	}
 	attempt, wait, why, err := h.throttle.Begin(r.Context(), name, h.clientIP(r), known)
-	if (err != nil || wait > 0) && known {
-		h.strikes.undo(name, device)
+	if err != nil || wait > 0 {
+		undoStrike()
 	}
 	if err != nil {
 		h.countsDown(w, r, name, err)
@@ -237,15 +253,11 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	var refused *throttle.Refused
 	switch {
 	case errors.As(err, &refused):
-		if known {
-			h.strikes.undo(name, device)
-		}
+		undoStrike()
 		throttled(refused.Wait, refused.Reason)
 		return
 	case errors.Is(err, throttle.ErrUnavailable):
-		if known {
-			h.strikes.undo(name, device)
-		}
+		undoStrike()
 		h.countsDown(w, r, name, err)
 		return
 	}
@@ -489,7 +501,9 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, u *authn.User,
 	// the browser proved itself: it gets a cookie of a new id, with no failures, and
 	// copies of its old one, which a thief may hold, are exempt from nothing any more
 	if known, device := h.knownDevice(r, u.Name); known {
-		h.strikes.retire(u.Name, device, time.Now())
+		if err := h.strikes.retire(r.Context(), u.Name, device, time.Now()); err != nil {
+			h.storeError("retiring a device cookie failed", err, u.Name)
+		}
 	}
 	h.rememberDevice(w, r, u)
 	h.places.add(u.Name, h.clientIP(r), time.Now())

@@ -99,7 +99,7 @@ type Handler struct {
 	limits       throttle.Limits // the throttle's
 	places       *places         // where users signed in from
 	codes        totp.Ledger     // the one-time codes users signed in with or got wrong
-	strikes      *strikes        // the failed sign-ins of browsers with a device cookie
+	strikes      *exemptions     // the failed sign-ins of browsers with a device cookie
 	origins      *http.CrossOriginProtection
 	csp          string
 	site         string
@@ -149,7 +149,7 @@ func New(o Options) (*Handler, error) {
 			MaxEntries:          cfg.Throttle.MaxEntries,
 		},
 		codes:        o.Codes,
-		strikes:      newStrikes(),
+		strikes:      newExemptions(o.Tally),
 		places:       newPlaces(o.Sessions.Keys().AuthHash),
 		origins:      http.NewCrossOriginProtection(),
 		site:         cfg.Pages.Title,

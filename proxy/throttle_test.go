@@ -7,9 +7,11 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/frontgate/gateway/authn/session/boltstore"
 	"github.com/frontgate/gateway/proxy"
 )
 
@@ -147,6 +149,70 @@ func TestStolenDeviceCookieGetsFewGuesses(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("guesses with the owner's device cookie from new networks: %v, want %v",
 			got, want)
+	}
+}
+
+// TestDeviceExemptionCountedTogether: gateways that share a store count the failures of
+// a device cookie together, so a thief of the owner's cookie gets the few guesses it
+// allows in all, not at each gateway; and a copy retired at one is retired at all.
+func TestDeviceExemptionCountedTogether(t *testing.T) {
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "sessions.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	up := newEcho(t)
+	routes := fmt.Sprintf("routes:\n  - upstream: %q\n", up.URL)
+	a := newEnvByHand(t, up, routes, handParts{store: st, tally: st.Tally()})
+	b := newEnvByHand(t, up, routes, handParts{store: st, tally: st.Tally(),
+		users: a.usersFile})
+	owner := aliceSignedIn(t, a)
+	device := owner.cookies["gateway_device"]
+	fillSpacing(t, a)
+	var got []int
+	for i := range proxy.DeviceStrikes + 2 {
+		thief := []*env{a, b}[i%2].from(t, fmt.Sprintf("203.0.%d.7", i))
+		thief.cookies["gateway_device"] = device
+		got = append(got, thief.login("alice", "guess").StatusCode)
+	}
+	want := make([]int, 0, proxy.DeviceStrikes+2)
+	for range proxy.DeviceStrikes {
+		want = append(want, http.StatusUnauthorized)
+	}
+	want = append(want, http.StatusTooManyRequests, http.StatusTooManyRequests)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("guesses with the owner's device cookie, spread over two gateways: %v, "+
+			"want %v", got, want)
+	}
+
+}
+
+// TestDeviceRetiredAtEveryGateway: when the owner signs in again at one gateway, a copy
+// of the old device cookie is exempt from nothing at the others that share its store.
+func TestDeviceRetiredAtEveryGateway(t *testing.T) {
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "sessions.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	up := newEcho(t)
+	routes := fmt.Sprintf("routes:\n  - upstream: %q\n", up.URL)
+	a := newEnvByHand(t, up, routes, handParts{store: st, tally: st.Tally()})
+	b := newEnvByHand(t, up, routes, handParts{store: st, tally: st.Tally(),
+		users: a.usersFile})
+	owner := aliceSignedIn(t, a)
+	copied := owner.cookies["gateway_device"]
+	again := b.from(t, "192.0.2.10")
+	again.cookies["gateway_device"] = copied
+	if r := again.login("alice", alicePass); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("owner's sign-in at the second gateway: status %d", r.StatusCode)
+	}
+	fillSpacing(t, a)
+	thief := a.from(t, "203.0.200.7")
+	thief.cookies["gateway_device"] = copied
+	if r := thief.login("alice", "guess"); r.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the old cookie at the first gateway after the owner signed in at the "+
+			"second: status %d, want 429", r.StatusCode)
 	}
 }
 

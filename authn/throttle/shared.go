@@ -20,7 +20,7 @@ type Tally interface {
 	// none has the zero Count.
 	Read(ctx context.Context, keys []string) ([]Count, error)
 	// Claim counts one failure, made at now, under each of keys, unless one of them must
-	// wait: keys[i] waits as WaitFor says for its count, rules[i] and the window keep.
+	// wait: keys[i] waits as rules[i].Wait says for its count and the window keep.
 	// The check and the count are one step. Each key is kept until keep after now.
 	Claim(ctx context.Context, keys []string, rules []Rule, now time.Time,
 		keep time.Duration) (Claimed, error)
@@ -39,10 +39,25 @@ type Count struct {
 }
 
 // Rule is when a key's failures make an attempt wait: from Limit failures on, for a
-// time that doubles with each, capped at MaxWait (see WaitFor).
+// time that doubles with each, capped at MaxWait (see WaitFor); or, with Hold, until the
+// count is dropped, the window after its latest failure.
 type Rule struct {
 	Limit   int
 	MaxWait time.Duration
+	Hold    bool
+}
+
+// Wait returns how long an attempt under a key with failures, the latest at last, must
+// wait at now by r, when the key's count is dropped window after its latest failure.
+func (r Rule) Wait(failures int, last time.Time, window time.Duration,
+	now time.Time) time.Duration {
+	if !r.Hold {
+		return WaitFor(failures, last, r.Limit, r.MaxWait, window, now)
+	}
+	if failures < r.Limit || now.Sub(last) >= window {
+		return 0
+	}
+	return last.Add(window).Sub(now)
 }
 
 // Claimed is the outcome of Tally.Claim. Refused is the index of the key that must wait,
@@ -93,8 +108,9 @@ func (s *sharedCount) prepare(a *Attempt, trustedDevice bool) {
 	l := t.limits
 	s.keys = []string{"addr:" + a.addrKey, "pair:" + a.addrKey + ":" + s.user,
 		"user:" + lane + ":" + s.user}
-	s.rules = []Rule{{l.AddressFailures, l.Window}, {l.UserAddressFailures, l.Window},
-		{(l.UserFailures + 1) / 2, laneSpacing}}
+	s.rules = []Rule{{Limit: l.AddressFailures, MaxWait: l.Window},
+		{Limit: l.UserAddressFailures, MaxWait: l.Window},
+		{Limit: (l.UserFailures + 1) / 2, MaxWait: laneSpacing}}
 	s.why = []Reason{ByAddress, ByUserAddress, ByUser}
 	if trustedDevice {
 		s.rules[2].Limit = neverLimit
@@ -110,9 +126,7 @@ func (s *sharedCount) read(ctx context.Context, now time.Time) (time.Duration, R
 		return 0, "", fmt.Errorf("%w: reading them: %w", ErrUnavailable, err)
 	}
 	for i, c := range counts {
-		r := s.rules[i]
-		if w := WaitFor(c.Failures, c.Last, r.Limit, r.MaxWait, s.t.limits.Window,
-			now); w > 0 {
+		if w := s.rules[i].Wait(c.Failures, c.Last, s.t.limits.Window, now); w > 0 {
 			return w, s.why[i], nil
 		}
 	}

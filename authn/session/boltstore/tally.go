@@ -97,8 +97,7 @@ func (t tally) Claim(_ context.Context, keys []string, rules []throttle.Rule,
 				n, last, until = 0, time.Time{}, time.Time{}
 			}
 			es[i] = entry{n, last, until}
-			r := rules[i]
-			if w := throttle.WaitFor(int(n), last, r.Limit, r.MaxWait, keep, now); w > 0 {
+			if w := rules[i].Wait(int(n), last, keep, now); w > 0 {
 				c.Refused, c.Wait = i, w
 				return nil
 			}

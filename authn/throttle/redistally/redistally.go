@@ -80,12 +80,12 @@ func (t *Tally) Read(ctx context.Context, keys []string) ([]throttle.Count, erro
 	return counts, nil
 }
 
-// claim checks each of KEYS against its limit ARGV[3+2i] and longest wait ARGV[4+2i]
-// (milliseconds) at ARGV[1] (Unix milliseconds), a count whose latest failure is ARGV[2]
-// milliseconds old or more holding none; the wait doubles from a second with each
-// failure past the limit, as throttle.WaitFor's does. When one must wait, it returns its
-// index (from 1) and the wait; otherwise it counts a failure under each, keeps each for
-// ARGV[2] milliseconds, and returns 0 and each one's latest failure before (0 for none).
+// claim checks each of KEYS against its rule at ARGV[1] (Unix milliseconds), a count
+// whose latest failure is ARGV[2] milliseconds old or more holding none: its limit
+// ARGV[3i], longest wait ARGV[3i+1] (milliseconds) and hold ARGV[3i+2] (1 or 0), as
+// throttle.Rule.Wait reads them. When one must wait, it returns its index (from 1) and
+// the wait; otherwise it counts a failure under each, keeps each for ARGV[2]
+// milliseconds, and returns 0 and each one's latest failure before (0 for none).
 var claim = redis.NewScript(`
 local now, keep = tonumber(ARGV[1]), tonumber(ARGV[2])
 local counts = {}
@@ -94,10 +94,13 @@ for i, key in ipairs(KEYS) do
   local n, last = tonumber(f[1]) or 0, tonumber(f[2]) or 0
   if now - last >= keep then n = 0 end
   counts[i] = {n, last}
-  local limit, max = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
+  local limit, max = tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
   if n >= limit then
-    local wait = max
-    if n - limit < 30 then wait = math.min(1000 * 2 ^ (n - limit), max) end
+    local wait = keep
+    if ARGV[3 * i + 2] ~= '1' then
+      wait = max
+      if n - limit < 30 then wait = math.min(1000 * 2 ^ (n - limit), max) end
+    end
     local left = last + wait - now
     if left > 0 then return {i, math.ceil(left)} end
   end
@@ -122,7 +125,11 @@ func (t *Tally) Claim(ctx context.Context, keys []string, rules []throttle.Rule,
 	now time.Time, keep time.Duration) (throttle.Claimed, error) {
 	args := []any{now.UnixMilli(), keep.Milliseconds()}
 	for _, r := range rules {
-		args = append(args, r.Limit, r.MaxWait.Milliseconds())
+		hold := 0
+		if r.Hold {
+			hold = 1
+		}
+		args = append(args, r.Limit, r.MaxWait.Milliseconds(), hold)
 	}
 	v, err := claim.Run(ctx, t.rdb, t.keys(keys), args...).Int64Slice()
 	if err != nil {

@@ -23,6 +23,7 @@ func Run(t *testing.T, open func(t *testing.T) throttle.Tally) {
 	t.Run("ReadClaimUndoForget", func(t *testing.T) { readClaimUndoForget(t, open(t)) })
 	t.Run("ClaimRefuses", func(t *testing.T) { claimRefuses(t, open(t)) })
 	t.Run("ClaimsAtOnce", func(t *testing.T) { claimsAtOnce(t, open(t)) })
+	t.Run("ClaimHolds", func(t *testing.T) { claimHolds(t, open(t)) })
 	t.Run("StaleCountStartsAgain", func(t *testing.T) { staleCountStartsAgain(t, open(t)) })
 	t.Run("ThrottlesCountTogether", func(t *testing.T) {
 		tally := open(t)
@@ -150,6 +151,30 @@ func claimRefuses(t *testing.T, tally throttle.Tally) {
 			c.Wait != want {
 			t.Errorf("claim at once after: %+v; want a wait of %v", c, want)
 		}
+	}
+}
+
+// claimHolds checks that a rule with Hold refuses past its limit until the count is
+// dropped, the window after its latest failure, and no longer.
+func claimHolds(t *testing.T, tally throttle.Tally) {
+	ctx := t.Context()
+	at := time.UnixMilli(time.Now().UnixMilli())
+	keys := []string{"device:00"}
+	rules := []throttle.Rule{{Limit: 2, Hold: true}}
+	for i := range 2 {
+		if c, err := tally.Claim(ctx, keys, rules, at.Add(time.Duration(i)*time.Minute),
+			time.Hour); err != nil || c.Refused != -1 {
+			t.Fatalf("claim %d within the limit: %+v, %v", i+1, c, err)
+		}
+	}
+	last := at.Add(time.Minute)
+	c, err := tally.Claim(ctx, keys, rules, last.Add(time.Hour-time.Second), time.Hour)
+	if err != nil || c.Refused != 0 || c.Wait != time.Second {
+		t.Errorf("claim a second before the hour is up: %+v, %v; want a wait of 1s", c, err)
+	}
+	if c, err := tally.Claim(ctx, keys, rules, last.Add(time.Hour), time.Hour); err != nil ||
+		c.Refused != -1 {
+		t.Errorf("claim an hour after the latest: %+v, %v; want it counted", c, err)
 	}
 }
 
