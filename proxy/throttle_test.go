@@ -152,10 +152,10 @@ func TestStolenDeviceCookieGetsFewGuesses(t *testing.T) {
 	}
 }
 
-// TestDeviceExemptionCountedTogether: gateways that share a store count the failures of
-// a device cookie together, so a thief of the owner's cookie gets the few guesses it
-// allows in all, not at each gateway; and a copy retired at one is retired at all.
-func TestDeviceExemptionCountedTogether(t *testing.T) {
+// gatewaysSharingAStore returns two gateways that share one users file, one session
+// store and its counts of failed sign-ins (a bolt file), as gateways sharing a Redis do.
+func gatewaysSharingAStore(t *testing.T) (a, b *env) {
+	t.Helper()
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "sessions.db"), boltstore.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -163,9 +163,17 @@ func TestDeviceExemptionCountedTogether(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	up := newEcho(t)
 	routes := fmt.Sprintf("routes:\n  - upstream: %q\n", up.URL)
-	a := newEnvByHand(t, up, routes, handParts{store: st, tally: st.Tally()})
-	b := newEnvByHand(t, up, routes, handParts{store: st, tally: st.Tally(),
+	a = newEnvByHand(t, up, routes, handParts{store: st, tally: st.Tally()})
+	b = newEnvByHand(t, up, routes, handParts{store: st, tally: st.Tally(),
 		users: a.usersFile})
+	return a, b
+}
+
+// TestDeviceExemptionCountedTogether: gateways that share a store count the failures of
+// a device cookie together, so a thief of the owner's cookie gets the few guesses it
+// allows in all, not at each gateway; and a copy retired at one is retired at all.
+func TestDeviceExemptionCountedTogether(t *testing.T) {
+	a, b := gatewaysSharingAStore(t)
 	owner := aliceSignedIn(t, a)
 	device := owner.cookies["gateway_device"]
 	fillSpacing(t, a)
@@ -190,16 +198,7 @@ func TestDeviceExemptionCountedTogether(t *testing.T) {
 // TestDeviceRetiredAtEveryGateway: when the owner signs in again at one gateway, a copy
 // of the old device cookie is exempt from nothing at the others that share its store.
 func TestDeviceRetiredAtEveryGateway(t *testing.T) {
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "sessions.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	up := newEcho(t)
-	routes := fmt.Sprintf("routes:\n  - upstream: %q\n", up.URL)
-	a := newEnvByHand(t, up, routes, handParts{store: st, tally: st.Tally()})
-	b := newEnvByHand(t, up, routes, handParts{store: st, tally: st.Tally(),
-		users: a.usersFile})
+	a, b := gatewaysSharingAStore(t)
 	owner := aliceSignedIn(t, a)
 	copied := owner.cookies["gateway_device"]
 	again := b.from(t, "192.0.2.10")
