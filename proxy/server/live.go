@@ -143,8 +143,9 @@ func handlerFor(cfg *config.Config, lg *slog.Logger, m *proxy.Metrics,
 	var tally throttle.Tally
 	switch st := store.(type) {
 	case *redisstore.Store:
-		codes = redisledger.New(st.Client(), cfg.Session.Redis.KeyPrefix+"totp:")
-		tally = redistally.New(st.Client(), cfg.Session.Redis.KeyPrefix)
+		// their scripts count: a retry after a timeout could count twice
+		codes = redisledger.New(st.OnceClient(), cfg.Session.Redis.KeyPrefix+"totp:")
+		tally = redistally.New(st.OnceClient(), cfg.Session.Redis.KeyPrefix)
 	case *boltstore.Store:
 		codes, tally = st.Codes(), st.Tally()
 	}

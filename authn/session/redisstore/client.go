@@ -50,7 +50,11 @@ func New(c config.Redis) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewWithClient(redis.NewUniversalClient(opts), c.KeyPrefix), nil
+	st := NewWithClient(redis.NewUniversalClient(opts), c.KeyPrefix)
+	once := *opts
+	once.MaxRetries = -1
+	st.once = redis.NewUniversalClient(&once)
+	return st, nil
 }
 
 // options returns the go-redis options New builds its client from, or the error New

@@ -45,6 +45,7 @@ import (
 // processes that share one Redis.
 type Store struct {
 	rdb    redis.UniversalClient
+	once   redis.UniversalClient // rdb's settings, without retries; nil: rdb
 	prefix string
 	memo   decodeMemo
 }
@@ -71,6 +72,17 @@ func NewWithClient(rdb redis.UniversalClient, prefix string) *Store {
 // the same Redis, such as certificates.
 func (s *Store) Client() redis.UniversalClient { return s.rdb }
 
+// OnceClient returns a client of the same Redis that sends each command once, never
+// again after a timeout: for scripts that count, which Redis may have run although its
+// answer came too late, so that a retry would count twice. A Store made by
+// NewWithClient has only its one client.
+func (s *Store) OnceClient() redis.UniversalClient {
+	if s.once == nil {
+		return s.rdb
+	}
+	return s.once
+}
+
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
@@ -96,7 +108,11 @@ func (s *Store) EvictionPolicy(ctx context.Context) (string, error) {
 
 // Close closes the connections to Redis. The Store is unusable afterwards.
 func (s *Store) Close() error {
-	if err := s.rdb.Close(); err != nil {
+	err := s.rdb.Close()
+	if s.once != nil {
+		err = errors.Join(err, s.once.Close())
+	}
+	if err != nil {
 		return fmt.Errorf("closing redis client: %w", err)
 	}
 	return nil
