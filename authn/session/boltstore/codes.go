@@ -146,38 +146,51 @@ var codeBuckets = []struct {
 // It looks first, and writes only when it found something to drop.
 func (s *Store) sweepCodes() (int, error) {
 	now := s.now()
-	stale := func(c int, v []byte) bool {
+	names := make([][]byte, len(codeBuckets))
+	for i, cb := range codeBuckets {
+		names[i] = cb.name
+	}
+	n, err := s.sweepBuckets(names, func(c int, v []byte) bool {
 		_, at := unpair(v)
 		return now.Sub(time.Unix(0, at)) >= codeBuckets[c].keep
+	})
+	if err != nil {
+		return n, fmt.Errorf("sweeping one-time codes: %w", err)
 	}
+	return n, nil
+}
+
+// sweepBuckets drops the entries of the buckets named that stale reports, given the
+// bucket's index in names and the entry's value, and returns how many it dropped. It
+// looks first, in a read-only transaction, and writes only when it found something to
+// drop, so that a sweep with nothing due costs no write to the file.
+func (s *Store) sweepBuckets(names [][]byte, stale func(bucket int, v []byte) bool) (int,
+	error) {
 	found := false
 	err := s.db.View(func(tx *bolt.Tx) error {
-		for c, cb := range codeBuckets {
-			if b := tx.Bucket(cb.name); b != nil {
+		for i, name := range names {
+			if b := tx.Bucket(name); b != nil {
 				b.ForEach(func(_, v []byte) error {
-					found = found || stale(c, v)
+					found = found || stale(i, v)
 					return nil
 				})
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, fmt.Errorf("sweeping one-time codes: %w", err)
-	}
-	if !found {
-		return 0, nil
+	if err != nil || !found {
+		return 0, err
 	}
 	dropped := 0
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		for c, cb := range codeBuckets {
-			b := tx.Bucket(cb.name)
+		for i, name := range names {
+			b := tx.Bucket(name)
 			if b == nil {
 				continue
 			}
 			var old [][]byte
 			b.ForEach(func(k, v []byte) error {
-				if stale(c, v) {
+				if stale(i, v) {
 					old = append(old, k)
 				}
 				return nil
@@ -192,7 +205,7 @@ func (s *Store) sweepCodes() (int, error) {
 		return nil
 	})
 	if err != nil {
-		return dropped, fmt.Errorf("sweeping one-time codes: %w", err)
+		return 0, err
 	}
 	return dropped, nil
 }

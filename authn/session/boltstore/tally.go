@@ -181,53 +181,16 @@ func (t tally) Forget(_ context.Context, keys []string) error {
 	return nil
 }
 
-// sweepTally drops the counts past their time, and returns how many it dropped. It looks
-// first, and writes only when it found something to drop.
+// sweepTally drops the counts past their time, and entries that hold no count, and
+// returns how many it dropped. It writes only when it found something to drop.
 func (s *Store) sweepTally() (int, error) {
 	now := s.now()
-	stale := func(v []byte) bool {
+	n, err := s.sweepBuckets([][]byte{bucketTally}, func(_ int, v []byte) bool {
 		_, _, until, ok := untriple(v)
 		return !ok || !now.Before(until)
-	}
-	found := false
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketTally); b != nil {
-			b.ForEach(func(_, v []byte) error {
-				found = found || stale(v)
-				return nil
-			})
-		}
-		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sweeping failed sign-ins: %w", err)
+		return n, fmt.Errorf("sweeping failed sign-ins: %w", err)
 	}
-	if !found {
-		return 0, nil
-	}
-	dropped := 0
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketTally)
-		if b == nil {
-			return nil
-		}
-		var old [][]byte
-		b.ForEach(func(k, v []byte) error {
-			if stale(v) {
-				old = append(old, k)
-			}
-			return nil
-		})
-		for _, k := range old {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		dropped = len(old)
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("sweeping failed sign-ins: %w", err)
-	}
-	return dropped, nil
+	return n, nil
 }
