@@ -233,19 +233,11 @@ func TestBoltCodesSurviveRestart(t *testing.T) {
 	key, _ := totp.ParseSecret(secret)
 	code := key.Code(time.Now())
 
-	ctx, cancel := context.WithCancel(context.Background())
-	base, done := startUntil(t, ctx, path)
-	if got, _ := codeSignIn(t, base, "erin", code); got != http.StatusSeeOther {
-		t.Fatalf("erin's code: status %d, want 303", got)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("first run: %v", err)
-	}
-
-	ctx2, cancel2 := context.WithCancel(context.Background())
-	defer cancel2()
-	base2, _ := startUntil(t, ctx2, path)
+	base2 := restarted(t, path, func(base string) {
+		if got, _ := codeSignIn(t, base, "erin", code); got != http.StatusSeeOther {
+			t.Fatalf("erin's code: status %d, want 303", got)
+		}
+	})
 	if got, _ := codeSignIn(t, base2, "erin", code); got != http.StatusUnauthorized {
 		t.Errorf("erin's code again after a restart: status %d, want 401", got)
 	}
@@ -256,27 +248,37 @@ func TestBoltCodesSurviveRestart(t *testing.T) {
 func TestBoltThrottleSurvivesRestart(t *testing.T) {
 	up := newUpstream(t)
 	path := writeConfig(t, up) // bolt is the default store
-	ctx, cancel := context.WithCancel(context.Background())
-	base, done := startUntil(t, ctx, path)
-	// Five wrong passwords, then two more, each after the wait the ones before gave: the
-	// next attempt waits 4 s, time enough for the restart.
-	for i, wait := range []time.Duration{0, 0, 0, 0, 0, time.Second, 2 * time.Second} {
-		time.Sleep(wait + wait/20)
-		if got := trySignIn(base, "alice", "wrong"); got != http.StatusUnauthorized {
-			t.Fatalf("wrong password %d: status %d, want 401", i+1, got)
+	base2 := restarted(t, path, func(base string) {
+		// Five wrong passwords, then two more, each after the wait the ones before gave:
+		// the next attempt waits 4 s, time enough for the restart.
+		for i, wait := range []time.Duration{0, 0, 0, 0, 0, time.Second, 2 * time.Second} {
+			time.Sleep(wait + wait/20)
+			if got := trySignIn(base, "alice", "wrong"); got != http.StatusUnauthorized {
+				t.Fatalf("wrong password %d: status %d, want 401", i+1, got)
+			}
 		}
+	})
+	if got := trySignIn(base2, "alice", "pw"); got != http.StatusTooManyRequests {
+		t.Errorf("the right password at once after a restart: status %d, want 429", got)
 	}
+}
+
+// restarted runs the gateway of the config at path, calls before with its address, stops
+// it, and starts it again, until the test ends; it returns the new address.
+func restarted(t *testing.T, path string, before func(base string)) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // also when before fails the test
+	base, done := startUntil(t, ctx, path)
+	before(base)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("first run: %v", err)
 	}
-
 	ctx2, cancel2 := context.WithCancel(context.Background())
-	defer cancel2()
+	t.Cleanup(cancel2)
 	base2, _ := startUntil(t, ctx2, path)
-	if got := trySignIn(base2, "alice", "pw"); got != http.StatusTooManyRequests {
-		t.Errorf("the right password at once after a restart: status %d, want 429", got)
-	}
+	return base2
 }
 
 // startUntil runs the gateway until ctx ends; done reports Run's result.

@@ -44,18 +44,24 @@ func redisConfig(t *testing.T, up, addr string, extra ...string) string {
 		extra...)...)
 }
 
+// shareUsersFile makes the config at to read the users file of the config at from.
+func shareUsersFile(t *testing.T, from, to string) {
+	t.Helper()
+	users := filepath.Join(filepath.Dir(to), "users.yaml")
+	os.Remove(users)
+	if err := os.Symlink(filepath.Join(filepath.Dir(from), "users.yaml"), users); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestTwoGatewaysShareOneRedis(t *testing.T) {
 	srv := redistest.Start(t)
 	up := newUpstream(t)
 	pathA := redisConfig(t, up, srv.Addr())
 	pathB := redisConfig(t, up, srv.Addr())
 	// Both gateways read the same users file, as two instances behind one name would.
+	shareUsersFile(t, pathA, pathB)
 	usersA := filepath.Join(filepath.Dir(pathA), "users.yaml")
-	usersB := filepath.Join(filepath.Dir(pathB), "users.yaml")
-	os.Remove(usersB)
-	if err := os.Symlink(usersA, usersB); err != nil {
-		t.Fatal(err)
-	}
 	a, b := startGateway(t, pathA), startGateway(t, pathB)
 
 	// Signed in at the first, recognised at the second.
@@ -99,11 +105,7 @@ func TestTwoGatewaysShareFailedSignIns(t *testing.T) {
 	up := newUpstream(t)
 	pathA := redisConfig(t, up, srv.Addr())
 	pathB := redisConfig(t, up, srv.Addr())
-	usersB := filepath.Join(filepath.Dir(pathB), "users.yaml")
-	os.Remove(usersB)
-	if err := os.Symlink(filepath.Join(filepath.Dir(pathA), "users.yaml"), usersB); err != nil {
-		t.Fatal(err)
-	}
+	shareUsersFile(t, pathA, pathB)
 	a, b := startGateway(t, pathA), startGateway(t, pathB)
 
 	// Five wrong passwords for one user from one address, spread over both gateways: the
@@ -318,11 +320,7 @@ func TestTwoGatewaysShareOneTimeCodes(t *testing.T) {
 	const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 	writeUsersFile(t, pathA, map[string]string{}, map[string]string{
 		"erin": "    totp_secret: " + secret + "\n"})
-	usersB := filepath.Join(filepath.Dir(pathB), "users.yaml")
-	os.Remove(usersB)
-	if err := os.Symlink(filepath.Join(filepath.Dir(pathA), "users.yaml"), usersB); err != nil {
-		t.Fatal(err)
-	}
+	shareUsersFile(t, pathA, pathB)
 	a, b := startGateway(t, pathA), startGateway(t, pathB)
 	key, _ := totp.ParseSecret(secret)
 	now := time.Now()
