@@ -625,24 +625,36 @@ func plainHost(host string) bool {
 // met, so that a body the client garbled or stopped sending is answered as the client's
 // fault, not the upstream's. With stall set, it pushes the connection's read deadline
 // forward on every read, so that only a body that stops moving runs into it.
+//
+// Once the body has ended, it stays ended. The server closes a request body that was
+// read to its end as soon as the answer starts, and the transport reads once more after
+// the end of a body of known length: were that read to reach the closed body, it would
+// fail, and the transport would drop the upstream connection in the middle of the answer.
 type clientBody struct {
 	io.ReadCloser
 	st    *state
 	rc    *http.ResponseController
 	stall time.Duration
+	ended bool
 }
 
 func (b *clientBody) Read(p []byte) (int, error) {
+	if b.ended {
+		return 0, io.EOF
+	}
 	if b.stall > 0 {
 		b.rc.SetReadDeadline(time.Now().Add(b.stall))
 	}
 	n, err := b.ReadCloser.Read(p)
 	switch {
-	case err == io.EOF && b.stall > 0:
-		// The whole body is in. The server now reads ahead on the connection, and a
-		// deadline left standing would cut the answer however well it flows.
-		b.rc.SetReadDeadline(time.Time{})
-	case err != nil && err != io.EOF:
+	case err == io.EOF:
+		b.ended = true
+		if b.stall > 0 {
+			// The whole body is in. The server now reads ahead on the connection, and
+			// a deadline left standing would cut the answer however well it flows.
+			b.rc.SetReadDeadline(time.Time{})
+		}
+	case err != nil:
 		b.st.bodyErr.CompareAndSwap(nil, &err)
 	}
 	return n, err
