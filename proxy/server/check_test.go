@@ -84,15 +84,15 @@ func TestWarnings(t *testing.T) {
 			"\n    totp_secret: JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n    groups: [ops]\n" +
 			"  bob:\n    password: " + hash + "\n    groups: [ops]\n",
 			"groups: [ops]\n    basic_auth: true\n", []string{
-				":9: routes[0].basic_auth: alice sign in with a one-time code, which " +
-					"Basic credentials cannot carry: on this route only a browser's " +
-					"session lets them in, and a script sending their password is counted " +
-					"as a guesser"}},
+				":9: routes[0].basic_auth: a one-time code, which Basic credentials " +
+					"cannot carry, is needed to sign in as alice: on this route only a " +
+					"browser's session lets them in, and a script sending their password " +
+					"is counted as a guesser"}},
 		{"a colon in a name on a basic_auth route", "  \"c:ol\":\n    password: " + hash +
 			"\n  alice:\n    password: " + hash + "\n", "users: [\"c:ol\", alice]\n    " +
 			"basic_auth: true\n", []string{
-			":9: routes[0].basic_auth: c:ol have a colon in their names, which ends the " +
-				"name in Basic credentials: they can sign in on this route in a browser only"}},
+			":9: routes[0].basic_auth: a colon, which ends the name in Basic credentials, " +
+				"is in the name of c:ol: on this route they can sign in in a browser only"}},
 		{"names nobody", "  alice:\n    password: " + hash + "\n    groups: [ops]\n",
 			"users: [alice, Alice]\n      groups: [ops, admins]\n", []string{
 				":8: routes[0].allow.users[1]: no user \"Alice\" in " + users,

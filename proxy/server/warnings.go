@@ -77,15 +77,15 @@ func userWarnings(cfg *config.Config) []error {
 		if rt.BasicAuth {
 			if names := codeUsers(users, rt.Allow); len(names) > 0 {
 				out = append(out, cfg.Errorf(fmt.Sprintf("routes[%d].basic_auth", i),
-					fmt.Errorf("%s sign in with a one-time code, which Basic credentials "+
-						"cannot carry: on this route only a browser's session lets them "+
-						"in, and a script sending their password is counted as a guesser",
-						strings.Join(names, ", "))))
+					fmt.Errorf("a one-time code, which Basic credentials cannot carry, "+
+						"is needed to sign in as %s: on this route only a browser's "+
+						"session lets them in, and a script sending their password is "+
+						"counted as a guesser", strings.Join(names, ", "))))
 			}
 			if names := colonUsers(users, rt.Allow); len(names) > 0 {
 				out = append(out, cfg.Errorf(fmt.Sprintf("routes[%d].basic_auth", i),
-					fmt.Errorf("%s have a colon in their names, which ends the name in "+
-						"Basic credentials: they can sign in on this route in a browser "+
+					fmt.Errorf("a colon, which ends the name in Basic credentials, is "+
+						"in the name of %s: on this route they can sign in in a browser "+
 						"only", strings.Join(names, ", "))))
 			}
 		}
