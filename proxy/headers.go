@@ -168,7 +168,7 @@ var rewriteHeaders = map[string]bool{
 func forwardedClaim(h http.Header, identity map[string]bool) string {
 	var buf [64]byte
 	for name := range h {
-		b := buf[:0]
+		var b []byte
 		if len(name) <= len(buf) {
 			b = buf[:len(name)]
 			for i := 0; i < len(name); i++ {
