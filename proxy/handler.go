@@ -306,11 +306,10 @@ type state struct {
 	// for a forward-auth request: the path of the request it describes, and why it was
 	// refused
 	target, reason string
-	// set while the upstream's answer is relayed: the request, its writer, and the
-	// watch on a stream (see watchStream)
-	in    *http.Request
-	sw    *statusWriter
-	watch *time.Timer
+	// set while the upstream's answer is relayed: its writer
+	sw *statusWriter
+	// cut is set when the sign-in behind the request ended while it was in flight
+	cut atomic.Bool
 }
 
 func (s *state) userName() string {
@@ -517,26 +516,25 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		}
 	}
 	ctx := context.WithValue(r.Context(), stateKey{}, st)
-	if isUpgrade(r) && st.user != nil {
-		// The tunnel lasts only as long as the sign-in that opened it.
-		var end context.CancelFunc
-		ctx, end = context.WithCancel(ctx)
-		defer end()
-		var values []string
-		if !st.basic {
-			values = cookieValues(r, h.cookieName(r, session.CookieName))
-		}
-		go h.watchTunnel(ctx, end, "websocket", r, st.dpath, st.user, values)
-	}
-	if sw, ok := w.(*statusWriter); ok {
+	sw, _ := w.(*statusWriter)
+	if sw != nil {
 		sw.relay()
-		st.in, st.sw = r, sw
+		st.sw = sw
 	}
-	defer func() { // after an answer cut short too
-		if st.watch != nil {
-			st.watch.Stop()
+	if st.user != nil {
+		// A signed-in user's request lasts only as long as the sign-in behind it:
+		// a websocket, and an upload, an answer the app keeps waiting or a stream, is
+		// cut once the sign-in ends, whatever still moves or stands still on it.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		if isUpgrade(r) {
+			go h.watchTunnel(ctx, cancel, "websocket", r, st.dpath, st.user,
+				h.sessionValues(r, st))
+		} else {
+			defer h.watchRequest(ctx, cancel, r, st).Stop() // after an answer cut short too
 		}
-	}()
+	}
 	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
 }
 
@@ -1001,6 +999,16 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 	if st != nil {
 		route = st.routeName()
 	}
+	if st != nil && st.cut.Load() {
+		// The sign-in ended while the request was in flight, and the request with it
+		// (see watchRequest): it is answered as one that came without it.
+		if st.basic && !acceptsHTML(r) {
+			h.basicRequired(w, r, st, 0)
+		} else {
+			h.loginRequired(w, r, st.path)
+		}
+		return
+	}
 	if errors.As(err, &tooBig) {
 		h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The request is too large.")
 		return
@@ -1054,7 +1062,6 @@ var gatewayCookies = []string{session.CookieName, loginCookie, deviceCookie,
 // relayed prepares the upstream's answer for the client: without the gateway's cookies,
 // and, for a stream, watched.
 func (h *Handler) relayed(resp *http.Response) error {
-	h.watchStream(resp)
 	// A handshake the app answers with anything but 101 is no tunnel: its answer is
 	// watched for stalls like any other.
 	st, _ := resp.Request.Context().Value(stateKey{}).(*state)
@@ -1186,17 +1193,9 @@ type statusWriter struct {
 	// one came, and kept is to be put back
 	kept    [len(keptHeaders)][]string
 	cleared bool
-	ended   atomic.Bool // the sign-in behind a stream ended: no more of it is written
 	// switched is set once the upstream agreed to switch protocols (101)
 	switched bool
 }
-
-// errStreamEnded is what writes of a stream return once the sign-in behind it ended.
-var errStreamEnded = errors.New("the sign-in behind this answer ended")
-
-// end stops the answer: every later write fails, which makes ReverseProxy close both
-// sides.
-func (w *statusWriter) end() { w.ended.Store(true) }
 
 // keptHeaders are the headers the gateway may set on an answer before it relays the
 // upstream's: a cookie re-issued or cleared, and HSTS.
@@ -1256,9 +1255,6 @@ func (w *statusWriter) WriteHeader(code int) {
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.ended.Load() {
-		return 0, errStreamEnded
-	}
 	if w.code == 0 {
 		w.WriteHeader(http.StatusOK)
 	}

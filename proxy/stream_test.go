@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -298,6 +299,142 @@ func TestWebsocketClosedWhenSignInEnds(t *testing.T) {
 			}
 			if !c.closed && err != nil {
 				t.Errorf("the websocket was closed: %v", err)
+			}
+		})
+	}
+}
+
+// TestRequestCutWhenSignInEnds: a signed-in user's request that lasts (an upload, an
+// answer the app holds back, a stream the app keeps quiet) is cut once the sign-in behind
+// it ends, whether anything moves on it or not: the app's side of it ends, and a request
+// not yet answered is answered as one without a sign-in. One whose sign-in goes on is
+// left alone.
+func TestRequestCutWhenSignInEnds(t *testing.T) {
+	defer proxy.SetTunnelCheck(50 * time.Millisecond)()
+	type seen struct {
+		chunks int  // chunks of the upload the app read
+		whole  bool // the app read the whole upload
+	}
+	started, ended := make(chan struct{}, 1), make(chan seen, 1)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		var s seen
+		defer func() { ended <- s }()
+		switch r.URL.Path {
+		case "/slow/upload":
+			br := bufio.NewReader(r.Body)
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil {
+					s.whole = line == "" && err.Error() == "EOF"
+					return
+				}
+				s.chunks++
+			}
+		case "/slow/quiet":
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+		}
+		select { // hold the answer back until the request is cut, or 30 s
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+	}))
+	t.Cleanup(app.Close)
+	for _, tt := range []struct {
+		name, path string
+		basic      bool
+		end        bool
+		want       int // status of a request not answered before the cut
+	}{
+		{"upload, signed out", "/slow/upload", false, true, http.StatusUnauthorized},
+		{"upload, Basic user's password changed", "/slow/upload", true, true,
+			http.StatusUnauthorized},
+		{"upload, still signed in", "/slow/upload", false, false, http.StatusOK},
+		{"answer held back, signed out", "/slow/held", false, true,
+			http.StatusUnauthorized},
+		{"quiet stream, signed out", "/slow/quiet", false, true, http.StatusOK},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnvWithUpstream(t, newEcho(t), "  - path: /slow/\n    upstream: \""+
+				app.URL+"\"\n    basic_auth: true\n")
+			body, send := io.Pipe()
+			method := http.MethodGet
+			var reqBody io.Reader
+			if tt.path == "/slow/upload" {
+				method, reqBody = http.MethodPost, body
+			}
+			req, _ := http.NewRequest(method, e.gw.URL+tt.path, reqBody)
+			if tt.basic {
+				req.SetBasicAuth("alice", alicePass)
+			} else {
+				req.Header.Set("Cookie", "gateway_session="+e.session("alice", alicePass))
+			}
+			answered := make(chan *http.Response, 1)
+			go func() {
+				res, err := http.DefaultTransport.RoundTrip(req)
+				if err != nil {
+					t.Errorf("request: %v", err)
+					close(answered)
+					return
+				}
+				answered <- res
+			}()
+			if reqBody != nil {
+				fmt.Fprintln(send, "first")
+			}
+			select {
+			case <-started:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the request did not reach the app")
+			}
+			if tt.end {
+				if tt.basic {
+					writeUsers(t, e.usersFile, map[string]string{"alice": "alice-new-pass",
+						"bob": bobPass}, "")
+					if err := e.h.ReloadUsers(); err != nil {
+						t.Fatal(err)
+					}
+				} else if _, err := e.h.Sessions().Revoke(context.Background(),
+					"alice"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// the upload goes on for two seconds, forty checks, then ends
+			if reqBody != nil {
+				for range 100 {
+					if _, err := fmt.Fprintln(send, "more"); err != nil {
+						break
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+				send.Close()
+			}
+			var s seen
+			select {
+			case s = <-ended:
+			case <-time.After(20 * time.Second):
+				t.Fatal("the app's side of the request still open after 20 s")
+			}
+			if tt.path == "/slow/upload" && s.whole == tt.end {
+				t.Errorf("the app read the whole upload: %v (%d chunks); want %v",
+					s.whole, s.chunks, !tt.end)
+			}
+			res, ok := <-answered
+			if !ok {
+				return
+			}
+			defer res.Body.Close()
+			_, err := io.Copy(io.Discard, res.Body)
+			switch {
+			case res.StatusCode != tt.want:
+				t.Errorf("status %d, want %d", res.StatusCode, tt.want)
+			case tt.path == "/slow/quiet" && err == nil:
+				t.Error("the quiet stream ended as if the app had finished it")
+			}
+			if tt.want == http.StatusUnauthorized && tt.basic &&
+				res.Header.Get("WWW-Authenticate") == "" {
+				t.Error("the answer to a Basic user asks for no credentials")
 			}
 		})
 	}

@@ -46,24 +46,31 @@ func (h *Handler) watchTunnel(ctx context.Context, end func(), what string,
 	}
 }
 
-// watchStream starts, for the answer a signed-in user's request receives, the check an
-// open websocket gets: from h.tunnelCheck on, and until the answer ends, it is cut once
-// the sign-in behind it ends. Most answers end long before; the ones this is for are
-// streams (server-sent events) and long downloads, whatever length they announce.
-func (h *Handler) watchStream(resp *http.Response) {
-	st, _ := resp.Request.Context().Value(stateKey{}).(*state)
-	if st == nil || st.user == nil || st.sw == nil ||
-		resp.StatusCode == http.StatusSwitchingProtocols {
-		return
-	}
-	var values []string
-	if !st.basic {
-		values = cookieValues(st.in, h.cookieName(st.in, session.CookieName))
-	}
-	st.watch = time.AfterFunc(h.tunnelCheck, func() {
-		h.watchTunnel(st.in.Context(), st.sw.end, "stream", st.in, st.dpath, st.user,
-			values)
+// watchRequest starts, for a signed-in user's request, the check an open websocket
+// gets: from h.tunnelCheck on, and until the request is answered, the request to the
+// upstream is cancelled once the sign-in behind it ends, which stops what it still
+// sends and what it receives. Most requests are answered long before; the ones this is
+// for last: uploads, answers the app holds back (long polls), streams (server-sent
+// events) and long downloads, whatever length they announce. The caller stops the
+// returned timer once the request is answered.
+func (h *Handler) watchRequest(ctx context.Context, cancel context.CancelFunc,
+	r *http.Request, st *state) *time.Timer {
+	values := h.sessionValues(r, st)
+	return time.AfterFunc(h.tunnelCheck, func() {
+		h.watchTunnel(ctx, func() {
+			st.cut.Store(true)
+			cancel()
+		}, "request", r, st.dpath, st.user, values)
 	})
+}
+
+// sessionValues returns the session cookie values r signed in with, or none when it came
+// with Basic credentials.
+func (h *Handler) sessionValues(r *http.Request, st *state) []string {
+	if st.basic {
+		return nil
+	}
+	return cookieValues(r, h.cookieName(r, session.CookieName))
 }
 
 // tunnelEnded returns why u may no longer use the tunnel r opened, or "" if u still may:
