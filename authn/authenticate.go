@@ -34,7 +34,9 @@ var (
 // AuthError is returned for a failed authentication. It matches ErrInvalidCredentials
 // with errors.Is; Reason is for logs only.
 type AuthError struct {
-	// Reason is one of "unknown user", "disabled", "wrong password" or "too long".
+	// Reason is one of "unknown user", "disabled", "wrong password" or "too long", or,
+	// for a user whose entry changed while their password was checked, "user removed"
+	// or "password changed".
 	Reason string
 }
 
@@ -114,15 +116,6 @@ func (a *Authenticator) authenticate(ctx context.Context, name, pw string, p Pri
 	if len(name) > MaxUsernameLength || len(pw) > MaxPasswordLength {
 		return nil, &AuthError{Reason: "too long"}
 	}
-	snap := a.users.snap.Load()
-	u := snap.users[name]
-	var h password.Hash
-	if u != nil {
-		h = u.hash
-	} else {
-		h = snap.dummy(name)
-	}
-
 	if err := a.slots.acquire(ctx, p, name); err != nil {
 		return nil, fmt.Errorf("waiting to check a password: %w", err)
 	}
@@ -131,6 +124,16 @@ func (a *Authenticator) authenticate(ctx context.Context, name, pw string, p Pri
 			a.slots.release()
 			return nil, err
 		}
+	}
+	// The user as the users file has them once the wait is over, which under a flood
+	// may be long: a password changed, or a user disabled or removed, meanwhile counts.
+	snap := a.users.snap.Load()
+	u := snap.users[name]
+	var h password.Hash
+	if u != nil {
+		h = u.hash
+	} else {
+		h = snap.dummy(name)
 	}
 	start := time.Now()
 	ok := h.Verify(pw)
@@ -145,5 +148,23 @@ func (a *Authenticator) authenticate(ctx context.Context, name, pw string, p Pri
 	case u.Disabled:
 		return nil, &AuthError{Reason: "disabled"}
 	}
-	return u, nil
+	return a.current(u)
+}
+
+// current returns u, whose password was just checked, as the users file has them now:
+// a change that landed during the check counts too, so the user signs in with their
+// groups and one-time code as they are, or not at all.
+func (a *Authenticator) current(u *User) (*User, error) {
+	cur := a.users.snap.Load().users[u.Name]
+	switch {
+	case cur == u:
+		return u, nil
+	case cur == nil:
+		return nil, &AuthError{Reason: "user removed"}
+	case cur.Disabled:
+		return nil, &AuthError{Reason: "disabled"}
+	case cur.encoded != u.encoded:
+		return nil, &AuthError{Reason: "password changed"}
+	}
+	return cur, nil
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -457,5 +458,71 @@ func TestWatchSaysWhenARejectedFileIsPutRight(t *testing.T) {
 	}
 	if s.Lookup("alice") == nil {
 		t.Error("alice is gone")
+	}
+}
+
+// TestUsersFileChangeDuringSignIn: a sign-in judges the user as the users file has them
+// once its wait for a slot is over, and again once the password is checked, so a change
+// that lands during either counts.
+func TestUsersFileChangeDuringSignIn(t *testing.T) {
+	right, other := hash(t, "right"), hash(t, "other")
+	entry := func(pw, extra string) string {
+		return "users:\n  alice:\n    password: \"" + pw + "\"\n    groups: [staff]\n" + extra
+	}
+	tests := []struct {
+		name, file string
+		// why the sign-in fails when the change lands during the wait and during the
+		// check; empty: it succeeds
+		waited, checked string
+		groups          []string // the groups signed in with
+	}{
+		{"unchanged", entry(right, ""), "", "", []string{"staff"}},
+		{"groups changed", "users:\n  alice:\n    password: \"" + right + "\"\n" +
+			"    groups: [ops]\n", "", "", []string{"ops"}},
+		{"password changed", entry(other, ""), "wrong password", "password changed", nil},
+		{"disabled", entry(right, "    disabled: true\n"), "disabled", "disabled", nil},
+		{"removed", "users:\n  bob:\n    password: \"" + right + "\"\n", "unknown user",
+			"user removed", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, path := writeStore(t, entry(right, ""))
+			a := NewAuthenticator(s, 1)
+			change := func() {
+				if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Reload(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			check := func(when string, u *User, err error, reason string) {
+				t.Helper()
+				var ae *AuthError
+				switch {
+				case reason == "" && (err != nil || u == nil ||
+					!slices.Equal(u.Groups, tt.groups)):
+					t.Errorf("%s: got %v, %v; want alice in %v", when, u, err, tt.groups)
+				case reason != "" && (!errors.As(err, &ae) || ae.Reason != reason):
+					t.Errorf("%s: got %v, %v; want reason %q", when, u, err, reason)
+				}
+			}
+			// changed while the sign-in waited for a slot
+			u, err := a.AuthenticateGated(context.Background(), "alice", "right", Known,
+				func(context.Context) error { change(); return nil })
+			check("changed during the wait", u, err, tt.waited)
+
+			// changed while the password was checked
+			if err := os.WriteFile(path, []byte(entry(right, "")), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Reload(); err != nil {
+				t.Fatal(err)
+			}
+			checked := s.Lookup("alice")
+			change()
+			u, err = a.current(checked)
+			check("changed during the check", u, err, tt.checked)
+		})
 	}
 }
