@@ -103,6 +103,11 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 	// describes the client's connection, not the gateway's.
 	delete(out.Header, "Te")
 	delete(out.Header, "Trailer")
+	// A client that waits for "100 Continue" gets it from the gateway once the body is
+	// read to go upstream. Passed on, the expectation would have the transport wait for
+	// the app's consent, and when the app answers first, close the body unread, which
+	// waits for the client to send it: the answer would wait with it.
+	delete(out.Header, "Expect")
 	// Request trailers would arrive after the headers were judged, under names the
 	// filter never saw; none are passed on.
 	out.Trailer = nil

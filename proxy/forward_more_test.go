@@ -3,9 +3,11 @@ package proxy_test
 import (
 	"bufio"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -185,5 +187,55 @@ func TestRequestTrailersNotForwarded(t *testing.T) {
 		if v := s.like("X-Forwarded-User"); len(v) != 1 || v[0].Value != "alice" {
 			t.Errorf("%s: X-Forwarded-User upstream: %v, want exactly alice", path, v)
 		}
+	}
+}
+
+// TestExpectContinueWithEarlyAnswer: a client that waits for "100 Continue" before it
+// sends its body gets one from the gateway, whatever the app would say, so that an app
+// that answers before it reads the body has its answer passed on at once, not held until
+// the client gives up waiting.
+func TestExpectContinueWithEarlyAnswer(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/public/early" {
+			io.WriteString(w, "early")
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		w.Write(body)
+	}))
+	t.Cleanup(app.Close)
+	e := newEnv(t, "  - path: /public/\n    upstream: \""+app.URL+"\"\n    public: [/public/]\n"+
+		"timeouts:\n  body_idle: 30s\n")
+	for _, tt := range []struct{ path, want string }{
+		{"/public/early", "early"},
+		{"/public/echo", "0123456789"},
+	} {
+		t.Run(tt.path, func(t *testing.T) {
+			c, err := net.Dial("tcp", e.gw.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second)) // far under body_idle
+			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: gw.example.test\r\n"+
+				"Content-Length: 10\r\nExpect: 100-continue\r\n\r\n", tt.path)
+			br := bufio.NewReader(c)
+			for {
+				res, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("no final answer: %v", err)
+				}
+				if res.StatusCode == http.StatusContinue {
+					io.WriteString(c, "0123456789")
+					continue
+				}
+				body, err := io.ReadAll(res.Body)
+				if res.StatusCode != http.StatusOK || string(body) != tt.want || err != nil {
+					t.Errorf("got %d %q (%v), want 200 %q", res.StatusCode, body, err,
+						tt.want)
+				}
+				return
+			}
+		})
 	}
 }
