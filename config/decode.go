@@ -61,7 +61,7 @@ func syntaxError(data []byte, file string, err error) *Error {
 // decoder fills Go values from a yaml.Node tree, following the yaml struct tags. It does
 // the work of a strict yaml.Decoder itself so that every problem is reported with the
 // full key path, and in file order: the tree is walked in document order and the first
-// problem stops the walk.
+// problem stops the walk, unless problems are collected.
 type decoder struct {
 	file string
 
@@ -74,6 +74,21 @@ type decoder struct {
 	// unset, when not nil, lets a reference to an unset variable read as empty and
 	// records the variable's name under the key that referred to it, instead of failing.
 	unset map[string]string
+
+	// problems, when not nil, collects the problems of keys and list items, and the walk
+	// goes on past them, so that one run names every one
+	problems *[]*Error
+}
+
+// keep returns err, or, when d collects problems, records it and returns nil, so that
+// the walk goes on with the next key or item.
+func (d *decoder) keep(err error) error {
+	var e *Error
+	if d.problems == nil || !errors.As(err, &e) {
+		return err
+	}
+	*d.problems = append(*d.problems, e)
+	return nil
 }
 
 // fail returns an *Error for node n at key.
@@ -142,30 +157,37 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, key string) error {
 	seen := make(map[string]int)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
-		if k.Kind == yaml.AliasNode || k.Anchor != "" {
-			return d.fail(k, key, errors.New("YAML anchors and aliases are not supported"))
-		}
-		if k.Kind != yaml.ScalarNode {
-			return d.fail(k, key, fmt.Errorf("a key must be a plain name, not %s", nodeKind(k)))
-		}
-		path := joinKey(key, k.Value)
-		if first, ok := seen[k.Value]; ok {
-			return d.fail(k, path, fmt.Errorf("%w, first set on line %d", ErrDuplicateKey, first))
-		}
-		seen[k.Value] = k.Line
-		idx, ok := fields[k.Value]
-		if !ok {
-			if near := yamlerr.Nearest(k.Value, maps.Keys(fields)); near != "" {
-				return d.fail(k, path, fmt.Errorf("%w; did you mean %s?", ErrUnknownKey, near))
-			}
-			return d.fail(k, path, ErrUnknownKey)
-		}
-		d.lines[path] = k.Line
-		if err := d.decode(val, v.Field(idx), path); err != nil {
+		if err := d.field(k, val, v, key, fields, seen); d.keep(err) != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// field decodes the value val of the key k of a mapping at key into its field of the
+// struct v; seen holds the line of each key set before.
+func (d *decoder) field(k, val *yaml.Node, v reflect.Value, key string, fields map[string]int,
+	seen map[string]int) error {
+	if k.Kind == yaml.AliasNode || k.Anchor != "" {
+		return d.fail(k, key, errors.New("YAML anchors and aliases are not supported"))
+	}
+	if k.Kind != yaml.ScalarNode {
+		return d.fail(k, key, fmt.Errorf("a key must be a plain name, not %s", nodeKind(k)))
+	}
+	path := joinKey(key, k.Value)
+	if first, ok := seen[k.Value]; ok {
+		return d.fail(k, path, fmt.Errorf("%w, first set on line %d", ErrDuplicateKey, first))
+	}
+	seen[k.Value] = k.Line
+	idx, ok := fields[k.Value]
+	if !ok {
+		if near := yamlerr.Nearest(k.Value, maps.Keys(fields)); near != "" {
+			return d.fail(k, path, fmt.Errorf("%w; did you mean %s?", ErrUnknownKey, near))
+		}
+		return d.fail(k, path, ErrUnknownKey)
+	}
+	d.lines[path] = k.Line
+	return d.decode(val, v.Field(idx), path)
 }
 
 // sequence decodes a YAML list into the slice v. Null sets v to nil.
@@ -181,7 +203,7 @@ func (d *decoder) sequence(n *yaml.Node, v reflect.Value, key string) error {
 	for i, item := range n.Content {
 		path := key + "[" + strconv.Itoa(i) + "]"
 		d.lines[path] = item.Line
-		if err := d.decode(item, s.Index(i), path); err != nil {
+		if err := d.decode(item, s.Index(i), path); d.keep(err) != nil {
 			return err
 		}
 	}

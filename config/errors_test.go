@@ -24,7 +24,7 @@ type errorCase struct {
 // *Error tt describes.
 func checkError(t *testing.T, tt errorCase) {
 	t.Helper()
-	c, err := parse([]byte(tt.data), "gateway.yaml", fakeEnv)
+	c, err := parse([]byte(tt.data), "gateway.yaml", fakeEnv, false)
 	if err == nil {
 		t.Fatalf("got config %+v, want an error", c)
 	}
@@ -260,7 +260,7 @@ func TestParseEnvValues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			data := "users:\n  file: '" + tt.value + "'\nroutes: [{upstream: http://a}]\n"
-			c, err := parse([]byte(data), "/etc/gateway.yaml", fakeEnv)
+			c, err := parse([]byte(data), "/etc/gateway.yaml", fakeEnv, false)
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}

@@ -31,7 +31,7 @@ func TestLimitErrors(t *testing.T) {
 func TestLimitsParse(t *testing.T) {
 	c, err := parse([]byte(minimal+"timeouts:\n  page: 5s\nthrottle:\n  window: 1h\n"+
 		"identity_aliases:\n  builtin: false\n  extra: [X-App-User, X-App-*]\n"),
-		"gateway.yaml", fakeEnv)
+		"gateway.yaml", fakeEnv, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestRoutePlacementErrors(t *testing.T) {
 
 func TestErrorfNamesTheKeysLine(t *testing.T) {
 	c, err := parse([]byte("routes:\n  - upstream: http://a:1\nusers:\n  file: u.yml\n"),
-		"gateway.yaml", fakeEnv)
+		"gateway.yaml", fakeEnv, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestAllowErrorsAndMethods(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) { checkError(t, tt) })
 	}
 	c, err := parse([]byte(users+"routes:\n  - upstream: http://a:1\n    allow:\n"+
-		"      methods: [get, Post]\n"), "gateway.yaml", fakeEnv)
+		"      methods: [get, Post]\n"), "gateway.yaml", fakeEnv, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,11 +110,11 @@ func TestRedisDB(t *testing.T) {
 	checkError(t, errorCase{name: "negative db",
 		data: minimal + "session:\n  redis:\n    db: -1\n", line: 7, key: "session.redis.db",
 		msg: `must be a database number from 0, not "-1"`})
-	c, err := parse([]byte(minimal+"session:\n  redis:\n    db: 0\n"), "gateway.yaml", fakeEnv)
+	c, err := parse([]byte(minimal+"session:\n  redis:\n    db: 0\n"), "gateway.yaml", fakeEnv, false)
 	if err != nil || c.Session.Redis.DB != 0 {
 		t.Errorf("db: 0: got %v, %v", c, err)
 	}
-	c, err = parse([]byte(minimal+"session:\n  redis:\n    db: 3\n"), "gateway.yaml", fakeEnv)
+	c, err = parse([]byte(minimal+"session:\n  redis:\n    db: 3\n"), "gateway.yaml", fakeEnv, false)
 	if err != nil || c.Session.Redis.DB != 3 {
 		t.Errorf("db: 3: got %v", err)
 	}
@@ -167,7 +167,7 @@ func TestRouteOptions(t *testing.T) {
 	}
 	c, err := parse([]byte(users+"routes:\n  - upstream: http://a:1\n    host: \"*.Example.com\"\n"+
 		"    max_body: 1.5MiB\n  - upstream: http://a:1\n    host: b.example.com\n"+
-		"    max_body: 512\n"), "gateway.yaml", fakeEnv)
+		"    max_body: 512\n"), "gateway.yaml", fakeEnv, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,11 +52,49 @@ func readFile(path string) (string, []byte, error) {
 // problems that prevent decoding, the first one in the file is reported; after that,
 // the first failed validation rule.
 func Parse(data []byte, file string) (*Config, error) {
-	return parse(data, file, os.LookupEnv)
+	return parse(data, file, os.LookupEnv, false)
 }
 
-// parse is Parse with the environment read through lookup, so that tests can supply it.
-func parse(data []byte, file string, lookup func(string) (string, bool)) (*Config, error) {
+// LoadAll is Load that goes on past the first problem: its error, when there is one, is
+// an [Errors] of every problem it found. A file that is not valid YAML has one problem;
+// one that decodes has every problem of its keys and values; one that decodes without
+// problems has every broken rule, one at most for each part of the config (each route
+// on its own). Rules are checked only once the whole file decodes, since what failed to
+// decode would make them report problems that are not there.
+func LoadAll(path string) (*Config, error) {
+	abs, data, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parse(data, abs, os.LookupEnv, true)
+}
+
+// Errors is every problem found in one config file, in the order found. It matches what
+// each of its problems matches with [errors.Is] and [errors.As].
+type Errors []*Error
+
+// Error renders the problems one to a line.
+func (e Errors) Error() string {
+	lines := make([]string, len(e))
+	for i, p := range e {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap returns the problems.
+func (e Errors) Unwrap() []error {
+	errs := make([]error, len(e))
+	for i, p := range e {
+		errs[i] = p
+	}
+	return errs
+}
+
+// parse is Parse with the environment read through lookup, so that tests can supply it;
+// with all, it is LoadAll's parse.
+func parse(data []byte, file string, lookup func(string) (string, bool),
+	all bool) (*Config, error) {
 	root, trailing, err := readDocument(data, file)
 	if err != nil {
 		return nil, err
@@ -65,16 +103,26 @@ func parse(data []byte, file string, lookup func(string) (string, bool)) (*Confi
 	// decode, recording the line of every key for the errors of later steps
 	c := new(Config)
 	d := decoder{file: file, lookup: lookup, lines: make(map[string]int)}
+	var problems []*Error
+	if all {
+		d.problems = &problems
+	}
 	if err := d.decode(root, reflect.ValueOf(c).Elem(), ""); err != nil {
 		return nil, err
 	}
 	if trailing != nil {
-		return nil, trailing
+		problems = append(problems, asError(trailing, file))
 	}
-
-	setDefaults(c)
-	if err := validate(c, file, d.lines); err != nil {
-		return nil, err
+	if len(problems) == 0 {
+		setDefaults(c)
+		problems = validate(c, file, d.lines, all)
+	}
+	switch {
+	case len(problems) == 0:
+	case !all:
+		return nil, problems[0]
+	default:
+		return nil, Errors(problems)
 	}
 
 	// resolve relative paths; filepath.Abs of "" is the current directory

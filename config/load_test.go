@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +64,7 @@ func fakeEnv(name string) (string, bool) {
 func TestParseFull(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "gateway.yaml")
-	c, err := parse([]byte(fullConfig), file, fakeEnv)
+	c, err := parse([]byte(fullConfig), file, fakeEnv, false)
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
@@ -149,7 +150,7 @@ func TestParseFull(t *testing.T) {
 
 func TestParseDefaults(t *testing.T) {
 	const data = "users:\n  file: users.yml\nroutes:\n  - upstream: http://app:3000\n"
-	c, err := parse([]byte(data), "", fakeEnv)
+	c, err := parse([]byte(data), "", fakeEnv, false)
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
@@ -196,7 +197,7 @@ func TestParseDefaults(t *testing.T) {
 func TestParseNullMeansDefault(t *testing.T) {
 	const data = "listen:\nsession:\n  secure: ~\n" +
 		"users: {file: u}\nroutes: [{upstream: http://a}]\n"
-	c, err := parse([]byte(data), "", fakeEnv)
+	c, err := parse([]byte(data), "", fakeEnv, false)
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
@@ -223,7 +224,7 @@ func TestParseResolvesPaths(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			data := "users: {file: " + tt.users + "}\nstate_dir: " + tt.stateDir +
 				"\nroutes: [{upstream: http://a}]\n"
-			c, err := parse([]byte(data), tt.file, fakeEnv)
+			c, err := parse([]byte(data), tt.file, fakeEnv, false)
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
@@ -243,7 +244,7 @@ func TestParseRelativeFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := []byte("users: {file: users.yml}\nroutes: [{upstream: http://a}]\n")
-	c, err := parse(data, filepath.Join("conf", "gateway.yaml"), fakeEnv)
+	c, err := parse(data, filepath.Join("conf", "gateway.yaml"), fakeEnv, false)
 	if err != nil {
 		t.Fatalf("parse: %v", err)
 	}
@@ -361,5 +362,69 @@ func TestLocate(t *testing.T) {
 	}
 	if err := c.Partial(); err != nil {
 		t.Errorf("Partial of a parsed config: %v, want nil", err)
+	}
+}
+
+// TestLoadAllReportsEveryProblem: LoadAll names every problem of a file's keys and
+// values, in file order; once those decode, every broken rule, one for each part of the
+// config; and nothing for a valid file, which it loads as Load does.
+func TestLoadAllReportsEveryProblem(t *testing.T) {
+	const head = "users:\n  file: u.yml\n"
+	for _, tt := range []struct {
+		name, data string
+		want       []string // file:line: key: problem, of each
+	}{
+		{"valid", head + "routes:\n  - upstream: http://a:1\n", nil},
+		{"not YAML", head + "routes: [\n", []string{
+			"gateway.yaml:3: invalid YAML: did not find expected node content"}},
+		{"keys and values", head + "listn: x\nsession:\n  idle_timeout: soon\n" +
+			"  idle_timeout: 5m\nroutes:\n  - upstream: http://a:1\n    publik: [/x/]\n" +
+			"  - upstream: [http://b:1]\n", []string{
+			"gateway.yaml:3: listn: unknown key; did you mean listen?",
+			"gateway.yaml:5: session.idle_timeout: invalid duration \"soon\": write a " +
+				"number and a unit, such as 90s, 30m or 12h",
+			"gateway.yaml:6: session.idle_timeout: duplicate key, first set on line 5",
+			"gateway.yaml:9: routes[0].publik: unknown key; did you mean public?",
+			"gateway.yaml:10: routes[1].upstream: must be a string, not a list"}},
+		{"rules", head + "session:\n  store: postgres\nroutes:\n  - upstream: ftp://a\n" +
+			"  - path: /b/\n    upstream: http://b:1\n    public: [/c/]\n" +
+			"  - path: /d/\n    upstream: http://d:1\n", []string{
+			"gateway.yaml:4: session.store: session store \"postgres\" is not supported; " +
+				"use one of: memory, bolt, redis",
+			"gateway.yaml:6: routes[0].upstream: upstream must be an http:// or https:// " +
+				"URL, as in http://127.0.0.1:9001",
+			"gateway.yaml:9: routes[1].public[0]: public path /c/ is not under the " +
+				"route's path /b/"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "gateway.yaml")
+			if err := os.WriteFile(path, []byte(tt.data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := LoadAll(path)
+			var got []string
+			var all Errors
+			switch {
+			case err == nil && c == nil:
+				t.Fatal("no config and no error")
+			case err == nil:
+			case errors.As(err, &all):
+				for _, p := range all {
+					got = append(got, strings.TrimPrefix(p.Error(), filepath.Dir(path)+"/"))
+				}
+			default:
+				got = []string{strings.TrimPrefix(err.Error(), filepath.Dir(path)+"/")}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"),
+					strings.Join(tt.want, "\n"))
+			}
+			// Load reports the first of them alone
+			_, first := Load(path)
+			if len(tt.want) > 0 && (first == nil || !strings.HasSuffix(first.Error(),
+				strings.TrimPrefix(tt.want[0], "gateway.yaml"))) {
+				t.Errorf("Load: got %v, want the first problem", first)
+			}
+		})
 	}
 }

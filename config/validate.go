@@ -15,11 +15,16 @@ import (
 )
 
 // validate checks c, with its defaults filled in, and returns an *Error for the first
-// rule it breaks, in the order of the Config fields. lines maps key paths to the line
-// they were read from; a key that is absent is reported at its parent's line. validate
-// changes nothing.
-func validate(c *Config, file string, lines map[string]int) error {
+// rule it breaks, in the order of the Config fields; with all, it goes on and returns
+// one for each part of the config (each route apart) that breaks one. lines maps key
+// paths to the line they were read from; a key that is absent is reported at its
+// parent's line. validate changes nothing.
+func validate(c *Config, file string, lines map[string]int, all bool) []*Error {
+	var problems []*Error
 	v := validator{file: file, lines: lines}
+	if all {
+		v.problems = &problems
+	}
 	checks := []func(*Config) error{
 		v.listen,
 		v.tls,
@@ -34,16 +39,41 @@ func validate(c *Config, file string, lines map[string]int) error {
 	}
 	for _, check := range checks {
 		if err := check(c); err != nil {
-			return err
+			problems = append(problems, asError(err, file))
+			if !all {
+				break
+			}
 		}
 	}
-	return nil
+	return problems
 }
 
 // validator holds what validate needs to build an *Error.
 type validator struct {
 	file  string
 	lines map[string]int
+	// problems, when not nil, collects the problems of the parts that a check goes
+	// through one by one, such as routes, and the check goes on past them
+	problems *[]*Error
+}
+
+// keep returns err, or, when v collects problems, records it and returns nil.
+func (v validator) keep(err error) error {
+	if v.problems == nil || err == nil {
+		return err
+	}
+	*v.problems = append(*v.problems, asError(err, v.file))
+	return nil
+}
+
+// asError returns err as an *Error, placing it at the first line of file if it is not
+// one already.
+func asError(err error, file string) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{File: file, Line: 1, Err: err}
 }
 
 // fail returns an *Error for key at its recorded line, or at the line of its nearest
@@ -340,69 +370,78 @@ func (v validator) routes(c *Config) error {
 	}
 	seen := make(map[string]int)
 	for i, r := range c.Routes {
-		key := fmt.Sprintf("routes[%d]", i)
-		if err := checkPath(r.Path); err != nil {
-			return v.fail(key+".path", err)
-		}
-		if gatewayPath(r.Path) {
-			return v.fail(key+".path", fmt.Errorf("route path %s is under /.gateway, where "+
-				"the gateway serves its own pages", r.Path))
-		}
-		// "/a/" and "/a" cover the same paths, since paths match by segment
-		norm := NormalizeHost(r.Host) + " " + strings.TrimSuffix(r.Path, "/")
-		if first, ok := seen[norm]; ok {
-			return v.fail(key+".path", fmt.Errorf("route path %s is already covered by "+
-				"routes[%d]", r.Path, first))
-		}
-		seen[norm] = i
-
-		if r.Upstream == "" {
-			return v.fail(key+".upstream", ErrRequired)
-		}
-		if _, err := parseUpstream(r.Upstream); err != nil {
-			return v.fail(key+".upstream", err)
-		}
-		if err := v.allow(key+".allow", r.Allow); err != nil {
+		if err := v.keep(v.route(c, i, r, seen)); err != nil {
 			return err
 		}
-		if r.Host != "" {
-			if err := checkRouteHost(r.Host); err != nil {
-				return v.fail(key+".host", err)
-			}
+	}
+	return nil
+}
+
+// route checks the route r, the i-th of c; seen maps the host and path of each route
+// before it to its index.
+func (v validator) route(c *Config, i int, r Route, seen map[string]int) error {
+	key := fmt.Sprintf("routes[%d]", i)
+	if err := checkPath(r.Path); err != nil {
+		return v.fail(key+".path", err)
+	}
+	if gatewayPath(r.Path) {
+		return v.fail(key+".path", fmt.Errorf("route path %s is under /.gateway, where "+
+			"the gateway serves its own pages", r.Path))
+	}
+	// "/a/" and "/a" cover the same paths, since paths match by segment
+	norm := NormalizeHost(r.Host) + " " + strings.TrimSuffix(r.Path, "/")
+	if first, ok := seen[norm]; ok {
+		return v.fail(key+".path", fmt.Errorf("route path %s is already covered by "+
+			"routes[%d]", r.Path, first))
+	}
+	seen[norm] = i
+
+	if r.Upstream == "" {
+		return v.fail(key+".upstream", ErrRequired)
+	}
+	if _, err := parseUpstream(r.Upstream); err != nil {
+		return v.fail(key+".upstream", err)
+	}
+	if err := v.allow(key+".allow", r.Allow); err != nil {
+		return err
+	}
+	if r.Host != "" {
+		if err := checkRouteHost(r.Host); err != nil {
+			return v.fail(key+".host", err)
 		}
-		switch r.CORSPreflight {
-		case "", "pass":
-		default:
-			return v.fail(key+".cors_preflight", fmt.Errorf("cors_preflight must be pass "+
-				"or empty, not %q", r.CORSPreflight))
+	}
+	switch r.CORSPreflight {
+	case "", "pass":
+	default:
+		return v.fail(key+".cors_preflight", fmt.Errorf("cors_preflight must be pass "+
+			"or empty, not %q", r.CORSPreflight))
+	}
+	if r.UpstreamTimeout < 0 {
+		return v.fail(key+".upstream_timeout", errors.New("duration must not be negative"))
+	}
+	if r.IdentityHeaders != (IdentityHeaders{}) {
+		err := v.identityNames(r.IdentityHeaders, c.IdentityHeaders, key+".identity_headers")
+		if err != nil {
+			return err
 		}
-		if r.UpstreamTimeout < 0 {
-			return v.fail(key+".upstream_timeout", errors.New("duration must not be negative"))
+	}
+	for j, p := range r.Public {
+		pk := fmt.Sprintf("%s.public[%d]", key, j)
+		if err := checkPath(p); err != nil {
+			return v.fail(pk, err)
 		}
-		if r.IdentityHeaders != (IdentityHeaders{}) {
-			err := v.identityNames(r.IdentityHeaders, c.IdentityHeaders, key+".identity_headers")
-			if err != nil {
-				return err
-			}
+		// Public prefixes are whole request paths: one outside the route's path
+		// could never match, and was surely meant to make something public.
+		if !underPrefix(p, r.Path) {
+			return v.fail(pk, fmt.Errorf("public path %s is not under the route's path %s",
+				p, r.Path))
 		}
-		for j, p := range r.Public {
-			pk := fmt.Sprintf("%s.public[%d]", key, j)
-			if err := checkPath(p); err != nil {
-				return v.fail(pk, err)
-			}
-			// Public prefixes are whole request paths: one outside the route's path
-			// could never match, and was surely meant to make something public.
-			if !underPrefix(p, r.Path) {
-				return v.fail(pk, fmt.Errorf("public path %s is not under the route's path %s",
-					p, r.Path))
-			}
-			// One that covers the whole route leaves its allow rule nothing to guard:
-			// surely not what the rule's author meant.
-			a := r.Allow
-			if underPrefix(r.Path, p) && len(a.Users)+len(a.Groups)+len(a.Methods) > 0 {
-				return v.fail(pk, fmt.Errorf("public path %s covers the whole route, so "+
-					"its allow rule would never apply", p))
-			}
+		// One that covers the whole route leaves its allow rule nothing to guard:
+		// surely not what the rule's author meant.
+		a := r.Allow
+		if underPrefix(r.Path, p) && len(a.Users)+len(a.Groups)+len(a.Methods) > 0 {
+			return v.fail(pk, fmt.Errorf("public path %s covers the whole route, so "+
+				"its allow rule would never apply", p))
 		}
 	}
 	return nil

@@ -347,7 +347,7 @@ func TestParseValidationErrors(t *testing.T) {
 func TestSecretNotInError(t *testing.T) {
 	const secret = "hunter2-short"
 	data := "session:\n  secrets: [" + secret + "]\n" + minimal
-	_, err := parse([]byte(data), "gateway.yaml", fakeEnv)
+	_, err := parse([]byte(data), "gateway.yaml", fakeEnv, false)
 	if err == nil || strings.Contains(err.Error(), secret) {
 		t.Errorf("got %v, want an error without the secret", err)
 	}
@@ -363,7 +363,7 @@ func TestValidateIsPure(t *testing.T) {
 	setDefaults(c)
 	before := *c
 	before.AllowedRedirectHosts = append([]string(nil), c.AllowedRedirectHosts...)
-	if err := validate(c, "", nil); err != nil {
+	if err := validate(c, "", nil, true); err != nil {
 		t.Fatalf("validate: %v", err)
 	}
 	if !reflect.DeepEqual(*c, before) {

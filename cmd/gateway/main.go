@@ -30,6 +30,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/frontgate/gateway/authn/password"
+	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy/server"
 )
 
@@ -127,7 +128,14 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := server.Check(path)
 	if err != nil {
-		fmt.Fprintln(stderr, "gateway check:", err)
+		var all config.Errors
+		if !errors.As(err, &all) {
+			fmt.Fprintln(stderr, "gateway check:", err)
+			return 1
+		}
+		for _, p := range all {
+			fmt.Fprintln(stderr, "gateway check:", p)
+		}
 		return 1
 	}
 	for _, w := range server.Warnings(cfg) {

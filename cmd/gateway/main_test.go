@@ -81,6 +81,17 @@ func TestCheck(t *testing.T) {
 		!strings.Contains(errOut, "routes[0].publik") {
 		t.Errorf("bad config: exit %d, stderr %q; want file, line 5 and key", code, errOut)
 	}
+	// every problem of the config, each on a line of its own
+	several := filepath.Join(dir, "several.yaml")
+	os.WriteFile(several, []byte("users:\n  file: users.yaml\nlistn: x\nroutes:\n"+
+		"  - upstream: http://127.0.0.1:9001\n    publik: [/x/]\n"), 0o600)
+	code, _, errOut = runCmd(t, "", "check", "-config", several)
+	if want := "gateway check: " + several + ":3: listn: unknown key; did you mean " +
+		"listen?\ngateway check: " + several + ":6: routes[0].publik: unknown key; did you " +
+		"mean public?\n"; code != 1 || errOut != want {
+		t.Errorf("config with two problems: exit %d, stderr\n%s\nwant exit 1 and\n%s", code,
+			errOut, want)
+	}
 	code, _, errOut = runCmd(t, "", "check", "-config", badUsers)
 	if code == 0 || !strings.Contains(errOut, "users2.yaml:3") ||
 		!strings.Contains(errOut, "users.bob.password") {

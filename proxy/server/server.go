@@ -57,13 +57,13 @@ var configPollInterval = 2 * time.Second
 // /metrics; zero means the collector's default.
 var sessionsCountMaxAge time.Duration
 
-// Check loads the config file at path and the users file it names, and returns the first
-// problem that would keep `gateway run` from starting with them, naming file, line and key:
-// in either file, or in what the config points to (state_dir's mode, certificate and CA
-// files, templates, logo, stylesheet, keys). It writes nothing and opens no listener or
-// session store.
+// Check loads the config file at path and the users file it names, and returns what would
+// keep `gateway run` from starting with them, naming file, line and key: every problem
+// of the config file, as a [config.Errors], or else the first in the users file or in
+// what the config points to (state_dir's mode, certificate and CA files, templates, logo,
+// stylesheet, keys). It writes nothing and opens no listener or session store.
 func Check(path string) (*config.Config, error) {
-	cfg, err := config.Load(path)
+	cfg, err := config.LoadAll(path)
 	if err != nil {
 		return nil, err
 	}
