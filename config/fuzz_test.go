@@ -2,13 +2,15 @@ package config
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
 // FuzzParse checks that Parse never panics, that every error it returns is an *Error
-// with a line, and that every config it accepts is complete.
+// with a line, and that every config it accepts is complete; and that LoadAll's parse
+// agrees: it accepts the same configs, and its first problem is Parse's.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(strings.ReplaceAll(fullConfig, "${GATEWAY_SECRET}",
 		"literal-secret-literal-secret-literal")))
@@ -25,6 +27,19 @@ func FuzzParse(f *testing.F) {
 	const file = "/etc/gateway/fuzz.yaml"
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse(data, file)
+		_, errAll := parse(data, file, os.LookupEnv, true)
+		var all Errors
+		switch {
+		case (err == nil) != (errAll == nil):
+			t.Fatalf("Parse says %v, LoadAll's parse %v", err, errAll)
+		case errAll == nil:
+		case errors.As(errAll, &all):
+			if len(all) == 0 || all[0].Error() != err.Error() {
+				t.Fatalf("LoadAll's parse says %v, first; Parse %v", errAll, err)
+			}
+		case errAll.Error() != err.Error():
+			t.Fatalf("LoadAll's parse says %v; Parse %v", errAll, err)
+		}
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) {
