@@ -96,6 +96,28 @@ func (e *FileError) Error() string {
 
 func (e *FileError) Unwrap() error { return e.Err }
 
+// FileErrors is every problem found in one users file, in file order. It matches what
+// each of its problems matches with [errors.Is] and [errors.As].
+type FileErrors []*FileError
+
+// Error renders the problems one to a line.
+func (e FileErrors) Error() string {
+	lines := make([]string, len(e))
+	for i, p := range e {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap returns the problems.
+func (e FileErrors) Unwrap() []error {
+	errs := make([]error, len(e))
+	for i, p := range e {
+		errs[i] = p
+	}
+	return errs
+}
+
 // authelia lists the per-user keys of Authelia's users file format that the gateway
 // accepts and ignores, so an existing Authelia file loads unchanged.
 var authelia = map[string]bool{
@@ -110,6 +132,18 @@ const maxUsersFile = 64 << 20
 
 // ReadUsersFile reads and parses a users file. Every problem is a *FileError.
 func ReadUsersFile(path string) (map[string]*User, error) {
+	return readUsersFile(path, false)
+}
+
+// ReadUsersFileAll is ReadUsersFile that goes on past a problem with a user: its error,
+// when the file can be read, is a [FileErrors] of the problems of every user, or of the
+// one problem of a file that is not a users file at all.
+func ReadUsersFileAll(path string) (map[string]*User, error) {
+	return readUsersFile(path, true)
+}
+
+// readUsersFile is ReadUsersFile, or with all ReadUsersFileAll.
+func readUsersFile(path string, all bool) (map[string]*User, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading users file: %w", err)
@@ -122,7 +156,14 @@ func ReadUsersFile(path string) (map[string]*User, error) {
 	if len(data) > maxUsersFile {
 		return nil, &FileError{File: path, Err: errors.New("file is larger than 64 MiB")}
 	}
-	return ParseUsers(data, path)
+	users, problems := parseUsers(data, path, all)
+	switch {
+	case len(problems) == 0:
+		return users, nil
+	case !all:
+		return nil, problems[0]
+	}
+	return nil, FileErrors(problems)
 }
 
 // ParseUsers parses users file content in Authelia's format:
@@ -139,6 +180,34 @@ func ReadUsersFile(path string) (map[string]*User, error) {
 // Unknown keys, unsupported hash schemes, control characters in names, emails or groups,
 // and commas in group names are errors that name the user. file only labels errors.
 func ParseUsers(data []byte, file string) (map[string]*User, error) {
+	users, problems := parseUsers(data, file, false)
+	if len(problems) > 0 {
+		return nil, problems[0]
+	}
+	return users, nil
+}
+
+// parseUsers is ParseUsers that returns its problems as a list: the first alone, or,
+// with all, every problem of every user.
+func parseUsers(data []byte, file string, all bool) (map[string]*User, []*FileError) {
+	var problems []*FileError
+	users, err := parseUsersInto(data, file, func(err error) bool {
+		problems = append(problems, err.(*FileError))
+		return all
+	})
+	if err != nil {
+		problems = append(problems, err.(*FileError))
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return users, nil
+}
+
+// parseUsersInto parses a users file, passing each problem with a user to keep, which
+// says whether to go on past it; a problem that ends the parse is returned.
+func parseUsersInto(data []byte, file string,
+	keep func(error) bool) (map[string]*User, error) {
 	fail := func(n *yaml.Node, key string, err error) error {
 		line := 0
 		if n != nil {
@@ -189,34 +258,54 @@ func ParseUsers(data []byte, file string) (map[string]*User, error) {
 	}
 
 	users := make(map[string]*User, len(list.Content)/2)
+	seen := make(map[string]bool, len(list.Content)/2)
+	failed := false
 	for i := 0; i+1 < len(list.Content); i += 2 {
 		k, v := list.Content[i], list.Content[i+1]
 		key := "users." + k.Value
-		if err := checkText(k.Value); err != nil || k.Value == "" {
-			if err == nil {
-				err = errors.New("empty")
-			}
-			return nil, fail(k, "users", fmt.Errorf("username %q: %w", k.Value, err))
+		var err error
+		switch {
+		case k.Value == "":
+			err = fail(k, "users", fmt.Errorf("username %q: empty", k.Value))
+		case checkText(k.Value) != nil:
+			err = fail(k, "users", fmt.Errorf("username %q: %w", k.Value, checkText(k.Value)))
+		case seen[k.Value]:
+			err = fail(k, key, errors.New("user defined twice"))
 		}
-		if _, dup := users[k.Value]; dup {
-			return nil, fail(k, key, errors.New("user defined twice"))
-		}
-		u, err := parseUser(k.Value, v, key, fail)
+		seen[k.Value] = true
 		if err != nil {
-			return nil, err
+			failed = true
+			if !keep(err) {
+				return nil, nil
+			}
+			continue
 		}
-		users[u.Name] = u
+		u, ok := parseUser(k.Value, v, key, fail, keep)
+		switch {
+		case u != nil:
+			users[u.Name] = u
+		case !ok:
+			return nil, nil
+		default:
+			failed = true
+		}
+	}
+	if failed {
+		return nil, nil
 	}
 	return users, nil
 }
 
+// parseUser parses the entry n of the user name, at key, passing each problem to keep;
+// it returns the user, or nil and whether keep said to go on.
 func parseUser(name string, n *yaml.Node, key string,
-	fail func(*yaml.Node, string, error) error) (*User, error) {
+	fail func(*yaml.Node, string, error) error, keep func(error) bool) (*User, bool) {
 	if n.Kind != yaml.MappingNode {
-		return nil, fail(n, key, errors.New("expected a mapping"))
+		return nil, keep(fail(n, key, errors.New("expected a mapping")))
 	}
 	u := &User{Name: name}
 	var pwNode *yaml.Node
+	failed := false
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		fk := key + "." + k.Value
@@ -249,23 +338,29 @@ func parseUser(name string, n *yaml.Node, key string,
 			}
 		}
 		if err != nil {
-			return nil, fail(k, fk, err)
+			failed = true
+			if !keep(fail(k, fk, err)) {
+				return nil, false
+			}
 		}
 	}
 	if pwNode == nil || u.encoded == "" {
-		return nil, fail(n, key+".password", errors.New("missing"))
+		return nil, keep(fail(n, key+".password", errors.New("missing")))
 	}
 	h, err := password.Parse(u.encoded)
 	if err != nil {
 		// The error names the scheme but never the hash itself.
-		return nil, fail(pwNode, key+".password",
-			fmt.Errorf("%w; make a hash with gateway hash-password", err))
+		return nil, keep(fail(pwNode, key+".password",
+			fmt.Errorf("%w; make a hash with gateway hash-password", err)))
+	}
+	if failed {
+		return nil, true
 	}
 	u.hash = h
 	if u.TOTP != nil {
 		u.binding = u.encoded + "\x00totp\x00" + u.TOTP.String()
 	}
-	return u, nil
+	return u, true
 }
 
 // userKeys are the keys of a user that the gateway reads.

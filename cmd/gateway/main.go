@@ -30,7 +30,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/frontgate/gateway/authn/password"
-	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy/server"
 )
 
@@ -128,12 +127,13 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := server.Check(path)
 	if err != nil {
-		var all config.Errors
-		if !errors.As(err, &all) {
+		// config.Errors and authn.FileErrors: each problem on a line of its own
+		all, ok := err.(interface{ Unwrap() []error })
+		if !ok {
 			fmt.Fprintln(stderr, "gateway check:", err)
 			return 1
 		}
-		for _, p := range all {
+		for _, p := range all.Unwrap() {
 			fmt.Fprintln(stderr, "gateway check:", p)
 		}
 		return 1

@@ -97,6 +97,20 @@ func TestCheck(t *testing.T) {
 		!strings.Contains(errOut, "users.bob.password") {
 		t.Errorf("bad users file: exit %d, stderr %q", code, errOut)
 	}
+	// every problem of the users file's users, each on a line of its own
+	users3 := filepath.Join(dir, "users3.yaml")
+	os.WriteFile(users3, []byte("users:\n  bob:\n    password: \""+h+"\"\n    grups: [a]\n"+
+		"  carol:\n    password: \"$6$x$y\"\n  bob:\n    password: \""+h+"\"\n"), 0o600)
+	os.WriteFile(badUsers, []byte("users:\n  file: users3.yaml\nroutes:\n"+
+		"  - upstream: http://127.0.0.1:9001\n"), 0o600)
+	code, _, errOut = runCmd(t, "", "check", "-config", badUsers)
+	if want := "gateway check: " + users3 + ":4: users.bob.grups: unknown key; did you " +
+		"mean groups?\ngateway check: " + users3 + ":6: users.carol.password: "; code != 1 ||
+		!strings.HasPrefix(errOut, want) || strings.Count(errOut, "\n") != 3 ||
+		!strings.HasSuffix(errOut, users3+":7: users.bob: user defined twice\n") {
+		t.Errorf("users file with three problems: exit %d, stderr\n%s\nwant exit 1, "+
+			"three lines, starting\n%s", code, errOut, want)
+	}
 
 	// A rule naming nobody is valid, so check passes, but says so.
 	doubtful := filepath.Join(dir, "doubtful.yaml")

@@ -59,15 +59,16 @@ var sessionsCountMaxAge time.Duration
 
 // Check loads the config file at path and the users file it names, and returns what would
 // keep `gateway run` from starting with them, naming file, line and key: every problem
-// of the config file, as a [config.Errors], or else the first in the users file or in
-// what the config points to (state_dir's mode, certificate and CA files, templates, logo,
-// stylesheet, keys). It writes nothing and opens no listener or session store.
+// of the config file, as a [config.Errors], or else every problem of the users file's
+// users, as an [authn.FileErrors], or else the first in what the config points to
+// (state_dir's mode, certificate and CA files, templates, logo, stylesheet, keys). It
+// writes nothing and opens no listener or session store.
 func Check(path string) (*config.Config, error) {
 	cfg, err := config.LoadAll(path)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := authn.ReadUsersFile(cfg.Users.File); err != nil {
+	if _, err := authn.ReadUsersFileAll(cfg.Users.File); err != nil {
 		return nil, usersError(cfg, err)
 	}
 	if err := preflight(cfg); err != nil {
