@@ -96,28 +96,6 @@ func (e *FileError) Error() string {
 
 func (e *FileError) Unwrap() error { return e.Err }
 
-// FileErrors is every problem found in one users file, in file order. It matches what
-// each of its problems matches with [errors.Is] and [errors.As].
-type FileErrors []*FileError
-
-// Error renders the problems one to a line.
-func (e FileErrors) Error() string {
-	lines := make([]string, len(e))
-	for i, p := range e {
-		lines[i] = p.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// Unwrap returns the problems.
-func (e FileErrors) Unwrap() []error {
-	errs := make([]error, len(e))
-	for i, p := range e {
-		errs[i] = p
-	}
-	return errs
-}
-
 // authelia lists the per-user keys of Authelia's users file format that the gateway
 // accepts and ignores, so an existing Authelia file loads unchanged.
 var authelia = map[string]bool{
@@ -136,8 +114,8 @@ func ReadUsersFile(path string) (map[string]*User, error) {
 }
 
 // ReadUsersFileAll is ReadUsersFile that goes on past a problem with a user: its error,
-// when the file can be read, is a [FileErrors] of the problems of every user, or of the
-// one problem of a file that is not a users file at all.
+// when the file can be read, joins ([errors.Join]) a *FileError for each problem of
+// every user, or is the one problem of a file that is not a users file at all.
 func ReadUsersFileAll(path string) (map[string]*User, error) {
 	return readUsersFile(path, true)
 }
@@ -163,7 +141,11 @@ func readUsersFile(path string, all bool) (map[string]*User, error) {
 	case !all:
 		return nil, problems[0]
 	}
-	return nil, FileErrors(problems)
+	errs := make([]error, len(problems))
+	for i, p := range problems {
+		errs[i] = p
+	}
+	return nil, errors.Join(errs...)
 }
 
 // ParseUsers parses users file content in Authelia's format:

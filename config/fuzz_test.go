@@ -28,13 +28,13 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse(data, file)
 		_, errAll := parse(data, file, os.LookupEnv, true)
-		var all Errors
+		all, joined := errAll.(interface{ Unwrap() []error })
 		switch {
 		case (err == nil) != (errAll == nil):
 			t.Fatalf("Parse says %v, LoadAll's parse %v", err, errAll)
 		case errAll == nil:
-		case errors.As(errAll, &all):
-			if len(all) == 0 || all[0].Error() != err.Error() {
+		case joined:
+			if len(all.Unwrap()) == 0 || all.Unwrap()[0].Error() != err.Error() {
 				t.Fatalf("LoadAll's parse says %v, first; Parse %v", errAll, err)
 			}
 		case errAll.Error() != err.Error():

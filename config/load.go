@@ -55,8 +55,8 @@ func Parse(data []byte, file string) (*Config, error) {
 	return parse(data, file, os.LookupEnv, false)
 }
 
-// LoadAll is Load that goes on past the first problem: its error, when there is one, is
-// an [Errors] of every problem it found. A file that is not valid YAML has one problem;
+// LoadAll is Load that goes on past the first problem: its error, when there is one,
+// joins ([errors.Join]) an *Error for every problem it found. A file that is not valid YAML has one problem;
 // one that decodes has every problem of its keys and values; one that decodes without
 // problems has every broken rule, one at most for each part of the config (each route
 // on its own). Rules are checked only once the whole file decodes, since what failed to
@@ -67,28 +67,6 @@ func LoadAll(path string) (*Config, error) {
 		return nil, err
 	}
 	return parse(data, abs, os.LookupEnv, true)
-}
-
-// Errors is every problem found in one config file, in the order found. It matches what
-// each of its problems matches with [errors.Is] and [errors.As].
-type Errors []*Error
-
-// Error renders the problems one to a line.
-func (e Errors) Error() string {
-	lines := make([]string, len(e))
-	for i, p := range e {
-		lines[i] = p.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// Unwrap returns the problems.
-func (e Errors) Unwrap() []error {
-	errs := make([]error, len(e))
-	for i, p := range e {
-		errs[i] = p
-	}
-	return errs
 }
 
 // parse is Parse with the environment read through lookup, so that tests can supply it;
@@ -122,7 +100,11 @@ func parse(data []byte, file string, lookup func(string) (string, bool),
 	case !all:
 		return nil, problems[0]
 	default:
-		return nil, Errors(problems)
+		errs := make([]error, len(problems))
+		for i, p := range problems {
+			errs[i] = p
+		}
+		return nil, errors.Join(errs...)
 	}
 
 	// resolve relative paths; filepath.Abs of "" is the current directory

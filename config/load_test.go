@@ -403,13 +403,17 @@ func TestLoadAllReportsEveryProblem(t *testing.T) {
 			}
 			c, err := LoadAll(path)
 			var got []string
-			var all Errors
+			all, joined := err.(interface{ Unwrap() []error })
 			switch {
 			case err == nil && c == nil:
 				t.Fatal("no config and no error")
 			case err == nil:
-			case errors.As(err, &all):
-				for _, p := range all {
+			case joined:
+				for _, p := range all.Unwrap() {
+					var e *Error
+					if !errors.As(p, &e) {
+						t.Errorf("problem %v is a %T, not an *Error", p, p)
+					}
 					got = append(got, strings.TrimPrefix(p.Error(), filepath.Dir(path)+"/"))
 				}
 			default:

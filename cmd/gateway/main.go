@@ -127,7 +127,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := server.Check(path)
 	if err != nil {
-		// config.Errors and authn.FileErrors: each problem on a line of its own
+		// every problem of a file, joined: each on a line of its own
 		all, ok := err.(interface{ Unwrap() []error })
 		if !ok {
 			fmt.Fprintln(stderr, "gateway check:", err)

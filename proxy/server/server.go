@@ -59,8 +59,9 @@ var sessionsCountMaxAge time.Duration
 
 // Check loads the config file at path and the users file it names, and returns what would
 // keep `gateway run` from starting with them, naming file, line and key: every problem
-// of the config file, as a [config.Errors], or else every problem of the users file's
-// users, as an [authn.FileErrors], or else the first in what the config points to
+// of the config file, joined as [config.LoadAll] joins them, or else every problem of the
+// users file's users, as [authn.ReadUsersFileAll] joins them, or else the first in what
+// the config points to
 // (state_dir's mode, certificate and CA files, templates, logo, stylesheet, keys). It
 // writes nothing and opens no listener or session store.
 func Check(path string) (*config.Config, error) {
