@@ -28,6 +28,7 @@ type handParts struct {
 	log     *slog.Logger     // nil: discarded
 	tally   throttle.Tally   // nil: the throttle's counts are the handler's alone
 	users   string           // a users file to share with another env; "": a new one
+	slots   int              // password checks at a time; 0: the default
 }
 
 // newEnvByHand is newEnvFromYAML with the handler assembled from its parts, as
@@ -62,7 +63,7 @@ func newEnvByHand(t testing.TB, up *echo, yml string, p handParts) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := proxy.New(proxy.Options{Config: cfg, Auth: authn.NewAuthenticator(users, 0),
+	h, err := proxy.New(proxy.Options{Config: cfg, Auth: authn.NewAuthenticator(users, p.slots),
 		Sessions: mgr, Metrics: p.metrics, Logger: p.log, Tally: p.tally})
 	if err != nil {
 		t.Fatal(err)

@@ -50,6 +50,7 @@ const (
 	msgBadCode      = "Invalid code"
 	msgCodeLate     = "This sign-in has ended. Please sign in again."
 	msgCannotSignIn = "Signing in is not possible right now. Try again in a moment."
+	msgBusy         = "Too many sign-ins at once. Try again in a moment."
 )
 
 // loginState is the content of the pre-login cookie.
@@ -248,8 +249,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	case attempt.QuietNetwork():
 		prio = authn.Quiet
 	}
-	u, err := h.auth.AuthenticateGated(r.Context(), name, r.PostForm.Get("password"), prio,
-		attempt.Claim)
+	// The wait for a check ends in time to answer before the page's deadline: past it,
+	// the answer could no longer be written, and a check made then would be wasted.
+	waiting, stop := h.signInWait(r.Context())
+	defer stop()
+	u, err := h.auth.AuthenticateGated(waiting, name, r.PostForm.Get("password"), prio,
+		func(context.Context) error { return attempt.Claim(r.Context()) })
 	var refused *throttle.Refused
 	switch {
 	case errors.As(err, &refused):
@@ -259,6 +264,20 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, throttle.ErrUnavailable):
 		undoStrike()
 		h.countsDown(w, r, name, err)
+		return
+	case !authn.Checked(err) && waiting.Err() != nil:
+		// The password was never checked: the attempt counts for nothing.
+		undoStrike()
+		h.cancel(r.Context(), attempt, name)
+		if r.Context().Err() != nil {
+			return // the client went away
+		}
+		h.audit(r, "sign-in throttled", h.auditName(name), reasonBusy)
+		w.Header().Set("Retry-After", strconv.Itoa(int(busyRetry/time.Second)))
+		h.render(w, r, http.StatusServiceUnavailable, page.Login{
+			Site: h.site, CSRFToken: st.CSRF, Next: next, Error: msgBusy,
+			Username: displayName(name), RememberMe: h.rememberMe,
+		})
 		return
 	}
 	if authn.Checked(err) {
@@ -423,6 +442,23 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 
 // cancel takes attempt back, logging what could not be taken back where the gateways
 // share the counts; there, it expires all the same.
+// reasonBusy is the throttle reason of a sign-in that waited for a password check
+// longer than its page may take, and busyRetry the wait its answer asks for.
+const (
+	reasonBusy = "too many at once"
+	busyRetry  = 10 * time.Second
+)
+
+// signInWait returns ctx bounded by how long a sign-in may wait for its password check:
+// two thirds of timeouts.page, leaving the rest for the check and the answer. Without a
+// page deadline it is ctx itself.
+func (h *Handler) signInWait(ctx context.Context) (context.Context, context.CancelFunc) {
+	if h.pageTime <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, h.pageTime*2/3)
+}
+
 func (h *Handler) cancel(ctx context.Context, attempt *throttle.Attempt, user string) {
 	if err := attempt.Cancel(ctx); err != nil {
 		h.storeError("taking back a sign-in attempt failed", err, h.auditName(user))

@@ -77,7 +77,7 @@ var throttleReasons = []string{
 	string(throttle.ByAddress) + ", code", string(throttle.ByUserAddress) + ", code",
 	"wrong codes, code",
 	string(throttle.ByAddress) + ", basic", string(throttle.ByUserAddress) + ", basic",
-	string(throttle.ByUser) + ", basic",
+	string(throttle.ByUser) + ", basic", reasonBusy,
 }
 
 // routes makes the upstream errors of each of names read as zero until the first.

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,9 +10,12 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/frontgate/gateway/authn/session/boltstore"
+	"github.com/frontgate/gateway/authn/throttle"
 	"github.com/frontgate/gateway/proxy"
 )
 
@@ -295,5 +299,80 @@ func fillSpacing(t *testing.T, e *env) {
 	t.Helper()
 	for i := range 40 {
 		e.from(t, fmt.Sprintf("198.51.%d.1", i)).login("alice", "guess")
+	}
+}
+
+// heldTally is a store's tally whose Claim waits for release once held is closed: a
+// sign-in that reaches it keeps its password-check slot until then.
+type heldTally struct {
+	throttle.Tally
+	held    chan struct{} // closed by the first Claim
+	once    sync.Once
+	release chan struct{}
+}
+
+func (h *heldTally) Claim(ctx context.Context, keys []string, rules []throttle.Rule,
+	now time.Time, keep time.Duration) (throttle.Claimed, error) {
+	first := false
+	h.once.Do(func() { first = true; close(h.held) })
+	if first {
+		<-h.release
+	}
+	return h.Tally.Claim(ctx, keys, rules, now, keep)
+}
+
+// TestSignInWaitEndsBeforeThePage: a sign-in that waits for a password check longer than
+// two thirds of timeouts.page gets 503 with the form again and Retry-After, in time for
+// its page, rather than a check nobody can get the answer of; its password is never
+// checked, and the attempt does not count as a failure, so that more of them than the
+// throttle allows failures are never throttled.
+func TestSignInWaitEndsBeforeThePage(t *testing.T) {
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "sessions.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	tally := &heldTally{Tally: st.Tally(), held: make(chan struct{}),
+		release: make(chan struct{})}
+	up := newEcho(t)
+	e := newEnvByHand(t, up, fmt.Sprintf("routes:\n  - upstream: %q\n"+
+		"timeouts:\n  page: 900ms\n", up.URL), handParts{store: st, tally: tally, slots: 1})
+	free := sync.OnceFunc(func() { close(tally.release) })
+	t.Cleanup(free) // before the server closes, which waits for alice's sign-in
+	// alice's sign-in holds the one slot, past its own page's deadline: her answer is
+	// never written, and only its end is waited for
+	alice := e.browser()
+	token := field(t, csrfRe, alice.get(proxy.LoginPath).body)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		res, err := alice.c.PostForm(e.gw.URL+proxy.LoginPath, url.Values{
+			"username": {"alice"}, "password": {alicePass}, "csrf_token": {token}})
+		if err == nil {
+			res.Body.Close()
+		}
+	}()
+	<-tally.held
+
+	// An answer written past the page's deadline would not arrive at all: bob's
+	// requests go on connections of their own, which no earlier deadline can have cut.
+	bob := e.browser()
+	bob.c.Transport = &http.Transport{DisableKeepAlives: true}
+	bob.c.Timeout = 10 * time.Second // rather than wait for a slot that never comes
+	for i := range 6 { // one more than the failures a user may make from one address
+		r := bob.login("bob", bobPass, "/")
+		if r.StatusCode != http.StatusServiceUnavailable ||
+			r.Header.Get("Retry-After") != "10" ||
+			!strings.Contains(r.body, "Too many sign-ins at once") ||
+			!strings.Contains(r.body, `value="bob"`) {
+			t.Fatalf("waiting sign-in %d: %d, Retry-After %q, body %q; want 503, 10 and "+
+				"the form with the name and a message", i+1, r.StatusCode,
+				r.Header.Get("Retry-After"), r.body)
+		}
+	}
+	free()
+	<-done
+	if r := bob.login("bob", bobPass, "/"); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("bob once the slot is free: %d, want 303", r.StatusCode)
 	}
 }
