@@ -2,13 +2,16 @@ package proxy_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -237,5 +240,42 @@ func TestExpectContinueWithEarlyAnswer(t *testing.T) {
 				return
 			}
 		})
+	}
+}
+
+// TestRefusalKeepsHTTP2Connection: a request with a body that the gateway refuses closes
+// an HTTP/1 connection, whose next bytes could be the rest of the body, but not an
+// HTTP/2 one, where the body ends with its stream and other requests share the
+// connection.
+func TestRefusalKeepsHTTP2Connection(t *testing.T) {
+	e := newEnv(t, "")
+	gw := httptest.NewUnstartedServer(e.h)
+	gw.EnableHTTP2 = true
+	gw.StartTLS()
+	t.Cleanup(gw.Close)
+	c := gw.Client()
+	reused := func(method string, body io.Reader) (int, bool) {
+		t.Helper()
+		var again bool
+		ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+			GotConn: func(info httptrace.GotConnInfo) { again = info.Reused }})
+		req, _ := http.NewRequestWithContext(ctx, method, gw.URL+"/private", body)
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.ProtoMajor != 2 {
+			t.Fatalf("answered over %s, want HTTP/2", res.Proto)
+		}
+		return res.StatusCode, again
+	}
+	reused("GET", nil)
+	if code, _ := reused("POST", strings.NewReader("a=b")); code != http.StatusUnauthorized {
+		t.Fatalf("POST without a session: %d, want 401", code)
+	}
+	if _, again := reused("GET", nil); !again {
+		t.Error("the connection was closed after a refused request with a body")
 	}
 }

@@ -529,8 +529,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		ctx, cancel = context.WithCancel(ctx)
 		defer cancel()
 		if isUpgrade(r) {
-			go h.watchTunnel(ctx, cancel, "websocket", r, st.dpath, st.user,
-				h.sessionValues(r, st))
+			// an app may answer a handshake as a long poll: cut, it is answered as
+			// the requests below are
+			go h.watchTunnel(ctx, func() { st.cut.Store(true); cancel() }, "websocket", r,
+				st.dpath, st.user, h.sessionValues(r, st))
 		} else {
 			defer h.watchRequest(ctx, cancel, r, st).Stop() // after an answer cut short too
 		}
@@ -991,7 +993,7 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		// that could not be reached may have read none of it.
 		sw.forward, sw.read = false, true
 		if r.ContentLength != 0 && !errors.As(err, &tooBig) {
-			w.Header().Set("Connection", "close")
+			closeAfter(w.Header(), r)
 		}
 	}
 	st, _ := r.Context().Value(stateKey{}).(*state)
@@ -1169,6 +1171,15 @@ func sessionAttr(s *session.Session) slog.Attr {
 	return slog.String("session", session.ListedID(s.ID))
 }
 
+// closeAfter has the connection of r closed after the answer whose headers are h, so that
+// what is left of r's body is not read as the next request. On HTTP/2 a body belongs to
+// its stream, which ends with the answer, and the connection goes on serving the others.
+func closeAfter(h http.Header, r *http.Request) {
+	if r.ProtoMajor < 2 {
+		h.Set("Connection", "close")
+	}
+}
+
 // unreadBodyGrace is how long the rest of a refused request's body is read for.
 const unreadBodyGrace = time.Second
 
@@ -1246,7 +1257,7 @@ func (w *statusWriter) WriteHeader(code int) {
 	if w.code == 0 {
 		w.code = code
 		if !w.forward && !w.read && w.req != nil && w.req.ContentLength != 0 {
-			w.Header().Set("Connection", "close")
+			closeAfter(w.Header(), w.req)
 			http.NewResponseController(w.ResponseWriter).SetReadDeadline(
 				time.Now().Add(unreadBodyGrace))
 		}

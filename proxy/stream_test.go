@@ -345,15 +345,18 @@ func TestRequestCutWhenSignInEnds(t *testing.T) {
 		name, path string
 		basic      bool
 		end        bool
-		want       int // status of a request not answered before the cut
+		want       int  // status of a request not answered before the cut
+		handshake  bool // the request is a websocket handshake
 	}{
-		{"upload, signed out", "/slow/upload", false, true, http.StatusUnauthorized},
+		{"upload, signed out", "/slow/upload", false, true, http.StatusUnauthorized, false},
 		{"upload, Basic user's password changed", "/slow/upload", true, true,
-			http.StatusUnauthorized},
-		{"upload, still signed in", "/slow/upload", false, false, http.StatusOK},
+			http.StatusUnauthorized, false},
+		{"upload, still signed in", "/slow/upload", false, false, http.StatusOK, false},
 		{"answer held back, signed out", "/slow/held", false, true,
-			http.StatusUnauthorized},
-		{"quiet stream, signed out", "/slow/quiet", false, true, http.StatusOK},
+			http.StatusUnauthorized, false},
+		{"handshake answered as a long poll, signed out", "/slow/held", false, true,
+			http.StatusUnauthorized, true},
+		{"quiet stream, signed out", "/slow/quiet", false, true, http.StatusOK, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnvWithUpstream(t, newEcho(t), "  - path: /slow/\n    upstream: \""+
@@ -365,6 +368,12 @@ func TestRequestCutWhenSignInEnds(t *testing.T) {
 				method, reqBody = http.MethodPost, body
 			}
 			req, _ := http.NewRequest(method, e.gw.URL+tt.path, reqBody)
+			if tt.handshake {
+				req.Header.Set("Connection", "Upgrade")
+				req.Header.Set("Upgrade", "websocket")
+				req.Header.Set("Sec-WebSocket-Version", "13")
+				req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+			}
 			if tt.basic {
 				req.SetBasicAuth("alice", alicePass)
 			} else {

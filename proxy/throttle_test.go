@@ -359,7 +359,7 @@ func TestSignInWaitEndsBeforeThePage(t *testing.T) {
 	bob := e.browser()
 	bob.c.Transport = &http.Transport{DisableKeepAlives: true}
 	bob.c.Timeout = 10 * time.Second // rather than wait for a slot that never comes
-	for i := range 6 { // one more than the failures a user may make from one address
+	for i := range 6 {               // one more than the failures a user may make from one address
 		r := bob.login("bob", bobPass, "/")
 		if r.StatusCode != http.StatusServiceUnavailable ||
 			r.Header.Get("Retry-After") != "10" ||
