@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/frontgate/gateway/proxy"
 )
 
 // TestPreflightBodyStaysWithTheGateway sends an anonymous CORS preflight that carries a
@@ -277,5 +279,46 @@ func TestRefusalKeepsHTTP2Connection(t *testing.T) {
 	}
 	if _, again := reused("GET", nil); !again {
 		t.Error("the connection was closed after a refused request with a body")
+	}
+}
+
+// TestGatewayPagesAskForTheFormLast: a sign-in or sign-out whose refusal the headers
+// decide (another origin, no pre-login cookie, no session) is answered at once, without
+// "100 Continue": the form is not asked for; one that needs the form gets it asked for.
+func TestGatewayPagesAskForTheFormLast(t *testing.T) {
+	e := newEnv(t, "")
+	b := e.browser()
+	b.get(proxy.LoginPath)
+	prelogin := "gateway_login=" + b.cookie("gateway_login")
+	for _, tt := range []struct {
+		name, path, hdr string
+		want            int
+	}{
+		{"sign-in without a pre-login cookie", proxy.LoginPath, "", http.StatusForbidden},
+		{"sign-in from another origin", proxy.LoginPath,
+			"Cookie: " + prelogin + "\r\nOrigin: https://evil.example\r\n",
+			http.StatusForbidden},
+		{"sign-out without a session", proxy.LogoutPath, "", http.StatusSeeOther},
+		{"sign-in with its pre-login cookie", proxy.LoginPath, "Cookie: " + prelogin + "\r\n",
+			http.StatusContinue},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", e.gw.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: gw.example.test\r\nContent-Type: "+
+				"application/x-www-form-urlencoded\r\nContent-Length: 10\r\n"+
+				"Expect: 100-continue\r\n%s\r\n", tt.path, tt.hdr)
+			res, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.StatusCode != tt.want {
+				t.Errorf("first answer %d, want %d", res.StatusCode, tt.want)
+			}
+		})
 	}
 }

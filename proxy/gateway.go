@@ -167,20 +167,9 @@ func (h *Handler) loginForm(w http.ResponseWriter, r *http.Request) {
 // a new id; whatever session the browser arrived with is deleted first.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	st := h.readLoginState(r)
-	if !h.readForm(w, r) {
-		return
-	}
-	name := r.PostForm.Get("username")
-	next := r.PostForm.Get("next")
-	if next == "" {
-		next = st.Next
-	}
-	next = h.redirects.Target(next)
-
 	// Login CSRF: the form's token must match the one in this browser's pre-login cookie,
 	// and the request must not come from another origin.
-	if err := h.checkOrigin(r); err != nil || st.CSRF == "" ||
-		!tokenEqual(st.CSRF, r.PostForm.Get("csrf_token")) {
+	forged := func(next string) {
 		h.audit(r, "sign-in refused", "", "csrf")
 		st = loginState{CSRF: session.NewToken(), Next: next}
 		h.writeLoginState(w, r, st)
@@ -190,6 +179,26 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			Site: h.site, CSRFToken: st.CSRF, Next: next, Error: msgFormExpire,
 			RememberMe: h.rememberMe,
 		})
+	}
+	// What the headers decide is decided before the form is asked for.
+	if !h.formFits(w, r) {
+		return
+	}
+	if err := h.checkOrigin(r); err != nil || st.CSRF == "" {
+		forged(h.redirects.Target(st.Next))
+		return
+	}
+	if !h.readForm(w, r) {
+		return
+	}
+	name := r.PostForm.Get("username")
+	next := r.PostForm.Get("next")
+	if next == "" {
+		next = st.Next
+	}
+	next = h.redirects.Target(next)
+	if !tokenEqual(st.CSRF, r.PostForm.Get("csrf_token")) {
+		forged(next)
 		return
 	}
 	if r.PostForm.Has("code") {
@@ -578,7 +587,8 @@ func (h *Handler) checkOrigin(r *http.Request) error {
 // sign-in page it sends the browser to. With the form's "everywhere" box ticked it ends
 // every session of the user, as for a device that was lost.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	if !h.readForm(w, r) {
+	// What the headers decide is decided before the form is asked for.
+	if !h.formFits(w, r) {
 		return
 	}
 	if err := h.checkOrigin(r); err != nil {
@@ -593,6 +603,9 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	if s == nil {
 		redirectTo(w, LoginPath, http.StatusSeeOther)
+		return
+	}
+	if !h.readForm(w, r) {
 		return
 	}
 	if !tokenEqual(s.CSRFToken, r.PostForm.Get("csrf_token")) {
@@ -699,12 +712,20 @@ func redirectTo(w http.ResponseWriter, target string, code int) {
 	w.WriteHeader(code)
 }
 
+// formFits answers 413 and returns false when r announces a form body too large to
+// read; it is refused before a byte of it is read, and the answer closes the connection.
+func (h *Handler) formFits(w http.ResponseWriter, r *http.Request) bool {
+	if r.ContentLength > maxLoginBody {
+		h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form is too large.")
+		return false
+	}
+	return true
+}
+
 // readForm parses a form body of bounded size. It answers 413 or 400 and returns false
 // when the body is too large or malformed.
 func (h *Handler) readForm(w http.ResponseWriter, r *http.Request) bool {
-	if r.ContentLength > maxLoginBody {
-		// Refused before a byte of it is read; the answer closes the connection.
-		h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form is too large.")
+	if !h.formFits(w, r) {
 		return false
 	}
 	// ParseForm reads a body of this type only; one of any other type stays unread,
