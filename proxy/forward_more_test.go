@@ -216,12 +216,7 @@ func TestExpectContinueWithEarlyAnswer(t *testing.T) {
 		{"/public/echo", "0123456789"},
 	} {
 		t.Run(tt.path, func(t *testing.T) {
-			c, err := net.Dial("tcp", e.gw.Listener.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(10 * time.Second)) // far under body_idle
+			c := e.dial(t, 10*time.Second) // far under body_idle
 			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: gw.example.test\r\n"+
 				"Content-Length: 10\r\nExpect: 100-continue\r\n\r\n", tt.path)
 			br := bufio.NewReader(c)
@@ -303,12 +298,7 @@ func TestGatewayPagesAskForTheFormLast(t *testing.T) {
 			http.StatusContinue},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := net.Dial("tcp", e.gw.Listener.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(10 * time.Second))
+			c := e.dial(t, 10*time.Second)
 			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: gw.example.test\r\nContent-Type: "+
 				"application/x-www-form-urlencoded\r\nContent-Length: 10\r\n"+
 				"Expect: 100-continue\r\n%s\r\n", tt.path, tt.hdr)
@@ -321,4 +311,17 @@ func TestGatewayPagesAskForTheFormLast(t *testing.T) {
 			}
 		})
 	}
+}
+
+// dial opens a connection to the gateway, for requests written byte by byte, that gives
+// up on reads and writes after timeout.
+func (e *env) dial(t testing.TB, timeout time.Duration) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", e.gw.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(timeout))
+	return c
 }
