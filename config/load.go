@@ -59,8 +59,8 @@ func Parse(data []byte, file string) (*Config, error) {
 // joins ([errors.Join]) an *Error for every problem it found. A file that is not valid
 // YAML has one problem; one that decodes has every problem of its keys and values; one
 // that decodes without problems has every broken rule, one at most for each part of the
-// config (each route on its own). Rules are checked only once the whole file decodes, since what failed to
-// decode would make them report problems that are not there.
+// config (each route on its own). Rules are checked only once the whole file decodes,
+// since what failed to decode would make them report problems that are not there.
 func LoadAll(path string) (*Config, error) {
 	abs, data, err := readFile(path)
 	if err != nil {
