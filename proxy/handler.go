@@ -308,8 +308,18 @@ type state struct {
 	target, reason string
 	// set while the upstream's answer is relayed: its writer
 	sw *statusWriter
-	// cut is set when the sign-in behind the request ended while it was in flight
-	cut atomic.Bool
+	// cancel ends a signed-in user's request to the upstream; cut is set when the
+	// sign-in behind it ended while it was in flight (see end)
+	cancel context.CancelFunc
+	cut    atomic.Bool
+}
+
+// end cuts a signed-in user's request whose sign-in ended. One not answered yet, a
+// websocket handshake too (which an app may hold as a long poll), is then answered as a
+// request without a sign-in: see upstreamError.
+func (s *state) end() {
+	s.cut.Store(true)
+	s.cancel()
 }
 
 func (s *state) userName() string {
@@ -525,16 +535,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		// A signed-in user's request lasts only as long as the sign-in behind it:
 		// a websocket, and an upload, an answer the app keeps waiting or a stream, is
 		// cut once the sign-in ends, whatever still moves or stands still on it.
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
-		defer cancel()
+		ctx, st.cancel = context.WithCancel(ctx)
+		defer st.cancel()
 		if isUpgrade(r) {
-			// an app may answer a handshake as a long poll: cut, it is answered as
-			// the requests below are
-			go h.watchTunnel(ctx, func() { st.cut.Store(true); cancel() }, "websocket", r,
-				st.dpath, st.user, h.sessionValues(r, st))
+			go h.watchTunnel(ctx, st.end, "websocket", r, st.dpath, st.user,
+				h.sessionValues(r, st))
 		} else {
-			defer h.watchRequest(ctx, cancel, r, st).Stop() // after an answer cut short too
+			defer h.watchRequest(ctx, r, st).Stop() // after an answer cut short too
 		}
 	}
 	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
@@ -1062,7 +1069,7 @@ var gatewayCookies = []string{session.CookieName, loginCookie, deviceCookie,
 	hostPrefix + loginCookie, hostPrefix + deviceCookie}
 
 // relayed prepares the upstream's answer for the client: without the gateway's cookies,
-// and, for a stream, watched.
+// and watched for stalls.
 func (h *Handler) relayed(resp *http.Response) error {
 	// A handshake the app answers with anything but 101 is no tunnel: its answer is
 	// watched for stalls like any other.
