@@ -449,8 +449,6 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 	h.signIn(w, r, u, p.Remember, st.Next, "password and code")
 }
 
-// cancel takes attempt back, logging what could not be taken back where the gateways
-// share the counts; there, it expires all the same.
 // reasonBusy is the throttle reason of a sign-in that waited for a password check
 // longer than its page may take, and busyRetry the wait its answer asks for.
 const (
@@ -468,6 +466,8 @@ func (h *Handler) signInWait(ctx context.Context) (context.Context, context.Canc
 	return context.WithTimeout(ctx, h.pageTime*2/3)
 }
 
+// cancel takes attempt back, logging what could not be taken back where the gateways
+// share the counts; there, it expires all the same.
 func (h *Handler) cancel(ctx context.Context, attempt *throttle.Attempt, user string) {
 	if err := attempt.Cancel(ctx); err != nil {
 		h.storeError("taking back a sign-in attempt failed", err, h.auditName(user))
