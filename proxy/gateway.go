@@ -275,9 +275,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.countsDown(w, r, name, err)
 		return
 	case !authn.Checked(err) && waiting.Err() != nil:
-		// The password was never checked: the attempt counts for nothing.
-		undoStrike()
-		h.cancel(r.Context(), attempt, name)
+		// The password was never checked, but the attempt counts as a failure all the
+		// same, as one whose client went away does: were it free, guessers could hold
+		// places in the queue, and their networks the lane of fresh ones, at no cost.
 		if r.Context().Err() != nil {
 			return // the client went away
 		}
