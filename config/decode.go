@@ -78,6 +78,10 @@ type decoder struct {
 	// problems, when not nil, collects the problems of keys and list items, and the walk
 	// goes on past them, so that one run names every one
 	problems *[]*Error
+
+	// expanded holds, by key, each value that read environment variables, and its text as
+	// written, so that problems can be told without the variables' values (see hide)
+	expanded map[string][2]string
 }
 
 // keep returns err, or, when d collects problems, records it and returns nil, so that
@@ -232,8 +236,48 @@ func (d *decoder) scalar(n *yaml.Node, key, want string) (string, error) {
 	if err != nil {
 		return "", d.fail(n, key, err)
 	}
+	if s != n.Value {
+		if d.expanded == nil {
+			d.expanded = make(map[string][2]string)
+		}
+		d.expanded[key] = [2]string{s, n.Value}
+	}
 	return s, nil
 }
+
+// hide returns e with the value of every environment variable read under its key, or
+// under keys within it, written as the file wrote it (${NAME}): messages quote values,
+// and a variable's may be a secret, such as a password inside a Redis URL.
+func (d *decoder) hide(e *Error) *Error {
+	if e == nil || e.Err == nil {
+		return e
+	}
+	msg := e.Err.Error()
+	hidden := msg
+	for key, v := range d.expanded {
+		if v[0] == "" || !(key == e.Key || strings.HasPrefix(key, e.Key+".") ||
+			strings.HasPrefix(key, e.Key+"[") || strings.HasPrefix(e.Key, key)) {
+			continue
+		}
+		quoted := strconv.Quote(v[0])
+		hidden = strings.ReplaceAll(hidden, quoted[1:len(quoted)-1], v[1])
+		hidden = strings.ReplaceAll(hidden, v[0], v[1])
+	}
+	if hidden == msg {
+		return e
+	}
+	return &Error{File: e.File, Line: e.Line, Key: e.Key,
+		Err: hiddenError{msg: hidden, err: e.Err}}
+}
+
+// hiddenError is an error whose message had values hidden; it unwraps to the original.
+type hiddenError struct {
+	msg string
+	err error
+}
+
+func (h hiddenError) Error() string { return h.msg }
+func (h hiddenError) Unwrap() error { return h.err }
 
 // string decodes any scalar as its text, as yaml.v3 does, so that "secure: true" gives
 // the string "true". Null gives the empty string, which means "use the default".

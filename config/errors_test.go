@@ -300,3 +300,40 @@ func TestErrorString(t *testing.T) {
 		t.Error("got errors.Is false for the wrapped sentinel, want true")
 	}
 }
+
+// TestProblemsHideEnvironmentValues: a problem with a value read from the environment
+// quotes it as the file wrote it, never the variable's value, which may be a secret.
+func TestProblemsHideEnvironmentValues(t *testing.T) {
+	env := map[string]string{"REDIS_URL": "redis://:hunter2pass@10.0.0.5:6379/0",
+		"LEVEL": "loud\"secret", "SIZE": "lots-of-secret", "OKSIZE": "10MB"}
+	lookup := func(name string) (string, bool) { v, ok := env[name]; return v, ok }
+	config := func(size string) string {
+		return "users:\n  file: u.yml\nsession:\n  store: redis\n  redis:\n" +
+			"    addresses: [\"${REDIS_URL}\"]\nlog:\n  level: \"${LEVEL}\"\nroutes:\n" +
+			"  - upstream: http://a:1\n    max_body: \"${" + size + "}\"\n"
+	}
+	for _, tt := range []struct {
+		size string
+		all  bool
+		want []string // as written in the file
+	}{
+		{"SIZE", false, []string{"${SIZE}"}}, // a value that does not decode
+		{"SIZE", true, []string{"${SIZE}"}},
+		{"OKSIZE", false, []string{"${REDIS_URL}"}}, // values that break rules
+		{"OKSIZE", true, []string{"${REDIS_URL}", "${LEVEL}"}},
+	} {
+		_, err := parse([]byte(config(tt.size)), "gateway.yaml", lookup, tt.all)
+		if err == nil {
+			t.Fatalf("%s, all %v: no problem found", tt.size, tt.all)
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "hunter2pass") || strings.Contains(msg, "secret") {
+			t.Errorf("%s, all %v: a variable's value shows in %q", tt.size, tt.all, msg)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%s, all %v: %q does not name %s", tt.size, tt.all, msg, w)
+			}
+		}
+	}
+}

@@ -86,7 +86,7 @@ func parse(data []byte, file string, lookup func(string) (string, bool),
 		d.problems = &problems
 	}
 	if err := d.decode(root, reflect.ValueOf(c).Elem(), ""); err != nil {
-		return nil, err
+		return nil, d.hide(asError(err, file))
 	}
 	if trailing != nil {
 		problems = append(problems, asError(trailing, file))
@@ -94,6 +94,9 @@ func parse(data []byte, file string, lookup func(string) (string, bool),
 	if len(problems) == 0 {
 		setDefaults(c)
 		problems = validate(c, file, d.lines, all)
+	}
+	for i, p := range problems {
+		problems[i] = d.hide(p)
 	}
 	switch {
 	case len(problems) == 0:
