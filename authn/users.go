@@ -227,6 +227,11 @@ func parseUsersInto(data []byte, file string,
 		if k.Value != "users" {
 			return nil, fail(k, k.Value, unknownKey(k.Value, "users"))
 		}
+		if list != nil {
+			// the second would drop every user of the first without a word
+			return nil, fail(k, "users", fmt.Errorf("duplicate key, first set on line %d",
+				root.Content[i-2].Line))
+		}
 		list = v
 	}
 	if list == nil {
@@ -288,10 +293,20 @@ func parseUser(name string, n *yaml.Node, key string,
 	u := &User{Name: name}
 	var pwNode *yaml.Node
 	failed := false
+	seen := make(map[string]int, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		fk := key + "." + k.Value
 		var err error
+		if first, again := seen[k.Value]; again {
+			// the later would win without a word: "disabled: true" undone below it
+			failed = true
+			if !keep(fail(k, fk, fmt.Errorf("duplicate key, first set on line %d", first))) {
+				return nil, false
+			}
+			continue
+		}
+		seen[k.Value] = k.Line
 		switch k.Value {
 		case "displayname":
 			err = decodeText(v, &u.DisplayName)

@@ -526,3 +526,24 @@ func TestUsersFileChangeDuringSignIn(t *testing.T) {
 		})
 	}
 }
+
+// TestUsersFileDuplicateKeys: a key set twice, for a user or at the top, is an error
+// naming both lines, rather than the later one winning without a word.
+func TestUsersFileDuplicateKeys(t *testing.T) {
+	h := hash(t, "pw")
+	for _, tt := range []struct{ name, data, want string }{
+		{"a user's key", "users:\n  alice:\n    password: \"" + h + "\"\n" +
+			"    disabled: true\n    disabled: false\n",
+			"users.yaml:5: users.alice.disabled: duplicate key, first set on line 4"},
+		{"the users key", "users:\n  alice:\n    password: \"" + h + "\"\nusers:\n" +
+			"  bob:\n    password: \"" + h + "\"\n",
+			"users.yaml:4: users: duplicate key, first set on line 1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseUsers([]byte(tt.data), "users.yaml")
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("got %v, want %s", err, tt.want)
+			}
+		})
+	}
+}
