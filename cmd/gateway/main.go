@@ -39,9 +39,28 @@ import (
 var version, commit = "", ""
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := context.Background()
+	if drains(os.Args[1:]) {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
 	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// drains reports whether the command args name ends its work on SIGINT and SIGTERM
+// (serving, and the commands that talk to a running gateway or a store), or, like
+// hash-password, must get to put the terminal back. The others stop at once, as
+// programs do, however long their work.
+func drains(args []string) bool {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return true // run
+	}
+	switch args[0] {
+	case "check", "import-htpasswd", "totp-secret", "version":
+		return false
+	}
+	return true
 }
 
 const usage = `usage:

@@ -271,3 +271,23 @@ func aliceConfig(t *testing.T, extra string) string {
 		"routes:\n  - upstream: http://127.0.0.1:9001\n"), 0o600)
 	return path
 }
+
+// TestDrains: serving, and the commands that talk to a gateway or a store or read a
+// password from a terminal, handle SIGINT and SIGTERM themselves; the others leave them
+// to stop the process at once.
+func TestDrains(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, true}, {[]string{"-config", "x.yaml"}, true}, {[]string{"run"}, true},
+		{[]string{"sessions", "list"}, true}, {[]string{"explain", "GET", "/"}, true},
+		{[]string{"hash-password"}, true},
+		{[]string{"check", "-config", "x.yaml"}, false}, {[]string{"import-htpasswd", "-"}, false},
+		{[]string{"totp-secret"}, false}, {[]string{"version"}, false},
+	} {
+		if got := drains(tt.args); got != tt.want {
+			t.Errorf("drains(%q) = %v, want %v", tt.args, got, tt.want)
+		}
+	}
+}
