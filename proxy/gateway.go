@@ -722,12 +722,10 @@ func (h *Handler) formFits(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// readForm parses a form body of bounded size. It answers 413 or 400 and returns false
-// when the body is too large or malformed.
+// readForm parses a form body of bounded size, once formFits let its announced size
+// through. It answers 413 or 400 and returns false when the body turns out too large,
+// or malformed.
 func (h *Handler) readForm(w http.ResponseWriter, r *http.Request) bool {
-	if !h.formFits(w, r) {
-		return false
-	}
 	// ParseForm reads a body of this type only; one of any other type stays unread,
 	// and the answer must not wait for it.
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))

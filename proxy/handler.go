@@ -230,13 +230,12 @@ func New(o Options) (*Handler, error) {
 // upstream traffic through a proxy named in the environment.
 func NewTransport() *http.Transport {
 	return &http.Transport{
-		Proxy:                 nil,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		ForceAttemptHTTP2:     true,
+		Proxy:               nil,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     90 * time.Second,
+		TLSHandshakeTimeout: 10 * time.Second,
+		ForceAttemptHTTP2:   true,
 	}
 }
 
