@@ -13,26 +13,23 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// maxScanLines bounds the prefix search in Syntax, which parses once per line.
-const maxScanLines = 2000
-
 // Syntax returns the line of data where err, the error that decoding data with yaml.v3
 // gave, first appears, and err's text without yaml.v3's "yaml: line N: " prefix.
 //
 // yaml.v3 gives no structured position, only "line N" in the text, which for parser
 // errors is the line before the construct that failed, and which it leaves out for some
-// scanner errors. So the line is found by parsing ever longer prefixes of data, as one
-// or two documents, until the same error appears; the line in the text is the fallback,
-// and 1 the last resort. When that line is indented with a tab, the text says so.
+// scanner errors. So the line is found by parsing prefixes of data, as one or two
+// documents, for the shortest that gives the same error; the line in the text is the
+// fallback, and 1 the last resort. When that line is indented with a tab, the text says so.
 func Syntax(data []byte, err error) (line int, msg string) {
 	msg = strings.TrimPrefix(err.Error(), "yaml: ")
-	line = errorLine(data, err.Error())
+	named := 0
 	num, rest, ok := strings.Cut(strings.TrimPrefix(msg, "line "), ": ")
 	if n, convErr := strconv.Atoi(num); ok && convErr == nil && strings.HasPrefix(msg, "line ") {
-		msg = rest
-		if line == 0 {
-			line = n
-		}
+		msg, named = rest, n
+	}
+	if line = errorLine(data, err.Error(), named); line == 0 {
+		line = named
 	}
 	line = max(line, 1)
 	if text := lineText(data, line); strings.HasPrefix(strings.TrimLeft(text, " "), "\t") {
@@ -109,21 +106,59 @@ func stripComment(s string) string {
 	return s
 }
 
-// errorLine returns the first line n such that the first n lines of data already fail
-// to parse with the error text msg, or 0 when there is no such line. msg is never "".
-func errorLine(data []byte, msg string) int {
-	end := 0
-	for n := 1; n <= maxScanLines && end < len(data); n++ {
-		if i := bytes.IndexByte(data[end:], '\n'); i >= 0 {
-			end += i + 1
-		} else {
-			end = len(data)
-		}
-		if prefixError(data[:end]) == msg {
-			return n
+// errorLine returns a line n of data such that the first n lines fail to parse with the
+// error text msg and the first n-1 do not, or 0 when the whole of data does not fail
+// with msg. from, when not 0, is the line msg itself names: yaml.v3 names the line where
+// the construct that failed began, so the error lies at or below it.
+//
+// Parsing stops at the first error, so once a prefix fails with msg every longer one
+// does: the line is found by doubling the step from from until a prefix fails with msg,
+// then halving the gap. A file of any length takes a few dozen parses.
+func errorLine(data []byte, msg string, from int) int {
+	ends := lineEnds(data)
+	fails := func(n int) bool { return prefixError(data[:ends[n-1]]) == msg }
+	last := len(ends)
+	if last == 0 || !fails(last) {
+		return 0
+	}
+	// good is a count of lines known not to fail with msg (0: none), bad one known to
+	good, bad := 0, last
+	if from = min(max(from-1, 1), last); fails(from) {
+		bad = from
+	} else {
+		good = from
+		for n, step := from+1, 1; n < last; n, step = n+step, step*2 {
+			if fails(n) {
+				bad = n
+				break
+			}
+			good = n
 		}
 	}
-	return 0
+	for bad-good > 1 {
+		mid := good + (bad-good)/2
+		if fails(mid) {
+			bad = mid
+		} else {
+			good = mid
+		}
+	}
+	return bad
+}
+
+// lineEnds returns, for each line of data, the offset just past its end.
+func lineEnds(data []byte) []int {
+	var ends []int
+	for off := 0; off < len(data); {
+		i := bytes.IndexByte(data[off:], '\n')
+		if i < 0 {
+			off = len(data)
+		} else {
+			off += i + 1
+		}
+		ends = append(ends, off)
+	}
+	return ends
 }
 
 // prefixError returns the text of the error that parsing the first two documents of data

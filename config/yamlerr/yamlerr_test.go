@@ -2,7 +2,9 @@ package yamlerr
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -74,6 +76,25 @@ func TestSyntax(t *testing.T) {
 	}
 }
 
+func TestSyntaxLateInALongFile(t *testing.T) {
+	// yaml.v3 names the line where the list began, 2, far above the item that broke it
+	var b strings.Builder
+	b.WriteString("a: 1\nroutes:\n")
+	for i := range 20000 {
+		fmt.Fprintf(&b, "  - path: /p%d/\n    upstream: x\n", i)
+	}
+	b.WriteString("  - path: /last/\n   upstream: x\n  - path: /after/\n")
+	data := []byte(b.String())
+	err := decodeErr(t, data)
+	if err == nil || !strings.Contains(err.Error(), "line 2:") {
+		t.Fatalf("decoding gave %v, want an error naming line 2", err)
+	}
+	line, msg := Syntax(data, err)
+	if want := 2 + 2*20000 + 2; line != want {
+		t.Errorf("got line %d (%s), want %d", line, msg, want)
+	}
+}
+
 func TestNearest(t *testing.T) {
 	known := []string{"password", "email", "groups", "disabled", "displayname", "file"}
 	tests := []struct{ key, want string }{
@@ -122,6 +143,16 @@ func FuzzSyntax(f *testing.F) {
 		line, msg := Syntax(data, err)
 		if lines := bytes.Count(data, []byte("\n")) + 1; line < 1 || line > lines {
 			t.Errorf("line %d outside 1..%d", line, lines)
+		}
+		// a line found by search is one where the error first shows
+		if n := errorLine(data, err.Error(), 0); n > 0 {
+			ends := lineEnds(data)
+			if prefixError(data[:ends[n-1]]) != err.Error() {
+				t.Errorf("the first %d lines do not give %q", n, err)
+			}
+			if n > 1 && prefixError(data[:ends[n-2]]) == err.Error() {
+				t.Errorf("the first %d lines give %q already", n-1, err)
+			}
 		}
 		if msg == "" {
 			t.Error("empty message")
