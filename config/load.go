@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -12,8 +13,9 @@ import (
 )
 
 // Load reads the config file at path and parses it with [Parse], naming the file by its
-// absolute path. Failing to read the file is an error wrapping the [os.ReadFile] error;
-// every other problem is an [*Error].
+// absolute path. Failing to read the file is an error wrapping the error of the [os]
+// package; every other problem, a file larger than [MaxFileSize] among them, is an
+// [*Error].
 func Load(path string) (*Config, error) {
 	abs, data, err := readFile(path)
 	if err != nil {
@@ -28,12 +30,26 @@ func readFile(path string) (string, []byte, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("reading config: %w", err)
 	}
-	data, err := os.ReadFile(abs)
+	f, err := os.Open(abs)
 	if err != nil {
 		return "", nil, fmt.Errorf("reading config: %w", err)
 	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return "", nil, fmt.Errorf("reading config: %w", err)
+	}
+	if len(data) > MaxFileSize {
+		return "", nil, &Error{File: abs, Err: fmt.Errorf("file is larger than %d MiB: "+
+			"is this the config file?", MaxFileSize>>20)}
+	}
 	return abs, data, nil
 }
+
+// MaxFileSize bounds the config file, so that a mistaken path (a log, a disk image)
+// fails at once instead of filling memory. A config of thousands of routes is a fraction
+// of it.
+const MaxFileSize = 4 << 20
 
 // Parse decodes data, the text of the config file named file, and returns the complete
 // configuration: defaults filled in, validated, relative paths made absolute and values

@@ -293,6 +293,32 @@ func TestLoadErrors(t *testing.T) {
 				e.File, e.Line, e.Key, file)
 		}
 	})
+	t.Run("too large", func(t *testing.T) {
+		// a valid config padded with comments just past the limit
+		big := filepath.Join(dir, "big.yaml")
+		text := "users: {file: u}\nroutes: [{upstream: http://a}]\n"
+		pad := "# " + strings.Repeat("x", 77) + "\n"
+		text += strings.Repeat(pad, (MaxFileSize-len(text))/len(pad)+1)
+		if err := os.WriteFile(big, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for name, load := range map[string]func(string) (*Config, error){
+			"Load": Load, "LoadAll": LoadAll, "Locate": Locate} {
+			_, err := load(big)
+			var e *Error
+			if !errors.As(err, &e) || e.File != big ||
+				!strings.Contains(e.Error(), "larger than 4 MiB") {
+				t.Errorf("%s: got %v, want an *Error naming %s as larger than 4 MiB",
+					name, err, big)
+			}
+		}
+		if err := os.WriteFile(big, []byte(text[:MaxFileSize]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(big); err != nil {
+			t.Errorf("a file of exactly %d bytes: %v", MaxFileSize, err)
+		}
+	})
 	t.Run("missing", func(t *testing.T) {
 		_, err := Load(filepath.Join(dir, "missing.yaml"))
 		if !errors.Is(err, os.ErrNotExist) {
