@@ -108,15 +108,19 @@ func stripComment(s string) string {
 
 // errorLine returns a line n of data such that the first n lines fail to parse with the
 // error text msg and the first n-1 do not, or 0 when the whole of data does not fail
-// with msg. from, when not 0, is the line msg itself names: yaml.v3 names the line where
+// with msg or finding n would parse more than maxParsed bytes. from, when not 0, is the line msg itself names: yaml.v3 names the line where
 // the construct that failed began, so the error lies at or below it.
 //
 // Parsing stops at the first error, so once a prefix fails with msg every longer one
 // does: the line is found by doubling the step from from until a prefix fails with msg,
-// then halving the gap. A file of any length takes a few dozen parses.
+// then halving the gap: a few dozen parses, of which the first are short.
 func errorLine(data []byte, msg string, from int) int {
 	ends := lineEnds(data)
-	fails := func(n int) bool { return prefixError(data[:ends[n-1]]) == msg }
+	parsed := 0
+	fails := func(n int) bool {
+		parsed += ends[n-1]
+		return parsed <= maxParsed && prefixError(data[:ends[n-1]]) == msg
+	}
 	last := len(ends)
 	if last == 0 || !fails(last) {
 		return 0
@@ -143,8 +147,16 @@ func errorLine(data []byte, msg string, from int) int {
 			good = mid
 		}
 	}
+	if parsed > maxParsed {
+		return 0
+	}
 	return bad
 }
+
+// maxParsed bounds the bytes errorLine parses in all, so that a broken file of tens of
+// megabytes is reported in seconds, at the line yaml.v3 names, rather than in minutes.
+// Tests lower it.
+var maxParsed = 128 << 20
 
 // lineEnds returns, for each line of data, the offset just past its end.
 func lineEnds(data []byte) []int {
