@@ -266,6 +266,10 @@ func (h *Handler) record(sw *statusWriter, r *http.Request, st *state, start tim
 		delete(sw.Header(), http.TrailerPrefix+"Set-Cookie")
 	}
 	h.metrics.request(st.routeName(), sw.status(), time.Since(start))
+	if st.cutShort(r) {
+		h.metrics.upstreamError(st.routeName())
+		st.reason = "answer cut short"
+	}
 	if h.log.Enabled(r.Context(), slog.LevelInfo) {
 		attrs := []slog.Attr{
 			slog.String("log", "access"),
@@ -311,6 +315,34 @@ type state struct {
 	// sign-in behind it ended while it was in flight (see end)
 	cancel context.CancelFunc
 	cut    atomic.Bool
+	// answer carries the upstream's answer body, to learn whether the upstream cut it
+	// short; kept here so that watching it costs no allocation
+	answer answerBody
+}
+
+// answerBody is an upstream's answer body that records the first error reading it other
+// than its end.
+type answerBody struct {
+	io.ReadCloser
+	err error
+}
+
+func (b *answerBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// cutShort reports whether the upstream ended its answer before its end: a body shorter
+// than its Content-Length, a broken chunk, a connection reset. The answer's status and
+// first bytes have gone to the client by then; the gateway counts it an upstream error.
+// An answer the gateway cut itself, or one the client stopped reading, is not.
+func (s *state) cutShort(r *http.Request) bool {
+	err := s.answer.err
+	return err != nil && !s.cut.Load() && r.Context().Err() == nil &&
+		!errors.Is(err, context.Canceled)
 }
 
 // end cuts a signed-in user's request whose sign-in ended. One not answered yet, a
@@ -1088,6 +1120,10 @@ func (h *Handler) relayed(resp *http.Response) error {
 		case h.bodyIdle > 0 && st.sw.stall == 0:
 			st.sw.stallAfter(h.bodyIdle)
 		}
+	}
+	if st != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+		st.answer.ReadCloser = resp.Body
+		resp.Body = &st.answer
 	}
 	return dropGatewayCookies(resp)
 }

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -270,5 +271,68 @@ routes:
 		name + `{queue="stranger"} 2`
 	if got := scrapeLines(t, reg, name); got != want {
 		t.Errorf("in all: got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestAnswerCutShortByTheApp: an app that ends its answer before its Content-Length, or
+// in the middle of a chunk, is an upstream error, counted and named in the access
+// record, though its status has reached the client; a whole answer is not.
+func TestAnswerCutShortByTheApp(t *testing.T) {
+	const name = "gateway_upstream_errors_total"
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// half of the answer: more than the gateway buffers, so that its status and
+		// first bytes reach the client before the end is found missing
+		head := "HTTP/1.1 200 OK\r\nContent-Length: 131072\r\n\r\n"
+		body := strings.Repeat("x", 65536)
+		switch r.URL.Path {
+		case "/chunk":
+			head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+			body = "20000\r\n" + body
+		case "/whole":
+			w.Write([]byte(strings.Repeat("x", 131072)))
+			return
+		}
+		c, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		buf.WriteString(head + body)
+		buf.Flush()
+		c.Close()
+	}))
+	t.Cleanup(app.Close)
+	reg := prometheus.NewRegistry()
+	logs := &secLog{}
+	e := newEnvByHand(t, newEcho(t), fmt.Sprintf(`routes:
+  - upstream: %q
+    public: [/]
+`, app.URL), handParts{store: session.NewMemory(), metrics: proxy.NewMetrics(reg),
+		log: slog.New(slog.NewJSONHandler(logs, nil))})
+
+	for i, tt := range []struct {
+		path, reason string
+		want         string
+	}{
+		{"/whole", "", ""},
+		{"/short", "answer cut short", name + `{route="/"} 1`},
+		{"/chunk", "answer cut short", name + `{route="/"} 2`},
+		{"/whole", "", name + `{route="/"} 2`},
+	} {
+		r := e.raw("GET", tt.path, "", nil)
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("request %d, GET %s: status %d, want the app's 200", i, tt.path,
+				r.StatusCode)
+		}
+		if got := scrapeLines(t, reg, name); got != tt.want {
+			t.Errorf("after request %d, GET %s: got\n%s\nwant\n%s", i, tt.path, got, tt.want)
+		}
+		rec := logs.lastRequest(tt.path)
+		if rec == nil {
+			t.Fatalf("GET %s: no access record", tt.path)
+		}
+		if reason, _ := rec["reason"].(string); reason != tt.reason {
+			t.Errorf("GET %s: access record's reason %q, want %q", tt.path, reason, tt.reason)
+		}
 	}
 }

@@ -547,6 +547,10 @@ func TestAnswerCutShortIsRecorded(t *testing.T) {
 			if rec["status"] != float64(http.StatusOK) || rec["bytes"].(float64) < 1<<20 {
 				t.Errorf("record %v, want status 200 and at least the bytes read", rec)
 			}
+			// the client's doing, not the app's
+			if rec["reason"] != nil {
+				t.Errorf("record %v gives a reason", rec)
+			}
 			return
 		}
 		if time.Now().After(deadline) {
