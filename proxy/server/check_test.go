@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/frontgate/gateway/authn/password"
 )
 
 // TestCheckFindsWhatRunRefuses checks that Check reports, with file, line and key, the
@@ -123,6 +125,63 @@ func TestWarnings(t *testing.T) {
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"),
 					strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
+// TestSlowHashWarning: a password hash so slow that the wait a sign-in is given for its
+// check, two thirds of timeouts.page, holds fewer than four checks is warned of, naming
+// the user and the hash's parameters but nothing of the hash itself.
+func TestSlowHashWarning(t *testing.T) {
+	path := writeConfig(t, "http://127.0.0.1:9")
+	users := filepath.Join(filepath.Dir(path), "users.yaml")
+	text, _ := os.ReadFile(users)
+	cheap := strings.TrimSuffix(strings.SplitN(string(text), "password: ", 2)[1], "\n")
+	// 64 MiB, two passes: tens of milliseconds on any machine
+	slow, err := password.Generate("pw", password.Argon2Params{Memory: 64 << 10, Time: 2,
+		Threads: 1, SaltLen: 16, KeyLen: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const kind = "$argon2id$v=19$m=65536,t=2,p=1"
+	tests := []struct {
+		name, users, page string
+		warn              bool
+	}{
+		{"cheap hashes", "  alice:\n    password: " + cheap + "\n", "30ms", false},
+		{"slow hash, default page", "  alice:\n    password: " + slow + "\n", "", false},
+		{"slow hash, short page", "  alice:\n    password: " + cheap + "\n  bob:\n" +
+			"    password: " + slow + "\n", "30ms", true},
+		{"slow hash of a disabled user", "  alice:\n    password: " + cheap + "\n" +
+			"  bob:\n    password: " + slow + "\n    disabled: true\n", "30ms", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			os.WriteFile(users, []byte("users:\n"+tt.users), 0o600)
+			cfg := "listen: \"127.0.0.1:0\"\nusers:\n  file: users.yaml\nroutes:\n" +
+				"  - upstream: http://127.0.0.1:9\n"
+			if tt.page != "" {
+				cfg += "timeouts:\n  page: " + tt.page + "\n"
+			}
+			os.WriteFile(path, []byte(cfg), 0o600)
+			c, err := Check(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, w := range Warnings(c) {
+				got = append(got, w.Error())
+			}
+			switch {
+			case !tt.warn && len(got) > 0:
+				t.Errorf("got %q, want no warning", got)
+			case tt.warn && (len(got) != 1 ||
+				!strings.HasPrefix(got[0], path+":7: timeouts.page: a password check "+
+					"against a hash like bob's ("+kind+") took ") ||
+				!strings.Contains(got[0], "waits at most 20ms") ||
+				strings.Contains(got[0], slow[len(kind):])):
+				t.Errorf("got %q, want one warning of bob's hash at timeouts.page", got)
 			}
 		})
 	}

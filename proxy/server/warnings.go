@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/config"
@@ -19,8 +20,8 @@ import (
 // each naming the file, line and key: an allow rule that names a user the users file
 // does not have, or a group no user is in, or, on a basic_auth route, a user who signs
 // in with a one-time code; a users file nobody can sign in with; a route whose upstream
-// is the gateway's own address; and TLS settings that serve, but not as meant (see
-// tlsWarnings). Users are added and groups given while the gateway runs, so none of
+// is the gateway's own address; password hashes too slow for timeouts.page; and TLS
+// settings that serve, but not as meant (see tlsWarnings). Users are added and groups given while the gateway runs, so none of
 // these keeps it from starting. A users file that does not load gives no user warnings;
 // loading it is the error then.
 func Warnings(cfg *config.Config) []error {
@@ -96,7 +97,47 @@ func userWarnings(cfg *config.Config) []error {
 			}
 		}
 	}
+	if w := slowHashWarning(cfg, users); w != nil {
+		out = append(out, w)
+	}
 	return out
+}
+
+// minChecksWaited is how many password checks the wait of a sign-in under a flood
+// should hold at least; with fewer, users signing in at a browser new to the gateway
+// are often turned away.
+const minChecksWaited = 4
+
+// slowHashWarning returns a warning when checking the slowest kind of password hash of
+// users takes so long, on this machine, that the wait a sign-in is given for its check
+// (two thirds of timeouts.page) holds fewer than minChecksWaited of them; nil otherwise.
+func slowHashWarning(cfg *config.Config, users map[string]*authn.User) error {
+	page := cfg.Timeouts.Page
+	if page <= 0 {
+		return nil
+	}
+	wait := page * 2 / 3
+	slow := authn.SlowestCheck(users, wait)
+	if slow.Took*minChecksWaited <= wait {
+		return nil
+	}
+	fit := "less than one check"
+	switch n := int(wait / slow.Took); {
+	case slow.Unfinished:
+	case n == 1:
+		fit = "one check"
+	case n > 1:
+		fit = fmt.Sprintf("%d checks", n)
+	}
+	took := slow.Took.Round(time.Millisecond).String()
+	if slow.Unfinished {
+		took = "more than " + took
+	}
+	return cfg.Errorf("timeouts.page", fmt.Errorf("a password check against a hash "+
+		"like %s's (%s) took %s here, and a sign-in waits at most %v, two thirds of "+
+		"timeouts.page, for its check: room for %s, so under a flood of sign-ins users at "+
+		"a browser new to the gateway get 503; lengthen timeouts.page, or rehash with "+
+		"cheaper parameters", slow.User, slow.Kind, took, wait.Round(time.Millisecond), fit))
 }
 
 // logWarnings logs each of cfg's warnings.
