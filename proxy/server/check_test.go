@@ -65,12 +65,40 @@ func TestCheckFindsWhatRunRefuses(t *testing.T) {
 	}
 }
 
+// configAndHash writes a config and its users file, and returns their paths and the
+// password hash of the file's one user.
+func configAndHash(t *testing.T) (path, users, hash string) {
+	t.Helper()
+	path = writeConfig(t, "http://127.0.0.1:9")
+	users = filepath.Join(filepath.Dir(path), "users.yaml")
+	text, err := os.ReadFile(users)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash = strings.TrimSuffix(strings.SplitN(string(text), "password: ", 2)[1], "\n")
+	return path, users, hash
+}
+
+// warningsOf writes cfg to path, checks it and returns its warnings.
+func warningsOf(t *testing.T, path, cfg string) []string {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Check(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range Warnings(c) {
+		got = append(got, w.Error())
+	}
+	return got
+}
+
 // TestWarnings checks what Warnings doubts, and that a sound config gets none.
 func TestWarnings(t *testing.T) {
-	path := writeConfig(t, "http://127.0.0.1:9")
-	users := filepath.Join(filepath.Dir(path), "users.yaml")
-	text, _ := os.ReadFile(users)
-	hash := strings.TrimSuffix(strings.SplitN(string(text), "password: ", 2)[1], "\n")
+	path, users, hash := configAndHash(t)
 	tests := []struct {
 		name, users, allow string
 		want               []string // after the config's path
@@ -109,15 +137,7 @@ func TestWarnings(t *testing.T) {
 			if tt.allow != "" {
 				cfg += "    public: [/public/]\n    allow:\n      " + tt.allow
 			}
-			os.WriteFile(path, []byte(cfg), 0o600)
-			c, err := Check(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, w := range Warnings(c) {
-				got = append(got, w.Error())
-			}
+			got := warningsOf(t, path, cfg)
 			var want []string
 			for _, w := range tt.want {
 				want = append(want, path+w)
@@ -134,10 +154,7 @@ func TestWarnings(t *testing.T) {
 // check, two thirds of timeouts.page, holds fewer than four checks is warned of, naming
 // the user and the hash's parameters but nothing of the hash itself.
 func TestSlowHashWarning(t *testing.T) {
-	path := writeConfig(t, "http://127.0.0.1:9")
-	users := filepath.Join(filepath.Dir(path), "users.yaml")
-	text, _ := os.ReadFile(users)
-	cheap := strings.TrimSuffix(strings.SplitN(string(text), "password: ", 2)[1], "\n")
+	path, users, cheap := configAndHash(t)
 	// 64 MiB, two passes: tens of milliseconds on any machine
 	slow, err := password.Generate("pw", password.Argon2Params{Memory: 64 << 10, Time: 2,
 		Threads: 1, SaltLen: 16, KeyLen: 32})
@@ -164,15 +181,7 @@ func TestSlowHashWarning(t *testing.T) {
 			if tt.page != "" {
 				cfg += "timeouts:\n  page: " + tt.page + "\n"
 			}
-			os.WriteFile(path, []byte(cfg), 0o600)
-			c, err := Check(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, w := range Warnings(c) {
-				got = append(got, w.Error())
-			}
+			got := warningsOf(t, path, cfg)
 			switch {
 			case !tt.warn && len(got) > 0:
 				t.Errorf("got %q, want no warning", got)
