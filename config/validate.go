@@ -104,12 +104,18 @@ func (v validator) listen(c *Config) error {
 	if err != nil {
 		return v.fail("listen", errors.New("listen must be host:port, such as 127.0.0.1:8080"))
 	}
-	// a service name such as "http" would work with net.Listen, but hides the port
-	// from a reader
-	if n, err := strconv.ParseUint(port, 10, 16); err != nil || port != strconv.Itoa(int(n)) {
+	if !isPort(port, 0) {
 		return v.fail("listen", errors.New("listen port must be a number from 0 to 65535"))
 	}
 	return nil
+}
+
+// isPort reports whether port is a port number from low to 65535, written plainly. A
+// service name such as "http" would work with net.Listen, but hides the port from a
+// reader.
+func isPort(port string, low uint64) bool {
+	n, err := strconv.ParseUint(port, 10, 16)
+	return err == nil && n >= low && port == strconv.FormatUint(n, 10)
 }
 
 func (v validator) trustedProxies(c *Config) error {
@@ -228,8 +234,7 @@ func (v validator) session(c *Config) error {
 	}
 	for i, a := range s.Redis.Addresses {
 		host, port, err := net.SplitHostPort(a)
-		if n, perr := strconv.Atoi(port); err != nil || host == "" || perr != nil || n < 1 ||
-			n > 65535 {
+		if err != nil || host == "" || !isPort(port, 1) {
 			return v.fail(fmt.Sprintf("session.redis.addresses[%d]", i),
 				fmt.Errorf("address %q must be host:port", a))
 		}
@@ -451,16 +456,20 @@ func (v validator) route(c *Config, i int, r Route, seen map[string]int) error {
 func (v validator) tls(c *Config) error {
 	t := c.TLS
 	if c.HTTPListen != "" {
-		if _, _, err := net.SplitHostPort(c.HTTPListen); err != nil {
+		if _, port, err := net.SplitHostPort(c.HTTPListen); err != nil || !isPort(port, 0) {
 			return v.fail("http_listen", errors.New("http_listen must be host:port, such "+
-				"as :80"))
+				"as :80, with a port from 0 to 65535"))
 		}
 	}
 	if a := c.Admin.Listen; a != "" {
-		host, _, err := net.SplitHostPort(a)
+		host, port, err := net.SplitHostPort(a)
 		if err != nil || !isLoopbackHost(host) {
 			return v.fail("admin.listen", errors.New("admin.listen must be a loopback "+
 				"host:port, such as 127.0.0.1:9090: metrics are not for the internet"))
+		}
+		if !isPort(port, 0) {
+			return v.fail("admin.listen", errors.New("admin.listen port must be a number "+
+				"from 0 to 65535"))
 		}
 	}
 	// Two listeners on one address: the second could not start, or, on a system that
@@ -690,6 +699,8 @@ func parseUpstream(s string) (*url.URL, error) {
 		return nil, errors.New("upstream must not contain user info")
 	case strings.ContainsAny(s, "?#"):
 		return nil, errors.New("upstream must not have a query or fragment")
+	case u.Port() != "" && !isPort(u.Port(), 1):
+		return nil, errors.New("upstream port must be a number from 1 to 65535")
 	}
 	return u, nil
 }

@@ -256,6 +256,29 @@ func TestParseValidationErrors(t *testing.T) {
 			msg: "upstream must not have a query or fragment",
 		},
 		{
+			name: "upstream port too big",
+			data: users + "routes:\n  - upstream: http://127.0.0.1:99999\n",
+			line: 4, key: "routes[0].upstream",
+			msg: "upstream port must be a number from 1 to 65535",
+		},
+		{
+			name: "upstream port zero",
+			data: users + "routes:\n  - upstream: https://app:0/\n",
+			line: 4, key: "routes[0].upstream",
+			msg: "upstream port must be a number from 1 to 65535",
+		},
+		{
+			name: "http_listen port too big", data: "http_listen: \":80000\"\n" + minimal,
+			line: 1, key: "http_listen",
+			msg: "http_listen must be host:port, such as :80, with a port from 0 to 65535",
+		},
+		{
+			name: "admin.listen port too big",
+			data: "admin:\n  listen: 127.0.0.1:65536\n" + minimal,
+			line: 2, key: "admin.listen",
+			msg: "admin.listen port must be a number from 0 to 65535",
+		},
+		{
 			name: "upstream unparsable",
 			data: users + "routes:\n  - upstream: 'http://app:port'\n",
 			line: 4, key: "routes[0].upstream",
