@@ -179,14 +179,15 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 }
 
 // basicRequired answers a request on the basic_auth route st.route that came without
-// valid credentials: with a Basic challenge, or 429 after wait.
+// valid credentials: with a Basic challenge, or 429 after wait. refused says the request
+// brought credentials that were checked and failed, which its text then says.
 //
 // A browser that answers a challenge sends the credentials unasked to every path in the
 // challenged one's folder: for "/api/x" that is "/api/", which the gateway keeps the
 // credentials from the apps of, but for the route's bare prefix "/api" it is "/", every
 // app of the site. So the bare prefix is sent on to "/api/", where the challenge is safe.
 func (h *Handler) basicRequired(w http.ResponseWriter, r *http.Request, st *state,
-	wait time.Duration) {
+	wait time.Duration, refused bool) {
 	pageHeaders(w.Header(), h.csp)
 	// the route's path is written decoded ("/café/"), as st.dpath is
 	if bare := strings.TrimSuffix(st.route.path, "/"); wait == 0 && bare != "" &&
@@ -208,5 +209,10 @@ func (h *Handler) basicRequired(w http.ResponseWriter, r *http.Request, st *stat
 	}
 	w.Header().Set("WWW-Authenticate", `Basic realm="gateway", charset="UTF-8"`)
 	w.WriteHeader(http.StatusUnauthorized)
+	if refused {
+		// one answer whatever the cause: unknown user, disabled, wrong password
+		w.Write([]byte("Unauthorized: invalid credentials.\n"))
+		return
+	}
 	w.Write([]byte("Unauthorized: sign in first.\n"))
 }

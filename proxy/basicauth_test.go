@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -24,7 +25,8 @@ func TestBasicAuthRoute(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer res.Body.Close()
-		return resp{Response: res}
+		body, _ := io.ReadAll(res.Body)
+		return resp{res, string(body)}
 	}
 
 	for i := 0; i < 3; i++ { // the second and third come from the cache
@@ -37,15 +39,21 @@ func TestBasicAuthRoute(t *testing.T) {
 				h.Get("X-Forwarded-User"), h.Get("Authorization"))
 		}
 	}
-	r := basic("alice", "wrong")
-	if r.StatusCode != http.StatusUnauthorized ||
-		!strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Basic ") {
-		t.Errorf("wrong password: %d %q, want 401 with a Basic challenge", r.StatusCode,
-			r.Header.Get("WWW-Authenticate"))
+	// one answer for every cause
+	const refused = "Unauthorized: invalid credentials.\n"
+	for _, who := range [][2]string{{"alice", "wrong"}, {"nobody", alicePass}} {
+		r := basic(who[0], who[1])
+		if r.StatusCode != http.StatusUnauthorized ||
+			!strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Basic ") ||
+			r.body != refused {
+			t.Errorf("%s: %d %q %q, want 401 with a Basic challenge and %q", who,
+				r.StatusCode, r.Header.Get("WWW-Authenticate"), r.body, refused)
+		}
 	}
 	if r := e.raw("GET", "/api/items", "", nil); r.StatusCode != http.StatusUnauthorized ||
-		r.Header.Get("WWW-Authenticate") == "" {
-		t.Errorf("no credentials, API client: %d, want 401 with a challenge", r.StatusCode)
+		r.Header.Get("WWW-Authenticate") == "" || r.body != "Unauthorized: sign in first.\n" {
+		t.Errorf("no credentials, API client: %d %q, want 401 with a challenge, asking "+
+			"to sign in", r.StatusCode, r.body)
 	}
 	if r := e.raw("GET", "/api/items", "", http.Header{"Accept": {"text/html"}}); r.StatusCode !=
 		http.StatusFound {

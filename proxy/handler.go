@@ -502,7 +502,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 			return
 		}
 		if berr != nil {
-			h.basicRequired(w, r, st, wait)
+			h.basicRequired(w, r, st, wait, true)
 			return
 		}
 		if bu != nil {
@@ -516,7 +516,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		}
 		if u == nil {
 			if rt.basic && !acceptsHTML(r) {
-				h.basicRequired(w, r, st, 0)
+				h.basicRequired(w, r, st, 0, false)
 				return
 			}
 			h.loginRequired(w, r, clean)
@@ -1043,7 +1043,7 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		// The sign-in ended while the request was in flight, and the request with it
 		// (see watchRequest): it is answered as one that came without it.
 		if st.basic && !acceptsHTML(r) {
-			h.basicRequired(w, r, st, 0)
+			h.basicRequired(w, r, st, 0, false)
 		} else {
 			h.loginRequired(w, r, st.path)
 		}
