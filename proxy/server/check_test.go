@@ -150,6 +150,48 @@ func TestWarnings(t *testing.T) {
 	}
 }
 
+// TestRuleWarnings: an allow rule whose lists name nobody, and a method no standard
+// defines, are warned of; a rule that names someone, or none at all, is not.
+func TestRuleWarnings(t *testing.T) {
+	path, _, _ := configAndHash(t)
+	head := "listen: \"127.0.0.1:0\"\nusers:\n  file: users.yaml\nroutes:\n" +
+		"  - upstream: http://127.0.0.1:9\n"
+	const nobody = "names no user and no group, so any signed-in user may pass: name " +
+		"who may, or drop the empty lists to say so plainly"
+	tests := []struct {
+		name, rule string
+		want       []string // after the config's path
+	}{
+		{"no rule", "", nil},
+		{"empty rule", "    allow: {}\n", nil},
+		{"methods alone", "    allow:\n      methods: [GET, head, PROPFIND, m-search, purge]\n",
+			[]string{":7: routes[0].allow.methods[3]: M-SEARCH is a method no HTTP or " +
+				"WebDAV standard defines: only requests that use it pass this rule; did " +
+				"you mean SEARCH?"}},
+		{"empty groups", "    allow:\n      groups: []\n",
+			[]string{":6: routes[0].allow: " + nobody}},
+		{"empty users and groups", "    allow:\n      users: []\n      groups: []\n" +
+			"      methods: [GETT]\n", []string{":6: routes[0].allow: " + nobody,
+			":9: routes[0].allow.methods[0]: GETT is a method no HTTP or WebDAV " +
+				"standard defines: only requests that use it pass this rule; did you " +
+				"mean GET?"}},
+		{"users named", "    allow:\n      users: [alice]\n      groups: []\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := warningsOf(t, path, head+tt.rule)
+			var want []string
+			for _, w := range tt.want {
+				want = append(want, path+w)
+			}
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"),
+					strings.Join(want, "\n"))
+			}
+		})
+	}
+}
+
 // TestSlowHashWarning: a password hash so slow that the wait a sign-in is given for its
 // check, two thirds of timeouts.page, holds fewer than four checks is warned of, naming
 // the user and the hash's parameters but nothing of the hash itself.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/config/yamlerr"
 )
 
 // Warnings returns what in cfg and its users file is valid but most likely a mistake,
@@ -26,7 +27,46 @@ import (
 // loading it is the error then.
 func Warnings(cfg *config.Config) []error {
 	out := append(tlsWarnings(cfg), loopWarnings(cfg)...)
+	out = append(out, ruleWarnings(cfg)...)
 	return append(out, userWarnings(cfg)...)
+}
+
+// knownMethods are the methods HTTP (RFC 9110, RFC 5789) and WebDAV with its extensions
+// (RFC 4918, 3253, 3744, 4791, 5323) define, and PURGE, which caches take.
+var knownMethods = []string{"get", "head", "post", "put", "delete", "connect", "options",
+	"trace", "patch", "propfind", "proppatch", "mkcol", "copy", "move", "lock", "unlock",
+	"report", "checkout", "checkin", "uncheckout", "version-control", "mkworkspace",
+	"update", "label", "merge", "mkactivity", "baseline-control", "acl", "mkcalendar",
+	"search", "orderpatch", "bind", "unbind", "rebind", "mkredirectref",
+	"updateredirectref", "purge"}
+
+// ruleWarnings returns a warning for each allow rule that lists users or groups but
+// names none, which lets any signed-in user pass, and for each method a rule names that
+// no standard defines, most likely a typing mistake that lets no request pass.
+func ruleWarnings(cfg *config.Config) []error {
+	var out []error
+	for i, rt := range cfg.Routes {
+		key := fmt.Sprintf("routes[%d].allow", i)
+		if (cfg.Set(key+".users") || cfg.Set(key+".groups")) &&
+			len(rt.Allow.Users) == 0 && len(rt.Allow.Groups) == 0 {
+			out = append(out, cfg.Errorf(key, errors.New("names no user and no group, so "+
+				"any signed-in user may pass: name who may, or drop the empty lists to "+
+				"say so plainly")))
+		}
+		for j, m := range rt.Allow.Methods {
+			if slices.Contains(knownMethods, strings.ToLower(m)) {
+				continue
+			}
+			msg := fmt.Sprintf("%s is a method no HTTP or WebDAV standard defines: only "+
+				"requests that use it pass this rule", m)
+			if near := yamlerr.Nearest(m, slices.Values(knownMethods)); near != "" {
+				msg += fmt.Sprintf("; did you mean %s?", strings.ToUpper(near))
+			}
+			out = append(out, cfg.Errorf(fmt.Sprintf("%s.methods[%d]", key, j),
+				errors.New(msg)))
+		}
+	}
+	return out
 }
 
 // userWarnings returns the warnings of Warnings that the users file, as it is now, gives.
