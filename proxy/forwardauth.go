@@ -103,12 +103,14 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	// separator as "_" (CGI) takes for the real one; another name apps read as the user
 	// (Remote-User, X-Auth-Request-User, …), which would reach the app beside the
 	// identity the gateway vouches for; an X-Forwarded- header the proxy does not set,
-	// or one naming another path.
+	// or one naming another path; one under the gateway's own prefix, which apps take
+	// from the gateway alone (X-Gateway-Assertion).
 	for _, c := range [...]struct{ header, reason string }{
 		{oddlySpelt(r.Header, h.filter), "a header spelt with another separator"},
 		{h.aliases.aliasIn(r.Header), "a header apps read as the user"},
 		{forwardedClaim(r.Header, h.identityOf),
 			"a forwarding header the front proxy does not set"},
+		{reservedIn(r.Header), "a header under the gateway's own prefix"},
 	} {
 		if c.header != "" {
 			h.log.Warn("forward-auth refused", "reason", c.reason, "header", c.header,
@@ -358,6 +360,16 @@ func originalTarget(r *http.Request) (target, bool) {
 	if !found {
 		return target{}, false
 	}
+	// A Forwarded header (RFC 7239), or its older X-Forwarded form, is no description the
+	// front proxies here set; the app may read the host and scheme from it (Rack does
+	// before X-Forwarded-Host), so those it names must be the ones the proxy named.
+	for _, name := range []string{"Forwarded", "X-Forwarded"} {
+		for _, v := range r.Header.Values(name) {
+			if !forwardedAgrees(v, t) {
+				return target{}, false
+			}
+		}
+	}
 	// The method, from X-Forwarded-Method or X-Original-Method: each once, a token, and
 	// the same when both are sent.
 	for _, name := range []string{"X-Forwarded-Method", "X-Original-Method"} {
@@ -396,6 +408,79 @@ func (t *target) agree(scheme, host string) bool {
 		}
 	}
 	return true
+}
+
+// forwardedAgrees reports whether v, the value of a Forwarded header, parses, and names
+// in its host parameters only the host t names (with no host in t, none at all), and in
+// its proto parameters http or https, the scheme t names when it names one.
+func forwardedAgrees(v string, t target) bool {
+	pairs, ok := forwardedPairs(v)
+	if !ok {
+		return false
+	}
+	for _, p := range pairs {
+		c := t
+		switch p[0] {
+		case "host":
+			if p[1] == "" || !plainHost(p[1]) || !c.agree("", p[1]) || c.host != t.host {
+				return false
+			}
+		case "proto":
+			proto := strings.ToLower(p[1])
+			if proto != "http" && proto != "https" || !c.agree(proto, "") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// forwardedPairs splits the value of a Forwarded header into its parameters, each a
+// lower-cased name and its value unquoted, from every element of the list. It reports
+// false for a value that does not parse: a name that is no token, a value that is
+// neither a token nor a quoted string, an unclosed quote; and for a quoted string that
+// holds more than a token, colons and brackets, such as a separator or an escape.
+func forwardedPairs(v string) ([][2]string, bool) {
+	var out [][2]string
+	for len(v) > 0 {
+		v = strings.TrimLeft(v, " \t,;")
+		if v == "" {
+			break
+		}
+		eq := strings.IndexByte(v, '=')
+		if eq <= 0 || !isToken(v[:eq]) {
+			return nil, false
+		}
+		name := strings.ToLower(v[:eq])
+		v = v[eq+1:]
+		var val string
+		if strings.HasPrefix(v, `"`) {
+			end := strings.IndexByte(v[1:], '"')
+			if end < 0 {
+				return nil, false
+			}
+			// what the quotes are for, an IPv6 address and a port, and no separator:
+			// apps split the header at every comma and semicolon, quotes or not
+			val, v = v[1:end+1], v[end+2:]
+			if val != "" && !isToken(strings.NewReplacer(":", "", "[", "", "]", "").
+				Replace(val)) {
+				return nil, false
+			}
+		} else {
+			end := strings.IndexAny(v, ",; \t")
+			if end < 0 {
+				end = len(v)
+			}
+			if val, v = v[:end], v[end:]; val != "" && !isToken(val) {
+				return nil, false
+			}
+		}
+		if rest := strings.TrimLeft(v, " \t"); rest != "" && rest[0] != ',' && rest[0] != ';' {
+			return nil, false
+		}
+		out = append(out, [2]string{name, val})
+	}
+	return out, true
 }
 
 // requestTarget parses a request target, either origin-form ("/a/b?q") or absolute

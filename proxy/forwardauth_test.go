@@ -129,6 +129,35 @@ func TestForwardAuth(t *testing.T) {
 			"X-Forwarded-Uri", "/public/x", "x-forwarded-roles", "admin"}, 403, ""},
 		{"a path for the app to take instead", faProxy, alice, []string{
 			"X-Forwarded-Uri", "/app/x", "X-Rewrite-URL", "/admin/"}, 403, ""},
+		{"a Forwarded host the rules did not judge", faProxy, bob, []string{
+			"X-Forwarded-Uri", "/x", "Forwarded",
+			"host=admin.example.test;proto=https;for=192.0.2.1"}, 403, ""},
+		{"a Forwarded host, one of a chain", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "Forwarded", "for=192.0.2.1",
+			"Forwarded", "for=192.0.2.2;Host=\"admin.example.test:443\""}, 403, ""},
+		{"an X-Forwarded host", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
+			"X-Forwarded", "host=admin.example.test"}, 403, ""},
+		{"a Forwarded host, the judged one", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "Forwarded",
+			"for=\"[2001:db8::1]:4711\";host=\"GW.example.test:443\";proto=https"},
+			200, "alice"},
+		{"a Forwarded scheme not the proxy's", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "X-Forwarded-Proto", "http", "Forwarded",
+			"proto=https"}, 403, ""},
+		{"a Forwarded scheme of no web", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "Forwarded", "proto=javascript"}, 403, ""},
+		{"a Forwarded header that does not parse", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "Forwarded", "for=\"192.0.2.1;host=x"}, 403, ""},
+		{"a Forwarded host unquoted with its port", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "Forwarded", "host=gw.example.test:443"}, 403, ""},
+		{"Forwarded-Host", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
+			"Forwarded-Host", "admin.example.test"}, 403, ""},
+		{"Envoy's original path", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
+			"X-Envoy-Original-Path", "/admin/"}, 403, ""},
+		{"an assertion of the client's", faProxy, alice, []string{"X-Forwarded-Uri",
+			"/app/x", "X-Gateway-Assertion", "eyJ.x.y"}, 403, ""},
+		{"a header under the gateway's prefix", faProxy, "", []string{"X-Forwarded-Uri",
+			"/public/x", "x-gateway-user", "bob"}, 403, ""},
 		{"headers Traefik and ingress-nginx set", faProxy, alice, []string{
 			"X-Forwarded-Uri", "/app/x", "X-Forwarded-Port", "443", "X-Forwarded-Server",
 			"traefik-1", "X-Forwarded-Prefix", "/app", "X-Forwarded-Scheme", "https",

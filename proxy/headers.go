@@ -58,6 +58,8 @@ var forwardedHeaders = []string{
 	// Where the app lives, which apps build their links from (WSGI's SCRIPT_NAME, as
 	// recipes for Flask and others read it, and Kubernetes ingresses).
 	"X-Script-Name", "Script-Name", "X-Ingress-Path", "X-Base-Path", "X-Base-Url",
+	// Where Envoy found the path before it rewrote it.
+	"X-Envoy-Original-Path",
 	// Hop-by-hop credentials, in spellings the standard library does not strip.
 	"Proxy-Authorization", "Proxy-Connection",
 }
@@ -157,8 +159,22 @@ var rewriteHeaders = map[string]bool{
 	"x-rewrite-url": true, "x-original-path": true, "x-request-uri": true,
 	"x-original-host": true, "x-host": true, "x-http-host": true,
 	"x-script-name": true, "script-name": true, "x-ingress-path": true, "x-base-path": true,
-	"x-base-url": true,
+	"x-base-url": true, "forwarded-host": true, "x-envoy-original-path": true,
 }
+
+// reservedIn returns the name of a header in h under the gateway's own prefix, other
+// than the hop header a gateway in front of this one adds, or "".
+func reservedIn(h http.Header) string {
+	for name := range h {
+		if f := foldName(name); strings.HasPrefix(f, reservedPrefix) && f != hopName {
+			return name
+		}
+	}
+	return ""
+}
+
+// reservedPrefix and hopName are ReservedHeaderPrefix and HopHeader folded.
+var reservedPrefix, hopName = foldName(ReservedHeaderPrefix), foldName(HopHeader)
 
 // forwardedClaim returns the name of a header in h, as a front proxy passes a client's
 // headers to forward-auth, that claims something of the request the proxy does not

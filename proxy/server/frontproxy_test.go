@@ -166,15 +166,17 @@ func sessionCookie(t testing.TB, c *http.Client, base string) string {
 }
 
 // checkClaimsStopped sends, signed in through the front proxy at base, a client's own
-// description of the request and the X-Forwarded- headers other proxies set, which the
-// proxy must keep from the app, and a forwarding header no proxy sets, for which the
-// gateway refuses the request.
-func checkClaimsStopped(t *testing.T, c *http.Client, base string) {
+// description of the request, its address and the X-Forwarded- headers other proxies
+// set, which the proxy must keep from the app; a Forwarded host, which it must keep from
+// the app or the gateway refuse; and forwarding headers no proxy sets, for which the
+// gateway refuses the request. It returns how many of these requests reached the app.
+func checkClaimsStopped(t *testing.T, c *http.Client, base string) (reached int64) {
 	t.Helper()
 	described := []string{"X-Original-URL", "/admin/", "X-Original-URI", "/admin/",
 		"X-Forwarded-Uri", "/admin/", "X-Forwarded-Method", "DELETE",
 		"X-Forwarded-Prefix", "/evil", "X-Forwarded-Port", "1", "X-Forwarded-Server",
-		"evil", "X-Forwarded-Scheme", "http", "X-Forwarded-Ssl", "off"}
+		"evil", "X-Forwarded-Scheme", "http", "X-Forwarded-Ssl", "off",
+		"Forwarded", "for=192.0.2.7", "X-Real-IP", "192.0.2.7"}
 	res, seen := proxyGet(t, c, base+"/app/whoami", described...)
 	if res.StatusCode != http.StatusOK || seen == nil {
 		t.Fatalf("with a client's description: status %d, want 200 from the app",
@@ -187,6 +189,19 @@ func checkClaimsStopped(t *testing.T, c *http.Client, base string) {
 			}
 		}
 	}
+	// a host the app would read: removed on the way, or refused where it is seen
+	reached = 1
+	claim := "host=evil.example.test;proto=https"
+	res, seen = proxyGet(t, c, base+"/app/whoami", "Forwarded", claim)
+	if seen != nil {
+		reached++
+	}
+	if res.StatusCode != http.StatusForbidden && !(res.StatusCode == http.StatusOK &&
+		seen != nil && len(identityCopies(seen, "Forwarded")) == 0) {
+		t.Errorf("with a client's Forwarded %s: status %d (app reached: %v, with %q); "+
+			"want 403, or the app without it", claim, res.StatusCode, seen != nil,
+			identityCopies(seen, "Forwarded"))
+	}
 	for _, name := range []string{"X-Forwarded-Preferred-Username", "X-Rewrite-URL"} {
 		res, seen = proxyGet(t, c, base+"/app/whoami", name, "/admin/")
 		if res.StatusCode != http.StatusForbidden || seen != nil {
@@ -194,4 +209,5 @@ func checkClaimsStopped(t *testing.T, c *http.Client, base string) {
 				res.StatusCode, seen != nil)
 		}
 	}
+	return reached
 }
