@@ -63,6 +63,53 @@ func TestPreflightBodyStaysWithTheGateway(t *testing.T) {
 	}
 }
 
+// TestPreflightAnswerCarriesCORSAlone: the answer to a preflight let through without a
+// session reaches the client as a browser reads it, status and CORS headers, however
+// much more an app that treats OPTIONS as GET puts in it; a signed-in user's OPTIONS is
+// answered whole.
+func TestPreflightAnswerCarriesCORSAlone(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "https://o.example")
+		h.Set("Access-Control-Allow-Methods", "GET, DELETE")
+		h.Set("Vary", "Origin")
+		h.Set("Content-Type", "text/html")
+		h.Set("Set-Cookie", "app_session=s3cret")
+		h.Set("X-Account-Balance", "1000")
+		w.Write([]byte("<h1>Private page of " + r.Header.Get("X-Forwarded-User") + "</h1>"))
+	}))
+	t.Cleanup(app.Close)
+	e := newEnvWithUpstream(t, newEcho(t), "  - path: /cors/\n    upstream: \""+app.URL+
+		"\"\n    cors_preflight: pass\n")
+	alice := e.session("alice", alicePass)
+	preflight := http.Header{"Origin": {"https://o.example"},
+		"Access-Control-Request-Method": {"DELETE"}}
+
+	r := e.raw("OPTIONS", "/cors/private", "", preflight)
+	if r.StatusCode != http.StatusOK || r.body != "" {
+		t.Errorf("preflight: status %d, body %q; want 200 and none", r.StatusCode, r.body)
+	}
+	var names []string
+	for name := range r.Header {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	want := []string{"Access-Control-Allow-Methods", "Access-Control-Allow-Origin",
+		"Content-Length", "Date", "Vary"}
+	if !slices.Equal(names, want) || r.Header.Get("Access-Control-Allow-Origin") !=
+		"https://o.example" || r.Header.Get("Content-Length") != "0" {
+		t.Errorf("preflight answer's headers %v, want only %v, CORS as the app set them",
+			r.Header, want)
+	}
+
+	r = e.raw("OPTIONS", "/cors/private", alice, nil)
+	if r.StatusCode != http.StatusOK || r.body != "<h1>Private page of alice</h1>" ||
+		r.Header.Get("X-Account-Balance") != "1000" {
+		t.Errorf("signed-in OPTIONS: status %d, body %q, headers %v; want the app's answer",
+			r.StatusCode, r.body, r.Header)
+	}
+}
+
 // TestBasicCredentialsNeverForwarded sends Basic credentials on a basic_auth route in
 // every copy and spelling of Authorization: none reaches the app.
 func TestBasicCredentialsNeverForwarded(t *testing.T) {

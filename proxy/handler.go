@@ -1121,11 +1121,32 @@ func (h *Handler) relayed(resp *http.Response) error {
 			st.sw.stallAfter(h.bodyIdle)
 		}
 	}
+	if st != nil && st.preflight {
+		preflightAnswer(resp)
+	}
 	if st != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 		st.answer.ReadCloser = resp.Body
 		resp.Body = &st.answer
 	}
 	return dropGatewayCookies(resp)
+}
+
+// preflightAnswer cuts the app's answer to a CORS preflight, which came without a
+// session, down to what a browser reads of one: its status and its Access-Control-
+// headers, with Vary, and no body. An app that answers OPTIONS as it answers GET (a CGI
+// script, a view that ignores the method) would otherwise hand its page, its cookies and
+// its redirects to anyone who sends the two headers of a preflight.
+func preflightAnswer(resp *http.Response) {
+	for name := range resp.Header {
+		if !strings.HasPrefix(name, "Access-Control-") && name != "Vary" {
+			delete(resp.Header, name)
+		}
+	}
+	// read a little of what is left, so that the connection may serve again
+	io.CopyN(io.Discard, resp.Body, 64<<10)
+	resp.Body.Close()
+	resp.Body, resp.ContentLength, resp.TransferEncoding = http.NoBody, 0, nil
+	resp.Trailer = nil
 }
 
 // dropGatewayCookies removes any attempt by an upstream to set the gateway's own
