@@ -12,6 +12,7 @@ import (
 	"net/http/httptrace"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,7 +69,12 @@ func TestPreflightBodyStaysWithTheGateway(t *testing.T) {
 // much more an app that treats OPTIONS as GET puts in it; a signed-in user's OPTIONS is
 // answered whole.
 func TestPreflightAnswerCarriesCORSAlone(t *testing.T) {
+	var mu sync.Mutex
+	var seen []http.Header // what the app received
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Clone())
+		mu.Unlock()
 		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", "https://o.example")
 		h.Set("Access-Control-Allow-Methods", "GET, DELETE")
@@ -85,10 +91,17 @@ func TestPreflightAnswerCarriesCORSAlone(t *testing.T) {
 	preflight := http.Header{"Origin": {"https://o.example"},
 		"Access-Control-Request-Method": {"DELETE"}}
 
-	r := e.raw("OPTIONS", "/cors/private", "", preflight)
+	// with a session cookie too: a preflight is passed on as one without it
+	r := e.raw("OPTIONS", "/cors/private", alice, preflight)
 	if r.StatusCode != http.StatusOK || r.body != "" {
 		t.Errorf("preflight: status %d, body %q; want 200 and none", r.StatusCode, r.body)
 	}
+	mu.Lock()
+	if len(seen) != 1 || seen[0].Get("X-Forwarded-User") != "" ||
+		strings.Contains(seen[0].Get("Cookie"), "gateway_session") {
+		t.Errorf("the app received %v, want one preflight without identity", seen)
+	}
+	mu.Unlock()
 	var names []string
 	for name := range r.Header {
 		names = append(names, name)

@@ -151,8 +151,10 @@ func TestRouteOptionsApply(t *testing.T) {
 
 	pre := e.raw("OPTIONS", "/api/items", "", http.Header{"Origin": {"https://other.test"},
 		"Access-Control-Request-Method": {"DELETE"}})
-	if pre.StatusCode != 200 || pre.body != "app /api/items user= who=" {
-		t.Errorf("preflight pass-through: %d %q", pre.StatusCode, pre.body)
+	// the app's answer, cut down to what a browser reads of a preflight's
+	if pre.StatusCode != 200 || pre.body != "" {
+		t.Errorf("preflight pass-through: %d %q, want 200 without a body", pre.StatusCode,
+			pre.body)
 	}
 	if r := e.raw("OPTIONS", "/api/items", "", nil); r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("bare OPTIONS without a session: status %d, want 401", r.StatusCode)
