@@ -158,6 +158,8 @@ func TestForwardAuth(t *testing.T) {
 			"/app/x", "X-Gateway-Assertion", "eyJ.x.y"}, 403, ""},
 		{"a header under the gateway's prefix", faProxy, "", []string{"X-Forwarded-Uri",
 			"/public/x", "x-gateway-user", "bob"}, 403, ""},
+		{"a header named like the gateway's cookie", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "Gateway-Session", "x"}, 403, ""},
 		{"headers Traefik and ingress-nginx set", faProxy, alice, []string{
 			"X-Forwarded-Uri", "/app/x", "X-Forwarded-Port", "443", "X-Forwarded-Server",
 			"traefik-1", "X-Forwarded-Prefix", "/app", "X-Forwarded-Scheme", "https",

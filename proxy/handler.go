@@ -562,15 +562,20 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		sw.relay()
 		st.sw = sw
 	}
-	if st.user != nil {
-		// A signed-in user's request lasts only as long as the sign-in behind it:
-		// a websocket, and an upload, an answer the app keeps waiting or a stream, is
-		// cut once the sign-in ends, whatever still moves or stands still on it.
+	if !st.preflight {
+		// A signed-in user's request lasts only as long as the sign-in behind it, and
+		// one without a sign-in as long as its path stays public: a websocket, and an
+		// upload, an answer the app keeps waiting or a stream, is cut once that ends
+		// (a sign-out, a reload that narrows the rules), whatever still moves or stands
+		// still on it.
 		ctx, st.cancel = context.WithCancel(ctx)
 		defer st.cancel()
 		if isUpgrade(r) {
-			go h.watchTunnel(ctx, st.end, "websocket", r, st.dpath, st.user,
-				h.sessionValues(r, st))
+			var values []string
+			if st.user != nil {
+				values = h.sessionValues(r, st)
+			}
+			go h.watchTunnel(ctx, st.end, "websocket", r, st.dpath, st.user, values)
 		} else {
 			defer h.watchRequest(ctx, r, st).Stop() // after an answer cut short too
 		}

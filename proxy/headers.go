@@ -58,8 +58,6 @@ var forwardedHeaders = []string{
 	// Where the app lives, which apps build their links from (WSGI's SCRIPT_NAME, as
 	// recipes for Flask and others read it, and Kubernetes ingresses).
 	"X-Script-Name", "Script-Name", "X-Ingress-Path", "X-Base-Path", "X-Base-Url",
-	// Where Envoy found the path before it rewrote it.
-	"X-Envoy-Original-Path",
 	// Hop-by-hop credentials, in spellings the standard library does not strip.
 	"Proxy-Authorization", "Proxy-Connection",
 }
@@ -163,10 +161,12 @@ var rewriteHeaders = map[string]bool{
 }
 
 // reservedIn returns the name of a header in h under the gateway's own prefix, other
-// than the hop header a gateway in front of this one adds, or "".
+// than the hop header a gateway in front of this one adds, or named like its cookies
+// (Gateway-Session), or "".
 func reservedIn(h http.Header) string {
 	for name := range h {
-		if f := foldName(name); strings.HasPrefix(f, reservedPrefix) && f != hopName {
+		if f := foldName(name); strings.HasPrefix(f, reservedPrefix) && f != hopName ||
+			strings.HasPrefix(f, "gateway-") {
 			return name
 		}
 	}

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -444,6 +445,130 @@ func TestRequestCutWhenSignInEnds(t *testing.T) {
 			if tt.want == http.StatusUnauthorized && tt.basic &&
 				res.Header.Get("WWW-Authenticate") == "" {
 				t.Error("the answer to a Basic user asks for no credentials")
+			}
+		})
+	}
+}
+
+// TestTunnelsJudgedAgainAfterReload: a websocket or stream opened without a sign-in on a
+// public path, or with Basic credentials on a basic_auth route, is closed once a reload
+// makes the path need a sign-in, or the route take no Basic credentials; one the reload
+// leaves as it was stays open.
+func TestTunnelsJudgedAgainAfterReload(t *testing.T) {
+	defer proxy.SetTunnelCheck(50 * time.Millisecond)()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") == "" {
+			w.Header().Set("Content-Type", "text/event-stream")
+			for i := 0; r.Context().Err() == nil && i < 3000; i++ { // 30 s at most
+				fmt.Fprintf(w, "data: %d\n\n", i)
+				w.(http.Flusher).Flush()
+				time.Sleep(10 * time.Millisecond)
+			}
+			return
+		}
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			typ, msg, err := c.Read(r.Context())
+			if err != nil || c.Write(r.Context(), typ, msg) != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(app.Close)
+	route := func(extra string) string {
+		return "  - path: /live/\n    upstream: \"" + app.URL + "\"\n" + extra
+	}
+	const public, basic = "    public: [/live/open/]\n", "    basic_auth: true\n"
+	for _, c := range []struct {
+		name, before, after string
+		basic, stream       bool
+		closed              bool
+	}{
+		{"public path made private", public, "", false, false, true},
+		{"public path left public", public, public, false, false, false},
+		{"public stream made private", public, "", false, true, true},
+		{"public stream left public", public, public + basic, false, true, false},
+		{"Basic route made one of sessions", basic, "", true, false, true},
+		{"Basic route left so", basic, basic, true, false, false},
+		{"Basic stream on a route made one of sessions", basic, "", true, true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnvWithUpstream(t, newEcho(t), route(c.before))
+			hdr := http.Header{}
+			if c.basic {
+				hdr.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString(
+					[]byte("alice:"+alicePass)))
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			// alive reports whether the websocket or stream still carries messages
+			var alive func() bool
+			if c.stream {
+				req, _ := http.NewRequestWithContext(ctx, "GET", e.gw.URL+"/live/open/feed",
+					nil)
+				req.Header = hdr
+				res, err := http.DefaultTransport.RoundTrip(req)
+				if err != nil || res.StatusCode != http.StatusOK {
+					t.Fatalf("stream: %v %v", res, err)
+				}
+				defer res.Body.Close()
+				br := bufio.NewReader(res.Body)
+				alive = func() bool {
+					_, err := br.ReadString('\n')
+					return err == nil
+				}
+			} else {
+				url := strings.Replace(e.gw.URL, "http://", "ws://", 1) + "/live/open/chat"
+				conn, _, err := websocket.Dial(ctx, url,
+					&websocket.DialOptions{HTTPHeader: hdr})
+				if err != nil {
+					t.Fatalf("handshake: %v", err)
+				}
+				defer conn.CloseNow()
+				alive = func() bool {
+					if conn.Write(ctx, websocket.MessageText, []byte("ping")) != nil {
+						return false
+					}
+					rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+					defer rcancel()
+					_, _, err := conn.Read(rctx)
+					return err == nil
+				}
+			}
+			if !alive() {
+				t.Fatal("no first message")
+			}
+			cfg, err := config.Parse([]byte("users:\n  file: users.yaml\nroutes:\n"+
+				route(c.after)), filepath.Join(filepath.Dir(e.usersFile), "gateway.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			users, err := authn.OpenFileStore(e.usersFile, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			next, err := proxy.New(proxy.Options{Config: cfg,
+				Auth: authn.NewAuthenticator(users, 1), Sessions: e.h.Sessions()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.h.Supersede(next)
+			// ten checks; a stream still open may have that long of events to read
+			time.Sleep(500 * time.Millisecond)
+			open := true
+			for deadline := time.Now().Add(time.Second); open &&
+				time.Now().Before(deadline); {
+				open = alive()
+			}
+			if c.closed && open {
+				t.Error("still open after the reload")
+			}
+			if !c.closed && !open {
+				t.Error("closed, though the reload changed nothing for it")
 			}
 		})
 	}

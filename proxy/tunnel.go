@@ -22,8 +22,9 @@ var tunnelCheck = 15 * time.Second
 // open its tunnel (what: a websocket, or a stream of an answer) still holds, and calls
 // end when it does not, which closes it. A session in use is renewed as it would be by
 // requests, since traffic on an open websocket or stream is use. path is the request's
-// path as the rules read it; values are the request's session cookie values, and none
-// means u came with Basic credentials, and it is the password that must stay the same.
+// path as the rules read it; u is nil for a request without a sign-in, which a public
+// path let through; values are the request's session cookie values, and none means u
+// came with Basic credentials, and it is the password that must stay the same.
 func (h *Handler) watchTunnel(ctx context.Context, end func(), what string,
 	r *http.Request, path string, u *authn.User, values []string) {
 	t := time.NewTicker(h.tunnelCheck)
@@ -34,7 +35,12 @@ func (h *Handler) watchTunnel(ctx context.Context, end func(), what string,
 			if ctx.Err() != nil {
 				return // closed by itself meanwhile
 			}
-			h.audit(r, what+" closed", u.Name, reason)
+			if u == nil {
+				h.log.Info(what+" closed", "reason", reason, "path", r.URL.EscapedPath(),
+					"client_ip", h.clientIP(r).String())
+			} else {
+				h.audit(r, what+" closed", u.Name, reason)
+			}
 			end()
 			return
 		}
@@ -54,7 +60,10 @@ func (h *Handler) watchTunnel(ctx context.Context, end func(), what string,
 // streams (server-sent events) and long downloads, whatever length they announce. The
 // caller stops the returned timer once the request is answered.
 func (h *Handler) watchRequest(ctx context.Context, r *http.Request, st *state) *time.Timer {
-	values := h.sessionValues(r, st)
+	var values []string
+	if st.user != nil {
+		values = h.sessionValues(r, st)
+	}
 	return time.AfterFunc(h.tunnelCheck, func() {
 		h.watchTunnel(ctx, st.end, "request", r, st.dpath, st.user, values)
 	})
@@ -75,6 +84,9 @@ func (h *Handler) sessionValues(r *http.Request, st *state) []string {
 // closed, as a request would.
 func (h *Handler) tunnelEnded(ctx context.Context, r *http.Request, path string,
 	u *authn.User, values []string) string {
+	if u == nil {
+		return h.tunnelRefused(r, path, nil, false)
+	}
 	cur := h.auth.Users().Lookup(u.Name)
 	if len(values) == 0 {
 		// Basic credentials: the user and the password are all there is to check
@@ -86,7 +98,7 @@ func (h *Handler) tunnelEnded(ctx context.Context, r *http.Request, path string,
 		case cur.Binding() != u.Binding():
 			return "password changed"
 		}
-		return h.tunnelRefused(r, path, cur)
+		return h.tunnelRefused(r, path, cur, true)
 	}
 	s, err := h.sessions.Resolve(ctx, values)
 	switch {
@@ -101,7 +113,7 @@ func (h *Handler) tunnelEnded(ctx context.Context, r *http.Request, path string,
 	if reason := h.sessionEnded(s, cur); reason != "" {
 		return reason
 	}
-	if reason := h.tunnelRefused(r, path, cur); reason != "" {
+	if reason := h.tunnelRefused(r, path, cur, false); reason != "" {
 		return reason
 	}
 	if err := h.sessions.Renew(ctx, s); err != nil {
@@ -114,19 +126,27 @@ func (h *Handler) tunnelEnded(ctx context.Context, r *http.Request, path string,
 	return ""
 }
 
-// tunnelRefused returns why the rules h has now would refuse u the handshake r, whose
-// path the rules read as path, or "".
-func (h *Handler) tunnelRefused(r *http.Request, path string, u *authn.User) string {
+// tunnelRefused returns why the rules h has now would refuse the request r, whose path
+// the rules read as path, or "": to u, or without a sign-in when u is nil, and to
+// Basic credentials when basic is set.
+func (h *Handler) tunnelRefused(r *http.Request, path string, u *authn.User,
+	basic bool) string {
 	host := config.NormalizeHost(r.Host)
 	gw, rt, public, ok := h.decide(host, path)
-	switch {
-	case !ok || gw || rt == nil:
+	if !ok || gw || rt == nil {
 		return "no route"
-	case !public && !rt.allows(u, r.Method, r.URL.RawQuery):
-		return "not allowed"
 	}
 	also := h.otherReadings(host, path, rt, public)
-	if also.overflow || also.refusing(u, r.Method, r.URL.RawQuery, false) != nil {
+	switch {
+	case u == nil && (!public || also.overflow || also.signInNeeded(false)):
+		return "sign-in needed"
+	case u == nil:
+		return ""
+	case basic && !rt.basic:
+		return "route takes no Basic credentials"
+	case !public && !rt.allows(u, r.Method, r.URL.RawQuery):
+		return "not allowed"
+	case also.overflow || also.refusing(u, r.Method, r.URL.RawQuery, false) != nil:
 		return "not allowed"
 	}
 	return ""
