@@ -311,8 +311,8 @@ type state struct {
 	target, reason string
 	// set while the upstream's answer is relayed: its writer
 	sw *statusWriter
-	// cancel ends a signed-in user's request to the upstream; cut is set when the
-	// sign-in behind it ended while it was in flight (see end)
+	// cancel ends the request to the upstream; cut is set when what let it in (its
+	// sign-in, or a public path) ended while it was in flight (see end)
 	cancel context.CancelFunc
 	cut    atomic.Bool
 	// answer carries the upstream's answer body, to learn whether the upstream cut it
@@ -345,9 +345,10 @@ func (s *state) cutShort(r *http.Request) bool {
 		!errors.Is(err, context.Canceled)
 }
 
-// end cuts a signed-in user's request whose sign-in ended. One not answered yet, a
-// websocket handshake too (which an app may hold as a long poll), is then answered as a
-// request without a sign-in: see upstreamError.
+// end cuts a request whose sign-in ended, or, for one without a sign-in, whose path a
+// reload made private. One not answered yet, a websocket handshake too (which an app may
+// hold as a long poll), is then answered as a request without a sign-in: see
+// upstreamError.
 func (s *state) end() {
 	s.cut.Store(true)
 	s.cancel()
@@ -1147,8 +1148,8 @@ func preflightAnswer(resp *http.Response) {
 			delete(resp.Header, name)
 		}
 	}
-	// read a little of what is left, so that the connection may serve again
-	io.CopyN(io.Discard, resp.Body, 64<<10)
+	// closed unread, with its connection: an app that streams its answer to OPTIONS
+	// would keep a drain waiting
 	resp.Body.Close()
 	resp.Body, resp.ContentLength, resp.TransferEncoding = http.NoBody, 0, nil
 	resp.Trailer = nil
