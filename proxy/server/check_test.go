@@ -1,6 +1,8 @@
 package server
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"github.com/frontgate/gateway/authn/password"
+	"github.com/frontgate/gateway/config"
 )
 
 // TestCheckFindsWhatRunRefuses checks that Check reports, with file, line and key, the
@@ -94,6 +97,33 @@ func warningsOf(t *testing.T, path, cfg string) []string {
 		got = append(got, w.Error())
 	}
 	return got
+}
+
+// TestCheckNamesEveryFileProblem: the problems of state_dir and of the TLS files are
+// each named, and the first of the files the handler reads after them.
+func TestCheckNamesEveryFileProblem(t *testing.T) {
+	path := writeConfigHead(t, "state_dir: st\ntls:\n  mode: files\n  cert_file: no.pem\n"+
+		"  key_file: no.key\npages:\n  logo: nologo.png\n  stylesheet: no.css\n")
+	st := filepath.Join(filepath.Dir(path), "st")
+	os.Mkdir(st, 0o700)
+	os.Chmod(st, 0o777)
+	_, err := Check(path)
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		t.Fatalf("Check: %v, want every problem", err)
+	}
+	var got []string
+	for _, e := range joined.Unwrap() {
+		var ce *config.Error
+		if !errors.As(e, &ce) || ce.File != path {
+			t.Fatalf("problem %v names no place in %s", e, path)
+		}
+		got = append(got, fmt.Sprintf("%d %s", ce.Line, ce.Key))
+	}
+	want := []string{"1 state_dir", "4 tls.cert_file", "5 tls.key_file", "7 pages.logo"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }
 
 // TestWarnings checks what Warnings doubts, and that a sound config gets none.

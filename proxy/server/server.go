@@ -60,10 +60,10 @@ var sessionsCountMaxAge time.Duration
 // Check loads the config file at path and the users file it names, and returns what would
 // keep `gateway run` from starting with them, naming file, line and key: every problem
 // of the config file, joined as [config.LoadAll] joins them, or else every problem of the
-// users file's users, as [authn.ReadUsersFileAll] joins them, or else the first in what
-// the config points to
-// (state_dir's mode, certificate and CA files, templates, logo, stylesheet, keys). It
-// writes nothing and opens no listener or session store.
+// users file's users, as [authn.ReadUsersFileAll] joins them, or else, joined, every
+// problem of state_dir's mode and the TLS files and the first of the files the handler
+// reads (templates, logo, stylesheet, upstream CAs, keys). It writes nothing and opens
+// no listener or session store.
 func Check(path string) (*config.Config, error) {
 	cfg, err := config.LoadAll(path)
 	if err != nil {
@@ -72,40 +72,49 @@ func Check(path string) (*config.Config, error) {
 	if _, err := authn.ReadUsersFileAll(cfg.Users.File); err != nil {
 		return nil, usersError(cfg, err)
 	}
-	if err := preflight(cfg); err != nil {
-		return nil, err
-	}
+	problems := preflight(cfg)
 	if err := checkHandler(cfg); err != nil {
-		return nil, err
+		problems = append(problems, err)
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
 	}
 	return cfg, nil
 }
 
-// preflight checks what the gateway reads once at start, before anything is opened.
-func preflight(cfg *config.Config) error {
+// preflight returns the problems of what the gateway reads once at start, before
+// anything is opened: state_dir and the TLS files.
+func preflight(cfg *config.Config) []error {
+	var out []error
 	if err := checkStateDir(cfg.StateDir); err != nil {
-		return cfg.Errorf("state_dir", err)
+		out = append(out, cfg.Errorf("state_dir", err))
 	}
 	switch cfg.TLS.Mode {
 	case "files":
 		// a missing file is named by its own key, not the pair's first
-		if _, err := os.Stat(cfg.TLS.CertFile); err != nil {
-			return cfg.Errorf("tls.cert_file", err)
+		_, certErr := os.Stat(cfg.TLS.CertFile)
+		if certErr != nil {
+			out = append(out, cfg.Errorf("tls.cert_file", certErr))
 		}
-		if _, err := os.Stat(cfg.TLS.KeyFile); err != nil {
-			return cfg.Errorf("tls.key_file", err)
+		_, keyErr := os.Stat(cfg.TLS.KeyFile)
+		if keyErr != nil {
+			out = append(out, cfg.Errorf("tls.key_file", keyErr))
+		}
+		if certErr != nil || keyErr != nil {
+			break
 		}
 		if _, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile); err != nil {
-			return cfg.Errorf("tls.cert_file", fmt.Errorf("loading certificate: %w", err))
+			out = append(out, cfg.Errorf("tls.cert_file",
+				fmt.Errorf("loading certificate: %w", err)))
 		}
 	case "acme":
 		if cfg.TLS.CARoot != "" {
 			if _, err := readCARoot(cfg.TLS.CARoot); err != nil {
-				return cfg.Errorf("tls.ca_root", err)
+				out = append(out, cfg.Errorf("tls.ca_root", err))
 			}
 		}
 	}
-	return nil
+	return out
 }
 
 // checkHandler builds a handler for cfg as a reload would, on a memory store and with a
