@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"net/textproto"
 	"slices"
 	"strings"
 	"sync"
@@ -76,6 +77,13 @@ func TestPreflightAnswerCarriesCORSAlone(t *testing.T) {
 		seen = append(seen, r.Header.Clone())
 		mu.Unlock()
 		h := w.Header()
+		if r.URL.Path == "/cors/early" {
+			h.Set("Link", "</secret.css>; rel=preload")
+			h.Set("Set-Cookie", "app_session=early")
+			w.WriteHeader(http.StatusEarlyHints)
+			h.Del("Link")
+			h.Del("Set-Cookie")
+		}
 		h.Set("Access-Control-Allow-Origin", "https://o.example")
 		h.Set("Access-Control-Allow-Methods", "GET, DELETE")
 		h.Set("Vary", "Origin")
@@ -83,6 +91,14 @@ func TestPreflightAnswerCarriesCORSAlone(t *testing.T) {
 		h.Set("Set-Cookie", "app_session=s3cret")
 		h.Set("X-Account-Balance", "1000")
 		w.Write([]byte("<h1>Private page of " + r.Header.Get("X-Forwarded-User") + "</h1>"))
+		if r.URL.Path == "/cors/stream" {
+			// an answer that goes on: the preflight's must not wait for its end
+			for i := 0; r.Context().Err() == nil && i < 300; i++ { // 30 s at most
+				w.(http.Flusher).Flush()
+				time.Sleep(100 * time.Millisecond)
+				w.Write([]byte("more\n"))
+			}
+		}
 	}))
 	t.Cleanup(app.Close)
 	e := newEnvWithUpstream(t, newEcho(t), "  - path: /cors/\n    upstream: \""+app.URL+
@@ -113,6 +129,28 @@ func TestPreflightAnswerCarriesCORSAlone(t *testing.T) {
 		"https://o.example" || r.Header.Get("Content-Length") != "0" {
 		t.Errorf("preflight answer's headers %v, want only %v, CORS as the app set them",
 			r.Header, want)
+	}
+
+	// neither an answer that streams on, nor one with an interim answer first, gives
+	// more, nor keeps the preflight waiting
+	for _, path := range []string{"/cors/stream", "/cors/early"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		interim := 0
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			Got1xxResponse: func(int, textproto.MIMEHeader) error { interim++; return nil }})
+		req, _ := http.NewRequestWithContext(ctx, "OPTIONS", e.gw.URL+path, nil)
+		req.Header = preflight.Clone()
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("preflight of %s: %v", path, err)
+		}
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		cancel()
+		if err != nil || len(body) != 0 || interim != 0 || res.Header.Get("Set-Cookie") != "" {
+			t.Errorf("preflight of %s: body %q (%v), %d interim answers, headers %v; want "+
+				"none but CORS", path, body, err, interim, res.Header)
+		}
 	}
 
 	r = e.raw("OPTIONS", "/cors/private", alice, nil)

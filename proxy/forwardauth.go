@@ -370,6 +370,17 @@ func originalTarget(r *http.Request) (target, bool) {
 			}
 		}
 	}
+	// Other names for the scheme, which some apps read before X-Forwarded-Proto (Tornado
+	// takes X-Scheme first): each must name http or https, the proxy's scheme when it
+	// names one.
+	for name, values := range r.Header {
+		for _, v := range values {
+			if scheme, ok := schemeClaim(name, v); ok && (scheme == "" ||
+				t.scheme != "" && scheme != t.scheme) {
+				return target{}, false
+			}
+		}
+	}
 	// The method, from X-Forwarded-Method or X-Original-Method: each once, a token, and
 	// the same when both are sent.
 	for _, name := range []string{"X-Forwarded-Method", "X-Original-Method"} {
@@ -410,9 +421,32 @@ func (t *target) agree(scheme, host string) bool {
 	return true
 }
 
-// forwardedAgrees reports whether v, the value of a Forwarded header, parses, and names
-// in its host parameters only the host t names (with no host in t, none at all), and in
-// its proto parameters http or https, the scheme t names when it names one.
+// schemeClaim reads a header that names the request's scheme other than
+// X-Forwarded-Proto: it reports whether name is one, and the scheme its value names,
+// http or https, or "" for a value that names neither.
+func schemeClaim(name, value string) (scheme string, ok bool) {
+	switch strings.ToLower(name) {
+	case "x-forwarded-scheme", "x-scheme", "x-url-scheme", "forwarded-proto":
+		if v := strings.ToLower(strings.TrimSpace(value)); v == "http" || v == "https" {
+			return v, true
+		}
+		return "", true
+	case "x-forwarded-ssl", "front-end-https":
+		switch strings.ToLower(strings.TrimSpace(value)) {
+		case "on":
+			return "https", true
+		case "off":
+			return "http", true
+		}
+		return "", true
+	}
+	return "", false
+}
+
+// forwardedAgrees reports whether v, the value of a Forwarded header, parses, has no
+// parameters but RFC 7239's (for, by, host, proto), and names in its host parameters
+// only the host t names (with no host in t, none at all), and in its proto parameters
+// http or https, the scheme t names when it names one.
 func forwardedAgrees(v string, t target) bool {
 	pairs, ok := forwardedPairs(v)
 	if !ok {
@@ -421,6 +455,11 @@ func forwardedAgrees(v string, t target) bool {
 	for _, p := range pairs {
 		c := t
 		switch p[0] {
+		case "for", "by":
+		default:
+			// apps find host and proto by searching the whole header ("xhost=" holds
+			// "host="), and RFC 7239 defines no other parameter
+			return false
 		case "host":
 			if p[1] == "" || !plainHost(p[1]) || !c.agree("", p[1]) || c.host != t.host {
 				return false

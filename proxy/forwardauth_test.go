@@ -150,6 +150,20 @@ func TestForwardAuth(t *testing.T) {
 			"X-Forwarded-Uri", "/app/x", "Forwarded", "for=\"192.0.2.1;host=x"}, 403, ""},
 		{"a Forwarded host unquoted with its port", faProxy, alice, []string{
 			"X-Forwarded-Uri", "/app/x", "Forwarded", "host=gw.example.test:443"}, 403, ""},
+		{"a parameter whose name ends in host", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "Forwarded", "for=192.0.2.1;xhost=evil.test"},
+			403, ""},
+		{"a parameter RFC 7239 does not define", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "Forwarded", "by-host=evil.test"}, 403, ""},
+		{"X-Scheme not the proxy's", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
+			"X-Forwarded-Proto", "http", "X-Scheme", "https"}, 403, ""},
+		{"Front-End-Https not the proxy's", faProxy, alice, []string{"X-Forwarded-Uri",
+			"/app/x", "X-Forwarded-Proto", "http", "Front-End-Https", "on"}, 403, ""},
+		{"X-Url-Scheme of no web", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
+			"X-Url-Scheme", "gopher"}, 403, ""},
+		{"scheme headers that agree", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
+			"X-Forwarded-Proto", "https", "X-Scheme", "https", "X-Forwarded-Ssl", "on",
+			"Forwarded-Proto", "HTTPS"}, 200, "alice"},
 		{"Forwarded-Host", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
 			"Forwarded-Host", "admin.example.test"}, 403, ""},
 		{"Envoy's original path", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",

@@ -1297,7 +1297,8 @@ func (w *statusWriter) stallAfter(d time.Duration) {
 }
 
 // WriteHeader passes the status on. An interim (1xx) answer relayed from the upstream
-// loses the gateway's cookies, as a final one does in ModifyResponse.
+// loses the gateway's cookies, as a final one does in ModifyResponse, and to a preflight
+// passed on without a session is not sent at all.
 //
 // When the gateway answers by itself a request whose body it did not start to read (a
 // 401, a 403, a 400, a 502), the connection is closed after the answer rather than kept
@@ -1310,6 +1311,11 @@ func (w *statusWriter) WriteHeader(code int) {
 		if code != http.StatusSwitchingProtocols {
 			dropGatewayCookieLines(w.Header())
 			w.cleared = w.forward
+			if w.st != nil && w.st.preflight {
+				// the answer to a preflight without a session is its final status and
+				// CORS headers alone (see preflightAnswer): no interim one goes out
+				return
+			}
 		}
 		w.ResponseWriter.WriteHeader(code)
 		return
