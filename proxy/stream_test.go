@@ -192,39 +192,12 @@ func TestStreamCutWhenSignInEnds(t *testing.T) {
 // way one ends, and checks that the gateway closes it; one left alone stays open.
 func TestWebsocketClosedWhenSignInEnds(t *testing.T) {
 	defer proxy.SetTunnelCheck(50 * time.Millisecond)()
-	ws := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		for {
-			typ, msg, err := c.Read(r.Context())
-			if err != nil || c.Write(r.Context(), typ, msg) != nil {
-				return
-			}
-		}
-	}))
+	ws := httptest.NewServer(http.HandlerFunc(echoWebsocket))
 	t.Cleanup(ws.Close)
 	// reload replaces e's handler, as a config reload does, by one whose route to the
 	// websocket allows as allow says, on the same users file and sessions
 	reload := func(e *env, allow string) {
-		cfg, err := config.Parse([]byte("users:\n  file: users.yaml\nroutes:\n"+
-			"  - upstream: \""+ws.URL+"\"\n    allow:\n      "+allow+"\n"),
-			filepath.Join(filepath.Dir(e.usersFile), "gateway.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		users, err := authn.OpenFileStore(e.usersFile, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		next, err := proxy.New(proxy.Options{Config: cfg,
-			Auth: authn.NewAuthenticator(users, 1), Sessions: e.h.Sessions()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.h.Supersede(next)
+		supersede(t, e, "  - upstream: \""+ws.URL+"\"\n    allow:\n      "+allow+"\n")
 	}
 	for _, c := range []struct {
 		name   string
@@ -466,17 +439,7 @@ func TestTunnelsJudgedAgainAfterReload(t *testing.T) {
 			}
 			return
 		}
-		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		for {
-			typ, msg, err := c.Read(r.Context())
-			if err != nil || c.Write(r.Context(), typ, msg) != nil {
-				return
-			}
-		}
+		echoWebsocket(w, r)
 	}))
 	t.Cleanup(app.Close)
 	route := func(extra string) string {
@@ -542,21 +505,7 @@ func TestTunnelsJudgedAgainAfterReload(t *testing.T) {
 			if !alive() {
 				t.Fatal("no first message")
 			}
-			cfg, err := config.Parse([]byte("users:\n  file: users.yaml\nroutes:\n"+
-				route(c.after)), filepath.Join(filepath.Dir(e.usersFile), "gateway.yaml"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			users, err := authn.OpenFileStore(e.usersFile, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			next, err := proxy.New(proxy.Options{Config: cfg,
-				Auth: authn.NewAuthenticator(users, 1), Sessions: e.h.Sessions()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.h.Supersede(next)
+			supersede(t, e, route(c.after))
 			// ten checks; a stream still open may have that long of events to read
 			time.Sleep(500 * time.Millisecond)
 			open := true
@@ -572,4 +521,40 @@ func TestTunnelsJudgedAgainAfterReload(t *testing.T) {
 			}
 		})
 	}
+}
+
+// echoWebsocket accepts a websocket and sends back every message it receives.
+func echoWebsocket(w http.ResponseWriter, r *http.Request) {
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	for {
+		typ, msg, err := c.Read(r.Context())
+		if err != nil || c.Write(r.Context(), typ, msg) != nil {
+			return
+		}
+	}
+}
+
+// supersede replaces e's handler, as a config reload does, by one with the routes given,
+// on the same users file and sessions.
+func supersede(t *testing.T, e *env, routes string) {
+	t.Helper()
+	cfg, err := config.Parse([]byte("users:\n  file: users.yaml\nroutes:\n"+routes),
+		filepath.Join(filepath.Dir(e.usersFile), "gateway.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := authn.OpenFileStore(e.usersFile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := proxy.New(proxy.Options{Config: cfg,
+		Auth: authn.NewAuthenticator(users, 1), Sessions: e.h.Sessions()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.h.Supersede(next)
 }

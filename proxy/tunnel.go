@@ -55,10 +55,11 @@ func (h *Handler) watchTunnel(ctx context.Context, end func(), what string,
 // watchRequest starts, for a request, the check an open websocket gets: from
 // h.tunnelCheck on, and until the request is answered, it is cut (st.end) once the
 // sign-in behind it ends, or, without a sign-in, once its path needs one, which cancels
-// the request to the upstream and so stops what it still sends and what it receives. Most requests are answered long
-// before; the ones this is for last: uploads, answers the app holds back (long polls),
-// streams (server-sent events) and long downloads, whatever length they announce. The
-// caller stops the returned timer once the request is answered.
+// the request to the upstream and so stops what it still sends and what it receives.
+// Most requests are answered long before; the ones this is for last: uploads, answers
+// the app holds back (long polls), streams (server-sent events) and long downloads,
+// whatever length they announce. The caller stops the returned timer once the request
+// is answered.
 func (h *Handler) watchRequest(ctx context.Context, r *http.Request, st *state) *time.Timer {
 	var values []string
 	if st.user != nil {

@@ -108,8 +108,9 @@ func stripComment(s string) string {
 
 // errorLine returns a line n of data such that the first n lines fail to parse with the
 // error text msg and the first n-1 do not, or 0 when the whole of data does not fail
-// with msg or finding n would parse more than maxParsed bytes. from, when not 0, is the line msg itself names: yaml.v3 names the line where
-// the construct that failed began, so the error lies at or below it.
+// with msg or finding n would parse more than maxParsed bytes. from, when not 0, is the
+// line msg itself names: yaml.v3 names the line where the construct that failed began,
+// so the error lies at or below it.
 //
 // Parsing stops at the first error, so once a prefix fails with msg every longer one
 // does: the line is found by doubling the step from from until a prefix fails with msg,

@@ -126,6 +126,18 @@ func TestCheckNamesEveryFileProblem(t *testing.T) {
 	}
 }
 
+// sameWarnings reports got unless it is, in order, want, each after the config's path.
+func sameWarnings(t *testing.T, got []string, path string, want []string) {
+	t.Helper()
+	var full []string
+	for _, w := range want {
+		full = append(full, path+w)
+	}
+	if strings.Join(got, "\n") != strings.Join(full, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(full, "\n"))
+	}
+}
+
 // TestWarnings checks what Warnings doubts, and that a sound config gets none.
 func TestWarnings(t *testing.T) {
 	path, users, hash := configAndHash(t)
@@ -168,14 +180,7 @@ func TestWarnings(t *testing.T) {
 				cfg += "    public: [/public/]\n    allow:\n      " + tt.allow
 			}
 			got := warningsOf(t, path, cfg)
-			var want []string
-			for _, w := range tt.want {
-				want = append(want, path+w)
-			}
-			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"),
-					strings.Join(want, "\n"))
-			}
+			sameWarnings(t, got, path, tt.want)
 		})
 	}
 }
@@ -210,14 +215,7 @@ func TestRuleWarnings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := warningsOf(t, path, head+tt.rule)
-			var want []string
-			for _, w := range tt.want {
-				want = append(want, path+w)
-			}
-			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"),
-					strings.Join(want, "\n"))
-			}
+			sameWarnings(t, got, path, tt.want)
 		})
 	}
 }

@@ -21,10 +21,11 @@ import (
 // each naming the file, line and key: an allow rule that names a user the users file
 // does not have, or a group no user is in, or, on a basic_auth route, a user who signs
 // in with a one-time code; a users file nobody can sign in with; a route whose upstream
-// is the gateway's own address; password hashes too slow for timeouts.page; and TLS
-// settings that serve, but not as meant (see tlsWarnings). Users are added and groups given while the gateway runs, so none of
-// these keeps it from starting. A users file that does not load gives no user warnings;
-// loading it is the error then.
+// is the gateway's own address; an allow rule that names nobody, or a method no standard
+// defines; password hashes too slow for timeouts.page; and TLS settings that serve, but
+// not as meant (see tlsWarnings). Users are added and groups given while the gateway
+// runs, so none of these keeps it from starting. A users file that does not load gives
+// no user warnings; loading it is the error then.
 func Warnings(cfg *config.Config) []error {
 	out := append(tlsWarnings(cfg), loopWarnings(cfg)...)
 	out = append(out, ruleWarnings(cfg)...)
