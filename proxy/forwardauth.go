@@ -373,10 +373,10 @@ func originalTarget(r *http.Request) (target, bool) {
 	// Other names for the scheme, which some apps read before X-Forwarded-Proto (Tornado
 	// takes X-Scheme first): each must name http or https, the proxy's scheme when it
 	// names one.
-	for name, values := range r.Header {
-		for _, v := range values {
-			if scheme, ok := schemeClaim(name, v); ok && (scheme == "" ||
-				t.scheme != "" && scheme != t.scheme) {
+	for _, name := range schemeHeaders {
+		for _, v := range r.Header[name] {
+			if scheme := schemeClaim(name, v); scheme == "" ||
+				t.scheme != "" && scheme != t.scheme {
 				return target{}, false
 			}
 		}
@@ -421,26 +421,28 @@ func (t *target) agree(scheme, host string) bool {
 	return true
 }
 
-// schemeClaim reads a header that names the request's scheme other than
-// X-Forwarded-Proto: it reports whether name is one, and the scheme its value names,
+// schemeHeaders name the request's scheme besides X-Forwarded-Proto, as the server
+// writes their names (a spelling it leaves alone, "X_Scheme", is refused as oddly spelt).
+var schemeHeaders = []string{"X-Forwarded-Scheme", "X-Scheme", "X-Url-Scheme",
+	"Forwarded-Proto", "X-Forwarded-Ssl", "Front-End-Https"}
+
+// schemeClaim returns the scheme value names in the header name, one of schemeHeaders:
 // http or https, or "" for a value that names neither.
-func schemeClaim(name, value string) (scheme string, ok bool) {
-	switch strings.ToLower(name) {
-	case "x-forwarded-scheme", "x-scheme", "x-url-scheme", "forwarded-proto":
-		if v := strings.ToLower(strings.TrimSpace(value)); v == "http" || v == "https" {
-			return v, true
-		}
-		return "", true
-	case "x-forwarded-ssl", "front-end-https":
-		switch strings.ToLower(strings.TrimSpace(value)) {
+func schemeClaim(name, value string) string {
+	v := strings.ToLower(strings.TrimSpace(value))
+	if name == "X-Forwarded-Ssl" || name == "Front-End-Https" {
+		switch v {
 		case "on":
-			return "https", true
+			return "https"
 		case "off":
-			return "http", true
+			return "http"
 		}
-		return "", true
+		return ""
 	}
-	return "", false
+	if v != "http" && v != "https" {
+		return ""
+	}
+	return v
 }
 
 // forwardedAgrees reports whether v, the value of a Forwarded header, parses, has no

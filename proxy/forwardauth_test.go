@@ -172,6 +172,9 @@ func TestForwardAuth(t *testing.T) {
 			"/app/x", "X-Gateway-Assertion", "eyJ.x.y"}, 403, ""},
 		{"a header under the gateway's prefix", faProxy, "", []string{"X-Forwarded-Uri",
 			"/public/x", "x-gateway-user", "bob"}, 403, ""},
+		{"the hop header of a gateway in front", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "X-Gateway-Hop", "a-token-of-another"}, 200,
+			"alice"},
 		{"a header named like the gateway's cookie", faProxy, alice, []string{
 			"X-Forwarded-Uri", "/app/x", "Gateway-Session", "x"}, 403, ""},
 		{"headers Traefik and ingress-nginx set", faProxy, alice, []string{

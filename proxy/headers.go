@@ -165,16 +165,27 @@ var rewriteHeaders = map[string]bool{
 // (Gateway-Session), or "".
 func reservedIn(h http.Header) string {
 	for name := range h {
-		if f := foldName(name); strings.HasPrefix(f, reservedPrefix) && f != hopName ||
-			strings.HasPrefix(f, "gateway-") {
+		hop := len(name) == len(HopHeader) && foldedPrefix(name, "x-gateway-hop")
+		if foldedPrefix(name, "x-gateway-") && !hop || foldedPrefix(name, "gateway-") {
 			return name
 		}
 	}
 	return ""
 }
 
-// reservedPrefix and hopName are ReservedHeaderPrefix and HopHeader folded.
-var reservedPrefix, hopName = foldName(ReservedHeaderPrefix), foldName(HopHeader)
+// foldedPrefix reports whether name, folded as foldName folds it, starts with prefix,
+// without building the folded name.
+func foldedPrefix(name, prefix string) bool {
+	if len(name) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		if foldByte(name[i]) != prefix[i] {
+			return false
+		}
+	}
+	return true
+}
 
 // forwardedClaim returns the name of a header in h, as a front proxy passes a client's
 // headers to forward-auth, that claims something of the request the proxy does not
