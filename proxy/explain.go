@@ -13,8 +13,8 @@ import (
 type Decision struct {
 	// Route is a description of the matching route, or empty when none matches.
 	Route string
-	// Outcome is "gateway page", "public", "allowed", "forbidden", "sign-in required",
-	// "not found", "bad request" or "not implemented".
+	// Outcome is "gateway page", "public", "preflight", "allowed", "forbidden",
+	// "sign-in required", "not found", "bad request" or "not implemented".
 	Outcome string
 	// Reason says why, in words.
 	Reason string
@@ -50,6 +50,12 @@ func (h *Handler) Explain(r *http.Request, u *authn.User) Decision {
 	if also.overflow {
 		return Decision{Outcome: "bad request", Reason: "the path has more readings " +
 			"than the gateway follows"}
+	}
+	if passesPreflight(r, rt, &also) {
+		d.Outcome, d.Reason = "preflight", "a CORS preflight, which cors_preflight: pass "+
+			"lets through without a session or identity; the app's answer comes back as "+
+			"its status and CORS headers alone"
+		return d
 	}
 	// An API client on a basic_auth route signs in with every request, as in ServeHTTP.
 	if u == nil && (!public || also.signInNeeded(false)) && rt.basic &&

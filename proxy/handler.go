@@ -483,12 +483,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 
 	_, u, err := h.identify(w, r)
 	st.user = u
-	// A CORS preflight carries no cookie in browsers; a route that asks for it lets
-	// genuine ones (both preflight headers, and no "_method" naming another method)
-	// through, anonymously.
-	if rt.preflight && r.Method == http.MethodOptions && r.Header.Get("Origin") != "" &&
-		r.Header.Get("Access-Control-Request-Method") != "" && !isUpgrade(r) &&
-		queryOverride(r.URL.RawQuery, preflightOnly) == "" && !also.signInNeeded(true) {
+	if passesPreflight(r, rt, &also) {
 		// A preflight has no body; nothing else rides along without a session. The body
 		// is dropped from the upstream request only: the server still reads past it
 		// before the connection's next request.
@@ -582,6 +577,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		}
 	}
 	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// passesPreflight reports whether r is a CORS preflight that route rt, and every other
+// reading of its path, lets through without a session. A preflight carries no cookie in
+// browsers; a route that asks for it lets genuine ones (both preflight headers, no
+// upgrade, and no "_method" naming another method) through, anonymously.
+func passesPreflight(r *http.Request, rt *route, also *readings) bool {
+	return rt.preflight && r.Method == http.MethodOptions && r.Header.Get("Origin") != "" &&
+		r.Header.Get("Access-Control-Request-Method") != "" && !isUpgrade(r) &&
+		queryOverride(r.URL.RawQuery, preflightOnly) == "" && !also.signInNeeded(true)
 }
 
 // isUpgrade reports whether r asks to switch protocols, as a websocket handshake does:

@@ -25,7 +25,9 @@ func TestExplain(t *testing.T) {
 		"routes:\n  - upstream: http://127.0.0.1:9001\n    public: [/public/]\n"+
 		"  - host: app.example.test\n    path: /admin/\n    upstream: http://127.0.0.1:9002\n"+
 		"    strip_prefix: true\n    allow:\n      groups: [admins]\n"+
-		"  - path: /api/\n    upstream: http://127.0.0.1:9003\n    basic_auth: true\n"), 0o600)
+		"  - path: /api/\n    upstream: http://127.0.0.1:9003\n    basic_auth: true\n"+
+		"  - path: /cors/\n    upstream: http://127.0.0.1:9004\n    cors_preflight: pass\n"),
+		0o600)
 	basic := func(user, pass string) http.Header {
 		r, _ := http.NewRequest("GET", "/", nil)
 		r.SetBasicAuth(user, pass)
@@ -87,6 +89,24 @@ route:    any host, path /, upstream http://127.0.0.1:9001
 decision: sign-in required: the path is protected and nobody is signed in ` +
 			`(the route does not take HTTP Basic credentials: basic_auth is off)
 answer:   401 from the gateway; nothing reaches the upstream
+`},
+		{"CORS preflight", ExplainRequest{User: "alice", Method: "OPTIONS", URL: "/cors/x",
+			Header: http.Header{"Origin": {"https://other.example"},
+				"Access-Control-Request-Method": {"PUT"}}}, `
+request:  OPTIONS http://localhost/cors/x as alice
+route:    any host, path /cors/, upstream http://127.0.0.1:9004
+decision: preflight: a CORS preflight, which cors_preflight: pass lets through without ` +
+			`a session or identity; the app's answer comes back as its status and CORS ` +
+			`headers alone
+upstream receives:
+  OPTIONS /cors/x HTTP/1.1
+  Host: localhost
+  Access-Control-Request-Method: PUT
+  Origin: https://other.example
+  X-Forwarded-For: 192.0.2.1
+  X-Forwarded-Host: localhost
+  X-Forwarded-Proto: http
+  X-Gateway-Hop: (the gateway process's token)
 `},
 		{"forbidden", ExplainRequest{User: "alice", Method: "POST",
 			URL: "http://app.example.test/admin/"}, `
