@@ -177,8 +177,9 @@ func slowHashWarning(cfg *config.Config, users map[string]*authn.User) error {
 	return cfg.Errorf("timeouts.page", fmt.Errorf("a password check against a hash "+
 		"like %s's (%s) took %s here, and a sign-in waits at most %v, two thirds of "+
 		"timeouts.page, for its check: room for %s, so under a flood of sign-ins users at "+
-		"a browser new to the gateway get 503; lengthen timeouts.page, or rehash with "+
-		"cheaper parameters", slow.User, slow.Kind, took, wait.Round(time.Millisecond), fit))
+		"a browser new to the gateway get 503, and a sign-in checked late in its wait "+
+		"may not be answered at all; lengthen timeouts.page, or rehash with cheaper "+
+		"parameters", slow.User, slow.Kind, took, wait.Round(time.Millisecond), fit))
 }
 
 // logWarnings logs each of cfg's warnings.
