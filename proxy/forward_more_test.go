@@ -308,15 +308,21 @@ func TestExpectContinueWithEarlyAnswer(t *testing.T) {
 	}))
 	t.Cleanup(app.Close)
 	e := newEnv(t, "  - path: /public/\n    upstream: \""+app.URL+"\"\n    public: [/public/]\n"+
+		"  - path: /cors/\n    upstream: \""+app.URL+"\"\n    cors_preflight: pass\n"+
+		"    max_body: 1KB\n"+
 		"timeouts:\n  body_idle: 30s\n")
-	for _, tt := range []struct{ path, want string }{
-		{"/public/early", "early"},
-		{"/public/echo", "0123456789"},
+	for _, tt := range []struct{ method, path, extra, want string }{
+		{"POST", "/public/early", "", "early"},
+		{"POST", "/public/echo", "", "0123456789"},
+		// a preflight's body goes nowhere: the answer comes without asking for it
+		{"OPTIONS", "/cors/x", "Origin: https://o.example\r\n" +
+			"Access-Control-Request-Method: PUT\r\n", ""},
 	} {
-		t.Run(tt.path, func(t *testing.T) {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			c := e.dial(t, 10*time.Second) // far under body_idle
-			fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: gw.example.test\r\n"+
-				"Content-Length: 10\r\nExpect: 100-continue\r\n\r\n", tt.path)
+			fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: gw.example.test\r\n%s"+
+				"Content-Length: 10\r\nExpect: 100-continue\r\n\r\n", tt.method, tt.path,
+				tt.extra)
 			br := bufio.NewReader(c)
 			for {
 				res, err := http.ReadResponse(br, nil)

@@ -114,6 +114,8 @@ func TestForwardAuth(t *testing.T) {
 			"X-User-Id", "2"}, 403, ""},
 		{"gRPC-Web's X-User-Agent", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
 			"X-User-Agent", "grpc-web-javascript/0.1"}, 200, "alice"},
+		{"ingress-nginx's X-Auth-Request-Redirect", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "X-Auth-Request-Redirect", "/app/x"}, 200, "alice"},
 		// nor the X-Forwarded- headers it does not set, nor headers naming another path
 		// a front proxy takes any answer but 2xx, 401 and 403 for its own error
 		{"a Host that is not one host", faProxy, alice, []string{"Host",

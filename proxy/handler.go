@@ -338,11 +338,13 @@ func (b *answerBody) Read(p []byte) (int, error) {
 // cutShort reports whether the upstream ended its answer before its end: a body shorter
 // than its Content-Length, a broken chunk, a connection reset. The answer's status and
 // first bytes have gone to the client by then; the gateway counts it an upstream error.
-// An answer the gateway cut itself, or one the client stopped reading, is not.
+// An answer the gateway cut itself, one the client stopped reading, and one ended by
+// the client's own body going wrong (garbled, past max_body) while it was answered, are
+// not.
 func (s *state) cutShort(r *http.Request) bool {
 	err := s.answer.err
 	return err != nil && !s.cut.Load() && r.Context().Err() == nil &&
-		!errors.Is(err, context.Canceled)
+		!errors.Is(err, context.Canceled) && s.bodyErr.Load() == nil
 }
 
 // end cuts a request whose sign-in ended, or, for one without a sign-in, whose path a
@@ -527,7 +529,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 			return
 		}
 	}
-	if rt.maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
+	// A preflight's body goes nowhere (see rewrite), so it is left as the server gave it:
+	// the server then knows it went unread, and closes the connection after the answer
+	// rather than wait for a body that a client expecting "100 Continue" never sends.
+	hasBody := r.Body != nil && r.Body != http.NoBody && !st.preflight
+	if rt.maxBody > 0 && hasBody {
 		if r.ContentLength > rt.maxBody {
 			h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The request is too large.")
 			return
@@ -535,7 +541,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		r.Body = http.MaxBytesReader(w, r.Body, rt.maxBody)
 	}
 	var body *clientBody
-	if r.Body != nil && r.Body != http.NoBody {
+	if hasBody {
 		if ms := also.methods(rt, public); ms != nil && !h.gateBody(w, r, rt, ms) {
 			return
 		}

@@ -216,9 +216,10 @@ func forwardedClaim(h http.Header, identity map[string]bool) string {
 // forwardedPrefix starts the X-Forwarded- family, folded.
 var forwardedPrefix = []byte("x-forwarded-")
 
-// notAliases are names under an alias prefix that clients send for other ends: gRPC-Web
-// names its library in X-User-Agent.
-var notAliases = map[string]bool{"x-user-agent": true}
+// notAliases are names under an alias prefix that are no identity, which forward-auth
+// lets by: gRPC-Web names its library in X-User-Agent, and ingress-nginx sends the
+// original URL in X-Auth-Request-Redirect on every auth request.
+var notAliases = map[string]bool{"x-user-agent": true, "x-auth-request-redirect": true}
 
 // aliasIn returns the name of a header in h that f blocks, or "".
 func (f *headerFilter) aliasIn(h http.Header) string {

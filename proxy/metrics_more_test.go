@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -291,6 +292,13 @@ func TestAnswerCutShortByTheApp(t *testing.T) {
 		case "/whole":
 			w.Write([]byte(strings.Repeat("x", 131072)))
 			return
+		case "/duplex/x":
+			// answers at once, then reads the body as it comes
+			http.NewResponseController(w).EnableFullDuplex()
+			w.Write([]byte("reading\n"))
+			w.(http.Flusher).Flush()
+			io.Copy(io.Discard, r.Body)
+			return
 		}
 		c, buf, err := http.NewResponseController(w).Hijack()
 		if err != nil {
@@ -307,6 +315,10 @@ func TestAnswerCutShortByTheApp(t *testing.T) {
 	e := newEnvByHand(t, newEcho(t), fmt.Sprintf(`routes:
   - upstream: %q
     public: [/]
+  - path: /duplex/
+    upstream: %[1]q
+    public: [/duplex/]
+    max_body: 1KB
 `, app.URL), handParts{store: session.NewMemory(), metrics: proxy.NewMetrics(reg),
 		log: slog.New(slog.NewJSONHandler(logs, nil))})
 
@@ -334,5 +346,32 @@ func TestAnswerCutShortByTheApp(t *testing.T) {
 		if reason, _ := rec["reason"].(string); reason != tt.reason {
 			t.Errorf("GET %s: access record's reason %q, want %q", tt.path, reason, tt.reason)
 		}
+	}
+
+	// A body the client takes past max_body while the app answers ends the answer too:
+	// the client's fault, not the app's. Over HTTP/2, where a body and its answer may
+	// flow at once.
+	gw := httptest.NewUnstartedServer(e.h)
+	gw.EnableHTTP2 = true
+	gw.StartTLS()
+	t.Cleanup(gw.Close)
+	before := scrapeLines(t, reg, name)
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", gw.URL+"/duplex/x", pr)
+	req.Host = "gw.example.test"
+	go pw.Write(make([]byte, 100))
+	res, err := gw.Client().Do(req)
+	if err != nil || res.StatusCode != http.StatusOK || res.ProtoMajor != 2 {
+		t.Fatalf("duplex answer: %v %v", res, err)
+	}
+	go func() { pw.Write(make([]byte, 2048)); pw.Close() }()
+	io.Copy(io.Discard, res.Body) // until the answer ends
+	res.Body.Close()
+	if got := scrapeLines(t, reg, name); got != before {
+		t.Errorf("after a body past max_body during the answer: got\n%s\nwant\n%s", got,
+			before)
+	}
+	if rec := logs.lastRequest("/duplex/x"); rec == nil || rec["reason"] != nil {
+		t.Errorf("duplex access record %v, want one without a reason", rec)
 	}
 }
