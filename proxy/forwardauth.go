@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"cmp"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -422,19 +423,35 @@ func (t *target) agree(scheme, host string) bool {
 }
 
 // schemeHeaders name the request's scheme besides X-Forwarded-Proto, as the server
-// writes their names (a spelling it leaves alone, "X_Scheme", is refused as oddly spelt).
+// writes their names (a spelling it leaves alone, "X_Scheme", is refused as oddly spelt):
+// the conventions of Tornado, Rack, IIS's ARR, WebLogic, Jetty, Cloudflare, CloudFront
+// and PHP stacks.
 var schemeHeaders = []string{"X-Forwarded-Scheme", "X-Scheme", "X-Url-Scheme",
-	"Forwarded-Proto", "X-Forwarded-Ssl", "Front-End-Https"}
+	"Forwarded-Proto", "X-Forwarded-Ssl", "Front-End-Https", "X-Proxied-Https",
+	"Ssl-Offloaded", "Wl-Proxy-Ssl", "Cloudfront-Forwarded-Proto", "Cf-Visitor",
+	"X-Arr-Ssl", "Proxy-Ssl-Id", "Proxy-Auth-Cert"}
 
 // schemeClaim returns the scheme value names in the header name, one of schemeHeaders:
 // http or https, or "" for a value that names neither.
 func schemeClaim(name, value string) string {
 	v := strings.ToLower(strings.TrimSpace(value))
-	if name == "X-Forwarded-Ssl" || name == "Front-End-Https" {
+	switch name {
+	case "X-Arr-Ssl", "Proxy-Ssl-Id", "Proxy-Auth-Cert":
+		// sent only over TLS, carrying what the TLS connection had
+		return "https"
+	case "Cf-Visitor":
+		// {"scheme":"https"}
+		var visitor struct{ Scheme string }
+		if json.Unmarshal([]byte(v), &visitor) != nil {
+			return ""
+		}
+		v = visitor.Scheme
+	case "X-Forwarded-Ssl", "Front-End-Https", "X-Proxied-Https", "Ssl-Offloaded",
+		"Wl-Proxy-Ssl":
 		switch v {
-		case "on":
+		case "on", "true", "1":
 			return "https"
-		case "off":
+		case "off", "false", "0":
 			return "http"
 		}
 		return ""

@@ -53,6 +53,8 @@ var forwardedHeaders = []string{
 	"X-Originating-IP", "X-True-IP", "Forwarded-For", "Forwarded-Host", "Forwarded-Proto",
 	"X-Forwarded", "Proxy-Client-IP", "WL-Proxy-Client-IP", "WL-Proxy-SSL",
 	"X-ARR-ClientIP", "X-ARR-SSL", "X-Azure-ClientIP", "X-Azure-SocketIP",
+	"X-Proxied-Https", "Ssl-Offloaded", "CloudFront-Forwarded-Proto", "CF-Visitor",
+	"Proxy-Ssl-Id", "Proxy-Auth-Cert",
 	"Fly-Client-IP", "CloudFront-Viewer-Address", "X-Appengine-User-IP", "Via",
 	"X-Coming-From", "X-Remote-IP", "X-Remote-Addr", "X-Client-Addr", "X-Real-Port",
 	// Where the app lives, which apps build their links from (WSGI's SCRIPT_NAME, as
