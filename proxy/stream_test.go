@@ -17,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/authn/session"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy"
 )
@@ -542,6 +543,12 @@ func echoWebsocket(w http.ResponseWriter, r *http.Request) {
 // on the same users file and sessions.
 func supersede(t *testing.T, e *env, routes string) {
 	t.Helper()
+	supersedeWith(t, e, routes, e.h.Sessions())
+}
+
+// supersedeWith is supersede with the sessions of mgr.
+func supersedeWith(t *testing.T, e *env, routes string, mgr *session.Manager) {
+	t.Helper()
 	cfg, err := config.Parse([]byte("users:\n  file: users.yaml\nroutes:\n"+routes),
 		filepath.Join(filepath.Dir(e.usersFile), "gateway.yaml"))
 	if err != nil {
@@ -552,9 +559,58 @@ func supersede(t *testing.T, e *env, routes string) {
 		t.Fatal(err)
 	}
 	next, err := proxy.New(proxy.Options{Config: cfg,
-		Auth: authn.NewAuthenticator(users, 1), Sessions: e.h.Sessions()})
+		Auth: authn.NewAuthenticator(users, 1), Sessions: mgr})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.h.Supersede(next)
+}
+
+// TestWebsocketOutlivesSecretRotation: a websocket lasts through a rotation of the
+// session secrets, the new one put first and then the old one removed, as its session
+// does: its checks move onto the newest secret as requests do.
+func TestWebsocketOutlivesSecretRotation(t *testing.T) {
+	defer proxy.SetTunnelCheck(50 * time.Millisecond)()
+	ws := httptest.NewServer(http.HandlerFunc(echoWebsocket))
+	t.Cleanup(ws.Close)
+	store := session.NewMemory()
+	routes := "  - path: /ws/\n    upstream: \"" + ws.URL + "\"\n"
+	e := newEnvByHand(t, newEcho(t), "routes:\n"+routes, handParts{store: store})
+	alice := e.session("alice", alicePass)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	url := strings.Replace(e.gw.URL, "http://", "ws://", 1) + "/ws/chat"
+	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
+		HTTPHeader: http.Header{"Cookie": {"gateway_session=" + alice}}})
+	if err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	defer conn.CloseNow()
+	const newer = "fedcba9876543210fedcba9876543210-newer-secret"
+	for _, secrets := range [][]string{{newer, secret}, {newer}} {
+		keys := make([][]byte, len(secrets))
+		for i, s := range secrets {
+			keys[i] = []byte(s)
+		}
+		k, err := session.DeriveKeys(keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mgr, err := session.NewManager(session.Options{Store: store, Keys: k,
+			IdleTimeout: time.Hour, Lifetime: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		supersedeWith(t, e, routes, mgr)
+		time.Sleep(500 * time.Millisecond) // ten checks
+		if err := conn.Write(ctx, websocket.MessageText, []byte("ping")); err != nil {
+			t.Fatalf("with secrets %d: %v", len(secrets), err)
+		}
+		rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+		_, _, err = conn.Read(rctx)
+		rcancel()
+		if err != nil {
+			t.Fatalf("the websocket closed with %d secrets: %v", len(secrets), err)
+		}
+	}
 }

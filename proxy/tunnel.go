@@ -31,7 +31,11 @@ func (h *Handler) watchTunnel(ctx context.Context, end func(), what string,
 	defer t.Stop()
 	for {
 		// after a reload, the users, sessions and rules that serve now decide
-		if reason := h.latest().tunnelEnded(ctx, r, path, u, values); reason != "" {
+		reason, fresh := h.latest().tunnelEnded(ctx, r, path, u, values)
+		if fresh != "" {
+			values = []string{fresh}
+		}
+		if reason != "" {
 			if ctx.Err() != nil {
 				return // closed by itself meanwhile
 			}
@@ -82,49 +86,58 @@ func (h *Handler) sessionValues(r *http.Request, st *state) []string {
 // tunnelEnded returns why u may no longer use the tunnel r opened, or "" if u still may:
 // as a new handshake would be, it is judged by the route's rule, with the user as the
 // users file has them now. When the store cannot answer, the tunnel ends: it fails
-// closed, as a request would.
+// closed, as a request would. A session sealed under an older secret moves onto the
+// newest, as a request moves it, and for a session that goes on it also returns a cookie
+// value naming it under the newest secret, for the next check: the browser's own is
+// re-issued so, and the one the tunnel opened with stops working once its secret goes.
 func (h *Handler) tunnelEnded(ctx context.Context, r *http.Request, path string,
-	u *authn.User, values []string) string {
+	u *authn.User, values []string) (reason, fresh string) {
 	if u == nil {
-		return h.tunnelRefused(r, path, nil, false)
+		return h.tunnelRefused(r, path, nil, false), ""
 	}
 	cur := h.auth.Users().Lookup(u.Name)
 	if len(values) == 0 {
 		// Basic credentials: the user and the password are all there is to check
 		switch {
 		case cur == nil:
-			return "user removed"
+			return "user removed", ""
 		case cur.Disabled:
-			return "user disabled"
+			return "user disabled", ""
 		case cur.Binding() != u.Binding():
-			return "password changed"
+			return "password changed", ""
 		}
-		return h.tunnelRefused(r, path, cur, true)
+		return h.tunnelRefused(r, path, cur, true), ""
 	}
 	s, err := h.sessions.Resolve(ctx, values)
 	switch {
 	case errors.Is(err, session.ErrNotFound):
-		return "session ended"
+		return "session ended", ""
 	case err != nil:
 		h.storeError("session store unavailable", err, u.Name)
-		return "session store unavailable"
+		return "session store unavailable", ""
 	case s.User != u.Name:
-		return "session ended"
+		return "session ended", ""
 	}
 	if reason := h.sessionEnded(s, cur); reason != "" {
-		return reason
+		return reason, ""
 	}
 	if reason := h.tunnelRefused(r, path, cur, false); reason != "" {
-		return reason
+		return reason, ""
 	}
-	if err := h.sessions.Renew(ctx, s); err != nil {
+	err = h.sessions.Renew(ctx, s)
+	if err == nil {
+		// as a request does: traffic on the tunnel is use of the session
+		err = h.sessions.Reseal(ctx, s, cur.Binding())
+	}
+	if err != nil {
 		if errors.Is(err, session.ErrNotFound) {
-			return "session ended"
+			return "session ended", ""
 		}
 		h.storeError("session store unavailable", err, u.Name)
-		return "session store unavailable"
+		return "session store unavailable", ""
 	}
-	return ""
+	fresh, _ = h.sessions.CookieValue(s) // without one, the values it has serve on
+	return "", fresh
 }
 
 // tunnelRefused returns why the rules h has now would refuse the request r, whose path
