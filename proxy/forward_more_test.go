@@ -344,6 +344,29 @@ func TestExpectContinueWithEarlyAnswer(t *testing.T) {
 	}
 }
 
+// TestPreflightBodyThatNeverComes: a preflight whose announced body never arrives is
+// answered once body_idle has passed, as a request whose body stalls is, and its
+// connection closed.
+func TestPreflightBodyThatNeverComes(t *testing.T) {
+	up := newEcho(t)
+	e := newEnvWithUpstream(t, up, "  - path: /cors/\n    upstream: \""+up.URL+"\"\n"+
+		"    cors_preflight: pass\ntimeouts:\n  body_idle: 500ms\n")
+	c := e.dial(t, 10*time.Second)
+	io.WriteString(c, "OPTIONS /cors/x HTTP/1.1\r\nHost: gw.example.test\r\n"+
+		"Origin: https://o.example\r\nAccess-Control-Request-Method: PUT\r\n"+
+		"Content-Length: 100\r\n\r\n")
+	br := bufio.NewReader(c)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !res.Close {
+		t.Errorf("status %d, close %v; want the preflight's 200, closing", res.StatusCode,
+			res.Close)
+	}
+}
+
 // TestRefusalKeepsHTTP2Connection: a request with a body that the gateway refuses closes
 // an HTTP/1 connection, whose next bytes could be the rest of the body, but not an
 // HTTP/2 one, where the body ends with its stream and other requests share the

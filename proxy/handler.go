@@ -553,8 +553,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		// stalls for bodyIdle is cut, so a client cannot hold an upstream connection by
 		// announcing a body it never sends.
 		sw.stallAfter(h.bodyIdle)
-		if body != nil {
+		switch {
+		case body != nil:
 			body.rc, body.stall = sw.rc, h.bodyIdle
+			sw.rc.SetReadDeadline(time.Now().Add(h.bodyIdle))
+		case st.preflight && r.Body != nil && r.Body != http.NoBody:
+			// the server reads past a preflight's body before it answers: within
+			// bodyIdle, or the connection closes
 			sw.rc.SetReadDeadline(time.Now().Add(h.bodyIdle))
 		}
 	}

@@ -546,8 +546,8 @@ func supersede(t *testing.T, e *env, routes string) {
 	supersedeWith(t, e, routes, e.h.Sessions())
 }
 
-// supersedeWith is supersede with the sessions of mgr.
-func supersedeWith(t *testing.T, e *env, routes string, mgr *session.Manager) {
+// supersedeWith is supersede with the sessions of mgr, and returns the new handler.
+func supersedeWith(t *testing.T, e *env, routes string, mgr *session.Manager) *proxy.Handler {
 	t.Helper()
 	cfg, err := config.Parse([]byte("users:\n  file: users.yaml\nroutes:\n"+routes),
 		filepath.Join(filepath.Dir(e.usersFile), "gateway.yaml"))
@@ -564,53 +564,66 @@ func supersedeWith(t *testing.T, e *env, routes string, mgr *session.Manager) {
 		t.Fatal(err)
 	}
 	e.h.Supersede(next)
+	return next
 }
 
 // TestWebsocketOutlivesSecretRotation: a websocket lasts through a rotation of the
 // session secrets, the new one put first and then the old one removed, as its session
-// does: its checks move onto the newest secret as requests do.
+// does: when the browser used the session in between, which moves it onto the new
+// secret. One whose browser did not is closed with its session when the old secret goes.
 func TestWebsocketOutlivesSecretRotation(t *testing.T) {
 	defer proxy.SetTunnelCheck(50 * time.Millisecond)()
 	ws := httptest.NewServer(http.HandlerFunc(echoWebsocket))
 	t.Cleanup(ws.Close)
-	store := session.NewMemory()
-	routes := "  - path: /ws/\n    upstream: \"" + ws.URL + "\"\n"
-	e := newEnvByHand(t, newEcho(t), "routes:\n"+routes, handParts{store: store})
-	alice := e.session("alice", alicePass)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	url := strings.Replace(e.gw.URL, "http://", "ws://", 1) + "/ws/chat"
-	conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
-		HTTPHeader: http.Header{"Cookie": {"gateway_session=" + alice}}})
-	if err != nil {
-		t.Fatalf("handshake: %v", err)
-	}
-	defer conn.CloseNow()
 	const newer = "fedcba9876543210fedcba9876543210-newer-secret"
-	for _, secrets := range [][]string{{newer, secret}, {newer}} {
-		keys := make([][]byte, len(secrets))
-		for i, s := range secrets {
-			keys[i] = []byte(s)
-		}
-		k, err := session.DeriveKeys(keys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mgr, err := session.NewManager(session.Options{Store: store, Keys: k,
-			IdleTimeout: time.Hour, Lifetime: time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
-		supersedeWith(t, e, routes, mgr)
-		time.Sleep(500 * time.Millisecond) // ten checks
-		if err := conn.Write(ctx, websocket.MessageText, []byte("ping")); err != nil {
-			t.Fatalf("with secrets %d: %v", len(secrets), err)
-		}
-		rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
-		_, _, err = conn.Read(rctx)
-		rcancel()
-		if err != nil {
-			t.Fatalf("the websocket closed with %d secrets: %v", len(secrets), err)
-		}
+	for _, used := range []bool{true, false} {
+		t.Run(fmt.Sprintf("used %v", used), func(t *testing.T) {
+			store := session.NewMemory()
+			routes := "  - path: /ws/\n    upstream: \"" + ws.URL + "\"\n"
+			e := newEnvByHand(t, newEcho(t), "routes:\n"+routes, handParts{store: store})
+			alice := e.session("alice", alicePass)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			url := strings.Replace(e.gw.URL, "http://", "ws://", 1) + "/ws/chat"
+			conn, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
+				HTTPHeader: http.Header{"Cookie": {"gateway_session=" + alice}}})
+			if err != nil {
+				t.Fatalf("handshake: %v", err)
+			}
+			defer conn.CloseNow()
+			for _, secrets := range [][]string{{newer, secret}, {newer}} {
+				keys := make([][]byte, len(secrets))
+				for i, s := range secrets {
+					keys[i] = []byte(s)
+				}
+				k, err := session.DeriveKeys(keys)
+				if err != nil {
+					t.Fatal(err)
+				}
+				mgr, err := session.NewManager(session.Options{Store: store, Keys: k,
+					IdleTimeout: time.Hour, Lifetime: time.Hour})
+				if err != nil {
+					t.Fatal(err)
+				}
+				next := supersedeWith(t, e, routes, mgr)
+				if used && len(secrets) == 2 {
+					// a request of the browser's, served by the reloaded gateway
+					req := httptest.NewRequest("GET", "http://gw.example.test/ws/x", nil)
+					req.Header.Set("Cookie", "gateway_session="+alice)
+					next.ServeHTTP(httptest.NewRecorder(), req)
+				}
+				time.Sleep(500 * time.Millisecond) // ten checks
+				open := conn.Write(ctx, websocket.MessageText, []byte("ping")) == nil
+				if open {
+					rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+					_, _, err = conn.Read(rctx)
+					rcancel()
+					open = err == nil
+				}
+				if want := used || len(secrets) == 2; open != want {
+					t.Fatalf("with %d secrets: open %v, want %v", len(secrets), open, want)
+				}
+			}
+		})
 	}
 }

@@ -86,10 +86,12 @@ func (h *Handler) sessionValues(r *http.Request, st *state) []string {
 // tunnelEnded returns why u may no longer use the tunnel r opened, or "" if u still may:
 // as a new handshake would be, it is judged by the route's rule, with the user as the
 // users file has them now. When the store cannot answer, the tunnel ends: it fails
-// closed, as a request would. A session sealed under an older secret moves onto the
-// newest, as a request moves it, and for a session that goes on it also returns a cookie
-// value naming it under the newest secret, for the next check: the browser's own is
-// re-issued so, and the one the tunnel opened with stops working once its secret goes.
+// closed, as a request would. For a session that goes on it also returns a cookie value
+// naming it under the newest secret, for the next check: the browser's own is re-issued
+// so on its next request, which moves the session onto that secret, and the value the
+// tunnel opened with stops working once its secret goes. The tunnel does not move the
+// session itself: a session the browser has not used since the rotation has no cookie
+// the browser holds once the old secret goes, and ends then, tunnel and all.
 func (h *Handler) tunnelEnded(ctx context.Context, r *http.Request, path string,
 	u *authn.User, values []string) (reason, fresh string) {
 	if u == nil {
@@ -124,12 +126,7 @@ func (h *Handler) tunnelEnded(ctx context.Context, r *http.Request, path string,
 	if reason := h.tunnelRefused(r, path, cur, false); reason != "" {
 		return reason, ""
 	}
-	err = h.sessions.Renew(ctx, s)
-	if err == nil {
-		// as a request does: traffic on the tunnel is use of the session
-		err = h.sessions.Reseal(ctx, s, cur.Binding())
-	}
-	if err != nil {
+	if err := h.sessions.Renew(ctx, s); err != nil {
 		if errors.Is(err, session.ErrNotFound) {
 			return "session ended", ""
 		}
