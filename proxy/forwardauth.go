@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"cmp"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -111,6 +110,7 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		{h.aliases.aliasIn(r.Header), "a header apps read as the user"},
 		{forwardedClaim(r.Header, h.identityOf),
 			"a forwarding header the front proxy does not set"},
+		{otherClaim(r.Header, target), "a header naming another host or scheme"},
 		{reservedIn(r.Header), "a header under the gateway's own prefix"},
 	} {
 		if c.header != "" {
@@ -361,27 +361,6 @@ func originalTarget(r *http.Request) (target, bool) {
 	if !found {
 		return target{}, false
 	}
-	// A Forwarded header (RFC 7239), or its older X-Forwarded form, is no description the
-	// front proxies here set; the app may read the host and scheme from it (Rack does
-	// before X-Forwarded-Host), so those it names must be the ones the proxy named.
-	for _, name := range []string{"Forwarded", "X-Forwarded"} {
-		for _, v := range r.Header.Values(name) {
-			if !forwardedAgrees(v, t) {
-				return target{}, false
-			}
-		}
-	}
-	// Other names for the scheme, which some apps read before X-Forwarded-Proto (Tornado
-	// takes X-Scheme first): each must name http or https, the proxy's scheme when it
-	// names one.
-	for _, name := range schemeHeaders {
-		for _, v := range r.Header[name] {
-			if scheme := schemeClaim(name, v); scheme == "" ||
-				t.scheme != "" && scheme != t.scheme {
-				return target{}, false
-			}
-		}
-	}
 	// The method, from X-Forwarded-Method or X-Original-Method: each once, a token, and
 	// the same when both are sent.
 	for _, name := range []string{"X-Forwarded-Method", "X-Original-Method"} {
@@ -422,6 +401,35 @@ func (t *target) agree(scheme, host string) bool {
 	return true
 }
 
+// otherClaim returns the name of a header in h that names another host or scheme than
+// t, the request the front proxy described, or "". A Forwarded header (RFC 7239), or its
+// older X-Forwarded form, is no description the front proxies here set, and the app may
+// read the host and scheme from it (Rack does before X-Forwarded-Host): those it names
+// must be the ones the proxy named. The other names for the scheme, which some apps read
+// before X-Forwarded-Proto (Tornado takes X-Scheme first), must each name http or https,
+// and all the same one, the proxy's when it names one.
+func otherClaim(h http.Header, t target) string {
+	scheme := t.scheme
+	for _, name := range schemeHeaders {
+		for _, v := range h[name] {
+			claim := schemeClaim(name, v)
+			if claim == "" || scheme != "" && claim != scheme {
+				return name
+			}
+			scheme = claim
+		}
+	}
+	for _, name := range []string{"Forwarded", "X-Forwarded"} {
+		for _, v := range h[name] {
+			var ok bool
+			if scheme, ok = forwardedAgrees(v, t.host, scheme); !ok {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
 // schemeHeaders name the request's scheme besides X-Forwarded-Proto, as the server
 // writes their names (a spelling it leaves alone, "X_Scheme", is refused as oddly spelt):
 // the conventions of Tornado, Rack, IIS's ARR, WebLogic, Jetty, Cloudflare, CloudFront
@@ -440,12 +448,15 @@ func schemeClaim(name, value string) string {
 		// sent only over TLS, carrying what the TLS connection had
 		return "https"
 	case "Cf-Visitor":
-		// {"scheme":"https"}
-		var visitor struct{ Scheme string }
-		if json.Unmarshal([]byte(v), &visitor) != nil {
-			return ""
+		// exactly as Cloudflare writes it: apps read it by searching for "https", and
+		// JSON decoders differ over repeated and look-alike keys
+		switch v {
+		case `{"scheme":"https"}`:
+			return "https"
+		case `{"scheme":"http"}`:
+			return "http"
 		}
-		v = visitor.Scheme
+		return ""
 	case "X-Forwarded-Ssl", "Front-End-Https", "X-Proxied-Https", "Ssl-Offloaded",
 		"Wl-Proxy-Ssl":
 		switch v {
@@ -464,33 +475,34 @@ func schemeClaim(name, value string) string {
 
 // forwardedAgrees reports whether v, the value of a Forwarded header, parses, has no
 // parameters but RFC 7239's (for, by, host, proto), and names in its host parameters
-// only the host t names (with no host in t, none at all), and in its proto parameters
-// http or https, the scheme t names when it names one.
-func forwardedAgrees(v string, t target) bool {
+// only host (with no host, none at all), and in its proto parameters http or https, all
+// the same one, scheme when it is not "". It returns the scheme named so far.
+func forwardedAgrees(v, host, scheme string) (string, bool) {
 	pairs, ok := forwardedPairs(v)
 	if !ok {
-		return false
+		return scheme, false
 	}
 	for _, p := range pairs {
-		c := t
 		switch p[0] {
 		case "for", "by":
 		default:
 			// apps find host and proto by searching the whole header ("xhost=" holds
 			// "host="), and RFC 7239 defines no other parameter
-			return false
+			return scheme, false
 		case "host":
-			if p[1] == "" || !plainHost(p[1]) || !c.agree("", p[1]) || c.host != t.host {
-				return false
+			if host == "" || !plainHost(p[1]) ||
+				config.NormalizeHost(p[1]) != config.NormalizeHost(host) {
+				return scheme, false
 			}
 		case "proto":
 			proto := strings.ToLower(p[1])
-			if proto != "http" && proto != "https" || !c.agree(proto, "") {
-				return false
+			if proto != "http" && proto != "https" || scheme != "" && proto != scheme {
+				return scheme, false
 			}
+			scheme = proto
 		}
 	}
-	return true
+	return scheme, true
 }
 
 // forwardedPairs splits the value of a Forwarded header into its parameters, each a

@@ -173,6 +173,19 @@ func TestForwardAuth(t *testing.T) {
 		{"Cloudflare's scheme, the proxy's", faProxy, alice, []string{"X-Forwarded-Uri",
 			"/app/x", "X-Forwarded-Proto", "https", "CF-Visitor", `{"scheme":"https"}`,
 			"CloudFront-Forwarded-Proto", "https", "X-Proxied-Https", "on"}, 200, "alice"},
+		{"scheme headers at odds, the proxy naming none", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "X-Scheme", "http", "X-Forwarded-Ssl", "on"},
+			403, ""},
+		{"a scheme header twice, at odds", faProxy, alice, []string{"X-Forwarded-Uri",
+			"/app/x", "X-Scheme", "http", "X-Scheme", "https"}, 403, ""},
+		{"a Forwarded scheme at odds with a scheme header", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "X-Scheme", "https", "Forwarded", "proto=http"},
+			403, ""},
+		{"Forwarded schemes at odds", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
+			"Forwarded", "proto=http, proto=https"}, 403, ""},
+		{"CF-Visitor not as Cloudflare writes it", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "X-Forwarded-Proto", "https", "CF-Visitor",
+			`{"scheme":"https","\u017fcheme":"http"}`}, 403, ""},
 		{"scheme headers that agree", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
 			"X-Forwarded-Proto", "https", "X-Scheme", "https", "X-Forwarded-Ssl", "on",
 			"Forwarded-Proto", "HTTPS"}, 200, "alice"},
