@@ -578,11 +578,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		ctx, st.cancel = context.WithCancel(ctx)
 		defer st.cancel()
 		if isUpgrade(r) {
-			var values []string
-			if st.user != nil {
-				values = h.sessionValues(r, st)
-			}
-			go h.watchTunnel(ctx, st.end, "websocket", r, st.dpath, st.user, values)
+			go h.watchTunnel(ctx, st.end, "websocket", r, st.dpath, st.user,
+				h.sessionValues(r, st))
 		} else {
 			defer h.watchRequest(ctx, r, st).Stop() // after an answer cut short too
 		}

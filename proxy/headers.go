@@ -166,27 +166,35 @@ var rewriteHeaders = map[string]bool{
 // than the hop header a gateway in front of this one adds, or named like its cookies
 // (Gateway-Session), or "".
 func reservedIn(h http.Header) string {
+	var buf [64]byte
 	for name := range h {
-		hop := len(name) == len(HopHeader) && foldedPrefix(name, "x-gateway-hop")
-		if foldedPrefix(name, "x-gateway-") && !hop || foldedPrefix(name, "gateway-") {
+		b := foldInto(&buf, name)
+		if bytes.HasPrefix(b, reservedPrefix) && string(b) != hopName ||
+			bytes.HasPrefix(b, cookieLikePrefix) {
 			return name
 		}
 	}
 	return ""
 }
 
-// foldedPrefix reports whether name, folded as foldName folds it, starts with prefix,
-// without building the folded name.
-func foldedPrefix(name, prefix string) bool {
-	if len(name) < len(prefix) {
-		return false
+// reservedPrefix, hopName and cookieLikePrefix are the gateway's own header names, folded.
+var (
+	reservedPrefix   = []byte(foldName(ReservedHeaderPrefix))
+	hopName          = foldName(HopHeader)
+	cookieLikePrefix = []byte("gateway-")
+)
+
+// foldInto returns name folded as foldName folds it, in buf when it fits, so that a
+// name that fits costs no allocation.
+func foldInto(buf *[64]byte, name string) []byte {
+	if len(name) > len(buf) {
+		return []byte(foldName(name))
 	}
-	for i := 0; i < len(prefix); i++ {
-		if foldByte(name[i]) != prefix[i] {
-			return false
-		}
+	b := buf[:len(name)]
+	for i := 0; i < len(name); i++ {
+		b[i] = foldByte(name[i])
 	}
-	return true
+	return b
 }
 
 // forwardedClaim returns the name of a header in h, as a front proxy passes a client's
@@ -197,15 +205,7 @@ func foldedPrefix(name, prefix string) bool {
 func forwardedClaim(h http.Header, identity map[string]bool) string {
 	var buf [64]byte
 	for name := range h {
-		var b []byte
-		if len(name) <= len(buf) {
-			b = buf[:len(name)]
-			for i := 0; i < len(name); i++ {
-				b[i] = foldByte(name[i])
-			}
-		} else {
-			b = []byte(foldName(name))
-		}
+		b := foldInto(&buf, name)
 		// string(b) in a map index or a comparison does not allocate
 		if rewriteHeaders[string(b)] || bytes.HasPrefix(b, forwardedPrefix) &&
 			!describingHeaders[string(b)] && !identity[string(b)] {
@@ -310,10 +310,7 @@ func (f *headerFilter) blocked(name string) bool {
 	if len(name) > len(buf) {
 		return f.blockedFolded(foldName(name))
 	}
-	b := buf[:len(name)]
-	for i := 0; i < len(name); i++ {
-		b[i] = foldByte(name[i])
-	}
+	b := foldInto(&buf, name)
 	// string(b) in a map index does not allocate.
 	if f.names[string(b)] {
 		return true

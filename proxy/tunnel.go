@@ -65,19 +65,16 @@ func (h *Handler) watchTunnel(ctx context.Context, end func(), what string,
 // whatever length they announce. The caller stops the returned timer once the request
 // is answered.
 func (h *Handler) watchRequest(ctx context.Context, r *http.Request, st *state) *time.Timer {
-	var values []string
-	if st.user != nil {
-		values = h.sessionValues(r, st)
-	}
+	values := h.sessionValues(r, st)
 	return time.AfterFunc(h.tunnelCheck, func() {
 		h.watchTunnel(ctx, st.end, "request", r, st.dpath, st.user, values)
 	})
 }
 
 // sessionValues returns the session cookie values r signed in with, or none when it came
-// with Basic credentials.
+// with Basic credentials or without a sign-in.
 func (h *Handler) sessionValues(r *http.Request, st *state) []string {
-	if st.basic {
+	if st.basic || st.user == nil {
 		return nil
 	}
 	return cookieValues(r, h.cookieName(r, session.CookieName))
