@@ -3,7 +3,9 @@
 // In one run on one machine it starts, each in its own process on 127.0.0.1, a small
 // upstream, a bare httputil.ReverseProxy in front of it (the floor), and the gateway in
 // front of it on the memory, bolt and redis session stores (redis with a redis-server
-// of its own, when one is installed), each signed in once. It then drives each target
+// of its own, when one is installed), each signed in once, and beside them such peers
+// as are installed: nginx and Caddy, which pass requests on without a sign-in, and
+// oauth2-proxy, signed in once as the gateway is. It then drives each target
 // with the same signed-in keep-alive load at 1, 16 and 64 connections, interleaved over
 // rounds whose order rotates, with wrk when it is on PATH and a built-in Go load
 // generator otherwise. From /proc it reads each server's CPU time and resident memory,
@@ -58,6 +60,10 @@ type Options struct {
 	// GatewayLog is the gateways' log level. At "info", the gateway's default, they log
 	// every request.
 	GatewayLog string
+	// Peers lists the other proxies to measure beside the gateway: "auto" for each of
+	// nginx, Caddy and oauth2-proxy that is installed, "none", or a comma-separated list
+	// of those names, each of which must be installed.
+	Peers string
 	// Redis is the redis-server to run for the redis store, looked up on PATH. Empty,
 	// or not installed, leaves the redis store out.
 	Redis string
@@ -108,6 +114,8 @@ func parseFlags(args []string) (Options, error) {
 		"./cmd/gateway, \"self\" runs server.Run in this binary")
 	fs.StringVar(&o.GatewayLog, "gateway-log", "info",
 		"the gateways' log level; info, the default, logs every request")
+	fs.StringVar(&o.Peers, "peers", "auto", "other proxies to measure: auto (each of "+
+		"nginx, caddy and oauth2-proxy found), none, or a comma-separated list")
 	fs.StringVar(&o.Redis, "redis-server", "redis-server", "redis-server to run, or "+
 		"empty to leave the redis store out")
 	fs.IntVar(&o.Sessions, "sessions", 100000, "sessions to fill the memory store with, "+
@@ -203,6 +211,14 @@ func run(ctx context.Context, o Options) error {
 		}
 		res.list = append(res.list, t)
 	}
+	for _, p := range b.peers {
+		t, err := b.startPeer(ctx, p)
+		if err != nil {
+			return err
+		}
+		res.list = append(res.list, t)
+	}
+	res.peers = b.peers
 	if res.samples, err = b.measure(ctx, ld, res.list); err != nil {
 		return err
 	}

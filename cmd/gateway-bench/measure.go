@@ -71,7 +71,7 @@ func (b *bench) runOnce(ctx context.Context, ld loader, t *target, conns int,
 	if err != nil {
 		return s, err
 	}
-	if err := resetPeak(t.proc.pid()); err != nil {
+	if err := resetFamilyPeak(t.proc.pid()); err != nil {
 		b.notePeak(err)
 	}
 	r, err := ld.run(ctx, t.url+loadPath, t.cookie, conns, d)
@@ -82,7 +82,7 @@ func (b *bench) runOnce(ctx context.Context, ld loader, t *target, conns int,
 	if err != nil {
 		return s, err
 	}
-	mem, err := procMem(t.proc.pid())
+	mem, err := familyMem(t.proc.pid())
 	if err != nil {
 		return s, err
 	}
@@ -129,7 +129,7 @@ func (b *bench) snapshot(ctx context.Context, t *target) (counters, error) {
 		return c, t.proc.failure(errors.New("exited during the run"))
 	}
 	var err error
-	if c.cpu, err = procCPU(t.proc.pid()); err != nil {
+	if c.cpu, err = familyCPU(t.proc.pid()); err != nil {
 		return c, err
 	}
 	if t.side != nil {
@@ -151,7 +151,7 @@ func (b *bench) snapshot(ctx context.Context, t *target) (counters, error) {
 		if p.exited() {
 			continue
 		}
-		cpu, err := procCPU(p.pid())
+		cpu, err := familyCPU(p.pid())
 		if err != nil {
 			return c, err
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -102,6 +103,63 @@ func parseProcStat(text string) (busy, total uint64, err error) {
 		}
 	}
 	return busy, total, nil
+}
+
+// family returns pid followed by the processes descended from it, as
+// /proc/PID/task/TID/children lists them: nginx's workers under its master, say.
+func family(pid int) []int {
+	out := []int{pid}
+	for i := 0; i < len(out); i++ {
+		lists, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", out[i]))
+		for _, path := range lists {
+			b, _ := os.ReadFile(path)
+			for _, f := range strings.Fields(string(b)) {
+				if n, err := strconv.Atoi(f); err == nil && !slices.Contains(out, n) {
+					out = append(out, n)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// familyCPU returns the CPU time process pid and its descendants have used. A
+// descendant that ends while it is read counts no more.
+func familyCPU(pid int) (time.Duration, error) {
+	var sum time.Duration
+	for i, p := range family(pid) {
+		cpu, err := procCPU(p)
+		if err != nil && i == 0 {
+			return 0, err
+		}
+		sum += cpu
+	}
+	return sum, nil
+}
+
+// familyMem returns the resident memory of process pid and its descendants, summed:
+// pages they share count once for each.
+func familyMem(pid int) (memInfo, error) {
+	var sum memInfo
+	for i, p := range family(pid) {
+		m, err := procMem(p)
+		if err != nil && i == 0 {
+			return memInfo{}, err
+		}
+		sum.rss += m.rss
+		sum.peak += m.peak
+	}
+	return sum, nil
+}
+
+// resetFamilyPeak resets the peak resident memory of process pid and its descendants.
+func resetFamilyPeak(pid int) error {
+	for i, p := range family(pid) {
+		if err := resetPeak(p); err != nil && i == 0 {
+			return err
+		}
+	}
+	return nil
 }
 
 // memInfo is a process's resident memory, in bytes.

@@ -20,6 +20,7 @@ type results struct {
 	loader   string // which load generator ran
 	version  string // what the gateway binary says it is
 	list     []*target
+	peers    []peer // the peers among list, in the same order
 	samples  map[key][]sample
 	sessions *sessionsResult // nil when not measured
 	flood    *floodResult    // nil when not measured
@@ -102,6 +103,7 @@ func report(r *results) string {
 
 	r.writeChecks(&b)
 	r.writeLoad(&b)
+	r.writePeers(&b)
 	r.writeMemory(&b)
 	r.writeSessions(&b)
 	r.writeFlood(&b)
@@ -174,6 +176,31 @@ func (r *results) writeLoad(b *strings.Builder) {
 		}
 		fmt.Fprintf(b, "\nEach request of %s also cost %s CPU time, not counted in its "+
 			"CPU/req: %s connections.\n", t.name, t.side.name, strings.Join(parts, ", "))
+	}
+}
+
+// writePeers writes how each peer ran and how it compares with the bare proxy and the
+// gateway at the most connections.
+func (r *results) writePeers(b *strings.Builder) {
+	if len(r.peers) == 0 {
+		return
+	}
+	top := slices.Max(r.o.Conns)
+	gw := r.summarize("gateway-memory", top)
+	b.WriteString("\n## Peers\n\nOther proxies, measured in the same rounds under the " +
+		"same load, each in front of a listener of the same upstream. Their CPU time and " +
+		"memory are summed over all their processes.\n\n")
+	fmt.Fprintf(b, "| peer | release | how it runs | req/s at %d conns | vs bare | "+
+		"gateway-memory vs it | p99 | CPU/req | new upstream conns, most |\n", top)
+	b.WriteString("|---|---|---|--:|--:|--:|--:|--:|--:|\n")
+	for _, p := range r.peers {
+		c := r.summarize(p.name, top)
+		vs := "—"
+		if c.rate > 0 && gw.rate > 0 {
+			vs = fmt.Sprintf("%.2f×", gw.rate/c.rate)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %.0f | %.2f× | %s | %s | %s | %d |\n", p.name,
+			p.version, p.what(), c.rate, c.ratio, vs, dur(c.p99), dur(c.cpu), c.maxUp)
 	}
 }
 

@@ -27,9 +27,13 @@ func TestSmoke(t *testing.T) {
 	// a race-enabled child otherwise waits a second before it exits
 	t.Setenv("GORACE", "atexit_sleep_ms=0")
 	out := filepath.Join(t.TempDir(), "results.md")
+	peers := "auto"
+	if os.Getenv("CI") == "true" {
+		peers = strings.Join(peerNames, ",")
+	}
 	o := Options{Duration: 100 * time.Millisecond, Rounds: 2, Conns: []int{1, 4},
 		Out: out, Load: "builtin", Gateway: gatewaySelf, GatewayLog: "error",
-		Redis: "redis-server", Sessions: 20, FloodRounds: 1, FloodConns: 4,
+		Redis: "redis-server", Peers: peers, Sessions: 20, FloodRounds: 1, FloodConns: 4,
 		FloodLoadConns: 2, Command: "test"}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -46,6 +50,17 @@ func TestSmoke(t *testing.T) {
 		"load generator: built-in"} {
 		if !strings.Contains(doc, want) {
 			t.Errorf("report lacks %q:\n%s", want, doc)
+		}
+	}
+	for _, name := range peerNames {
+		if peers == "auto" && !strings.Contains(doc, "| "+name+" | 1 |") {
+			t.Logf("%s was not measured: not installed", name)
+			continue
+		}
+		for _, want := range []string{"| " + name + " | 4 |", "\n| " + name + " | "} {
+			if !strings.Contains(doc, want) {
+				t.Errorf("report lacks %q:\n%s", want, doc)
+			}
 		}
 	}
 }

@@ -57,6 +57,7 @@ type bench struct {
 	version   string // what the gateway binary says it is
 	redis     string // redis-server's address, or empty without one
 	redisProc *proc
+	peers     []peer   // other proxies found, measured beside the gateway
 	notes     []string // things left out, for the report
 
 	peakLifetime bool // clear_refs was refused: peaks are since the process started
@@ -123,11 +124,17 @@ func startBench(ctx context.Context, o Options) (b *bench, err error) {
 		return nil, fmt.Errorf("making temporary folder: %w", err)
 	}
 	b.findRedis()
+	if err := b.findPeers(ctx); err != nil {
+		return nil, err
+	}
 
 	// one upstream process, with a listener for each target
 	names := []string{nameBare, namePooled}
 	for _, s := range b.stores() {
 		names = append(names, "gateway-"+s)
+	}
+	for _, p := range b.peers {
+		names = append(names, p.name)
 	}
 	names = append(names, nameSessions, nameFlood)
 	p, ready, err := startRole("upstream", roleUpstream, names, b.dir)
@@ -400,7 +407,7 @@ func settle(ctx context.Context, p *proc) (memInfo, error) {
 		return memInfo{}, ctx.Err()
 	case <-time.After(500 * time.Millisecond):
 	}
-	return procMem(p.pid())
+	return familyMem(p.pid())
 }
 
 // freePort returns a loopback port that was free a moment ago.
