@@ -92,6 +92,10 @@ type Config struct {
 
 	lines map[string]int // line of each key read, for errors found after loading
 
+	// literal holds, by key, the variable name of each value written as $NAME: the text
+	// itself, which was most likely meant as ${NAME}
+	literal map[string]string
+
 	// located marks a Config from Locate, with unset the variables it could not read,
 	// by the key that refers to each.
 	located bool

@@ -79,6 +79,9 @@ type decoder struct {
 	// goes on past them, so that one run names every one
 	problems *[]*Error
 
+	// literal records, by key, the name in each value written as $NAME
+	literal map[string]string
+
 	// expanded holds, by key, each value that read environment variables, and its text as
 	// written, so that problems can be told without the variables' values (see hide)
 	expanded map[string][2]string
@@ -235,6 +238,12 @@ func (d *decoder) scalar(n *yaml.Node, key, want string) (string, error) {
 	s, err := expandEnv(n.Value, lookup)
 	if err != nil {
 		return "", d.fail(n, key, err)
+	}
+	if name, ok := bareVariable(n.Value); ok {
+		if d.literal == nil {
+			d.literal = make(map[string]string)
+		}
+		d.literal[key] = name
 	}
 	if s != n.Value {
 		if d.expanded == nil {
@@ -407,6 +416,10 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, key string) error {
 	}
 	t, err := time.ParseDuration(s)
 	if err != nil {
+		if days, ok := strings.CutSuffix(s, "d"); ok && isDigits(days) {
+			return d.fail(n, key, fmt.Errorf("invalid duration %q: the longest unit is h, "+
+				"so write days as hours, such as %sh", n.Value, times24(days)))
+		}
 		return d.fail(n, key, fmt.Errorf("invalid duration %q: write a number and a unit, "+
 			"such as 90s, 30m or 12h", n.Value))
 	}
@@ -415,6 +428,17 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, key string) error {
 	}
 	v.SetInt(int64(t))
 	return nil
+}
+
+// isDigits reports whether s is a short run of decimal digits, such as a count of days.
+func isDigits(s string) bool {
+	return s != "" && len(s) <= 6 && strings.Trim(s, "0123456789") == ""
+}
+
+// times24 returns the whole number in digits, times 24, in digits.
+func times24(digits string) string {
+	n, _ := strconv.Atoi(digits)
+	return strconv.Itoa(n * 24)
 }
 
 // yamlFields maps the YAML key of each settable field of the struct type t to its index.

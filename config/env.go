@@ -50,6 +50,14 @@ func expandEnv(s string, lookup func(string) (string, bool)) (string, error) {
 	}
 }
 
+// bareVariable reports whether s is $NAME, a reference to a variable written as a
+// shell would take it, and returns NAME. The gateway reads only ${NAME}, so such a
+// value is those very characters.
+func bareVariable(s string) (string, bool) {
+	name, ok := strings.CutPrefix(s, "$")
+	return name, ok && isEnvName(name)
+}
+
 // isEnvName reports whether s matches [A-Za-z_][A-Za-z0-9_]*.
 func isEnvName(s string) bool {
 	if s == "" {

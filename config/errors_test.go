@@ -140,6 +140,12 @@ func TestParseDecodeErrors(t *testing.T) {
 				"such as 90s, 30m or 12h",
 		},
 		{
+			name: "duration in days", data: "session:\n  remember_for: 30d\n" + minimal,
+			line: 2, key: "session.remember_for",
+			msg: `invalid duration "30d": the longest unit is h, so write days as hours, ` +
+				"such as 720h",
+		},
+		{
 			name: "integer duration", data: "session:\n  lifetime: 3600\n" + minimal,
 			line: 2, key: "session.lifetime",
 			msg: `invalid duration "3600": write a number and a unit, such as 90s, 30m or 12h`,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -150,7 +151,7 @@ func parse(data []byte, file string, lookup func(string) (string, bool),
 	c.StateDir = resolvePath(base, c.StateDir)
 
 	compile(c)
-	c.lines = d.lines
+	c.lines, c.literal = d.lines, d.literal
 	return c, nil
 }
 
@@ -245,4 +246,22 @@ func (c *Config) Partial() error {
 	}
 	return fmt.Errorf("environment variables the config refers to are %w (%s)", ErrUnsetEnv,
 		strings.Join(parts, ", "))
+}
+
+// LiteralVariables returns a warning for each value written as $NAME, such as a
+// password of "$REDIS_PASSWORD": the gateway reads it as those very characters, since
+// only ${NAME} reads an environment variable. Each names its file, line and key. They
+// are warnings, not errors, because such a text may be meant.
+func (c *Config) LiteralVariables() []error {
+	var out []error
+	for _, key := range slices.Sorted(maps.Keys(c.literal)) {
+		name := c.literal[key]
+		out = append(out, c.Errorf(key, fmt.Errorf("$%s is read as these very "+
+			"characters; to read the environment variable %s, write ${%s}", name, name,
+			name)))
+	}
+	slices.SortStableFunc(out, func(a, b error) int {
+		return a.(*Error).Line - b.(*Error).Line
+	})
+	return out
 }

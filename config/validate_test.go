@@ -134,6 +134,12 @@ func TestParseValidationErrors(t *testing.T) {
 			line: 4, key: "session.secrets[1]", msg: "secret must be at least 32 bytes",
 		},
 		{
+			name: "secret written as a shell variable",
+			data: "session:\n  secrets: [$GATEWAY_SECRET]\n" + minimal,
+			line: 2, key: "session.secrets[0]", msg: "secret must be at least 32 bytes; " +
+				"to read the environment variable GATEWAY_SECRET, write ${GATEWAY_SECRET}",
+		},
+		{
 			name: "idle longer than lifetime",
 			data: "session:\n  idle_timeout: 2h\n  lifetime: 1h\n" + minimal,
 			line: 2, key: "session.idle_timeout",

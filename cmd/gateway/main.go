@@ -97,6 +97,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "totp-secret":
 		return runTOTPSecret(args, stdout, stderr)
 	case "version":
+		if len(args) > 0 && !isHelp(args[0]) {
+			fmt.Fprintf(stderr, "gateway version: unexpected argument %q\n%s", args[0], usage)
+			return 2
+		}
 		fmt.Fprintln(stdout, "gateway", versionString())
 		return 0
 	}

@@ -134,6 +134,10 @@ func TestVersionAndUsage(t *testing.T) {
 	if code, out, _ := runCmd(t, "", "version"); code != 0 || !strings.HasPrefix(out, "gateway ") {
 		t.Errorf("version: exit %d, %q", code, out)
 	}
+	if code, out, errOut := runCmd(t, "", "version", "-config", "x.yaml"); code != 2 ||
+		out != "" || !strings.Contains(errOut, `unexpected argument "-config"`) {
+		t.Errorf("version with an argument: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
 	if code, _, errOut := runCmd(t, "", "frobnicate"); code != 2 ||
 		!strings.Contains(errOut, "usage") {
 		t.Errorf("unknown command: exit %d, %q", code, errOut)

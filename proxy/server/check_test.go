@@ -220,6 +220,41 @@ func TestRuleWarnings(t *testing.T) {
 	}
 }
 
+// TestLiteralVariableWarnings: a value written as $NAME, which the gateway reads as
+// those characters, is warned of with the ${NAME} that reads the variable; ${NAME}
+// itself, $${ and a $ inside a longer text are not.
+func TestLiteralVariableWarnings(t *testing.T) {
+	path, _, _ := configAndHash(t)
+	t.Setenv("REDIS_PASSWORD", "from-the-environment")
+	head := "listen: \"127.0.0.1:0\"\nusers:\n  file: users.yaml\nroutes:\n" +
+		"  - upstream: http://127.0.0.1:9\n"
+	tests := []struct {
+		name, text string
+		want       []string // after the config's path
+	}{
+		{"bare", "session:\n  redis:\n    password: $REDIS_PASSWORD\n",
+			[]string{":8: session.redis.password: $REDIS_PASSWORD is read as these very " +
+				"characters; to read the environment variable REDIS_PASSWORD, write " +
+				"${REDIS_PASSWORD}"}},
+		{"two, in file order", "pages:\n  title: $TITLE\nsession:\n  redis:\n" +
+			"    username: $USER\n", []string{
+			":7: pages.title: $TITLE is read as these very characters; to read the " +
+				"environment variable TITLE, write ${TITLE}",
+			":10: session.redis.username: $USER is read as these very characters; to " +
+				"read the environment variable USER, write ${USER}"}},
+		{"braced", "session:\n  redis:\n    password: ${REDIS_PASSWORD}\n", nil},
+		{"escaped", "pages:\n  title: $${TITLE}\n", nil},
+		{"inside text", "pages:\n  title: costs $5 or $X each\n", nil},
+		{"not a name", "pages:\n  title: $1abc\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := warningsOf(t, path, head+tt.text)
+			sameWarnings(t, got, path, tt.want)
+		})
+	}
+}
+
 // TestSlowHashWarning: a password hash so slow that the wait a sign-in is given for its
 // check, two thirds of timeouts.page, holds fewer than four checks is warned of, naming
 // the user and the hash's parameters but nothing of the hash itself.

@@ -18,7 +18,8 @@ import (
 )
 
 // Warnings returns what in cfg and its users file is valid but most likely a mistake,
-// each naming the file, line and key: an allow rule that names a user the users file
+// each naming the file, line and key: a value written as $NAME rather than ${NAME}
+// (see config.Config.LiteralVariables); an allow rule that names a user the users file
 // does not have, or a group no user is in, or, on a basic_auth route, a user who signs
 // in with a one-time code; a users file nobody can sign in with; a route whose upstream
 // is the gateway's own address; an allow rule that names nobody, or a method no standard
@@ -27,7 +28,8 @@ import (
 // runs, so none of these keeps it from starting. A users file that does not load gives
 // no user warnings; loading it is the error then.
 func Warnings(cfg *config.Config) []error {
-	out := append(tlsWarnings(cfg), loopWarnings(cfg)...)
+	out := append(cfg.LiteralVariables(), tlsWarnings(cfg)...)
+	out = append(out, loopWarnings(cfg)...)
 	out = append(out, ruleWarnings(cfg)...)
 	return append(out, userWarnings(cfg)...)
 }
