@@ -225,6 +225,10 @@ func parseUsersInto(data []byte, file string,
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		if k.Value != "users" {
+			if looksLikeUser(v) {
+				return nil, fail(k, k.Value, errors.New("unknown key; a user's entry goes "+
+					"under users:, indented below it"))
+			}
 			return nil, fail(k, k.Value, unknownKey(k.Value, "users"))
 		}
 		if list != nil {
@@ -358,6 +362,20 @@ func parseUser(name string, n *yaml.Node, key string,
 		u.binding = u.encoded + "\x00totp\x00" + u.TOTP.String()
 	}
 	return u, true
+}
+
+// looksLikeUser reports whether n, the value of a key at the top of a users file, is a
+// mapping with a key only a user's entry has: a user written without the users: above.
+func looksLikeUser(n *yaml.Node) bool {
+	if n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i < len(n.Content); i += 2 {
+		if slices.Contains(userKeys, n.Content[i].Value) {
+			return true
+		}
+	}
+	return false
 }
 
 // userKeys are the keys of a user that the gateway reads.

@@ -93,6 +93,8 @@ func TestParseUsersErrors(t *testing.T) {
 			"    totp_secret: JBSWY3DPEHPK3PXP0BSWY3DPEHPK3PXP\n", "users.alice.totp_secret",
 			4, "secret is not base32"},
 		{"unknown top key", "user:\n  alice: {}\n", "user", 1, "did you mean users?"},
+		{"user without users above", "alice:\n  password: \"" + h + "\"\n", "alice", 1,
+			"unknown key; a user's entry goes under users:, indented below it"},
 		{"tab indent", "users:\n  alice:\n\tpassword: x\n", "", 3,
 			"users.yaml:3: invalid YAML: found character that cannot start any token " +
 				"(a tab indents this line; YAML is indented with spaces only)"},

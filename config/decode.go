@@ -7,8 +7,10 @@ import (
 	"io"
 	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -191,10 +193,51 @@ func (d *decoder) field(k, val *yaml.Node, v reflect.Value, key string, fields m
 		if near := yamlerr.Nearest(k.Value, maps.Keys(fields)); near != "" {
 			return d.fail(k, path, fmt.Errorf("%w; did you mean %s?", ErrUnknownKey, near))
 		}
+		if elsewhere := keyPaths()[k.Value]; len(elsewhere) > 0 {
+			return d.fail(k, path, fmt.Errorf("%w here; did you mean %s? A key's place is "+
+				"set by its indentation", ErrUnknownKey, orList(elsewhere)))
+		}
 		return d.fail(k, path, ErrUnknownKey)
 	}
 	d.lines[path] = k.Line
 	return d.decode(val, v.Field(idx), path)
+}
+
+// keyPaths maps each key of the config to the full paths it has, such as "file" to
+// users.file, so that a key written at the wrong indentation can be pointed to its
+// place. A list's items are written name[].
+var keyPaths = sync.OnceValue(func() map[string][]string {
+	out := make(map[string][]string)
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+			if t.Kind() == reflect.Slice {
+				prefix += "[]"
+			}
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return
+		}
+		for name, i := range yamlFields(t) {
+			path := joinKey(prefix, name)
+			out[name] = append(out[name], path)
+			walk(t.Field(i).Type, path)
+		}
+	}
+	walk(reflect.TypeFor[Config](), "")
+	for _, paths := range out {
+		slices.Sort(paths)
+	}
+	return out
+})
+
+// orList joins names as "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // sequence decodes a YAML list into the slice v. Null sets v to nil.

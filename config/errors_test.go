@@ -76,6 +76,40 @@ func TestParseDecodeErrors(t *testing.T) {
 			line: 3, key: "session.secrte", msg: "unknown key", wantErr: ErrUnknownKey,
 		},
 		{
+			name: "key one level too far out", data: "users:\nfile: u.yaml\n" +
+				"routes:\n  - upstream: http://a\n",
+			line: 2, key: "file", wantErr: ErrUnknownKey,
+			msg: "unknown key here; did you mean users.file? A key's place is set by " +
+				"its indentation",
+		},
+		{
+			name: "session key at the top", data: "remember_me: true\n" + minimal,
+			line: 1, key: "remember_me", wantErr: ErrUnknownKey,
+			msg: "unknown key here; did you mean session.remember_me? A key's place is " +
+				"set by its indentation",
+		},
+		{
+			name: "key of two places", data: "users: {file: u}\nroutes:\n" +
+				"  - upstream: http://a\n    users: [alice]\n",
+			line: 4, key: "routes[0].users", wantErr: ErrUnknownKey,
+			msg: "unknown key here; did you mean routes[].allow.users or users? A key's " +
+				"place is set by its indentation",
+		},
+		{
+			name: "key of three places", data: "users: {file: u}\nroutes:\n" +
+				"  - upstream: http://a\n    email: X-Mail\n",
+			line: 4, key: "routes[0].email", wantErr: ErrUnknownKey,
+			msg: "unknown key here; did you mean identity_headers.email, " +
+				"routes[].identity_headers.email or tls.email? A key's place is set by " +
+				"its indentation",
+		},
+		{
+			name: "a typo before a key elsewhere", data: "user: {file: u}\n" +
+				"routes:\n  - upstream: http://a\n",
+			line: 1, key: "user", wantErr: ErrUnknownKey,
+			msg: "unknown key; did you mean users?",
+		},
+		{
 			name: "unknown key in second route",
 			data: "users: {file: u}\nroutes:\n  - upstream: http://a\n  - path: /b\n" +
 				"    upstrem: http://b\n",

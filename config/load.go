@@ -75,9 +75,10 @@ func Parse(data []byte, file string) (*Config, error) {
 // LoadAll is Load that goes on past the first problem: its error, when there is one,
 // joins ([errors.Join]) an *Error for every problem it found. A file that is not valid
 // YAML has one problem; one that decodes has every problem of its keys and values; one
-// that decodes without problems has every broken rule, one at most for each part of the
-// config (each route on its own). Rules are checked only once the whole file decodes,
-// since what failed to decode would make them report problems that are not there.
+// whose values all decode, unknown and repeated keys aside, has every broken rule too,
+// after those keys, one at most for each part of the config (each route on its own).
+// Rules are not checked when a value failed to decode, since it would make them report
+// problems that are not there.
 func LoadAll(path string) (*Config, error) {
 	abs, data, err := readFile(path)
 	if err != nil {
@@ -108,9 +109,12 @@ func parse(data []byte, file string, lookup func(string) (string, bool),
 	if trailing != nil {
 		problems = append(problems, asError(trailing, file))
 	}
-	if len(problems) == 0 {
+	// a key that is unknown, or set twice, leaves the values around it whole, so the
+	// rules can still be checked; a value that failed to decode would make them report
+	// problems that are not there
+	if !slices.ContainsFunc(problems, notKeyProblem) {
 		setDefaults(c)
-		problems = validate(c, file, d.lines, all)
+		problems = append(problems, validate(c, file, d.lines, all)...)
 	}
 	for i, p := range problems {
 		problems[i] = d.hide(p)
@@ -153,6 +157,11 @@ func parse(data []byte, file string, lookup func(string) (string, bool),
 	compile(c)
 	c.lines, c.literal = d.lines, d.literal
 	return c, nil
+}
+
+// notKeyProblem reports whether e is a problem of a value, not of the key it is under.
+func notKeyProblem(e *Error) bool {
+	return !errors.Is(e, ErrUnknownKey) && !errors.Is(e, ErrDuplicateKey)
 }
 
 // resolvePath returns p made absolute against the folder base.

@@ -412,6 +412,12 @@ func TestLoadAllReportsEveryProblem(t *testing.T) {
 			"gateway.yaml:6: session.idle_timeout: duplicate key, first set on line 5",
 			"gateway.yaml:9: routes[0].publik: unknown key; did you mean public?",
 			"gateway.yaml:10: routes[1].upstream: must be a string, not a list"}},
+		{"unknown keys, then rules", head + "lisen: x\nroutes:\n  - upstream: ftp://a\n" +
+			"    path: /a/\n    pubic: [/a/b/]\n    public: [/c/]\n", []string{
+			"gateway.yaml:3: lisen: unknown key; did you mean listen?",
+			"gateway.yaml:7: routes[0].pubic: unknown key; did you mean public?",
+			"gateway.yaml:5: routes[0].upstream: upstream must be an http:// or https:// " +
+				"URL, as in http://127.0.0.1:9001"}},
 		{"rules", head + "session:\n  store: postgres\nroutes:\n  - upstream: ftp://a\n" +
 			"  - path: /b/\n    upstream: http://b:1\n    public: [/c/]\n" +
 			"  - path: /d/\n    upstream: http://d:1\n", []string{
