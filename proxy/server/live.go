@@ -228,7 +228,8 @@ func (g *gateway) reload(reason string) error {
 	g.cfg = cfg
 	g.cur.Swap(h).Supersede(h)
 	logWarnings(g.lg, cfg)
-	g.lg.Info("config reloaded", "reason", reason, "file", cfg.File)
+	g.lg.Info("config reloaded", "reason", reason, "file", cfg.File,
+		"changed", changedKeys(old, cfg))
 	// Sessions sealed only under a secret that was removed can never be used again.
 	if !slices.Equal(old.Session.Secrets, cfg.Session.Secrets) {
 		go g.endSessions("")

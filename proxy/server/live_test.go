@@ -221,6 +221,10 @@ func TestSignalledReloadIsNotRepeated(t *testing.T) {
 	if n := strings.Count(logs.String(), "config reloaded"); n != 1 {
 		t.Errorf("one edit reloaded %d times; log:\n%s", n, logs.String())
 	}
+	// the record names what changed
+	if !strings.Contains(logs.String(), "changed=[pages.title]") {
+		t.Errorf("the reload's record does not name pages.title; log:\n%s", logs.String())
+	}
 	// a further edit is still seen
 	os.WriteFile(path, append(orig, []byte("pages:\n  title: Again\n")...), 0o600)
 	g.checkConfig()
