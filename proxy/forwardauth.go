@@ -65,8 +65,12 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.target = target.path
+	// In front of an app the gateway merges repeated slashes and sends the app the
+	// merged path; here the app gets the path as the client wrote it. "//public/admin/"
+	// is /public/admin/ to the rules, but to many an app's URL parser it is the host
+	// "public" and the path /admin/: such a path is refused, not judged.
 	clean, decoded, err := normalizePath(target.path)
-	if err != nil {
+	if err != nil || strings.Contains(target.path, "//") {
 		deny(http.StatusForbidden, "the path could be read two ways")
 		return
 	}

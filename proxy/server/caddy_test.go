@@ -259,6 +259,13 @@ func testCaddyForwardAuth(t *testing.T, bin string) {
 	if res.StatusCode != http.StatusForbidden {
 		t.Errorf("admin route for alice: status %d, want 403", res.StatusCode)
 	}
+	// Caddy passes the path on as the client wrote it, and many an app reads
+	// "//public/admin/" as the host "public" and the path /admin/: refused
+	res, seen = proxyGet(t, alice, base+"//public/admin/", browser...)
+	if res.StatusCode != http.StatusForbidden || seen != nil {
+		t.Errorf("alice, //public/admin/: status %d (app reached: %v), want 403",
+			res.StatusCode, seen != nil)
+	}
 	bob := signIn(t, base, "bob", "pw")
 	res, seen = proxyGet(t, bob, base+"/admin/", append(browser, caddySpoofs...)...)
 	if res.StatusCode != http.StatusOK || seen == nil {

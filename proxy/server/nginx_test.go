@@ -201,6 +201,15 @@ func TestNginxForwardAuth(t *testing.T) {
 	if res.StatusCode != http.StatusForbidden {
 		t.Errorf("admin route for alice: status %d, want 403", res.StatusCode)
 	}
+	// nginx passes the path on as the client wrote it, and many an app reads
+	// "//public/admin/" as the host "public" and the path /admin/: refused
+	for who, c := range map[string]*http.Client{"anonymous": anon, "alice": alice} {
+		res, seen = proxyGet(t, c, base+"//public/admin/", browser...)
+		if res.StatusCode != http.StatusForbidden || seen != nil {
+			t.Errorf("%s, //public/admin/: status %d (app reached: %v), want 403", who,
+				res.StatusCode, seen != nil)
+		}
+	}
 
 	// after sign-out, the old cookie is sent to sign in again
 	old := sessionCookie(t, alice, base)
