@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -246,6 +247,42 @@ func TestStrippedRouteFrontController(t *testing.T) {
 			}
 			if contacted && up.last(t).RequestURI != tt.upstream {
 				t.Errorf("upstream got %q, want %q", up.last(t).RequestURI, tt.upstream)
+			}
+		})
+	}
+}
+
+// TestPublicFileOpen: a public entry that names a file, such as /favicon.ico, opens that
+// very path, though a framework may read it as /favicon in the format ico, on the same
+// route; a reading on another route still meets that route's rule, and other paths
+// whose readings are protected still need a sign-in.
+func TestPublicFileOpen(t *testing.T) {
+	up := newEcho(t)
+	e := newEnvFromYAML(t, up, t.TempDir(), fmt.Sprintf("session:\n  secrets: [%q]\n",
+		secret)+"routes:\n  - path: /\n    upstream: \""+up.URL+"\"\n"+
+		"    public: [/favicon.ico, /robots.txt, /static/, /admin.json, /docs.v2/]\n"+
+		"  - path: /admin/\n    upstream: \""+up.URL+"\"\n    allow:\n      users: [bob]\n")
+	alice, bob := e.session("alice", alicePass), e.session("bob", bobPass)
+	for _, tt := range []struct {
+		who, cookie, path string
+		want              int
+	}{
+		{"anonymous", "", "/favicon.ico", 200},
+		{"anonymous", "", "/robots.txt", 200},
+		{"anonymous", "", "/static/app.min.js", 200},
+		{"anonymous", "", "/favicon.ico/", 401},      // not the path named
+		{"anonymous", "", "/favicon.ico/x.ico", 200}, // under the entry, read so too
+		{"anonymous", "", "/favicon.png", 401},
+		{"anonymous", "", "/FAVICON.ICO", 401},
+		{"anonymous", "", "/docs.v2/", 401}, // a folder is not a file
+		// read as /admin, which the /admin/ route keeps for bob
+		{"anonymous", "", "/admin.json", 401},
+		{"alice", alice, "/admin.json", 403},
+		{"bob", bob, "/admin.json", 200},
+	} {
+		t.Run(tt.who+" "+tt.path, func(t *testing.T) {
+			if r := e.raw("GET", tt.path, tt.cookie, nil); r.StatusCode != tt.want {
+				t.Errorf("status %d, want %d", r.StatusCode, tt.want)
 			}
 		})
 	}

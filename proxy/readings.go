@@ -135,8 +135,11 @@ func (h *Handler) otherReadings(host, decoded string, rt *route, public bool) re
 		more(visibleReading(p))
 		more(trimmedReading(p))
 	}
+	// A path the route names as a public file is the operator's to open, however its
+	// app reads it; readings that lead to other routes still meet their rules.
+	named := public && rt.namesFile(decoded)
 	add := func(rt2 *route, public2 bool) {
-		if rt2 == nil || rt2 == rt && public2 == public {
+		if rt2 == nil || rt2 == rt && (public2 == public || named) {
 			return
 		}
 		for _, r := range x.rs[:x.n] {
@@ -158,6 +161,19 @@ func (h *Handler) otherReadings(host, decoded string, rt *route, public bool) re
 		}
 	}
 	return x
+}
+
+// namesFile reports whether one of rt's public entries is the decoded path p itself,
+// and names a file with a suffix, as "/favicon.ico" and "/robots.txt" do. Readings of
+// that very path on rt ("/favicon" in the format ico, as Rails reads it) are then the
+// operator's to allow: they made public the path a browser asks for, not a prefix.
+func (rt *route) namesFile(p string) bool {
+	for _, e := range rt.public {
+		if e == p && !strings.HasSuffix(e, "/") && formatReading(e) != e {
+			return true
+		}
+	}
+	return false
 }
 
 // signInNeeded reports whether any reading is protected; a preflight passes on those
