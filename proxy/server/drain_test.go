@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"syscall"
@@ -215,5 +217,71 @@ func TestShutdownDeadlineEndsTheWait(t *testing.T) {
 	if c, err := net.Dial("tcp", d.ln.Addr().String()); err == nil {
 		c.Close()
 		t.Error("a new connection was accepted after Run returned")
+	}
+}
+
+// TestShutdownKeepsTheStore stops the gateway while a sign-in's form is still arriving:
+// the session store stays open through the drain, so the sign-in completes.
+func TestShutdownKeepsTheStore(t *testing.T) {
+	up := newSlowUpstream(t)
+	d := startDrain(t, writeConfig(t, up.url, "timeouts:\n  shutdown: 1m\n"))
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	res, err := c.Get(d.base + "/.gateway/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := csrfField.FindSubmatch(page)
+	if m == nil {
+		t.Fatal("no csrf token on the sign-in page")
+	}
+
+	body, w := io.Pipe()
+	a := make(chan answer, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", d.base+"/.gateway/login", body)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := c.Do(req)
+		if err != nil {
+			a <- answer{err: err}
+			return
+		}
+		res.Body.Close()
+		a <- answer{status: res.StatusCode}
+	}()
+	form := url.Values{"username": {"alice"}, "password": {"pw"},
+		"csrf_token": {string(m[1])}}.Encode()
+	io.WriteString(w, form[:len(form)/2])
+
+	d.cancel()
+	select {
+	case <-d.ln.closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listener was not closed after shutdown began")
+	}
+	io.WriteString(w, form[len(form)/2:])
+	w.Close()
+	select {
+	case r := <-a:
+		if r.err != nil || r.status != http.StatusSeeOther {
+			t.Errorf("sign-in during the drain: %d %v, want 303", r.status, r.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the sign-in during the drain was not answered")
+	}
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Errorf("Run after draining: %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return once the sign-in finished")
+	}
+	if logs := d.logs.String(); strings.Contains(logs, "database not open") {
+		t.Errorf("the store was closed during the drain:\n%s", logs)
 	}
 }

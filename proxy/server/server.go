@@ -171,8 +171,12 @@ func Run(ctx context.Context, o Options) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	// The store and what watches files live until Run returns, past the end of ctx:
+	// requests in flight during the drain still read and write sessions.
+	life, endLife := context.WithCancel(context.WithoutCancel(ctx))
+	defer endLife()
 	reg := newRegistry()
-	g, err := openGateway(ctx, cfg, lg, proxy.NewMetrics(reg))
+	g, err := openGateway(life, cfg, lg, proxy.NewMetrics(reg))
 	if err != nil {
 		return err
 	}
