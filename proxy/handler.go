@@ -1095,6 +1095,8 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 			return
 		case r.Context().Err() != nil:
 			h.log.Debug("client went away", "route", route, "error", berr)
+			clientGone(w, st)
+			return
 		default:
 			h.log.Info("request body unreadable", "route", route, "error", berr,
 				"client_ip", h.clientIP(r).String())
@@ -1103,6 +1105,8 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		return
 	case r.Context().Err() != nil:
 		h.log.Debug("client went away", "route", route, "error", err)
+		clientGone(w, st)
+		return
 	default:
 		h.metrics.upstreamError(route)
 		h.log.Error("upstream unreachable", "route", route, "error", err,
@@ -1110,6 +1114,22 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 	}
 	h.errorPage(w, r, http.StatusBadGateway, "The application is not answering. "+
 		"Try again in a moment.")
+}
+
+// StatusClientClosed is the status the access record and the metrics give a request
+// whose client went away before it was answered, as nginx's logs do: no answer is sent,
+// and it is not counted as an error of the gateway or of the app.
+const StatusClientClosed = 499
+
+// clientGone records that the client of the request w answers went away before its
+// answer, which is then not written.
+func clientGone(w http.ResponseWriter, st *state) {
+	if sw, ok := w.(*statusWriter); ok {
+		sw.gone = true
+	}
+	if st != nil && st.reason == "" {
+		st.reason = "client went away"
+	}
 }
 
 // gatewayCookies are the cookies the gateway sets. They never reach an upstream, and an
@@ -1288,6 +1308,8 @@ type statusWriter struct {
 	cleared bool
 	// switched is set once the upstream agreed to switch protocols (101)
 	switched bool
+	// gone is set when the client went away before an answer was written
+	gone bool
 }
 
 // keptHeaders are the headers the gateway may set on an answer before it relays the
@@ -1381,6 +1403,8 @@ func (w *statusWriter) status() int {
 		return w.code
 	case w.switched:
 		return http.StatusSwitchingProtocols
+	case w.gone:
+		return StatusClientClosed
 	}
 	return http.StatusOK
 }

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -373,5 +375,63 @@ func TestAnswerCutShortByTheApp(t *testing.T) {
 	}
 	if rec := logs.lastRequest("/duplex/x"); rec == nil || rec["reason"] != nil {
 		t.Errorf("duplex access record %v, want one without a reason", rec)
+	}
+}
+
+// TestClientGoneIs499: a client that goes away while the app thinks is recorded with
+// nginx's 499, in the access record and the metrics, and counted as no upstream error;
+// the app did nothing wrong.
+func TestClientGoneIs499(t *testing.T) {
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(app.Close)
+	t.Cleanup(func() { close(release) })
+	reg := prometheus.NewRegistry()
+	logs := &secLog{}
+	e := newEnvByHand(t, newEcho(t), fmt.Sprintf("routes:\n  - upstream: %q\n    "+
+		"public: [/]\n", app.URL), handParts{store: session.NewMemory(),
+		metrics: proxy.NewMetrics(reg), log: slog.New(slog.NewJSONHandler(logs, nil))})
+	gw := httptest.NewServer(e.h)
+	t.Cleanup(gw.Close)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", gw.URL+"/think", nil)
+	req.Host = "gw.example.test"
+	done := make(chan error, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		done <- err
+	}()
+	<-entered
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("the request was answered after its client went away")
+	}
+	var rec map[string]any
+	for deadline := time.Now().Add(10 * time.Second); rec == nil; {
+		if rec = logs.lastRequest("/think"); rec == nil && time.Now().After(deadline) {
+			t.Fatal("no access record for the request whose client went away")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if rec["status"] != float64(499) || rec["reason"] != "client went away" {
+		t.Errorf("access record %v, want status 499 and reason \"client went away\"", rec)
+	}
+	if got, want := scrapeLines(t, reg, "gateway_requests_total"),
+		`gateway_requests_total{code="499",route="/"} 1`; got != want {
+		t.Errorf("requests: got\n%s\nwant\n%s", got, want)
+	}
+	if got := scrapeLines(t, reg, "gateway_upstream_errors_total"); got != "" &&
+		got != `gateway_upstream_errors_total{route="/"} 0` {
+		t.Errorf("upstream errors: got\n%s\nwant none", got)
 	}
 }
