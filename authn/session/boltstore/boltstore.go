@@ -114,7 +114,7 @@ func Open(path string, o Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("opening session store: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	db, err := openFile(path)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("opening session store %s: %w (waited %v: %w)",
 			path, ErrLocked, lockTimeout, err)
@@ -126,7 +126,7 @@ func Open(path string, o Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := db.Update(createBuckets); err != nil {
+	if err := guard(func() error { return db.Update(createBuckets) }); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening session store %s: %w", path, err)
 	}
@@ -137,6 +137,44 @@ func Open(path string, o Options) (*Store, error) {
 	}
 	go s.sweeper(o.SweepInterval)
 	return s, nil
+}
+
+// ErrDamaged means the file's pages do not hold what bolt wrote there: a disk fault,
+// or a copy of the file taken while it was written. Bolt panics on such pages; the
+// Store returns this error, wrapped, instead.
+var ErrDamaged = errors.New("file is damaged; move it aside to start with no " +
+	"sessions, or put back a copy taken while no gateway ran")
+
+// openFile opens the bolt file at path, waiting at most lockTimeout for its lock, and
+// returns ErrDamaged rather than panic on a file whose first pages are damaged.
+func openFile(path string) (db *bolt.DB, err error) {
+	err = guard(func() (err error) {
+		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+		return err
+	})
+	return db, err
+}
+
+// guard runs fn, a step that reads or writes the file, and turns a panic of bolt's on a
+// damaged page into ErrDamaged. Bolt rolls the transaction back as the panic passes.
+func guard(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w (%v)", ErrDamaged, p)
+		}
+	}()
+	return fn()
+}
+
+// view runs fn in a read transaction, as bolt's View does; a damaged page gives
+// ErrDamaged, not a panic.
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	return guard(func() error { return s.db.View(fn) })
+}
+
+// update runs fn in a write transaction, as bolt's Update does; see view.
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	return guard(func() error { return s.db.Update(fn) })
 }
 
 // makePrivate takes away the group's and others' access to the file at path: it holds
@@ -208,7 +246,7 @@ func (s *Store) Get(_ context.Context, key string) (*session.Session, error) {
 		bad     []byte // a copy of a record that did not decode
 		err     error
 	)
-	verr := s.db.View(func(tx *bolt.Tx) error {
+	verr := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketSessions).Get([]byte(key))
 		if v == nil || (len(v) >= headerLen && !live(v, now)) {
 			return nil
@@ -241,7 +279,7 @@ func (s *Store) Put(_ context.Context, key string, sess *session.Session,
 	if err != nil {
 		return fmt.Errorf("storing session: %w", err)
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		return put(tx, []byte(key), sess.User, v)
 	})
 	s.read.forget(key)
@@ -274,7 +312,7 @@ func (s *Store) Touch(_ context.Context, key string, seen time.Time,
 	ttl time.Duration) error {
 	now := s.now()
 	var bad error // why the record did not decode
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		sessions := tx.Bucket(bucketSessions)
 		k := []byte(key)
 		v := sessions.Get(k)
@@ -316,7 +354,7 @@ func (s *Store) Replace(_ context.Context, key string, sess *session.Session,
 	if err != nil {
 		return fmt.Errorf("storing session: %w", err)
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		old := tx.Bucket(bucketSessions).Get([]byte(key))
 		if old == nil || (len(old) >= headerLen && !live(old, now.UnixNano())) {
 			return session.ErrNotFound // rolls back: nothing is written
@@ -335,7 +373,7 @@ func (s *Store) Replace(_ context.Context, key string, sess *session.Session,
 
 // Delete implements session.Store.
 func (s *Store) Delete(_ context.Context, key string) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		sessions := tx.Bucket(bucketSessions)
 		k := []byte(key)
 		v := sessions.Get(k)
@@ -364,7 +402,7 @@ var errNothing = errors.New("nothing to change")
 // holds it: a Put racing the deletion keeps its new session.
 func (s *Store) dropCorrupt(key string, bad []byte, why error) {
 	s.log.Error("session record does not decode; deleting it", "key", key, "error", why)
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		sessions := tx.Bucket(bucketSessions)
 		if !bytes.Equal(sessions.Get([]byte(key)), bad) {
 			return errNothing

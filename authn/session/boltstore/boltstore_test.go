@@ -229,6 +229,72 @@ func TestOpenRefusesForeignFile(t *testing.T) {
 	}
 }
 
+// TestDamagedFile: a file whose pages were overwritten after it was written, as a
+// disk fault leaves it, gives an error that names the file, at Open or at the first
+// read, and never a panic, which would take the gateway down with a stack trace.
+func TestDamagedFile(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		pages func(size int64) []int64 // offsets overwritten with 256 bytes of garbage
+	}{
+		{"every page past the meta pages", func(size int64) []int64 {
+			var out []int64
+			for off := int64(8192); off < size; off += 4096 {
+				out = append(out, off)
+			}
+			return out
+		}},
+		{"the first page past the meta pages", func(int64) []int64 { return []int64{8192} }},
+		{"the last page", func(size int64) []int64 { return []int64{size - 4096} }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "sessions.db")
+			s, err := Open(path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 200 {
+				if err := s.Put(ctx, fmt.Sprintf("k%03d", i), storetest.Sample("alice"),
+					time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.OpenFile(path, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fi, _ := f.Stat()
+			for _, off := range tt.pages(fi.Size()) {
+				f.WriteAt(bytes.Repeat([]byte{0xA5}, 256), off)
+			}
+			f.Close()
+
+			s, err = Open(path, Options{})
+			if err != nil {
+				if !strings.Contains(err.Error(), path) {
+					t.Errorf("Open: %q, want it to name the file", err)
+				}
+				return
+			}
+			defer s.Close()
+			// the damage shows when a page it hit is read, if it is
+			_, gerr := s.Get(ctx, "k100")
+			_, lerr := s.List(ctx, "alice")
+			_, serr := s.Sweep()
+			for _, err := range []error{gerr, lerr, serr} {
+				if err != nil && !errors.Is(err, session.ErrNotFound) &&
+					!errors.Is(err, ErrDamaged) {
+					t.Errorf("a read of the damaged file: %v, want ErrDamaged", err)
+				}
+			}
+		})
+	}
+}
+
 func TestSweep(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()

@@ -54,7 +54,7 @@ func unpair(v []byte) (a, b int64) {
 // Last implements totp.Ledger.
 func (l codeLedger) Last(_ context.Context, user string) (int64, error) {
 	var step int64
-	err := l.s.db.View(func(tx *bolt.Tx) error {
+	err := l.s.view(func(tx *bolt.Tx) error {
 		if b := tx.Bucket(bucketCodesUsed); b != nil {
 			step, _ = unpair(b.Get(usedKey(user)))
 		}
@@ -70,7 +70,7 @@ func (l codeLedger) Last(_ context.Context, user string) (int64, error) {
 func (l codeLedger) Claim(_ context.Context, user string, after, step int64,
 	now time.Time) (bool, error) {
 	ok := false
-	err := l.s.db.Update(func(tx *bolt.Tx) error {
+	err := l.s.update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketCodesUsed)
 		if err != nil {
 			return err
@@ -92,7 +92,7 @@ func (l codeLedger) Claim(_ context.Context, user string, after, step int64,
 func (l codeLedger) Take(_ context.Context, key string, now time.Time) (time.Duration,
 	error) {
 	var wait time.Duration
-	err := l.s.db.Update(func(tx *bolt.Tx) error {
+	err := l.s.update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketCodesWrong)
 		if err != nil {
 			return err
@@ -113,7 +113,7 @@ func (l codeLedger) Take(_ context.Context, key string, now time.Time) (time.Dur
 
 // Right implements totp.Ledger.
 func (l codeLedger) Right(_ context.Context, key string) error {
-	err := l.s.db.Update(func(tx *bolt.Tx) error {
+	err := l.s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketCodesWrong)
 		if b == nil {
 			return nil
@@ -167,7 +167,7 @@ func (s *Store) sweepCodes() (int, error) {
 func (s *Store) sweepBuckets(names [][]byte, stale func(bucket int, v []byte) bool) (int,
 	error) {
 	found := false
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		for i, name := range names {
 			if b := tx.Bucket(name); b != nil {
 				b.ForEach(func(_, v []byte) error {
@@ -182,7 +182,7 @@ func (s *Store) sweepBuckets(names [][]byte, stale func(bucket int, v []byte) bo
 		return 0, err
 	}
 	dropped := 0
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		for i, name := range names {
 			b := tx.Bucket(name)
 			if b == nil {

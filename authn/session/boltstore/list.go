@@ -33,7 +33,7 @@ func (s *Store) List(ctx context.Context, user string) ([]session.Entry, error) 
 		return nil, fmt.Errorf("listing sessions: %w", err)
 	}
 	l := lister{ctx: ctx, user: user, now: s.now().UnixNano()}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		if user == "" {
 			return l.all(tx)
 		}
@@ -171,7 +171,7 @@ func (s *Store) tidy(bad []badRecord, stale [][]byte, skip int) {
 		s.log.Error("session record does not decode; deleting it",
 			"key", string(b.key), "error", b.why)
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		sessions, byUser := tx.Bucket(bucketSessions), tx.Bucket(bucketByUser)
 		for _, b := range bad {
 			if bytes.Equal(sessions.Get(b.key), b.value) {
@@ -213,7 +213,7 @@ func (s *Store) Count(ctx context.Context) (int, error) {
 	}
 	now := s.now().UnixNano()
 	n := 0
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketSessions).Cursor()
 		i := 0
 		for k, v := c.First(); k != nil; k, v = c.Next() {

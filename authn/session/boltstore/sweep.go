@@ -55,7 +55,7 @@ func (s *Store) sweep(stop <-chan struct{}) (int, error) {
 // end of the file.
 func (s *Store) scanExpired(from []byte, now int64) (expired [][]byte, next []byte,
 	err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketSessions).Cursor()
 		k, v := c.First()
 		if from != nil {
@@ -84,7 +84,7 @@ func (s *Store) deleteExpired(keys [][]byte, now int64) (int, error) {
 	}
 	var deleted, undecodable int
 	var users []string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		deleted, undecodable, users = 0, 0, users[:0]
 		sessions, byUser := tx.Bucket(bucketSessions), tx.Bucket(bucketByUser)
 		for _, k := range keys {

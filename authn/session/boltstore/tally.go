@@ -50,7 +50,7 @@ func untriple(v []byte) (n int64, last, until time.Time, ok bool) {
 func (t tally) Read(_ context.Context, keys []string) ([]throttle.Count, error) {
 	now := t.s.now()
 	counts := make([]throttle.Count, len(keys))
-	err := t.s.db.View(func(tx *bolt.Tx) error {
+	err := t.s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTally)
 		if b == nil {
 			return nil
@@ -81,7 +81,7 @@ func (t tally) Read(_ context.Context, keys []string) ([]throttle.Count, error) 
 func (t tally) Claim(_ context.Context, keys []string, rules []throttle.Rule,
 	now time.Time, keep time.Duration) (throttle.Claimed, error) {
 	c := throttle.Claimed{Refused: -1}
-	err := t.s.db.Update(func(tx *bolt.Tx) error {
+	err := t.s.update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(bucketTally)
 		if err != nil {
 			return err
@@ -123,7 +123,7 @@ func (t tally) Claim(_ context.Context, keys []string, rules []throttle.Rule,
 // Undo implements throttle.Tally.
 func (t tally) Undo(_ context.Context, keys []string, at time.Time,
 	before []time.Time) error {
-	err := t.s.db.Update(func(tx *bolt.Tx) error {
+	err := t.s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTally)
 		if b == nil {
 			return nil
@@ -163,7 +163,7 @@ func later(a, b time.Time) time.Time {
 
 // Forget implements throttle.Tally.
 func (t tally) Forget(_ context.Context, keys []string) error {
-	err := t.s.db.Update(func(tx *bolt.Tx) error {
+	err := t.s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketTally)
 		if b == nil {
 			return nil
