@@ -136,6 +136,10 @@ type LiveSessionsOptions struct {
 	// Timeout bounds one count; a count that takes longer has failed. Zero or less
 	// means the default. Default: 2 seconds.
 	Timeout time.Duration
+	// Margin leaves out of the count the sessions with no more than it left of their
+	// ttl: the gateway's stores keep a session session.ExpiryGrace past its end.
+	// Default: 0, every session stored.
+	Margin time.Duration
 	// Logger receives a record for each count that failed. Default: nil, which
 	// discards them.
 	Logger *slog.Logger
@@ -223,7 +227,7 @@ func (l *liveSessions) count() (n, failures int, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), l.o.Timeout)
 	defer cancel()
 	l.at = now
-	l.n, l.err = l.store.Count(ctx)
+	l.n, l.err = l.store.Count(ctx, l.o.Margin)
 	if l.err != nil {
 		l.failures++
 		l.o.Logger.Error("counting live sessions failed", "error", l.err)

@@ -22,12 +22,13 @@ import (
 )
 
 // fakeCounter answers Count with n or err, after delay or when the context ends, and
-// counts the calls.
+// counts the calls and keeps the last margin asked for.
 type fakeCounter struct {
-	mu    sync.Mutex
-	n     int
-	err   error
-	delay time.Duration
+	mu     sync.Mutex
+	n      int
+	err    error
+	delay  time.Duration
+	margin time.Duration
 	calls atomic.Int64
 }
 
@@ -37,9 +38,10 @@ func (f *fakeCounter) set(n int, err error) {
 	f.mu.Unlock()
 }
 
-func (f *fakeCounter) Count(ctx context.Context) (int, error) {
+func (f *fakeCounter) Count(ctx context.Context, margin time.Duration) (int, error) {
 	f.calls.Add(1)
 	f.mu.Lock()
+	f.margin = margin
 	n, err, delay := f.n, f.err, f.delay
 	f.mu.Unlock()
 	select {
@@ -112,7 +114,7 @@ func TestLiveSessions(t *testing.T) {
 			clk := &clock{now: time.Now()}
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(proxy.NewLiveSessions(store, proxy.LiveSessionsOptions{
-				Now: clk.Now}))
+				Now: clk.Now, Margin: 5 * time.Minute}))
 			for i, s := range tt.steps {
 				clk.Advance(s.advance)
 				store.set(s.n, s.err)
@@ -122,6 +124,12 @@ func TestLiveSessions(t *testing.T) {
 				if got := store.calls.Load(); got != s.calls {
 					t.Errorf("scrape %d: store counted %d times, want %d", i, got, s.calls)
 				}
+			}
+			// the margin given, sessions in their grace after expiry, is the store's
+			store.mu.Lock()
+			defer store.mu.Unlock()
+			if store.margin != 5*time.Minute {
+				t.Errorf("store counted with a margin of %v, want 5m", store.margin)
 			}
 		})
 	}

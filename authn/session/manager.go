@@ -284,10 +284,11 @@ func (m *Manager) idleFor(s *Session) time.Duration {
 	return m.idle
 }
 
-// expiryGrace is how long the store keeps a session past its deadline. The session can
+// ExpiryGrace is how long the store keeps a session past its deadline. The session can
 // no longer be used, but a user who comes back within it is told apart from one who never
-// had a session, and the expiry is recorded, before the record is deleted.
-const expiryGrace = 5 * time.Minute
+// had a session, and the expiry is recorded, before the record is deleted. A session with
+// no more than ExpiryGrace left of its ttl has expired.
+const ExpiryGrace = 5 * time.Minute
 
 // ttl is how long the store should keep s: until the earlier of its deadlines, and the
 // grace after it.
@@ -296,7 +297,7 @@ func (m *Manager) ttl(s *Session, now time.Time) time.Duration {
 	if s.Expires.Before(end) {
 		end = s.Expires
 	}
-	return end.Sub(now) + expiryGrace
+	return end.Sub(now) + ExpiryGrace
 }
 
 // Renew extends the idle deadline of s if it was last renewed more than RenewInterval

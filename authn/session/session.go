@@ -88,12 +88,13 @@ type Store interface {
 }
 
 // Counter is implemented by a Store that can count its live sessions, for the gateway's
-// metrics. Count returns how many sessions are stored and not past their ttl, at about
-// the moment it is called; each store's doc says how exact it is and what it costs. It
-// is safe for concurrent use, and returns an error wrapping ctx's when ctx ends first.
-// An error means the store could not be counted, never that it holds no sessions.
+// metrics. Count returns how many sessions are stored with more than margin left of their
+// ttl, at about the moment it is called: with a margin of ExpiryGrace, the sessions that
+// have not expired. Each store's doc says how exact it is and what it costs. It is safe
+// for concurrent use, and returns an error wrapping ctx's when ctx ends first. An error
+// means the store could not be counted, never that it holds no sessions.
 type Counter interface {
-	Count(ctx context.Context) (int, error)
+	Count(ctx context.Context, margin time.Duration) (int, error)
 }
 
 // Entry is a stored session with the key it is stored under.
@@ -371,13 +372,13 @@ func (m *Memory) List(_ context.Context, user string) ([]Entry, error) {
 	return out, nil
 }
 
-// Count implements Counter: it counts the sessions not past their ttl, exactly, in one
-// pass over the map under its lock.
-func (m *Memory) Count(ctx context.Context) (int, error) {
+// Count implements Counter: it counts the sessions with more than margin left of their
+// ttl, exactly, in one pass over the map under its lock.
+func (m *Memory) Count(ctx context.Context, margin time.Duration) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("counting sessions: %w", err)
 	}
-	now := m.clock()
+	now := m.clock().Add(margin)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0

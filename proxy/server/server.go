@@ -182,7 +182,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if c, ok := g.store.(session.Counter); ok {
 		reg.MustRegister(proxy.NewLiveSessions(c, proxy.LiveSessionsOptions{
-			MaxAge: sessionsCountMaxAge, Logger: lg}))
+			MaxAge: sessionsCountMaxAge, Margin: session.ExpiryGrace, Logger: lg}))
 	}
 	reloadOnHangup(ctx, g, lg)
 	go g.watchConfig(configPollInterval)

@@ -764,7 +764,7 @@ func BenchmarkCount(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		n, err := s.Count(ctx)
+		n, err := s.Count(ctx, session.ExpiryGrace)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -207,11 +208,11 @@ func (s *Store) tidy(bad []badRecord, stale [][]byte, skip int) {
 // out; a record that has a header but does not decode is counted until a read or the
 // sweeper deletes it. A context that ends while the file is read stops the count with
 // its error.
-func (s *Store) Count(ctx context.Context) (int, error) {
+func (s *Store) Count(ctx context.Context, margin time.Duration) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("counting sessions: %w", err)
 	}
-	now := s.now().UnixNano()
+	now := s.now().Add(margin).UnixNano()
 	n := 0
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketSessions).Cursor()

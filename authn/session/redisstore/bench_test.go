@@ -111,7 +111,7 @@ func BenchmarkCount(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		got, err := st.Count(ctx)
+		got, err := st.Count(ctx, session.ExpiryGrace)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -305,7 +305,7 @@ func TestCountOwnSessionsOnly(t *testing.T) {
 	}{
 		{"gw*:", 1}, {"gw[1]:", 1}, {"gw1:", 1}, {"gwx:", many + 1},
 	} {
-		got, err := stores[tt.prefix].Count(ctx)
+		got, err := stores[tt.prefix].Count(ctx, session.ExpiryGrace)
 		if err != nil || got != tt.want {
 			t.Errorf("Count under prefix %q: got %d, %v; want %d", tt.prefix, got, err,
 				tt.want)
@@ -367,7 +367,7 @@ func TestRedisDown(t *testing.T) {
 		{"Delete", func() error { return st.Delete(ctx, "k") }},
 		{"List user", func() error { _, err := st.List(ctx, "alice"); return err }},
 		{"List all", func() error { _, err := st.List(ctx, ""); return err }},
-		{"Count", func() error { _, err := st.Count(ctx); return err }},
+		{"Count", func() error { _, err := st.Count(ctx, session.ExpiryGrace); return err }},
 		{"Ping", func() error { return st.Ping(ctx) }},
 	}
 	for round := range 2 { // the first round finds pooled connections dead, the second dials

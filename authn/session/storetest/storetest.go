@@ -228,17 +228,24 @@ func Run(t *testing.T, o Options) {
 		if !ok {
 			t.Skipf("%T does not implement session.Counter", st)
 		}
-		count := func(what string, want int) {
+		countWith := func(what string, margin time.Duration, want int) {
 			t.Helper()
-			if got, err := c.Count(ctx); err != nil || got != want {
+			if got, err := c.Count(ctx, margin); err != nil || got != want {
 				t.Errorf("Count %s: got %d, %v; want %d", what, got, err, want)
 			}
+		}
+		count := func(what string, want int) {
+			t.Helper()
+			countWith(what, 0, want)
 		}
 		count("of an empty store", 0)
 		st.Put(ctx, "a1", Sample("alice"), 100*step)
 		st.Put(ctx, "a2", Sample("alice"), step)
 		st.Put(ctx, "b1", Sample("bob"), 100*step)
 		count("after three Puts", 3)
+		// a margin leaves out the sessions with no more than it left of their ttl
+		countWith("with a margin past one ttl", 2*step, 2)
+		countWith("with a margin past every ttl", 200*step, 0)
 		st.Put(ctx, "a1", Sample("alice"), 100*step)
 		count("after a Put that replaces", 3)
 		st.Delete(ctx, "b1")
@@ -252,7 +259,7 @@ func Run(t *testing.T, o Options) {
 
 		done, cancel := context.WithCancel(ctx)
 		cancel()
-		if _, err := c.Count(done); !errors.Is(err, context.Canceled) {
+		if _, err := c.Count(done, 0); !errors.Is(err, context.Canceled) {
 			t.Errorf("Count with an ended context: got %v, want context.Canceled", err)
 		}
 	})
@@ -280,7 +287,7 @@ func Run(t *testing.T, o Options) {
 						errs <- err
 					}
 					if c, ok := st.(session.Counter); ok {
-						if _, err := c.Count(ctx); err != nil {
+						if _, err := c.Count(ctx, session.ExpiryGrace); err != nil {
 							errs <- err
 						}
 					}
