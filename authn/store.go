@@ -167,10 +167,17 @@ func ended(before, after map[string]*User) []string {
 }
 
 // Watch re-reads the users file whenever its contents change, checking every interval,
-// until ctx is done. Errors are logged and the last good version keeps serving.
+// until ctx is done. A change is read once the file has held still for one interval, so
+// that a file caught half written, which could lack users whose sessions would then end,
+// is not taken for the new version. Errors are logged, once for as long as they last,
+// and the last good version keeps serving.
 func (s *FileStore) Watch(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var (
+		pending fileStamp // a changed version seen once, to be read if seen again
+		failing string    // why the file could not be read, while it cannot
+	)
 	for {
 		select {
 		case <-ctx.Done():
@@ -179,13 +186,26 @@ func (s *FileStore) Watch(ctx context.Context, interval time.Duration) {
 		}
 		stamp, err := stampOf(s.path)
 		if err != nil {
-			s.log.Error("users file unreadable, keeping the last good version",
-				"file", s.path, "error", err)
+			if err.Error() != failing {
+				failing = err.Error()
+				s.log.Error("users file unreadable, keeping the last good version",
+					"file", s.path, "error", err)
+			}
 			continue
+		}
+		if failing != "" {
+			failing = ""
+			s.log.Info("users file readable again", "file", s.path)
 		}
 		if stamp == s.snap.Load().stat {
+			pending = fileStamp{}
 			continue
 		}
+		if stamp != pending {
+			pending = stamp
+			continue
+		}
+		pending = fileStamp{}
 		if s.restored(stamp) {
 			s.log.Info("users file back to the version in use", "file", s.path,
 				"users", s.Len())
