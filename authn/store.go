@@ -174,50 +174,58 @@ func ended(before, after map[string]*User) []string {
 func (s *FileStore) Watch(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	var (
-		pending fileStamp // a changed version seen once, to be read if seen again
-		failing string    // why the file could not be read, while it cannot
-	)
+	var w watchState
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		stamp, err := stampOf(s.path)
-		if err != nil {
-			if err.Error() != failing {
-				failing = err.Error()
-				s.log.Error("users file unreadable, keeping the last good version",
-					"file", s.path, "error", err)
-			}
-			continue
-		}
-		if failing != "" {
-			failing = ""
-			s.log.Info("users file readable again", "file", s.path)
-		}
-		if stamp == s.snap.Load().stat {
-			pending = fileStamp{}
-			continue
-		}
-		if stamp != pending {
-			pending = stamp
-			continue
-		}
-		pending = fileStamp{}
-		if s.restored(stamp) {
-			s.log.Info("users file back to the version in use", "file", s.path,
-				"users", s.Len())
-			continue
-		}
-		if err := s.Reload(); err != nil {
-			s.log.Error("users file rejected, keeping the last good version",
-				"file", s.path, "error", err)
-			continue
-		}
-		s.log.Info("users file reloaded", "file", s.path, "users", s.Len())
+		s.check(&w)
 	}
+}
+
+// watchState is what Watch remembers from one check to the next.
+type watchState struct {
+	pending fileStamp // a changed version seen once, to be read if seen again
+	failing string    // why the file could not be read, while it cannot
+}
+
+// check is one of Watch's checks of the file.
+func (s *FileStore) check(w *watchState) {
+	stamp, err := stampOf(s.path)
+	if err != nil {
+		if err.Error() != w.failing {
+			w.failing = err.Error()
+			s.log.Error("users file unreadable, keeping the last good version",
+				"file", s.path, "error", err)
+		}
+		return
+	}
+	if w.failing != "" {
+		w.failing = ""
+		s.log.Info("users file readable again", "file", s.path)
+	}
+	if stamp == s.snap.Load().stat {
+		w.pending = fileStamp{}
+		return
+	}
+	if stamp != w.pending {
+		w.pending = stamp
+		return
+	}
+	w.pending = fileStamp{}
+	if s.restored(stamp) {
+		s.log.Info("users file back to the version in use", "file", s.path,
+			"users", s.Len())
+		return
+	}
+	if err := s.Reload(); err != nil {
+		s.log.Error("users file rejected, keeping the last good version",
+			"file", s.path, "error", err)
+		return
+	}
+	s.log.Info("users file reloaded", "file", s.path, "users", s.Len())
 }
 
 // restored reports whether stamp is the version of the file the users in use were read

@@ -463,6 +463,54 @@ func TestWatchSaysWhenARejectedFileIsPutRight(t *testing.T) {
 	}
 }
 
+// TestWatchWaitsForTheFileToHoldStill: a change is read only when the next check finds
+// the file as the one before did, so a file caught half written, without bob, is not
+// taken for the new version; and a missing file is logged once for as long as it is.
+func TestWatchWaitsForTheFileToHoldStill(t *testing.T) {
+	h := hash(t, "pw")
+	alice := "  alice:\n    password: \"" + h + "\"\n"
+	bob := "  bob:\n    password: \"" + h + "\"\n"
+	path := filepath.Join(t.TempDir(), "users.yaml")
+	os.WriteFile(path, []byte("users:\n"+alice+bob), 0o600)
+	var logs lockedBuffer
+	s, err := OpenFileStore(path, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ended []string
+	s.OnChange(func(names []string) { ended = append(ended, names...) })
+	var w watchState
+
+	// half written: the first check sees it, and waits
+	os.WriteFile(path, []byte("users:\n"+alice), 0o600)
+	s.check(&w)
+	// written whole before the next check: read, and nobody's sessions end
+	os.WriteFile(path, []byte("users:\n"+alice+bob+"  carol:\n    password: \""+h+"\"\n"),
+		0o600)
+	s.check(&w)
+	if s.Lookup("carol") != nil || s.Lookup("bob") == nil || len(ended) > 0 {
+		t.Fatalf("a version seen by one check was read: carol %v, ended %v",
+			s.Lookup("carol") != nil, ended)
+	}
+	s.check(&w)
+	if s.Lookup("carol") == nil || s.Lookup("bob") == nil || len(ended) > 0 {
+		t.Errorf("the whole file, seen twice: carol %v, bob %v, ended %v",
+			s.Lookup("carol") != nil, s.Lookup("bob") != nil, ended)
+	}
+
+	os.Remove(path)
+	for range 3 {
+		s.check(&w)
+	}
+	if n := strings.Count(logs.String(), "users file unreadable"); n != 1 {
+		t.Errorf("a missing users file logged %d times in three checks, want 1; log:\n%s",
+			n, logs.String())
+	}
+	if s.Lookup("alice") == nil {
+		t.Error("the last good version is gone with the file")
+	}
+}
+
 // TestUsersFileChangeDuringSignIn: a sign-in judges the user as the users file has them
 // once its wait for a slot is over, and again once the password is checked, so a change
 // that lands during either counts.

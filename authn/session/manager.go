@@ -35,6 +35,10 @@ type Options struct {
 	// RememberFor replaces Lifetime for sessions whose user asked to be remembered.
 	// Zero means Lifetime.
 	RememberFor time.Duration
+	// RememberOff holds sessions whose user asked to be remembered to IdleTimeout and
+	// Lifetime, as any other: the operator no longer offers remembering, and the
+	// sessions made while it was offered end as the others do.
+	RememberOff bool
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -46,7 +50,7 @@ type Manager struct {
 	codec    *Codec
 	idle     time.Duration
 	lifetime time.Duration
-	remember time.Duration
+	remember time.Duration // zero when remembering is off
 	now      func() time.Time
 	decoded  decodeCache
 }
@@ -64,6 +68,9 @@ func NewManager(o Options) (*Manager, error) {
 	}
 	if o.RememberFor <= 0 {
 		o.RememberFor = o.Lifetime
+	}
+	if o.RememberOff {
+		o.RememberFor = 0
 	}
 	return &Manager{
 		store: o.Store, keys: o.Keys, idle: o.IdleTimeout, lifetime: o.Lifetime,
@@ -93,6 +100,7 @@ type Login struct {
 // browser arrives with is never reused, which defeats session fixation.
 func (m *Manager) Create(ctx context.Context, l Login) (*Session, string, error) {
 	now := m.now()
+	l.Remember = l.Remember && m.remember > 0
 	life := m.lifetime
 	if l.Remember {
 		life = m.remember
@@ -272,13 +280,30 @@ func (e *ExpiredError) Is(target error) bool { return target == ErrNotFound }
 
 // live reports whether s is within both its idle deadline and its lifetime.
 func (m *Manager) live(s *Session, now time.Time) bool {
-	return now.Before(s.Expires) && now.Before(s.LastSeen.Add(m.idleFor(s)))
+	return now.Before(m.end(s)) && now.Before(s.LastSeen.Add(m.idleFor(s)))
+}
+
+// remembered reports whether s is held to RememberFor: its user asked to be
+// remembered, and remembering is on.
+func (m *Manager) remembered(s *Session) bool { return s.Remember && m.remember > 0 }
+
+// end is the end of the lifetime of s: the one it was given at sign-in, or, when the
+// lifetime has been shortened since, the shorter one.
+func (m *Manager) end(s *Session) time.Time {
+	life := m.lifetime
+	if m.remembered(s) {
+		life = m.remember
+	}
+	if end := s.Created.Add(life); end.Before(s.Expires) {
+		return end
+	}
+	return s.Expires
 }
 
 // idleFor is how long s may go unused. A remembered session is meant to outlast a
 // closed browser and a weekend away, so only its lifetime bounds it.
 func (m *Manager) idleFor(s *Session) time.Duration {
-	if s.Remember {
+	if m.remembered(s) {
 		return m.remember
 	}
 	return m.idle
@@ -294,8 +319,8 @@ const ExpiryGrace = 5 * time.Minute
 // grace after it.
 func (m *Manager) ttl(s *Session, now time.Time) time.Duration {
 	end := s.LastSeen.Add(m.idleFor(s))
-	if s.Expires.Before(end) {
-		end = s.Expires
+	if e := m.end(s); e.Before(end) {
+		end = e
 	}
 	return end.Sub(now) + ExpiryGrace
 }
@@ -373,10 +398,10 @@ func (m *Manager) DeleteCookies(ctx context.Context, values []string) error {
 // CookieMaxAge returns the Max-Age for the cookie naming s: zero, a browser-session
 // cookie, unless the user asked to be remembered; then the time left in its lifetime.
 func (m *Manager) CookieMaxAge(s *Session) int {
-	if !s.Remember {
+	if !m.remembered(s) {
 		return 0
 	}
-	return max(int((s.Expires.Sub(m.now())+time.Second-1)/time.Second), 1)
+	return max(int((m.end(s).Sub(m.now())+time.Second-1)/time.Second), 1)
 }
 
 // Revoke ends every session of user and returns how many there were.

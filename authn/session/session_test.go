@@ -513,3 +513,68 @@ func TestEditedRecordIsNoSession(t *testing.T) {
 		t.Errorf("the untouched record: %v, %v", s, err)
 	}
 }
+
+// TestShorterTimeoutsReachOldSessions: sessions made before the lifetime was shortened,
+// or before remembering was turned off, end as the new settings say, not as those they
+// were made under: an operator who cuts them short means every session.
+func TestShorterTimeoutsReachOldSessions(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	store := &Memory{now: c.now}
+	keys, err := DeriveKeys([][]byte{secretA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	manager := func(o Options) *Manager {
+		t.Helper()
+		o.Store, o.Keys, o.Now = store, keys, c.now
+		m, err := NewManager(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	before := manager(Options{IdleTimeout: 30 * time.Minute, Lifetime: 12 * time.Hour,
+		RememberFor: 720 * time.Hour})
+	_, plain, _ := before.Create(ctx, as("alice", "h"))
+	l := as("bob", "h")
+	l.Remember = true
+	_, remembered, _ := before.Create(ctx, l)
+
+	// a lifetime cut from 12h to 1h: alice, used every 20 minutes, ends at 1h
+	shorter := manager(Options{IdleTimeout: 30 * time.Minute, Lifetime: time.Hour,
+		RememberFor: 720 * time.Hour})
+	for range 2 {
+		c.add(20 * time.Minute)
+		s, err := shorter.Resolve(ctx, []string{plain})
+		if err != nil {
+			t.Fatalf("within the shorter lifetime: %v", err)
+		}
+		shorter.Renew(ctx, s)
+	}
+	c.add(21 * time.Minute)
+	if _, err := shorter.Resolve(ctx, []string{plain}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("past the shortened lifetime: got %v, want ErrNotFound", err)
+	}
+
+	// remembering turned off: bob's remembered session, unused for 61 minutes, is held
+	// to the idle timeout and the lifetime
+	s, err := before.Resolve(ctx, []string{remembered})
+	if err != nil {
+		t.Fatalf("remembered session under the settings it was made with: %v", err)
+	}
+	off := manager(Options{IdleTimeout: 30 * time.Minute, Lifetime: 12 * time.Hour,
+		RememberFor: 720 * time.Hour, RememberOff: true})
+	if got := off.CookieMaxAge(s); got != 0 {
+		t.Errorf("remembering off: cookie Max-Age %d, want 0", got)
+	}
+	if _, err := off.Resolve(ctx, []string{remembered}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("remembered session past the idle timeout, remembering off: got %v, "+
+			"want ErrNotFound", err)
+	}
+	// and a sign-in that asks to be remembered is not
+	s, _, err = off.Create(ctx, l)
+	if err != nil || s.Remember || off.CookieMaxAge(s) != 0 {
+		t.Errorf("sign-in asking to be remembered, remembering off: %+v, %v", s, err)
+	}
+}

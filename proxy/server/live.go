@@ -41,6 +41,11 @@ type gateway struct {
 	stopWatch   context.CancelFunc
 	cur         atomic.Pointer[proxy.Handler]
 	stampConfig string // the config file as last read; guarded by mu
+
+	// pending is a changed version of the config file seen by one check, to be read if
+	// the next sees it too; unreadable is why the file could not be read, while it
+	// cannot. Only the watcher touches them.
+	pending, unreadable string
 }
 
 // ServeHTTP implements http.Handler with the current handler.
@@ -251,13 +256,32 @@ func (g *gateway) watchConfig(interval time.Duration) {
 	}
 }
 
-// checkConfig reloads the config if its file changed since it was last read.
+// checkConfig reloads the config if its file changed since it was last read, and has
+// held still since the check before: a file caught half written is not taken for the
+// new version. A file that cannot be read is logged once for as long as it cannot.
 func (g *gateway) checkConfig() {
 	stamp, err := stampFiles(g.file)
+	if err != nil {
+		if err.Error() != g.unreadable {
+			g.unreadable = err.Error()
+			g.lg.Error("config file unreadable, keeping the running config", "error", err)
+		}
+		return
+	}
+	if g.unreadable != "" {
+		g.unreadable = ""
+		g.lg.Info("config file readable again", "file", g.file)
+	}
 	g.mu.Lock()
 	same := stamp == g.stampConfig
 	g.mu.Unlock()
-	if err == nil && !same {
+	switch {
+	case same:
+		g.pending = ""
+	case stamp != g.pending:
+		g.pending = stamp
+	default:
+		g.pending = ""
 		g.reload("file changed")
 	}
 }

@@ -218,6 +218,7 @@ func TestSignalledReloadIsNotRepeated(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.checkConfig()
+	g.checkConfig()
 	if n := strings.Count(logs.String(), "config reloaded"); n != 1 {
 		t.Errorf("one edit reloaded %d times; log:\n%s", n, logs.String())
 	}
@@ -228,8 +229,22 @@ func TestSignalledReloadIsNotRepeated(t *testing.T) {
 	// a further edit is still seen
 	os.WriteFile(path, append(orig, []byte("pages:\n  title: Again\n")...), 0o600)
 	g.checkConfig()
+	if n := strings.Count(logs.String(), "config reloaded"); n != 1 {
+		t.Errorf("an edit seen once, which may be half written, was read; log:\n%s",
+			logs.String())
+	}
+	// seen again unchanged, it is read
+	g.checkConfig()
 	if n := strings.Count(logs.String(), "config reloaded"); n != 2 {
 		t.Errorf("a second edit: %d reloads in all, want 2; log:\n%s", n, logs.String())
+	}
+	// a file that cannot be read is logged once, however many checks find it so
+	os.Remove(path)
+	g.checkConfig()
+	g.checkConfig()
+	if n := strings.Count(logs.String(), "config file unreadable"); n != 1 {
+		t.Errorf("a missing config file logged %d times in two checks, want 1; log:\n%s",
+			n, logs.String())
 	}
 }
 

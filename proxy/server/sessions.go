@@ -186,6 +186,7 @@ func managerFor(cfg *config.Config, lg *slog.Logger, store session.Store) (*sess
 		IdleTimeout: cfg.Session.IdleTimeout,
 		Lifetime:    cfg.Session.Lifetime,
 		RememberFor: cfg.Session.RememberFor,
+		RememberOff: !*cfg.Session.RememberMe,
 	})
 }
 
