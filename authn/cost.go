@@ -1,8 +1,13 @@
 package authn
 
 import (
+	"fmt"
 	"sort"
 	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/frontgate/gateway/authn/password"
 )
 
 // CheckCost is how long checking a password took for one kind of stored hash.
@@ -69,4 +74,26 @@ func timeCheck(u *User, limit time.Duration) (time.Duration, bool) {
 	case <-time.After(limit):
 		return limit, false
 	}
+}
+
+// HashKinds returns, for each kind of hash (scheme and cost parameters, as CheckCost's
+// Kind) that users' hashes have, the names of the users whose hash is of it, sorted.
+func HashKinds(users map[string]*User) map[string][]string {
+	out := make(map[string][]string)
+	for n, u := range users {
+		k := costKey(u.encoded)
+		out[k] = append(out[k], n)
+	}
+	for _, names := range out {
+		sort.Strings(names)
+	}
+	return out
+}
+
+// DefaultHashKind is the kind (see HashKinds) of the hashes gateway hash-password makes:
+// argon2id with password.DefaultArgon2.
+func DefaultHashKind() string {
+	p := password.DefaultArgon2
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d", argon2.Version, p.Memory, p.Time,
+		p.Threads)
 }

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/frontgate/gateway/authn/password"
 	"github.com/frontgate/gateway/config"
@@ -255,6 +258,48 @@ func TestLiteralVariableWarnings(t *testing.T) {
 	}
 }
 
+// TestMixedCostWarning: users whose hashes are of more than one cost are warned of,
+// naming those whose hash is not of the cost gateway hash-password gives; one cost for
+// all, whichever it is, is not.
+func TestMixedCostWarning(t *testing.T) {
+	path, users, cheap := configAndHash(t)
+	cheap = strings.Trim(cheap, `"`)
+	def, err := password.Generate("pw", password.DefaultArgon2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := func(name, hash string) string {
+		return "  " + name + ":\n    password: \"" + hash + "\"\n"
+	}
+	const warn = ":3: users.file: password hashes of %d costs: a name whose wrong " +
+		"password takes as long as a cost few users have can be told from a missing " +
+		"user by the odds; give %s a hash from gateway hash-password, so that every " +
+		"user's is of one cost"
+	cfg, _ := os.ReadFile(path)
+	for _, tt := range []struct {
+		name, users string
+		want        []string
+	}{
+		{"one cost", entry("alice", def) + entry("bob", def), nil},
+		{"one cost, not the default", entry("alice", cheap) + entry("bob", cheap), nil},
+		{"a bcrypt user among argon2id ones", entry("alice", def) + entry("bob", def) +
+			entry("svc", string(bc)), []string{fmt.Sprintf(warn, 2, "svc")}},
+		{"three costs", entry("alice", def) + entry("bob", cheap) + entry("svc",
+			string(bc)), []string{fmt.Sprintf(warn, 3, "bob, svc")}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := os.WriteFile(users, []byte("users:\n"+tt.users), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			sameWarnings(t, warningsOf(t, path, string(cfg)), path, tt.want)
+		})
+	}
+}
+
 // TestSlowHashWarning: a password hash so slow that the wait a sign-in is given for its
 // check, two thirds of timeouts.page, holds fewer than four checks is warned of, naming
 // the user and the hash's parameters but nothing of the hash itself.
@@ -286,7 +331,10 @@ func TestSlowHashWarning(t *testing.T) {
 			if tt.page != "" {
 				cfg += "timeouts:\n  page: " + tt.page + "\n"
 			}
-			got := warningsOf(t, path, cfg)
+			// the mixed costs of these users are TestMixedCostWarning's
+			got := slices.DeleteFunc(warningsOf(t, path, cfg), func(w string) bool {
+				return strings.Contains(w, "password hashes of 2 costs")
+			})
 			switch {
 			case !tt.warn && len(got) > 0:
 				t.Errorf("got %q, want no warning", got)

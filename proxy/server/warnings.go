@@ -143,6 +143,9 @@ func userWarnings(cfg *config.Config) []error {
 	if w := slowHashWarning(cfg, users); w != nil {
 		out = append(out, w)
 	}
+	if w := mixedCostWarning(cfg, users); w != nil {
+		out = append(out, w)
+	}
 	return out
 }
 
@@ -344,4 +347,33 @@ func admitted(users map[string]*authn.User, a config.Allow,
 	}
 	slices.Sort(names)
 	return names
+}
+
+// mixedCostWarning warns when the users' password hashes have more than one cost. An
+// unknown name is checked against a hash of some user's cost, chosen in proportion to
+// the users, so the costs of unknown names are spread as the users' are; but a name
+// whose wrong password takes the time of a cost few users have is more likely to be one
+// of them than an unknown name is, by as many times as there are users per user of that
+// cost. One cost for every user leaves nothing to tell.
+func mixedCostWarning(cfg *config.Config, users map[string]*authn.User) error {
+	kinds := authn.HashKinds(users)
+	if len(kinds) < 2 {
+		return nil
+	}
+	want := authn.DefaultHashKind()
+	var rest []string
+	for k, names := range kinds {
+		if k != want {
+			rest = append(rest, names...)
+		}
+	}
+	slices.Sort(rest)
+	named := strings.Join(rest[:min(len(rest), 5)], ", ")
+	if len(rest) > 5 {
+		named += fmt.Sprintf(" and %d more", len(rest)-5)
+	}
+	return cfg.Errorf("users.file", fmt.Errorf("password hashes of %d costs: a name whose "+
+		"wrong password takes as long as a cost few users have can be told from a missing "+
+		"user by the odds; give %s a hash from gateway hash-password, so that every "+
+		"user's is of one cost", len(kinds), named))
 }
