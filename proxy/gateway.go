@@ -316,7 +316,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			h.storeError("reading the last one-time code failed", err, u.Name)
 			w.Header().Set("Retry-After", "5")
-			h.errorPage(w, r, http.StatusServiceUnavailable, msgCannotSignIn)
+			h.cannotSignIn(w, r)
 			return
 		}
 		st.Next, st.Notice = next, ""
@@ -483,13 +483,20 @@ func (h *Handler) codeTakenBack(ctx context.Context, u *authn.User) {
 	}
 }
 
+// cannotSignIn answers a sign-in that the store's failure stopped, and counts it.
+func (h *Handler) cannotSignIn(w http.ResponseWriter, r *http.Request) {
+	h.metrics.signInUnavailable()
+	w.Header().Set("Retry-After", "5")
+	h.errorPage(w, r, http.StatusServiceUnavailable, msgCannotSignIn)
+}
+
 // countsDown answers a sign-in whose attempt could not be counted where the gateways
 // share the counts of failed sign-ins: no password is checked unthrottled.
 func (h *Handler) countsDown(w http.ResponseWriter, r *http.Request, name string,
 	err error) {
 	h.storeError("counting failed sign-ins failed", err, h.auditName(name))
 	w.Header().Set("Retry-After", "5")
-	h.errorPage(w, r, http.StatusServiceUnavailable, msgCannotSignIn)
+	h.cannotSignIn(w, r)
 }
 
 // succeeded clears the counts of failed sign-ins that attempt, whose credentials were
@@ -506,6 +513,7 @@ func (h *Handler) succeeded(ctx context.Context, attempt *throttle.Attempt, user
 func (h *Handler) codesDown(w http.ResponseWriter, r *http.Request, st loginState,
 	msg string, err error) {
 	h.storeError(msg, err, st.Pending.User)
+	h.metrics.signInUnavailable()
 	w.Header().Set("Retry-After", "5")
 	h.render(w, r, http.StatusServiceUnavailable, page.Code{Site: h.site,
 		CSRFToken: st.CSRF, Error: msgCannotSignIn})
@@ -527,7 +535,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, u *authn.User,
 	brought := cookieValues(r, h.cookieName(r, session.CookieName))
 	if err := h.sessions.DeleteCookies(ctx, brought); err != nil {
 		h.storeError("deleting previous session failed", err, u.Name)
-		h.errorPage(w, r, http.StatusServiceUnavailable, msgCannotSignIn)
+		h.cannotSignIn(w, r)
 		return
 	}
 	sess, value, err := h.sessions.Create(ctx, session.Login{
@@ -536,10 +544,10 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, u *authn.User,
 	})
 	if err != nil {
 		h.storeError("creating session failed", err, u.Name)
-		h.errorPage(w, r, http.StatusServiceUnavailable, msgCannotSignIn)
+		h.cannotSignIn(w, r)
 		return
 	}
-	h.storeWorked()
+	h.storeWorked(true)
 	h.audit(r, "sign-in", u.Name, how, sessionAttr(sess))
 	noteUser(w, u)
 	h.setSessionCookie(w, r, value, h.sessions.CookieMaxAge(sess))

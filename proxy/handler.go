@@ -106,6 +106,8 @@ type Handler struct {
 	rememberMe   bool
 	cookieDomain string
 	storeIsDown  atomic.Bool             // the store failed and has not answered since
+	writesDown   atomic.Bool             // a write failed, and none has worked since
+	writeProbe   atomic.Int64            // when a read last tried a write, in Unix ns
 	pageTime     time.Duration           // read and write deadline for the gateway's own pages
 	bodyIdle     time.Duration           // longest a proxied body or stream may stall
 	tunnelCheck  time.Duration           // how often an open websocket's sign-in is checked
@@ -904,11 +906,11 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 				"client_ip", h.clientIP(r).String())
 			return nil, nil, err
 		}
-		h.storeWorked()
+		h.storeWorked(false)
 		h.clearSessionCookie(w, r)
 		return nil, nil, nil
 	}
-	h.storeWorked()
+	h.storeWorked(false)
 	u = h.auth.Users().Lookup(s.User)
 	if reason := h.sessionEnded(s, u); reason != "" {
 		if err := h.sessions.Delete(ctx, s); err != nil {
@@ -974,21 +976,66 @@ func (h *Handler) storeDown(w http.ResponseWriter, r *http.Request) {
 		"now. Try again in a moment.")
 }
 
-// storeFailed records that the store failed, so that its recovery is logged.
+// storeFailed records that a read of the store failed, so that its recovery is logged.
 func (h *Handler) storeFailed() { h.storeIsDown.Store(true) }
 
 // storeError logs a store operation on user's session that failed, as msg, and records
-// the failure, so that the store's recovery is logged too.
+// the failure as one of a write, which only a write that works puts right: a store that
+// can be read but not written (a full disk) signs nobody in.
 func (h *Handler) storeError(msg string, err error, user string) {
+	h.writesDown.Store(true)
 	h.storeFailed()
 	h.log.Error(msg, "error", err, "user", user)
 }
 
-// storeWorked logs, once, that the store answers again after a failure.
-func (h *Handler) storeWorked() {
+// storeWorked logs, once, that the store answers again after a failure: after a
+// failed write, once a write worked (wrote), and otherwise once anything did. A read
+// that works while writes are down tries a write of its own, at most once a second.
+func (h *Handler) storeWorked(wrote bool) {
+	switch {
+	case wrote:
+		h.writesDown.Store(false)
+	case h.writesDown.Load():
+		if !h.probeWrites() {
+			return
+		}
+	}
 	if h.storeIsDown.Load() && h.storeIsDown.CompareAndSwap(true, false) {
 		h.log.Info("session store available again")
 	}
+}
+
+// probeWrites writes a record of the gateway's own to the store, unless one was
+// written less than a second ago, and reports whether it worked, which ends the
+// failure of writes.
+func (h *Handler) probeWrites() bool {
+	now, last := time.Now().UnixNano(), h.writeProbe.Load()
+	if now-last < int64(time.Second) || !h.writeProbe.CompareAndSwap(last, now) {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if h.sessions.CheckWrite(ctx) != nil {
+		return false
+	}
+	h.writesDown.Store(false)
+	return true
+}
+
+// Ready reports why the session store is not ready to serve, or nil: it cannot be
+// read, or, after a write failed, a write of a record of its own fails too.
+func (h *Handler) Ready(ctx context.Context) error {
+	if err := h.sessions.Check(ctx); err != nil {
+		return err
+	}
+	if !h.writesDown.Load() {
+		return nil
+	}
+	if err := h.sessions.CheckWrite(ctx); err != nil {
+		return err
+	}
+	h.storeWorked(true)
+	return nil
 }
 
 // loginRequired answers a request for a protected path that has no valid session.

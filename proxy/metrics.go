@@ -58,7 +58,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(m.requests, m.duration, m.upstream, m.signIns, m.throttles, m.checks)
 	// Counters that exist from the start read as zero rather than absent, so that a rate
 	// or an alert on them works before the first event.
-	for _, r := range []string{"success", "failure", "throttled"} {
+	for _, r := range []string{"success", "failure", "throttled", "unavailable"} {
 		m.signIns.WithLabelValues(r)
 	}
 	for _, r := range throttleReasons {
@@ -108,6 +108,13 @@ func (m *Metrics) upstreamError(route string) {
 func (m *Metrics) passwordCheck(p authn.Priority) {
 	if m != nil {
 		m.checks.WithLabelValues(p.String()).Inc()
+	}
+}
+
+// signInUnavailable counts a sign-in that a failure of the session store stopped.
+func (m *Metrics) signInUnavailable() {
+	if m != nil {
+		m.signIns.WithLabelValues("unavailable").Inc()
 	}
 }
 

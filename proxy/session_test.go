@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/frontgate/gateway/authn/session"
+	"github.com/frontgate/gateway/proxy"
 )
 
 func sessionCookie(r resp) string {
@@ -85,10 +88,29 @@ func TestRememberMeOff(t *testing.T) {
 	}
 }
 
-// flaky is a session store that can be made to fail, as an unreachable one does.
+// flaky is a session store that can be made to fail, as an unreachable one does, or to
+// fail its writes only, as one on a full disk does.
 type flaky struct {
 	session.Store
-	down atomic.Bool
+	down, full atomic.Bool
+}
+
+// writeFails reports whether a write is to fail now.
+func (f *flaky) writeFails() bool { return f.down.Load() || f.full.Load() }
+
+func (f *flaky) Touch(ctx context.Context, k string, seen time.Time, d time.Duration) error {
+	if f.writeFails() {
+		return errDown
+	}
+	return f.Store.Touch(ctx, k, seen, d)
+}
+
+func (f *flaky) Replace(ctx context.Context, k string, s *session.Session,
+	d time.Duration) error {
+	if f.writeFails() {
+		return errDown
+	}
+	return f.Store.Replace(ctx, k, s, d)
 }
 
 var errDown = errors.New("store unreachable")
@@ -101,14 +123,14 @@ func (f *flaky) Get(ctx context.Context, k string) (*session.Session, error) {
 }
 
 func (f *flaky) Put(ctx context.Context, k string, s *session.Session, d time.Duration) error {
-	if f.down.Load() {
+	if f.writeFails() {
 		return errDown
 	}
 	return f.Store.Put(ctx, k, s, d)
 }
 
 func (f *flaky) Delete(ctx context.Context, k string) error {
-	if f.down.Load() {
+	if f.writeFails() {
 		return errDown
 	}
 	return f.Store.Delete(ctx, k)
@@ -201,6 +223,55 @@ func TestStoreOutageSeenAtSignIn(t *testing.T) {
 	if _, back := storeRecords(logs.records()); failed != 1 || len(back) != 1 {
 		t.Errorf("got %d failures and %d recoveries logged, want 1 and 1; log:\n%s", failed,
 			len(back), logs.b.String())
+	}
+}
+
+// TestStoreFullIsNotReady: a store that reads but cannot write, as on a full disk, signs
+// nobody in; such sign-ins are counted as unavailable, the gateway is not ready, and the
+// store is not said to be back until a write works, whatever reads do meanwhile.
+func TestStoreFullIsNotReady(t *testing.T) {
+	up := newEcho(t)
+	store, logs := &flaky{Store: session.NewMemory()}, &secLog{}
+	reg := prometheus.NewRegistry()
+	e := newEnvByHand(t, up, "  idle_timeout: 1h\n  lifetime: 2h\nroutes:\n"+
+		"  - upstream: \""+up.URL+"\"\n    public: [/public/]\n",
+		handParts{store: store, log: slog.New(slog.NewJSONHandler(logs, nil)),
+			metrics: proxy.NewMetrics(reg)})
+	alice := e.session("alice", alicePass)
+	ctx := context.Background()
+
+	store.full.Store(true)
+	if r := e.browser().login("bob", bobPass, "/"); r.StatusCode !=
+		http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "5" {
+		t.Errorf("sign-in, store full: status %d, Retry-After %q; want 503, 5", r.StatusCode,
+			r.Header.Get("Retry-After"))
+	}
+	if got := scrapeLines(t, reg, "gateway_sign_ins_total"); !strings.Contains(got,
+		`gateway_sign_ins_total{result="unavailable"} 1`) {
+		t.Errorf("sign-ins:\n%s\nwant one unavailable", got)
+	}
+	// alice's session can still be read: she is served, and the store is not back
+	for range 2 {
+		if r := e.raw("GET", "/app/", alice, nil); r.StatusCode != 200 {
+			t.Errorf("signed in, store full: status %d, want 200", r.StatusCode)
+		}
+	}
+	if _, back := storeRecords(logs.records()); len(back) != 0 {
+		t.Errorf("store full: %d %q records after reads, want none", len(back), msgStoreBack)
+	}
+	if err := e.h.Ready(ctx); err == nil {
+		t.Error("Ready with the store full: nil, want an error")
+	}
+
+	store.full.Store(false)
+	if err := e.h.Ready(ctx); err != nil {
+		t.Errorf("Ready with the store writable again: %v", err)
+	}
+	if _, back := storeRecords(logs.records()); len(back) != 1 {
+		t.Errorf("store writable again: %d %q records, want 1", len(back), msgStoreBack)
+	}
+	if r := e.browser().login("bob", bobPass, "/"); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("sign-in, store writable again: status %d, want 303", r.StatusCode)
 	}
 }
 

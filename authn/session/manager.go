@@ -452,6 +452,23 @@ func (m *Manager) Check(ctx context.Context) error {
 	return fmt.Errorf("session store: %w", err)
 }
 
+// CheckWrite reports whether the store can be written: it writes a record of its own,
+// which no cookie names, for a few seconds, and deletes it.
+func (m *Manager) CheckWrite(ctx context.Context) error {
+	now := m.now()
+	// a user name no users file can hold, so that no listing of a user shows it
+	s := &Session{ID: "readiness-probe", User: "\x00readiness-probe", Backend: "probe",
+		AuthHash: "probe", CSRFToken: "probe", Created: now, LastSeen: now,
+		Expires: now.Add(10 * time.Second)}
+	if err := m.store.Put(ctx, "readiness-probe-write", s, 10*time.Second); err != nil {
+		return fmt.Errorf("session store: writing: %w", err)
+	}
+	if err := m.store.Delete(ctx, "readiness-probe-write"); err != nil {
+		return fmt.Errorf("session store: writing: %w", err)
+	}
+	return nil
+}
+
 // Bound reports whether s was created under passwordHash, the user's current hash.
 func (m *Manager) Bound(s *Session, passwordHash string) bool {
 	return m.keys.AuthHashMatches(s.AuthHash, passwordHash)

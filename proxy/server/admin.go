@@ -36,7 +36,7 @@ func adminHandler(reg *prometheus.Registry, g *gateway, withPprof bool) http.Han
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := g.handler().Sessions().Check(ctx); err != nil {
+		if err := g.handler().Ready(ctx); err != nil {
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
