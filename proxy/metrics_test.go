@@ -29,7 +29,7 @@ type fakeCounter struct {
 	err    error
 	delay  time.Duration
 	margin time.Duration
-	calls atomic.Int64
+	calls  atomic.Int64
 }
 
 func (f *fakeCounter) set(n int, err error) {
