@@ -46,11 +46,24 @@ type gateway struct {
 	// the next sees it too; unreadable is why the file could not be read, while it
 	// cannot. Only the watcher touches them.
 	pending, unreadable string
+
+	// inFlight counts the requests being served, open websockets among them
+	inFlight atomic.Int64
 }
 
 // ServeHTTP implements http.Handler with the current handler.
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.inFlight.Add(1)
+	defer g.inFlight.Add(-1)
 	g.cur.Load().ServeHTTP(w, r)
+}
+
+// settle waits, at most for limit, until no request is being served: requests cut at
+// the shutdown deadline end, and write their access records, before the process does.
+func (g *gateway) settle(limit time.Duration) {
+	for end := time.Now().Add(limit); g.inFlight.Load() > 0 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // handler returns the current handler.

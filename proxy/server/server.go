@@ -300,11 +300,16 @@ func Run(ctx context.Context, o Options) error {
 	defer scancel()
 	lg.Info("gateway stopping", "deadline", timeout.String())
 	if err := srv.Shutdown(sctx); err != nil {
-		// past the deadline: what is still in flight is cut, not left to run on
+		// Past the deadline what is still in flight is cut, not left to run on: the
+		// deadline did its work, and the stop is no failure. The requests cut are given
+		// a moment to end and be recorded, as a client gone (499).
+		cut := g.inFlight.Load()
 		srv.Close()
 		lg.Warn("requests still in flight at the shutdown deadline were cut",
-			"deadline", timeout.String())
-		return fmt.Errorf("shutting down: %w", err)
+			"deadline", timeout.String(), "requests", cut)
+		g.settle(time.Second)
+		lg.Info("gateway stopped")
+		return nil
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving: %w", err)
