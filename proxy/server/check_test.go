@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -298,6 +299,46 @@ func TestMixedCostWarning(t *testing.T) {
 			sameWarnings(t, warningsOf(t, path, string(cfg)), path, tt.want)
 		})
 	}
+}
+
+// TestStateDirWarnings: a state_dir, or the folder it would be made in, that the user
+// check runs as could not write, or a store or secret file there it could not read and
+// write, is warned of.
+func TestStateDirWarnings(t *testing.T) {
+	path, _, _ := configAndHash(t)
+	dir := filepath.Dir(path)
+	state := filepath.Join(dir, "state")
+	denied := map[string]bool{}
+	t.Cleanup(func() { access = syscall.Access })
+	access = func(p string, mode uint32) error {
+		if denied[p] {
+			return syscall.EACCES
+		}
+		return nil
+	}
+	cfg := "listen: \"127.0.0.1:0\"\nstate_dir: state/sub\nusers:\n  file: users.yaml\n" +
+		"routes:\n  - upstream: http://127.0.0.1:9\n"
+	who := fmt.Sprintf("this user (uid %d)", os.Getuid())
+
+	// not made yet: the folder it would be made in is asked
+	denied[dir] = true
+	sameWarnings(t, warningsOf(t, path, cfg), path, []string{":2: state_dir: " + dir +
+		", where state_dir " + state + "/sub would be made, cannot be written by " + who +
+		"; the gateway keeps its sessions, secret and control socket there"})
+	delete(denied, dir)
+	sameWarnings(t, warningsOf(t, path, cfg), path, nil)
+
+	// made, with a store file the user may not write
+	os.MkdirAll(filepath.Join(state, "sub"), 0o700)
+	db := filepath.Join(state, "sub", "sessions.db")
+	os.WriteFile(db, nil, 0o600)
+	denied[db] = true
+	sameWarnings(t, warningsOf(t, path, cfg), path, []string{":2: state_dir: " + db +
+		" cannot be read and written by " + who + ", as the gateway must"})
+	denied[filepath.Join(state, "sub")] = true
+	sameWarnings(t, warningsOf(t, path, cfg), path, []string{":2: state_dir: " +
+		state + "/sub cannot be written by " + who + "; the gateway keeps its sessions, " +
+		"secret and control socket there"})
 }
 
 // TestSlowHashWarning: a password hash so slow that the wait a sign-in is given for its

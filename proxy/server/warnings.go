@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/frontgate/gateway/authn"
@@ -29,6 +31,7 @@ import (
 // no user warnings; loading it is the error then.
 func Warnings(cfg *config.Config) []error {
 	out := append(cfg.LiteralVariables(), tlsWarnings(cfg)...)
+	out = append(out, stateDirWarnings(cfg)...)
 	out = append(out, loopWarnings(cfg)...)
 	out = append(out, ruleWarnings(cfg)...)
 	return append(out, userWarnings(cfg)...)
@@ -376,4 +379,47 @@ func mixedCostWarning(cfg *config.Config, users map[string]*authn.User) error {
 		"wrong password takes as long as a cost few users have can be told from a missing "+
 		"user by the odds; give %s a hash from gateway hash-password, so that every "+
 		"user's is of one cost", len(kinds), named))
+}
+
+// access is access(2), which tests replace: root, as which tests often run, may do
+// anything.
+var access = syscall.Access
+
+// stateDirWarnings returns a warning for each place in state_dir that the user this
+// runs as could not use as the gateway must: the folder itself (or, when it is yet to
+// be made, the folder it would be made in), and the session store and generated secret
+// in it. These are warnings, not errors: check may run as another user than the
+// gateway, and the gateway, which cannot start without them, says so itself.
+func stateDirWarnings(cfg *config.Config) []error {
+	const r, w, x = 4, 2, 1 // access(2)'s R_OK, W_OK and X_OK
+	var out []error
+	who := fmt.Sprintf("this user (uid %d)", os.Getuid())
+	dir := cfg.StateDir
+	for {
+		if _, err := os.Stat(dir); err == nil || filepath.Dir(dir) == dir {
+			break
+		}
+		dir = filepath.Dir(dir)
+	}
+	if access(dir, w|x) != nil {
+		what := dir
+		if dir != cfg.StateDir {
+			what = fmt.Sprintf("%s, where state_dir %s would be made,", dir, cfg.StateDir)
+		}
+		return append(out, cfg.Errorf("state_dir", fmt.Errorf("%s cannot be written by "+
+			"%s; the gateway keeps its sessions, secret and control socket there", what,
+			who)))
+	}
+	files := []string{secretFile}
+	if cfg.Session.Store == "bolt" {
+		files = append(files, boltFile)
+	}
+	for _, name := range files {
+		path := filepath.Join(cfg.StateDir, name)
+		if _, err := os.Stat(path); err == nil && access(path, r|w) != nil {
+			out = append(out, cfg.Errorf("state_dir", fmt.Errorf("%s cannot be read and "+
+				"written by %s, as the gateway must", path, who)))
+		}
+	}
+	return out
 }
