@@ -170,6 +170,11 @@ func Run(ctx context.Context, o Options) error {
 	defer FlushLog(lg)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// A users file that cannot be read stops the start before state_dir is made or
+	// locked, so that its problem is the one named.
+	if _, err := authn.ReadUsersFile(cfg.Users.File); err != nil {
+		return usersError(cfg, err)
+	}
 
 	// The store and what watches files live until Run returns, past the end of ctx:
 	// requests in flight during the drain still read and write sessions.

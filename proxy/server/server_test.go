@@ -99,6 +99,20 @@ func TestRunRefusesBadConfig(t *testing.T) {
 	}
 }
 
+// TestRunNamesUsersFileFirst: a users file that cannot be read stops the start with
+// its own problem, before state_dir is made.
+func TestRunNamesUsersFileFirst(t *testing.T) {
+	path := writeConfig(t, "http://127.0.0.1:1")
+	os.Remove(filepath.Join(filepath.Dir(path), "users.yaml"))
+	err := Run(context.Background(), Options{ConfigPath: path, Stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "users.file") {
+		t.Errorf("missing users file: got %v, want an error naming users.file", err)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(path), "data")); !os.IsNotExist(err) {
+		t.Errorf("state_dir was made before the users file was read: %v", err)
+	}
+}
+
 func TestStateDirWritableByOthersRefused(t *testing.T) {
 	path := writeConfig(t, "http://127.0.0.1:1")
 	dir := filepath.Join(filepath.Dir(path), "data")
