@@ -194,6 +194,17 @@ func Run(ctx context.Context, o Options) error {
 	// sessions of users removed, disabled or given a new password while it was stopped
 	go g.endSessions("")
 
+	// The control socket lets the gateway command list and revoke sessions in this
+	// process, whose store (memory, or a locked file) it could not open itself.
+	// A second gateway on the same state_dir would share its generated secret and its
+	// store file, and the command could not tell the two apart: refuse to start. It is
+	// made before any listener, so that a state_dir the gateway cannot write stops the
+	// start before anything is said to serve.
+	cln, err := listenControl(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	defer cln.Close() // which removes the socket file too
 	ln := o.Listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
@@ -266,15 +277,6 @@ func Run(ctx context.Context, o Options) error {
 		defer plain.Close()
 	}
 
-	// The control socket lets the gateway command list and revoke sessions in this
-	// process, whose store (memory, or a locked file) it could not open itself.
-	// A second gateway on the same state_dir would share its generated secret and its
-	// store file, and the command could not tell the two apart: refuse to start.
-	cln, err := listenControl(cfg.StateDir)
-	if err != nil {
-		srv.Close()
-		return err
-	}
 	ctl := &http.Server{Handler: controlHandler(adminSessions{g}, cfg.File, lg),
 		ReadHeaderTimeout: 10 * time.Second}
 	go ctl.Serve(cln)
