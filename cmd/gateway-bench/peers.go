@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -187,15 +186,10 @@ func compareVersions(a, b string) int {
 // startPeer starts p in front of its upstream listener on a free loopback port,
 // records its idle memory and, for oauth2-proxy, signs in.
 func (b *bench) startPeer(ctx context.Context, p peer) (*target, error) {
-	dir := filepath.Join(b.dir, p.name)
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("making folder of %s: %w", p.name, err)
-	}
-	port, err := freePort()
+	dir, addr, err := b.place(p.name)
 	if err != nil {
 		return nil, err
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	up := b.up.listeners[p.name]
 
 	var cmd *exec.Cmd

@@ -288,15 +288,10 @@ type gatewaySpec struct {
 // startGateway writes spec's config and users file, starts the gateway, records its
 // idle memory, then signs in as benchUser.
 func (b *bench) startGateway(ctx context.Context, spec gatewaySpec) (*target, error) {
-	dir := filepath.Join(b.dir, spec.name)
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("making folder of %s: %w", spec.name, err)
-	}
-	port, err := freePort()
+	dir, addr, err := b.place(spec.name)
 	if err != nil {
 		return nil, err
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	config, err := b.writeConfig(dir, addr, spec)
 	if err != nil {
 		return nil, err
@@ -338,6 +333,19 @@ func (b *bench) startGateway(ctx context.Context, spec gatewaySpec) (*target, er
 		return nil, p.failure(err)
 	}
 	return t, nil
+}
+
+// place makes the folder of the target name and finds it a free loopback address.
+func (b *bench) place(name string) (dir, addr string, err error) {
+	dir = filepath.Join(b.dir, name)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return "", "", fmt.Errorf("making folder of %s: %w", name, err)
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", "", err
+	}
+	return dir, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
 }
 
 // writeConfig writes the users file and gateway.yaml for spec into dir and returns the
