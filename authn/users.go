@@ -202,7 +202,8 @@ func parseUsersInto(data []byte, file string,
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fail(nil, "", errors.New("file is empty"))
+			return nil, &FileError{File: file, Line: 1, Err: errors.New("file is empty; " +
+				"a users file starts with users:")}
 		}
 		line, msg := yamlerr.Syntax(data, err)
 		return nil, &FileError{File: file, Line: line, Err: errors.New("invalid YAML: " + msg)}

@@ -116,7 +116,7 @@ func TestParseUsersErrors(t *testing.T) {
 			"users", 2, "control"},
 		{"duplicate user", "users:\n  bob:\n    password: \"" + h + "\"\n  bob:\n" +
 			"    password: \"" + h + "\"\n", "users.bob", 4, "defined twice"},
-		{"empty", "", "", 0, "empty"},
+		{"empty", "", "", 1, "file is empty; a users file starts with users:"},
 		{"yes is not a bool", "users:\n  bob:\n    password: \"" + h + "\"\n    disabled: yes\n",
 			"users.bob.disabled", 4, "true or false"},
 		{"quoted bool", "users:\n  bob:\n    password: \"" + h + "\"\n    disabled: \"true\"\n",

@@ -37,7 +37,8 @@ type bcryptHash struct {
 // "$", then 53 characters of salt and key in bcrypt's alphabet.
 func parseBcrypt(encoded string) (Hash, error) {
 	if len(encoded) != bcryptLen || encoded[6] != '$' {
-		return nil, malformed(schemeBcrypt, "want $2b$<cost>$ and 53 characters, 60 in all")
+		return nil, malformed(schemeBcrypt, "want $2a$, $2b$ or $2y$, then <cost>$ and 53 "+
+			"characters, 60 in all")
 	}
 
 	// x/crypto/bcrypt raises a cost below 4 to 10 when hashing; here a low

@@ -83,9 +83,17 @@ func indentHint(data []byte, line int) string {
 	if in == inPrev || in > inPrev && opens {
 		return ""
 	}
-	return fmt.Sprintf("line %d is indented %d spaces, line %d above it %d: the keys of "+
+	return fmt.Sprintf("line %d is indented %s, line %d above it %d: the keys of "+
 		"one mapping start in one column, and only a key that ends its line with a colon "+
-		"has lines indented under it", line, in, above, inPrev)
+		"has lines indented under it", line, spaces(in), above, inPrev)
+}
+
+// spaces counts n spaces in words: "1 space", "4 spaces".
+func spaces(n int) string {
+	if n == 1 {
+		return "1 space"
+	}
+	return fmt.Sprintf("%d spaces", n)
 }
 
 // indentOf returns how many spaces start s, counting those after a list's "- " too:

@@ -46,6 +46,9 @@ func TestSyntax(t *testing.T) {
 		{"key too far in, after a comment", "s:\n a: 1\n # note\n\n  b: 2\n", 5,
 			"did not find expected key (line 5 is indented 2 spaces, line 2 above it 1: " +
 				columns + ")"},
+		{"key one space in", "s:\n  a: 1\n b: 2\n", 3,
+			"did not find expected key (line 3 is indented 1 space, line 2 above it 2: " +
+				columns + ")"},
 		{"list item key too far out", "r:\n  - p: /\n    u: x\n  q: y\n", 4,
 			"did not find expected '-' indicator (line 4 is indented 2 spaces, line 3 " +
 				"above it 4: " + columns + ")"},
