@@ -271,7 +271,7 @@ func (r *results) writeFlood(b *strings.Builder) {
 		"X-Forwarded-For address of %s used once%s (the gateway trusts 127.0.0.1 as a "+
 		"proxy), so that the throttle, which counts per address and per name, lets every "+
 		"one through to a full check against a dummy hash of the users' cost: the most "+
-		"work a flood can make, as from a botnet. Meanwhile a real user signs in again "+
+		"work a flood can make. Meanwhile a real user signs in again "+
 		"and again from %s: in turn from a browser it signed in with before the flood, "+
 		"which carries the gateway's device cookie, from a browser never used before, "+
 		"and from a browser never used before at an address never used before "+
