@@ -260,7 +260,8 @@ func TestPublicFileOpen(t *testing.T) {
 	up := newEcho(t)
 	e := newEnvFromYAML(t, up, t.TempDir(), fmt.Sprintf("session:\n  secrets: [%q]\n",
 		secret)+"routes:\n  - path: /\n    upstream: \""+up.URL+"\"\n"+
-		"    public: [/favicon.ico, /robots.txt, /static/, /admin.json, /docs.v2/]\n"+
+		"    public: [/favicon.ico, /robots.txt, /static/, /admin.json, /docs.v2/, "+
+		"/index.php]\n"+
 		"  - path: /admin/\n    upstream: \""+up.URL+"\"\n    allow:\n      users: [bob]\n")
 	alice, bob := e.session("alice", alicePass), e.session("bob", bobPass)
 	for _, tt := range []struct {
@@ -275,6 +276,9 @@ func TestPublicFileOpen(t *testing.T) {
 		{"anonymous", "", "/favicon.png", 401},
 		{"anonymous", "", "/FAVICON.ICO", 401},
 		{"anonymous", "", "/docs.v2/", 401}, // a folder is not a file
+		// a front controller is no file: it serves the app, routed by its query
+		{"anonymous", "", "/index.php", 401},
+		{"alice", alice, "/index.php", 200},
 		// read as /admin, which the /admin/ route keeps for bob
 		{"anonymous", "", "/admin.json", 401},
 		{"alice", alice, "/admin.json", 403},

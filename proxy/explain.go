@@ -106,8 +106,13 @@ func (h *Handler) Explain(r *http.Request, u *authn.User) Decision {
 		case u.Disabled:
 			d.Outcome, d.Reason = "sign-in required", "the user is disabled"
 		default:
-			if ok, why := o.rt.why(u, r.Method, r.URL.RawQuery); !ok {
+			ok, why := o.rt.why(u, r.Method, r.URL.RawQuery)
+			switch {
+			case !ok:
 				d.Outcome, d.Reason = "forbidden", why+of
+			case d.Outcome == "public":
+				// public on its own route, but not on another's: the user passes there
+				d.Outcome, d.Reason = "allowed", why+of
 			}
 		}
 	}

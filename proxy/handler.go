@@ -1169,7 +1169,10 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 const StatusClientClosed = 499
 
 // clientGone records that the client of the request w answers went away before its
-// answer, which is then not written.
+// answer, and ends the request without one: the connection is closed, or the stream
+// reset. A client that only half-closed its connection, which the server takes for
+// gone, so learns of the failure too, rather than from the empty 200 that a handler
+// returning without an answer would give it.
 func clientGone(w http.ResponseWriter, st *state) {
 	if sw, ok := w.(*statusWriter); ok {
 		sw.gone = true
@@ -1177,6 +1180,7 @@ func clientGone(w http.ResponseWriter, st *state) {
 	if st != nil && st.reason == "" {
 		st.reason = "client went away"
 	}
+	panic(http.ErrAbortHandler)
 }
 
 // gatewayCookies are the cookies the gateway sets. They never reach an upstream, and an

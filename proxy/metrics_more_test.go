@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -433,5 +434,22 @@ func TestClientGoneIs499(t *testing.T) {
 	if got := scrapeLines(t, reg, "gateway_upstream_errors_total"); got != "" &&
 		got != `gateway_upstream_errors_total{route="/"} 0` {
 		t.Errorf("upstream errors: got\n%s\nwant none", got)
+	}
+
+	// A client that only half-closes is taken for gone as well: it gets no answer, and
+	// above all not an empty 200 for a request whose fate it cannot know.
+	c, err := net.Dial("tcp", strings.TrimPrefix(gw.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "POST /think HTTP/1.1\r\nHost: gw.example.test\r\n"+
+		"Content-Length: 1\r\n\r\nx")
+	<-entered
+	c.(*net.TCPConn).CloseWrite()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	answer, _ := io.ReadAll(c)
+	if len(answer) > 0 {
+		t.Errorf("a half-closed client got an answer:\n%s", answer)
 	}
 }

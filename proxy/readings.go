@@ -169,7 +169,21 @@ func (h *Handler) otherReadings(host, decoded string, rt *route, public bool) re
 // operator's to allow: they made public the path a browser asks for, not a prefix.
 func (rt *route) namesFile(p string) bool {
 	for _, e := range rt.public {
-		if e == p && !strings.HasSuffix(e, "/") && formatReading(e) != e {
+		if e == p && !strings.HasSuffix(e, "/") && formatReading(e) != e && !IsScript(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsScript reports whether the last segment of the path p has a PHP extension, as a
+// front controller's name does ("/index.php"): such a script serves the whole app,
+// routed by its query or what follows it, and naming it public opens no file but the
+// app, so the gateway holds it to the rule of the paths the app may read it as.
+func IsScript(p string) bool {
+	seg := p[strings.LastIndexByte(p, '/')+1:]
+	for i := 1; i < len(seg); i++ {
+		if seg[i] == '.' && phpExtension(seg[i+1:]) {
 			return true
 		}
 	}

@@ -215,6 +215,11 @@ func TestRuleWarnings(t *testing.T) {
 				"standard defines: only requests that use it pass this rule; did you " +
 				"mean GET?"}},
 		{"users named", "    allow:\n      users: [alice]\n      groups: []\n", nil},
+		{"a script made public", "    public: [/static/, /favicon.ico, /index.php]\n",
+			[]string{":6: routes[0].public[2]: /index.php names a PHP script, which may be " +
+				"the app's front controller, serving every page of the app: it stays " +
+				"protected as those pages are; make public the folders of files the app " +
+				"serves as they are"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

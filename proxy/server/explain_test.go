@@ -57,6 +57,23 @@ upstream receives:
   X-Forwarded-User: bob
   X-Gateway-Hop: (the gateway process's token)
 `},
+		// public on its own route, but an app may read it as a path the route protects:
+		// a signed-in user passes by the rule, not as the public do
+		{"public, and read as protected", ExplainRequest{User: "bob", Method: "GET",
+			URL: "http://localhost/public/x.php/y"}, `
+request:  GET http://localhost/public/x.php/y as bob
+route:    any host, path /, upstream http://127.0.0.1:9001
+decision: allowed: any signed-in user may pass (an app may read the path as one under /)
+upstream receives:
+  GET /public/x.php/y HTTP/1.1
+  Host: localhost
+  X-Forwarded-For: 192.0.2.1
+  X-Forwarded-Groups: admins
+  X-Forwarded-Host: localhost
+  X-Forwarded-Proto: http
+  X-Forwarded-User: bob
+  X-Gateway-Hop: (the gateway process's token)
+`},
 		{"HTTP Basic", ExplainRequest{Method: "GET", URL: "/api/v1",
 			Header: basic("bob", "pw")}, `
 request:  GET http://localhost/api/v1 as bob (by HTTP Basic)

@@ -17,6 +17,7 @@ import (
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/config/yamlerr"
+	"github.com/frontgate/gateway/proxy"
 )
 
 // Warnings returns what in cfg and its users file is valid but most likely a mistake,
@@ -52,6 +53,15 @@ var knownMethods = []string{"get", "head", "post", "put", "delete", "connect", "
 func ruleWarnings(cfg *config.Config) []error {
 	var out []error
 	for i, rt := range cfg.Routes {
+		for j, p := range rt.Public {
+			if proxy.IsScript(p) {
+				out = append(out, cfg.Errorf(fmt.Sprintf("routes[%d].public[%d]", i, j),
+					fmt.Errorf("%s names a PHP script, which may be the app's front "+
+						"controller, serving every page of the app: it stays protected "+
+						"as those pages are; make public the folders of files the app "+
+						"serves as they are", p)))
+			}
+		}
 		key := fmt.Sprintf("routes[%d].allow", i)
 		if (cfg.Set(key+".users") || cfg.Set(key+".groups")) &&
 			len(rt.Allow.Users) == 0 && len(rt.Allow.Groups) == 0 {
