@@ -899,7 +899,8 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 		var expired *session.ExpiredError
 		switch {
 		case errors.As(err, &expired):
-			h.audit(r, "session ended", expired.User, "expired")
+			h.audit(r, "session ended", expired.User, "expired",
+				slog.String("session", session.ListedID(expired.ID)))
 		case !errors.Is(err, session.ErrNotFound):
 			h.storeFailed()
 			h.log.Error("session store unavailable", "error", err,
@@ -1498,12 +1499,13 @@ func (h *Handler) Sessions() *session.Manager { return h.sessions }
 
 // EndSessions deletes from the store the sessions of user, or of everyone when user is
 // empty, that no longer sign their user in: the user was removed or disabled, their
-// password changed, or the secret that sealed the session was removed. It writes an
-// audit record for each and returns how many it ended.
+// password changed, the secret that sealed the session was removed, or the session is
+// past a lifetime or idle timeout shortened since it was made. It writes an audit record
+// for each and returns how many it ended.
 // Requests end such sessions too, but only when their browser comes back: this leaves
 // nothing in the store meanwhile.
 func (h *Handler) EndSessions(ctx context.Context, user string) (int, error) {
-	list, err := h.sessions.List(ctx, user)
+	list, err := h.sessions.Stored(ctx, user)
 	if err != nil {
 		return 0, err
 	}
@@ -1512,6 +1514,10 @@ func (h *Handler) EndSessions(ctx context.Context, user string) (int, error) {
 		reason := "secret removed"
 		if h.sessions.Sealed(e.Key, &e.Session) {
 			reason = h.sessionEnded(&e.Session, h.auth.Users().Lookup(e.Session.User))
+		}
+		if reason == "" && !h.sessions.Live(&e.Session) {
+			// past a lifetime or idle timeout shortened since it was made
+			reason = "expired"
 		}
 		if reason == "" {
 			continue

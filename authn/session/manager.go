@@ -182,6 +182,7 @@ func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error
 			if err := m.store.Delete(ctx, key); err != nil {
 				return nil, fmt.Errorf("deleting expired session: %w", err)
 			}
+			s.ID = id
 			expired = s
 			continue
 		}
@@ -194,7 +195,7 @@ func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error
 	}
 	if found == nil {
 		if expired != nil {
-			return nil, &ExpiredError{User: expired.User}
+			return nil, &ExpiredError{User: expired.User, ID: expired.ID}
 		}
 		return nil, ErrNotFound
 	}
@@ -271,12 +272,18 @@ func (m *Manager) decode(v string, now time.Time) (openedCookie, bool) {
 type ExpiredError struct {
 	// User is the username the session belonged to.
 	User string
+	// ID is the session's id, for ListedID.
+	ID string
 }
 
 func (e *ExpiredError) Error() string { return "session expired" }
 
 // Is makes errors.Is(err, ErrNotFound) true.
 func (e *ExpiredError) Is(target error) bool { return target == ErrNotFound }
+
+// Live reports whether s is within both its idle deadline and its lifetime, as the
+// Manager's settings have them now: a session made under longer ones may have ended.
+func (m *Manager) Live(s *Session) bool { return m.live(s, m.now()) }
 
 // live reports whether s is within both its idle deadline and its lifetime.
 func (m *Manager) live(s *Session, now time.Time) bool {
@@ -428,9 +435,9 @@ func (m *Manager) RevokeKey(ctx context.Context, key string) error {
 
 // List returns the live sessions of user, or of everyone when user is empty.
 func (m *Manager) List(ctx context.Context, user string) ([]Entry, error) {
-	list, err := m.store.List(ctx, user)
+	list, err := m.Stored(ctx, user)
 	if err != nil {
-		return nil, fmt.Errorf("listing sessions: %w", err)
+		return nil, err
 	}
 	now := m.now()
 	live := list[:0]
@@ -440,6 +447,17 @@ func (m *Manager) List(ctx context.Context, user string) ([]Entry, error) {
 		}
 	}
 	return live, nil
+}
+
+// Stored returns every session the store holds for user, or for every user when user
+// is empty, live or not: those past a deadline the Manager's settings have shortened
+// since they were made among them, which List leaves out.
+func (m *Manager) Stored(ctx context.Context, user string) ([]Entry, error) {
+	list, err := m.store.List(ctx, user)
+	if err != nil {
+		return nil, fmt.Errorf("reading the session store: %w", err)
+	}
+	return list, nil
 }
 
 // Check reports whether the store answers, for readiness checks: a lookup of a key no

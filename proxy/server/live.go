@@ -136,7 +136,7 @@ func (g *gateway) endSessions(user string) {
 		if who == "" {
 			who = "(every user)"
 		}
-		g.lg.Error("ending the sessions of changed users failed; their sessions are "+
+		g.lg.Error("ending sessions that no longer sign their users in failed; they are "+
 			"refused all the same", "user", who, "error", err)
 	}
 }
@@ -248,8 +248,13 @@ func (g *gateway) reload(reason string) error {
 	logWarnings(g.lg, cfg)
 	g.lg.Info("config reloaded", "reason", reason, "file", cfg.File,
 		"changed", changedKeys(old, cfg))
-	// Sessions sealed only under a secret that was removed can never be used again.
-	if !slices.Equal(old.Session.Secrets, cfg.Session.Secrets) {
+	// Sessions sealed only under a secret that was removed can never be used again, and
+	// those past a lifetime or idle timeout shortened now have ended: both go from the
+	// store at once, so that no later change brings them back.
+	o, n := old.Session, cfg.Session
+	if !slices.Equal(o.Secrets, n.Secrets) || o.Lifetime != n.Lifetime ||
+		o.IdleTimeout != n.IdleTimeout || o.RememberFor != n.RememberFor ||
+		*o.RememberMe != *n.RememberMe {
 		go g.endSessions("")
 	}
 	return nil

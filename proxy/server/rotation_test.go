@@ -100,3 +100,47 @@ func TestSecretRotationKeepsUsersSignedIn(t *testing.T) {
 		t.Errorf("after adding another secret: got %d, want 200", status)
 	}
 }
+
+// TestShortenedLifetimeEndsSessions: a reload that shortens session.lifetime ends, in the
+// store, the sessions already past it, though their browsers never come back, so that a
+// later reload that lengthens it again brings none of them back.
+func TestShortenedLifetimeEndsSessions(t *testing.T) {
+	configPollInterval = 20 * time.Millisecond
+	defer func() { configPollInterval = 2 * time.Second }()
+	up := newUpstream(t)
+	path := writeConfig(t, up)
+	orig, _ := os.ReadFile(path)
+	setLifetime := func(idle, life string) {
+		text := string(orig) + "session:\n  idle_timeout: " + idle + "\n  lifetime: " + life +
+			"\n"
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setLifetime("30m", "1h")
+	base, logs := runLogged(t, path)
+	alice := signIn(t, base, "alice", "pw")
+	time.Sleep(1100 * time.Millisecond) // older than the lifetime about to be set
+
+	setLifetime("1s", "1s")
+	waitReloads(t, logs, 1)
+	want := `msg="session ended" log=audit user=alice reason=expired session=`
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), want); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no audit record %q; log:\n%s", want, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	setLifetime("30m", "1h")
+	waitReloads(t, logs, 2)
+	res, err := alice.Get(base + "/app/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the lifetime lengthened again: status %d, want 401 (the session ended)",
+			res.StatusCode)
+	}
+}
