@@ -188,7 +188,10 @@ func (s *FileStore) Watch(ctx context.Context, interval time.Duration) {
 // watchState is what Watch remembers from one check to the next.
 type watchState struct {
 	pending fileStamp // a changed version seen once, to be read if seen again
-	failing string    // why the file could not be read, while it cannot
+	// when the file seen once was last written: a file written again since holds still
+	// no more, even when the same half is written twice
+	pendingMod time.Time
+	failing    string // why the file could not be read, while it cannot
 }
 
 // check is one of Watch's checks of the file.
@@ -210,8 +213,9 @@ func (s *FileStore) check(w *watchState) {
 		w.pending = fileStamp{}
 		return
 	}
-	if stamp != w.pending {
-		w.pending = stamp
+	mod := modTime(s.path)
+	if stamp != w.pending || !mod.Equal(w.pendingMod) {
+		w.pending, w.pendingMod = stamp, mod
 		return
 	}
 	w.pending = fileStamp{}
@@ -240,6 +244,16 @@ func (s *FileStore) restored(stamp fileStamp) bool {
 	s.snap.Store(&snapshot{users: snap.users, dummies: snap.dummies, stat: stamp,
 		good: stamp})
 	return true
+}
+
+// modTime returns when the file at path was last written, or the zero time when that
+// cannot be told.
+func modTime(path string) time.Time {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime()
 }
 
 func stampOf(path string) (fileStamp, error) {

@@ -498,6 +498,19 @@ func TestWatchWaitsForTheFileToHoldStill(t *testing.T) {
 			s.Lookup("carol") != nil, s.Lookup("bob") != nil, ended)
 	}
 
+	// the same half written again between two checks is no file that held still
+	half := []byte("users:\n" + alice)
+	os.WriteFile(path, half, 0o600)
+	s.check(&w)
+	later := time.Now().Add(time.Second)
+	os.WriteFile(path, half, 0o600)
+	os.Chtimes(path, later, later) // however coarse the file system's clock
+	s.check(&w)
+	if s.Lookup("bob") == nil || len(ended) > 0 {
+		t.Fatalf("a half written twice was read: bob %v, ended %v", s.Lookup("bob") != nil,
+			ended)
+	}
+
 	os.Remove(path)
 	for range 3 {
 		s.check(&w)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"os"
 	"reflect"
 	"slices"
 	"sync"
@@ -46,6 +47,7 @@ type gateway struct {
 	// the next sees it too; unreadable is why the file could not be read, while it
 	// cannot. Only the watcher touches them.
 	pending, unreadable string
+	pendingMod          time.Time // when the file pending was seen last written
 
 	// inFlight counts the requests being served, open websockets among them
 	inFlight atomic.Int64
@@ -293,11 +295,16 @@ func (g *gateway) checkConfig() {
 	g.mu.Lock()
 	same := stamp == g.stampConfig
 	g.mu.Unlock()
+	var mod time.Time
+	if fi, err := os.Stat(g.file); err == nil {
+		mod = fi.ModTime()
+	}
 	switch {
 	case same:
 		g.pending = ""
-	case stamp != g.pending:
-		g.pending = stamp
+	case stamp != g.pending || !mod.Equal(g.pendingMod):
+		// seen for the first time, or written again since, if only with the same text
+		g.pending, g.pendingMod = stamp, mod
 	default:
 		g.pending = ""
 		g.reload("file changed")
