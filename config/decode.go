@@ -322,6 +322,21 @@ func (d *decoder) hide(e *Error) *Error {
 		Err: hiddenError{msg: hidden, err: e.Err}}
 }
 
+// hint returns e with a word on how to read an environment variable when the value at
+// its key was written $NAME, which the gateway reads as those characters: most likely
+// the reason the value is wrong.
+func (d *decoder) hint(e *Error) *Error {
+	if e == nil || e.Err == nil {
+		return e
+	}
+	name, ok := d.literal[e.Key]
+	if !ok {
+		return e
+	}
+	return &Error{File: e.File, Line: e.Line, Key: e.Key, Err: fmt.Errorf("%w; to read "+
+		"the environment variable %s, write ${%s}", e.Err, name, name)}
+}
+
 // hiddenError is an error whose message had values hidden; it unwraps to the original.
 type hiddenError struct {
 	msg string

@@ -117,7 +117,7 @@ func parse(data []byte, file string, lookup func(string) (string, bool),
 		problems = append(problems, validate(c, file, d.lines, all)...)
 	}
 	for i, p := range problems {
-		problems[i] = d.hide(p)
+		problems[i] = d.hint(d.hide(p))
 	}
 	switch {
 	case len(problems) == 0:

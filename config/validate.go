@@ -253,12 +253,8 @@ func (v validator) session(c *Config) error {
 	for i, secret := range s.Secrets {
 		// the message never quotes the secret, nor its length
 		if len(secret) < 32 {
-			msg := "secret must be at least 32 bytes"
-			if name, ok := bareVariable(secret); ok {
-				msg += fmt.Sprintf("; to read the environment variable %s, write ${%s}",
-					name, name)
-			}
-			return v.fail(fmt.Sprintf("session.secrets[%d]", i), errors.New(msg))
+			return v.fail(fmt.Sprintf("session.secrets[%d]", i),
+				errors.New("secret must be at least 32 bytes"))
 		}
 	}
 	if s.IdleTimeout <= 0 {

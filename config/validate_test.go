@@ -134,6 +134,13 @@ func TestParseValidationErrors(t *testing.T) {
 			line: 4, key: "session.secrets[1]", msg: "secret must be at least 32 bytes",
 		},
 		{
+			name: "upstream written as a shell variable",
+			data: "users: {file: u}\nroutes:\n  - upstream: $UPSTREAM\n",
+			line: 3, key: "routes[0].upstream", msg: "upstream must be an http:// or " +
+				"https:// URL, as in http://127.0.0.1:9001; to read the environment " +
+				"variable UPSTREAM, write ${UPSTREAM}",
+		},
+		{
 			name: "secret written as a shell variable",
 			data: "session:\n  secrets: [$GATEWAY_SECRET]\n" + minimal,
 			line: 2, key: "session.secrets[0]", msg: "secret must be at least 32 bytes; " +
