@@ -108,6 +108,7 @@ type Handler struct {
 	storeIsDown  atomic.Bool             // the store failed and has not answered since
 	writesDown   atomic.Bool             // a write failed, and none has worked since
 	writeProbe   atomic.Int64            // when a read last tried a write, in Unix ns
+	cutting      atomic.Bool             // requests in flight are being cut at shutdown
 	pageTime     time.Duration           // read and write deadline for the gateway's own pages
 	bodyIdle     time.Duration           // longest a proxied body or stream may stall
 	tunnelCheck  time.Duration           // how often an open websocket's sign-in is checked
@@ -1143,7 +1144,7 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 			return
 		case r.Context().Err() != nil:
 			h.log.Debug("client went away", "route", route, "error", berr)
-			clientGone(w, st)
+			h.clientGone(w, st)
 			return
 		default:
 			h.log.Info("request body unreadable", "route", route, "error", berr,
@@ -1153,7 +1154,7 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		return
 	case r.Context().Err() != nil:
 		h.log.Debug("client went away", "route", route, "error", err)
-		clientGone(w, st)
+		h.clientGone(w, st)
 		return
 	default:
 		h.metrics.upstreamError(route)
@@ -1174,15 +1175,23 @@ const StatusClientClosed = 499
 // reset. A client that only half-closed its connection, which the server takes for
 // gone, so learns of the failure too, rather than from the empty 200 that a handler
 // returning without an answer would give it.
-func clientGone(w http.ResponseWriter, st *state) {
+func (h *Handler) clientGone(w http.ResponseWriter, st *state) {
 	if sw, ok := w.(*statusWriter); ok {
 		sw.gone = true
 	}
 	if st != nil && st.reason == "" {
 		st.reason = "client went away"
+		if h.cutting.Load() {
+			st.reason = "cut at the shutdown deadline"
+		}
 	}
 	panic(http.ErrAbortHandler)
 }
+
+// CutInFlight tells h that the server is about to close the connections of the requests
+// still in flight, at the shutdown deadline: their records say so, not that their
+// clients went away.
+func (h *Handler) CutInFlight() { h.cutting.Store(true) }
 
 // gatewayCookies are the cookies the gateway sets. They never reach an upstream, and an
 // upstream cannot set them.

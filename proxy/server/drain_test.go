@@ -235,6 +235,7 @@ func TestShutdownDeadlineEndsTheWait(t *testing.T) {
 	logs := d.logs.String()
 	for _, want := range []string{`requests still in flight at the shutdown deadline ` +
 		`were cut" deadline=200ms requests=1`, `path=/public/slow status=499`,
+		`reason="cut at the shutdown deadline"`,
 		`msg="gateway stopped"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %q:\n%s", want, logs)

@@ -311,6 +311,7 @@ func Run(ctx context.Context, o Options) error {
 		// deadline did its work, and the stop is no failure. The requests cut are given
 		// a moment to end and be recorded, as a client gone (499).
 		cut := g.inFlight.Load()
+		g.handler().CutInFlight()
 		srv.Close()
 		lg.Warn("requests still in flight at the shutdown deadline were cut",
 			"deadline", timeout.String(), "requests", cut)
