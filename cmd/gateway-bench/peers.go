@@ -25,10 +25,17 @@ const (
 	peerNginx  = "nginx"
 	peerCaddy  = "caddy"
 	peerOAuth2 = "oauth2-proxy"
+	// peerNginxAuth is nginx run from examples/nginx, asking a gateway on the memory
+	// store about each request (auth_request): the gateway behind nginx, signed in.
+	peerNginxAuth = "nginx-auth"
 )
 
 // peerNames lists the peers in the order they are measured.
-var peerNames = []string{peerNginx, peerCaddy, peerOAuth2}
+var peerNames = []string{peerNginx, peerNginxAuth, peerCaddy, peerOAuth2}
+
+// authGateway is the name of the gateway that nginx-auth asks, and of its upstream
+// listener, which it never uses: nginx sends the requests it allows to the app itself.
+const authGateway = "nginx-auth-gateway"
 
 // peer is one peer found on this machine.
 type peer struct {
@@ -43,6 +50,9 @@ func (p peer) what() string {
 	case peerNginx:
 		return "proxy_pass to an upstream block of 64 keep-alive connections, a worker " +
 			"per core, access log on; no sign-in"
+	case peerNginxAuth:
+		return "examples/nginx as it is (auth_request to a gateway on the memory store, " +
+			"keep-alive to both), a worker per core, access log on; signed in"
 	case peerCaddy:
 		return "reverse_proxy with its defaults, admin endpoint off; no sign-in"
 	default:
@@ -91,6 +101,9 @@ func (b *bench) findPeers(ctx context.Context) error {
 func locatePeer(ctx context.Context, name string) (peer, error) {
 	places := []string{name}
 	switch name {
+	case peerNginxAuth:
+		places = []string{"nginx", "/usr/sbin/nginx"}
+		fallthrough
 	case peerNginx:
 		places = append(places, "/usr/sbin/nginx")
 	case peerCaddy, peerOAuth2:
@@ -128,7 +141,7 @@ func locatePeer(ctx context.Context, name string) (peer, error) {
 func peerVersion(ctx context.Context, name, bin string) (string, error) {
 	arg := "version"
 	switch name {
-	case peerNginx:
+	case peerNginx, peerNginxAuth:
 		arg = "-v"
 	case peerOAuth2:
 		arg = "--version"
@@ -150,7 +163,7 @@ func peerVersion(ctx context.Context, name, bin string) (string, error) {
 func parsePeerVersion(name, out string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
 	var v string
-	if name == peerNginx {
+	if name == peerNginx || name == peerNginxAuth {
 		_, v, _ = strings.Cut(line, "nginx/")
 		v, _, _ = strings.Cut(v, " ")
 	} else if f := strings.Fields(strings.TrimPrefix(line, "oauth2-proxy ")); len(f) > 0 {
@@ -193,9 +206,18 @@ func (b *bench) startPeer(ctx context.Context, p peer) (*target, error) {
 	up := b.up.listeners[p.name]
 
 	var cmd *exec.Cmd
+	var gw *target
 	switch p.name {
 	case peerNginx:
 		cmd, err = nginxCommand(p.bin, dir, addr, up)
+	case peerNginxAuth:
+		gw, err = b.startGateway(ctx, gatewaySpec{name: authGateway, store: "memory",
+			trusted: true, users: map[string]string{benchUser: benchPassword},
+			hash: cheapArgon2})
+		if err == nil {
+			cmd, err = nginxAuthCommand(p.bin, dir, addr, up,
+				strings.TrimPrefix(gw.url, "http://"))
+		}
 	case peerCaddy:
 		cmd, err = caddyCommand(p.bin, dir, addr, up)
 	default:
@@ -223,10 +245,18 @@ func (b *bench) startPeer(ctx context.Context, p peer) (*target, error) {
 		return nil, err
 	}
 	c := newClient(1)
-	if p.name == peerOAuth2 {
+	switch p.name {
+	case peerOAuth2:
 		if t.cookie, err = oauth2SignIn(ctx, c, t.url); err != nil {
 			return nil, pr.failure(err)
 		}
+	case peerNginxAuth:
+		// signed in through nginx, as a browser is; the gateway's CPU time is reported
+		// beside nginx's
+		if t.cookie, err = signIn(ctx, c, t.url, benchUser, benchPassword, ""); err != nil {
+			return nil, pr.failure(err)
+		}
+		t.side = gw.proc
 	}
 	if err := checkSession(ctx, c, t.url, t.cookie); err != nil {
 		return nil, pr.failure(err)
@@ -237,13 +267,6 @@ func (b *bench) startPeer(ctx context.Context, p peer) (*target, error) {
 // nginxCommand writes an nginx config into dir that proxies addr to up, and returns
 // the command that runs it in the foreground. Every file nginx writes stays in dir.
 func nginxCommand(bin, dir, addr, up string) (*exec.Cmd, error) {
-	built, _ := exec.Command(bin, "-V").CombinedOutput()
-	var temps strings.Builder
-	for _, m := range []string{"proxy", "fastcgi", "uwsgi", "scgi"} {
-		if !strings.Contains(string(built), "--without-http_"+m+"_module") {
-			fmt.Fprintf(&temps, "    %s_temp_path %s;\n", m, filepath.Join(dir, m))
-		}
-	}
 	conf := fmt.Sprintf(`worker_processes auto;
 error_log stderr warn;
 pid %s;
@@ -251,8 +274,6 @@ events {
     worker_connections 1024;
 }
 http {
-    access_log %s;
-    client_body_temp_path %s;
 %s    upstream app {
         server %s;
         keepalive 64;
@@ -266,8 +287,7 @@ http {
         }
     }
 }
-`, filepath.Join(dir, "nginx.pid"), filepath.Join(dir, "access.log"),
-		filepath.Join(dir, "body"), temps.String(), up, addr)
+`, filepath.Join(dir, "nginx.pid"), nginxLocal(bin, dir), up, addr)
 	path := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		return nil, fmt.Errorf("writing nginx config: %w", err)
@@ -275,6 +295,57 @@ http {
 	// on SIGTERM the master stops its workers and exits
 	return exec.Command(bin, "-p", dir, "-c", path, "-e", "stderr", "-g", "daemon off;"),
 		nil
+}
+
+// nginxAuthCommand writes examples/nginx/nginx.conf into dir with its addresses
+// replaced: nginx listens on addr, sends what the gateway at gw allows to up, and keeps
+// its files in dir. It returns the command that runs it in the foreground.
+func nginxAuthCommand(bin, dir, addr, up, gw string) (*exec.Cmd, error) {
+	var example []byte
+	var err error
+	// the harness runs from the module's root; its test, from its own folder
+	for _, p := range []string{"examples/nginx/nginx.conf",
+		"../../examples/nginx/nginx.conf"} {
+		if example, err = os.ReadFile(p); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the nginx example (run from the module): %w", err)
+	}
+	conf := string(example)
+	for _, r := range [][2]string{
+		{"listen 80;", "listen " + addr + ";"},
+		{"server 127.0.0.1:8080;", "server " + gw + ";"},
+		{"server 127.0.0.1:9001;", "server " + up + ";"},
+		{"\nevents {}\n", "\nworker_processes auto;\nevents {}\n"},
+		{"\nhttp {\n", "\nhttp {\n" + nginxLocal(bin, dir)},
+	} {
+		if !strings.Contains(conf, r[0]) {
+			return nil, fmt.Errorf("the nginx example no longer has %q", r[0])
+		}
+		conf = strings.Replace(conf, r[0], r[1], 1)
+	}
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		return nil, fmt.Errorf("writing nginx config: %w", err)
+	}
+	return exec.Command(bin, "-p", dir, "-c", path, "-e", "stderr", "-g",
+		"daemon off; pid "+filepath.Join(dir, "nginx.pid")+";"), nil
+}
+
+// nginxLocal returns directives for an http block that keep nginx's access log and
+// the temporary files of each module built into bin in dir.
+func nginxLocal(bin, dir string) string {
+	built, _ := exec.Command(bin, "-V").CombinedOutput()
+	out := fmt.Sprintf("    access_log %s;\n    client_body_temp_path %s;\n",
+		filepath.Join(dir, "access.log"), filepath.Join(dir, "body"))
+	for _, m := range []string{"proxy", "fastcgi", "uwsgi", "scgi"} {
+		if !strings.Contains(string(built), "--without-http_"+m+"_module") {
+			out += fmt.Sprintf("    %s_temp_path %s;\n", m, filepath.Join(dir, m))
+		}
+	}
+	return out
 }
 
 // caddyCommand writes a Caddyfile into dir that proxies addr to up, and returns the

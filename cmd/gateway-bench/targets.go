@@ -135,6 +135,9 @@ func startBench(ctx context.Context, o Options) (b *bench, err error) {
 	}
 	for _, p := range b.peers {
 		names = append(names, p.name)
+		if p.name == peerNginxAuth {
+			names = append(names, authGateway)
+		}
 	}
 	names = append(names, nameSessions, nameFlood)
 	p, ready, err := startRole("upstream", roleUpstream, names, b.dir)
