@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -145,11 +146,20 @@ func Open(path string, o Options) (*Store, error) {
 	return s, nil
 }
 
-// walkAll reads every key of every bucket in tx, and so every page that holds them.
+// walkAll reads every key and value of every bucket in tx, every byte of them, and so
+// every page that holds them: a page whose offsets send bolt outside the file faults
+// here, where guard catches it.
 func walkAll(tx *bolt.Tx) error {
+	var sum byte
 	var walk func(b *bolt.Bucket) error
 	walk = func(b *bolt.Bucket) error {
 		return b.ForEach(func(k, v []byte) error {
+			for _, c := range k {
+				sum ^= c
+			}
+			for _, c := range v {
+				sum ^= c
+			}
 			if v == nil {
 				if nested := b.Bucket(k); nested != nil {
 					return walk(nested)
@@ -158,7 +168,9 @@ func walkAll(tx *bolt.Tx) error {
 			return nil
 		})
 	}
-	return tx.ForEach(func(_ []byte, b *bolt.Bucket) error { return walk(b) })
+	err := tx.ForEach(func(_ []byte, b *bolt.Bucket) error { return walk(b) })
+	_ = sum
+	return err
 }
 
 // ErrDamaged means the file's pages do not hold what bolt wrote there: a disk fault,
@@ -180,6 +192,9 @@ func openFile(path string) (db *bolt.DB, err error) {
 // guard runs fn, a step that reads or writes the file, and turns a panic of bolt's on a
 // damaged page into ErrDamaged. Bolt rolls the transaction back as the panic passes.
 func guard(fn func() error) (err error) {
+	// A damaged page can send bolt to an address outside its memory map: a fault, which
+	// this goroutine turns into a panic while fn runs, rather than the end of the process.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w (%v)", ErrDamaged, p)
@@ -199,13 +214,13 @@ func (s *Store) update(fn func(*bolt.Tx) error) error {
 	return s.named(guard(func() error { return s.db.Update(fn) }))
 }
 
-// named adds the file's path to err when the file is damaged, so that whoever reads the
-// error knows which file to move aside.
+// named adds the file's path to err, so that whoever reads the error knows which file
+// failed, and to move it aside when it is damaged. A session not found is no failure.
 func (s *Store) named(err error) error {
-	if errors.Is(err, ErrDamaged) {
-		return fmt.Errorf("%s: %w", s.path, err)
+	if err == nil || errors.Is(err, session.ErrNotFound) {
+		return err
 	}
-	return err
+	return fmt.Errorf("%s: %w", s.path, err)
 }
 
 // makePrivate takes away the group's and others' access to the file at path: it holds
