@@ -213,7 +213,7 @@ func (s *FileStore) check(w *watchState) {
 		w.pending = fileStamp{}
 		return
 	}
-	mod := modTime(s.path)
+	mod := ChangeTime(s.path)
 	if stamp != w.pending || !mod.Equal(w.pendingMod) {
 		w.pending, w.pendingMod = stamp, mod
 		return
@@ -244,16 +244,6 @@ func (s *FileStore) restored(stamp fileStamp) bool {
 	s.snap.Store(&snapshot{users: snap.users, dummies: snap.dummies, stat: stamp,
 		good: stamp})
 	return true
-}
-
-// modTime returns when the file at path was last written, or the zero time when that
-// cannot be told.
-func modTime(path string) time.Time {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return time.Time{}
-	}
-	return fi.ModTime()
 }
 
 func stampOf(path string) (fileStamp, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"os"
 	"reflect"
 	"slices"
 	"sync"
@@ -47,7 +46,7 @@ type gateway struct {
 	// the next sees it too; unreadable is why the file could not be read, while it
 	// cannot. Only the watcher touches them.
 	pending, unreadable string
-	pendingMod          time.Time // when the file pending was seen last written
+	pendingMod          time.Time // when the file pending was seen last changed
 
 	// inFlight counts the requests being served, open websockets among them
 	inFlight atomic.Int64
@@ -295,10 +294,7 @@ func (g *gateway) checkConfig() {
 	g.mu.Lock()
 	same := stamp == g.stampConfig
 	g.mu.Unlock()
-	var mod time.Time
-	if fi, err := os.Stat(g.file); err == nil {
-		mod = fi.ModTime()
-	}
+	mod := authn.ChangeTime(g.file)
 	switch {
 	case same:
 		g.pending = ""

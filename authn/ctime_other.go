@@ -1,0 +1,19 @@
+//go:build !linux
+
+package authn
+
+import (
+	"os"
+	"time"
+)
+
+// ChangeTime returns when the file at path was last written, as its modification time
+// says; zero when it cannot be told. On Linux it is the status change time, which no
+// tool can set back.
+func ChangeTime(path string) time.Time {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime()
+}
