@@ -132,15 +132,38 @@ func (g *gateway) build(cfg *config.Config) (*proxy.Handler, error) {
 // longer sign their user in. A failure is logged and costs nothing but the cleanup: a
 // request with such a session is refused whatever the store holds.
 func (g *gateway) endSessions(user string) {
-	if _, err := g.handler().EndSessions(g.ctx, user); err != nil && g.ctx.Err() == nil {
-		who := user
-		if who == "" {
-			who = "(every user)"
+	who := user
+	if who == "" {
+		who = "(every user)"
+	}
+	// a store that fails is tried again, a few times, so that what a change ended does
+	// not stay in it, to come back with a later change
+	for wait := endRetry; ; wait *= 2 {
+		if g.ctx.Err() != nil {
+			return
 		}
-		g.lg.Error("ending sessions that no longer sign their users in failed; they are "+
-			"refused all the same", "user", who, "error", err)
+		_, err := g.handler().EndSessions(g.ctx, user)
+		if err == nil {
+			return
+		}
+		if wait > 8*endRetry {
+			g.lg.Error("ending sessions that no longer sign their users in failed; they "+
+				"are refused all the same", "user", who, "error", err)
+			return
+		}
+		g.lg.Warn("ending sessions that no longer sign their users in failed; trying "+
+			"again", "user", who, "error", err, "in", wait.String())
+		select {
+		case <-g.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
 	}
 }
+
+// endRetry is how long endSessions waits before it tries a failed pass again, doubled
+// for each next try.
+var endRetry = 5 * time.Second
 
 // handlerFor assembles a handler for cfg from a store and users that already exist.
 func handlerFor(cfg *config.Config, lg *slog.Logger, m *proxy.Metrics,
@@ -257,6 +280,15 @@ func (g *gateway) reload(reason string) error {
 		o.IdleTimeout != n.IdleTimeout || o.RememberFor != n.RememberFor ||
 		*o.RememberMe != *n.RememberMe {
 		go g.endSessions("")
+	}
+	// The sessions alive now but stored for the longer limits pass the shorter ones
+	// later: all of them by the time one of the new limits has gone by, unless used
+	// meanwhile, which stores them for the new limits. They are ended then.
+	if n.IdleTimeout < o.IdleTimeout || n.Lifetime < o.Lifetime ||
+		n.RememberFor < o.RememberFor || *o.RememberMe && !*n.RememberMe {
+		for _, d := range []time.Duration{n.IdleTimeout, n.Lifetime, n.RememberFor} {
+			time.AfterFunc(d+time.Second, func() { g.endSessions("") })
+		}
 	}
 	return nil
 }

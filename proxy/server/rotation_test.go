@@ -134,13 +134,37 @@ func TestShortenedLifetimeEndsSessions(t *testing.T) {
 
 	setLifetime("30m", "1h")
 	waitReloads(t, logs, 2)
-	res, err := alice.Get(base + "/app/x")
-	if err != nil {
-		t.Fatal(err)
+	statusOf := func(c *http.Client) int {
+		t.Helper()
+		res, err := c.Get(base + "/app/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
 	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusUnauthorized {
+	if got := statusOf(alice); got != http.StatusUnauthorized {
 		t.Errorf("the lifetime lengthened again: status %d, want 401 (the session ended)",
-			res.StatusCode)
+			got)
+	}
+
+	// a session still within the shortened lifetime, never used again, is ended once it
+	// has passed it, and does not come back either
+	later := signIn(t, base, "alice", "pw")
+	setLifetime("2s", "2s")
+	waitReloads(t, logs, 3)
+	for deadline := time.Now().Add(10 * time.Second); strings.Count(logs.String(),
+		want) < 2; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the session that passed the lifetime later was not ended; log:\n%s",
+				logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	setLifetime("30m", "1h")
+	waitReloads(t, logs, 4)
+	if got := statusOf(later); got != http.StatusUnauthorized {
+		t.Errorf("a session that passed the shortened lifetime later: status %d after "+
+			"lengthening it again, want 401", got)
 	}
 }
