@@ -12,6 +12,7 @@
 package config
 
 import (
+	"fmt"
 	"net/netip"
 	"net/url"
 	"time"
@@ -106,6 +107,11 @@ type Config struct {
 // parent's), for problems found after loading, such as a users file that cannot be read.
 func (c *Config) Errorf(key string, err error) *Error {
 	v := validator{file: c.File, lines: c.lines}
+	if name, ok := c.literal[key]; ok {
+		// a file or address written $NAME, read as those characters, is most likely why
+		err = fmt.Errorf("%w; to read the environment variable %s, write ${%s}", err,
+			name, name)
+	}
 	return &Error{File: c.File, Line: v.line(key), Key: key, Err: err}
 }
 

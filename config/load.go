@@ -265,9 +265,10 @@ func (c *Config) LiteralVariables() []error {
 	var out []error
 	for _, key := range slices.Sorted(maps.Keys(c.literal)) {
 		name := c.literal[key]
-		out = append(out, c.Errorf(key, fmt.Errorf("$%s is read as these very "+
-			"characters; to read the environment variable %s, write ${%s}", name, name,
-			name)))
+		v := validator{file: c.File, lines: c.lines}
+		out = append(out, &Error{File: c.File, Line: v.line(key), Key: key,
+			Err: fmt.Errorf("$%s is read as these very characters; to read the "+
+				"environment variable %s, write ${%s}", name, name, name)})
 	}
 	slices.SortStableFunc(out, func(a, b error) int {
 		return a.(*Error).Line - b.(*Error).Line

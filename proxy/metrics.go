@@ -43,7 +43,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"route"}),
 		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_sign_ins_total",
-			Help: "Sign-in attempts, by result: success, failure or throttled.",
+			Help: "Sign-in attempts, by result: success, failure, throttled, or " +
+				"unavailable (the session store failed).",
 		}, []string{"result"}),
 		throttles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_throttles_total",

@@ -255,12 +255,22 @@ func TestLiteralVariableWarnings(t *testing.T) {
 		{"escaped", "pages:\n  title: $${TITLE}\n", nil},
 		{"inside text", "pages:\n  title: costs $5 or $X each\n", nil},
 		{"not a name", "pages:\n  title: $1abc\n", nil},
+
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := warningsOf(t, path, head+tt.text)
 			sameWarnings(t, got, path, tt.want)
 		})
+	}
+
+	// a file written so, which check then fails to open, says how to read the variable
+	os.WriteFile(path, []byte(head+"pages:\n  logo: $LOGO\n"), 0o600)
+	_, err := Check(path)
+	if err == nil || !strings.Contains(err.Error(), ":7: pages.logo: ") ||
+		!strings.HasSuffix(err.Error(), "; to read the environment variable LOGO, write "+
+			"${LOGO}") {
+		t.Errorf("Check of a logo written $LOGO: %v, want the way to read the variable", err)
 	}
 }
 
