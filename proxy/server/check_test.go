@@ -255,7 +255,6 @@ func TestLiteralVariableWarnings(t *testing.T) {
 		{"escaped", "pages:\n  title: $${TITLE}\n", nil},
 		{"inside text", "pages:\n  title: costs $5 or $X each\n", nil},
 		{"not a name", "pages:\n  title: $1abc\n", nil},
-
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
