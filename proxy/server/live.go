@@ -50,6 +50,8 @@ type gateway struct {
 
 	// inFlight counts the requests being served, open websockets among them
 	inFlight atomic.Int64
+
+	ending sync.Mutex // held by a pass of endSessions
 }
 
 // ServeHTTP implements http.Handler with the current handler.
@@ -132,6 +134,9 @@ func (g *gateway) build(cfg *config.Config) (*proxy.Handler, error) {
 // longer sign their user in. A failure is logged and costs nothing but the cleanup: a
 // request with such a session is refused whatever the store holds.
 func (g *gateway) endSessions(user string) {
+	// one pass at a time: two at once would both end, and record, the same sessions
+	g.ending.Lock()
+	defer g.ending.Unlock()
 	who := user
 	if who == "" {
 		who = "(every user)"
@@ -286,7 +291,9 @@ func (g *gateway) reload(reason string) error {
 	// meanwhile, which stores them for the new limits. They are ended then.
 	if n.IdleTimeout < o.IdleTimeout || n.Lifetime < o.Lifetime ||
 		n.RememberFor < o.RememberFor || *o.RememberMe && !*n.RememberMe {
-		for _, d := range []time.Duration{n.IdleTimeout, n.Lifetime, n.RememberFor} {
+		limits := []time.Duration{n.IdleTimeout, n.Lifetime, n.RememberFor}
+		slices.Sort(limits)
+		for _, d := range slices.Compact(limits) {
 			time.AfterFunc(d+time.Second, func() { g.endSessions("") })
 		}
 	}
