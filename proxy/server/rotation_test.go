@@ -167,4 +167,9 @@ func TestShortenedLifetimeEndsSessions(t *testing.T) {
 		t.Errorf("a session that passed the shortened lifetime later: status %d after "+
 			"lengthening it again, want 401", got)
 	}
+	// each session ended is recorded once, though both limits were shortened at once
+	if n := strings.Count(logs.String(), want); n != 2 {
+		t.Errorf("%d records of sessions ended for two sessions; log:\n%s", n,
+			logs.String())
+	}
 }
