@@ -252,20 +252,7 @@ func TestDamagedFile(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			path := filepath.Join(t.TempDir(), "sessions.db")
-			s, err := Open(path, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range 200 {
-				if err := s.Put(ctx, fmt.Sprintf("k%03d", i), storetest.Sample("alice"),
-					time.Hour); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
+			path := filledFile(t, 200)
 			f, err := os.OpenFile(path, os.O_RDWR, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -277,7 +264,7 @@ func TestDamagedFile(t *testing.T) {
 			f.Close()
 
 			// every page in use is read at Open, so damage there stops it
-			s, err = Open(path, Options{})
+			s, err := Open(path, Options{})
 			if err != nil {
 				if !strings.Contains(err.Error(), path) {
 					t.Errorf("Open: %q, want it to name the file", err)
@@ -304,24 +291,13 @@ func TestDamagedFile(t *testing.T) {
 // end the process.
 func TestDamagedPagesNeverCrash(t *testing.T) {
 	ctx := context.Background()
-	pristine := filepath.Join(t.TempDir(), "sessions.db")
-	s, err := Open(pristine, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 300 {
-		if err := s.Put(ctx, fmt.Sprintf("k%03d", i), storetest.Sample("alice"),
-			time.Hour); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s.Close()
-	data, err := os.ReadFile(pristine)
+	data, err := os.ReadFile(filledFile(t, 300))
 	if err != nil {
 		t.Fatal(err)
 	}
 	size := os.Getpagesize()
 	rng := rand.New(rand.NewPCG(1, 7))
+	refused := 0
 	for page := 2; page*size < len(data); page++ {
 		damaged := bytes.Clone(data)
 		for i := range 252 {
@@ -336,12 +312,38 @@ func TestDamagedPagesNeverCrash(t *testing.T) {
 			if !strings.Contains(err.Error(), path) {
 				t.Errorf("page %d: Open: %q, want it to name the file", page, err)
 			}
+			refused++
 			continue
 		}
 		// a page Open does not read is free: a write may use it, and fail, but not crash
 		s.Put(ctx, "new", storetest.Sample("bob"), time.Hour)
 		s.Close()
 	}
+	// the pages in use, the faulting one among them, are found damaged at Open
+	if refused == 0 {
+		t.Error("no damaged file was refused at Open")
+	}
+}
+
+// filledFile returns the path of a closed bolt file holding n sessions of alice, under
+// keys k000 on.
+func filledFile(t *testing.T, n int) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := s.Put(context.Background(), fmt.Sprintf("k%03d", i),
+			storetest.Sample("alice"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func TestSweep(t *testing.T) {
