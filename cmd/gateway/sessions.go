@@ -69,7 +69,7 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		// the zone tells a listing read on another machine, or from a service running
 		// in UTC, from local time
 		const listTime = time.DateTime + " MST"
-		list, err := server.ListSessions(ctx, cfg, *user)
+		list, err := server.ListSessions(ctx, cfg, *user, stderr)
 		if err != nil {
 			fmt.Fprintln(stderr, "gateway sessions:", err)
 			return 1

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"github.com/frontgate/gateway/authn/session/redisstore/redistest"
 	"github.com/frontgate/gateway/authn/totp"
 	"github.com/frontgate/gateway/config"
+	bolt "go.etcd.io/bbolt"
 )
 
 // startGateway runs the gateway from the config at path until the test ends.
@@ -124,7 +126,7 @@ func TestSessionsThroughControlSocket(t *testing.T) {
 				t.Fatalf("control socket: %v; want one of mode 0600", err)
 			}
 			ctx := context.Background()
-			list, err := ListSessions(ctx, cfg, "alice")
+			list, err := ListSessions(ctx, cfg, "alice", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,7 +138,7 @@ func TestSessionsThroughControlSocket(t *testing.T) {
 			if err != nil || n != 1 {
 				t.Fatalf("revoke by id: %d, %v; want 1", n, err)
 			}
-			after, err := ListSessions(ctx, cfg, "")
+			after, err := ListSessions(ctx, cfg, "", nil)
 			if err != nil || len(after) != 1 || after[0].ID != list[1].ID {
 				t.Fatalf("after the revoke by id: %+v, %v; want only %s", after, err,
 					list[1].ID)
@@ -160,12 +162,60 @@ func TestSessionsThroughControlSocket(t *testing.T) {
 	}
 }
 
+// TestSessionsWithoutGatewayReportDamage lists the bolt store with no gateway running
+// when it holds a record that does not decode: the listing deletes the record, as a
+// gateway would, and says so on the log writer rather than unsaid.
+func TestSessionsWithoutGatewayReportDamage(t *testing.T) {
+	path := writeConfig(t, newUpstream(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	base, done := startUntil(t, ctx, path)
+	signIn(t, base, "alice", "pw")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	cfg := mustLoad(t, path)
+	db, err := bolt.Open(filepath.Join(cfg.StateDir, boltFile), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := binary.BigEndian.AppendUint64(nil, uint64(time.Now().Add(time.Hour).UnixNano()))
+	damaged = append(damaged, "{not json"...)
+	err = db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("sessions")).Put([]byte("damaged-record"), damaged)
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var logs strings.Builder
+	list, err := ListSessions(context.Background(), cfg, "", &logs)
+	if err != nil || len(list) != 1 || list[0].User != "alice" {
+		t.Fatalf("listing: %+v, %v; want alice's one session", list, err)
+	}
+	for _, want := range []string{"level=ERROR", `"session record does not decode; deleting it"`,
+		"key=damaged-record"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log %q lacks %s", logs.String(), want)
+		}
+	}
+	logs.Reset()
+	if list, err := ListSessions(context.Background(), cfg, "", &logs); err != nil ||
+		len(list) != 1 || logs.Len() != 0 {
+		t.Errorf("listing again: %+v, %v, log %q; want alice's session and no log", list,
+			err, logs.String())
+	}
+}
+
 func TestSessionsWithoutGatewayOnMemoryStore(t *testing.T) {
 	cfg, err := config.Load(writeConfig(t, "http://127.0.0.1:1", "session:\n  store: memory\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ListSessions(context.Background(), cfg, ""); !errors.Is(err, ErrNoGateway) {
+	if _, err := ListSessions(context.Background(), cfg, "", nil); !errors.Is(err, ErrNoGateway) {
 		t.Errorf("got %v, want ErrNoGateway", err)
 	}
 }
@@ -198,7 +248,7 @@ func TestBoltSessionsSurviveRestart(t *testing.T) {
 
 	// No gateway runs: the command opens the store itself.
 	cfg, _ := config.Load(path)
-	list, err := ListSessions(context.Background(), cfg, "alice")
+	list, err := ListSessions(context.Background(), cfg, "alice", nil)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("listing without a gateway: %v, %v; want alice's session", list, err)
 	}
@@ -314,7 +364,7 @@ func TestSecondGatewayOnOneStateDirRefused(t *testing.T) {
 	}
 	// The command, given the other config, refuses to act on the running gateway.
 	cfg, _ := config.Load(other)
-	if _, err := ListSessions(context.Background(), cfg, ""); err == nil ||
+	if _, err := ListSessions(context.Background(), cfg, "", nil); err == nil ||
 		!strings.Contains(err.Error(), "not "+cfg.File) {
 		t.Errorf("listing through another config: got %v, want a refusal", err)
 	}
@@ -353,7 +403,7 @@ func TestSessionsWithoutGateway(t *testing.T) {
 			}
 
 			cfg := mustLoad(t, path)
-			list, err := ListSessions(context.Background(), cfg, "alice")
+			list, err := ListSessions(context.Background(), cfg, "alice", nil)
 			if err != nil || len(list) != 2 || list[0].ClientIP != "127.0.0.1" {
 				t.Fatalf("listing without a gateway: %+v, %v; want alice's two sessions",
 					list, err)
@@ -363,7 +413,7 @@ func TestSessionsWithoutGateway(t *testing.T) {
 			if err != nil || n != 1 {
 				t.Fatalf("revoke by id without a gateway: %d, %v; want 1", n, err)
 			}
-			after, err := ListSessions(context.Background(), cfg, "")
+			after, err := ListSessions(context.Background(), cfg, "", nil)
 			if err != nil || len(after) != 1 || after[0].ID != list[1].ID {
 				t.Fatalf("after the revoke by id: %+v, %v; want only %s", after, err,
 					list[1].ID)
@@ -382,7 +432,7 @@ func TestSessionsWithoutGateway(t *testing.T) {
 			if got := strings.Count(audit.String(), `msg="sessions revoked"`); got != 2 {
 				t.Errorf("audit: %d revoke records, want 2:\n%s", got, audit.String())
 			}
-			if list, err := ListSessions(context.Background(), cfg, "alice"); err != nil ||
+			if list, err := ListSessions(context.Background(), cfg, "alice", nil); err != nil ||
 				len(list) != 0 {
 				t.Errorf("after the revokes: %v, %v; want no sessions", list, err)
 			}
@@ -421,7 +471,7 @@ func TestSessionsWithoutTheEnvironment(t *testing.T) {
 		t.Errorf("Partial: %v, want it to name the key and the variable", err)
 	}
 	ctx := context.Background()
-	list, err := ListSessions(ctx, cfg, "alice")
+	list, err := ListSessions(ctx, cfg, "alice", nil)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("listing through the control socket: %+v, %v; want alice's session", list,
 			err)
@@ -439,7 +489,7 @@ func TestSessionsWithoutTheEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = ListSessions(ctx, cfg, "")
+	_, err = ListSessions(ctx, cfg, "", nil)
 	if !errors.Is(err, config.ErrUnsetEnv) || !strings.Contains(err.Error(), name) {
 		t.Errorf("no gateway running: %v, want an error naming %s", err, name)
 	}

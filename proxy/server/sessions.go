@@ -28,9 +28,11 @@ var ErrNoGateway = errors.New("no gateway is running with this config, and its m
 
 // ListSessions returns the live sessions of user (everyone's when user is empty): from
 // the running gateway through its control socket, or, when none runs, straight from the
-// store.
-func ListSessions(ctx context.Context, cfg *config.Config, user string) ([]SessionInfo,
-	error) {
+// store. With no gateway running, what the store reports while it is read (a record that
+// does not decode, and is deleted) is written to log in the config's log format (nil
+// discards it).
+func ListSessions(ctx context.Context, cfg *config.Config, user string,
+	log io.Writer) ([]SessionInfo, error) {
 	c, err := controlClient(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -40,7 +42,7 @@ func ListSessions(ctx context.Context, cfg *config.Config, user string) ([]Sessi
 		err := control(ctx, c, http.MethodGet, "/sessions", url.Values{"user": {user}}, &out)
 		return out, err
 	}
-	a, done, err := directAdmin(cfg)
+	a, done, err := directAdmin(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +57,8 @@ func ListSessions(ctx context.Context, cfg *config.Config, user string) ([]Sessi
 // RevokeSessions ends every session of user, or the one session whose listed id is id,
 // and returns how many ended. Like ListSessions it works with or without a running
 // gateway. The revoke is an audit record: in the running gateway's log, or, with none
-// running, written to log in the config's log format (nil discards it).
+// running, written to log in the config's log format (nil discards it), with what the
+// store reports while it is used.
 func RevokeSessions(ctx context.Context, cfg *config.Config, user, id string,
 	log io.Writer) (int, error) {
 	if (user == "") == (id == "") {
@@ -71,7 +74,7 @@ func RevokeSessions(ctx context.Context, cfg *config.Config, user, id string,
 			url.Values{"user": {user}, "id": {id}}, &out)
 		return out.Revoked, err
 	}
-	a, done, err := directAdmin(cfg)
+	a, done, err := directAdmin(cfg, log)
 	if err != nil {
 		return 0, err
 	}
@@ -80,10 +83,7 @@ func RevokeSessions(ctx context.Context, cfg *config.Config, user, id string,
 	if err != nil {
 		return n, err
 	}
-	if log == nil {
-		log = io.Discard
-	}
-	lg := NewLogger(log, cfg.Log)
+	lg := cliLogger(cfg, log)
 	auditRevoke(lg, user, id, n)
 	FlushLog(lg)
 	return n, nil
@@ -95,8 +95,23 @@ func auditRevoke(lg *slog.Logger, user, id string, n int) {
 		"user", user, "id", id, "count", n, "reason", "revoke")
 }
 
-// directAdmin opens cfg's store itself, for when no gateway runs.
-func directAdmin(cfg *config.Config) (sessionAdmin, func(), error) {
+// cliLogger is the logger of a command that uses the store without a gateway: it writes
+// audit records, warnings and errors to log in cfg's log format, or nowhere when log is
+// nil. What a starting gateway notes at info level is not news to the command's user.
+func cliLogger(cfg *config.Config, log io.Writer) *slog.Logger {
+	if log == nil {
+		log = io.Discard
+	}
+	c := cfg.Log
+	if c.Level != "error" {
+		c.Level = "warn"
+	}
+	return NewLogger(log, c)
+}
+
+// directAdmin opens cfg's store itself, for when no gateway runs. The store logs to log
+// (see cliLogger), so that a record it deletes as it reads is not deleted unsaid.
+func directAdmin(cfg *config.Config, log io.Writer) (sessionAdmin, func(), error) {
 	if err := cfg.Partial(); err != nil {
 		return nil, nil, fmt.Errorf("no gateway answers at state_dir %s, and opening its "+
 			"store needs the whole config: %w", cfg.StateDir, err)
@@ -116,12 +131,15 @@ func directAdmin(cfg *config.Config) (sessionAdmin, func(), error) {
 				cfg.StateDir, boltFile)
 		}
 	}
-	lg := slog.New(slog.DiscardHandler)
+	lg := cliLogger(cfg, log)
 	mgr, closeStore, err := newSessions(cfg, lg)
 	if err != nil {
 		return nil, nil, err
 	}
-	return mgr, func() { closeStore() }, nil
+	return mgr, func() {
+		closeStore()
+		FlushLog(lg)
+	}, nil
 }
 
 func control(ctx context.Context, c *http.Client, method, path string, q url.Values,

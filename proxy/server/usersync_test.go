@@ -41,7 +41,7 @@ func waitSessions(t *testing.T, cfg *config.Config, want int, logs *syncBuffer) 
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		list, err := ListSessions(context.Background(), cfg, "")
+		list, err := ListSessions(context.Background(), cfg, "", nil)
 		if err == nil && len(list) == want {
 			return
 		}
@@ -81,7 +81,7 @@ func TestUsersFileChangeEndsStoredSessions(t *testing.T) {
 	writeUsersFile(t, path, hashes, map[string]string{"alice": "",
 		"carol": "    disabled: true\n", "dave": "    groups: [ops]\n"})
 	waitSessions(t, cfg, 1, logs)
-	list, err := ListSessions(context.Background(), cfg, "")
+	list, err := ListSessions(context.Background(), cfg, "", nil)
 	if err != nil || len(list) != 1 || list[0].User != "dave" {
 		t.Fatalf("left in the store: %+v, %v; want dave's session", list, err)
 	}
@@ -125,7 +125,7 @@ func TestStartEndsSessionsOfChangedUsers(t *testing.T) {
 	writeUsersFile(t, path, hashes, map[string]string{"bob": "", "carol": ""})
 	_, logs := runLogged(t, path)
 	waitSessions(t, cfg, 1, logs)
-	list, err := ListSessions(context.Background(), cfg, "")
+	list, err := ListSessions(context.Background(), cfg, "", nil)
 	if err != nil || len(list) != 1 || list[0].User != "carol" {
 		t.Fatalf("left in the store: %+v, %v; want carol's session", list, err)
 	}
