@@ -127,13 +127,19 @@ func Open(path string, o Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := guard(func() error { return db.Update(createBuckets) }); err != nil {
+	// Every page in use is read once now, so that a damaged one stops the start, rather
+	// than the request that happens on it (70 ms for 100,000 sessions), and the page
+	// structure and free list are checked before the first write, which a damaged free
+	// list would send outside the file (another 11 ms).
+	if err := guard(func() error { return db.View(walkAll) }); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening session store %s: %w", path, err)
 	}
-	// Every page in use is read once now, so that a damaged one stops the start, rather
-	// than the request that happens on it: 13 ms for 100,000 sessions.
-	if err := guard(func() error { return db.View(walkAll) }); err != nil {
+	if err := guard(func() error { return db.View(checkPages) }); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening session store %s: %w", path, err)
+	}
+	if err := guard(func() error { return db.Update(createBuckets) }); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening session store %s: %w", path, err)
 	}
@@ -171,6 +177,29 @@ func walkAll(tx *bolt.Tx) error {
 	err := tx.ForEach(func(_ []byte, b *bolt.Bucket) error { return walk(b) })
 	_ = sum
 	return err
+}
+
+// checkPages runs bolt's consistency check in tx: every page is either in use exactly
+// once or free, and the free list names only pages inside the file. A file that fails it
+// is ErrDamaged. It runs after walkAll has read every page in use, so the check, which
+// bolt runs on a goroutine of its own where a fault could not be caught, reads no page
+// that has not been read safely already.
+func checkPages(tx *bolt.Tx) error {
+	var first error
+	n := 0
+	for err := range tx.Check() {
+		if first == nil {
+			first = err
+		}
+		n++
+	}
+	switch {
+	case n == 1:
+		return fmt.Errorf("%w (%v)", ErrDamaged, first)
+	case n > 1:
+		return fmt.Errorf("%w (%v, and %d more problems)", ErrDamaged, first, n-1)
+	}
+	return nil
 }
 
 // ErrDamaged means the file's pages do not hold what bolt wrote there: a disk fault,

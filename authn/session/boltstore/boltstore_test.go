@@ -285,6 +285,65 @@ func TestDamagedFile(t *testing.T) {
 	}
 }
 
+// TestDamagedFreeList damages the free list, the page that tells bolt where it may
+// write: a write with it would go outside the file or over sessions in use. Open checks
+// it before its first write and refuses the file, naming it, with the file unchanged.
+func TestDamagedFreeList(t *testing.T) {
+	data, err := os.ReadFile(filledFile(t, 300))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pageSize = 4096
+	// each meta page (0 and 1) names a free list page, 48 bytes in
+	lists := []uint64{binary.LittleEndian.Uint64(data[48:]),
+		binary.LittleEndian.Uint64(data[pageSize+48:])}
+	rng := rand.New(rand.NewPCG(3, 9))
+	for _, tt := range []struct {
+		name   string
+		damage func(page []byte)
+	}{
+		{"noise", func(page []byte) {
+			for i := 16; i < 80; i++ {
+				page[i] = byte(rng.Uint32())
+			}
+		}},
+		{"page ids past the file's end", func(page []byte) {
+			binary.LittleEndian.PutUint16(page[10:], 3) // count
+			for i := range 3 {
+				binary.LittleEndian.PutUint64(page[16+8*i:], 1000+rng.Uint64N(1<<40))
+			}
+		}},
+		{"page ids in use", func(page []byte) {
+			binary.LittleEndian.PutUint16(page[10:], 3)
+			for i := range 3 {
+				binary.LittleEndian.PutUint64(page[16+8*i:], uint64(2+i))
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			damaged := bytes.Clone(data)
+			for _, id := range lists {
+				tt.damage(damaged[id*pageSize : (id+1)*pageSize])
+			}
+			path := filepath.Join(t.TempDir(), "sessions.db")
+			if err := os.WriteFile(path, damaged, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open(path, Options{})
+			if err == nil {
+				s.Close()
+				t.Fatal("Open of a file with a damaged free list succeeded")
+			}
+			if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), path) {
+				t.Errorf("Open: %v, want ErrDamaged naming %s", err, path)
+			}
+			if after, _ := os.ReadFile(path); !bytes.Equal(after, damaged) {
+				t.Error("Open wrote to the damaged file")
+			}
+		})
+	}
+}
+
 // TestDamagedPagesNeverCrash damages each page of a file in turn, past its header, with
 // noise: a page whose offsets send bolt outside its memory map makes it fault (the
 // twentieth here), and the fault, like a panic, must give an error naming the file, not
