@@ -511,7 +511,9 @@ func costKey(encoded string) string {
 		return encoded
 	}
 	if strings.HasPrefix(parts[1], "2") { // bcrypt: $2b$10$...
-		return parts[1] + "$" + parts[2]
+		// $2a$, $2b$ and $2y$ differ in how old implementations treated some
+		// passwords, not in what checking one costs
+		return "$2b$" + parts[2]
 	}
 	return strings.Join(parts[:len(parts)-2], "$")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -141,10 +142,19 @@ func importHtpasswd(r io.Reader, src string) (*htpasswdImport, error) {
 		}
 		return nil, fmt.Errorf("reading %s: %w", src, err)
 	}
-	out, err := yaml.Marshal(map[string]any{"users": users})
+	// indented by two, as the users files in the docs are, so that entries pasted
+	// from one into the other line up
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	err := enc.Encode(map[string]any{"users": users})
+	if err == nil {
+		err = enc.Close()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("writing the users file: %w", err)
 	}
+	out := buf.Bytes()
 	// What comes out must load as a users file, or it is no import.
 	if _, err := authn.ParseUsers(out, "the users file made from "+src); err != nil {
 		return nil, err

@@ -301,6 +301,9 @@ func TestMixedCostWarning(t *testing.T) {
 	}{
 		{"one cost", entry("alice", def) + entry("bob", def), nil},
 		{"one cost, not the default", entry("alice", cheap) + entry("bob", cheap), nil},
+		{"bcrypt hashes of one cost, as different implementations write them",
+			entry("alice", string(bc)) + entry("bob", "$2y$"+string(bc)[4:]) +
+				entry("carol", "$2b$"+string(bc)[4:]), nil},
 		{"a bcrypt user among argon2id ones", entry("alice", def) + entry("bob", def) +
 			entry("svc", string(bc)), []string{fmt.Sprintf(warn, 2, "svc")}},
 		{"three costs", entry("alice", def) + entry("bob", cheap) + entry("svc",
