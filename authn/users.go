@@ -272,7 +272,7 @@ func parseUsersInto(data []byte, file string,
 			}
 			continue
 		}
-		u, ok := parseUser(k.Value, v, key, fail, keep)
+		u, ok := parseUser(k, v, key, fail, keep)
 		switch {
 		case u != nil:
 			users[u.Name] = u
@@ -288,10 +288,11 @@ func parseUsersInto(data []byte, file string,
 	return users, nil
 }
 
-// parseUser parses the entry n of the user name, at key, passing each problem to keep;
-// it returns the user, or nil and whether keep said to go on.
-func parseUser(name string, n *yaml.Node, key string,
+// parseUser parses the entry n of the user whose name is nameNode, at key, passing each
+// problem to keep; it returns the user, or nil and whether keep said to go on.
+func parseUser(nameNode, n *yaml.Node, key string,
 	fail func(*yaml.Node, string, error) error, keep func(error) bool) (*User, bool) {
+	name := nameNode.Value
 	if n.Kind != yaml.MappingNode {
 		return nil, keep(fail(n, key, errors.New("expected a mapping")))
 	}
@@ -335,7 +336,13 @@ func parseUser(name string, n *yaml.Node, key string,
 				}
 			}
 		default:
-			if !authelia[k.Value] {
+			switch {
+			case authelia[k.Value]:
+			case looksLikeUser(v):
+				err = fmt.Errorf("unknown key; %s looks like a user of its own, indented "+
+					"under %s: indent it as %s is (%d spaces)", k.Value, name, name,
+					nameNode.Column-1)
+			default:
 				err = unknownKey(k.Value, userKeys...)
 			}
 		}

@@ -95,6 +95,13 @@ func TestParseUsersErrors(t *testing.T) {
 		{"unknown top key", "user:\n  alice: {}\n", "user", 1, "did you mean users?"},
 		{"user without users above", "alice:\n  password: \"" + h + "\"\n", "alice", 1,
 			"unknown key; a user's entry goes under users:, indented below it"},
+		{"user indented under another", "users:\n  alice:\n    password: \"" + h + "\"\n" +
+			"    bob:\n      password: \"" + h + "\"\n", "users.alice.bob", 4,
+			"unknown key; bob looks like a user of its own, indented under alice: indent " +
+				"it as alice is (2 spaces)"},
+		{"user indented under another, by four", "users:\n    alice:\n        password: " +
+			"\"" + h + "\"\n        bob:\n            groups: [staff]\n", "users.alice.bob",
+			4, "indent it as alice is (4 spaces)"},
 		{"tab indent", "users:\n  alice:\n\tpassword: x\n", "", 3,
 			"users.yaml:3: invalid YAML: found character that cannot start any token " +
 				"(a tab indents this line; YAML is indented with spaces only)"},
