@@ -230,10 +230,14 @@ func New(o Options) (*Handler, error) {
 
 // NewTransport returns the transport the gateway uses for upstreams by default: it keeps
 // connections alive for reuse, bounds dialing and TLS handshakes, and never sends
-// upstream traffic through a proxy named in the environment.
+// upstream traffic through a proxy named in the environment. It asks for no encoding the
+// client did not: the upstream sees the client's Accept-Encoding, or none, and its
+// answer goes back as it was sent, where Go's default would ask for gzip and unpack the
+// answer for a client that did not ask, at the gateway's expense.
 func NewTransport() *http.Transport {
 	return &http.Transport{
 		Proxy:               nil,
+		DisableCompression:  true,
 		MaxIdleConns:        1024,
 		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     90 * time.Second,

@@ -1,0 +1,88 @@
+package proxy_test
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAcceptEncodingPassedAsSent: the upstream sees the client's Accept-Encoding as the
+// client sent it, and none when the client sent none, and its answer reaches the client
+// as the upstream encoded it. Go's transport would otherwise ask for gzip on the
+// client's behalf and unpack the answer in the gateway.
+func TestAcceptEncodingPassedAsSent(t *testing.T) {
+	const text = "the upstream's page, long enough to be worth packing"
+	var packed bytes.Buffer
+	zw := gzip.NewWriter(&packed)
+	zw.Write([]byte(text))
+	zw.Close()
+	got := make(chan []string, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Values("Accept-Encoding")
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Write(packed.Bytes())
+			return
+		}
+		io.WriteString(w, text)
+	}))
+	t.Cleanup(up.Close)
+	e := newEnvFromYAML(t, nil, t.TempDir(), fmt.Sprintf("session:\n  secrets: [%q]\n",
+		secret)+"routes:\n  - upstream: \""+up.URL+"\"\n")
+	alice := e.session("alice", alicePass)
+
+	for _, tt := range []struct {
+		name     string
+		sent     []string // Accept-Encoding lines the client sends
+		encoding string   // Content-Encoding the client gets
+		body     []byte
+	}{
+		{"none", nil, "", []byte(text)},
+		{"gzip", []string{"gzip"}, "gzip", packed.Bytes()},
+		{"several", []string{"br, gzip;q=0.5", "zstd"}, "gzip", packed.Bytes()},
+		{"identity", []string{"identity"}, "", []byte(text)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			u, _ := url.Parse(e.gw.URL)
+			c, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			req := "GET /page HTTP/1.1\r\nHost: " + u.Host + "\r\nCookie: gateway_session=" +
+				alice + "\r\n"
+			for _, v := range tt.sent {
+				req += "Accept-Encoding: " + v + "\r\n"
+			}
+			io.WriteString(c, req+"\r\n")
+			res, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("status %d, want 200", res.StatusCode)
+			}
+			if seen := <-got; strings.Join(seen, "|") != strings.Join(tt.sent, "|") {
+				t.Errorf("upstream saw Accept-Encoding %q, want %q", seen, tt.sent)
+			}
+			if ce := res.Header.Get("Content-Encoding"); ce != tt.encoding {
+				t.Errorf("client got Content-Encoding %q, want %q", ce, tt.encoding)
+			}
+			if !bytes.Equal(body, tt.body) {
+				t.Errorf("client got body %q, want %q", body, tt.body)
+			}
+		})
+	}
+}
