@@ -88,7 +88,7 @@ func TestParseUsersErrors(t *testing.T) {
 			"users.alice.emial", 4, "unknown key; did you mean email?"},
 		{"short totp secret", "users:\n  alice:\n    password: \"" + h + "\"\n" +
 			"    totp_secret: JBSWY3DPEHPK3PXP\n", "users.alice.totp_secret", 4,
-			"secret is 80 bits; at least 128 are needed; make one with gateway totp-secret"},
+			"secret is 80 bits (16 characters); at least 128 are needed; make one with gateway totp-secret"},
 		{"totp secret not base32", "users:\n  alice:\n    password: \"" + h + "\"\n" +
 			"    totp_secret: JBSWY3DPEHPK3PXP0BSWY3DPEHPK3PXP\n", "users.alice.totp_secret",
 			4, "secret is not base32"},

@@ -77,13 +77,23 @@ func ParseSecret(s string) (Secret, error) {
 	bad := strings.IndexFunc(s, func(r rune) bool {
 		return (r < 'A' || r > 'Z') && (r < '2' || r > '7')
 	})
-	b, err := encoding.DecodeString(s)
-	if bad >= 0 || err != nil {
+	if bad >= 0 {
 		return nil, errors.New("secret is not base32 (letters A to Z and digits 2 to 7)")
 	}
-	if len(b) < MinSecretSize {
-		return nil, fmt.Errorf("secret is %d bits; at least %d are needed", len(b)*8,
-			MinSecretSize*8)
+	// Each character holds 5 bits; a short secret is told by what it holds as typed,
+	// not by the whole bytes it decodes to, which are none for one or two characters.
+	if len(s) < encoding.EncodedLen(MinSecretSize) {
+		chars := "characters"
+		if len(s) == 1 {
+			chars = "character"
+		}
+		return nil, fmt.Errorf("secret is %d bits (%d %s); at least %d are needed",
+			len(s)*5, len(s), chars, MinSecretSize*8)
+	}
+	b, err := encoding.DecodeString(s)
+	if err != nil {
+		return nil, errors.New("secret is cut short: its last character holds part of a " +
+			"byte (base32 secrets are 2, 4, 5, 7 or 8 characters past a multiple of 8)")
 	}
 	return Secret(b), nil
 }
@@ -141,8 +151,15 @@ func URI(issuer, account string, s Secret) string {
 	q.Set("algorithm", "SHA1")
 	q.Set("digits", fmt.Sprint(Digits))
 	q.Set("period", fmt.Sprint(int(Period/time.Second)))
-	label := url.PathEscape(issuer) + ":" + url.PathEscape(account)
+	// The label is issuer:account, so a colon in either would move the split: it is
+	// escaped, which path escaping alone leaves as it is.
+	label := labelEscape(issuer) + ":" + labelEscape(account)
 	return "otpauth://totp/" + label + "?" + q.Encode()
+}
+
+// labelEscape escapes s for one side of an otpauth label.
+func labelEscape(s string) string {
+	return strings.ReplaceAll(url.PathEscape(s), ":", "%3A")
 }
 
 // Remember is how long a Ledger remembers, at least, the last code a user signed in

@@ -92,7 +92,9 @@ func TestParseSecret(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		"":                                  "empty",
-		"JBSWY3DPEHPK3PXP":                  "is 80 bits; at least 128",
+		"JBSWY3DPEHPK3PXP":                  "is 80 bits (16 characters); at least 128",
+		"abc":                               "is 15 bits (3 characters); at least 128",
+		"A":                                 "is 5 bits (1 character); at least 128",
 		"JBSWY3DPEHPK3PXP1BSWY3DPEHPK3PXP":  "not base32",
 		strings.Repeat("A", 200):            "longer than 64 bytes",
 		"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PX\n": "not base32",
@@ -136,6 +138,13 @@ func TestURI(t *testing.T) {
 		q.Get("issuer") != "My Gateway" || q.Get("digits") != "6" ||
 		q.Get("period") != "30" || q.Get("algorithm") != "SHA1" {
 		t.Errorf("URI: %s", u)
+	}
+	// A colon in either side would move the split between issuer and account, which
+	// apps make at the first unescaped one.
+	raw := URI("Corp: Ops", "bad:name", s)
+	label, _, _ := strings.Cut(strings.TrimPrefix(raw, "otpauth://totp/"), "?")
+	if label != "Corp%3A%20Ops:bad%3Aname" {
+		t.Errorf("label with colons: %q, want each side's colon escaped", label)
 	}
 }
 

@@ -21,11 +21,17 @@ func runTOTPSecret(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 || *user == "" || *issuer == "" {
-		if fs.NArg() > 0 {
-			fmt.Fprintf(stderr, "gateway totp-secret: unexpected argument %q\n", fs.Arg(0))
-		}
-		fmt.Fprint(stderr, totpUsage)
+	var problem string
+	switch {
+	case fs.NArg() > 0:
+		problem = fmt.Sprintf("unexpected argument %q", fs.Arg(0))
+	case *user == "":
+		problem = "give -user, the name of the user the secret is for"
+	case *issuer == "":
+		problem = "-issuer is empty; give the site's name, as the app will show it"
+	}
+	if problem != "" {
+		fmt.Fprintf(stderr, "gateway totp-secret: %s\n%s", problem, totpUsage)
 		return 2
 	}
 	s := totp.NewSecret()

@@ -35,10 +35,19 @@ func TestTOTPSecretCommand(t *testing.T) {
 	if _, again, _ := runCmd(t, "", "totp-secret", "-user", "alice"); again == out {
 		t.Error("two runs printed the same secret")
 	}
-	for _, args := range [][]string{{"totp-secret"}, {"totp-secret", "-user", "a", "x"}} {
-		if code, _, errOut := runCmd(t, "", args...); code != 2 ||
+	for _, tt := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"totp-secret"}, "give -user"},
+		{[]string{"totp-secret", "-user", "a", "x"}, `unexpected argument "x"`},
+		{[]string{"totp-secret", "-user", "a", "-issuer", ""}, "-issuer is empty"},
+	} {
+		if code, _, errOut := runCmd(t, "", tt.args...); code != 2 ||
+			!strings.Contains(errOut, "gateway totp-secret: "+tt.says) ||
 			!strings.Contains(errOut, "usage") {
-			t.Errorf("%q: exit %d, %q; want 2 with the usage", args, code, errOut)
+			t.Errorf("%q: exit %d, %q; want 2, saying %q, with the usage", tt.args, code,
+				errOut, tt.says)
 		}
 	}
 }
