@@ -173,6 +173,19 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, key string) error {
 	return nil
 }
 
+// hasKey reports whether n is a mapping with the key name.
+func hasKey(n *yaml.Node, name string) bool {
+	if n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == name {
+			return true
+		}
+	}
+	return false
+}
+
 // field decodes the value val of the key k of a mapping at key into its field of the
 // struct v; seen holds the line of each key set before.
 func (d *decoder) field(k, val *yaml.Node, v reflect.Value, key string, fields map[string]int,
@@ -190,6 +203,11 @@ func (d *decoder) field(k, val *yaml.Node, v reflect.Value, key string, fields m
 	seen[k.Value] = k.Line
 	idx, ok := fields[k.Value]
 	if !ok {
+		if key == "users" && hasKey(val, "password") {
+			return d.fail(k, path, fmt.Errorf("%w; this is a user's entry, and users "+
+				"live in the users file that users.file names (is this the users file, "+
+				"given as the config?)", ErrUnknownKey))
+		}
 		if near := yamlerr.Nearest(k.Value, maps.Keys(fields)); near != "" {
 			return d.fail(k, path, fmt.Errorf("%w; did you mean %s?", ErrUnknownKey, near))
 		}

@@ -83,6 +83,13 @@ func TestParseDecodeErrors(t *testing.T) {
 				"its indentation",
 		},
 		{
+			name: "a users file given as the config", data: "users:\n  alice:\n" +
+				"    password: \"$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA\"\n",
+			line: 2, key: "users.alice", wantErr: ErrUnknownKey,
+			msg: "unknown key; this is a user's entry, and users live in the users file " +
+				"that users.file names (is this the users file, given as the config?)",
+		},
+		{
 			name: "session key at the top", data: "remember_me: true\n" + minimal,
 			line: 1, key: "remember_me", wantErr: ErrUnknownKey,
 			msg: "unknown key here; did you mean session.remember_me? A key's place is " +
