@@ -225,7 +225,8 @@ func TestParseDecodeErrors(t *testing.T) {
 			// and line 3 here, the line before the unclosed list
 			name: "unclosed flow list",
 			data: "listen: :80\nlog:\n  level: info\nstate_dir: [a, b\n" + minimal,
-			line: 4, msg: "invalid YAML: did not find expected ',' or ']'",
+			line: 4, msg: "invalid YAML: did not find expected ',' or ']' (a list written " +
+				"[a, b] lacks its closing ], or a comma between items)",
 		},
 		{
 			name: "syntax error without line in message",

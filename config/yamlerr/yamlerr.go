@@ -32,6 +32,13 @@ func Syntax(data []byte, err error) (line int, msg string) {
 		line = named
 	}
 	line = max(line, 1)
+	if msg == "found unexpected end of stream" {
+		// a quoted value left open runs to the end of the file, where yaml.v3 notices
+		if open := unclosedQuote(data, line); open > 0 {
+			return open, msg + fmt.Sprintf(" (the quote that opens the value on line %d "+
+				"is never closed)", open)
+		}
+	}
 	if text := lineText(data, line); strings.HasPrefix(strings.TrimLeft(text, " "), "\t") {
 		return line, msg + " (a tab indents this line; YAML is indented with spaces only)"
 	}
@@ -54,6 +61,10 @@ func hint(data []byte, line int, msg string) string {
 			return indent
 		}
 		return `a value with ": " in it needs quotes`
+	case "did not find expected ',' or ']'":
+		return "a list written [a, b] lacks its closing ], or a comma between items"
+	case "did not find expected ',' or '}'":
+		return "a mapping written {a: 1} lacks its closing }, or a comma between entries"
 	case "could not find expected ':'":
 		return "a key needs a colon after it, and a value that runs over several lines " +
 			"needs quotes"
@@ -86,6 +97,62 @@ func indentHint(data []byte, line int) string {
 	return fmt.Sprintf("line %d is indented %s, line %d above it %d: the keys of "+
 		"one mapping start in one column, and only a key that ends its line with a colon "+
 		"has lines indented under it", line, spaces(in), above, inPrev)
+}
+
+// unclosedQuote returns the line of data, up to line, where a value opens a quote (" or
+// ') that nothing after it closes, or 0 when there is none: YAML lets a quoted value run
+// over lines, so one left open takes in the rest of the file.
+func unclosedQuote(data []byte, line int) int {
+	text := string(data)
+	for n := 1; n <= line; n++ {
+		t := strings.TrimLeft(lineText(data, n), " ")
+		t = strings.TrimPrefix(t, "- ")
+		if _, v, ok := strings.Cut(t, ": "); ok {
+			t = v
+		}
+		t = strings.TrimLeft(t, " ")
+		if t == "" || t[0] != '"' && t[0] != '\'' {
+			continue
+		}
+		// the quote's offset in data: the line's start plus where t begins in it
+		at := lineStart(data, n) + len(lineText(data, n)) - len(t)
+		end := closeQuote(text[at:])
+		if end < 0 {
+			return n
+		}
+		n += strings.Count(text[at:at+end], "\n") // go on after the line it closes on
+	}
+	return 0
+}
+
+// closeQuote returns the offset in t, which starts with a quote, of the quote that closes
+// it (a double quote not escaped by a backslash, or a single quote not doubled), or -1.
+func closeQuote(t string) int {
+	q := t[0]
+	for i := 1; i < len(t); i++ {
+		switch {
+		case q == '"' && t[i] == '\\':
+			i++
+		case t[i] == q && q == '\'' && i+1 < len(t) && t[i+1] == '\'':
+			i++
+		case t[i] == q:
+			return i
+		}
+	}
+	return -1
+}
+
+// lineStart returns the offset in data of the start of line n, counted from 1.
+func lineStart(data []byte, n int) int {
+	at := 0
+	for ; n > 1; n-- {
+		i := bytes.IndexByte(data[at:], '\n')
+		if i < 0 {
+			return len(data)
+		}
+		at += i + 1
+	}
+	return at
 }
 
 // spaces counts n spaces in words: "1 space", "4 spaces".

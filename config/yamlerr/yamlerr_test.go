@@ -36,6 +36,21 @@ func TestSyntax(t *testing.T) {
 		{"mapping in a value", "a: 1\n  b: 2\n", 2,
 			"mapping values are not allowed in this context (line 2 is indented 2 spaces, " +
 				"line 1 above it 0: " + columns + ")"},
+		{"double quote left open", "users:\n  alice:\n    password: \"$argon2id$x\n" +
+			"    groups: [a]\n  bob:\n    password: y\n", 3,
+			"found unexpected end of stream (the quote that opens the value on line 3 is " +
+				"never closed)"},
+		{"single quote left open", "a: 'abc\nb: c\n", 1,
+			"found unexpected end of stream (the quote that opens the value on line 1 is " +
+				"never closed)"},
+		{"quote left open after an escaped one", "a: \"abc\\\"\nb: c\n", 1,
+			"found unexpected end of stream (the quote that opens the value on line 1 is " +
+				"never closed)"},
+		{"quote left open after one over two lines", "a: \"multi\n  line\"\nb: 'it''s\n" +
+			"c: d\n", 3, "found unexpected end of stream (the quote that opens the value " +
+			"on line 3 is never closed)"},
+		{"flow mapping left open", "a: {x: 1\nb: c\n", 1, "did not find expected ',' or " +
+			"'}' (a mapping written {a: 1} lacks its closing }, or a comma between entries)"},
 		{"colon in a value", "a:\n  b: c: d\n", 2,
 			`mapping values are not allowed in this context (a value with ": " in it ` +
 				`needs quotes)`},
@@ -63,7 +78,8 @@ func TestSyntax(t *testing.T) {
 			"any token (a tab indents this line; YAML is indented with spaces only)"},
 		{"unknown escape, no line in the text", "a: 1\nb: \"\\q\"\n", 2,
 			"found unknown escape character"},
-		{"unclosed list", "a: 1\nb: [1, 2\nc: 3\n", 2, "did not find expected ',' or ']'"},
+		{"unclosed list", "a: 1\nb: [1, 2\nc: 3\n", 2, "did not find expected ',' or ']' " +
+			"(a list written [a, b] lacks its closing ], or a comma between items)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
