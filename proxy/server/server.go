@@ -208,7 +208,7 @@ func Run(ctx context.Context, o Options) error {
 	ln := o.Listener
 	if ln == nil {
 		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-			return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+			return cfg.Errorf("listen", fmt.Errorf("listening on %s: %w", cfg.Listen, err))
 		}
 	}
 	// With TLS, a plain-HTTP listener answers ACME challenges and redirects to HTTPS. It
@@ -219,7 +219,8 @@ func Run(ctx context.Context, o Options) error {
 	if cfg.HTTPListen != "" && cfg.TLS.Mode != "off" {
 		if hln, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
 			ln.Close()
-			return fmt.Errorf("listening on %s: %w", cfg.HTTPListen, err)
+			return cfg.Errorf("http_listen", fmt.Errorf("listening on %s: %w",
+				cfg.HTTPListen, err))
 		}
 	}
 	closeListeners := func() {
@@ -234,7 +235,8 @@ func Run(ctx context.Context, o Options) error {
 		stop, err := serveAdmin(cfg.Admin.Listen, adminHandler(reg, g, cfg.Admin.Pprof), lg)
 		if err != nil {
 			closeListeners()
-			return fmt.Errorf("listening on admin.listen %s: %w", cfg.Admin.Listen, err)
+			return cfg.Errorf("admin.listen", fmt.Errorf("listening on %s: %w",
+				cfg.Admin.Listen, err))
 		}
 		defer stop()
 	}

@@ -187,3 +187,40 @@ func trySignIn(base, user, pass string) int {
 	res.Body.Close()
 	return res.StatusCode
 }
+
+// TestPortInUseNamesKey: a listen address already taken stops the start with the
+// config's file, line and key, as a config error does, for each of the three listeners.
+func TestPortInUseNamesKey(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.Addr().String()
+	dir := t.TempDir()
+	writeCert(t, dir, 1)
+	crt, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	for _, tt := range []struct {
+		key, head string
+		line      int
+	}{
+		{"listen", "listen: \"" + addr + "\"\n", 1},
+		{"http_listen", "listen: \"127.0.0.1:0\"\nhttp_listen: \"" + addr + "\"\n" +
+			"tls:\n  mode: files\n  cert_file: " + crt + "\n  key_file: " + key + "\n", 2},
+		{"admin.listen", "listen: \"127.0.0.1:0\"\nadmin:\n  listen: \"" + addr + "\"\n", 3},
+	} {
+		t.Run(tt.key, func(t *testing.T) {
+			path := writeConfig(t, "http://127.0.0.1:9")
+			text, _ := os.ReadFile(path)
+			text = []byte(tt.head + strings.TrimPrefix(string(text),
+				"listen: \"127.0.0.1:0\"\n"))
+			os.WriteFile(path, text, 0o600)
+			err := Run(context.Background(), Options{ConfigPath: path, Stderr: io.Discard})
+			want := fmt.Sprintf("%s:%d: %s: listening on %s: ", path, tt.line, tt.key, addr)
+			if err == nil || !strings.HasPrefix(err.Error(), want) ||
+				!strings.Contains(err.Error(), "address already in use") {
+				t.Errorf("got %v, want %q and the address in use", err, want)
+			}
+		})
+	}
+}
