@@ -275,8 +275,12 @@ func (g *gateway) reload(reason string) error {
 	g.cfg = cfg
 	g.cur.Swap(h).Supersede(h)
 	logWarnings(g.lg, cfg)
-	g.lg.Info("config reloaded", "reason", reason, "file", cfg.File,
-		"changed", changedKeys(old, cfg))
+	attrs := []any{"reason", reason, "file", cfg.File, "changed", changedKeys(old, cfg)}
+	if len(keys) > 0 {
+		// so that the record alone says why a change made is not among those applied
+		attrs = append(attrs, "not_applied", keys)
+	}
+	g.lg.Info("config reloaded", attrs...)
 	// Sessions sealed only under a secret that was removed can never be used again, and
 	// those past a lifetime or idle timeout shortened now have ended: both go from the
 	// store at once, so that no later change brings them back.

@@ -92,8 +92,9 @@ func TestReloadKeepsRestartOnlyKeys(t *testing.T) {
 	os.WriteFile(path, append([]byte("state_dir: other-state\n"), orig...), 0o600)
 	waitReloads(t, logs, 1)
 	if !strings.Contains(logs.String(), "need a restart") ||
-		!strings.Contains(logs.String(), "state_dir") {
-		t.Errorf("state_dir change not named as needing a restart; log:\n%s", logs.String())
+		!strings.Contains(logs.String(), "changed=[] not_applied=[state_dir]") {
+		t.Errorf("state_dir change not named as needing a restart, in the warning and "+
+			"the reload record; log:\n%s", logs.String())
 	}
 	if got := status("/app/x"); got != 200 {
 		t.Errorf("after a reload that changed state_dir: got %d, want 200 (still signed in)",
