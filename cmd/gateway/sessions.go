@@ -74,8 +74,17 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			fmt.Fprintln(stderr, "gateway sessions:", err)
 			return 1
 		}
-		if len(list) == 0 && unknownUser(cfg, *user, stderr) {
-			return 1
+		if len(list) == 0 {
+			if unknownUser(cfg, *user, stderr) {
+				return 1
+			}
+			// said on stderr, as a header over no rows is easily taken for a failure
+			of := ""
+			if *user != "" {
+				of = " of " + *user
+			}
+			fmt.Fprintf(stderr, "gateway sessions: no live sessions%s\n", of)
+			return 0
 		}
 		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tUSER\tSIGNED IN\tLAST SEEN\tCLIENT\tREMEMBERED")
