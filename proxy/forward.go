@@ -96,6 +96,10 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 	if rt.preserve {
 		out.Host = pr.In.Host
 	}
+	if st.dest != nil {
+		// the place the rules judged, as the app knows it
+		out.Header["Destination"] = []string{st.dest.upstreamValue(out)}
+	}
 
 	// Nothing the client sent may pass for an identity or a forwarding claim.
 	h.filter.strip(out.Header)

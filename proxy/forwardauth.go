@@ -150,7 +150,21 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 		deny(http.StatusForbidden, "the path has too many readings")
 		return
 	}
-	if rt.preflight && target.method == http.MethodOptions && !target.lowerMethod &&
+	// A Destination (WebDAV's COPY and MOVE) names a second place the app writes to,
+	// judged as the path is, with the described method, which must then be given.
+	dest, problem := h.readDestination(r.Header, config.NormalizeHost(host), rt, true)
+	if problem == nil && dest != nil && (target.method == "" || target.lowerMethod) {
+		problem = &destinationProblem{reason: "a Destination without X-Forwarded-Method " +
+			"in upper case"}
+	}
+	if problem != nil {
+		h.log.Warn("forward-auth refused", "reason", problem.reason, "route", rt.name,
+			"client_ip", h.clientIP(r).String())
+		deny(http.StatusForbidden, problem.reason)
+		return
+	}
+	if dest == nil && rt.preflight && target.method == http.MethodOptions &&
+		!target.lowerMethod &&
 		r.Header.Get("Origin") != "" && r.Header.Get("Access-Control-Request-Method") != "" &&
 		!hasMethodOverride(r.Header) && queryOverride(target.query, preflightOnly) == "" &&
 		!also.signInNeeded(true) {
@@ -159,7 +173,7 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	methods := also.methods(rt, public)
 	_, u, err := h.identify(w, r)
-	if !public || also.signInNeeded(false) {
+	if !public || also.signInNeeded(false) || dest != nil && dest.signInNeeded() {
 		if err != nil {
 			st.reason = "session store unavailable"
 			h.storeDown(w, r)
@@ -202,6 +216,14 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 				", which another reading of the path falls under"
 			h.forbiddenHere(w, r, u, rt2, method, target.query)
 			return
+		}
+		if dest != nil {
+			if rt2 := dest.refusing(u, method, target.query); rt2 != nil {
+				st.reason = "the allow rule of route " + rt2.name +
+					", which the Destination header falls under"
+				h.forbiddenHere(w, r, u, rt2, method, target.query)
+				return
+			}
 		}
 		// The front proxy passes the client's headers on to the app, and a method
 		// override among them would have the app act on a method the rule never judged.

@@ -313,6 +313,8 @@ type state struct {
 	bodyErr atomic.Pointer[error]
 	path    string // cleaned, escaped
 	dpath   string // cleaned, decoded
+	// the place a Destination header names, judged as the path is; nil without one
+	dest *destination
 	// for a forward-auth request: the path of the request it describes, and why it was
 	// refused
 	target, reason string
@@ -490,6 +492,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		return
 	}
 
+	dest, problem := h.readDestination(r.Header, host, rt, false)
+	if problem != nil {
+		h.log.Info("request refused", "reason", problem.reason, "route", rt.name,
+			"client_ip", h.clientIP(r).String())
+		h.errorPage(w, r, problem.status, "This request's destination is not valid.")
+		return
+	}
+	st.dest = dest
+
 	_, u, err := h.identify(w, r)
 	st.user = u
 	if passesPreflight(r, rt, &also) {
@@ -498,7 +509,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		// before the connection's next request.
 		public, st.user, st.preflight = true, nil, true
 	}
-	protected := !public || also.signInNeeded(st.preflight)
+	protected := !public || also.signInNeeded(st.preflight) ||
+		dest != nil && dest.signInNeeded()
 	// An API client on a basic_auth route signs in with every request.
 	if protected && u == nil && rt.basic && r.Header.Get("Authorization") != "" {
 		bu, wait, berr := h.basicUser(r)
@@ -534,6 +546,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		if other := also.refusing(u, r.Method, r.URL.RawQuery, st.preflight); other != nil {
 			h.forbidden(w, r, u, other)
 			return
+		}
+		if dest != nil {
+			if other := dest.refusing(u, r.Method, r.URL.RawQuery); other != nil {
+				h.log.Info("request refused", "reason", "the Destination header names "+
+					"a place the rules do not let the user write", "route", other.name,
+					"user", u.Name, "client_ip", h.clientIP(r).String())
+				h.forbidden(w, r, u, other)
+				return
+			}
 		}
 	}
 	// A preflight's body goes nowhere (see rewrite), so it is left as the server gave it:
