@@ -28,6 +28,13 @@ var identityAliases = []string{
 	// IBM Security Verify Access (WebSEAL), CA SiteMinder, Shibboleth and LDAP front ends
 	"Smuser", "Sm-User", "Sm-Universalid", "Sm-Authtype", "Sm-Userdn", "Eppn",
 	"Http-Remote-User", "X-Ssl-User", "X-Act-As",
+	// Louketo (Keycloak Gatekeeper), Kong's anonymous consumer, Elasticsearch's run-as,
+	// and the signed assertions of Google IAP and Teleport
+	"X-Auth-Userid", "X-Auth-Subject", "X-Auth-Roles", "X-Auth-Audience",
+	"X-Auth-Expiresin", "X-Anonymous-Consumer", "Es-Security-Runas-User",
+	"X-Goog-Iap-Jwt-Assertion", "Teleport-Jwt-Assertion",
+	// client certificates as front proxies pass them on: RFC 9440, IIS ARR (Azure)
+	"Client-Cert", "Client-Cert-Chain", "X-Arr-ClientCert",
 }
 
 // identityAliasPrefixes are name prefixes removed the same way: whole families of
@@ -39,6 +46,10 @@ var identityAliasPrefixes = []string{
 	"cf-access-", "impersonate-", "x-ssl-client-", "x-client-cert-", "x-vouch-",
 	"tailscale-user-", "x-oauth-", "x-oidc-", "x-saml-", "iv-", "shib-", "x-shib-",
 	"x-ldap-", "ssl-client-", "x-impersonate-",
+	// caddy-security, Sandstorm, Azure App Service's tokens, AWS ALB's and others' client
+	// certificates
+	"x-token-user-", "x-sandstorm-", "x-ms-token-", "x-amzn-mtls-clientcert",
+	"x-tls-client-",
 }
 
 // forwardedHeaders describe the original request or the client. The gateway writes its

@@ -98,6 +98,25 @@ func TestHeaderFilter(t *testing.T) {
 		{"X-Act-As", true},
 		{"X-Actor", false},
 		{"X-Viewport", false},
+		// Louketo, caddy-security, client certificates, Sandstorm and the like
+		{"X-Auth-Userid", true},
+		{"X-Auth-Subject", true},
+		{"x_auth_roles", true},
+		{"X-Token-User-Email", true},
+		{"X-Token-User-Roles", true},
+		{"Client-Cert", true},
+		{"Client-Cert-Chain", true},
+		{"X-Arr-ClientCert", true},
+		{"X-Amzn-Mtls-Clientcert-Leaf", true},
+		{"X-Tls-Client-Cert", true},
+		{"Es-Security-Runas-User", true},
+		{"X-Sandstorm-Username", true},
+		{"X-Ms-Token-Aad-Id-Token", true},
+		{"X-Goog-Iap-Jwt-Assertion", true},
+		{"Teleport-Jwt-Assertion", true},
+		{"X-Anonymous-Consumer", true},
+		{"Client-Hints", false},
+		{"X-Token", false},
 	} {
 		if got := f.blocked(tt.name); got != tt.want {
 			t.Errorf("blocked(%q): got %v, want %v", tt.name, got, tt.want)
