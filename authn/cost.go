@@ -97,3 +97,18 @@ func DefaultHashKind() string {
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d", argon2.Version, p.Memory, p.Time,
 		p.Threads)
 }
+
+// WeakHashes returns, for each reason password.Weak gives for users' hashes, the names
+// of the users whose hash it describes, sorted.
+func WeakHashes(users map[string]*User) map[string][]string {
+	out := make(map[string][]string)
+	for n, u := range users {
+		if why := password.Weak(u.hash); why != "" {
+			out[why] = append(out[why], n)
+		}
+	}
+	for _, names := range out {
+		sort.Strings(names)
+	}
+	return out
+}

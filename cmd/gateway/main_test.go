@@ -10,6 +10,7 @@ import (
 
 	"github.com/frontgate/gateway/authn/password"
 	"github.com/frontgate/gateway/authn/session/boltstore"
+	"golang.org/x/crypto/bcrypt"
 )
 
 func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -58,8 +59,8 @@ func TestHashPassword(t *testing.T) {
 func TestCheck(t *testing.T) {
 	dir := t.TempDir()
 	users := filepath.Join(dir, "users.yaml")
-	h, _ := password.Generate("pw", password.Argon2Params{Memory: 64, Time: 1, Threads: 1,
-		SaltLen: 16, KeyLen: 32})
+	// a hash of the cost gateway hash-password gives: a cheaper one is warned of
+	h, _ := password.Generate("pw", password.DefaultArgon2)
 	os.WriteFile(users, []byte("users:\n  alice:\n    password: \""+h+"\"\n"), 0o600)
 	good := filepath.Join(dir, "good.yaml")
 	os.WriteFile(good, []byte("users:\n  file: users.yaml\nroutes:\n"+
@@ -127,6 +128,18 @@ func TestCheck(t *testing.T) {
 	}
 	if _, _, errOut := runCmd(t, "", "check", "-config", good); errOut != "" {
 		t.Errorf("good config: stderr %q", errOut)
+	}
+
+	// Hashes cheap to crack, such as htpasswd -B makes, are warned of, with who has one.
+	cheap, _ := bcrypt.GenerateFromPassword([]byte("pw"), 5)
+	os.WriteFile(users, []byte("users:\n  alice:\n    password: \""+h+"\"\n"+
+		"  bob:\n    password: \""+string(cheap)+"\"\n"), 0o600)
+	_, _, errOut = runCmd(t, "", "check", "-config", good)
+	if want := "gateway check: warning: " + good + ":2: users.file: password hashes " +
+		"cheap to crack should the file leak: bob (bcrypt at cost 5, below 10); give them " +
+		"hashes from gateway hash-password as they next change their passwords\n"; !strings.
+		Contains(errOut, want) {
+		t.Errorf("a cheap hash: stderr\n%s\nwant it to hold\n%s", errOut, want)
 	}
 }
 

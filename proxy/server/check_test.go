@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/password"
 	"github.com/frontgate/gateway/config"
 )
@@ -314,6 +315,58 @@ func TestMixedCostWarning(t *testing.T) {
 				t.Fatal(err)
 			}
 			sameWarnings(t, warningsOf(t, path, string(cfg)), path, tt.want)
+		})
+	}
+}
+
+// TestWeakHashWarning: users whose password hashes are cheap to crack are named, one
+// warning for each kind of cheap hash, and hashes of the cost gateway hash-password
+// gives pass.
+func TestWeakHashWarning(t *testing.T) {
+	defer func(f func(map[string]*authn.User) map[string][]string) { weakHashes = f }(
+		weakHashes)
+	weakHashes = authn.WeakHashes
+	path, users, cheap := configAndHash(t)
+	cheap = strings.Trim(cheap, `"`)
+	def, err := password.Generate("pw", password.DefaultArgon2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc, err := bcrypt.GenerateFromPassword([]byte("pw"), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := func(name, hash string) string {
+		return "  " + name + ":\n    password: \"" + hash + "\"\n"
+	}
+	const warn = ":3: users.file: password hashes cheap to crack should the file leak: " +
+		"%s (%s); give them hashes from gateway hash-password as they next change " +
+		"their passwords"
+	const weakArgon = "argon2id at m=64,t=1, below m=19456,t=2 or another setting of as " +
+		"much memory times passes"
+	cfg, _ := os.ReadFile(path)
+	for _, tt := range []struct {
+		name, users string
+		want        []string
+	}{
+		{"as hash-password makes them", entry("alice", def) + entry("bob", def), nil},
+		{"cheap argon2id", entry("alice", cheap) + entry("bob", cheap) + entry("carol", def),
+			[]string{fmt.Sprintf(warn, "alice, bob", weakArgon)}},
+		{"two kinds", entry("alice", cheap) + entry("svc", string(bc)), []string{
+			fmt.Sprintf(warn, "alice", weakArgon),
+			fmt.Sprintf(warn, "svc", "bcrypt at cost 5, below 10")}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := os.WriteFile(users, []byte("users:\n"+tt.users), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, w := range warningsOf(t, path, string(cfg)) {
+				if strings.Contains(w, "cheap to crack") {
+					got = append(got, w)
+				}
+			}
+			sameWarnings(t, got, path, tt.want)
 		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -156,6 +157,7 @@ func userWarnings(cfg *config.Config) []error {
 	if w := slowHashWarning(cfg, users); w != nil {
 		out = append(out, w)
 	}
+	out = append(out, weakHashWarnings(cfg, users)...)
 	if w := mixedCostWarning(cfg, users); w != nil {
 		out = append(out, w)
 	}
@@ -389,6 +391,30 @@ func mixedCostWarning(cfg *config.Config, users map[string]*authn.User) error {
 		"wrong password takes as long as a cost few users have can be told from a missing "+
 		"user by the odds; give %s a hash from gateway hash-password, so that every "+
 		"user's is of one cost", len(kinds), named))
+}
+
+// weakHashes finds the users whose password hashes are cheap to crack; tests, whose
+// users have cheap hashes so that they run fast, replace it.
+var weakHashes = authn.WeakHashes
+
+// weakHashWarnings warns of password hashes cheap to crack should the users file leak,
+// one warning for each kind: an import from htpasswd, whose bcrypt is cost 5 unless told
+// otherwise, brings them in.
+func weakHashWarnings(cfg *config.Config, users map[string]*authn.User) []error {
+	weak := weakHashes(users)
+	reasons := slices.Sorted(maps.Keys(weak))
+	var out []error
+	for _, why := range reasons {
+		names := weak[why]
+		named := strings.Join(names[:min(len(names), 5)], ", ")
+		if len(names) > 5 {
+			named += fmt.Sprintf(" and %d more", len(names)-5)
+		}
+		out = append(out, cfg.Errorf("users.file", fmt.Errorf("password hashes cheap to "+
+			"crack should the file leak: %s (%s); give them hashes from gateway "+
+			"hash-password as they next change their passwords", named, why)))
+	}
+	return out
 }
 
 // access is access(2), which tests replace: root, as which tests often run, may do

@@ -1,0 +1,46 @@
+package password
+
+import "testing"
+
+func TestWeak(t *testing.T) {
+	for _, tt := range []struct {
+		name, encoded, want string
+	}{
+		{"bcrypt at 5, as htpasswd -B makes it",
+			"$2y$05$UjS5WzqdetTU7C93nFvy8e53TEyXEysPnuTyLx0eEkz/d/rXki0J2",
+			"bcrypt at cost 5, below 10"},
+		{"bcrypt at 10", "$2b$10$n62CVTpNecZ937IscpvFHOvhl39aNMcBhiWjk87Pv/CXUMSAYIQ7S", ""},
+		{"argon2id as hash-password makes it",
+			"$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$" +
+				"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", ""},
+		{"argon2id, OWASP's least memory", "$argon2id$v=19$m=7168,t=5,p=1$" +
+			"c29tZXNhbHRzb21lc2FsdA$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", ""},
+		{"argon2id, cheap", "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$" +
+			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
+			"argon2id at m=64,t=1, below m=19456,t=2 or another setting of as much " +
+				"memory times passes"},
+		{"scrypt at OWASP's", "$scrypt$ln=17,r=8,p=1$c29tZXNhbHRzb21lc2FsdA$" +
+			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", ""},
+		{"scrypt, cheap", "$scrypt$ln=10,r=8,p=1$c29tZXNhbHRzb21lc2FsdA$" +
+			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
+			"scrypt at ln=10,r=8,p=1, below ln=17,r=8,p=1"},
+		{"pbkdf2-sha256 at 600,000", "$pbkdf2-sha256$600000$c29tZXNhbHRzb21lc2FsdA$" +
+			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", ""},
+		{"pbkdf2-sha512 at 10,000", "$pbkdf2-sha512$10000$c29tZXNhbHRzb21lc2FsdA$" +
+			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
+			"pbkdf2-sha512 at 10000 iterations, below 210000"},
+		{"pbkdf2 (SHA-1) at 600,000", "$pbkdf2$600000$c29tZXNhbHRzb21lc2FsdA$" +
+			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
+			"pbkdf2-sha1 at 600000 iterations, below 1300000"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := Parse(tt.encoded)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := Weak(h); got != tt.want {
+				t.Errorf("Weak: %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
