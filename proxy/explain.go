@@ -116,6 +116,42 @@ func (h *Handler) Explain(r *http.Request, u *authn.User) Decision {
 			}
 		}
 	}
+	return h.explainDestination(r, u, rt, d)
+}
+
+// explainDestination adds to d, the decision on r's own path, what the Destination
+// header of r (a WebDAV COPY or MOVE) decides: the place it names is judged as the path
+// is.
+func (h *Handler) explainDestination(r *http.Request, u *authn.User, rt *route,
+	d Decision) Decision {
+	dest, problem := h.readDestination(r.Header, config.NormalizeHost(r.Host), rt, false)
+	switch {
+	case problem != nil && problem.status == http.StatusForbidden:
+		d.Outcome, d.Reason = "forbidden", problem.reason
+		return d
+	case problem != nil:
+		d.Outcome, d.Reason = "bad request", problem.reason
+		return d
+	case dest == nil || d.Outcome != "public" && d.Outcome != "allowed" ||
+		!dest.signInNeeded():
+		return d
+	}
+	const of = " (at the place the Destination header names, under " // the route's path
+	switch {
+	case u == nil:
+		d.Outcome, d.Reason = "sign-in required", "the Destination header names a "+
+			"protected place and nobody is signed in"
+	case u.Disabled:
+		d.Outcome, d.Reason = "sign-in required", "the user is disabled"
+	default:
+		if other := dest.refusing(u, r.Method, r.URL.RawQuery); other != nil {
+			_, why := other.why(u, r.Method, r.URL.RawQuery)
+			d.Outcome, d.Reason = "forbidden", why+of+other.path+")"
+		} else if d.Outcome == "public" {
+			_, why := dest.rt.why(u, r.Method, r.URL.RawQuery)
+			d.Outcome, d.Reason = "allowed", why+of+dest.rt.path+")"
+		}
+	}
 	return d
 }
 

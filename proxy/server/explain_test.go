@@ -169,6 +169,43 @@ decision: sign-in required: the path is protected and nobody is signed in
 answer:   302 from the gateway; nothing reaches the upstream
           Location: /.gateway/login?next=%2Fx%3Fa%3D1
 `},
+		{"a Destination in a protected place", ExplainRequest{Method: "MOVE",
+			URL:    "http://other.test/public/a",
+			Header: http.Header{"Destination": {"http://other.test/private/a"}}}, `
+request:  MOVE http://other.test/public/a anonymous
+route:    any host, path /, upstream http://127.0.0.1:9001
+decision: sign-in required: the Destination header names a protected place and nobody ` +
+			`is signed in
+answer:   401 from the gateway; nothing reaches the upstream
+`},
+		{"a Destination the user may write", ExplainRequest{User: "alice", Method: "COPY",
+			URL:    "http://other.test/public/a",
+			Header: http.Header{"Destination": {"http://other.test/notes//a"}}}, `
+request:  COPY http://other.test/public/a as alice
+route:    any host, path /, upstream http://127.0.0.1:9001
+decision: allowed: any signed-in user may pass (at the place the Destination header ` +
+			`names, under /)
+replaced: Destination, as the client sent it
+upstream receives:
+  COPY /public/a HTTP/1.1
+  Host: other.test
+  Destination: http://other.test/notes/a
+  X-Forwarded-Email: alice@example.test
+  X-Forwarded-For: 192.0.2.1
+  X-Forwarded-Groups: staff
+  X-Forwarded-Host: other.test
+  X-Forwarded-Proto: http
+  X-Forwarded-User: alice
+  X-Gateway-Hop: (the gateway process's token)
+`},
+		{"a Destination on another host", ExplainRequest{User: "bob", Method: "MOVE",
+			URL:    "http://other.test/public/a",
+			Header: http.Header{"Destination": {"http://app.example.test/admin/x"}}}, `
+request:  MOVE http://other.test/public/a as bob
+route:    any host, path /, upstream http://127.0.0.1:9001
+decision: forbidden: Destination names another host
+answer:   403 from the gateway; nothing reaches the upstream
+`},
 		{"ambiguous", ExplainRequest{Method: "GET", URL: "/public/%2e%2e/admin/"}, `
 request:  GET http://localhost/public/%2e%2e/admin/ anonymous
 decision: bad request: the path could be read two ways
