@@ -274,23 +274,32 @@ func TestLiteralVariableWarnings(t *testing.T) {
 	}
 }
 
+// costlyHashes returns a hash of the cost gateway hash-password gives, and a bcrypt hash
+// at cost 5, as htpasswd -B makes it.
+func costlyHashes(t *testing.T) (def, bc string) {
+	t.Helper()
+	def, err := password.Generate("pw", password.DefaultArgon2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bcrypt.GenerateFromPassword([]byte("pw"), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return def, string(b)
+}
+
+// entry is the entry of a users file for name with the password hash hash.
+func entry(name, hash string) string {
+	return "  " + name + ":\n    password: \"" + strings.Trim(hash, `"`) + "\"\n"
+}
+
 // TestMixedCostWarning: users whose hashes are of more than one cost are warned of,
 // naming those whose hash is not of the cost gateway hash-password gives; one cost for
 // all, whichever it is, is not.
 func TestMixedCostWarning(t *testing.T) {
 	path, users, cheap := configAndHash(t)
-	cheap = strings.Trim(cheap, `"`)
-	def, err := password.Generate("pw", password.DefaultArgon2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bc, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entry := func(name, hash string) string {
-		return "  " + name + ":\n    password: \"" + hash + "\"\n"
-	}
+	def, bc := costlyHashes(t)
 	const warn = ":3: users.file: password hashes of %d costs: a name whose wrong " +
 		"password takes as long as a cost few users have can be told from a missing " +
 		"user by the odds; give %s a hash from gateway hash-password, so that every " +
@@ -303,12 +312,12 @@ func TestMixedCostWarning(t *testing.T) {
 		{"one cost", entry("alice", def) + entry("bob", def), nil},
 		{"one cost, not the default", entry("alice", cheap) + entry("bob", cheap), nil},
 		{"bcrypt hashes of one cost, as different implementations write them",
-			entry("alice", string(bc)) + entry("bob", "$2y$"+string(bc)[4:]) +
-				entry("carol", "$2b$"+string(bc)[4:]), nil},
+			entry("alice", bc) + entry("bob", "$2y$"+bc[4:]) +
+				entry("carol", "$2b$"+bc[4:]), nil},
 		{"a bcrypt user among argon2id ones", entry("alice", def) + entry("bob", def) +
-			entry("svc", string(bc)), []string{fmt.Sprintf(warn, 2, "svc")}},
+			entry("svc", bc), []string{fmt.Sprintf(warn, 2, "svc")}},
 		{"three costs", entry("alice", def) + entry("bob", cheap) + entry("svc",
-			string(bc)), []string{fmt.Sprintf(warn, 3, "bob, svc")}},
+			bc), []string{fmt.Sprintf(warn, 3, "bob, svc")}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := os.WriteFile(users, []byte("users:\n"+tt.users), 0o600); err != nil {
@@ -327,18 +336,7 @@ func TestWeakHashWarning(t *testing.T) {
 		weakHashes)
 	weakHashes = authn.WeakHashes
 	path, users, cheap := configAndHash(t)
-	cheap = strings.Trim(cheap, `"`)
-	def, err := password.Generate("pw", password.DefaultArgon2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bc, err := bcrypt.GenerateFromPassword([]byte("pw"), 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entry := func(name, hash string) string {
-		return "  " + name + ":\n    password: \"" + hash + "\"\n"
-	}
+	def, bc := costlyHashes(t)
 	const warn = ":3: users.file: password hashes cheap to crack should the file leak: " +
 		"%s (%s); give them hashes from gateway hash-password as they next change " +
 		"their passwords"
@@ -352,7 +350,7 @@ func TestWeakHashWarning(t *testing.T) {
 		{"as hash-password makes them", entry("alice", def) + entry("bob", def), nil},
 		{"cheap argon2id", entry("alice", cheap) + entry("bob", cheap) + entry("carol", def),
 			[]string{fmt.Sprintf(warn, "alice, bob", weakArgon)}},
-		{"two kinds", entry("alice", cheap) + entry("svc", string(bc)), []string{
+		{"two kinds", entry("alice", cheap) + entry("svc", bc), []string{
 			fmt.Sprintf(warn, "alice", weakArgon),
 			fmt.Sprintf(warn, "svc", "bcrypt at cost 5, below 10")}},
 	} {
