@@ -90,10 +90,16 @@ func ParseSecret(s string) (Secret, error) {
 		return nil, fmt.Errorf("secret is %d bits (%d %s); at least %d are needed",
 			len(s)*5, len(s), chars, MinSecretSize*8)
 	}
+	// 1, 3 or 6 characters past a multiple of 8 end within a byte: what is left of it
+	// would be dropped, and the secret in the app would not be the one checked
 	b, err := encoding.DecodeString(s)
-	if err != nil {
+	if n := len(s) % 8; err != nil || n == 1 || n == 3 || n == 6 {
 		return nil, errors.New("secret is cut short: its last character holds part of a " +
-			"byte (base32 secrets are 2, 4, 5, 7 or 8 characters past a multiple of 8)")
+			"byte (base32 secrets are 0, 2, 4, 5 or 7 characters past a multiple of 8)")
+	}
+	if len(b) < MinSecretSize {
+		return nil, fmt.Errorf("secret is %d bits; at least %d are needed", len(b)*8,
+			MinSecretSize*8)
 	}
 	return Secret(b), nil
 }

@@ -95,6 +95,8 @@ func TestParseSecret(t *testing.T) {
 		"JBSWY3DPEHPK3PXP":                  "is 80 bits (16 characters); at least 128",
 		"abc":                               "is 15 bits (3 characters); at least 128",
 		"A":                                 "is 5 bits (1 character); at least 128",
+		strings.Repeat("2", 27):             "cut short",
+		strings.Repeat("A", 30):             "cut short",
 		"JBSWY3DPEHPK3PXP1BSWY3DPEHPK3PXP":  "not base32",
 		strings.Repeat("A", 200):            "longer than 64 bytes",
 		"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PX\n": "not base32",
