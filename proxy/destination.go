@@ -17,7 +17,6 @@ import (
 // any other of the same app, the pages of its admins among them.
 type destination struct {
 	path, dpath string // as normalizePath gives them
-	query       string // raw, without "?"
 	absolute    bool   // written as an absolute URI, not a path
 	rt          *route
 	public      bool
@@ -53,12 +52,16 @@ func (h *Handler) readDestination(hdr http.Header, host string, rt *route,
 		return bad("Destination sent more than once")
 	}
 	v := vs[0]
+	// A query is refused: servers read it apart. nginx's dav module takes the path from
+	// the first "/" after the host, in the query if need be ("http://host?/admin/x" is
+	// /admin/x to it, and the path / to a URL parser), and SabreDAV keeps "?…" as part
+	// of the file's name. WebDAV clients name files, which have no query.
 	u, err := url.Parse(v)
 	if err != nil || v == "" || strings.HasPrefix(v, "//") || u.Opaque != "" ||
-		u.User != nil || strings.Contains(v, "#") {
-		return bad("Destination is not an absolute path or URI")
+		u.User != nil || strings.ContainsAny(v, "#?") {
+		return bad("Destination is not an absolute path or URI without a query")
 	}
-	d := &destination{query: u.RawQuery}
+	d := &destination{}
 	switch strings.ToLower(u.Scheme) {
 	case "":
 		if u.Host != "" || !strings.HasPrefix(v, "/") {
@@ -68,6 +71,11 @@ func (h *Handler) readDestination(hdr http.Header, host string, rt *route,
 		if u.Host == "" {
 			return bad("Destination names no host")
 		}
+		// "http://host" alone names no path; a server that looks for the first "/"
+		// after the host could find one anywhere
+		if u.Path == "" {
+			return bad("Destination names no path")
+		}
 		if config.NormalizeHost(u.Host) != host {
 			return elsewhere("Destination names another host")
 		}
@@ -76,9 +84,6 @@ func (h *Handler) readDestination(hdr http.Header, host string, rt *route,
 		return bad("Destination is not an http or https URI")
 	}
 	escaped := u.EscapedPath()
-	if escaped == "" {
-		escaped = "/"
-	}
 	if literal && strings.Contains(escaped, "//") {
 		return bad("Destination has a path that could be read two ways")
 	}
@@ -151,9 +156,6 @@ func (d *destination) upstreamValue(out *http.Request) string {
 			host = out.URL.Host
 		}
 		v = out.URL.Scheme + "://" + host + v
-	}
-	if d.query != "" {
-		v += "?" + d.query
 	}
 	return v
 }

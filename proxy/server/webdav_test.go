@@ -10,7 +10,8 @@ import (
 )
 
 // TestWebDAVDestination puts the gateway in front of a real WebDAV server, nginx's dav
-// module, and moves files with COPY and MOVE: a Destination in a protected place is
+// module, on its own and behind nginx's auth_request (examples/nginx), and moves files
+// with COPY and MOVE: a Destination in a protected place is
 // judged as a request there would be, so a file written where anyone may write cannot
 // be moved over a page only some may change; one the rules allow is rewritten to what
 // the server knows as its own, and the move happens.
@@ -38,8 +39,11 @@ func TestWebDAVDestination(t *testing.T) {
 	path := writeConfig(t, "http://"+dav,
 		"  - path: /admin/\n    upstream: \"http://"+dav+"\"\n    allow:\n      users: [bob]\n",
 		"  - path: /files/\n    upstream: \"http://"+dav+"/app\"\n    strip_prefix: true\n",
-		"session:\n  store: memory\n")
-	base := startGateway(t, path)
+		"session:\n  store: memory\ntrusted_proxies: [\"127.0.0.1/32\"]\n")
+	gw := startGateway(t, path)
+	// the same gateway, asked by nginx's auth_request in front of the same server
+	front := startNginx(t, bin, strings.TrimPrefix(gw, "http://"), dav)
+	base := gw
 	alice := signIn(t, base, "alice", "pw")
 	anon := &http.Client{}
 
@@ -102,5 +106,41 @@ func TestWebDAVDestination(t *testing.T) {
 	}
 	if got, err := os.ReadFile(filepath.Join(root, "app", "b.txt")); string(got) != "a" {
 		t.Errorf("the copy under the route's upstream path: %q, %v; want \"a\"", got, err)
+	}
+
+	// Behind nginx the server gets the Destination as the client wrote it: one whose
+	// path nginx's dav module would find in the query is refused, and an allowed one
+	// works.
+	base = front
+	alice = signIn(t, base, "alice", "pw")
+	if got := do(anon, "PUT", "/public/fa.html", "", "defaced"); got != http.StatusCreated {
+		t.Fatalf("anonymous PUT through nginx: %d, want 201", got)
+	}
+	for _, tt := range []struct {
+		name string
+		c    *http.Client
+		dest string
+		want int
+	}{
+		{"anonymous, into /admin/", anon, base + "/admin/index.html",
+			http.StatusUnauthorized},
+		{"a user the rule refuses", alice, base + "/admin/index.html", http.StatusForbidden},
+		{"the path in the query", alice, base + "?/admin/index.html", http.StatusForbidden},
+		{"anonymous, the path in the query", anon, base + "?/admin/index.html",
+			http.StatusForbidden},
+	} {
+		if got := do(tt.c, "MOVE", "/public/fa.html", tt.dest, ""); got != tt.want {
+			t.Errorf("through nginx, %s: %d, want %d", tt.name, got, tt.want)
+		}
+	}
+	if got, _ := os.ReadFile(filepath.Join(root, "admin", "index.html")); string(got) != page {
+		t.Fatalf("through nginx, the admins' page now reads %q", got)
+	}
+	if got := do(alice, "MOVE", "/public/fa.html", base+"/public/fa2.html", ""); got !=
+		http.StatusCreated && got != http.StatusNoContent {
+		t.Errorf("MOVE within /public/ through nginx: %d, want 201 or 204", got)
+	}
+	if _, err := os.Stat(filepath.Join(root, "public", "fa2.html")); err != nil {
+		t.Errorf("the allowed move through nginx did not happen: %v", err)
 	}
 }
