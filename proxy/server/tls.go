@@ -278,6 +278,11 @@ func redirectHTTPS(port string, serves func(host string) bool) http.Handler {
 		if port != "" && port != "443" {
 			target += ":" + port
 		}
+		// OPTIONS * asks about the server, not a resource: there is no URL to send it to
+		if !strings.HasPrefix(r.URL.RequestURI(), "/") {
+			http.Error(w, "Bad Request", http.StatusBadRequest)
+			return
+		}
 		w.Header().Set("Location", target+r.URL.RequestURI())
 		w.WriteHeader(http.StatusPermanentRedirect)
 	})
