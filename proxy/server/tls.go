@@ -278,7 +278,7 @@ func redirectHTTPS(port string, serves func(host string) bool) http.Handler {
 		if port != "" && port != "443" {
 			target += ":" + port
 		}
-		// OPTIONS * asks about the server, not a resource: there is no URL to send it to
+		// a request for "*" names no resource: there is no URL to send it to
 		if !strings.HasPrefix(r.URL.RequestURI(), "/") {
 			http.Error(w, "Bad Request", http.StatusBadRequest)
 			return
