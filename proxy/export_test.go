@@ -35,3 +35,6 @@ func (h *Handler) FreezeThrottle(now time.Time) (advance func(time.Duration)) {
 
 // DeviceStrikes is how many failed sign-ins a device cookie keeps its exemption for.
 const DeviceStrikes = deviceStrikesMax
+
+// RaceEnabled is raceEnabled, for the external tests.
+const RaceEnabled = raceEnabled

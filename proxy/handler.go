@@ -263,7 +263,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Deferred, so that an answer cut short is recorded too: ReverseProxy gives up on one
 	// by panicking with http.ErrAbortHandler, which the server then swallows.
 	defer h.record(sw, r, st, start)
+	if r.ProtoMajor == 2 {
+		defer clearDeadlines(w)
+	}
 	h.serve(sw, r, st)
+}
+
+// clearDeadlines takes back the read and write deadlines the gateway gave an HTTP/2
+// request. Go's HTTP/2 server sets a deadline from its own goroutine, and one set after
+// the client reset the stream starts a timer that nothing stops: it holds the stream's
+// memory for the whole deadline, which a client resetting streams as fast as it opens
+// them would pile up (60 s of them, at 1 KiB each). Clearing it, once the request is
+// done, runs after the setting and stops the timer. HTTP/1 needs none of this: its
+// server sets the connection's deadlines itself before the next request, and one left
+// standing bounds how long it reads past a body the app left unread.
+func clearDeadlines(w http.ResponseWriter) {
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{})
+	rc.SetWriteDeadline(time.Time{})
 }
 
 // record counts and logs the request sw answered.
