@@ -67,6 +67,7 @@ const usage = `usage:
   gateway [run] [-config FILE]   serve (default config: gateway.yaml)
   gateway check [-config FILE]   validate the config and its users file
   gateway hash-password          read a password on stdin, print an argon2id hash
+  gateway passwd [-add] NAME     set a user's password in the users file
   gateway sessions list|revoke   list or end sessions (-user NAME, -id ID)
   gateway explain [-config FILE] [-user NAME] [-from ADDR] [-H 'Name: value'] METHOD URL
                                  show how a request would be judged and forwarded
@@ -88,6 +89,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runCheck(args, stdout, stderr)
 	case "hash-password":
 		return runHash(args, stdin, stdout, stderr)
+	case "passwd":
+		return runPasswd(args, stdin, stdout, stderr)
 	case "sessions":
 		return runSessions(ctx, args, stdout, stderr)
 	case "explain":

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/authn/password"
+	"github.com/frontgate/gateway/config"
+)
+
+const passwdUsage = `usage: gateway passwd [-config FILE] [-add] NAME
+`
+
+// runPasswd sets a user's password in the users file the config names: it reads the
+// password as hash-password does, and replaces the file with the edited one in one
+// rename, so that a running gateway, which reads the file when it changes, never sees
+// it half written, and ends the user's sessions.
+func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gateway passwd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "gateway.yaml", "config `file`")
+	add := fs.Bool("add", false, "add the user, who must not be in the users file yet")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintf(stderr, "gateway passwd: give one user name\n%s", passwdUsage)
+		return 2
+	}
+	name := fs.Arg(0)
+	if *add {
+		if err := checkUsername(name); err != nil {
+			fmt.Fprintf(stderr, "gateway passwd: user %q: %v\n", name, err)
+			return 1
+		}
+	}
+	cfg, err := config.Load(*path)
+	if errors.Is(err, config.ErrUnsetEnv) {
+		// the users file's place is all that is needed, not the gateway's secrets
+		if located, lerr := config.Locate(*path); lerr == nil {
+			cfg, err = located, nil
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "gateway passwd:", err)
+		return 1
+	}
+	file, err := filepath.EvalSymlinks(cfg.Users.File)
+	if err != nil {
+		fmt.Fprintln(stderr, "gateway passwd:", err)
+		return 1
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintln(stderr, "gateway passwd:", err)
+		return 1
+	}
+	// The edit is tried before a password is asked for, with a stand-in hash of no
+	// cost, so that a file it cannot be made in does not ask in vain.
+	standIn, err := password.Generate("stand-in", password.Argon2Params{Memory: 8, Time: 1,
+		Threads: 1, SaltLen: 16, KeyLen: 16})
+	if err == nil {
+		_, err = authn.SetPassword(data, file, name, standIn, *add)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "gateway passwd:", err)
+		return 1
+	}
+	pw, err := readPassword(stdin, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "gateway passwd:", err)
+		return 1
+	}
+	enc, err := password.Generate(pw, password.DefaultArgon2)
+	if err != nil {
+		fmt.Fprintln(stderr, "gateway passwd:", err)
+		return 1
+	}
+	out, err := authn.SetPassword(data, file, name, enc, *add)
+	if err == nil {
+		err = replaceFile(file, out)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "gateway passwd:", err)
+		return 1
+	}
+	done := "changed"
+	if *add {
+		done = "set for the new user"
+	}
+	fmt.Fprintf(stdout, "password of %s %s in %s\n", name, done, file)
+	if !*add {
+		fmt.Fprintf(stderr, "A running gateway reads the file within seconds and ends %s's "+
+			"sessions.\n", name)
+	}
+	return 0
+}
+
+// replaceFile puts data in place of the file at path in one rename, with the file's
+// mode and owner: a file written in place can be read half written, and one that
+// changed owner could no longer be read by a gateway that runs as its owner.
+func replaceFile(path string, data []byte) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("writing next to %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // after the rename, there is nothing there
+	err = tmp.Chmod(fi.Mode().Perm())
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && err == nil &&
+		(int(st.Uid) != os.Getuid() || int(st.Gid) != os.Getgid()) {
+		if err = tmp.Chown(int(st.Uid), int(st.Gid)); err != nil {
+			err = fmt.Errorf("keeping the owner of %s: %w", path, err)
+		}
+	}
+	if err == nil {
+		_, err = tmp.Write(data)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}

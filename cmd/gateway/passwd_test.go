@@ -1,0 +1,89 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/authn/password"
+)
+
+// TestPasswd sets passwords in the users file a config names: the file is replaced
+// whole, keeps its mode, its comments and its other users, and holds a hash the new
+// password verifies against; what cannot be done leaves the file as it was.
+func TestPasswd(t *testing.T) {
+	path := aliceConfig(t, "")
+	users := filepath.Join(filepath.Dir(path), "users.yaml")
+	orig, _ := os.ReadFile(users)
+	os.WriteFile(users, append([]byte("# the team\n"), orig...), 0o600)
+	os.Chmod(users, 0o640) // group-readable, for a gateway that runs in the group
+
+	code, out, errOut := runCmd(t, "new-pass\n", "passwd", "-config", path, "alice")
+	if code != 0 || !strings.HasPrefix(out, "password of alice changed in ") ||
+		!strings.Contains(errOut, "ends alice's sessions") {
+		t.Fatalf("passwd alice: exit %d, %q, %q", code, out, errOut)
+	}
+	verify := func(name, pw string) bool {
+		t.Helper()
+		list, err := authn.ReadUsersFile(users)
+		if err != nil {
+			t.Fatalf("the users file: %v", err)
+		}
+		if list[name] == nil {
+			return false
+		}
+		h, err := password.Parse(list[name].PasswordHash())
+		return err == nil && h.Verify(pw)
+	}
+	if !verify("alice", "new-pass") || verify("alice", "pw") {
+		t.Error("alice's new password does not verify, or her old one still does")
+	}
+	text, _ := os.ReadFile(users)
+	if fi, _ := os.Stat(users); fi.Mode().Perm() != 0o640 ||
+		!strings.HasPrefix(string(text), "# the team\n") {
+		t.Errorf("mode %v, file\n%s; want 0640 and the comment kept", fi.Mode().Perm(), text)
+	}
+
+	if code, _, errOut := runCmd(t, "bob-pass\n", "passwd", "-config", path, "-add",
+		"bob"); code != 0 || !verify("bob", "bob-pass") || !verify("alice", "new-pass") {
+		t.Errorf("adding bob: exit %d, %q", code, errOut)
+	}
+	before, _ := os.ReadFile(users)
+	for _, tt := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{[]string{"carol"}, 1, `no such user "carol" in `},
+		{[]string{"-add", "bob"}, 1, `user exists: "bob"`},
+		{[]string{"-add", " bob"}, 1, "space"},
+		{[]string{}, 2, "give one user name"},
+		{[]string{"alice", "bob"}, 2, "give one user name"},
+	} {
+		args := append([]string{"passwd", "-config", path}, tt.args...)
+		code, _, errOut := runCmd(t, "x-pass\n", args...)
+		if code != tt.code || !strings.Contains(errOut, tt.says) {
+			t.Errorf("%q: exit %d, %q; want %d saying %q", tt.args, code, errOut, tt.code,
+				tt.says)
+		}
+	}
+	if code, _, errOut := runCmd(t, "", "passwd", "-config", path, "alice"); code != 1 ||
+		!strings.Contains(errOut, "the password is empty") {
+		t.Errorf("an empty password: exit %d, %q", code, errOut)
+	}
+	if after, _ := os.ReadFile(users); string(after) != string(before) {
+		t.Errorf("a refused change touched the file:\n%s", after)
+	}
+	// a users file that does not load is not edited, and says why
+	os.WriteFile(users, []byte("users:\n  alice:\n\tpassword: x\n"), 0o600)
+	if code, _, errOut := runCmd(t, "x-pass\n", "passwd", "-config", path, "alice"); code != 1 ||
+		!strings.Contains(errOut, "users.yaml:3: invalid YAML") {
+		t.Errorf("a broken users file: exit %d, %q", code, errOut)
+	}
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(users), ".users.yaml.*"))
+	if len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
