@@ -281,11 +281,13 @@ func (g *gateway) reload(reason string) error {
 		attrs = append(attrs, "not_applied", keys)
 	}
 	g.lg.Info("config reloaded", attrs...)
-	// Sessions sealed only under a secret that was removed can never be used again, and
-	// those past a lifetime or idle timeout shortened now have ended: both go from the
-	// store at once, so that no later change brings them back.
+	// Sessions sealed only under a secret that was removed can never be used again,
+	// those past a lifetime or idle timeout shortened now have ended, and so have those
+	// of users another users file does not hold, or holds with another password: all go
+	// from the store at once, so that no later change brings them back.
 	o, n := old.Session, cfg.Session
-	if !slices.Equal(o.Secrets, n.Secrets) || o.Lifetime != n.Lifetime ||
+	if old.Users.File != cfg.Users.File ||
+		!slices.Equal(o.Secrets, n.Secrets) || o.Lifetime != n.Lifetime ||
 		o.IdleTimeout != n.IdleTimeout || o.RememberFor != n.RememberFor ||
 		*o.RememberMe != *n.RememberMe {
 		go g.endSessions("")

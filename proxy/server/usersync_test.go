@@ -130,3 +130,52 @@ func TestStartEndsSessionsOfChangedUsers(t *testing.T) {
 		t.Fatalf("left in the store: %+v, %v; want carol's session", list, err)
 	}
 }
+
+// TestUsersFileSwitchEndsStoredSessions points users.file at another file under a
+// running gateway: the sessions of users the new file holds with another password, or
+// not at all, leave the store at once, as when the file itself changes.
+func TestUsersFileSwitchEndsStoredSessions(t *testing.T) {
+	configPollInterval = 20 * time.Millisecond
+	defer func() { configPollInterval = 2 * time.Second }()
+	up := newUpstream(t)
+	path := writeConfig(t, up)
+	hashes := map[string]string{}
+	writeUsersFile(t, path, hashes, map[string]string{"alice": "", "bob": "", "carol": ""})
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, logs := runLogged(t, path)
+	for _, u := range []string{"alice", "bob", "carol"} {
+		signIn(t, base, u, "pw")
+	}
+	waitSessions(t, cfg, 3, logs)
+
+	// the other file: alice with a new hash, bob not there, carol as she was
+	dir := filepath.Dir(path)
+	other := "users:\n  alice:\n    password: \"" + mustCheapHash(t) + "\"\n" +
+		"  carol:\n    password: \"" + hashes["carol"] + "\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "other-users.yaml"), []byte(other),
+		0o600); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(text), "file: users.yaml",
+		"file: other-users.yaml", 1)), 0o600)
+	waitSessions(t, cfg, 1, logs)
+	list, err := ListSessions(context.Background(), cfg, "", nil)
+	if err != nil || len(list) != 1 || list[0].User != "carol" {
+		t.Fatalf("left in the store: %+v, %v; want carol's session", list, err)
+	}
+}
+
+// mustCheapHash returns a cheap hash of "pw" with a salt of its own.
+func mustCheapHash(t *testing.T) string {
+	t.Helper()
+	h, err := password.Generate("pw", password.Argon2Params{Memory: 64, Time: 1, Threads: 1,
+		SaltLen: 16, KeyLen: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
