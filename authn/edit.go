@@ -18,14 +18,19 @@ var ErrUserExists = errors.New("user exists")
 // the user name set to hash: an existing user's, or, with add, a new user's, who must
 // not exist yet. The rest of the file is kept as it was, comments included, though it
 // is indented anew by two spaces. A file that does not load as a users file is refused
-// with the error that says why, and so is a result that would not, such as a name the
-// file cannot hold.
+// with the error that says why, unless the one thing wrong with it is the password of
+// the user named, which is what a new one mends; and so is a result that would not
+// load, such as one with a name the file cannot hold.
 func SetPassword(data []byte, file, name, hash string, add bool) ([]byte, error) {
-	users, err := ParseUsers(data, file)
-	if err != nil {
-		return nil, err
+	users, problems := parseUsers(data, file, true)
+	mending := len(problems) > 0 && !add
+	for _, p := range problems {
+		if !mending || p.Key != "users."+name+".password" {
+			return nil, p
+		}
 	}
 	switch _, ok := users[name]; {
+	case mending:
 	case !ok && !add:
 		return nil, fmt.Errorf("%w %q in %s", ErrNoUser, name, file)
 	case ok && add:
@@ -42,6 +47,9 @@ func SetPassword(data []byte, file, name, hash string, add bool) ([]byte, error)
 	if list.Kind != yaml.MappingNode { // "users:" with nothing under it
 		*list = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 	}
+	if len(list.Content) == 0 {
+		list.Style = 0 // "users: {}" grows into the block style people edit
+	}
 	value := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: hash,
 		Style: yaml.DoubleQuotedStyle}
 	if add {
@@ -55,11 +63,16 @@ func SetPassword(data []byte, file, name, hash string, add bool) ([]byte, error)
 			return nil, fmt.Errorf("%w %q in %s", ErrNoUser, name, file)
 		}
 		old, ok := mappingValue(entry, "password")
-		if !ok {
-			return nil, fmt.Errorf("%s: user %q has no password key", file, name)
+		switch {
+		case ok:
+			value.HeadComment, value.LineComment = old.HeadComment, old.LineComment
+			*old = *value
+		case entry != nil && entry.Kind == yaml.MappingNode: // an entry without one
+			entry.Content = append(entry.Content,
+				&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "password"}, value)
+		default:
+			return nil, fmt.Errorf("%s: the entry of %q is not a mapping", file, name)
 		}
-		value.HeadComment, value.LineComment = old.HeadComment, old.LineComment
-		*old = *value
 	}
 	var out bytes.Buffer
 	enc := yaml.NewEncoder(&out)
@@ -75,8 +88,8 @@ func SetPassword(data []byte, file, name, hash string, add bool) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	if u := after[name]; u == nil || u.PasswordHash() != hash || len(after) != len(users)+
-		btoi(add) {
+	if u := after[name]; u == nil || u.PasswordHash() != hash ||
+		!mending && len(after) != len(users)+btoi(add) {
 		return nil, fmt.Errorf("%s: the edited file does not hold the new password of %q",
 			file, name)
 	}

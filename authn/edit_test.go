@@ -46,8 +46,23 @@ func TestSetPassword(t *testing.T) {
 	for _, empty := range []string{"users:\n", "users: {}\n"} {
 		out, err := SetPassword([]byte(empty), "users.yaml", "carol", fresh, true)
 		if users, perr := ParseUsers(out, "users.yaml"); err != nil || perr != nil ||
-			users["carol"] == nil {
-			t.Errorf("adding to %q: %v, %v\n%s", empty, err, perr, out)
+			users["carol"] == nil || !strings.Contains(string(out), "\n  carol:\n") {
+			t.Errorf("adding to %q: %v, %v; want carol in block style\n%s", empty, err,
+				perr, out)
+		}
+	}
+	// a password the file cannot take is what a new one mends; other problems are not
+	for _, broken := range []string{"    password: \"$apr1$x$y\"\n", "    password: hunter2\n",
+		"    groups: [staff]\n"} {
+		data := "users:\n  alice:\n" + broken + "  bob:\n    password: \"" + old + "\"\n"
+		out, err := SetPassword([]byte(data), "users.yaml", "alice", fresh, false)
+		users, perr := ParseUsers(out, "users.yaml")
+		if err != nil || perr != nil || users["alice"].PasswordHash() != fresh ||
+			users["bob"].PasswordHash() != old {
+			t.Errorf("mending %q: %v, %v\n%s", broken, err, perr, out)
+		}
+		if _, err := SetPassword([]byte(data), "users.yaml", "bob", fresh, false); err == nil {
+			t.Errorf("setting bob's password in a file where alice's is broken succeeded")
 		}
 	}
 

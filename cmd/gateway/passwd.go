@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -22,41 +23,53 @@ const passwdUsage = `usage: gateway passwd [-config FILE] [-add] NAME
 // rename, so that a running gateway, which reads the file when it changes, never sees
 // it half written, and ends the user's sessions.
 func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("gateway passwd", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "gateway.yaml", "config `file`")
-	add := fs.Bool("add", false, "add the user, who must not be in the users file yet")
-	if err := fs.Parse(args); err != nil {
+	flags := flag.NewFlagSet("gateway passwd", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	path := flags.String("config", "gateway.yaml", "config `file`")
+	add := flags.Bool("add", false, "add the user, who must not be in the users file yet")
+	if err := flags.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() != 1 {
+	if flags.NArg() == 0 {
 		fmt.Fprintf(stderr, "gateway passwd: give one user name\n%s", passwdUsage)
 		return 2
 	}
-	name := fs.Arg(0)
+	name := flags.Arg(0)
+	// flags may come after the name as well as before it
+	if err := flags.Parse(flags.Args()[1:]); err != nil {
+		return 2
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "gateway passwd: give one user name, not also %q\n%s", flags.Arg(0),
+			passwdUsage)
+		return 2
+	}
 	if *add {
 		if err := checkUsername(name); err != nil {
 			fmt.Fprintf(stderr, "gateway passwd: user %q: %v\n", name, err)
 			return 1
 		}
 	}
-	cfg, err := config.Load(*path)
-	if errors.Is(err, config.ErrUnsetEnv) {
-		// the users file's place is all that is needed, not the gateway's secrets
-		if located, lerr := config.Locate(*path); lerr == nil {
-			cfg, err = located, nil
-		}
-	}
+	// The users file's place is all that is needed: not the gateway's secrets, nor a
+	// users file that loads, which this may be about to make or mend.
+	cfg, err := config.Locate(*path)
 	if err != nil {
 		fmt.Fprintln(stderr, "gateway passwd:", err)
 		return 1
 	}
 	file, err := filepath.EvalSymlinks(cfg.Users.File)
-	if err != nil {
-		fmt.Fprintln(stderr, "gateway passwd:", err)
+	var data []byte
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && *add:
+		// the first user makes the file, readable by its owner alone
+		file, data, err = cfg.Users.File, []byte("users:\n"), nil
+	case errors.Is(err, fs.ErrNotExist):
+		fmt.Fprintf(stderr, "gateway passwd: there is no users file %s; gateway passwd -add "+
+			"%s makes it\n", cfg.Users.File, name)
 		return 1
+	case err == nil:
+		data, err = os.ReadFile(file)
 	}
-	data, err := os.ReadFile(file)
 	if err != nil {
 		fmt.Fprintln(stderr, "gateway passwd:", err)
 		return 1
@@ -107,6 +120,9 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // changed owner could no longer be read by a gateway that runs as its owner.
 func replaceFile(path string, data []byte) error {
 	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return writeNew(path, data)
+	}
 	if err != nil {
 		return err
 	}
@@ -136,6 +152,26 @@ func replaceFile(path string, data []byte) error {
 	}
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeNew writes data to a new file at path, with mode 0600, failing if one is there.
+func writeNew(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("making %s: %w", path, err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("making %s: %w", path, err)
 	}
 	return nil
 }

@@ -82,6 +82,27 @@ func TestPasswd(t *testing.T) {
 		!strings.Contains(errOut, "users.yaml:3: invalid YAML") {
 		t.Errorf("a broken users file: exit %d, %q", code, errOut)
 	}
+	// ... unless all that is wrong is the password of the user named: a hash the
+	// gateway cannot take, from an import, is mended by a new password
+	os.WriteFile(users, []byte("users:\n  alice:\n    password: \"$apr1$x$y\"\n"), 0o600)
+	if code, _, errOut := runCmd(t, "mended\n", "passwd", "alice", "-config", path); code != 0 ||
+		!verify("alice", "mended") {
+		t.Errorf("mending alice's hash, flags after the name: exit %d, %q", code, errOut)
+	}
+	// with no users file, the first user added makes it, readable by its owner alone
+	os.Remove(users)
+	if code, _, errOut := runCmd(t, "x-pass\n", "passwd", "-config", path, "alice"); code != 1 ||
+		!strings.Contains(errOut, "there is no users file "+users+"; gateway passwd -add "+
+			"alice makes it") {
+		t.Errorf("no users file: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := runCmd(t, "first\n", "passwd", "-config", path, "-add",
+		"alice"); code != 0 || !verify("alice", "first") {
+		t.Errorf("the first user: exit %d, %q", code, errOut)
+	}
+	if fi, err := os.Stat(users); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the users file made: %v, %v; want mode 0600", fi, err)
+	}
 	left, _ := filepath.Glob(filepath.Join(filepath.Dir(users), ".users.yaml.*"))
 	if len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
