@@ -4,11 +4,11 @@ import "fmt"
 
 // Weak says why h is cheap to crack should it leak, or returns "" when its cost is at
 // least the least that OWASP's Password Storage Cheat Sheet recommends for its scheme:
-// bcrypt at cost 10; argon2id at 7 MiB for 5 passes, 19 MiB for 2 or the like, memory
-// times passes at least 35,840 KiB; scrypt at 2^13·8·10 (N·r·p), as its five
-// recommended settings are; PBKDF2 at 1,300,000 iterations of SHA-1, 600,000 of SHA-224
-// or SHA-256, 210,000 of SHA-384 or SHA-512. The reason names the parameters of h,
-// never its salt or key.
+// bcrypt at cost 10; argon2id with as much memory times passes as the least of its
+// settings, 7 MiB for 5 passes (35,840 KiB), which 19 MiB for 2 passes exceeds; scrypt
+// with as large an N·r·p as the least of its settings, 2^14·8·5; PBKDF2 at 1,300,000
+// iterations of SHA-1, 600,000 of SHA-224 or SHA-256, 210,000 of SHA-384 or SHA-512. The
+// reason names the parameters of h, never its salt or key.
 func Weak(h Hash) string {
 	switch h := h.(type) {
 	case *bcryptHash:
@@ -17,13 +17,13 @@ func Weak(h Hash) string {
 		}
 	case *argon2idHash:
 		if uint64(h.memory)*uint64(h.time) < 35840 {
-			return fmt.Sprintf("argon2id at m=%d,t=%d, below m=19456,t=2 or another "+
-				"setting of as much memory times passes", h.memory, h.time)
+			return fmt.Sprintf("argon2id at m=%d,t=%d, less memory times passes than "+
+				"OWASP's least settings (m=7168,t=5; m=19456,t=2)", h.memory, h.time)
 		}
 	case *scryptHash:
 		if (uint64(1)<<h.logN)*uint64(h.r)*uint64(h.p) < 1<<13*8*10 {
-			return fmt.Sprintf("scrypt at ln=%d,r=%d,p=%d, below ln=17,r=8,p=1", h.logN,
-				h.r, h.p)
+			return fmt.Sprintf("scrypt at ln=%d,r=%d,p=%d, a smaller N·r·p than OWASP's "+
+				"least settings (ln=14,r=8,p=5; ln=17,r=8,p=1)", h.logN, h.r, h.p)
 		}
 	case *pbkdf2Hash:
 		least := map[string]int{"pbkdf2-sha1": 1_300_000, "pbkdf2-sha224": 600_000,

@@ -17,13 +17,22 @@ func TestWeak(t *testing.T) {
 			"c29tZXNhbHRzb21lc2FsdA$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", ""},
 		{"argon2id, cheap", "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$" +
 			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
-			"argon2id at m=64,t=1, below m=19456,t=2 or another setting of as much " +
-				"memory times passes"},
+			"argon2id at m=64,t=1, less memory times passes than OWASP's least " +
+				"settings (m=7168,t=5; m=19456,t=2)"},
 		{"scrypt at OWASP's", "$scrypt$ln=17,r=8,p=1$c29tZXNhbHRzb21lc2FsdA$" +
 			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", ""},
 		{"scrypt, cheap", "$scrypt$ln=10,r=8,p=1$c29tZXNhbHRzb21lc2FsdA$" +
 			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
-			"scrypt at ln=10,r=8,p=1, below ln=17,r=8,p=1"},
+			"scrypt at ln=10,r=8,p=1, a smaller N·r·p than OWASP's least settings " +
+				"(ln=14,r=8,p=5; ln=17,r=8,p=1)"},
+		{"argon2id at OWASP's least product", "$argon2id$v=19$m=7168,t=5,p=1$" +
+			"c29tZXNhbHRzb21lc2FsdA$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", ""},
+		{"argon2id just under it", "$argon2id$v=19$m=7167,t=5,p=1$" +
+			"c29tZXNhbHRzb21lc2FsdA$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
+			"argon2id at m=7167,t=5, less memory times passes than OWASP's least " +
+				"settings (m=7168,t=5; m=19456,t=2)"},
+		{"scrypt at OWASP's least", "$scrypt$ln=14,r=8,p=5$c29tZXNhbHRzb21lc2FsdA$" +
+			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", ""},
 		{"pbkdf2-sha256 at 600,000", "$pbkdf2-sha256$600000$c29tZXNhbHRzb21lc2FsdA$" +
 			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", ""},
 		{"pbkdf2-sha512 at 10,000", "$pbkdf2-sha512$10000$c29tZXNhbHRzb21lc2FsdA$" +

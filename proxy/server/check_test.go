@@ -340,8 +340,8 @@ func TestWeakHashWarning(t *testing.T) {
 	const warn = ":3: users.file: password hashes cheap to crack should the file leak: " +
 		"%s (%s); give them hashes from gateway hash-password as they next change " +
 		"their passwords"
-	const weakArgon = "argon2id at m=64,t=1, below m=19456,t=2 or another setting of as " +
-		"much memory times passes"
+	const weakArgon = "argon2id at m=64,t=1, less memory times passes than OWASP's least " +
+		"settings (m=7168,t=5; m=19456,t=2)"
 	cfg, _ := os.ReadFile(path)
 	for _, tt := range []struct {
 		name, users string
