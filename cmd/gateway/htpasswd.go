@@ -61,8 +61,13 @@ func runImportHtpasswd(args []string, stdin io.Reader, stdout, stderr io.Writer)
 			names[i] = r.name
 		}
 		fmt.Fprintf(stderr, "gateway import-htpasswd: carried over %s; left out %d (%s), "+
-			"who cannot sign in until each has a new password made with gateway hash-password\n",
-			plural(imp.carried, "user"), n, strings.Join(names, ", "))
+			"who cannot sign in until each has a new password made with gateway hash-password "+
+			"or set with gateway passwd\n", plural(imp.carried, "user"), n,
+			strings.Join(names, ", "))
+	}
+	if imp.carried == 0 && len(imp.refused) == 0 {
+		// a users file with nobody in it signs nobody in: not to pass unsaid
+		fmt.Fprintf(stderr, "gateway import-htpasswd: %s holds no users\n", src)
 	}
 	return 0
 }

@@ -39,6 +39,11 @@ func TestImportHtpasswd(t *testing.T) {
 			},
 		},
 		{
+			name:   "no users at all",
+			file:   "# nobody yet\n\n",
+			stderr: []string{".htpasswd holds no users"},
+		},
+		{
 			name:     "malformed bcrypt is called malformed",
 			file:     "alice:" + bcryptHash + "\nbob:$2y$05$x\n",
 			users:    []string{"alice"},
