@@ -57,7 +57,7 @@ func checkStateDir(dir string) error {
 	}
 	if fi.Mode().Perm()&0o022 != 0 {
 		return fmt.Errorf("state_dir %s is writable by group or others (mode %v); "+
-			"run chmod 700 on it", dir, fi.Mode().Perm())
+			"run chmod 700 on it", dir, fi.Mode()&(fs.ModeDir|fs.ModePerm))
 	}
 	return nil
 }

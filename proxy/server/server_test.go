@@ -119,8 +119,9 @@ func TestStateDirWritableByOthersRefused(t *testing.T) {
 	os.Mkdir(dir, 0o700)
 	os.Chmod(dir, 0o777)
 	err := Run(context.Background(), Options{ConfigPath: path, Stderr: io.Discard})
-	if err == nil || !strings.Contains(err.Error(), "writable by group or others") {
-		t.Errorf("state_dir mode 0777: got %v, want a refusal", err)
+	if err == nil || !strings.Contains(err.Error(), "writable by group or others "+
+		"(mode drwxrwxrwx)") {
+		t.Errorf("state_dir mode 0777: got %v, want a refusal naming the folder's mode", err)
 	}
 }
 
