@@ -206,6 +206,9 @@ func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("reading password: %w", err)
 		}
+		if _, err := checkPassword(string(a)); err != nil {
+			return "", err // said at once, not after it is typed again
+		}
 		fmt.Fprint(stderr, "Again: ")
 		b, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(stderr)
