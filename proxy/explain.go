@@ -132,8 +132,11 @@ func (h *Handler) explainDestination(r *http.Request, u *authn.User, rt *route,
 	case problem != nil:
 		d.Outcome, d.Reason = "bad request", problem.reason
 		return d
-	case dest == nil || d.Outcome != "public" && d.Outcome != "allowed" ||
-		!dest.signInNeeded():
+	case dest == nil || d.Outcome != "public" && d.Outcome != "allowed":
+		return d
+	case !dest.signInNeeded():
+		d.Reason += "; the place the Destination header names is public, under " +
+			dest.rt.path
 		return d
 	}
 	const of = " (at the place the Destination header names, under " // the route's path
@@ -150,6 +153,9 @@ func (h *Handler) explainDestination(r *http.Request, u *authn.User, rt *route,
 		} else if d.Outcome == "public" {
 			_, why := dest.rt.why(u, r.Method, r.URL.RawQuery)
 			d.Outcome, d.Reason = "allowed", why+of+dest.rt.path+")"
+		} else {
+			d.Reason += "; the place the Destination header names passes too, under " +
+				dest.rt.path
 		}
 	}
 	return d

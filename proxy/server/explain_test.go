@@ -198,6 +198,41 @@ upstream receives:
   X-Forwarded-User: alice
   X-Gateway-Hop: (the gateway process's token)
 `},
+		{"a Destination that passes too", ExplainRequest{User: "alice", Method: "MOVE",
+			URL:    "http://other.test/notes",
+			Header: http.Header{"Destination": {"/notes-old"}}}, `
+request:  MOVE http://other.test/notes as alice
+route:    any host, path /, upstream http://127.0.0.1:9001
+decision: allowed: any signed-in user may pass; the place the Destination header names ` +
+			`passes too, under /
+upstream receives:
+  MOVE /notes HTTP/1.1
+  Host: other.test
+  Destination: /notes-old
+  X-Forwarded-Email: alice@example.test
+  X-Forwarded-For: 192.0.2.1
+  X-Forwarded-Groups: staff
+  X-Forwarded-Host: other.test
+  X-Forwarded-Proto: http
+  X-Forwarded-User: alice
+  X-Gateway-Hop: (the gateway process's token)
+`},
+		{"a public Destination", ExplainRequest{Method: "COPY",
+			URL:    "http://other.test/public/a",
+			Header: http.Header{"Destination": {"/public/b"}}}, `
+request:  COPY http://other.test/public/a anonymous
+route:    any host, path /, upstream http://127.0.0.1:9001
+decision: public: the path is under a public prefix; the place the Destination header ` +
+			`names is public, under /
+upstream receives:
+  COPY /public/a HTTP/1.1
+  Host: other.test
+  Destination: /public/b
+  X-Forwarded-For: 192.0.2.1
+  X-Forwarded-Host: other.test
+  X-Forwarded-Proto: http
+  X-Gateway-Hop: (the gateway process's token)
+`},
 		{"a Destination on another host", ExplainRequest{User: "bob", Method: "MOVE",
 			URL:    "http://other.test/public/a",
 			Header: http.Header{"Destination": {"http://app.example.test/admin/x"}}}, `
