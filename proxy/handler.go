@@ -951,7 +951,11 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 			return nil, nil, err
 		}
 		h.storeWorked(false)
-		h.clearSessionCookie(w, r)
+		// A cookie another gateway on the same store may take, under a secret this
+		// one has yet to be given, stays in the browser: this gateway only refuses it.
+		if !errors.Is(err, session.ErrForeign) {
+			h.clearSessionCookie(w, r)
+		}
 		return nil, nil, nil
 	}
 	h.storeWorked(false)
@@ -1531,6 +1535,10 @@ func (h *Handler) Inherit(old *Handler) {
 		h.throttle = old.throttle
 	}
 	h.places, h.codes, h.strikes, h.basic = old.places, old.codes, old.strikes, old.basic
+	// the secrets earlier reloads removed, whose sessions a later pass may still meet
+	if err := h.sessions.Retire(old.sessions.Retired()); err != nil {
+		h.log.Error("keeping the removed session secrets failed", "error", err)
+	}
 }
 
 // Supersede records that n replaces h, after a reload: what h still watches (open
@@ -1562,9 +1570,17 @@ func (h *Handler) EndSessions(ctx context.Context, user string) (int, error) {
 	}
 	n := 0
 	for _, e := range list {
-		reason := "secret removed"
-		if h.sessions.Sealed(e.Key, &e.Session) {
+		var reason string
+		switch {
+		case h.sessions.Sealed(e.Key, &e.Session):
 			reason = h.sessionEnded(&e.Session, h.auth.Users().Lookup(e.Session.User))
+		case !h.sessions.Shared() || h.sessions.SealedRetired(e.Key, &e.Session):
+			reason = "secret removed"
+		default:
+			// In a store other gateways share, a record under a secret this one never
+			// had is theirs, sealed under a secret it has yet to be given, or a forgery
+			// nobody can use: it is left to expire.
+			continue
 		}
 		if reason == "" && !h.sessions.Live(&e.Session) {
 			// past a lifetime or idle timeout shortened since it was made

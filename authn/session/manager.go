@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,6 +40,11 @@ type Options struct {
 	// Lifetime, as any other: the operator no longer offers remembering, and the
 	// sessions made while it was offered end as the others do.
 	RememberOff bool
+	// Shared says that other gateways use the store too, whose secrets may differ from
+	// Keys for a while, as they change one gateway at a time: a record none of Keys
+	// sealed may be one of theirs, sealed under a secret they have and this Manager
+	// lacks. It is refused but left in the store, where on its own it would be deleted.
+	Shared bool
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 }
@@ -53,7 +59,19 @@ type Manager struct {
 	remember time.Duration // zero when remembering is off
 	now      func() time.Time
 	decoded  decodeCache
+	shared   bool
+	// the secrets this gateway's reloads removed, and their keys; see Retire
+	retired atomic.Pointer[retiredKeys]
 }
+
+// retiredKeys are secrets removed from a Manager's predecessors, and their keys.
+type retiredKeys struct {
+	secrets [][]byte
+	keys    *Keys
+}
+
+// maxRetired bounds how many removed secrets a Manager remembers.
+const maxRetired = 16
 
 // NewManager returns a Manager for o.
 func NewManager(o Options) (*Manager, error) {
@@ -74,7 +92,7 @@ func NewManager(o Options) (*Manager, error) {
 	}
 	return &Manager{
 		store: o.Store, keys: o.Keys, idle: o.IdleTimeout, lifetime: o.Lifetime,
-		remember: o.RememberFor, now: o.Now,
+		remember: o.RememberFor, now: o.Now, shared: o.Shared,
 		// The cookie's own time-stamp is a second, independent bound on its age.
 		codec: o.Keys.Codec(CookieName, max(o.Lifetime, o.RememberFor)),
 	}, nil
@@ -139,6 +157,7 @@ func (m *Manager) Create(ctx context.Context, l Login) (*Session, string, error)
 // a request with hundreds would cost a store lookup each.
 func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error) {
 	var found, expired *Session
+	foreign := false // a value or record that may be another gateway's
 	now := m.now()
 	var seen, ids [MaxCookieValues]string // the values seen, and the ids looked up
 	nseen, nids := 0, 0
@@ -153,6 +172,7 @@ func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error
 		nseen++
 		c, ok := m.decode(v, now)
 		if !ok {
+			foreign = foreign || m.shared
 			continue
 		}
 		id, key, old := c.id, c.key, c.old
@@ -169,8 +189,13 @@ func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error
 			return nil, fmt.Errorf("loading session: %w", err)
 		}
 		// A record the secrets did not seal was written by someone else into the store:
-		// it is no session, and it goes.
+		// it is no session, and it goes; in a shared store it may be another gateway's,
+		// sealed under a secret this one lacks, and stays.
 		sealed, newest := m.keys.recordSealed(key, s)
+		if !sealed && m.shared {
+			foreign = true
+			continue
+		}
 		if !sealed {
 			if err := m.store.Delete(ctx, key); err != nil {
 				return nil, fmt.Errorf("deleting forged session: %w", err)
@@ -194,8 +219,11 @@ func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error
 		found = s
 	}
 	if found == nil {
-		if expired != nil {
+		switch {
+		case expired != nil:
 			return nil, &ExpiredError{User: expired.User, ID: expired.ID}
+		case foreign:
+			return nil, ErrForeign
 		}
 		return nil, ErrNotFound
 	}
@@ -497,6 +525,55 @@ func (m *Manager) Bound(s *Session, passwordHash string) bool {
 // someone else wrote it into the store.
 func (m *Manager) Sealed(key string, s *Session) bool {
 	ok, _ := m.keys.recordSealed(key, s)
+	return ok
+}
+
+// Shared reports whether other gateways use the Manager's store too (Options.Shared).
+func (m *Manager) Shared() bool { return m.shared }
+
+// Retire records secrets as removed from this gateway's list by the change that made m:
+// a record in a shared store that one of them sealed, and none of the current ones, is a
+// session that change ended, where a record of a secret never seen here may be another
+// gateway's. The secrets its predecessor had retired are passed on with Retired, so that
+// they are remembered across changes; the most recent maxRetired are kept.
+func (m *Manager) Retire(secrets [][]byte) error {
+	var all [][]byte
+	if r := m.retired.Load(); r != nil {
+		all = slices.Clone(r.secrets)
+	}
+	for _, s := range secrets {
+		if !slices.ContainsFunc(all, func(o []byte) bool { return string(o) == string(s) }) {
+			all = append(all, s)
+		}
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	all = all[max(0, len(all)-maxRetired):]
+	keys, err := DeriveKeys(all)
+	if err != nil {
+		return err
+	}
+	m.retired.Store(&retiredKeys{secrets: all, keys: keys})
+	return nil
+}
+
+// Retired returns the secrets Retire recorded.
+func (m *Manager) Retired() [][]byte {
+	if r := m.retired.Load(); r != nil {
+		return r.secrets
+	}
+	return nil
+}
+
+// SealedRetired reports whether the record s, stored under key, was sealed under one of
+// the secrets Retire recorded.
+func (m *Manager) SealedRetired(key string, s *Session) bool {
+	r := m.retired.Load()
+	if r == nil {
+		return false
+	}
+	ok, _ := r.keys.recordSealed(key, s)
 	return ok
 }
 

@@ -25,6 +25,11 @@ var (
 	ErrNotFound = errors.New("session not found")
 	// ErrBadCookie means a cookie value was forged, expired or malformed.
 	ErrBadCookie = errors.New("cookie value is not valid")
+	// ErrForeign means no session was found, and a cookie value or a record in a store
+	// other gateways share was sealed under no secret of this Manager's: it may be
+	// another gateway's, under a secret this one has yet to be given, so its cookie is
+	// best left in the browser. It wraps ErrNotFound.
+	ErrForeign = fmt.Errorf("%w: sealed under a secret this gateway lacks", ErrNotFound)
 )
 
 // Session is one signed-in session, as the store keeps it.

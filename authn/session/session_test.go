@@ -578,3 +578,48 @@ func TestShorterTimeoutsReachOldSessions(t *testing.T) {
 		t.Errorf("sign-in asking to be remembered, remembering off: %+v, %v", s, err)
 	}
 }
+
+// TestSharedStoreKeepsRecordsOfOtherSecrets: in a store gateways share, one that moved
+// onto a newer secret reseals a session under it; another gateway, which has yet to be
+// given that secret, refuses the session but leaves the record for the first, where a
+// store of its own would delete it as a forgery.
+func TestSharedStoreKeepsRecordsOfOtherSecrets(t *testing.T) {
+	c := &clock{t: time.Unix(1_700_000_000, 0)}
+	ctx := context.Background()
+	for _, shared := range []bool{true, false} {
+		store := &Memory{now: c.now}
+		ahead := newManager(t, store, c, secretB, secretA) // moved onto B
+		keys, _ := DeriveKeys([][]byte{secretA})
+		behind, err := NewManager(Options{Store: store, Keys: keys, Shared: shared,
+			IdleTimeout: 30 * time.Minute, Lifetime: 12 * time.Hour, Now: c.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// signed in under A, then resealed under B where the user went next
+		_, v, err := behind.Create(ctx, Login{User: "alice", Backend: "file",
+			PasswordHash: "h"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ahead.Resolve(ctx, []string{v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ahead.Reseal(ctx, s, "h"); err != nil {
+			t.Fatal(err)
+		}
+
+		_, err = behind.Resolve(ctx, []string{v})
+		if !errors.Is(err, ErrNotFound) || errors.Is(err, ErrForeign) != shared {
+			t.Errorf("shared %v: the gateway behind: %v; want not found, and told it may "+
+				"be another gateway's only in a shared store", shared, err)
+		}
+		_, err = ahead.Resolve(ctx, []string{v})
+		if shared && err != nil {
+			t.Errorf("shared store: the session is gone for the gateway ahead: %v", err)
+		}
+		if !shared && !errors.Is(err, ErrNotFound) {
+			t.Errorf("a store of its own: the unsealed record was kept: %v", err)
+		}
+	}
+}

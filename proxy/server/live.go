@@ -133,7 +133,7 @@ func (g *gateway) build(cfg *config.Config) (*proxy.Handler, error) {
 // endSessions deletes the sessions of user, or of everyone when user is empty, that no
 // longer sign their user in. A failure is logged and costs nothing but the cleanup: a
 // request with such a session is refused whatever the store holds.
-func (g *gateway) endSessions(user string) {
+func (g *gateway) endSessions(user string) int {
 	// one pass at a time: two at once would both end, and record, the same sessions
 	g.ending.Lock()
 	defer g.ending.Unlock()
@@ -145,22 +145,22 @@ func (g *gateway) endSessions(user string) {
 	// not stay in it, to come back with a later change
 	for wait := endRetry; ; wait *= 2 {
 		if g.ctx.Err() != nil {
-			return
+			return 0
 		}
-		_, err := g.handler().EndSessions(g.ctx, user)
+		n, err := g.handler().EndSessions(g.ctx, user)
 		if err == nil {
-			return
+			return n
 		}
 		if wait > 8*endRetry {
 			g.lg.Error("ending sessions that no longer sign their users in failed; they "+
 				"are refused all the same", "user", who, "error", err)
-			return
+			return n
 		}
 		g.lg.Warn("ending sessions that no longer sign their users in failed; trying "+
 			"again", "user", who, "error", err, "in", wait.String())
 		select {
 		case <-g.ctx.Done():
-			return
+			return 0
 		case <-time.After(wait):
 		}
 	}
@@ -272,6 +272,9 @@ func (g *gateway) reload(reason string) error {
 	}
 	h.Inherit(g.cur.Load())
 	old := g.cfg
+	if err := h.Sessions().Retire(removedSecrets(old, cfg)); err != nil {
+		g.lg.Error("keeping the removed session secrets failed", "error", err)
+	}
 	g.cfg = cfg
 	g.cur.Swap(h).Supersede(h)
 	logWarnings(g.lg, cfg)
@@ -350,4 +353,15 @@ func (g *gateway) checkConfig() {
 		g.pending = ""
 		g.reload("file changed")
 	}
+}
+
+// removedSecrets returns the session secrets of old that cur no longer has.
+func removedSecrets(old, cur *config.Config) [][]byte {
+	var out [][]byte
+	for _, s := range old.Session.Secrets {
+		if !slices.Contains(cur.Session.Secrets, s) {
+			out = append(out, []byte(s))
+		}
+	}
+	return out
 }

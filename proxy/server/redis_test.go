@@ -369,3 +369,94 @@ func TestTwoGatewaysShareOneTimeCodes(t *testing.T) {
 		t.Errorf("a code once Redis is back: status %d, want 303", got)
 	}
 }
+
+// TestRollingSecretRotationOverRedis changes the secret of two gateways that share a
+// Redis, one gateway at a time, as the README says: the new secret last everywhere,
+// then first, then the old one removed. A user who keeps coming stays signed in at both
+// throughout; a session nobody used since the new secret came first ends when the old
+// one goes. A third gateway started with secrets of its own refuses their cookies but
+// ends none of their sessions.
+func TestRollingSecretRotationOverRedis(t *testing.T) {
+	configPollInterval = 20 * time.Millisecond
+	defer func() { configPollInterval = 2 * time.Second }()
+	const (
+		s1 = "0123456789abcdef0123456789abcdef-shared" // redisConfig's
+		s2 = "rolling-rotation-secret-2-0123456789abcdef"
+	)
+	srv := redistest.Start(t)
+	up := newUpstream(t)
+	pathA, pathB := redisConfig(t, up, srv.Addr()), redisConfig(t, up, srv.Addr())
+	shareUsersFile(t, pathA, pathB)
+	setSecrets := func(path string, secrets ...string) {
+		t.Helper()
+		text, _ := os.ReadFile(path)
+		lines := strings.Split(string(text), "\n")
+		for i, l := range lines {
+			if strings.HasPrefix(l, "  secrets: ") {
+				lines[i] = fmt.Sprintf("  secrets: [%q]", strings.Join(secrets, `", "`))
+				lines[i] = strings.ReplaceAll(lines[i], `\"`, `"`)
+			}
+		}
+		if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, logsA := runLogged(t, pathA)
+	b, logsB := runLogged(t, pathB)
+	reloads := map[*syncBuffer]int{}
+	reload := func(path string, logs *syncBuffer, secrets ...string) {
+		t.Helper()
+		setSecrets(path, secrets...)
+		reloads[logs]++
+		waitReloads(t, logs, reloads[logs])
+	}
+	kept, idle := signIn(t, a, "alice", "pw"), signIn(t, a, "alice", "pw")
+	check := func(step string) {
+		t.Helper()
+		for _, base := range []string{a, b} {
+			if code, _ := get(t, kept, a, base, "/app/"); code != http.StatusOK {
+				t.Fatalf("%s: status %d at %s, want 200", step, code, base)
+			}
+		}
+	}
+	check("before")
+	reload(pathA, logsA, s1, s2)
+	reload(pathB, logsB, s1, s2)
+	check("the new secret last at both")
+	reload(pathA, logsA, s2, s1)
+	check("the new secret first at one")
+	reload(pathB, logsB, s2, s1)
+	check("the new secret first at both")
+	reload(pathA, logsA, s2)
+	cfg := mustLoad(t, pathA)
+	waitSessions(t, cfg, 1, logsA)
+	reload(pathB, logsB, s2)
+	check("the old secret removed at both")
+	if code, _ := get(t, idle, a, a, "/app/"); code != http.StatusUnauthorized {
+		t.Errorf("a session sealed under the removed secret alone: %d, want 401", code)
+	}
+	if n := strings.Count(logsA.String()+logsB.String(), `reason="secret removed"`); n != 1 {
+		t.Errorf("%d sessions ended as secret removed, want 1; logs:\n%s%s", n,
+			logsA.String(), logsB.String())
+	}
+
+	pathC := redisConfig(t, up, srv.Addr())
+	shareUsersFile(t, pathA, pathC)
+	setSecrets(pathC, "someone-elses-secret-0123456789abcdef-0123")
+	c, logsC := runLogged(t, pathC)
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logsC.String(),
+		"stored sessions checked"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the third gateway checked no sessions; log:\n%s", logsC.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(logsC.String(), `msg="stored sessions checked" ended=0`) {
+		t.Errorf("the third gateway ended sessions; log:\n%s", logsC.String())
+	}
+	if code, _ := get(t, kept, a, c, "/app/"); code != http.StatusUnauthorized {
+		t.Errorf("the third gateway took a cookie of other secrets: %d, want 401", code)
+	}
+	waitSessions(t, cfg, 1, logsA)
+	check("after a gateway with other secrets started")
+}

@@ -192,7 +192,9 @@ func Run(ctx context.Context, o Options) error {
 	reloadOnHangup(ctx, g, lg)
 	go g.watchConfig(configPollInterval)
 	// sessions of users removed, disabled or given a new password while it was stopped
-	go g.endSessions("")
+	go func() {
+		lg.Info("stored sessions checked", "ended", g.endSessions(""))
+	}()
 
 	// The control socket lets the gateway command list and revoke sessions in this
 	// process, whose store (memory, or a locked file) it could not open itself.

@@ -205,6 +205,8 @@ func managerFor(cfg *config.Config, lg *slog.Logger, store session.Store) (*sess
 		Lifetime:    cfg.Session.Lifetime,
 		RememberFor: cfg.Session.RememberFor,
 		RememberOff: !*cfg.Session.RememberMe,
+		// gateways share a Redis, and change their secrets one at a time
+		Shared: cfg.Session.Store == "redis",
 	})
 }
 
