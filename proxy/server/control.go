@@ -103,10 +103,12 @@ func revokeID(ctx context.Context, a sessionAdmin, id string) (string, error) {
 		len(match))
 }
 
-// revoke ends every session of user, or else the one whose id starts with id, and
-// returns whose sessions they were and how many.
+// revoke ends every session of user, or the one whose id starts with id, one of the two
+// given, and returns whose sessions they were and how many.
 func revoke(ctx context.Context, a sessionAdmin, user, id string) (string, int, error) {
 	switch {
+	case user != "" && id != "":
+		return "", 0, errors.New("give a user or an id, not both")
 	case user != "":
 		n, err := a.Revoke(ctx, user)
 		return user, n, err

@@ -497,3 +497,30 @@ func TestSessionsWithoutTheEnvironment(t *testing.T) {
 		t.Error("the store was opened without its secrets")
 	}
 }
+
+// TestControlRevokeTakesOneTarget: the control socket refuses a revoke that names both a
+// user and a session id, rather than act on one of them and pass over the other.
+func TestControlRevokeTakesOneTarget(t *testing.T) {
+	path := writeConfig(t, newUpstream(t), "session:\n  store: memory\n")
+	base := startGateway(t, path)
+	signIn(t, base, "alice", "pw")
+	cfg := mustLoad(t, path)
+	list, err := ListSessions(context.Background(), cfg, "", nil)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("listing: %v, %v", list, err)
+	}
+	c, err := controlClient(context.Background(), cfg)
+	if err != nil || c == nil {
+		t.Fatalf("control client: %v", err)
+	}
+	var out struct{ Revoked int }
+	err = control(context.Background(), c, http.MethodPost, "/revoke",
+		url.Values{"user": {"bob"}, "id": {list[0].ID}}, &out)
+	if err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Errorf("revoke of a user and an id: %v, %+v; want a refusal", err, out)
+	}
+	if after, err := ListSessions(context.Background(), cfg, "", nil); err != nil ||
+		len(after) != 1 {
+		t.Errorf("after the refused revoke: %v, %v; want alice's session", after, err)
+	}
+}
