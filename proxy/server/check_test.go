@@ -369,6 +369,41 @@ func TestWeakHashWarning(t *testing.T) {
 	}
 }
 
+// TestSharedStoreWarnings: with the redis store, which gateways share, a generated
+// session secret and a generated assertion key are warned of, each gateway's own.
+func TestSharedStoreWarnings(t *testing.T) {
+	path, _, _ := configAndHash(t)
+	const head = "users:\n  file: users.yaml\nroutes:\n  - upstream: http://127.0.0.1:9\n"
+	const redis = "session:\n  store: redis\n  redis:\n    addresses: [\"127.0.0.1:1\"]\n"
+	const secret = "  secrets: [\"0123456789abcdef0123456789abcdef-x\"]\n"
+	secretWarn := ":5: session.secrets: empty with the redis store: each gateway generates " +
+		"a secret of its own, and gateways that share the Redis cannot open each other's " +
+		"cookies; give them one secret"
+	keyWarn := ":1: assertion.key_file: empty with the redis store: each gateway " +
+		"generates an assertion key of its own, and an app behind several gets the key " +
+		"set of whichever answers; give them one key file"
+	for _, tt := range []struct {
+		name, cfg string
+		want      []string
+	}{
+		{"bolt, generated both", head + "    assertion: true\n", nil},
+		{"redis, generated secret", head + redis, []string{secretWarn}},
+		{"redis, one secret", head + redis + secret, nil},
+		{"redis, generated assertion key", head + "    assertion: true\n" + redis + secret,
+			[]string{keyWarn}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, w := range warningsOf(t, path, tt.cfg) {
+				if strings.Contains(w, "with the redis store") {
+					got = append(got, w)
+				}
+			}
+			sameWarnings(t, got, path, tt.want)
+		})
+	}
+}
+
 // TestStateDirWarnings: a state_dir, or the folder it would be made in, that the user
 // check runs as could not write, or a store or secret file there it could not read and
 // write, is warned of.

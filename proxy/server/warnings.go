@@ -35,6 +35,7 @@ func Warnings(cfg *config.Config) []error {
 	out := append(cfg.LiteralVariables(), tlsWarnings(cfg)...)
 	out = append(out, stateDirWarnings(cfg)...)
 	out = append(out, loopWarnings(cfg)...)
+	out = append(out, sharedStoreWarnings(cfg)...)
 	out = append(out, ruleWarnings(cfg)...)
 	return append(out, userWarnings(cfg)...)
 }
@@ -413,6 +414,29 @@ func weakHashWarnings(cfg *config.Config, users map[string]*authn.User) []error 
 		out = append(out, cfg.Errorf("users.file", fmt.Errorf("password hashes cheap to "+
 			"crack should the file leak: %s (%s); give them hashes from gateway "+
 			"hash-password as they next change their passwords", named, why)))
+	}
+	return out
+}
+
+// sharedStoreWarnings warns of what each gateway makes for itself, in state_dir, while
+// its sessions live in a Redis that other gateways may share: a generated session secret,
+// under which the others can open none of its cookies, and a generated assertion key,
+// whose key set an app would fetch from whichever gateway answers.
+func sharedStoreWarnings(cfg *config.Config) []error {
+	if cfg.Session.Store != "redis" {
+		return nil
+	}
+	var out []error
+	if len(cfg.Session.Secrets) == 0 {
+		out = append(out, cfg.Errorf("session.secrets", errors.New("empty with the redis "+
+			"store: each gateway generates a secret of its own, and gateways that share "+
+			"the Redis cannot open each other's cookies; give them one secret")))
+	}
+	if cfg.Assertion.KeyFile == "" && slices.ContainsFunc(cfg.Routes,
+		func(r config.Route) bool { return r.Assertion }) {
+		out = append(out, cfg.Errorf("assertion.key_file", errors.New("empty with the "+
+			"redis store: each gateway generates an assertion key of its own, and an app "+
+			"behind several gets the key set of whichever answers; give them one key file")))
 	}
 	return out
 }
