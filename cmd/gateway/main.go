@@ -182,18 +182,23 @@ func runHash(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			"the password is read from stdin\n")
 		return 2
 	}
-	pw, err := readPassword(stdin, stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "gateway hash-password:", err)
-		return 1
-	}
-	enc, err := password.Generate(pw, password.DefaultArgon2)
+	enc, err := readHash(stdin, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "gateway hash-password:", err)
 		return 1
 	}
 	fmt.Fprintln(stdout, enc)
 	return 0
+}
+
+// readHash reads one password, as readPassword does, and returns its argon2id hash at
+// the default cost.
+func readHash(stdin io.Reader, stderr io.Writer) (string, error) {
+	pw, err := readPassword(stdin, stderr)
+	if err != nil {
+		return "", err
+	}
+	return password.Generate(pw, password.DefaultArgon2)
 }
 
 // readPassword reads one password: from a terminal without echo, asking twice, or else

@@ -85,17 +85,11 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gateway passwd:", err)
 		return 1
 	}
-	pw, err := readPassword(stdin, stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "gateway passwd:", err)
-		return 1
+	enc, err := readHash(stdin, stderr)
+	var out []byte
+	if err == nil {
+		out, err = authn.SetPassword(data, file, name, enc, *add)
 	}
-	enc, err := password.Generate(pw, password.DefaultArgon2)
-	if err != nil {
-		fmt.Fprintln(stderr, "gateway passwd:", err)
-		return 1
-	}
-	out, err := authn.SetPassword(data, file, name, enc, *add)
 	if err == nil {
 		err = replaceFile(file, out)
 	}
