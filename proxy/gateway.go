@@ -610,6 +610,10 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s == nil {
+		// A cookie this gateway cannot read may be one another gateway on the same store
+		// reads, sealed under a secret this one has yet to be given: asked to sign out,
+		// the browser lets go of it, so that the user is signed out where it would work.
+		h.clearSessionCookie(w, r)
 		redirectTo(w, LoginPath, http.StatusSeeOther)
 		return
 	}

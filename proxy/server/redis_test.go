@@ -459,4 +459,23 @@ func TestRollingSecretRotationOverRedis(t *testing.T) {
 	}
 	waitSessions(t, cfg, 1, logsA)
 	check("after a gateway with other secrets started")
+
+	// Asked to sign out, that gateway has the browser let go of the cookie it cannot
+	// read, which would still sign the user in where it can be read.
+	cu, _ := url.Parse(c)
+	au, _ := url.Parse(a)
+	kept.Jar.SetCookies(cu, kept.Jar.Cookies(au))
+	res, err := kept.PostForm(c+"/.gateway/logout", url.Values{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	cleared := false
+	for _, sc := range res.Cookies() {
+		cleared = cleared || sc.Name == "gateway_session" && sc.MaxAge < 0
+	}
+	if res.StatusCode != http.StatusSeeOther || !cleared {
+		t.Errorf("sign-out at the third gateway: %d, cookie cleared %v; want 303, true",
+			res.StatusCode, cleared)
+	}
 }
