@@ -105,8 +105,11 @@ var authelia = map[string]bool{
 	"address": true, "extra": true,
 }
 
-// maxUsersFile bounds the users file so a mistaken path (a disk image, say) fails fast.
-const maxUsersFile = 64 << 20
+// MaxUsersFile bounds the users file so a mistaken path (a disk image, say) fails fast:
+// a larger one is refused.
+const MaxUsersFile = 64 << 20
+
+const maxUsersFile = MaxUsersFile
 
 // ReadUsersFile reads and parses a users file. Every problem is a *FileError.
 func ReadUsersFile(path string) (map[string]*User, error) {

@@ -17,22 +17,39 @@ func TestWeak(t *testing.T) {
 			"c29tZXNhbHRzb21lc2FsdA$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", ""},
 		{"argon2id, cheap", "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$" +
 			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
-			"argon2id at m=64,t=1, less memory times passes than OWASP's least " +
-				"settings (m=7168,t=5; m=19456,t=2)"},
+			"argon2id at m=64,t=1, below OWASP's least memory for 1 pass, m=47104"},
 		{"scrypt at OWASP's", "$scrypt$ln=17,r=8,p=1$c29tZXNhbHRzb21lc2FsdA$" +
 			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", ""},
 		{"scrypt, cheap", "$scrypt$ln=10,r=8,p=1$c29tZXNhbHRzb21lc2FsdA$" +
 			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
-			"scrypt at ln=10,r=8,p=1, a smaller N·r·p than OWASP's least settings " +
-				"(ln=14,r=8,p=5; ln=17,r=8,p=1)"},
+			"scrypt at ln=10,r=8,p=1, below OWASP's least, ln=13 with r=8"},
 		{"argon2id at OWASP's least product", "$argon2id$v=19$m=7168,t=5,p=1$" +
 			"c29tZXNhbHRzb21lc2FsdA$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", ""},
 		{"argon2id just under it", "$argon2id$v=19$m=7167,t=5,p=1$" +
 			"c29tZXNhbHRzb21lc2FsdA$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
-			"argon2id at m=7167,t=5, less memory times passes than OWASP's least " +
-				"settings (m=7168,t=5; m=19456,t=2)"},
+			"argon2id at m=7167,t=5, below OWASP's least memory for 5 passes, m=7168"},
 		{"scrypt at OWASP's least", "$scrypt$ln=14,r=8,p=5$c29tZXNhbHRzb21lc2FsdA$" +
 			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", ""},
+		{"argon2id, little memory for many passes", "$argon2id$v=19$m=600,t=60,p=1$" +
+			"c29tZXNhbHRzb21lc2FsdA$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
+			"argon2id at m=600,t=60, below OWASP's least memory for 5 passes or more, " +
+				"m=7168"},
+		{"argon2id, one pass under 46 MiB", "$argon2id$v=19$m=36000,t=1,p=1$" +
+			"c29tZXNhbHRzb21lc2FsdA$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
+			"argon2id at m=36000,t=1, below OWASP's least memory for 1 pass, m=47104"},
+		{"argon2id, one pass at 46 MiB", "$argon2id$v=19$m=47104,t=1,p=1$" +
+			"c29tZXNhbHRzb21lc2FsdA$MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", ""},
+		{"scrypt, tiny N, many lanes", "$scrypt$ln=1,r=8,p=16$c29tZXNhbHRzb21lc2FsdA$" +
+			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
+			"scrypt at ln=1,r=8,p=16, below OWASP's least, ln=13 with r=8"},
+		{"scrypt, too few lanes for its N", "$scrypt$ln=16,r=8,p=1$c29tZXNhbHRzb21lc2FsdA$" +
+			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
+			"scrypt at ln=16,r=8,p=1, below OWASP's least lanes for ln=16, p=2"},
+		{"scrypt at 2^16 with 2 lanes", "$scrypt$ln=16,r=8,p=2$c29tZXNhbHRzb21lc2FsdA$" +
+			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", ""},
+		{"scrypt, small blocks", "$scrypt$ln=17,r=4,p=1$c29tZXNhbHRzb21lc2FsdA$" +
+			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY",
+			"scrypt at ln=17,r=4,p=1, below OWASP's least, ln=13 with r=8"},
 		{"pbkdf2-sha256 at 600,000", "$pbkdf2-sha256$600000$c29tZXNhbHRzb21lc2FsdA$" +
 			"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", ""},
 		{"pbkdf2-sha512 at 10,000", "$pbkdf2-sha512$10000$c29tZXNhbHRzb21lc2FsdA$" +

@@ -57,18 +57,11 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gateway passwd:", err)
 		return 1
 	}
-	file, err := filepath.EvalSymlinks(cfg.Users.File)
-	var data []byte
-	switch {
-	case errors.Is(err, fs.ErrNotExist) && *add:
-		// the first user makes the file, readable by its owner alone
-		file, data, err = cfg.Users.File, []byte("users:\n"), nil
-	case errors.Is(err, fs.ErrNotExist):
+	file, data, err := readUsersFile(cfg.Users.File, *add)
+	if errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(stderr, "gateway passwd: there is no users file %s; gateway passwd -add "+
 			"%s makes it\n", cfg.Users.File, name)
 		return 1
-	case err == nil:
-		data, err = os.ReadFile(file)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "gateway passwd:", err)
@@ -86,12 +79,8 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	enc, err := readHash(stdin, stderr)
-	var out []byte
 	if err == nil {
-		out, err = authn.SetPassword(data, file, name, enc, *add)
-	}
-	if err == nil {
-		err = replaceFile(file, out)
+		err = editUsersFile(cfg.Users.File, name, enc, *add)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "gateway passwd:", err)
@@ -107,6 +96,77 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			"sessions.\n", name)
 	}
 	return 0
+}
+
+// readUsersFile reads the users file at path, where a symbolic link leads, and returns
+// where that is. With create, a file that is not there reads as one with no users, at
+// path. A file over authn.MaxUsersFile is refused, as the gateway refuses it.
+func readUsersFile(path string, create bool) (string, []byte, error) {
+	file, err := filepath.EvalSymlinks(path)
+	if errors.Is(err, fs.ErrNotExist) && create {
+		// the first user makes the file, readable by its owner alone
+		return path, []byte("users:\n"), nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return "", nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, authn.MaxUsersFile+1))
+	if err != nil {
+		return "", nil, err
+	}
+	if len(data) > authn.MaxUsersFile {
+		return "", nil, fmt.Errorf("%s is larger than %d MiB, which the gateway refuses",
+			file, authn.MaxUsersFile>>20)
+	}
+	return file, data, nil
+}
+
+// editUsersFile sets the password hash of name in the users file at path, as
+// authn.SetPassword does, and replaces the file with the result. The file is read again
+// for it, while a lock on its folder is held, so that two runs at once each change what
+// the other wrote, not what was there before either: without it, the one that renamed
+// last would undo the other's change, and both would say they had made theirs.
+func editUsersFile(path, name, hash string, add bool) error {
+	target := path
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		target = real // the folder of the file itself, however the configs name it
+	}
+	dir, err := lockFolder(filepath.Dir(target))
+	if err != nil {
+		return err
+	}
+	defer dir.Close() // which lets go of the lock
+	file, data, err := readUsersFile(path, add)
+	if err != nil {
+		return err
+	}
+	out, err := authn.SetPassword(data, file, name, hash, add)
+	if err != nil {
+		return err
+	}
+	if len(out) > authn.MaxUsersFile {
+		return fmt.Errorf("%s would grow past %d MiB, which the gateway refuses", file,
+			authn.MaxUsersFile>>20)
+	}
+	return replaceFile(file, out)
+}
+
+// lockFolder opens the folder dir and holds an exclusive lock on it until it is closed.
+func lockFolder(dir string) (*os.File, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", dir, err)
+	}
+	return f, nil
 }
 
 // replaceFile puts data in place of the file at path in one rename, with the file's

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/frontgate/gateway/authn"
@@ -106,5 +109,44 @@ func TestPasswd(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(filepath.Dir(users), ".users.yaml.*"))
 	if len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// TestPasswdConcurrent runs passwd for several users at once: each change is in the file
+// afterwards, none undone by another run's rename.
+func TestPasswdConcurrent(t *testing.T) {
+	path := aliceConfig(t, "")
+	users := filepath.Join(filepath.Dir(path), "users.yaml")
+	names := []string{"alice", "bob", "carol", "dave", "erin", "frank"}
+	var wg sync.WaitGroup
+	codes := make([]int, len(names))
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			args := []string{"passwd", "-config", path, "-add", name}
+			if name == "alice" {
+				args = []string{"passwd", "-config", path, name}
+			}
+			var out, errb bytes.Buffer
+			codes[i] = run(context.Background(), args, strings.NewReader(name+"-new\n"),
+				&out, &errb)
+		}()
+	}
+	wg.Wait()
+	list, err := authn.ReadUsersFile(users)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range names {
+		ok := false
+		if u := list[name]; u != nil {
+			h, err := password.Parse(u.PasswordHash())
+			ok = err == nil && h.Verify(name+"-new")
+		}
+		if codes[i] != 0 || !ok {
+			t.Errorf("%s: exit %d, new password in the file %v; want 0, true", name,
+				codes[i], ok)
+		}
 	}
 }
