@@ -56,9 +56,11 @@ func (h *Handler) readDestination(hdr http.Header, host string, rt *route,
 	// the first "/" after the host, in the query if need be ("http://host?/admin/x" is
 	// /admin/x to it, and the path / to a URL parser), and SabreDAV keeps "?…" as part
 	// of the file's name. WebDAV clients name files, which have no query.
+	// Nor may it hold what a URI holds only escaped, a space above all, which a server
+	// may take for the end of the value ("/x.txt, http://host/admin/y").
 	u, err := url.Parse(v)
 	if err != nil || v == "" || strings.HasPrefix(v, "//") || u.Opaque != "" ||
-		u.User != nil || strings.ContainsAny(v, "#?") {
+		u.User != nil || strings.ContainsAny(v, "#? \t\"<>\\^`{|}") {
 		return bad("Destination is not an absolute path or URI without a query")
 	}
 	d := &destination{}
