@@ -262,8 +262,8 @@ func parseUsersInto(data []byte, file string,
 		switch {
 		case k.Value == "":
 			err = fail(k, "users", fmt.Errorf("username %q: empty", k.Value))
-		case checkText(k.Value) != nil:
-			err = fail(k, "users", fmt.Errorf("username %q: %w", k.Value, checkText(k.Value)))
+		case checkName(k.Value) != nil:
+			err = fail(k, "users", fmt.Errorf("username %q: %w", k.Value, checkName(k.Value)))
 		case seen[k.Value]:
 			err = fail(k, key, errors.New("user defined twice"))
 		}
@@ -473,6 +473,25 @@ func checkText(s string) error {
 	}
 	if strings.TrimSpace(s) != s {
 		return errors.New("has leading or trailing space")
+	}
+	return nil
+}
+
+// checkName is checkText for a username, which must also be told apart from others by
+// eye, and read as a name by every YAML reader: no invisible character (a zero-width
+// space, a byte-order mark, a line or paragraph separator), and not "<<", a merge key
+// to YAML 1.1 readers.
+func checkName(s string) error {
+	if err := checkText(s); err != nil {
+		return err
+	}
+	for _, r := range s {
+		if unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return fmt.Errorf("contains the invisible character %U", r)
+		}
+	}
+	if s == "<<" {
+		return errors.New("is a YAML merge key")
 	}
 	return nil
 }

@@ -121,6 +121,12 @@ func TestParseUsersErrors(t *testing.T) {
 			"users.bob.groups", 4, "comma"},
 		{"newline name", "users:\n  \"bo\\nb\":\n    password: \"" + h + "\"\n",
 			"users", 2, "control"},
+		{"zero-width space in a name", "users:\n  \"ad\\u200bmin\":\n    password: \"" + h +
+			"\"\n", "users", 2, "invisible character U+200B"},
+		{"byte-order mark in a name", "users:\n  \"\\ufeffbob\":\n    password: \"" + h +
+			"\"\n", "users", 2, "invisible character U+FEFF"},
+		{"merge key as a name", "users:\n  \"<<\":\n    password: \"" + h + "\"\n",
+			"users", 2, "YAML merge key"},
 		{"duplicate user", "users:\n  bob:\n    password: \"" + h + "\"\n  bob:\n" +
 			"    password: \"" + h + "\"\n", "users.bob", 4, "defined twice"},
 		{"empty", "", "", 1, "file is empty; a users file starts with users:"},
