@@ -7,7 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"slices"
@@ -191,8 +193,19 @@ type watchState struct {
 	// when the file seen once was last written: a file written again since holds still
 	// no more, even when the same half is written twice
 	pendingMod time.Time
-	failing    string // why the file could not be read, while it cannot
+	// since when the file has differed from the version in use, zero while it has not
+	changing time.Time
+	failing  string // why the file could not be read, while it cannot
 }
+
+// maxChurn is how long a file that changes at every check may go unread: after it, a
+// version that holds still for settleChurn is read, so that a file written without
+// pause (a script changing passwords one after another) cannot keep a changed password
+// working for ever.
+var maxChurn = 10 * time.Second
+
+// settleChurn is how long a file changing without pause must hold still to be read.
+var settleChurn = 200 * time.Millisecond
 
 // check is one of Watch's checks of the file.
 func (s *FileStore) check(w *watchState) {
@@ -210,15 +223,20 @@ func (s *FileStore) check(w *watchState) {
 		s.log.Info("users file readable again", "file", s.path)
 	}
 	if stamp == s.snap.Load().stat {
-		w.pending = fileStamp{}
+		w.pending, w.changing = fileStamp{}, time.Time{}
 		return
 	}
+	now := time.Now()
+	if w.changing.IsZero() {
+		w.changing = now
+	}
 	mod := ChangeTime(s.path)
-	if stamp != w.pending || !mod.Equal(w.pendingMod) {
+	if (stamp != w.pending || !mod.Equal(w.pendingMod)) &&
+		!(now.Sub(w.changing) >= maxChurn && holdsStill(s.path, stamp, mod)) {
 		w.pending, w.pendingMod = stamp, mod
 		return
 	}
-	w.pending = fileStamp{}
+	w.pending, w.changing = fileStamp{}, time.Time{}
 	if s.restored(stamp) {
 		s.log.Info("users file back to the version in use", "file", s.path,
 			"users", s.Len())
@@ -246,12 +264,54 @@ func (s *FileStore) restored(stamp fileStamp) bool {
 	return true
 }
 
+// holdsStill reports whether the file at path, seen with stamp and status change time
+// mod, is the same after settleChurn.
+func holdsStill(path string, stamp fileStamp, mod time.Time) bool {
+	time.Sleep(settleChurn)
+	again, err := stampOf(path)
+	return err == nil && again == stamp && ChangeTime(path).Equal(mod)
+}
+
+// stampOf returns the digest of the file at path. A file that is not a regular file (a
+// pipe would stall the read, a device never end it) or is larger than MaxUsersFile is
+// refused from its status, unread.
 func stampOf(path string) (fileStamp, error) {
-	b, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
 	if err != nil {
 		return fileStamp{}, err
 	}
-	return sha256.Sum256(b), nil
+	if err := usable(fi); err != nil {
+		return fileStamp{}, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fileStamp{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(f, MaxUsersFile+1))
+	if err != nil {
+		return fileStamp{}, err
+	}
+	if n > MaxUsersFile {
+		return fileStamp{}, errTooLarge
+	}
+	return fileStamp(h.Sum(nil)), nil
+}
+
+// errTooLarge refuses a users file over MaxUsersFile.
+var errTooLarge = errors.New("file is larger than 64 MiB")
+
+// usable refuses, from its status, a users file that is not a regular file or is larger
+// than MaxUsersFile.
+func usable(fi os.FileInfo) error {
+	switch {
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("not a regular file (%v)", fi.Mode().Type())
+	case fi.Size() > MaxUsersFile:
+		return errTooLarge
+	}
+	return nil
 }
 
 func randomSecret() string {

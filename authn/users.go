@@ -125,6 +125,13 @@ func ReadUsersFileAll(path string) (map[string]*User, error) {
 
 // readUsersFile is ReadUsersFile, or with all ReadUsersFileAll.
 func readUsersFile(path string, all bool) (map[string]*User, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading users file: %w", err)
+	}
+	if err := usable(fi); err != nil {
+		return nil, &FileError{File: path, Err: err}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading users file: %w", err)
@@ -135,7 +142,7 @@ func readUsersFile(path string, all bool) (map[string]*User, error) {
 		return nil, fmt.Errorf("reading users file: %w", err)
 	}
 	if len(data) > maxUsersFile {
-		return nil, &FileError{File: path, Err: errors.New("file is larger than 64 MiB")}
+		return nil, &FileError{File: path, Err: errTooLarge}
 	}
 	users, problems := parseUsers(data, path, all)
 	switch {

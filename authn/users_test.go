@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -538,6 +539,81 @@ func TestWatchWaitsForTheFileToHoldStill(t *testing.T) {
 	}
 	if s.Lookup("alice") == nil {
 		t.Error("the last good version is gone with the file")
+	}
+}
+
+// TestWatchReadsAFileThatNeverHoldsStill: a file seen changed at every check is read,
+// once it has changed for maxChurn, in a moment it holds still, so that a script that
+// changes passwords without pause cannot keep an old one working.
+func TestWatchReadsAFileThatNeverHoldsStill(t *testing.T) {
+	defer func(c time.Duration, s time.Duration) { maxChurn, settleChurn = c, s }(
+		maxChurn, settleChurn)
+	maxChurn, settleChurn = 50*time.Millisecond, 5*time.Millisecond
+	path := filepath.Join(t.TempDir(), "users.yaml")
+	old := hash(t, "old")
+	os.WriteFile(path, []byte("users:\n  alice:\n    password: \""+old+"\"\n"), 0o600)
+	s, err := OpenFileStore(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w watchState
+	start := time.Now()
+	for i := 0; s.Lookup("alice").PasswordHash() == old; i++ {
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("a file that changed at every check was never read")
+		}
+		// another version before every check, as from a script that never stops
+		os.WriteFile(path, []byte(fmt.Sprintf("users:\n  alice:\n    password: \"%s\"\n"+
+			"  u%d:\n    password: \"%s\"\n", hash(t, "new"), i, old)), 0o600)
+		s.check(&w)
+		if time.Since(start) < maxChurn && s.Lookup("alice").PasswordHash() != old {
+			t.Fatal("a file seen once was read before it had changed for maxChurn")
+		}
+	}
+}
+
+// TestWatchRefusesUnusableFiles: a users file replaced by one too large, or by something
+// that is no regular file, is refused from its status, without reading it, and the last
+// good version keeps serving.
+func TestWatchRefusesUnusableFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "users.yaml")
+	os.WriteFile(path, []byte("users:\n  alice:\n    password: \""+hash(t, "pw")+"\"\n"),
+		0o600)
+	var logs lockedBuffer
+	s, err := OpenFileStore(path, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big")
+	f, _ := os.Create(big)
+	f.Truncate(1 << 30) // sparse: a gigabyte the disk does not hold
+	f.Close()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ from, says string }{
+		{big, "file is larger than 64 MiB"},
+		{fifo, "not a regular file"},
+	} {
+		if err := os.Rename(tt.from, path); err != nil {
+			t.Fatal(err)
+		}
+		var w watchState
+		done := make(chan struct{})
+		go func() { s.check(&w); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("checking a users file that is %s did not return", tt.says)
+		}
+		if !strings.Contains(logs.String(), tt.says) || s.Lookup("alice") == nil {
+			t.Errorf("log %q lacks %q, or alice is gone", logs.String(), tt.says)
+		}
+		if _, err := ReadUsersFile(path); err == nil || !strings.Contains(err.Error(), tt.says) {
+			t.Errorf("ReadUsersFile: %v, want %q", err, tt.says)
+		}
 	}
 }
 
