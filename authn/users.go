@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
 	"gopkg.in/yaml.v3"
 
 	"github.com/frontgate/gateway/authn/password"
@@ -484,18 +485,26 @@ func checkText(s string) error {
 	return nil
 }
 
-// checkName is checkText for a username, which must also be told apart from others by
-// eye, and read as a name by every YAML reader: no invisible character (a zero-width
-// space, a byte-order mark, a line or paragraph separator), and not "<<", a merge key
-// to YAML 1.1 readers.
+// checkName is checkText for a username, which must also hide no character, and be read
+// as a name by every YAML reader: no character that shows as nothing or as a blank (a
+// zero-width space, a byte-order mark, a variation selector, a Hangul filler, a braille
+// blank, any space but the plain one, a line or paragraph separator), one form only of
+// each accented letter (Unicode's composed form, NFC), and not "<<", a merge key to
+// YAML 1.1 readers. Letters of other scripts that look alike are not told apart.
 func checkName(s string) error {
 	if err := checkText(s); err != nil {
 		return err
 	}
 	for _, r := range s {
-		if unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
+		if r != ' ' && (r == '\u2800' || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp,
+			unicode.Zs, unicode.Other_Default_Ignorable_Code_Point,
+			unicode.Variation_Selector)) {
 			return fmt.Errorf("contains the invisible character %U", r)
 		}
+	}
+	if !norm.NFC.IsNormalString(s) {
+		return errors.New("is not in Unicode's composed form (NFC): an accented letter " +
+			"is written as a letter and a separate accent")
 	}
 	if s == "<<" {
 		return errors.New("is a YAML merge key")

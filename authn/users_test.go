@@ -128,6 +128,16 @@ func TestParseUsersErrors(t *testing.T) {
 			"\"\n", "users", 2, "invisible character U+FEFF"},
 		{"merge key as a name", "users:\n  \"<<\":\n    password: \"" + h + "\"\n",
 			"users", 2, "YAML merge key"},
+		{"Hangul filler in a name", "users:\n  \"ali\\u3164ce\":\n    password: \"" + h +
+			"\"\n", "users", 2, "invisible character U+3164"},
+		{"braille blank as a name", "users:\n  \"\\u2800\":\n    password: \"" + h + "\"\n",
+			"users", 2, "invisible character U+2800"},
+		{"variation selector in a name", "users:\n  \"alice\\ufe0f\":\n    password: \"" +
+			h + "\"\n", "users", 2, "invisible character U+FE0F"},
+		{"no-break space in a name", "users:\n  \"al\\u00a0ice\":\n    password: \"" + h +
+			"\"\n", "users", 2, "invisible character U+00A0"},
+		{"a decomposed accent", "users:\n  \"jose\\u0301\":\n    password: \"" + h + "\"\n",
+			"users", 2, "composed form (NFC)"},
 		{"duplicate user", "users:\n  bob:\n    password: \"" + h + "\"\n  bob:\n" +
 			"    password: \"" + h + "\"\n", "users.bob", 4, "defined twice"},
 		{"empty", "", "", 1, "file is empty; a users file starts with users:"},
