@@ -80,7 +80,7 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	enc, err := readHash(stdin, stderr)
 	if err == nil {
-		err = editUsersFile(cfg.Users.File, name, enc, *add)
+		err = editUsersFile(cfg.Users.File, name, enc, *add, stderr)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "gateway passwd:", err)
@@ -131,12 +131,12 @@ func readUsersFile(path string, create bool) (string, []byte, error) {
 // for it, while a lock on its folder is held, so that two runs at once each change what
 // the other wrote, not what was there before either: without it, the one that renamed
 // last would undo the other's change, and both would say they had made theirs.
-func editUsersFile(path, name, hash string, add bool) error {
+func editUsersFile(path, name, hash string, add bool, stderr io.Writer) error {
 	target := path
 	if real, err := filepath.EvalSymlinks(path); err == nil {
 		target = real // the folder of the file itself, however the configs name it
 	}
-	dir, err := lockFolder(filepath.Dir(target))
+	dir, err := lockFolder(filepath.Dir(target), stderr)
 	if err != nil {
 		return err
 	}
@@ -157,12 +157,18 @@ func editUsersFile(path, name, hash string, add bool) error {
 }
 
 // lockFolder opens the folder dir and holds an exclusive lock on it until it is closed.
-func lockFolder(dir string) (*os.File, error) {
+// A lock another holds is waited for, after saying so on stderr.
+func lockFolder(dir string, stderr io.Writer) (*os.File, error) {
 	f, err := os.Open(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if errors.Is(err, syscall.EWOULDBLOCK) {
+		fmt.Fprintf(stderr, "gateway passwd: waiting for another change in %s to end\n", dir)
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+	}
+	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("locking %s: %w", dir, err)
 	}
