@@ -268,6 +268,11 @@ func parseUsersInto(data []byte, file string,
 		key := "users." + k.Value
 		var err error
 		switch {
+		case k.Kind != yaml.ScalarNode || k.Style&yaml.TaggedStyle != 0 || k.Tag == "!!null":
+			// an alias, a tag or a null as the key: other YAML readers would take another
+			// name from it (the anchored one, the decoded bytes, none)
+			err = fail(k, "users", fmt.Errorf("username %q: write the name itself, with no "+
+				"alias, tag or null", k.Value))
 		case k.Value == "":
 			err = fail(k, "users", fmt.Errorf("username %q: empty", k.Value))
 		case checkName(k.Value) != nil:

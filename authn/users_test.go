@@ -128,6 +128,12 @@ func TestParseUsersErrors(t *testing.T) {
 			"\"\n", "users", 2, "invisible character U+FEFF"},
 		{"merge key as a name", "users:\n  \"<<\":\n    password: \"" + h + "\"\n",
 			"users", 2, "YAML merge key"},
+		{"an alias as a name", "users:\n  &n alice:\n    password: \"" + h + "\"\n" +
+			"  *n :\n    password: \"" + h + "\"\n", "users", 4, "no alias, tag or null"},
+		{"a tagged name", "users:\n  !!binary YWRtaW4=:\n    password: \"" + h + "\"\n",
+			"users", 2, "no alias, tag or null"},
+		{"a null name", "users:\n  ~:\n    password: \"" + h + "\"\n", "users", 2,
+			"no alias, tag or null"},
 		{"Hangul filler in a name", "users:\n  \"ali\\u3164ce\":\n    password: \"" + h +
 			"\"\n", "users", 2, "invisible character U+3164"},
 		{"braille blank as a name", "users:\n  \"\\u2800\":\n    password: \"" + h + "\"\n",
