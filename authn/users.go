@@ -110,8 +110,6 @@ var authelia = map[string]bool{
 // a larger one is refused.
 const MaxUsersFile = 64 << 20
 
-const maxUsersFile = MaxUsersFile
-
 // ReadUsersFile reads and parses a users file. Every problem is a *FileError.
 func ReadUsersFile(path string) (map[string]*User, error) {
 	return readUsersFile(path, false)
@@ -138,11 +136,11 @@ func readUsersFile(path string, all bool) (map[string]*User, error) {
 		return nil, fmt.Errorf("reading users file: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxUsersFile+1))
+	data, err := io.ReadAll(io.LimitReader(f, MaxUsersFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading users file: %w", err)
 	}
-	if len(data) > maxUsersFile {
+	if len(data) > MaxUsersFile {
 		return nil, &FileError{File: path, Err: errTooLarge}
 	}
 	users, problems := parseUsers(data, path, all)

@@ -101,7 +101,7 @@ func (h *Handler) readDestination(hdr http.Header, host string, rt *route,
 		return elsewhere("Destination is a page of the gateway's own")
 	case drt == nil:
 		return elsewhere("Destination is a path no route serves")
-	case !sameServer(drt.upstream, rt.upstream):
+	case !sameOrigin(drt.upstream, rt.upstream):
 		// the app would read the path as one of its own, not the other app's
 		return elsewhere("Destination is served by another app")
 	}
@@ -111,12 +111,6 @@ func (h *Handler) readDestination(hdr http.Header, host string, rt *route,
 		return bad("Destination has a path with too many readings")
 	}
 	return d, nil
-}
-
-// sameServer reports whether the upstreams a and b are one server: one scheme, host
-// and port.
-func sameServer(a, b *url.URL) bool {
-	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Host, b.Host)
 }
 
 // signInNeeded reports whether d is a place only a signed-in user may use.
