@@ -73,16 +73,27 @@ func newEnvByHand(t testing.TB, up *echo, yml string, p handParts) *env {
 	return &env{t: t, gw: gw, h: h, up: up, usersFile: usersFile, dir: dir}
 }
 
-// closedURL returns the URL of a local port that nothing listens on.
+// closedURL returns the URL of a local address that closes every connection at once,
+// unanswered: an upstream no request gets through to. The port stays taken until the
+// test ends; a port merely closed could be handed to the next server the test starts,
+// the gateway's own among them, which would then answer in the upstream's place.
 func closedURL(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return "http://" + ln.Addr().String()
 }
 
 // getAs sends GET path to the gateway with the given Host, session cookie and Accept
