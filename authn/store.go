@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/frontgate/gateway/authn/password"
+	"github.com/frontgate/gateway/config/watch"
 )
 
 // Backend names the user store that authenticated a session. A session records it, as
@@ -189,23 +190,9 @@ func (s *FileStore) Watch(ctx context.Context, interval time.Duration) {
 
 // watchState is what Watch remembers from one check to the next.
 type watchState struct {
-	pending fileStamp // a changed version seen once, to be read if seen again
-	// when the file seen once was last written: a file written again since holds still
-	// no more, even when the same half is written twice
-	pendingMod time.Time
-	// since when the file has differed from the version in use, zero while it has not
-	changing time.Time
-	failing  string // why the file could not be read, while it cannot
+	change  watch.Change
+	failing string // why the file could not be read, while it cannot
 }
-
-// maxChurn is how long a file that changes at every check may go unread: after it, a
-// version that holds still for settleChurn is read, so that a file written without
-// pause (a script changing passwords one after another) cannot keep a changed password
-// working for ever.
-var maxChurn = 10 * time.Second
-
-// settleChurn is how long a file changing without pause must hold still to be read.
-var settleChurn = 200 * time.Millisecond
 
 // check is one of Watch's checks of the file.
 func (s *FileStore) check(w *watchState) {
@@ -223,20 +210,16 @@ func (s *FileStore) check(w *watchState) {
 		s.log.Info("users file readable again", "file", s.path)
 	}
 	if stamp == s.snap.Load().stat {
-		w.pending, w.changing = fileStamp{}, time.Time{}
+		w.change.Same()
 		return
 	}
-	now := time.Now()
-	if w.changing.IsZero() {
-		w.changing = now
+	look := func() (string, time.Time, error) {
+		again, err := stampOf(s.path)
+		return string(again[:]), ChangeTime(s.path), err
 	}
-	mod := ChangeTime(s.path)
-	if (stamp != w.pending || !mod.Equal(w.pendingMod)) &&
-		!(now.Sub(w.changing) >= maxChurn && holdsStill(s.path, stamp, mod)) {
-		w.pending, w.pendingMod = stamp, mod
+	if !w.change.Ready(string(stamp[:]), ChangeTime(s.path), look) {
 		return
 	}
-	w.pending, w.changing = fileStamp{}, time.Time{}
 	if s.restored(stamp) {
 		s.log.Info("users file back to the version in use", "file", s.path,
 			"users", s.Len())
@@ -262,14 +245,6 @@ func (s *FileStore) restored(stamp fileStamp) bool {
 	s.snap.Store(&snapshot{users: snap.users, dummies: snap.dummies, stat: stamp,
 		good: stamp})
 	return true
-}
-
-// holdsStill reports whether the file at path, seen with stamp and status change time
-// mod, is the same after settleChurn.
-func holdsStill(path string, stamp fileStamp, mod time.Time) bool {
-	time.Sleep(settleChurn)
-	again, err := stampOf(path)
-	return err == nil && again == stamp && ChangeTime(path).Equal(mod)
 }
 
 // stampOf returns the digest of the file at path. A file that is not a regular file (a

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/frontgate/gateway/authn/password"
+	"github.com/frontgate/gateway/config/watch"
 )
 
 var cheap = password.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
@@ -562,9 +563,7 @@ func TestWatchWaitsForTheFileToHoldStill(t *testing.T) {
 // once it has changed for maxChurn, in a moment it holds still, so that a script that
 // changes passwords without pause cannot keep an old one working.
 func TestWatchReadsAFileThatNeverHoldsStill(t *testing.T) {
-	defer func(c time.Duration, s time.Duration) { maxChurn, settleChurn = c, s }(
-		maxChurn, settleChurn)
-	maxChurn, settleChurn = 50*time.Millisecond, 5*time.Millisecond
+	const maxChurn = 50 * time.Millisecond
 	path := filepath.Join(t.TempDir(), "users.yaml")
 	old := hash(t, "old")
 	os.WriteFile(path, []byte("users:\n  alice:\n    password: \""+old+"\"\n"), 0o600)
@@ -572,7 +571,7 @@ func TestWatchReadsAFileThatNeverHoldsStill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var w watchState
+	w := watchState{change: watch.Change{MaxChurn: maxChurn, Settle: 5 * time.Millisecond}}
 	start := time.Now()
 	for i := 0; s.Lookup("alice").PasswordHash() == old; i++ {
 		if time.Since(start) > 5*time.Second {

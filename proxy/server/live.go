@@ -19,6 +19,7 @@ import (
 	"github.com/frontgate/gateway/authn/totp"
 	"github.com/frontgate/gateway/authn/totp/redisledger"
 	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/config/watch"
 	"github.com/frontgate/gateway/proxy"
 	"github.com/frontgate/gateway/proxy/assertion"
 )
@@ -42,11 +43,11 @@ type gateway struct {
 	cur         atomic.Pointer[proxy.Handler]
 	stampConfig string // the config file as last read; guarded by mu
 
-	// pending is a changed version of the config file seen by one check, to be read if
-	// the next sees it too; unreadable is why the file could not be read, while it
-	// cannot. Only the watcher touches them.
-	pending, unreadable string
-	pendingMod          time.Time // when the file pending was seen last changed
+	// change follows the config file while it differs from the version in use;
+	// unreadable is why the file could not be read, while it cannot. Only the watcher
+	// touches them.
+	change     watch.Change
+	unreadable string
 
 	// inFlight counts the requests being served, open websockets among them
 	inFlight atomic.Int64
@@ -324,8 +325,9 @@ func (g *gateway) watchConfig(interval time.Duration) {
 }
 
 // checkConfig reloads the config if its file changed since it was last read, and has
-// held still since the check before: a file caught half written is not taken for the
-// new version. A file that cannot be read is logged once for as long as it cannot.
+// held still since the check before (a file caught half written is not taken for the
+// new version) or, changing at every check, has changed for long enough and then holds
+// still a moment. A file that cannot be read is logged once for as long as it cannot.
 func (g *gateway) checkConfig() {
 	stamp, err := stampFiles(g.file)
 	if err != nil {
@@ -342,15 +344,15 @@ func (g *gateway) checkConfig() {
 	g.mu.Lock()
 	same := stamp == g.stampConfig
 	g.mu.Unlock()
-	mod := authn.ChangeTime(g.file)
-	switch {
-	case same:
-		g.pending = ""
-	case stamp != g.pending || !mod.Equal(g.pendingMod):
-		// seen for the first time, or written again since, if only with the same text
-		g.pending, g.pendingMod = stamp, mod
-	default:
-		g.pending = ""
+	if same {
+		g.change.Same()
+		return
+	}
+	look := func() (string, time.Time, error) {
+		again, err := stampFiles(g.file)
+		return again, authn.ChangeTime(g.file), err
+	}
+	if g.change.Ready(stamp, authn.ChangeTime(g.file), look) {
 		g.reload("file changed")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/frontgate/gateway/authn/totp"
 	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/config/watch"
 	"github.com/frontgate/gateway/proxy"
 )
 
@@ -246,6 +248,46 @@ func TestSignalledReloadIsNotRepeated(t *testing.T) {
 	if n := strings.Count(logs.String(), "config file unreadable"); n != 1 {
 		t.Errorf("a missing config file logged %d times in two checks, want 1; log:\n%s",
 			n, logs.String())
+	}
+}
+
+// TestChurningConfigReloaded: a config file that differs at every check, as one a script
+// rewrites without pause, is still read once it has changed for the watcher's longest
+// wait and holds still a moment, and not before.
+func TestChurningConfigReloaded(t *testing.T) {
+	up := newUpstream(t)
+	path := writeConfig(t, up)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	lg := NewLogger(&logs, cfg.Log)
+	g, err := openGateway(t.Context(), cfg, lg, proxy.NewMetrics(prometheus.NewRegistry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const maxChurn = 100 * time.Millisecond
+	g.change = watch.Change{MaxChurn: maxChurn, Settle: 5 * time.Millisecond}
+	orig, _ := os.ReadFile(path)
+	start := time.Now()
+	for i := 0; !strings.Contains(logs.String(), "config reloaded"); i++ {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("a config changed before every check was never read; log:\n%s",
+				logs.String())
+		}
+		edit := fmt.Sprintf("pages:\n  title: Edit %d\n", i)
+		os.WriteFile(path, append(slices.Clip(orig), edit...), 0o600)
+		g.checkConfig()
+		if time.Since(start) < maxChurn && strings.Contains(logs.String(), "config reloaded") {
+			t.Fatalf("a config seen once was read before it had changed for %v", maxChurn)
+		}
+	}
+	g.mu.Lock()
+	title := g.cfg.Pages.Title
+	g.mu.Unlock()
+	if !strings.HasPrefix(title, "Edit ") {
+		t.Errorf("the churning config was read, yet the title served is %q", title)
 	}
 }
 
