@@ -512,7 +512,7 @@ func checkName(s string) error {
 	if s == "<<" {
 		return errors.New("is a YAML merge key")
 	}
-	return nil
+	return checkScripts(s)
 }
 
 // dummies returns the hashes unknown usernames are checked against: one per user, in

@@ -143,6 +143,8 @@ func TestParseUsersErrors(t *testing.T) {
 			h + "\"\n", "users", 2, "invisible character U+FE0F"},
 		{"no-break space in a name", "users:\n  \"al\\u00a0ice\":\n    password: \"" + h +
 			"\"\n", "users", 2, "invisible character U+00A0"},
+		{"Cyrillic letters among Latin ones", "users:\n  \"p\u0430ypal\":\n    password: \"" +
+			h + "\"\n", "users", 2, "mixes Latin and Cyrillic letters"},
 		{"a decomposed accent", "users:\n  \"jose\\u0301\":\n    password: \"" + h + "\"\n",
 			"users", 2, "composed form (NFC)"},
 		{"duplicate user", "users:\n  bob:\n    password: \"" + h + "\"\n  bob:\n" +

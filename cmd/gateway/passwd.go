@@ -8,6 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/frontgate/gateway/authn"
@@ -78,6 +81,13 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gateway passwd:", err)
 		return 1
 	}
+	if *add {
+		if alike := passingFor(data, file, name); len(alike) > 0 {
+			fmt.Fprintf(stderr, "gateway passwd: warning: %q passes at a glance for %s, "+
+				"already in %s (they differ in case, or in letters drawn alike)\n", name,
+				strings.Join(alike, ", "), file)
+		}
+	}
 	enc, err := readHash(stdin, stderr)
 	if err == nil {
 		err = editUsersFile(cfg.Users.File, name, enc, *add, stderr)
@@ -96,6 +106,28 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			"sessions.\n", name)
 	}
 	return 0
+}
+
+// passingFor returns, quoted, the users of the users file data who pass for name at a
+// glance, as authn.LookAlikes finds them; none when data does not load.
+func passingFor(data []byte, file, name string) []string {
+	users, err := authn.ParseUsers(data, file)
+	if err != nil {
+		return nil
+	}
+	users[name] = nil
+	for _, group := range authn.LookAlikes(users) {
+		if slices.Contains(group, name) {
+			var out []string
+			for _, n := range group {
+				if n != name {
+					out = append(out, strconv.Quote(n))
+				}
+			}
+			return out
+		}
+	}
+	return nil
 }
 
 // readUsersFile reads the users file at path, where a symbolic link leads, and returns

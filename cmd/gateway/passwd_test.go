@@ -53,6 +53,12 @@ func TestPasswd(t *testing.T) {
 		"bob"); code != 0 || !verify("bob", "bob-pass") || !verify("alice", "new-pass") {
 		t.Errorf("adding bob: exit %d, %q", code, errOut)
 	}
+	// a name that passes for another is added, with a warning naming the other
+	if code, _, errOut := runCmd(t, "b0b-pass\n", "passwd", "-config", path, "-add",
+		"B0b"); code != 0 || !verify("B0b", "b0b-pass") ||
+		!strings.Contains(errOut, `warning: "B0b" passes at a glance for "bob", already in `) {
+		t.Errorf("adding B0b beside bob: exit %d, %q", code, errOut)
+	}
 	before, _ := os.ReadFile(users)
 	for _, tt := range []struct {
 		args []string
@@ -62,6 +68,7 @@ func TestPasswd(t *testing.T) {
 		{[]string{"carol"}, 1, `no such user "carol" in `},
 		{[]string{"-add", "bob"}, 1, `user exists: "bob"`},
 		{[]string{"-add", " bob"}, 1, "space"},
+		{[]string{"-add", "аlice"}, 1, "mixes Cyrillic and Latin letters"},
 		{[]string{}, 2, "give one user name"},
 		{[]string{"alice", "bob"}, 2, "give one user name"},
 	} {

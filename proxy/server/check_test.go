@@ -368,6 +368,39 @@ func TestWeakHashWarning(t *testing.T) {
 	}
 }
 
+// TestLookAlikeWarning: users whose names pass for each other at a glance are warned
+// of, one warning for each group; names merely similar are not.
+func TestLookAlikeWarning(t *testing.T) {
+	path, users, h := configAndHash(t)
+	cfg, _ := os.ReadFile(path)
+	const warn = ":3: users.file: users %s in %s pass for each other at a glance (they " +
+		"differ in case, or in letters drawn alike): one may be meant to be taken for " +
+		"another; rename or remove all but one"
+	for _, tt := range []struct {
+		name, users string
+		want        []string
+	}{
+		{"distinct", entry("alice", h) + entry("alicia", h) + entry("bob", h), nil},
+		{"case and lookalikes", entry("alice", h) + entry("Alice", h) + entry("ape", h) +
+			entry("аре", h) + entry("bob", h), []string{
+			fmt.Sprintf(warn, `"Alice", "alice"`, users),
+			fmt.Sprintf(warn, `"ape", "аре"`, users)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := os.WriteFile(users, []byte("users:\n"+tt.users), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, w := range warningsOf(t, path, string(cfg)) {
+				if strings.Contains(w, "at a glance") {
+					got = append(got, w)
+				}
+			}
+			sameWarnings(t, got, path, tt.want)
+		})
+	}
+}
+
 // TestSharedStoreWarnings: with the redis store, which gateways share, a generated
 // session secret and a generated assertion key are warned of, each gateway's own.
 func TestSharedStoreWarnings(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -159,6 +160,16 @@ func userWarnings(cfg *config.Config) []error {
 		out = append(out, w)
 	}
 	out = append(out, weakHashWarnings(cfg, users)...)
+	for _, names := range authn.LookAlikes(users) {
+		quoted := make([]string, len(names))
+		for i, n := range names {
+			quoted[i] = strconv.Quote(n)
+		}
+		out = append(out, cfg.Errorf("users.file", fmt.Errorf("users %s in %s pass for "+
+			"each other at a glance (they differ in case, or in letters drawn alike): one "+
+			"may be meant to be taken for another; rename or remove all but one",
+			strings.Join(quoted, ", "), cfg.Users.File)))
+	}
 	if w := mixedCostWarning(cfg, users); w != nil {
 		out = append(out, w)
 	}
