@@ -39,6 +39,13 @@ func Syntax(data []byte, err error) (line int, msg string) {
 				"is never closed)", open)
 		}
 	}
+	if open := quoteClosedOn(data, line); open > 0 {
+		// a quote left open takes in the lines below it, up to the next quote, and what
+		// follows that one no longer reads as YAML
+		return open, msg + fmt.Sprintf(" (the quote that opens the value on line %d "+
+			"closes only on line %d, at the next quote; close it on line %d)", open, line,
+			open)
+	}
 	if text := lineText(data, line); strings.HasPrefix(strings.TrimLeft(text, " "), "\t") {
 		return line, msg + " (a tab indents this line; YAML is indented with spaces only)"
 	}
@@ -103,6 +110,21 @@ func indentHint(data []byte, line int) string {
 // ') that nothing after it closes, or 0 when there is none: YAML lets a quoted value run
 // over lines, so one left open takes in the rest of the file.
 func unclosedQuote(data []byte, line int) int {
+	open := 0
+	quotes(data, line, func(n, closes int) bool {
+		if closes < 0 {
+			open = n
+			return false
+		}
+		return true
+	})
+	return open
+}
+
+// quotes calls yield with each line n of data, up to line, whose value opens with a
+// quote, and the line where the quote closes, -1 when nothing closes it, until yield
+// returns false.
+func quotes(data []byte, line int, yield func(n, closes int) bool) {
 	text := string(data)
 	for n := 1; n <= line; n++ {
 		t := strings.TrimLeft(lineText(data, n), " ")
@@ -118,11 +140,29 @@ func unclosedQuote(data []byte, line int) int {
 		at := lineStart(data, n) + len(lineText(data, n)) - len(t)
 		end := closeQuote(text[at:])
 		if end < 0 {
-			return n
+			yield(n, -1)
+			return
 		}
-		n += strings.Count(text[at:at+end], "\n") // go on after the line it closes on
+		closes := n + strings.Count(text[at:at+end], "\n")
+		if !yield(n, closes) {
+			return
+		}
+		n = closes // go on after the line it closes on
 	}
-	return 0
+}
+
+// quoteClosedOn returns the line of data where a value opens a quote that closes on
+// line, a later line, or 0 when there is none.
+func quoteClosedOn(data []byte, line int) int {
+	open := 0
+	quotes(data, line, func(n, closes int) bool {
+		if closes == line && n < line {
+			open = n
+			return false
+		}
+		return true
+	})
+	return open
 }
 
 // closeQuote returns the offset in t, which starts with a quote, of the quote that closes

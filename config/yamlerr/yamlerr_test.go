@@ -49,6 +49,12 @@ func TestSyntax(t *testing.T) {
 		{"quote left open after one over two lines", "a: \"multi\n  line\"\nb: 'it''s\n" +
 			"c: d\n", 3, "found unexpected end of stream (the quote that opens the value " +
 			"on line 3 is never closed)"},
+		{"quote left open up to a later value's quote", "listen: \"127.0.0.1:80\nusers:\n" +
+			"  file: \"users.yaml\"\n", 1, "did not find expected key (the quote that opens " +
+			"the value on line 1 closes only on line 3, at the next quote; close it on line 1)"},
+		{"a value over two lines, then an error of its own", "a: \"multi\n  line\"\nb: c\n" +
+			"  d: e\n", 4, "mapping values are not allowed in this context (line 4 is " +
+			"indented 2 spaces, line 3 above it 0: " + columns + ")"},
 		{"flow mapping left open", "a: {x: 1\nb: c\n", 1, "did not find expected ',' or " +
 			"'}' (a mapping written {a: 1} lacks its closing }, or a comma between entries)"},
 		{"colon in a value", "a:\n  b: c: d\n", 2,
