@@ -194,7 +194,8 @@ func compile(c *Config) {
 }
 
 // Locate reads from the config file at path only what a command needs to find the
-// gateway that runs with it: File, StateDir, Users.File and Log, with their defaults and
+// gateway that runs with it: File, StateDir, Users.File, Session.Store (empty when it
+// reads an unset environment variable) and Log, with their defaults and
 // relative paths resolved. Unlike Load it does not need the gateway's environment: a
 // reference to an unset variable elsewhere in the file reads as empty, and [Config.Partial]
 // names it. Nothing else is set or validated, so the result serves to reach a running
@@ -221,11 +222,15 @@ func Locate(path string) (*Config, error) {
 		}
 	}
 	setDefaults(&full)
+	if _, ok := d.unset["session.store"]; ok {
+		full.Session.Store = ""
+	}
 	base := filepath.Dir(abs)
 	return &Config{
 		File:     abs,
 		StateDir: resolvePath(base, full.StateDir),
 		Users:    Users{File: resolvePath(base, full.Users.File)},
+		Session:  Session{Store: full.Session.Store},
 		Log:      full.Log,
 		lines:    d.lines,
 		located:  true,

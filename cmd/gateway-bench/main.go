@@ -34,6 +34,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/frontgate/gateway/cmd/internal/shell"
 )
 
 // gatewaySelf as Options.Gateway runs this binary's copy of server.Run, the code
@@ -139,7 +141,7 @@ func parseFlags(args []string) (Options, error) {
 	var cmd []string
 	fs.Visit(func(f *flag.Flag) {
 		set[f.Name] = true
-		cmd = append(cmd, "-"+f.Name+"="+shellQuote(f.Value.String()))
+		cmd = append(cmd, "-"+f.Name+"="+shell.Quote(f.Value.String()))
 	})
 	o.Command = strings.Join(append([]string{"go run ./cmd/gateway-bench"}, cmd...), " ")
 	o.Quick = *quick
@@ -170,15 +172,6 @@ func setDefault[T any](set bool, p *T, v T) {
 	if !set {
 		*p = v
 	}
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"+
-		"0123456789,._/:=-") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // run starts the servers, measures them and writes the report.

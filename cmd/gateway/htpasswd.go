@@ -26,8 +26,13 @@ import (
 // A line that is not name:hash, a name the users file cannot hold and a name given twice
 // are errors: nothing is printed and the exit status is 1.
 func runImportHtpasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	const usage = "usage: gateway import-htpasswd FILE > users.yaml  (FILE - is stdin)"
+	if len(args) == 1 && isHelp(args[0]) {
+		fmt.Fprintln(stdout, usage)
+		return 0
+	}
 	if len(args) != 1 {
-		fmt.Fprintln(stderr, "usage: gateway import-htpasswd FILE > users.yaml  (FILE - is stdin)")
+		fmt.Fprintln(stderr, usage)
 		return 2
 	}
 	src, in := args[0], stdin

@@ -7,6 +7,8 @@
 //	gateway [run] [-config FILE]    serve (default config: gateway.yaml)
 //	gateway check [-config FILE]    validate the config and its users file
 //	gateway hash-password           read a password on stdin, print an argon2id hash
+//	gateway passwd [-add] NAME      set a user's password in the users file
+//	gateway import-htpasswd FILE    turn an htpasswd file into a users file
 //	gateway totp-secret -user NAME  make a secret for sign-in with one-time codes
 //	gateway sessions list|revoke    list or end sessions, in a running gateway too
 //	gateway explain [-user NAME] METHOD URL   show how a request would be judged
@@ -26,6 +28,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 
@@ -67,8 +70,10 @@ const usage = `usage:
   gateway [run] [-config FILE]   serve (default config: gateway.yaml)
   gateway check [-config FILE]   validate the config and its users file
   gateway hash-password          read a password on stdin, print an argon2id hash
-  gateway passwd [-add] NAME     set a user's password in the users file
-  gateway sessions list|revoke   list or end sessions (-user NAME, -id ID)
+  gateway passwd [-config FILE] [-add] NAME
+                                 set a user's password in the users file
+  gateway sessions list|revoke [-config FILE] [-user NAME] [-id ID]
+                                 list or end sessions
   gateway explain [-config FILE] [-user NAME] [-from ADDR] [-H 'Name: value'] METHOD URL
                                  show how a request would be judged and forwarded
   gateway import-htpasswd FILE   turn an htpasswd file (- for stdin) into a users file
@@ -119,25 +124,37 @@ func isHelp(arg string) bool {
 	return arg == "help" || arg == "-h" || arg == "-help" || arg == "--help"
 }
 
-func configFlags(name string, args []string, stderr io.Writer) (string, bool) {
+// configFlags parses the flags of a command that takes -config alone, and returns the
+// config file's path, or the exit code when the command is not to run: 0 when help was
+// asked for, 2 for flags it does not take.
+func configFlags(name string, args []string, stderr io.Writer) (string, int, bool) {
 	fs := flag.NewFlagSet("gateway "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "gateway.yaml", "config `file`")
 	if err := fs.Parse(args); err != nil {
-		return "", false
+		return "", flagExit(err), false
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "gateway %s: unexpected argument %q\n", name, fs.Arg(0))
 		fs.Usage()
-		return "", false
+		return "", 2, false
 	}
-	return *path, true
+	return *path, 0, true
+}
+
+// flagExit is the exit code of a command whose flags did not parse with err: 0 when
+// they asked for help (-h), which the flag package has printed, else 2.
+func flagExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
 }
 
 func runServe(ctx context.Context, args []string, stderr io.Writer) int {
-	path, ok := configFlags("run", args, stderr)
+	path, code, ok := configFlags("run", args, stderr)
 	if !ok {
-		return 2
+		return code
 	}
 	if err := server.Run(ctx, server.Options{ConfigPath: path, Stderr: stderr}); err != nil {
 		fmt.Fprintln(stderr, "gateway:", err)
@@ -147,9 +164,9 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
-	path, ok := configFlags("check", args, stderr)
+	path, code, ok := configFlags("check", args, stderr)
 	if !ok {
-		return 2
+		return code
 	}
 	cfg, err := server.Check(path)
 	if err != nil {
@@ -177,12 +194,17 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 }
 
 func runHash(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 1 && isHelp(args[0]) {
+		fmt.Fprintln(stdout, "usage: gateway hash-password  (the password is read from "+
+			"stdin, with no echo on a terminal; an argon2id hash is printed)")
+		return 0
+	}
 	if len(args) > 0 {
 		fmt.Fprintf(stderr, "gateway hash-password: takes no arguments; "+
 			"the password is read from stdin\n")
 		return 2
 	}
-	enc, err := readHash(stdin, stderr)
+	enc, err := readHash(stdin, stderr, "gateway hash-password", "")
 	if err != nil {
 		fmt.Fprintln(stderr, "gateway hash-password:", err)
 		return 1
@@ -192,14 +214,28 @@ func runHash(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // readHash reads one password, as readPassword does, and returns its argon2id hash at
-// the default cost.
-func readHash(stdin io.Reader, stderr io.Writer) (string, error) {
+// the default cost. A password short enough to guess, or that is the user's name
+// (name, when not empty), is hashed all the same, with a warning: the person who sets
+// it decides.
+func readHash(stdin io.Reader, stderr io.Writer, cmd, name string) (string, error) {
 	pw, err := readPassword(stdin, stderr)
 	if err != nil {
 		return "", err
 	}
+	switch n := utf8.RuneCountInString(pw); {
+	case name != "" && strings.EqualFold(pw, name):
+		fmt.Fprintf(stderr, "%s: warning: the password is the user's name, the first "+
+			"guess of anyone who tries\n", cmd)
+	case n < minPasswordLength:
+		fmt.Fprintf(stderr, "%s: warning: the password is %d characters long; one of "+
+			"fewer than %d falls to guessing soonest\n", cmd, n, minPasswordLength)
+	}
 	return password.Generate(pw, password.DefaultArgon2)
 }
+
+// minPasswordLength is the length under which a password is warned of, as Django's
+// default validators do.
+const minPasswordLength = 8
 
 // readPassword reads one password: from a terminal without echo, asking twice, or else
 // the whole of stdin, of which one trailing newline is not part of the password.
@@ -323,7 +359,7 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var pos []string
 	for rest := args; ; rest = fs.Args()[1:] {
 		if err := fs.Parse(rest); err != nil {
-			return 2
+			return flagExit(err)
 		}
 		if fs.NArg() == 0 {
 			break

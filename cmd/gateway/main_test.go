@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,19 +22,27 @@ func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 }
 
 func TestHashPassword(t *testing.T) {
+	const short = "gateway hash-password: warning: the password is %d characters long; " +
+		"one of fewer than 8 falls to guessing soonest\n"
 	for _, tt := range []struct {
-		name, stdin, password string
+		name, stdin, password, warning string
 	}{
-		{"trailing newline", "s3cret-pass\n", "s3cret-pass"},
-		{"crlf", "s3cret-pass\r\n", "s3cret-pass"},
-		{"no newline", "s3cret-pass", "s3cret-pass"},
-		{"inner spaces kept", " two words \n", " two words "},
-		{"tab kept", "tab\there\n", "tab\there"},
+		{"trailing newline", "s3cret-pass\n", "s3cret-pass", ""},
+		{"crlf", "s3cret-pass\r\n", "s3cret-pass", ""},
+		{"no newline", "s3cret-pass", "s3cret-pass", ""},
+		{"inner spaces kept", " two words \n", " two words ", ""},
+		{"tab kept", "tab\there\n", "tab\there", ""},
+		{"short, warned of", "x\n", "x", fmt.Sprintf(short, 1)},
+		{"7 letters, counted as characters", "ééééééé\n", "ééééééé", fmt.Sprintf(short, 7)},
+		{"8 characters", "éééééééé\n", "éééééééé", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, out, errOut := runCmd(t, tt.stdin, "hash-password")
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			if errOut != tt.warning {
+				t.Errorf("stderr %q, want %q", errOut, tt.warning)
 			}
 			enc := strings.TrimSpace(out)
 			if !strings.HasPrefix(enc, "$argon2id$v=19$m=19456,t=2,p=1$") {

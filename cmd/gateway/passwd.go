@@ -15,6 +15,7 @@ import (
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/password"
+	"github.com/frontgate/gateway/cmd/internal/shell"
 	"github.com/frontgate/gateway/config"
 )
 
@@ -31,7 +32,7 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	path := flags.String("config", "gateway.yaml", "config `file`")
 	add := flags.Bool("add", false, "add the user, who must not be in the users file yet")
 	if err := flags.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if flags.NArg() == 0 {
 		fmt.Fprintf(stderr, "gateway passwd: give one user name\n%s", passwdUsage)
@@ -40,7 +41,7 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	name := flags.Arg(0)
 	// flags may come after the name as well as before it
 	if err := flags.Parse(flags.Args()[1:]); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if flags.NArg() > 0 {
 		fmt.Fprintf(stderr, "gateway passwd: give one user name, not also %q\n%s", flags.Arg(0),
@@ -63,7 +64,7 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	file, data, err := readUsersFile(cfg.Users.File, *add)
 	if errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(stderr, "gateway passwd: there is no users file %s; gateway passwd -add "+
-			"%s makes it\n", cfg.Users.File, name)
+			"%s makes it\n", cfg.Users.File, shell.Quote(name))
 		return 1
 	}
 	if err != nil {
@@ -77,6 +78,11 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		_, err = authn.SetPassword(data, file, name, standIn, *add)
 	}
+	if errors.Is(err, authn.ErrNoUser) {
+		fmt.Fprintf(stderr, "gateway passwd: %v; gateway passwd -add %s adds the user\n",
+			err, shell.Quote(name))
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "gateway passwd:", err)
 		return 1
@@ -88,7 +94,7 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				strings.Join(alike, ", "), file)
 		}
 	}
-	enc, err := readHash(stdin, stderr)
+	enc, err := readHash(stdin, stderr, "gateway passwd", name)
 	if err == nil {
 		err = editUsersFile(cfg.Users.File, name, enc, *add, stderr)
 	}

@@ -53,6 +53,12 @@ func TestPasswd(t *testing.T) {
 		"bob"); code != 0 || !verify("bob", "bob-pass") || !verify("alice", "new-pass") {
 		t.Errorf("adding bob: exit %d, %q", code, errOut)
 	}
+	// a password that is the user's name is set, with a warning
+	if code, _, errOut := runCmd(t, "Alice\n", "passwd", "-config", path, "alice"); code != 0 ||
+		!verify("alice", "Alice") || !strings.Contains(errOut, "gateway passwd: warning: "+
+		"the password is the user's name") {
+		t.Errorf("alice's name as her password: exit %d, %q", code, errOut)
+	}
 	// a name that passes for another is added, with a warning naming the other
 	if code, _, errOut := runCmd(t, "b0b-pass\n", "passwd", "-config", path, "-add",
 		"B0b"); code != 0 || !verify("B0b", "b0b-pass") ||
@@ -65,7 +71,8 @@ func TestPasswd(t *testing.T) {
 		code int
 		says string
 	}{
-		{[]string{"carol"}, 1, `no such user "carol" in `},
+		{[]string{"carol"}, 1, `no such user "carol" in ` + users + `; gateway passwd -add ` +
+			`carol adds the user`},
 		{[]string{"-add", "bob"}, 1, `user exists: "bob"`},
 		{[]string{"-add", " bob"}, 1, "space"},
 		{[]string{"-add", "аlice"}, 1, "mixes Cyrillic and Latin letters"},

@@ -32,7 +32,7 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	id := fs.String("id", "", "the session with this `id`, as listed (revoke only)")
 	// Flags may come before the command as well as after it.
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if fs.NArg() == 0 {
 		fmt.Fprint(stderr, sessionsUsage)
@@ -40,7 +40,7 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	verb := fs.Arg(0)
 	if err := fs.Parse(fs.Args()[1:]); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "gateway sessions: unexpected argument %q\n%s", fs.Arg(0),

@@ -19,7 +19,7 @@ func runTOTPSecret(args []string, stdout, stderr io.Writer) int {
 	user := fs.String("user", "", "the `user` the secret is for, as the app will name it")
 	issuer := fs.String("issuer", "Gateway", "the site's `name`, as the app will show it")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return flagExit(err)
 	}
 	var problem string
 	switch {

@@ -39,6 +39,8 @@ func TestVersionOf(t *testing.T) {
 	}
 }
 
+// TestHelp: help asked for, of the gateway or of one of its commands, is shown and exits
+// 0; a flag a command does not take exits 2.
 func TestHelp(t *testing.T) {
 	for _, arg := range []string{"help", "-h", "-help", "--help"} {
 		code, out, errOut := runCmd(t, "", arg)
@@ -47,5 +49,29 @@ func TestHelp(t *testing.T) {
 			t.Errorf("gateway %s: exit %d, stdout %q, stderr %q; want the command list",
 				arg, code, out, errOut)
 		}
+	}
+	for _, tt := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"run", "-h"}, "-config file"},
+		{[]string{"check", "-h"}, "-config file"},
+		{[]string{"passwd", "-h"}, "-add"},
+		{[]string{"passwd", "alice", "-h"}, "-add"},
+		{[]string{"sessions", "list", "-h"}, "-user"},
+		{[]string{"explain", "-h"}, "-from"},
+		{[]string{"totp-secret", "-h"}, "-user"},
+		{[]string{"hash-password", "-h"}, "usage: gateway hash-password"},
+		{[]string{"import-htpasswd", "--help"}, "usage: gateway import-htpasswd FILE"},
+	} {
+		code, out, errOut := runCmd(t, "", tt.args...)
+		if code != 0 || !strings.Contains(out+errOut, tt.says) {
+			t.Errorf("gateway %q: exit %d, %q %q; want 0 and %q", tt.args, code, out, errOut,
+				tt.says)
+		}
+	}
+	if code, _, errOut := runCmd(t, "", "check", "-bogus"); code != 2 ||
+		!strings.Contains(errOut, "flag provided but not defined: -bogus") {
+		t.Errorf("check -bogus: exit %d, %q; want 2", code, errOut)
 	}
 }

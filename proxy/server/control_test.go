@@ -210,13 +210,26 @@ func TestSessionsWithoutGatewayReportDamage(t *testing.T) {
 	}
 }
 
+// TestSessionsWithoutGatewayOnMemoryStore: with the memory store and no gateway running,
+// listing says that there is nothing to list, whether the config was loaded whole or only
+// located, without the environment its secrets come from.
 func TestSessionsWithoutGatewayOnMemoryStore(t *testing.T) {
-	cfg, err := config.Load(writeConfig(t, "http://127.0.0.1:1", "session:\n  store: memory\n"))
+	path := writeConfig(t, "http://127.0.0.1:1", "session:\n  store: memory\n"+
+		"  secrets: [\"${GATEWAY_TEST_SECRET_NEVER_SET}\"]\n")
+	t.Setenv("GATEWAY_TEST_SECRET_NEVER_SET", "0123456789abcdef0123456789abcdef")
+	loaded, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ListSessions(context.Background(), cfg, "", nil); !errors.Is(err, ErrNoGateway) {
-		t.Errorf("got %v, want ErrNoGateway", err)
+	os.Unsetenv("GATEWAY_TEST_SECRET_NEVER_SET")
+	located, err := config.Locate(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range []*config.Config{loaded, located} {
+		if _, err := ListSessions(t.Context(), cfg, "", nil); !errors.Is(err, ErrNoGateway) {
+			t.Errorf("got %v, want ErrNoGateway", err)
+		}
 	}
 }
 

@@ -112,12 +112,12 @@ func cliLogger(cfg *config.Config, log io.Writer) *slog.Logger {
 // directAdmin opens cfg's store itself, for when no gateway runs. The store logs to log
 // (see cliLogger), so that a record it deletes as it reads is not deleted unsaid.
 func directAdmin(cfg *config.Config, log io.Writer) (sessionAdmin, func(), error) {
+	if cfg.Session.Store == "memory" {
+		return nil, nil, ErrNoGateway
+	}
 	if err := cfg.Partial(); err != nil {
 		return nil, nil, fmt.Errorf("no gateway answers at state_dir %s, and opening its "+
 			"store needs the whole config: %w", cfg.StateDir, err)
-	}
-	if cfg.Session.Store == "memory" {
-		return nil, nil, ErrNoGateway
 	}
 	// A store file that is not there was never a gateway's: opening it would make an
 	// empty one, and report on it, while the gateway runs with another state_dir (one
