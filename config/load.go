@@ -76,7 +76,8 @@ func Parse(data []byte, file string) (*Config, error) {
 // joins ([errors.Join]) an *Error for every problem it found. A file that is not valid
 // YAML has one problem; one that decodes has every problem of its keys and values; one
 // whose values all decode, unknown and repeated keys aside, has every broken rule too,
-// after those keys, one at most for each part of the config (each route on its own).
+// after those keys: one at most for each part of the config (each route on its own),
+// and one for each key of the session.
 // Rules are not checked when a value failed to decode, since it would make them report
 // problems that are not there.
 func LoadAll(path string) (*Config, error) {

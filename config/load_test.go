@@ -418,6 +418,16 @@ func TestLoadAllReportsEveryProblem(t *testing.T) {
 			"gateway.yaml:7: routes[0].pubic: unknown key; did you mean public?",
 			"gateway.yaml:5: routes[0].upstream: upstream must be an http:// or https:// " +
 				"URL, as in http://127.0.0.1:9001"}},
+		{"each of the session's rules", head + "session:\n  store: boltdb\n" +
+			"  secure: maybe\n  secrets: [short]\n  idle_timeout: 2h\n  lifetime: 1h\n" +
+			"routes:\n  - upstream: http://a:1\n", []string{
+			"gateway.yaml:4: session.store: session store \"boltdb\" is not supported; " +
+				"use one of: memory, bolt, redis",
+			"gateway.yaml:5: session.secure: secure must be one of auto, true, false, " +
+				"not \"maybe\"",
+			"gateway.yaml:6: session.secrets[0]: secret must be at least 32 bytes",
+			"gateway.yaml:7: session.idle_timeout: idle_timeout (2h0m0s) must not be " +
+				"longer than lifetime (1h0m0s)"}},
 		{"rules", head + "session:\n  store: postgres\nroutes:\n  - upstream: ftp://a\n" +
 			"  - path: /b/\n    upstream: http://b:1\n    public: [/c/]\n" +
 			"  - path: /d/\n    upstream: http://d:1\n", []string{

@@ -225,53 +225,60 @@ func (v validator) users(c *Config) error {
 }
 
 func (v validator) session(c *Config) error {
+	// the rules of the session's keys stand apart, so that each broken one is reported
+	var first error
+	fail := func(key string, err error) {
+		if err := v.keep(v.fail(key, err)); err != nil && first == nil {
+			first = err
+		}
+	}
 	s := c.Session
 	switch s.Store {
 	case "memory", "bolt", "redis":
 	default:
-		return v.fail("session.store", fmt.Errorf("session store %q is not supported; "+
+		fail("session.store", fmt.Errorf("session store %q is not supported; "+
 			"use one of: memory, bolt, redis", s.Store))
 	}
 	for i, a := range s.Redis.Addresses {
 		host, port, err := net.SplitHostPort(a)
 		if err != nil || host == "" || !isPort(port, 1) {
-			return v.fail(fmt.Sprintf("session.redis.addresses[%d]", i),
+			fail(fmt.Sprintf("session.redis.addresses[%d]", i),
 				fmt.Errorf("address %q must be host:port", a))
 		}
 	}
 	if d := s.CookieDomain; d != "" {
 		if err := checkCookieDomain(d); err != nil {
-			return v.fail("session.cookie_domain", err)
+			fail("session.cookie_domain", err)
 		}
 	}
 	switch s.Secure {
 	case "auto", "true", "false":
 	default:
-		return v.fail("session.secure", fmt.Errorf("secure must be one of auto, true, "+
-			"false, not %q", s.Secure))
+		fail("session.secure", fmt.Errorf("secure must be one of auto, true, false, not %q",
+			s.Secure))
 	}
 	for i, secret := range s.Secrets {
 		// the message never quotes the secret, nor its length
 		if len(secret) < 32 {
-			return v.fail(fmt.Sprintf("session.secrets[%d]", i),
+			fail(fmt.Sprintf("session.secrets[%d]", i),
 				errors.New("secret must be at least 32 bytes"))
 		}
 	}
 	if s.IdleTimeout <= 0 {
-		return v.fail("session.idle_timeout", errors.New("duration must be greater than 0"))
+		fail("session.idle_timeout", errors.New("duration must be greater than 0"))
 	}
 	if s.Lifetime <= 0 {
-		return v.fail("session.lifetime", errors.New("duration must be greater than 0"))
+		fail("session.lifetime", errors.New("duration must be greater than 0"))
 	}
-	if s.IdleTimeout > s.Lifetime {
+	if s.IdleTimeout > 0 && s.Lifetime > 0 && s.IdleTimeout > s.Lifetime {
 		key := "session.idle_timeout"
 		if !v.has(key) {
 			key = "session.lifetime"
 		}
-		return v.fail(key, fmt.Errorf("idle_timeout (%s) must not be longer than "+
-			"lifetime (%s)", s.IdleTimeout, s.Lifetime))
+		fail(key, fmt.Errorf("idle_timeout (%s) must not be longer than lifetime (%s)",
+			s.IdleTimeout, s.Lifetime))
 	}
-	return nil
+	return first
 }
 
 func (v validator) identityHeaders(c *Config) error {
