@@ -1,7 +1,10 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
+	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -10,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The nginx example (examples/nginx) run for real: Debian's nginx, started by the test on
@@ -58,6 +62,9 @@ func nginxConfig(t testing.TB, bin, dir, listen, gateway, app string) string {
 	t.Helper()
 	return exampleConfig(t, nginxExample, [][2]string{
 		{"listen 80;", "listen " + listen + ";"},
+		{"listen 80 default_server;", "listen " + listen + " default_server;"},
+		// the tests' requests name nginx by its address
+		{"server_name app.example.com;", "server_name app.example.com 127.0.0.1;"},
 		{"server 127.0.0.1:8080;", "server " + gateway + ";"},
 		{"server 127.0.0.1:9001;", "server " + app + ";"},
 		{"\nhttp {\n", "\nhttp {" + nginxLocalFiles(bin, dir)},
@@ -108,6 +115,7 @@ func TestNginxForwardAuth(t *testing.T) {
 	app := newEchoApp(t)
 	path := writeConfig(t, app.url,
 		"  - path: /admin/\n    upstream: \""+app.url+"\"\n    allow:\n      users: [bob]\n",
+		"  - host: open.example.com\n    upstream: \""+app.url+"\"\n    public: [/]\n",
 		"trusted_proxies: [\"127.0.0.1/32\"]\nsession:\n  store: memory\n")
 	gw := startGateway(t, path)
 	base := startNginx(t, bin, strings.TrimPrefix(gw, "http://"),
@@ -141,6 +149,27 @@ func TestNginxForwardAuth(t *testing.T) {
 	res, _ = proxyGet(t, anon, base+"/.gateway/auth", "X-Original-URI", "/public/")
 	if res.StatusCode != http.StatusNotFound {
 		t.Errorf("/.gateway/auth through nginx: status %d, want 404", res.StatusCode)
+	}
+
+	// The gateway judges a request by the host nginx serves it for: a request line that
+	// names nginx's own host, with a Host header naming one whose routes are public, is
+	// judged by the rules of the first. A request for a host nginx does not serve is
+	// refused by nginx.
+	addr := strings.TrimPrefix(base, "http://")
+	for _, tt := range []struct {
+		target, host string
+		status       int
+	}{
+		{base + "/admin/", "open.example.com", http.StatusUnauthorized},
+		{base + "/app/x", "open.example.com:80", http.StatusUnauthorized},
+		{"/admin/", "open.example.com", http.StatusMisdirectedRequest},
+		{"/admin/", addr, http.StatusUnauthorized},
+	} {
+		if got := rawStatus(t, addr, "GET "+tt.target+" HTTP/1.1\r\nHost: "+tt.host+
+			"\r\nConnection: close\r\n\r\n"); got != tt.status {
+			t.Errorf("GET %s with Host %s: status %d, want %d", tt.target, tt.host, got,
+				tt.status)
+		}
 	}
 
 	// a public path passes anonymously, and none of the client's identity with it
@@ -226,6 +255,26 @@ func TestNginxForwardAuth(t *testing.T) {
 	if n, want := app.hits.Load(), 3+claims; n != want {
 		t.Errorf("app received %d requests, want %d", n, want)
 	}
+}
+
+// rawStatus sends the raw request req to addr and returns the status of the answer.
+func rawStatus(t *testing.T, addr, req string) int {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("reading the answer to %q: %v", req, err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
 
 // TestForwardAuthExamplesLoad checks the gateway configs of the front-proxy examples: each
