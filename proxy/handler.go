@@ -1270,6 +1270,9 @@ func (h *Handler) relayed(resp *http.Response) error {
 	if st != nil && st.preflight {
 		preflightAnswer(resp)
 	}
+	if st != nil && (st.user != nil || st.sw != nil && st.sw.setsCookie()) {
+		keepPrivate(resp.Header)
+	}
 	if st != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 		st.answer.ReadCloser = resp.Body
 		resp.Body = &st.answer
@@ -1417,6 +1420,12 @@ type statusWriter struct {
 	switched bool
 	// gone is set when the client went away before an answer was written
 	gone bool
+}
+
+// setsCookie reports whether the gateway set a cookie on the answer before relaying the
+// upstream's (a session cookie re-issued under a newer secret, or cleared).
+func (w *statusWriter) setsCookie() bool {
+	return len(w.Header()["Set-Cookie"]) > 0 || len(w.kept[0]) > 0
 }
 
 // keptHeaders are the headers the gateway may set on an answer before it relays the

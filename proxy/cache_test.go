@@ -1,0 +1,70 @@
+package proxy_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// TestAnswersKeptPrivate: an answer made for a signed-in user, or carrying a cookie the
+// gateway set, is one no shared cache in front of the gateway may store, whatever the
+// app says (an app without a login of its own may call its pages public); what the app
+// tells the browser's own cache stays. An anonymous answer on a public path is the
+// app's to describe.
+func TestAnswersKeptPrivate(t *testing.T) {
+	up := &echo{}
+	up.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter,
+		r *http.Request) {
+		if cc := r.URL.Query()["cc"]; len(cc) > 0 {
+			w.Header()["Cache-Control"] = cc
+		}
+		w.Header().Set("CDN-Cache-Control", "max-age=600")
+		w.Header().Set("Surrogate-Control", "max-age=600")
+		w.Write([]byte("page"))
+	}))
+	t.Cleanup(up.Close)
+	e := newEnvWithUpstream(t, up, "")
+	alice := e.session("alice", alicePass)
+	for _, tt := range []struct {
+		name, path, cookie string
+		want               []string // Cache-Control lines; nil for none
+		cdn                bool     // CDN-Cache-Control and Surrogate-Control stay
+	}{
+		{"anonymous, public path", "/public/a.js?cc=public,max-age=600", "",
+			[]string{"public,max-age=600"}, true},
+		{"anonymous, public path, nothing said", "/public/a.js", "", nil, true},
+		{"signed in", "/app?cc=public,max-age=600", alice, []string{"private, max-age=600"},
+			false},
+		{"signed in, public path", "/public/a.js?cc=public", alice, []string{"private"}, false},
+		{"signed in, nothing said", "/app", alice, []string{"private"}, false},
+		{"signed in, shared-cache directives", "/app?cc=s-maxage=600,+must-revalidate" +
+			"&cc=Proxy-Revalidate,+PUBLIC", alice, []string{"private, must-revalidate"}, false},
+		{"signed in, private already", "/app?cc=private,+max-age=60", alice,
+			[]string{"private, max-age=60"}, false},
+		{"signed in, no-store", "/app?cc=no-store", alice, []string{"no-store"}, false},
+		{"signed in, private for some fields only", "/app?cc=private=\"Set-Cookie\"," +
+			"+public", alice, []string{"private"}, false},
+		{"anonymous, a cookie the gateway clears", "/public/a.js?cc=public,max-age=600",
+			"forged", []string{"private, max-age=600"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := e.raw("GET", tt.path, tt.cookie, nil)
+			if r.StatusCode != http.StatusOK {
+				t.Fatalf("status %d", r.StatusCode)
+			}
+			if tt.cookie == "forged" && len(r.Header["Set-Cookie"]) == 0 {
+				t.Fatal("the gateway did not clear the forged cookie")
+			}
+			got := r.Header["Cache-Control"]
+			if len(got) != len(tt.want) || len(got) > 0 && got[0] != tt.want[0] {
+				t.Errorf("Cache-Control %q, want %q", got, tt.want)
+			}
+			cdn := r.Header.Get("CDN-Cache-Control") != "" &&
+				r.Header.Get("Surrogate-Control") != ""
+			if cdn != tt.cdn {
+				t.Errorf("CDN-Cache-Control %q, Surrogate-Control %q; want them kept: %v",
+					r.Header.Get("CDN-Cache-Control"), r.Header.Get("Surrogate-Control"), tt.cdn)
+			}
+		})
+	}
+}
