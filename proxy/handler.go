@@ -1346,11 +1346,10 @@ func (h *Handler) clientIP(r *http.Request) netip.Addr {
 	for i := len(hops) - 1; i >= 0; i-- {
 		parts := strings.Split(hops[i], ",")
 		for j := len(parts) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
-			if err != nil {
+			a, ok := parseHop(parts[j])
+			if !ok {
 				return peer // a malformed hop: trust nothing left of it
 			}
-			a = a.Unmap()
 			if !trusted(a, h.trusted) {
 				return a
 			}
@@ -1358,6 +1357,29 @@ func (h *Handler) clientIP(r *http.Request) netip.Addr {
 		}
 	}
 	return peer
+}
+
+// parseHop reads one address of X-Forwarded-For: an IP address, alone or with the
+// port some proxies add (Azure's Application Gateway, IIS's ARR), as 192.0.2.1:443 or
+// [2001:db8::1]:443, or an IPv6 address in brackets without one. Taken for a malformed
+// hop, an address with a port would have every client behind such a proxy counted as
+// the proxy itself, and one guesser's failures throttle them all.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	if inner, ok := strings.CutPrefix(s, "["); ok {
+		if inner, ok = strings.CutSuffix(inner, "]"); ok {
+			if a, err := netip.ParseAddr(inner); err == nil && a.Is6() {
+				return a.Unmap(), true
+			}
+		}
+	}
+	return netip.Addr{}, false
 }
 
 // LevelAudit is the level of audit records (sign-in, failed sign-in, throttle, sign-out,

@@ -631,3 +631,32 @@ func TestForwardAuthRecorded(t *testing.T) {
 		}
 	}
 }
+
+// TestClientAddressFromForwardedFor: behind a trusted proxy, the client's address is the
+// right-most one in X-Forwarded-For that is no trusted proxy's, written with or without
+// the port some proxies add; a malformed hop trusts nothing left of it.
+func TestClientAddressFromForwardedFor(t *testing.T) {
+	e := newSecEnv(t, secOptions{config: "trusted_proxies: [\"127.0.0.1/32\", " +
+		"\"10.0.0.0/8\"]\n"})
+	for i, tt := range []struct{ xff, want string }{
+		{"203.0.113.5", "203.0.113.5"},
+		{"203.0.113.5:1234", "203.0.113.5"},
+		{"[2001:db8::1]:443", "2001:db8::1"},
+		{"[2001:db8::1]", "2001:db8::1"},
+		{"2001:db8::1", "2001:db8::1"},
+		{"::ffff:203.0.113.5", "203.0.113.5"},
+		{"198.51.100.1, 203.0.113.5:80, 10.0.0.9:8080", "203.0.113.5"},
+		{"198.51.100.1, 10.0.0.9", "198.51.100.1"},
+		{"198.51.100.1, bogus, 10.0.0.9", "10.0.0.9"},
+		{"[203.0.113.5]", "127.0.0.1"},
+		{"203.0.113.5:99999", "127.0.0.1"},
+	} {
+		path := fmt.Sprintf("/public/hop-%d", i)
+		e.with(t, "GET", path, "", "X-Forwarded-For", tt.xff)
+		rec := e.logs.lastRequest(path)
+		if rec == nil || rec["client_ip"] != tt.want {
+			t.Errorf("X-Forwarded-For %q: client_ip %v, want %s", tt.xff, rec["client_ip"],
+				tt.want)
+		}
+	}
+}
