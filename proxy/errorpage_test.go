@@ -149,7 +149,7 @@ func TestErrorPages(t *testing.T) {
     path: /down/
     upstream: %[3]q
 `, app, up.URL, down), handParts{store: store})
-	alice := e.session("alice", alicePass)
+	alice := e.sessionAt(app, "alice", alicePass)
 
 	login := e.getAs(app, proxy.LoginPath, "", "text/html")
 	if login.StatusCode != http.StatusOK {

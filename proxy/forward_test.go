@@ -16,7 +16,14 @@ import (
 // session signs in as user and returns the session cookie value.
 func (e *env) session(user, pass string) string {
 	e.t.Helper()
+	return e.sessionAt("", user, pass)
+}
+
+// sessionAt is session with host sent as Host, when not empty.
+func (e *env) sessionAt(host, user, pass string) string {
+	e.t.Helper()
 	b := e.browser()
+	b.host = host
 	if r := b.login(user, pass, "/"); r.StatusCode != http.StatusSeeOther {
 		e.t.Fatalf("login as %s: status %d", user, r.StatusCode)
 	}

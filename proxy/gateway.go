@@ -81,9 +81,18 @@ type pendingLogin struct {
 // copy of the sign-in could outlive the record of the code that used it up.
 const codeWait = 5 * time.Minute
 
-// serveGateway serves the gateway's own pages under Prefix.
-func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, path string) {
+// serveGateway serves the gateway's own pages under Prefix, at path on the normalised
+// host.
+func (h *Handler) serveGateway(w http.ResponseWriter, r *http.Request, host, path string) {
 	pageHeaders(w.Header(), h.csp)
+	if (path == LoginPath || path == LogoutPath) && !h.servesHost(host) {
+		// Signing in is for the hosts the routes serve. On any other name, which a DNS
+		// rebinding attack gives a hostile page, the form would be that page's to read
+		// and post: its visitors' browsers would guess passwords for it, from their
+		// addresses.
+		h.errorPage(w, r, http.StatusNotFound, "There is nothing here.")
+		return
+	}
 	switch path {
 	case LoginPath:
 		switch r.Method {

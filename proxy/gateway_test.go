@@ -175,6 +175,8 @@ type browser struct {
 	e   *env
 	c   *http.Client
 	jar *cookiejar.Jar
+	// host, when set, is sent as Host on every request in place of the gateway's address
+	host string
 }
 
 func (e *env) browser() *browser {
@@ -194,6 +196,9 @@ type resp struct {
 
 func (b *browser) do(req *http.Request) resp {
 	b.t.Helper()
+	if b.host != "" {
+		req.Host = b.host
+	}
 	res, err := b.c.Do(req)
 	if err != nil {
 		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
@@ -254,6 +259,9 @@ func (b *browser) login(user, pass, next string) resp {
 
 func (b *browser) cookie(name string) string {
 	u, _ := url.Parse(b.e.gw.URL)
+	if b.host != "" {
+		u.Host = b.host // where the jar keeps what the gateway set
+	}
 	for _, c := range b.jar.Cookies(u) {
 		if c.Name == name {
 			return c.Value

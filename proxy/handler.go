@@ -468,7 +468,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 			rc.SetReadDeadline(time.Now().Add(h.pageTime))
 			rc.SetWriteDeadline(time.Now().Add(h.pageTime))
 		}
-		h.serveGateway(w, r, decoded)
+		h.serveGateway(w, r, host, decoded)
 		return
 	}
 	// Only websocket handshakes may switch protocols. Any other upgrade, h2c above all,

@@ -179,6 +179,16 @@ func hostMatches(pattern, host string) bool {
 	return pattern == host
 }
 
+// servesHost reports whether a route serves the normalised host, on any path.
+func (h *Handler) servesHost(host string) bool {
+	for _, rt := range h.routes {
+		if hostMatches(rt.host, host) {
+			return true
+		}
+	}
+	return false
+}
+
 // match returns the most specific route for a normalised host and a decoded path, and
 // whether the path is public on it. The host is never trusted for more than choosing
 // among the configured routes: no match is a 404, never a default upstream.

@@ -326,3 +326,38 @@ func TestStrippedRouteSaysItsPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestGatewayPagesOnlyForServedHosts: the sign-in and sign-out pages answer on the hosts
+// the routes serve, and on no other name, which a DNS rebinding attack would give a
+// hostile page; with a route for any host, every name is served.
+func TestGatewayPagesOnlyForServedHosts(t *testing.T) {
+	up := newEcho(t)
+	named := newEnvFromYAML(t, up, t.TempDir(), fmt.Sprintf("session:\n  secrets: [%q]\n",
+		secret)+"routes:\n  - host: app.example.com\n    upstream: \""+up.URL+"\"\n"+
+		"  - host: \"*.apps.example.com\"\n    upstream: \""+up.URL+"\"\n")
+	anyHost := newEnv(t, "")
+	for _, tt := range []struct {
+		e            *env
+		method, path string
+		host         string
+		want         int
+	}{
+		{named, "GET", "/.gateway/login", "app.example.com", http.StatusOK},
+		{named, "GET", "/.gateway/login", "APP.example.com.:8080", http.StatusOK},
+		{named, "GET", "/.gateway/logout", "wiki.apps.example.com", http.StatusOK},
+		{named, "GET", "/.gateway/login", "rebound.example", http.StatusNotFound},
+		{named, "GET", "/.gateway/logout", "rebound.example", http.StatusNotFound},
+		{named, "POST", "/.gateway/login", "rebound.example", http.StatusNotFound},
+		{named, "POST", "/.gateway/logout", "127.0.0.1", http.StatusNotFound},
+		{named, "GET", "/.gateway/login", "apps.example.com", http.StatusNotFound},
+		{named, "GET", "/.gateway/style.css", "rebound.example", http.StatusOK},
+		{anyHost, "GET", "/.gateway/login", "rebound.example", http.StatusOK},
+	} {
+		r := tt.e.raw(tt.method, tt.path, "", http.Header{"Host": {tt.host},
+			"Content-Type": {"application/x-www-form-urlencoded"}})
+		if r.StatusCode != tt.want {
+			t.Errorf("%s %s on %s: status %d, want %d", tt.method, tt.path, tt.host,
+				r.StatusCode, tt.want)
+		}
+	}
+}
