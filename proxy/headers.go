@@ -27,14 +27,15 @@ var identityAliases = []string{
 	"X-Forwarded-Access-Token", "X-Token-Subject",
 	// IBM Security Verify Access (WebSEAL), CA SiteMinder, Shibboleth and LDAP front ends
 	"Smuser", "Sm-User", "Sm-Universalid", "Sm-Authtype", "Sm-Userdn", "Eppn",
-	"Http-Remote-User", "X-Ssl-User", "X-Act-As",
+	"Http-Remote-User", "X-Act-As",
 	// Louketo (Keycloak Gatekeeper), Kong's anonymous consumer, Elasticsearch's run-as,
 	// and the signed assertions of Google IAP and Teleport
 	"X-Auth-Userid", "X-Auth-Subject", "X-Auth-Roles", "X-Auth-Audience",
 	"X-Auth-Expiresin", "X-Anonymous-Consumer", "Es-Security-Runas-User",
 	"X-Goog-Iap-Jwt-Assertion", "Teleport-Jwt-Assertion",
-	// client certificates as front proxies pass them on: RFC 9440, IIS ARR (Azure)
-	"Client-Cert", "Client-Cert-Chain", "X-Arr-ClientCert",
+	// client certificates as front proxies pass them on: RFC 9440, IIS ARR (Azure),
+	// nginx recipes
+	"Client-Cert", "Client-Cert-Chain", "X-Arr-ClientCert", "X-Client-Certificate",
 }
 
 // identityAliasPrefixes are name prefixes removed the same way: whole families of
@@ -42,14 +43,18 @@ var identityAliases = []string{
 var identityAliasPrefixes = []string{
 	"remote-", "x-remote-", "x-auth-request-", "x-webauth-", "x-authenticated-",
 	"x-consumer-", "x-credential-", "x-user-", "x-pomerium-", "x-authentik-",
-	"oidc-claim-", "x-ms-client-principal", "x-goog-authenticated-user-", "x-amzn-oidc-",
-	"cf-access-", "impersonate-", "x-ssl-client-", "x-client-cert-", "x-vouch-",
+	"x-ms-client-principal", "x-goog-authenticated-user-", "x-amzn-oidc-",
+	"cf-access-", "impersonate-", "x-client-cert-", "x-vouch-",
 	"tailscale-user-", "x-oauth-", "x-oidc-", "x-saml-", "iv-", "shib-", "x-shib-",
 	"x-ldap-", "ssl-client-", "x-impersonate-",
 	// caddy-security, Sandstorm, Azure App Service's tokens, AWS ALB's and others' client
 	// certificates
 	"x-token-user-", "x-sandstorm-", "x-ms-token-", "x-amzn-mtls-clientcert",
 	"x-tls-client-",
+	// nginx and HAProxy recipes for client certificates (X-SSL-Cert, X-SSL-Verify,
+	// X-SSL-Subject-DN), and every header of Apache's mod_auth_openidc (OIDC_CLAIM_*,
+	// OIDC_access_token, OIDC_id_token)
+	"x-ssl-", "oidc-",
 }
 
 // forwardedHeaders describe the original request or the client. The gateway writes its
