@@ -243,6 +243,7 @@ func NewTransport() *http.Transport {
 		IdleConnTimeout:     90 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
 		ForceAttemptHTTP2:   true,
+		DialContext:         dialUpstream,
 	}
 }
 
@@ -337,6 +338,8 @@ type state struct {
 	target, reason string
 	// set while the upstream's answer is relayed: its writer
 	sw *statusWriter
+	// the request's body on its way upstream, nil without one
+	body *clientBody
 	// cancel ends the request to the upstream; cut is set when what let it in (its
 	// sign-in, or a public path) ended while it was in flight (see end)
 	cancel context.CancelFunc
@@ -591,7 +594,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 			return
 		}
 		body = &clientBody{ReadCloser: r.Body, st: st}
-		r.Body = body
+		r.Body, st.body = body, body
 	}
 	if sw, ok := w.(*statusWriter); ok && h.bodyIdle > 0 && !isUpgrade(r) {
 		// Bodies and streams may take as long as they like while they move; one that
@@ -628,6 +631,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		} else {
 			defer h.watchRequest(ctx, r, st).Stop() // after an answer cut short too
 		}
+	}
+	if body != nil {
+		var unwatch func()
+		ctx, unwatch = watchUpstream(ctx, w, body)
+		defer unwatch()
 	}
 	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
 }
@@ -732,25 +740,35 @@ func plainHost(host string) bool {
 // read to its end as soon as the answer starts, and the transport reads once more after
 // the end of a body of known length: were that read to reach the closed body, it would
 // fail, and the transport would drop the upstream connection in the middle of the answer.
+//
+// Once the upstream closed the connection it was sent on (gone, see watchUpstream), no
+// more of it is read: it could go nowhere.
 type clientBody struct {
 	io.ReadCloser
 	st    *state
 	rc    *http.ResponseController
 	stall time.Duration
-	ended bool
+	ended atomic.Bool
+	gone  atomic.Bool
 }
 
 func (b *clientBody) Read(p []byte) (int, error) {
-	if b.ended {
+	if b.ended.Load() {
 		return 0, io.EOF
 	}
 	if b.stall > 0 {
 		b.rc.SetReadDeadline(time.Now().Add(b.stall))
 	}
+	// Checked after the deadline is pushed forward: a close seen later sets it back.
+	if b.gone.Load() {
+		return 0, errUpstreamClosed
+	}
 	n, err := b.ReadCloser.Read(p)
 	switch {
+	case err != nil && b.gone.Load():
+		return n, errUpstreamClosed
 	case err == io.EOF:
-		b.ended = true
+		b.ended.Store(true)
 		if b.stall > 0 {
 			// The whole body is in. The server now reads ahead on the connection, and
 			// a deadline left standing would cut the answer however well it flows.
@@ -1198,15 +1216,18 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		}
 		h.errorPage(w, r, http.StatusBadRequest, "The request could not be read.")
 		return
+	case st != nil && st.body != nil && st.body.gone.Load():
+		// The upstream closed the connection while the body was still coming: stopping
+		// its read, to answer at once, ended the request's context too.
+		err = errUpstreamClosed
 	case r.Context().Err() != nil:
 		h.log.Debug("client went away", "route", route, "error", err)
 		h.clientGone(w, st)
 		return
-	default:
-		h.metrics.upstreamError(route)
-		h.log.Error("upstream unreachable", "route", route, "error", err,
-			"client_ip", h.clientIP(r).String())
 	}
+	h.metrics.upstreamError(route)
+	h.log.Error("upstream unreachable", "route", route, "error", err,
+		"client_ip", h.clientIP(r).String())
 	h.errorPage(w, r, http.StatusBadGateway, "The application is not answering. "+
 		"Try again in a moment.")
 }
@@ -1272,6 +1293,13 @@ func (h *Handler) relayed(resp *http.Response) error {
 	}
 	if st != nil && (st.user != nil || st.sw != nil && st.sw.setsCookie()) {
 		keepPrivate(resp.Header)
+	}
+	if st != nil && st.body != nil && st.sw != nil && !st.body.ended.Load() &&
+		resp.StatusCode != http.StatusSwitchingProtocols {
+		// An answer that came before the whole body: the server would read the rest of
+		// the body before sending it, but the read is the transport's, which waits for
+		// the client. The answer goes at once, and the connection closes after it.
+		closeAfter(resp.Header, st.sw.req)
 	}
 	if st != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 		st.answer.ReadCloser = resp.Body

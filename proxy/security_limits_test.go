@@ -442,6 +442,58 @@ func TestRefusedRequestsDoNotWaitForTheirBody(t *testing.T) {
 	}
 }
 
+// TestEarlyAnswerThenCloseRelayedWhole: an app that answers before the body has come,
+// and closes its connection, has its answer relayed whole while the client still holds
+// the body back; only a connection closed with no answer is the gateway's 502.
+func TestEarlyAnswerThenCloseRelayedWhole(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil || line == "\r\n" {
+						break
+					}
+				}
+				io.WriteString(c, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 5\r\n"+
+					"Connection: close\r\n\r\nnope!")
+			}()
+		}
+	}()
+	e := newEnvWithUpstream(t, newEcho(t), "  - path: /early/\n    upstream: \"http://"+
+		ln.Addr().String()+"\"\n    public: [/early/]\n")
+	conn, err := net.Dial("tcp", e.gw.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(conn, "POST /early/x HTTP/1.1\r\nHost: app.example.test\r\n"+
+		"Content-Length: 100\r\n\r\nabc")
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer while the body is pending: %v", err)
+	}
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestEntityTooLarge || string(body) != "nope!" ||
+		err != nil {
+		t.Errorf("got %d %q (%v), want the app's 413 \"nope!\" whole", res.StatusCode, body,
+			err)
+	}
+}
+
 // TestUpstreamErrorAnsweredBeforeTheBody announces a body to a route whose upstream is
 // down and sends none of it: the 502 comes at once, closing the connection, rather than
 // after the body the gateway would otherwise wait for.

@@ -1,0 +1,89 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
+	"time"
+)
+
+// upstreamDialer dials upstreams as Go's default transport does.
+var upstreamDialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+
+// dialUpstream opens a connection to an upstream, one that can tell the request it
+// carries that it closed.
+func dialUpstream(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := upstreamDialer.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &upstreamConn{Conn: c}, nil
+}
+
+// upstreamConn is a connection to an upstream. When it closes, with an HTTP/1 request
+// still sending its body on it, it calls that request's onClose.
+//
+// Go's transport answers a request whose connection the upstream closed (an app that
+// crashed, or restarted) only once the request's body has all been read: a client that
+// sends its body slowly, or holds it back, would wait for the 502 until it stopped.
+type upstreamConn struct {
+	net.Conn
+	onClose atomic.Pointer[func()]
+	closed  atomic.Bool
+}
+
+// Close closes the connection and tells the request that uses it.
+func (c *upstreamConn) Close() error {
+	if c.closed.CompareAndSwap(false, true) {
+		if f := c.onClose.Load(); f != nil {
+			(*f)()
+		}
+	}
+	return c.Conn.Close()
+}
+
+// errUpstreamClosed is what a request body read returns once the upstream it was sent to
+// closed its connection: no more of it can go anywhere.
+var errUpstreamClosed = errors.New("the upstream closed the connection")
+
+// watchUpstream returns ctx with a trace that, once the transport has a connection for
+// body's request, answered through w, has body stop being read when the connection
+// closes before body has ended; and a function that ends the watch, to be called when the
+// request is done. Only plain connections are watched, which carry one request at a
+// time: an HTTP/2 connection to an https upstream carries many, and its transport answers
+// each when it fails.
+func watchUpstream(ctx context.Context, w http.ResponseWriter, body *clientBody) (
+	context.Context, func()) {
+	var conn *upstreamConn
+	var answered atomic.Bool
+	gone := func() {
+		// An answer that came is relayed whole, however the body fares: the upstream
+		// may close the connection after an answer that did not wait for the body. A
+		// body that failed first is the cause of the close, not its victim.
+		if !answered.Load() && !body.ended.Load() && body.st.bodyErr.Load() == nil &&
+			body.gone.CompareAndSwap(false, true) {
+			// unblocks a read of the body waiting for the client
+			http.NewResponseController(w).SetReadDeadline(time.Now())
+		}
+	}
+	trace := &httptrace.ClientTrace{
+		GotConn: func(info httptrace.GotConnInfo) {
+			if c, ok := info.Conn.(*upstreamConn); ok {
+				conn = c
+				c.onClose.Store(&gone)
+				if c.closed.Load() {
+					gone()
+				}
+			}
+		},
+		GotFirstResponseByte: func() { answered.Store(true) },
+	}
+	return httptrace.WithClientTrace(ctx, trace), func() {
+		if conn != nil {
+			conn.onClose.CompareAndSwap(&gone, nil)
+		}
+	}
+}
