@@ -79,6 +79,13 @@ func newEnvByHand(t testing.TB, up *echo, yml string, p handParts) *env {
 // the gateway's own among them, which would then answer in the upstream's place.
 func closedURL(t testing.TB) string {
 	t.Helper()
+	return rawUpstream(t, func(net.Conn) {})
+}
+
+// rawUpstream listens on loopback until the test ends, hands each connection to serve,
+// closing it after, and returns its URL.
+func rawUpstream(t testing.TB, serve func(net.Conn)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +97,10 @@ func closedURL(t testing.TB) string {
 			if err != nil {
 				return
 			}
-			c.Close()
+			go func() {
+				defer c.Close()
+				serve(c)
+			}()
 		}
 	}()
 	return "http://" + ln.Addr().String()

@@ -446,51 +446,26 @@ func TestRefusedRequestsDoNotWaitForTheirBody(t *testing.T) {
 // and closes its connection, has its answer relayed whole while the client still holds
 // the body back; only a connection closed with no answer is the gateway's 502.
 func TestEarlyAnswerThenCloseRelayedWhole(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	early := rawUpstream(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+			line, err := br.ReadString('\n')
+			if err != nil || line == "\r\n" {
+				break
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					line, err := br.ReadString('\n')
-					if err != nil || line == "\r\n" {
-						break
-					}
-				}
-				io.WriteString(c, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 5\r\n"+
-					"Connection: close\r\n\r\nnope!")
-			}()
 		}
-	}()
-	e := newEnvWithUpstream(t, newEcho(t), "  - path: /early/\n    upstream: \"http://"+
-		ln.Addr().String()+"\"\n    public: [/early/]\n")
-	conn, err := net.Dial("tcp", e.gw.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	io.WriteString(conn, "POST /early/x HTTP/1.1\r\nHost: app.example.test\r\n"+
-		"Content-Length: 100\r\n\r\nabc")
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("no answer while the body is pending: %v", err)
-	}
+		io.WriteString(c, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 5\r\n"+
+			"Connection: close\r\n\r\nnope!")
+	})
+	e := newEnvWithUpstream(t, newEcho(t), "  - path: /early/\n    upstream: \""+early+
+		"\"\n    public: [/early/]\n")
+	res := postHeldBack(t, e, "/early/x")
 	body, err := io.ReadAll(res.Body)
 	res.Body.Close()
 	if res.StatusCode != http.StatusRequestEntityTooLarge || string(body) != "nope!" ||
-		err != nil {
-		t.Errorf("got %d %q (%v), want the app's 413 \"nope!\" whole", res.StatusCode, body,
-			err)
+		err != nil || !res.Close {
+		t.Errorf("got %d %q (%v), closing %v; want the app's 413 \"nope!\" whole, and the "+
+			"connection closed", res.StatusCode, body, err, res.Close)
 	}
 }
 
@@ -501,21 +476,29 @@ func TestUpstreamErrorAnsweredBeforeTheBody(t *testing.T) {
 	up := newEcho(t)
 	e := newEnvWithUpstream(t, up, "  - path: /down/\n    upstream: \""+closedURL(t)+
 		"\"\n    public: [/down/]\n")
-	conn, err := net.Dial("tcp", e.gw.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	io.WriteString(conn, "POST /down/x HTTP/1.1\r\nHost: app.example.test\r\n"+
-		"Content-Length: 100\r\n\r\nabc")
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("no answer while the body is pending: %v", err)
-	}
+	res := postHeldBack(t, e, "/down/x")
 	res.Body.Close()
 	if res.StatusCode != http.StatusBadGateway || !res.Close {
 		t.Errorf("got %d, closing %v; want 502 and the connection closed", res.StatusCode,
 			res.Close)
 	}
+}
+
+// postHeldBack sends a POST to path that announces a body of 100 bytes and sends 3 of
+// them, and returns the answer that comes meanwhile.
+func postHeldBack(t *testing.T, e *env, path string) *http.Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", e.gw.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(conn, "POST "+path+" HTTP/1.1\r\nHost: app.example.test\r\n"+
+		"Content-Length: 100\r\n\r\nabc")
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer while the body is pending: %v", err)
+	}
+	return res
 }

@@ -205,16 +205,7 @@ func waitReloads(t *testing.T, logs *syncBuffer, n int) {
 func TestSignalledReloadIsNotRepeated(t *testing.T) {
 	up := newUpstream(t)
 	path := writeConfig(t, up)
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs syncBuffer
-	lg := NewLogger(&logs, cfg.Log)
-	g, err := openGateway(t.Context(), cfg, lg, proxy.NewMetrics(prometheus.NewRegistry()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, logs := openLogged(t, path)
 	orig, _ := os.ReadFile(path)
 	os.WriteFile(path, append(orig, []byte("pages:\n  title: Edited\n")...), 0o600)
 	if err := g.reload("SIGHUP"); err != nil {
@@ -251,22 +242,29 @@ func TestSignalledReloadIsNotRepeated(t *testing.T) {
 	}
 }
 
+// openLogged opens the gateway of the config at path, logging to the buffer it returns.
+func openLogged(t *testing.T, path string) (*gateway, *syncBuffer) {
+	t.Helper()
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	lg := NewLogger(logs, cfg.Log)
+	g, err := openGateway(t.Context(), cfg, lg, proxy.NewMetrics(prometheus.NewRegistry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, logs
+}
+
 // TestChurningConfigReloaded: a config file that differs at every check, as one a script
 // rewrites without pause, is still read once it has changed for the watcher's longest
 // wait and holds still a moment, and not before.
 func TestChurningConfigReloaded(t *testing.T) {
 	up := newUpstream(t)
 	path := writeConfig(t, up)
-	cfg, err := config.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs syncBuffer
-	lg := NewLogger(&logs, cfg.Log)
-	g, err := openGateway(t.Context(), cfg, lg, proxy.NewMetrics(prometheus.NewRegistry()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	g, logs := openLogged(t, path)
 	const maxChurn = 100 * time.Millisecond
 	g.change = watch.Change{MaxChurn: maxChurn, Settle: 5 * time.Millisecond}
 	orig, _ := os.ReadFile(path)
