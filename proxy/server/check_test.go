@@ -641,6 +641,56 @@ func TestLoopWarnings(t *testing.T) {
 	}
 }
 
+// TestOverlapWarnings: a route through which requests reach the places of the app that
+// another route serves under other rules is doubted; routes that divide one app between
+// them by path, or that share their rules, are not.
+func TestOverlapWarnings(t *testing.T) {
+	path := writeConfig(t, "http://127.0.0.1:9")
+	const bob = "    allow:\n      users: [alice]\n"
+	for _, tt := range []struct {
+		name, routes, want string // want: "" for no warning
+	}{
+		{"a stripped route under another's reach", "  - path: /app/\n    strip_prefix: " +
+			"true\n    upstream: http://app:9001/base\n" + bob + "  - upstream: " +
+			"http://APP:9001\n", ":9: routes[1].upstream: /base/ on this route is the " +
+			"app's /base/, which routes[0] serves at /app/ under other rules"},
+		{"another upstream path", "  - path: /admin/\n    upstream: http://app/internal\n" +
+			bob + "  - upstream: http://app:80\n", ":8: routes[1].upstream: /internal/admin/ " +
+			"on this route is the app's /internal/admin/, which routes[0] serves at " +
+			"/admin/"},
+		{"one app divided by path", "  - path: /admin/\n    upstream: http://app:9001\n" +
+			bob + "  - upstream: http://app:9001\n", ""},
+		{"the same rules", "  - path: /app/\n    strip_prefix: true\n    upstream: " +
+			"http://app:9001/base\n" + bob + "  - upstream: http://app:9001\n" + bob, ""},
+		{"another app", "  - path: /app/\n    strip_prefix: true\n    upstream: " +
+			"http://app:9001/base\n" + bob + "  - upstream: http://app:9002\n", ""},
+		{"another host's route", "  - host: a.example.com\n    path: /app/\n    " +
+			"strip_prefix: true\n    upstream: http://app/base\n" + bob + "  - host: " +
+			"b.example.com\n    upstream: http://app\n", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			os.WriteFile(path, []byte("users:\n  file: users.yaml\nroutes:\n"+tt.routes),
+				0o600)
+			c, err := Check(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, w := range Warnings(c) {
+				if strings.Contains(w.Error(), "on this route is the app's") {
+					got = append(got, w.Error())
+				}
+			}
+			switch {
+			case tt.want == "" && len(got) > 0:
+				t.Errorf("warnings %q, want none", got)
+			case tt.want != "" && (len(got) != 1 || !strings.HasPrefix(got[0], path+tt.want)):
+				t.Errorf("warnings %q, want one starting %q", got, path+tt.want)
+			}
+		})
+	}
+}
+
 // TestUsersFileModeWarnings: a users file others may write is doubted, and one others
 // may read; one its group may read is the operator's choice.
 func TestUsersFileModeWarnings(t *testing.T) {

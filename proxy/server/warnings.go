@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +37,7 @@ func Warnings(cfg *config.Config) []error {
 	out := append(cfg.LiteralVariables(), tlsWarnings(cfg)...)
 	out = append(out, stateDirWarnings(cfg)...)
 	out = append(out, loopWarnings(cfg)...)
+	out = append(out, overlapWarnings(cfg)...)
 	out = append(out, sharedStoreWarnings(cfg)...)
 	out = append(out, ruleWarnings(cfg)...)
 	return append(out, userWarnings(cfg)...)
@@ -313,6 +315,83 @@ func loopWarnings(cfg *config.Config) []error {
 		}
 	}
 	return out
+}
+
+// overlapWarnings returns a warning for each route through which requests reach the
+// places of the app that another route serves under other rules: two routes to one
+// upstream, one of them with strip_prefix or another upstream path (/app/ to
+// http://app/base, and / to http://app), where /base/secret through the second is the
+// first one's /app/secret, judged by the second one's rules.
+func overlapWarnings(cfg *config.Config) []error {
+	var out []error
+	for j, via := range cfg.Routes {
+		originJ, reachJ, ok := upstreamReach(via)
+		if !ok {
+			continue
+		}
+		for i, rt := range cfg.Routes {
+			origin, reach, ok := upstreamReach(rt)
+			if i == j || !ok || origin != originJ || via.Host != "" && via.Host != rt.Host ||
+				!strings.HasPrefix(reach, reachJ) {
+				continue
+			}
+			// the path through via that reaches rt's places, and whether via serves it
+			path := strings.TrimSuffix(via.Path, "/") + "/" + reach[len(reachJ):]
+			if servedBy(cfg.Routes, rt.Host, path) != j ||
+				reflect.DeepEqual(rt.Allow, via.Allow) && slices.Equal(rt.Public, via.Public) {
+				continue
+			}
+			out = append(out, cfg.Errorf(fmt.Sprintf("routes[%d].upstream", j),
+				fmt.Errorf("%s on this route is the app's %s, which routes[%d] serves at "+
+					"%s under other rules: this route's rules decide there; give each route "+
+					"a place of its own in the app, or both the same rules", path, reach, i,
+					rt.Path)))
+		}
+	}
+	return out
+}
+
+// upstreamReach returns the scheme and address of rt's upstream and the path under which
+// lie the upstream's places that rt sends requests to; ok is false without an upstream.
+func upstreamReach(rt config.Route) (origin, reach string, ok bool) {
+	u := rt.UpstreamURL
+	if u == nil {
+		return "", "", false
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	origin = u.Scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
+	reach = strings.TrimSuffix(u.Path, "/") + "/"
+	if !rt.StripPrefix {
+		reach = strings.TrimSuffix(u.Path, "/") + strings.TrimSuffix(rt.Path, "/") + "/"
+	}
+	return origin, reach, true
+}
+
+// servedBy returns the index in routes of the route that serves path on host, as the
+// gateway picks it (a route for host before one for any host, then the longest path),
+// or -1.
+func servedBy(routes []config.Route, host, path string) int {
+	best, bestLen := -1, -1
+	for i, rt := range routes {
+		if rt.Host != host && rt.Host != "" {
+			continue
+		}
+		prefix := strings.TrimSuffix(rt.Path, "/")
+		if path != prefix && !strings.HasPrefix(path, prefix+"/") {
+			continue
+		}
+		n := len(prefix)
+		if rt.Host != "" {
+			n += 1 << 20 // a route for the host comes first, whatever its path
+		}
+		if n > bestLen {
+			best, bestLen = i, n
+		}
+	}
+	return best
 }
 
 // sameMachine reports whether upstream, the host of an upstream URL, names an address
