@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // likelyScripts are looked up first when a name's letter is not ASCII: the scripts most
@@ -40,6 +42,29 @@ var scriptMixes = []map[string]bool{
 	{"Latin": true, "Han": true, "Hiragana": true, "Katakana": true},
 	{"Latin": true, "Han": true, "Bopomofo": true},
 	{"Latin": true, "Han": true, "Hangul": true},
+}
+
+// NormalizeName returns the username a sign-in names: name in Unicode's compatibility
+// composed form (NFKC), as Django's username field reads it, so that a name typed in
+// fullwidth letters (ａlice), or with an accent typed apart, is the user's own.
+func NormalizeName(name string) string {
+	return norm.NFKC.String(name)
+}
+
+// checkCompatibility returns an error when name holds a character that NormalizeName
+// changes (a fullwidth letter, a ligature, a superscript): no sign-in could name it.
+func checkCompatibility(name string) error {
+	if norm.NFKC.IsNormalString(name) {
+		return nil
+	}
+	for _, r := range name {
+		if n := norm.NFKC.String(string(r)); n != string(r) {
+			return fmt.Errorf("holds %q %U, which sign-in reads as %q (Unicode's NFKC form, "+
+				"as Django reads usernames); write the name as %q", r, r, n,
+				NormalizeName(name))
+		}
+	}
+	return fmt.Errorf("is not in Unicode's NFKC form; write it as %q", NormalizeName(name))
 }
 
 // checkScripts returns an error when name mixes the letters of scripts that are not
@@ -98,11 +123,15 @@ var lookAlike = map[rune]rune{
 // lookAlikeRuns are letter pairs read as one letter.
 var lookAlikeRuns = strings.NewReplacer("rn", "m", "vv", "w", "cl", "d")
 
-// skeleton returns the form name is read as at a glance: letters mapped to the Latin
-// ones they pass for, case folded, and pairs read as one letter joined.
+// skeleton returns the form name is read as at a glance: marks that no letter took in
+// dropped, letters mapped to the Latin ones they pass for, case folded, and pairs read
+// as one letter joined.
 func skeleton(name string) string {
 	var b strings.Builder
-	for _, r := range name {
+	for _, r := range norm.NFKC.String(name) {
+		if unicode.Is(unicode.Mn, r) {
+			continue // a mark left apart, on a letter with no composed form: a dot on i
+		}
 		if l, ok := lookAlike[r]; ok {
 			r = l
 		}

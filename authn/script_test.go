@@ -58,6 +58,8 @@ func TestLookAlikes(t *testing.T) {
 		{[]string{"modern", "modem"}, [][]string{{"modem", "modern"}}},
 		{[]string{"Ivan", "ivan", "lvan"}, [][]string{{"Ivan", "ivan", "lvan"}}},
 		{[]string{"jim", "jin", "tim"}, nil},
+		{[]string{"alice", "ali\u0307ce", "josé", "jose"}, [][]string{{"alice",
+			"ali\u0307ce"}}},
 		{[]string{"user1", "user2", "user10"}, nil},
 	} {
 		users := make(map[string]*User)

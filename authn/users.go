@@ -273,8 +273,8 @@ func parseUsersInto(data []byte, file string,
 				"alias, tag or null", k.Value))
 		case k.Value == "":
 			err = fail(k, "users", fmt.Errorf("username %q: empty", k.Value))
-		case checkName(k.Value) != nil:
-			err = fail(k, "users", fmt.Errorf("username %q: %w", k.Value, checkName(k.Value)))
+		case CheckName(k.Value) != nil:
+			err = fail(k, "users", fmt.Errorf("username %q: %w", k.Value, CheckName(k.Value)))
 		case seen[k.Value]:
 			err = fail(k, key, errors.New("user defined twice"))
 		}
@@ -488,13 +488,15 @@ func checkText(s string) error {
 	return nil
 }
 
-// checkName is checkText for a username, which must also hide no character, and be read
-// as a name by every YAML reader: no character that shows as nothing or as a blank (a
-// zero-width space, a byte-order mark, a variation selector, a Hangul filler, a braille
-// blank, any space but the plain one, a line or paragraph separator), one form only of
-// each accented letter (Unicode's composed form, NFC), and not "<<", a merge key to
-// YAML 1.1 readers. Letters of other scripts that look alike are not told apart.
-func checkName(s string) error {
+// CheckName returns why s cannot be a username of the users file, or nil. It is checkText
+// for a username, which must also hide no character, and be read as a name by every
+// YAML reader: no character that shows as nothing or as a blank (a zero-width space, a
+// byte-order mark, a variation selector, a Hangul filler, a braille blank, any space but
+// the plain one, a line or paragraph separator), one form only of each accented letter
+// (Unicode's composed form, NFC), no compatibility character that sign-in reads as
+// another (NFKC), not "<<", a merge key to YAML 1.1 readers, and letters of one script
+// (see checkScripts). Names that pass for each other are LookAlikes' to find.
+func CheckName(s string) error {
 	if err := checkText(s); err != nil {
 		return err
 	}
@@ -508,6 +510,9 @@ func checkName(s string) error {
 	if !norm.NFC.IsNormalString(s) {
 		return errors.New("is not in Unicode's composed form (NFC): an accented letter " +
 			"is written as a letter and a separate accent")
+	}
+	if err := checkCompatibility(s); err != nil {
+		return err
 	}
 	if s == "<<" {
 		return errors.New("is a YAML merge key")

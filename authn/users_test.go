@@ -145,6 +145,11 @@ func TestParseUsersErrors(t *testing.T) {
 			"\"\n", "users", 2, "invisible character U+00A0"},
 		{"Cyrillic letters among Latin ones", "users:\n  \"p\u0430ypal\":\n    password: \"" +
 			h + "\"\n", "users", 2, "mixes Latin and Cyrillic letters"},
+		{"fullwidth letters", "users:\n  \"\uff41lice\":\n    password: \"" + h + "\"\n",
+			"users", 2, `holds 'ａ' U+FF41, which sign-in reads as "a" (Unicode's NFKC ` +
+				`form, as Django reads usernames); write the name as "alice"`},
+		{"a ligature", "users:\n  \"\ufb01ona\":\n    password: \"" + h + "\"\n",
+			"users", 2, `write the name as "fiona"`},
 		{"a decomposed accent", "users:\n  \"jose\\u0301\":\n    password: \"" + h + "\"\n",
 			"users", 2, "composed form (NFC)"},
 		{"duplicate user", "users:\n  bob:\n    password: \"" + h + "\"\n  bob:\n" +

@@ -113,6 +113,7 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 	if !ok {
 		return nil, 0, nil
 	}
+	name = authn.NormalizeName(name)
 	// The throttle comes first, and counts the attempt, cache or not: were credentials
 	// in the cache let past it, or past attempts made at the same time, a guesser would
 	// learn from the answer when a guess is right. An API client has no device cookie;

@@ -307,3 +307,27 @@ func TestBasicChallengeNeverAtTheBarePrefix(t *testing.T) {
 		t.Errorf("/api with right credentials: status %d, want 200", r.StatusCode)
 	}
 }
+
+// TestUsernameReadAsNFKC: a username typed in fullwidth letters, or in other
+// compatibility forms, names the user it reads as in NFKC form, as Django reads it, on
+// the form and in Basic credentials.
+func TestUsernameReadAsNFKC(t *testing.T) {
+	e, _ := basicEnv(t)
+	const wide = "\uff41\uff4c\uff49\uff43\uff45" // ａｌｉｃｅ
+	if r := e.browser().login(wide, alicePass, "/"); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("sign-in as %q: status %d, want 303 as alice", wide, r.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", e.gw.URL+"/api/x", nil)
+	req.SetBasicAuth(wide, alicePass)
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("Basic as %q: status %d, want 200", wide, res.StatusCode)
+	}
+	if got := e.up.last(t).Header.Get("X-Forwarded-User"); got != "alice" {
+		t.Errorf("the app was told the user is %q, want alice", got)
+	}
+}

@@ -200,7 +200,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if !h.readForm(w, r) {
 		return
 	}
-	name := r.PostForm.Get("username")
+	name := authn.NormalizeName(r.PostForm.Get("username"))
 	next := r.PostForm.Get("next")
 	if next == "" {
 		next = st.Next

@@ -187,7 +187,7 @@ func checkUsername(name string) error {
 		return fmt.Errorf("longer than %d bytes, more than a sign-in accepts",
 			authn.MaxUsernameLength)
 	}
-	return nil
+	return authn.CheckName(name)
 }
 
 // desCrypt matches a traditional DES crypt hash (htpasswd -d): two characters of salt and
