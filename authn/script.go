@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/mtibben/confusables"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -100,50 +101,27 @@ func checkScripts(name string) error {
 		"for another; write it in one script", a, b, seen[a], seen[a], seen[b], seen[b])
 }
 
-// lookAlike maps letters to the Latin ones they are commonly taken for: Cyrillic and
-// Greek letters drawn the same, and the Latin letters and digits read as each other.
-var lookAlike = map[rune]rune{
-	// Cyrillic
-	'а': 'a', 'в': 'b', 'е': 'e', 'ё': 'e', 'к': 'k', 'м': 'm', 'н': 'h', 'о': 'o',
-	'р': 'p', 'с': 'c', 'т': 't', 'у': 'y', 'х': 'x', 'ѕ': 's', 'і': 'i', 'ї': 'i',
-	'ј': 'j', 'һ': 'h', 'ԁ': 'd', 'ԛ': 'q', 'ԝ': 'w', 'ӏ': 'l', 'ь': 'b', 'г': 'r',
-	'п': 'n',
-	'А': 'a', 'В': 'b', 'Е': 'e', 'К': 'k', 'М': 'm', 'Н': 'h', 'О': 'o', 'Р': 'p',
-	'С': 'c', 'Т': 't', 'У': 'y', 'Х': 'x', 'Ѕ': 's', 'І': 'l', 'Ј': 'j', 'Ԁ': 'd',
-	'Ԛ': 'q', 'Ԝ': 'w', 'Ӏ': 'l',
-	// Greek
-	'α': 'a', 'ο': 'o', 'ν': 'v', 'ι': 'i', 'κ': 'k', 'ρ': 'p', 'τ': 't', 'υ': 'u',
-	'χ': 'x', 'γ': 'y', 'ε': 'e',
-	'Α': 'a', 'Β': 'b', 'Ε': 'e', 'Ζ': 'z', 'Η': 'h', 'Ι': 'l', 'Κ': 'k', 'Μ': 'm',
-	'Ν': 'n', 'Ο': 'o', 'Ρ': 'p', 'Τ': 't', 'Υ': 'y', 'Χ': 'x',
-	// Latin letters and digits read as each other
-	'I': 'l', '1': 'l', '|': 'l', '0': 'o', 'ı': 'i',
-}
-
-// lookAlikeRuns are letter pairs read as one letter.
-var lookAlikeRuns = strings.NewReplacer("rn", "m", "vv", "w", "cl", "d")
-
-// skeleton returns the form name is read as at a glance: marks that no letter took in
-// dropped, letters mapped to the Latin ones they pass for, case folded, and pairs read
-// as one letter joined.
-func skeleton(name string) string {
+// skeleton returns the form name is read as at a glance, after Unicode's confusable
+// detection (UTS #39): in NFKC form, without the marks that no letter took in (a dot set
+// apart on an i), each character mapped to the one it is most often taken for (Cyrillic
+// а to a, 0 to O, rn to m); with fold, in lower case before and after.
+func skeleton(name string, fold bool) string {
 	var b strings.Builder
 	for _, r := range norm.NFKC.String(name) {
-		if unicode.Is(unicode.Mn, r) {
-			continue // a mark left apart, on a letter with no composed form: a dot on i
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(r)
 		}
-		if l, ok := lookAlike[r]; ok {
-			r = l
-		}
-		b.WriteRune(unicode.ToLower(r))
 	}
-	return lookAlikeRuns.Replace(b.String())
+	if !fold {
+		return confusables.Skeleton(b.String())
+	}
+	return strings.ToLower(confusables.Skeleton(strings.ToLower(b.String())))
 }
 
 // LookAlikes returns the usernames that pass for each other at a glance, in groups
-// sorted by name: names that differ only in case, in letters of another script drawn
-// the same (Cyrillic а, Latin a), or in letters read as each other (l, I and 1; rn and
-// m). A group is most often a mistake, or an account made to be taken for another.
+// sorted by name: names that differ only in case, or in characters that Unicode lists as
+// confusable (Cyrillic а and Latin a; l, I and 1; rn and m; Cherokee Ᏼ and B). A group
+// is most often a mistake, or an account made to be taken for another.
 func LookAlikes(users map[string]*User) [][]string {
 	// names are joined when they share a key of either kind, and so are their groups
 	parent := make(map[string]string, len(users))
@@ -160,7 +138,8 @@ func LookAlikes(users map[string]*User) [][]string {
 		parent[n] = n
 	}
 	for n := range users {
-		for _, k := range []string{"case:" + strings.ToLower(n), "look:" + skeleton(n)} {
+		for _, k := range []string{"case:" + strings.ToLower(n), "look:" + skeleton(n, false),
+			"fold:" + skeleton(n, true)} {
 			if o, ok := first[k]; ok {
 				parent[root(n)] = root(o)
 			} else {

@@ -60,6 +60,9 @@ func TestLookAlikes(t *testing.T) {
 		{[]string{"jim", "jin", "tim"}, nil},
 		{[]string{"alice", "ali\u0307ce", "josé", "jose"}, [][]string{{"alice",
 			"ali\u0307ce"}}},
+		// Latin letters drawn alike, a small capital, as Unicode's confusables list them
+		{[]string{"alice", "\u0251lice", "a\u01c0ice", "bob", "b\u1d0fb", "BOB", "carol"},
+			[][]string{{"BOB", "bob", "b\u1d0fb"}, {"alice", "a\u01c0ice", "\u0251lice"}}},
 		{[]string{"user1", "user2", "user10"}, nil},
 	} {
 		users := make(map[string]*User)

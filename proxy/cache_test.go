@@ -20,6 +20,7 @@ func TestAnswersKeptPrivate(t *testing.T) {
 		}
 		w.Header().Set("CDN-Cache-Control", "max-age=600")
 		w.Header().Set("Surrogate-Control", "max-age=600")
+		w.Header().Set("X-Accel-Expires", "600")
 		w.Write([]byte("page"))
 	}))
 	t.Cleanup(up.Close)
@@ -44,6 +45,10 @@ func TestAnswersKeptPrivate(t *testing.T) {
 		{"signed in, no-store", "/app?cc=no-store", alice, []string{"no-store"}, false},
 		{"signed in, private for some fields only", "/app?cc=private=\"Set-Cookie\"," +
 			"+public", alice, []string{"private"}, false},
+		{"signed in, private after a no-break space", "/app?cc=max-age=600,+%C2%A0private",
+			alice, []string{"private, max-age=600"}, false},
+		{"signed in, private inside a quoted value", "/app?cc=no-cache=%22x,private,y%22" +
+			",+max-age=600", alice, []string{"private, max-age=600"}, false},
 		{"anonymous, a cookie the gateway clears", "/public/a.js?cc=public,max-age=600",
 			"forged", []string{"private, max-age=600"}, false},
 	} {
@@ -60,7 +65,7 @@ func TestAnswersKeptPrivate(t *testing.T) {
 				t.Errorf("Cache-Control %q, want %q", got, tt.want)
 			}
 			cdn := r.Header.Get("CDN-Cache-Control") != "" &&
-				r.Header.Get("Surrogate-Control") != ""
+				r.Header.Get("Surrogate-Control") != "" && r.Header.Get("X-Accel-Expires") != ""
 			if cdn != tt.cdn {
 				t.Errorf("CDN-Cache-Control %q, Surrogate-Control %q; want them kept: %v",
 					r.Header.Get("CDN-Cache-Control"), r.Header.Get("Surrogate-Control"), tt.cdn)

@@ -618,6 +618,7 @@ func requestTarget(v string) (target, bool) {
 	return t, true
 }
 
+// isToken reports whether s is an HTTP token (RFC 9110): visible ASCII but separators.
 func isToken(s string) bool {
 	if s == "" {
 		return false

@@ -1292,7 +1292,7 @@ func (h *Handler) relayed(resp *http.Response) error {
 		preflightAnswer(resp)
 	}
 	if st != nil && (st.user != nil || st.sw != nil && st.sw.setsCookie()) {
-		keepPrivate(resp.Header)
+		keepPrivate(resp.Header, resp.Trailer)
 	}
 	if st != nil && st.body != nil && st.sw != nil && !st.body.ended.Load() &&
 		resp.StatusCode != http.StatusSwitchingProtocols {

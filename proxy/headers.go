@@ -55,6 +55,8 @@ var identityAliasPrefixes = []string{
 	// X-SSL-Subject-DN), and every header of Apache's mod_auth_openidc (OIDC_CLAIM_*,
 	// OIDC_access_token, OIDC_id_token)
 	"x-ssl-", "oidc-",
+	// Cloudflare's client certificate headers
+	"cf-cert-", "cf-client-cert-",
 }
 
 // forwardedHeaders describe the original request or the client. The gateway writes its

@@ -56,6 +56,8 @@ func TestHeaderFilter(t *testing.T) {
 		{"oidc_id_token", true},
 		{"OIDC_CLAIM_email", true},
 		{"X-SSL", false},
+		{"Cf-Cert-Verified", true},
+		{"Cf-Client-Cert-Sha256", true},
 		{"Oidcx", false},
 		{"Gateway_Login", true},
 		{"gateway.device", true},
