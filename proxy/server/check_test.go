@@ -354,18 +354,26 @@ func TestWeakHashWarning(t *testing.T) {
 			fmt.Sprintf(warn, "svc", "bcrypt at cost 5, below 10")}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := os.WriteFile(users, []byte("users:\n"+tt.users), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, w := range warningsOf(t, path, string(cfg)) {
-				if strings.Contains(w, "cheap to crack") {
-					got = append(got, w)
-				}
-			}
-			sameWarnings(t, got, path, tt.want)
+			sameWarnings(t, usersWarnings(t, path, users, tt.users, string(cfg),
+				"cheap to crack"), path, tt.want)
 		})
 	}
+}
+
+// usersWarnings writes entries as the users of the users file at users, checks the config
+// cfg at path, and returns its warnings that hold about.
+func usersWarnings(t *testing.T, path, users, entries, cfg, about string) []string {
+	t.Helper()
+	if err := os.WriteFile(users, []byte("users:\n"+entries), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range warningsOf(t, path, cfg) {
+		if strings.Contains(w, about) {
+			got = append(got, w)
+		}
+	}
+	return got
 }
 
 // TestLookAlikeWarning: users whose names pass for each other at a glance are warned
@@ -387,16 +395,8 @@ func TestLookAlikeWarning(t *testing.T) {
 			fmt.Sprintf(warn, `"ape", "аре"`, users)}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := os.WriteFile(users, []byte("users:\n"+tt.users), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, w := range warningsOf(t, path, string(cfg)) {
-				if strings.Contains(w, "at a glance") {
-					got = append(got, w)
-				}
-			}
-			sameWarnings(t, got, path, tt.want)
+			sameWarnings(t, usersWarnings(t, path, users, tt.users, string(cfg),
+				"at a glance"), path, tt.want)
 		})
 	}
 }
