@@ -30,9 +30,13 @@ var privateOnly = []string{"private"}
 func keepPrivate(h, trailer http.Header) {
 	for _, name := range cdnCacheHeaders {
 		delete(h, name)
-		delete(trailer, name)
 	}
-	delete(trailer, "Cache-Control")
+	if len(trailer) > 0 {
+		for _, name := range cdnCacheHeaders {
+			delete(trailer, name)
+		}
+		delete(trailer, "Cache-Control")
+	}
 	lines := h["Cache-Control"]
 	if len(lines) == 0 {
 		h["Cache-Control"] = privateOnly
