@@ -49,6 +49,11 @@ var scriptMixes = []map[string]bool{
 // composed form (NFKC), as Django's username field reads it, so that a name typed in
 // fullwidth letters (ａlice), or with an accent typed apart, is the user's own.
 func NormalizeName(name string) string {
+	if len(name) > 4*MaxUsernameLength {
+		// far past the longest name a sign-in takes, which it will refuse: not worth
+		// the work, nor the memory of a form that NFKC would make many times longer
+		return name
+	}
 	return norm.NFKC.String(name)
 }
 

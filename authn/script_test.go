@@ -75,3 +75,19 @@ func TestLookAlikes(t *testing.T) {
 		}
 	}
 }
+
+// TestNormalizeName: compatibility forms become the characters sign-in reads them as,
+// and a name far past the longest a sign-in takes is left as it came, unexpanded.
+func TestNormalizeName(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"alice", "alice"},
+		{"\uff41\uff4c\uff49\uff43\uff45", "alice"},
+		{"\ufb01ona", "fiona"},
+		{"jose\u0301", "jos\u00e9"},
+		{strings.Repeat("\ufdfa", 400), strings.Repeat("\ufdfa", 400)},
+	} {
+		if got := NormalizeName(tt.in); got != tt.want {
+			t.Errorf("NormalizeName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
