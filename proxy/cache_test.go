@@ -1,8 +1,10 @@
 package proxy_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -49,6 +51,16 @@ func TestAnswersKeptPrivate(t *testing.T) {
 			alice, []string{"private, max-age=600"}, false},
 		{"signed in, private inside a quoted value", "/app?cc=no-cache=%22x,private,y%22" +
 			",+max-age=600", alice, []string{"private, max-age=600"}, false},
+		{"signed in, private for one field", "/app?cc=private=foo,+max-age=600", alice,
+			[]string{"private, max-age=600"}, false},
+		{"signed in, private with an empty value", "/app?cc=max-age=600,+private=", alice,
+			[]string{"private, max-age=600"}, false},
+		{"signed in, no-store with a value", "/app?cc=max-age=600,+no-store=x", alice,
+			[]string{"private, max-age=600"}, false},
+		{"signed in, in two lines", "/app?cc=max-age=600&cc=private", alice,
+			[]string{"private, max-age=600"}, false},
+		{"signed in, too long to read", "/app?cc=max-age=600," + strings.Repeat("a,", 600),
+			alice, []string{"private"}, false},
 		{"anonymous, a cookie the gateway clears", "/public/a.js?cc=public,max-age=600",
 			"forged", []string{"private, max-age=600"}, false},
 	} {
@@ -71,5 +83,39 @@ func TestAnswersKeptPrivate(t *testing.T) {
 					r.Header.Get("CDN-Cache-Control"), r.Header.Get("Surrogate-Control"), tt.cdn)
 			}
 		})
+	}
+}
+
+// TestCacheTrailersDropped: caching headers an upstream sends as trailers, announced or
+// not, do not reach the client of an answer made private.
+func TestCacheTrailersDropped(t *testing.T) {
+	up := &echo{}
+	up.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter,
+		r *http.Request) {
+		w.Header().Set("Trailer", "Cache-Control")
+		w.Write([]byte("page"))
+		w.(http.Flusher).Flush()
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		w.Header().Set(http.TrailerPrefix+"Surrogate-Control", "max-age=600")
+		w.Header().Set(http.TrailerPrefix+"X-Other", "kept")
+	}))
+	t.Cleanup(up.Close)
+	e := newEnvWithUpstream(t, up, "")
+	req, _ := http.NewRequest("GET", e.gw.URL+"/app", nil)
+	req.Header.Set("Cookie", "gateway_session="+e.session("alice", alicePass))
+	req.Header.Set("TE", "trailers")
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.Header.Get("Cache-Control") != "private" {
+		t.Fatalf("status %d, Cache-Control %q; want 200, private", res.StatusCode,
+			res.Header.Get("Cache-Control"))
+	}
+	if res.Trailer.Get("Cache-Control") != "" || res.Trailer.Get("Surrogate-Control") != "" ||
+		res.Trailer.Get("X-Other") != "kept" {
+		t.Errorf("trailers %v; want X-Other alone", res.Trailer)
 	}
 }

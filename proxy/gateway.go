@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/session"
@@ -972,10 +973,14 @@ func (h *Handler) auditName(name string) string {
 
 // displayName is the username as it may be shown back on the form: bounded in length.
 func displayName(name string) string {
-	if len(name) > authn.MaxUsernameLength {
-		return name[:authn.MaxUsernameLength]
+	if len(name) <= authn.MaxUsernameLength {
+		return name
 	}
-	return name
+	cut := authn.MaxUsernameLength
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut-- // not in the middle of a character
+	}
+	return name[:cut]
 }
 
 // pageHeaders sets the headers every response the gateway writes itself carries.

@@ -233,7 +233,8 @@ func New(o Options) (*Handler, error) {
 // upstream traffic through a proxy named in the environment. It asks for no encoding the
 // client did not: the upstream sees the client's Accept-Encoding, or none, and its
 // answer goes back as it was sent, where Go's default would ask for gzip and unpack the
-// answer for a client that did not ask, at the gateway's expense.
+// answer for a client that did not ask, at the gateway's expense. An answer whose headers
+// pass 1 MiB is an upstream error.
 func NewTransport() *http.Transport {
 	return &http.Transport{
 		Proxy:               nil,
@@ -244,6 +245,9 @@ func NewTransport() *http.Transport {
 		TLSHandshakeTimeout: 10 * time.Second,
 		ForceAttemptHTTP2:   true,
 		DialContext:         dialUpstream,
+		// an app's headers are a few KiB; Go's default, 10 MiB, lets one answer take
+		// that much memory of the gateway's for each request
+		MaxResponseHeaderBytes: 1 << 20,
 	}
 }
 
@@ -289,6 +293,9 @@ func (h *Handler) record(sw *statusWriter, r *http.Request, st *state, start tim
 	if sw.forward {
 		// trailers the upstream sent after its body, which ModifyResponse never saw
 		delete(sw.Header(), http.TrailerPrefix+"Set-Cookie")
+		if st.private {
+			dropCacheTrailers(sw.Header())
+		}
 	}
 	h.metrics.request(st.routeName(), sw.status(), time.Since(start))
 	if st.cutShort(r) {
@@ -340,6 +347,8 @@ type state struct {
 	sw *statusWriter
 	// the request's body on its way upstream, nil without one
 	body *clientBody
+	// set when the upstream's answer was made one no shared cache may store
+	private bool
 	// cancel ends the request to the upstream; cut is set when what let it in (its
 	// sign-in, or a public path) ended while it was in flight (see end)
 	cancel context.CancelFunc
@@ -1293,6 +1302,7 @@ func (h *Handler) relayed(resp *http.Response) error {
 	}
 	if st != nil && (st.user != nil || st.sw != nil && st.sw.setsCookie()) {
 		keepPrivate(resp.Header, resp.Trailer)
+		st.private = true
 	}
 	if st != nil && st.body != nil && st.sw != nil && !st.body.ended.Load() &&
 		resp.StatusCode != http.StatusSwitchingProtocols {
