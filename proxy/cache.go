@@ -40,24 +40,20 @@ func keepPrivate(h, trailer http.Header) {
 		delete(trailer, "Cache-Control")
 	}
 	lines := h["Cache-Control"]
-	if len(lines) == 0 || len(lines) > 1 && len(strings.Join(lines, "")) > maxCacheControl ||
-		len(lines[0]) > maxCacheControl {
+	size := 0
+	for _, l := range lines {
+		size += len(l)
+	}
+	if size == 0 || size > maxCacheControl {
 		h["Cache-Control"] = privateOnly
 		return
 	}
 	private, rewrite := false, len(lines) > 1
 	for _, line := range lines {
 		for d := range strings.SplitSeq(line, ",") {
-			name, valued, plain := directive(d)
-			switch {
-			case !plain:
-				rewrite = true
-			case (name == "private" || name == "no-store") && !valued:
-				private = true
-			case name == "private" || name == "no-store" || name == "public" ||
-				name == "s-maxage" || name == "proxy-revalidate":
-				rewrite = true
-			}
+			text, keep, bare := cacheDirective(d)
+			private = private || bare
+			rewrite = rewrite || text != "" && !keep && !bare
 		}
 	}
 	if private && !rewrite {
@@ -66,17 +62,31 @@ func keepPrivate(h, trailer http.Header) {
 	kept := []string{"private"}
 	for _, line := range lines {
 		for d := range strings.SplitSeq(line, ",") {
-			name, valued, plain := directive(d)
-			switch {
-			case !plain || name == "" || name == "private" || name == "public" ||
-				name == "s-maxage" || name == "proxy-revalidate" ||
-				name == "no-store" && valued:
-			default:
-				kept = append(kept, strings.Trim(d, " \t"))
+			if text, keep, _ := cacheDirective(d); keep {
+				kept = append(kept, text)
 			}
 		}
 	}
 	h["Cache-Control"] = []string{strings.Join(kept, ", ")}
+}
+
+// cacheDirective reads directive d of a Cache-Control for keepPrivate: its text without
+// the blanks around it, whether a private answer's Cache-Control keeps it (it is plain,
+// and no private, public, s-maxage, proxy-revalidate or no-store with a value), and
+// whether it is a bare private or no-store, which makes an answer private already.
+func cacheDirective(d string) (text string, keep, bare bool) {
+	text = strings.Trim(d, " \t")
+	name, value, valued := strings.Cut(text, "=")
+	name = strings.ToLower(name)
+	plain := isToken(name) && (!valued || isToken(value))
+	bare = plain && !valued && (name == "private" || name == "no-store")
+	switch name {
+	case "private", "public", "s-maxage", "proxy-revalidate":
+		return text, false, bare
+	case "no-store":
+		return text, plain && !valued, bare
+	}
+	return text, plain, bare
 }
 
 // maxCacheControl bounds the Cache-Control the gateway reads directive by directive; a
@@ -90,15 +100,4 @@ func dropCacheTrailers(h http.Header) {
 	for _, name := range cdnCacheHeaders {
 		delete(h, http.TrailerPrefix+name)
 	}
-}
-
-// directive returns the name of the Cache-Control directive d, in lower case, whether it
-// has a value, and whether d is plain: a token, or a token and a token value
-// (max-age=60), between spaces and tabs alone. A quoted value, which may hold commas, is
-// not.
-func directive(d string) (name string, valued, plain bool) {
-	d = strings.Trim(d, " \t")
-	name, value, valued := strings.Cut(d, "=")
-	return strings.ToLower(name), valued,
-		isToken(name) && (!valued || isToken(value)) || d == ""
 }

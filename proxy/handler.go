@@ -1483,9 +1483,10 @@ type statusWriter struct {
 }
 
 // setsCookie reports whether the gateway set a cookie on the answer before relaying the
-// upstream's (a session cookie re-issued under a newer secret, or cleared).
+// upstream's (a session cookie re-issued under a newer secret, or cleared), as relay
+// found them.
 func (w *statusWriter) setsCookie() bool {
-	return len(w.Header()["Set-Cookie"]) > 0 || len(w.kept[0]) > 0
+	return len(w.kept[0]) > 0
 }
 
 // keptHeaders are the headers the gateway may set on an answer before it relays the
