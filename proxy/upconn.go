@@ -62,9 +62,11 @@ func watchUpstream(ctx context.Context, w http.ResponseWriter, body *clientBody)
 	gone := func() {
 		// An answer that came is relayed whole, however the body fares: the upstream
 		// may close the connection after an answer that did not wait for the body. A
-		// body that failed first is the cause of the close, not its victim.
+		// body that failed first is the cause of the close, not its victim, and so is a
+		// request canceled first: the server ends the request's context as soon as a
+		// read of the client's connection fails, before the read returns its error.
 		if !answered.Load() && !body.ended.Load() && body.st.bodyErr.Load() == nil &&
-			body.gone.CompareAndSwap(false, true) {
+			ctx.Err() == nil && body.gone.CompareAndSwap(false, true) {
 			// unblocks a read of the body waiting for the client
 			http.NewResponseController(w).SetReadDeadline(time.Now())
 		}
