@@ -117,7 +117,7 @@ routes:
 }
 
 // benchRequest is a browser's signed-in GET, with the headers a browser sends.
-func benchRequest(cookie string) *http.Request {
+func benchRequest(tb testing.TB, cookie string) *http.Request {
 	r := httptest.NewRequest(http.MethodGet, "http://app.example.test/admin/report?id=7", nil)
 	r.RemoteAddr = "192.0.2.10:51234"
 	r.Header.Set("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8")
@@ -125,7 +125,10 @@ func benchRequest(cookie string) *http.Request {
 	r.Header.Set("Accept-Language", "en-GB,en;q=0.9")
 	r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0")
 	r.Header.Set("Cookie", "theme=dark; "+session.CookieName+"="+cookie+"; lang=en")
-	return r
+	// the server's requests carry a context that ends when the client goes away
+	ctx, cancel := context.WithCancel(context.Background())
+	tb.Cleanup(cancel)
+	return r.WithContext(ctx)
 }
 
 // discardWriter is a ResponseWriter that keeps nothing but its headers, reused across
@@ -163,7 +166,7 @@ func TestHotPathAllocates(t *testing.T) {
 	e := newBenchEnv(t)
 	count := func(h http.Handler) float64 {
 		w := &discardWriter{h: http.Header{}}
-		r := benchRequest(e.cookie)
+		r := benchRequest(t, e.cookie)
 		hdr := r.Header.Clone()
 		serve := func() {
 			w.reset()
@@ -204,7 +207,7 @@ func BenchmarkHotPath(b *testing.B) {
 	}{{"bare", bare}, {"gateway", e.h}} {
 		b.Run(c.name, func(b *testing.B) {
 			w := &discardWriter{h: http.Header{}}
-			r := benchRequest(e.cookie)
+			r := benchRequest(b, e.cookie)
 			hdr := r.Header.Clone()
 			for b.Loop() {
 				w.reset()
@@ -233,7 +236,7 @@ func BenchmarkCookieDecode(b *testing.B) {
 // cookie read from the header, decoded, looked up, checked against the user, renewed.
 func BenchmarkSessionLookup(b *testing.B) {
 	e := newBenchEnv(b)
-	r := benchRequest(e.cookie)
+	r := benchRequest(b, e.cookie)
 	w := &discardWriter{h: http.Header{}}
 	for b.Loop() {
 		if _, u, err := e.h.identify(w, r); err != nil || u == nil {
@@ -262,7 +265,7 @@ func BenchmarkRuleMatch(b *testing.B) {
 func BenchmarkHeaderRewrite(b *testing.B) {
 	e := newBenchEnv(b)
 	rt := e.h.routes[0]
-	in := benchRequest(e.cookie)
+	in := benchRequest(b, e.cookie)
 	st := &state{route: rt, user: e.user, path: "/admin/report", dpath: "/admin/report"}
 	in = in.WithContext(context.WithValue(in.Context(), stateKey{}, st))
 	hdr := in.Header

@@ -16,6 +16,13 @@ func SetTunnelCheck(d time.Duration) (restore func()) {
 	return func() { tunnelCheck = old }
 }
 
+// OnClientLeft makes f run each time a client goes away while its request's upstream
+// exchange goes on; the returned function removes it.
+func OnClientLeft(f func()) (restore func()) {
+	testHookClientLeft.Store(&f)
+	return func() { testHookClientLeft.Store(nil) }
+}
+
 // SignedInFrom reports whether name has signed in from addr, as the head start under a
 // login flood sees it.
 func (h *Handler) SignedInFrom(name string, addr netip.Addr) bool {

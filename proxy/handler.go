@@ -356,6 +356,27 @@ type state struct {
 	// answer carries the upstream's answer body, to learn whether the upstream cut it
 	// short; kept here so that watching it costs no allocation
 	answer answerBody
+	// the context of an upstream exchange that outlives its client, kept here for the
+	// same reason
+	detached detached
+}
+
+// detached is a context that carries its parent's values and a request's state, but not
+// its parent's end: an upstream exchange that goes on after its client went away.
+type detached struct {
+	parent context.Context
+	st     *state
+}
+
+func (c *detached) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (c *detached) Done() <-chan struct{}       { return nil }
+func (c *detached) Err() error                  { return nil }
+
+func (c *detached) Value(key any) any {
+	if key == (stateKey{}) {
+		return c.st
+	}
+	return c.parent.Value(key)
 }
 
 // answerBody is an upstream's answer body that records the first error reading it other
@@ -620,8 +641,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 			sw.rc.SetReadDeadline(time.Now().Add(h.bodyIdle))
 		}
 	}
-	ctx := context.WithValue(r.Context(), stateKey{}, st)
 	sw, _ := w.(*statusWriter)
+	// A request with nothing left to send keeps its upstream exchange for a while after
+	// its client went away (see clientLeft), so its context is not the client's.
+	keep := sw != nil && body == nil && !st.preflight && !isUpgrade(r)
+	var ctx context.Context
+	if keep {
+		st.detached = detached{parent: r.Context(), st: st}
+		ctx = &st.detached
+	} else {
+		ctx = context.WithValue(r.Context(), stateKey{}, st)
+	}
 	if sw != nil {
 		sw.relay()
 		st.sw = sw
@@ -634,6 +664,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		// still on it.
 		ctx, st.cancel = context.WithCancel(ctx)
 		defer st.cancel()
+		if keep {
+			defer context.AfterFunc(r.Context(), func() { h.clientLeft(sw, st.cancel) })()
+		}
 		if isUpgrade(r) {
 			go h.watchTunnel(ctx, st.end, "websocket", r, st.dpath, st.user,
 				h.sessionValues(r, st))
@@ -1241,6 +1274,39 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		"Try again in a moment.")
 }
 
+// leaveGrace is how long the upstream exchange of a request with nothing left to send
+// goes on after its client went away, and leaveDrain how much of the answer is read
+// meanwhile. An answer that ends within both is dropped and leaves its upstream
+// connection to serve another request, where canceling the exchange would close it and
+// make the next request dial anew: a browser leaving a page, a load generator stopping,
+// would each cost the app as many new connections as requests were in flight.
+const (
+	leaveGrace = time.Second
+	leaveDrain = 256 << 10
+)
+
+// errClientLeft ends the relay of an answer whose client went away once leaveDrain bytes
+// of it were dropped.
+var errClientLeft = errors.New("the client went away")
+
+// clientLeft records that the client of the answer sw relays went away, which drops
+// what is written of the answer from then on, and has the upstream exchange canceled
+// after leaveGrace, or at once at the shutdown deadline.
+func (h *Handler) clientLeft(sw *statusWriter, cancel context.CancelFunc) {
+	sw.left.Store(true)
+	if f := testHookClientLeft.Load(); f != nil {
+		(*f)()
+	}
+	if h.cutting.Load() {
+		cancel()
+		return
+	}
+	time.AfterFunc(leaveGrace, cancel)
+}
+
+// testHookClientLeft, when set, runs each time clientLeft does.
+var testHookClientLeft atomic.Pointer[func()]
+
 // StatusClientClosed is the status the access record and the metrics give a request
 // whose client went away before it was answered, as nginx's logs do: no answer is sent,
 // and it is not counted as an error of the gateway or of the app.
@@ -1480,6 +1546,10 @@ type statusWriter struct {
 	switched bool
 	// gone is set when the client went away before an answer was written
 	gone bool
+	// left is set when the client went away while the answer was relayed; what comes
+	// after is dropped, up to leaveDrain bytes
+	left    atomic.Bool
+	dropped int
 }
 
 // setsCookie reports whether the gateway set a cookie on the answer before relaying the
@@ -1541,6 +1611,15 @@ func (w *statusWriter) WriteHeader(code int) {
 		}
 		w.cleared = false
 	}
+	if w.code == 0 && w.left.Load() {
+		// the client went away before the answer: it is read and dropped (see
+		// clientLeft), and recorded as never sent
+		w.gone = true
+		if w.st != nil && w.st.reason == "" {
+			w.st.reason = "client went away"
+		}
+		return
+	}
 	if w.code == 0 {
 		w.code = code
 		if !w.forward && !w.read && w.req != nil && w.req.ContentLength != 0 {
@@ -1555,6 +1634,12 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.left.Load() {
+		if w.dropped += len(b); w.dropped > leaveDrain {
+			return 0, errClientLeft
+		}
+		return len(b), nil
 	}
 	if w.stall > 0 {
 		w.rc.SetWriteDeadline(time.Now().Add(w.stall))

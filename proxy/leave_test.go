@@ -1,0 +1,152 @@
+package proxy_test
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/frontgate/gateway/proxy"
+)
+
+// heldUpstream answers each request once release is closed, with size bytes, and
+// counts the connections it accepts. Each request is announced on arrived first.
+type heldUpstream struct {
+	*httptest.Server
+	arrived  chan string
+	release  chan struct{}
+	canceled chan string // the paths whose requests the gateway gave up on
+	conns    atomic.Int32
+}
+
+func newHeldUpstream(t *testing.T, size int) *heldUpstream {
+	u := &heldUpstream{arrived: make(chan string, 8), release: make(chan struct{}),
+		canceled: make(chan string, 8)}
+	u.Server = httptest.NewUnstartedServer(http.HandlerFunc(
+		func(w http.ResponseWriter, r *http.Request) {
+			u.arrived <- r.URL.Path
+			select {
+			case <-u.release:
+			case <-r.Context().Done():
+				u.canceled <- r.URL.Path
+				return
+			}
+			w.Header().Set("Content-Length", strconv.Itoa(size))
+			w.Write([]byte(strings.Repeat("x", size)))
+		}))
+	u.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			u.conns.Add(1)
+		}
+	}
+	u.Start()
+	t.Cleanup(u.Close)
+	return u
+}
+
+// leaveEarly sends a request for path to the gateway and closes its connection once the
+// upstream has the request and the gateway has seen the client go.
+func leaveEarly(t *testing.T, e *secEnv, up *heldUpstream, path string) {
+	t.Helper()
+	var once sync.Once
+	left := make(chan struct{})
+	t.Cleanup(proxy.OnClientLeft(func() { once.Do(func() { close(left) }) }))
+	c, err := net.Dial("tcp", e.gw.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: "+secHost+"\r\n\r\n")
+	if got := receive(t, up.arrived, "the request upstream"); got != path {
+		t.Fatalf("upstream got %s, want %s", got, path)
+	}
+	c.Close()
+	select {
+	case <-left:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the gateway did not see the client go")
+	}
+}
+
+// receive returns what comes on ch, failing t if nothing does within 10 s.
+func receive(t *testing.T, ch chan string, what string) string {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no sign of %s", what)
+		return ""
+	}
+}
+
+// leftRecord waits for the access record of path and checks it tells of a client that
+// went away before its answer.
+func leftRecord(t *testing.T, e *secEnv, path string) {
+	t.Helper()
+	var rec map[string]any
+	if !waitFor(10*time.Second, func() bool { rec = e.logs.lastRequest(path); return rec != nil }) {
+		t.Fatalf("no access record of %s", path)
+	}
+	if rec["status"] != float64(proxy.StatusClientClosed) ||
+		rec["reason"] != "client went away" || rec["bytes"] != float64(0) {
+		t.Errorf("record %v, want status 499, no bytes and the client gone", rec)
+	}
+}
+
+// TestClientLeavingKeepsUpstreamConnection: a client that goes away before the answer to
+// its GET does not close the upstream connection under the answer. The answer is read
+// and dropped, and the next request goes over the same connection; one too long to
+// drop is cut, and its connection with it.
+func TestClientLeavingKeepsUpstreamConnection(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		size      int
+		wantConns int32
+	}{
+		{"short answer", 100, 1},
+		{"answer of 100 KiB", 100 << 10, 1},
+		{"answer past what is dropped", 4 << 20, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			up := newHeldUpstream(t, c.size)
+			e := newSecEnv(t, secOptions{config: "  - path: /held/\n    upstream: \"" +
+				up.URL + "\"\n    public: [/held/]\n"})
+			leaveEarly(t, e, up, "/held/gone")
+			close(up.release)
+			leftRecord(t, e, "/held/gone")
+
+			res, err := http.Get("http://" + e.gw.Listener.Addr().String() + "/held/next")
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _ := io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK || n != int64(c.size) {
+				t.Fatalf("next request: status %d, %d bytes; want 200, %d bytes",
+					res.StatusCode, n, c.size)
+			}
+			if got := up.conns.Load(); got != c.wantConns {
+				t.Errorf("the upstream accepted %d connections, want %d", got, c.wantConns)
+			}
+		})
+	}
+}
+
+// TestClientLeavingEndsUpstreamExchange: an answer that does not come within the grace
+// after the client went away is given up: the upstream sees its request canceled.
+func TestClientLeavingEndsUpstreamExchange(t *testing.T) {
+	up := newHeldUpstream(t, 100)
+	e := newSecEnv(t, secOptions{config: "  - path: /held/\n    upstream: \"" + up.URL +
+		"\"\n    public: [/held/]\n"})
+	leaveEarly(t, e, up, "/held/slow")
+	if got := receive(t, up.canceled, "the upstream request canceled"); got != "/held/slow" {
+		t.Fatalf("canceled %s, want /held/slow", got)
+	}
+	leftRecord(t, e, "/held/slow")
+}
