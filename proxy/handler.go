@@ -114,6 +114,9 @@ type Handler struct {
 	tunnelCheck  time.Duration           // how often an open websocket's sign-in is checked
 	next         atomic.Pointer[Handler] // the handler that replaced this one, if any
 	hop          []string                // this gateway's HopHeader value
+	// the upstream transports the handler made, by what sets each apart; none when
+	// Options.Transport was given
+	transports map[transportKey]*http.Transport
 }
 
 // New returns a Handler for o.
@@ -127,8 +130,10 @@ func New(o Options) (*Handler, error) {
 		lg = slog.New(slog.DiscardHandler)
 	}
 	tr := o.Transport
+	var transports map[transportKey]*http.Transport
 	if tr == nil {
-		tr = NewTransport()
+		t := NewTransport()
+		tr, transports = t, map[transportKey]*http.Transport{{}: t}
 	}
 	h := &Handler{
 		auth:      o.Auth,
@@ -185,6 +190,7 @@ func New(o Options) (*Handler, error) {
 		}
 	}
 	h.csp = contentSecurityPolicy(cfg.AllowedRedirectHosts)
+	h.transports = transports
 
 	if o.Assertions != nil {
 		h.assertions = assertion.NewCache(o.Assertions, assertion.DefaultCacheSize)
@@ -1683,9 +1689,11 @@ func (s *slogWriter) Write(p []byte) (int, error) {
 // learned of sign-ins: the throttle's counts (unless its limits changed), where users
 // signed in from, the one-time codes they used or got wrong and the Basic credentials
 // it checked. A reload, which a change of the config file brings, must not wipe a
-// guesser's count or let a used code be used again. Call it before h serves; old may go on serving
+// guesser's count or let a used code be used again. h also takes over old's connections
+// to the apps (see adoptTransports). Call it before h serves; old may go on serving
 // meanwhile, into the same records.
 func (h *Handler) Inherit(old *Handler) {
+	h.adoptTransports(old)
 	if old.limits == h.limits {
 		h.throttle = old.throttle
 	}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/frontgate/gateway/config"
 )
@@ -68,7 +69,7 @@ func (h *Handler) newRoute(rc config.Route, tr http.RoundTripper, given bool,
 	}
 	if t, ok := tr.(*http.Transport); ok && !given &&
 		(rc.UpstreamCA != "" || rc.UpstreamServerName != "" || rc.UpstreamTimeout > 0) {
-		own, err := routeTransport(t, rc)
+		own, err := h.routeTransport(t, rc)
 		if err != nil {
 			return nil, err
 		}
@@ -122,27 +123,65 @@ func mergeIdentity(a, b config.IdentityHeaders) config.IdentityHeaders {
 	return a
 }
 
-// routeTransport copies t with the route's upstream TLS roots, server name and
-// response timeout.
-func routeTransport(t *http.Transport, rc config.Route) (*http.Transport, error) {
+// transportKey is what sets an upstream transport apart from the shared one, the zero
+// key: a route's upstream TLS roots (the certificates themselves, so that a file
+// changed on disk makes another key), server name and answer timeout.
+type transportKey struct {
+	ca, serverName string
+	timeout        time.Duration
+}
+
+// routeTransport returns a copy of t with the route's upstream TLS roots, server name
+// and answer timeout, one for all the routes of h that set the same.
+func (h *Handler) routeTransport(t *http.Transport, rc config.Route) (*http.Transport,
+	error) {
+	k := transportKey{serverName: rc.UpstreamServerName, timeout: rc.UpstreamTimeout}
+	if rc.UpstreamCA != "" {
+		pem, err := os.ReadFile(rc.UpstreamCA)
+		if err != nil {
+			return nil, fmt.Errorf("reading upstream_ca: %w", err)
+		}
+		k.ca = string(pem)
+	}
+	if own := h.transports[k]; own != nil {
+		return own, nil
+	}
 	own := t.Clone()
 	own.ResponseHeaderTimeout = rc.UpstreamTimeout
 	if rc.UpstreamCA != "" || rc.UpstreamServerName != "" {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: rc.UpstreamServerName}
-		if rc.UpstreamCA != "" {
-			pem, err := os.ReadFile(rc.UpstreamCA)
-			if err != nil {
-				return nil, fmt.Errorf("reading upstream_ca: %w", err)
-			}
+		if k.ca != "" {
 			tc.RootCAs = x509.NewCertPool()
-			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			if !tc.RootCAs.AppendCertsFromPEM([]byte(k.ca)) {
 				return nil, fmt.Errorf("upstream_ca %s: no PEM certificate in the file",
 					rc.UpstreamCA)
 			}
 		}
 		own.TLSClientConfig = tc
 	}
+	h.transports[k] = own
 	return own, nil
+}
+
+// adoptTransports has h carry its upstream requests over the transports of old, the
+// handler it replaces, wherever both have one with the same settings, so that the
+// connections old keeps open to the apps serve h too: otherwise each reload would have
+// every app accept new ones, while old's sat idle. old's other transports close their
+// connections as they fall idle.
+func (h *Handler) adoptTransports(old *Handler) {
+	for k, ot := range old.transports {
+		t, ok := h.transports[k]
+		if !ok {
+			ot.CloseIdleConnections()
+			continue
+		}
+		for _, rt := range h.routes {
+			if rt.proxy.Transport == t {
+				rt.proxy.Transport = ot
+			}
+		}
+		h.transports[k] = ot
+	}
 }
 
 // hostRank orders how specifically a route names its host: exact, then wildcards by

@@ -7,11 +7,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -372,5 +374,56 @@ func TestReloadKeepsWhatSignInsTaught(t *testing.T) {
 	// the record tells a code used before from a wrong one
 	if !strings.Contains(logs.String(), "reason=\"code used before\"") {
 		t.Errorf("no audit record of erin's code used before:\n%s", logs.String())
+	}
+}
+
+// TestReloadKeepsUpstreamConnections: a reload goes on over the connections the gateway
+// keeps open to the app, as long as the route's transport settings stay the same; a
+// route that changes them gets connections of its own.
+func TestReloadKeepsUpstreamConnections(t *testing.T) {
+	var conns atomic.Int32
+	up := httptest.NewUnstartedServer(http.HandlerFunc(
+		func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	up.Start()
+	t.Cleanup(up.Close)
+	path := writeConfig(t, up.URL)
+	g, logs := openLogged(t, path)
+	gw := httptest.NewServer(g)
+	t.Cleanup(gw.Close)
+	orig, _ := os.ReadFile(path)
+	for i, step := range []struct {
+		name   string
+		public string // the route's public prefixes
+		route  string // more keys of the route
+		tail   string // more keys of the config
+		conns  int32  // the connections the app accepted in all, after the step
+	}{
+		{"before any reload", "[/public/]", "", "", 1},
+		{"a page title edited", "[/public/]", "", "pages:\n  title: Edited\n", 1},
+		{"a public prefix added", "[/public/, /open/]", "", "", 1},
+		{"the route's answer timeout set", "[/public/]", "    upstream_timeout: 5s\n", "", 2},
+		{"the title edited again", "[/public/]", "    upstream_timeout: 5s\n",
+			"pages:\n  title: Again\n", 2},
+	} {
+		if i > 0 {
+			text := strings.Replace(string(orig), "[/public/]\n", step.public+"\n"+step.route,
+				1)
+			os.WriteFile(path, []byte(text+step.tail), 0o600)
+			if err := g.reload("test"); err != nil {
+				t.Fatalf("%s: %v; log:\n%s", step.name, err, logs.String())
+			}
+		}
+		if code := statusOf(t, gw.Client(), gw.URL+"/public/x"); code != http.StatusOK {
+			t.Fatalf("%s: status %d", step.name, code)
+		}
+		if got := conns.Load(); got != step.conns {
+			t.Errorf("%s: the app accepted %d connections in all, want %d", step.name, got,
+				step.conns)
+		}
 	}
 }
