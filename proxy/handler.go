@@ -648,7 +648,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		}
 	}
 	sw, _ := w.(*statusWriter)
-	// A request with nothing left to send keeps its upstream exchange for a while after
+	// A request without a body keeps its upstream exchange for a while after
 	// its client went away (see clientLeft), so its context is not the client's.
 	keep := sw != nil && body == nil && !st.preflight && !isUpgrade(r)
 	var ctx context.Context
@@ -1280,7 +1280,7 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		"Try again in a moment.")
 }
 
-// leaveGrace is how long the upstream exchange of a request with nothing left to send
+// leaveGrace is how long the upstream exchange of a request without a body
 // goes on after its client went away, and leaveDrain how much of the answer is read
 // meanwhile. An answer that ends within both is dropped and leaves its upstream
 // connection to serve another request, where canceling the exchange would close it and

@@ -109,6 +109,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "gateway version: unexpected argument %q\n%s", args[0], usage)
 			return 2
 		}
+		if len(args) > 0 {
+			fmt.Fprintln(stdout, "usage: gateway version  (prints the gateway's version)")
+			return 0
+		}
 		fmt.Fprintln(stdout, "gateway", versionString())
 		return 0
 	}
@@ -140,6 +144,15 @@ func configFlags(name string, args []string, stderr io.Writer) (string, int, boo
 		return "", 2, false
 	}
 	return *path, 0, true
+}
+
+// withUsage has fs print line, the command's synopsis, before its flags when help is
+// asked for or a flag is not one it takes.
+func withUsage(fs *flag.FlagSet, line string) {
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), line)
+		fs.PrintDefaults()
+	}
 }
 
 // flagExit is the exit code of a command whose flags did not parse with err: 0 when
@@ -347,9 +360,13 @@ func (h headerFlags) Set(v string) error {
 	return nil
 }
 
+const explainUsage = "usage: gateway explain [-config FILE] [-user NAME] [-from ADDR] " +
+	"[-H 'Name: value'] METHOD URL\n"
+
 func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("gateway explain", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	withUsage(fs, explainUsage)
 	path := fs.String("config", "gateway.yaml", "config `file`")
 	user := fs.String("user", "", "sign the request in as this `user`")
 	from := fs.String("from", "", "client `address` (default 192.0.2.1)")
@@ -367,8 +384,7 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		pos = append(pos, fs.Arg(0))
 	}
 	if len(pos) != 2 {
-		fmt.Fprintln(stderr, "usage: gateway explain [-config FILE] [-user NAME] "+
-			"[-from ADDR] [-H 'Name: value'] METHOD URL")
+		fmt.Fprint(stderr, explainUsage)
 		return 2
 	}
 	forwarded, err := server.Explain(ctx, *path, server.ExplainRequest{User: *user,

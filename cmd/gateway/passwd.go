@@ -29,6 +29,7 @@ const passwdUsage = `usage: gateway passwd [-config FILE] [-add] NAME
 func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("gateway passwd", flag.ContinueOnError)
 	flags.SetOutput(stderr)
+	withUsage(flags, passwdUsage)
 	path := flags.String("config", "gateway.yaml", "config `file`")
 	add := flags.Bool("add", false, "add the user, who must not be in the users file yet")
 	if err := flags.Parse(args); err != nil {

@@ -27,6 +27,7 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	fs := flag.NewFlagSet("gateway sessions", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	withUsage(fs, sessionsUsage)
 	path := fs.String("config", "gateway.yaml", "config `file`")
 	user := fs.String("user", "", "only the sessions of this `user`")
 	id := fs.String("id", "", "the session with this `id`, as listed (revoke only)")
