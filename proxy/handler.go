@@ -686,6 +686,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		defer unwatch()
 	}
 	rt.proxy.ServeHTTP(w, r.WithContext(ctx))
+	if keep && sw.left.Load() {
+		// The answer was read to its end and dropped. Returning would have the server
+		// finish it, to a client that may only have half-closed its connection: with a
+		// 200 and no body where it went before the answer, or with the end of a body cut
+		// short, which would pass for whole. The request ends without an answer instead.
+		if sw.code == 0 {
+			h.clientGone(w, st)
+		}
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // passesPreflight reports whether r is a CORS preflight that route rt, and every other

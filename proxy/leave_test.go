@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"bufio"
 	"io"
 	"net"
 	"net/http"
@@ -149,4 +150,85 @@ func TestClientLeavingEndsUpstreamExchange(t *testing.T) {
 		t.Fatalf("canceled %s, want /held/slow", got)
 	}
 	leftRecord(t, e, "/held/slow")
+}
+
+// TestHalfClosedClientGetsNoMadeUpAnswer: a client that half-closes its connection is
+// taken for gone, but may still read. What it gets is what it would have got had the
+// request been canceled: no answer at all when it left before one, and a body that does
+// not end properly when it left in the middle, never a 200 standing in for the app's
+// status or a cut body passing for whole.
+func TestHalfClosedClientGetsNoMadeUpAnswer(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan string, 2)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- r.URL.Path
+		if r.URL.Path == "/held/part" {
+			w.Write([]byte(strings.Repeat("x", 20000))) // sent chunked, flushed below
+			w.(http.Flusher).Flush()
+		}
+		<-release
+		if r.URL.Path == "/held/moved" {
+			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+			return
+		}
+		w.Write([]byte(strings.Repeat("y", 20000)))
+	}))
+	t.Cleanup(up.Close)
+	e := newSecEnv(t, secOptions{config: "  - path: /held/\n    upstream: \"" + up.URL +
+		"\"\n    public: [/held/]\n"})
+	left := make(chan struct{}, 4)
+	t.Cleanup(proxy.OnClientLeft(func() {
+		select {
+		case left <- struct{}{}:
+		default:
+		}
+	}))
+
+	send := func(path string) *net.TCPConn {
+		c, err := net.Dial("tcp", e.gw.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(20 * time.Second))
+		io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: "+secHost+"\r\n\r\n")
+		if got := receive(t, arrived, "the request upstream"); got != path {
+			t.Fatalf("upstream got %s, want %s", got, path)
+		}
+		return c.(*net.TCPConn)
+	}
+	halfClose := func(c *net.TCPConn) {
+		c.CloseWrite()
+		select {
+		case <-left:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the gateway did not see the client go")
+		}
+	}
+
+	// before the answer: nothing, where the app would have answered 302
+	c := send("/held/moved")
+	halfClose(c)
+	release <- struct{}{}
+	if got, _ := io.ReadAll(c); len(got) != 0 {
+		t.Errorf("a client gone before its answer read %q, want nothing", got)
+	}
+	c.Close()
+	leftRecord(t, e, "/held/moved")
+
+	// in the middle of the answer: its start, and no end
+	c = send("/held/part")
+	br := bufio.NewReader(c)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(res.Body, make([]byte, 20000)); err != nil {
+		t.Fatalf("the answer's start: %v", err)
+	}
+	halfClose(c)
+	release <- struct{}{}
+	if n, err := io.Copy(io.Discard, res.Body); err == nil {
+		t.Errorf("the rest of a body cut short read whole (%d bytes more), want an error", n)
+	}
+	c.Close()
 }
