@@ -23,6 +23,19 @@ func OnClientLeft(f func()) (restore func()) {
 	return func() { testHookClientLeft.Store(nil) }
 }
 
+// SetLinger sets how long an upstream exchange goes on after its client went away, and
+// how many may at once; the returned function restores both.
+func SetLinger(grace time.Duration, most int32) (restore func()) {
+	testLinger.Store(&struct {
+		grace time.Duration
+		most  int32
+	}{grace, most})
+	return func() { testLinger.Store(nil) }
+}
+
+// Lingering returns how many upstream exchanges go on after their clients went away.
+func Lingering() int32 { return lingering.Load() }
+
 // SignedInFrom reports whether name has signed in from addr, as the head start under a
 // login flood sees it.
 func (h *Handler) SignedInFrom(name string, addr netip.Addr) bool {

@@ -671,6 +671,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		ctx, st.cancel = context.WithCancel(ctx)
 		defer st.cancel()
 		if keep {
+			defer sw.settle()
 			defer context.AfterFunc(r.Context(), func() { h.clientLeft(sw, st.cancel) })()
 		}
 		if isUpgrade(r) {
@@ -1290,16 +1291,29 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		"Try again in a moment.")
 }
 
-// leaveGrace is how long the upstream exchange of a request without a body
-// goes on after its client went away, and leaveDrain how much of the answer is read
-// meanwhile. An answer that ends within both is dropped and leaves its upstream
-// connection to serve another request, where canceling the exchange would close it and
-// make the next request dial anew: a browser leaving a page, a load generator stopping,
-// would each cost the app as many new connections as requests were in flight.
+// leaveGrace is how long the upstream exchange of a request without a body goes on after
+// its client went away, and leaveDrain how much of the answer is read meanwhile. An
+// answer that ends within both is dropped and leaves its upstream connection to serve
+// another request, where canceling the exchange would close it and make the next
+// request dial anew: a browser leaving a page, a load generator stopping, would each
+// cost the app as many new connections as requests were in flight. At most
+// maxLingering such exchanges go on at once, so that a client opening requests and
+// dropping them as fast as it can holds no more of the gateway's connections to the
+// apps than that; past it, a request whose client went away is canceled at once.
 const (
-	leaveGrace = time.Second
-	leaveDrain = 256 << 10
+	leaveGrace   = time.Second
+	leaveDrain   = 256 << 10
+	maxLingering = 256
 )
+
+// testLinger, when set, stands in for leaveGrace and maxLingering.
+var testLinger atomic.Pointer[struct {
+	grace time.Duration
+	most  int32
+}]
+
+// lingering counts the upstream exchanges going on after their clients went away.
+var lingering atomic.Int32
 
 // errClientLeft ends the relay of an answer whose client went away once leaveDrain bytes
 // of it were dropped.
@@ -1317,7 +1331,35 @@ func (h *Handler) clientLeft(sw *statusWriter, cancel context.CancelFunc) {
 		cancel()
 		return
 	}
-	time.AfterFunc(leaveGrace, cancel)
+	grace, most := leaveGrace, int32(maxLingering)
+	if l := testLinger.Load(); l != nil {
+		grace, most = l.grace, l.most
+	}
+	if lingering.Add(1) > most {
+		lingering.Add(-1)
+		cancel()
+		return
+	}
+	if !sw.linger.CompareAndSwap(lingerNone, lingerOn) {
+		lingering.Add(-1) // the request ended meanwhile
+		return
+	}
+	time.AfterFunc(grace, cancel)
+}
+
+// What a statusWriter's linger holds: whether its upstream exchange goes on after its
+// client went away, and is counted in lingering, or its request has ended.
+const (
+	lingerNone int32 = iota
+	lingerOn
+	lingerDone
+)
+
+// settle marks the request of w ended, and takes it out of lingering if it was counted.
+func (w *statusWriter) settle() {
+	if w.linger.Swap(lingerDone) == lingerOn {
+		lingering.Add(-1)
+	}
 }
 
 // testHookClientLeft, when set, runs each time clientLeft does.
@@ -1566,6 +1608,7 @@ type statusWriter struct {
 	// after is dropped, up to leaveDrain bytes
 	left    atomic.Bool
 	dropped int
+	linger  atomic.Int32 // see clientLeft
 }
 
 // setsCookie reports whether the gateway set a cookie on the answer before relaying the

@@ -232,3 +232,32 @@ func TestHalfClosedClientGetsNoMadeUpAnswer(t *testing.T) {
 	}
 	c.Close()
 }
+
+// TestLingeringBounded: past the most exchanges that may go on after their clients went
+// away, a request whose client goes away is canceled at once, and the count goes back
+// to none once the exchanges end.
+func TestLingeringBounded(t *testing.T) {
+	t.Cleanup(proxy.SetLinger(time.Minute, 1))
+	up := newHeldUpstream(t, 100)
+	e := newSecEnv(t, secOptions{config: "  - path: /held/\n    upstream: \"" + up.URL +
+		"\"\n    public: [/held/]\n"})
+	leaveEarly(t, e, up, "/held/first") // goes on: the grace is a minute
+	leaveEarly(t, e, up, "/held/second")
+	if got := receive(t, up.canceled, "a request canceled"); got != "/held/second" {
+		t.Fatalf("canceled %s, want /held/second, past the bound", got)
+	}
+	leftRecord(t, e, "/held/second")
+	if n := proxy.Lingering(); n != 1 {
+		t.Errorf("%d exchanges counted as going on, want 1", n)
+	}
+	close(up.release)
+	leftRecord(t, e, "/held/first")
+	if !waitFor(10*time.Second, func() bool { return proxy.Lingering() == 0 }) {
+		t.Errorf("%d exchanges still counted once all ended", proxy.Lingering())
+	}
+	select {
+	case p := <-up.canceled:
+		t.Errorf("%s canceled too, want it answered", p)
+	default:
+	}
+}
