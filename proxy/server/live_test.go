@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -425,5 +426,20 @@ func TestReloadKeepsUpstreamConnections(t *testing.T) {
 			t.Errorf("%s: the app accepted %d connections in all, want %d", step.name, got,
 				step.conns)
 		}
+	}
+}
+
+// TestStandardLogCarried: what Go's transport writes to the standard logger, about an
+// upstream that sent bytes no request asked for, reaches the gateway's log without the
+// bytes, which may be another user's answer.
+func TestStandardLogCarried(t *testing.T) {
+	up := newUpstream(t)
+	_, logs := runLogged(t, writeConfig(t, up))
+	log.Printf("Unsolicited response received on idle HTTP channel starting with %q; err=%v",
+		"HTTP/1.1 200 OK\r\nSet-Cookie: app_session=s3cr3t\r\n", nil)
+	got := logs.String()
+	if !strings.Contains(got, "upstream sent bytes no request asked for") ||
+		strings.Contains(got, "s3cr3t") {
+		t.Errorf("log:\n%s\nwant the warning, without the bytes", got)
 	}
 }

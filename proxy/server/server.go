@@ -168,6 +168,9 @@ func Run(ctx context.Context, o Options) error {
 		lg = NewLogger(w, cfg.Log)
 	}
 	defer FlushLog(lg)
+	prev := log.Writer()
+	log.SetOutput(stdLog{lg})
+	defer log.SetOutput(prev)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// A users file that cannot be read stops the start before state_dir is made or
@@ -415,6 +418,22 @@ func NewLogger(w io.Writer, c config.Log) *slog.Logger {
 
 // serverLog routes the http.Server's own log lines to slog.
 type serverLog struct{ lg *slog.Logger }
+
+// stdLog carries into the gateway's log what the standard library writes to its
+// default logger. Go's HTTP transport does, when an upstream sends bytes no request
+// asked for, and quotes them: they may be an answer meant for another user, cookies and
+// all, so the record tells of them without them.
+type stdLog struct{ lg *slog.Logger }
+
+func (s stdLog) Write(p []byte) (int, error) {
+	msg := strings.TrimSpace(string(p))
+	if strings.Contains(msg, "Unsolicited response received on idle HTTP channel") {
+		s.lg.Warn("upstream sent bytes no request asked for; its connection is closed")
+	} else {
+		s.lg.Warn("go", "message", msg)
+	}
+	return len(p), nil
+}
 
 func (d serverLog) Write(p []byte) (int, error) {
 	msg := strings.TrimSpace(string(p))
