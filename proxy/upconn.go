@@ -23,6 +23,11 @@ func dialUpstream(ctx context.Context, network, addr string) (net.Conn, error) {
 	return &upstreamConn{Conn: c}, nil
 }
 
+// TODO: bytes an upstream sends past the end of its answer are framed by Go's transport
+// alone, which hands them to the next request on the connection when that request took
+// it before the transport saw them; telling the answers apart would need reading the
+// answers' framing here, on the bytes as they come.
+
 // upstreamConn is a connection to an upstream. When it closes, with an HTTP/1 request
 // still sending its body on it, it calls that request's onClose.
 //
