@@ -1285,7 +1285,7 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		return
 	}
 	h.metrics.upstreamError(route)
-	h.log.Error("upstream unreachable", "route", route, "error", err,
+	h.log.Error("upstream unreachable", "route", route, "error", errorText(err),
 		"client_ip", h.clientIP(r).String())
 	h.errorPage(w, r, http.StatusBadGateway, "The application is not answering. "+
 		"Try again in a moment.")
@@ -1364,6 +1364,20 @@ func (w *statusWriter) settle() {
 
 // testHookClientLeft, when set, runs each time clientLeft does.
 var testHookClientLeft atomic.Pointer[func()]
+
+// errorText is err's text for the log, without the bytes of an upstream's answer that
+// some of Go's transport errors quote (a malformed status line or header): an answer
+// that fails to parse may be bytes meant for another request, another user's.
+func errorText(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "malformed MIME header line:"); i >= 0 {
+		return msg[:i+len("malformed MIME header line")]
+	}
+	if i := strings.IndexByte(msg, '"'); i >= 0 {
+		return strings.TrimSpace(msg[:i])
+	}
+	return msg
+}
 
 // StatusClientClosed is the status the access record and the metrics give a request
 // whose client went away before it was answered, as nginx's logs do: no answer is sent,
@@ -1711,6 +1725,11 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (w *statusWriter) Flush() {
+	if w.left.Load() {
+		// nothing goes out once the client went away: a flush before any answer was
+		// written would send the server's own 200 in its place
+		return
+	}
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
