@@ -167,7 +167,8 @@ func (h *Handler) routeTransport(t *http.Transport, rc config.Route) (*http.Tran
 // handler it replaces, wherever both have one with the same settings, so that the
 // connections old keeps open to the apps serve h too: otherwise each reload would have
 // every app accept new ones, while old's sat idle. old's other transports close their
-// connections as they fall idle.
+// idle connections, and so does one taken over whose routes no longer reach an app they
+// reached (those to the apps still reached are opened again as needed).
 func (h *Handler) adoptTransports(old *Handler) {
 	for k, ot := range old.transports {
 		t, ok := h.transports[k]
@@ -181,7 +182,27 @@ func (h *Handler) adoptTransports(old *Handler) {
 			}
 		}
 		h.transports[k] = ot
+		if !reachesAll(h.routes, old.routes, ot) {
+			ot.CloseIdleConnections()
+		}
 	}
+}
+
+// reachesAll reports whether the routes of now that go through t reach every upstream
+// the routes of before that went through t reached.
+func reachesAll(now, before []*route, t http.RoundTripper) bool {
+	reached := map[string]bool{}
+	for _, rt := range now {
+		if rt.proxy.Transport == t {
+			reached[rt.upstream.Scheme+"://"+rt.upstream.Host] = true
+		}
+	}
+	for _, rt := range before {
+		if rt.proxy.Transport == t && !reached[rt.upstream.Scheme+"://"+rt.upstream.Host] {
+			return false
+		}
+	}
+	return true
 }
 
 // hostRank orders how specifically a route names its host: exact, then wildcards by

@@ -443,3 +443,40 @@ func TestStandardLogCarried(t *testing.T) {
 		t.Errorf("log:\n%s\nwant the warning, without the bytes", got)
 	}
 }
+
+// TestReloadClosesConnectionsToRemovedApps: the connections kept open to an app that no
+// route reaches after a reload are closed, not left until they time out.
+func TestReloadClosesConnectionsToRemovedApps(t *testing.T) {
+	up := newUpstream(t)
+	closed := make(chan struct{}, 4)
+	b := httptest.NewUnstartedServer(http.HandlerFunc(
+		func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "b") }))
+	b.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	b.Start()
+	t.Cleanup(b.Close)
+	route := "  - path: /b/\n    upstream: \"" + b.URL + "\"\n    public: [/b/]\n"
+	path := writeConfig(t, up, route)
+	g, logs := openLogged(t, path)
+	gw := httptest.NewServer(g)
+	t.Cleanup(gw.Close)
+	if code := statusOf(t, gw.Client(), gw.URL+"/b/x"); code != http.StatusOK {
+		t.Fatalf("/b/x: status %d", code)
+	}
+	text, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(text), route, "", 1)), 0o600)
+	if err := g.reload("test"); err != nil {
+		t.Fatalf("reload: %v; log:\n%s", err, logs.String())
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Error("the connection to the removed app is still open")
+	}
+	if code := statusOf(t, gw.Client(), gw.URL+"/public/x"); code != http.StatusOK {
+		t.Errorf("the remaining app after the reload: status %d", code)
+	}
+}
