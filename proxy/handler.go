@@ -1321,7 +1321,8 @@ var errClientLeft = errors.New("the client went away")
 
 // clientLeft records that the client of the answer sw relays went away, which drops
 // what is written of the answer from then on, and has the upstream exchange canceled
-// after leaveGrace, or at once at the shutdown deadline.
+// after leaveGrace; at once at the shutdown deadline, or when maxLingering exchanges
+// already go on.
 func (h *Handler) clientLeft(sw *statusWriter, cancel context.CancelFunc) {
 	sw.left.Store(true)
 	if f := testHookClientLeft.Load(); f != nil {
