@@ -1667,10 +1667,15 @@ func (w *statusWriter) WriteHeader(code int) {
 		if code != http.StatusSwitchingProtocols {
 			dropGatewayCookieLines(w.Header())
 			w.cleared = w.forward
-			if w.st != nil && w.st.preflight {
+			switch {
+			case w.st != nil && w.st.preflight:
 				// the answer to a preflight without a session is its final status and
 				// CORS headers alone (see preflightAnswer): no interim one goes out
 				return
+			case w.left.Load():
+				return // nothing goes to a client that went away
+			case w.req != nil && !w.req.ProtoAtLeast(1, 1):
+				return // HTTP/1.0 has no interim answers, and its clients take none
 			}
 		}
 		w.ResponseWriter.WriteHeader(code)

@@ -171,6 +171,11 @@ func TestHalfClosedClientGetsNoMadeUpAnswer(t *testing.T) {
 		case "/held/moved":
 			http.Redirect(w, r, "/elsewhere", http.StatusFound)
 			return
+		case "/held/hinted": // an interim answer, then the final one
+			w.Header().Set("Link", "</style.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+			return
 		case "/held/streamed": // no length: relayed as it comes, flushed each time
 			w.WriteHeader(http.StatusNotFound)
 			for range 3 {
@@ -213,9 +218,9 @@ func TestHalfClosedClientGetsNoMadeUpAnswer(t *testing.T) {
 		}
 	}
 
-	// before the answer: nothing, where the app would have answered 302, or streamed a
-	// 404 that the gateway flushes as it comes
-	for _, path := range []string{"/held/moved", "/held/streamed"} {
+	// before the answer: nothing, where the app would have answered 302, streamed a 404
+	// that the gateway flushes as it comes, or sent 103 first
+	for _, path := range []string{"/held/moved", "/held/streamed", "/held/hinted"} {
 		c := send(path)
 		halfClose(c)
 		release <- struct{}{}
@@ -270,5 +275,34 @@ func TestLingeringBounded(t *testing.T) {
 	case p := <-up.canceled:
 		t.Errorf("%s canceled too, want it answered", p)
 	default:
+	}
+}
+
+// TestNoInterimAnswerToHTTP10: HTTP/1.0 has no interim answers; a client speaking it
+// gets the app's final answer alone.
+func TestNoInterimAnswerToHTTP10(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		io.WriteString(w, "final")
+	}))
+	t.Cleanup(up.Close)
+	e := newSecEnv(t, secOptions{config: "  - path: /hinted/\n    upstream: \"" + up.URL +
+		"\"\n    public: [/hinted/]\n"})
+	for _, proto := range []string{"HTTP/1.0", "HTTP/1.1"} {
+		c, err := net.Dial("tcp", e.gw.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET /hinted/x "+proto+"\r\nHost: "+secHost+
+			"\r\nConnection: close\r\n\r\n")
+		got, _ := io.ReadAll(c)
+		c.Close()
+		interim := strings.Contains(string(got), " 103 ")
+		if interim != (proto == "HTTP/1.1") || !strings.HasSuffix(string(got), "final") {
+			t.Errorf("%s: read %q; want the final answer, after a 103 only over HTTP/1.1",
+				proto, got)
+		}
 	}
 }
