@@ -306,3 +306,69 @@ func TestNoInterimAnswerToHTTP10(t *testing.T) {
 		}
 	}
 }
+
+// TestStrayAnswerReachesNoOne: an app that sends a second answer right after the first,
+// on the same connection, has it dropped with the connection: every request, however
+// many run at once and whoever made them, gets its own answer.
+func TestStrayAnswerReachesNoOne(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					answer := "HTTP/1.1 200 OK\r\nContent-Length: " +
+						strconv.Itoa(len(req.URL.Path)) + "\r\n\r\n" + req.URL.Path
+					if strings.HasSuffix(req.URL.Path, "/0") {
+						answer += "HTTP/1.1 200 OK\r\nSet-Cookie: app=alice\r\n" +
+							"Content-Length: 4\r\n\r\nLEAK"
+					}
+					io.WriteString(c, answer)
+				}
+			}()
+		}
+	}()
+	e := newSecEnv(t, secOptions{config: "  - path: /stray/\n    upstream: \"http://" +
+		ln.Addr().String() + "\"\n    public: [/stray/]\n"})
+	base := "http://" + e.gw.Listener.Addr().String()
+	var wg sync.WaitGroup
+	var wrong atomic.Int32
+	for w := range 6 {
+		wg.Go(func() {
+			for i := range 150 {
+				path := "/stray/" + strconv.Itoa(w) + "/" + strconv.Itoa(i%3)
+				res, err := http.Get(base + path)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK || string(body) != path ||
+					res.Header.Get("Set-Cookie") != "" {
+					if wrong.Add(1) <= 3 {
+						t.Errorf("%s: status %d, body %q, cookie %q; want its own answer",
+							path, res.StatusCode, body, res.Header.Get("Set-Cookie"))
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := wrong.Load(); n > 0 {
+		t.Errorf("%d of 900 requests got another's answer", n)
+	}
+}

@@ -20,13 +20,14 @@ func dialUpstream(ctx context.Context, network, addr string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &upstreamConn{Conn: c}, nil
+	uc := &upstreamConn{Conn: c}
+	// the dial carries the values of the request that asked for it
+	if st, _ := ctx.Value(stateKey{}).(*state); st != nil && st.route != nil &&
+		st.route.upstream.Scheme == "http" {
+		uc.framing = &framing{}
+	}
+	return uc, nil
 }
-
-// TODO: bytes an upstream sends past the end of its answer are framed by Go's transport
-// alone, which hands them to the next request on the connection when that request took
-// it before the transport saw them; telling the answers apart would need reading the
-// answers' framing here, on the bytes as they come.
 
 // upstreamConn is a connection to an upstream. When it closes, with an HTTP/1 request
 // still sending its body on it, it calls that request's onClose.
@@ -38,6 +39,36 @@ type upstreamConn struct {
 	net.Conn
 	onClose atomic.Pointer[func()]
 	closed  atomic.Bool
+	// framing finds bytes sent past an answer, on a plain HTTP/1 connection
+	framing *framing
+}
+
+// errStrayBytes ends a connection whose upstream sent bytes past the end of an answer.
+var errStrayBytes = errors.New("the upstream sent bytes past the end of its answer")
+
+// Read reads from the upstream, but never past the end of an answer: bytes beyond it
+// close the connection, whose framing is then lost, and go nowhere.
+func (c *upstreamConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if c.framing == nil || n == 0 {
+		return n, err
+	}
+	if keep := c.framing.read(p[:n]); keep < n {
+		c.Close()
+		if keep == 0 {
+			return 0, errStrayBytes
+		}
+		return keep, nil
+	}
+	return n, err
+}
+
+// Write writes to the upstream, unless it sent bytes past an answer.
+func (c *upstreamConn) Write(p []byte) (int, error) {
+	if c.framing != nil && !c.framing.wrote(p) {
+		return 0, errStrayBytes
+	}
+	return c.Conn.Write(p)
 }
 
 // Close closes the connection and tells the request that uses it.

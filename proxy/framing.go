@@ -1,0 +1,182 @@
+package proxy
+
+import (
+	"bytes"
+	"strconv"
+	"sync"
+)
+
+// framing follows the HTTP/1.1 exchanges on a plain connection to an upstream to find
+// the end of each answer, so that bytes the upstream sends past it (a body longer than
+// its Content-Length, a second answer after the first, a body after the answer to a
+// HEAD) never reach Go's transport, which would take them for the answer to the next
+// request on the connection: another user's. It judges only what it can frame for
+// certain, an answer with a Content-Length, or none by its status or method, to a request
+// without a body; at the first exchange of another kind it stops judging the connection.
+type framing struct {
+	mu    sync.Mutex
+	state int
+	off   bool   // stopped judging
+	stray bool   // the upstream sent bytes past an answer
+	head  bool   // the request is a HEAD
+	left  int64  // bytes of the answer's body still to come
+	buf   []byte // a header block that comes in pieces
+}
+
+// The states of a framing.
+const (
+	frameIdle    = iota // between exchanges
+	frameRequest        // a request's header block is being written
+	frameAnswer         // its answer's header block is awaited or coming
+	frameBody           // its answer's body is coming
+)
+
+// maxFramedHead is the longest header block framing reads; past it, it stops judging.
+const maxFramedHead = 64 << 10
+
+// wrote takes the bytes of a Write on the connection and reports whether they may be
+// sent: not once the upstream sent bytes past an answer, as the connection is done.
+func (f *framing) wrote(p []byte) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.stray:
+		return false
+	case f.off:
+		return true
+	case f.state == frameIdle:
+		f.state, f.buf = frameRequest, f.buf[:0]
+	case f.state != frameRequest:
+		f.off = true // a body, or a request sent before the last answer ended
+		return true
+	}
+	block, rest, ok := f.block(p)
+	if !ok {
+		return true
+	}
+	if len(rest) > 0 || !f.request(block) {
+		f.off = true // a body follows, or a second request
+	}
+	f.state, f.buf = frameAnswer, f.buf[:0]
+	return true
+}
+
+// read takes the bytes a Read on the connection returned and returns how many of them
+// belong to the answer; fewer than len(p) when the upstream sent bytes past its end.
+func (f *framing) read(p []byte) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.off || f.stray {
+		return len(p)
+	}
+	n := 0
+	for n < len(p) {
+		switch f.state {
+		case frameIdle:
+			f.stray = true // no request asked for these
+			return n
+		case frameRequest:
+			f.off = true // an answer before the whole request: one framing does not follow
+			return len(p)
+		case frameAnswer:
+			block, rest, ok := f.block(p[n:])
+			if !ok {
+				return len(p)
+			}
+			n = len(p) - len(rest)
+			if !f.answer(block) {
+				f.off = true
+				return len(p)
+			}
+			f.state, f.buf = frameBody, f.buf[:0]
+		case frameBody:
+			take := min(int64(len(p)-n), f.left)
+			f.left -= take
+			n += int(take)
+		}
+		if f.state == frameBody && f.left == 0 {
+			f.state = frameIdle
+		}
+	}
+	return n
+}
+
+// block adds p to the header block being read and returns the block once it is whole,
+// with what of p follows it; ok is false while it is not whole, and once it passes
+// maxFramedHead, which stops the judging.
+func (f *framing) block(p []byte) (block, rest []byte, ok bool) {
+	if len(f.buf) == 0 {
+		if i := bytes.Index(p, []byte("\r\n\r\n")); i >= 0 {
+			return p[:i+4], p[i+4:], true
+		}
+	}
+	from := max(0, len(f.buf)-3)
+	f.buf = append(f.buf, p...)
+	if i := bytes.Index(f.buf[from:], []byte("\r\n\r\n")); i >= 0 {
+		end := from + i + 4
+		return f.buf[:end], f.buf[end:], true
+	}
+	if len(f.buf) > maxFramedHead {
+		f.off = true
+	}
+	return nil, nil, false
+}
+
+// request reads a request's header block and reports whether it is one framing follows:
+// a request without a body.
+func (f *framing) request(block []byte) bool {
+	line, fields, _ := bytes.Cut(block, []byte("\r\n"))
+	method, _, _ := bytes.Cut(line, []byte(" "))
+	f.head = string(method) == "HEAD"
+	cl, te, ok := lengthFields(fields)
+	return ok && !te && (cl == -1 || cl == 0)
+}
+
+// answer reads an answer's header block and reports whether framing follows it: its
+// status and length say where its body ends. It sets left to the body's length.
+func (f *framing) answer(block []byte) bool {
+	line, fields, _ := bytes.Cut(block, []byte("\r\n"))
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
+		return false
+	}
+	status, err := strconv.Atoi(string(line[9:12]))
+	if err != nil || status < 200 { // interim answers are not followed
+		return false
+	}
+	cl, te, ok := lengthFields(fields)
+	switch {
+	case !ok || te:
+		return false
+	case f.head || status == 204 || status == 304:
+		f.left = 0
+	case cl < 0:
+		return false // its end is the connection's
+	default:
+		f.left = cl
+	}
+	return true
+}
+
+// lengthFields reads the Content-Length (-1 without one) and whether there is a
+// Transfer-Encoding from the header fields of a block; ok is false when a length is
+// given twice or is no number.
+func lengthFields(fields []byte) (cl int64, te, ok bool) {
+	cl = -1
+	for len(fields) > 0 {
+		var line []byte
+		line, fields, _ = bytes.Cut(fields, []byte("\r\n"))
+		name, value, found := bytes.Cut(line, []byte(":"))
+		switch {
+		case !found:
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			te = true
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			n, err := strconv.ParseInt(string(bytes.Trim(value, " \t")), 10, 64)
+			if cl >= 0 || err != nil || n < 0 {
+				return 0, false, false
+			}
+			cl = n
+		}
+	}
+	return cl, te, true
+}

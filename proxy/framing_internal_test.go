@@ -1,0 +1,147 @@
+package proxy
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// step is one Write (w) or Read (r) on a connection to an upstream, and what framing
+// should make of it: for a read, how many of its bytes it keeps; for a write, whether
+// it may go.
+type step struct {
+	op   byte
+	data string
+	keep int // for reads; -1 for all of them
+	ok   bool
+}
+
+const (
+	getReq  = "GET /a HTTP/1.1\r\nHost: app\r\nUser-Agent: gw\r\n\r\n"
+	headReq = "HEAD /a HTTP/1.1\r\nHost: app\r\n\r\n"
+	postReq = "POST /a HTTP/1.1\r\nHost: app\r\nContent-Length: 3\r\n\r\n"
+	ok5     = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX: y\r\n\r\nhello"
+	second  = "HTTP/1.1 200 OK\r\nSet-Cookie: sid=alice\r\nContent-Length: 4\r\n\r\nLEAK"
+)
+
+func w(s string) step            { return step{op: 'w', data: s, ok: true} }
+func r(s string) step            { return step{op: 'r', data: s, keep: -1} }
+func rKeep(s string, n int) step { return step{op: 'r', data: s, keep: n} }
+
+// TestFramingFindsStrayBytes: bytes past an answer are cut off, and the connection is
+// done with; well-framed exchanges, and those framing does not follow, pass whole.
+func TestFramingFindsStrayBytes(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		steps []step
+		stray bool
+	}{
+		{"two exchanges", []step{w(getReq), r(ok5), w(getReq), r(ok5)}, false},
+		{"answer in pieces", []step{w(getReq), r(ok5[:5]), r(ok5[5:30]), r(ok5[30:40]),
+			r(ok5[40:])}, false},
+		{"header block split at its end", []step{w(getReq), r(ok5[:len(ok5)-6]),
+			r(ok5[len(ok5)-6 : len(ok5)-5]), r(ok5[len(ok5)-5:]), w(getReq), r(ok5)}, false},
+		{"request in pieces", []step{w(getReq[:10]), w(getReq[10:]), r(ok5)}, false},
+		{"a second answer in the same read", []step{w(getReq), rKeep(ok5+second, len(ok5)),
+			{op: 'w', data: getReq, ok: false}}, true},
+		{"a body longer than its length", []step{w(getReq), rKeep(ok5+"world", len(ok5))},
+			true},
+		{"bytes while idle", []step{w(getReq), r(ok5), rKeep(second, 0),
+			{op: 'w', data: getReq, ok: false}}, true},
+		{"a body after the answer to a HEAD", []step{w(headReq),
+			rKeep("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 38)}, true},
+		{"no body for 204 and 304", []step{w(getReq), r("HTTP/1.1 204 No Content\r\n\r\n"),
+			w(getReq), r("HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n"),
+			w(getReq), r(ok5)}, false},
+		{"chunked: not followed", []step{w(getReq), r("HTTP/1.1 200 OK\r\n" +
+			"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + second)}, false},
+		{"no length: not followed", []step{w(getReq), r("HTTP/1.0 200 OK\r\n\r\n" + second)},
+			false},
+		{"interim answer: not followed", []step{w(getReq), r("HTTP/1.1 103 Early Hints\r\n" +
+			"Link: </a>\r\n\r\n" + ok5 + second)}, false},
+		{"a request with a body: not followed", []step{w(postReq), w("abc"),
+			r(ok5 + second)}, false},
+		{"a length given twice: not followed", []step{w(getReq), r("HTTP/1.1 200 OK\r\n" +
+			"Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello" + second)}, false},
+		{"an answer before the whole request: not followed", []step{w(getReq[:10]),
+			r("HTTP/1.1 431 Too Large\r\nContent-Length: 0\r\n\r\n"), w(getReq[10:])}, false},
+		{"a header block past the bound, in pieces: not followed", []step{w(getReq),
+			r("HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", maxFramedHead)),
+			r("\r\nContent-Length: 5\r\n\r\nhello" + second)}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &framing{}
+			for i, s := range tt.steps {
+				switch s.op {
+				case 'w':
+					if got := f.wrote([]byte(s.data)); got != s.ok {
+						t.Fatalf("step %d: write may go: %v, want %v", i, got, s.ok)
+					}
+				case 'r':
+					want := s.keep
+					if want < 0 {
+						want = len(s.data)
+					}
+					if got := f.read([]byte(s.data)); got != want {
+						t.Fatalf("step %d: read kept %d bytes of %d, want %d", i, got,
+							len(s.data), want)
+					}
+				}
+			}
+			if f.stray != tt.stray {
+				t.Errorf("stray %v, want %v", f.stray, tt.stray)
+			}
+		})
+	}
+}
+
+// FuzzFramingWholeExchanges: exchanges that are framed right, cut into reads anywhere,
+// are never taken for stray bytes, nor cut.
+func FuzzFramingWholeExchanges(f *testing.F) {
+	f.Add([]byte{5, 0, 3, 200, 7}, true)
+	f.Add([]byte{1, 1, 1, 1, 1, 1, 1, 1, 1}, false)
+	f.Add([]byte{250, 30, 0, 0, 4}, true)
+	f.Fuzz(func(t *testing.T, shape []byte, head bool) {
+		fr := &framing{}
+		for len(shape) >= 2 {
+			size, cut := int(shape[0]), int(shape[1])
+			shape = shape[2:]
+			req, status := getReq, "200 OK"
+			if head {
+				req = headReq
+			}
+			if size%7 == 0 {
+				status = "204 No Content"
+			}
+			body := strings.Repeat("b", size)
+			ans := "HTTP/1.1 " + status + "\r\nContent-Length: " + strconv.Itoa(size) +
+				"\r\n\r\n"
+			if !head && status == "200 OK" {
+				ans += body
+			}
+			if !fr.wrote([]byte(req)) {
+				t.Fatal("a request refused on a well-framed connection")
+			}
+			for len(ans) > 0 {
+				n := min(len(ans), cut%len(ans)+1)
+				if got := fr.read([]byte(ans[:n])); got != n {
+					t.Fatalf("read kept %d of %d bytes of a well-framed answer", got, n)
+				}
+				ans = ans[n:]
+			}
+		}
+		if fr.stray {
+			t.Error("well-framed exchanges taken for stray bytes")
+		}
+	})
+}
+
+// BenchmarkFraming follows one exchange: a GET's header block written, its answer read.
+func BenchmarkFraming(b *testing.B) {
+	f := &framing{}
+	req, ans := []byte(getReq), []byte(ok5)
+	for b.Loop() {
+		f.wrote(req)
+		f.read(ans)
+	}
+}
