@@ -117,7 +117,7 @@ func (f *framing) block(p []byte) (block, rest []byte, ok bool) {
 		return f.buf[:end], f.buf[end:], true
 	}
 	if len(f.buf) > maxFramedHead {
-		f.off = true
+		f.off, f.buf = true, nil
 	}
 	return nil, nil, false
 }
