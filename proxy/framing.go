@@ -106,14 +106,13 @@ func (f *framing) read(p []byte) int {
 // maxFramedHead, which stops the judging.
 func (f *framing) block(p []byte) (block, rest []byte, ok bool) {
 	if len(f.buf) == 0 {
-		if i := bytes.Index(p, []byte("\r\n\r\n")); i >= 0 {
-			return p[:i+4], p[i+4:], true
+		if end := endOfHead(p, 0); end >= 0 {
+			return p[:end], p[end:], true
 		}
 	}
-	from := max(0, len(f.buf)-3)
+	from := max(0, len(f.buf)-2)
 	f.buf = append(f.buf, p...)
-	if i := bytes.Index(f.buf[from:], []byte("\r\n\r\n")); i >= 0 {
-		end := from + i + 4
+	if end := endOfHead(f.buf, from); end >= 0 {
 		return f.buf[:end], f.buf[end:], true
 	}
 	if len(f.buf) > maxFramedHead {
@@ -122,10 +121,39 @@ func (f *framing) block(p []byte) (block, rest []byte, ok bool) {
 	return nil, nil, false
 }
 
+// endOfHead returns where the header block at the start of b ends, just past its empty
+// line, looking from b[from:] on; -1 when it has not ended. A line ends with "\n",
+// with or without "\r" before it, as Go's reader takes it: an answer whose lines end
+// otherwise than framing reads them would end elsewhere for the transport.
+func endOfHead(b []byte, from int) int {
+	for i := from; ; {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		i += j + 1
+		switch {
+		case i < len(b) && b[i] == '\n':
+			return i + 1
+		case i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n':
+			return i + 2
+		}
+	}
+}
+
+// lines calls fn with each line of a header block, without its line end.
+func lines(block []byte, fn func(line []byte)) {
+	for len(block) > 0 {
+		var line []byte
+		line, block, _ = bytes.Cut(block, []byte("\n"))
+		fn(bytes.TrimSuffix(line, []byte("\r")))
+	}
+}
+
 // request reads a request's header block and reports whether it is one framing follows:
 // a request without a body.
 func (f *framing) request(block []byte) bool {
-	line, fields, _ := bytes.Cut(block, []byte("\r\n"))
+	line, fields, _ := bytes.Cut(block, []byte("\n"))
 	method, _, _ := bytes.Cut(line, []byte(" "))
 	f.head = string(method) == "HEAD"
 	cl, te, ok := lengthFields(fields)
@@ -135,7 +163,8 @@ func (f *framing) request(block []byte) bool {
 // answer reads an answer's header block and reports whether framing follows it: its
 // status and length say where its body ends. It sets left to the body's length.
 func (f *framing) answer(block []byte) bool {
-	line, fields, _ := bytes.Cut(block, []byte("\r\n"))
+	line, fields, _ := bytes.Cut(block, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
 		return false
 	}
@@ -161,22 +190,20 @@ func (f *framing) answer(block []byte) bool {
 // Transfer-Encoding from the header fields of a block; ok is false when a length is
 // given twice or is no number.
 func lengthFields(fields []byte) (cl int64, te, ok bool) {
-	cl = -1
-	for len(fields) > 0 {
-		var line []byte
-		line, fields, _ = bytes.Cut(fields, []byte("\r\n"))
+	cl, ok = -1, true
+	lines(fields, func(line []byte) {
 		name, value, found := bytes.Cut(line, []byte(":"))
 		switch {
-		case !found:
+		case !found || !ok:
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			te = true
 		case bytes.EqualFold(name, []byte("Content-Length")):
 			n, err := strconv.ParseInt(string(bytes.Trim(value, " \t")), 10, 64)
 			if cl >= 0 || err != nil || n < 0 {
-				return 0, false, false
+				ok = false
 			}
 			cl = n
 		}
-	}
-	return cl, te, true
+	})
+	return cl, te, ok
 }

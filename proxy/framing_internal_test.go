@@ -1,6 +1,10 @@
 package proxy
 
 import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,6 +26,7 @@ const (
 	postReq = "POST /a HTTP/1.1\r\nHost: app\r\nContent-Length: 3\r\n\r\n"
 	ok5     = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX: y\r\n\r\nhello"
 	second  = "HTTP/1.1 200 OK\r\nSet-Cookie: sid=alice\r\nContent-Length: 4\r\n\r\nLEAK"
+	lfOK5   = "HTTP/1.1 200 OK\nContent-Length: 5\nX: y\n\nhello"
 )
 
 func w(s string) step            { return step{op: 'w', data: s, ok: true} }
@@ -50,6 +55,12 @@ func TestFramingFindsStrayBytes(t *testing.T) {
 			{op: 'w', data: getReq, ok: false}}, true},
 		{"a body after the answer to a HEAD", []step{w(headReq),
 			rKeep("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", 38)}, true},
+		{"lines ending in LF alone", []step{w(getReq), r(lfOK5), w(getReq), r(lfOK5)},
+			false},
+		{"lines ending in LF alone, then a second answer", []step{w(getReq),
+			rKeep(lfOK5+second, len(lfOK5))}, true},
+		{"a block ending in CR LF LF", []step{w(getReq),
+			rKeep("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\nhello"+second, 42)}, true},
 		{"no body for 204 and 304", []step{w(getReq), r("HTTP/1.1 204 No Content\r\n\r\n"),
 			w(getReq), r("HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n"),
 			w(getReq), r(ok5)}, false},
@@ -102,6 +113,10 @@ func FuzzFramingWholeExchanges(f *testing.F) {
 	f.Add([]byte{1, 1, 1, 1, 1, 1, 1, 1, 1}, false)
 	f.Add([]byte{250, 30, 0, 0, 4}, true)
 	f.Fuzz(func(t *testing.T, shape []byte, head bool) {
+		eol := "\r\n"
+		if len(shape) > 0 && shape[0]%2 == 1 {
+			eol = "\n"
+		}
 		fr := &framing{}
 		for len(shape) >= 2 {
 			size, cut := int(shape[0]), int(shape[1])
@@ -114,8 +129,8 @@ func FuzzFramingWholeExchanges(f *testing.F) {
 				status = "204 No Content"
 			}
 			body := strings.Repeat("b", size)
-			ans := "HTTP/1.1 " + status + "\r\nContent-Length: " + strconv.Itoa(size) +
-				"\r\n\r\n"
+			ans := "HTTP/1.1 " + status + eol + "Content-Length: " + strconv.Itoa(size) +
+				eol + eol
 			if !head && status == "200 OK" {
 				ans += body
 			}
@@ -144,4 +159,34 @@ func BenchmarkFraming(b *testing.B) {
 		f.wrote(req)
 		f.read(ans)
 	}
+}
+
+// FuzzFramingAgreesWithGo: where framing judges an answer whole, it ends where Go's own
+// reader of answers ends it. Ending later would let bytes Go leaves for the next answer
+// through; ending sooner would cut a sound answer.
+func FuzzFramingAgreesWithGo(f *testing.F) {
+	f.Add([]byte(ok5 + second))
+	f.Add([]byte(lfOK5 + second))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\nhello" + second))
+	f.Add([]byte("HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\nabc"))
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		fr := &framing{}
+		fr.wrote([]byte(getReq))
+		keep := fr.read(stream)
+		if fr.off || !fr.stray && fr.state != frameIdle {
+			return // not judged, or not whole yet
+		}
+		src := bytes.NewReader(stream)
+		br := bufio.NewReader(src)
+		res, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
+		if err != nil {
+			return // Go takes no answer from it: the connection is done
+		}
+		if _, err := io.Copy(io.Discard, res.Body); err != nil {
+			return
+		}
+		if end := len(stream) - br.Buffered() - src.Len(); end != keep {
+			t.Fatalf("framing ends the answer at %d, Go at %d: %q", keep, end, stream)
+		}
+	})
 }
