@@ -11,14 +11,16 @@ import (
 // its Content-Length, a second answer after the first, a body after the answer to a
 // HEAD) never reach Go's transport, which would take them for the answer to the next
 // request on the connection: another user's. It judges only what it can frame for
-// certain, an answer with a Content-Length, or none by its status or method, to a request
-// without a body; at the first exchange of another kind it stops judging the connection.
+// certain, an answer with a Content-Length, or none by its status or method, after any
+// interim ones, to a request with a Content-Length or no body; at the first exchange of
+// another kind it stops judging the connection.
 type framing struct {
 	mu    sync.Mutex
 	state int
 	off   bool   // stopped judging
 	stray bool   // the upstream sent bytes past an answer
 	head  bool   // the request is a HEAD
+	body  int64  // bytes of the request's body still to be written
 	left  int64  // bytes of the answer's body still to come
 	buf   []byte // a header block that comes in pieces
 }
@@ -44,19 +46,27 @@ func (f *framing) wrote(p []byte) bool {
 		return false
 	case f.off:
 		return true
+	case f.body > 0: // the request's body, which its answer may have come before
+		if int64(len(p)) > f.body {
+			f.off = true // a second request in the same write
+		}
+		f.body -= int64(len(p))
+		return true
 	case f.state == frameIdle:
 		f.state, f.buf = frameRequest, f.buf[:0]
 	case f.state != frameRequest:
-		f.off = true // a body, or a request sent before the last answer ended
+		f.off = true // a request sent before the last answer ended
 		return true
 	}
 	block, rest, ok := f.block(p)
 	if !ok {
 		return true
 	}
-	if len(rest) > 0 || !f.request(block) {
-		f.off = true // a body follows, or a second request
+	body, ok := f.request(block)
+	if !ok || int64(len(rest)) > body {
+		f.off = true // a body of unknown length, or a second request
 	}
+	f.body = body - int64(len(rest))
 	f.state, f.buf = frameAnswer, f.buf[:0]
 	return true
 }
@@ -84,11 +94,16 @@ func (f *framing) read(p []byte) int {
 				return len(p)
 			}
 			n = len(p) - len(rest)
-			if !f.answer(block) {
+			interim, ok := f.answer(block)
+			if !ok {
 				f.off = true
 				return len(p)
 			}
-			f.state, f.buf = frameBody, f.buf[:0]
+			f.buf = f.buf[:0]
+			if interim {
+				continue // the final answer follows
+			}
+			f.state = frameBody
 		case frameBody:
 			take := min(int64(len(p)-n), f.left)
 			f.left -= take
@@ -150,40 +165,44 @@ func lines(block []byte, fn func(line []byte)) {
 	}
 }
 
-// request reads a request's header block and reports whether it is one framing follows:
-// a request without a body.
-func (f *framing) request(block []byte) bool {
+// request reads a request's header block and returns the length of its body; ok is
+// false for a request framing does not follow, whose body's length is not given.
+func (f *framing) request(block []byte) (body int64, ok bool) {
 	line, fields, _ := bytes.Cut(block, []byte("\n"))
 	method, _, _ := bytes.Cut(line, []byte(" "))
 	f.head = string(method) == "HEAD"
 	cl, te, ok := lengthFields(fields)
-	return ok && !te && (cl == -1 || cl == 0)
+	return max(cl, 0), ok && !te
 }
 
-// answer reads an answer's header block and reports whether framing follows it: its
-// status and length say where its body ends. It sets left to the body's length.
-func (f *framing) answer(block []byte) bool {
+// answer reads an answer's header block and reports whether framing follows it, its
+// status and length saying where its body ends, and whether it is an interim answer,
+// which the final one follows. It sets left to the body's length.
+func (f *framing) answer(block []byte) (interim, ok bool) {
 	line, fields, _ := bytes.Cut(block, []byte("\n"))
 	line = bytes.TrimSuffix(line, []byte("\r"))
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' {
-		return false
+		return false, false
 	}
 	status, err := strconv.Atoi(string(line[9:12]))
-	if err != nil || status < 200 { // interim answers are not followed
-		return false
+	switch {
+	case err != nil || status < 100 || status == 101:
+		return false, false // a switch of protocols ends the framing
+	case status < 200:
+		return true, true
 	}
 	cl, te, ok := lengthFields(fields)
 	switch {
 	case !ok || te:
-		return false
+		return false, false
 	case f.head || status == 204 || status == 304:
 		f.left = 0
 	case cl < 0:
-		return false // its end is the connection's
+		return false, false // its end is the connection's
 	default:
 		f.left = cl
 	}
-	return true
+	return false, true
 }
 
 // lengthFields reads the Content-Length (-1 without one) and whether there is a

@@ -27,6 +27,7 @@ const (
 	ok5     = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX: y\r\n\r\nhello"
 	second  = "HTTP/1.1 200 OK\r\nSet-Cookie: sid=alice\r\nContent-Length: 4\r\n\r\nLEAK"
 	lfOK5   = "HTTP/1.1 200 OK\nContent-Length: 5\nX: y\n\nhello"
+	hints   = "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
 )
 
 func w(s string) step            { return step{op: 'w', data: s, ok: true} }
@@ -68,10 +69,20 @@ func TestFramingFindsStrayBytes(t *testing.T) {
 			"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + second)}, false},
 		{"no length: not followed", []step{w(getReq), r("HTTP/1.0 200 OK\r\n\r\n" + second)},
 			false},
-		{"interim answer: not followed", []step{w(getReq), r("HTTP/1.1 103 Early Hints\r\n" +
-			"Link: </a>\r\n\r\n" + ok5 + second)}, false},
-		{"a request with a body: not followed", []step{w(postReq), w("abc"),
+		{"interim answers, then a second answer", []step{w(getReq),
+			rKeep(hints+hints+ok5+second, 2*len(hints)+len(ok5))}, true},
+		{"a request with a body, then a second answer", []step{w(postReq), w("abc"),
+			rKeep(ok5+second, len(ok5))}, true},
+		{"an answer before the whole body", []step{w(postReq), w("a"), r(ok5), w("bc"),
+			w(getReq), r(ok5), w(postReq + "abc"), r(ok5)}, false},
+		{"more written than the body: not followed", []step{w(postReq), w("abcd"),
 			r(ok5 + second)}, false},
+		{"a chunked request: not followed", []step{w("POST /a HTTP/1.1\r\nHost: app\r\n" +
+			"Transfer-Encoding: chunked\r\n\r\n"), w("3\r\nabc\r\n0\r\n\r\n"),
+			r(ok5 + second)}, false},
+		{"a switch of protocols: not followed", []step{w(getReq),
+			r("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n" + second)},
+			false},
 		{"a length given twice: not followed", []step{w(getReq), r("HTTP/1.1 200 OK\r\n" +
 			"Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello" + second)}, false},
 		{"an answer before the whole request: not followed", []step{w(getReq[:10]),
@@ -169,6 +180,7 @@ func FuzzFramingAgreesWithGo(f *testing.F) {
 	f.Add([]byte(lfOK5 + second))
 	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\nhello" + second))
 	f.Add([]byte("HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\nabc"))
+	f.Add([]byte(hints + hints + ok5 + second))
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		fr := &framing{}
 		fr.wrote([]byte(getReq))
@@ -178,7 +190,12 @@ func FuzzFramingAgreesWithGo(f *testing.F) {
 		}
 		src := bytes.NewReader(stream)
 		br := bufio.NewReader(src)
+		// as Go's transport does, interim answers are read past
 		res, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
+		for err == nil && res.StatusCode >= 100 && res.StatusCode < 200 &&
+			res.StatusCode != http.StatusSwitchingProtocols {
+			res, err = http.ReadResponse(br, &http.Request{Method: http.MethodGet})
+		}
 		if err != nil {
 			return // Go takes no answer from it: the connection is done
 		}
