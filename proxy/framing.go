@@ -206,8 +206,8 @@ func (f *framing) answer(block []byte) (interim, ok bool) {
 }
 
 // lengthFields reads the Content-Length (-1 without one) and whether there is a
-// Transfer-Encoding from the header fields of a block; ok is false when a length is
-// given twice or is no number.
+// Transfer-Encoding from the header fields of a block; ok is false when a length is no
+// number, or is given twice with two values (twice the same, Go's reader takes).
 func lengthFields(fields []byte) (cl int64, te, ok bool) {
 	cl, ok = -1, true
 	lines(fields, func(line []byte) {
@@ -218,7 +218,7 @@ func lengthFields(fields []byte) (cl int64, te, ok bool) {
 			te = true
 		case bytes.EqualFold(name, []byte("Content-Length")):
 			n, err := strconv.ParseInt(string(bytes.Trim(value, " \t")), 10, 64)
-			if cl >= 0 || err != nil || n < 0 {
+			if cl >= 0 && n != cl || err != nil || n < 0 {
 				ok = false
 			}
 			cl = n

@@ -83,8 +83,10 @@ func TestFramingFindsStrayBytes(t *testing.T) {
 		{"a switch of protocols: not followed", []step{w(getReq),
 			r("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n" + second)},
 			false},
-		{"a length given twice: not followed", []step{w(getReq), r("HTTP/1.1 200 OK\r\n" +
-			"Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello" + second)}, false},
+		{"a length given twice, the same", []step{w(getReq), rKeep("HTTP/1.1 200 OK\r\n"+
+			"Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello"+second, 62)}, true},
+		{"two lengths: not followed", []step{w(getReq), r("HTTP/1.1 200 OK\r\n" +
+			"Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!" + second)}, false},
 		{"an answer before the whole request: not followed", []step{w(getReq[:10]),
 			r("HTTP/1.1 431 Too Large\r\nContent-Length: 0\r\n\r\n"), w(getReq[10:])}, false},
 		{"a header block past the bound, in pieces: not followed", []step{w(getReq),

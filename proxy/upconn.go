@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -47,7 +48,9 @@ type upstreamConn struct {
 var errStrayBytes = errors.New("the upstream sent bytes past the end of its answer")
 
 // Read reads from the upstream, but never past the end of an answer: bytes beyond it
-// close the connection, whose framing is then lost, and go nowhere.
+// close the connection, whose framing is then lost, and go nowhere. The read ends the
+// connection's stream there too, so that the transport, which has seen its end, does
+// not give the connection to another request.
 func (c *upstreamConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if c.framing == nil || n == 0 {
@@ -55,10 +58,7 @@ func (c *upstreamConn) Read(p []byte) (int, error) {
 	}
 	if keep := c.framing.read(p[:n]); keep < n {
 		c.Close()
-		if keep == 0 {
-			return 0, errStrayBytes
-		}
-		return keep, nil
+		return keep, io.EOF
 	}
 	return n, err
 }
