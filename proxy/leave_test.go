@@ -312,38 +312,25 @@ func TestNoInterimAnswerToHTTP10(t *testing.T) {
 // many run at once and whoever made them, gets its own answer, and none fails for
 // taking the connection as it closed.
 func TestStrayAnswerReachesNoOne(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	up := rawUpstream(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					answer := "HTTP/1.1 200 OK\r\nContent-Length: " +
-						strconv.Itoa(len(req.URL.Path)) + "\r\n\r\n" + req.URL.Path
-					if strings.HasSuffix(req.URL.Path, "/0") {
-						answer += "HTTP/1.1 200 OK\r\nSet-Cookie: app=alice\r\n" +
-							"Content-Length: 4\r\n\r\nLEAK"
-					}
-					io.WriteString(c, answer)
-				}
-			}()
+			io.Copy(io.Discard, req.Body)
+			answer := "HTTP/1.1 200 OK\r\nContent-Length: " +
+				strconv.Itoa(len(req.URL.Path)) + "\r\n\r\n" + req.URL.Path
+			if strings.HasSuffix(req.URL.Path, "/0") {
+				answer += "HTTP/1.1 200 OK\r\nSet-Cookie: app=alice\r\n" +
+					"Content-Length: 4\r\n\r\nLEAK"
+			}
+			io.WriteString(c, answer)
 		}
-	}()
-	e := newSecEnv(t, secOptions{config: "  - path: /stray/\n    upstream: \"http://" +
-		ln.Addr().String() + "\"\n    public: [/stray/]\n"})
+	})
+	e := newSecEnv(t, secOptions{config: "  - path: /stray/\n    upstream: \"" + up +
+		"\"\n    public: [/stray/]\n"})
 	base := "http://" + e.gw.Listener.Addr().String()
 	var wg sync.WaitGroup
 	var wrong atomic.Int32
