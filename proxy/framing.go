@@ -53,7 +53,7 @@ func (f *framing) wrote(p []byte) bool {
 		f.body -= int64(len(p))
 		return true
 	case f.state == frameIdle:
-		f.state, f.buf = frameRequest, f.buf[:0]
+		f.state, f.buf = frameRequest, emptied(f.buf)
 	case f.state != frameRequest:
 		f.off = true // a request sent before the last answer ended
 		return true
@@ -67,7 +67,7 @@ func (f *framing) wrote(p []byte) bool {
 		f.off = true // a body of unknown length, or a second request
 	}
 	f.body = body - int64(len(rest))
-	f.state, f.buf = frameAnswer, f.buf[:0]
+	f.state, f.buf = frameAnswer, emptied(f.buf)
 	return true
 }
 
@@ -99,7 +99,7 @@ func (f *framing) read(p []byte) int {
 				f.off = true
 				return len(p)
 			}
-			f.buf = f.buf[:0]
+			f.buf = emptied(f.buf)
 			if interim {
 				continue // the final answer follows
 			}
@@ -114,6 +114,15 @@ func (f *framing) read(p []byte) int {
 		}
 	}
 	return n
+}
+
+// emptied returns buf emptied for the next header block, or nil when a long one grew
+// it: between exchanges a connection keeps no more than a short block's room.
+func emptied(buf []byte) []byte {
+	if cap(buf) > 4<<10 {
+		return nil
+	}
+	return buf[:0]
 }
 
 // block adds p to the header block being read and returns the block once it is whole,

@@ -47,6 +47,9 @@ func TestFramingFindsStrayBytes(t *testing.T) {
 			r(ok5[40:])}, false},
 		{"header block split at its end", []step{w(getReq), r(ok5[:len(ok5)-6]),
 			r(ok5[len(ok5)-6 : len(ok5)-5]), r(ok5[len(ok5)-5:]), w(getReq), r(ok5)}, false},
+		{"a long header block in pieces", []step{w(getReq),
+			r("HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", 10<<10)),
+			r("\r\nContent-Length: 5\r\n\r\nhello"), w(getReq), r(ok5)}, false},
 		{"request in pieces", []step{w(getReq[:10]), w(getReq[10:]), r(ok5)}, false},
 		{"a second answer in the same read", []step{w(getReq), rKeep(ok5+second, len(ok5)),
 			{op: 'w', data: getReq, ok: false}}, true},
@@ -114,6 +117,9 @@ func TestFramingFindsStrayBytes(t *testing.T) {
 			}
 			if f.stray != tt.stray {
 				t.Errorf("stray %v, want %v", f.stray, tt.stray)
+			}
+			if c := cap(f.buf); c > 4<<10 {
+				t.Errorf("%d bytes of room kept for header blocks, want at most 4 KiB", c)
 			}
 		})
 	}
