@@ -526,6 +526,8 @@ func CheckName(s string) error {
 // the same proportions. Were there one dummy, a user whose hash has another cost (an old
 // bcrypt hash among argon2id ones, say) would stand out from every unknown name.
 func dummies(users map[string]*User) ([]password.Hash, error) {
+	hashBegins()
+	defer hashEnds()
 	if len(users) == 0 {
 		enc, err := password.Generate(randomSecret(), password.DefaultArgon2)
 		if err != nil {
