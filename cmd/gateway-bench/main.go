@@ -35,6 +35,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/frontgate/gateway/authn/password"
 	"github.com/frontgate/gateway/cmd/internal/shell"
 )
 
@@ -198,7 +199,7 @@ func run(ctx context.Context, o Options) error {
 	}
 	for _, store := range b.stores() {
 		t, err := b.startGateway(ctx, gatewaySpec{name: "gateway-" + store, store: store,
-			users: map[string]string{benchUser: benchPassword}, hash: cheapArgon2})
+			users: map[string]string{benchUser: benchPassword}, hash: password.DefaultArgon2})
 		if err != nil {
 			return err
 		}

@@ -206,9 +206,10 @@ func (r *results) writePeers(b *strings.Builder) {
 
 // writeMemory writes the resident memory of each target, idle and under load.
 func (r *results) writeMemory(b *strings.Builder) {
-	b.WriteString("\n## Memory\n\nIdle is VmRSS half a second after the process " +
-		"started listening, before any request. Under load is the highest VmHWM of " +
-		"any run.\n\n")
+	fmt.Fprintf(b, "\n## Memory\n\nIdle is VmRSS %v after the process started "+
+		"listening, before any request; the gateways' users have argon2id hashes of the "+
+		"default cost, which the gateway checks once at start. Under load is the "+
+		"highest VmHWM of any run.\n\n", settleTime)
 	b.WriteString("| target | idle RSS | peak RSS under load | × idle |\n")
 	b.WriteString("|---|--:|--:|--:|\n")
 	for _, t := range r.list {
