@@ -190,21 +190,22 @@ func TestErrorPages(t *testing.T) {
 		storeDown                bool
 		status                   int
 		message                  string
-		link                     string
+		link, linkText           string
 		header                   map[string]string // further headers of the answer
 	}{
 		{"403 not allowed", app, "/admin/x", alice, false, http.StatusForbidden,
 			"You are signed in as alice, who may not open this page.", proxy.LogoutPath,
-			nil},
+			"Sign out to use another account", nil},
 		{"404 no route for the host", "other.example.test", "/app/", "", false,
-			http.StatusNotFound, "There is nothing here.", proxy.LoginPath, nil},
+			http.StatusNotFound, "There is nothing here.", proxy.LoginPath,
+			"Go to the sign-in page", nil},
 		{"502 upstream unreachable", app, "/down/x", alice, false, http.StatusBadGateway,
-			"The application is not answering. Try again in a moment.", proxy.LoginPath,
-			nil},
+			"The application is not answering. Try again in a moment.", "/",
+			"Go to the start page", nil},
 		{"503 store unreachable", app, "/app/", alice, true,
 			http.StatusServiceUnavailable,
 			"Sessions cannot be checked right now. Try again in a moment.",
-			proxy.LoginPath, map[string]string{"Retry-After": "5"}},
+			proxy.LoginPath, "Go to the sign-in page", map[string]string{"Retry-After": "5"}},
 	} {
 		for _, accept := range []string{"text/html", "application/json", ""} {
 			t.Run(tt.name+" Accept="+accept, func(t *testing.T) {
@@ -261,7 +262,7 @@ func TestErrorPages(t *testing.T) {
 					"<title>" + title + " · Gateway</title>",
 					"<h1>" + title + "</h1>",
 					"<p>" + tt.message + "</p>",
-					`<a href="` + tt.link + `">`,
+					`<a href="` + tt.link + `">` + tt.linkText + `</a>`,
 					"</main>\n</body>\n</html>",
 				} {
 					if !strings.Contains(r.body, s) {

@@ -773,8 +773,13 @@ func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow
 }
 
 // errorPage answers with status and a message: a page for browsers, plain text for
-// everything else. It never carries internals.
+// everything else. It never carries internals. The page links to the sign-in page, or,
+// for a request the gateway knows a signed-in user made, to the start page.
 func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if st, _ := r.Context().Value(stateKey{}).(*state); st != nil && st.user != nil {
+		h.errorPageLink(w, r, status, msg, "/", "Go to the start page")
+		return
+	}
 	h.errorPageLink(w, r, status, msg, LoginPath, "Go to the sign-in page")
 }
 
