@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,11 +13,13 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/password"
 	"github.com/frontgate/gateway/cmd/internal/shell"
 	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/proxy/server"
 )
 
 const passwdUsage = `usage: gateway passwd [-config FILE] [-add] NAME
@@ -108,7 +111,21 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		done = "set for the new user"
 	}
 	fmt.Fprintf(stdout, "password of %s %s in %s\n", name, done, file)
-	if !*add {
+	// A gateway would see the change within seconds; asked, it reads the file now.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	read, err := server.RereadUsers(ctx, cfg)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "gateway passwd: the running gateway did not read the file at "+
+			"once: %v\n", err)
+	case read && !*add:
+		fmt.Fprintf(stderr, "The running gateway has read the file and ended %s's "+
+			"sessions.\n", name)
+	case read:
+		fmt.Fprintf(stderr, "The running gateway has read the file.\n")
+	}
+	if !*add && (err != nil || !read) {
 		fmt.Fprintf(stderr, "A running gateway reads the file within seconds and ends %s's "+
 			"sessions.\n", name)
 	}

@@ -3,14 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/password"
+	"github.com/frontgate/gateway/proxy/server"
 )
 
 // TestPasswd sets passwords in the users file a config names: the file is replaced
@@ -163,4 +170,76 @@ func TestPasswdConcurrent(t *testing.T) {
 				codes[i], ok)
 		}
 	}
+}
+
+// TestPasswdTellsRunningGateway changes alice's password while a gateway runs with the
+// config: passwd has the gateway read the users file at once, so her session is over
+// when passwd returns, not seconds later.
+func TestPasswdTellsRunningGateway(t *testing.T) {
+	path := aliceConfig(t, "listen: \"127.0.0.1:0\"\nstate_dir: state\n"+
+		"session:\n  store: memory\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- server.Run(ctx, server.Options{ConfigPath: path, Stderr: io.Discard,
+			Ready: func(a net.Addr) { ready <- a }})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	var base string
+	select {
+	case a := <-ready:
+		base = "http://" + a.String()
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	if code := signInAt(t, c, base, "alice", "pw"); code != http.StatusSeeOther {
+		t.Fatalf("sign-in: status %d, want 303", code)
+	}
+	code, _, errOut := runCmd(t, "new-pass\n", "passwd", "-config", path, "alice")
+	if code != 0 || !strings.Contains(errOut, "The running gateway has read the file and "+
+		"ended alice's sessions.") {
+		t.Fatalf("passwd alice: exit %d, %q", code, errOut)
+	}
+	res, err := c.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("alice's session right after passwd: status %d, want 401", res.StatusCode)
+	}
+}
+
+// signInAt posts the sign-in form at base as user, with the CSRF token of the form it
+// fetched first, and returns the status of the answer.
+func signInAt(t *testing.T, c *http.Client, base, user, pass string) int {
+	t.Helper()
+	res, err := c.Get(base + "/.gateway/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF token in the sign-in form:\n%s", body)
+	}
+	res, err = c.PostForm(base+"/.gateway/login", url.Values{"username": {user},
+		"password": {pass}, "csrf_token": {string(m[1])}, "next": {"/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }

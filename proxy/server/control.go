@@ -122,8 +122,10 @@ func revoke(ctx context.Context, a sessionAdmin, user, id string) (string, int, 
 	return "", 0, errors.New("give a user or an id")
 }
 
-// controlHandler serves the control socket.
-func controlHandler(a sessionAdmin, configFile string, lg *slog.Logger) http.Handler {
+// controlHandler serves the control socket. rereadUsers, when set, reads the users file
+// at once.
+func controlHandler(a sessionAdmin, configFile string, lg *slog.Logger,
+	rereadUsers func(reason string) error) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /info", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{"config": configFile})
@@ -145,6 +147,17 @@ func controlHandler(a sessionAdmin, configFile string, lg *slog.Logger) http.Han
 		}
 		auditRevoke(lg, user, q.Get("id"), n)
 		json.NewEncoder(w).Encode(map[string]int{"revoked": n})
+	})
+	mux.HandleFunc("POST /users/reread", func(w http.ResponseWriter, r *http.Request) {
+		if rereadUsers == nil {
+			http.Error(w, "this gateway does not read a users file", http.StatusNotFound)
+			return
+		}
+		if err := rereadUsers("asked on the control socket"); err != nil {
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]bool{"read": true})
 	})
 	return mux
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/frontgate/gateway/authn/password"
 	"github.com/frontgate/gateway/authn/session"
 	"github.com/frontgate/gateway/authn/session/redisstore/redistest"
 	"github.com/frontgate/gateway/authn/totp"
@@ -536,4 +537,72 @@ func TestControlRevokeTakesOneTarget(t *testing.T) {
 		len(after) != 1 {
 		t.Errorf("after the refused revoke: %v, %v; want alice's session", after, err)
 	}
+}
+
+// TestRereadUsersThroughControlSocket changes a password in the users file of a running
+// gateway that would not look at the file for an hour, and asks it to read the file
+// through the control socket: the user's session ends before the call returns. A file
+// that does not load is refused, and the last good version keeps serving.
+func TestRereadUsersThroughControlSocket(t *testing.T) {
+	usersPollInterval = time.Hour
+	defer func() { usersPollInterval = 2 * time.Second }()
+	path := writeConfig(t, newUpstream(t))
+	cfg := mustLoad(t, path)
+	ctx := context.Background()
+	if read, err := RereadUsers(ctx, cfg); read || err != nil {
+		t.Fatalf("with no gateway running: %v, %v; want false, nil", read, err)
+	}
+
+	base, logs := runLogged(t, path)
+	alice := signIn(t, base, "alice", "pw")
+	if code, _ := get(t, alice, base, base, "/app/"); code != http.StatusOK {
+		t.Fatalf("signed in: status %d, want 200", code)
+	}
+
+	// a file that does not load: refused, and alice still signed in
+	good, err := os.ReadFile(cfg.Users.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg.Users.File, []byte("users:\n  alice: [\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if read, err := RereadUsers(ctx, cfg); read || err == nil ||
+		!strings.Contains(err.Error(), "users.yaml") {
+		t.Fatalf("broken file: %v, %v; want false and an error naming the file", read, err)
+	}
+	if code, _ := get(t, alice, base, base, "/app/"); code != http.StatusOK {
+		t.Fatalf("after a refused file: status %d, want 200", code)
+	}
+
+	// a new password for alice
+	h, err := password.Generate("new", password.Argon2Params{Memory: 64, Time: 1,
+		Threads: 1, SaltLen: 16, KeyLen: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(good), hashOf(t, good), h, 1)
+	if err := os.WriteFile(cfg.Users.File, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if read, err := RereadUsers(ctx, cfg); !read || err != nil {
+		t.Fatalf("asking to read the file: %v, %v; want true, nil", read, err)
+	}
+	if code, _ := get(t, alice, base, base, "/app/"); code != http.StatusUnauthorized {
+		t.Fatalf("after the new password was read: status %d, want 401", code)
+	}
+	if !strings.Contains(logs.String(), `msg="users file reloaded" reason="asked on the `+
+		`control socket"`) {
+		t.Errorf("gateway log lacks the reload record:\n%s", logs.String())
+	}
+}
+
+// hashOf returns the one password hash in a users file's text.
+func hashOf(t *testing.T, users []byte) string {
+	t.Helper()
+	m := regexp.MustCompile(`\$argon2id\$[^"]+`).Find(users)
+	if m == nil {
+		t.Fatalf("no argon2id hash in %s", users)
+	}
+	return string(m)
 }

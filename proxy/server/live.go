@@ -131,6 +131,22 @@ func (g *gateway) build(cfg *config.Config) (*proxy.Handler, error) {
 	return h, nil
 }
 
+// rereadUsers reads the users file at once, for reason, and logs what came of it. The
+// sessions of users whose password changed, or who were disabled or removed, are ended
+// before it returns.
+func (g *gateway) rereadUsers(reason string) error {
+	h := g.handler()
+	if err := h.ReloadUsers(); err != nil {
+		g.lg.Error("users file rejected, keeping the last good version", "reason", reason,
+			"error", err)
+		return err
+	}
+	users := h.Users()
+	g.lg.Info("users file reloaded", "reason", reason, "file", users.Path(),
+		"users", users.Len())
+	return nil
+}
+
 // endSessions deletes the sessions of user, or of everyone when user is empty, that no
 // longer sign their user in. A failure is logged and costs nothing but the cleanup: a
 // request with such a session is refused whatever the store holds.

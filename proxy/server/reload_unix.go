@@ -24,15 +24,7 @@ func reloadOnHangup(ctx context.Context, g *gateway, lg *slog.Logger) {
 			case <-hup:
 			}
 			g.reload("SIGHUP")
-			h := g.handler()
-			if err := h.ReloadUsers(); err != nil {
-				lg.Error("users file rejected on SIGHUP, keeping the last good version",
-					"error", err)
-				continue
-			}
-			users := h.Users()
-			lg.Info("users file reloaded", "reason", "SIGHUP", "file", users.Path(),
-				"users", users.Len())
+			g.rereadUsers("SIGHUP")
 		}
 	}()
 }

@@ -284,7 +284,7 @@ func Run(ctx context.Context, o Options) error {
 		defer plain.Close()
 	}
 
-	ctl := &http.Server{Handler: controlHandler(adminSessions{g}, cfg.File, lg),
+	ctl := &http.Server{Handler: controlHandler(adminSessions{g}, cfg.File, lg, g.rereadUsers),
 		ReadHeaderTimeout: 10 * time.Second}
 	go ctl.Serve(cln)
 	defer func() {

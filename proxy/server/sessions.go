@@ -89,6 +89,22 @@ func RevokeSessions(ctx context.Context, cfg *config.Config, user, id string,
 	return n, nil
 }
 
+// RereadUsers asks the gateway running with cfg, if one does, to read its users file at
+// once, ending the sessions of users whose password changed or who were disabled or
+// removed, and reports whether one did. A gateway that refused the file keeps the last
+// good version, and the error says why.
+func RereadUsers(ctx context.Context, cfg *config.Config) (bool, error) {
+	c, err := controlClient(ctx, cfg)
+	if err != nil || c == nil {
+		return false, err
+	}
+	var out struct{ Read bool }
+	if err := control(ctx, c, http.MethodPost, "/users/reread", nil, &out); err != nil {
+		return false, err
+	}
+	return out.Read, nil
+}
+
 // auditRevoke writes the audit record of a revoke of n sessions by user or id.
 func auditRevoke(lg *slog.Logger, user, id string, n int) {
 	lg.Log(context.Background(), proxy.LevelAudit, "sessions revoked", "log", "audit",
