@@ -230,7 +230,8 @@ func (s *FileStore) check(w *watchState) {
 			"file", s.path, "error", err)
 		return
 	}
-	s.log.Info("users file reloaded", "file", s.path, "users", s.Len())
+	s.log.Info("users file reloaded", "reason", "file changed", "file", s.path,
+		"users", s.Len())
 }
 
 // restored reports whether stamp is the version of the file the users in use were read
