@@ -1,0 +1,167 @@
+// Package connlimit caps how many connections one client holds open at once, so that a
+// single address cannot take the file descriptors and memory every other client needs.
+//
+// A client is its address, IPv6 by its /64, which one host usually owns whole. Addresses
+// of trusted proxies are exempt: their connections carry the requests of many clients.
+package connlimit
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+)
+
+// Policy says how many connections one client may hold, and whose are not counted.
+type Policy struct {
+	// Max is how many connections one client may hold open at once; past it, a new
+	// connection is closed as soon as it is accepted. Zero or less means no limit.
+	Max int
+	// Exempt lists the networks whose connections are not counted.
+	Exempt []netip.Prefix
+}
+
+// Refusal describes a connection closed because its client held too many.
+type Refusal struct {
+	Client netip.Addr // the connection's address
+	Open   int        // how many connections the client held
+	Max    int        // the limit
+}
+
+// Listener is a net.Listener that closes, once accepted, each connection past its
+// Policy's limit for the client it comes from. Safe for concurrent use.
+type Listener struct {
+	net.Listener
+	policy  atomic.Pointer[Policy]
+	refused func(Refusal)
+
+	mu   sync.Mutex
+	open map[netip.Addr]int // by client key
+}
+
+// New returns a Listener over ln that enforces p, and calls refused, if not nil, for
+// each connection it closes; refused must not block.
+func New(ln net.Listener, p Policy, refused func(Refusal)) *Listener {
+	l := &Listener{Listener: ln, refused: refused, open: make(map[netip.Addr]int)}
+	l.SetPolicy(p)
+	return l
+}
+
+// SetPolicy makes p the policy for connections accepted from now on. Connections open
+// already stay open, and count against the new limit.
+func (l *Listener) SetPolicy(p Policy) {
+	p.Exempt = append([]netip.Prefix(nil), p.Exempt...)
+	l.policy.Store(&p)
+}
+
+// Accept returns the next connection whose client is within the limit.
+func (l *Listener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if lc, ok := l.admit(c); ok {
+			return lc, nil
+		}
+	}
+}
+
+// admit counts c against its client and returns it wrapped, or closes it and returns
+// false when its client holds the most it may.
+func (l *Listener) admit(c net.Conn) (net.Conn, bool) {
+	addr := addrOf(c.RemoteAddr())
+	p := l.policy.Load()
+	if p.Max <= 0 || !addr.IsValid() || exempt(addr, p.Exempt) {
+		return c, true
+	}
+	key := clientKey(addr)
+	l.mu.Lock()
+	n := l.open[key]
+	if n >= p.Max {
+		l.mu.Unlock()
+		c.Close()
+		if l.refused != nil {
+			l.refused(Refusal{Client: addr, Open: n, Max: p.Max})
+		}
+		return nil, false
+	}
+	l.open[key] = n + 1
+	l.mu.Unlock()
+	return &conn{Conn: c, l: l, key: key}, true
+}
+
+// release gives back a connection of the client with key.
+func (l *Listener) release(key netip.Addr) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := l.open[key]; n > 1 {
+		l.open[key] = n - 1
+	} else {
+		delete(l.open, key)
+	}
+}
+
+// Open returns how many counted connections the client at addr holds.
+func (l *Listener) Open(addr netip.Addr) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.open[clientKey(addr.Unmap())]
+}
+
+// conn is a counted connection: closing it, once, gives its place back.
+type conn struct {
+	net.Conn
+	l      *Listener
+	key    netip.Addr
+	closed atomic.Bool
+}
+
+func (c *conn) Close() error {
+	err := c.Conn.Close()
+	if c.closed.CompareAndSwap(false, true) {
+		c.l.release(c.key)
+	}
+	return err
+}
+
+// CloseWrite shuts the sending side, as a TCP connection's does: the HTTP server uses it
+// to end a connection gracefully.
+func (c *conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// addrOf returns a connection's address, IPv4 in IPv6 unmapped, or the zero Addr for an
+// address that is not an IP one.
+func addrOf(a net.Addr) netip.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ip, _ := netip.AddrFromSlice(ta.IP)
+		return ip.Unmap()
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// clientKey groups an address with the others its owner controls: IPv6 by /64.
+func clientKey(a netip.Addr) netip.Addr {
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.Addr()
+	}
+	return a
+}
+
+func exempt(a netip.Addr, nets []netip.Prefix) bool {
+	for _, n := range nets {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

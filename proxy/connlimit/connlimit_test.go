@@ -1,0 +1,217 @@
+package connlimit
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+)
+
+// pipeListener hands out the server ends of pipes whose client address is set by the
+// test, so that counting by client can be tested for any address.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newPipeListener() *pipeListener {
+	return &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (p *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-p.conns:
+		return c, nil
+	case <-p.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (p *pipeListener) Close() error {
+	p.once.Do(func() { close(p.done) })
+	return nil
+}
+
+func (p *pipeListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+
+// addrConn is a pipe end that reports remote as its peer.
+type addrConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c addrConn) RemoteAddr() net.Addr { return c.remote }
+
+// dial makes a connection from addr and returns the client's end, and whether it was
+// closed by the listener without ever being handed out.
+func (p *pipeListener) dial(t *testing.T, addr string) (client net.Conn) {
+	t.Helper()
+	server, client := net.Pipe()
+	ap := netip.MustParseAddrPort(addr)
+	select {
+	case p.conns <- addrConn{Conn: server, remote: net.TCPAddrFromAddrPort(ap)}:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the listener took no connection from %s", addr)
+	}
+	return client
+}
+
+// closedByServer reports whether the server closed c's other end.
+func closedByServer(c net.Conn) bool {
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, err := c.Read(make([]byte, 1))
+	return errors.Is(err, io.EOF)
+}
+
+func TestLimitPerClient(t *testing.T) {
+	pl := newPipeListener()
+	var mu sync.Mutex
+	var refusals []Refusal
+	l := New(pl, Policy{Max: 2, Exempt: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}},
+		func(r Refusal) {
+			mu.Lock()
+			refusals = append(refusals, r)
+			mu.Unlock()
+		})
+	accepted := make(chan net.Conn, 100)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				close(accepted)
+				return
+			}
+			accepted <- c
+		}
+	}()
+	defer l.Close()
+	take := func(t *testing.T, from string) net.Conn {
+		t.Helper()
+		select {
+		case c := <-accepted:
+			return c
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the connection from %s was not accepted", from)
+		}
+		return nil
+	}
+
+	// two from one address are let through; the third is closed
+	pl.dial(t, "192.0.2.1:1000")
+	a1 := take(t, "192.0.2.1")
+	pl.dial(t, "192.0.2.1:1001")
+	a2 := take(t, "192.0.2.1")
+	third := pl.dial(t, "192.0.2.1:1002")
+	if !closedByServer(third) {
+		t.Fatal("a third connection from 192.0.2.1 was not closed")
+	}
+	if got := l.Open(netip.MustParseAddr("192.0.2.1")); got != 2 {
+		t.Errorf("open from 192.0.2.1: %d, want 2", got)
+	}
+	mu.Lock()
+	if len(refusals) != 1 || refusals[0] != (Refusal{Client: netip.MustParseAddr("192.0.2.1"),
+		Open: 2, Max: 2}) {
+		t.Errorf("refusals: %+v, want one of 192.0.2.1 holding 2 of 2", refusals)
+	}
+	mu.Unlock()
+
+	// another address has room of its own; an IPv6 /64 counts as one client
+	pl.dial(t, "192.0.2.2:1000")
+	take(t, "192.0.2.2")
+	pl.dial(t, "[2001:db8::1]:1000")
+	take(t, "2001:db8::1")
+	pl.dial(t, "[2001:db8::2]:1000")
+	take(t, "2001:db8::2")
+	if c := pl.dial(t, "[2001:db8::3]:1000"); !closedByServer(c) {
+		t.Error("a third connection from 2001:db8::/64 was not closed")
+	}
+	pl.dial(t, "[2001:db8:0:1::1]:1000")
+	take(t, "2001:db8:0:1::1")
+
+	// a trusted proxy's connections are not counted
+	for i := range 5 {
+		pl.dial(t, netip.AddrPortFrom(netip.MustParseAddr("10.1.2.3"), uint16(2000+i)).String())
+		take(t, "10.1.2.3")
+	}
+
+	// closing one, twice even, makes room for exactly one more
+	a1.Close()
+	a1.Close()
+	pl.dial(t, "192.0.2.1:1003")
+	take(t, "192.0.2.1")
+	if c := pl.dial(t, "192.0.2.1:1004"); !closedByServer(c) {
+		t.Error("a connection past the limit after a close was not closed")
+	}
+	a2.Close()
+
+	// a raised limit applies to the next connection
+	l.SetPolicy(Policy{Max: 3})
+	pl.dial(t, "192.0.2.1:1005")
+	take(t, "192.0.2.1")
+	l.SetPolicy(Policy{})
+	for i := range 5 {
+		pl.dial(t, netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), uint16(3000+i)).String())
+		take(t, "192.0.2.1")
+	}
+}
+
+// TestRealConnections counts TCP connections on loopback, the way the gateway's
+// listeners are wrapped, and checks that the wrapped connection can still half-close,
+// which the HTTP server does to end a connection gracefully.
+func TestRealConnections(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := New(ln, Policy{Max: 1}, nil)
+	defer l.Close()
+	accepted := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	first, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	server := <-accepted
+	second, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if !closedByServer(second) {
+		t.Fatal("a second connection from 127.0.0.1 was not closed")
+	}
+	cw, ok := server.(interface{ CloseWrite() error })
+	if !ok {
+		t.Fatal("a counted connection has no CloseWrite")
+	}
+	if err := cw.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if !closedByServer(first) {
+		t.Error("CloseWrite did not end what the client reads")
+	}
+	server.Close()
+	third, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
+	select {
+	case <-accepted:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a connection after the first was closed was not accepted")
+	}
+}
