@@ -125,6 +125,11 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 	if out.Body != nil && out.Body != http.NoBody && !bodyMeant(out.Method) {
 		out.Close = true
 	}
+	// An app that sent bytes past an answer may do it again, after one that reaches the
+	// next request's client first: none of its connections carries a second request.
+	if rt.app != nil && rt.app.misframed.Load() {
+		out.Close = true
+	}
 	if st.basic || (rt.dropBasic && anyBasic(out.Header.Values("Authorization"))) {
 		// On a basic_auth route and those nested under it, Basic credentials are the
 		// gateway's users' passwords, used or not, in any copy of the header: never the

@@ -89,6 +89,12 @@ func (f *framing) read(p []byte) int {
 			f.off = true // an answer before the whole request: one framing does not follow
 			return len(p)
 		case frameAnswer:
+			if !f.answerStart(p[n:]) {
+				// no answer starts so: bytes that were meant to follow an earlier one,
+				// which Go's reader would fail this request on
+				f.stray = true
+				return n
+			}
 			block, rest, ok := f.block(p[n:])
 			if !ok {
 				return len(p)
@@ -114,6 +120,22 @@ func (f *framing) read(p []byte) int {
 		}
 	}
 	return n
+}
+
+// answerStart reports whether the answer whose header block is being read may start
+// as f.buf followed by p do: with "HTTP/", as every answer Go's reader takes does.
+func (f *framing) answerStart(p []byte) bool {
+	const start = "HTTP/"
+	for i := len(f.buf); i < len(start); i++ {
+		j := i - len(f.buf)
+		if j >= len(p) {
+			break
+		}
+		if p[j] != start[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // emptied returns buf emptied for the next header block, or nil when a long one grew

@@ -117,6 +117,8 @@ type Handler struct {
 	// the upstream transports the handler made, by what sets each apart; none when
 	// Options.Transport was given
 	transports map[transportKey]*http.Transport
+	// what is known of the connections to each app, by scheme and host
+	apps map[string]*app
 }
 
 // New returns a Handler for o.
@@ -217,6 +219,7 @@ func New(o Options) (*Handler, error) {
 			h.casedRoutes = h.casedRoutes || !caseless(p)
 		}
 	}
+	h.bindApps(nil)
 	// A browser that answered a basic_auth route's challenge sends the credentials
 	// unasked to every path under that route's, and so to the routes nested there: they
 	// are the gateway's users' passwords, and no app's to see.
@@ -1772,6 +1775,7 @@ func (s *slogWriter) Write(p []byte) (int, error) {
 // meanwhile, into the same records.
 func (h *Handler) Inherit(old *Handler) {
 	h.adoptTransports(old)
+	h.bindApps(old.apps)
 	if old.limits == h.limits {
 		h.throttle = old.throttle
 	}

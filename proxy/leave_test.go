@@ -367,3 +367,128 @@ func TestStrayAnswerReachesNoOne(t *testing.T) {
 		t.Errorf("%d of 900 requests got another's answer", n)
 	}
 }
+
+// lateStrayApp is an app that sends, after its answer to a request for a path ending in
+// /late, bytes that wait for the next request on the connection and go out just before
+// its answer: extra, or nil for none. It records whether each request asked for its
+// connection to be closed, and says on closed when a connection ends.
+type lateStrayApp struct {
+	extra  string
+	closed chan struct{}
+	mu     sync.Mutex
+	asked  map[string]bool // by path: the request carried Connection: close
+}
+
+func (a *lateStrayApp) serve(c net.Conn) {
+	defer func() { a.closed <- struct{}{} }()
+	br := bufio.NewReader(c)
+	pending := false
+	for {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		io.Copy(io.Discard, req.Body)
+		a.mu.Lock()
+		a.asked[req.URL.Path] = req.Close
+		a.mu.Unlock()
+		answer := "HTTP/1.1 200 OK\r\nContent-Length: " + strconv.Itoa(len(req.URL.Path)) +
+			"\r\n\r\n"
+		if req.Method != http.MethodHead {
+			answer += req.URL.Path
+		}
+		if pending {
+			answer = a.extra + answer
+		}
+		pending = strings.HasSuffix(req.URL.Path, "/late")
+		io.WriteString(c, answer)
+	}
+}
+
+// TestLateStrayAnswerStopsReuse: an app that sends a second answer after its first,
+// which arrives only once the next request is on its way, gets that answer to the next
+// request's client: nothing tells the two apart. The answer that follows it is then past
+// an answer, and closes the connection; from then on, each of the app's connections
+// carries one request, and no second answer reaches anyone.
+func TestLateStrayAnswerStopsReuse(t *testing.T) {
+	app := &lateStrayApp{closed: make(chan struct{}, 64), asked: map[string]bool{},
+		extra: "HTTP/1.1 200 OK\r\nSet-Cookie: app=alice\r\nContent-Length: 4\r\n\r\nLEAK"}
+	e := newSecEnv(t, secOptions{config: "  - path: /stray/\n    upstream: \"" +
+		rawUpstream(t, app.serve) + "\"\n    public: [/stray/]\n"})
+	base := "http://" + e.gw.Listener.Addr().String()
+	get := func(path string) (string, string) {
+		t.Helper()
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return string(body), res.Header.Get("Set-Cookie")
+	}
+
+	if body, _ := get("/stray/first/late"); body != "/stray/first/late" {
+		t.Fatalf("first request: body %q", body)
+	}
+	// the one answer no gateway can tell from the right one
+	if body, cookie := get("/stray/second"); body != "LEAK" || cookie != "app=alice" {
+		t.Fatalf("second request: body %q, cookie %q; want the app's second answer, which "+
+			"this app's timing makes the answer to it", body, cookie)
+	}
+	select {
+	case <-app.closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection whose answer came after its end was not closed")
+	}
+	for i := range 4 {
+		for _, path := range []string{"/stray/" + strconv.Itoa(i) + "/late",
+			"/stray/" + strconv.Itoa(i)} {
+			if body, cookie := get(path); body != path || cookie != "" {
+				t.Errorf("%s: body %q, cookie %q; want its own answer", path, body, cookie)
+			}
+			app.mu.Lock()
+			closeAsked := app.asked[path]
+			app.mu.Unlock()
+			if !closeAsked {
+				t.Errorf("%s reached the app without Connection: close", path)
+			}
+		}
+	}
+}
+
+// TestLateHeadBodyIsNoAnswer: the body an app sends after its answer to a HEAD, late
+// enough to come once the next request is on its way, cannot start an answer: the
+// connection is closed, and the next request, a GET, is sent again over another, and
+// gets its own answer rather than a 502.
+func TestLateHeadBodyIsNoAnswer(t *testing.T) {
+	app := &lateStrayApp{closed: make(chan struct{}, 64), asked: map[string]bool{},
+		extra: "/stray/x/late"}
+	e := newSecEnv(t, secOptions{config: "  - path: /stray/\n    upstream: \"" +
+		rawUpstream(t, app.serve) + "\"\n    public: [/stray/]\n"})
+	base := "http://" + e.gw.Listener.Addr().String()
+	res, err := http.Head(base + "/stray/x/late")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	res, err = http.Get(base + "/stray/next")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || string(body) != "/stray/next" {
+		t.Fatalf("the GET after the HEAD: status %d, body %q; want its own answer",
+			res.StatusCode, body)
+	}
+	res, err = http.Get(base + "/stray/after")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	app.mu.Lock()
+	defer app.mu.Unlock()
+	if !app.asked["/stray/after"] {
+		t.Error("a request after the late body reached the app without Connection: close")
+	}
+}

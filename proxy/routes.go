@@ -37,6 +37,7 @@ type route struct {
 	dropBasic bool
 	assert    bool
 	proxy     *httputil.ReverseProxy
+	app       *app // the app the upstream names
 }
 
 // newRoute prepares rc. tr is the shared upstream transport; a route that needs TLS

@@ -25,7 +25,7 @@ func dialUpstream(ctx context.Context, network, addr string) (net.Conn, error) {
 	// the dial carries the values of the request that asked for it
 	if st, _ := ctx.Value(stateKey{}).(*state); st != nil && st.route != nil &&
 		st.route.upstream.Scheme == "http" {
-		uc.framing = &framing{}
+		uc.framing, uc.app = &framing{}, st.route.app
 	}
 	return uc, nil
 }
@@ -40,8 +40,10 @@ type upstreamConn struct {
 	net.Conn
 	onClose atomic.Pointer[func()]
 	closed  atomic.Bool
-	// framing finds bytes sent past an answer, on a plain HTTP/1 connection
+	// framing finds bytes sent past an answer, on a plain HTTP/1 connection, and app
+	// is told of them
 	framing *framing
+	app     *app
 }
 
 // errStrayBytes ends a connection whose upstream sent bytes past the end of an answer.
@@ -58,6 +60,7 @@ func (c *upstreamConn) Read(p []byte) (int, error) {
 	}
 	if keep := c.framing.read(p[:n]); keep < n {
 		c.Close()
+		c.strayBytes()
 		return keep, io.EOF
 	}
 	return n, err
@@ -66,9 +69,17 @@ func (c *upstreamConn) Read(p []byte) (int, error) {
 // Write writes to the upstream, unless it sent bytes past an answer.
 func (c *upstreamConn) Write(p []byte) (int, error) {
 	if c.framing != nil && !c.framing.wrote(p) {
+		c.strayBytes()
 		return 0, errStrayBytes
 	}
 	return c.Conn.Write(p)
+}
+
+// strayBytes tells the connection's app, if known, that it sent bytes past an answer.
+func (c *upstreamConn) strayBytes() {
+	if c.app != nil {
+		c.app.sentStrayBytes()
+	}
 }
 
 // Close closes the connection and tells the request that uses it.

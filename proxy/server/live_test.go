@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -478,5 +480,82 @@ func TestReloadClosesConnectionsToRemovedApps(t *testing.T) {
 	}
 	if code := statusOf(t, gw.Client(), gw.URL+"/public/x"); code != http.StatusOK {
 		t.Errorf("the remaining app after the reload: status %d", code)
+	}
+}
+
+// TestReloadKeepsMisframedApp: once an app sent bytes past an answer, its connections
+// carry one request each, and a reload, which builds the routes anew, keeps it so. The
+// app here sends a second answer after each, which arrives before the next request: the
+// framing closes the connection at once.
+func TestReloadKeepsMisframedApp(t *testing.T) {
+	var mu sync.Mutex
+	closeAsked := map[string]bool{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					mu.Lock()
+					closeAsked[req.URL.Path] = req.Close
+					mu.Unlock()
+					answer := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+					if req.URL.Path == "/public/twice" {
+						answer += answer
+					}
+					io.WriteString(c, answer)
+				}
+			}()
+		}
+	}()
+	path := writeConfig(t, "http://"+ln.Addr().String())
+	g, logs := openLogged(t, path)
+	gw := httptest.NewServer(g)
+	t.Cleanup(gw.Close)
+	asked := func(p string) bool {
+		t.Helper()
+		if code := statusOf(t, gw.Client(), gw.URL+p); code != http.StatusOK {
+			t.Fatalf("%s: status %d", p, code)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return closeAsked[p]
+	}
+	if asked("/public/before") {
+		t.Fatal("a request reached a well-behaved app with Connection: close")
+	}
+	asked("/public/twice")
+	want := `msg="app sent bytes past the end of an answer; each of its connections now ` +
+		`carries one request, until the gateway restarts"`
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log lacks %s:\n%s", want, logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !asked("/public/after") {
+		t.Error("after the second answer: a request reached the app without Connection: close")
+	}
+	orig, _ := os.ReadFile(path)
+	os.WriteFile(path, append(orig, "pages:\n  title: Edited\n"...), 0o600)
+	if err := g.reload("test"); err != nil {
+		t.Fatal(err)
+	}
+	if !asked("/public/reloaded") {
+		t.Error("after a reload: a request reached the app without Connection: close")
 	}
 }
