@@ -80,6 +80,9 @@ type Handler struct {
 	filter       *headerFilter
 	aliases      *headerFilter   // other names apps read as the user, for forward-auth
 	identityOf   map[string]bool // every route's identity header names, folded
+	// identity header names, folded, that a handler this one replaced set and this one
+	// does not: still removed from what clients send
+	formerIdentity map[string]bool
 	identity     config.IdentityHeaders
 	trusted      []netip.Prefix
 	redirects    *redirect.Policy
@@ -1776,6 +1779,7 @@ func (s *slogWriter) Write(p []byte) (int, error) {
 func (h *Handler) Inherit(old *Handler) {
 	h.adoptTransports(old)
 	h.bindApps(old.apps)
+	h.keepFormerIdentity(old)
 	if old.limits == h.limits {
 		h.throttle = old.throttle
 	}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"maps"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -136,6 +137,41 @@ func newHeaderFilter(identity []string, builtin bool, extra []string) *headerFil
 		}
 	}
 	return f
+}
+
+// with returns a filter that removes what f does and the folded names too.
+func (f *headerFilter) with(names []string) *headerFilter {
+	n := &headerFilter{names: maps.Clone(f.names), prefixes: f.prefixes}
+	for _, name := range names {
+		n.names[name] = true
+	}
+	return n
+}
+
+// keepFormerIdentity has h go on removing, from what clients send, the identity header
+// names that old, or a handler old replaced, set and h does not: an app still reading
+// one after the reload that renamed it would take a client's word for who the user is.
+// They are removed until the gateway restarts.
+func (h *Handler) keepFormerIdentity(old *Handler) {
+	var former []string
+	for _, names := range []map[string]bool{old.identityOf, old.formerIdentity} {
+		for n := range names {
+			if !h.filter.blockedFolded(n) && !slices.Contains(former, n) {
+				former = append(former, n)
+			}
+		}
+	}
+	if len(former) == 0 {
+		return
+	}
+	slices.Sort(former)
+	h.formerIdentity = make(map[string]bool, len(former))
+	for _, n := range former {
+		h.formerIdentity[n] = true
+	}
+	h.filter = h.filter.with(former)
+	h.log.Warn("identity headers no longer set are still removed from requests, until "+
+		"the gateway restarts", "headers", former)
 }
 
 // newAliasFilter returns a filter for the other names apps read as the user: the

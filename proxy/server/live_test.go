@@ -559,3 +559,63 @@ func TestReloadKeepsMisframedApp(t *testing.T) {
 		t.Error("after a reload: a request reached the app without Connection: close")
 	}
 }
+
+// TestReloadKeepsFormerIdentityNamesOut: after a reload renames the identity header, a
+// client's copy of the old name is still removed, as is one of a name renamed away
+// before that; an app still reading the old name must not take a client's word for
+// who the user is.
+func TestReloadKeepsFormerIdentityNamesOut(t *testing.T) {
+	seen := make(chan http.Header, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header.Clone()
+	}))
+	t.Cleanup(up.Close)
+	path := writeConfig(t, up.URL, "identity_headers:\n  user: X-Employee\n")
+	g, logs := openLogged(t, path)
+	gw := httptest.NewServer(g)
+	t.Cleanup(gw.Close)
+	orig, _ := os.ReadFile(path)
+	received := func(step string) http.Header {
+		t.Helper()
+		req, _ := http.NewRequest("GET", gw.URL+"/public/x", nil)
+		req.Header.Set("X-Employee", "admin")
+		req.Header.Set("X-Staff", "admin")
+		res, err := gw.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		select {
+		case h := <-seen:
+			return h
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: the request did not reach the app", step)
+		}
+		return nil
+	}
+	reload := func(identity string) {
+		t.Helper()
+		text := strings.Replace(string(orig), "  user: X-Employee\n", identity, 1)
+		os.WriteFile(path, []byte(text), 0o600)
+		if err := g.reload("test"); err != nil {
+			t.Fatalf("reload: %v; log:\n%s", err, logs.String())
+		}
+	}
+	if h := received("before"); h.Get("X-Employee") != "" || h.Get("X-Staff") != "admin" {
+		t.Fatalf("before any reload: the app got X-Employee %q, X-Staff %q; want none and "+
+			"the client's", h.Get("X-Employee"), h.Get("X-Staff"))
+	}
+	reload("  user: X-Staff\n")
+	if h := received("renamed"); h.Get("X-Employee") != "" || h.Get("X-Staff") != "" {
+		t.Errorf("renamed to X-Staff: the app got X-Employee %q, X-Staff %q; want neither",
+			h.Get("X-Employee"), h.Get("X-Staff"))
+	}
+	reload("  email: X-Mail\n")
+	if h := received("renamed again"); h.Get("X-Employee") != "" || h.Get("X-Staff") != "" {
+		t.Errorf("back to the default: the app got X-Employee %q, X-Staff %q; want neither",
+			h.Get("X-Employee"), h.Get("X-Staff"))
+	}
+	if !strings.Contains(logs.String(), `headers="[x-employee x-staff]"`) {
+		t.Errorf("log does not name the former identity headers:\n%s", logs.String())
+	}
+}
