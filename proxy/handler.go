@@ -72,51 +72,51 @@ type Options struct {
 
 // Handler is the gateway's http.Handler. Safe for concurrent use.
 type Handler struct {
-	routes       []*route // longest path first
-	casedRoutes  bool     // a route's path or public prefix has an upper-case or non-ASCII letter
-	auth         *authn.Authenticator
-	sessions     *session.Manager
-	log          *slog.Logger
-	filter       *headerFilter
-	aliases      *headerFilter   // other names apps read as the user, for forward-auth
-	identityOf   map[string]bool // every route's identity header names, folded
+	routes      []*route // longest path first
+	casedRoutes bool     // a route's path or public prefix has an upper-case or non-ASCII letter
+	auth        *authn.Authenticator
+	sessions    *session.Manager
+	log         *slog.Logger
+	filter      *headerFilter
+	aliases     *headerFilter   // other names apps read as the user, for forward-auth
+	identityOf  map[string]bool // every route's identity header names, folded
 	// identity header names, folded, that a handler this one replaced set and this one
 	// does not: still removed from what clients send
 	formerIdentity map[string]bool
-	identity     config.IdentityHeaders
-	trusted      []netip.Prefix
-	redirects    *redirect.Policy
-	secure       string
-	loginCk      *session.Codec
-	deviceCk     *session.Codec
-	metrics      *Metrics
-	pages        *page.Renderer
-	logo         []byte
-	logoType     string
-	customCSS    []byte
-	signer       *assertion.Signer
-	assertions   *assertion.Cache
-	assertTTL    time.Duration
-	basic        *basicCache
-	throttle     *throttle.Throttle
-	limits       throttle.Limits // the throttle's
-	places       *places         // where users signed in from
-	codes        totp.Ledger     // the one-time codes users signed in with or got wrong
-	strikes      *exemptions     // the failed sign-ins of browsers with a device cookie
-	origins      *http.CrossOriginProtection
-	csp          string
-	site         string
-	rememberMe   bool
-	cookieDomain string
-	storeIsDown  atomic.Bool             // the store failed and has not answered since
-	writesDown   atomic.Bool             // a write failed, and none has worked since
-	writeProbe   atomic.Int64            // when a read last tried a write, in Unix ns
-	cutting      atomic.Bool             // requests in flight are being cut at shutdown
-	pageTime     time.Duration           // read and write deadline for the gateway's own pages
-	bodyIdle     time.Duration           // longest a proxied body or stream may stall
-	tunnelCheck  time.Duration           // how often an open websocket's sign-in is checked
-	next         atomic.Pointer[Handler] // the handler that replaced this one, if any
-	hop          []string                // this gateway's HopHeader value
+	identity       config.IdentityHeaders
+	trusted        []netip.Prefix
+	redirects      *redirect.Policy
+	secure         string
+	loginCk        *session.Codec
+	deviceCk       *session.Codec
+	metrics        *Metrics
+	pages          *page.Renderer
+	logo           []byte
+	logoType       string
+	customCSS      []byte
+	signer         *assertion.Signer
+	assertions     *assertion.Cache
+	assertTTL      time.Duration
+	basic          *basicCache
+	throttle       *throttle.Throttle
+	limits         throttle.Limits // the throttle's
+	places         *places         // where users signed in from
+	codes          totp.Ledger     // the one-time codes users signed in with or got wrong
+	strikes        *exemptions     // the failed sign-ins of browsers with a device cookie
+	origins        *http.CrossOriginProtection
+	csp            string
+	site           string
+	rememberMe     bool
+	cookieDomain   string
+	storeIsDown    atomic.Bool             // the store failed and has not answered since
+	writesDown     atomic.Bool             // a write failed, and none has worked since
+	writeProbe     atomic.Int64            // when a read last tried a write, in Unix ns
+	cutting        atomic.Bool             // requests in flight are being cut at shutdown
+	pageTime       time.Duration           // read and write deadline for the gateway's own pages
+	bodyIdle       time.Duration           // longest a proxied body or stream may stall
+	tunnelCheck    time.Duration           // how often an open websocket's sign-in is checked
+	next           atomic.Pointer[Handler] // the handler that replaced this one, if any
+	hop            []string                // this gateway's HopHeader value
 	// the upstream transports the handler made, by what sets each apart; none when
 	// Options.Transport was given
 	transports map[transportKey]*http.Transport
