@@ -75,6 +75,9 @@ type Config struct {
 	// Throttle limits failed sign-in attempts.
 	Throttle Throttle `yaml:"throttle"`
 
+	// Limits bound what one client may hold of the gateway.
+	Limits Limits `yaml:"limits"`
+
 	// Pages brands the gateway's own pages.
 	Pages Pages `yaml:"pages"`
 
@@ -281,6 +284,16 @@ type Timeouts struct {
 	// Shutdown bounds how long in-flight requests may finish when the gateway stops.
 	// Default: 10s.
 	Shutdown time.Duration `yaml:"shutdown"`
+}
+
+// Limits bound what one client may hold of the gateway, so that no single address takes
+// what every other client needs.
+type Limits struct {
+	// ClientConnections is how many connections one client address (IPv6: its /64) may
+	// hold open at once; a connection past it is closed as soon as it is accepted.
+	// Addresses in trusted_proxies are exempt, as their connections carry many clients'
+	// requests. At least 16. Default: 1024.
+	ClientConnections int `yaml:"client_connections"`
 }
 
 // Throttle limits failed sign-ins. Failures are counted per client address (IPv6 by

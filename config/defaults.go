@@ -30,6 +30,12 @@ const (
 	defaultUserFailures        = 10
 	defaultThrottleWindow      = 15 * time.Minute
 	defaultMaxEntries          = 100000
+
+	// DefaultClientConnections is limits.client_connections when it is not set.
+	DefaultClientConnections = 1024
+	// MinClientConnections is the least limits.client_connections may be: a browser
+	// opens six connections to a host, and several users may share an address.
+	MinClientConnections = 16
 )
 
 // setDefaults fills every unset field of c that has a default. Unset means the zero
@@ -100,6 +106,8 @@ func setDefaults(c *Config) {
 	setInt(&th.UserFailures, defaultUserFailures)
 	setDuration(&th.Window, defaultThrottleWindow)
 	setInt(&th.MaxEntries, defaultMaxEntries)
+
+	setInt(&c.Limits.ClientConnections, DefaultClientConnections)
 
 	setString(&c.Log.Level, defaultLogLevel)
 	setString(&c.Log.Format, defaultLogFormat)

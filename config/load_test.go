@@ -100,8 +100,9 @@ func TestParseFull(t *testing.T) {
 			Page: 30 * time.Second, BodyIdle: time.Minute, Shutdown: 10 * time.Second},
 		Throttle: Throttle{AddressFailures: 20, UserAddressFailures: 5, UserFailures: 10,
 			Window: 15 * time.Minute, MaxEntries: 100000},
-		Log:  Log{Level: "debug", Format: "json"},
-		File: file,
+		Limits: Limits{ClientConnections: DefaultClientConnections},
+		Log:    Log{Level: "debug", Format: "json"},
+		File:   file,
 		Trusted: []netip.Prefix{
 			netip.MustParsePrefix("10.0.0.0/8"),
 			netip.MustParsePrefix("192.168.1.7/32"),

@@ -35,6 +35,7 @@ func validate(c *Config, file string, lines map[string]int, all bool) []*Error {
 		v.identityHeaders,
 		v.identityAliases,
 		v.routes,
+		v.limits,
 		v.log,
 	}
 	for _, check := range checks {
@@ -97,6 +98,16 @@ func (v validator) line(key string) int {
 func (v validator) has(key string) bool {
 	_, ok := v.lines[key]
 	return ok
+}
+
+func (v validator) limits(c *Config) error {
+	if n := c.Limits.ClientConnections; n < MinClientConnections {
+		return v.fail("limits.client_connections", fmt.Errorf("%d would leave a browser, "+
+			"which opens six connections to a host, or a few users behind one address, "+
+			"without room; it must be at least %d (a trusted proxy's connections are "+
+			"not counted)", n, MinClientConnections))
+	}
+	return nil
 }
 
 func (v validator) listen(c *Config) error {

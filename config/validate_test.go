@@ -25,6 +25,13 @@ func TestParseValidationErrors(t *testing.T) {
 			line: 1, key: "listen", msg: "listen port must be a number from 0 to 65535",
 		},
 		{
+			name: "no room for one browser", data: "limits:\n  client_connections: 6\n" + minimal,
+			line: 2, key: "limits.client_connections",
+			msg: "6 would leave a browser, which opens six connections to a host, or a few " +
+				"users behind one address, without room; it must be at least 16 (a trusted " +
+				"proxy's connections are not counted)",
+		},
+		{
 			name: "trusted proxy not an address",
 			data: "trusted_proxies:\n  - 10.0.0.0/8\n  - proxy.local\n" + minimal,
 			line: 3, key: "trusted_proxies[1]",

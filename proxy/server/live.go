@@ -21,6 +21,7 @@ import (
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/config/watch"
 	"github.com/frontgate/gateway/proxy"
+	"github.com/frontgate/gateway/proxy/connlimit"
 	"github.com/frontgate/gateway/proxy/assertion"
 )
 
@@ -53,6 +54,10 @@ type gateway struct {
 	inFlight atomic.Int64
 
 	ending sync.Mutex // held by a pass of endSessions
+
+	// the listeners that limit each client's connections, given the limits of each
+	// config served; guarded by mu
+	limited []*connlimit.Listener
 }
 
 // ServeHTTP implements http.Handler with the current handler.
@@ -294,6 +299,9 @@ func (g *gateway) reload(reason string) error {
 	}
 	g.cfg = cfg
 	g.cur.Swap(h).Supersede(h)
+	for _, l := range g.limited {
+		l.SetPolicy(connPolicy(cfg))
+	}
 	logWarnings(g.lg, cfg)
 	attrs := []any{"reason", reason, "file", cfg.File, "changed", changedKeys(old, cfg)}
 	if len(keys) > 0 {

@@ -228,6 +228,12 @@ func Run(ctx context.Context, o Options) error {
 				cfg.HTTPListen, err))
 		}
 	}
+	// each client holds at most limits.client_connections of the gateway's connections
+	refused := newRefusals(lg, reg)
+	ln = g.limitConns(ln, cfg, refused)
+	if hln != nil {
+		hln = g.limitConns(hln, cfg, refused)
+	}
 	closeListeners := func() {
 		ln.Close()
 		if hln != nil {

@@ -1,0 +1,71 @@
+package server
+
+import (
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/proxy/connlimit"
+)
+
+// refusalLogEvery is the least time between two log records of connections refused for
+// their client's count: a client opening connections in a loop would otherwise write
+// one for each.
+const refusalLogEvery = 10 * time.Second
+
+// connPolicy is the connection limit cfg sets.
+func connPolicy(cfg *config.Config) connlimit.Policy {
+	return connlimit.Policy{Max: cfg.Limits.ClientConnections, Exempt: cfg.Trusted}
+}
+
+// refusals counts, and logs, the connections closed for their client's count.
+type refusals struct {
+	lg      *slog.Logger
+	counter prometheus.Counter
+	now     func() time.Time
+
+	mu         sync.Mutex
+	last       time.Time // of the last record written
+	suppressed int       // refusals since then that wrote none
+}
+
+func newRefusals(lg *slog.Logger, reg prometheus.Registerer) *refusals {
+	c := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gateway_connections_refused_total",
+		Help: "Connections closed as soon as they were accepted, their client holding " +
+			"limits.client_connections already.",
+	})
+	reg.MustRegister(c)
+	return &refusals{lg: lg, counter: c, now: time.Now}
+}
+
+// refused records r.
+func (f *refusals) refused(r connlimit.Refusal) {
+	f.counter.Inc()
+	f.mu.Lock()
+	now := f.now()
+	if !f.last.IsZero() && now.Sub(f.last) < refusalLogEvery {
+		f.suppressed++
+		f.mu.Unlock()
+		return
+	}
+	n := f.suppressed
+	f.last, f.suppressed = now, 0
+	f.mu.Unlock()
+	f.lg.Warn("connection refused: its client holds the most connections it may",
+		"client_ip", r.Client.String(), "open", r.Open, "limit", r.Max,
+		"refused_since_last_record", n)
+}
+
+// limitConns wraps ln so that one client holds at most what cfg allows.
+func (g *gateway) limitConns(ln net.Listener, cfg *config.Config, f *refusals) net.Listener {
+	l := connlimit.New(ln, connPolicy(cfg), f.refused)
+	g.mu.Lock()
+	g.limited = append(g.limited, l)
+	g.mu.Unlock()
+	return l
+}
