@@ -9,11 +9,13 @@ import (
 // framing follows the HTTP/1.1 exchanges on a plain connection to an upstream to find
 // the end of each answer, so that bytes the upstream sends past it (a body longer than
 // its Content-Length, a second answer after the first, a body after the answer to a
-// HEAD) never reach Go's transport, which would take them for the answer to the next
-// request on the connection: another user's. It judges only what it can frame for
-// certain, an answer with a Content-Length, or none by its status or method, after any
-// interim ones, to a request with a Content-Length or no body; at the first exchange of
-// another kind it stops judging the connection.
+// HEAD) do not reach Go's transport, which would take them for the answer to the next
+// request on the connection: another user's. Bytes that arrive only once the next
+// request was written look like its answer when they look like an answer; those it
+// finds only by the real answer that follows them (see app). It judges only what it
+// can frame for certain, an answer with a Content-Length, or none by its status or
+// method, after any interim ones, to a request with a Content-Length or no body; at the
+// first exchange of another kind it stops judging the connection.
 type framing struct {
 	mu    sync.Mutex
 	state int
@@ -37,25 +39,31 @@ const (
 const maxFramedHead = 64 << 10
 
 // wrote takes the bytes of a Write on the connection and reports whether they may be
-// sent: not once the upstream sent bytes past an answer, as the connection is done.
+// sent: not once the upstream sent bytes past an answer, as the connection is done,
+// except for the rest of the body of the request in flight, whose answer may have come
+// before it and be whole.
 func (f *framing) wrote(p []byte) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch {
 	case f.stray:
-		return false
+		if f.body <= 0 {
+			return false
+		}
+		f.body -= int64(len(p))
+		return true
 	case f.off:
 		return true
 	case f.body > 0: // the request's body, which its answer may have come before
 		if int64(len(p)) > f.body {
-			f.off = true // a second request in the same write
+			f.stop() // a second request in the same write
 		}
 		f.body -= int64(len(p))
 		return true
 	case f.state == frameIdle:
 		f.state, f.buf = frameRequest, emptied(f.buf)
 	case f.state != frameRequest:
-		f.off = true // a request sent before the last answer ended
+		f.stop() // a request sent before the last answer ended
 		return true
 	}
 	block, rest, ok := f.block(p)
@@ -64,7 +72,7 @@ func (f *framing) wrote(p []byte) bool {
 	}
 	body, ok := f.request(block)
 	if !ok || int64(len(rest)) > body {
-		f.off = true // a body of unknown length, or a second request
+		f.stop() // a body of unknown length, or a second request
 	}
 	f.body = body - int64(len(rest))
 	f.state, f.buf = frameAnswer, emptied(f.buf)
@@ -86,7 +94,7 @@ func (f *framing) read(p []byte) int {
 			f.stray = true // no request asked for these
 			return n
 		case frameRequest:
-			f.off = true // an answer before the whole request: one framing does not follow
+			f.stop() // an answer before the whole request: one framing does not follow
 			return len(p)
 		case frameAnswer:
 			if !f.answerStart(p[n:]) {
@@ -102,7 +110,7 @@ func (f *framing) read(p []byte) int {
 			n = len(p) - len(rest)
 			interim, ok := f.answer(block)
 			if !ok {
-				f.off = true
+				f.stop()
 				return len(p)
 			}
 			f.buf = emptied(f.buf)
@@ -138,6 +146,9 @@ func (f *framing) answerStart(p []byte) bool {
 	return true
 }
 
+// stop has f stop judging the connection, and frees what it held for it.
+func (f *framing) stop() { f.off, f.buf = true, nil }
+
 // emptied returns buf emptied for the next header block, or nil when a long one grew
 // it: between exchanges a connection keeps no more than a short block's room.
 func emptied(buf []byte) []byte {
@@ -162,7 +173,7 @@ func (f *framing) block(p []byte) (block, rest []byte, ok bool) {
 		return f.buf[:end], f.buf[end:], true
 	}
 	if len(f.buf) > maxFramedHead {
-		f.off, f.buf = true, nil
+		f.stop()
 	}
 	return nil, nil, false
 }
@@ -238,16 +249,18 @@ func (f *framing) answer(block []byte) (interim, ok bool) {
 
 // lengthFields reads the Content-Length (-1 without one) and whether there is a
 // Transfer-Encoding from the header fields of a block; ok is false when a length is no
-// number, or is given twice with two values (twice the same, Go's reader takes).
+// number, or is given twice with two numbers. (Go's reader takes a length given twice
+// only as the same text; where the numbers agree and the texts do not, it refuses the
+// answer and the connection ends anyway.)
 func lengthFields(fields []byte) (cl int64, te, ok bool) {
 	cl, ok = -1, true
 	lines(fields, func(line []byte) {
 		name, value, found := bytes.Cut(line, []byte(":"))
 		switch {
 		case !found || !ok:
-		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+		case equalFoldASCII(name, "Transfer-Encoding"):
 			te = true
-		case bytes.EqualFold(name, []byte("Content-Length")):
+		case equalFoldASCII(name, "Content-Length"):
 			n, err := strconv.ParseInt(string(bytes.Trim(value, " \t")), 10, 64)
 			if cl >= 0 && n != cl || err != nil || n < 0 {
 				ok = false
@@ -256,4 +269,25 @@ func lengthFields(fields []byte) (cl int64, te, ok bool) {
 		}
 	})
 	return cl, te, ok
+}
+
+// equalFoldASCII reports whether b is name in any letter case, ASCII letters only, as
+// header names are: no other letter folds to one of them.
+func equalFoldASCII(b []byte, name string) bool {
+	if len(b) != len(name) {
+		return false
+	}
+	for i := range len(b) {
+		c, n := b[i], name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= n && n <= 'Z' {
+			n += 'a' - 'A'
+		}
+		if c != n {
+			return false
+		}
+	}
+	return true
 }

@@ -3,11 +3,15 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // step is one Write (w) or Read (r) on a connection to an upstream, and what framing
@@ -212,6 +216,129 @@ func FuzzFramingAgreesWithGo(f *testing.F) {
 		}
 		if end := len(stream) - br.Buffered() - src.Len(); end != keep {
 			t.Fatalf("framing ends the answer at %d, Go at %d: %q", keep, end, stream)
+		}
+	})
+}
+
+// TestFramingFreesWhenItStops: a connection whose framing stopped judging it, after a
+// long header block that came in pieces, keeps no room for it: an idle pool of such
+// connections would otherwise hold tens of KiB each.
+func TestFramingFreesWhenItStops(t *testing.T) {
+	chunked := &framing{}
+	chunked.wrote([]byte(getReq))
+	chunked.read([]byte("HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", 30<<10)))
+	chunked.read([]byte("\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"))
+	early := &framing{}
+	early.wrote([]byte("GET / HTTP/1.1\r\nCookie: " + strings.Repeat("c", 40<<10)))
+	early.read([]byte("HTTP/1.1 431 Too Large\r\nContent-Length: 0\r\n\r\n"))
+	for name, f := range map[string]*framing{"chunked answer": chunked,
+		"answer before the request's end": early} {
+		if !f.off || cap(f.buf) != 0 {
+			t.Errorf("%s: off %v, %d bytes of room kept; want off and none", name, f.off,
+				cap(f.buf))
+		}
+	}
+}
+
+// exchange is what a client of Go's transport saw of one exchange.
+type exchange struct {
+	failed bool
+	status int
+	header string
+	body   string
+}
+
+// exchangeOver sends method, with body when it is not empty, through a transport of
+// its own to an app that answers with stream, written in pieces whose lengths cuts
+// gives in turn (all at once without cuts), over a pipe whose client end is an
+// upstreamConn, framed when framed is set, and returns what the client saw.
+func exchangeOver(framed bool, method, body string, stream, cuts []byte) exchange {
+	tr := &http.Transport{
+		DisableCompression: true,
+		DialContext: func(context.Context, string, string) (net.Conn, error) {
+			client, app := net.Pipe()
+			app.SetDeadline(time.Now().Add(2 * time.Second))
+			go func() {
+				defer app.Close()
+				br := bufio.NewReader(app)
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				io.Copy(io.Discard, req.Body)
+				for i, s := 0, stream; len(s) > 0; i++ {
+					n := len(s)
+					if len(cuts) > 0 {
+						n = min(n, int(cuts[i%len(cuts)])%n+1)
+					}
+					if _, err := app.Write(s[:n]); err != nil {
+						return
+					}
+					s = s[n:]
+				}
+			}()
+			uc := &upstreamConn{Conn: client}
+			if framed {
+				uc.framing = &framing{}
+			}
+			return uc, nil
+		},
+	}
+	defer tr.CloseIdleConnections()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, method, "http://app/a", rd)
+	res, err := tr.RoundTrip(req)
+	if err != nil {
+		return exchange{failed: true}
+	}
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return exchange{failed: true}
+	}
+	return exchange{status: res.StatusCode, header: fmt.Sprint(res.Header), body: string(b)}
+}
+
+// FuzzFramedTransportAgrees holds what a client of Go's transport sees of one exchange
+// over a framed connection to what it sees over a plain one, for GET, HEAD and a POST
+// with a body, whatever the app answers and however its answer is cut into writes:
+// framing drops only what follows an answer, which no client of that exchange sees.
+func FuzzFramedTransportAgrees(f *testing.F) {
+	for _, s := range []string{ok5 + second, lfOK5, hints + ok5,
+		"HTTP/1.1 200\r\nContent-Length: 5\r\n\r\nhello",
+		"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+		"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 005\r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\ncontent-length:5\r\nX: a\r\n b\r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+		"HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 101 Switching Protocols\r\n\r\nzzz",
+		"HTTP/1.1  200 OK\r\nContent-Length: 5\r\n\r\nhello",
+		"hello" + ok5,
+	} {
+		f.Add([]byte(s), []byte{3, 7}, byte(0))
+		f.Add([]byte(s), []byte{}, byte(1))
+		f.Add([]byte(s), []byte{1}, byte(2))
+	}
+	f.Fuzz(func(t *testing.T, stream, cuts []byte, kind byte) {
+		if len(stream) > 4096 {
+			return
+		}
+		method, body := http.MethodGet, ""
+		switch kind % 3 {
+		case 1:
+			method = http.MethodHead
+		case 2:
+			method, body = http.MethodPost, "abc"
+		}
+		plain := exchangeOver(false, method, body, stream, cuts)
+		framed := exchangeOver(true, method, body, stream, cuts)
+		if plain != framed {
+			t.Fatalf("%s %q: plain %+v, framed %+v", method, stream, plain, framed)
 		}
 	})
 }

@@ -477,8 +477,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		h.errorPage(w, r, http.StatusNotImplemented, "This method is not supported.")
 		return
 	}
-	// A Host that is not one host and an optional port ("a.example:1.example:80") is
-	// read differently by different servers, and routes and assertions depend on it.
+	// A body header spelt with another separator, or named in Connection, frames the
+	// request one way for Go and another for some app servers.
 	if framingAlias(r.Header) {
 		h.log.Info("request refused", "reason", "a body header spelt otherwise, or named "+
 			"in Connection",
@@ -486,6 +486,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		h.invalid(w, r, "This request is not valid.")
 		return
 	}
+	// A Host that is not one host and an optional port ("a.example:1.example:80") is
+	// read differently by different servers, and routes and assertions depend on it.
 	if !plainHost(r.Host) {
 		h.invalid(w, r, "This address is not valid.")
 		return

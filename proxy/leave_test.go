@@ -492,3 +492,40 @@ func TestLateHeadBodyIsNoAnswer(t *testing.T) {
 		t.Error("a request after the late body reached the app without Connection: close")
 	}
 }
+
+// TestEarlyAnswerThenStrayBytes: an app that answers an upload before reading its body,
+// and sends stray bytes after that answer in the same write, still has its answer
+// relayed: the stray bytes end the connection, not the request, whose client is still
+// sending its body.
+func TestEarlyAnswerThenStrayBytes(t *testing.T) {
+	up := rawUpstream(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 413 Too Large\r\nContent-Length: 3\r\n\r\nbigXX")
+		io.Copy(io.Discard, br)
+	})
+	e := newSecEnv(t, secOptions{config: "  - path: /up/\n    upstream: \"" + up +
+		"\"\n    public: [/up/]\n"})
+	for i := range 30 {
+		c, err := net.Dial("tcp", e.gw.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "POST /up/x HTTP/1.1\r\nHost: "+secHost+
+			"\r\nContent-Length: 100000\r\n\r\n"+strings.Repeat("a", 10))
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			c.Close()
+			t.Fatalf("upload %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		c.Close()
+		if res.StatusCode != http.StatusRequestEntityTooLarge || string(body) != "big" {
+			t.Fatalf("upload %d: status %d, body %q; want the app's 413 and \"big\"", i,
+				res.StatusCode, body)
+		}
+	}
+}

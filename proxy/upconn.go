@@ -15,7 +15,8 @@ import (
 var upstreamDialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 
 // dialUpstream opens a connection to an upstream, one that can tell the request it
-// carries that it closed.
+// carries that it closed, and, to a plain HTTP upstream, one whose exchanges are framed
+// (see framing), with what it finds told to the route's app.
 func dialUpstream(ctx context.Context, network, addr string) (net.Conn, error) {
 	c, err := upstreamDialer.DialContext(ctx, network, addr)
 	if err != nil {
@@ -31,7 +32,8 @@ func dialUpstream(ctx context.Context, network, addr string) (net.Conn, error) {
 }
 
 // upstreamConn is a connection to an upstream. When it closes, with an HTTP/1 request
-// still sending its body on it, it calls that request's onClose.
+// still sending its body on it, it calls that request's onClose. On a plain HTTP
+// connection, its framing keeps bytes sent past an answer from the transport.
 //
 // Go's transport answers a request whose connection the upstream closed (an app that
 // crashed, or restarted) only once the request's body has all been read: a client that
@@ -50,16 +52,17 @@ type upstreamConn struct {
 var errStrayBytes = errors.New("the upstream sent bytes past the end of its answer")
 
 // Read reads from the upstream, but never past the end of an answer: bytes beyond it
-// close the connection, whose framing is then lost, and go nowhere. The read ends the
-// connection's stream there too, so that the transport, which has seen its end, does
-// not give the connection to another request.
+// go nowhere, and the read ends the connection's stream there, so that the transport,
+// which has seen its end, gives the connection to no other request and closes it. It
+// does not close it itself: an answer that came early, before the whole request body
+// was sent, and that the stray bytes followed, is still whole, and the request it
+// answers must not be cut short before the transport has read it.
 func (c *upstreamConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if c.framing == nil || n == 0 {
 		return n, err
 	}
 	if keep := c.framing.read(p[:n]); keep < n {
-		c.Close()
 		c.strayBytes()
 		return keep, io.EOF
 	}

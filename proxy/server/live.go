@@ -21,8 +21,8 @@ import (
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/config/watch"
 	"github.com/frontgate/gateway/proxy"
-	"github.com/frontgate/gateway/proxy/connlimit"
 	"github.com/frontgate/gateway/proxy/assertion"
+	"github.com/frontgate/gateway/proxy/connlimit"
 )
 
 // gateway is a running gateway whose handler can be replaced by a reloaded config. The
