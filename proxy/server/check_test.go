@@ -131,6 +131,35 @@ func TestCheckNamesEveryFileProblem(t *testing.T) {
 	}
 }
 
+// TestCheckReadsUsersPastUnsetVariables: a config whose only problem is a variable not
+// set in this shell still has its users file checked, so that fixing one does not
+// reveal the other.
+func TestCheckReadsUsersPastUnsetVariables(t *testing.T) {
+	path := writeConfigHead(t, "session:\n  secrets: [\"${GATEWAY_TEST_UNSET_SECRET}\"]\n")
+	users := filepath.Join(filepath.Dir(path), "users.yaml")
+	os.WriteFile(users, []byte("users:\n  alice:\n    password: \"not a hash\"\n"), 0o600)
+	_, err := Check(path)
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok || len(joined.Unwrap()) != 2 {
+		t.Fatalf("Check: %v; want the unset variable and the users file's problem", err)
+	}
+	got := joined.Unwrap()
+	if !errors.Is(got[0], config.ErrUnsetEnv) || !strings.Contains(got[0].Error(),
+		"GATEWAY_TEST_UNSET_SECRET") {
+		t.Errorf("first problem: %v; want the unset variable", got[0])
+	}
+	if !strings.Contains(got[1].Error(), users+":3: users.alice.password") {
+		t.Errorf("second problem: %v; want alice's password in %s", got[1], users)
+	}
+
+	// with the users file sound, the variable is the one problem
+	os.WriteFile(users, []byte("users: {}\n"), 0o600)
+	if _, err := Check(path); err == nil || !errors.Is(err, config.ErrUnsetEnv) ||
+		strings.Contains(err.Error(), "users") {
+		t.Errorf("Check with a sound users file: %v; want the unset variable alone", err)
+	}
+}
+
 // sameWarnings reports got unless it is, in order, want, each after the config's path.
 func sameWarnings(t *testing.T, got []string, path string, want []string) {
 	t.Helper()

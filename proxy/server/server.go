@@ -67,6 +67,16 @@ var sessionsCountMaxAge time.Duration
 func Check(path string) (*config.Config, error) {
 	cfg, err := config.LoadAll(path)
 	if err != nil {
+		// A variable unset in this shell, though set where the gateway runs, is the
+		// usual reason: the users file is checked all the same, so that its problems
+		// are not found only once the variable is set.
+		if onlyUnsetEnv(err) {
+			if loc, lerr := config.Locate(path); lerr == nil {
+				if _, uerr := authn.ReadUsersFileAll(loc.Users.File); uerr != nil {
+					return nil, errors.Join(err, usersError(loc, uerr))
+				}
+			}
+		}
 		return nil, err
 	}
 	if _, err := authn.ReadUsersFileAll(cfg.Users.File); err != nil {
@@ -80,6 +90,20 @@ func Check(path string) (*config.Config, error) {
 		return nil, errors.Join(problems...)
 	}
 	return cfg, nil
+}
+
+// onlyUnsetEnv reports whether each problem err joins is a variable that is not set.
+func onlyUnsetEnv(err error) bool {
+	all := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		all = j.Unwrap()
+	}
+	for _, e := range all {
+		if !errors.Is(e, config.ErrUnsetEnv) {
+			return false
+		}
+	}
+	return len(all) > 0
 }
 
 // preflight returns the problems of what the gateway reads once at start, before
