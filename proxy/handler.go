@@ -333,7 +333,11 @@ func (h *Handler) record(sw *statusWriter, r *http.Request, st *state, start tim
 		if st.reason != "" {
 			attrs = append(attrs, slog.String("reason", st.reason))
 		}
-		h.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		// handed to the handler directly: Logger would look up the caller, which no
+		// record uses, on every request
+		rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+		rec.AddAttrs(attrs...)
+		h.log.Handler().Handle(r.Context(), rec)
 	}
 }
 

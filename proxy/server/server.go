@@ -435,15 +435,18 @@ func NewLogger(w io.Writer, c config.Log) *slog.Logger {
 			return a
 		},
 	}
-	handler := func(w io.Writer) slog.Handler {
+	handler := func(w io.Writer, opts *slog.HandlerOptions) slog.Handler {
 		if c.Format == "json" {
 			return slog.NewJSONHandler(w, opts)
 		}
 		return slog.NewTextHandler(w, opts)
 	}
+	// Access records are never audit records: their handler has no ReplaceAttr, which
+	// slog would call for each of their attributes, on every request.
+	access := &slog.HandlerOptions{Level: opts.Level}
 	sink := newLogSink(w)
-	return slog.New(&splitHandler{access: handler(sink.buffered()),
-		rest: handler(sink.direct()), sink: sink, level: level})
+	return slog.New(&splitHandler{access: handler(sink.buffered(), access),
+		rest: handler(sink.direct(), opts), sink: sink, level: level})
 }
 
 // serverLog routes the http.Server's own log lines to slog.
