@@ -84,7 +84,10 @@ func (f *framing) wrote(p []byte) bool {
 func (f *framing) read(p []byte) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.off || f.stray {
+	switch {
+	case f.stray:
+		return 0 // the connection is done: nothing more of it is read
+	case f.off:
 		return len(p)
 	}
 	n := 0

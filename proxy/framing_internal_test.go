@@ -220,6 +220,22 @@ func FuzzFramingAgreesWithGo(f *testing.F) {
 	})
 }
 
+// TestFramingEndsAtStrayBytes: once bytes past an answer were found, no later read of
+// the connection passes anything on, whatever a reader of the transport asks again.
+func TestFramingEndsAtStrayBytes(t *testing.T) {
+	f := &framing{}
+	f.wrote([]byte(getReq))
+	if keep := f.read([]byte(ok5 + second)); keep != len(ok5) {
+		t.Fatalf("kept %d bytes of the answer and the stray one, want %d", keep, len(ok5))
+	}
+	if keep := f.read([]byte(ok5)); keep != 0 {
+		t.Errorf("a read after stray bytes passed %d bytes on, want none", keep)
+	}
+	if f.wrote([]byte(getReq)) {
+		t.Error("a new request may be written after stray bytes")
+	}
+}
+
 // TestFramingFreesWhenItStops: a connection whose framing stopped judging it, after a
 // long header block that came in pieces, keeps no room for it: an idle pool of such
 // connections would otherwise hold tens of KiB each.
