@@ -2,6 +2,7 @@
 // both in one process, so the gateway can be tried with nothing else to start:
 //
 //	go run ./examples/quickstart
+//	go run ./examples/quickstart -listen 127.0.0.1:8081   # when 8080 is taken
 //
 // It is for trying the gateway out; a production setup runs the gateway binary alone.
 package main
@@ -26,18 +27,26 @@ import (
 
 func main() {
 	path := flag.String("config", "gateway.yaml", "gateway config `file`")
+	listen := flag.String("listen", "", "`address` the gateway listens on, in place of "+
+		"the config's listen")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *path); err != nil {
+	if err := run(ctx, *path, *listen); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, path string) error {
+func run(ctx context.Context, path, listen string) error {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return err
+	}
+	var gw net.Listener
+	if listen != "" {
+		if gw, err = net.Listen("tcp", listen); err != nil {
+			return fmt.Errorf("listening on %s: %w", listen, err)
+		}
 	}
 	// The sample app listens where the config's first route sends requests.
 	up := cfg.Routes[0].UpstreamURL
@@ -54,6 +63,7 @@ func run(ctx context.Context, path string) error {
 
 	err = server.Run(ctx, server.Options{
 		ConfigPath: path,
+		Listener:   gw,
 		Ready: func(addr net.Addr) {
 			if len(cfg.TrustedProxies) > 0 {
 				// behind a front proxy, browsers go to the proxy, not here
