@@ -25,6 +25,9 @@ type framing struct {
 	body  int64  // bytes of the request's body still to be written
 	left  int64  // bytes of the answer's body still to come
 	buf   []byte // a header block that comes in pieces
+	// strayAnswer: the bytes past an answer start as an answer does, one the app sent
+	// twice
+	strayAnswer bool
 }
 
 // The states of a framing.
@@ -94,7 +97,10 @@ func (f *framing) read(p []byte) int {
 	for n < len(p) {
 		switch f.state {
 		case frameIdle:
-			f.stray = true // no request asked for these
+			// no request asked for these; when they start as an answer does, the app
+			// sent one answer too many, which could as well have come once the next
+			// request was on its way (see app)
+			f.stray, f.strayAnswer = true, f.answerStart(p[n:])
 			return n
 		case frameRequest:
 			f.stop() // an answer before the whole request: one framing does not follow
@@ -131,6 +137,14 @@ func (f *framing) read(p []byte) int {
 		}
 	}
 	return n
+}
+
+// sentAnswer reports whether the upstream sent, past an answer, bytes that start as an
+// answer does.
+func (f *framing) sentAnswer() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.strayAnswer
 }
 
 // answerStart reports whether the answer whose header block is being read may start

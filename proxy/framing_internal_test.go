@@ -358,3 +358,28 @@ func FuzzFramedTransportAgrees(f *testing.F) {
 		}
 	})
 }
+
+// TestFramingTellsStrayAnswers: of the bytes an app sends past an answer, only those
+// that start as an answer does count as an answer sent twice; an error page after the
+// answer to a HEAD, as some servers send for a request they cannot read, does not.
+func TestFramingTellsStrayAnswers(t *testing.T) {
+	const head = "HEAD /a HTTP/1.1\r\nHost: app\r\n\r\n"
+	for _, tt := range []struct {
+		name, req, stream string
+		answer            bool
+	}{
+		{"a second answer", getReq, ok5 + second, true},
+		{"the start of one", getReq, ok5 + "HTT", true},
+		{"a page after a HEAD's answer", head,
+			"HTTP/1.0 400 Bad request\r\nContent-Length: 9\r\n\r\n<html>400", false},
+		{"a line end past a body", getReq, ok5 + "\r\n", false},
+	} {
+		f := &framing{}
+		f.wrote([]byte(tt.req))
+		f.read([]byte(tt.stream))
+		if !f.stray || f.sentAnswer() != tt.answer {
+			t.Errorf("%s: stray %v, answer %v; want stray, answer %v", tt.name, f.stray,
+				f.sentAnswer(), tt.answer)
+		}
+	}
+}

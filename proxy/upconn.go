@@ -78,9 +78,13 @@ func (c *upstreamConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// strayBytes tells the connection's app, if known, that it sent bytes past an answer.
+// strayBytes tells the connection's app, if known, that it sent an answer past an
+// answer. Other bytes past an answer (a body after the answer to a HEAD, an error page
+// after a 400 to one) are found wherever they arrive, since no answer starts so, and
+// end the connection alone: an app that a client's request can make send them is not
+// made to lose its reused connections for everyone.
 func (c *upstreamConn) strayBytes() {
-	if c.app != nil {
+	if c.app != nil && c.framing.sentAnswer() {
 		c.app.sentStrayBytes()
 	}
 }
