@@ -28,10 +28,9 @@ type Refusal struct {
 	Max    int        // the limit
 }
 
-// Listener is a net.Listener that closes, once accepted, each connection past its
-// Policy's limit for the client it comes from. Safe for concurrent use.
-type Listener struct {
-	net.Listener
+// Limiter counts the connections each client holds over every listener it wraps, and
+// closes, once accepted, each one past its Policy's limit. Safe for concurrent use.
+type Limiter struct {
 	policy  atomic.Pointer[Policy]
 	refused func(Refusal)
 
@@ -39,29 +38,38 @@ type Listener struct {
 	open map[netip.Addr]int // by client key
 }
 
-// New returns a Listener over ln that enforces p, and calls refused, if not nil, for
-// each connection it closes; refused must not block.
-func New(ln net.Listener, p Policy, refused func(Refusal)) *Listener {
-	l := &Listener{Listener: ln, refused: refused, open: make(map[netip.Addr]int)}
+// New returns a Limiter that enforces p, and calls refused, if not nil, for each
+// connection it closes; refused must not block.
+func New(p Policy, refused func(Refusal)) *Limiter {
+	l := &Limiter{refused: refused, open: make(map[netip.Addr]int)}
 	l.SetPolicy(p)
 	return l
 }
 
 // SetPolicy makes p the policy for connections accepted from now on. Connections open
 // already stay open, and count against the new limit.
-func (l *Listener) SetPolicy(p Policy) {
+func (l *Limiter) SetPolicy(p Policy) {
 	p.Exempt = append([]netip.Prefix(nil), p.Exempt...)
 	l.policy.Store(&p)
 }
 
+// Listener returns ln with its connections counted by l, together with those of every
+// other listener l wrapped.
+func (l *Limiter) Listener(ln net.Listener) net.Listener { return &listener{ln, l} }
+
+type listener struct {
+	net.Listener
+	l *Limiter
+}
+
 // Accept returns the next connection whose client is within the limit.
-func (l *Listener) Accept() (net.Conn, error) {
+func (ln *listener) Accept() (net.Conn, error) {
 	for {
-		c, err := l.Listener.Accept()
+		c, err := ln.Listener.Accept()
 		if err != nil {
 			return nil, err
 		}
-		if lc, ok := l.admit(c); ok {
+		if lc, ok := ln.l.admit(c); ok {
 			return lc, nil
 		}
 	}
@@ -69,7 +77,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 
 // admit counts c against its client and returns it wrapped, or closes it and returns
 // false when its client holds the most it may.
-func (l *Listener) admit(c net.Conn) (net.Conn, bool) {
+func (l *Limiter) admit(c net.Conn) (net.Conn, bool) {
 	addr := addrOf(c.RemoteAddr())
 	p := l.policy.Load()
 	if p.Max <= 0 || !addr.IsValid() || exempt(addr, p.Exempt) {
@@ -92,7 +100,7 @@ func (l *Listener) admit(c net.Conn) (net.Conn, bool) {
 }
 
 // release gives back a connection of the client with key.
-func (l *Listener) release(key netip.Addr) {
+func (l *Limiter) release(key netip.Addr) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if n := l.open[key]; n > 1 {
@@ -103,7 +111,7 @@ func (l *Listener) release(key netip.Addr) {
 }
 
 // Open returns how many counted connections the client at addr holds.
-func (l *Listener) Open(addr netip.Addr) int {
+func (l *Limiter) Open(addr netip.Addr) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.open[clientKey(addr.Unmap())]
@@ -112,7 +120,7 @@ func (l *Listener) Open(addr netip.Addr) int {
 // conn is a counted connection: closing it, once, gives its place back.
 type conn struct {
 	net.Conn
-	l      *Listener
+	l      *Limiter
 	key    netip.Addr
 	closed atomic.Bool
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -71,16 +72,17 @@ func TestLimitPerClient(t *testing.T) {
 	pl := newPipeListener()
 	var mu sync.Mutex
 	var refusals []Refusal
-	l := New(pl, Policy{Max: 2, Exempt: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}},
+	l := New(Policy{Max: 2, Exempt: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}},
 		func(r Refusal) {
 			mu.Lock()
 			refusals = append(refusals, r)
 			mu.Unlock()
 		})
+	ln := l.Listener(pl)
 	accepted := make(chan net.Conn, 100)
 	go func() {
 		for {
-			c, err := l.Accept()
+			c, err := ln.Accept()
 			if err != nil {
 				close(accepted)
 				return
@@ -88,7 +90,7 @@ func TestLimitPerClient(t *testing.T) {
 			accepted <- c
 		}
 	}()
-	defer l.Close()
+	defer ln.Close()
 	take := func(t *testing.T, from string) net.Conn {
 		t.Helper()
 		select {
@@ -167,7 +169,7 @@ func TestRealConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := New(ln, Policy{Max: 1}, nil)
+	l := New(Policy{Max: 1}, nil).Listener(ln)
 	defer l.Close()
 	accepted := make(chan net.Conn, 4)
 	go func() {
@@ -213,5 +215,45 @@ func TestRealConnections(t *testing.T) {
 	case <-accepted:
 	case <-time.After(5 * time.Second):
 		t.Fatal("a connection after the first was closed was not accepted")
+	}
+}
+
+// TestListenersShareTheCount: a client's connections to every listener a Limiter wraps
+// count together, so two listeners do not give it twice the limit.
+func TestListenersShareTheCount(t *testing.T) {
+	l := New(Policy{Max: 2}, nil)
+	var pls []*pipeListener
+	var accepted []chan net.Conn
+	for range 2 {
+		pl := newPipeListener()
+		ln := l.Listener(pl)
+		ch := make(chan net.Conn, 8)
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				ch <- c
+			}
+		}()
+		t.Cleanup(func() { ln.Close() })
+		pls, accepted = append(pls, pl), append(accepted, ch)
+	}
+	for i := range 2 {
+		pls[i].dial(t, "192.0.2.9:"+strconv.Itoa(1000+i))
+		select {
+		case <-accepted[i]:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("connection %d was not accepted", i+1)
+		}
+	}
+	for i := range 2 {
+		if c := pls[i].dial(t, "192.0.2.9:"+strconv.Itoa(2000+i)); !closedByServer(c) {
+			t.Errorf("a third connection, on listener %d, was not closed", i+1)
+		}
+	}
+	if got := l.Open(netip.MustParseAddr("192.0.2.9")); got != 2 {
+		t.Errorf("open from 192.0.2.9: %d, want 2", got)
 	}
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"log/slog"
-	"net"
 	"sync"
 	"time"
 
@@ -61,11 +60,12 @@ func (f *refusals) refused(r connlimit.Refusal) {
 		"refused_since_last_record", n)
 }
 
-// limitConns wraps ln so that one client holds at most what cfg allows.
-func (g *gateway) limitConns(ln net.Listener, cfg *config.Config, f *refusals) net.Listener {
-	l := connlimit.New(ln, connPolicy(cfg), f.refused)
+// limitConns returns a Limiter of the connections each client holds, over all the
+// gateway's listeners, to cfg's limit, and has reloads apply theirs.
+func (g *gateway) limitConns(cfg *config.Config, f *refusals) *connlimit.Limiter {
+	l := connlimit.New(connPolicy(cfg), f.refused)
 	g.mu.Lock()
-	g.limited = append(g.limited, l)
+	g.limiter = l
 	g.mu.Unlock()
 	return l
 }

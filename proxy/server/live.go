@@ -55,9 +55,9 @@ type gateway struct {
 
 	ending sync.Mutex // held by a pass of endSessions
 
-	// the listeners that limit each client's connections, given the limits of each
-	// config served; guarded by mu
-	limited []*connlimit.Listener
+	// what limits each client's connections to the gateway's listeners, given the
+	// limit of each config served; guarded by mu
+	limiter *connlimit.Limiter
 }
 
 // ServeHTTP implements http.Handler with the current handler.
@@ -299,8 +299,8 @@ func (g *gateway) reload(reason string) error {
 	}
 	g.cfg = cfg
 	g.cur.Swap(h).Supersede(h)
-	for _, l := range g.limited {
-		l.SetPolicy(connPolicy(cfg))
+	if g.limiter != nil {
+		g.limiter.SetPolicy(connPolicy(cfg))
 	}
 	logWarnings(g.lg, cfg)
 	attrs := []any{"reason", reason, "file", cfg.File, "changed", changedKeys(old, cfg)}

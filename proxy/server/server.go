@@ -252,11 +252,12 @@ func Run(ctx context.Context, o Options) error {
 				cfg.HTTPListen, err))
 		}
 	}
-	// each client holds at most limits.client_connections of the gateway's connections
-	refused := newRefusals(lg, reg)
-	ln = g.limitConns(ln, cfg, refused)
+	// each client holds at most limits.client_connections of the gateway's connections,
+	// on both listeners together
+	limiter := g.limitConns(cfg, newRefusals(lg, reg))
+	ln = limiter.Listener(ln)
 	if hln != nil {
-		hln = g.limitConns(hln, cfg, refused)
+		hln = limiter.Listener(hln)
 	}
 	closeListeners := func() {
 		ln.Close()
