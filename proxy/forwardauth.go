@@ -108,7 +108,8 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 	// (Remote-User, X-Auth-Request-User, …), which would reach the app beside the
 	// identity the gateway vouches for; an X-Forwarded- header the proxy does not set,
 	// or one naming another path; one under the gateway's own prefix, which apps take
-	// from the gateway alone (X-Gateway-Assertion).
+	// from the gateway alone (X-Gateway-Assertion); an identity header a reload renamed,
+	// which the proxy no longer sets, and an app may still read.
 	for _, c := range [...]struct{ header, reason string }{
 		{oddlySpelt(r.Header, h.filter), "a header spelt with another separator"},
 		{h.aliases.aliasIn(r.Header), "a header apps read as the user"},
@@ -116,6 +117,8 @@ func (h *Handler) forwardAuth(w http.ResponseWriter, r *http.Request) {
 			"a forwarding header the front proxy does not set"},
 		{otherClaim(r.Header, target), "a header naming another host or scheme"},
 		{reservedIn(r.Header), "a header under the gateway's own prefix"},
+		{namedIn(r.Header, h.formerIdentity), "a header the gateway set as the identity " +
+			"before a reload"},
 	} {
 		if c.header != "" {
 			h.log.Warn("forward-auth refused", "reason", c.reason, "header", c.header,

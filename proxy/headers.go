@@ -231,6 +231,20 @@ func reservedIn(h http.Header) string {
 	return ""
 }
 
+// namedIn returns the name of a header in h that, folded, is one of names, or "".
+func namedIn(h http.Header, names map[string]bool) string {
+	if len(names) == 0 {
+		return ""
+	}
+	var buf [64]byte
+	for name := range h {
+		if names[string(foldInto(&buf, name))] {
+			return name
+		}
+	}
+	return ""
+}
+
 // reservedPrefix, hopName and cookieLikePrefix are the gateway's own header names, folded.
 var (
 	reservedPrefix   = []byte(foldName(ReservedHeaderPrefix))

@@ -570,7 +570,8 @@ func TestReloadKeepsFormerIdentityNamesOut(t *testing.T) {
 		seen <- r.Header.Clone()
 	}))
 	t.Cleanup(up.Close)
-	path := writeConfig(t, up.URL, "identity_headers:\n  user: X-Employee\n")
+	path := writeConfig(t, up.URL, "identity_headers:\n  user: X-Employee\n"+
+		"trusted_proxies: [127.0.0.1/32]\n")
 	g, logs := openLogged(t, path)
 	gw := httptest.NewServer(g)
 	t.Cleanup(gw.Close)
@@ -609,6 +610,26 @@ func TestReloadKeepsFormerIdentityNamesOut(t *testing.T) {
 	if h := received("renamed"); h.Get("X-Employee") != "" || h.Get("X-Staff") != "" {
 		t.Errorf("renamed to X-Staff: the app got X-Employee %q, X-Staff %q; want neither",
 			h.Get("X-Employee"), h.Get("X-Staff"))
+	}
+	// A front proxy asking forward-auth passes the client's headers to the app, and sets
+	// only the identity header of now: a client's copy of the old one is refused.
+	for _, tt := range []struct {
+		header string
+		want   int
+	}{{"", http.StatusOK}, {"X-Employee", http.StatusForbidden},
+		{"x_employee", http.StatusForbidden}} {
+		req := httptest.NewRequest("GET", "http://gw"+proxy.AuthPath, nil)
+		req.RemoteAddr = "127.0.0.1:5000"
+		req.Header.Set("X-Forwarded-Host", "gw")
+		req.Header.Set("X-Forwarded-Uri", "/public/x")
+		if tt.header != "" {
+			req.Header[tt.header] = []string{"admin"}
+		}
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, req)
+		if rec.Code != tt.want {
+			t.Errorf("forward-auth with %q: status %d, want %d", tt.header, rec.Code, tt.want)
+		}
 	}
 	reload("  email: X-Mail\n")
 	if h := received("renamed again"); h.Get("X-Employee") != "" || h.Get("X-Staff") != "" {
