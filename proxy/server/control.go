@@ -122,8 +122,7 @@ func revoke(ctx context.Context, a sessionAdmin, user, id string) (string, int, 
 	return "", 0, errors.New("give a user or an id")
 }
 
-// controlHandler serves the control socket. rereadUsers, when set, reads the users file
-// at once.
+// controlHandler serves the control socket. rereadUsers reads the users file at once.
 func controlHandler(a sessionAdmin, configFile string, lg *slog.Logger,
 	rereadUsers func(reason string) error) http.Handler {
 	mux := http.NewServeMux()
@@ -149,10 +148,6 @@ func controlHandler(a sessionAdmin, configFile string, lg *slog.Logger,
 		json.NewEncoder(w).Encode(map[string]int{"revoked": n})
 	})
 	mux.HandleFunc("POST /users/reread", func(w http.ResponseWriter, r *http.Request) {
-		if rereadUsers == nil {
-			http.Error(w, "this gateway does not read a users file", http.StatusNotFound)
-			return
-		}
 		if err := rereadUsers("asked on the control socket"); err != nil {
 			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
 			return
