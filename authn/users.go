@@ -150,6 +150,8 @@ func readUsersFile(path string, all bool) (map[string]*User, error) {
 	case !all:
 		return nil, problems[0]
 	}
+	// found key by key, then value by value: told in the file's order
+	slices.SortStableFunc(problems, func(a, b *FileError) int { return a.Line - b.Line })
 	errs := make([]error, len(problems))
 	for i, p := range problems {
 		errs[i] = p

@@ -183,13 +183,8 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := server.Check(path)
 	if err != nil {
-		// every problem of a file, joined: each on a line of its own
-		all, ok := err.(interface{ Unwrap() []error })
-		if !ok {
-			fmt.Fprintln(stderr, "gateway check:", err)
-			return 1
-		}
-		for _, p := range all.Unwrap() {
+		// every problem of each file, joined: each on a line of its own
+		for _, p := range problems(err) {
 			fmt.Fprintln(stderr, "gateway check:", p)
 		}
 		return 1
@@ -204,6 +199,20 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "%s: ok (%d %s, users from %s)\n", cfg.File, len(cfg.Routes), routes,
 		cfg.Users.File)
 	return 0
+}
+
+// problems returns the errors err joins, and those they join in turn, in order; or err
+// alone.
+func problems(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, problems(e)...)
+	}
+	return out
 }
 
 func runHash(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -122,6 +122,26 @@ func TestCheck(t *testing.T) {
 			"three lines, starting\n%s", code, errOut, want)
 	}
 
+	// an unset variable and the users file's problems: each on a line of its own, the
+	// users file's in its order
+	unset := filepath.Join(dir, "unset.yaml")
+	os.WriteFile(unset, []byte("users:\n  file: users3.yaml\nsession:\n"+
+		"  secrets: [\"${GATEWAY_TEST_UNSET}\"]\nroutes:\n"+
+		"  - upstream: http://127.0.0.1:9001\n"), 0o600)
+	code, _, errOut = runCmd(t, "", "check", "-config", unset)
+	lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+	if code != 1 || len(lines) != 4 || !strings.Contains(lines[0], "GATEWAY_TEST_UNSET") ||
+		!strings.Contains(lines[1], users3+":4:") || !strings.Contains(lines[2], users3+":6:") ||
+		!strings.Contains(lines[3], users3+":7:") {
+		t.Errorf("unset variable and users file: exit %d, stderr\n%s\nwant exit 1 and four "+
+			"lines: the variable, then lines 4, 6 and 7 of %s", code, errOut, users3)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "gateway check: ") {
+			t.Errorf("line without the command's name: %q", l)
+		}
+	}
+
 	// A rule naming nobody is valid, so check passes, but says so.
 	doubtful := filepath.Join(dir, "doubtful.yaml")
 	os.WriteFile(doubtful, []byte("users:\n  file: users.yaml\nroutes:\n"+
