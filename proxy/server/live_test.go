@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -490,38 +489,27 @@ func TestReloadClosesConnectionsToRemovedApps(t *testing.T) {
 func TestReloadKeepsMisframedApp(t *testing.T) {
 	var mu sync.Mutex
 	closeAsked := map[string]bool{}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					mu.Lock()
-					closeAsked[req.URL.Path] = req.Close
-					mu.Unlock()
-					answer := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-					if req.URL.Path == "/public/twice" {
-						answer += answer
-					}
-					io.WriteString(c, answer)
-				}
-			}()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		closeAsked[r.URL.Path] = r.Close
+		mu.Unlock()
+		if r.URL.Path != "/public/twice" {
+			io.WriteString(w, "ok")
+			return
 		}
-	}()
-	path := writeConfig(t, "http://"+ln.Addr().String())
+		// the answer, and a second one after it, in one write
+		c, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close()
+		const answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+		buf.WriteString(answer + answer)
+		buf.Flush()
+	}))
+	t.Cleanup(up.Close)
+	path := writeConfig(t, up.URL)
 	g, logs := openLogged(t, path)
 	gw := httptest.NewServer(g)
 	t.Cleanup(gw.Close)
