@@ -25,7 +25,6 @@ func connPolicy(cfg *config.Config) connlimit.Policy {
 type refusals struct {
 	lg      *slog.Logger
 	counter prometheus.Counter
-	now     func() time.Time
 
 	mu         sync.Mutex
 	last       time.Time // of the last record written
@@ -39,14 +38,14 @@ func newRefusals(lg *slog.Logger, reg prometheus.Registerer) *refusals {
 			"limits.client_connections already.",
 	})
 	reg.MustRegister(c)
-	return &refusals{lg: lg, counter: c, now: time.Now}
+	return &refusals{lg: lg, counter: c}
 }
 
 // refused records r.
 func (f *refusals) refused(r connlimit.Refusal) {
 	f.counter.Inc()
 	f.mu.Lock()
-	now := f.now()
+	now := time.Now()
 	if !f.last.IsZero() && now.Sub(f.last) < refusalLogEvery {
 		f.suppressed++
 		f.mu.Unlock()
