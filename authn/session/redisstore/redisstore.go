@@ -34,6 +34,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -46,6 +47,7 @@ import (
 type Store struct {
 	rdb    redis.UniversalClient
 	once   redis.UniversalClient // rdb's settings, without retries; nil: rdb
+	reads  readBatcher
 	prefix string
 	memo   decodeMemo
 }
@@ -127,7 +129,7 @@ func (s *Store) indexKey(user string) string { return s.prefix + "u:" + user }
 // Get implements session.Store.
 func (s *Store) Get(ctx context.Context, key string) (*session.Session, error) {
 	rkey := s.sessionKey(key)
-	val, err := s.rdb.Get(ctx, rkey).Result()
+	val, err := s.get(ctx, rkey)
 	sess, err := s.decode(ctx, rkey, val, err)
 	if err != nil {
 		if errors.Is(err, session.ErrNotFound) {
@@ -136,6 +138,49 @@ func (s *Store) Get(ctx context.Context, key string) (*session.Session, error) {
 		return nil, fmt.Errorf("reading session from redis: %w", err)
 	}
 	return sess, nil
+}
+
+// readWait bounds a batched read, which does not stop at the caller's deadline by
+// itself: a read that a hung Redis never answers fails after this long, as one on a
+// connection of its own does after its read timeout and one retry.
+const readWait = 2 * ioTimeout
+
+// get reads the value of rkey. Reads that arrive together, from requests served at the
+// same time, share one write to Redis and one read of the replies, in place of a round
+// trip each: under load that saves most of the system calls, and much of Redis's own
+// work. Each read still asks Redis, after whatever the caller did before it.
+func (s *Store) get(ctx context.Context, rkey string) (string, error) {
+	ap := s.reads.get(s.rdb)
+	if ap == nil {
+		return s.rdb.Get(ctx, rkey).Result()
+	}
+	ctx, cancel := context.WithTimeout(ctx, readWait)
+	defer cancel()
+	cmd := redis.NewStringCmd(ctx, "get", rkey)
+	// Past the deadline the command may still be in flight: it is left to finish on
+	// its own and never read.
+	if err := ap.Submit(ctx, cmd).WaitContext(ctx); err != nil {
+		return "", err
+	}
+	return cmd.Val(), nil
+}
+
+// readBatcher makes the batcher of session reads on first use, so that a gateway that
+// has served no signed-in request runs none of its goroutines.
+type readBatcher struct {
+	once sync.Once
+	ap   *redis.AutoPipeliner // nil: none, each read makes its own round trip
+}
+
+func (b *readBatcher) get(rdb redis.UniversalClient) *redis.AutoPipeliner {
+	b.once.Do(func() {
+		// go-redis calls its autopipeliner experimental: should a later version
+		// refuse to make one, reads go back to a round trip each.
+		if ap, err := rdb.AsyncAutoPipeline(); err == nil {
+			b.ap = ap
+		}
+	})
+	return b.ap
 }
 
 // Put implements session.Store. A ttl under a millisecond, zero or negative counts as one

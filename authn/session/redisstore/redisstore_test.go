@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -608,4 +610,116 @@ func keys(list []session.Entry) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Reads that share round trips to Redis never return a session that another gateway
+// ended before the read began. Readers keep reading a session on one store while
+// another store deletes it; every read started after the Delete returned must find
+// nothing.
+func TestBatchedReadsSeeDeletes(t *testing.T) {
+	srv := redistest.Start(t)
+	a, b := newStore(t, srv, "gw:"), newStore(t, srv, "gw:")
+	ctx := context.Background()
+	const rounds, readers = 20, 16
+	for round := range rounds {
+		key := fmt.Sprint("k", round)
+		if err := a.Put(ctx, key, storetest.Sample("alice"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		var deleted atomic.Bool
+		stop := make(chan struct{})
+		var stale atomic.Int64
+		var wg sync.WaitGroup
+		for range readers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					after := deleted.Load()
+					_, err := a.Get(ctx, key)
+					switch {
+					case err == nil && after:
+						stale.Add(1)
+					case err != nil && !errors.Is(err, session.ErrNotFound):
+						t.Errorf("Get: %v", err)
+						return
+					}
+				}
+			}()
+		}
+		time.Sleep(5 * time.Millisecond)
+		if err := b.Delete(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		deleted.Store(true)
+		time.Sleep(5 * time.Millisecond)
+		close(stop)
+		wg.Wait()
+		if n := stale.Load(); n > 0 {
+			t.Fatalf("round %d: %d reads begun after the other store's Delete returned "+
+				"found the session", round, n)
+		}
+	}
+}
+
+// Reads made at the same time share round trips: Redis reads far fewer times from its
+// connections than it is sent reads. Without the sharing each read is one.
+func TestConcurrentReadsShareRoundTrips(t *testing.T) {
+	srv := redistest.Start(t)
+	st := newStore(t, srv, "gw:")
+	raw := rawClient(t, srv)
+	ctx := context.Background()
+	if err := st.Put(ctx, "k", storetest.Sample("alice"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Get(ctx, "k"); err != nil { // the batcher and its connection
+		t.Fatal(err)
+	}
+	const readers, each = 32, 100
+	before := readsProcessed(t, raw)
+	var wg sync.WaitGroup
+	for range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				if _, err := st.Get(ctx, "k"); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got := readsProcessed(t, raw) - before - 1 // less the INFO command's own
+	t.Logf("%d reads of sessions took Redis %d reads of its connections", readers*each, got)
+	if got > readers*each/2 {
+		t.Errorf("%d concurrent reads of sessions took Redis %d reads of its connections, "+
+			"want at most half as many", readers*each, got)
+	}
+}
+
+// readsProcessed is how many times Redis has read from its clients' connections.
+func readsProcessed(t *testing.T, raw *redis.Client) int {
+	t.Helper()
+	info, err := raw.Info(context.Background(), "stats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "total_reads_processed:"); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("INFO total_reads_processed: %v", err)
+			}
+			return n
+		}
+	}
+	t.Fatal("INFO stats has no total_reads_processed (Redis 6 or later has)")
+	return 0
 }
