@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -66,6 +67,24 @@ func BenchmarkGetInUse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkGetConcurrent reads one session from 64 goroutines at once, as the requests
+// of many signed-in users served together do; their reads share round trips to Redis.
+func BenchmarkGetConcurrent(b *testing.B) {
+	srv := redistest.Start(b)
+	st := newStore(b, srv, "gw:")
+	fill(b, srv, st, 1)
+	ctx := context.Background()
+	b.SetParallelism(64 / max(runtime.GOMAXPROCS(0), 1))
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := st.Get(ctx, benchKey(0)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
 
 // BenchmarkPut stores new sessions of 1000 users, as sign-ins do.

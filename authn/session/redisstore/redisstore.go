@@ -35,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -45,11 +46,12 @@ import (
 // Store is a session.Store in Redis. It is safe for concurrent use, also by several
 // processes that share one Redis.
 type Store struct {
-	rdb    redis.UniversalClient
-	once   redis.UniversalClient // rdb's settings, without retries; nil: rdb
-	reads  readBatcher
-	prefix string
-	memo   decodeMemo
+	rdb     redis.UniversalClient
+	once    redis.UniversalClient // rdb's settings, without retries; nil: rdb
+	reads   readBatcher
+	reading atomic.Int64 // reads in flight
+	prefix  string
+	memo    decodeMemo
 }
 
 var (
@@ -145,12 +147,19 @@ func (s *Store) Get(ctx context.Context, key string) (*session.Session, error) {
 // connection of its own does after its read timeout and one retry.
 const readWait = 2 * ioTimeout
 
-// get reads the value of rkey. Reads that arrive together, from requests served at the
-// same time, share one write to Redis and one read of the replies, in place of a round
-// trip each: under load that saves most of the system calls, and much of Redis's own
-// work. Each read still asks Redis, after whatever the caller did before it.
+// get reads the value of rkey. Reads that arrive while others are in flight, from
+// requests served at the same time, share one write to Redis and one read of the
+// replies, in place of a round trip each: under load that saves most of the system
+// calls, and much of Redis's own work. A read on its own goes straight to Redis, which
+// is quicker than handing it to the batcher. Each read still asks Redis, after whatever
+// the caller did before it.
 func (s *Store) get(ctx context.Context, rkey string) (string, error) {
-	ap := s.reads.get(s.rdb)
+	alone := s.reading.Add(1) == 1
+	defer s.reading.Add(-1)
+	var ap *redis.AutoPipeliner
+	if !alone {
+		ap = s.reads.get(s.rdb)
+	}
 	if ap == nil {
 		return s.rdb.Get(ctx, rkey).Result()
 	}
