@@ -90,6 +90,15 @@ func TestAllowRulesDecide(t *testing.T) {
 		{"alice", alice, "GET", "/admin%E2%81%A0/x", 403, "may not open this page"},
 		{"alice", alice, "GET", "/Admin%EF%B8%8F/x", 403, "may not open this page"},
 		{"alice", alice, "GET", "/caf%C3%A9%E2%80%8C/x", 200, ""}, // none of them a rule's
+		// a segment of nothing but them is no segment at all there
+		{"alice", alice, "GET", "/%C2%AD/admin/x", 403, "may not open this page"},
+		{"alice", alice, "GET", "/%E2%80%8B%EF%BB%BF/Admin/x", 403, "may not open this page"},
+		{"alice", alice, "GET", "/%C2%AD/%E2%80%8B/admin", 403, "may not open this page"},
+		// and one that leaves a trailing dot or space is read as Windows reads it
+		{"alice", alice, "GET", "/admin.%C2%AD/x", 403, "may not open this page"},
+		{"alice", alice, "GET", "/admin%C2%AD./x", 400, ""}, // a dot at the end: refused
+		{"alice", alice, "GET", "/Admin%20%E2%80%8B/x", 403, "may not open this page"},
+		{"alice", alice, "GET", "/admin.%E2%80%8B", 403, "may not open this page"},
 		// spaces and "+" around a name, which apps that trim segments drop
 		{"alice", alice, "GET", "/%20admin/x", 403, "may not open this page"},
 		{"alice", alice, "GET", "/+admin/x", 403, "may not open this page"},

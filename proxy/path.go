@@ -195,7 +195,7 @@ func stripParams(decoded string) string {
 // drop; so "/admin::$DATA/", "/admin+/" and "/admin.+/" are "/admin/". ASP.NET's
 // cookieless session segments ("/(S(id))/") are dropped as ASP.NET drops them.
 func windowsReading(decoded string) string {
-	if !strings.ContainsAny(decoded, "+:(") {
+	if !strings.ContainsAny(decoded, "+:(") && !trailingDotOrSpace(decoded) {
 		return decoded
 	}
 	segs := strings.Split(decoded, "/")
@@ -203,6 +203,18 @@ func windowsReading(decoded string) string {
 		segs[i] = windowsName(seg)
 	}
 	return collapseSlashes(strings.Join(segs, "/"))
+}
+
+// trailingDotOrSpace reports whether a segment of p ends in a dot or a space. A request
+// path with one is refused, but another reading can leave one: "/admin.\u00ad/" is
+// "/admin./" to an app that drops the invisible, and "/admin/" to Windows after it.
+func trailingDotOrSpace(p string) bool {
+	for i := 1; i < len(p); i++ {
+		if p[i] == '/' && (p[i-1] == '.' || p[i-1] == ' ') {
+			return true
+		}
+	}
+	return strings.HasSuffix(p, ".") || strings.HasSuffix(p, " ")
 }
 
 // windowsName is one segment of windowsReading.

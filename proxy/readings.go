@@ -252,18 +252,19 @@ func (x *readings) methods(rt *route, public bool) []string {
 // invisible (Unicode's default-ignorable code points: the soft hyphen, zero-width
 // spaces and joiners, the byte order mark, variation selectors), which an app that
 // folds names as IDNA does, or a code page conversion, may drop: "/admin\u00ad/" is
-// "/admin/" there. Paths are not refused for them, since some scripts write words with
+// "/admin/" there, and so is "/\u00ad/admin/". Paths are not refused for them, since some scripts write words with
 // them (Persian with the zero-width non-joiner).
 func visibleReading(decoded string) string {
 	if !strings.ContainsFunc(decoded, ignorable) {
 		return decoded
 	}
-	return strings.Map(func(r rune) rune {
+	// a segment of nothing else leaves two slashes, which apps read as one
+	return collapseSlashes(strings.Map(func(r rune) rune {
 		if ignorable(r) {
 			return -1
 		}
 		return r
-	}, decoded)
+	}, decoded))
 }
 
 // trimmedReading returns a decoded path with the spaces and "+" around each segment's
