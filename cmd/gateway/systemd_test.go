@@ -215,6 +215,9 @@ func TestSystemdUnit(t *testing.T) {
 			{"ProtectHome", "yes"},
 			{"PrivateTmp", "yes"},
 			{"UMask", "0077"},
+			// the group the README has own the config and users file, which hold
+			// password hashes and must not be readable by every user
+			{"SupplementaryGroups", "gateway"},
 		} {
 			if got := settings["Service"][tt.key]; len(got) != 1 || got[0] != tt.want {
 				t.Errorf("[Service] %s: got %q, want %s=%s once", tt.key, got, tt.key,
