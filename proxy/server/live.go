@@ -276,7 +276,7 @@ func (g *gateway) reload(reason string) error {
 	if stamp, err := stampFiles(g.file); err == nil {
 		g.stampConfig = stamp
 	}
-	cfg, err := config.Load(g.file)
+	cfg, err := config.LoadAll(g.file)
 	if err != nil {
 		g.lg.Error("config rejected, keeping the running one", "reason", reason,
 			"error", err)

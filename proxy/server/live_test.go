@@ -55,12 +55,15 @@ func TestConfigReloadsLive(t *testing.T) {
 	os.WriteFile(path, []byte(edit), 0o600)
 	waitFor("new public path served", func() bool { return status("/open/x") == 200 })
 
-	// A broken config is refused with its file, line and key; the running one keeps
-	// serving.
-	os.WriteFile(path, []byte(edit+"bogus_key: 1\n"), 0o600)
-	where := fmt.Sprintf("%s:%d: bogus_key: unknown key", path, strings.Count(edit, "\n")+1)
+	// A broken config is refused with the file, line and key of each of its problems;
+	// the running one keeps serving.
+	n := strings.Count(edit, "\n")
+	os.WriteFile(path, []byte(edit+"bogus_key: 1\nother_key: 2\n"), 0o600)
+	where := fmt.Sprintf("%s:%d: bogus_key: unknown key", path, n+1)
+	where2 := fmt.Sprintf("%s:%d: other_key: unknown key", path, n+2)
 	waitFor("broken config reported", func() bool {
-		return strings.Contains(logs.String(), where)
+		return strings.Contains(logs.String(), where) &&
+			strings.Contains(logs.String(), where2)
 	})
 	if status("/open/x") != 200 {
 		t.Error("a rejected config changed what is served")

@@ -179,7 +179,7 @@ func usersError(cfg *config.Config, err error) error {
 // Run serves the gateway until ctx ends, then lets in-flight requests finish. It returns
 // nil after a clean shutdown, or the error that stopped it.
 func Run(ctx context.Context, o Options) error {
-	cfg, err := config.Load(o.ConfigPath)
+	cfg, err := config.LoadAll(o.ConfigPath)
 	if err != nil {
 		return err
 	}
