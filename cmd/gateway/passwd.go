@@ -125,9 +125,15 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case read:
 		fmt.Fprintf(stderr, "The running gateway has read the file.\n")
 	}
-	if !*add && (err != nil || !read) {
+	switch {
+	case *add || read:
+	case err != nil:
 		fmt.Fprintf(stderr, "A running gateway reads the file within seconds and ends %s's "+
 			"sessions.\n", name)
+	default:
+		fmt.Fprintf(stderr, "No gateway with this config is running here. A gateway ends "+
+			"%s's sessions when it reads the file: at its start, or within seconds of the "+
+			"change.\n", name)
 	}
 	return 0
 }

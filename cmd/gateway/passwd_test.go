@@ -32,7 +32,8 @@ func TestPasswd(t *testing.T) {
 
 	code, out, errOut := runCmd(t, "new-pass\n", "passwd", "-config", path, "alice")
 	if code != 0 || !strings.HasPrefix(out, "password of alice changed in ") ||
-		!strings.Contains(errOut, "ends alice's sessions") {
+		!strings.Contains(errOut, "No gateway with this config is running here. "+
+			"A gateway ends alice's sessions") {
 		t.Fatalf("passwd alice: exit %d, %q, %q", code, out, errOut)
 	}
 	verify := func(name, pw string) bool {
