@@ -427,7 +427,8 @@ func TestHopByHopRequestHeadersDropped(t *testing.T) {
 	code := e.rawRequest(t, "GET /public/x HTTP/1.1", "Host: gw.example.test",
 		"TE: trailers, deflate", "Trailer: X-Forwarded-User", "Keep-Alive: timeout=5",
 		"Proxy-Connection: keep-alive", "X-Remote-Name: bob", "X-Authenticated-Userid: bob",
-		"X-Consumer-Username: bob", "X-Preferred-Username: bob", "Proxy-User: bob")
+		"X-Consumer-Username: bob", "X-Preferred-Username: bob", "Proxy-User: bob",
+		"PROXY: http://127.0.0.1:9/", "proxy: http://127.0.0.1:9/")
 	if code != 200 {
 		t.Fatalf("status %d", code)
 	}
@@ -435,7 +436,7 @@ func TestHopByHopRequestHeadersDropped(t *testing.T) {
 		switch strings.ToLower(name) {
 		case "te", "trailer", "keep-alive", "proxy-connection", "x-remote-name",
 			"x-authenticated-userid", "x-consumer-username", "x-preferred-username",
-			"proxy-user":
+			"proxy-user", "proxy":
 			t.Errorf("%s reached the upstream", name)
 		}
 	}

@@ -81,6 +81,10 @@ var forwardedHeaders = []string{
 	"X-Script-Name", "Script-Name", "X-Ingress-Path", "X-Base-Path", "X-Base-Url",
 	// Hop-by-hop credentials, in spellings the standard library does not strip.
 	"Proxy-Authorization", "Proxy-Connection",
+	// A CGI app (PHP, Python or Perl under CGI or FastCGI) reads this one as
+	// HTTP_PROXY, which most HTTP clients take for the proxy to send the app's own
+	// outgoing requests through (httpoxy): a client would pick where they go.
+	"Proxy",
 }
 
 // methodOverrideHeaders make an app act on another method than the one a rule judged.

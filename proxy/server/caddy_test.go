@@ -245,13 +245,18 @@ func testCaddyForwardAuth(t *testing.T, bin string) {
 
 	// signed in through Caddy, the app gets the gateway's identity and nothing else
 	alice := signIn(t, base, "alice", "pw")
-	res, seen = proxyGet(t, alice, base+"/app/whoami", append(browser, caddySpoofs...)...)
+	res, seen = proxyGet(t, alice, base+"/app/whoami",
+		slices.Concat(browser, caddySpoofs, []string{"Proxy", "http://127.0.0.1:9/"})...)
 	if res.StatusCode != http.StatusOK || seen == nil {
 		t.Fatalf("signed in: status %d, want 200 from the app", res.StatusCode)
 	}
 	checkIdentity(t, "signed in", seen, map[string]string{"X-Forwarded-User": "alice",
 		"X-Forwarded-Email": "alice@example.com", "X-Forwarded-Groups": "staff,ops",
 		"X-Forwarded-Name": "Alice Ærø"})
+	// which a CGI app would take for the proxy of its own outgoing requests
+	if got := identityCopies(seen, "Proxy"); len(got) != 0 {
+		t.Errorf("signed in: app received Proxy %q, want none", got)
+	}
 	claims := checkClaimsStopped(t, alice, base)
 
 	// a route whose allow rule leaves alice out, and lets bob in

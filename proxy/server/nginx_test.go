@@ -198,14 +198,16 @@ func TestNginxForwardAuth(t *testing.T) {
 		}
 	}
 
-	// nginx clears method overrides, so the app runs the method nginx asked about
+	// nginx clears method overrides, so the app runs the method nginx asked about, and
+	// Proxy, which a CGI app would take for the proxy of its own outgoing requests
 	res, seen = proxyGet(t, alice, base+"/app/whoami", "X-HTTP-Method-Override", "DELETE",
-		"X-HTTP-Method", "DELETE", "X-Method-Override", "DELETE")
+		"X-HTTP-Method", "DELETE", "X-Method-Override", "DELETE",
+		"Proxy", "http://127.0.0.1:9/")
 	if res.StatusCode != http.StatusOK || seen == nil {
 		t.Fatalf("signed in with overrides: status %d, want 200 from the app", res.StatusCode)
 	}
 	for _, name := range []string{"X-HTTP-Method-Override", "X-HTTP-Method",
-		"X-Method-Override"} {
+		"X-Method-Override", "Proxy"} {
 		if got := identityCopies(seen, name); len(got) != 0 {
 			t.Errorf("app received %s %q, want none", name, got)
 		}
