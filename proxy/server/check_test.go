@@ -696,6 +696,21 @@ func TestOverlapWarnings(t *testing.T) {
 		{"another host's route", "  - host: a.example.com\n    path: /app/\n    " +
 			"strip_prefix: true\n    upstream: http://app/base\n" + bob + "  - host: " +
 			"b.example.com\n    upstream: http://app\n", ""},
+		// with neither passing the client's Host on, the app cannot tell them apart
+		{"another host's route, Host not passed on", "  - host: a.example.com\n    " +
+			"path: /app/\n    strip_prefix: true\n    preserve_host: false\n    " +
+			"upstream: http://app/base\n" + bob + "  - host: b.example.com\n    " +
+			"preserve_host: false\n    upstream: http://app\n", ":13: routes[1].upstream: " +
+			"/base/ on this route is the app's /base/, which routes[0] serves at /app/"},
+		{"a host's route under one for any host", "  - path: /admin/\n    strip_prefix: " +
+			"true\n    preserve_host: false\n    upstream: http://app/base\n" + bob +
+			"  - host: b.example.com\n    preserve_host: false\n    upstream: http://app\n",
+			":12: routes[1].upstream: /base/ on this route is the app's /base/, which " +
+				"routes[0] serves at /admin/"},
+		{"one of them passing the Host on", "  - host: a.example.com\n    path: /app/\n" +
+			"    strip_prefix: true\n    preserve_host: false\n    upstream: " +
+			"http://app/base\n" + bob + "  - host: b.example.com\n    upstream: http://app\n",
+			""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			os.WriteFile(path, []byte("users:\n  file: users.yaml\nroutes:\n"+tt.routes),

@@ -331,13 +331,21 @@ func overlapWarnings(cfg *config.Config) []error {
 		}
 		for i, rt := range cfg.Routes {
 			origin, reach, ok := upstreamReach(rt)
-			if i == j || !ok || origin != originJ || via.Host != "" && via.Host != rt.Host ||
-				!strings.HasPrefix(reach, reachJ) {
+			if i == j || !ok || origin != originJ || !strings.HasPrefix(reach, reachJ) {
 				continue
+			}
+			// Through a route for another host the app sees another Host, and may serve
+			// another site, unless neither route passes the client's Host on.
+			host := rt.Host
+			if via.Host != "" && !strings.EqualFold(via.Host, rt.Host) {
+				if *via.PreserveHost || *rt.PreserveHost {
+					continue
+				}
+				host = via.Host
 			}
 			// the path through via that reaches rt's places, and whether via serves it
 			path := strings.TrimSuffix(via.Path, "/") + "/" + reach[len(reachJ):]
-			if servedBy(cfg.Routes, rt.Host, path) != j ||
+			if servedBy(cfg.Routes, host, path) != j ||
 				reflect.DeepEqual(rt.Allow, via.Allow) && slices.Equal(rt.Public, via.Public) {
 				continue
 			}
