@@ -1,5 +1,8 @@
 // Package connlimit caps how many connections one client holds open at once, so that a
 // single address cannot take the file descriptors and memory every other client needs.
+// HTTP/2 carries many requests at once on one connection, each of which may hold a
+// connection to an app, so the same cap bounds a client's HTTP/2 requests in flight,
+// counted apart from its connections.
 //
 // A client is its address, IPv6 by its /64, which one host usually owns whole. Addresses
 // of trusted proxies are exempt: their connections carry the requests of many clients.
@@ -7,6 +10,7 @@ package connlimit
 
 import (
 	"net"
+	"net/http"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -21,11 +25,13 @@ type Policy struct {
 	Exempt []netip.Prefix
 }
 
-// Refusal describes a connection closed because its client held too many.
+// Refusal describes a connection closed because its client held too many, or an
+// HTTP/2 request refused because its client had too many in flight.
 type Refusal struct {
-	Client netip.Addr // the connection's address
-	Open   int        // how many connections the client held
-	Max    int        // the limit
+	Client  netip.Addr // the connection's address
+	Open    int        // how many connections, or requests, the client held
+	Max     int        // the limit
+	Request bool       // a request refused, not a connection
 }
 
 // Limiter counts the connections each client holds over every listener it wraps, and
@@ -34,14 +40,16 @@ type Limiter struct {
 	policy  atomic.Pointer[Policy]
 	refused func(Refusal)
 
-	mu   sync.Mutex
-	open map[netip.Addr]int // by client key
+	mu       sync.Mutex
+	open     map[netip.Addr]int // connections, by client key
+	requests map[netip.Addr]int // HTTP/2 requests in flight, by client key
 }
 
 // New returns a Limiter that enforces p, and calls refused, if not nil, for each
 // connection it closes; refused must not block.
 func New(p Policy, refused func(Refusal)) *Limiter {
-	l := &Limiter{refused: refused, open: make(map[netip.Addr]int)}
+	l := &Limiter{refused: refused, open: make(map[netip.Addr]int),
+		requests: make(map[netip.Addr]int)}
 	l.SetPolicy(p)
 	return l
 }
@@ -88,10 +96,11 @@ func (l *Limiter) admit(c net.Conn) (net.Conn, bool) {
 	n := l.open[key]
 	if n >= p.Max {
 		l.mu.Unlock()
-		c.Close()
+		// recorded before the client can see the close
 		if l.refused != nil {
 			l.refused(Refusal{Client: addr, Open: n, Max: p.Max})
 		}
+		c.Close()
 		return nil, false
 	}
 	l.open[key] = n + 1
@@ -103,11 +112,75 @@ func (l *Limiter) admit(c net.Conn) (net.Conn, bool) {
 func (l *Limiter) release(key netip.Addr) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if n := l.open[key]; n > 1 {
-		l.open[key] = n - 1
+	decrement(l.open, key)
+}
+
+// decrement takes one from m[key], dropping the key at zero so that the map holds only
+// clients that hold something.
+func decrement(m map[netip.Addr]int, key netip.Addr) {
+	if n := m[key]; n > 1 {
+		m[key] = n - 1
 	} else {
-		delete(l.open, key)
+		delete(m, key)
 	}
+}
+
+// Handler returns h with each HTTP/2 request counted against its client's limit while h
+// serves it. A request past the limit gets 429 and never reaches h. HTTP/1 requests
+// pass uncounted: a connection carries one at a time, and its connection is counted.
+func (l *Limiter) Handler(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor < 2 {
+			h.ServeHTTP(w, r)
+			return
+		}
+		key, ok := l.request(r.RemoteAddr)
+		if !ok {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "Too many requests in flight from your address.",
+				http.StatusTooManyRequests)
+			return
+		}
+		if key.IsValid() {
+			defer l.endRequest(key)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// request counts an HTTP/2 request from remote, a request's RemoteAddr. It returns the
+// key to end the count with, invalid when the request is not counted, or false when the
+// client has the most requests in flight it may.
+func (l *Limiter) request(remote string) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(remote)
+	p := l.policy.Load()
+	if err != nil || p.Max <= 0 {
+		return netip.Addr{}, true
+	}
+	addr := ap.Addr().Unmap()
+	if exempt(addr, p.Exempt) {
+		return netip.Addr{}, true
+	}
+	key := clientKey(addr)
+	l.mu.Lock()
+	n := l.requests[key]
+	if n >= p.Max {
+		l.mu.Unlock()
+		if l.refused != nil {
+			l.refused(Refusal{Client: addr, Open: n, Max: p.Max, Request: true})
+		}
+		return netip.Addr{}, false
+	}
+	l.requests[key] = n + 1
+	l.mu.Unlock()
+	return key, true
+}
+
+// endRequest ends the count of a request request counted under key.
+func (l *Limiter) endRequest(key netip.Addr) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	decrement(l.requests, key)
 }
 
 // Open returns how many counted connections the client at addr holds.

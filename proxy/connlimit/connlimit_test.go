@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -255,5 +257,76 @@ func TestListenersShareTheCount(t *testing.T) {
 	}
 	if got := l.Open(netip.MustParseAddr("192.0.2.9")); got != 2 {
 		t.Errorf("open from 192.0.2.9: %d, want 2", got)
+	}
+}
+
+// TestRequestsPerClient: HTTP/2 requests in flight count per client, apart from its
+// connections, with trusted proxies exempt; HTTP/1 requests, whose connections count,
+// are not counted again.
+func TestRequestsPerClient(t *testing.T) {
+	var refusals []Refusal
+	l := New(Policy{Max: 2, Exempt: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}},
+		func(r Refusal) { refusals = append(refusals, r) })
+	hold := make(chan struct{})
+	entered := make(chan struct{})
+	h := l.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			entered <- struct{}{}
+			<-hold
+		}
+	}))
+	serve := func(proto int, remote, path string) int {
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		r.ProtoMajor, r.RemoteAddr = proto, remote
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	}
+	var wg sync.WaitGroup
+	held := func(proto int, remote string) {
+		wg.Add(1)
+		go func() { defer wg.Done(); serve(proto, remote, "/hold") }()
+		<-entered
+	}
+	held(2, "192.0.2.1:1000")
+	held(2, "192.0.2.1:1001")
+	held(2, "[2001:db8::1]:1000")
+	held(2, "[2001:db8::2]:1000") // the same /64
+	held(1, "192.0.2.1:1002")     // HTTP/1: not counted
+	held(2, "10.1.2.3:1000")      // exempt
+	held(2, "10.1.2.3:1001")
+	held(2, "10.1.2.3:1002")
+	for _, tt := range []struct {
+		proto  int
+		remote string
+		want   int
+	}{
+		{2, "192.0.2.1:2000", http.StatusTooManyRequests},
+		{2, "[2001:db8::3]:2000", http.StatusTooManyRequests},
+		{2, "192.0.2.2:2000", http.StatusOK},         // another client
+		{2, "[2001:db8:0:1::1]:2000", http.StatusOK}, // another /64
+		{1, "192.0.2.1:2000", http.StatusOK},
+		{2, "10.1.2.3:2000", http.StatusOK},
+		{2, "not an address", http.StatusOK}, // nothing to count it by
+	} {
+		if got := serve(tt.proto, tt.remote, "/"); got != tt.want {
+			t.Errorf("HTTP/%d from %s: %d, want %d", tt.proto, tt.remote, got, tt.want)
+		}
+	}
+	if len(refusals) != 2 || refusals[0] != (Refusal{Client: netip.MustParseAddr(
+		"192.0.2.1"), Open: 2, Max: 2, Request: true}) {
+		t.Errorf("refusals %+v, want 192.0.2.1's with 2 of 2 open, then 2001:db8::3's",
+			refusals)
+	}
+	close(hold)
+	wg.Wait()
+	if got := serve(2, "192.0.2.1:3000", "/"); got != http.StatusOK {
+		t.Errorf("after the held requests ended: %d, want 200", got)
+	}
+	l.mu.Lock()
+	left := len(l.requests)
+	l.mu.Unlock()
+	if left != 0 {
+		t.Errorf("%d clients still counted after every request ended", left)
 	}
 }

@@ -21,10 +21,12 @@ func connPolicy(cfg *config.Config) connlimit.Policy {
 	return connlimit.Policy{Max: cfg.Limits.ClientConnections, Exempt: cfg.Trusted}
 }
 
-// refusals counts, and logs, the connections closed for their client's count.
+// refusals counts, and logs, the connections closed for their client's count, and the
+// HTTP/2 requests refused for it.
 type refusals struct {
-	lg      *slog.Logger
-	counter prometheus.Counter
+	lg       *slog.Logger
+	counter  prometheus.Counter // connections
+	requests prometheus.Counter
 
 	mu         sync.Mutex
 	last       time.Time // of the last record written
@@ -37,13 +39,22 @@ func newRefusals(lg *slog.Logger, reg prometheus.Registerer) *refusals {
 		Help: "Connections closed as soon as they were accepted, their client holding " +
 			"limits.client_connections already.",
 	})
-	reg.MustRegister(c)
-	return &refusals{lg: lg, counter: c}
+	rc := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gateway_requests_refused_total",
+		Help: "HTTP/2 requests answered 429 at once, their client having " +
+			"limits.client_connections of them in flight already.",
+	})
+	reg.MustRegister(c, rc)
+	return &refusals{lg: lg, counter: c, requests: rc}
 }
 
 // refused records r.
 func (f *refusals) refused(r connlimit.Refusal) {
-	f.counter.Inc()
+	if r.Request {
+		f.requests.Inc()
+	} else {
+		f.counter.Inc()
+	}
 	f.mu.Lock()
 	now := time.Now()
 	if !f.last.IsZero() && now.Sub(f.last) < refusalLogEvery {
@@ -54,8 +65,11 @@ func (f *refusals) refused(r connlimit.Refusal) {
 	n := f.suppressed
 	f.last, f.suppressed = now, 0
 	f.mu.Unlock()
-	f.lg.Warn("connection refused: its client holds the most connections it may",
-		"client_ip", r.Client.String(), "open", r.Open, "limit", r.Max,
+	msg := "connection refused: its client holds the most connections it may"
+	if r.Request {
+		msg = "HTTP/2 request refused: its client has the most requests in flight it may"
+	}
+	f.lg.Warn(msg, "client_ip", r.Client.String(), "open", r.Open, "limit", r.Max,
 		"refused_since_last_record", n)
 }
 

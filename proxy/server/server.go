@@ -294,7 +294,8 @@ func Run(ctx context.Context, o Options) error {
 		handler = hsts(g)
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		// HTTP/2 carries many requests on a connection: they count too
+		Handler:           limiter.Handler(handler),
 		ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
 		IdleTimeout:       cfg.Timeouts.Idle,
 		MaxHeaderBytes:    64 << 10,
