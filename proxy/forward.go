@@ -130,6 +130,13 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 	if rt.app != nil && rt.app.misframed.Load() {
 		out.Close = true
 	}
+	// Framing (see framing) cannot follow a body sent in chunks, and would stop judging
+	// the connection: any client could leave it unjudged with one such request. It goes
+	// on a connection closed after it instead.
+	if rt.upstream.Scheme == "http" && out.Body != nil && out.Body != http.NoBody &&
+		(out.ContentLength < 0 || len(out.TransferEncoding) > 0) {
+		out.Close = true
+	}
 	if st.basic || (rt.dropBasic && anyBasic(out.Header.Values("Authorization"))) {
 		// On a basic_auth route and those nested under it, Basic credentials are the
 		// gateway's users' passwords, used or not, in any copy of the header: never the

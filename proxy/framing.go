@@ -15,7 +15,8 @@ import (
 // finds only by the real answer that follows them (see app). It judges only what it
 // can frame for certain, an answer with a Content-Length, or none by its status or
 // method, after any interim ones, to a request with a Content-Length or no body; at the
-// first exchange of another kind it stops judging the connection.
+// first exchange of another kind it stops judging the connection. (A request with a
+// chunked body goes on a connection closed after it, so that no client can stop it.)
 type framing struct {
 	mu    sync.Mutex
 	state int

@@ -456,6 +456,50 @@ func TestLateStrayAnswerStopsReuse(t *testing.T) {
 	}
 }
 
+// TestChunkedRequestKeepsStrayAnswersFound: framing cannot follow a request body sent
+// in chunks, so such a request goes on a connection closed after it. No client can
+// leave a connection unframed by sending one: a second answer that an app sends late is
+// still found, and reaches one client at most, however often the trick is tried.
+func TestChunkedRequestKeepsStrayAnswersFound(t *testing.T) {
+	app := &lateStrayApp{closed: make(chan struct{}, 64), asked: map[string]bool{},
+		extra: "HTTP/1.1 200 OK\r\nSet-Cookie: app=alice\r\nContent-Length: 4\r\n\r\nLEAK"}
+	e := newSecEnv(t, secOptions{config: "  - path: /stray/\n    upstream: \"" +
+		rawUpstream(t, app.serve) + "\"\n    public: [/stray/]\n"})
+	base := "http://" + e.gw.Listener.Addr().String()
+	do := func(method, path string, body io.Reader) string {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, body)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return string(b)
+	}
+	leaks := 0
+	for i := range 4 {
+		up := "/stray/" + strconv.Itoa(i) + "/up"
+		// a body of unknown length, which goes on in chunks
+		if got := do(http.MethodPost, up, io.MultiReader(strings.NewReader("abc"))); got != up {
+			t.Fatalf("%s: body %q", up, got)
+		}
+		app.mu.Lock()
+		closeAsked := app.asked[up]
+		app.mu.Unlock()
+		if !closeAsked {
+			t.Errorf("%s, sent in chunks, reached the app without Connection: close", up)
+		}
+		do(http.MethodGet, "/stray/"+strconv.Itoa(i)+"/late", nil)
+		if got := do(http.MethodGet, "/stray/"+strconv.Itoa(i)+"/next", nil); got == "LEAK" {
+			leaks++
+		}
+	}
+	if leaks > 1 {
+		t.Errorf("the app's second answers reached %d clients, want at most the first", leaks)
+	}
+}
+
 // TestLateHeadBodyIsNoAnswer: the body an app sends after its answer to a HEAD, late
 // enough to come once the next request is on its way, cannot start an answer: the
 // connection is closed, and the next request, a GET, is sent again over another, and
