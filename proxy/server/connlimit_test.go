@@ -194,6 +194,13 @@ func TestHTTP2RequestsLimited(t *testing.T) {
 			t.Fatalf("%d requests refused within 10s, want %d", refused, sent-16)
 		}
 	}
+	// the others reach the app, and are held there
+	for deadline := time.Now().Add(10 * time.Second); inApp.Load() < 16; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests reached the app within 10s, want 16", inApp.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	close(release)
 	wg.Wait()
 	close(codes)

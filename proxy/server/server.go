@@ -202,6 +202,9 @@ func Run(ctx context.Context, o Options) error {
 	if _, err := authn.ReadUsersFile(cfg.Users.File); err != nil {
 		return usersError(cfg, err)
 	}
+	if err := checkStateDirOwner(cfg.StateDir); err != nil {
+		return cfg.Errorf("state_dir", err)
+	}
 
 	// The store and what watches files live until Run returns, past the end of ctx:
 	// requests in flight during the drain still read and write sessions.

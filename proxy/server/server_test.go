@@ -125,6 +125,37 @@ func TestStateDirWritableByOthersRefused(t *testing.T) {
 	}
 }
 
+// TestStateDirOfAnotherUserRefused: a state_dir that belongs to another user than the
+// gateway's, who could replace its control socket and store, stops the start; one of
+// the gateway's own user serves. check, which may run as another user than the gateway,
+// does not judge the owner.
+func TestStateDirOfAnotherUserRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("giving a folder to another user needs root")
+	}
+	path := writeConfig(t, "http://127.0.0.1:1")
+	dir := filepath.Join(filepath.Dir(path), "data")
+	os.Mkdir(dir, 0o700)
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	err := Run(context.Background(), Options{ConfigPath: path, Stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "state_dir: state_dir "+dir+
+		" belongs to user 65534, not to the user the gateway runs as (0) or root") {
+		t.Errorf("state_dir of user 65534: got %v, want a refusal naming its owner", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "control.sock")); !os.IsNotExist(err) {
+		t.Errorf("the control socket was made in another user's state_dir: %v", err)
+	}
+	if _, err := Check(path); err != nil {
+		t.Errorf("check: %v, want no judgement of the owner", err)
+	}
+	if err := os.Chown(dir, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	startGateway(t, path)
+}
+
 func TestHangupReloadsUsers(t *testing.T) {
 	// Only the signal may reload: the polls of the files are put off for the test.
 	usersPollInterval, configPollInterval = time.Hour, time.Hour
