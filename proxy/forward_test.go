@@ -558,3 +558,52 @@ func TestNoHostNoForwardedHost(t *testing.T) {
 		t.Errorf("X-Forwarded-Host: %q, want none", vs)
 	}
 }
+
+// TestHTTP10RequestEndsItsConnection: HTTP/1.0 has no chunked bodies, and Go frames a
+// 1.0 request by its Content-Length, or as having no body, whatever Transfer-Encoding
+// says; a proxy in front that reads the body as chunked would send what follows as
+// another request, which the gateway would read otherwise. An HTTP/1.0 request is
+// therefore the last on its connection, keep-alive or not (as RFC 9112 asks of one
+// with a Transfer-Encoding), and bytes after it are never read as a request.
+func TestHTTP10RequestEndsItsConnection(t *testing.T) {
+	e := newEnv(t, "")
+	u, _ := url.Parse(e.gw.URL)
+	for _, tt := range []struct{ name, raw string }{
+		{"keep-alive GET", "GET /public/x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" +
+			"GET /public/second HTTP/1.0\r\n\r\n"},
+		{"body by length, chunked said", "POST /public/x HTTP/1.0\r\n" +
+			"Connection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n" +
+			"\r\n0\r\n\r\nGET /public/second HTTP/1.0\r\nX-Forwarded-User: bob\r\n\r\n"},
+		{"chunked said, no length", "POST /public/x HTTP/1.0\r\nConnection: keep-alive\r\n" +
+			"Transfer-Encoding: chunked\r\n\r\n" +
+			"GET /public/second HTTP/1.0\r\nX-Forwarded-User: bob\r\n\r\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			io.WriteString(c, tt.raw)
+			br := bufio.NewReader(c)
+			res, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("reading the first answer: %v", err)
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK || !res.Close {
+				t.Errorf("first answer: status %d, close %v; want 200, closing",
+					res.StatusCode, res.Close)
+			}
+			if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
+				t.Errorf("after the first answer: %q, %v; want the connection closed",
+					rest, err)
+			}
+			if got := e.up.last(t).RequestURI; got != "/public/x" {
+				t.Errorf("the app's last request: %s, want /public/x alone", got)
+			}
+		})
+	}
+}

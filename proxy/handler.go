@@ -280,8 +280,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Deferred, so that an answer cut short is recorded too: ReverseProxy gives up on one
 	// by panicking with http.ErrAbortHandler, which the server then swallows.
 	defer h.record(sw, r, st, start)
-	if r.ProtoMajor == 2 {
+	switch {
+	case r.ProtoMajor == 2:
 		defer clearDeadlines(w)
+	case r.ProtoMajor == 1 && r.ProtoMinor == 0:
+		// HTTP/1.0 has no chunked bodies: Go frames a 1.0 request by its Content-Length,
+		// or as having none, whatever a Transfer-Encoding says (and drops the header),
+		// where a proxy in front may read the body as chunked and send what follows as a
+		// request of its own. It is the last on its connection, as RFC 9112 asks of such
+		// a request, so that nothing after it is read as another.
+		w.Header().Set("Connection", "close")
 	}
 	h.serve(sw, r, st)
 }
