@@ -4,13 +4,15 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/frontgate/gateway/authn/clientnet"
 )
 
 // placesMax bounds how many (user, address) pairs the gateway remembers sign-ins from.
 const placesMax = 10000
 
-// places remembers, for deviceTTL, the client addresses users have signed in from: IPv4
-// addresses whole, IPv6 ones by their /64. During a flood of sign-in attempts a user
+// places remembers, for deviceTTL, the client addresses users have signed in from, by
+// host (see clientnet.Host): IPv4 addresses whole, IPv6 ones by their /64. During a flood of sign-in attempts a user
 // signing in again from such an address, in a browser the gateway does not know yet,
 // goes before strangers as a known device does; it is not exempt from any throttle.
 // Pairs are kept as keyed digests, so the memory holds no usernames or addresses.
@@ -26,12 +28,7 @@ func newPlaces(digest func(string) string) *places {
 }
 
 func (p *places) key(user string, addr netip.Addr) string {
-	addr = addr.Unmap()
-	if addr.Is6() {
-		pre, _ := addr.Prefix(64)
-		return p.digest("place\x00" + user + "\x00" + pre.String())
-	}
-	return p.digest("place\x00" + user + "\x00" + addr.String())
+	return p.digest("place\x00" + user + "\x00" + clientnet.HostKey(addr))
 }
 
 // add records a sign-in of user from addr at now.

@@ -29,6 +29,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/frontgate/gateway/authn/clientnet"
 )
 
 // Limits configures a Throttle. Zero fields are not allowed; see config.Throttle for the
@@ -284,27 +286,13 @@ func userKey(name string) string {
 	return string(sum[:16])
 }
 
-// addressKey groups an address with the others its owner controls: IPv6 by /64.
-func addressKey(a netip.Addr) string {
-	a = a.Unmap()
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
-}
+// addressKey groups an address with the others its owner controls (see
+// clientnet.Host).
+func addressKey(a netip.Addr) string { return clientnet.HostKey(a) }
 
 // networkKey groups an address with its neighbours, which one attacker often holds
 // many of: IPv4 by /24, IPv6 by /48.
-func networkKey(a netip.Addr) string {
-	a = a.Unmap()
-	bits := 24
-	if a.Is6() {
-		bits = 48
-	}
-	p, _ := a.Prefix(bits)
-	return p.String()
-}
+func networkKey(a netip.Addr) string { return clientnet.Network(a).String() }
 
 // table counts failures per key in bounded memory. Keys with one failure live in a
 // probation list, keys with more in a protected one; each is ordered by use, front first,

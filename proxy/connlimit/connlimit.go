@@ -14,6 +14,8 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+
+	"github.com/frontgate/gateway/authn/clientnet"
 )
 
 // Policy says how many connections one client may hold, and whose are not counted.
@@ -229,14 +231,8 @@ func addrOf(a net.Addr) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-// clientKey groups an address with the others its owner controls: IPv6 by /64.
-func clientKey(a netip.Addr) netip.Addr {
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.Addr()
-	}
-	return a
-}
+// clientKey groups an address with the others its owner controls (see clientnet.Host).
+func clientKey(a netip.Addr) netip.Addr { return clientnet.Host(a).Addr() }
 
 func exempt(a netip.Addr, nets []netip.Prefix) bool {
 	for _, n := range nets {
