@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -130,7 +131,11 @@ func controlHandler(a sessionAdmin, configFile string, lg *slog.Logger,
 		json.NewEncoder(w).Encode(map[string]string{"config": configFile})
 	})
 	mux.HandleFunc("GET /sessions", func(w http.ResponseWriter, r *http.Request) {
-		list, err := a.List(r.Context(), r.URL.Query().Get("user"))
+		q, ok := controlQuery(w, r)
+		if !ok {
+			return
+		}
+		list, err := a.List(r.Context(), q.Get("user"))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
@@ -138,7 +143,10 @@ func controlHandler(a sessionAdmin, configFile string, lg *slog.Logger,
 		json.NewEncoder(w).Encode(infos(list))
 	})
 	mux.HandleFunc("POST /revoke", func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
+		q, ok := controlQuery(w, r)
+		if !ok {
+			return
+		}
 		user, n, err := revoke(r.Context(), a, q.Get("user"), q.Get("id"))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -155,6 +163,18 @@ func controlHandler(a sessionAdmin, configFile string, lg *slog.Logger,
 		json.NewEncoder(w).Encode(map[string]bool{"read": true})
 	})
 	return mux
+}
+
+// controlQuery returns r's query, or answers 400 when it does not parse whole: a
+// parameter dropped for a bad escape would turn a listing of one user's sessions into
+// one of everyone's.
+func controlQuery(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		http.Error(w, "malformed query: "+err.Error(), http.StatusBadRequest)
+		return nil, false
+	}
+	return q, true
 }
 
 // listenControl opens the control socket under stateDir. A socket left by a gateway

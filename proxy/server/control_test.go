@@ -537,6 +537,29 @@ func TestControlRevokeTakesOneTarget(t *testing.T) {
 		len(after) != 1 {
 		t.Errorf("after the refused revoke: %v, %v; want alice's session", after, err)
 	}
+
+	// a query that does not parse whole is refused, not read without its bad part
+	for _, tt := range []struct{ method, target string }{
+		{http.MethodGet, "/sessions?user=%ZZ"},
+		{http.MethodPost, "/revoke?user=%ZZ&id=" + list[0].ID},
+	} {
+		req, _ := http.NewRequest(tt.method, "http://gateway"+tt.target, nil)
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest ||
+			!strings.HasPrefix(string(body), "malformed query") {
+			t.Errorf("%s %s: %d %q, want 400 naming the malformed query", tt.method,
+				tt.target, res.StatusCode, body)
+		}
+	}
+	if after, err := ListSessions(context.Background(), cfg, "", nil); err != nil ||
+		len(after) != 1 {
+		t.Errorf("after the malformed revoke: %v, %v; want alice's session", after, err)
+	}
 }
 
 // TestRereadUsersThroughControlSocket changes a password in the users file of a running
