@@ -88,26 +88,40 @@ func (ln *listener) Accept() (net.Conn, error) {
 // admit counts c against its client and returns it wrapped, or closes it and returns
 // false when its client holds the most it may.
 func (l *Limiter) admit(c net.Conn) (net.Conn, bool) {
-	addr := addrOf(c.RemoteAddr())
+	key, ok := l.take(l.open, addrOf(c.RemoteAddr()), false)
+	switch {
+	case !ok:
+		c.Close() // after the refusal was recorded
+		return nil, false
+	case !key.IsValid():
+		return c, true
+	}
+	return &conn{Conn: c, l: l, key: key}, true
+}
+
+// take counts one more connection, or request, of the client at addr in m, by its
+// client key, which it returns; an invalid key when addr is not counted (no limit, no
+// address, or exempt). It reports false, and records the refusal, when the client
+// holds the most it may already.
+func (l *Limiter) take(m map[netip.Addr]int, addr netip.Addr, request bool) (netip.Addr,
+	bool) {
 	p := l.policy.Load()
 	if p.Max <= 0 || !addr.IsValid() || exempt(addr, p.Exempt) {
-		return c, true
+		return netip.Addr{}, true
 	}
 	key := clientKey(addr)
 	l.mu.Lock()
-	n := l.open[key]
+	n := m[key]
 	if n >= p.Max {
 		l.mu.Unlock()
-		// recorded before the client can see the close
 		if l.refused != nil {
-			l.refused(Refusal{Client: addr, Open: n, Max: p.Max})
+			l.refused(Refusal{Client: addr, Open: n, Max: p.Max, Request: request})
 		}
-		c.Close()
-		return nil, false
+		return netip.Addr{}, false
 	}
-	l.open[key] = n + 1
+	m[key] = n + 1
 	l.mu.Unlock()
-	return &conn{Conn: c, l: l, key: key}, true
+	return key, true
 }
 
 // release gives back a connection of the client with key.
@@ -155,27 +169,10 @@ func (l *Limiter) Handler(h http.Handler) http.Handler {
 // client has the most requests in flight it may.
 func (l *Limiter) request(remote string) (netip.Addr, bool) {
 	ap, err := netip.ParseAddrPort(remote)
-	p := l.policy.Load()
-	if err != nil || p.Max <= 0 {
+	if err != nil {
 		return netip.Addr{}, true
 	}
-	addr := ap.Addr().Unmap()
-	if exempt(addr, p.Exempt) {
-		return netip.Addr{}, true
-	}
-	key := clientKey(addr)
-	l.mu.Lock()
-	n := l.requests[key]
-	if n >= p.Max {
-		l.mu.Unlock()
-		if l.refused != nil {
-			l.refused(Refusal{Client: addr, Open: n, Max: p.Max, Request: true})
-		}
-		return netip.Addr{}, false
-	}
-	l.requests[key] = n + 1
-	l.mu.Unlock()
-	return key, true
+	return l.take(l.requests, ap.Addr().Unmap(), true)
 }
 
 // endRequest ends the count of a request request counted under key.
