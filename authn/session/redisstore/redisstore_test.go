@@ -723,3 +723,82 @@ func readsProcessed(t *testing.T, raw *redis.Client) int {
 	t.Fatal("INFO stats has no total_reads_processed (Redis 6 or later has)")
 	return 0
 }
+
+// TestBatchedReadsThroughRedisRestart: reads that share round trips fail, fast and
+// closed, while Redis is down, and work again once it is back.
+func TestBatchedReadsThroughRedisRestart(t *testing.T) {
+	srv := redistest.Start(t)
+	st := newStore(t, srv, "gw:")
+	ctx := context.Background()
+	if err := st.Put(ctx, "k", storetest.Sample("alice"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	// readAll reads k from 16 goroutines at once, which share round trips, and returns
+	// every error and how long the slowest read took
+	readAll := func() ([]error, time.Duration) {
+		var mu sync.Mutex
+		var errs []error
+		var slowest time.Duration
+		var wg sync.WaitGroup
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				start := time.Now()
+				_, err := st.Get(ctx, "k")
+				took := time.Since(start)
+				mu.Lock()
+				defer mu.Unlock()
+				errs = append(errs, err)
+				slowest = max(slowest, took)
+			}()
+		}
+		wg.Wait()
+		return errs, slowest
+	}
+	if errs, _ := readAll(); errors.Join(errs...) != nil {
+		t.Fatalf("with Redis up: %v", errors.Join(errs...))
+	}
+
+	srv.Stop()
+	for round := range 2 {
+		errs, slowest := readAll()
+		for _, err := range errs {
+			if err == nil || errors.Is(err, session.ErrNotFound) {
+				t.Errorf("round %d with Redis down: got %v, want an error that is not "+
+					"ErrNotFound", round, err)
+			}
+		}
+		if slowest > 3*time.Second {
+			t.Errorf("round %d with Redis down: the slowest read took %v, want under 3s",
+				round, slowest)
+		}
+	}
+
+	if err := srv.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	// back, empty: nothing was saved
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		errs, _ := readAll()
+		ok := true
+		for _, err := range errs {
+			ok = ok && errors.Is(err, session.ErrNotFound)
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reads after Redis came back: %v; want ErrNotFound within 5s",
+				errors.Join(errs...))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := st.Put(ctx, "k", storetest.Sample("alice"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if errs, _ := readAll(); errors.Join(errs...) != nil {
+		t.Errorf("after the restart: %v", errors.Join(errs...))
+	}
+}
