@@ -120,10 +120,10 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gateway passwd: the running gateway did not read the file at "+
 			"once: %v\n", err)
 	case read && !*add:
-		fmt.Fprintf(stderr, "The running gateway has read the file and ended %s's "+
+		fmt.Fprintf(stdout, "The running gateway has read the file and ended %s's "+
 			"sessions.\n", name)
 	case read:
-		fmt.Fprintf(stderr, "The running gateway has read the file.\n")
+		fmt.Fprintf(stdout, "The running gateway has read the file.\n")
 	}
 	switch {
 	case *add || read:
@@ -131,7 +131,7 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "A running gateway reads the file within seconds and ends %s's "+
 			"sessions.\n", name)
 	default:
-		fmt.Fprintf(stderr, "No gateway with this config is running here. A gateway ends "+
+		fmt.Fprintf(stdout, "No gateway with this config is running here. A gateway ends "+
 			"%s's sessions when it reads the file: at its start, or within seconds of the "+
 			"change.\n", name)
 	}

@@ -32,7 +32,7 @@ func TestPasswd(t *testing.T) {
 
 	code, out, errOut := runCmd(t, "new-pass\n", "passwd", "-config", path, "alice")
 	if code != 0 || !strings.HasPrefix(out, "password of alice changed in ") ||
-		!strings.Contains(errOut, "No gateway with this config is running here. "+
+		!strings.Contains(out, "No gateway with this config is running here. "+
 			"A gateway ends alice's sessions") {
 		t.Fatalf("passwd alice: exit %d, %q, %q", code, out, errOut)
 	}
@@ -207,10 +207,10 @@ func TestPasswdTellsRunningGateway(t *testing.T) {
 	if code := signInAt(t, c, base, "alice", "pw"); code != http.StatusSeeOther {
 		t.Fatalf("sign-in: status %d, want 303", code)
 	}
-	code, _, errOut := runCmd(t, "new-pass\n", "passwd", "-config", path, "alice")
-	if code != 0 || !strings.Contains(errOut, "The running gateway has read the file and "+
+	code, out, errOut := runCmd(t, "new-pass\n", "passwd", "-config", path, "alice")
+	if code != 0 || !strings.Contains(out, "The running gateway has read the file and "+
 		"ended alice's sessions.") {
-		t.Fatalf("passwd alice: exit %d, %q", code, errOut)
+		t.Fatalf("passwd alice: exit %d, %q, %q", code, out, errOut)
 	}
 	res, err := c.Get(base + "/")
 	if err != nil {
