@@ -122,11 +122,12 @@ func userWarnings(cfg *config.Config) []error {
 		case mode&0o022 != 0:
 			out = append(out, cfg.Errorf("users.file", fmt.Errorf("%s may be written by "+
 				"group or others (mode %v), who could add themselves as a user; chmod 600 "+
-				"it", cfg.Users.File, mode)))
+				"it, or 640 when its group is the gateway's alone", cfg.Users.File, mode)))
 		case mode&0o004 != 0:
 			out = append(out, cfg.Errorf("users.file", fmt.Errorf("%s may be read by "+
 				"others (mode %v), and holds password hashes and one-time-code secrets; "+
-				"chmod 600 it", cfg.Users.File, mode)))
+				"chmod 600 it, or 640 when its group is the gateway's alone",
+				cfg.Users.File, mode)))
 		}
 	}
 	for i, rt := range cfg.Routes {
