@@ -324,9 +324,10 @@ func (r *results) writeMethod(b *strings.Builder) {
 		"requests. Peak RSS is VmHWM from /proc/PID/status, reset before each run " +
 		"through /proc/PID/clear_refs. New upstream connections are those the " +
 		"upstream accepted from the target during one run. A proxy that reuses its " +
-		"connections opens at most one per client connection: wrk stops with requests " +
-		"in flight, a proxy closes the upstream connection of a request its client gave " +
-		"up on, and the next run opens those again. Errors are answers other than 200, " +
+		"connections opens at most one per client connection in a run, and none once " +
+		"its pool is full, unless it closes the upstream connection of a request whose " +
+		"client gave up (wrk stops with requests in flight) or its pool sat idle past " +
+		"its idle timeout. Errors are answers other than 200, " +
 		"and transport errors. " +
 		"Other load is the share of the machine's CPU time (/proc/stat) that processes " +
 		"other than the harness's own used during a run: work of others on a shared " +
