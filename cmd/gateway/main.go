@@ -134,6 +134,7 @@ func isHelp(arg string) bool {
 func configFlags(name string, args []string, stderr io.Writer) (string, int, bool) {
 	fs := flag.NewFlagSet("gateway "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	withUsage(fs, "usage: gateway "+name+" [-config FILE]\n")
 	path := fs.String("config", "gateway.yaml", "config `file`")
 	if err := fs.Parse(args); err != nil {
 		return "", flagExit(err), false

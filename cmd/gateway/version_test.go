@@ -55,7 +55,9 @@ func TestHelp(t *testing.T) {
 		says string
 	}{
 		{[]string{"run", "-h"}, "-config file"},
+		{[]string{"run", "-h"}, "usage: gateway run [-config FILE]"},
 		{[]string{"check", "-h"}, "-config file"},
+		{[]string{"check", "-h"}, "usage: gateway check [-config FILE]"},
 		{[]string{"passwd", "-h"}, "-add"},
 		{[]string{"passwd", "-h"}, "usage: gateway passwd [-config FILE] [-add] NAME"},
 		{[]string{"passwd", "alice", "-h"}, "-add"},
