@@ -188,10 +188,16 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		for _, p := range problems(err) {
 			fmt.Fprintln(stderr, "gateway check:", p)
 		}
-		return 1
 	}
-	for _, w := range server.Warnings(cfg) {
-		fmt.Fprintln(stderr, "gateway check: warning:", w)
+	if cfg != nil {
+		// what the config file says that is likely a mistake, told with its problems
+		// too: fixing those alone would not reveal these
+		for _, w := range server.Warnings(cfg) {
+			fmt.Fprintln(stderr, "gateway check: warning:", w)
+		}
+	}
+	if err != nil {
+		return 1
 	}
 	routes := "routes"
 	if len(cfg.Routes) == 1 {

@@ -142,6 +142,18 @@ func TestCheck(t *testing.T) {
 		}
 	}
 
+	// warnings of a config that loads are told beside the problems of its users file
+	both := filepath.Join(dir, "both.yaml")
+	os.WriteFile(both, []byte("users:\n  file: users3.yaml\nroutes:\n"+
+		"  - upstream: http://127.0.0.1:9001\n    allow:\n      methods: [GTE]\n"), 0o600)
+	code, _, errOut = runCmd(t, "", "check", "-config", both)
+	if code != 1 || !strings.Contains(errOut, users3+":7: users.bob: user defined twice\n") ||
+		!strings.Contains(errOut, "gateway check: warning: "+both+":6: "+
+			"routes[0].allow.methods[0]:") {
+		t.Errorf("users file problems and a doubtful rule: exit %d, stderr\n%s\nwant exit "+
+			"1, the problems and the warning", code, errOut)
+	}
+
 	// A rule naming nobody is valid, so check passes, but says so.
 	doubtful := filepath.Join(dir, "doubtful.yaml")
 	os.WriteFile(doubtful, []byte("users:\n  file: users.yaml\nroutes:\n"+

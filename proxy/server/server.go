@@ -63,7 +63,8 @@ var sessionsCountMaxAge time.Duration
 // users file's users, as [authn.ReadUsersFileAll] joins them, or else, joined, every
 // problem of state_dir's mode and the TLS files and the first of the files the handler
 // reads (templates, logo, stylesheet, upstream CAs, keys). It writes nothing and opens
-// no listener or session store.
+// no listener or session store. When the config file itself loads, the config comes
+// back with any error, so that its warnings can be told too.
 func Check(path string) (*config.Config, error) {
 	cfg, err := config.LoadAll(path)
 	if err != nil {
@@ -80,14 +81,14 @@ func Check(path string) (*config.Config, error) {
 		return nil, err
 	}
 	if _, err := authn.ReadUsersFileAll(cfg.Users.File); err != nil {
-		return nil, usersError(cfg, err)
+		return cfg, usersError(cfg, err)
 	}
 	problems := preflight(cfg)
 	if err := checkHandler(cfg); err != nil {
 		problems = append(problems, err)
 	}
 	if len(problems) > 0 {
-		return nil, errors.Join(problems...)
+		return cfg, errors.Join(problems...)
 	}
 	return cfg, nil
 }
