@@ -12,9 +12,10 @@ import (
 const placesMax = 10000
 
 // places remembers, for deviceTTL, the client addresses users have signed in from, by
-// host (see clientnet.Host): IPv4 addresses whole, IPv6 ones by their /64. During a flood of sign-in attempts a user
-// signing in again from such an address, in a browser the gateway does not know yet,
-// goes before strangers as a known device does; it is not exempt from any throttle.
+// host (see clientnet.Host): IPv4 addresses whole, IPv6 ones by their /64. During a
+// flood of sign-in attempts a user signing in again from such an address, in a browser
+// the gateway does not know yet, goes before strangers as a known device does; it is not
+// exempt from any throttle.
 // Pairs are kept as keyed digests, so the memory holds no usernames or addresses.
 // Safe for concurrent use.
 type places struct {

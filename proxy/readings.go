@@ -252,8 +252,8 @@ func (x *readings) methods(rt *route, public bool) []string {
 // invisible (Unicode's default-ignorable code points: the soft hyphen, zero-width
 // spaces and joiners, the byte order mark, variation selectors), which an app that
 // folds names as IDNA does, or a code page conversion, may drop: "/admin\u00ad/" is
-// "/admin/" there, and so is "/\u00ad/admin/". Paths are not refused for them, since some scripts write words with
-// them (Persian with the zero-width non-joiner).
+// "/admin/" there, and so is "/\u00ad/admin/". Paths are not refused for them, since
+// some scripts write words with them (Persian with the zero-width non-joiner).
 func visibleReading(decoded string) string {
 	if !strings.ContainsFunc(decoded, ignorable) {
 		return decoded
