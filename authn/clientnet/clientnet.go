@@ -22,12 +22,13 @@ func Addr(a netip.Addr) netip.Addr {
 }
 
 // Host returns the addresses that one host usually owns whole, a's among them: an IPv4
-// address alone, and an IPv6 /64, but a link-local IPv6 address alone, since every host
-// on a link has one in the same /64. a is read as Addr reads it.
+// address alone, and an IPv6 /64. Every host on a link has a link-local address in the
+// same /64, which one host may also hold as many of as it likes: they count together.
+// a is read as Addr reads it.
 func Host(a netip.Addr) netip.Prefix {
 	a = Addr(a)
 	bits := a.BitLen()
-	if a.Is6() && !a.IsLinkLocalUnicast() {
+	if a.Is6() {
 		bits = 64
 	}
 	p, _ := a.Prefix(bits)

@@ -293,8 +293,8 @@ func TestRequestsPerClient(t *testing.T) {
 	held(2, "[2001:db8::1]:1000")
 	held(2, "[2001:db8::2]:1000") // the same /64
 	held(1, "192.0.2.1:1002")     // HTTP/1: not counted
-	held(2, "[fe80::1]:1000")     // link-local: each address is a host of its own
-	held(2, "[fe80::1]:1001")
+	held(2, "[fe80::1]:1000")     // link-local: the link's /64 counts as one
+	held(2, "[fe80::2]:1001")
 	held(2, "10.1.2.3:1000") // exempt
 	held(2, "10.1.2.3:1001")
 	held(2, "10.1.2.3:1002")
@@ -313,15 +313,15 @@ func TestRequestsPerClient(t *testing.T) {
 		// 192.0.2.1, handed over by a NAT64 translator
 		{2, "[64:ff9b::c000:201]:2000", http.StatusTooManyRequests},
 		{2, "[fe80::1]:2000", http.StatusTooManyRequests},
-		{2, "[fe80::2]:2000", http.StatusOK},
+		{2, "[fe80::3]:2000", http.StatusTooManyRequests},
 	} {
 		if got := serve(tt.proto, tt.remote, "/"); got != tt.want {
 			t.Errorf("HTTP/%d from %s: %d, want %d", tt.proto, tt.remote, got, tt.want)
 		}
 	}
-	if len(refusals) != 4 || refusals[0] != (Refusal{Client: netip.MustParseAddr(
+	if len(refusals) != 5 || refusals[0] != (Refusal{Client: netip.MustParseAddr(
 		"192.0.2.1"), Open: 2, Max: 2, Request: true}) {
-		t.Errorf("refusals %+v, want four, the first 192.0.2.1's with 2 of 2 open",
+		t.Errorf("refusals %+v, want five, the first 192.0.2.1's with 2 of 2 open",
 			refusals)
 	}
 	close(hold)
