@@ -20,8 +20,13 @@ import (
 type framing struct {
 	mu    sync.Mutex
 	state int
-	off   bool   // stopped judging
-	stray bool   // the upstream sent bytes past an answer
+	off   bool // stopped judging
+	stray bool // the upstream sent bytes past an answer
+	long  bool // a request's header block passed maxFramedRequest: it goes no further
+	// early: an answer came before the request's header block was all written, which
+	// framing cannot follow; the rest of the request goes nowhere, so that the
+	// connection carries this exchange alone
+	early bool
 	head  bool   // the request is a HEAD
 	body  int64  // bytes of the request's body still to be written
 	left  int64  // bytes of the answer's body still to come
@@ -39,8 +44,16 @@ const (
 	frameBody           // its answer's body is coming
 )
 
-// maxFramedHead is the longest header block framing reads; past it, it stops judging.
+// maxFramedHead is the longest answer's header block framing reads; past it, it stops
+// judging: the app chose to send it.
 const maxFramedHead = 64 << 10
+
+// maxFramedRequest is the longest request header block framing reads. No client may
+// make it stop judging: the server takes 64 KiB of a client's header block, and what
+// the gateway adds (a copy of its Host, forwarding and identity headers, an assertion)
+// leaves any request it sends far below this. A longer block is not sent at all (see
+// wrote).
+const maxFramedRequest = 1 << 20
 
 // wrote takes the bytes of a Write on the connection and reports whether they may be
 // sent: not once the upstream sent bytes past an answer, as the connection is done,
@@ -50,6 +63,8 @@ func (f *framing) wrote(p []byte) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch {
+	case f.long || f.early:
+		return false
 	case f.stray:
 		if f.body <= 0 {
 			return false
@@ -70,8 +85,12 @@ func (f *framing) wrote(p []byte) bool {
 		f.stop() // a request sent before the last answer ended
 		return true
 	}
-	block, rest, ok := f.block(p)
+	block, rest, ok := f.block(p, maxFramedRequest)
 	if !ok {
+		if len(f.buf) > maxFramedRequest {
+			f.long, f.buf = true, nil
+			return false
+		}
 		return true
 	}
 	body, ok := f.request(block)
@@ -104,7 +123,10 @@ func (f *framing) read(p []byte) int {
 			f.stray, f.strayAnswer = true, f.answerStart(p[n:])
 			return n
 		case frameRequest:
-			f.stop() // an answer before the whole request: one framing does not follow
+			// an answer before the whole request, which framing does not follow: it is
+			// passed on, and the connection ends with it
+			f.stop()
+			f.early = true
 			return len(p)
 		case frameAnswer:
 			if !f.answerStart(p[n:]) {
@@ -113,7 +135,7 @@ func (f *framing) read(p []byte) int {
 				f.stray = true
 				return n
 			}
-			block, rest, ok := f.block(p[n:])
+			block, rest, ok := f.block(p[n:], maxFramedHead)
 			if !ok {
 				return len(p)
 			}
@@ -167,6 +189,20 @@ func (f *framing) answerStart(p []byte) bool {
 // stop has f stop judging the connection, and frees what it held for it.
 func (f *framing) stop() { f.off, f.buf = true, nil }
 
+// ended returns why no more of the request may be written, when it is not stray bytes:
+// its header block passed maxFramedRequest, or an answer came before its end.
+func (f *framing) ended() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.long:
+		return errHeadTooLong
+	case f.early:
+		return errAnsweredEarly
+	}
+	return nil
+}
+
 // emptied returns buf emptied for the next header block, or nil when a long one grew
 // it: between exchanges a connection keeps no more than a short block's room.
 func emptied(buf []byte) []byte {
@@ -177,9 +213,9 @@ func emptied(buf []byte) []byte {
 }
 
 // block adds p to the header block being read and returns the block once it is whole,
-// with what of p follows it; ok is false while it is not whole, and once it passes
-// maxFramedHead, which stops the judging.
-func (f *framing) block(p []byte) (block, rest []byte, ok bool) {
+// with what of p follows it; ok is false while it is not whole. An answer's block that
+// passes limit stops the judging; a request's is left to the caller, past limit.
+func (f *framing) block(p []byte, limit int) (block, rest []byte, ok bool) {
 	if len(f.buf) == 0 {
 		if end := endOfHead(p, 0); end >= 0 {
 			return p[:end], p[end:], true
@@ -190,7 +226,7 @@ func (f *framing) block(p []byte) (block, rest []byte, ok bool) {
 	if end := endOfHead(f.buf, from); end >= 0 {
 		return f.buf[:end], f.buf[end:], true
 	}
-	if len(f.buf) > maxFramedHead {
+	if len(f.buf) > limit && f.state != frameRequest {
 		f.stop()
 	}
 	return nil, nil, false

@@ -94,8 +94,18 @@ func TestFramingFindsStrayBytes(t *testing.T) {
 			"Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello"+second, 62)}, true},
 		{"two lengths: not followed", []step{w(getReq), r("HTTP/1.1 200 OK\r\n" +
 			"Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!" + second)}, false},
-		{"an answer before the whole request: not followed", []step{w(getReq[:10]),
-			r("HTTP/1.1 431 Too Large\r\nContent-Length: 0\r\n\r\n"), w(getReq[10:])}, false},
+		{"an answer before the whole request: passed on, and the request goes no further",
+			[]step{w(getReq[:10]), r("HTTP/1.1 431 Too Large\r\nContent-Length: 0\r\n\r\n"),
+				{op: 'w', data: getReq[10:], ok: false}}, false},
+		{"a request's header block longer than an answer's may be", []step{
+			w("GET /a HTTP/1.1\r\nX: " + strings.Repeat("a", 4<<10)),
+			w(strings.Repeat("a", maxFramedHead)), w("\r\n\r\n"),
+			rKeep(ok5+second, len(ok5))}, true},
+		{"a request's header block past its bound goes no further", []step{
+			w("GET /a HTTP/1.1\r\nX: " + strings.Repeat("a", 4<<10)),
+			w(strings.Repeat("a", maxFramedRequest-8<<10)),
+			{op: 'w', data: strings.Repeat("a", 8<<10), ok: false},
+			{op: 'w', data: "\r\n\r\n", ok: false}}, false},
 		{"a header block past the bound, in pieces: not followed", []step{w(getReq),
 			r("HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", maxFramedHead)),
 			r("\r\nContent-Length: 5\r\n\r\nhello" + second)}, false},

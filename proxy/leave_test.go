@@ -500,6 +500,45 @@ func TestChunkedRequestKeepsStrayAnswersFound(t *testing.T) {
 	}
 }
 
+// TestLongRequestHeadKeepsStrayAnswersFound: a request with a header block longer than
+// any answer's that framing follows (a client's 64 KiB, and the gateway's copy of its
+// Host) is framed all the same, so no client can leave a connection unjudged by sending
+// one: a second answer that an app sends late reaches one client at most.
+func TestLongRequestHeadKeepsStrayAnswersFound(t *testing.T) {
+	app := &lateStrayApp{closed: make(chan struct{}, 64), asked: map[string]bool{},
+		extra: "HTTP/1.1 200 OK\r\nSet-Cookie: app=alice\r\nContent-Length: 4\r\n\r\nLEAK"}
+	e := newSecEnv(t, secOptions{config: "  - path: /stray/\n    upstream: \"" +
+		rawUpstream(t, app.serve) + "\"\n    public: [/stray/]\n"})
+	base := "http://" + e.gw.Listener.Addr().String()
+	get := func(path, pad string) string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		if pad != "" {
+			req.Header.Set("X-Pad", pad)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return string(b)
+	}
+	pad := strings.Repeat("a", 70<<10)
+	leaks := 0
+	for i := range 4 {
+		if got := get("/stray/"+strconv.Itoa(i)+"/late", pad); got == "LEAK" {
+			leaks++
+		}
+		if got := get("/stray/"+strconv.Itoa(i)+"/next", ""); got == "LEAK" {
+			leaks++
+		}
+	}
+	if leaks > 1 {
+		t.Errorf("the app's second answers reached %d clients, want at most the first", leaks)
+	}
+}
+
 // TestLateHeadBodyIsNoAnswer: the body an app sends after its answer to a HEAD, late
 // enough to come once the next request is on its way, cannot start an answer: the
 // connection is closed, and the next request, a GET, is sent again over another, and

@@ -69,9 +69,23 @@ func (c *upstreamConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Write writes to the upstream, unless it sent bytes past an answer.
+var (
+	// errHeadTooLong fails a request whose header block is too long for framing to
+	// follow.
+	errHeadTooLong = errors.New("the request's header block is too long to send")
+	// errAnsweredEarly ends a request whose answer came before its header block was
+	// all written: the answer is passed on, and the connection ends with it.
+	errAnsweredEarly = errors.New("the upstream answered before the request's header " +
+		"block was written")
+)
+
+// Write writes to the upstream, unless it sent bytes past an answer, or framing cannot
+// follow the request (see framing.ended).
 func (c *upstreamConn) Write(p []byte) (int, error) {
 	if c.framing != nil && !c.framing.wrote(p) {
+		if err := c.framing.ended(); err != nil {
+			return 0, err
+		}
 		c.strayBytes()
 		return 0, errStrayBytes
 	}
