@@ -303,7 +303,10 @@ func Run(ctx context.Context, o Options) error {
 		ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
 		IdleTimeout:       cfg.Timeouts.Idle,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          log.New(serverLog{lg}, "", 0),
+		// OPTIONS * too goes to the gateway, which answers it as it answers any other
+		// request: Go's own answer would keep an HTTP/1.0 connection open
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     log.New(serverLog{lg}, "", 0),
 	}
 	errc := make(chan error, 2)
 	if ts == nil {
@@ -315,7 +318,8 @@ func Run(ctx context.Context, o Options) error {
 
 	if hln != nil {
 		plain := &http.Server{Handler: ts.http, ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
-			IdleTimeout: cfg.Timeouts.Idle, ErrorLog: log.New(serverLog{lg}, "", 0)}
+			IdleTimeout: cfg.Timeouts.Idle, ErrorLog: log.New(serverLog{lg}, "", 0),
+			DisableGeneralOptionsHandler: true}
 		go plain.Serve(hln)
 		defer plain.Close()
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -254,5 +255,38 @@ func TestPortInUseNamesKey(t *testing.T) {
 				t.Errorf("got %v, want %q and the address in use", err, want)
 			}
 		})
+	}
+}
+
+// TestOptionsStarIsTheGatewaysToAnswer: "OPTIONS *" reaches the gateway's handler, not
+// Go's own answer to it, which would keep an HTTP/1.0 connection open and let what
+// follows be read as another request.
+func TestOptionsStarIsTheGatewaysToAnswer(t *testing.T) {
+	base := startGateway(t, writeConfig(t, newUpstream(t)))
+	for _, proto := range []string{"HTTP/1.0", "HTTP/1.1"} {
+		c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "OPTIONS * "+proto+"\r\nHost: gw\r\nConnection: keep-alive\r\n"+
+			"\r\nGET /public/x HTTP/1.1\r\nHost: gw\r\n\r\n")
+		br := bufio.NewReader(c)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", proto, err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("OPTIONS * %s: status %d, want 400 from the gateway", proto,
+				res.StatusCode)
+		}
+		if proto == "HTTP/1.0" {
+			if rest, _ := io.ReadAll(br); len(rest) > 0 {
+				t.Errorf("after OPTIONS * HTTP/1.0: %q; want the connection closed", rest)
+			}
+		}
+		c.Close()
 	}
 }
