@@ -213,17 +213,32 @@ func listenControl(stateDir string) (net.Listener, error) {
 // another config file, so a command never acts on the wrong gateway.
 func controlClient(ctx context.Context, cfg *config.Config) (*http.Client, error) {
 	path := filepath.Join(cfg.StateDir, controlSocket)
+	if err := checkStateDirPath(cfg.StateDir, false); err != nil {
+		return nil, err
+	}
 	c, err := net.DialTimeout("unix", path, time.Second)
 	if err != nil {
 		return nil, nil
 	}
+	err = checkControlPeer(c, cfg.StateDir)
 	c.Close()
+	if err != nil {
+		return nil, err
+	}
 	client := &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 				var d net.Dialer
-				return d.DialContext(ctx, "unix", path)
+				c, err := d.DialContext(ctx, "unix", path)
+				if err != nil {
+					return nil, err
+				}
+				if err := checkControlPeer(c, cfg.StateDir); err != nil {
+					c.Close()
+					return nil, err
+				}
+				return c, nil
 			},
 		},
 	}

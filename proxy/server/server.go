@@ -113,6 +113,8 @@ func preflight(cfg *config.Config) []error {
 	var out []error
 	if err := checkStateDir(cfg.StateDir); err != nil {
 		out = append(out, cfg.Errorf("state_dir", err))
+	} else if err := checkStateDirPath(cfg.StateDir, false); err != nil {
+		out = append(out, cfg.Errorf("state_dir", err))
 	}
 	switch cfg.TLS.Mode {
 	case "files":
@@ -203,7 +205,7 @@ func Run(ctx context.Context, o Options) error {
 	if _, err := authn.ReadUsersFile(cfg.Users.File); err != nil {
 		return usersError(cfg, err)
 	}
-	if err := checkStateDirOwner(cfg.StateDir); err != nil {
+	if err := prepareStateDir(cfg.StateDir); err != nil {
 		return cfg.Errorf("state_dir", err)
 	}
 

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -288,5 +289,105 @@ func TestOptionsStarIsTheGatewaysToAnswer(t *testing.T) {
 			}
 		}
 		c.Close()
+	}
+}
+
+// TestStateDirInFolderOthersMayWriteRefused: a state_dir inside a folder that others
+// may write to, where they could put a folder of their own in its place, is refused at
+// start and by check; under a sticky folder, as /tmp is, it serves.
+func TestStateDirInFolderOthersMayWriteRefused(t *testing.T) {
+	path := writeConfig(t, "http://127.0.0.1:1")
+	open := filepath.Join(filepath.Dir(path), "open")
+	os.Mkdir(open, 0o700)
+	os.Chmod(open, 0o777)
+	text, _ := os.ReadFile(path)
+	os.WriteFile(path, append([]byte("state_dir: open/state\n"), text...), 0o600)
+	want := "state_dir: state_dir " + filepath.Join(open, "state") + " is inside " + open +
+		", which group or others may write to (mode drwxrwxrwx)"
+	err := Run(context.Background(), Options{ConfigPath: path, Stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("run: got %v, want a refusal holding %q", err, want)
+	}
+	if _, err := os.Stat(filepath.Join(open, "state")); !os.IsNotExist(err) {
+		t.Errorf("state_dir was made in a folder others may write to: %v", err)
+	}
+	if _, err := Check(path); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("check: got %v, want a refusal holding %q", err, want)
+	}
+	os.Chmod(open, 0o777|os.ModeSticky)
+	startGateway(t, path)
+}
+
+// fakeControlEnv names, for the test binary started again as another user, the path of
+// the control socket it serves in the gateway's place.
+const fakeControlEnv = "GATEWAY_TEST_FAKE_CONTROL"
+
+// serveFakeControl answers on a unix socket at path as a gateway's control socket would,
+// saying it runs with the config named by the environment, until it is killed.
+func serveFakeControl(path string) {
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		os.Exit(1)
+	}
+	config := os.Getenv(fakeControlEnv + "_CONFIG")
+	http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"config":"`+config+`","revoked":1,"read":true}`)
+	}))
+}
+
+// TestControlSocketOfAnotherUserRefused: a control socket whose other end is a process
+// of another user than state_dir's owner, root or the command's own is not believed:
+// the commands that talk to the gateway refuse it rather than report what it says.
+func TestControlSocketOfAnotherUserRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("serving a socket as another user needs root")
+	}
+	path := writeConfig(t, "http://127.0.0.1:1")
+	cfg := mustLoad(t, path)
+	// a place the other user can reach, with a copy of this binary for it to run
+	base, err := os.MkdirTemp("", "gateway-control-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	os.Chmod(base, 0o755)
+	bin, _ := os.ReadFile(os.Args[0])
+	exe := filepath.Join(base, "server.test")
+	if err := os.WriteFile(exe, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(base, "data")
+	os.Mkdir(dir, 0o777) // the stand-in may make its socket there
+	os.Chmod(dir, 0o777)
+	cfg.StateDir = dir
+	sock := filepath.Join(dir, controlSocket)
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), fakeControlEnv+"="+sock,
+		fakeControlEnv+"_CONFIG="+cfg.File)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534,
+		Gid: 65534}}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stand-in made no socket within 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	os.Chmod(dir, 0o700) // root's again, as a gateway run as root would have it
+	os.Chmod(sock, 0o777)
+	_, err = RereadUsers(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "is served by user 65534, who owns "+
+		"neither state_dir nor this command: not the gateway") {
+		t.Errorf("reread through another user's socket: %v, want a refusal", err)
+	}
+	if _, err := RevokeSessions(context.Background(), cfg, "alice", "", nil); err == nil ||
+		!strings.Contains(err.Error(), "not the gateway") {
+		t.Errorf("revoke through another user's socket: %v, want a refusal", err)
 	}
 }

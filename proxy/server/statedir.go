@@ -1,0 +1,91 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// checkStateDirPath refuses a state_dir that someone else could put another folder in
+// the place of: one under a folder that group or others may write to, without the
+// sticky bit that /tmp has, or, with owners set, under one that belongs to another user
+// than the gateway's or root. Such a user could rename state_dir away and make their
+// own, with a control socket of theirs in it. The path is followed through symbolic
+// links too. Owners are judged only where the gateway itself runs: check and the
+// commands that talk to it may run as another user.
+func checkStateDirPath(dir string, owners bool) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("checking state_dir: %w", err)
+	}
+	paths := []string{abs}
+	if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
+		paths = append(paths, real)
+	}
+	me := os.Geteuid()
+	for _, p := range paths {
+		for parent := filepath.Dir(p); ; parent = filepath.Dir(parent) {
+			fi, err := os.Stat(parent)
+			if err == nil {
+				mode := fi.Mode()
+				if mode.Perm()&0o022 != 0 && mode&fs.ModeSticky == 0 {
+					return fmt.Errorf("state_dir %s is inside %s, which group or others "+
+						"may write to (mode %v), and so could replace state_dir with a "+
+						"folder of their own; put it in a folder only its owner may write",
+						dir, parent, mode&(fs.ModeDir|fs.ModePerm|fs.ModeSticky))
+				}
+				if st, ok := fi.Sys().(*syscall.Stat_t); owners && ok && int(st.Uid) != me &&
+					st.Uid != 0 {
+					return fmt.Errorf("state_dir %s is inside %s, which belongs to user %d, "+
+						"not to the user the gateway runs as (%d) or root, and who could "+
+						"replace state_dir with a folder of their own", dir, parent, st.Uid,
+						me)
+				}
+			}
+			if parent == filepath.Dir(parent) {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// prepareStateDir makes state_dir, when it is not there, and refuses it when someone
+// else could replace what the gateway keeps in it. It is judged after it is made, so
+// that one someone else made first, to be used as the gateway's, is found.
+func prepareStateDir(dir string) error {
+	if err := checkStateDirPath(dir, true); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating state directory: %w", err)
+	}
+	if err := checkStateDir(dir); err != nil {
+		return err
+	}
+	return checkStateDirOwner(dir)
+}
+
+// checkControlPeer refuses a control socket whose other end is not the gateway: a
+// process of another user than the owner of state_dir (the gateway's own, see
+// checkStateDirOwner), root or the caller.
+func checkControlPeer(c net.Conn, dir string) error {
+	uid, ok := peerUID(c)
+	if !ok {
+		return nil // no way to ask; state_dir's path and owner were judged
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("checking state_dir: %w", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || uid == int(st.Uid) || uid == 0 || uid == os.Geteuid() {
+		return nil
+	}
+	return errors.New("the control socket in " + dir + " is served by user " +
+		fmt.Sprint(uid) + ", who owns neither state_dir nor this command: not the gateway")
+}
