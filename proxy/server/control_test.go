@@ -629,3 +629,30 @@ func hashOf(t *testing.T, users []byte) string {
 	}
 	return string(m)
 }
+
+// TestStateDirLockedWhileServing: a gateway holds its state_dir locked while it runs, so
+// that of two started at once on one state_dir, which could both miss the other's
+// control socket, one is refused.
+func TestStateDirLockedWhileServing(t *testing.T) {
+	path := writeConfig(t, newUpstream(t), "session:\n  store: memory\n")
+	cfg := mustLoad(t, path)
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := lockStateDir(cfg.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Run(context.Background(), Options{ConfigPath: path, Stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "another gateway is running with it") {
+		t.Errorf("run on a locked state_dir: %v, want a refusal", err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.StateDir, controlSocket)); !os.IsNotExist(err) {
+		t.Errorf("the refused gateway made a control socket: %v", err)
+	}
+	lock.Close()
+	startGateway(t, path)
+	if _, err := lockStateDir(cfg.StateDir); err == nil {
+		t.Error("a running gateway's state_dir could be locked again")
+	}
+}

@@ -208,6 +208,11 @@ func Run(ctx context.Context, o Options) error {
 	if err := prepareStateDir(cfg.StateDir); err != nil {
 		return cfg.Errorf("state_dir", err)
 	}
+	lock, err := lockStateDir(cfg.StateDir)
+	if err != nil {
+		return cfg.Errorf("state_dir", err)
+	}
+	defer lock.Close()
 
 	// The store and what watches files live until Run returns, past the end of ctx:
 	// requests in flight during the drain still read and write sessions.

@@ -70,6 +70,29 @@ func prepareStateDir(dir string) error {
 	return checkStateDirOwner(dir)
 }
 
+// lockFile is the name, under state_dir, of the file a running gateway holds locked.
+const lockFile = "gateway.lock"
+
+// lockStateDir takes state_dir for this gateway until the returned file is closed, or
+// says that another gateway has it. Two gateways on one state_dir would share its
+// generated secret and store file, and the commands could not tell them apart; the
+// control socket finds a second one too, but two starting at once could both miss the
+// other's socket.
+func lockStateDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("locking state_dir: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("state_dir %s: another gateway is running with it", dir)
+		}
+		return nil, fmt.Errorf("locking state_dir: %w", err)
+	}
+	return f, nil
+}
+
 // checkControlPeer refuses a control socket whose other end is not the gateway: a
 // process of another user than the owner of state_dir (the gateway's own, see
 // checkStateDirOwner), root or the caller.
