@@ -391,3 +391,44 @@ func TestControlSocketOfAnotherUserRefused(t *testing.T) {
 		t.Errorf("revoke through another user's socket: %v, want a refusal", err)
 	}
 }
+
+// TestStateDirThroughAnotherUsersLinkRefused: a state_dir reached through a symbolic
+// link of another user, who could point it elsewhere while the gateway runs (even in a
+// sticky folder, where they may remove what is theirs), is refused at start, by check
+// and by the commands that talk to the gateway.
+func TestStateDirThroughAnotherUsersLinkRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("a link of another user needs root to make")
+	}
+	path := writeConfig(t, "http://127.0.0.1:1")
+	base := filepath.Dir(path)
+	sticky := filepath.Join(base, "sticky")
+	os.Mkdir(sticky, 0o700)
+	os.Chmod(sticky, 0o777|os.ModeSticky)
+	target := filepath.Join(base, "target")
+	os.Mkdir(target, 0o700)
+	link := filepath.Join(sticky, "state")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(link, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := os.ReadFile(path)
+	os.WriteFile(path, append([]byte("state_dir: sticky/state\n"), text...), 0o600)
+	want := "passes through " + link + ", a symbolic link of user 65534"
+	err := Run(context.Background(), Options{ConfigPath: path, Stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("run: got %v, want a refusal holding %q", err, want)
+	}
+	if _, err := Check(path); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("check: got %v, want a refusal holding %q", err, want)
+	}
+	if _, err := RereadUsers(context.Background(), mustLoad(t, path)); err == nil ||
+		!strings.Contains(err.Error(), want) {
+		t.Errorf("reread: got %v, want a refusal holding %q", err, want)
+	}
+	// the same link of root's serves
+	os.Lchown(link, 0, 0)
+	startGateway(t, path)
+}

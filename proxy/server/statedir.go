@@ -22,11 +22,14 @@ func checkStateDirPath(dir string, owners bool) error {
 	if err != nil {
 		return fmt.Errorf("checking state_dir: %w", err)
 	}
+	me := os.Geteuid()
+	if err := checkLinks(dir, abs, me); err != nil {
+		return err
+	}
 	paths := []string{abs}
 	if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
 		paths = append(paths, real)
 	}
-	me := os.Geteuid()
 	for _, p := range paths {
 		for parent := filepath.Dir(p); ; parent = filepath.Dir(parent) {
 			fi, err := os.Stat(parent)
@@ -52,6 +55,25 @@ func checkStateDirPath(dir string, owners bool) error {
 		}
 	}
 	return nil
+}
+
+// checkLinks refuses a path to state_dir that passes through a symbolic link of
+// another user than me or root, state_dir itself included: its owner may point it
+// elsewhere at any time, even in a sticky folder, where they may remove what is theirs.
+func checkLinks(dir, abs string, me int) error {
+	for p := abs; ; p = filepath.Dir(p) {
+		fi, err := os.Lstat(p)
+		if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != me && st.Uid != 0 {
+				return fmt.Errorf("state_dir %s passes through %s, a symbolic link of user "+
+					"%d, who could point it elsewhere; use a link of the gateway's user or "+
+					"root, or none", dir, p, st.Uid)
+			}
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
 }
 
 // prepareStateDir makes state_dir, when it is not there, and refuses it when someone
