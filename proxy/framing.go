@@ -17,6 +17,11 @@ import (
 // method, after any interim ones, to a request with a Content-Length or no body; at the
 // first exchange of another kind it stops judging the connection. (A request with a
 // chunked body goes on a connection closed after it, so that no client can stop it.)
+//
+// TODO: a late second answer on a busy connection shifts the answers on it by one, each
+// request getting the answer to the one before, until an answer comes while the
+// connection waits for none; telling a late answer from the right one would need the
+// app to echo something of the request, which HTTP/1.1 has no way to ask for.
 type framing struct {
 	mu    sync.Mutex
 	state int
