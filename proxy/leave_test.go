@@ -456,86 +456,79 @@ func TestLateStrayAnswerStopsReuse(t *testing.T) {
 	}
 }
 
-// TestChunkedRequestKeepsStrayAnswersFound: framing cannot follow a request body sent
-// in chunks, so such a request goes on a connection closed after it. No client can
-// leave a connection unframed by sending one: a second answer that an app sends late is
-// still found, and reaches one client at most, however often the trick is tried.
-func TestChunkedRequestKeepsStrayAnswersFound(t *testing.T) {
-	app := &lateStrayApp{closed: make(chan struct{}, 64), asked: map[string]bool{},
-		extra: "HTTP/1.1 200 OK\r\nSet-Cookie: app=alice\r\nContent-Length: 4\r\n\r\nLEAK"}
-	e := newSecEnv(t, secOptions{config: "  - path: /stray/\n    upstream: \"" +
-		rawUpstream(t, app.serve) + "\"\n    public: [/stray/]\n"})
-	base := "http://" + e.gw.Listener.Addr().String()
-	do := func(method, path string, body io.Reader) string {
-		t.Helper()
-		req, _ := http.NewRequest(method, base+path, body)
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		return string(b)
-	}
-	leaks := 0
-	for i := range 4 {
-		up := "/stray/" + strconv.Itoa(i) + "/up"
-		// a body of unknown length, which goes on in chunks
-		if got := do(http.MethodPost, up, io.MultiReader(strings.NewReader("abc"))); got != up {
-			t.Fatalf("%s: body %q", up, got)
-		}
-		app.mu.Lock()
-		closeAsked := app.asked[up]
-		app.mu.Unlock()
-		if !closeAsked {
-			t.Errorf("%s, sent in chunks, reached the app without Connection: close", up)
-		}
-		do(http.MethodGet, "/stray/"+strconv.Itoa(i)+"/late", nil)
-		if got := do(http.MethodGet, "/stray/"+strconv.Itoa(i)+"/next", nil); got == "LEAK" {
-			leaks++
-		}
-	}
-	if leaks > 1 {
-		t.Errorf("the app's second answers reached %d clients, want at most the first", leaks)
-	}
-}
-
-// TestLongRequestHeadKeepsStrayAnswersFound: a request with a header block longer than
-// any answer's that framing follows (a client's 64 KiB, and the gateway's copy of its
-// Host) is framed all the same, so no client can leave a connection unjudged by sending
-// one: a second answer that an app sends late reaches one client at most.
-func TestLongRequestHeadKeepsStrayAnswersFound(t *testing.T) {
-	app := &lateStrayApp{closed: make(chan struct{}, 64), asked: map[string]bool{},
-		extra: "HTTP/1.1 200 OK\r\nSet-Cookie: app=alice\r\nContent-Length: 4\r\n\r\nLEAK"}
-	e := newSecEnv(t, secOptions{config: "  - path: /stray/\n    upstream: \"" +
-		rawUpstream(t, app.serve) + "\"\n    public: [/stray/]\n"})
-	base := "http://" + e.gw.Listener.Addr().String()
-	get := func(path, pad string) string {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
-		if pad != "" {
-			req.Header.Set("X-Pad", pad)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		return string(b)
-	}
+// TestClientCannotStopStrayAnswersBeingFound: framing cannot follow a request body
+// sent in chunks, so such a request goes on a connection closed after it; and a request
+// with a header block longer than any answer's that framing follows (a client's 64 KiB,
+// and the gateway's copy of its Host) is framed all the same. No client can leave a
+// connection unjudged with one: a second answer that an app sends late is still found,
+// and reaches one client at most, however often the trick is tried.
+func TestClientCannotStopStrayAnswersBeingFound(t *testing.T) {
 	pad := strings.Repeat("a", 70<<10)
-	leaks := 0
-	for i := range 4 {
-		if got := get("/stray/"+strconv.Itoa(i)+"/late", pad); got == "LEAK" {
-			leaks++
-		}
-		if got := get("/stray/"+strconv.Itoa(i)+"/next", ""); got == "LEAK" {
-			leaks++
-		}
-	}
-	if leaks > 1 {
-		t.Errorf("the app's second answers reached %d clients, want at most the first", leaks)
+	for _, tt := range []struct {
+		name string
+		// trick is the request that would leave the connection unjudged, made before
+		// the one the app answers twice; it returns the path it asked for
+		trick func(do func(*http.Request) string, base string, i int) string
+	}{
+		{"a body in chunks", func(do func(*http.Request) string, base string, i int) string {
+			path := "/stray/" + strconv.Itoa(i) + "/up"
+			// a body of unknown length, which goes on in chunks
+			req, _ := http.NewRequest(http.MethodPost, base+path,
+				io.MultiReader(strings.NewReader("abc")))
+			do(req)
+			return path
+		}},
+		{"a long header block", func(do func(*http.Request) string, base string, i int) string {
+			path := "/stray/" + strconv.Itoa(i) + "/pad"
+			req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+			req.Header.Set("X-Pad", pad)
+			do(req)
+			return ""
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			app := &lateStrayApp{closed: make(chan struct{}, 64), asked: map[string]bool{},
+				extra: "HTTP/1.1 200 OK\r\nSet-Cookie: app=alice\r\nContent-Length: 4\r\n" +
+					"\r\nLEAK"}
+			e := newSecEnv(t, secOptions{config: "  - path: /stray/\n    upstream: \"" +
+				rawUpstream(t, app.serve) + "\"\n    public: [/stray/]\n"})
+			base := "http://" + e.gw.Listener.Addr().String()
+			do := func(req *http.Request) string {
+				t.Helper()
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				return string(b)
+			}
+			get := func(path string) string {
+				req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+				return do(req)
+			}
+			leaks := 0
+			for i := range 4 {
+				if path := tt.trick(do, base, i); path != "" {
+					app.mu.Lock()
+					closeAsked := app.asked[path]
+					app.mu.Unlock()
+					if !closeAsked {
+						t.Errorf("%s reached the app without Connection: close", path)
+					}
+				}
+				if get("/stray/"+strconv.Itoa(i)+"/late") == "LEAK" {
+					leaks++
+				}
+				if get("/stray/"+strconv.Itoa(i)+"/next") == "LEAK" {
+					leaks++
+				}
+			}
+			if leaks > 1 {
+				t.Errorf("the app's second answers reached %d clients, want at most the "+
+					"first", leaks)
+			}
+		})
 	}
 }
 
