@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/frontgate/gateway/config"
 )
@@ -44,45 +43,6 @@ func loadSecrets(cfg *config.Config, lg *slog.Logger) ([][]byte, error) {
 		"secret, which several gateway instances behind one name cannot share: configure "+
 		"one explicitly for them", "file", path, "created", created)
 	return [][]byte{secret}, nil
-}
-
-// checkStateDir refuses a state_dir that others may write to: whoever can replace its
-// files can replace the session secret, the session store or the control socket.
-func checkStateDir(dir string) error {
-	fi, err := os.Stat(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("checking state_dir: %w", err)
-	}
-	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("state_dir %s is writable by group or others (mode %v); "+
-			"run chmod 700 on it", dir, fi.Mode()&(fs.ModeDir|fs.ModePerm))
-	}
-	return nil
-}
-
-// checkStateDirOwner refuses a state_dir that belongs to a user other than the one the
-// gateway runs as, or root. Its owner could replace what the gateway keeps there (the
-// session store, a generated secret) and the control socket, through which the gateway
-// command would then revoke no session while saying it did. (check does not judge the
-// owner: it may run as another user than the gateway does, root above all.)
-func checkStateDirOwner(dir string) error {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return nil // made by the gateway itself, or named by the error that follows
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return nil
-	}
-	if me := os.Geteuid(); int(st.Uid) != me && st.Uid != 0 {
-		return fmt.Errorf("state_dir %s belongs to user %d, not to the user the gateway "+
-			"runs as (%d) or root, and its owner could replace the session store, its "+
-			"secret and the control socket; chown it to the gateway's user", dir, st.Uid, me)
-	}
-	return nil
 }
 
 func readOrCreateSecret(path string, lg *slog.Logger) (secret []byte, created bool,

@@ -10,6 +10,45 @@ import (
 	"syscall"
 )
 
+// checkStateDir refuses a state_dir that others may write to: whoever can replace its
+// files can replace the session secret, the session store or the control socket.
+func checkStateDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("checking state_dir: %w", err)
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("state_dir %s is writable by group or others (mode %v); "+
+			"run chmod 700 on it", dir, fi.Mode()&(fs.ModeDir|fs.ModePerm))
+	}
+	return nil
+}
+
+// checkStateDirOwner refuses a state_dir that belongs to a user other than the one the
+// gateway runs as, or root. Its owner could replace what the gateway keeps there (the
+// session store, a generated secret) and the control socket, through which the gateway
+// command would then revoke no session while saying it did. (check does not judge the
+// owner: it may run as another user than the gateway does, root above all.)
+func checkStateDirOwner(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil // made by the gateway itself, or named by the error that follows
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil
+	}
+	if me := os.Geteuid(); int(st.Uid) != me && st.Uid != 0 {
+		return fmt.Errorf("state_dir %s belongs to user %d, not to the user the gateway "+
+			"runs as (%d) or root, and its owner could replace the session store, its "+
+			"secret and the control socket; chown it to the gateway's user", dir, st.Uid, me)
+	}
+	return nil
+}
+
 // checkStateDirPath refuses a state_dir that someone else could put another folder in
 // the place of: one under a folder that group or others may write to, without the
 // sticky bit that /tmp has, or, with owners set, under one that belongs to another user
