@@ -212,15 +212,16 @@ func listenControl(stateDir string) (net.Listener, error) {
 // gateway, or nil when no gateway answers there. It fails when the gateway there runs
 // another config file, so a command never acts on the wrong gateway.
 func controlClient(ctx context.Context, cfg *config.Config) (*http.Client, error) {
-	path := filepath.Join(cfg.StateDir, controlSocket)
-	if err := checkStateDirPath(cfg.StateDir, false); err != nil {
+	dir, err := checkStateDirPath(cfg.StateDir, false)
+	if err != nil {
 		return nil, err
 	}
+	path := filepath.Join(dir, controlSocket)
 	c, err := net.DialTimeout("unix", path, time.Second)
 	if err != nil {
 		return nil, nil
 	}
-	err = checkControlPeer(c, cfg.StateDir)
+	err = checkControlPeer(c, dir)
 	c.Close()
 	if err != nil {
 		return nil, err
@@ -234,7 +235,7 @@ func controlClient(ctx context.Context, cfg *config.Config) (*http.Client, error
 				if err != nil {
 					return nil, err
 				}
-				if err := checkControlPeer(c, cfg.StateDir); err != nil {
+				if err := checkControlPeer(c, dir); err != nil {
 					c.Close()
 					return nil, err
 				}

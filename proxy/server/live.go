@@ -36,9 +36,12 @@ type gateway struct {
 
 	file string // the config file; it never changes
 
-	mu          sync.Mutex     // serialises reloads, and guards cfg, users and stopWatch
-	cfg         *config.Config // the config served now
-	started     *config.Config // the config the listeners and the store were made from
+	mu      sync.Mutex     // serialises reloads, and guards cfg, users and stopWatch
+	cfg     *config.Config // the config served now
+	started *config.Config // the config the listeners and the store were made from
+	// stateDirAs is state_dir as the config names it; started names the folder it led
+	// to at start, which a reload of the same config keeps
+	stateDirAs  string
 	users       *authn.FileStore
 	stopWatch   context.CancelFunc
 	cur         atomic.Pointer[proxy.Handler]
@@ -281,6 +284,9 @@ func (g *gateway) reload(reason string) error {
 		g.lg.Error("config rejected, keeping the running one", "reason", reason,
 			"error", err)
 		return err
+	}
+	if cfg.StateDir == g.stateDirAs {
+		cfg.StateDir = g.started.StateDir
 	}
 	keys := keepStarted(g.started, cfg)
 	h, err := g.build(cfg)

@@ -113,7 +113,7 @@ func preflight(cfg *config.Config) []error {
 	var out []error
 	if err := checkStateDir(cfg.StateDir); err != nil {
 		out = append(out, cfg.Errorf("state_dir", err))
-	} else if err := checkStateDirPath(cfg.StateDir, false); err != nil {
+	} else if _, err := checkStateDirPath(cfg.StateDir, false); err != nil {
 		out = append(out, cfg.Errorf("state_dir", err))
 	}
 	switch cfg.TLS.Mode {
@@ -205,9 +205,14 @@ func Run(ctx context.Context, o Options) error {
 	if _, err := authn.ReadUsersFile(cfg.Users.File); err != nil {
 		return usersError(cfg, err)
 	}
-	if err := prepareStateDir(cfg.StateDir); err != nil {
+	// from here on the gateway uses the folder state_dir led to when it was judged,
+	// following no link again (and a reload keeps it, see gateway.stateDirAs)
+	stateDirAs := cfg.StateDir
+	real, err := prepareStateDir(cfg.StateDir)
+	if err != nil {
 		return cfg.Errorf("state_dir", err)
 	}
+	cfg.StateDir = real
 	lock, err := lockStateDir(cfg.StateDir)
 	if err != nil {
 		return cfg.Errorf("state_dir", err)
@@ -223,6 +228,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	g.stateDirAs = stateDirAs
 	if c, ok := g.store.(session.Counter); ok {
 		reg.MustRegister(proxy.NewLiveSessions(c, proxy.LiveSessionsOptions{
 			MaxAge: sessionsCountMaxAge, Margin: session.ExpiryGrace, Logger: lg}))

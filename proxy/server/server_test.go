@@ -432,3 +432,89 @@ func TestStateDirThroughAnotherUsersLinkRefused(t *testing.T) {
 	os.Lchown(link, 0, 0)
 	startGateway(t, path)
 }
+
+// TestStateDirLinksJudgedAtEveryDepth: a link of root's that leads through a link of
+// another user is refused like that link itself, and a folder of another user right
+// inside a sticky folder is not believed by the commands that talk to the gateway.
+func TestStateDirLinksJudgedAtEveryDepth(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("a link of another user needs root to make")
+	}
+	path := writeConfig(t, "http://127.0.0.1:1")
+	base := filepath.Dir(path)
+	sticky := filepath.Join(base, "sticky")
+	os.Mkdir(sticky, 0o700)
+	os.Chmod(sticky, 0o777|os.ModeSticky)
+	target := filepath.Join(base, "target")
+	os.Mkdir(target, 0o700)
+	theirs := filepath.Join(sticky, "theirs")
+	os.Symlink(target, theirs)
+	os.Lchown(theirs, 65534, 65534)
+	os.Symlink("sticky/theirs", filepath.Join(base, "state")) // root's, relative
+	text, _ := os.ReadFile(path)
+	os.WriteFile(path, append([]byte("state_dir: state\n"), text...), 0o600)
+	want := "passes through " + theirs + ", a symbolic link of user 65534"
+	err := Run(context.Background(), Options{ConfigPath: path, Stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("run: got %v, want a refusal holding %q", err, want)
+	}
+	if _, err := RereadUsers(context.Background(), mustLoad(t, path)); err == nil ||
+		!strings.Contains(err.Error(), want) {
+		t.Errorf("reread: got %v, want a refusal holding %q", err, want)
+	}
+
+	// a folder of theirs right inside the sticky folder, as state_dir
+	made := filepath.Join(sticky, "made")
+	os.Mkdir(made, 0o700)
+	os.Chown(made, 65534, 65534)
+	os.WriteFile(path, append([]byte("state_dir: sticky/made\n"), text...), 0o600)
+	if _, err := RereadUsers(context.Background(), mustLoad(t, path)); err == nil ||
+		!strings.Contains(err.Error(), "anyone could have made it") {
+		t.Errorf("reread through another user's folder in a sticky one: %v, want a "+
+			"refusal", err)
+	}
+}
+
+// TestStateDirFollowedOnceAtStart: the gateway uses the folder state_dir led to when
+// it started; a link on the way pointed elsewhere later changes nothing, reloads
+// included.
+func TestStateDirFollowedOnceAtStart(t *testing.T) {
+	configPollInterval = 20 * time.Millisecond
+	defer func() { configPollInterval = 2 * time.Second }()
+	path := writeConfig(t, newUpstream(t), "session:\n  store: memory\n")
+	base := filepath.Dir(path)
+	first, second := filepath.Join(base, "first"), filepath.Join(base, "second")
+	os.Mkdir(first, 0o700)
+	os.Mkdir(second, 0o700)
+	// a secret no gateway could use, where the link will point
+	os.WriteFile(filepath.Join(second, "session-secret"), []byte("short"), 0o600)
+	link := filepath.Join(base, "state")
+	os.Symlink(first, link)
+	text, _ := os.ReadFile(path)
+	os.WriteFile(path, append([]byte("state_dir: state\n"), text...), 0o600)
+	gw, logs := runLogged(t, path)
+	alice := signIn(t, gw, "alice", "pw")
+	if _, err := os.Stat(filepath.Join(first, controlSocket)); err != nil {
+		t.Fatalf("no control socket where state_dir led at start: %v", err)
+	}
+
+	os.Remove(link)
+	os.Symlink(second, link)
+	text, _ = os.ReadFile(path)
+	os.WriteFile(path, append(text, []byte("timeouts:\n  page: 9s\n")...), 0o600)
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(),
+		"config reloaded"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload within 5s; log:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if strings.Contains(logs.String(), "rejected") || strings.Contains(logs.String(),
+		`keys="[state_dir]"`) {
+		t.Errorf("the reload read the new target, or took state_dir for changed:\n%s",
+			logs.String())
+	}
+	if code, _ := get(t, alice, gw, gw, "/app/"); code != http.StatusOK {
+		t.Errorf("the session after the link moved: status %d, want 200", code)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -50,85 +51,139 @@ func checkStateDirOwner(dir string) error {
 }
 
 // checkStateDirPath refuses a state_dir that someone else could put another folder in
-// the place of: one under a folder that group or others may write to, without the
-// sticky bit that /tmp has, or, with owners set, under one that belongs to another user
-// than the gateway's or root. Such a user could rename state_dir away and make their
-// own, with a control socket of theirs in it. The path is followed through symbolic
-// links too. Owners are judged only where the gateway itself runs: check and the
-// commands that talk to it may run as another user.
-func checkStateDirPath(dir string, owners bool) error {
+// the place of, and returns the path it leads to, every symbolic link on the way
+// followed. Refused are a path through a symbolic link of another user than the
+// gateway's or root, at any depth (its owner could point it elsewhere at any time, even
+// in a sticky folder, where they may remove what is theirs); a state_dir under a folder
+// that group or others may write to, without the sticky bit that /tmp has; and, with
+// owners set, one under a folder of another user than the gateway's or root. Such a
+// user could rename state_dir away and make their own, with a control socket and a
+// secret of theirs in it. Where the gateway runs, owners is set. check and the commands
+// that talk to the gateway may run as another user, so they cannot judge owners so;
+// they refuse instead a state_dir in a sticky folder that neither they nor root own,
+// which anyone could have made.
+func checkStateDirPath(dir string, owners bool) (string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		return fmt.Errorf("checking state_dir: %w", err)
+		return "", fmt.Errorf("checking state_dir: %w", err)
 	}
 	me := os.Geteuid()
-	if err := checkLinks(dir, abs, me); err != nil {
-		return err
+	real, err := followLinks(dir, abs, me, 0)
+	if err != nil {
+		return "", err
 	}
-	paths := []string{abs}
-	if real, err := filepath.EvalSymlinks(abs); err == nil && real != abs {
-		paths = append(paths, real)
-	}
-	for _, p := range paths {
-		for parent := filepath.Dir(p); ; parent = filepath.Dir(parent) {
-			fi, err := os.Stat(parent)
-			if err == nil {
-				mode := fi.Mode()
-				if mode.Perm()&0o022 != 0 && mode&fs.ModeSticky == 0 {
-					return fmt.Errorf("state_dir %s is inside %s, which group or others "+
-						"may write to (mode %v), and so could replace state_dir with a "+
-						"folder of their own; put it in a folder only its owner may write",
-						dir, parent, mode&(fs.ModeDir|fs.ModePerm|fs.ModeSticky))
+	for child, parent := real, filepath.Dir(real); ; child, parent = parent,
+		filepath.Dir(parent) {
+		fi, err := os.Stat(parent)
+		if err == nil {
+			mode := fi.Mode()
+			if mode.Perm()&0o022 != 0 {
+				if mode&fs.ModeSticky == 0 {
+					return "", fmt.Errorf("state_dir %s is inside %s, which group or "+
+						"others may write to (mode %v), and so could replace state_dir "+
+						"with a folder of their own; put it in a folder only its owner "+
+						"may write", dir, parent,
+						mode&(fs.ModeDir|fs.ModePerm|fs.ModeSticky))
 				}
-				if st, ok := fi.Sys().(*syscall.Stat_t); owners && ok && int(st.Uid) != me &&
-					st.Uid != 0 {
-					return fmt.Errorf("state_dir %s is inside %s, which belongs to user %d, "+
-						"not to the user the gateway runs as (%d) or root, and who could "+
-						"replace state_dir with a folder of their own", dir, parent, st.Uid,
-						me)
+				// anyone may make what is right inside a sticky folder
+				if cfi, err := os.Stat(child); err == nil && !owners {
+					if uid := ownerOf(cfi); uid != me && uid != 0 {
+						return "", fmt.Errorf("state_dir %s is reached through %s, of "+
+							"user %d, in %s, where anyone may make a folder: anyone "+
+							"could have made it, and a gateway that runs as root would "+
+							"refuse it", dir, child, uid, parent)
+					}
 				}
 			}
-			if parent == filepath.Dir(parent) {
-				break
+			if uid := ownerOf(fi); owners && uid != me && uid != 0 {
+				return "", fmt.Errorf("state_dir %s is inside %s, which belongs to user "+
+					"%d, not to the user the gateway runs as (%d) or root, and who could "+
+					"replace state_dir with a folder of their own", dir, parent, uid, me)
 			}
 		}
+		if parent == filepath.Dir(parent) {
+			break
+		}
 	}
-	return nil
+	return real, nil
 }
 
-// checkLinks refuses a path to state_dir that passes through a symbolic link of
-// another user than me or root, state_dir itself included: its owner may point it
-// elsewhere at any time, even in a sticky folder, where they may remove what is theirs.
-func checkLinks(dir, abs string, me int) error {
-	for p := abs; ; p = filepath.Dir(p) {
-		fi, err := os.Lstat(p)
-		if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != me && st.Uid != 0 {
-				return fmt.Errorf("state_dir %s passes through %s, a symbolic link of user "+
-					"%d, who could point it elsewhere; use a link of the gateway's user or "+
-					"root, or none", dir, p, st.Uid)
-			}
-		}
-		if p == filepath.Dir(p) {
-			return nil
-		}
+// ownerOf returns the user that owns fi's file, or -1 where that cannot be told.
+func ownerOf(fi fs.FileInfo) int {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(st.Uid)
 	}
+	return -1
 }
 
-// prepareStateDir makes state_dir, when it is not there, and refuses it when someone
-// else could replace what the gateway keeps in it. It is judged after it is made, so
-// that one someone else made first, to be used as the gateway's, is found.
-func prepareStateDir(dir string) error {
-	if err := checkStateDirPath(dir, true); err != nil {
-		return err
+// followLinks returns abs with every symbolic link on it followed, at any depth, and
+// refuses one of another user than me or root. What is not there yet is left as it is
+// named.
+func followLinks(dir, abs string, me, hops int) (string, error) {
+	if hops > 40 {
+		return "", fmt.Errorf("state_dir %s: too many symbolic links", dir)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("creating state directory: %w", err)
+	cur := string(filepath.Separator)
+	parts := strings.Split(strings.TrimPrefix(filepath.Clean(abs), cur), cur)
+	for i, part := range parts {
+		if part == "" {
+			continue
+		}
+		next := filepath.Join(cur, part)
+		fi, err := os.Lstat(next)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return filepath.Join(append([]string{next}, parts[i+1:]...)...), nil
+		case err != nil:
+			return "", fmt.Errorf("checking state_dir: %w", err)
+		case fi.Mode()&fs.ModeSymlink == 0:
+			cur = next
+			continue
+		}
+		if uid := ownerOf(fi); uid != me && uid != 0 {
+			return "", fmt.Errorf("state_dir %s passes through %s, a symbolic link of user "+
+				"%d, who could point it elsewhere; use a link of the gateway's user or "+
+				"root, or none", dir, next, uid)
+		}
+		target, err := os.Readlink(next)
+		if err != nil {
+			return "", fmt.Errorf("checking state_dir: %w", err)
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(cur, target)
+		}
+		if cur, err = followLinks(dir, target, me, hops+1); err != nil {
+			return "", err
+		}
 	}
-	if err := checkStateDir(dir); err != nil {
-		return err
+	return cur, nil
+}
+
+// prepareStateDir makes state_dir, when it is not there, refuses it when someone else
+// could replace what the gateway keeps in it, and returns the path it leads to, which
+// the gateway uses from then on: no link on the way is followed again. It is judged
+// again once made, so that a folder someone else made first, to be used as the
+// gateway's, is found, and the path it leads to must not have changed meanwhile.
+func prepareStateDir(dir string) (string, error) {
+	before, err := checkStateDirPath(dir, true)
+	if err != nil {
+		return "", err
 	}
-	return checkStateDirOwner(dir)
+	if err := os.MkdirAll(before, 0o700); err != nil {
+		return "", fmt.Errorf("creating state directory: %w", err)
+	}
+	real, err := checkStateDirPath(dir, true)
+	switch {
+	case err != nil:
+		return "", err
+	case real != before:
+		return "", fmt.Errorf("state_dir %s led to %s, then to %s while it was made",
+			dir, before, real)
+	}
+	if err := checkStateDir(real); err != nil {
+		return "", err
+	}
+	return real, checkStateDirOwner(real)
 }
 
 // lockFile is the name, under state_dir, of the file a running gateway holds locked.
