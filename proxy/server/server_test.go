@@ -392,21 +392,29 @@ func TestControlSocketOfAnotherUserRefused(t *testing.T) {
 	}
 }
 
+// linkPlayground writes a config and, beside it, a folder anyone may make things in,
+// sticky as /tmp is, and a folder of root's for a link to lead to. It needs root.
+func linkPlayground(t *testing.T) (path, base, sticky, target string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("a link of another user needs root to make")
+	}
+	path = writeConfig(t, "http://127.0.0.1:1")
+	base = filepath.Dir(path)
+	sticky = filepath.Join(base, "sticky")
+	os.Mkdir(sticky, 0o700)
+	os.Chmod(sticky, 0o777|os.ModeSticky)
+	target = filepath.Join(base, "target")
+	os.Mkdir(target, 0o700)
+	return path, base, sticky, target
+}
+
 // TestStateDirThroughAnotherUsersLinkRefused: a state_dir reached through a symbolic
 // link of another user, who could point it elsewhere while the gateway runs (even in a
 // sticky folder, where they may remove what is theirs), is refused at start, by check
 // and by the commands that talk to the gateway.
 func TestStateDirThroughAnotherUsersLinkRefused(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("a link of another user needs root to make")
-	}
-	path := writeConfig(t, "http://127.0.0.1:1")
-	base := filepath.Dir(path)
-	sticky := filepath.Join(base, "sticky")
-	os.Mkdir(sticky, 0o700)
-	os.Chmod(sticky, 0o777|os.ModeSticky)
-	target := filepath.Join(base, "target")
-	os.Mkdir(target, 0o700)
+	path, _, sticky, target := linkPlayground(t)
 	link := filepath.Join(sticky, "state")
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
@@ -437,16 +445,7 @@ func TestStateDirThroughAnotherUsersLinkRefused(t *testing.T) {
 // another user is refused like that link itself, and a folder of another user right
 // inside a sticky folder is not believed by the commands that talk to the gateway.
 func TestStateDirLinksJudgedAtEveryDepth(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("a link of another user needs root to make")
-	}
-	path := writeConfig(t, "http://127.0.0.1:1")
-	base := filepath.Dir(path)
-	sticky := filepath.Join(base, "sticky")
-	os.Mkdir(sticky, 0o700)
-	os.Chmod(sticky, 0o777|os.ModeSticky)
-	target := filepath.Join(base, "target")
-	os.Mkdir(target, 0o700)
+	path, base, sticky, target := linkPlayground(t)
 	theirs := filepath.Join(sticky, "theirs")
 	os.Symlink(target, theirs)
 	os.Lchown(theirs, 65534, 65534)
