@@ -2,13 +2,13 @@ package server
 
 import (
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy/connlimit"
+	"github.com/frontgate/gateway/proxy/logthin"
 )
 
 // refusalLogEvery is the least time between two log records of connections refused for
@@ -27,10 +27,7 @@ type refusals struct {
 	lg       *slog.Logger
 	counter  prometheus.Counter // connections
 	requests prometheus.Counter
-
-	mu         sync.Mutex
-	last       time.Time // of the last record written
-	suppressed int       // refusals since then that wrote none
+	thin     logthin.Thinner
 }
 
 func newRefusals(lg *slog.Logger, reg prometheus.Registerer) *refusals {
@@ -45,7 +42,8 @@ func newRefusals(lg *slog.Logger, reg prometheus.Registerer) *refusals {
 			"limits.client_connections of them in flight already.",
 	})
 	reg.MustRegister(c, rc)
-	return &refusals{lg: lg, counter: c, requests: rc}
+	return &refusals{lg: lg, counter: c, requests: rc,
+		thin: logthin.Thinner{Every: refusalLogEvery}}
 }
 
 // refused records r.
@@ -55,16 +53,10 @@ func (f *refusals) refused(r connlimit.Refusal) {
 	} else {
 		f.counter.Inc()
 	}
-	f.mu.Lock()
-	now := time.Now()
-	if !f.last.IsZero() && now.Sub(f.last) < refusalLogEvery {
-		f.suppressed++
-		f.mu.Unlock()
+	n, ok := f.thin.Allow()
+	if !ok {
 		return
 	}
-	n := f.suppressed
-	f.last, f.suppressed = now, 0
-	f.mu.Unlock()
 	msg := "connection refused: its client holds the most connections it may"
 	if r.Request {
 		msg = "HTTP/2 request refused: its client has the most requests in flight it may"

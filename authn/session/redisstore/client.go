@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/proxy/logthin"
 )
 
 // Timeouts of the client New builds. A request that finds Redis down or stalled must
@@ -102,31 +102,21 @@ func options(c config.Redis) (*redis.UniversalOptions, error) {
 // SetLogger sends go-redis's own messages (reconnects, pool trouble) to lg, at Warn, at
 // most one every clientLogEvery: while Redis is down, every request would otherwise add
 // several. The go-redis logger is global to the process, so the last call wins.
-func SetLogger(lg *slog.Logger) { redis.SetLogger(&slogAdapter{lg: lg, now: time.Now}) }
+func SetLogger(lg *slog.Logger) {
+	redis.SetLogger(&slogAdapter{lg: lg, thin: logthin.Thinner{Every: clientLogEvery}})
+}
 
 // clientLogEvery is the least time between two records of go-redis's messages.
 const clientLogEvery = 10 * time.Second
 
 type slogAdapter struct {
-	lg  *slog.Logger
-	now func() time.Time
-
-	mu         sync.Mutex
-	last       time.Time // of the last record written
-	suppressed int       // messages since then that wrote none
+	lg   *slog.Logger
+	thin logthin.Thinner
 }
 
 func (a *slogAdapter) Printf(ctx context.Context, format string, v ...any) {
-	a.mu.Lock()
-	now := a.now()
-	if !a.last.IsZero() && now.Sub(a.last) < clientLogEvery {
-		a.suppressed++
-		a.mu.Unlock()
-		return
+	if n, ok := a.thin.Allow(); ok {
+		a.lg.WarnContext(ctx, "redis client", "message", fmt.Sprintf(format, v...),
+			"suppressed", n)
 	}
-	n := a.suppressed
-	a.last, a.suppressed = now, 0
-	a.mu.Unlock()
-	a.lg.WarnContext(ctx, "redis client", "message", fmt.Sprintf(format, v...),
-		"suppressed", n)
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/frontgate/gateway/proxy/logthin"
 )
 
 // TestClientLogThinned: go-redis's messages are logged at most once every
@@ -16,7 +18,7 @@ func TestClientLogThinned(t *testing.T) {
 	var buf bytes.Buffer
 	now := time.Unix(1e9, 0)
 	a := &slogAdapter{lg: slog.New(slog.NewJSONHandler(&buf, nil)),
-		now: func() time.Time { return now }}
+		thin: logthin.Thinner{Every: clientLogEvery, Now: func() time.Time { return now }}}
 	start := now
 	for _, at := range []time.Duration{0, time.Second, 5 * time.Second, 11 * time.Second,
 		12 * time.Second, 25 * time.Second} {

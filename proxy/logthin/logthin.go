@@ -1,0 +1,40 @@
+// Package logthin thins out a log record that something outside the gateway can make it
+// write in a loop (a client opening connections, a Redis that is down): at most one
+// record is written every so often, and each says how many were left out before it.
+package logthin
+
+import (
+	"sync"
+	"time"
+)
+
+// Thinner lets a record through at most once every Every. Safe for concurrent use.
+type Thinner struct {
+	// Every is the least time between two records let through.
+	Every time.Duration
+	// Now reads the clock; nil is time.Now.
+	Now func() time.Time
+
+	mu         sync.Mutex
+	last       time.Time // of the last record let through
+	suppressed int       // records held back since then
+}
+
+// Allow reports whether a record may be written now and, when it may, how many were
+// held back since the last one written.
+func (t *Thinner) Allow() (suppressed int, ok bool) {
+	now := time.Now
+	if t.Now != nil {
+		now = t.Now
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	at := now()
+	if !t.last.IsZero() && at.Sub(t.last) < t.Every {
+		t.suppressed++
+		return 0, false
+	}
+	n := t.suppressed
+	t.last, t.suppressed = at, 0
+	return n, true
+}

@@ -1,0 +1,31 @@
+package logthin
+
+import (
+	"testing"
+	"time"
+)
+
+func TestAllow(t *testing.T) {
+	start := time.Unix(1e9, 0)
+	now := start
+	th := &Thinner{Every: 10 * time.Second, Now: func() time.Time { return now }}
+	for _, tt := range []struct {
+		at         time.Duration
+		ok         bool
+		suppressed int
+	}{
+		{0, true, 0},
+		{time.Second, false, 0},
+		{5 * time.Second, false, 0},
+		{11 * time.Second, true, 2},
+		{12 * time.Second, false, 0},
+		{25 * time.Second, true, 1},
+		{35 * time.Second, true, 0},
+	} {
+		now = start.Add(tt.at)
+		n, ok := th.Allow()
+		if ok != tt.ok || n != tt.suppressed {
+			t.Errorf("at %v: %d, %v; want %d, %v", tt.at, n, ok, tt.suppressed, tt.ok)
+		}
+	}
+}
