@@ -36,6 +36,7 @@ import (
 func Warnings(cfg *config.Config) []error {
 	out := append(cfg.LiteralVariables(), tlsWarnings(cfg)...)
 	out = append(out, stateDirWarnings(cfg)...)
+	out = append(out, fileWarnings(cfg)...)
 	out = append(out, loopWarnings(cfg)...)
 	out = append(out, overlapWarnings(cfg)...)
 	out = append(out, sharedStoreWarnings(cfg)...)
@@ -115,20 +116,17 @@ func userWarnings(cfg *config.Config) []error {
 		out = append(out, cfg.Errorf("users.file",
 			fmt.Errorf("every user in %s is disabled, so nobody can sign in", cfg.Users.File)))
 	}
-	if fi, err := os.Stat(cfg.Users.File); err == nil {
-		// it holds password hashes and one-time-code secrets; whoever may write it may
-		// make themselves an admin
-		switch mode := fi.Mode().Perm(); {
-		case mode&0o022 != 0:
-			out = append(out, cfg.Errorf("users.file", fmt.Errorf("%s may be written by "+
-				"group or others (mode %v), who could add themselves as a user; chmod 600 "+
-				"it, or 640 when its group is the gateway's alone", cfg.Users.File, mode)))
-		case mode&0o004 != 0:
-			out = append(out, cfg.Errorf("users.file", fmt.Errorf("%s may be read by "+
-				"others (mode %v), and holds password hashes and one-time-code secrets; "+
-				"chmod 600 it, or 640 when its group is the gateway's alone",
-				cfg.Users.File, mode)))
-		}
+	// it holds password hashes and one-time-code secrets; whoever may change it may
+	// make themselves an admin
+	if err := othersMayChange(cfg.Users.File); err != nil {
+		out = append(out, cfg.Errorf("users.file", fmt.Errorf("%w, and add themselves "+
+			"as a user; it should be the gateway's user's or root's, mode 600, or 640 "+
+			"when its group is the gateway's alone", err)))
+	} else if fi, err := os.Stat(cfg.Users.File); err == nil && fi.Mode().Perm()&0o004 != 0 {
+		out = append(out, cfg.Errorf("users.file", fmt.Errorf("%s may be read by "+
+			"others (mode %v), and holds password hashes and one-time-code secrets; "+
+			"chmod 600 it, or 640 when its group is the gateway's alone",
+			cfg.Users.File, fi.Mode().Perm())))
 	}
 	for i, rt := range cfg.Routes {
 		for j, name := range rt.Allow.Users {

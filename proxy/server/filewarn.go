@@ -1,0 +1,139 @@
+package server
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/frontgate/gateway/config"
+)
+
+// fileWarnings returns a warning for each file the gateway trusts that someone other
+// than the user it runs as, or root, could change: the config itself, the users file,
+// the keys it signs with, the CA it checks an upstream by, and what makes up its pages
+// (userWarnings judges the users file, which changes while the gateway runs).
+// Whoever may change one of these may let themselves in, read passwords as they are
+// typed, or speak for the gateway to an app.
+func fileWarnings(cfg *config.Config) []error {
+	var out []error
+	if cfg.File != "" {
+		if err := othersMayChange(cfg.File); err != nil {
+			out = append(out, &config.Error{File: cfg.File, Err: fmt.Errorf("%w, and "+
+				"with it every rule of the gateway", err)})
+		}
+	}
+	files := []struct{ key, path, risk string }{
+		{"assertion.key_file", cfg.Assertion.KeyFile, "and sign assertions apps believe"},
+		{"pages.stylesheet", cfg.Pages.Stylesheet, "and change the sign-in page"},
+		{"pages.templates", cfg.Pages.Templates,
+			"and change the sign-in page, reading the passwords typed into it"},
+	}
+	if cfg.TLS.Mode == "files" {
+		files = append(files,
+			struct{ key, path, risk string }{"tls.key_file", cfg.TLS.KeyFile,
+				"and pass for the gateway with a key of their own"})
+	}
+	for i, rt := range cfg.Routes {
+		files = append(files, struct{ key, path, risk string }{
+			fmt.Sprintf("routes[%d].upstream_ca", i), rt.UpstreamCA,
+			"and have the gateway take another server for the upstream"})
+	}
+	for _, f := range files {
+		if f.path == "" {
+			continue
+		}
+		if err := othersMayChange(f.path); err != nil {
+			out = append(out, cfg.Errorf(f.key, fmt.Errorf("%w, %s", err, f.risk)))
+			continue
+		}
+		if f.key == "pages.templates" {
+			if err := othersMayChangeIn(f.path); err != nil {
+				out = append(out, cfg.Errorf(f.key, fmt.Errorf("%w, %s", err, f.risk)))
+			}
+		}
+	}
+	return out
+}
+
+// othersMayChange returns why a user other than the one this runs as and root could
+// change what path holds, or nil when none could or path cannot be read: path, or the
+// file a link at it leads to, may be written by group or others, or belongs to another
+// user; or a folder on the way to either may be written by group or others without the
+// sticky bit, or belongs to another user, who could put another file in its place.
+func othersMayChange(path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil
+	}
+	me := os.Geteuid()
+	fi, err := os.Stat(real)
+	if err != nil {
+		return nil
+	}
+	if uid := ownerOf(fi); uid != me && uid != 0 && uid >= 0 {
+		return fmt.Errorf("%s belongs to user %d, not to the user the gateway runs as "+
+			"(%d) or root, who may change it", path, uid, me)
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%s may be written by group or others (mode %v), who may "+
+			"change it", path, fi.Mode().Perm())
+	}
+	seen := make(map[string]bool)
+	for _, p := range []string{abs, real} {
+		if err := foldersOthersMayChange(path, p, me, seen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// foldersOthersMayChange checks each folder above p, once per seen, for othersMayChange,
+// which names the file as named.
+func foldersOthersMayChange(named, p string, me int, seen map[string]bool) error {
+	for dir := filepath.Dir(p); !seen[dir]; dir = filepath.Dir(dir) {
+		seen[dir] = true
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return nil
+		}
+		mode := fi.Mode()
+		if mode.Perm()&0o022 != 0 && mode&fs.ModeSticky == 0 {
+			return fmt.Errorf("%s is inside %s, which group or others may write to "+
+				"(mode %v), who may put a file of their own in its place", named, dir,
+				mode&(fs.ModeDir|fs.ModePerm))
+		}
+		if uid := ownerOf(fi); uid != me && uid != 0 && uid >= 0 {
+			return fmt.Errorf("%s is inside %s, which belongs to user %d, not to the user "+
+				"the gateway runs as (%d) or root, who may put a file of their own in its "+
+				"place", named, dir, uid, me)
+		}
+		if dir == filepath.Dir(dir) {
+			break
+		}
+	}
+	return nil
+}
+
+// othersMayChangeIn returns othersMayChange's error for the first template right inside
+// the folder dir that others could change. The folder itself was judged already.
+func othersMayChangeIn(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".html") {
+			continue
+		}
+		if err := othersMayChange(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}

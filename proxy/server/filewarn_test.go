@@ -1,0 +1,157 @@
+package server
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestFilesOthersMayChange: each file the gateway trusts is doubted when someone other
+// than its user or root could change it, by its mode, its owner, or a folder on the way
+// to it, and not when none could.
+func TestFilesOthersMayChange(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root, to give files to another user")
+	}
+	const other = 65534 // nobody
+	for _, tt := range []struct {
+		name string
+		// set up makes the files in dir, next to the config at path, and returns the
+		// config's extra lines
+		setup func(t *testing.T, dir, path string) string
+		want  string // in a warning; empty: no warning of this kind
+	}{
+		{"all the gateway's", func(t *testing.T, dir, path string) string {
+			write(t, filepath.Join(dir, "extra.css"), 0o644)
+			return "pages:\n  stylesheet: extra.css\n"
+		}, ""},
+		{"config others may write", func(t *testing.T, dir, path string) string {
+			chmod(t, path, 0o666)
+			return ""
+		}, "gateway.yaml: " + "%DIR%/gateway.yaml may be written by group or others " +
+			"(mode -rw-rw-rw-), who may change it, and with it every rule of the gateway"},
+		{"config of another user", func(t *testing.T, dir, path string) string {
+			chown(t, path, other)
+			return ""
+		}, "gateway.yaml: %DIR%/gateway.yaml belongs to user 65534"},
+		{"users file of another user", func(t *testing.T, dir, path string) string {
+			chown(t, filepath.Join(dir, "users.yaml"), other)
+			return ""
+		}, ":3: users.file: %DIR%/users.yaml belongs to user 65534, not to the user the " +
+			"gateway runs as (0) or root, who may change it, and add themselves as a user"},
+		{"users file through a link into an open folder", func(t *testing.T, dir,
+			path string) string {
+			open := filepath.Join(dir, "open")
+			os.Mkdir(open, 0o755)
+			chmod(t, open, 0o777)
+			users := filepath.Join(dir, "users.yaml")
+			if err := os.Rename(users, filepath.Join(open, "users.yaml")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(filepath.Join(open, "users.yaml"), users); err != nil {
+				t.Fatal(err)
+			}
+			return ""
+		}, "users.file: %DIR%/users.yaml is inside %DIR%/open, which group or others " +
+			"may write to (mode drwxrwxrwx), who may put a file of their own in its place"},
+		{"users file in a sticky folder", func(t *testing.T, dir, path string) string {
+			sticky := filepath.Join(dir, "sticky")
+			os.Mkdir(sticky, 0o755)
+			chmod(t, sticky, 0o777|os.ModeSticky)
+			if err := os.Rename(filepath.Join(dir, "users.yaml"),
+				filepath.Join(sticky, "users.yaml")); err != nil {
+				t.Fatal(err)
+			}
+			replace(t, path, "file: users.yaml", "file: sticky/users.yaml")
+			return ""
+		}, ""},
+		{"stylesheet in another user's folder", func(t *testing.T, dir, path string) string {
+			theirs := filepath.Join(dir, "theirs")
+			os.Mkdir(theirs, 0o755)
+			write(t, filepath.Join(theirs, "extra.css"), 0o644)
+			chown(t, theirs, other)
+			return "pages:\n  stylesheet: theirs/extra.css\n"
+		}, "pages.stylesheet: %DIR%/theirs/extra.css is inside %DIR%/theirs, which " +
+			"belongs to user 65534"},
+		{"a template others may write", func(t *testing.T, dir, path string) string {
+			tpl := filepath.Join(dir, "templates")
+			os.Mkdir(tpl, 0o755)
+			write(t, filepath.Join(tpl, "login.html"), 0o666)
+			return "pages:\n  templates: templates\n"
+		}, "pages.templates: %DIR%/templates/login.html may be written by group or others " +
+			"(mode -rw-rw-rw-), who may change it, and change the sign-in page, reading " +
+			"the passwords typed into it"},
+		{"assertion key of another user", func(t *testing.T, dir, path string) string {
+			key := filepath.Join(dir, "key.pem")
+			write(t, key, 0o600)
+			chown(t, key, other)
+			return "assertion:\n  key_file: key.pem\n"
+		}, "assertion.key_file: %DIR%/key.pem belongs to user 65534"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, "http://127.0.0.1:9")
+			dir := filepath.Dir(path)
+			if extra := tt.setup(t, dir, path); extra != "" {
+				text, _ := os.ReadFile(path)
+				os.WriteFile(path, append(text, extra...), 0)
+			}
+			got := ""
+			for _, w := range fileAndUserWarnings(t, path) {
+				got += w + "\n"
+			}
+			want := strings.ReplaceAll(tt.want, "%DIR%", dir)
+			switch {
+			case want == "" && strings.Contains(got, "may change it"):
+				t.Errorf("warnings:\n%s\nwant none of others changing a file", got)
+			case want != "" && !strings.Contains(got, want):
+				t.Errorf("warnings:\n%s\nwant one with %q", got, want)
+			}
+		})
+	}
+}
+
+// fileAndUserWarnings returns the warnings check gives for the config at path.
+func fileAndUserWarnings(t *testing.T, path string) []string {
+	t.Helper()
+	c, err := Check(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, w := range Warnings(c) {
+		out = append(out, w.Error())
+	}
+	return out
+}
+
+func write(t *testing.T, path string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	chmod(t, path, mode)
+}
+
+func chmod(t *testing.T, path string, mode os.FileMode) {
+	t.Helper()
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func chown(t *testing.T, path string, uid int) {
+	t.Helper()
+	if err := os.Lchown(path, uid, -1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func replace(t *testing.T, path, old, new string) {
+	t.Helper()
+	text, err := os.ReadFile(path)
+	if err != nil || !strings.Contains(string(text), old) {
+		t.Fatalf("no %q in %s: %v", old, path, err)
+	}
+	os.WriteFile(path, []byte(strings.Replace(string(text), old, new, 1)), 0o600)
+}
