@@ -87,6 +87,10 @@ type decoder struct {
 	// expanded holds, by key, each value that read environment variables, and its text as
 	// written, so that problems can be told without the variables' values (see hide)
 	expanded map[string][2]string
+
+	// misplaced holds the paths an unknown key was pointed to, as a key written at the
+	// wrong indentation: that such a key is missing where it belongs is no news
+	misplaced map[string]bool
 }
 
 // keep returns err, or, when d collects problems, records it and returns nil, so that
@@ -212,6 +216,12 @@ func (d *decoder) field(k, val *yaml.Node, v reflect.Value, key string, fields m
 			return d.fail(k, path, fmt.Errorf("%w; did you mean %s?", ErrUnknownKey, near))
 		}
 		if elsewhere := keyPaths()[k.Value]; len(elsewhere) > 0 {
+			if d.misplaced == nil {
+				d.misplaced = make(map[string]bool)
+			}
+			for _, p := range elsewhere {
+				d.misplaced[p] = true
+			}
 			return d.fail(k, path, fmt.Errorf("%w here; did you mean %s? A key's place is "+
 				"set by its indentation", ErrUnknownKey, orList(elsewhere)))
 		}

@@ -74,3 +74,17 @@ func (e *Error) Error() string {
 
 // Unwrap returns the underlying problem, so that errors.Is(err, ErrUnknownKey) works.
 func (e *Error) Unwrap() error { return e.Err }
+
+// Problems returns the errors err joins ([errors.Join]), and those they join in turn, in
+// order; or err alone. It takes apart what [LoadAll] returns, one problem to a line.
+func Problems(err error) []error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, Problems(e)...)
+	}
+	return out
+}

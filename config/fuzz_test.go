@@ -68,7 +68,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("got users.file %q, state_dir %q, want absolute paths", c.Users.File,
 				c.StateDir)
 		}
-		if err := validate(c, file, nil, true); err != nil {
+		if err := validate(c, file, nil); err != nil {
 			t.Fatalf("accepted config no longer validates: %v", err)
 		}
 	})

@@ -67,7 +67,7 @@ const MaxFileSize = 4 << 20
 //
 // Every error is an [*Error] naming the file, line and key. When the text has several
 // problems that prevent decoding, the first one in the file is reported; after that,
-// the first failed validation rule.
+// the broken rule that comes first in the file.
 func Parse(data []byte, file string) (*Config, error) {
 	return parse(data, file, os.LookupEnv, false)
 }
@@ -115,8 +115,16 @@ func parse(data []byte, file string, lookup func(string) (string, bool),
 	// problems that are not there
 	if !slices.ContainsFunc(problems, notKeyProblem) {
 		setDefaults(c)
-		problems = append(problems, validate(c, file, d.lines, all)...)
+		// every rule is checked, so that Load's one problem is LoadAll's first: each
+		// is told in the order of the file, as the problems of keys are
+		broken := validate(c, file, d.lines)
+		slices.SortStableFunc(broken, func(a, b *Error) int { return a.Line - b.Line })
+		problems = append(problems, broken...)
 	}
+	// a key pointed to where it belongs is not missing there too
+	problems = slices.DeleteFunc(problems, func(e *Error) bool {
+		return d.misplaced[e.Key] && errors.Is(e, ErrRequired)
+	})
 	for i, p := range problems {
 		problems[i] = d.hint(d.hide(p))
 	}

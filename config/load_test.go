@@ -419,6 +419,21 @@ func TestLoadAllReportsEveryProblem(t *testing.T) {
 			"gateway.yaml:7: routes[0].pubic: unknown key; did you mean public?",
 			"gateway.yaml:5: routes[0].upstream: upstream must be an http:// or https:// " +
 				"URL, as in http://127.0.0.1:9001"}},
+		{"every entry and key, in file order", "log:\n  level: loud\n  format: xml\n" +
+			head + "trusted_proxies: [10.0.0.1/8, nope]\nlisten: here\n" +
+			"routes:\n  - upstream: http://a:1\n", []string{
+			"gateway.yaml:2: log.level: log level must be one of debug, info, warn, error, " +
+				"not \"loud\"",
+			"gateway.yaml:3: log.format: log format must be text or json, not \"xml\"",
+			"gateway.yaml:6: trusted_proxies[0]: trusted proxy 10.0.0.1/8 has bits set " +
+				"past its prefix length; write 10.0.0.0/8",
+			"gateway.yaml:6: trusted_proxies[1]: trusted proxy \"nope\" is not an IP " +
+				"address or CIDR prefix",
+			"gateway.yaml:7: listen: listen must be host:port, such as 127.0.0.1:8080"}},
+		{"a key out of its place is not missing in its place too", "file: u.yml\n" +
+			"routes:\n  - upstream: http://a:1\n", []string{
+			"gateway.yaml:1: file: unknown key here; did you mean users.file? A key's " +
+				"place is set by its indentation"}},
 		{"each of the session's rules", head + "session:\n  store: boltdb\n" +
 			"  secure: maybe\n  secrets: [short]\n  idle_timeout: 2h\n  lifetime: 1h\n" +
 			"routes:\n  - upstream: http://a:1\n", []string{

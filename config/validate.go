@@ -14,17 +14,13 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// validate checks c, with its defaults filled in, and returns an *Error for the first
-// rule it breaks, in the order of the Config fields; with all, it goes on and returns
-// one for each part of the config (each route apart) that breaks one. lines maps key
-// paths to the line they were read from; a key that is absent is reported at its
-// parent's line. validate changes nothing.
-func validate(c *Config, file string, lines map[string]int, all bool) []*Error {
+// validate checks c, with its defaults filled in, and returns an *Error for each part
+// of the config (each route apart, each key of the session) that breaks a rule, in the
+// order of the Config fields. lines maps key paths to the line they were read from; a
+// key that is absent is reported at its parent's line. validate changes nothing.
+func validate(c *Config, file string, lines map[string]int) []*Error {
 	var problems []*Error
-	v := validator{file: file, lines: lines}
-	if all {
-		v.problems = &problems
-	}
+	v := validator{file: file, lines: lines, problems: &problems}
 	checks := []func(*Config) error{
 		v.listen,
 		v.tls,
@@ -41,9 +37,6 @@ func validate(c *Config, file string, lines map[string]int, all bool) []*Error {
 	for _, check := range checks {
 		if err := check(c); err != nil {
 			problems = append(problems, asError(err, file))
-			if !all {
-				break
-			}
 		}
 	}
 	return problems
@@ -132,7 +125,9 @@ func isPort(port string, low uint64) bool {
 func (v validator) trustedProxies(c *Config) error {
 	for i, s := range c.TrustedProxies {
 		if _, err := parseProxy(s); err != nil {
-			return v.fail(fmt.Sprintf("trusted_proxies[%d]", i), err)
+			if err := v.keep(v.fail(fmt.Sprintf("trusted_proxies[%d]", i), err)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -176,7 +171,10 @@ func parseProxy(s string) (netip.Prefix, error) {
 func (v validator) redirectHosts(c *Config) error {
 	for i, s := range c.AllowedRedirectHosts {
 		if err := checkRedirectHost(strings.ToLower(s)); err != nil {
-			return v.fail(fmt.Sprintf("allowed_redirect_hosts[%d]", i), err)
+			key := fmt.Sprintf("allowed_redirect_hosts[%d]", i)
+			if err := v.keep(v.fail(key, err)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -727,8 +725,11 @@ func (v validator) log(c *Config) error {
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		return v.fail("log.level", fmt.Errorf("log level must be one of debug, info, warn, "+
+		err := v.fail("log.level", fmt.Errorf("log level must be one of debug, info, warn, "+
 			"error, not %q", c.Log.Level))
+		if err := v.keep(err); err != nil {
+			return err
+		}
 	}
 	switch c.Log.Format {
 	case "text", "json":

@@ -406,7 +406,7 @@ func TestValidateIsPure(t *testing.T) {
 	setDefaults(c)
 	before := *c
 	before.AllowedRedirectHosts = append([]string(nil), c.AllowedRedirectHosts...)
-	if err := validate(c, "", nil, true); err != nil {
+	if err := validate(c, "", nil); err != nil {
 		t.Fatalf("validate: %v", err)
 	}
 	if !reflect.DeepEqual(*c, before) {

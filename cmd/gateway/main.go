@@ -32,6 +32,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/authn/password"
 	"github.com/frontgate/gateway/proxy/server"
 )
@@ -185,7 +186,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	cfg, err := server.Check(path)
 	if err != nil {
 		// every problem of each file, joined: each on a line of its own
-		for _, p := range problems(err) {
+		for _, p := range config.Problems(err) {
 			fmt.Fprintln(stderr, "gateway check:", p)
 		}
 	}
@@ -206,20 +207,6 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "%s: ok (%d %s, users from %s)\n", cfg.File, len(cfg.Routes), routes,
 		cfg.Users.File)
 	return 0
-}
-
-// problems returns the errors err joins, and those they join in turn, in order; or err
-// alone.
-func problems(err error) []error {
-	j, ok := err.(interface{ Unwrap() []error })
-	if !ok {
-		return []error{err}
-	}
-	var out []error
-	for _, e := range j.Unwrap() {
-		out = append(out, problems(e)...)
-	}
-	return out
 }
 
 func runHash(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

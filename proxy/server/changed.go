@@ -14,7 +14,7 @@ import (
 // ("routes[1]"), or "routes" when routes were added or removed. Values the gateway
 // derives from the file, such as a route's parsed upstream URL, are not compared apart.
 func changedKeys(a, b *config.Config) []string {
-	var out []string
+	out := []string{} // a list in a JSON log also when empty
 	va, vb := reflect.ValueOf(a).Elem(), reflect.ValueOf(b).Elem()
 	for i := range va.NumField() {
 		name, ok := yamlName(va.Type().Field(i))

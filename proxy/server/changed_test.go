@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 
@@ -45,6 +46,10 @@ func TestChangedKeys(t *testing.T) {
 			want := slices.Sorted(slices.Values(tt.want))
 			if !slices.Equal(got, want) {
 				t.Errorf("changedKeys = %q, want %q", got, want)
+			}
+			// a JSON log shows a list, never null
+			if j, _ := json.Marshal(got); j[0] != '[' {
+				t.Errorf("changedKeys in JSON: %s, want a list", j)
 			}
 		})
 	}

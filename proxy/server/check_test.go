@@ -73,6 +73,23 @@ func TestCheckFindsWhatRunRefuses(t *testing.T) {
 	}
 }
 
+// TestCheckSaysHowToMakeUsersFile: a users file not made yet is named with the command
+// that makes it.
+func TestCheckSaysHowToMakeUsersFile(t *testing.T) {
+	path := writeConfig(t, "http://127.0.0.1:9")
+	users := filepath.Join(filepath.Dir(path), "users.yaml")
+	if err := os.Remove(users); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Check(path)
+	want := path + ":3: users.file: reading users file: stat " + users + ": no such file " +
+		"or directory; make it, with a first user, by gateway passwd -config " + path +
+		" -add NAME"
+	if err == nil || err.Error() != want {
+		t.Errorf("Check: got %v, want %s", err, want)
+	}
+}
+
 // configAndHash writes a config and its users file, and returns their paths and the
 // password hash of the file's one user.
 func configAndHash(t *testing.T) (path, users, hash string) {

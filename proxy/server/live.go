@@ -281,8 +281,11 @@ func (g *gateway) reload(reason string) error {
 	}
 	cfg, err := config.LoadAll(g.file)
 	if err != nil {
-		g.lg.Error("config rejected, keeping the running one", "reason", reason,
-			"error", err)
+		// a record for each problem, as check prints a line for each
+		for _, e := range config.Problems(err) {
+			g.lg.Error("config rejected, keeping the running one", "reason", reason,
+				"error", e)
+		}
 		return err
 	}
 	if cfg.StateDir == g.stateDirAs {

@@ -65,6 +65,11 @@ func TestConfigReloadsLive(t *testing.T) {
 		return strings.Contains(logs.String(), where) &&
 			strings.Contains(logs.String(), where2)
 	})
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, where) && strings.Contains(line, where2) {
+			t.Errorf("two problems in one record, not one in each: %s", line)
+		}
+	}
 	if status("/open/x") != 200 {
 		t.Error("a rejected config changed what is served")
 	}

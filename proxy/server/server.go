@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"log/slog"
 	"net"
@@ -95,10 +96,7 @@ func Check(path string) (*config.Config, error) {
 
 // onlyUnsetEnv reports whether each problem err joins is a variable that is not set.
 func onlyUnsetEnv(err error) bool {
-	all := []error{err}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		all = j.Unwrap()
-	}
+	all := config.Problems(err)
 	for _, e := range all {
 		if !errors.Is(e, config.ErrUnsetEnv) {
 			return false
@@ -175,6 +173,10 @@ func usersError(cfg *config.Config, err error) error {
 	var fe *authn.FileError
 	if errors.As(err, &fe) {
 		return err
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		err = fmt.Errorf("%w; make it, with a first user, by gateway passwd -config %s "+
+			"-add NAME", err, cfg.File)
 	}
 	return cfg.Errorf("users.file", err)
 }
