@@ -430,6 +430,17 @@ func TestLoadAllReportsEveryProblem(t *testing.T) {
 			"gateway.yaml:6: trusted_proxies[1]: trusted proxy \"nope\" is not an IP " +
 				"address or CIDR prefix",
 			"gateway.yaml:7: listen: listen must be host:port, such as 127.0.0.1:8080"}},
+		{"listeners, assertion and TLS apart", head + "http_listen: x\nadmin:\n" +
+			"  listen: 10.0.0.1:9\nassertion:\n  ttl: 2h\ntls:\n  mode: files\n" +
+			"routes:\n  - upstream: http://a:1\n", []string{
+			"gateway.yaml:3: http_listen: http_listen must be host:port, such as :80, " +
+				"with a port from 0 to 65535",
+			"gateway.yaml:5: admin.listen: admin.listen must be a loopback host:port, " +
+				"such as 127.0.0.1:9090: metrics are not for the internet",
+			"gateway.yaml:7: assertion.ttl: ttl must be at most 1h: an assertion is " +
+				"meant to be short-lived",
+			"gateway.yaml:8: tls.cert_file: value is required",
+			"gateway.yaml:8: tls.key_file: value is required"}},
 		{"a key out of its place is not missing in its place too", "file: u.yml\n" +
 			"routes:\n  - upstream: http://a:1\n", []string{
 			"gateway.yaml:1: file: unknown key here; did you mean users.file? A key's " +

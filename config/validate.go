@@ -23,7 +23,9 @@ func validate(c *Config, file string, lines map[string]int) []*Error {
 	v := validator{file: file, lines: lines, problems: &problems}
 	checks := []func(*Config) error{
 		v.listen,
+		v.listeners,
 		v.tls,
+		v.assertion,
 		v.trustedProxies,
 		v.redirectHosts,
 		v.users,
@@ -468,13 +470,13 @@ func (v validator) route(c *Config, i int, r Route, seen map[string]int) error {
 	return nil
 }
 
-// tls checks the TLS settings of each mode.
-func (v validator) tls(c *Config) error {
-	t := c.TLS
+// listeners checks http_listen and admin.listen, and that no two listeners share an
+// address.
+func (v validator) listeners(c *Config) error {
 	if c.HTTPListen != "" {
 		if _, port, err := net.SplitHostPort(c.HTTPListen); err != nil || !isPort(port, 0) {
-			return v.fail("http_listen", errors.New("http_listen must be host:port, such "+
-				"as :80, with a port from 0 to 65535"))
+			v.keep(v.fail("http_listen", errors.New("http_listen must be host:port, such "+
+				"as :80, with a port from 0 to 65535")))
 		}
 	}
 	if a := c.Admin.Listen; a != "" {
@@ -502,10 +504,20 @@ func (v validator) tls(c *Config) error {
 		return v.fail("admin.listen", fmt.Errorf("admin.listen %s is where http_listen %s "+
 			"serves already; give it a port of its own", c.Admin.Listen, c.HTTPListen))
 	}
+	return nil
+}
+
+func (v validator) assertion(c *Config) error {
 	if a := c.Assertion.TTL; a > time.Hour {
 		return v.fail("assertion.ttl", errors.New("ttl must be at most 1h: an assertion is "+
 			"meant to be short-lived"))
 	}
+	return nil
+}
+
+// tls checks the TLS settings of each mode.
+func (v validator) tls(c *Config) error {
+	t := c.TLS
 	switch t.Storage {
 	case "file", "redis":
 	default:
@@ -521,7 +533,7 @@ func (v validator) tls(c *Config) error {
 		return nil
 	case "files":
 		if t.CertFile == "" {
-			return v.fail("tls.cert_file", ErrRequired)
+			v.keep(v.fail("tls.cert_file", ErrRequired))
 		}
 		if t.KeyFile == "" {
 			return v.fail("tls.key_file", ErrRequired)
