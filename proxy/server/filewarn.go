@@ -77,8 +77,8 @@ func othersMayChange(path string) error {
 		return nil
 	}
 	if uid := ownerOf(fi); uid != me && uid != 0 && uid >= 0 {
-		return fmt.Errorf("%s belongs to user %d, not to the user the gateway runs as "+
-			"(%d) or root, who may change it", path, uid, me)
+		return fmt.Errorf("%s belongs to user %d, not to this user (%d) or root, who "+
+			"may change it", path, uid, me)
 	}
 	if fi.Mode().Perm()&0o022 != 0 {
 		return fmt.Errorf("%s may be written by group or others (mode %v), who may "+
@@ -109,9 +109,9 @@ func foldersOthersMayChange(named, p string, me int, seen map[string]bool) error
 				mode&(fs.ModeDir|fs.ModePerm))
 		}
 		if uid := ownerOf(fi); uid != me && uid != 0 && uid >= 0 {
-			return fmt.Errorf("%s is inside %s, which belongs to user %d, not to the user "+
-				"the gateway runs as (%d) or root, who may put a file of their own in its "+
-				"place", named, dir, uid, me)
+			return fmt.Errorf("%s is inside %s, which belongs to user %d, not to this user "+
+				"(%d) or root, who may put a file of their own in its place", named, dir,
+				uid, me)
 		}
 		if dir == filepath.Dir(dir) {
 			break

@@ -38,8 +38,8 @@ func TestFilesOthersMayChange(t *testing.T) {
 		{"users file of another user", func(t *testing.T, dir, path string) string {
 			chown(t, filepath.Join(dir, "users.yaml"), other)
 			return ""
-		}, ":3: users.file: %DIR%/users.yaml belongs to user 65534, not to the user the " +
-			"gateway runs as (0) or root, who may change it, and add themselves as a user"},
+		}, ":3: users.file: %DIR%/users.yaml belongs to user 65534, not to this user (0) " +
+			"or root, who may change it, and add themselves as a user"},
 		{"users file through a link into an open folder", func(t *testing.T, dir,
 			path string) string {
 			open := filepath.Join(dir, "open")
