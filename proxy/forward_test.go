@@ -559,13 +559,14 @@ func TestNoHostNoForwardedHost(t *testing.T) {
 	}
 }
 
-// TestHTTP10RequestEndsItsConnection: HTTP/1.0 has no chunked bodies, and Go frames a
-// 1.0 request by its Content-Length, or as having no body, whatever Transfer-Encoding
-// says; a proxy in front that reads the body as chunked would send what follows as
-// another request, which the gateway would read otherwise. An HTTP/1.0 request is
-// therefore the last on its connection, keep-alive or not (as RFC 9112 asks of one
-// with a Transfer-Encoding), and bytes after it are never read as a request.
-func TestHTTP10RequestEndsItsConnection(t *testing.T) {
+// TestRequestReadTwoWaysEndsItsConnection: HTTP/1.0 has no chunked bodies, and Go frames
+// a 1.0 request by its Content-Length, or as having no body, whatever Transfer-Encoding
+// says; in HTTP/1.1 Go reads a chunked body past any Content-Length. A proxy in front
+// that framed the body the other way would send what follows as another request, which
+// the gateway would read otherwise. Such a request, an HTTP/1.0 one or one with a
+// chunked body, is therefore the last on its connection, keep-alive or not (as RFC 9112
+// asks of one with both headers), and bytes after it are never read as a request.
+func TestRequestReadTwoWaysEndsItsConnection(t *testing.T) {
 	e := newEnv(t, "")
 	u, _ := url.Parse(e.gw.URL)
 	for _, tt := range []struct{ name, raw string }{
@@ -577,6 +578,14 @@ func TestHTTP10RequestEndsItsConnection(t *testing.T) {
 		{"chunked said, no length", "POST /public/x HTTP/1.0\r\nConnection: keep-alive\r\n" +
 			"Transfer-Encoding: chunked\r\n\r\n" +
 			"GET /public/second HTTP/1.0\r\nX-Forwarded-User: bob\r\n\r\n"},
+		// in HTTP/1.1 the body is read as chunked, where a proxy in front may have read
+		// the five bytes of its length and the GET as the next request
+		{"1.1, length and chunked", "POST /public/x HTTP/1.1\r\nHost: a\r\n" +
+			"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+			"GET /public/second HTTP/1.1\r\nHost: a\r\n\r\n"},
+		{"1.1, chunked", "POST /public/x HTTP/1.1\r\nHost: a\r\n" +
+			"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" +
+			"GET /public/second HTTP/1.1\r\nHost: a\r\n\r\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := net.Dial("tcp", u.Host)

@@ -290,6 +290,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// request of its own. It is the last on its connection, as RFC 9112 asks of such
 		// a request, so that nothing after it is read as another.
 		w.Header().Set("Connection", "close")
+	case len(r.TransferEncoding) > 0:
+		// Go reads a chunked body past any Content-Length, which it drops, so that the
+		// two cannot be told apart here: a proxy in front that framed the body by its
+		// length would send what follows as a request of its own. The connection ends
+		// after the answer, as RFC 9112 asks of a request with both.
+		w.Header().Set("Connection", "close")
 	}
 	h.serve(sw, r, st)
 }
