@@ -183,6 +183,11 @@ func (k *Keys) sealRecord(storeKey string, s *Session) string {
 // that was the newest. It runs on every request, so it compares raw digests, formats
 // nothing and allocates nothing.
 func (k *Keys) recordSealed(storeKey string, s *Session) (ok, newest bool) {
+	if !inNanoRange(s.Created) || !inNanoRange(s.Expires) {
+		// the MAC covers these as nanoseconds since 1970, which wrap in 2262: a time
+		// moved by 2^64 ns would have the same
+		return false, false
+	}
 	for i, key := range k.record {
 		st := key.get()
 		st.in = appendRecord(st.in, storeKey, s)
@@ -192,6 +197,12 @@ func (k *Keys) recordSealed(storeKey string, s *Session) (ok, newest bool) {
 		newest = newest || (match && i == 0)
 	}
 	return ok, newest
+}
+
+// inNanoRange reports whether t is a time UnixNano holds, one of the 584 years around
+// 1970 that 64 bits of nanoseconds count.
+func inNanoRange(t time.Time) bool {
+	return time.Unix(0, t.UnixNano()).Equal(t)
 }
 
 // appendRecord appends to b the sealed fields of a record, each length-prefixed so that

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestEqualHex checks the allocation-free comparison of a stored hex MAC against a
@@ -52,6 +53,44 @@ func TestMACKeyReuse(t *testing.T) {
 	}
 }
 
+// TestRecordTimesCannotWrap: the MAC covers a record's times as 64-bit nanoseconds, so
+// that one moved by 2^64 ns, about 584 years, would pass for the same; such a record is
+// not sealed.
+func TestRecordTimesCannotWrap(t *testing.T) {
+	keys, err := DeriveKeys([][]byte{[]byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	s := &Session{User: "bob", Backend: "file", AuthHash: keys.AuthHash("h"),
+		CSRFToken: "t", Created: now, Expires: now.Add(time.Hour)}
+	s.MAC = keys.sealRecord("k", s)
+	// 2^64 ns, added as whole seconds and the nanoseconds left over
+	wrap := func(t time.Time) time.Time {
+		return time.Unix(t.Unix()+18446744073, int64(t.Nanosecond())+709551616)
+	}
+	for _, tt := range []struct {
+		name string
+		edit func(*Session)
+	}{
+		{"created", func(s *Session) { s.Created = wrap(s.Created) }},
+		{"expires", func(s *Session) { s.Expires = wrap(s.Expires) }},
+	} {
+		e := *s
+		tt.edit(&e)
+		if e.Created.UnixNano() != s.Created.UnixNano() ||
+			e.Expires.UnixNano() != s.Expires.UnixNano() {
+			t.Fatalf("%s: the edit does not keep UnixNano, so it tests nothing", tt.name)
+		}
+		if ok, _ := keys.recordSealed("k", &e); ok {
+			t.Errorf("%s moved by 2^64 ns: sealed, want refused", tt.name)
+		}
+	}
+	if ok, _ := keys.recordSealed("k", s); !ok {
+		t.Error("the record as sealed: refused")
+	}
+}
+
 // TestRecordSealedAllocates nothing: it runs on every request.
 func TestRecordSealedAllocates(t *testing.T) {
 	keys, err := DeriveKeys([][]byte{[]byte("0123456789abcdef0123456789abcdef"),
@@ -59,8 +98,9 @@ func TestRecordSealedAllocates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	now := time.Now()
 	s := &Session{User: "alice", Backend: "file", AuthHash: keys.AuthHash("h"),
-		CSRFToken: "t"}
+		CSRFToken: "t", Created: now, Expires: now.Add(time.Hour)}
 	s.MAC = keys.sealRecord("k", s)
 	if ok, newest := keys.recordSealed("k", s); !ok || !newest ||
 		!keys.AuthHashMatches(s.AuthHash, "h") {
