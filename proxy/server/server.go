@@ -111,7 +111,9 @@ func preflight(cfg *config.Config) []error {
 	var out []error
 	if err := checkStateDir(cfg.StateDir); err != nil {
 		out = append(out, cfg.Errorf("state_dir", err))
-	} else if _, err := checkStateDirPath(cfg.StateDir, false); err != nil {
+	} else if real, err := checkStateDirPath(cfg.StateDir, false); err != nil {
+		out = append(out, cfg.Errorf("state_dir", err))
+	} else if err := checkStateDirFiles(real); err != nil {
 		out = append(out, cfg.Errorf("state_dir", err))
 	}
 	switch cfg.TLS.Mode {

@@ -158,6 +158,78 @@ func TestStateDirOfAnotherUserRefused(t *testing.T) {
 	startGateway(t, path)
 }
 
+// TestStateDirFilesOfOthersRefused: a state_dir its owner may hand over still holds
+// what was made in it before; a file there that someone else could change, by its owner
+// or mode, or a link, which the gateway never makes there, stops the start, check and
+// the commands that open the store, and the gateway serves once it is gone.
+func TestStateDirFilesOfOthersRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("giving a file to another user needs root")
+	}
+	for _, tt := range []struct {
+		name string
+		make func(t *testing.T, dir string) string // returns what it made
+		want string
+	}{
+		{"secret of another user", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, secretFile)
+			os.WriteFile(p, []byte(strings.Repeat("0123456789abcdef", 4)+"\n"), 0o600)
+			if err := os.Chown(p, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}, "session-secret in state_dir belongs to user 65534, not to the user the " +
+			"gateway runs as (0), state_dir's owner or root"},
+		{"store in a folder of another user", func(t *testing.T, dir string) string {
+			sub := filepath.Join(dir, "certificates")
+			os.Mkdir(sub, 0o700)
+			if err := os.Chown(sub, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+			return sub
+		}, "certificates in state_dir belongs to user 65534"},
+		{"a file group may write", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, boltFile)
+			os.WriteFile(p, nil, 0o600)
+			os.Chmod(p, 0o620)
+			return p
+		}, "sessions.db in state_dir may be written by group or others (mode -rw--w----)"},
+		{"a link", func(t *testing.T, dir string) string {
+			p := filepath.Join(dir, secretFile)
+			if err := os.Symlink("/nonexistent", p); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}, "state_dir holds a link, " + "%DIR%/session-secret, which the gateway never " +
+			"makes there"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, "http://127.0.0.1:1")
+			dir := filepath.Join(filepath.Dir(path), "data")
+			os.Mkdir(dir, 0o700)
+			made := tt.make(t, dir)
+			want := strings.ReplaceAll(tt.want, "%DIR%", dir)
+			// a gateway that starts serves until this ends, and fails the test then
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := Run(ctx, Options{ConfigPath: path, Stderr: io.Discard})
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("run: got %v, want a refusal with %q", err, want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "control.sock")); !os.IsNotExist(err) {
+				t.Errorf("the control socket was made: %v", err)
+			}
+			if _, err := Check(path); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("check: got %v, want a refusal with %q", err, want)
+			}
+			if err := os.RemoveAll(made); err != nil {
+				t.Fatal(err)
+			}
+			startGateway(t, path)
+		})
+	}
+}
+
 func TestHangupReloadsUsers(t *testing.T) {
 	// Only the signal may reload: the polls of the files are put off for the test.
 	usersPollInterval, configPollInterval = time.Hour, time.Hour

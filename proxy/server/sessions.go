@@ -234,6 +234,9 @@ func openStore(cfg *config.Config, lg *slog.Logger) (session.Store, func() error
 	if err := checkStateDir(cfg.StateDir); err != nil {
 		return nil, nil, cfg.Errorf("state_dir", err)
 	}
+	if err := checkStateDirFiles(cfg.StateDir); err != nil {
+		return nil, nil, cfg.Errorf("state_dir", err)
+	}
 	// a session the store drops once its time ran out, with no request to notice it
 	expired := func(user string) {
 		lg.Log(context.Background(), proxy.LevelAudit, "session ended",

@@ -183,7 +183,50 @@ func prepareStateDir(dir string) (string, error) {
 	if err := checkStateDir(real); err != nil {
 		return "", err
 	}
-	return real, checkStateDirOwner(real)
+	if err := checkStateDirOwner(real); err != nil {
+		return "", err
+	}
+	return real, checkStateDirFiles(real)
+}
+
+// checkStateDirFiles refuses a state_dir holding anything that someone else could
+// change: a file or folder of another user than state_dir's owner, root or the one this
+// runs as, one that group or others may write, or a symbolic link, which the gateway
+// never makes there. A folder's owner may change its mode, but not the files of others
+// in it: a secret or store left there by another user, who made the folder first, would
+// be theirs to read and rewrite after the folder was handed over.
+func checkStateDirFiles(dir string) error {
+	top, err := os.Lstat(dir)
+	if err != nil {
+		return nil // not made yet, or named by the error that follows
+	}
+	me, owner := os.Geteuid(), ownerOf(top)
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("checking state_dir: %w", err)
+		}
+		if path == dir {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return fmt.Errorf("checking state_dir: %w", err)
+		}
+		mode := fi.Mode()
+		switch uid := ownerOf(fi); {
+		case mode&fs.ModeSymlink != 0:
+			return fmt.Errorf("state_dir holds a link, %s, which the gateway never makes "+
+				"there: remove it", path)
+		case uid != me && uid != 0 && uid != owner:
+			return fmt.Errorf("%s in state_dir belongs to user %d, not to the user the "+
+				"gateway runs as (%d), state_dir's owner or root, who could read and "+
+				"replace what the gateway keeps there: remove it", path, uid, me)
+		case mode.Type()&(fs.ModeSocket|fs.ModeNamedPipe) == 0 && mode.Perm()&0o022 != 0:
+			return fmt.Errorf("%s in state_dir may be written by group or others (mode %v): "+
+				"remove it, or run chmod go-w on it", path, mode)
+		}
+		return nil
+	})
 }
 
 // lockFile is the name, under state_dir, of the file a running gateway holds locked.
