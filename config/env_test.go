@@ -9,7 +9,7 @@ func TestExpandEnv(t *testing.T) {
 	}{
 		{in: "", want: ""},
 		{in: "plain", want: "plain"},
-		{in: "${GATEWAY_SECRET}", want: "s3cret-s3cret-s3cret-s3cret-s3cret"},
+		{in: "${GATEWAY_SECRET}", want: "s3cret-0123456789-abcdefghij-s3cret"},
 		{in: "a${EMPTY}b", want: "ab"},
 		{in: "${STRUCTURE}", want: "a: b\nc: [d]"},
 		{in: "${EMPTY}${EMPTY}", want: ""},

@@ -301,7 +301,7 @@ func TestParseEnvValues(t *testing.T) {
 	}{
 		{"structure stays a string", "${STRUCTURE}", "a: b\nc: [d]"},
 		{"literal", "$${GATEWAY_SECRET}", "${GATEWAY_SECRET}"},
-		{"in the middle", "x-${GATEWAY_SECRET}-y", "x-s3cret-s3cret-s3cret-s3cret-s3cret-y"},
+		{"in the middle", "x-${GATEWAY_SECRET}-y", "x-s3cret-0123456789-abcdefghij-s3cret-y"},
 		{"empty value", "a${EMPTY}b", "ab"},
 		{"lone dollar", "$HOME $", "$HOME $"},
 	}

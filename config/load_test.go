@@ -52,7 +52,7 @@ log:
 func fakeEnv(name string) (string, bool) {
 	switch name {
 	case "GATEWAY_SECRET":
-		return "s3cret-s3cret-s3cret-s3cret-s3cret", true
+		return "s3cret-0123456789-abcdefghij-s3cret", true
 	case "EMPTY":
 		return "", true
 	case "STRUCTURE":
@@ -78,7 +78,7 @@ func TestParseFull(t *testing.T) {
 		Users:                Users{File: filepath.Join(dir, "users.yml")},
 		Session: Session{
 			Secrets: []string{
-				"s3cret-s3cret-s3cret-s3cret-s3cret",
+				"s3cret-0123456789-abcdefghij-s3cret",
 				"0123456789abcdef0123456789abcdef-old",
 			},
 			Store:       "memory",

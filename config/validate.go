@@ -270,9 +270,15 @@ func (v validator) session(c *Config) error {
 	}
 	for i, secret := range s.Secrets {
 		// the message never quotes the secret, nor its length
-		if len(secret) < 32 {
+		switch {
+		case len(secret) < 32:
 			fail(fmt.Sprintf("session.secrets[%d]", i),
 				errors.New("secret must be at least 32 bytes"))
+		case distinctBytes(secret) < 8:
+			// spaces, zeros, one word over and over: nothing random, whatever the length
+			fail(fmt.Sprintf("session.secrets[%d]", i), errors.New("secret holds fewer "+
+				"than 8 different characters, so it is no secret; make one with "+
+				"openssl rand -hex 32"))
 		}
 	}
 	if s.IdleTimeout <= 0 {
@@ -763,4 +769,17 @@ func sameListener(a, b string) bool {
 	}
 	every := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
 	return every(ha) || every(hb) || strings.EqualFold(ha, hb)
+}
+
+// distinctBytes returns how many different bytes s holds.
+func distinctBytes(s string) int {
+	var seen [256]bool
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !seen[s[i]] {
+			seen[s[i]] = true
+			n++
+		}
+	}
+	return n
 }

@@ -141,6 +141,18 @@ func TestParseValidationErrors(t *testing.T) {
 			line: 4, key: "session.secrets[1]", msg: "secret must be at least 32 bytes",
 		},
 		{
+			name: "secret of spaces",
+			data: "session:\n  secrets:\n    - \"" + strings.Repeat(" ", 34) + "\"\n" + minimal,
+			line: 3, key: "session.secrets[0]", msg: "secret holds fewer than 8 different " +
+				"characters, so it is no secret; make one with openssl rand -hex 32",
+		},
+		{
+			name: "secret of one word over and over",
+			data: "session:\n  secrets: [" + strings.Repeat("secret", 6) + "]\n" + minimal,
+			line: 2, key: "session.secrets[0]", msg: "secret holds fewer than 8 different " +
+				"characters, so it is no secret; make one with openssl rand -hex 32",
+		},
+		{
 			name: "upstream written as a shell variable",
 			data: "users: {file: u}\nroutes:\n  - upstream: $UPSTREAM\n",
 			line: 3, key: "routes[0].upstream", msg: "upstream must be an http:// or " +

@@ -36,7 +36,7 @@ func TestS11MalformedSessionCookie(t *testing.T) {
 	// a correctly signed value the server never had: as after a restart with the memory
 	// store, and one sealed under another secret
 	restarted := newSecEnv(t, secOptions{}).session(t, "alice", alicePass)
-	otherSecret := newSecEnv(t, secOptions{secrets: []string{strings.Repeat("z", 40)}}).
+	otherSecret := newSecEnv(t, secOptions{secrets: []string{"another-secret-0123456789-abcdefghij"}}).
 		session(t, "alice", alicePass)
 	login := func() string {
 		c := e.client()

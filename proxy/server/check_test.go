@@ -236,6 +236,19 @@ func TestWarnings(t *testing.T) {
 	}
 }
 
+// TestSecretListedTwiceWarning: a session secret listed twice is most likely a
+// rotation gone wrong, and is warned of; two secrets apart are not.
+func TestSecretListedTwiceWarning(t *testing.T) {
+	path := writeConfig(t, "http://127.0.0.1:9")
+	const a, b = "e4a1f09c3b7d2865e4a1f09c3b7d2865", "0f9e8d7c6b5a49382716aabbccddeeff"
+	base := "listen: \"127.0.0.1:0\"\nusers:\n  file: users.yaml\nroutes:\n" +
+		"  - upstream: http://127.0.0.1:9\nsession:\n  secrets:\n"
+	sameWarnings(t, warningsOf(t, path, base+"    - "+a+"\n    - "+b+"\n"), path, nil)
+	sameWarnings(t, warningsOf(t, path, base+"    - "+a+"\n    - "+b+"\n    - "+a+"\n"),
+		path, []string{":10: session.secrets[2]: the same secret as session.secrets[0]; " +
+			"a rotation puts a new one first"})
+}
+
 // TestRuleWarnings: an allow rule whose lists name nobody, and a method no standard
 // defines, are warned of; a rule that names someone, or none at all, is not.
 func TestRuleWarnings(t *testing.T) {

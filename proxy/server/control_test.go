@@ -467,7 +467,7 @@ func TestSessionsWithoutGateway(t *testing.T) {
 // gateway running it says which variable the store needs rather than guessing.
 func TestSessionsWithoutTheEnvironment(t *testing.T) {
 	const name = "GATEWAY_TEST_CONTROL_SECRET"
-	t.Setenv(name, strings.Repeat("s", 32))
+	t.Setenv(name, "e4a1f09c3b7d2865e4a1f09c3b7d2865")
 	path := writeConfig(t, newUpstream(t), "session:\n  secrets: [\"${"+name+"}\"]\n")
 	base, _ := runLogged(t, path)
 	signIn(t, base, "alice", "pw")

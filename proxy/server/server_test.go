@@ -93,6 +93,67 @@ func TestRunServesAndStops(t *testing.T) {
 	}
 }
 
+// TestGeneratedSecretOnlyAsMade: the generated secret is read only as the gateway makes
+// it: a plain file, not a link (dangling or to another file, which is left as it was),
+// holding 64 hex digits or more that are not a run of a few.
+func TestGeneratedSecretOnlyAsMade(t *testing.T) {
+	good := strings.Repeat("0123456789abcdef", 4)
+	for _, tt := range []struct {
+		name  string
+		setup func(t *testing.T, path string)
+		want  string // in the error; empty: read
+	}{
+		{"as made", func(t *testing.T, path string) {
+			os.WriteFile(path, []byte(good+"\n"), 0o600)
+		}, ""},
+		{"a dangling link", func(t *testing.T, path string) {
+			os.Symlink(filepath.Join(filepath.Dir(path), "nowhere"), path)
+		}, "is a link: the gateway makes it as a file"},
+		{"a link to another file", func(t *testing.T, path string) {
+			other := filepath.Join(filepath.Dir(path), "other")
+			os.WriteFile(other, []byte(good+"\n"), 0o644)
+			os.Symlink(other, path)
+		}, "is a link"},
+		{"a folder", func(t *testing.T, path string) { os.Mkdir(path, 0o700) },
+			"is not a plain file"},
+		{"zeros", func(t *testing.T, path string) {
+			os.WriteFile(path, make([]byte, 65), 0o600)
+		}, "does not hold a secret the gateway made"},
+		{"a run of one digit", func(t *testing.T, path string) {
+			os.WriteFile(path, []byte(strings.Repeat("0", 64)+"\n"), 0o600)
+		}, "does not hold a secret the gateway made"},
+		{"short", func(t *testing.T, path string) {
+			os.WriteFile(path, []byte(good[:62]), 0o600)
+		}, "does not hold a secret the gateway made"},
+		{"not hex", func(t *testing.T, path string) {
+			os.WriteFile(path, []byte(strings.Repeat("correct horse ", 6)), 0o600)
+		}, "does not hold a secret the gateway made"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), secretFile)
+			tt.setup(t, path)
+			got, created, err := readOrCreateSecret(path, slog.New(slog.DiscardHandler))
+			switch {
+			case tt.want == "" && (err != nil || created || string(got) != good):
+				t.Errorf("got %q, created %v, %v; want the secret as written", got,
+					created, err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("got %q, %v; want an error with %q", got, err, tt.want)
+			}
+		})
+	}
+	// the file a link led to keeps its mode: nothing was done through the link
+	dir := t.TempDir()
+	other := filepath.Join(dir, "other")
+	os.WriteFile(other, nil, 0o644)
+	os.Symlink(other, filepath.Join(dir, secretFile))
+	readOrCreateSecret(filepath.Join(dir, secretFile), slog.New(slog.DiscardHandler))
+	if fi, _ := os.Stat(other); fi.Mode().Perm() != 0o644 {
+		t.Errorf("the file a link led to is mode %v now, want -rw-r--r-- as it was",
+			fi.Mode().Perm())
+	}
+}
+
 func TestRunRefusesBadConfig(t *testing.T) {
 	path := writeConfig(t, "ftp://nowhere")
 	err := Run(context.Background(), Options{ConfigPath: path, Stderr: io.Discard})

@@ -37,11 +37,26 @@ func Warnings(cfg *config.Config) []error {
 	out := append(cfg.LiteralVariables(), tlsWarnings(cfg)...)
 	out = append(out, stateDirWarnings(cfg)...)
 	out = append(out, fileWarnings(cfg)...)
+	out = append(out, secretWarnings(cfg)...)
 	out = append(out, loopWarnings(cfg)...)
 	out = append(out, overlapWarnings(cfg)...)
 	out = append(out, sharedStoreWarnings(cfg)...)
 	out = append(out, ruleWarnings(cfg)...)
 	return append(out, userWarnings(cfg)...)
+}
+
+// secretWarnings returns a warning for each session secret listed before: most likely
+// a rotation that meant to put a new secret first.
+func secretWarnings(cfg *config.Config) []error {
+	var out []error
+	for i, s := range cfg.Session.Secrets {
+		if j := slices.Index(cfg.Session.Secrets[:i], s); j >= 0 {
+			out = append(out, cfg.Errorf(fmt.Sprintf("session.secrets[%d]", i),
+				fmt.Errorf("the same secret as session.secrets[%d]; a rotation puts a "+
+					"new one first", j)))
+		}
+	}
+	return out
 }
 
 // knownMethods are the methods HTTP (RFC 9110, RFC 5789) and WebDAV with its extensions
