@@ -32,8 +32,8 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/authn/password"
+	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy/server"
 )
 
