@@ -123,6 +123,28 @@ func (s *FileStore) Reload() error {
 	return err
 }
 
+// ReloadWhenStill is Reload once the users file holds still: two looks
+// watch.DefaultSettle apart find it the same, so that a file caught half written (by a
+// signal sent while a script writes it, say), which could lack a user's "disabled", is
+// not taken for the new version. A file that never holds still is read after
+// watch.DefaultMaxChurn, as Watch reads it.
+func (s *FileStore) ReloadWhenStill() error {
+	look := func() (fileStamp, time.Time, error) {
+		st, err := stampOf(s.path)
+		return st, ChangeTime(s.path), err
+	}
+	stamp, mod, err := look()
+	for end := time.Now().Add(watch.DefaultMaxChurn); err == nil && time.Now().Before(end); {
+		time.Sleep(watch.DefaultSettle)
+		again, againMod, err := look()
+		if err != nil || again == stamp && againMod.Equal(mod) {
+			break
+		}
+		stamp, mod = again, againMod
+	}
+	return s.Reload()
+}
+
 // reloadLocked is Reload under s.reload. It returns the users the new version ended, and
 // the function to tell.
 func (s *FileStore) reloadLocked() (changed []string, f func([]string), err error) {

@@ -566,6 +566,31 @@ func TestWatchWaitsForTheFileToHoldStill(t *testing.T) {
 	}
 }
 
+// TestReloadWhenStillWaitsForTheWholeFile: a reload asked for while the file is being
+// written, as by a signal sent too soon, reads it once it holds still, not half of it:
+// a user the whole file disables is never enabled on the way.
+func TestReloadWhenStillWaitsForTheWholeFile(t *testing.T) {
+	h := hash(t, "pw")
+	former := "  former:\n    password: \"" + h + "\"\n"
+	whole := "users:\n" + former + "    disabled: true\n"
+	s, path := writeStore(t, whole)
+	if u := s.Lookup("former"); u == nil || !u.Disabled {
+		t.Fatal("former not disabled at the start")
+	}
+	// the line that disables former is yet to be written when the reload is asked for
+	os.WriteFile(path, []byte("users:\n"+former), 0o600)
+	done := make(chan error, 1)
+	go func() { done <- s.ReloadWhenStill() }()
+	time.Sleep(watch.DefaultSettle / 4)
+	os.WriteFile(path, []byte(whole), 0o600)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if u := s.Lookup("former"); u == nil || !u.Disabled {
+		t.Error("former enabled after the reload: half the file was read")
+	}
+}
+
 // TestWatchReadsAFileThatNeverHoldsStill: a file seen changed at every check is read,
 // once it has changed for maxChurn, in a moment it holds still, so that a script that
 // changes passwords without pause cannot keep an old one working.

@@ -1870,8 +1870,9 @@ func (h *Handler) EndSessions(ctx context.Context, user string) (int, error) {
 	return n, nil
 }
 
-// ReloadUsers re-reads the users file now. On error the previous users keep serving.
-func (h *Handler) ReloadUsers() error { return h.auth.Users().Reload() }
+// ReloadUsers re-reads the users file once it holds still (see
+// authn.FileStore.ReloadWhenStill). On error the previous users keep serving.
+func (h *Handler) ReloadUsers() error { return h.auth.Users().ReloadWhenStill() }
 
 // Users returns the users the Handler signs in against.
 func (h *Handler) Users() *authn.FileStore { return h.auth.Users() }
