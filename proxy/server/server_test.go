@@ -595,6 +595,18 @@ func TestStateDirLinksJudgedAtEveryDepth(t *testing.T) {
 		t.Errorf("reread: got %v, want a refusal holding %q", err, want)
 	}
 
+	// a link of root's whose target leaves theirs by "..": the system follows theirs
+	// first, and so does the gateway, however the text reads without it
+	os.Remove(filepath.Join(base, "state"))
+	os.Symlink("sticky/theirs/../state", filepath.Join(base, "state"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel() // a gateway that starts serves until then, and fails the test
+	if err := Run(ctx, Options{ConfigPath: path, Stderr: io.Discard}); err == nil ||
+		!strings.Contains(err.Error(), want) {
+		t.Errorf("run through theirs and back by \"..\": got %v, want a refusal holding %q",
+			err, want)
+	}
+
 	// a folder of theirs right inside the sticky folder, as state_dir
 	made := filepath.Join(sticky, "made")
 	os.Mkdir(made, 0o700)

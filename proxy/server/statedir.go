@@ -68,7 +68,7 @@ func checkStateDirPath(dir string, owners bool) (string, error) {
 		return "", fmt.Errorf("checking state_dir: %w", err)
 	}
 	me := os.Geteuid()
-	real, err := followLinks(dir, abs, me, 0)
+	real, err := followLinks(dir, abs, me)
 	if err != nil {
 		return "", err
 	}
@@ -116,24 +116,28 @@ func ownerOf(fi fs.FileInfo) int {
 	return -1
 }
 
-// followLinks returns abs with every symbolic link on it followed, at any depth, and
-// refuses one of another user than me or root. What is not there yet is left as it is
-// named.
-func followLinks(dir, abs string, me, hops int) (string, error) {
-	if hops > 40 {
-		return "", fmt.Errorf("state_dir %s: too many symbolic links", dir)
-	}
-	cur := string(filepath.Separator)
-	parts := strings.Split(strings.TrimPrefix(filepath.Clean(abs), cur), cur)
-	for i, part := range parts {
-		if part == "" {
+// followLinks returns abs with every symbolic link on it followed, at any depth, as the
+// system follows them: a ".." in a link's target leaves the folder the links before it
+// led to, not the one its text names. It refuses a link of another user than me or
+// root. What is not there yet is left as it is named.
+func followLinks(dir, abs string, me int) (string, error) {
+	sep := string(filepath.Separator)
+	cur, todo := sep, strings.Split(abs, sep)
+	for hops := 0; len(todo) > 0; {
+		part := todo[0]
+		todo = todo[1:]
+		switch part {
+		case "", ".":
+			continue
+		case "..":
+			cur = filepath.Dir(cur) // cur has no link in it
 			continue
 		}
 		next := filepath.Join(cur, part)
 		fi, err := os.Lstat(next)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			return filepath.Join(append([]string{next}, parts[i+1:]...)...), nil
+			return filepath.Join(append([]string{next}, todo...)...), nil
 		case err != nil:
 			return "", fmt.Errorf("checking state_dir: %w", err)
 		case fi.Mode()&fs.ModeSymlink == 0:
@@ -145,16 +149,18 @@ func followLinks(dir, abs string, me, hops int) (string, error) {
 				"%d, who could point it elsewhere; use a link of the gateway's user or "+
 				"root, or none", dir, next, uid)
 		}
+		if hops++; hops > 40 {
+			return "", fmt.Errorf("state_dir %s: too many symbolic links", dir)
+		}
 		target, err := os.Readlink(next)
 		if err != nil {
 			return "", fmt.Errorf("checking state_dir: %w", err)
 		}
-		if !filepath.IsAbs(target) {
-			target = filepath.Join(cur, target)
+		if filepath.IsAbs(target) {
+			cur = sep
 		}
-		if cur, err = followLinks(dir, target, me, hops+1); err != nil {
-			return "", err
-		}
+		// the target's parts come first, read from the folder that holds the link
+		todo = append(strings.Split(target, sep), todo...)
 	}
 	return cur, nil
 }
