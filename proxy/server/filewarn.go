@@ -60,18 +60,19 @@ func fileWarnings(cfg *config.Config) []error {
 // othersMayChange returns why a user other than the one this runs as and root could
 // change what path holds, or nil when none could or path cannot be read: path, or the
 // file a link at it leads to, may be written by group or others, or belongs to another
-// user; or a folder on the way to either may be written by group or others without the
-// sticky bit, or belongs to another user, who could put another file in its place.
+// user; a link on the way belongs to another user; or a folder on the way to either may
+// be written by group or others without the sticky bit, or belongs to another user, who
+// could put another file in its place.
 func othersMayChange(path string) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil
 	}
-	real, err := filepath.EvalSymlinks(abs)
-	if err != nil {
-		return nil
-	}
 	me := os.Geteuid()
+	real, err := followLinks(path, abs, me)
+	if err != nil {
+		return err
+	}
 	fi, err := os.Stat(real)
 	if err != nil {
 		return nil
@@ -136,4 +137,54 @@ func othersMayChangeIn(dir string) error {
 		}
 	}
 	return nil
+}
+
+// anyoneMayWrite returns why anyone on the machine could change what path holds, or nil:
+// path, or the file a link at it leads to, may be written by others, or a folder on the
+// way to either may be, without the sticky bit. What is not there is no one's to write.
+func anyoneMayWrite(path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil
+	}
+	if fi, err := os.Stat(real); err == nil && fi.Mode().Perm()&0o002 != 0 {
+		return fmt.Errorf("%s may be written by anyone (mode %v); run chmod o-w on it",
+			path, fi.Mode().Perm())
+	}
+	for _, p := range []string{abs, real} {
+		for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
+			fi, err := os.Stat(dir)
+			if err == nil && fi.Mode().Perm()&0o002 != 0 && fi.Mode()&fs.ModeSticky == 0 {
+				return fmt.Errorf("%s is inside %s, which anyone may write to (mode %v), "+
+					"and so put a file of their own in its place; run chmod o-w on it", path,
+					dir, fi.Mode()&(fs.ModeDir|fs.ModePerm))
+			}
+			if dir == filepath.Dir(dir) {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// openToAnyone returns an error, naming its key, for each of the files that decide who
+// may sign in and what they may reach, the config and the users file, that anyone on
+// the machine could change: a gateway refuses to start, or reload, with one.
+func openToAnyone(cfg *config.Config) []error {
+	var out []error
+	if cfg.File != "" {
+		if err := anyoneMayWrite(cfg.File); err != nil {
+			out = append(out, &config.Error{File: cfg.File, Err: fmt.Errorf("%w: anyone "+
+				"could rewrite every rule of the gateway", err)})
+		}
+	}
+	if err := anyoneMayWrite(cfg.Users.File); err != nil {
+		out = append(out, cfg.Errorf("users.file", fmt.Errorf("%w: anyone could add "+
+			"themselves as a user", err)))
+	}
+	return out
 }

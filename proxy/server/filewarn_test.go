@@ -1,10 +1,14 @@
 package server
 
 import (
+	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestFilesOthersMayChange: each file the gateway trusts is doubted when someone other
@@ -26,11 +30,11 @@ func TestFilesOthersMayChange(t *testing.T) {
 			write(t, filepath.Join(dir, "extra.css"), 0o644)
 			return "pages:\n  stylesheet: extra.css\n"
 		}, ""},
-		{"config others may write", func(t *testing.T, dir, path string) string {
-			chmod(t, path, 0o666)
+		{"config its group may write", func(t *testing.T, dir, path string) string {
+			chmod(t, path, 0o660)
 			return ""
 		}, "gateway.yaml: " + "%DIR%/gateway.yaml may be written by group or others " +
-			"(mode -rw-rw-rw-), who may change it, and with it every rule of the gateway"},
+			"(mode -rw-rw----), who may change it, and with it every rule of the gateway"},
 		{"config of another user", func(t *testing.T, dir, path string) string {
 			chown(t, path, other)
 			return ""
@@ -40,11 +44,11 @@ func TestFilesOthersMayChange(t *testing.T) {
 			return ""
 		}, ":3: users.file: %DIR%/users.yaml belongs to user 65534, not to this user (0) " +
 			"or root, who may change it, and add themselves as a user"},
-		{"users file through a link into an open folder", func(t *testing.T, dir,
-			path string) string {
+		{"users file through a link into a folder its group may write", func(t *testing.T,
+			dir, path string) string {
 			open := filepath.Join(dir, "open")
 			os.Mkdir(open, 0o755)
-			chmod(t, open, 0o777)
+			chmod(t, open, 0o775)
 			users := filepath.Join(dir, "users.yaml")
 			if err := os.Rename(users, filepath.Join(open, "users.yaml")); err != nil {
 				t.Fatal(err)
@@ -54,7 +58,7 @@ func TestFilesOthersMayChange(t *testing.T) {
 			}
 			return ""
 		}, "users.file: %DIR%/users.yaml is inside %DIR%/open, which group or others " +
-			"may write to (mode drwxrwxrwx), who may put a file of their own in its place"},
+			"may write to (mode drwxrwxr-x), who may put a file of their own in its place"},
 		{"users file in a sticky folder", func(t *testing.T, dir, path string) string {
 			sticky := filepath.Join(dir, "sticky")
 			os.Mkdir(sticky, 0o755)
@@ -77,10 +81,10 @@ func TestFilesOthersMayChange(t *testing.T) {
 		{"a template others may write", func(t *testing.T, dir, path string) string {
 			tpl := filepath.Join(dir, "templates")
 			os.Mkdir(tpl, 0o755)
-			write(t, filepath.Join(tpl, "login.html"), 0o666)
+			write(t, filepath.Join(tpl, "login.html"), 0o664)
 			return "pages:\n  templates: templates\n"
 		}, "pages.templates: %DIR%/templates/login.html may be written by group or others " +
-			"(mode -rw-rw-rw-), who may change it, and change the sign-in page, reading " +
+			"(mode -rw-rw-r--), who may change it, and change the sign-in page, reading " +
 			"the passwords typed into it"},
 		{"assertion key of another user", func(t *testing.T, dir, path string) string {
 			key := filepath.Join(dir, "key.pem")
@@ -154,4 +158,72 @@ func replace(t *testing.T, path, old, new string) {
 		t.Fatalf("no %q in %s: %v", old, path, err)
 	}
 	os.WriteFile(path, []byte(strings.Replace(string(text), old, new, 1)), 0o600)
+}
+
+// TestFilesOpenToAnyoneRefused: a config or users file that anyone on the machine could
+// change, by its mode or a folder on the way, stops check and the start, and a reload
+// that finds one keeps the running config; one its group may write is only doubted.
+func TestFilesOpenToAnyoneRefused(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		setup func(t *testing.T, dir, path string)
+		want  string
+	}{
+		{"users file", func(t *testing.T, dir, path string) {
+			chmod(t, filepath.Join(dir, "users.yaml"), 0o606)
+		}, ":3: users.file: %DIR%/users.yaml may be written by anyone (mode -rw----rw-); " +
+			"run chmod o-w on it: anyone could add themselves as a user"},
+		{"config", func(t *testing.T, dir, path string) { chmod(t, path, 0o602) },
+			"%DIR%/gateway.yaml: %DIR%/gateway.yaml may be written by anyone (mode " +
+				"-rw-----w-); run chmod o-w on it: anyone could rewrite every rule of the " +
+				"gateway"},
+		{"users file in an open folder", func(t *testing.T, dir, path string) {
+			open := filepath.Join(dir, "open")
+			os.Mkdir(open, 0o700)
+			chmod(t, open, 0o777)
+			if err := os.Rename(filepath.Join(dir, "users.yaml"),
+				filepath.Join(open, "users.yaml")); err != nil {
+				t.Fatal(err)
+			}
+			replace(t, path, "file: users.yaml", "file: open/users.yaml")
+		}, ":3: users.file: %DIR%/open/users.yaml is inside %DIR%/open, which anyone may write " +
+			"to (mode drwxrwxrwx), and so put a file of their own in its place"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, "http://127.0.0.1:9")
+			dir := filepath.Dir(path)
+			tt.setup(t, dir, path)
+			want := strings.ReplaceAll(tt.want, "%DIR%", dir)
+			if _, err := Check(path); err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("check: got %v, want %q", err, want)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel() // a gateway that starts serves until then, and fails the test
+			err := Run(ctx, Options{ConfigPath: path, Stderr: io.Discard})
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("run: got %v, want %q", err, want)
+			}
+		})
+	}
+
+	// a running gateway whose users file is opened to anyone keeps its config
+	configPollInterval = 20 * time.Millisecond
+	defer func() { configPollInterval = 2 * time.Second }()
+	path := writeConfig(t, newUpstream(t))
+	base, logs := runLogged(t, path)
+	users := filepath.Join(filepath.Dir(path), "users.yaml")
+	chmod(t, users, 0o606)
+	text, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(text), "public: [/public/]",
+		"public: [/public/, /open/]", 1)), 0o600)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "anyone could add themselves as a user") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no refusal of the reload; log:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := statusOf(t, http.DefaultClient, base+"/open/x"); got != http.StatusUnauthorized {
+		t.Errorf("/open/x after the refused reload: %d, want 401 as before", got)
+	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -280,6 +281,11 @@ func (g *gateway) reload(reason string) error {
 		g.stampConfig = stamp
 	}
 	cfg, err := config.LoadAll(g.file)
+	if err == nil {
+		if errs := openToAnyone(cfg); len(errs) > 0 {
+			err = errors.Join(errs...)
+		}
+	}
 	if err != nil {
 		// a record for each problem, as check prints a line for each
 		for _, e := range config.Problems(err) {

@@ -84,7 +84,7 @@ func Check(path string) (*config.Config, error) {
 	if _, err := authn.ReadUsersFileAll(cfg.Users.File); err != nil {
 		return cfg, usersError(cfg, err)
 	}
-	problems := preflight(cfg)
+	problems := append(openToAnyone(cfg), preflight(cfg)...)
 	if err := checkHandler(cfg); err != nil {
 		problems = append(problems, err)
 	}
@@ -204,6 +204,9 @@ func Run(ctx context.Context, o Options) error {
 	defer log.SetOutput(prev)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if errs := openToAnyone(cfg); len(errs) > 0 {
+		return errors.Join(errs...)
+	}
 	// A users file that cannot be read stops the start before state_dir is made or
 	// locked, so that its problem is the one named.
 	if _, err := authn.ReadUsersFile(cfg.Users.File); err != nil {

@@ -68,7 +68,7 @@ func checkStateDirPath(dir string, owners bool) (string, error) {
 		return "", fmt.Errorf("checking state_dir: %w", err)
 	}
 	me := os.Geteuid()
-	real, err := followLinks(dir, abs, me)
+	real, err := followLinks("state_dir "+dir, abs, me)
 	if err != nil {
 		return "", err
 	}
@@ -119,8 +119,8 @@ func ownerOf(fi fs.FileInfo) int {
 // followLinks returns abs with every symbolic link on it followed, at any depth, as the
 // system follows them: a ".." in a link's target leaves the folder the links before it
 // led to, not the one its text names. It refuses a link of another user than me or
-// root. What is not there yet is left as it is named.
-func followLinks(dir, abs string, me int) (string, error) {
+// root; what names the path in errors. What is not there yet is left as it is named.
+func followLinks(what, abs string, me int) (string, error) {
 	sep := string(filepath.Separator)
 	cur, todo := sep, strings.Split(abs, sep)
 	for hops := 0; len(todo) > 0; {
@@ -145,12 +145,12 @@ func followLinks(dir, abs string, me int) (string, error) {
 			continue
 		}
 		if uid := ownerOf(fi); uid != me && uid != 0 {
-			return "", fmt.Errorf("state_dir %s passes through %s, a symbolic link of user "+
-				"%d, who could point it elsewhere; use a link of the gateway's user or "+
-				"root, or none", dir, next, uid)
+			return "", fmt.Errorf("%s passes through %s, a symbolic link of user %d, who "+
+				"could point it elsewhere; use a link of the gateway's user or root, or "+
+				"none", what, next, uid)
 		}
 		if hops++; hops > 40 {
-			return "", fmt.Errorf("state_dir %s: too many symbolic links", dir)
+			return "", fmt.Errorf("%s: too many symbolic links", what)
 		}
 		target, err := os.Readlink(next)
 		if err != nil {
