@@ -107,7 +107,8 @@ func (p *Policy) hostAllowed(host string) bool {
 	}
 	for _, h := range p.Hosts {
 		if strings.HasPrefix(h, ".") {
-			if strings.HasSuffix(host, h) && len(host) > len(h) {
+			if strings.HasSuffix(host, h) && len(host) > len(h) &&
+				labelsOK(host[:len(host)-len(h)]) {
 				return true
 			}
 		} else if host == h {
@@ -115,6 +116,24 @@ func (p *Policy) hostAllowed(host string) bool {
 		}
 	}
 	return false
+}
+
+// labelsOK reports whether s, the part of a host before an allowed domain, is one or
+// more DNS labels: letters, digits, '-' and '_', none of them empty. "a..example.com"
+// is no host anyone could own, and no target.
+func labelsOK(s string) bool {
+	for _, label := range strings.Split(s, ".") {
+		if label == "" {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // pathPart cuts the query and fragment off v.

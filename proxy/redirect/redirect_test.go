@@ -75,6 +75,9 @@ func TestAllowed(t *testing.T) {
 		{"https://corp.example/", false},         // the dot entry covers subdomains only
 		{"https://evilcorp.example/", false},     // not at a dot boundary
 		{"https://app.example.com.evil/", false}, // suffix trick
+		{"https://..corp.example/", false},       // an empty label
+		{"https://a..corp.example/x", false},
+		{"https://a.b.corp.example/x", true},
 		{"https://app.example.com%2F@evil/", false},
 		{"https://app.example.com\\@evil/", false},
 		{"https://app.example.com//evil/x", false},
