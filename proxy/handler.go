@@ -296,9 +296,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// length would send what follows as a request of its own. The connection ends
 		// after the answer, as RFC 9112 asks of a request with both.
 		w.Header().Set("Connection", "close")
+		// Go's server reads what is left of a body it did not read before answering, up
+		// to a limit, but not on a connection the answer closes: read it here, before a
+		// short answer leaves its buffer, so that a client still sending is not reset
+		// before it can read the answer (a 413, say).
+		defer func(body io.ReadCloser) {
+			io.CopyN(io.Discard, body, unreadBodyDrain)
+			// the body as it came, which the server judges when the connection ends:
+			// one it could not read to its end is closed with a pause, not a reset
+			r.Body = body
+		}(r.Body)
 	}
 	h.serve(sw, r, st)
 }
+
+// unreadBodyDrain is how much of a request body no one read is read and dropped before a
+// connection the answer closes ends: as much as Go's server reads of one on a
+// connection it keeps.
+const unreadBodyDrain = 256 << 10
 
 // clearDeadlines takes back the read and write deadlines the gateway gave an HTTP/2
 // request. Go's HTTP/2 server sets a deadline from its own goroutine, and one set after
