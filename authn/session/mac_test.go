@@ -57,14 +57,7 @@ func TestMACKeyReuse(t *testing.T) {
 // that one moved by 2^64 ns, about 584 years, would pass for the same; such a record is
 // not sealed.
 func TestRecordTimesCannotWrap(t *testing.T) {
-	keys, err := DeriveKeys([][]byte{[]byte("0123456789abcdef0123456789abcdef")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	s := &Session{User: "bob", Backend: "file", AuthHash: keys.AuthHash("h"),
-		CSRFToken: "t", Created: now, Expires: now.Add(time.Hour)}
-	s.MAC = keys.sealRecord("k", s)
+	keys, s := sealedRecord(t, "0123456789abcdef0123456789abcdef")
 	// 2^64 ns, added as whole seconds and the nanoseconds left over
 	wrap := func(t time.Time) time.Time {
 		return time.Unix(t.Unix()+18446744073, int64(t.Nanosecond())+709551616)
@@ -93,15 +86,8 @@ func TestRecordTimesCannotWrap(t *testing.T) {
 
 // TestRecordSealedAllocates nothing: it runs on every request.
 func TestRecordSealedAllocates(t *testing.T) {
-	keys, err := DeriveKeys([][]byte{[]byte("0123456789abcdef0123456789abcdef"),
-		[]byte("fedcba9876543210fedcba9876543210")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	s := &Session{User: "alice", Backend: "file", AuthHash: keys.AuthHash("h"),
-		CSRFToken: "t", Created: now, Expires: now.Add(time.Hour)}
-	s.MAC = keys.sealRecord("k", s)
+	keys, s := sealedRecord(t, "0123456789abcdef0123456789abcdef",
+		"fedcba9876543210fedcba9876543210")
 	if ok, newest := keys.recordSealed("k", s); !ok || !newest ||
 		!keys.AuthHashMatches(s.AuthHash, "h") {
 		t.Fatal("a sealed record does not verify under the newest key")
@@ -116,4 +102,23 @@ func TestRecordSealedAllocates(t *testing.T) {
 	if n != 0 {
 		t.Errorf("checking a record allocates %v times, want 0", n)
 	}
+}
+
+// sealedRecord returns keys from secrets and a record of an hour from now, stored
+// under "k", sealed under the first, whose user's password hash is "h".
+func sealedRecord(t *testing.T, secrets ...string) (*Keys, *Session) {
+	t.Helper()
+	var b [][]byte
+	for _, s := range secrets {
+		b = append(b, []byte(s))
+	}
+	keys, err := DeriveKeys(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	s := &Session{User: "alice", Backend: "file", AuthHash: keys.AuthHash("h"),
+		CSRFToken: "t", Created: now, Expires: now.Add(time.Hour)}
+	s.MAC = keys.sealRecord("k", s)
+	return keys, s
 }

@@ -110,6 +110,12 @@ func warningsOf(t *testing.T, path, cfg string) []string {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return warningsAt(t, path)
+}
+
+// warningsAt checks the config at path and returns its warnings.
+func warningsAt(t *testing.T, path string) []string {
+	t.Helper()
 	c, err := Check(path)
 	if err != nil {
 		t.Fatal(err)

@@ -101,7 +101,7 @@ func TestFilesOthersMayChange(t *testing.T) {
 				os.WriteFile(path, append(text, extra...), 0)
 			}
 			got := ""
-			for _, w := range fileAndUserWarnings(t, path) {
+			for _, w := range warningsAt(t, path) {
 				got += w + "\n"
 			}
 			want := strings.ReplaceAll(tt.want, "%DIR%", dir)
@@ -113,20 +113,6 @@ func TestFilesOthersMayChange(t *testing.T) {
 			}
 		})
 	}
-}
-
-// fileAndUserWarnings returns the warnings check gives for the config at path.
-func fileAndUserWarnings(t *testing.T, path string) []string {
-	t.Helper()
-	c, err := Check(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, w := range Warnings(c) {
-		out = append(out, w.Error())
-	}
-	return out
 }
 
 func write(t *testing.T, path string, mode os.FileMode) {
