@@ -70,7 +70,8 @@ func readOrCreateSecret(path string, lg *slog.Logger) (secret []byte, created bo
 // readSecret reads the generated secret at path; an error wrapping fs.ErrNotExist
 // says there is none.
 func readSecret(path string, lg *slog.Logger) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	// O_NONBLOCK: a FIFO put there opens at once, to be refused below, not waited on
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	switch {
 	case errors.Is(err, syscall.ELOOP):
 		return nil, fmt.Errorf("session secret %s is a link: the gateway makes it as a "+

@@ -116,6 +116,11 @@ func TestGeneratedSecretOnlyAsMade(t *testing.T) {
 		}, "is a link"},
 		{"a folder", func(t *testing.T, path string) { os.Mkdir(path, 0o700) },
 			"is not a plain file"},
+		{"a pipe, which no one writes", func(t *testing.T, path string) {
+			if err := syscall.Mkfifo(path, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "is not a plain file"},
 		{"zeros", func(t *testing.T, path string) {
 			os.WriteFile(path, make([]byte, 65), 0o600)
 		}, "does not hold a secret the gateway made"},
