@@ -60,6 +60,16 @@ type FileStore struct {
 	reload   sync.Mutex
 	onChange func(names []string) // guarded by reload
 	onReload func()               // guarded by reload
+	refuse   func(path string) error
+}
+
+// Refuse makes every later reload ask f about the file first, and keep the users in
+// place, failing, when f returns an error: a file that others have come to be able to
+// write, say.
+func (s *FileStore) Refuse(f func(path string) error) {
+	s.reload.Lock()
+	s.refuse = f
+	s.reload.Unlock()
 }
 
 // OnChange makes every later reload call f with the names of the users it removed,
@@ -126,18 +136,18 @@ func (s *FileStore) Reload() error {
 // ReloadWhenStill is Reload once the users file holds still: two looks
 // watch.DefaultSettle apart find it the same, so that a file caught half written (by a
 // signal sent while a script writes it, say), which could lack a user's "disabled", is
-// not taken for the new version. A file that never holds still is read after
-// watch.DefaultMaxChurn, as Watch reads it.
+// not taken for the new version. It waits for as long as the file keeps changing, as
+// Watch does: a file only ever read in passing is never read.
 func (s *FileStore) ReloadWhenStill() error {
 	look := func() (fileStamp, time.Time, error) {
 		st, err := stampOf(s.path)
 		return st, ChangeTime(s.path), err
 	}
 	stamp, mod, err := look()
-	for end := time.Now().Add(watch.DefaultMaxChurn); err == nil && time.Now().Before(end); {
+	for err == nil {
 		time.Sleep(watch.DefaultSettle)
-		again, againMod, err := look()
-		if err != nil || again == stamp && againMod.Equal(mod) {
+		again, againMod, aerr := look()
+		if aerr != nil || again == stamp && againMod.Equal(mod) {
 			break
 		}
 		stamp, mod = again, againMod
@@ -153,7 +163,13 @@ func (s *FileStore) reloadLocked() (changed []string, f func([]string), err erro
 		return nil, nil, fmt.Errorf("reading users file: %w", err)
 	}
 	old := s.snap.Load()
-	users, err := ReadUsersFile(s.path)
+	var users map[string]*User
+	if s.refuse != nil {
+		err = s.refuse(s.path)
+	}
+	if err == nil {
+		users, err = ReadUsersFile(s.path)
+	}
 	var ds []password.Hash
 	if err == nil {
 		ds, err = dummies(users)

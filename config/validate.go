@@ -274,7 +274,7 @@ func (v validator) session(c *Config) error {
 		case len(secret) < 32:
 			fail(fmt.Sprintf("session.secrets[%d]", i),
 				errors.New("secret must be at least 32 bytes"))
-		case distinctBytes(secret) < 8:
+		case distinctChars(secret) < 8:
 			// spaces, zeros, one word over and over: nothing random, whatever the length
 			fail(fmt.Sprintf("session.secrets[%d]", i), errors.New("secret holds fewer "+
 				"than 8 different characters, so it is no secret; make one with "+
@@ -771,15 +771,12 @@ func sameListener(a, b string) bool {
 	return every(ha) || every(hb) || strings.EqualFold(ha, hb)
 }
 
-// distinctBytes returns how many different bytes s holds.
-func distinctBytes(s string) int {
-	var seen [256]bool
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if !seen[s[i]] {
-			seen[s[i]] = true
-			n++
-		}
+// distinctChars returns how many different characters s holds: runes, so that one
+// character of several bytes counts once.
+func distinctChars(s string) int {
+	seen := make(map[rune]bool)
+	for _, r := range s {
+		seen[r] = true
 	}
-	return n
+	return len(seen)
 }

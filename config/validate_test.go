@@ -147,6 +147,12 @@ func TestParseValidationErrors(t *testing.T) {
 				"characters, so it is no secret; make one with openssl rand -hex 32",
 		},
 		{
+			name: "secret of three characters of many bytes",
+			data: "session:\n  secrets: [\"" + strings.Repeat("𝄞😀€", 4) + "\"]\n" + minimal,
+			line: 2, key: "session.secrets[0]", msg: "secret holds fewer than 8 different " +
+				"characters, so it is no secret; make one with openssl rand -hex 32",
+		},
+		{
 			name: "secret of one word over and over",
 			data: "session:\n  secrets: [" + strings.Repeat("secret", 6) + "]\n" + minimal,
 			line: 2, key: "session.secrets[0]", msg: "secret holds fewer than 8 different " +

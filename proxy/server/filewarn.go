@@ -60,17 +60,14 @@ func fileWarnings(cfg *config.Config) []error {
 // othersMayChange returns why a user other than the one this runs as and root could
 // change what path holds, or nil when none could or path cannot be read: path, or the
 // file a link at it leads to, may be written by group or others, or belongs to another
-// user; a link on the way belongs to another user; or a folder on the way to either may
-// be written by group or others without the sticky bit, or belongs to another user, who
-// could put another file in its place.
+// user; a link on the way belongs to another user; or a folder the way passes through,
+// one that holds a link on it included, may be written by group or others without the
+// sticky bit, or belongs to another user, who could put another file or link in its
+// place.
 func othersMayChange(path string) error {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil
-	}
 	me := os.Geteuid()
-	real, err := followLinks(path, abs, me)
-	if err != nil {
+	real, folders, err := pathOf(path, me)
+	if err != nil || real == "" {
 		return err
 	}
 	fi, err := os.Stat(real)
@@ -85,40 +82,42 @@ func othersMayChange(path string) error {
 		return fmt.Errorf("%s may be written by group or others (mode %v), who may "+
 			"change it", path, fi.Mode().Perm())
 	}
-	seen := make(map[string]bool)
-	for _, p := range []string{abs, real} {
-		if err := foldersOthersMayChange(path, p, me, seen); err != nil {
-			return err
+	for _, dir := range folders {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			continue
+		}
+		mode := fi.Mode()
+		if mode.Perm()&0o022 != 0 && mode&fs.ModeSticky == 0 {
+			return fmt.Errorf("%s is reached through %s, which group or others may write "+
+				"to (mode %v), who may put a file of their own in its place", path, dir,
+				mode&(fs.ModeDir|fs.ModePerm))
+		}
+		if uid := ownerOf(fi); uid != me && uid != 0 && uid >= 0 {
+			return fmt.Errorf("%s is reached through %s, which belongs to user %d, not to "+
+				"this user (%d) or root, who may put a file of their own in its place",
+				path, dir, uid, me)
 		}
 	}
 	return nil
 }
 
-// foldersOthersMayChange checks each folder above p, once per seen, for othersMayChange,
-// which names the file as named.
-func foldersOthersMayChange(named, p string, me int, seen map[string]bool) error {
-	for dir := filepath.Dir(p); !seen[dir]; dir = filepath.Dir(dir) {
-		seen[dir] = true
-		fi, err := os.Stat(dir)
-		if err != nil {
-			return nil
-		}
-		mode := fi.Mode()
-		if mode.Perm()&0o022 != 0 && mode&fs.ModeSticky == 0 {
-			return fmt.Errorf("%s is inside %s, which group or others may write to "+
-				"(mode %v), who may put a file of their own in its place", named, dir,
-				mode&(fs.ModeDir|fs.ModePerm))
-		}
-		if uid := ownerOf(fi); uid != me && uid != 0 && uid >= 0 {
-			return fmt.Errorf("%s is inside %s, which belongs to user %d, not to this user "+
-				"(%d) or root, who may put a file of their own in its place", named, dir,
-				uid, me)
-		}
-		if dir == filepath.Dir(dir) {
-			break
-		}
+// pathOf returns the file path leads to, every link on the way followed, and each folder
+// the way passes through; real is empty when path cannot be made absolute. With me not
+// negative, a link of another user than me or root is an error.
+func pathOf(path string, me int) (real string, folders []string, err error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", nil, nil
 	}
-	return nil
+	seen := make(map[string]bool)
+	real, err = followLinks(path, abs, me, func(dir string) {
+		if !seen[dir] {
+			seen[dir] = true
+			folders = append(folders, dir)
+		}
+	})
+	return real, folders, err
 }
 
 // othersMayChangeIn returns othersMayChange's error for the first template right inside
@@ -140,32 +139,24 @@ func othersMayChangeIn(dir string) error {
 }
 
 // anyoneMayWrite returns why anyone on the machine could change what path holds, or nil:
-// path, or the file a link at it leads to, may be written by others, or a folder on the
-// way to either may be, without the sticky bit. What is not there is no one's to write.
+// path, or the file a link at it leads to, may be written by others, or a folder the
+// way passes through, one that holds a link on it included, may be, without the sticky
+// bit. What is not there is no one's to write.
 func anyoneMayWrite(path string) error {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil
-	}
-	real, err := filepath.EvalSymlinks(abs)
-	if err != nil {
-		return nil
+	real, folders, err := pathOf(path, -1)
+	if err != nil || real == "" {
+		return err
 	}
 	if fi, err := os.Stat(real); err == nil && fi.Mode().Perm()&0o002 != 0 {
 		return fmt.Errorf("%s may be written by anyone (mode %v); run chmod o-w on it",
 			path, fi.Mode().Perm())
 	}
-	for _, p := range []string{abs, real} {
-		for dir := filepath.Dir(p); ; dir = filepath.Dir(dir) {
-			fi, err := os.Stat(dir)
-			if err == nil && fi.Mode().Perm()&0o002 != 0 && fi.Mode()&fs.ModeSticky == 0 {
-				return fmt.Errorf("%s is inside %s, which anyone may write to (mode %v), "+
-					"and so put a file of their own in its place; run chmod o-w on it", path,
-					dir, fi.Mode()&(fs.ModeDir|fs.ModePerm))
-			}
-			if dir == filepath.Dir(dir) {
-				break
-			}
+	for _, dir := range folders {
+		fi, err := os.Stat(dir)
+		if err == nil && fi.Mode().Perm()&0o002 != 0 && fi.Mode()&fs.ModeSticky == 0 {
+			return fmt.Errorf("%s is reached through %s, which anyone may write to (mode "+
+				"%v), and so put a file of their own in its place; run chmod o-w on it",
+				path, dir, fi.Mode()&(fs.ModeDir|fs.ModePerm))
 		}
 	}
 	return nil

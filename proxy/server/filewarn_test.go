@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/frontgate/gateway/authn/password"
 )
 
 // TestFilesOthersMayChange: each file the gateway trusts is doubted when someone other
@@ -57,8 +59,8 @@ func TestFilesOthersMayChange(t *testing.T) {
 				t.Fatal(err)
 			}
 			return ""
-		}, "users.file: %DIR%/users.yaml is inside %DIR%/open, which group or others " +
-			"may write to (mode drwxrwxr-x), who may put a file of their own in its place"},
+		}, "users.file: %DIR%/users.yaml is reached through %DIR%/open, which group or " +
+			"others may write to (mode drwxrwxr-x), who may put a file of their own in its place"},
 		{"users file in a sticky folder", func(t *testing.T, dir, path string) string {
 			sticky := filepath.Join(dir, "sticky")
 			os.Mkdir(sticky, 0o755)
@@ -76,7 +78,7 @@ func TestFilesOthersMayChange(t *testing.T) {
 			write(t, filepath.Join(theirs, "extra.css"), 0o644)
 			chown(t, theirs, other)
 			return "pages:\n  stylesheet: theirs/extra.css\n"
-		}, "pages.stylesheet: %DIR%/theirs/extra.css is inside %DIR%/theirs, which " +
+		}, "pages.stylesheet: %DIR%/theirs/extra.css is reached through %DIR%/theirs, which " +
 			"belongs to user 65534"},
 		{"a template others may write", func(t *testing.T, dir, path string) string {
 			tpl := filepath.Join(dir, "templates")
@@ -172,8 +174,23 @@ func TestFilesOpenToAnyoneRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			replace(t, path, "file: users.yaml", "file: open/users.yaml")
-		}, ":3: users.file: %DIR%/open/users.yaml is inside %DIR%/open, which anyone may write " +
-			"to (mode drwxrwxrwx), and so put a file of their own in its place"},
+		}, ":3: users.file: %DIR%/open/users.yaml is reached through %DIR%/open, which " +
+			"anyone may write to (mode drwxrwxrwx), and so put a file of their own in its " +
+			"place"},
+		// the link in the middle of a chain sits in a folder anyone may write: neither
+		// the folder of the path as named nor that of the file it ends at is open
+		{"a link on the way in an open folder", func(t *testing.T, dir, path string) {
+			open := filepath.Join(dir, "open")
+			os.Mkdir(open, 0o700)
+			chmod(t, open, 0o777)
+			real := filepath.Join(dir, "real-users.yaml")
+			if err := os.Rename(filepath.Join(dir, "users.yaml"), real); err != nil {
+				t.Fatal(err)
+			}
+			os.Symlink(real, filepath.Join(open, "l2"))
+			os.Symlink(filepath.Join(open, "l2"), filepath.Join(dir, "users.yaml"))
+		}, ":3: users.file: %DIR%/users.yaml is reached through %DIR%/open, which anyone " +
+			"may write to (mode drwxrwxrwx)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeConfig(t, "http://127.0.0.1:9")
@@ -192,18 +209,34 @@ func TestFilesOpenToAnyoneRefused(t *testing.T) {
 		})
 	}
 
-	// a running gateway whose users file is opened to anyone keeps its config
-	configPollInterval = 20 * time.Millisecond
-	defer func() { configPollInterval = 2 * time.Second }()
+	// a running gateway whose users file is opened to anyone keeps its config and its
+	// users
+	configPollInterval, usersPollInterval = 20*time.Millisecond, 20*time.Millisecond
+	defer func() { configPollInterval, usersPollInterval = 2*time.Second, 2*time.Second }()
 	path := writeConfig(t, newUpstream(t))
 	base, logs := runLogged(t, path)
 	users := filepath.Join(filepath.Dir(path), "users.yaml")
 	chmod(t, users, 0o606)
+	h, _ := password.Generate("zed-pw", password.Argon2Params{Memory: 64, Time: 1,
+		Threads: 1, SaltLen: 16, KeyLen: 32})
+	old, _ := os.ReadFile(users)
+	os.WriteFile(users, append(old, "  zed:\n    password: \""+h+"\"\n"...), 0)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "users file rejected") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the users file anyone may write was not refused; log:\n%s",
+				logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if c := trySignIn(base, "zed", "zed-pw"); c == http.StatusSeeOther {
+		t.Error("a user added to a users file anyone may write signed in")
+	}
 	text, _ := os.ReadFile(path)
 	os.WriteFile(path, []byte(strings.Replace(string(text), "public: [/public/]",
 		"public: [/public/, /open/]", 1)), 0o600)
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(logs.String(), "anyone could add themselves as a user") {
+	deadline = time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "config rejected") {
 		if time.Now().After(deadline) {
 			t.Fatalf("no refusal of the reload; log:\n%s", logs.String())
 		}

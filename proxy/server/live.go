@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -106,6 +107,14 @@ func (g *gateway) build(cfg *config.Config) (*proxy.Handler, error) {
 		if users, err = authn.OpenFileStore(cfg.Users.File, g.lg); err != nil {
 			return nil, usersError(cfg, err)
 		}
+		// it was judged with the config; what anyone came to be able to write since is
+		// not read
+		users.Refuse(func(path string) error {
+			if err := anyoneMayWrite(path); err != nil {
+				return fmt.Errorf("%w: anyone could add themselves as a user", err)
+			}
+			return nil
+		})
 		users.OnChange(func(names []string) {
 			for _, name := range names {
 				g.endSessions(name)

@@ -100,18 +100,22 @@ func readSecret(path string, lg *slog.Logger) ([]byte, error) {
 		lg.Warn("session secret file was readable by others; its mode is now 0600, "+
 			"but consider replacing the secret", "file", path)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, 4096))
+	data, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading session secret: %w", err)
 	}
 	s := strings.TrimSpace(string(data))
-	if !generatedSecret(s) {
+	if len(data) > maxSecretFile || !generatedSecret(s) {
 		return nil, fmt.Errorf("session secret %s does not hold a secret the gateway "+
 			"made: 64 or more hex digits, not a run of a few; remove it to have a new "+
 			"one made, which signs everyone out", path)
 	}
 	return []byte(s), nil
 }
+
+// maxSecretFile is the most a generated secret's file may hold: far more than the 65
+// bytes the gateway writes, and far less than anything else that might be there.
+const maxSecretFile = 4096
 
 // generatedSecret reports whether s could be a secret createSecret wrote: 64 hex digits
 // or more, of which 32 random bytes show at least 8 different ones (all but certainly:

@@ -127,6 +127,9 @@ func TestGeneratedSecretOnlyAsMade(t *testing.T) {
 		{"a run of one digit", func(t *testing.T, path string) {
 			os.WriteFile(path, []byte(strings.Repeat("0", 64)+"\n"), 0o600)
 		}, "does not hold a secret the gateway made"},
+		{"a secret and much else", func(t *testing.T, path string) {
+			os.WriteFile(path, []byte(strings.Repeat(good, 100)), 0o600)
+		}, "does not hold a secret the gateway made"},
 		{"short", func(t *testing.T, path string) {
 			os.WriteFile(path, []byte(good[:62]), 0o600)
 		}, "does not hold a secret the gateway made"},

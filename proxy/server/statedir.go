@@ -68,7 +68,7 @@ func checkStateDirPath(dir string, owners bool) (string, error) {
 		return "", fmt.Errorf("checking state_dir: %w", err)
 	}
 	me := os.Geteuid()
-	real, err := followLinks("state_dir "+dir, abs, me)
+	real, err := followLinks("state_dir "+dir, abs, me, nil)
 	if err != nil {
 		return "", err
 	}
@@ -119,8 +119,10 @@ func ownerOf(fi fs.FileInfo) int {
 // followLinks returns abs with every symbolic link on it followed, at any depth, as the
 // system follows them: a ".." in a link's target leaves the folder the links before it
 // led to, not the one its text names. It refuses a link of another user than me or
-// root; what names the path in errors. What is not there yet is left as it is named.
-func followLinks(what, abs string, me int) (string, error) {
+// root, unless me is negative; what names the path in errors. visit, when not nil, is
+// given each folder a part of the path is looked up in, those that hold a link on the
+// way among them. What is not there yet is left as it is named.
+func followLinks(what, abs string, me int, visit func(dir string)) (string, error) {
 	sep := string(filepath.Separator)
 	cur, todo := sep, strings.Split(abs, sep)
 	for hops := 0; len(todo) > 0; {
@@ -133,6 +135,9 @@ func followLinks(what, abs string, me int) (string, error) {
 			cur = filepath.Dir(cur) // cur has no link in it
 			continue
 		}
+		if visit != nil {
+			visit(cur)
+		}
 		next := filepath.Join(cur, part)
 		fi, err := os.Lstat(next)
 		switch {
@@ -144,7 +149,7 @@ func followLinks(what, abs string, me int) (string, error) {
 			cur = next
 			continue
 		}
-		if uid := ownerOf(fi); uid != me && uid != 0 {
+		if uid := ownerOf(fi); me >= 0 && uid != me && uid != 0 {
 			return "", fmt.Errorf("%s passes through %s, a symbolic link of user %d, who "+
 				"could point it elsewhere; use a link of the gateway's user or root, or "+
 				"none", what, next, uid)
