@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"io/fs"
 	"os"
 	"syscall"
 	"time"
@@ -18,4 +19,12 @@ func ChangeTime(path string) time.Time {
 		return time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
 	}
 	return fi.ModTime()
+}
+
+// ownerOf returns the user that owns fi's file, or -1 where that cannot be told.
+func ownerOf(fi fs.FileInfo) int {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(st.Uid)
+	}
+	return -1
 }

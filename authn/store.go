@@ -303,6 +303,9 @@ func stampOf(path string) (fileStamp, error) {
 	}
 	defer f.Close()
 	h := sha256.New()
+	// the mode and owner too: a file the gateway refused for them is read again once
+	// they are put right, and one opened to others is judged again
+	fmt.Fprintf(h, "%o %d\n", fi.Mode(), ownerOf(fi))
 	n, err := io.Copy(h, io.LimitReader(f, MaxUsersFile+1))
 	if err != nil {
 		return fileStamp{}, err

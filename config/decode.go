@@ -88,8 +88,8 @@ type decoder struct {
 	// written, so that problems can be told without the variables' values (see hide)
 	expanded map[string][2]string
 
-	// misplaced holds the paths an unknown key was pointed to, as a key written at the
-	// wrong indentation: that such a key is missing where it belongs is no news
+	// misplaced holds the paths an unknown key was pointed to, as a key misspelled or
+	// written at the wrong indentation: that such a key is missing is no news
 	misplaced map[string]bool
 }
 
@@ -213,14 +213,12 @@ func (d *decoder) field(k, val *yaml.Node, v reflect.Value, key string, fields m
 				"given as the config?)", ErrUnknownKey))
 		}
 		if near := yamlerr.Nearest(k.Value, maps.Keys(fields)); near != "" {
+			d.pointedTo(joinKey(key, near))
 			return d.fail(k, path, fmt.Errorf("%w; did you mean %s?", ErrUnknownKey, near))
 		}
 		if elsewhere := keyPaths()[k.Value]; len(elsewhere) > 0 {
-			if d.misplaced == nil {
-				d.misplaced = make(map[string]bool)
-			}
 			for _, p := range elsewhere {
-				d.misplaced[p] = true
+				d.pointedTo(p)
 			}
 			return d.fail(k, path, fmt.Errorf("%w here; did you mean %s? A key's place is "+
 				"set by its indentation", ErrUnknownKey, orList(elsewhere)))
@@ -229,6 +227,26 @@ func (d *decoder) field(k, val *yaml.Node, v reflect.Value, key string, fields m
 	}
 	d.lines[path] = k.Line
 	return d.decode(val, v.Field(idx), path)
+}
+
+// pointedTo records that an unknown key was taken for the key at path, misspelled or
+// written at the wrong indentation.
+func (d *decoder) pointedTo(path string) {
+	if d.misplaced == nil {
+		d.misplaced = make(map[string]bool)
+	}
+	d.misplaced[path] = true
+}
+
+// wasPointedTo reports whether an unknown key was taken for path or a key above it.
+func (d *decoder) wasPointedTo(path string) bool {
+	for path != "" {
+		if d.misplaced[path] {
+			return true
+		}
+		path = path[:max(strings.LastIndexByte(path, '.'), strings.LastIndexByte(path, '['), 0)]
+	}
+	return false
 }
 
 // keyPaths maps each key of the config to the full paths it has, such as "file" to

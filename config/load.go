@@ -121,9 +121,9 @@ func parse(data []byte, file string, lookup func(string) (string, bool),
 		slices.SortStableFunc(broken, func(a, b *Error) int { return a.Line - b.Line })
 		problems = append(problems, broken...)
 	}
-	// a key pointed to where it belongs is not missing there too
+	// a key an unknown one was taken for is not missing too, nor what it holds
 	problems = slices.DeleteFunc(problems, func(e *Error) bool {
-		return d.misplaced[e.Key] && errors.Is(e, ErrRequired)
+		return errors.Is(e, ErrRequired) && d.wasPointedTo(e.Key)
 	})
 	for i, p := range problems {
 		problems[i] = d.hint(d.hide(p))

@@ -441,6 +441,9 @@ func TestLoadAllReportsEveryProblem(t *testing.T) {
 				"meant to be short-lived",
 			"gateway.yaml:8: tls.cert_file: value is required",
 			"gateway.yaml:8: tls.key_file: value is required"}},
+		{"a misspelled key is not missing too", "usres:\n  file: u.yml\n" +
+			"routes:\n  - upstream: http://a:1\n", []string{
+			"gateway.yaml:1: usres: unknown key; did you mean users?"}},
 		{"a key out of its place is not missing in its place too", "file: u.yml\n" +
 			"routes:\n  - upstream: http://a:1\n", []string{
 			"gateway.yaml:1: file: unknown key here; did you mean users.file? A key's " +

@@ -65,6 +65,12 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gateway passwd:", err)
 		return 1
 	}
+	// a file anyone may write the gateway refuses: a password set in it would not count
+	if err := server.WritableByAnyone(cfg.Users.File); err != nil {
+		fmt.Fprintf(stderr, "gateway passwd: the gateway refuses the users file, as "+
+			"anyone could add themselves as a user: %v\n", err)
+		return 1
+	}
 	file, data, err := readUsersFile(cfg.Users.File, *add)
 	if errors.Is(err, fs.ErrNotExist) {
 		fmt.Fprintf(stderr, "gateway passwd: there is no users file %s; gateway passwd -add "+

@@ -101,6 +101,17 @@ func TestPasswd(t *testing.T) {
 	if after, _ := os.ReadFile(users); string(after) != string(before) {
 		t.Errorf("a refused change touched the file:\n%s", after)
 	}
+	// a users file anyone may write, which the gateway refuses, is not edited either
+	os.Chmod(users, 0o606)
+	if code, _, errOut := runCmd(t, "x-pass\n", "passwd", "-config", path, "alice"); code !=
+		1 || !strings.Contains(errOut, "gateway passwd: the gateway refuses the users file, "+
+		"as anyone could add themselves as a user: "+users+" may be written by anyone") {
+		t.Errorf("a users file anyone may write: exit %d, %q", code, errOut)
+	}
+	if after, _ := os.ReadFile(users); string(after) != string(before) {
+		t.Errorf("the users file anyone may write was edited:\n%s", after)
+	}
+	os.Chmod(users, 0o600)
 	// a users file that does not load is not edited, and says why
 	os.WriteFile(users, []byte("users:\n  alice:\n\tpassword: x\n"), 0o600)
 	if code, _, errOut := runCmd(t, "x-pass\n", "passwd", "-config", path, "alice"); code != 1 ||

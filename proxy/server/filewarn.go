@@ -18,40 +18,39 @@ import (
 // typed, or speak for the gateway to an app.
 func fileWarnings(cfg *config.Config) []error {
 	var out []error
-	if cfg.File != "" {
+	if cfg.File != "" && WritableByAnyone(cfg.File) == nil { // else refused, and said so
 		if err := othersMayChange(cfg.File); err != nil {
-			out = append(out, &config.Error{File: cfg.File, Err: fmt.Errorf("%w, and "+
-				"with it every rule of the gateway", err)})
+			out = append(out, &config.Error{File: cfg.File, Err: fmt.Errorf("someone "+
+				"else could rewrite every rule of the gateway: %w", err)})
 		}
 	}
 	files := []struct{ key, path, risk string }{
-		{"assertion.key_file", cfg.Assertion.KeyFile, "and sign assertions apps believe"},
-		{"pages.stylesheet", cfg.Pages.Stylesheet, "and change the sign-in page"},
+		{"assertion.key_file", cfg.Assertion.KeyFile, "sign assertions apps believe"},
+		{"pages.stylesheet", cfg.Pages.Stylesheet, "change the sign-in page"},
 		{"pages.templates", cfg.Pages.Templates,
-			"and change the sign-in page, reading the passwords typed into it"},
+			"change the sign-in page and read the passwords typed into it"},
 	}
 	if cfg.TLS.Mode == "files" {
 		files = append(files,
 			struct{ key, path, risk string }{"tls.key_file", cfg.TLS.KeyFile,
-				"and pass for the gateway with a key of their own"})
+				"pass for the gateway with a key of their own"})
 	}
 	for i, rt := range cfg.Routes {
 		files = append(files, struct{ key, path, risk string }{
 			fmt.Sprintf("routes[%d].upstream_ca", i), rt.UpstreamCA,
-			"and have the gateway take another server for the upstream"})
+			"have the gateway take another server for the upstream"})
 	}
 	for _, f := range files {
 		if f.path == "" {
 			continue
 		}
-		if err := othersMayChange(f.path); err != nil {
-			out = append(out, cfg.Errorf(f.key, fmt.Errorf("%w, %s", err, f.risk)))
-			continue
+		err := othersMayChange(f.path)
+		if err == nil && f.key == "pages.templates" {
+			err = othersMayChangeIn(f.path)
 		}
-		if f.key == "pages.templates" {
-			if err := othersMayChangeIn(f.path); err != nil {
-				out = append(out, cfg.Errorf(f.key, fmt.Errorf("%w, %s", err, f.risk)))
-			}
+		if err != nil {
+			out = append(out, cfg.Errorf(f.key, fmt.Errorf("someone else could %s: %w",
+				f.risk, err)))
 		}
 	}
 	return out
@@ -75,12 +74,12 @@ func othersMayChange(path string) error {
 		return nil
 	}
 	if uid := ownerOf(fi); uid != me && uid != 0 && uid >= 0 {
-		return fmt.Errorf("%s belongs to user %d, not to this user (%d) or root, who "+
-			"may change it", path, uid, me)
+		return fmt.Errorf("%s belongs to user %d, not to this user (%d) or root; chown it",
+			path, uid, me)
 	}
 	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("%s may be written by group or others (mode %v), who may "+
-			"change it", path, fi.Mode().Perm())
+		return fmt.Errorf("%s may be written by group or others (mode %v); run chmod go-w "+
+			"on it", path, fi.Mode().Perm())
 	}
 	for _, dir := range folders {
 		fi, err := os.Stat(dir)
@@ -90,13 +89,13 @@ func othersMayChange(path string) error {
 		mode := fi.Mode()
 		if mode.Perm()&0o022 != 0 && mode&fs.ModeSticky == 0 {
 			return fmt.Errorf("%s is reached through %s, which group or others may write "+
-				"to (mode %v), who may put a file of their own in its place", path, dir,
-				mode&(fs.ModeDir|fs.ModePerm))
+				"to (mode %v), putting a file of their own in its place; run chmod go-w on "+
+				"that folder", path, dir, mode&(fs.ModeDir|fs.ModePerm))
 		}
 		if uid := ownerOf(fi); uid != me && uid != 0 && uid >= 0 {
 			return fmt.Errorf("%s is reached through %s, which belongs to user %d, not to "+
-				"this user (%d) or root, who may put a file of their own in its place",
-				path, dir, uid, me)
+				"this user (%d) or root, who may put a file of their own in its place; keep "+
+				"it in a folder of this user's or root's", path, dir, uid, me)
 		}
 	}
 	return nil
@@ -138,25 +137,26 @@ func othersMayChangeIn(dir string) error {
 	return nil
 }
 
-// anyoneMayWrite returns why anyone on the machine could change what path holds, or nil:
-// path, or the file a link at it leads to, may be written by others, or a folder the
-// way passes through, one that holds a link on it included, may be, without the sticky
-// bit. What is not there is no one's to write.
-func anyoneMayWrite(path string) error {
+// WritableByAnyone returns why anyone on the machine could change what path holds, or
+// nil: path, or the file a link at it leads to, may be written by others, or a folder
+// the way passes through, one that holds a link on it included, may be, without the
+// sticky bit. What is not there is no one's to write. The gateway refuses a config or
+// users file of which it says so.
+func WritableByAnyone(path string) error {
 	real, folders, err := pathOf(path, -1)
 	if err != nil || real == "" {
 		return err
 	}
 	if fi, err := os.Stat(real); err == nil && fi.Mode().Perm()&0o002 != 0 {
-		return fmt.Errorf("%s may be written by anyone (mode %v); run chmod o-w on it",
-			path, fi.Mode().Perm())
+		return fmt.Errorf("%s may be written by anyone (mode %v); run chmod 600 on it, or "+
+			"640 when its group is the gateway's alone", path, fi.Mode().Perm())
 	}
 	for _, dir := range folders {
 		fi, err := os.Stat(dir)
 		if err == nil && fi.Mode().Perm()&0o002 != 0 && fi.Mode()&fs.ModeSticky == 0 {
 			return fmt.Errorf("%s is reached through %s, which anyone may write to (mode "+
-				"%v), and so put a file of their own in its place; run chmod o-w on it",
-				path, dir, fi.Mode()&(fs.ModeDir|fs.ModePerm))
+				"%v), and so put a file of their own in its place; run chmod o-w on that "+
+				"folder", path, dir, fi.Mode()&(fs.ModeDir|fs.ModePerm))
 		}
 	}
 	return nil
@@ -168,14 +168,14 @@ func anyoneMayWrite(path string) error {
 func openToAnyone(cfg *config.Config) []error {
 	var out []error
 	if cfg.File != "" {
-		if err := anyoneMayWrite(cfg.File); err != nil {
-			out = append(out, &config.Error{File: cfg.File, Err: fmt.Errorf("%w: anyone "+
-				"could rewrite every rule of the gateway", err)})
+		if err := WritableByAnyone(cfg.File); err != nil {
+			out = append(out, &config.Error{File: cfg.File, Err: fmt.Errorf("anyone "+
+				"could rewrite every rule of the gateway: %w", err)})
 		}
 	}
-	if err := anyoneMayWrite(cfg.Users.File); err != nil {
-		out = append(out, cfg.Errorf("users.file", fmt.Errorf("%w: anyone could add "+
-			"themselves as a user", err)))
+	if err := WritableByAnyone(cfg.Users.File); err != nil {
+		out = append(out, cfg.Errorf("users.file", fmt.Errorf("anyone could add "+
+			"themselves as a user: %w", err)))
 	}
 	return out
 }

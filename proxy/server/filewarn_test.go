@@ -35,17 +35,19 @@ func TestFilesOthersMayChange(t *testing.T) {
 		{"config its group may write", func(t *testing.T, dir, path string) string {
 			chmod(t, path, 0o660)
 			return ""
-		}, "gateway.yaml: " + "%DIR%/gateway.yaml may be written by group or others " +
-			"(mode -rw-rw----), who may change it, and with it every rule of the gateway"},
+		}, "gateway.yaml: someone else could rewrite every rule of the gateway: " +
+			"%DIR%/gateway.yaml may be written by group or others (mode -rw-rw----); run " +
+			"chmod go-w on it"},
 		{"config of another user", func(t *testing.T, dir, path string) string {
 			chown(t, path, other)
 			return ""
-		}, "gateway.yaml: %DIR%/gateway.yaml belongs to user 65534"},
+		}, "gateway.yaml: someone else could rewrite every rule of the gateway: " +
+			"%DIR%/gateway.yaml belongs to user 65534, not to this user (0) or root; chown it"},
 		{"users file of another user", func(t *testing.T, dir, path string) string {
 			chown(t, filepath.Join(dir, "users.yaml"), other)
 			return ""
-		}, ":3: users.file: %DIR%/users.yaml belongs to user 65534, not to this user (0) " +
-			"or root, who may change it, and add themselves as a user"},
+		}, ":3: users.file: someone else could add themselves as a user: %DIR%/users.yaml " +
+			"belongs to user 65534, not to this user (0) or root; chown it"},
 		{"users file through a link into a folder its group may write", func(t *testing.T,
 			dir, path string) string {
 			open := filepath.Join(dir, "open")
@@ -59,8 +61,10 @@ func TestFilesOthersMayChange(t *testing.T) {
 				t.Fatal(err)
 			}
 			return ""
-		}, "users.file: %DIR%/users.yaml is reached through %DIR%/open, which group or " +
-			"others may write to (mode drwxrwxr-x), who may put a file of their own in its place"},
+		}, "users.file: someone else could add themselves as a user: %DIR%/users.yaml is " +
+			"reached through %DIR%/open, which group or others may write to (mode " +
+			"drwxrwxr-x), putting a file of their own in its place; run chmod go-w on that " +
+			"folder"},
 		{"users file in a sticky folder", func(t *testing.T, dir, path string) string {
 			sticky := filepath.Join(dir, "sticky")
 			os.Mkdir(sticky, 0o755)
@@ -78,22 +82,24 @@ func TestFilesOthersMayChange(t *testing.T) {
 			write(t, filepath.Join(theirs, "extra.css"), 0o644)
 			chown(t, theirs, other)
 			return "pages:\n  stylesheet: theirs/extra.css\n"
-		}, "pages.stylesheet: %DIR%/theirs/extra.css is reached through %DIR%/theirs, which " +
-			"belongs to user 65534"},
+		}, "pages.stylesheet: someone else could change the sign-in page: " +
+			"%DIR%/theirs/extra.css is reached through %DIR%/theirs, which belongs to user " +
+			"65534"},
 		{"a template others may write", func(t *testing.T, dir, path string) string {
 			tpl := filepath.Join(dir, "templates")
 			os.Mkdir(tpl, 0o755)
 			write(t, filepath.Join(tpl, "login.html"), 0o664)
 			return "pages:\n  templates: templates\n"
-		}, "pages.templates: %DIR%/templates/login.html may be written by group or others " +
-			"(mode -rw-rw-r--), who may change it, and change the sign-in page, reading " +
-			"the passwords typed into it"},
+		}, "pages.templates: someone else could change the sign-in page and read the " +
+			"passwords typed into it: %DIR%/templates/login.html may be written by group or " +
+			"others (mode -rw-rw-r--); run chmod go-w on it"},
 		{"assertion key of another user", func(t *testing.T, dir, path string) string {
 			key := filepath.Join(dir, "key.pem")
 			write(t, key, 0o600)
 			chown(t, key, other)
 			return "assertion:\n  key_file: key.pem\n"
-		}, "assertion.key_file: %DIR%/key.pem belongs to user 65534"},
+		}, "assertion.key_file: someone else could sign assertions apps believe: " +
+			"%DIR%/key.pem belongs to user 65534"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeConfig(t, "http://127.0.0.1:9")
@@ -159,12 +165,13 @@ func TestFilesOpenToAnyoneRefused(t *testing.T) {
 	}{
 		{"users file", func(t *testing.T, dir, path string) {
 			chmod(t, filepath.Join(dir, "users.yaml"), 0o606)
-		}, ":3: users.file: %DIR%/users.yaml may be written by anyone (mode -rw----rw-); " +
-			"run chmod o-w on it: anyone could add themselves as a user"},
+		}, ":3: users.file: anyone could add themselves as a user: %DIR%/users.yaml may be " +
+			"written by anyone (mode -rw----rw-); run chmod 600 on it, or 640 when its group " +
+			"is the gateway's alone"},
 		{"config", func(t *testing.T, dir, path string) { chmod(t, path, 0o602) },
-			"%DIR%/gateway.yaml: %DIR%/gateway.yaml may be written by anyone (mode " +
-				"-rw-----w-); run chmod o-w on it: anyone could rewrite every rule of the " +
-				"gateway"},
+			"%DIR%/gateway.yaml: anyone could rewrite every rule of the gateway: " +
+				"%DIR%/gateway.yaml may be written by anyone (mode -rw-----w-); run chmod " +
+				"600 on it"},
 		{"users file in an open folder", func(t *testing.T, dir, path string) {
 			open := filepath.Join(dir, "open")
 			os.Mkdir(open, 0o700)
@@ -174,9 +181,9 @@ func TestFilesOpenToAnyoneRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			replace(t, path, "file: users.yaml", "file: open/users.yaml")
-		}, ":3: users.file: %DIR%/open/users.yaml is reached through %DIR%/open, which " +
-			"anyone may write to (mode drwxrwxrwx), and so put a file of their own in its " +
-			"place"},
+		}, ":3: users.file: anyone could add themselves as a user: %DIR%/open/users.yaml is " +
+			"reached through %DIR%/open, which anyone may write to (mode drwxrwxrwx), and " +
+			"so put a file of their own in its place; run chmod o-w on that folder"},
 		// the link in the middle of a chain sits in a folder anyone may write: neither
 		// the folder of the path as named nor that of the file it ends at is open
 		{"a link on the way in an open folder", func(t *testing.T, dir, path string) {
@@ -189,8 +196,8 @@ func TestFilesOpenToAnyoneRefused(t *testing.T) {
 			}
 			os.Symlink(real, filepath.Join(open, "l2"))
 			os.Symlink(filepath.Join(open, "l2"), filepath.Join(dir, "users.yaml"))
-		}, ":3: users.file: %DIR%/users.yaml is reached through %DIR%/open, which anyone " +
-			"may write to (mode drwxrwxrwx)"},
+		}, ":3: users.file: anyone could add themselves as a user: %DIR%/users.yaml is " +
+			"reached through %DIR%/open, which anyone may write to (mode drwxrwxrwx)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeConfig(t, "http://127.0.0.1:9")
@@ -232,6 +239,19 @@ func TestFilesOpenToAnyoneRefused(t *testing.T) {
 	if c := trySignIn(base, "zed", "zed-pw"); c == http.StatusSeeOther {
 		t.Error("a user added to a users file anyone may write signed in")
 	}
+	// put right by its mode alone, it is read: its mode is part of what is watched
+	chmod(t, users, 0o600)
+	deadline = time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "users file reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the users file put right was not read; log:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if c := trySignIn(base, "zed", "zed-pw"); c != http.StatusSeeOther {
+		t.Errorf("zed, in the users file put right: %d, want 303", c)
+	}
+	chmod(t, users, 0o606)
 	text, _ := os.ReadFile(path)
 	os.WriteFile(path, []byte(strings.Replace(string(text), "public: [/public/]",
 		"public: [/public/, /open/]", 1)), 0o600)

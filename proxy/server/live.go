@@ -110,8 +110,8 @@ func (g *gateway) build(cfg *config.Config) (*proxy.Handler, error) {
 		// it was judged with the config; what anyone came to be able to write since is
 		// not read
 		users.Refuse(func(path string) error {
-			if err := anyoneMayWrite(path); err != nil {
-				return fmt.Errorf("%w: anyone could add themselves as a user", err)
+			if err := WritableByAnyone(path); err != nil {
+				return fmt.Errorf("anyone could add themselves as a user: %w", err)
 			}
 			return nil
 		})

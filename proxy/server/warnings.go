@@ -59,6 +59,24 @@ func secretWarnings(cfg *config.Config) []error {
 	return out
 }
 
+// usersFileDoubt returns the first of userWarnings' doubts about the users file at path
+// itself: someone else could change it, or others may read it. One that anyone may
+// write is refused, which says so alone.
+func usersFileDoubt(path string) error {
+	if WritableByAnyone(path) != nil {
+		return nil
+	}
+	if err := othersMayChange(path); err != nil {
+		return fmt.Errorf("someone else could add themselves as a user: %w", err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o004 != 0 {
+		return fmt.Errorf("%s may be read by others (mode %v), and holds password hashes "+
+			"and one-time-code secrets; chmod 600 it, or 640 when its group is the "+
+			"gateway's alone", path, fi.Mode().Perm())
+	}
+	return nil
+}
+
 // knownMethods are the methods HTTP (RFC 9110, RFC 5789) and WebDAV with its extensions
 // (RFC 4918, 3253, 3744, 4791, 5323) define, and PURGE, which caches take.
 var knownMethods = []string{"get", "head", "post", "put", "delete", "connect", "options",
@@ -133,15 +151,8 @@ func userWarnings(cfg *config.Config) []error {
 	}
 	// it holds password hashes and one-time-code secrets; whoever may change it may
 	// make themselves an admin
-	if err := othersMayChange(cfg.Users.File); err != nil {
-		out = append(out, cfg.Errorf("users.file", fmt.Errorf("%w, and add themselves "+
-			"as a user; it should be the gateway's user's or root's, mode 600, or 640 "+
-			"when its group is the gateway's alone", err)))
-	} else if fi, err := os.Stat(cfg.Users.File); err == nil && fi.Mode().Perm()&0o004 != 0 {
-		out = append(out, cfg.Errorf("users.file", fmt.Errorf("%s may be read by "+
-			"others (mode %v), and holds password hashes and one-time-code secrets; "+
-			"chmod 600 it, or 640 when its group is the gateway's alone",
-			cfg.Users.File, fi.Mode().Perm())))
+	if err := usersFileDoubt(cfg.Users.File); err != nil {
+		out = append(out, cfg.Errorf("users.file", err))
 	}
 	for i, rt := range cfg.Routes {
 		for j, name := range rt.Allow.Users {
