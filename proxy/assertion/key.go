@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // KeyFile is the name, under the state directory, of the key Open generates when no key
@@ -54,7 +55,8 @@ func Open(keyFile, stateDir string) (*Signer, error) {
 // readKey reads and parses the key at path. It checks the mode of the file it opened,
 // not of the path, so that the file cannot be swapped between the check and the read.
 func readKey(path string) (ed25519.PrivateKey, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: a FIFO put there opens at once, to be refused below, not waited on
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("reading assertion key: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -242,6 +243,14 @@ func TestOpenErrors(t *testing.T) {
 	}
 	if _, err := assertion.Open("", ""); err == nil {
 		t.Error("Open with neither key file nor state directory succeeded")
+	}
+	// a pipe no one writes to is refused at once, not waited on
+	pipe := filepath.Join(t.TempDir(), "pipe.pem")
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := assertion.Open(pipe, ""); !errors.Is(err, assertion.ErrMalformedKey) {
+		t.Errorf("a pipe as key file: %v, want ErrMalformedKey", err)
 	}
 }
 

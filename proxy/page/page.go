@@ -14,6 +14,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 )
 
 //go:embed templates/*.html
@@ -66,7 +67,14 @@ func NewRenderer(b Brand) (*Renderer, error) {
 		}
 	}
 	if b.Templates != "" {
-		files, err := filepath.Glob(filepath.Join(b.Templates, "*.html"))
+		// read by name, not by pattern: a folder named with [ or * is that folder
+		entries, err := os.ReadDir(b.Templates)
+		var files []string
+		for _, e := range entries {
+			if !e.IsDir() && strings.HasSuffix(e.Name(), ".html") {
+				files = append(files, filepath.Join(b.Templates, e.Name()))
+			}
+		}
 		if err != nil || len(files) == 0 {
 			return nil, fmt.Errorf("templates folder %s holds no .html file", b.Templates)
 		}
