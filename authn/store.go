@@ -9,7 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"slices"
@@ -117,10 +117,18 @@ func (s *FileStore) Len() int { return len(s.snap.Load().users) }
 func (s *FileStore) Path() string { return s.path }
 
 // Reload reads the users file again. On error the previous users stay in place.
-func (s *FileStore) Reload() error {
+func (s *FileStore) Reload() error { return s.reloadAs(nil) }
+
+// errChangedMeanwhile says that the file read was not the version expected: it changed
+// since it was last looked at, and is to be looked at again.
+var errChangedMeanwhile = errors.New("users file changed while it was read")
+
+// reloadAs is Reload, of the version of the file stamped expect when it is not nil: a
+// file read otherwise is left unread, with errChangedMeanwhile.
+func (s *FileStore) reloadAs(expect *fileStamp) error {
 	s.reload.Lock()
 	old := s.snap.Load()
-	changed, f, err := s.reloadLocked()
+	changed, f, err := s.reloadLocked(expect)
 	fresh := err == nil && (old == nil || old.good != s.snap.Load().good)
 	after := s.onReload
 	s.reload.Unlock()
@@ -147,8 +155,14 @@ func (s *FileStore) ReloadWhenStill() error {
 	for err == nil {
 		time.Sleep(watch.DefaultSettle)
 		again, againMod, aerr := look()
-		if aerr != nil || again == stamp && againMod.Equal(mod) {
+		if aerr != nil {
 			break
+		}
+		// the version that held still is read, or none if it changed since
+		if again == stamp && againMod.Equal(mod) {
+			if err := s.reloadAs(&again); !errors.Is(err, errChangedMeanwhile) {
+				return err
+			}
 		}
 		stamp, mod = again, againMod
 	}
@@ -157,10 +171,17 @@ func (s *FileStore) ReloadWhenStill() error {
 
 // reloadLocked is Reload under s.reload. It returns the users the new version ended, and
 // the function to tell.
-func (s *FileStore) reloadLocked() (changed []string, f func([]string), err error) {
-	stamp, err := stampOf(s.path)
+func (s *FileStore) reloadLocked(expect *fileStamp) (changed []string, f func([]string),
+	err error) {
+	// the bytes stamped are the bytes read: what was judged to hold still is what is
+	// taken
+	data, fi, err := readUsersBytes(s.path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading users file: %w", err)
+		return nil, nil, err
+	}
+	stamp := stampBytes(fi, data)
+	if expect != nil && stamp != *expect {
+		return nil, nil, errChangedMeanwhile
 	}
 	old := s.snap.Load()
 	var users map[string]*User
@@ -168,7 +189,7 @@ func (s *FileStore) reloadLocked() (changed []string, f func([]string), err erro
 		err = s.refuse(s.path)
 	}
 	if err == nil {
-		users, err = ReadUsersFile(s.path)
+		users, err = usersFrom(data, s.path, false)
 	}
 	var ds []password.Hash
 	if err == nil {
@@ -263,7 +284,12 @@ func (s *FileStore) check(w *watchState) {
 			"users", s.Len())
 		return
 	}
-	if err := s.Reload(); err != nil {
+	// the version judged ready, not one written since, which the next check judges
+	err = s.reloadAs(&stamp)
+	if errors.Is(err, errChangedMeanwhile) {
+		return
+	}
+	if err != nil {
 		s.log.Error("users file rejected, keeping the last good version",
 			"file", s.path, "error", err)
 		return
@@ -286,34 +312,24 @@ func (s *FileStore) restored(stamp fileStamp) bool {
 	return true
 }
 
-// stampOf returns the digest of the file at path. A file that is not a regular file (a
-// pipe would stall the read, a device never end it) or is larger than MaxUsersFile is
-// refused from its status, unread.
+// stampOf returns the digest of the file at path (see stampBytes). A file that is not a
+// regular file, or is larger than MaxUsersFile, is refused (see readUsersBytes).
 func stampOf(path string) (fileStamp, error) {
-	fi, err := os.Stat(path)
+	data, fi, err := readUsersBytes(path)
 	if err != nil {
 		return fileStamp{}, err
 	}
-	if err := usable(fi); err != nil {
-		return fileStamp{}, err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return fileStamp{}, err
-	}
-	defer f.Close()
+	return stampBytes(fi, data), nil
+}
+
+// stampBytes returns the digest of data, a file's content, and of the mode and owner
+// fi gives it: a file the gateway refused for them is read again once they are put
+// right, and one opened to others is judged again.
+func stampBytes(fi fs.FileInfo, data []byte) fileStamp {
 	h := sha256.New()
-	// the mode and owner too: a file the gateway refused for them is read again once
-	// they are put right, and one opened to others is judged again
 	fmt.Fprintf(h, "%o %d\n", fi.Mode(), ownerOf(fi))
-	n, err := io.Copy(h, io.LimitReader(f, MaxUsersFile+1))
-	if err != nil {
-		return fileStamp{}, err
-	}
-	if n > MaxUsersFile {
-		return fileStamp{}, errTooLarge
-	}
-	return fileStamp(h.Sum(nil)), nil
+	h.Write(data)
+	return fileStamp(h.Sum(nil))
 }
 
 // errTooLarge refuses a users file over MaxUsersFile.

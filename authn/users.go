@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"slices"
@@ -124,25 +125,41 @@ func ReadUsersFileAll(path string) (map[string]*User, error) {
 
 // readUsersFile is ReadUsersFile, or with all ReadUsersFileAll.
 func readUsersFile(path string, all bool) (map[string]*User, error) {
+	data, _, err := readUsersBytes(path)
+	if err != nil {
+		return nil, err
+	}
+	return usersFrom(data, path, all)
+}
+
+// readUsersBytes returns what the users file at path holds, and its status. A file
+// that is not a regular file (a pipe would stall the read, a device never end it) or
+// is larger than MaxUsersFile is refused, from its status where it can be.
+func readUsersBytes(path string) ([]byte, fs.FileInfo, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading users file: %w", err)
+		return nil, nil, fmt.Errorf("reading users file: %w", err)
 	}
 	if err := usable(fi); err != nil {
-		return nil, &FileError{File: path, Err: err}
+		return nil, nil, &FileError{File: path, Err: err}
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading users file: %w", err)
+		return nil, nil, fmt.Errorf("reading users file: %w", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxUsersFile+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading users file: %w", err)
+		return nil, nil, fmt.Errorf("reading users file: %w", err)
 	}
 	if len(data) > MaxUsersFile {
-		return nil, &FileError{File: path, Err: errTooLarge}
+		return nil, nil, &FileError{File: path, Err: errTooLarge}
 	}
+	return data, fi, nil
+}
+
+// usersFrom parses data, the users file at path, as readUsersFile does.
+func usersFrom(data []byte, path string, all bool) (map[string]*User, error) {
 	users, problems := parseUsers(data, path, all)
 	switch {
 	case len(problems) == 0:

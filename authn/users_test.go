@@ -591,6 +591,33 @@ func TestReloadWhenStillWaitsForTheWholeFile(t *testing.T) {
 	}
 }
 
+// TestReloadReadsTheVersionJudged: a reload of the version a look judged to hold still
+// reads that version or none: a file written again since is left for the next look,
+// the users in place kept, so that the bytes taken are the bytes judged.
+func TestReloadReadsTheVersionJudged(t *testing.T) {
+	h := hash(t, "pw")
+	whole := "users:\n  alice:\n    password: \"" + h + "\"\n  bob:\n    password: \"" +
+		h + "\"\n"
+	s, path := writeStore(t, whole)
+	judged, err := stampOf(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(path, []byte(whole[:strings.Index(whole, "  bob:")]), 0o600) // half
+	if err := s.reloadAs(&judged); !errors.Is(err, errChangedMeanwhile) {
+		t.Errorf("reload of the version judged, the file since cut: %v, want "+
+			"errChangedMeanwhile", err)
+	}
+	if s.Lookup("bob") == nil {
+		t.Error("bob is gone: the half written since was read")
+	}
+	half, _ := stampOf(path)
+	if err := s.reloadAs(&half); err != nil || s.Lookup("bob") != nil {
+		t.Errorf("reload of the version now there: %v, bob %v; want it read",
+			err, s.Lookup("bob") != nil)
+	}
+}
+
 // TestWatchReadsAFileThatNeverHoldsStill: a file seen changed at every check is read,
 // once it has changed for maxChurn, in a moment it holds still, so that a script that
 // changes passwords without pause cannot keep an old one working.
