@@ -68,7 +68,8 @@ func readOrCreateSecret(path string, lg *slog.Logger) (secret []byte, created bo
 }
 
 // readSecret reads the generated secret at path; an error wrapping fs.ErrNotExist
-// says there is none.
+// says there is none. With lg nil it changes nothing, as check must not: a secret
+// others may read is not tightened then.
 func readSecret(path string, lg *slog.Logger) ([]byte, error) {
 	// O_NONBLOCK: a FIFO put there opens at once, to be refused below, not waited on
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
@@ -92,7 +93,7 @@ func readSecret(path string, lg *slog.Logger) ([]byte, error) {
 		return nil, fmt.Errorf("session secret %s belongs to user %d, not to the user the "+
 			"gateway runs as (%d) or root, who could read and replace it", path, uid, me)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
+	if fi.Mode().Perm()&0o077 != 0 && lg != nil {
 		// A secret others can read is a secret no longer: tighten it, and say so.
 		if err := f.Chmod(0o600); err != nil {
 			return nil, fmt.Errorf("tightening session secret: %w", err)
@@ -104,8 +105,13 @@ func readSecret(path string, lg *slog.Logger) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading session secret: %w", err)
 	}
+	if len(data) > maxSecretFile {
+		return nil, fmt.Errorf("session secret %s holds more than %d bytes, far more than "+
+			"the gateway writes there, and does not hold a secret the gateway made; remove "+
+			"it to have a new one made, which signs everyone out", path, maxSecretFile)
+	}
 	s := strings.TrimSpace(string(data))
-	if len(data) > maxSecretFile || !generatedSecret(s) {
+	if !generatedSecret(s) {
 		return nil, fmt.Errorf("session secret %s does not hold a secret the gateway "+
 			"made: 64 or more hex digits, not a run of a few; remove it to have a new "+
 			"one made, which signs everyone out", path)

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -115,6 +116,12 @@ func preflight(cfg *config.Config) []error {
 		out = append(out, cfg.Errorf("state_dir", err))
 	} else if err := checkStateDirFiles(real); err != nil {
 		out = append(out, cfg.Errorf("state_dir", err))
+	} else if len(cfg.Session.Secrets) == 0 {
+		// the generated secret, as the start would read it
+		_, err := readSecret(filepath.Join(real, secretFile), nil)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			out = append(out, cfg.Errorf("state_dir", err))
+		}
 	}
 	switch cfg.TLS.Mode {
 	case "files":

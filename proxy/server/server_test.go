@@ -150,6 +150,15 @@ func TestGeneratedSecretOnlyAsMade(t *testing.T) {
 			}
 		})
 	}
+	// check finds what the start would refuse
+	path := writeConfig(t, "http://127.0.0.1:9")
+	data := filepath.Join(filepath.Dir(path), "data")
+	os.Mkdir(data, 0o700)
+	os.WriteFile(filepath.Join(data, secretFile), []byte(strings.Repeat(good, 100)), 0o600)
+	if _, err := Check(path); err == nil ||
+		!strings.Contains(err.Error(), "does not hold a secret the gateway made") {
+		t.Errorf("check of a secret file the start refuses: %v", err)
+	}
 	// the file a link led to keeps its mode: nothing was done through the link
 	dir := t.TempDir()
 	other := filepath.Join(dir, "other")

@@ -144,7 +144,7 @@ func followLinks(what, abs string, me int, visit func(dir string)) (string, erro
 		case errors.Is(err, fs.ErrNotExist):
 			return filepath.Join(append([]string{next}, todo...)...), nil
 		case err != nil:
-			return "", fmt.Errorf("checking state_dir: %w", err)
+			return "", fmt.Errorf("checking %s: %w", what, err)
 		case fi.Mode()&fs.ModeSymlink == 0:
 			cur = next
 			continue
@@ -159,7 +159,7 @@ func followLinks(what, abs string, me int, visit func(dir string)) (string, erro
 		}
 		target, err := os.Readlink(next)
 		if err != nil {
-			return "", fmt.Errorf("checking state_dir: %w", err)
+			return "", fmt.Errorf("checking %s: %w", what, err)
 		}
 		if filepath.IsAbs(target) {
 			cur = sep
