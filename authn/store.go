@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -312,24 +313,51 @@ func (s *FileStore) restored(stamp fileStamp) bool {
 	return true
 }
 
-// stampOf returns the digest of the file at path (see stampBytes). A file that is not a
-// regular file, or is larger than MaxUsersFile, is refused (see readUsersBytes).
+// stampOf returns the digest of the file at path, as stampBytes gives it, read as it
+// comes rather than held whole: the watcher looks every few seconds. A file that is
+// not a regular file (a pipe would stall the read, a device never end it) or is larger
+// than MaxUsersFile is refused from its status, unread.
 func stampOf(path string) (fileStamp, error) {
-	data, fi, err := readUsersBytes(path)
+	fi, err := os.Stat(path)
 	if err != nil {
 		return fileStamp{}, err
 	}
-	return stampBytes(fi, data), nil
+	if err := usable(fi); err != nil {
+		return fileStamp{}, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fileStamp{}, err
+	}
+	defer f.Close()
+	h := stampHash(fi)
+	n, err := io.Copy(h, io.LimitReader(f, MaxUsersFile+1))
+	if err != nil {
+		return fileStamp{}, err
+	}
+	if n > MaxUsersFile {
+		return fileStamp{}, errTooLarge
+	}
+	return fileStamp(h.Sum(nil)), nil
 }
 
 // stampBytes returns the digest of data, a file's content, and of the mode and owner
 // fi gives it: a file the gateway refused for them is read again once they are put
 // right, and one opened to others is judged again.
 func stampBytes(fi fs.FileInfo, data []byte) fileStamp {
-	h := sha256.New()
-	fmt.Fprintf(h, "%o %d\n", fi.Mode(), ownerOf(fi))
+	h := stampHash(fi)
 	h.Write(data)
 	return fileStamp(h.Sum(nil))
+}
+
+// stampHash returns the hash of a stamp, fed fi's mode and owner, for the content.
+func stampHash(fi fs.FileInfo) interface {
+	io.Writer
+	Sum([]byte) []byte
+} {
+	h := sha256.New()
+	fmt.Fprintf(h, "%o %d\n", fi.Mode(), ownerOf(fi))
+	return h
 }
 
 // errTooLarge refuses a users file over MaxUsersFile.
