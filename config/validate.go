@@ -53,7 +53,8 @@ type validator struct {
 	problems *[]*Error
 }
 
-// keep returns err, or, when v collects problems, records it and returns nil.
+// keep records err among the problems v collects, as validate's validator does, so
+// that the check goes on to its next part; a validator that collects none returns err.
 func (v validator) keep(err error) error {
 	if v.problems == nil || err == nil {
 		return err
@@ -127,9 +128,7 @@ func isPort(port string, low uint64) bool {
 func (v validator) trustedProxies(c *Config) error {
 	for i, s := range c.TrustedProxies {
 		if _, err := parseProxy(s); err != nil {
-			if err := v.keep(v.fail(fmt.Sprintf("trusted_proxies[%d]", i), err)); err != nil {
-				return err
-			}
+			v.keep(v.fail(fmt.Sprintf("trusted_proxies[%d]", i), err))
 		}
 	}
 	return nil
@@ -173,10 +172,7 @@ func parseProxy(s string) (netip.Prefix, error) {
 func (v validator) redirectHosts(c *Config) error {
 	for i, s := range c.AllowedRedirectHosts {
 		if err := checkRedirectHost(strings.ToLower(s)); err != nil {
-			key := fmt.Sprintf("allowed_redirect_hosts[%d]", i)
-			if err := v.keep(v.fail(key, err)); err != nil {
-				return err
-			}
+			v.keep(v.fail(fmt.Sprintf("allowed_redirect_hosts[%d]", i), err))
 		}
 	}
 	return nil
@@ -743,11 +739,8 @@ func (v validator) log(c *Config) error {
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		err := v.fail("log.level", fmt.Errorf("log level must be one of debug, info, warn, "+
-			"error, not %q", c.Log.Level))
-		if err := v.keep(err); err != nil {
-			return err
-		}
+		v.keep(v.fail("log.level", fmt.Errorf("log level must be one of debug, info, warn, "+
+			"error, not %q", c.Log.Level)))
 	}
 	switch c.Log.Format {
 	case "text", "json":
