@@ -546,23 +546,24 @@ func TestStateDirWarnings(t *testing.T) {
 // the user and the hash's parameters but nothing of the hash itself.
 func TestSlowHashWarning(t *testing.T) {
 	path, users, cheap := configAndHash(t)
-	// 64 MiB, two passes: tens of milliseconds on any machine
-	slow, err := password.Generate("pw", password.Argon2Params{Memory: 64 << 10, Time: 2,
+	// 128 MiB, three passes: well over 50 ms on any machine, where the cheap hash takes
+	// far less even on a busy one
+	slow, err := password.Generate("pw", password.Argon2Params{Memory: 128 << 10, Time: 3,
 		Threads: 1, SaltLen: 16, KeyLen: 32})
 	if err != nil {
 		t.Fatal(err)
 	}
-	const kind = "$argon2id$v=19$m=65536,t=2,p=1"
+	const kind = "$argon2id$v=19$m=131072,t=3,p=1"
 	tests := []struct {
 		name, users, page string
 		warn              bool
 	}{
-		{"cheap hashes", "  alice:\n    password: " + cheap + "\n", "30ms", false},
+		{"cheap hashes", "  alice:\n    password: " + cheap + "\n", "300ms", false},
 		{"slow hash, default page", "  alice:\n    password: " + slow + "\n", "", false},
 		{"slow hash, short page", "  alice:\n    password: " + cheap + "\n  bob:\n" +
-			"    password: " + slow + "\n", "30ms", true},
+			"    password: " + slow + "\n", "300ms", true},
 		{"slow hash of a disabled user", "  alice:\n    password: " + cheap + "\n" +
-			"  bob:\n    password: " + slow + "\n    disabled: true\n", "30ms", false},
+			"  bob:\n    password: " + slow + "\n    disabled: true\n", "300ms", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -582,7 +583,7 @@ func TestSlowHashWarning(t *testing.T) {
 			case tt.warn && (len(got) != 1 ||
 				!strings.HasPrefix(got[0], path+":7: timeouts.page: a password check "+
 					"against a hash like bob's ("+kind+") took ") ||
-				!strings.Contains(got[0], "waits at most 20ms") ||
+				!strings.Contains(got[0], "waits at most 200ms") ||
 				strings.Contains(got[0], slow[len(kind):])):
 				t.Errorf("got %q, want one warning of bob's hash at timeouts.page", got)
 			}
