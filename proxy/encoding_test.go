@@ -86,3 +86,56 @@ func TestAcceptEncodingPassedAsSent(t *testing.T) {
 		})
 	}
 }
+
+// TestContentTypePassedAsSent: an answer reaches the client with the Content-Type the
+// upstream gave it, and with none when it gave none, signed in or not. Go's server
+// would otherwise guess a type from the first bytes, and could call text/html what the
+// app sent untyped.
+func TestContentTypePassedAsSent(t *testing.T) {
+	const page = "<html><script>alert(1)</script></html>"
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ct := r.URL.Query()["type"]; len(ct) > 0 {
+			w.Header()["Content-Type"] = ct
+		} else {
+			w.Header()["Content-Type"] = nil // the upstream's own server guesses none
+		}
+		io.WriteString(w, page)
+	}))
+	t.Cleanup(up.Close)
+	e := newEnvFromYAML(t, nil, t.TempDir(), fmt.Sprintf("session:\n  secrets: [%q]\n",
+		secret)+"routes:\n  - upstream: \""+up.URL+"\"\n    public: [/open/]\n")
+	alice := e.session("alice", alicePass)
+
+	for _, tt := range []struct {
+		name, path, cookie string
+		want               []string
+	}{
+		{"untyped", "/page", alice, nil},
+		{"untyped public", "/open/page", "", nil},
+		{"untyped public signed in", "/open/page", alice, nil},
+		{"typed", "/page?type=application/octet-stream", alice,
+			[]string{"application/octet-stream"}},
+		{"typed public", "/open/page?type=text/plain", "", []string{"text/plain"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", e.gw.URL+tt.path, nil)
+			if tt.cookie != "" {
+				req.Header.Set("Cookie", "gateway_session="+tt.cookie)
+			}
+			res, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK || string(body) != page {
+				t.Fatalf("status %d, body %q; want 200 and the upstream's page",
+					res.StatusCode, body)
+			}
+			if got := res.Header.Values("Content-Type"); strings.Join(got, "|") !=
+				strings.Join(tt.want, "|") {
+				t.Errorf("client got Content-Type %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -1480,6 +1480,11 @@ func (h *Handler) relayed(resp *http.Response) error {
 	if st != nil && st.preflight {
 		preflightAnswer(resp)
 	}
+	if _, typed := resp.Header["Content-Type"]; !typed && st != nil && st.sw != nil {
+		// An answer the app sent untyped goes on untyped: the server would otherwise
+		// guess a type from its first bytes, and might call it text/html.
+		st.sw.Header()["Content-Type"] = nil
+	}
 	if st != nil && (st.user != nil || st.sw != nil && st.sw.setsCookie()) {
 		keepPrivate(resp.Header, resp.Trailer)
 		st.private = true
