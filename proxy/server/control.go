@@ -79,14 +79,16 @@ func (a adminSessions) RevokeKey(ctx context.Context, key string) error {
 	return a.g.handler().Sessions().RevokeKey(ctx, key)
 }
 
-// revokeID ends the one session whose key starts with id, and returns its user.
-func revokeID(ctx context.Context, a sessionAdmin, id string) (string, error) {
+// revokeID ends the one session whose key starts with id, and returns its user and
+// its id as listings show it.
+func revokeID(ctx context.Context, a sessionAdmin, id string) (user, listed string,
+	err error) {
 	if len(id) < 8 {
-		return "", errors.New("session id must be at least 8 characters")
+		return "", "", errors.New("session id must be at least 8 characters")
 	}
 	list, err := a.List(ctx, "")
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	var match []session.Entry
 	for _, e := range list {
@@ -96,31 +98,40 @@ func revokeID(ctx context.Context, a sessionAdmin, id string) (string, error) {
 	}
 	switch len(match) {
 	case 0:
-		return "", fmt.Errorf("no session has an id starting with %s", id)
+		return "", "", fmt.Errorf("no session has an id starting with %s", id)
 	case 1:
-		return match[0].Session.User, a.RevokeKey(ctx, match[0].Key)
+		k := match[0].Key
+		return match[0].Session.User, k[:min(len(k), session.ListedIDLength)],
+			a.RevokeKey(ctx, k)
 	}
-	return "", fmt.Errorf("session id %s matches %d sessions; give more of it", id,
+	return "", "", fmt.Errorf("session id %s matches %d sessions; give more of it", id,
 		len(match))
 }
 
+// revoked is what a revoke ended: how many sessions of user, and, of a revoke by id,
+// the one session's id as listings show it.
+type revoked struct {
+	user, listed string
+	n            int
+}
+
 // revoke ends every session of user, or the one whose id starts with id, one of the two
-// given, and returns whose sessions they were and how many.
-func revoke(ctx context.Context, a sessionAdmin, user, id string) (string, int, error) {
+// given.
+func revoke(ctx context.Context, a sessionAdmin, user, id string) (revoked, error) {
 	switch {
 	case user != "" && id != "":
-		return "", 0, errors.New("give a user or an id, not both")
+		return revoked{}, errors.New("give a user or an id, not both")
 	case user != "":
 		n, err := a.Revoke(ctx, user)
-		return user, n, err
+		return revoked{user: user, n: n}, err
 	case id != "":
-		user, err := revokeID(ctx, a, id)
+		user, listed, err := revokeID(ctx, a, id)
 		if err != nil {
-			return "", 0, err
+			return revoked{}, err
 		}
-		return user, 1, nil
+		return revoked{user: user, listed: listed, n: 1}, nil
 	}
-	return "", 0, errors.New("give a user or an id")
+	return revoked{}, errors.New("give a user or an id")
 }
 
 // controlHandler serves the control socket. rereadUsers reads the users file at once.
@@ -147,13 +158,13 @@ func controlHandler(a sessionAdmin, configFile string, lg *slog.Logger,
 		if !ok {
 			return
 		}
-		user, n, err := revoke(r.Context(), a, q.Get("user"), q.Get("id"))
+		done, err := revoke(r.Context(), a, q.Get("user"), q.Get("id"))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		auditRevoke(lg, user, q.Get("id"), n)
-		json.NewEncoder(w).Encode(map[string]int{"revoked": n})
+		auditRevoke(lg, done)
+		json.NewEncoder(w).Encode(map[string]int{"revoked": done.n})
 	})
 	mux.HandleFunc("POST /users/reread", func(w http.ResponseWriter, r *http.Request) {
 		if err := rereadUsers("asked on the control socket"); err != nil {

@@ -135,7 +135,7 @@ func TestSessionsThroughControlSocket(t *testing.T) {
 				len(list[0].ID) != session.ListedIDLength {
 				t.Fatalf("listing: got %+v, want two sessions of alice from 127.0.0.1", list)
 			}
-			n, err := RevokeSessions(ctx, cfg, "", list[0].ID, nil)
+			n, err := RevokeSessions(ctx, cfg, "", list[0].ID[:8], nil)
 			if err != nil || n != 1 {
 				t.Fatalf("revoke by id: %d, %v; want 1", n, err)
 			}
@@ -158,6 +158,11 @@ func TestSessionsThroughControlSocket(t *testing.T) {
 				`user=alice`); got != 2 {
 				t.Errorf("gateway log: %d revoke records of alice, want 2; log:\n%s", got,
 					logs.String())
+			}
+			// the one by id names the session by its whole listed id, not the part given
+			if want := "user=alice session=" + list[0].ID + " count=1"; !strings.Contains(
+				logs.String(), want) {
+				t.Errorf("gateway log lacks %q:\n%s", want, logs.String())
 			}
 		})
 	}
@@ -423,7 +428,7 @@ func TestSessionsWithoutGateway(t *testing.T) {
 					list, err)
 			}
 			var audit strings.Builder
-			n, err := RevokeSessions(context.Background(), cfg, "", list[0].ID, &audit)
+			n, err := RevokeSessions(context.Background(), cfg, "", list[0].ID[:8], &audit)
 			if err != nil || n != 1 {
 				t.Fatalf("revoke by id without a gateway: %d, %v; want 1", n, err)
 			}
@@ -436,9 +441,9 @@ func TestSessionsWithoutGateway(t *testing.T) {
 			if err != nil || n != 1 {
 				t.Fatalf("revoke by user without a gateway: %d, %v; want 1", n, err)
 			}
-			// the revoke by id names whose session it was
+			// the revoke by id names whose session it was, by its whole listed id
 			for _, want := range []string{`msg="sessions revoked"`, "log=audit",
-				"user=alice id=" + list[0].ID, "count=1", "reason=revoke"} {
+				"user=alice session=" + list[0].ID + " ", "count=1", "reason=revoke"} {
 				if !strings.Contains(audit.String(), want) {
 					t.Errorf("audit records %q lack %s", audit.String(), want)
 				}

@@ -79,14 +79,14 @@ func RevokeSessions(ctx context.Context, cfg *config.Config, user, id string,
 		return 0, err
 	}
 	defer done()
-	user, n, err := revoke(ctx, a, user, id)
+	r, err := revoke(ctx, a, user, id)
 	if err != nil {
-		return n, err
+		return r.n, err
 	}
 	lg := cliLogger(cfg, log)
-	auditRevoke(lg, user, id, n)
+	auditRevoke(lg, r)
 	FlushLog(lg)
-	return n, nil
+	return r.n, nil
 }
 
 // RereadUsers asks the gateway running with cfg, if one does, to read its users file at
@@ -105,10 +105,15 @@ func RereadUsers(ctx context.Context, cfg *config.Config) (bool, error) {
 	return out.Read, nil
 }
 
-// auditRevoke writes the audit record of a revoke of n sessions by user or id.
-func auditRevoke(lg *slog.Logger, user, id string, n int) {
-	lg.Log(context.Background(), proxy.LevelAudit, "sessions revoked", "log", "audit",
-		"user", user, "id", id, "count", n, "reason", "revoke")
+// auditRevoke writes the audit record of a revoke. One of a single session names it by
+// its listed id, as the records of its sign-in and requests do.
+func auditRevoke(lg *slog.Logger, done revoked) {
+	attrs := []any{"log", "audit", "user", done.user}
+	if done.listed != "" {
+		attrs = append(attrs, "session", done.listed)
+	}
+	attrs = append(attrs, "count", done.n, "reason", "revoke")
+	lg.Log(context.Background(), proxy.LevelAudit, "sessions revoked", attrs...)
 }
 
 // cliLogger is the logger of a command that uses the store without a gateway: it writes
