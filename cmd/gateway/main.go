@@ -238,11 +238,11 @@ func readHash(stdin io.Reader, stderr io.Writer, cmd, name string) (string, erro
 	if err != nil {
 		return "", err
 	}
-	switch n := utf8.RuneCountInString(pw); {
-	case name != "" && strings.EqualFold(pw, name):
+	if name != "" && strings.EqualFold(pw, name) {
 		fmt.Fprintf(stderr, "%s: warning: the password is the user's name, the first "+
 			"guess of anyone who tries\n", cmd)
-	case n < minPasswordLength:
+	}
+	if n := utf8.RuneCountInString(pw); n < minPasswordLength {
 		fmt.Fprintf(stderr, "%s: warning: the password is %d characters long; one of "+
 			"fewer than %d falls to guessing soonest\n", cmd, n, minPasswordLength)
 	}

@@ -61,10 +61,11 @@ func TestPasswd(t *testing.T) {
 		"bob"); code != 0 || !verify("bob", "bob-pass") || !verify("alice", "new-pass") {
 		t.Errorf("adding bob: exit %d, %q", code, errOut)
 	}
-	// a password that is the user's name is set, with a warning
+	// a password that is the user's name is set, with a warning, and one for its length
 	if code, _, errOut := runCmd(t, "Alice\n", "passwd", "-config", path, "alice"); code != 0 ||
-		!verify("alice", "Alice") || !strings.Contains(errOut, "gateway passwd: warning: "+
-		"the password is the user's name") {
+		!verify("alice", "Alice") || errOut != "gateway passwd: warning: the password is "+
+		"the user's name, the first guess of anyone who tries\ngateway passwd: warning: "+
+		"the password is 5 characters long; one of fewer than 8 falls to guessing soonest\n" {
 		t.Errorf("alice's name as her password: exit %d, %q", code, errOut)
 	}
 	// a name that passes for another is added, with a warning naming the other
