@@ -178,6 +178,10 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 	return 0
 }
 
+// effectiveUser returns the user id the process runs as; tests set it to see what
+// check says to root and to others.
+var effectiveUser = os.Geteuid
+
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	path, code, ok := configFlags("check", args, stderr)
 	if !ok {
@@ -196,6 +200,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		for _, w := range server.Warnings(cfg) {
 			fmt.Fprintln(stderr, "gateway check: warning:", w)
 		}
+	}
+	if effectiveUser() == 0 {
+		fmt.Fprintln(stderr, "gateway check: note: checked as root, who may read every "+
+			"file and write every folder; unless the gateway runs as root too, run check as "+
+			"its user to know that it can")
 	}
 	if err != nil {
 		return 1

@@ -66,6 +66,9 @@ func TestHashPassword(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
+	// as another user than root, which this test may be run as
+	defer func(f func() int) { effectiveUser = f }(effectiveUser)
+	effectiveUser = func() int { return 1000 }
 	dir := t.TempDir()
 	users := filepath.Join(dir, "users.yaml")
 	// a hash of the cost gateway hash-password gives: a cheaper one is warned of
@@ -170,6 +173,15 @@ func TestCheck(t *testing.T) {
 	if _, _, errOut := runCmd(t, "", "check", "-config", good); errOut != "" {
 		t.Errorf("good config: stderr %q", errOut)
 	}
+	// root can read and write what the gateway's user may not: check says so
+	effectiveUser = func() int { return 0 }
+	if code, _, errOut := runCmd(t, "", "check", "-config", good); code != 0 ||
+		errOut != "gateway check: note: checked as root, who may read every file and "+
+			"write every folder; unless the gateway runs as root too, run check as its "+
+			"user to know that it can\n" {
+		t.Errorf("good config checked as root: exit %d, stderr %q", code, errOut)
+	}
+	effectiveUser = func() int { return 1000 }
 
 	// Hashes cheap to crack, such as htpasswd -B makes, are warned of, with who has one.
 	cheap, _ := bcrypt.GenerateFromPassword([]byte("pw"), 5)
