@@ -150,8 +150,9 @@ func localPathOK(path string) bool {
 }
 
 // ownPage reports whether path names one of the gateway's own pages, in any letter case,
-// with any byte of the first segment percent-encoded, or with ";" parameters after it:
-// forms that some server on the way may read as ReservedPrefix.
+// with any byte of the first segment percent-encoded, with ";" parameters after it, or
+// with dots, spaces or "+" after it, which Windows trims from a name (and an app may read
+// "+" as a space): forms that some server on the way may read as ReservedPrefix.
 func ownPage(path string) bool {
 	first, _, _ := strings.Cut(path[1:], "/")
 	var b strings.Builder
@@ -166,7 +167,8 @@ func ownPage(path string) bool {
 		}
 		b.WriteByte(c)
 	}
-	return strings.EqualFold("/"+b.String(), ReservedPrefix)
+	name := strings.TrimRight(b.String(), ". +")
+	return strings.EqualFold("/"+name, ReservedPrefix)
 }
 
 // pathSegmentsOK refuses malformed or dangerous percent-encoding and dot segments.
