@@ -316,7 +316,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	remember := h.rememberMe && r.PostForm.Get("remember") != ""
+	remember := h.rememberMe && rememberTicked(r.PostForm.Get("remember"))
 	if u.TOTP != nil {
 		// The password is right, but the sign-in is not done: the attempt counts neither
 		// as a failure nor as a success, which would clear the counts of the codes
@@ -1016,4 +1016,17 @@ func contentSecurityPolicy(hosts []string) string {
 	}
 	return "default-src 'none'; style-src 'self'; img-src 'self'; form-action " + action +
 		"; frame-ancestors 'none'; base-uri 'none'"
+}
+
+// rememberTicked reports whether the form's remember field asks for a long session: the
+// "1" of the built-in page, the "on" of a box without a value in a template of one's
+// own, or a script's "true" or "yes". Any other value, "0" and "false" among them, is
+// the shorter session.
+func rememberTicked(v string) bool {
+	for _, yes := range []string{"1", "on", "true", "yes"} {
+		if strings.EqualFold(v, yes) {
+			return true
+		}
+	}
+	return false
 }

@@ -40,6 +40,21 @@ func TestRememberMe(t *testing.T) {
 		t.Errorf("remembered session cookie %q, want Max-Age=2592000 (30 days)", c)
 	}
 
+	// What a box without a value sends, and the usual ways of saying yes, are a yes;
+	// a script's way of saying no, or anything else, a no: the shorter session.
+	for v, want := range map[string]bool{"on": true, "ON": true, "true": true, "yes": true,
+		"0": false, "false": false, "off": false, "no": false, "": false, "x": false} {
+		b := e.browser()
+		form := b.get("/.gateway/login")
+		r := b.post("/.gateway/login", url.Values{"username": {"alice"},
+			"password": {alicePass}, "remember": {v},
+			"csrf_token": {field(t, csrfRe, form.body)}})
+		c := sessionCookie(r)
+		if got := strings.Contains(c, "Max-Age=2592000"); c == "" || got != want {
+			t.Errorf("remember=%q: session cookie %q, want remembered %v", v, c, want)
+		}
+	}
+
 	// Without the box ticked, a browser-session cookie.
 	b2 := e.browser()
 	if c := sessionCookie(b2.login("alice", alicePass, "/")); c == "" ||
