@@ -202,8 +202,9 @@ func TestBasicCacheLetsFailuresExpire(t *testing.T) {
 
 // TestBasicCredentialsStayInTheirScope: a browser that answered a basic_auth route's
 // challenge sends the credentials to every path under it, routes nested there included.
-// Those are the gateway's users' passwords, so no app under the route sees them; a
-// route elsewhere keeps the Authorization a client sends, which may be the app's own.
+// Those are the gateway's users' passwords, so no app under the route sees them, nor one
+// that a path of another route reaches as it reads it ("/API/x" as "/api/x"); a route
+// elsewhere keeps the Authorization a client sends, which may be the app's own.
 func TestBasicCredentialsStayInTheirScope(t *testing.T) {
 	up := newEcho(t)
 	e := newEnvWithUpstream(t, up, "  - path: /api/\n    upstream: \""+up.URL+"\"\n"+
@@ -218,6 +219,11 @@ func TestBasicCredentialsStayInTheirScope(t *testing.T) {
 	}{
 		{"/api/legacy/x", alice, ""},
 		{"/api/legacy/open/x", "", ""},
+		// paths of another route that an app may read as one under /api/
+		{"/API/x", alice, ""},
+		{"/Api/Legacy/x", alice, ""},
+		{"/api.json", alice, ""},
+		{"/index.php/api/x", alice, ""},
 		{"/app/x", alice, creds},
 		{"/public/x", "", creds},
 	} {

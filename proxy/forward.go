@@ -137,10 +137,11 @@ func (h *Handler) rewrite(rt *route, pr *httputil.ProxyRequest) {
 		(out.ContentLength < 0 || len(out.TransferEncoding) > 0) {
 		out.Close = true
 	}
-	if st.basic || (rt.dropBasic && anyBasic(out.Header.Values("Authorization"))) {
-		// On a basic_auth route and those nested under it, Basic credentials are the
-		// gateway's users' passwords, used or not, in any copy of the header: never the
-		// app's to see.
+	if st.basic || ((rt.dropBasic || st.dropBasic) &&
+		anyBasic(out.Header.Values("Authorization"))) {
+		// On a basic_auth route and those nested under it, and on a path that another
+		// reading leads there, Basic credentials are the gateway's users' passwords, used
+		// or not, in any copy of the header: never the app's to see.
 		delete(out.Header, "Authorization")
 	}
 	stripCookies(out.Header, gatewayCookies...)

@@ -375,6 +375,9 @@ type state struct {
 	route *route
 	user  *authn.User
 	basic bool // the user came with Basic credentials, which are not passed on
+	// dropBasic is set when another reading of the path leads to a route where Basic
+	// credentials are the gateway's users' (see route.dropBasic)
+	dropBasic bool
 	// preflight is set for a CORS preflight passed on without a session: its body, if
 	// any, is not
 	preflight bool
@@ -597,6 +600,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		return
 	}
 	st.dest = dest
+	st.dropBasic = also.dropsBasic()
 
 	_, u, err := h.identify(w, r)
 	st.user = u

@@ -201,6 +201,18 @@ func (x *readings) signInNeeded(preflight bool) bool {
 	return false
 }
 
+// dropsBasic reports whether a reading leads to a route whose Basic credentials are the
+// gateway's users' passwords: an app that reads "/API/x" as "/api/x" would take them
+// there as they came for the basic_auth route of "/api/".
+func (x *readings) dropsBasic() bool {
+	for _, r := range x.rs[:x.n] {
+		if r.rt.basic || r.rt.dropBasic {
+			return true
+		}
+	}
+	return false
+}
+
 // refusing returns the route of the first protected reading whose rule does not let u
 // use method with rawQuery, or nil.
 func (x *readings) refusing(u *authn.User, method, rawQuery string,
