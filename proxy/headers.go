@@ -31,7 +31,8 @@ var identityAliases = []string{
 	"Http-Remote-User", "X-Act-As",
 	// Louketo (Keycloak Gatekeeper), Kong's anonymous consumer, Elasticsearch's run-as,
 	// and the signed assertions of Google IAP and Teleport
-	"X-Auth-Userid", "X-Auth-Subject", "X-Auth-Roles", "X-Auth-Audience",
+	"X-Auth-Userid", "X-Auth-Subject", "X-Auth-Roles", "X-Auth-Audience", "X-Roles",
+	"X-Role",
 	"X-Auth-Expiresin", "X-Anonymous-Consumer", "Es-Security-Runas-User",
 	"X-Goog-Iap-Jwt-Assertion", "Teleport-Jwt-Assertion",
 	// client certificates as front proxies pass them on: RFC 9440, IIS ARR (Azure),
@@ -76,6 +77,11 @@ var forwardedHeaders = []string{
 	"Proxy-Ssl-Id", "Proxy-Auth-Cert",
 	"Fly-Client-IP", "CloudFront-Viewer-Address", "X-Appengine-User-IP", "Via",
 	"X-Coming-From", "X-Remote-IP", "X-Remote-Addr", "X-Client-Addr", "X-Real-Port",
+	"Real-IP", "X-Custom-IP-Authorization",
+	// The host or address of the original request, which frameworks and caches take for
+	// it in some setups, and an attacker for a cache poisoning.
+	"X-HTTP-Host-Override", "X-Host-Override", "Proxy-Host", "Proxy-Url", "X-Proxy-Url",
+	"Base-Url", "Http-Url",
 	// Where the app lives, which apps build their links from (WSGI's SCRIPT_NAME, as
 	// recipes for Flask and others read it, and Kubernetes ingresses).
 	"X-Script-Name", "Script-Name", "X-Ingress-Path", "X-Base-Path", "X-Base-Url",

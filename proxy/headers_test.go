@@ -80,6 +80,14 @@ func TestHeaderFilter(t *testing.T) {
 		{"Fly-Client-IP", true},
 		{"Forwarded-For", true},
 		{"Via", true},
+		{"X-Custom-IP-Authorization", true},
+		// the original request's host or address, as frameworks and caches may read it
+		{"X-HTTP-Host-Override", true},
+		{"x_host_override", true},
+		{"Proxy-Host", true},
+		{"X-Proxy-Url", true},
+		{"Base-Url", true},
+		{"Base-Urls", false},
 		// identity claims of other gateways and platforms
 		{"iv-user", true},
 		{"IV_GROUPS", true},
@@ -106,6 +114,9 @@ func TestHeaderFilter(t *testing.T) {
 		{"X-Ssl-User", true},
 		{"x_impersonate_user", true},
 		{"X-Act-As", true},
+		{"X-Roles", true},
+		{"x_role", true},
+		{"X-Roleplay", false},
 		{"X-Actor", false},
 		{"X-Viewport", false},
 		// Louketo, caddy-security, client certificates, Sandstorm and the like
