@@ -361,17 +361,28 @@ func overlapWarnings(cfg *config.Config) []error {
 			}
 			// Through a route for another host the app sees another Host, and may serve
 			// another site, unless neither route passes the client's Host on.
-			host := rt.Host
+			host, hostly := rt.Host, false
 			if via.Host != "" && !strings.EqualFold(via.Host, rt.Host) {
-				if *via.PreserveHost || *rt.PreserveHost {
-					continue
-				}
-				host = via.Host
+				host, hostly = via.Host, *via.PreserveHost || *rt.PreserveHost
 			}
 			// the path through via that reaches rt's places, and whether via serves it
 			path := strings.TrimSuffix(via.Path, "/") + "/" + reach[len(reachJ):]
 			if servedBy(cfg.Routes, host, path) != j ||
 				reflect.DeepEqual(rt.Allow, via.Allow) && slices.Equal(rt.Public, via.Public) {
+				continue
+			}
+			if hostly {
+				// An app that serves a site per Host keeps them apart; one that serves
+				// the same pages whatever the Host, as most apps without a login of
+				// their own do, would hand the protected places to anyone here.
+				if c, place, at, ok := publicOverlap(via, rt, path, reach); ok {
+					out = append(out, cfg.Errorf(fmt.Sprintf("routes[%d].public", j),
+						fmt.Errorf("%s on this route is public and is the app's %s, which "+
+							"routes[%d] serves at %s behind a sign-in, unless the app serves "+
+							"another site for %s than for other hosts: give each route an "+
+							"app of its own, or both the same rules", c, place, i, at,
+							via.Host)))
+				}
 				continue
 			}
 			out = append(out, cfg.Errorf(fmt.Sprintf("routes[%d].upstream", j),
@@ -382,6 +393,35 @@ func overlapWarnings(cfg *config.Config) []error {
 		}
 	}
 	return out
+}
+
+// publicOverlap finds the first path c under path, through which via reaches the app's
+// reach, that via makes public and rt, which reaches the same places, protects: the
+// app's place there, and rt's path to it.
+func publicOverlap(via, rt config.Route, path, reach string) (c, place, at string,
+	ok bool) {
+	for _, c := range append([]string{path}, via.Public...) {
+		if !strings.HasPrefix(c, path) || !publicAt(via.Public, c) {
+			continue
+		}
+		rest := c[len(path):]
+		at := strings.TrimSuffix(rt.Path, "/") + "/" + rest
+		if !publicAt(rt.Public, at) {
+			return c, reach + rest, at, true
+		}
+	}
+	return "", "", "", false
+}
+
+// publicAt reports whether a public prefix of prefixes covers path, by whole segments.
+func publicAt(prefixes []string, path string) bool {
+	for _, p := range prefixes {
+		p = strings.TrimSuffix(p, "/")
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // upstreamReach returns the scheme and address of rt's upstream and the path under which
