@@ -192,6 +192,10 @@ func compile(c *Config) {
 	for i, h := range c.AllowedRedirectHosts {
 		c.AllowedRedirectHosts[i] = strings.ToLower(h)
 	}
+	// a request's Host is compared with them in lower case
+	for i, d := range c.TLS.Domains {
+		c.TLS.Domains[i] = strings.ToLower(d)
+	}
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		r.UpstreamURL, _ = parseUpstream(r.Upstream)

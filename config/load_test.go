@@ -207,6 +207,27 @@ func TestParseNullMeansDefault(t *testing.T) {
 	}
 }
 
+// TestParseNamesInLowerCase: host names are compared as the gateway reads a request's
+// Host, in lower case without a trailing dot, however the config writes them.
+func TestParseNamesInLowerCase(t *testing.T) {
+	const data = "listen: \":443\"\nhttp_listen: \":80\"\ntls:\n  mode: acme\n" +
+		"  domains: [App.Example.COM, LOCALHOST, b.example.org]\n" +
+		"allowed_redirect_hosts: [Docs.Example.com]\n" +
+		"users: {file: u}\nroutes: [{host: Wiki.Example.com., upstream: http://a}]\n"
+	c, err := parse([]byte(data), "", fakeEnv, false)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	if want := []string{"app.example.com", "localhost", "b.example.org"}; !slices.Equal(
+		c.TLS.Domains, want) {
+		t.Errorf("tls.domains %q, want %q", c.TLS.Domains, want)
+	}
+	if c.AllowedRedirectHosts[0] != "docs.example.com" || c.Routes[0].Host != "wiki.example.com" {
+		t.Errorf("allowed_redirect_hosts %q, route host %q; want them in lower case",
+			c.AllowedRedirectHosts, c.Routes[0].Host)
+	}
+}
+
 func TestParseResolvesPaths(t *testing.T) {
 	tests := []struct {
 		name, file, users, stateDir string

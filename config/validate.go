@@ -545,7 +545,7 @@ func (v validator) tls(c *Config) error {
 			return v.fail("tls.domains", errors.New("acme mode needs at least one domain"))
 		}
 		for i, d := range t.Domains {
-			if d == "localhost" {
+			if strings.EqualFold(d, "localhost") {
 				continue
 			}
 			if err := checkRedirectHost(strings.ToLower(d)); err != nil ||
