@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 )
 
 // adminHandler serves /metrics, /healthz (the process is up) and /readyz (the config
@@ -73,15 +75,30 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
-// serveAdmin starts the admin listener on addr; the returned function stops it.
+// Limits of the admin listener. Anyone on the machine can connect to it, and its
+// connections count toward the process's open files as the gateway's own do: they are
+// few, and those left idle are closed, so that nobody can run the gateway out of files
+// through it. Monitoring needs a handful; a connection past the limit waits its turn.
+var (
+	adminMaxConns    = 64
+	adminIdleTimeout = time.Minute
+)
+
+// serveAdmin starts the admin listener on addr; the returned function stops it. A name
+// in addr that resolves to an address other than loopback is refused: the listener is
+// for this machine alone.
 func serveAdmin(addr string, h http.Handler, lg *slog.Logger) (func(), error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
+	if a, ok := ln.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+		ln.Close()
+		return nil, fmt.Errorf("%s is %s, not a loopback address", addr, ln.Addr())
+	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: log.New(serverLog{lg}, "", 0)}
-	go srv.Serve(ln)
+		IdleTimeout: adminIdleTimeout, ErrorLog: log.New(serverLog{lg}, "", 0)}
+	go srv.Serve(netutil.LimitListener(ln, adminMaxConns))
 	lg.Info("admin listener started", "listen", ln.Addr().String())
 	return func() { srv.Close() }, nil
 }

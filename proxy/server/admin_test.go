@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"io"
 	"net"
 	"net/http"
@@ -237,4 +238,72 @@ func appendConfig(t *testing.T, path, text string) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestAdminConnectionsBounded: the admin listener closes connections left idle, and
+// serves at most adminMaxConns at once; one more waits until another closes, so that
+// nobody on the machine can run the gateway out of open files through it.
+func TestAdminConnectionsBounded(t *testing.T) {
+	defer func(n int, d time.Duration) { adminMaxConns, adminIdleTimeout = n, d }(
+		adminMaxConns, adminIdleTimeout)
+	adminMaxConns, adminIdleTimeout = 2, 300*time.Millisecond
+	up := newUpstream(t)
+	admin := freeAddr(t)
+	startGateway(t, writeConfig(t, up, "admin:\n  listen: \""+admin+"\"\n"))
+
+	ask := func(c net.Conn) (*bufio.Reader, error) {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+		r := bufio.NewReader(c)
+		res, err := http.ReadResponse(r, nil)
+		if err != nil {
+			return nil, err
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return r, nil
+	}
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+
+	// an idle connection is closed by the listener
+	c := dial()
+	r, err := ask(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ReadByte(); err != io.EOF {
+		t.Errorf("idle admin connection: read %v, want it closed (EOF)", err)
+	}
+
+	// two held open, a third is served only once one of them closes (on a gateway
+	// that leaves them open long enough to tell)
+	adminIdleTimeout = time.Minute
+	admin = freeAddr(t)
+	startGateway(t, writeConfig(t, up, "admin:\n  listen: \""+admin+"\"\n"))
+	first, second := dial(), dial()
+	for _, c := range []net.Conn{first, second} {
+		if _, err := ask(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	third := dial()
+	third.SetDeadline(time.Now().Add(300 * time.Millisecond))
+	io.WriteString(third, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+	if n, err := third.Read(make([]byte, 1)); n > 0 || err == nil {
+		t.Fatalf("a connection past the limit was served at once (%d bytes, %v)", n, err)
+	}
+	first.Close()
+	third.SetDeadline(time.Now().Add(10 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(third), nil)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("the waiting connection, once another closed: %v, %v", res, err)
+	}
+	res.Body.Close()
 }
