@@ -112,8 +112,10 @@ func TestACMEWithPebble(t *testing.T) {
 			p := startPebble(t, port(httpAddr), alpnPort)
 			up := newUpstream(t)
 			path := writeConfig(t, up)
+			admin := freeAddr(t)
 			extra := fmt.Sprintf("tls:\n  mode: acme\n  domains: [localhost]\n"+
-				"  ca: %q\n  ca_root: %q\n  email: ops@example.test\n", p.dir, p.caPEM)
+				"  ca: %q\n  ca_root: %q\n  email: ops@example.test\nadmin:\n"+
+				"  listen: %q\n", p.dir, p.caPEM, admin)
 			if challenge == "http-01" {
 				extra += fmt.Sprintf("http_listen: %q\n", httpAddr)
 			}
@@ -125,6 +127,9 @@ func TestACMEWithPebble(t *testing.T) {
 
 			base := "https://localhost:" + fmt.Sprint(port(httpsAddr))
 			waitCertificate(t, httpsAddr, p.roots)
+			if code, body := readyz(t, admin); code != http.StatusOK {
+				t.Errorf("/readyz with the certificate obtained: %d %q, want 200", code, body)
+			}
 			checkHTTP2(t, base, p.roots)
 			signInTLS(t, base, p.roots)
 			p.dns.checkAsked(t, "localhost")
@@ -174,6 +179,48 @@ func TestACMEWithPebble(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadyzWaitsForCertificate: a gateway whose CA cannot be reached starts, but is not
+// ready while HTTPS has no certificate for a configured name; nor is one whose
+// certificate from files has expired.
+func TestReadyzWaitsForCertificate(t *testing.T) {
+	admin, httpsAddr, nowhere := freeAddr(t), freeAddr(t), freeAddr(t)
+	path := writeConfig(t, newUpstream(t))
+	text, _ := os.ReadFile(path)
+	text = []byte(strings.Replace(string(text), `listen: "127.0.0.1:0"`, fmt.Sprintf(
+		"listen: %q\ntls:\n  mode: acme\n  domains: [localhost]\n  ca: %q\n"+
+			"admin:\n  listen: %q\n", httpsAddr, "http://"+nowhere+"/dir", admin), 1))
+	os.WriteFile(path, text, 0o600)
+	startGateway(t, path)
+	code, body := readyz(t, admin)
+	if code != http.StatusServiceUnavailable ||
+		body != "not ready: no certificate for localhost yet\n" {
+		t.Errorf("/readyz without a certificate: %d %q, want 503 naming localhost", code, body)
+	}
+
+	expired := &certFiles{certFile: "cert.pem", cert: &tls.Certificate{Leaf: &x509.Certificate{
+		NotAfter: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}}}
+	if err := expired.ready(); err == nil || err.Error() !=
+		"the certificate of cert.pem expired at 2025-01-02T03:04:05Z" {
+		t.Errorf("an expired certificate from files: %v", err)
+	}
+	expired.cert.Leaf.NotAfter = time.Now().Add(time.Hour)
+	if err := expired.ready(); err != nil {
+		t.Errorf("a certificate valid for an hour more: %v", err)
+	}
+}
+
+// readyz asks the admin listener at addr for /readyz.
+func readyz(t *testing.T, addr string) (int, string) {
+	t.Helper()
+	res, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
 }
 
 // handshakeUnknown makes n handshakes with the gateway at addr for names it does not

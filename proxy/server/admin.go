@@ -20,8 +20,9 @@ import (
 )
 
 // adminHandler serves /metrics, /healthz (the process is up) and /readyz (the config
-// is loaded, which it is once this runs, and the session store answers), and with
-// withPprof Go's profiles under /debug/pprof/.
+// is loaded, which it is once this runs, the session store answers, and with TLS on,
+// HTTPS has a certificate to serve), and with withPprof Go's profiles under
+// /debug/pprof/.
 func adminHandler(reg *prometheus.Registry, g *gateway, withPprof bool) http.Handler {
 	mux := http.NewServeMux()
 	if withPprof {
@@ -38,7 +39,11 @@ func adminHandler(reg *prometheus.Registry, g *gateway, withPprof bool) http.Han
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := g.handler().Ready(ctx); err != nil {
+		err := g.handler().Ready(ctx)
+		if f := g.tlsReady.Load(); err == nil && f != nil {
+			err = (*f)()
+		}
+		if err != nil {
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}

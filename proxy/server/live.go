@@ -58,6 +58,9 @@ type gateway struct {
 	// inFlight counts the requests being served, open websockets among them
 	inFlight atomic.Int64
 
+	// tlsReady, once TLS is set up, tells whether HTTPS has a certificate to serve
+	tlsReady atomic.Pointer[func() error]
+
 	ending sync.Mutex // held by a pass of endSessions
 
 	// what limits each client's connections to the gateway's listeners, given the

@@ -324,6 +324,9 @@ func Run(ctx context.Context, o Options) error {
 	if ts != nil && *cfg.TLS.HSTS {
 		handler = hsts(g)
 	}
+	if ts != nil {
+		g.tlsReady.Store(&ts.ready)
+	}
 	srv := &http.Server{
 		// HTTP/2 carries many requests on a connection: they count too
 		Handler:           limiter.Handler(handler),

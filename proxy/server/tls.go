@@ -28,6 +28,9 @@ import (
 type tlsSetup struct {
 	config *tls.Config
 	http   http.Handler
+	// ready reports why HTTPS cannot serve yet, or nil: a configured name without a
+	// certificate, or one that expired
+	ready func() error
 }
 
 // setupTLS prepares HTTPS for cfg, or returns nil when TLS is off. Certificates are
@@ -166,7 +169,19 @@ func filesTLS(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	return &tlsSetup{
 		config: baseTLS(&tls.Config{GetCertificate: cf.get}),
 		http:   redirectHTTPS(httpsPort, cf.covers),
+		ready:  cf.ready,
 	}, nil
+}
+
+// ready reports an error when the certificate served has expired.
+func (c *certFiles) ready() error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.cert.Leaf != nil && time.Now().After(c.cert.Leaf.NotAfter) {
+		return fmt.Errorf("the certificate of %s expired at %s", c.certFile,
+			c.cert.Leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 func acmeTLS(ctx context.Context, cfg *config.Config, lg *slog.Logger,
@@ -226,7 +241,21 @@ func acmeTLS(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 		http: acme.HTTPChallengeHandler(redirectHTTPS(httpsPort, func(host string) bool {
 			return slices.Contains(domains, host)
 		})),
+		ready: func() error { return acmeReady(cache, domains) },
 	}, nil
+}
+
+// acmeReady reports the first of domains that cache holds no unexpired certificate for:
+// one not obtained yet, as while the CA cannot be reached, or one whose renewals failed
+// until it expired.
+func acmeReady(cache *certmagic.Cache, domains []string) error {
+	unexpired := func(c certmagic.Certificate) bool { return !c.Expired() }
+	for _, d := range domains {
+		if !slices.ContainsFunc(cache.AllMatchingCertificates(d), unexpired) {
+			return fmt.Errorf("no certificate for %s yet", d)
+		}
+	}
+	return nil
 }
 
 func atoiOr(s string, def int) int {
