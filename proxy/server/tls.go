@@ -88,6 +88,79 @@ func (c *certFiles) load() (bool, error) {
 	return true, nil
 }
 
+// names returns the host names and addresses the certificate now served names.
+func (c *certFiles) names() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.cert == nil || c.cert.Leaf == nil {
+		return nil
+	}
+	out := slices.Clone(c.cert.Leaf.DNSNames)
+	for _, ip := range c.cert.Leaf.IPAddresses {
+		out = append(out, ip.String())
+	}
+	return out
+}
+
+// certWatch is what the looks at the certificate files remember of the looks before.
+type certWatch struct {
+	failing int       // looks in a row that found the pair unloadable
+	lastErr string    // why the last of them failed
+	logged  time.Time // when a failure was last logged as an error
+}
+
+// look loads the certificate files again if they changed, and logs what came of it:
+// a pair that loads is served, with a warning for what is likely mistaken about it (a
+// name the last one covered and this one does not, a key others may read); one that
+// does not is logged, and the last good pair kept. A pair being replaced fails to load
+// for a moment, so it is an error only when it stays broken, logged again when the
+// reason changes and every certErrorEvery while it lasts; its end is logged too.
+func (c *certFiles) look(w *certWatch, lg *slog.Logger, now time.Time) {
+	before := c.names()
+	changed, err := c.load()
+	files := []any{"cert_file", c.certFile, "key_file", c.keyFile}
+	switch {
+	case err != nil:
+		w.failing++
+		again := err.Error() != w.lastErr
+		w.lastErr = err.Error()
+		switch {
+		case w.failing < certFailuresAnError:
+			if w.failing == 1 || again {
+				lg.Warn("certificate files do not load, keeping the last good pair and "+
+					"looking again", append(files, "error", err)...)
+			}
+		case w.failing == certFailuresAnError || again || now.Sub(w.logged) >= certErrorEvery:
+			w.logged = now
+			lg.Error("certificate files still do not load, keeping the last good pair",
+				append(files, "error", err, "for",
+					(time.Duration(w.failing)*certPollInterval).String())...)
+		}
+		return
+	case changed:
+		lg.Info("certificate reloaded", files...)
+		after := c.names()
+		var dropped []string
+		for _, n := range before {
+			if !slices.Contains(after, n) {
+				dropped = append(dropped, n)
+			}
+		}
+		if len(dropped) > 0 {
+			lg.Warn("the certificate reloaded no longer names what the last one did: "+
+				"HTTPS fails for them, and http_listen no longer redirects them",
+				append(files, "names", dropped)...)
+		}
+		for _, p := range keyFileProblems(c.keyFile) {
+			lg.Warn("certificate reloaded with a likely mistake", append(files,
+				"problem", p)...)
+		}
+	case w.failing > 0:
+		lg.Info("certificate files load again; the pair is the one served before", files...)
+	}
+	*w = certWatch{}
+}
+
 // stampFiles returns a digest of the contents of the files at paths, to tell their
 // versions apart. Size and modification time are not enough: deployments that set fixed
 // times (cp -p, rsync -a, tar, image builds) replace a file without changing either.
@@ -123,8 +196,11 @@ var certPollInterval = 2 * time.Second
 
 // certFailuresAnError is how many looks in a row must find the certificate files
 // unloadable before that is logged as an error rather than a moment of their
-// replacement.
-const certFailuresAnError = 5
+// replacement; certErrorEvery is how often the error is logged again while it lasts.
+const (
+	certFailuresAnError = 5
+	certErrorEvery      = time.Hour
+)
 
 func filesTLS(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	httpsPort string) (*tlsSetup, error) {
@@ -135,34 +211,13 @@ func filesTLS(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	go func() {
 		t := time.NewTicker(certPollInterval)
 		defer t.Stop()
-		failing := 0 // looks in a row that found the pair unloadable
+		var w certWatch
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-t.C:
-			}
-			// A half-written pair fails to load; the old one keeps serving until the
-			// next look finds both files whole. Replacing the two files one after the
-			// other is such a moment, so only a pair that stays broken is an error.
-			changed, err := cf.load()
-			switch {
-			case err != nil:
-				failing++
-				switch failing {
-				case 1:
-					lg.Warn("certificate files do not load, keeping the last good pair "+
-						"and looking again", "file", cf.certFile, "error", err)
-				case certFailuresAnError:
-					lg.Error("certificate files still do not load, keeping the last good "+
-						"pair", "file", cf.certFile, "error", err,
-						"for", (time.Duration(failing) * certPollInterval).String())
-				}
-			case changed:
-				failing = 0
-				lg.Info("certificate reloaded", "file", cf.certFile)
-			default:
-				failing = 0
+			case now := <-t.C:
+				cf.look(&w, lg, now)
 			}
 		}
 	}()

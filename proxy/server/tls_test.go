@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	mathrand "math/rand/v2"
 	"net"
@@ -415,4 +416,89 @@ func TestHTTPListenBoundFirst(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCertFilesLook follows the looks of files mode at its certificate files through a
+// replacement gone wrong and put right, and checks what each logs: a failure once, then
+// again for another reason, as an error once it lasts and again an hour on; the return
+// of the pair served before; and a new pair that names fewer hosts, with a key others
+// may read.
+func TestCertFilesLook(t *testing.T) {
+	dir := t.TempDir()
+	writeCert(t, dir, 1)
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	goodCert, _ := os.ReadFile(certFile)
+	goodKey, _ := os.ReadFile(keyFile)
+	cf := &certFiles{certFile: certFile, keyFile: keyFile}
+	if _, err := cf.load(); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	lg := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}}))
+	var w certWatch
+	now := time.Now()
+	step := func(name string, change func(), want ...string) {
+		t.Helper()
+		logs.Reset()
+		if change != nil {
+			change()
+		}
+		cf.look(&w, lg, now)
+		lines := strings.Split(strings.TrimSuffix(logs.String(), "\n"), "\n")
+		if logs.Len() == 0 {
+			lines = nil
+		}
+		if len(lines) != len(want) {
+			t.Fatalf("%s: logged %q, want %d records %q", name, lines, len(want), want)
+		}
+		for i, l := range lines {
+			if !strings.Contains(l, want[i]) {
+				t.Errorf("%s: record %q lacks %q", name, l, want[i])
+			}
+		}
+	}
+	write := func(path string, b []byte) func() {
+		return func() { os.WriteFile(path, b, 0o600) }
+	}
+	files := "cert_file=" + certFile + " key_file=" + keyFile
+
+	step("unchanged", nil)
+	step("key broken", write(keyFile, []byte("not a key")),
+		`level=WARN msg="certificate files do not load, keeping the last good pair and `+
+			`looking again" `+files+` error="loading certificate: tls: failed to find any PEM `+
+			`data in key input"`)
+	step("still broken", nil)
+	certErr := `error="loading certificate: tls: failed to find any PEM data in ` +
+		`certificate input"`
+	step("broken another way", write(certFile, []byte("not a certificate")),
+		`level=WARN msg="certificate files do not load, keeping the last good pair and `+
+			`looking again" `+files+` `+certErr)
+	step("fourth look", nil)
+	stillBroken := `level=ERROR msg="certificate files still do not load, keeping the ` +
+		`last good pair" ` + files + ` ` + certErr
+	step("fifth look", nil, stillBroken+" for="+(5*certPollInterval).String())
+	step("sixth look", nil)
+	now = now.Add(certErrorEvery)
+	step("an hour on", nil, stillBroken+" for="+(7*certPollInterval).String())
+	step("the pair served before, back", func() {
+		write(certFile, goodCert)()
+		write(keyFile, goodKey)()
+	}, `level=INFO msg="certificate files load again; the pair is the one served before" `+
+		files)
+	step("a pair naming no host, with a key others may read", func() {
+		writeCertNaming(t, dir, 2, false)
+		os.Chmod(keyFile, 0o644)
+	}, `level=INFO msg="certificate reloaded" `+files,
+		`level=WARN msg="the certificate reloaded no longer names what the last one did: `+
+			`HTTPS fails for them, and http_listen no longer redirects them" `+files+
+			` names="[localhost 127.0.0.1]"`,
+		`level=WARN msg="certificate reloaded with a likely mistake" `+files+` problem="`+
+			keyFile+` may be read by others (mode 0644); run chmod 600 on it"`)
+	step("unchanged again", nil)
 }

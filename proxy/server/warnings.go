@@ -281,11 +281,20 @@ func tlsWarnings(cfg *config.Config) []error {
 			"its subjectAltName: browsers refuse it, and http_listen redirects no host to "+
 			"it", cfg.TLS.CertFile)))
 	}
-	if fi, err := os.Stat(cfg.TLS.KeyFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		out = append(out, cfg.Errorf("tls.key_file", fmt.Errorf("%s may be read by "+
-			"others (mode %04o); run chmod 600 on it", cfg.TLS.KeyFile, fi.Mode().Perm())))
+	for _, p := range keyFileProblems(cfg.TLS.KeyFile) {
+		out = append(out, cfg.Errorf("tls.key_file", p))
 	}
 	return out
+}
+
+// keyFileProblems returns what is likely mistaken about the private key file of files
+// mode: that others may read it.
+func keyFileProblems(path string) []error {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return []error{fmt.Errorf("%s may be read by others (mode %04o); run chmod 600 "+
+			"on it", path, fi.Mode().Perm())}
+	}
+	return nil
 }
 
 // tlsKeysOf names the keys of tls that only one mode reads.
