@@ -261,19 +261,24 @@ func signInTLS(t *testing.T, base string, roots *x509.CertPool) *http.Client {
 func TestTLSVersions(t *testing.T) {
 	g := startFilesGateway(t, "")
 	addr := strings.TrimPrefix(g.base, "https://")
+	cbc := []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA}
 	for _, tt := range []struct {
 		name    string
 		version uint16
+		suites  []uint16 // offered in TLS 1.2; nil for Go's defaults
 		served  bool
+		alert   byte // the alert of one not served
 	}{
-		{"TLS 1.0", tls.VersionTLS10, false},
-		{"TLS 1.1", tls.VersionTLS11, false},
-		{"TLS 1.2", tls.VersionTLS12, true},
-		{"TLS 1.3", tls.VersionTLS13, true},
+		{"TLS 1.0", tls.VersionTLS10, nil, false, 70},
+		{"TLS 1.1", tls.VersionTLS11, nil, false, 70},
+		{"TLS 1.2", tls.VersionTLS12, nil, true, 0},
+		{"TLS 1.2, CBC with SHA-1 alone", tls.VersionTLS12, cbc, false, 40},
+		{"TLS 1.3", tls.VersionTLS13, nil, true, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := &tls.Config{InsecureSkipVerify: true, ServerName: "localhost",
-				MinVersion: tt.version, MaxVersion: tt.version}
+				MinVersion: tt.version, MaxVersion: tt.version, CipherSuites: tt.suites}
 			// The gateway itself must refuse: its answer to a ClientHello that offers
 			// this version alone is read from the wire.
 			typ, body := firstRecord(t, addr, clientHello(t, cfg))
@@ -281,9 +286,9 @@ func TestTLSVersions(t *testing.T) {
 			case tt.served && (typ != recordHandshake || len(body) == 0 || body[0] != 2):
 				t.Errorf("answer to the ClientHello: record %d % x…, want a ServerHello",
 					typ, body[:min(len(body), 2)])
-			case !tt.served && (typ != recordAlert || len(body) != 2 || body[1] != 70):
-				t.Errorf("answer to the ClientHello: record %d % x…, want the alert "+
-					"protocol_version (70)", typ, body[:min(len(body), 2)])
+			case !tt.served && (typ != recordAlert || len(body) != 2 || body[1] != tt.alert):
+				t.Errorf("answer to the ClientHello: record %d % x…, want the alert %d",
+					typ, body[:min(len(body), 2)], tt.alert)
 			}
 			if !tt.served {
 				return
