@@ -126,28 +126,39 @@ func unclosedQuote(data []byte, line int) int {
 // returns false.
 func quotes(data []byte, line int, yield func(n, closes int) bool) {
 	text := string(data)
-	for n := 1; n <= line; n++ {
-		t := strings.TrimLeft(lineText(data, n), " ")
+	// at is where line n starts: the lines are walked once, not counted from the top
+	// for each, which a file of a million lines would pay for a million times
+	for n, at := 1, 0; n <= line && at <= len(text); {
+		l, _, more := strings.Cut(text[at:], "\n")
+		t := strings.TrimLeft(l, " ")
 		t = strings.TrimPrefix(t, "- ")
 		if _, v, ok := strings.Cut(t, ": "); ok {
 			t = v
 		}
 		t = strings.TrimLeft(t, " ")
 		if t == "" || t[0] != '"' && t[0] != '\'' {
+			if !more {
+				return
+			}
+			n, at = n+1, at+len(l)+1
 			continue
 		}
-		// the quote's offset in data: the line's start plus where t begins in it
-		at := lineStart(data, n) + len(lineText(data, n)) - len(t)
-		end := closeQuote(text[at:])
+		q := at + len(l) - len(t) // the quote's offset in text
+		end := closeQuote(text[q:])
 		if end < 0 {
 			yield(n, -1)
 			return
 		}
-		closes := n + strings.Count(text[at:at+end], "\n")
+		closes := n + strings.Count(text[q:q+end], "\n")
 		if !yield(n, closes) {
 			return
 		}
-		n = closes // go on after the line it closes on
+		// go on after the line it closes on
+		nl := strings.IndexByte(text[q+end:], '\n')
+		if nl < 0 {
+			return
+		}
+		n, at = closes+1, q+end+nl+1
 	}
 }
 
