@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/frontgate/gateway/authn/password"
+	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/config/watch"
 )
 
@@ -325,11 +326,14 @@ func stampOf(path string) (fileStamp, error) {
 	if err := usable(fi); err != nil {
 		return fileStamp{}, err
 	}
-	f, err := os.Open(path)
+	f, fi, err := config.OpenPlain(path) // replaced since the look above, judged again
 	if err != nil {
 		return fileStamp{}, err
 	}
 	defer f.Close()
+	if err := usable(fi); err != nil {
+		return fileStamp{}, err
+	}
 	h := stampHash(fi)
 	n, err := io.Copy(h, io.LimitReader(f, MaxUsersFile+1))
 	if err != nil {

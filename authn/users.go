@@ -19,6 +19,7 @@ import (
 
 	"github.com/frontgate/gateway/authn/password"
 	"github.com/frontgate/gateway/authn/totp"
+	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/config/yamlerr"
 )
 
@@ -143,11 +144,16 @@ func readUsersBytes(path string) ([]byte, fs.FileInfo, error) {
 	if err := usable(fi); err != nil {
 		return nil, nil, &FileError{File: path, Err: err}
 	}
-	f, err := os.Open(path)
+	// opened without waiting, and judged again by what was opened: the file may have
+	// been replaced since the look above
+	f, fi, err := config.OpenPlain(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading users file: %w", err)
 	}
 	defer f.Close()
+	if err := usable(fi); err != nil {
+		return nil, nil, &FileError{File: path, Err: err}
+	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxUsersFile+1))
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading users file: %w", err)

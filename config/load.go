@@ -31,7 +31,7 @@ func readFile(path string) (string, []byte, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("reading config: %w", err)
 	}
-	f, err := os.Open(abs)
+	f, _, err := OpenPlain(abs)
 	if err != nil {
 		return "", nil, fmt.Errorf("reading config: %w", err)
 	}

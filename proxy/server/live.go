@@ -61,6 +61,10 @@ type gateway struct {
 	// tlsReady, once TLS is set up, tells whether HTTPS has a certificate to serve
 	tlsReady atomic.Pointer[func() error]
 
+	// shutdown is timeouts.shutdown of the config served now, read without mu: a stop
+	// must not wait for a reload that is slow or stuck
+	shutdown atomic.Int64
+
 	ending sync.Mutex // held by a pass of endSessions
 
 	// what limits each client's connections to the gateway's listeners, given the
@@ -95,6 +99,7 @@ func newGateway(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 		return nil, err
 	}
 	g.cfg, g.started = cfg, cfg
+	g.shutdown.Store(int64(cfg.Timeouts.Shutdown))
 	g.stampConfig, _ = stampFiles(cfg.File)
 	g.cur.Store(h)
 	logWarnings(lg, cfg)
@@ -278,9 +283,7 @@ func keepStarted(started, cur *config.Config) []string {
 
 // shutdownTimeout returns timeouts.shutdown of the config served now.
 func (g *gateway) shutdownTimeout() time.Duration {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.cfg.Timeouts.Shutdown
+	return time.Duration(g.shutdown.Load())
 }
 
 // reload loads the config file again and, if it is valid, serves with it. A config that
@@ -325,6 +328,7 @@ func (g *gateway) reload(reason string) error {
 		g.lg.Error("keeping the removed session secrets failed", "error", err)
 	}
 	g.cfg = cfg
+	g.shutdown.Store(int64(cfg.Timeouts.Shutdown))
 	g.cur.Swap(h).Supersede(h)
 	if g.limiter != nil {
 		g.limiter.SetPolicy(connPolicy(cfg))

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -634,5 +635,57 @@ func TestReloadKeepsFormerIdentityNamesOut(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `headers="[x-employee x-staff]"`) {
 		t.Errorf("log does not name the former identity headers:\n%s", logs.String())
+	}
+}
+
+// TestConfigPipeRefused: a FIFO put in the config file's place is refused at once, by a
+// reload and by the watcher, rather than waited on: the wait would hold the reload lock,
+// and with it every later reload and the users file's. A stop does not wait for that
+// lock either.
+func TestConfigPipeRefused(t *testing.T) {
+	up := newUpstream(t)
+	path := writeConfig(t, up)
+	g, logs := openLogged(t, path)
+	orig, _ := os.ReadFile(path)
+	os.Remove(path)
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		g.checkConfig()
+		done <- g.reload("SIGHUP")
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("reload of a FIFO: %v, want it refused as not a regular file", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a check and a reload of a FIFO in the config's place still wait after 10s")
+	}
+	if !strings.Contains(logs.String(), `msg="config file unreadable, keeping the `+
+		`running config"`) {
+		t.Errorf("the watcher did not say the config file is unreadable; log:\n%s", logs)
+	}
+	// the file back, edited, is read
+	os.Remove(path)
+	os.WriteFile(path, append(orig, []byte("pages:\n  title: Back\n")...), 0o600)
+	if err := g.reload("SIGHUP"); err != nil {
+		t.Fatalf("reload of the file put back: %v", err)
+	}
+
+	// a stop reads its deadline without the reload lock, which a slow reload holds
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	got := make(chan time.Duration, 1)
+	go func() { got <- g.shutdownTimeout() }()
+	select {
+	case d := <-got:
+		if d != g.cfg.Timeouts.Shutdown {
+			t.Errorf("shutdown deadline %v, want the config's %v", d, g.cfg.Timeouts.Shutdown)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the shutdown deadline waits for the reload lock")
 	}
 }

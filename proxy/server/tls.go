@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -176,17 +177,35 @@ func (c *certFiles) look(w *certWatch, lg *slog.Logger, now time.Time) {
 // stampFiles returns a digest of the contents of the files at paths, to tell their
 // versions apart. Size and modification time are not enough: deployments that set fixed
 // times (cp -p, rsync -a, tar, image builds) replace a file without changing either.
+// Each is read as it comes, without waiting on a FIFO and refusing anything but a
+// regular file (see config.OpenPlain), and only up to config.MaxFileSize: past that it
+// is the wrong file, which its size and times tell apart well enough, and reading all of
+// it every few seconds would cost more than it tells.
 func stampFiles(paths ...string) (string, error) {
 	h := sha256.New()
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return "", fmt.Errorf("reading %s: %w", p, err)
+		if err := stampFile(h, p); err != nil {
+			return "", err
 		}
-		fmt.Fprintf(h, "%d:", len(b))
-		h.Write(b)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// stampFile feeds the file at path to h, as stampFiles reads it.
+func stampFile(h io.Writer, path string) error {
+	f, fi, err := config.OpenPlain(path)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	defer f.Close()
+	fmt.Fprintf(h, "%d:", fi.Size())
+	if fi.Size() > config.MaxFileSize {
+		fmt.Fprintf(h, "%d:", fi.ModTime().UnixNano())
+	}
+	if _, err := io.Copy(h, io.LimitReader(f, config.MaxFileSize)); err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	return nil
 }
 
 func (c *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
