@@ -46,10 +46,35 @@ func main() {
 	ctx := context.Background()
 	if drains(os.Args[1:]) {
 		var stop context.CancelFunc
-		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		ctx, stop = stopOnSignal(ctx)
 		defer stop()
 	}
 	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// stopOnSignal returns a context that ends at the first SIGINT or SIGTERM, which starts
+// the drain. A second one ends the process at once, for whoever will not wait out the
+// drain's deadline: in-flight requests are cut, and access records not yet written are
+// lost.
+func stopOnSignal(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-sigs:
+		case <-ctx.Done():
+			return
+		}
+		cancel()
+		sig := <-sigs
+		fmt.Fprintf(os.Stderr, "gateway: %v again, while draining: exiting at once\n", sig)
+		os.Exit(1)
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		cancel()
+	}
 }
 
 // drains reports whether the command args name ends its work on SIGINT and SIGTERM

@@ -193,6 +193,8 @@ func usersError(cfg *config.Config, err error) error {
 // Run serves the gateway until ctx ends, then lets in-flight requests finish. It returns
 // nil after a clean shutdown, or the error that stopped it.
 func Run(ctx context.Context, o Options) error {
+	hup, stopHangups := hangups()
+	defer stopHangups()
 	cfg, err := config.LoadAll(o.ConfigPath)
 	if err != nil {
 		return err
@@ -247,7 +249,7 @@ func Run(ctx context.Context, o Options) error {
 		reg.MustRegister(proxy.NewLiveSessions(c, proxy.LiveSessionsOptions{
 			MaxAge: sessionsCountMaxAge, Margin: session.ExpiryGrace, Logger: lg}))
 	}
-	reloadOnHangup(ctx, g, lg)
+	reloadOnHangup(ctx, g, hup)
 	go g.watchConfig(configPollInterval)
 	// sessions of users removed, disabled or given a new password while it was stopped
 	go func() {
