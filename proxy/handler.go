@@ -20,6 +20,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -111,7 +112,7 @@ type Handler struct {
 	storeIsDown    atomic.Bool             // the store failed and has not answered since
 	writesDown     atomic.Bool             // a write failed, and none has worked since
 	writeProbe     atomic.Int64            // when a read last tried a write, in Unix ns
-	cutting        atomic.Bool             // requests in flight are being cut at shutdown
+	cut            *cutSignal              // shared by the handlers reloads make
 	pageTime       time.Duration           // read and write deadline for the gateway's own pages
 	bodyIdle       time.Duration           // longest a proxied body or stream may stall
 	tunnelCheck    time.Duration           // how often an open websocket's sign-in is checked
@@ -141,6 +142,7 @@ func New(o Options) (*Handler, error) {
 		tr, transports = t, map[transportKey]*http.Transport{{}: t}
 	}
 	h := &Handler{
+		cut:       newCutSignal(),
 		auth:      o.Auth,
 		sessions:  o.Sessions,
 		log:       lg,
@@ -1373,7 +1375,7 @@ func (h *Handler) clientLeft(sw *statusWriter, cancel context.CancelFunc) {
 	if f := testHookClientLeft.Load(); f != nil {
 		(*f)()
 	}
-	if h.cutting.Load() {
+	if h.cut.done() {
 		cancel()
 		return
 	}
@@ -1441,17 +1443,38 @@ func (h *Handler) clientGone(w http.ResponseWriter, st *state) {
 	}
 	if st != nil && st.reason == "" {
 		st.reason = "client went away"
-		if h.cutting.Load() {
+		if h.cut.done() {
 			st.reason = "cut at the shutdown deadline"
 		}
 	}
 	panic(http.ErrAbortHandler)
 }
 
-// CutInFlight tells h that the server is about to close the connections of the requests
-// still in flight, at the shutdown deadline: their records say so, not that their
-// clients went away.
-func (h *Handler) CutInFlight() { h.cutting.Store(true) }
+// CutInFlight tells h, and the handlers it replaced, that the server is about to close
+// the connections of the requests still in flight, at the shutdown deadline: their
+// records say so, not that their clients went away. Open websockets, whose connections
+// the server no longer tracks, are closed by the gateway itself, as at a sign-out.
+func (h *Handler) CutInFlight() { h.cut.close() }
+
+// cutSignal is closed once, at the shutdown deadline.
+type cutSignal struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func newCutSignal() *cutSignal { return &cutSignal{ch: make(chan struct{})} }
+
+func (c *cutSignal) close() { c.once.Do(func() { close(c.ch) }) }
+
+// done reports whether c is closed.
+func (c *cutSignal) done() bool {
+	select {
+	case <-c.ch:
+		return true
+	default:
+		return false
+	}
+}
 
 // gatewayCookies are the cookies the gateway sets. They never reach an upstream, and an
 // upstream cannot set them.
@@ -1828,6 +1851,7 @@ func (h *Handler) Inherit(old *Handler) {
 		h.throttle = old.throttle
 	}
 	h.places, h.codes, h.strikes, h.basic = old.places, old.codes, old.strikes, old.basic
+	h.cut = old.cut
 	// the secrets earlier reloads removed, whose sessions a later pass may still meet
 	if err := h.sessions.Retire(old.sessions.Retired()); err != nil {
 		h.log.Error("keeping the removed session secrets failed", "error", err)

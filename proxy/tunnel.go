@@ -51,6 +51,11 @@ func (h *Handler) watchTunnel(ctx context.Context, end func(), what string,
 		select {
 		case <-ctx.Done():
 			return
+		case <-h.cut.ch:
+			h.log.Info(what+" closed", "reason", "cut at the shutdown deadline", "path",
+				r.URL.EscapedPath(), "client_ip", h.clientIP(r).String())
+			end()
+			return
 		case <-t.C:
 		}
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -336,5 +337,61 @@ func TestShutdownKeepsTheStore(t *testing.T) {
 	}
 	if logs := d.logs.String(); strings.Contains(logs, "database not open") {
 		t.Errorf("the store was closed during the drain:\n%s", logs)
+	}
+}
+
+// TestShutdownDeadlineClosesWebsockets stops the gateway with a websocket open: the
+// server does not track a connection it handed over, so at the deadline the gateway
+// closes it itself, says why, and records it, rather than leave it to the process's
+// exit.
+func TestShutdownDeadlineClosesWebsockets(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n" +
+			"Connection: Upgrade\r\n\r\n")
+		rw.Flush()
+		io.Copy(io.Discard, c) // until the gateway closes its side
+	}))
+	t.Cleanup(up.Close)
+	d := startDrain(t, writeConfig(t, up.URL, "timeouts:\n  shutdown: 200ms\n"))
+
+	c, err := net.Dial("tcp", strings.TrimPrefix(d.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /public/ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"+
+		"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+	br := bufio.NewReader(c)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("websocket handshake: %v, %v; want 101", res, err)
+	}
+
+	d.cancel()
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Errorf("Run: %v, want nil", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return with a websocket open")
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("the websocket after the shutdown deadline: read %v, want it closed (EOF)",
+			err)
+	}
+	logs := d.logs.String()
+	for _, want := range []string{`msg="websocket closed" reason="cut at the shutdown ` +
+		`deadline" path=/public/ws`, `path=/public/ws status=101`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %q:\n%s", want, logs)
+		}
 	}
 }

@@ -87,6 +87,21 @@ func (g *gateway) settle(limit time.Duration) {
 	}
 }
 
+// drained waits until no request is in flight, websockets included, or ctx ends, and
+// returns ctx's error then.
+func (g *gateway) drained(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for g.inFlight.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
 // handler returns the current handler.
 func (g *gateway) handler() *proxy.Handler { return g.cur.Load() }
 

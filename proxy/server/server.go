@@ -385,7 +385,13 @@ func Run(ctx context.Context, o Options) error {
 	sctx, scancel := context.WithTimeout(context.Background(), timeout)
 	defer scancel()
 	lg.Info("gateway stopping", "deadline", timeout.String())
-	if err := srv.Shutdown(sctx); err != nil {
+	err = srv.Shutdown(sctx)
+	if err == nil {
+		// The server does not wait for connections it handed over (websockets): they
+		// are in flight too, and get the same deadline.
+		err = g.drained(sctx)
+	}
+	if err != nil {
 		// Past the deadline what is still in flight is cut, not left to run on: the
 		// deadline did its work, and the stop is no failure. The requests cut are given
 		// a moment to end and be recorded, as a client gone (499).
