@@ -30,6 +30,7 @@ import (
 	"github.com/frontgate/gateway/authn/totp"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy/assertion"
+	"github.com/frontgate/gateway/proxy/logthin"
 	"github.com/frontgate/gateway/proxy/page"
 	"github.com/frontgate/gateway/proxy/redirect"
 )
@@ -113,6 +114,7 @@ type Handler struct {
 	writesDown     atomic.Bool             // a write failed, and none has worked since
 	writeProbe     atomic.Int64            // when a read last tried a write, in Unix ns
 	cut            *cutSignal              // shared by the handlers reloads make
+	storeThin      *thinners               // of the store's failures; shared likewise
 	pageTime       time.Duration           // read and write deadline for the gateway's own pages
 	bodyIdle       time.Duration           // longest a proxied body or stream may stall
 	tunnelCheck    time.Duration           // how often an open websocket's sign-in is checked
@@ -143,6 +145,7 @@ func New(o Options) (*Handler, error) {
 	}
 	h := &Handler{
 		cut:       newCutSignal(),
+		storeThin: &thinners{every: storeLogEvery},
 		auth:      o.Auth,
 		sessions:  o.Sessions,
 		log:       lg,
@@ -1070,7 +1073,7 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 				slog.String("session", session.ListedID(expired.ID)))
 		case !errors.Is(err, session.ErrNotFound):
 			h.storeFailed()
-			h.log.Error("session store unavailable", "error", err,
+			h.logStoreDown("session store unavailable", "error", err,
 				"client_ip", h.clientIP(r).String())
 			return nil, nil, err
 		}
@@ -1157,8 +1160,43 @@ func (h *Handler) storeFailed() { h.storeIsDown.Store(true) }
 func (h *Handler) storeError(msg string, err error, user string) {
 	h.writesDown.Store(true)
 	h.storeFailed()
-	h.log.Error(msg, "error", err, "user", user)
+	h.logStoreDown(msg, "error", err, "user", user)
 }
+
+// logStoreDown logs a failure of the session store as msg, at most once every
+// storeLogEvery for each msg: while the store is down every request fails, and the first
+// record says what the rest would. The next record counts those held back, as
+// suppressed.
+func (h *Handler) logStoreDown(msg string, attrs ...any) {
+	if n, ok := h.storeThin.of(msg).Allow(); ok {
+		h.log.Error(msg, append(attrs, "suppressed", n)...)
+	}
+}
+
+// thinners thins records by their message, each on its own.
+type thinners struct {
+	every time.Duration
+	mu    sync.Mutex
+	m     map[string]*logthin.Thinner
+}
+
+// of returns the thinner of msg, one of a few the code names.
+func (t *thinners) of(msg string) *logthin.Thinner {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	th := t.m[msg]
+	if th == nil {
+		if t.m == nil {
+			t.m = make(map[string]*logthin.Thinner)
+		}
+		th = &logthin.Thinner{Every: t.every}
+		t.m[msg] = th
+	}
+	return th
+}
+
+// storeLogEvery is the least time between two records of the store's failures.
+const storeLogEvery = 10 * time.Second
 
 // storeWorked logs, once, that the store answers again after a failure: after a
 // failed write, once a write worked (wrote), and otherwise once anything did. A read
@@ -1851,7 +1889,7 @@ func (h *Handler) Inherit(old *Handler) {
 		h.throttle = old.throttle
 	}
 	h.places, h.codes, h.strikes, h.basic = old.places, old.codes, old.strikes, old.basic
-	h.cut = old.cut
+	h.cut, h.storeThin = old.cut, old.storeThin
 	// the secrets earlier reloads removed, whose sessions a later pass may still meet
 	if err := h.sessions.Retire(old.sessions.Retired()); err != nil {
 		h.log.Error("keeping the removed session secrets failed", "error", err)
