@@ -492,10 +492,13 @@ func (m *Manager) Stored(ctx context.Context, user string) ([]Entry, error) {
 // session has must come back "not found", not fail.
 func (m *Manager) Check(ctx context.Context) error {
 	_, err := m.store.Get(ctx, "readiness-probe")
-	if err == nil || errors.Is(err, ErrNotFound) {
-		return nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("session store: %w", err)
 	}
-	return fmt.Errorf("session store: %w", err)
+	if c, ok := m.store.(Checker); ok {
+		return c.Check(ctx)
+	}
+	return nil
 }
 
 // CheckWrite reports whether the store can be written: it writes a record of its own,

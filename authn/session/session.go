@@ -92,6 +92,12 @@ type Store interface {
 	List(ctx context.Context, user string) ([]Entry, error)
 }
 
+// Checker is a Store that can tell of a fault of its own that reads and writes do not
+// show, such as a file removed while open. Manager.Check reports it.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
 // Counter is implemented by a Store that can count its live sessions, for the gateway's
 // metrics. Count returns how many sessions are stored with more than margin left of their
 // ttl, at about the moment it is called: with a margin of ExpiryGrace, the sessions that

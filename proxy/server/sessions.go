@@ -253,10 +253,18 @@ func openStore(cfg *config.Config, lg *slog.Logger) (session.Store, func() error
 		st.Expired = expired
 		return st, func() error { return nil }, nil
 	case "bolt":
-		st, err := boltstore.Open(filepath.Join(cfg.StateDir, boltFile),
-			boltstore.Options{Logger: lg, Expired: expired})
+		path := filepath.Join(cfg.StateDir, boltFile)
+		_, err := os.Lstat(path)
+		created := errors.Is(err, fs.ErrNotExist)
+		st, err := boltstore.Open(path, boltstore.Options{Logger: lg, Expired: expired})
 		if err != nil {
 			return nil, nil, err
+		}
+		if created {
+			// on a first start, as expected; on a later one, the file was removed or
+			// state_dir moved, and every session made before is gone
+			lg.Info("session store file created: no session made before it is known",
+				"file", path)
 		}
 		return st, st.Close, nil
 	case "redis":

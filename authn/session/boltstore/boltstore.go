@@ -30,6 +30,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -76,6 +77,7 @@ type Options struct {
 type Store struct {
 	db      *bolt.DB
 	path    string
+	opened  fs.FileInfo // the file at path when it was opened
 	now     func() time.Time
 	log     *slog.Logger
 	expired func(user string) // see Options.Expired; never nil
@@ -127,6 +129,11 @@ func Open(path string, o Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	opened, err := os.Stat(path) // the file bolt opened and locked a moment ago
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening session store %s: %w", path, err)
+	}
 	// Every page in use is read once now, so that a damaged one stops the start, rather
 	// than the request that happens on it (70 ms for 100,000 sessions), and the page
 	// structure and free list are checked before the first write, which a damaged free
@@ -145,11 +152,31 @@ func Open(path string, o Options) (*Store, error) {
 	}
 
 	s := &Store{
-		db: db, path: path, now: o.Now, log: log, expired: o.Expired,
+		db: db, path: path, opened: opened, now: o.Now, log: log, expired: o.Expired,
 		stop: make(chan struct{}), swept: make(chan struct{}),
 	}
 	go s.sweeper(o.SweepInterval)
 	return s, nil
+}
+
+// Check implements session.Checker: it reports an error when the store's path no
+// longer names the file the store has open, which was removed or replaced (by hand, or
+// by a restore from a backup). The store goes on working in the file it has open, but
+// what it holds is lost when the gateway stops, and a restart opens what the path names
+// now.
+func (s *Store) Check(context.Context) error {
+	now, err := os.Stat(s.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("session store %s was removed while open: the sessions it holds "+
+			"are lost at the next restart", s.path)
+	case err != nil:
+		return fmt.Errorf("session store %s: %w", s.path, err)
+	case !os.SameFile(s.opened, now):
+		return fmt.Errorf("session store %s was replaced while open: the sessions it holds "+
+			"are lost at the next restart, which opens the file there now", s.path)
+	}
+	return nil
 }
 
 // walkAll reads every key and value of every bucket in tx, every byte of them, and so

@@ -883,3 +883,52 @@ func BenchmarkCount(b *testing.B) {
 		}
 	}
 }
+
+// TestCheckSeesTheFileGone: a store whose file was removed, or replaced by another, while
+// open goes on working in the file it has open, but says so: what it holds is lost at
+// the next restart. Its sweep logs it; readiness reports it.
+func TestCheckSeesTheFileGone(t *testing.T) {
+	logs := &logBuffer{}
+	s := openTest(t, Options{SweepInterval: 20 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	ctx := context.Background()
+	if err := s.Check(ctx); err != nil {
+		t.Fatalf("a store with its file in place: %v", err)
+	}
+	if err := os.Remove(s.path); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(ctx); err == nil || !strings.Contains(err.Error(),
+		"was removed while open: the sessions it holds are lost at the next restart") {
+		t.Errorf("the file removed: %v", err)
+	}
+	if err := os.WriteFile(s.path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Check(ctx); err == nil || !strings.Contains(err.Error(), "was replaced") {
+		t.Errorf("another file in its place: %v", err)
+	}
+	// a session written meanwhile is still served, from the file the store has open
+	if err := s.Put(ctx, "k", storetest.Sample("alice"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Get(ctx, "k"); err != nil || got.User != "alice" {
+		t.Errorf("Get after the file went: %+v, %v", got, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), `msg="session store file gone"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no sweep logged the file gone within 10s; log:\n%s", logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	keys, _ := session.DeriveKeys([][]byte{[]byte("0123456789abcdef0123456789abcdef")})
+	m, err := session.NewManager(session.Options{Store: s, Keys: keys,
+		IdleTimeout: time.Hour, Lifetime: 2 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Check(ctx); err == nil || !strings.Contains(err.Error(), "was replaced") {
+		t.Errorf("the manager's readiness check: %v, want the replaced file named", err)
+	}
+}

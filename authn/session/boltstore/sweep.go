@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -152,6 +153,9 @@ func (s *Store) sweeper(interval time.Duration) {
 		}
 		if _, err := s.sweepTally(); err != nil {
 			s.log.Error("sweeping failed sign-ins failed", "error", err)
+		}
+		if err := s.Check(context.Background()); err != nil {
+			s.log.Error("session store file gone", "error", err)
 		}
 	}
 }
