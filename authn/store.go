@@ -112,6 +112,10 @@ func (s *FileStore) Lookup(name string) *User {
 	return s.snap.Load().users[name]
 }
 
+// Users returns the users as last read, by name. The map is the store's own, shared
+// with every caller and never changed once read: read it, never write it.
+func (s *FileStore) Users() map[string]*User { return s.snap.Load().users }
+
 // Len returns the number of users loaded.
 func (s *FileStore) Len() int { return len(s.snap.Load().users) }
 

@@ -117,7 +117,7 @@ func newGateway(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	g.shutdown.Store(int64(cfg.Timeouts.Shutdown))
 	g.stampConfig, _ = stampFiles(cfg.File)
 	g.cur.Store(h)
-	logWarnings(lg, cfg)
+	logWarnings(lg, cfg, g.users.Users())
 	return g, nil
 }
 
@@ -149,7 +149,7 @@ func (g *gateway) build(cfg *config.Config) (*proxy.Handler, error) {
 			cur := g.cfg
 			g.mu.Unlock()
 			if cur != nil && cur.Users.File == users.Path() {
-				logUserWarnings(g.lg, cur)
+				logUserWarnings(g.lg, cur, users.Users())
 			}
 		})
 		var wctx context.Context
@@ -348,7 +348,7 @@ func (g *gateway) reload(reason string) error {
 	if g.limiter != nil {
 		g.limiter.SetPolicy(connPolicy(cfg))
 	}
-	logWarnings(g.lg, cfg)
+	logWarnings(g.lg, cfg, g.users.Users())
 	attrs := []any{"reason", reason, "file", cfg.File, "changed", changedKeys(old, cfg)}
 	if len(keys) > 0 {
 		// so that the record alone says why a change made is not among those applied

@@ -34,6 +34,17 @@ import (
 // runs, so none of these keeps it from starting. A users file that does not load gives
 // no user warnings; loading it is the error then.
 func Warnings(cfg *config.Config) []error {
+	users, err := authn.ReadUsersFile(cfg.Users.File)
+	if err != nil {
+		users = nil
+	}
+	return warningsWith(cfg, users)
+}
+
+// warningsWith returns Warnings with users as the users file holds them, or with no
+// user warnings when users is nil: a running gateway passes those it has read rather
+// than have the file, which may be large, read and parsed again.
+func warningsWith(cfg *config.Config, users map[string]*authn.User) []error {
 	out := append(cfg.LiteralVariables(), tlsWarnings(cfg)...)
 	out = append(out, stateDirWarnings(cfg)...)
 	out = append(out, fileWarnings(cfg)...)
@@ -42,7 +53,10 @@ func Warnings(cfg *config.Config) []error {
 	out = append(out, overlapWarnings(cfg)...)
 	out = append(out, sharedStoreWarnings(cfg)...)
 	out = append(out, ruleWarnings(cfg)...)
-	return append(out, userWarnings(cfg)...)
+	if users == nil {
+		return out
+	}
+	return append(out, userWarnings(cfg, users)...)
 }
 
 // secretWarnings returns a warning for each session secret listed before: most likely
@@ -124,13 +138,9 @@ func ruleWarnings(cfg *config.Config) []error {
 	return out
 }
 
-// userWarnings returns the warnings of Warnings that the users file, as it is now, gives.
-func userWarnings(cfg *config.Config) []error {
+// userWarnings returns the warnings of Warnings that users, the users file's, give.
+func userWarnings(cfg *config.Config, users map[string]*authn.User) []error {
 	var out []error
-	users, err := authn.ReadUsersFile(cfg.Users.File)
-	if err != nil {
-		return nil
-	}
 	enabled := 0
 	groups := make(map[string]bool)
 	for _, u := range users {
@@ -241,16 +251,17 @@ func slowHashWarning(cfg *config.Config, users map[string]*authn.User) error {
 		"parameters", slow.User, slow.Kind, took, wait.Round(time.Millisecond), fit))
 }
 
-// logWarnings logs each of cfg's warnings.
-func logWarnings(lg *slog.Logger, cfg *config.Config) {
-	for _, w := range Warnings(cfg) {
+// logWarnings logs each of cfg's warnings, with users as the gateway read them.
+func logWarnings(lg *slog.Logger, cfg *config.Config, users map[string]*authn.User) {
+	for _, w := range warningsWith(cfg, users) {
 		lg.Warn("config is likely mistaken", "problem", w)
 	}
 }
 
-// logUserWarnings logs the warnings the users file of cfg gives, as it is now.
-func logUserWarnings(lg *slog.Logger, cfg *config.Config) {
-	for _, w := range userWarnings(cfg) {
+// logUserWarnings logs the warnings that users, the users file of cfg as the gateway
+// read it, give.
+func logUserWarnings(lg *slog.Logger, cfg *config.Config, users map[string]*authn.User) {
+	for _, w := range userWarnings(cfg, users) {
 		lg.Warn("config is likely mistaken", "problem", w)
 	}
 }
