@@ -1078,6 +1078,14 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 			return nil, nil, err
 		}
 		h.storeWorked(false)
+		if errors.Is(err, session.ErrForged) {
+			// someone wrote into the store who is no gateway: say so, once in 10 s at most
+			if n, ok := h.storeThin.of("forged").Allow(); ok {
+				h.log.Warn("session record forged: sealed under none of the secrets, "+
+					"and deleted; whoever can write the session store wrote it", "client_ip",
+					h.clientIP(r).String(), "suppressed", n)
+			}
+		}
 		// A cookie another gateway on the same store may take, under a secret this
 		// one has yet to be given, stays in the browser: this gateway only refuses it.
 		if !errors.Is(err, session.ErrForeign) {

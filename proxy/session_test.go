@@ -313,3 +313,36 @@ func storeRecords(recs []map[string]any) (down, back []map[string]any) {
 	}
 	return down, back
 }
+
+// TestForgedRecordLogged: a record in the store that no secret sealed, under the key of
+// an authentic cookie, is no session, goes from the store, and is told of in the log:
+// whoever wrote it can write the session store.
+func TestForgedRecordLogged(t *testing.T) {
+	e, store, logs := newFlakyEnv(t)
+	alice := e.session("alice", alicePass)
+	list, err := store.List(context.Background(), "alice")
+	if err != nil || len(list) != 1 {
+		t.Fatalf("alice's sessions: %v, %v", list, err)
+	}
+	forged := list[0].Session
+	forged.User = "bob"
+	store.Put(context.Background(), list[0].Key, &forged, time.Hour)
+
+	if r := e.raw("GET", "/app/", alice, nil); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("with the forged record: status %d, want 401", r.StatusCode)
+	}
+	if _, err := store.Get(context.Background(), list[0].Key); !errors.Is(err,
+		session.ErrNotFound) {
+		t.Errorf("the forged record: %v, want it deleted", err)
+	}
+	var warned int
+	for _, rec := range logs.records() {
+		if strings.HasPrefix(fmt.Sprint(rec["msg"]), "session record forged") &&
+			rec["level"] == "WARN" && rec["client_ip"] == "127.0.0.1" {
+			warned++
+		}
+	}
+	if warned != 1 {
+		t.Errorf("%d warnings of the forged record, want 1; log:\n%s", warned, logs.b.String())
+	}
+}

@@ -158,6 +158,7 @@ func (m *Manager) Create(ctx context.Context, l Login) (*Session, string, error)
 func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error) {
 	var found, expired *Session
 	foreign := false // a value or record that may be another gateway's
+	forged := false  // a record no secret sealed, deleted
 	now := m.now()
 	var seen, ids [MaxCookieValues]string // the values seen, and the ids looked up
 	nseen, nids := 0, 0
@@ -200,6 +201,7 @@ func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error
 			if err := m.store.Delete(ctx, key); err != nil {
 				return nil, fmt.Errorf("deleting forged session: %w", err)
 			}
+			forged = true
 			continue
 		}
 		if !m.live(s, now) {
@@ -224,6 +226,8 @@ func (m *Manager) Resolve(ctx context.Context, values []string) (*Session, error
 			return nil, &ExpiredError{User: expired.User, ID: expired.ID}
 		case foreign:
 			return nil, ErrForeign
+		case forged:
+			return nil, ErrForged
 		}
 		return nil, ErrNotFound
 	}

@@ -30,6 +30,11 @@ var (
 	// another gateway's, under a secret this one has yet to be given, so its cookie is
 	// best left in the browser. It wraps ErrNotFound.
 	ErrForeign = fmt.Errorf("%w: sealed under a secret this gateway lacks", ErrNotFound)
+	// ErrForged means no session was found, and an authentic cookie named a record in
+	// the store that no secret sealed: written into the store by someone other than a
+	// gateway, and deleted. It wraps ErrNotFound.
+	ErrForged = fmt.Errorf("%w: the stored record was sealed under none of the secrets, "+
+		"and was deleted", ErrNotFound)
 )
 
 // Session is one signed-in session, as the store keeps it.

@@ -500,8 +500,10 @@ func TestEditedRecordIsNoSession(t *testing.T) {
 			orig := *got
 			edit(got)
 			store.Put(ctx, key, got, time.Hour)
-			if s, err := m.Resolve(ctx, []string{mallory}); !errors.Is(err, ErrNotFound) {
-				t.Errorf("edited record resolved to %+v, %v", s, err)
+			// no session, and one the gateway can tell of as a forgery
+			if s, err := m.Resolve(ctx, []string{mallory}); !errors.Is(err, ErrForged) ||
+				!errors.Is(err, ErrNotFound) {
+				t.Errorf("edited record resolved to %+v, %v; want ErrForged", s, err)
 			}
 			if _, err := store.Get(ctx, key); !errors.Is(err, ErrNotFound) {
 				t.Error("edited record left in the store")
