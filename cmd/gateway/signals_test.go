@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,49 +39,10 @@ func TestSignalsWhileDraining(t *testing.T) {
 
 	cmd := exec.Command(bin, "run", "-config", path)
 	cmd.Env = append(os.Environ(), "GATEWAY_SECRET=e4a1f09c3b7d2865e4a1f09c3b7d2865")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() }) // by PID; nothing once it has exited
-	lines := make(chan string, 100)
-	done := make(chan error, 1)
+	p := startProcess(t, cmd)
+	addr := p.listening()
 	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		done <- cmd.Wait()
-	}()
-	var log []string
-	await := func(what string) string {
-		t.Helper()
-		timeout := time.After(15 * time.Second)
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("gateway exited before %q:\n%s", what, strings.Join(log, "\n"))
-				}
-				log = append(log, l)
-				if strings.Contains(l, what) {
-					return l
-				}
-			case <-timeout:
-				t.Fatalf("no %q within 15s:\n%s", what, strings.Join(log, "\n"))
-			}
-		}
-	}
-	m := regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(await(`msg="gateway started"`))
-	if m == nil {
-		t.Fatal("no address in the start record")
-	}
-	go func() {
-		if res, err := http.Get("http://" + m[1] + "/held"); err == nil {
+		if res, err := http.Get("http://" + addr + "/held"); err == nil {
 			io.Copy(io.Discard, res.Body)
 			res.Body.Close()
 		}
@@ -101,24 +60,20 @@ func TestSignalsWhileDraining(t *testing.T) {
 		}
 	}
 	signal(syscall.SIGTERM)
-	await(`msg="gateway stopping"`)
+	p.await(`msg="gateway stopping"`)
 	signal(syscall.SIGHUP)
 	// the drain goes on, the request still held: the SIGHUP must not have ended it
 	select {
-	case err := <-done:
+	case err := <-p.done:
 		t.Fatalf("a SIGHUP while draining ended the gateway: %v\n%s", err,
-			strings.Join(log, "\n"))
+			strings.Join(p.log, "\n"))
 	case <-time.After(500 * time.Millisecond):
 	}
 	signal(syscall.SIGTERM)
-	await("gateway: terminated again, while draining: exiting at once")
-	select {
-	case err := <-done:
-		var exit *exec.ExitError
-		if !errors.As(err, &exit) || exit.ExitCode() != 1 {
-			t.Errorf("after a second SIGTERM: %v, want exit status 1", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("a second SIGTERM did not end the gateway within 15s; its drain lasts 5m")
+	p.await("gateway: terminated again, while draining: exiting at once")
+	// within 15 s, where the drain would last 5 minutes
+	var exit *exec.ExitError
+	if err := p.exit(); !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Errorf("after a second SIGTERM: %v, want exit status 1", err)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"io"
 	"net/http"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/frontgate/gateway/authn/password"
 )
@@ -252,52 +250,9 @@ func runExecStart(t *testing.T, args, env []string) {
 	t.Helper()
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = env
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		done <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill() // by PID; does nothing once it has exited
-	})
-	var log []string
-	await := func(what string) string {
-		t.Helper()
-		timeout := time.After(15 * time.Second)
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("gateway exited before %q:\n%s", what, strings.Join(log, "\n"))
-				}
-				log = append(log, l)
-				if strings.Contains(l, what) {
-					return l
-				}
-			case <-timeout:
-				t.Fatalf("no %q within 15s:\n%s", what, strings.Join(log, "\n"))
-			}
-		}
-	}
-
-	started := await(`msg="gateway started"`)
-	m := regexp.MustCompile(`listen=(\S+)`).FindStringSubmatch(started)
-	if m == nil {
-		t.Fatalf("no address in %q", started)
-	}
-	res, err := http.Get("http://" + m[1] + "/.gateway/login")
+	p := startProcess(t, cmd)
+	addr := p.listening()
+	res, err := http.Get("http://" + addr + "/.gateway/login")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,30 +265,16 @@ func runExecStart(t *testing.T, args, env []string) {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	if line := await(`msg="users file reloaded" reason=SIGHUP`); !strings.Contains(line,
+	if line := p.await(`msg="users file reloaded" reason=SIGHUP`); !strings.Contains(line,
 		" users=1") {
 		t.Errorf("reload record %q, want it to count the one user", line)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	await(`msg="gateway stopping"`)
-	timeout := time.After(15 * time.Second)
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				lines = nil // its end is followed by done
-			}
-			log = append(log, l)
-		case err := <-done:
-			if err != nil {
-				t.Errorf("gateway after SIGTERM: %v, want exit status 0:\n%s", err,
-					strings.Join(log, "\n"))
-			}
-			return
-		case <-timeout:
-			t.Fatal("gateway did not exit within 15s of SIGTERM")
-		}
+	p.await(`msg="gateway stopping"`)
+	if err := p.exit(); err != nil {
+		t.Errorf("gateway after SIGTERM: %v, want exit status 0:\n%s", err,
+			strings.Join(p.log, "\n"))
 	}
 }

@@ -124,6 +124,22 @@ func startDrain(t *testing.T, path string) *drainRun {
 	return d
 }
 
+// stop ends the run and waits for Run to return, which must be nil, as a stop that
+// went as configured is; the test fails if it does not return within 30 s, when it
+// describes what was in flight.
+func (d *drainRun) stop(t *testing.T, when string) {
+	t.Helper()
+	d.cancel()
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Errorf("Run: %v, want nil", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return " + when)
+	}
+}
+
 // answer is what a client got for a request.
 type answer struct {
 	status int
@@ -224,15 +240,7 @@ func TestShutdownDeadlineEndsTheWait(t *testing.T) {
 	d := startDrain(t, writeConfig(t, up.url, "timeouts:\n  shutdown: 200ms\n"))
 	a := inFlight(t, d, up)
 
-	d.cancel()
-	select {
-	case err := <-d.done:
-		if err != nil {
-			t.Errorf("Run: %v, want nil", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not return while a request waited on its upstream")
-	}
+	d.stop(t, "while a request waited on its upstream")
 	logs := d.logs.String()
 	for _, want := range []string{`requests still in flight at the shutdown deadline ` +
 		`were cut" deadline=200ms requests=1`, `path=/public/slow status=499`,
@@ -374,15 +382,7 @@ func TestShutdownDeadlineClosesWebsockets(t *testing.T) {
 		t.Fatalf("websocket handshake: %v, %v; want 101", res, err)
 	}
 
-	d.cancel()
-	select {
-	case err := <-d.done:
-		if err != nil {
-			t.Errorf("Run: %v, want nil", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not return with a websocket open")
-	}
+	d.stop(t, "with a websocket open")
 	if _, err := br.ReadByte(); err != io.EOF {
 		t.Errorf("the websocket after the shutdown deadline: read %v, want it closed (EOF)",
 			err)
