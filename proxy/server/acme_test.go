@@ -192,11 +192,19 @@ func TestReadyzWaitsForCertificate(t *testing.T) {
 		"listen: %q\ntls:\n  mode: acme\n  domains: [localhost]\n  ca: %q\n"+
 			"admin:\n  listen: %q\n", httpsAddr, "http://"+nowhere+"/dir", admin), 1))
 	os.WriteFile(path, text, 0o600)
-	startGateway(t, path)
+	_, logs := runLogged(t, path)
 	code, body := readyz(t, admin)
 	if code != http.StatusServiceUnavailable ||
 		body != "not ready: no certificate for localhost yet\n" {
 		t.Errorf("/readyz without a certificate: %d %q, want 503 naming localhost", code, body)
+	}
+	// The attempt in the background ends before the test does, which would remove
+	// state_dir from under it: it fails, and waits for its next try.
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(logs.String(),
+		"retrying_in"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed attempt at a certificate within 15s; log:\n%s", logs)
+		}
 	}
 
 	expired := &certFiles{certFile: "cert.pem", cert: &tls.Certificate{Leaf: &x509.Certificate{
