@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"syscall"
@@ -25,7 +26,38 @@ func OpenPlain(path string) (*os.File, fs.FileInfo, error) {
 	if !fi.Mode().IsRegular() {
 		f.Close()
 		return nil, nil, &fs.PathError{Op: "open", Path: path,
-			Err: fmt.Errorf("not a regular file (%v)", fi.Mode().Type())}
+			Err: fmt.Errorf("not a regular file (%v)", fi.Mode())}
 	}
 	return f, fi, nil
+}
+
+// ReadPlain reads the file at path as OpenPlain opens it, refusing one of more than
+// limit bytes: every file the config names (a certificate, a template, a logo) is read
+// so, and none of them can hold a reload.
+func ReadPlain(path string, limit int64) ([]byte, error) {
+	f, _, err := OpenPlain(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, &fs.PathError{Op: "read", Path: path,
+			Err: fmt.Errorf("larger than %d bytes", limit)}
+	}
+	return data, nil
+}
+
+// ReadDirPlain reads the folder at path, refusing without waiting anything but a folder
+// put in its place (a FIFO would hold the open, as for OpenPlain).
+func ReadDirPlain(path string) ([]os.DirEntry, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_DIRECTORY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.ReadDir(-1)
 }

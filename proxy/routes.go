@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -138,7 +137,7 @@ func (h *Handler) routeTransport(t *http.Transport, rc config.Route) (*http.Tran
 	error) {
 	k := transportKey{serverName: rc.UpstreamServerName, timeout: rc.UpstreamTimeout}
 	if rc.UpstreamCA != "" {
-		pem, err := os.ReadFile(rc.UpstreamCA)
+		pem, err := config.ReadPlain(rc.UpstreamCA, config.MaxFileSize)
 		if err != nil {
 			return nil, fmt.Errorf("reading upstream_ca: %w", err)
 		}

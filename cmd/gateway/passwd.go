@@ -178,7 +178,7 @@ func readUsersFile(path string, create bool) (string, []byte, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	f, err := os.Open(file)
+	f, _, err := config.OpenPlain(file)
 	if err != nil {
 		return "", nil, err
 	}

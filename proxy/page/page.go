@@ -11,10 +11,11 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/frontgate/gateway/config"
 )
 
 //go:embed templates/*.html
@@ -68,7 +69,7 @@ func NewRenderer(b Brand) (*Renderer, error) {
 	}
 	if b.Templates != "" {
 		// read by name, not by pattern: a folder named with [ or * is that folder
-		entries, err := os.ReadDir(b.Templates)
+		entries, err := config.ReadDirPlain(b.Templates)
 		var files []string
 		for _, e := range entries {
 			if !e.IsDir() && strings.HasSuffix(e.Name(), ".html") {
@@ -79,7 +80,7 @@ func NewRenderer(b Brand) (*Renderer, error) {
 			return nil, fmt.Errorf("templates folder %s holds no .html file", b.Templates)
 		}
 		for _, f := range files {
-			text, err := os.ReadFile(f)
+			text, err := config.ReadPlain(f, config.MaxFileSize)
 			if err != nil {
 				return nil, fmt.Errorf("reading page template: %w", err)
 			}

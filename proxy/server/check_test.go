@@ -846,3 +846,46 @@ func TestUsersReloadWarns(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestNamedFilesNotWaitedOn: a FIFO in the place of a file the config names is refused
+// at once, by check as by a start or a reload, never waited on: the wait would hold the
+// reload lock, and with it every later reload.
+func TestNamedFilesNotWaitedOn(t *testing.T) {
+	for _, tt := range []struct {
+		name, upstream, extra string
+		fifo                  string // the file made a FIFO, relative to the config
+	}{
+		{"stylesheet", "http://127.0.0.1:9", "pages:\n  stylesheet: style.css\n", "style.css"},
+		{"logo", "http://127.0.0.1:9", "pages:\n  logo: logo.png\n", "logo.png"},
+		{"template", "http://127.0.0.1:9", "pages:\n  templates: tpl\n", "tpl/error.html"},
+		{"upstream_ca", "https://127.0.0.1:9", "    upstream_ca: ca.pem\n", "ca.pem"},
+		{"certificate", "http://127.0.0.1:9", "tls:\n  mode: files\n  cert_file: cert.pem\n" +
+			"  key_file: key.pem\n", "cert.pem"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, tt.upstream, tt.extra)
+			dir := filepath.Dir(path)
+			writeCert(t, dir, 1)
+			os.Mkdir(filepath.Join(dir, "tpl"), 0o700)
+			fifo := filepath.Join(dir, tt.fifo)
+			os.Remove(fifo)
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := Check(path)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+					t.Errorf("check with %s a FIFO: %v, want it refused as not a regular "+
+						"file", tt.fifo, err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("check with %s a FIFO still waits after 10s", tt.fifo)
+			}
+		})
+	}
+}

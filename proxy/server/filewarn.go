@@ -122,7 +122,7 @@ func pathOf(path string, me int) (real string, folders []string, err error) {
 // othersMayChangeIn returns othersMayChange's error for the first template right inside
 // the folder dir that others could change. The folder itself was judged already.
 func othersMayChangeIn(dir string) error {
-	entries, err := os.ReadDir(dir)
+	entries, err := config.ReadDirPlain(dir)
 	if err != nil {
 		return nil
 	}

@@ -6,7 +6,6 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -137,7 +136,7 @@ func preflight(cfg *config.Config) []error {
 		if certErr != nil || keyErr != nil {
 			break
 		}
-		if _, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile); err != nil {
+		if _, err := loadKeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile); err != nil {
 			out = append(out, cfg.Errorf("tls.cert_file",
 				fmt.Errorf("loading certificate: %w", err)))
 		}

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -91,7 +90,7 @@ func (c *certFiles) load() (bool, error) {
 	if same {
 		return false, nil
 	}
-	cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
+	cert, err := loadKeyPair(c.certFile, c.keyFile)
 	if err != nil {
 		return false, fmt.Errorf("loading certificate: %w", err)
 	}
@@ -99,6 +98,20 @@ func (c *certFiles) load() (bool, error) {
 	c.cert, c.stamp = &cert, stamp
 	c.mu.Unlock()
 	return true, nil
+}
+
+// loadKeyPair is tls.LoadX509KeyPair with the files read as config.ReadPlain reads
+// them: a FIFO in the place of either is refused, not waited on.
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := config.ReadPlain(certFile, config.MaxFileSize)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyPEM, err := config.ReadPlain(keyFile, config.MaxFileSize)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(certPEM, keyPEM)
 }
 
 // names returns the host names and addresses the certificate now served names.
@@ -360,7 +373,7 @@ func atoiOr(s string, def int) int {
 
 // readCARoot reads the PEM certificates at path into a pool.
 func readCARoot(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
+	pem, err := config.ReadPlain(path, config.MaxFileSize)
 	if err != nil {
 		return nil, err
 	}

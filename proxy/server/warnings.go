@@ -1,7 +1,6 @@
 package server
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -286,7 +285,7 @@ func tlsWarnings(cfg *config.Config) []error {
 	if cfg.TLS.Mode != "files" {
 		return out
 	}
-	if pair, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile); err == nil &&
+	if pair, err := loadKeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile); err == nil &&
 		pair.Leaf != nil && len(pair.Leaf.DNSNames) == 0 && len(pair.Leaf.IPAddresses) == 0 {
 		out = append(out, cfg.Errorf("tls.cert_file", fmt.Errorf("%s names no host in "+
 			"its subjectAltName: browsers refuse it, and http_listen redirects no host to "+
