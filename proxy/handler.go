@@ -115,6 +115,7 @@ type Handler struct {
 	writeProbe     atomic.Int64            // when a read last tried a write, in Unix ns
 	cut            *cutSignal              // shared by the handlers reloads make
 	storeThin      *thinners               // of the store's failures; shared likewise
+	forgedThin     *logthin.Thinner        // of forged session records; shared likewise
 	pageTime       time.Duration           // read and write deadline for the gateway's own pages
 	bodyIdle       time.Duration           // longest a proxied body or stream may stall
 	tunnelCheck    time.Duration           // how often an open websocket's sign-in is checked
@@ -144,21 +145,22 @@ func New(o Options) (*Handler, error) {
 		tr, transports = t, map[transportKey]*http.Transport{{}: t}
 	}
 	h := &Handler{
-		cut:       newCutSignal(),
-		storeThin: &thinners{every: storeLogEvery},
-		auth:      o.Auth,
-		sessions:  o.Sessions,
-		log:       lg,
-		identity:  canonicalIdentity(cfg.IdentityHeaders),
-		trusted:   cfg.Trusted,
-		redirects: &redirect.Policy{Hosts: cfg.AllowedRedirectHosts},
-		secure:    cfg.Session.Secure,
-		loginCk:   o.Sessions.Keys().Codec(loginCookie, loginStateTTL),
-		deviceCk:  o.Sessions.Keys().Codec(deviceCookie, deviceTTL),
-		basic:     newBasicCache(),
-		signer:    o.Assertions,
-		metrics:   o.Metrics,
-		assertTTL: cfg.Assertion.TTL,
+		cut:        newCutSignal(),
+		storeThin:  &thinners{every: storeLogEvery},
+		forgedThin: &logthin.Thinner{Every: storeLogEvery},
+		auth:       o.Auth,
+		sessions:   o.Sessions,
+		log:        lg,
+		identity:   canonicalIdentity(cfg.IdentityHeaders),
+		trusted:    cfg.Trusted,
+		redirects:  &redirect.Policy{Hosts: cfg.AllowedRedirectHosts},
+		secure:     cfg.Session.Secure,
+		loginCk:    o.Sessions.Keys().Codec(loginCookie, loginStateTTL),
+		deviceCk:   o.Sessions.Keys().Codec(deviceCookie, deviceTTL),
+		basic:      newBasicCache(),
+		signer:     o.Assertions,
+		metrics:    o.Metrics,
+		assertTTL:  cfg.Assertion.TTL,
 		limits: throttle.Limits{
 			AddressFailures:     cfg.Throttle.AddressFailures,
 			UserAddressFailures: cfg.Throttle.UserAddressFailures,
@@ -1080,7 +1082,7 @@ func (h *Handler) identify(w http.ResponseWriter, r *http.Request) (
 		h.storeWorked(false)
 		if errors.Is(err, session.ErrForged) {
 			// someone wrote into the store who is no gateway: say so, once in 10 s at most
-			if n, ok := h.storeThin.of("forged").Allow(); ok {
+			if n, ok := h.forgedThin.Allow(); ok {
 				h.log.Warn("session record forged: sealed under none of the secrets, "+
 					"and deleted; whoever can write the session store wrote it", "client_ip",
 					h.clientIP(r).String(), "suppressed", n)
@@ -1188,6 +1190,18 @@ type thinners struct {
 	m     map[string]*logthin.Thinner
 }
 
+// held returns how many records all the thinners held back since they last let one
+// through, and forgets them.
+func (t *thinners) held() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, th := range t.m {
+		n += th.Held()
+	}
+	return n
+}
+
 // of returns the thinner of msg, one of a few the code names.
 func (t *thinners) of(msg string) *logthin.Thinner {
 	t.mu.Lock()
@@ -1219,7 +1233,8 @@ func (h *Handler) storeWorked(wrote bool) {
 		}
 	}
 	if h.storeIsDown.Load() && h.storeIsDown.CompareAndSwap(true, false) {
-		h.log.Info("session store available again")
+		// the failures held back since the last record of them are told here
+		h.log.Info("session store available again", "suppressed", h.storeThin.held())
 	}
 }
 
@@ -1897,7 +1912,7 @@ func (h *Handler) Inherit(old *Handler) {
 		h.throttle = old.throttle
 	}
 	h.places, h.codes, h.strikes, h.basic = old.places, old.codes, old.strikes, old.basic
-	h.cut, h.storeThin = old.cut, old.storeThin
+	h.cut, h.storeThin, h.forgedThin = old.cut, old.storeThin, old.forgedThin
 	// the secrets earlier reloads removed, whose sessions a later pass may still meet
 	if err := h.sessions.Retire(old.sessions.Retired()); err != nil {
 		h.log.Error("keeping the removed session secrets failed", "error", err)

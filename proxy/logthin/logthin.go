@@ -38,3 +38,13 @@ func (t *Thinner) Allow() (suppressed int, ok bool) {
 	t.last, t.suppressed = at, 0
 	return n, true
 }
+
+// Held returns how many records were held back since the last one let through, and
+// forgets them, for a record that closes the matter (a recovery) to tell of them.
+func (t *Thinner) Held() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.suppressed
+	t.suppressed = 0
+	return n
+}

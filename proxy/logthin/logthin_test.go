@@ -29,3 +29,24 @@ func TestAllow(t *testing.T) {
 		}
 	}
 }
+
+// TestHeld: the records held back are told once, by Held or by the next record let
+// through, never by both.
+func TestHeld(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	th := &Thinner{Every: 10 * time.Second, Now: func() time.Time { return now }}
+	th.Allow()
+	th.Allow()
+	th.Allow()
+	if n := th.Held(); n != 2 {
+		t.Errorf("Held after two held back: %d, want 2", n)
+	}
+	if n := th.Held(); n != 0 {
+		t.Errorf("Held again: %d, want 0", n)
+	}
+	th.Allow()
+	now = now.Add(10 * time.Second)
+	if n, ok := th.Allow(); !ok || n != 1 {
+		t.Errorf("the next record let through: %d, %v; want it to tell of 1", n, ok)
+	}
+}
