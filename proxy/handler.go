@@ -114,7 +114,7 @@ type Handler struct {
 	writesDown     atomic.Bool             // a write failed, and none has worked since
 	writeProbe     atomic.Int64            // when a read last tried a write, in Unix ns
 	cut            *cutSignal              // shared by the handlers reloads make
-	storeThin      *thinners               // of the store's failures; shared likewise
+	storeThin      *logthin.Set            // of the store's failures; shared likewise
 	forgedThin     *logthin.Thinner        // of forged session records; shared likewise
 	pageTime       time.Duration           // read and write deadline for the gateway's own pages
 	bodyIdle       time.Duration           // longest a proxied body or stream may stall
@@ -146,7 +146,7 @@ func New(o Options) (*Handler, error) {
 	}
 	h := &Handler{
 		cut:        newCutSignal(),
-		storeThin:  &thinners{every: storeLogEvery},
+		storeThin:  &logthin.Set{Every: storeLogEvery},
 		forgedThin: &logthin.Thinner{Every: storeLogEvery},
 		auth:       o.Auth,
 		sessions:   o.Sessions,
@@ -1178,43 +1178,9 @@ func (h *Handler) storeError(msg string, err error, user string) {
 // record says what the rest would. The next record counts those held back, as
 // suppressed.
 func (h *Handler) logStoreDown(msg string, attrs ...any) {
-	if n, ok := h.storeThin.of(msg).Allow(); ok {
+	if n, ok := h.storeThin.Of(msg).Allow(); ok {
 		h.log.Error(msg, append(attrs, "suppressed", n)...)
 	}
-}
-
-// thinners thins records by their message, each on its own.
-type thinners struct {
-	every time.Duration
-	mu    sync.Mutex
-	m     map[string]*logthin.Thinner
-}
-
-// held returns how many records all the thinners held back since they last let one
-// through, and forgets them.
-func (t *thinners) held() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := 0
-	for _, th := range t.m {
-		n += th.Held()
-	}
-	return n
-}
-
-// of returns the thinner of msg, one of a few the code names.
-func (t *thinners) of(msg string) *logthin.Thinner {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	th := t.m[msg]
-	if th == nil {
-		if t.m == nil {
-			t.m = make(map[string]*logthin.Thinner)
-		}
-		th = &logthin.Thinner{Every: t.every}
-		t.m[msg] = th
-	}
-	return th
 }
 
 // storeLogEvery is the least time between two records of the store's failures.
@@ -1234,7 +1200,7 @@ func (h *Handler) storeWorked(wrote bool) {
 	}
 	if h.storeIsDown.Load() && h.storeIsDown.CompareAndSwap(true, false) {
 		// the failures held back since the last record of them are told here
-		h.log.Info("session store available again", "suppressed", h.storeThin.held())
+		h.log.Info("session store available again", "suppressed", h.storeThin.Held())
 	}
 }
 

@@ -48,3 +48,40 @@ func (t *Thinner) Held() int {
 	t.suppressed = 0
 	return n
 }
+
+// Set thins records by a key, their message most often, each key on its own. The zero
+// value lets a record of each key through at once; Every sets the pace of them all.
+type Set struct {
+	Every time.Duration
+
+	mu sync.Mutex
+	m  map[string]*Thinner
+}
+
+// Of returns the Thinner of key, made on first use. Keys are meant to be few: the
+// messages the code names, never a value a client sends.
+func (s *Set) Of(key string) *Thinner {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.m[key]
+	if t == nil {
+		if s.m == nil {
+			s.m = make(map[string]*Thinner)
+		}
+		t = &Thinner{Every: s.Every}
+		s.m[key] = t
+	}
+	return t
+}
+
+// Held returns how many records the Thinners of every key held back since each last let
+// one through, and forgets them.
+func (s *Set) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, t := range s.m {
+		n += t.Held()
+	}
+	return n
+}

@@ -50,3 +50,20 @@ func TestHeld(t *testing.T) {
 		t.Errorf("the next record let through: %d, %v; want it to tell of 1", n, ok)
 	}
 }
+
+// TestSet: each key is thinned on its own, and Held counts what all of them held back.
+func TestSet(t *testing.T) {
+	s := &Set{Every: time.Hour}
+	for _, key := range []string{"a", "b", "a", "a", "b"} {
+		s.Of(key).Allow()
+	}
+	if _, ok := s.Of("c").Allow(); !ok {
+		t.Error("a key's first record was held back")
+	}
+	if n := s.Held(); n != 3 {
+		t.Errorf("Held: %d, want 3 (two of a, one of b)", n)
+	}
+	if n := s.Held(); n != 0 {
+		t.Errorf("Held again: %d, want 0", n)
+	}
+}
