@@ -47,14 +47,11 @@ func (h *Handler) loadBrand(cfg *config.Config) error {
 }
 
 func readBrandFile(path string) ([]byte, error) {
-	f, fi, err := config.OpenPlain(path)
+	f, _, err := config.OpenPlain(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading page branding: %w", err)
 	}
 	defer f.Close()
-	if fi.Size() > maxBrandFile {
-		return nil, fmt.Errorf("page branding file %s is larger than 1 MiB", path)
-	}
 	b, err := io.ReadAll(io.LimitReader(f, maxBrandFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading page branding: %w", err)

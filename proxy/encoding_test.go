@@ -35,10 +35,7 @@ func TestAcceptEncodingPassedAsSent(t *testing.T) {
 		}
 		io.WriteString(w, text)
 	}))
-	t.Cleanup(up.Close)
-	e := newEnvFromYAML(t, nil, t.TempDir(), fmt.Sprintf("session:\n  secrets: [%q]\n",
-		secret)+"routes:\n  - upstream: \""+up.URL+"\"\n")
-	alice := e.session("alice", alicePass)
+	e, alice := signedInBefore(t, up, "")
 
 	for _, tt := range []struct {
 		name     string
@@ -101,10 +98,7 @@ func TestContentTypePassedAsSent(t *testing.T) {
 		}
 		io.WriteString(w, page)
 	}))
-	t.Cleanup(up.Close)
-	e := newEnvFromYAML(t, nil, t.TempDir(), fmt.Sprintf("session:\n  secrets: [%q]\n",
-		secret)+"routes:\n  - upstream: \""+up.URL+"\"\n    public: [/open/]\n")
-	alice := e.session("alice", alicePass)
+	e, alice := signedInBefore(t, up, "    public: [/open/]\n")
 
 	for _, tt := range []struct {
 		name, path, cookie string
@@ -138,4 +132,14 @@ func TestContentTypePassedAsSent(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signedInBefore returns a gateway with one route, to up (closed when the test ends),
+// with route's lines added to it, and alice's session on it.
+func signedInBefore(t *testing.T, up *httptest.Server, route string) (*env, string) {
+	t.Helper()
+	t.Cleanup(up.Close)
+	e := newEnvFromYAML(t, nil, t.TempDir(), fmt.Sprintf("session:\n  secrets: [%q]\n",
+		secret)+"routes:\n  - upstream: \""+up.URL+"\"\n"+route)
+	return e, e.session("alice", alicePass)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,18 +49,29 @@ func (p *process) await(what string) string {
 	p.t.Helper()
 	timeout := time.After(15 * time.Second)
 	for {
-		select {
-		case l, ok := <-p.lines:
-			if !ok {
-				p.t.Fatalf("gateway exited before %q:\n%s", what, strings.Join(p.log, "\n"))
-			}
-			p.log = append(p.log, l)
-			if strings.Contains(l, what) {
-				return l
-			}
-		case <-timeout:
-			p.t.Fatalf("no %q within 15s:\n%s", what, strings.Join(p.log, "\n"))
+		l, ok := p.next(timeout, strconv.Quote(what))
+		if !ok {
+			p.t.Fatalf("gateway exited before %q:\n%s", what, strings.Join(p.log, "\n"))
 		}
+		if strings.Contains(l, what) {
+			return l
+		}
+	}
+}
+
+// next returns the next line of stderr, kept in p.log, or ok false once stderr ended;
+// the test fails if none comes before timeout, waiting for what.
+func (p *process) next(timeout <-chan time.Time, what string) (line string, ok bool) {
+	p.t.Helper()
+	select {
+	case line, ok = <-p.lines:
+		if ok {
+			p.log = append(p.log, line)
+		}
+		return line, ok
+	case <-timeout:
+		p.t.Fatalf("no %s within 15s:\n%s", what, strings.Join(p.log, "\n"))
+		return "", false
 	}
 }
 
@@ -80,17 +92,15 @@ func (p *process) exit() error {
 	p.t.Helper()
 	timeout := time.After(15 * time.Second)
 	for {
-		select {
-		case l, ok := <-p.lines:
-			if !ok {
-				p.lines = nil // its end is followed by done
-				continue
-			}
-			p.log = append(p.log, l)
-		case err := <-p.done:
-			return err
-		case <-timeout:
-			p.t.Fatalf("gateway did not exit within 15s:\n%s", strings.Join(p.log, "\n"))
+		if _, ok := p.next(timeout, "exit"); !ok {
+			break
 		}
+	}
+	select {
+	case err := <-p.done: // sent once stderr ended
+		return err
+	case <-timeout:
+		p.t.Fatalf("gateway did not exit within 15s:\n%s", strings.Join(p.log, "\n"))
+		return nil
 	}
 }
