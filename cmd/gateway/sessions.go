@@ -48,6 +48,12 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			sessionsUsage)
 		return 2
 	}
+	if verb == "list" && *id != "" {
+		// refused rather than ignored: whoever gave it would take the listing as filtered
+		fmt.Fprintf(stderr, "gateway sessions list: -id is for revoke; list takes -user\n%s",
+			sessionsUsage)
+		return 2
+	}
 	if verb == "revoke" && (*user == "") == (*id == "") {
 		fmt.Fprintf(stderr, "gateway sessions revoke: give -user or -id, one of them\n%s",
 			sessionsUsage)
