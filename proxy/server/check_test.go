@@ -609,6 +609,10 @@ func TestTLSWarnings(t *testing.T) {
 		{"cookies without Secure", "tls:\n  mode: files\n  cert_file: cert.pem\n" +
 			"  key_file: key.pem\nsession:\n  secure: \"false\"\n", true, 0o600,
 			[]string{":6: session.secure: "}},
+		{"Secure cookies over plain HTTP", "session:\n  secure: \"true\"\n", true, 0o600,
+			[]string{":2: session.secure: true while tls.mode is off"}},
+		{"Secure cookies behind a trusted proxy", "trusted_proxies: [10.0.0.0/8]\n" +
+			"session:\n  secure: \"true\"\n", true, 0o600, nil},
 		{"http_listen without TLS", "http_listen: \"127.0.0.1:0\"\n", true, 0o600,
 			[]string{":1: http_listen: "}},
 		{"acme keys in files mode", "tls:\n  mode: files\n  cert_file: cert.pem\n" +

@@ -266,16 +266,24 @@ func logUserWarnings(lg *slog.Logger, cfg *config.Config, users map[string]*auth
 }
 
 // tlsWarnings returns the TLS settings that serve, but not as meant: cookies without
-// Secure over HTTPS, an http_listen that nothing listens on, keys that only another
-// tls.mode reads, a certificate that names no host where browsers look (its
-// subjectAltName), so that browsers refuse it and http_listen redirects no host, and a
-// private key that others may read.
+// Secure over HTTPS, Secure cookies over plain HTTP with nothing trusted in front, an
+// http_listen that nothing listens on, keys that only another tls.mode reads, a
+// certificate that names no host where browsers look (its subjectAltName), so that
+// browsers refuse it and http_listen redirects no host, and a private key that others
+// may read.
 func tlsWarnings(cfg *config.Config) []error {
 	var out []error
 	if cfg.TLS.Mode != "off" && cfg.Session.Secure == "false" {
 		out = append(out, cfg.Errorf("session.secure", errors.New("false while the "+
 			"gateway serves HTTPS: its cookies go without Secure, under names other "+
 			"sites can plant")))
+	}
+	if cfg.TLS.Mode == "off" && cfg.Session.Secure == "true" && len(cfg.TrustedProxies) == 0 {
+		out = append(out, cfg.Errorf("session.secure", errors.New("true while tls.mode is "+
+			"off and no trusted_proxies are set: browsers keep a Secure cookie only from "+
+			"https:// pages (and localhost), so sign-in comes back to the form unless "+
+			"something in front terminates TLS; list that proxy in trusted_proxies and "+
+			"leave session.secure on auto")))
 	}
 	if cfg.TLS.Mode == "off" && cfg.HTTPListen != "" {
 		out = append(out, cfg.Errorf("http_listen", errors.New("set while tls.mode is "+
