@@ -439,7 +439,20 @@ func TestLoadAllReportsEveryProblem(t *testing.T) {
 			"gateway.yaml:3: lisen: unknown key; did you mean listen?",
 			"gateway.yaml:7: routes[0].pubic: unknown key; did you mean public?",
 			"gateway.yaml:5: routes[0].upstream: upstream must be an http:// or https:// " +
-				"URL, as in http://127.0.0.1:9001"}},
+				"URL, as in http://127.0.0.1:9001",
+			"gateway.yaml:8: routes[0].public[0]: public path /c/ is not under the " +
+				"route's path /a/"}},
+		{"each key of a route", head + "routes:\n  - path: admin\n    upstream: " +
+			"127.0.0.1:9\n    host: a/b\n    public: [/x/, p]\n    cors_preflight: yes\n",
+			[]string{
+				"gateway.yaml:4: routes[0].path: path must start with /",
+				"gateway.yaml:5: routes[0].upstream: upstream must be an http:// or " +
+					"https:// URL, as in http://127.0.0.1:9001",
+				"gateway.yaml:6: routes[0].host: host \"a/b\" must be a name such as " +
+					"app.example.com or *.example.com",
+				"gateway.yaml:7: routes[0].public[1]: path must start with /",
+				"gateway.yaml:8: routes[0].cors_preflight: cors_preflight must be pass " +
+					"or empty, not \"yes\""}},
 		{"every entry and key, in file order", "log:\n  level: loud\n  format: xml\n" +
 			head + "trusted_proxies: [10.0.0.1/8, nope]\nlisten: here\n" +
 			"routes:\n  - upstream: http://a:1\n", []string{

@@ -15,8 +15,8 @@ import (
 )
 
 // validate checks c, with its defaults filled in, and returns an *Error for each part
-// of the config (each route apart, each key of the session) that breaks a rule, in the
-// order of the Config fields. lines maps key paths to the line they were read from; a
+// of the config (each key of each route, each key of the session) that breaks a rule,
+// in the order of the Config fields. lines maps key paths to the line they were read from; a
 // key that is absent is reported at its parent's line. validate changes nothing.
 func validate(c *Config, file string, lines map[string]int) []*Error {
 	var problems []*Error
@@ -403,9 +403,46 @@ func (v validator) routes(c *Config) error {
 }
 
 // route checks the route r, the i-th of c; seen maps the host and path of each route
-// before it to its index.
+// before it to its index. Each of its keys that breaks a rule is a problem of its own,
+// so that one run of check names them all; its public prefixes are judged against its
+// path only when the path is right.
 func (v validator) route(c *Config, i int, r Route, seen map[string]int) error {
 	key := fmt.Sprintf("routes[%d]", i)
+	pathErr := v.routePath(key, i, r, seen)
+	v.keep(pathErr)
+	if r.Upstream == "" {
+		v.keep(v.fail(key+".upstream", ErrRequired))
+	} else if _, err := parseUpstream(r.Upstream); err != nil {
+		v.keep(v.fail(key+".upstream", err))
+	}
+	v.keep(v.allow(key+".allow", r.Allow))
+	if r.Host != "" {
+		if err := checkRouteHost(r.Host); err != nil {
+			v.keep(v.fail(key+".host", err))
+		}
+	}
+	switch r.CORSPreflight {
+	case "", "pass":
+	default:
+		v.keep(v.fail(key+".cors_preflight", fmt.Errorf("cors_preflight must be pass "+
+			"or empty, not %q", r.CORSPreflight)))
+	}
+	if r.UpstreamTimeout < 0 {
+		v.keep(v.fail(key+".upstream_timeout", errors.New("duration must not be negative")))
+	}
+	if r.IdentityHeaders != (IdentityHeaders{}) {
+		v.keep(v.identityNames(r.IdentityHeaders, c.IdentityHeaders,
+			key+".identity_headers"))
+	}
+	for j, p := range r.Public {
+		v.keep(v.publicPath(fmt.Sprintf("%s.public[%d]", key, j), p, r, pathErr == nil))
+	}
+	return nil
+}
+
+// routePath checks the path of r, the i-th route under key, and that no route before it
+// (in seen) has the same host and path.
+func (v validator) routePath(key string, i int, r Route, seen map[string]int) error {
 	if err := checkPath(r.Path); err != nil {
 		return v.fail(key+".path", err)
 	}
@@ -420,54 +457,30 @@ func (v validator) route(c *Config, i int, r Route, seen map[string]int) error {
 			"routes[%d]", r.Path, first))
 	}
 	seen[norm] = i
+	return nil
+}
 
-	if r.Upstream == "" {
-		return v.fail(key+".upstream", ErrRequired)
+// publicPath checks p, a public prefix of r under key, and, when r's path is right
+// (pathOK), that it lies under that path.
+func (v validator) publicPath(key, p string, r Route, pathOK bool) error {
+	if err := checkPath(p); err != nil {
+		return v.fail(key, err)
 	}
-	if _, err := parseUpstream(r.Upstream); err != nil {
-		return v.fail(key+".upstream", err)
+	if !pathOK {
+		return nil
 	}
-	if err := v.allow(key+".allow", r.Allow); err != nil {
-		return err
+	// Public prefixes are whole request paths: one outside the route's path could never
+	// match, and was surely meant to make something public.
+	if !underPrefix(p, r.Path) {
+		return v.fail(key, fmt.Errorf("public path %s is not under the route's path %s",
+			p, r.Path))
 	}
-	if r.Host != "" {
-		if err := checkRouteHost(r.Host); err != nil {
-			return v.fail(key+".host", err)
-		}
-	}
-	switch r.CORSPreflight {
-	case "", "pass":
-	default:
-		return v.fail(key+".cors_preflight", fmt.Errorf("cors_preflight must be pass "+
-			"or empty, not %q", r.CORSPreflight))
-	}
-	if r.UpstreamTimeout < 0 {
-		return v.fail(key+".upstream_timeout", errors.New("duration must not be negative"))
-	}
-	if r.IdentityHeaders != (IdentityHeaders{}) {
-		err := v.identityNames(r.IdentityHeaders, c.IdentityHeaders, key+".identity_headers")
-		if err != nil {
-			return err
-		}
-	}
-	for j, p := range r.Public {
-		pk := fmt.Sprintf("%s.public[%d]", key, j)
-		if err := checkPath(p); err != nil {
-			return v.fail(pk, err)
-		}
-		// Public prefixes are whole request paths: one outside the route's path
-		// could never match, and was surely meant to make something public.
-		if !underPrefix(p, r.Path) {
-			return v.fail(pk, fmt.Errorf("public path %s is not under the route's path %s",
-				p, r.Path))
-		}
-		// One that covers the whole route leaves its allow rule nothing to guard:
-		// surely not what the rule's author meant.
-		a := r.Allow
-		if underPrefix(r.Path, p) && len(a.Users)+len(a.Groups)+len(a.Methods) > 0 {
-			return v.fail(pk, fmt.Errorf("public path %s covers the whole route, so "+
-				"its allow rule would never apply", p))
-		}
+	// One that covers the whole route leaves its allow rule nothing to guard: surely not
+	// what the rule's author meant.
+	a := r.Allow
+	if underPrefix(r.Path, p) && len(a.Users)+len(a.Groups)+len(a.Methods) > 0 {
+		return v.fail(key, fmt.Errorf("public path %s covers the whole route, so its "+
+			"allow rule would never apply", p))
 	}
 	return nil
 }
