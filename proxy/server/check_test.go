@@ -893,3 +893,23 @@ func TestNamedFilesNotWaitedOn(t *testing.T) {
 		})
 	}
 }
+
+// TestWarningsInFileOrder: warnings come in the order of the lines they name, whichever
+// check found them.
+func TestWarningsInFileOrder(t *testing.T) {
+	path := writeConfig(t, "http://127.0.0.1:9", "    allow:\n      users: [bob]\n",
+		"http_listen: \"127.0.0.1:0\"\n")
+	cfg, err := Check(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range Warnings(cfg) {
+		_, after, _ := strings.Cut(w.Error(), "gateway.yaml:")
+		got = append(got, strings.Join(strings.Fields(after)[:2], " "))
+	}
+	want := []string{"8: routes[0].allow.users[0]:", "9: http_listen:"}
+	if !slices.Equal(got, want) {
+		t.Errorf("warnings at %q, want %q", got, want)
+	}
+}

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -52,10 +54,27 @@ func warningsWith(cfg *config.Config, users map[string]*authn.User) []error {
 	out = append(out, overlapWarnings(cfg)...)
 	out = append(out, sharedStoreWarnings(cfg)...)
 	out = append(out, ruleWarnings(cfg)...)
-	if users == nil {
-		return out
+	if users != nil {
+		out = append(out, userWarnings(cfg, users)...)
 	}
-	return append(out, userWarnings(cfg, users)...)
+	return inFileOrder(out)
+}
+
+// inFileOrder sorts warnings by the line of the config they name, so that they read
+// along with the file; a warning that names no line goes after them, and warnings of
+// one line keep their order.
+func inFileOrder(warnings []error) []error {
+	line := func(err error) int {
+		var e *config.Error
+		if errors.As(err, &e) {
+			return e.Line
+		}
+		return math.MaxInt
+	}
+	slices.SortStableFunc(warnings, func(a, b error) int {
+		return cmp.Compare(line(a), line(b))
+	})
+	return warnings
 }
 
 // secretWarnings returns a warning for each session secret listed before: most likely
@@ -260,7 +279,7 @@ func logWarnings(lg *slog.Logger, cfg *config.Config, users map[string]*authn.Us
 // logUserWarnings logs the warnings that users, the users file of cfg as the gateway
 // read it, give.
 func logUserWarnings(lg *slog.Logger, cfg *config.Config, users map[string]*authn.User) {
-	for _, w := range userWarnings(cfg, users) {
+	for _, w := range inFileOrder(userWarnings(cfg, users)) {
 		lg.Warn("config is likely mistaken", "problem", w)
 	}
 }
