@@ -112,6 +112,10 @@ func TestForwardAuth(t *testing.T) {
 			"x-auth-request-email", "bob@example.com"}, 403, ""},
 		{"alias of a family", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
 			"X-User-Id", "2"}, 403, ""},
+		{"an app server's private identity header", faProxy, "", []string{
+			"X-Forwarded-Uri", "/public/x", "$WSRU", "bob"}, 403, ""},
+		{"an app server's private scheme header", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "$WSSC", "https"}, 403, ""},
 		{"gRPC-Web's X-User-Agent", faProxy, alice, []string{"X-Forwarded-Uri", "/app/x",
 			"X-User-Agent", "grpc-web-javascript/0.1"}, 200, "alice"},
 		{"ingress-nginx's X-Auth-Request-Redirect", faProxy, alice, []string{

@@ -36,8 +36,14 @@ var identityAliases = []string{
 	"X-Auth-Expiresin", "X-Anonymous-Consumer", "Es-Security-Runas-User",
 	"X-Goog-Iap-Jwt-Assertion", "Teleport-Jwt-Assertion",
 	// client certificates as front proxies pass them on: RFC 9440, IIS ARR (Azure),
-	// nginx recipes
+	// nginx recipes, WebLogic's proxy plug-in
 	"Client-Cert", "Client-Cert-Chain", "X-Arr-ClientCert", "X-Client-Certificate",
+	"WL-Proxy-Client-Cert",
+	// RSA ClearTrust, Django's REMOTE_USER example (HTTP_AUTHUSER), OpenSearch's proxy
+	// roles, the tenant of Grafana's Mimir, Loki and Tempo, and the signed-in user as
+	// Google Cloud Endpoints and API Gateway pass it
+	"Ct-Remote-User", "AuthUser", "X-Proxy-Roles", "X-Scope-OrgID",
+	"X-Endpoint-API-UserInfo", "X-Apigateway-Api-Userinfo",
 }
 
 // identityAliasPrefixes are name prefixes removed the same way: whole families of
@@ -59,7 +65,17 @@ var identityAliasPrefixes = []string{
 	"x-ssl-", "oidc-",
 	// Cloudflare's client certificate headers
 	"cf-cert-", "cf-client-cert-",
+	// The private headers of WebSphere's plug-in ($WSRU is the user, $WSCC the client
+	// certificate, $WSRA the address, $WSIS and $WSSC the scheme), Oracle Access
+	// Manager's (OAM_REMOTE_USER), CouchDB's proxy authentication (X-Auth-CouchDB-Roles:
+	// _admin), Search Guard's user attributes, iisnode's server variables, and the
+	// headers App Engine sets for its own users, cron jobs and calling apps.
+	wsPrivate, "oam-", "x-auth-couchdb-", "x-proxy-ext-", "x-iisnode-", "x-appengine-",
 }
+
+// wsPrivate starts WebSphere's private header names ($WS…), folded. Some carry the
+// client's address and scheme, so they are removed with the forwarding headers too.
+const wsPrivate = "-ws"
 
 // forwardedHeaders describe the original request or the client. The gateway writes its
 // own X-Forwarded-For, -Host and -Proto; every other one is removed, since an app that
@@ -78,6 +94,12 @@ var forwardedHeaders = []string{
 	"Fly-Client-IP", "CloudFront-Viewer-Address", "X-Appengine-User-IP", "Via",
 	"X-Coming-From", "X-Remote-IP", "X-Remote-Addr", "X-Client-Addr", "X-Real-Port",
 	"Real-IP", "X-Custom-IP-Authorization",
+	// The client's address as CDNs and hosts pass it on: Imperva, Sucuri, Cloudflare's
+	// IPv6 forms, DigitalOcean, Vercel, Netlify; and the Azure Front Door id apps admit
+	// requests by.
+	"Incap-Client-IP", "X-Sucuri-ClientIP", "CF-Connecting-IPv6", "CF-Pseudo-IPv4",
+	"DO-Connecting-IP", "X-Vercel-Forwarded-For", "X-Nf-Client-Connection-Ip",
+	"X-Azure-FDID",
 	// The host or address of the original request, which frameworks and caches take for
 	// it in some setups, and an attacker for a cache poisoning.
 	"X-HTTP-Host-Override", "X-Host-Override", "Proxy-Host", "Proxy-Url", "X-Proxy-Url",
@@ -129,7 +151,7 @@ func newHeaderFilter(identity []string, builtin bool, extra []string) *headerFil
 	// "Gateway-" covers headers named like the gateway's cookies (Gateway-Session,
 	// Gateway_Login), which a framework might map onto its session.
 	f.prefixes = []string{foldName(ReservedHeaderPrefix), "x-forwarded-", "gateway-",
-		"x-original-", "x-envoy-"}
+		"x-original-", "x-envoy-", wsPrivate}
 	if builtin {
 		lists = append(lists, identityAliases)
 		f.prefixes = append(f.prefixes, identityAliasPrefixes...)

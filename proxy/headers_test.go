@@ -138,6 +138,31 @@ func TestHeaderFilter(t *testing.T) {
 		{"X-Anonymous-Consumer", true},
 		{"Client-Hints", false},
 		{"X-Token", false},
+		// app servers' and platforms' own identity and address headers
+		{"$WSRU", true},
+		{"$wsra", true},
+		{"_WSIS", true},
+		{"$WSSC", true},
+		{"WS", false},
+		{"Wsdl", false},
+		{"OAM_REMOTE_USER", true},
+		{"Oam-Identity-Assertion", true},
+		{"WL-Proxy-Client-Cert", true},
+		{"X-Auth-CouchDB-Roles", true},
+		{"X-Proxy-Roles", true},
+		{"X-Proxy-Ext-Department", true},
+		{"X-Iisnode-Auth_user", true},
+		{"X-Endpoint-API-UserInfo", true},
+		{"X-AppEngine-User-IsAdmin", true},
+		{"X-Appengine-Cron", true},
+		{"CT_REMOTE_USER", true},
+		{"AuthUser", true},
+		{"X-Scope-OrgID", true},
+		{"Incap-Client-IP", true},
+		{"CF-Connecting-IPv6", true},
+		{"DO-Connecting-IP", true},
+		{"X-Nf-Client-Connection-Ip", true},
+		{"X-Azure-FDID", true},
 	} {
 		if got := f.blocked(tt.name); got != tt.want {
 			t.Errorf("blocked(%q): got %v, want %v", tt.name, got, tt.want)
@@ -156,7 +181,7 @@ type headerRule struct {
 // gateway's reserved headers, the forwarding headers it writes itself, names like its
 // cookies', and the original-request and Envoy families.
 var alwaysRemovedPrefixes = []string{
-	"x-gateway-", "x-forwarded-", "gateway-", "x-original-", "x-envoy-",
+	"x-gateway-", "x-forwarded-", "gateway-", "x-original-", "x-envoy-", "$ws",
 }
 
 // newHeaderRule states the contract for a filter built from the same arguments as
