@@ -6,12 +6,36 @@ import (
 )
 
 // cdnCacheHeaders are the headers by which an answer tells a CDN how to cache it in
-// place of Cache-Control (RFC 9213 and the CDNs' own): a private answer keeps none.
-// X-Accel-Expires is nginx's, which from nginx 1.23 has it cache an answer marked
-// private, and X-LiteSpeed-Cache-Control LiteSpeed's.
-var cdnCacheHeaders = []string{"Cdn-Cache-Control", "Surrogate-Control", "Edge-Control",
-	"Cloudflare-Cdn-Cache-Control", "Vercel-Cdn-Cache-Control", "X-Accel-Expires",
+// place of Cache-Control besides those named like RFC 9213's (see isCDNCacheControl): a
+// private answer keeps none. X-Accel-Expires is nginx's, which from nginx 1.23 has it
+// cache an answer marked private, and X-LiteSpeed-Cache-Control LiteSpeed's.
+var cdnCacheHeaders = []string{"Surrogate-Control", "Edge-Control", "X-Accel-Expires",
 	"X-Litespeed-Cache-Control"}
+
+// cdnCacheControl ends the names of RFC 9213's targeted cache controls: CDN-Cache-Control
+// and each CDN's own (Cloudflare-, Netlify-, Vercel-CDN-Cache-Control, …).
+const cdnCacheControl = "cdn-cache-control"
+
+// isCDNCacheControl reports whether name is one of RFC 9213's targeted cache controls,
+// in any letter case.
+func isCDNCacheControl(name string) bool {
+	n := len(name) - len(cdnCacheControl)
+	return n >= 0 && strings.EqualFold(name[n:], cdnCacheControl) &&
+		(n == 0 || name[n-1] == '-')
+}
+
+// dropCDNCaching removes from h the headers that tell a CDN how to cache, each under
+// prefix ("" for headers, http.TrailerPrefix for trailers not announced).
+func dropCDNCaching(h http.Header, prefix string) {
+	for _, name := range cdnCacheHeaders {
+		delete(h, prefix+name)
+	}
+	for name := range h {
+		if rest, ok := strings.CutPrefix(name, prefix); ok && isCDNCacheControl(rest) {
+			delete(h, name)
+		}
+	}
+}
 
 // privateOnly is the Cache-Control of an answer that said nothing of caching. It is
 // shared: a header's values are replaced, never written into.
@@ -30,13 +54,9 @@ var privateOnly = []string{"private"}
 // may read as private for some fields only) is written anew: a cache that reads it
 // otherwise must not find it storable. One longer than maxCacheControl is replaced.
 func keepPrivate(h, trailer http.Header) {
-	for _, name := range cdnCacheHeaders {
-		delete(h, name)
-	}
+	dropCDNCaching(h, "")
 	if len(trailer) > 0 {
-		for _, name := range cdnCacheHeaders {
-			delete(trailer, name)
-		}
+		dropCDNCaching(trailer, "")
 		delete(trailer, "Cache-Control")
 	}
 	lines := h["Cache-Control"]
@@ -97,7 +117,5 @@ const maxCacheControl = 1024
 // caching headers that the upstream sent as trailers it had not announced.
 func dropCacheTrailers(h http.Header) {
 	delete(h, http.TrailerPrefix+"Cache-Control")
-	for _, name := range cdnCacheHeaders {
-		delete(h, http.TrailerPrefix+name)
-	}
+	dropCDNCaching(h, http.TrailerPrefix)
 }

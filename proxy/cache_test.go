@@ -23,15 +23,19 @@ func TestAnswersKeptPrivate(t *testing.T) {
 		w.Header().Set("CDN-Cache-Control", "max-age=600")
 		w.Header().Set("Surrogate-Control", "max-age=600")
 		w.Header().Set("X-Accel-Expires", "600")
+		w.Header().Set("Netlify-CDN-Cache-Control", "public, max-age=600")
+		w.Header()["my-cdn-cache-control"] = []string{"max-age=600"}
 		w.Write([]byte("page"))
 	}))
 	t.Cleanup(up.Close)
 	e := newEnvWithUpstream(t, up, "")
+	cdnHeaders := []string{"CDN-Cache-Control", "Surrogate-Control", "X-Accel-Expires",
+		"Netlify-Cdn-Cache-Control", "My-Cdn-Cache-Control"}
 	alice := e.session("alice", alicePass)
 	for _, tt := range []struct {
 		name, path, cookie string
 		want               []string // Cache-Control lines; nil for none
-		cdn                bool     // CDN-Cache-Control and Surrogate-Control stay
+		cdn                bool     // CDN-Cache-Control, Surrogate-Control and the like stay
 	}{
 		{"anonymous, public path", "/public/a.js?cc=public,max-age=600", "",
 			[]string{"public,max-age=600"}, true},
@@ -76,11 +80,10 @@ func TestAnswersKeptPrivate(t *testing.T) {
 			if len(got) != len(tt.want) || len(got) > 0 && got[0] != tt.want[0] {
 				t.Errorf("Cache-Control %q, want %q", got, tt.want)
 			}
-			cdn := r.Header.Get("CDN-Cache-Control") != "" &&
-				r.Header.Get("Surrogate-Control") != "" && r.Header.Get("X-Accel-Expires") != ""
-			if cdn != tt.cdn {
-				t.Errorf("CDN-Cache-Control %q, Surrogate-Control %q; want them kept: %v",
-					r.Header.Get("CDN-Cache-Control"), r.Header.Get("Surrogate-Control"), tt.cdn)
+			for _, name := range cdnHeaders {
+				if kept := r.Header.Get(name) != ""; kept != tt.cdn {
+					t.Errorf("%s kept: %v, want %v", name, kept, tt.cdn)
+				}
 			}
 		})
 	}
