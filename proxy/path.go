@@ -139,12 +139,12 @@ func decodeUnreserved(escaped string) string {
 
 // lookalike reports whether decoded holds a character that an app could read as
 // another: any character that compatibility normalization (NFKC, which some frameworks
-// apply to paths) changes ("．" is ".", "ａ" is "a", "℀" is "a/c"), one that Windows'
-// best-fit mapping turns into a separator ("∕" is "/"), or a control or space beyond
-// ASCII (NEL, the line and paragraph separators, the Ogham space mark), which the
-// trimming functions of .NET, Python and Go drop. Any of them can make a path the rules
-// judged one way ("/public/．．／admin", "/ａdmin", "/admin\u0085/") another path
-// upstream.
+// apply to paths) changes ("．" is ".", "ａ" is "a", "℀" is "a/c"), or IDNA's mapping
+// ("。" is "."), one that Windows' best-fit mapping turns into a separator ("∕" is
+// "/"), or a control or space beyond ASCII (NEL, the line and paragraph separators, the
+// Ogham space mark), which the trimming functions of .NET, Python and Go drop. Any of
+// them can make a path the rules judged one way ("/public/．．／admin", "/ａdmin",
+// "/admin\u0085/") another path upstream.
 func lookalike(decoded string) bool {
 	ascii := true
 	for i := 0; i < len(decoded) && ascii; i++ {
@@ -154,6 +154,7 @@ func lookalike(decoded string) bool {
 		return false // the common case, and nothing to map
 	}
 	return strings.ContainsAny(decoded, bestFitSeparators) ||
+		strings.Contains(decoded, ideographicFullStop) ||
 		strings.ContainsFunc(decoded, func(r rune) bool {
 			return r >= utf8.RuneSelf && (unicode.IsControl(r) || unicode.IsSpace(r))
 		}) ||
@@ -171,6 +172,11 @@ const bestFitSeparators = "\u2215\u2044\u29f8\u2216\u29f5\u29f9\u00a5\u20a9\uffe
 	// and the Arabic percent sign, which best-fit makes a "%" that an app decoding
 	// after the conversion reads as the start of an escape
 	"\u066a"
+
+// ideographicFullStop is a dot that NFKC leaves alone but IDNA's mapping, which some
+// apps apply to names they take from a path, reads as ".": "/public/。。/admin" would
+// be "/public/../admin" to them.
+const ideographicFullStop = "\u3002"
 
 // dangerous reports whether a percent-encoded byte is one that servers treat differently
 // encoded and decoded: a separator, a query or fragment mark, a parameter mark, or a

@@ -44,12 +44,14 @@ func TestNormalizePath(t *testing.T) {
 		// characters an app may read as dots or slashes after NFKC or best-fit mapping
 		{in: "/public/%EF%BC%8E%EF%BC%8E%EF%BC%8Fadmin/", bad: true}, // fullwidth ．．／
 		{in: "/public/\uff0e\uff0e\uff0fadmin/", bad: true},
-		{in: "/public/%E2%80%A5/admin", bad: true},          // two dot leader
-		{in: "/public/%EF%B9%92%EF%B9%92/admin", bad: true}, // small full stop
-		{in: "/public/x%EF%BC%BCadmin", bad: true},          // fullwidth reverse solidus
-		{in: "/public/x%E2%88%95admin", bad: true},          // division slash
-		{in: "/public/x%E2%81%84admin", bad: true},          // fraction slash
-		{in: "/public/%E2%84%80", bad: true},                // account of: "a/c"
+		{in: "/public/%E2%80%A5/admin", bad: true},           // two dot leader
+		{in: "/public/%EF%B9%92%EF%B9%92/admin", bad: true},  // small full stop
+		{in: "/public/x%EF%BC%BCadmin", bad: true},           // fullwidth reverse solidus
+		{in: "/public/x%E2%88%95admin", bad: true},           // division slash
+		{in: "/public/%E3%80%82%E3%80%82/admin/", bad: true}, // ideographic full stops
+		{in: "/admin%E3%80%82/x", bad: true},
+		{in: "/public/x%E2%81%84admin", bad: true}, // fraction slash
+		{in: "/public/%E2%84%80", bad: true},       // account of: "a/c"
 		{in: "/caf%C3%A9/%E6%97%A5%E6%9C%AC", clean: "/caf%C3%A9/%E6%97%A5%E6%9C%AC",
 			decoded: "/caf\u00e9/\u65e5\u672c"},
 		{in: "/%EF%BD%81dmin/", bad: true}, // fullwidth a: "/admin/" after NFKC
