@@ -268,6 +268,32 @@ func TestExplainCommand(t *testing.T) {
 		t.Errorf("explain as an unknown user: exit %d, stderr %q; want 1 naming the user",
 			code, errOut)
 	}
+	// what the server could not read is an error, never a panic
+	for _, tt := range []struct{ method, url, from, want string }{
+		{"GET", "http://[::1", "", `URL "http://[::1": the gateway answers such a request 400`},
+		{"GET", "/%zz", "", `URL "/%zz": the gateway answers such a request 400`},
+		{"GET", "", "", `URL "": the gateway answers such a request 400`},
+		{"GET", "http://x:80:80/", "", `URL "http://x:80:80/": the gateway answers`},
+		{"GET", "ftp://x/", "", `URL "ftp://x/" is neither an http or https URL`},
+		{"GE T", "/", "", `method "GE T" is not an HTTP method`},
+		{"", "/", "", `method "" is not an HTTP method`},
+		{"GET", "/", "nonsense", `client address "nonsense" is not an IP address`},
+	} {
+		args := []string{"explain", "-config", path, tt.method, tt.url}
+		if tt.from != "" {
+			args = append(args, "-from", tt.from)
+		}
+		if code, _, errOut := runCmd(t, "", args...); code != 1 ||
+			!strings.Contains(errOut, tt.want) {
+			t.Errorf("explain %q %q: exit %d, stderr %q; want 1 saying %q", tt.method, tt.url,
+				code, errOut, tt.want)
+		}
+	}
+	if code, out, errOut := runCmd(t, "", "explain", "-config", path, "-from", "2001:db8::7",
+		"-user", "alice", "GET", "/x"); code != 0 ||
+		!strings.Contains(out, "X-Forwarded-For: 2001:db8::7\n") {
+		t.Errorf("explain from an IPv6 address: exit %d, output:\n%s%s", code, out, errOut)
+	}
 }
 
 // TestSessionsCommand: flags go before or after the command, and revoking the sessions

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -8,10 +9,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/session"
@@ -75,14 +81,9 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 		return false, err
 	}
 
-	target := req.URL
-	if strings.HasPrefix(target, "/") {
-		target = "http://localhost" + target
-	}
-	r := httptest.NewRequestWithContext(ctx, strings.ToUpper(req.Method), target, nil)
-	r.RemoteAddr = "192.0.2.1:40000"
-	if req.ClientIP != "" {
-		r.RemoteAddr = req.ClientIP + ":40000"
+	r, err := explainRequest(ctx, req)
+	if err != nil {
+		return false, err
 	}
 	for k, vs := range req.Header {
 		r.Header[k] = vs
@@ -177,4 +178,43 @@ func (rc *recorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	rc.req = r
 	return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Header: http.Header{},
 		Request: r}, nil
+}
+
+// explainRequest builds the request req describes, as the gateway's server would read
+// it: a method and URL it could not read (a method that is no token, a URL that does
+// not parse) are an error, as the server answers them 400 before any rule is judged.
+func explainRequest(ctx context.Context, req ExplainRequest) (*http.Request, error) {
+	method := strings.ToUpper(req.Method)
+	if method == "" || strings.ContainsFunc(method, func(c rune) bool {
+		return c > unicode.MaxASCII || !httpguts.IsTokenRune(c)
+	}) {
+		return nil, fmt.Errorf("method %q is not an HTTP method", req.Method)
+	}
+	target := req.URL
+	if strings.HasPrefix(target, "/") {
+		target = "http://localhost" + target
+	}
+	u, err := url.ParseRequestURI(target)
+	if err == nil && (u.Scheme != "http" && u.Scheme != "https" || u.Host == "") {
+		return nil, fmt.Errorf("URL %q is neither an http or https URL nor a path "+
+			"starting with /", req.URL)
+	}
+	if err == nil {
+		// what the server reads from a request line; httptest would panic instead
+		line := method + " " + target + " HTTP/1.1\r\nHost: " + u.Host + "\r\n\r\n"
+		_, err = http.ReadRequest(bufio.NewReader(strings.NewReader(line)))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("URL %q: the gateway answers such a request 400: %w",
+			req.URL, err)
+	}
+	client := netip.MustParseAddr("192.0.2.1")
+	if req.ClientIP != "" {
+		if client, err = netip.ParseAddr(req.ClientIP); err != nil {
+			return nil, fmt.Errorf("client address %q is not an IP address", req.ClientIP)
+		}
+	}
+	r := httptest.NewRequestWithContext(ctx, method, target, nil)
+	r.RemoteAddr = netip.AddrPortFrom(client, 40000).String()
+	return r, nil
 }
