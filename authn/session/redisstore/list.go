@@ -90,7 +90,9 @@ func (s *Store) listAll(ctx context.Context) ([]session.Entry, error) {
 		}
 		for iter.Next(ctx) {
 			key := strings.TrimPrefix(iter.Val(), s.sessionKey(""))
-
+			if !ownKey(key) {
+				continue
+			}
 			// SCAN may return a key twice
 			mu.Lock()
 			dup := seen[key]
@@ -155,6 +157,13 @@ func (s *Store) read(ctx context.Context, keys []string) ([]session.Entry, error
 	return out, nil
 }
 
+// ownKey reports whether key, found under the store's session prefix, can be one of its
+// sessions' keys, which are digests without a colon. Another gateway's prefix may start
+// with this one's ("gateway:s:" with "gateway:"), and every key it writes then has a
+// colon past this one's session prefix ("gateway:s:" + "s:" + its key): listing,
+// counting or revoking those would reach into that gateway's sessions.
+func ownKey(key string) bool { return !strings.Contains(key, ":") }
+
 // escapeGlob quotes the characters SCAN's MATCH pattern gives a meaning, so that a
 // prefix such as "gw[1]:" matches only itself.
 func escapeGlob(s string) string {
@@ -212,6 +221,9 @@ func (s *Store) Count(ctx context.Context, margin time.Duration) (int, error) {
 			}
 			mu.Lock()
 			for i, k := range keys {
+				if !ownKey(strings.TrimPrefix(k, s.sessionKey(""))) {
+					continue
+				}
 				// -1 is no ttl (a foreign value, counted), -2 a key gone since the SCAN
 				if len(ttls) > 0 {
 					if ttl := ttls[i].Val(); ttl == -2 || ttl >= 0 && ttl <= margin {

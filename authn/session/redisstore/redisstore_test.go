@@ -254,10 +254,12 @@ func TestListPrefixIsLiteral(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()
 	stores := map[string]*Store{}
-	for _, prefix := range []string{"gw*:", "gw[1]:", "gw1:", "gw?:", `gw\:`, "gwx:"} {
+	keyOf := map[string]string{}
+	for i, prefix := range []string{"gw*:", "gw[1]:", "gw1:", "gw?:", `gw\:`, "gwx:"} {
 		st := newStore(t, srv, prefix)
-		stores[prefix] = st
-		if err := st.Put(ctx, prefix, storetest.Sample("alice"), time.Hour); err != nil {
+		stores[prefix], keyOf[prefix] = st, fmt.Sprint("key", i)
+		if err := st.Put(ctx, keyOf[prefix], storetest.Sample("alice"),
+			time.Hour); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -266,9 +268,36 @@ func TestListPrefixIsLiteral(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := keys(list); fmt.Sprint(got) != fmt.Sprint([]string{prefix}) {
-			t.Errorf("List under prefix %q: got %q, want [%s]", prefix, got, prefix)
+		if got := keys(list); fmt.Sprint(got) != fmt.Sprint([]string{keyOf[prefix]}) {
+			t.Errorf("List under prefix %q: got %q, want [%s]", prefix, got, keyOf[prefix])
 		}
+	}
+}
+
+// A gateway whose prefix starts with another's ("gw:s:" and "gw:") writes keys under the
+// other's session prefix; the other neither lists, counts nor revokes them.
+func TestNestedPrefixesApart(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	outer, inner := newStore(t, srv, "gw:"), newStore(t, srv, "gw:s:")
+	if err := outer.Put(ctx, "mine", storetest.Sample("alice"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"theirs", "other"} {
+		if err := inner.Put(ctx, k, storetest.Sample("bob"), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := outer.List(ctx, "")
+	if err != nil || fmt.Sprint(keys(list)) != "[mine]" {
+		t.Errorf("outer List: got %q, %v; want [mine]", keys(list), err)
+	}
+	if n, err := outer.Count(ctx, session.ExpiryGrace); err != nil || n != 1 {
+		t.Errorf("outer Count: got %d, %v; want 1", n, err)
+	}
+	list, err = inner.List(ctx, "")
+	if err != nil || fmt.Sprint(keys(list)) != "[other theirs]" {
+		t.Errorf("inner List: got %q, %v; want [other theirs]", keys(list), err)
 	}
 }
 
