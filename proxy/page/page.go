@@ -91,7 +91,39 @@ func NewRenderer(b Brand) (*Renderer, error) {
 			}
 		}
 	}
-	return &Renderer{t: root, brand: b}, nil
+	r := &Renderer{t: root, brand: b}
+	if b.Templates != "" {
+		if err := r.trial(); err != nil {
+			return nil, fmt.Errorf("page templates in %s: %w", b.Templates, err)
+		}
+	}
+	return r, nil
+}
+
+// trialPages are the data of every page in each of its forms, filled in: a template
+// that parses may still fail when rendered (a field the data has not, a template that
+// calls itself), and a page that failed only when asked for would take sign-in down.
+var trialPages = []any{
+	Login{Site: "Site", CSRFToken: "t", Next: "/", RememberMe: true},
+	Login{Site: "Site", CSRFToken: "t", Username: "u", Error: "e", Notice: "n"},
+	Code{Site: "Site", CSRFToken: "t"},
+	Code{Site: "Site", CSRFToken: "t", Error: "e"},
+	Logout{Site: "Site", CSRFToken: "t", User: "u"},
+	Logout{Site: "Site"},
+	Error{Site: "Site", Title: "Forbidden", Message: "m", Link: "/", LinkText: "l"},
+	Error{Site: "Site", Title: "Not Found", Message: "m"},
+}
+
+// trial renders every page in each of its forms, and returns the first failure.
+func (r *Renderer) trial() error {
+	var buf bytes.Buffer
+	for _, v := range trialPages {
+		buf.Reset()
+		if err := r.execute(&buf, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var builtin = func() *Renderer {
@@ -143,9 +175,22 @@ func Render(w http.ResponseWriter, status int, v any) error {
 	return builtin.Render(w, status, v)
 }
 
-// Render writes the page for v (a Login, Code, Logout or Error) with status. It renders into a
-// buffer first, so a template failure becomes a plain 500 and never half a page.
+// Render writes the page for v (a Login, Code, Logout or Error) with status. It renders
+// into a buffer first, so a template failure becomes a plain 500 and never half a page.
 func (r *Renderer) Render(w http.ResponseWriter, status int, v any) error {
+	var buf bytes.Buffer
+	if err := r.execute(&buf, v); err != nil {
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// execute renders the page for v into buf.
+func (r *Renderer) execute(buf *bytes.Buffer, v any) error {
 	var name, title string
 	switch d := v.(type) {
 	case Login:
@@ -164,13 +209,8 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, v any) error {
 		Title string
 		Brand Brand
 	}{v, title, r.brand}
-	var buf bytes.Buffer
-	if err := r.t.ExecuteTemplate(&buf, name, data); err != nil {
-		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+	if err := r.t.ExecuteTemplate(buf, name, data); err != nil {
 		return fmt.Errorf("rendering page %s: %w", name, err)
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, err := w.Write(buf.Bytes())
-	return err
+	return nil
 }

@@ -29,3 +29,37 @@ func TestTemplatesFolderByName(t *testing.T) {
 		t.Errorf("the folder named sit[e]2: %v", err)
 	}
 }
+
+// TestTemplatesThatFailWhenRendered: a template folder whose pages parse but fail when
+// rendered is refused, naming the page, so that no config takes sign-in down; one whose
+// pages render is taken.
+func TestTemplatesThatFailWhenRendered(t *testing.T) {
+	for _, tt := range []struct {
+		name, file, text string
+		want             string // in the error; "" for none
+	}{
+		{"a field the page has not", "login.html",
+			`{{template "top" .}}{{.Page.Nope}}{{template "bottom" .}}`,
+			"rendering page login.html"},
+		{"a page that calls itself", "login.html", `{{template "login.html" .}}`,
+			"rendering page login.html"},
+		{"a template nowhere defined", "error.html", `{{template "nothere" .}}`,
+			"rendering page error.html"},
+		{"a field of one form only", "logout.html", `{{if .Page.User}}{{.Page.Nope}}{{end}}`,
+			"rendering page logout.html"},
+		{"a page that renders", "login.html", `<p>{{.Page.Site}} {{.Page.Error}}</p>`, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, tt.file), []byte(tt.text), 0o600)
+			_, err := NewRenderer(Brand{Templates: dir})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("got %v, want the templates taken", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) ||
+				!strings.Contains(err.Error(), dir)):
+				t.Errorf("got %v, want an error naming %s and %q", err, dir, tt.want)
+			}
+		})
+	}
+}
