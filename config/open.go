@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -9,7 +10,8 @@ import (
 )
 
 // OpenPlain opens the file at path for reading and returns it with its status, or an
-// error when it is not a regular file. The open does not wait: a FIFO or device put in
+// error when it is not a regular file, or is one of the kernel's (/proc/self/environ,
+// named as a stylesheet, would serve the gateway's environment to anyone). The open does not wait: a FIFO or device put in
 // the file's place (by mistake, or by someone who can write the folder) would otherwise
 // hold the read, and with it the reload that made it, every reload after it and the
 // shutdown that waits for them.
@@ -27,6 +29,11 @@ func OpenPlain(path string) (*os.File, fs.FileInfo, error) {
 		f.Close()
 		return nil, nil, &fs.PathError{Op: "open", Path: path,
 			Err: fmt.Errorf("not a regular file (%v)", fi.Mode())}
+	}
+	if kernelFile(f) {
+		f.Close()
+		return nil, nil, &fs.PathError{Op: "open", Path: path,
+			Err: errors.New("a file of the kernel's /proc or /sys, not one of the gateway's")}
 	}
 	return f, fi, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -889,6 +890,37 @@ func TestNamedFilesNotWaitedOn(t *testing.T) {
 				}
 			case <-time.After(10 * time.Second):
 				t.Fatalf("check with %s a FIFO still waits after 10s", tt.fifo)
+			}
+		})
+	}
+}
+
+// TestKernelFilesRefused: a file the config names that is one of the kernel's, directly
+// or through a link (/proc/self/environ, which holds the secrets given by environment
+// variables), is refused: a stylesheet or logo is served to anyone.
+func TestKernelFilesRefused(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("/proc is Linux's")
+	}
+	for _, tt := range []struct{ name, extra, link string }{
+		{"stylesheet", "pages:\n  stylesheet: style.css\n", "style.css"},
+		{"logo", "pages:\n  logo: logo.png\n", "logo.png"},
+		{"template", "pages:\n  templates: tpl\n", "tpl/login.html"},
+		{"stylesheet under /proc", "pages:\n  stylesheet: /proc/self/environ\n", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, "http://127.0.0.1:9", tt.extra)
+			dir := filepath.Dir(path)
+			os.Mkdir(filepath.Join(dir, "tpl"), 0o700)
+			if tt.link != "" {
+				err := os.Symlink("/proc/self/environ", filepath.Join(dir, tt.link))
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := Check(path)
+			if err == nil || !strings.Contains(err.Error(), "a file of the kernel's") {
+				t.Errorf("check: %v, want the kernel's file refused", err)
 			}
 		})
 	}
