@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/frontgate/gateway/config"
@@ -17,6 +19,9 @@ const maxBrandFile = 1 << 20
 // An error names the key in the config file.
 func (h *Handler) loadBrand(cfg *config.Config) error {
 	p := cfg.Pages
+	if err := PrivateBrandFile(cfg, cfg.StateDir); err != nil {
+		return err
+	}
 	var err error
 	if p.Logo != "" {
 		if h.logo, err = readBrandFile(p.Logo); err != nil {
@@ -42,6 +47,63 @@ func (h *Handler) loadBrand(cfg *config.Config) error {
 		CustomCSS: h.customCSS != nil, Templates: p.Templates})
 	if err != nil {
 		return cfg.Errorf("pages.templates", err)
+	}
+	return nil
+}
+
+// PrivateBrandFile returns an error naming the key of the first file of cfg's pages (the
+// logo, the stylesheet, a template) that is, or links to, a file that holds secrets: the
+// config (which may hold them inline), the users file, the TLS and assertion keys, or
+// anything in stateDir (the session secret, the store, the certificates' keys), since
+// the pages are served to anyone. stateDir is where the gateway keeps its state, which
+// a check that builds a handler on a scratch folder passes apart.
+func PrivateBrandFile(cfg *config.Config, stateDir string) error {
+	p := cfg.Pages
+	for _, f := range []struct{ key, path string }{{"pages.logo", p.Logo},
+		{"pages.stylesheet", p.Stylesheet}} {
+		if err := notPrivate(cfg, stateDir, f.path); err != nil {
+			return cfg.Errorf(f.key, err)
+		}
+	}
+	if p.Templates == "" {
+		return nil
+	}
+	entries, _ := config.ReadDirPlain(p.Templates) // the parse names a folder that fails
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".html") {
+			err := notPrivate(cfg, stateDir, filepath.Join(p.Templates, e.Name()))
+			if err != nil {
+				return cfg.Errorf("pages.templates", err)
+			}
+		}
+	}
+	return nil
+}
+
+// notPrivate returns PrivateBrandFile's error for one file, path. An empty path, or one
+// that cannot be read, is left to the read.
+func notPrivate(cfg *config.Config, stateDir, path string) error {
+	if path == "" {
+		return nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	for _, p := range []string{cfg.File, cfg.Users.File, cfg.TLS.KeyFile,
+		cfg.Assertion.KeyFile} {
+		if pi, err := os.Stat(p); p != "" && err == nil && os.SameFile(fi, pi) {
+			return fmt.Errorf("%s is %s, which holds secrets; the pages are served to "+
+				"anyone", path, p)
+		}
+	}
+	real, err := filepath.EvalSymlinks(path)
+	state, serr := filepath.EvalSymlinks(stateDir)
+	if stateDir != "" && err == nil && serr == nil {
+		if rel, err := filepath.Rel(state, real); err == nil && filepath.IsLocal(rel) {
+			return fmt.Errorf("%s lies in state_dir %s, which holds the gateway's keys and "+
+				"sessions; the pages are served to anyone", path, stateDir)
+		}
 	}
 	return nil
 }

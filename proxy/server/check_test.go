@@ -926,6 +926,43 @@ func TestKernelFilesRefused(t *testing.T) {
 	}
 }
 
+// TestSecretFilesNotServed: a branding file that is, or links to, a file holding secrets
+// is refused, since the pages are served to anyone.
+func TestSecretFilesNotServed(t *testing.T) {
+	for _, tt := range []struct{ name, extra, link, to, want string }{
+		{"stylesheet as the users file", "pages:\n  stylesheet: users.yaml\n", "", "",
+			"which holds secrets"},
+		{"logo linked to the config", "pages:\n  logo: logo.png\n", "logo.png",
+			"gateway.yaml", "which holds secrets"},
+		{"template linked to the users file", "pages:\n  templates: tpl\n",
+			"tpl/login.html", "../users.yaml", "which holds secrets"},
+		{"stylesheet in state_dir", "state_dir: state\npages:\n  stylesheet: " +
+			"state/style.css\n", "", "", "lies in state_dir"},
+		{"stylesheet of its own", "pages:\n  stylesheet: style.css\n", "", "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, "http://127.0.0.1:9", tt.extra)
+			dir := filepath.Dir(path)
+			os.Mkdir(filepath.Join(dir, "tpl"), 0o700)
+			os.Mkdir(filepath.Join(dir, "state"), 0o700)
+			os.WriteFile(filepath.Join(dir, "style.css"), []byte("p{}"), 0o600)
+			os.WriteFile(filepath.Join(dir, "state", "style.css"), []byte("p{}"), 0o600)
+			if tt.link != "" {
+				if err := os.Symlink(tt.to, filepath.Join(dir, tt.link)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := Check(path)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("check: %v, want the stylesheet taken", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("check: %v, want it refused saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
 // TestWarningsInFileOrder: warnings come in the order of the lines they name, whichever
 // check found them.
 func TestWarningsInFileOrder(t *testing.T) {

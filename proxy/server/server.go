@@ -159,6 +159,10 @@ func checkHandler(cfg *config.Config) error {
 		return fmt.Errorf("checking config: %w", err)
 	}
 	defer os.RemoveAll(scratch)
+	// the scratch folder is no place of the real one's files: judged apart
+	if err := proxy.PrivateBrandFile(cfg, cfg.StateDir); err != nil {
+		return err
+	}
 	c := *cfg
 	c.StateDir = scratch
 	if len(c.Session.Secrets) == 0 {
