@@ -744,8 +744,23 @@ func parseUpstream(s string) (*url.URL, error) {
 		return nil, errors.New("upstream must not have a query or fragment")
 	case u.Port() != "" && !isPort(u.Port(), 1):
 		return nil, errors.New("upstream port must be a number from 1 to 65535")
+	case dotSegment(u.Path) || strings.Contains(u.Path, "\\"):
+		// the app would resolve it: /x/../admin is /admin, which the warnings of routes
+		// that reach one app's path by two ways would not see
+		return nil, errors.New(`upstream path must not hold a "." or ".." segment or a ` +
+			`backslash`)
 	}
 	return u, nil
+}
+
+// dotSegment reports whether the decoded path p holds a "." or ".." segment.
+func dotSegment(p string) bool {
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 func (v validator) log(c *Config) error {

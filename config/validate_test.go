@@ -284,6 +284,24 @@ func TestParseValidationErrors(t *testing.T) {
 			line: 4, key: "routes[0].upstream", msg: "upstream must not contain user info",
 		},
 		{
+			name: "upstream dot-dot segment",
+			data: users + "routes:\n  - upstream: http://app/x/../admin\n",
+			line: 4, key: "routes[0].upstream",
+			msg: `upstream path must not hold a "." or ".." segment or a backslash`,
+		},
+		{
+			name: "upstream encoded dot segment",
+			data: users + "routes:\n  - upstream: http://app/x/%2e/admin\n",
+			line: 4, key: "routes[0].upstream",
+			msg: `upstream path must not hold a "." or ".." segment or a backslash`,
+		},
+		{
+			name: "upstream backslash",
+			data: users + "routes:\n  - upstream: http://app/x%5C..\n",
+			line: 4, key: "routes[0].upstream",
+			msg: `upstream path must not hold a "." or ".." segment or a backslash`,
+		},
+		{
 			name: "upstream query", data: users + "routes:\n  - upstream: http://app/?a=1\n",
 			line: 4, key: "routes[0].upstream",
 			msg: "upstream must not have a query or fragment",
