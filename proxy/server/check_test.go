@@ -963,6 +963,43 @@ func TestSecretFilesNotServed(t *testing.T) {
 	}
 }
 
+// TestTrustedProxiesTooWide: a trusted network as wide as the internet, or a large part
+// of it, is doubted; a CDN's ranges and private networks are not.
+func TestTrustedProxiesTooWide(t *testing.T) {
+	for _, tt := range []struct {
+		list string
+		want []string
+	}{
+		{"[0.0.0.0/0, \"::/0\"]", []string{
+			"trusted_proxies[0]: 0.0.0.0/0 holds every address",
+			"trusted_proxies[1]: ::/0 holds every address"}},
+		{"[64.0.0.0/2, \"2000::/3\"]", []string{
+			"trusted_proxies[0]: 64.0.0.0/2 holds a large part of the internet",
+			"trusted_proxies[1]: 2000::/3 holds a large part of the internet"}},
+		{"[10.0.0.0/8, 104.16.0.0/13, \"2400:cb00::/32\", 127.0.0.1]", nil},
+	} {
+		path := writeConfigHead(t, "trusted_proxies: "+tt.list+"\n")
+		cfg, err := Check(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, w := range Warnings(cfg) {
+			if _, after, ok := strings.Cut(w.Error(), ":1: "); ok {
+				got = append(got, after)
+			}
+		}
+		if len(got) != len(tt.want) {
+			t.Fatalf("%s: warnings %q, want %d", tt.list, got, len(tt.want))
+		}
+		for i, w := range tt.want {
+			if !strings.HasPrefix(got[i], w) {
+				t.Errorf("%s: warning %q, want it to start %q", tt.list, got[i], w)
+			}
+		}
+	}
+}
+
 // TestWarningsInFileOrder: warnings come in the order of the lines they name, whichever
 // check found them.
 func TestWarningsInFileOrder(t *testing.T) {

@@ -123,6 +123,16 @@ var knownMethods = []string{"get", "head", "post", "put", "delete", "connect", "
 // no standard defines, most likely a typing mistake that lets no request pass.
 func ruleWarnings(cfg *config.Config) []error {
 	var out []error
+	for i, p := range cfg.Trusted {
+		if p.Addr().Is4() && p.Bits() < minTrustedBits4 ||
+			!p.Addr().Is4() && p.Bits() < minTrustedBits6 {
+			out = append(out, cfg.Errorf(fmt.Sprintf("trusted_proxies[%d]", i),
+				fmt.Errorf("%s holds %s: every client in it may say which address it "+
+					"has (X-Forwarded-For), to the logs and the sign-in throttle, and "+
+					"whether it came over HTTPS; list the proxies in front of the gateway "+
+					"alone", p, spanOf(p))))
+		}
+	}
 	for i, rt := range cfg.Routes {
 		for j, p := range rt.Public {
 			if proxy.IsScript(p) {
@@ -154,6 +164,22 @@ func ruleWarnings(cfg *config.Config) []error {
 		}
 	}
 	return out
+}
+
+// minTrustedBits4 and minTrustedBits6 are the shortest prefixes of trusted_proxies not
+// doubted: a CDN's ranges are longer (Cloudflare's are /13 to /22, and /29 to /32), and
+// a network shorter than these is more of the internet than any proxy fleet.
+const (
+	minTrustedBits4 = 8
+	minTrustedBits6 = 16
+)
+
+// spanOf names how much of the address space the network p is.
+func spanOf(p netip.Prefix) string {
+	if p.Bits() == 0 {
+		return "every address"
+	}
+	return "a large part of the internet"
 }
 
 // userWarnings returns the warnings of Warnings that users, the users file's, give.
