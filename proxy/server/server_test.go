@@ -205,6 +205,24 @@ func TestStateDirWritableByOthersRefused(t *testing.T) {
 	}
 }
 
+// TestStateDirFileRefused: a state_dir that is a file is named as such by check, with
+// the session secrets in the config as without them, and stops the start.
+func TestStateDirFileRefused(t *testing.T) {
+	for _, extra := range []string{"", "session:\n  secrets: [\"" +
+		"0123456789abcdefghijklmnopqrstuvwxyz\"]\n"} {
+		path := writeConfig(t, "http://127.0.0.1:1", extra)
+		os.WriteFile(filepath.Join(filepath.Dir(path), "data"), nil, 0o600)
+		const want = "is a file, not a folder"
+		if _, err := Check(path); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("check: got %v, want %q", err, want)
+		}
+		err := Run(context.Background(), Options{ConfigPath: path, Stderr: io.Discard})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("run: got %v, want %q", err, want)
+		}
+	}
+}
+
 // TestStateDirOfAnotherUserRefused: a state_dir that belongs to another user than the
 // gateway's, who could replace its control socket and store, stops the start; one of
 // the gateway's own user serves. check, which may run as another user than the gateway,

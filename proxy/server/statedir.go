@@ -21,6 +21,9 @@ func checkStateDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("checking state_dir: %w", err)
 	}
+	if !fi.IsDir() {
+		return fmt.Errorf("state_dir %s is a file, not a folder", dir)
+	}
 	if fi.Mode().Perm()&0o022 != 0 {
 		return fmt.Errorf("state_dir %s is writable by group or others (mode %v); "+
 			"run chmod 700 on it", dir, fi.Mode()&(fs.ModeDir|fs.ModePerm))
@@ -179,6 +182,9 @@ func prepareStateDir(dir string) (string, error) {
 	before, err := checkStateDirPath(dir, true)
 	if err != nil {
 		return "", err
+	}
+	if fi, err := os.Stat(before); err == nil && !fi.IsDir() {
+		return "", checkStateDir(before) // names it as a file
 	}
 	if err := os.MkdirAll(before, 0o700); err != nil {
 		return "", fmt.Errorf("creating state directory: %w", err)
