@@ -117,6 +117,12 @@ func TestParseUsersErrors(t *testing.T) {
 			"users.bob.password", 3, "(plaintext password?); make a hash with gateway " +
 				"hash-password"},
 		{"no password", "users:\n  bob:\n    email: b@x\n", "users.bob.password", 3, "missing"},
+		{"bcrypt cost that takes days", "users:\n  alice:\n    password: \"" + h + "\"\n" +
+			"  bob:\n    password: \"$2b$31$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJ" +
+			"KvyOeW\"\n",
+			"users.bob.password", 5, "users.yaml:5: users.bob.password: parsing bcrypt hash: " +
+				"malformed hash: cost must be two digits, 04 to 18; make a hash with gateway " +
+				"hash-password"},
 		{"control char", "users:\n  bob:\n    password: \"" + h + "\"\n    email: \"b\\x01@x\"\n",
 			"users.bob.email", 4, "control"},
 		{"comma group", "users:\n  bob:\n    password: \"" + h + "\"\n    groups: [\"a,b\"]\n",

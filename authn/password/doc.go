@@ -36,11 +36,13 @@
 //	argon2id  m from 8·p KiB to 2 GiB (2097152 KiB), t 1 to 64, p 1 to 255
 //	scrypt    ln 1 to 24, r 1 to 32, p 1 to 16, and 128·r·2^ln bytes at most 2 GiB
 //	pbkdf2    1 to 10,000,000 iterations
-//	bcrypt    cost 4 to 31
+//	bcrypt    cost 4 to 18
 //	all       salt 8 to 128 bytes, key 16 to 128 bytes (bcrypt's are fixed)
 //
 // 2 GiB is the memory of RFC 9106's first recommended argon2id option, which
-// Authelia's documentation recommends too. The floors on salt and key length
+// Authelia's documentation recommends too. One bcrypt check at cost 18 takes some 20
+// seconds of a current server core, and each step above doubles it: at 31, which
+// bcrypt itself allows, it takes days. The floors on salt and key length
 // keep a truncated entry from matching passwords it was not made from.
 //
 // Memory-hard schemes allocate their full memory cost on every verification:

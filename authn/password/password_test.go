@@ -162,6 +162,8 @@ func TestParseMalformed(t *testing.T) {
 		{"bcrypt long", bcryptOf("05") + "e"},
 		{"bcrypt cost 03", bcryptOf("03")},
 		{"bcrypt cost 00", bcryptOf("00")},
+		{"bcrypt cost 19", bcryptOf("19")},
+		{"bcrypt cost 31", bcryptOf("31")},
 		{"bcrypt cost 32", bcryptOf("32")},
 		{"bcrypt cost 99", bcryptOf("99")},
 		{"bcrypt cost one digit", "$2b$5$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeWe"},
@@ -218,7 +220,7 @@ func TestParseLimits(t *testing.T) {
 	tests := []string{
 		"$argon2id$v=19$m=2097152,t=64,p=255$" + b64(128) + "$" + b64(128),
 		"$argon2id$v=19$m=8,t=1,p=1$" + b64(8) + "$" + b64(16),
-		"$2b$31$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
+		"$2b$18$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
 		"$2y$04$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
 		"$scrypt$ln=24,r=1,p=16$" + salt16 + "$" + key32,
 		"$scrypt$ln=21,r=8,p=16$" + salt16 + "$" + key32,
