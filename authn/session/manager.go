@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -131,7 +132,7 @@ func (m *Manager) Create(ctx context.Context, l Login) (*Session, string, error)
 		CSRFToken: randomToken(),
 		Created:   now,
 		LastSeen:  now,
-		Expires:   now.Add(life),
+		Expires:   deadline(now, life),
 		Remember:  l.Remember,
 		ClientIP:  l.ClientIP,
 	}
@@ -319,7 +320,7 @@ func (m *Manager) Live(s *Session) bool { return m.live(s, m.now()) }
 
 // live reports whether s is within both its idle deadline and its lifetime.
 func (m *Manager) live(s *Session, now time.Time) bool {
-	return now.Before(m.end(s)) && now.Before(s.LastSeen.Add(m.idleFor(s)))
+	return now.Before(m.end(s)) && now.Before(deadline(s.LastSeen, m.idleFor(s)))
 }
 
 // remembered reports whether s is held to RememberFor: its user asked to be
@@ -333,7 +334,7 @@ func (m *Manager) end(s *Session) time.Time {
 	if m.remembered(s) {
 		life = m.remember
 	}
-	if end := s.Created.Add(life); end.Before(s.Expires) {
+	if end := deadline(s.Created, life); end.Before(s.Expires) {
 		return end
 	}
 	return s.Expires
@@ -355,13 +356,14 @@ func (m *Manager) idleFor(s *Session) time.Duration {
 const ExpiryGrace = 5 * time.Minute
 
 // ttl is how long the store should keep s: until the earlier of its deadlines, and the
-// grace after it.
+// grace after it. It saturates rather than wrap round to a negative ttl, which would
+// have the store drop a session the moment it was made.
 func (m *Manager) ttl(s *Session, now time.Time) time.Duration {
-	end := s.LastSeen.Add(m.idleFor(s))
+	end := deadline(s.LastSeen, m.idleFor(s))
 	if e := m.end(s); e.Before(end) {
 		end = e
 	}
-	return end.Sub(now) + ExpiryGrace
+	return min(end.Sub(now), math.MaxInt64-ExpiryGrace) + ExpiryGrace
 }
 
 // Renew extends the idle deadline of s if it was last renewed more than RenewInterval

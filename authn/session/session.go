@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +37,20 @@ var (
 	ErrForged = fmt.Errorf("%w: the stored record was sealed under none of the secrets, "+
 		"and was deleted", ErrNotFound)
 )
+
+// lastInstant is the latest time Unix nanoseconds hold, in April 2262: the record's MAC
+// covers its times, and the stores keep their deadlines, in that form.
+var lastInstant = time.Unix(0, math.MaxInt64)
+
+// deadline returns d after t, or lastInstant when that is later. A deadline past it
+// would wrap round to 1677 as nanoseconds, ending the session the moment it began;
+// held at lastInstant, it is still more than two centuries off.
+func deadline(t time.Time, d time.Duration) time.Time {
+	if end := t.Add(d); end.Before(lastInstant) {
+		return end
+	}
+	return lastInstant
+}
 
 // Session is one signed-in session, as the store keeps it.
 type Session struct {
@@ -304,7 +319,7 @@ func (m *Memory) Put(_ context.Context, key string, s *Session, ttl time.Duratio
 		m.m = make(map[string]memEntry)
 	}
 	// as in every store, the id is not kept: only the browser holds it
-	m.m[key] = newMemEntry(s, now.Add(ttl))
+	m.m[key] = newMemEntry(s, deadline(now, ttl))
 	m.sweepLocked(now)
 	return nil
 }
@@ -319,7 +334,7 @@ func (m *Memory) Touch(_ context.Context, key string, seen time.Time, ttl time.D
 		return ErrNotFound
 	}
 	e.lastSeen = seen.UnixNano()
-	e.expires = now.Add(ttl).UnixNano()
+	e.expires = deadline(now, ttl).UnixNano()
 	m.m[key] = e
 	return nil
 }
@@ -332,7 +347,7 @@ func (m *Memory) Replace(_ context.Context, key string, s *Session, ttl time.Dur
 	if _, ok := m.liveLocked(key, now); !ok {
 		return ErrNotFound
 	}
-	m.m[key] = newMemEntry(s, now.Add(ttl))
+	m.m[key] = newMemEntry(s, deadline(now, ttl))
 	return nil
 }
 

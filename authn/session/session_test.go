@@ -3,6 +3,8 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -450,6 +452,63 @@ func TestRememberedSessionEndsAtRememberFor(t *testing.T) {
 				t.Errorf("asked again: got %v, want no session at all", err)
 			}
 		})
+	}
+}
+
+// TestFarDeadlinesDoNotWrap checks that a lifetime, idle timeout or remember_for so long
+// that a session's end would pass 2262, the last instant Unix nanoseconds hold, gives a
+// session that lasts, rather than one whose deadline wraps round to the past and which
+// is over as soon as it is made.
+func TestFarDeadlinesDoNotWrap(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		life time.Duration
+	}{
+		{"ten years", 87600 * time.Hour},
+		{"past 2262", 250 * 365 * 24 * time.Hour},
+		{"the longest duration", math.MaxInt64},
+	} {
+		for _, remember := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, remembered %v", tt.name, remember), func(t *testing.T) {
+				ctx := context.Background()
+				c := &clock{t: time.Unix(1_700_000_000, 0)}
+				keys, _ := DeriveKeys([][]byte{secretA})
+				m, err := NewManager(Options{Store: &Memory{now: c.now}, Keys: keys,
+					IdleTimeout: tt.life, Lifetime: tt.life, RememberFor: tt.life,
+					Now: c.now})
+				if err != nil {
+					t.Fatal(err)
+				}
+				l := as("alice", "h")
+				l.Remember = remember
+				s, v, err := m.Create(ctx, l)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !s.Expires.After(c.now()) || s.Expires.After(lastInstant) {
+					t.Errorf("got Expires %v, want after %v and by %v", s.Expires, c.now(),
+						lastInstant)
+				}
+				if ttl := m.ttl(s, c.now()); ttl < min(tt.life, 87600*time.Hour) {
+					t.Errorf("got ttl %v, want at least %v", ttl, min(tt.life, 87600*time.Hour))
+				}
+				if got := m.CookieMaxAge(s); remember && got < 87600*3600 {
+					t.Errorf("got Max-Age %d, want at least ten years", got)
+				}
+				// used a day later, renewed, and used again
+				c.add(24 * time.Hour)
+				got, err := m.Resolve(ctx, []string{v})
+				if err != nil {
+					t.Fatalf("Resolve a day later: %v", err)
+				}
+				if err := m.Renew(ctx, got); err != nil {
+					t.Fatalf("Renew: %v", err)
+				}
+				if _, err := m.Resolve(ctx, []string{v}); err != nil {
+					t.Errorf("Resolve after Renew: %v", err)
+				}
+			})
+		}
 	}
 }
 

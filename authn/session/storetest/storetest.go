@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
 	"testing"
@@ -173,6 +174,36 @@ func Run(t *testing.T, o Options) {
 		}
 		if keys := keysOf(list); fmt.Sprint(keys) != "[long]" {
 			t.Errorf("List after one expired: got %v, want [long]", keys)
+		}
+	})
+
+	t.Run("ttl past 2262", func(t *testing.T) {
+		// a deadline past what Unix nanoseconds hold must be kept as the latest one,
+		// never wrap round to one long gone
+		for _, ttl := range []time.Duration{250 * 365 * 24 * time.Hour, math.MaxInt64} {
+			st := o.Open(t)
+			if err := st.Put(ctx, "put", Sample("alice"), ttl); err != nil {
+				t.Fatal(err)
+			}
+			st.Put(ctx, "touched", Sample("alice"), step)
+			if err := st.Touch(ctx, "touched", time.Now(), ttl); err != nil {
+				t.Fatalf("Touch for %v: %v", ttl, err)
+			}
+			st.Put(ctx, "replaced", Sample("alice"), step)
+			if err := st.Replace(ctx, "replaced", Sample("alice"), ttl); err != nil {
+				t.Fatalf("Replace for %v: %v", ttl, err)
+			}
+			o.Advance(t, 2*step) // past the first ttls
+			for _, k := range []string{"put", "touched", "replaced"} {
+				if _, err := st.Get(ctx, k); err != nil {
+					t.Errorf("Get of a session %s for %v: %v", k, ttl, err)
+				}
+			}
+			if c, ok := st.(session.Counter); ok {
+				if got, err := c.Count(ctx, session.ExpiryGrace); err != nil || got != 3 {
+					t.Errorf("Count with ttls of %v: got %d, %v; want 3", ttl, got, err)
+				}
+			}
 		}
 	})
 
