@@ -185,14 +185,17 @@ type Session struct {
 	// It must not be longer than Lifetime. Default: 30m.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 
-	// Lifetime ends a session this long after sign-in, however active. Default: 12h.
+	// Lifetime ends a session this long after sign-in, however active. It must not be
+	// longer than 87600h (10 years), nor must IdleTimeout and RememberFor: a session's
+	// end is kept in nanoseconds since 1970, which run out in 2262. Default: 12h.
 	Lifetime time.Duration `yaml:"lifetime"`
 
 	// RememberMe offers a "Remember me" box on the sign-in form. Default: true.
 	RememberMe *bool `yaml:"remember_me"`
 
 	// RememberFor is how long a remembered session lasts, in place of Lifetime; only
-	// then is the cookie kept when the browser closes. Default: 720h (30 days).
+	// then is the cookie kept when the browser closes. At most 87600h (10 years).
+	// Default: 720h (30 days).
 	RememberFor time.Duration `yaml:"remember_for"`
 
 	// CookieDomain, when set, makes the session cookie cover this domain and its

@@ -492,6 +492,15 @@ func TestLoadAllReportsEveryProblem(t *testing.T) {
 			"gateway.yaml:6: session.secrets[0]: secret must be at least 32 bytes",
 			"gateway.yaml:7: session.idle_timeout: idle_timeout (2h0m0s) must not be " +
 				"longer than lifetime (1h0m0s)"}},
+		{"session durations past ten years", head + "session:\n  idle_timeout: 100000h\n" +
+			"  lifetime: 90000h\n  remember_for: 2200000h\nroutes:\n  - upstream: http://a:1\n",
+			[]string{
+				"gateway.yaml:4: session.idle_timeout: idle_timeout (100000h0m0s) must not " +
+					"be longer than 87600h (10 years)",
+				"gateway.yaml:5: session.lifetime: lifetime (90000h0m0s) must not be " +
+					"longer than 87600h (10 years)",
+				"gateway.yaml:6: session.remember_for: remember_for (2200000h0m0s) must not " +
+					"be longer than 87600h (10 years)"}},
 		{"rules", head + "session:\n  store: postgres\nroutes:\n  - upstream: ftp://a\n" +
 			"  - path: /b/\n    upstream: http://b:1\n    public: [/c/]\n" +
 			"  - path: /d/\n    upstream: http://d:1\n", []string{

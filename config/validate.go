@@ -231,6 +231,16 @@ func (v validator) users(c *Config) error {
 	return nil
 }
 
+// maxSessionDuration is the longest session.idle_timeout, session.lifetime and
+// session.remember_for may be: ten years. No sign-in is meant to outlast that, and a
+// far longer one (from now, some 237 years) would carry a session's end past April
+// 2262, the last instant that the session stores, and the seal on a session's record,
+// count in nanoseconds since 1970. The session code holds such a deadline at that
+// instant rather than let it wrap round to the past, which would end every session the
+// moment it began; refusing a setting no deployment needs keeps the config from
+// promising sessions that long.
+const maxSessionDuration = 87600 * time.Hour
+
 func (v validator) session(c *Config) error {
 	// the rules of the session's keys stand apart, so that each broken one is reported
 	var first error
@@ -283,7 +293,19 @@ func (v validator) session(c *Config) error {
 	if s.Lifetime <= 0 {
 		fail("session.lifetime", errors.New("duration must be greater than 0"))
 	}
-	if s.IdleTimeout > 0 && s.Lifetime > 0 && s.IdleTimeout > s.Lifetime {
+	tooLong := false
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{{"idle_timeout", s.IdleTimeout}, {"lifetime", s.Lifetime},
+		{"remember_for", s.RememberFor}} {
+		if d.d > maxSessionDuration {
+			tooLong = true
+			fail("session."+d.name, fmt.Errorf("%s (%s) must not be longer than %dh (10 "+
+				"years)", d.name, d.d, maxSessionDuration/time.Hour))
+		}
+	}
+	if !tooLong && s.IdleTimeout > 0 && s.Lifetime > 0 && s.IdleTimeout > s.Lifetime {
 		key := "session.idle_timeout"
 		if !v.has(key) {
 			key = "session.lifetime"

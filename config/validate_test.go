@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseValidationErrors(t *testing.T) {
@@ -182,6 +183,24 @@ func TestParseValidationErrors(t *testing.T) {
 			data: "session:\n  lifetime: 10m\n" + minimal,
 			line: 2, key: "session.lifetime",
 			msg: "idle_timeout (30m0s) must not be longer than lifetime (10m0s)",
+		},
+		{
+			name: "lifetime past 2262",
+			data: "session:\n  lifetime: 2200000h\n" + minimal,
+			line: 2, key: "session.lifetime",
+			msg: "lifetime (2200000h0m0s) must not be longer than 87600h (10 years)",
+		},
+		{
+			name: "remember_for over ten years",
+			data: "session:\n  remember_for: 87601h\n" + minimal,
+			line: 2, key: "session.remember_for",
+			msg: "remember_for (87601h0m0s) must not be longer than 87600h (10 years)",
+		},
+		{
+			name: "idle_timeout over ten years",
+			data: "session:\n  lifetime: 87600h\n  idle_timeout: 100000h\n" + minimal,
+			line: 3, key: "session.idle_timeout",
+			msg: "idle_timeout (100000h0m0s) must not be longer than 87600h (10 years)",
 		},
 		{
 			name: "header not a token",
@@ -420,6 +439,35 @@ func TestParseValidationErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkError(t, tt) })
+	}
+}
+
+// TestSessionDurationsUpToTenYears checks that the longest session durations allowed
+// load as written.
+func TestSessionDurationsUpToTenYears(t *testing.T) {
+	const tenYears = 87600 * time.Hour
+	for _, tt := range []struct {
+		name, data                  string
+		idle, lifetime, rememberFor time.Duration
+	}{
+		{"every one ten years", "session:\n  idle_timeout: 87600h\n  lifetime: 87600h\n" +
+			"  remember_for: 87600h\n", tenYears, tenYears, tenYears},
+		{"remember_for ten years", "session:\n  remember_for: 87600h\n",
+			30 * time.Minute, 12 * time.Hour, tenYears},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parse([]byte(tt.data+minimal), "gateway.yaml", fakeEnv, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := c.Session
+			if s.IdleTimeout != tt.idle || s.Lifetime != tt.lifetime ||
+				s.RememberFor != tt.rememberFor {
+				t.Errorf("got idle_timeout %v, lifetime %v, remember_for %v; want %v, %v, %v",
+					s.IdleTimeout, s.Lifetime, s.RememberFor, tt.idle, tt.lifetime,
+					tt.rememberFor)
+			}
+		})
 	}
 }
 
