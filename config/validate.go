@@ -97,6 +97,11 @@ func (v validator) has(key string) bool {
 }
 
 func (v validator) limits(c *Config) error {
+	if w := c.Throttle.Window; w > maxSessionDuration {
+		// the stores drop each count at now + window, in nanoseconds since 1970
+		v.keep(v.fail("throttle.window", fmt.Errorf("window (%s) must not be longer than "+
+			"%dh (10 years)", w, maxSessionDuration/time.Hour)))
+	}
 	if n := c.Limits.ClientConnections; n < MinClientConnections {
 		return v.fail("limits.client_connections", fmt.Errorf("%d would leave a browser, "+
 			"which opens six connections to a host, or a few users behind one address, "+

@@ -303,6 +303,12 @@ func TestParseValidationErrors(t *testing.T) {
 			line: 4, key: "routes[0].upstream", msg: "upstream must not contain user info",
 		},
 		{
+			name: "throttle window past 2262",
+			data: users + "throttle:\n  window: 2100000h\nroutes:\n  - upstream: http://a\n",
+			line: 4, key: "throttle.window",
+			msg: "window (2100000h0m0s) must not be longer than 87600h (10 years)",
+		},
+		{
 			name: "upstream dot-dot segment",
 			data: users + "routes:\n  - upstream: http://app/x/../admin\n",
 			line: 4, key: "routes[0].upstream",
