@@ -595,44 +595,43 @@ func TestSlowHashWarning(t *testing.T) {
 // TestTLSWarnings checks what Warnings doubts of TLS settings that serve, but not as
 // meant, and that a sound files-mode config gets none.
 func TestTLSWarnings(t *testing.T) {
+	const files = "tls:\n  mode: files\n  cert_file: cert.pem\n  key_file: key.pem\n"
 	for _, tt := range []struct {
 		name, extra string
-		sans        bool
+		cert        testCert
 		keyMode     os.FileMode
 		want        []string // after the config's path
 	}{
-		{"sound", "tls:\n  mode: files\n  cert_file: cert.pem\n  key_file: key.pem\n",
-			true, 0o600, nil},
-		{"no subjectAltName", "tls:\n  mode: files\n  cert_file: cert.pem\n" +
-			"  key_file: key.pem\n", false, 0o600, []string{":3: tls.cert_file: "}},
-		{"key readable by others", "tls:\n  mode: files\n  cert_file: cert.pem\n" +
-			"  key_file: key.pem\n", true, 0o644, []string{":4: tls.key_file: "}},
-		{"cookies without Secure", "tls:\n  mode: files\n  cert_file: cert.pem\n" +
-			"  key_file: key.pem\nsession:\n  secure: \"false\"\n", true, 0o600,
-			[]string{":6: session.secure: "}},
-		{"Secure cookies over plain HTTP", "session:\n  secure: \"true\"\n", true, 0o600,
-			[]string{":2: session.secure: true while tls.mode is off"}},
+		{"sound", files, testCert{}, 0o600, nil},
+		{"no subjectAltName", files, testCert{noSANs: true}, 0o600,
+			[]string{":3: tls.cert_file: "}},
+		{"key readable by others", files, testCert{}, 0o644, []string{":4: tls.key_file: "}},
+		{"cookies without Secure", files + "session:\n  secure: \"false\"\n", testCert{},
+			0o600, []string{":6: session.secure: "}},
+		{"Secure cookies over plain HTTP", "session:\n  secure: \"true\"\n", testCert{},
+			0o600, []string{":2: session.secure: true while tls.mode is off"}},
 		{"Secure cookies behind a trusted proxy", "trusted_proxies: [10.0.0.0/8]\n" +
-			"session:\n  secure: \"true\"\n", true, 0o600, nil},
-		{"http_listen without TLS", "http_listen: \"127.0.0.1:0\"\n", true, 0o600,
+			"session:\n  secure: \"true\"\n", testCert{}, 0o600, nil},
+		{"http_listen without TLS", "http_listen: \"127.0.0.1:0\"\n", testCert{}, 0o600,
 			[]string{":1: http_listen: "}},
-		{"acme keys in files mode", "tls:\n  mode: files\n  cert_file: cert.pem\n" +
-			"  key_file: key.pem\n  domains: [localhost]\n  email: ops@example.com\n" +
-			"  ca: staging\n  ca_root: root.pem\n  storage: file\n", true, 0o600,
+		{"acme keys in files mode", files + "  domains: [localhost]\n" +
+			"  email: ops@example.com\n  ca: staging\n  ca_root: root.pem\n  storage: file\n",
+			testCert{}, 0o600,
 			[]string{":5: tls.domains: set while tls.mode is files: only acme mode",
 				":6: tls.email: ", ":7: tls.ca: ", ":8: tls.ca_root: ", ":9: tls.storage: "}},
 		{"files keys with TLS off", "tls:\n  cert_file: cert.pem\n  key_file: key.pem\n" +
-			"  hsts: false\n", true, 0o600, []string{
+			"  hsts: false\n", testCert{}, 0o600, []string{
 			":2: tls.cert_file: set while tls.mode is off: only files mode",
 			":3: tls.key_file: ", ":4: tls.hsts: set while tls.mode is off"}},
 		{"files keys in acme mode", "tls:\n  mode: acme\n  domains: [localhost]\n" +
-			"  key_file: key.pem\n", true, 0o600,
+			"  key_file: key.pem\n", testCert{}, 0o600,
 			[]string{":4: tls.key_file: set while tls.mode is acme"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeConfigHead(t, tt.extra)
 			dir := filepath.Dir(path)
-			writeCertNaming(t, dir, 1, tt.sans)
+			tt.cert.serial = 1
+			writeCertAs(t, dir, tt.cert)
 			os.Chmod(filepath.Join(dir, "key.pem"), tt.keyMode)
 			cfg, err := Check(path)
 			if err != nil {

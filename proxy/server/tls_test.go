@@ -3,9 +3,11 @@ package server
 import (
 	"bufio"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -28,33 +30,63 @@ import (
 
 // writeCert writes a self-signed certificate for localhost with the given serial.
 func writeCert(t *testing.T, dir string, serial int64) *x509.Certificate {
-	return writeCertNaming(t, dir, serial, true)
+	return writeCertAs(t, dir, testCert{serial: serial})
 }
 
-// writeCertNaming is writeCert with the host named in the subjectAltName, or, without
-// sans, in the common name alone, as old certificates name it.
-func writeCertNaming(t *testing.T, dir string, serial int64, sans bool) *x509.Certificate {
+// testCert is a certificate for writeCertAs to write: self-signed, for localhost. Its
+// zero value is one named in the subjectAltName, valid from an hour ago for two hours,
+// with an ECDSA P-256 key.
+type testCert struct {
+	serial int64
+	// noSANs names the host in the common name alone, as old certificates name it
+	noSANs bool
+	// notBefore and notAfter bound its validity; zero for an hour ago and an hour on
+	notBefore, notAfter time.Time
+	// rsaBits gives it an RSA key of that size rather than an ECDSA one
+	rsaBits int
+}
+
+// writeCertAs writes c and its key to dir as cert.pem and key.pem.
+func writeCertAs(t testing.TB, dir string, c testCert) *x509.Certificate {
 	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		SerialNumber: big.NewInt(c.serial), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: c.notBefore, NotAfter: c.notAfter,
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
-	if sans {
+	if tmpl.NotBefore.IsZero() {
+		tmpl.NotBefore = time.Now().Add(-time.Hour)
+	}
+	if tmpl.NotAfter.IsZero() {
+		tmpl.NotAfter = time.Now().Add(time.Hour)
+	}
+	if !c.noSANs {
 		tmpl.DNSNames = []string{"localhost"}
 		tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	var key crypto.Signer
+	var keyBlock *pem.Block
+	if c.rsaBits > 0 {
+		k, err := rsa.GenerateKey(rand.Reader, c.rsaBits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key = k
+		keyBlock = &pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}
+	} else {
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		kder, _ := x509.MarshalECPrivateKey(k)
+		key, keyBlock = k, &pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kder, _ := x509.MarshalECPrivateKey(key)
 	// Write to temporary names and rename, as a certificate tool replacing files does.
 	for name, block := range map[string]*pem.Block{
 		"cert.pem": {Type: "CERTIFICATE", Bytes: der},
-		"key.pem":  {Type: "EC PRIVATE KEY", Bytes: kder},
+		"key.pem":  keyBlock,
 	} {
 		tmp := filepath.Join(dir, name+".tmp")
 		if err := os.WriteFile(tmp, pem.EncodeToMemory(block), 0o600); err != nil {
@@ -497,7 +529,7 @@ func TestCertFilesLook(t *testing.T) {
 	}, `level=INFO msg="certificate files load again; the pair is the one served before" `+
 		files)
 	step("a pair naming no host, with a key others may read", func() {
-		writeCertNaming(t, dir, 2, false)
+		writeCertAs(t, dir, testCert{serial: 2, noSANs: true})
 		os.Chmod(keyFile, 0o644)
 	}, `level=INFO msg="certificate reloaded" `+files,
 		`level=WARN msg="the certificate reloaded no longer names what the last one did: `+
