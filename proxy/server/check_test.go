@@ -606,6 +606,20 @@ func TestTLSWarnings(t *testing.T) {
 		{"no subjectAltName", files, testCert{noSANs: true}, 0o600,
 			[]string{":3: tls.cert_file: "}},
 		{"key readable by others", files, testCert{}, 0o644, []string{":4: tls.key_file: "}},
+		{"expired", files, testCert{notBefore: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),
+			notAfter: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}, 0o600,
+			[]string{":3: tls.cert_file: %DIR%/cert.pem expired on 2025-01-02T03:04:05Z: " +
+				"browsers refuse it"}},
+		{"not valid yet", files, testCert{notBefore: time.Date(2099, 1, 2, 3, 4, 5, 0,
+			time.UTC), notAfter: time.Date(2100, 1, 2, 3, 4, 5, 0, time.UTC)}, 0o600,
+			[]string{":3: tls.cert_file: %DIR%/cert.pem is not valid before " +
+				"2099-01-02T03:04:05Z: browsers refuse it"}},
+		{"RSA key of 1024 bits", files, testCert{rsaBits: 1024}, 0o600,
+			[]string{":4: tls.key_file: %DIR%/key.pem holds a 1024-bit RSA key: under 2048 " +
+				"bits it is within reach of factoring, and no public CA signs it any more; " +
+				"make a new key of 2048 bits or more, or an ECDSA one, and a certificate " +
+				"for it"}},
+		{"RSA key of 2048 bits", files, testCert{rsaBits: 2048}, 0o600, nil},
 		{"cookies without Secure", files + "session:\n  secure: \"false\"\n", testCert{},
 			0o600, []string{":6: session.secure: "}},
 		{"Secure cookies over plain HTTP", "session:\n  secure: \"true\"\n", testCert{},
@@ -642,8 +656,9 @@ func TestTLSWarnings(t *testing.T) {
 				t.Fatalf("warnings %v, want %d", got, len(tt.want))
 			}
 			for i, w := range tt.want {
-				if !strings.HasPrefix(got[i].Error(), path+w) {
-					t.Errorf("warning %q, want it to start %q", got[i], path+w)
+				w = path + strings.ReplaceAll(w, "%DIR%", dir)
+				if !strings.HasPrefix(got[i].Error(), w) {
+					t.Errorf("warning %q, want it to start %q", got[i], w)
 				}
 			}
 		})

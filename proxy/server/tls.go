@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -112,6 +113,38 @@ func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	return tls.X509KeyPair(certPEM, keyPEM)
+}
+
+// outOfDate returns why leaf is not valid at now, or nil: it expired, or it is not
+// valid yet. Browsers refuse it either way.
+func outOfDate(leaf *x509.Certificate, now time.Time) error {
+	switch {
+	case leaf == nil:
+		return nil
+	case now.After(leaf.NotAfter):
+		return fmt.Errorf("expired on %s", leaf.NotAfter.UTC().Format(time.RFC3339))
+	case now.Before(leaf.NotBefore):
+		return fmt.Errorf("is not valid before %s", leaf.NotBefore.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// minRSABits is the size under which an RSA key is doubted: the least public CAs may
+// sign since the end of 2013 (the CA/Browser Forum's Baseline Requirements), and the
+// least NIST allows for signatures since then.
+const minRSABits = 2048
+
+// weakKey returns why the key of leaf is too weak to serve, or nil: an RSA key under
+// minRSABits, which an attacker with enough computing power could factor, and then
+// pass for the gateway.
+func weakKey(leaf *x509.Certificate) error {
+	k, ok := leaf.PublicKey.(*rsa.PublicKey)
+	if !ok || k.N.BitLen() >= minRSABits {
+		return nil
+	}
+	return fmt.Errorf("holds a %d-bit RSA key: under %d bits it is within reach of "+
+		"factoring, and no public CA signs it any more; make a new key of %[2]d bits or "+
+		"more, or an ECDSA one, and a certificate for it", k.N.BitLen(), minRSABits)
 }
 
 // names returns the host names and addresses the certificate now served names.

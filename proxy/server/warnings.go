@@ -2,6 +2,7 @@ package server
 
 import (
 	"cmp"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -314,8 +315,8 @@ func logUserWarnings(lg *slog.Logger, cfg *config.Config, users map[string]*auth
 // Secure over HTTPS, Secure cookies over plain HTTP with nothing trusted in front, an
 // http_listen that nothing listens on, keys that only another tls.mode reads, a
 // certificate that names no host where browsers look (its subjectAltName), so that
-// browsers refuse it and http_listen redirects no host, and a private key that others
-// may read.
+// browsers refuse it and http_listen redirects no host, one that has expired or is not
+// valid yet, an RSA key under 2048 bits, and a private key that others may read.
 func tlsWarnings(cfg *config.Config) []error {
 	var out []error
 	if cfg.TLS.Mode != "off" && cfg.Session.Secure == "false" {
@@ -339,13 +340,35 @@ func tlsWarnings(cfg *config.Config) []error {
 		return out
 	}
 	if pair, err := loadKeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile); err == nil &&
-		pair.Leaf != nil && len(pair.Leaf.DNSNames) == 0 && len(pair.Leaf.IPAddresses) == 0 {
+		pair.Leaf != nil {
+		out = append(out, certWarnings(cfg, pair.Leaf, time.Now())...)
+	}
+	for _, p := range keyFileProblems(cfg.TLS.KeyFile) {
+		out = append(out, cfg.Errorf("tls.key_file", p))
+	}
+	return out
+}
+
+// certWarnings returns what tlsWarnings doubts of leaf, the certificate of files mode,
+// at now: that it names no host where browsers look, that it is not valid at now, and
+// that its key is too weak.
+func certWarnings(cfg *config.Config, leaf *x509.Certificate, now time.Time) []error {
+	var out []error
+	if len(leaf.DNSNames) == 0 && len(leaf.IPAddresses) == 0 {
 		out = append(out, cfg.Errorf("tls.cert_file", fmt.Errorf("%s names no host in "+
 			"its subjectAltName: browsers refuse it, and http_listen redirects no host to "+
 			"it", cfg.TLS.CertFile)))
 	}
-	for _, p := range keyFileProblems(cfg.TLS.KeyFile) {
-		out = append(out, cfg.Errorf("tls.key_file", p))
+	// a warning, not an error: a gateway that starts on it picks up the renewed pair
+	// once written, where one that refused to start would serve nothing until started
+	// again
+	if err := outOfDate(leaf, now); err != nil {
+		out = append(out, cfg.Errorf("tls.cert_file", fmt.Errorf("%s %w: browsers "+
+			"refuse it", cfg.TLS.CertFile, err)))
+	}
+	if err := weakKey(leaf); err != nil {
+		out = append(out, cfg.Errorf("tls.key_file", fmt.Errorf("%s %w", cfg.TLS.KeyFile,
+			err)))
 	}
 	return out
 }
