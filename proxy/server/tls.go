@@ -80,7 +80,12 @@ type certFiles struct {
 	stamp             string
 }
 
-func (c *certFiles) load() (bool, error) {
+// load loads the certificate files again if they changed since the pair served was
+// read, and serves the pair they hold now; it reports whether it did. A pair outside its
+// validity period at now is refused while the one served is within its own, with an
+// *outOfDateError: browsers would refuse the new one, and accept the old one until it
+// expires.
+func (c *certFiles) load(now time.Time) (bool, error) {
 	stamp, err := stampFiles(c.certFile, c.keyFile)
 	if err != nil {
 		return false, err
@@ -96,10 +101,26 @@ func (c *certFiles) load() (bool, error) {
 		return false, fmt.Errorf("loading certificate: %w", err)
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if why := outOfDate(cert.Leaf, now); why != nil && c.cert != nil &&
+		outOfDate(c.cert.Leaf, now) == nil {
+		return false, &outOfDateError{why}
+	}
 	c.cert, c.stamp = &cert, stamp
-	c.mu.Unlock()
 	return true, nil
 }
+
+// outOfDateError is why load refused a new pair: its certificate is outside its
+// validity period, and the one served is not.
+type outOfDateError struct {
+	why error // what outOfDate said of the new certificate
+}
+
+func (e *outOfDateError) Error() string {
+	return "new certificate " + e.why.Error()
+}
+
+func (e *outOfDateError) Unwrap() error { return e.why }
 
 // loadKeyPair is tls.LoadX509KeyPair with the files read as config.ReadPlain reads
 // them: a FIFO in the place of either is refused, not waited on.
@@ -138,6 +159,9 @@ const minRSABits = 2048
 // minRSABits, which an attacker with enough computing power could factor, and then
 // pass for the gateway.
 func weakKey(leaf *x509.Certificate) error {
+	if leaf == nil {
+		return nil
+	}
 	k, ok := leaf.PublicKey.(*rsa.PublicKey)
 	if !ok || k.N.BitLen() >= minRSABits {
 		return nil
@@ -145,6 +169,16 @@ func weakKey(leaf *x509.Certificate) error {
 	return fmt.Errorf("holds a %d-bit RSA key: under %d bits it is within reach of "+
 		"factoring, and no public CA signs it any more; make a new key of %[2]d bits or "+
 		"more, or an ECDSA one, and a certificate for it", k.N.BitLen(), minRSABits)
+}
+
+// leaf returns the certificate now served, parsed, or nil before one is.
+func (c *certFiles) leaf() *x509.Certificate {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.cert == nil {
+		return nil
+	}
+	return c.cert.Leaf
 }
 
 // names returns the host names and addresses the certificate now served names.
@@ -163,41 +197,56 @@ func (c *certFiles) names() []string {
 
 // certWatch is what the looks at the certificate files remember of the looks before.
 type certWatch struct {
-	failing int       // looks in a row that found the pair unloadable
+	failing int       // looks in a row that found the pair unloadable, or refused it
 	lastErr string    // why the last of them failed
 	logged  time.Time // when a failure was last logged as an error
 }
 
 // look loads the certificate files again if they changed, and logs what came of it:
 // a pair that loads is served, with a warning for what is likely mistaken about it (a
-// name the last one covered and this one does not, a key others may read); one that
-// does not is logged, and the last good pair kept. A pair being replaced fails to load
-// for a moment, so it is an error only when it stays broken, logged again when the
-// reason changes and every certErrorEvery while it lasts; its end is logged too.
+// name the last one covered and this one does not, a key others may read or too weak,
+// a certificate outside its validity period, as the one before was); one that does not
+// is logged, and the last good pair kept. A pair being replaced fails to load for a
+// moment, so it is an error only when it stays broken; a whole pair that load refuses
+// as out of date is an error at once. Either is logged again when the reason changes and
+// every certErrorEvery while it lasts; its end is logged too.
 func (c *certFiles) look(w *certWatch, lg *slog.Logger, now time.Time) {
 	before := c.names()
-	changed, err := c.load()
+	changed, err := c.load(now)
 	files := []any{"cert_file", c.certFile, "key_file", c.keyFile}
 	switch {
 	case err != nil:
 		w.failing++
 		again := err.Error() != w.lastErr
 		w.lastErr = err.Error()
+		var refused *outOfDateError
+		outdated := errors.As(err, &refused)
 		switch {
-		case w.failing < certFailuresAnError:
+		case !outdated && w.failing < certFailuresAnError:
 			if w.failing == 1 || again {
 				lg.Warn("certificate files do not load, keeping the last good pair and "+
 					"looking again", append(files, "error", err)...)
 			}
-		case w.failing == certFailuresAnError || again || now.Sub(w.logged) >= certErrorEvery:
+		case !outdated && w.failing == certFailuresAnError || again ||
+			now.Sub(w.logged) >= certErrorEvery:
 			w.logged = now
+			d := (time.Duration(w.failing) * certPollInterval).String()
+			if outdated {
+				lg.Error("certificate files hold a certificate outside its validity "+
+					"period, keeping the last good pair", append(files, "reason",
+					refused.why, "for", d)...)
+				break
+			}
 			lg.Error("certificate files still do not load, keeping the last good pair",
-				append(files, "error", err, "for",
-					(time.Duration(w.failing)*certPollInterval).String())...)
+				append(files, "error", err, "for", d)...)
 		}
 		return
 	case changed:
 		lg.Info("certificate reloaded", files...)
+		if why := outOfDate(c.leaf(), now); why != nil {
+			lg.Warn("certificate reloaded outside its validity period, as the one it "+
+				"replaces was", append(files, "reason", why)...)
+		}
 		after := c.names()
 		var dropped []string
 		for _, n := range before {
@@ -210,7 +259,11 @@ func (c *certFiles) look(w *certWatch, lg *slog.Logger, now time.Time) {
 				"HTTPS fails for them, and http_listen no longer redirects them",
 				append(files, "names", dropped)...)
 		}
-		for _, p := range keyFileProblems(c.keyFile) {
+		problems := keyFileProblems(c.keyFile)
+		if err := weakKey(c.leaf()); err != nil {
+			problems = append(problems, fmt.Errorf("%s %w", c.keyFile, err))
+		}
+		for _, p := range problems {
 			lg.Warn("certificate reloaded with a likely mistake", append(files,
 				"problem", p)...)
 		}
@@ -282,7 +335,9 @@ const (
 func filesTLS(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	httpsPort string) (*tlsSetup, error) {
 	cf := &certFiles{certFile: cfg.TLS.CertFile, keyFile: cfg.TLS.KeyFile}
-	if _, err := cf.load(); err != nil {
+	// nothing is served yet, so any pair that loads is: check and the start warn of one
+	// out of date
+	if _, err := cf.load(time.Now()); err != nil {
 		return nil, cfg.Errorf("tls.cert_file", err)
 	}
 	go func() {

@@ -458,8 +458,8 @@ func TestHTTPListenBoundFirst(t *testing.T) {
 // TestCertFilesLook follows the looks of files mode at its certificate files through a
 // replacement gone wrong and put right, and checks what each logs: a failure once, then
 // again for another reason, as an error once it lasts and again an hour on; the return
-// of the pair served before; and a new pair that names fewer hosts, with a key others
-// may read.
+// of the pair served before; a new pair that names fewer hosts, with a key others may
+// read; and one whose RSA key is too small.
 func TestCertFilesLook(t *testing.T) {
 	dir := t.TempDir()
 	writeCert(t, dir, 1)
@@ -467,38 +467,20 @@ func TestCertFilesLook(t *testing.T) {
 	goodCert, _ := os.ReadFile(certFile)
 	goodKey, _ := os.ReadFile(keyFile)
 	cf := &certFiles{certFile: certFile, keyFile: keyFile}
-	if _, err := cf.load(); err != nil {
+	if _, err := cf.load(time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	var logs strings.Builder
-	lg := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{
-		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-			if a.Key == slog.TimeKey {
-				return slog.Attr{}
-			}
-			return a
-		}}))
+	lg := timelessLogger(&logs)
 	var w certWatch
 	now := time.Now()
 	step := func(name string, change func(), want ...string) {
 		t.Helper()
-		logs.Reset()
 		if change != nil {
 			change()
 		}
 		cf.look(&w, lg, now)
-		lines := strings.Split(strings.TrimSuffix(logs.String(), "\n"), "\n")
-		if logs.Len() == 0 {
-			lines = nil
-		}
-		if len(lines) != len(want) {
-			t.Fatalf("%s: logged %q, want %d records %q", name, lines, len(want), want)
-		}
-		for i, l := range lines {
-			if !strings.Contains(l, want[i]) {
-				t.Errorf("%s: record %q lacks %q", name, l, want[i])
-			}
-		}
+		checkRecords(t, name, &logs, want...)
 	}
 	write := func(path string, b []byte) func() {
 		return func() { os.WriteFile(path, b, 0o600) }
@@ -529,7 +511,9 @@ func TestCertFilesLook(t *testing.T) {
 	}, `level=INFO msg="certificate files load again; the pair is the one served before" `+
 		files)
 	step("a pair naming no host, with a key others may read", func() {
-		writeCertAs(t, dir, testCert{serial: 2, noSANs: true})
+		// valid past the hour the looks went on
+		writeCertAs(t, dir, testCert{serial: 2, noSANs: true,
+			notAfter: time.Now().Add(48 * time.Hour)})
 		os.Chmod(keyFile, 0o644)
 	}, `level=INFO msg="certificate reloaded" `+files,
 		`level=WARN msg="the certificate reloaded no longer names what the last one did: `+
@@ -538,4 +522,175 @@ func TestCertFilesLook(t *testing.T) {
 		`level=WARN msg="certificate reloaded with a likely mistake" `+files+` problem="`+
 			keyFile+` may be read by others (mode 0644); run chmod 600 on it"`)
 	step("unchanged again", nil)
+	step("a pair with an RSA key of 1024 bits", func() {
+		writeCertAs(t, dir, testCert{serial: 3, rsaBits: 1024,
+			notAfter: time.Now().Add(48 * time.Hour)})
+	}, `level=INFO msg="certificate reloaded" `+files,
+		`level=WARN msg="certificate reloaded with a likely mistake" `+files+` problem="`+
+			keyFile+` holds a 1024-bit RSA key: under 2048 bits it is within reach of `+
+			`factoring`)
+}
+
+// timelessLogger returns a logger that writes text records to b without their time, for
+// tests to compare.
+func timelessLogger(b *strings.Builder) *slog.Logger {
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}}))
+}
+
+// checkRecords checks that logs holds as many records as want, each holding the text
+// of want in its place, and empties logs.
+func checkRecords(t testing.TB, name string, logs *strings.Builder, want ...string) {
+	t.Helper()
+	defer logs.Reset()
+	lines := strings.Split(strings.TrimSuffix(logs.String(), "\n"), "\n")
+	if logs.Len() == 0 {
+		lines = nil
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("%s: logged %q, want %d records %q", name, lines, len(want), want)
+	}
+	for i, l := range lines {
+		if !strings.Contains(l, want[i]) {
+			t.Errorf("%s: record %q lacks %q", name, l, want[i])
+		}
+	}
+}
+
+// Certificates outside their validity period, for the tests of files mode.
+var (
+	expiredCert = testCert{notBefore: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),
+		notAfter: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+	notYetCert = testCert{notBefore: time.Date(2099, 1, 2, 3, 4, 5, 0, time.UTC),
+		notAfter: time.Date(2100, 1, 2, 3, 4, 5, 0, time.UTC)}
+)
+
+// TestCertFilesOutOfDate: a new pair outside its validity period does not replace one
+// within its own, which browsers accept, and the refusal is an error at once; when the
+// pair served is out of date too, the new one is served, with a warning.
+func TestCertFilesOutOfDate(t *testing.T) {
+	const (
+		expired = "reason=\"expired on 2025-01-02T03:04:05Z\""
+		notYet  = "reason=\"is not valid before 2099-01-02T03:04:05Z\""
+	)
+	for _, tt := range []struct {
+		name     string
+		old, new testCert
+		served   int64 // the serial served after the look: 1 old, 2 new
+		// the records of the look; %FILES% stands for the files' keys, %FOR% for one
+		// look's time
+		want []string
+	}{
+		{"valid by valid", testCert{}, testCert{}, 2, []string{
+			`level=INFO msg="certificate reloaded"`}},
+		{"valid by expired", testCert{}, expiredCert, 1, []string{
+			`level=ERROR msg="certificate files hold a certificate outside its validity ` +
+				`period, keeping the last good pair" %FILES% ` + expired + ` for=%FOR%`}},
+		{"valid by not yet valid", testCert{}, notYetCert, 1, []string{
+			`level=ERROR msg="certificate files hold a certificate outside its validity ` +
+				`period, keeping the last good pair" %FILES% ` + notYet + ` for=%FOR%`}},
+		{"expired by valid", expiredCert, testCert{}, 2, []string{
+			`level=INFO msg="certificate reloaded"`}},
+		{"expired by not yet valid", expiredCert, notYetCert, 2, []string{
+			`level=INFO msg="certificate reloaded"`,
+			`level=WARN msg="certificate reloaded outside its validity period, as the one ` +
+				`it replaces was" %FILES% ` + notYet}},
+		{"not yet valid by expired", notYetCert, expiredCert, 2, []string{
+			`level=INFO msg="certificate reloaded"`,
+			`level=WARN msg="certificate reloaded outside its validity period, as the one ` +
+				`it replaces was" %FILES% ` + expired}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			files := "cert_file=" + filepath.Join(dir, "cert.pem") + " key_file=" +
+				filepath.Join(dir, "key.pem")
+			tt.old.serial, tt.new.serial = 1, 2
+			writeCertAs(t, dir, tt.old)
+			cf := &certFiles{certFile: filepath.Join(dir, "cert.pem"),
+				keyFile: filepath.Join(dir, "key.pem")}
+			if _, err := cf.load(time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			writeCertAs(t, dir, tt.new)
+			var logs strings.Builder
+			cf.look(&certWatch{}, timelessLogger(&logs), time.Now())
+			want := make([]string, len(tt.want))
+			for i, w := range tt.want {
+				want[i] = strings.NewReplacer("%FILES%", files,
+					"%FOR%", certPollInterval.String()).Replace(w)
+			}
+			checkRecords(t, "the look", &logs, want...)
+			if got := cf.leaf().SerialNumber.Int64(); got != tt.served {
+				t.Errorf("serving serial %d, want %d", got, tt.served)
+			}
+		})
+	}
+}
+
+// TestCertFilesOutOfDateLogged follows the looks of files mode at a new pair out of date
+// that it refuses: an error at once, not again at the next look, again an hour on and
+// when the reason changes, and the return of the pair served, which is served all along;
+// then a pair written before its time, refused until it comes.
+func TestCertFilesOutOfDateLogged(t *testing.T) {
+	dir := t.TempDir()
+	writeCertAs(t, dir, testCert{serial: 1, notAfter: time.Now().Add(48 * time.Hour)})
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	goodCert, _ := os.ReadFile(certFile)
+	goodKey, _ := os.ReadFile(keyFile)
+	cf := &certFiles{certFile: certFile, keyFile: keyFile}
+	if _, err := cf.load(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	lg := timelessLogger(&logs)
+	var w certWatch
+	now := time.Now()
+	step := func(name string, change func(), served int64, want ...string) {
+		t.Helper()
+		if change != nil {
+			change()
+		}
+		cf.look(&w, lg, now)
+		checkRecords(t, name, &logs, want...)
+		if got := cf.leaf().SerialNumber.Int64(); got != served {
+			t.Errorf("%s: serving serial %d, want %d", name, got, served)
+		}
+	}
+	refused := `level=ERROR msg="certificate files hold a certificate outside its ` +
+		`validity period, keeping the last good pair" cert_file=` + certFile +
+		` key_file=` + keyFile
+	expired := refused + ` reason="expired on 2025-01-02T03:04:05Z"`
+
+	step("an expired pair", func() {
+		c := expiredCert
+		c.serial = 2
+		writeCertAs(t, dir, c)
+	}, 1, expired+" for="+certPollInterval.String())
+	step("the next look", nil, 1)
+	now = now.Add(certErrorEvery)
+	step("an hour on", nil, 1, expired+" for="+(3*certPollInterval).String())
+	step("a pair not valid yet", func() {
+		c := notYetCert
+		c.serial = 3
+		writeCertAs(t, dir, c)
+	}, 1, refused+` reason="is not valid before 2099-01-02T03:04:05Z" for=`+
+		(4*certPollInterval).String())
+	step("the pair served before, back", func() {
+		os.WriteFile(certFile, goodCert, 0o600)
+		os.WriteFile(keyFile, goodKey, 0o600)
+	}, 1, `level=INFO msg="certificate files load again; the pair is the one served before"`)
+	step("unchanged", nil, 1)
+
+	early := time.Now().Add(2 * time.Hour).Truncate(time.Second)
+	step("a pair valid from two hours on", func() {
+		writeCertAs(t, dir, testCert{serial: 4, notBefore: early,
+			notAfter: early.Add(48 * time.Hour)})
+	}, 1, refused+` reason="is not valid before `+early.UTC().Format(time.RFC3339)+`"`)
+	now = now.Add(2 * time.Hour)
+	step("two hours on", nil, 4, `level=INFO msg="certificate reloaded"`)
 }
