@@ -182,8 +182,8 @@ func TestACMEWithPebble(t *testing.T) {
 }
 
 // TestReadyzWaitsForCertificate: a gateway whose CA cannot be reached starts, but is not
-// ready while HTTPS has no certificate for a configured name; nor is one whose
-// certificate from files has expired.
+// ready while HTTPS has no certificate for a configured name. (TestCertFilesReady checks
+// the certificate from files.)
 func TestReadyzWaitsForCertificate(t *testing.T) {
 	admin, httpsAddr, nowhere := freeAddr(t), freeAddr(t), freeAddr(t)
 	path := writeConfig(t, newUpstream(t))
@@ -205,17 +205,6 @@ func TestReadyzWaitsForCertificate(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no failed attempt at a certificate within 15s; log:\n%s", logs)
 		}
-	}
-
-	expired := &certFiles{certFile: "cert.pem", cert: &tls.Certificate{Leaf: &x509.Certificate{
-		NotAfter: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}}}
-	if err := expired.ready(); err == nil || err.Error() !=
-		"the certificate of cert.pem expired at 2025-01-02T03:04:05Z" {
-		t.Errorf("an expired certificate from files: %v", err)
-	}
-	expired.cert.Leaf.NotAfter = time.Now().Add(time.Hour)
-	if err := expired.ready(); err != nil {
-		t.Errorf("a certificate valid for an hour more: %v", err)
 	}
 }
 

@@ -30,7 +30,7 @@ type tlsSetup struct {
 	config *tls.Config
 	http   http.Handler
 	// ready reports why HTTPS cannot serve yet, or nil: a configured name without a
-	// certificate, or one that expired
+	// certificate, or one that expired, or, from files, one not valid yet
 	ready func() error
 }
 
@@ -360,13 +360,11 @@ func filesTLS(ctx context.Context, cfg *config.Config, lg *slog.Logger,
 	}, nil
 }
 
-// ready reports an error when the certificate served has expired.
+// ready reports an error when the certificate served has expired or is not valid yet:
+// browsers refuse it either way.
 func (c *certFiles) ready() error {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.cert.Leaf != nil && time.Now().After(c.cert.Leaf.NotAfter) {
-		return fmt.Errorf("the certificate of %s expired at %s", c.certFile,
-			c.cert.Leaf.NotAfter.UTC().Format(time.RFC3339))
+	if err := outOfDate(c.leaf(), time.Now()); err != nil {
+		return fmt.Errorf("the certificate of %s %w", c.certFile, err)
 	}
 	return nil
 }

@@ -694,3 +694,34 @@ func TestCertFilesOutOfDateLogged(t *testing.T) {
 	now = now.Add(2 * time.Hour)
 	step("two hours on", nil, 4, `level=INFO msg="certificate reloaded"`)
 }
+
+// TestCertFilesReady: HTTPS from files is not ready while the certificate served has
+// expired or is not valid yet, and says which with the date in UTC.
+func TestCertFilesReady(t *testing.T) {
+	now := time.Now()
+	for _, tt := range []struct {
+		name                string
+		notBefore, notAfter time.Time
+		want                string // the error; "" for ready
+	}{
+		{"valid", now.Add(-time.Hour), now.Add(time.Hour), ""},
+		{"expired", time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC),
+			time.Date(2025, 1, 2, 3, 4, 5, 0, time.FixedZone("UTC+2", 2*3600)),
+			"the certificate of cert.pem expired on 2025-01-02T01:04:05Z"},
+		{"not valid yet", time.Date(2099, 1, 2, 3, 4, 5, 0, time.UTC),
+			time.Date(2100, 1, 2, 3, 4, 5, 0, time.UTC),
+			"the certificate of cert.pem is not valid before 2099-01-02T03:04:05Z"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cf := &certFiles{certFile: "cert.pem", cert: &tls.Certificate{
+				Leaf: &x509.Certificate{NotBefore: tt.notBefore, NotAfter: tt.notAfter}}}
+			got := ""
+			if err := cf.ready(); err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Errorf("ready: got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
