@@ -99,6 +99,9 @@ type Config struct {
 	// literal holds, by key, the variable name of each value written as $NAME: the text
 	// itself, which was most likely meant as ${NAME}
 	literal map[string]string
+	// expanded holds, by key, each value that read environment variables and the text the
+	// file wrote, so that errors found after loading quote the text, not the value
+	expanded map[string][2]string
 
 	// located marks a Config from Locate, with unset the variables it could not read,
 	// by the key that refers to each.
@@ -108,6 +111,8 @@ type Config struct {
 
 // Errorf returns an *Error for key, at the line the key was read from (or its nearest
 // parent's), for problems found after loading, such as a users file that cannot be read.
+// Where err quotes a value read from an environment variable, the error quotes the text
+// the file wrote (${NAME}): the value may be a secret.
 func (c *Config) Errorf(key string, err error) *Error {
 	v := validator{file: c.File, lines: c.lines}
 	if name, ok := c.literal[key]; ok {
@@ -115,7 +120,8 @@ func (c *Config) Errorf(key string, err error) *Error {
 		err = fmt.Errorf("%w; to read the environment variable %s, write ${%s}", err,
 			name, name)
 	}
-	return &Error{File: c.File, Line: v.line(key), Key: key, Err: err}
+	e := &Error{File: c.File, Line: v.line(key), Key: key, Err: err}
+	return hideValues(c.expanded, e)
 }
 
 // Set reports whether key, such as "tls.domains", was set in the config file, rather

@@ -346,13 +346,18 @@ func (d *decoder) scalar(n *yaml.Node, key, want string) (string, error) {
 // hide returns e with the value of every environment variable read under its key, or
 // under keys within it, written as the file wrote it (${NAME}): messages quote values,
 // and a variable's may be a secret, such as a password inside a Redis URL.
-func (d *decoder) hide(e *Error) *Error {
+func (d *decoder) hide(e *Error) *Error { return hideValues(d.expanded, e) }
+
+// hideValues returns e with each value of expanded (by key, the value as read and the
+// text the file wrote) under its key, or under keys within it, written as the file
+// wrote it.
+func hideValues(expanded map[string][2]string, e *Error) *Error {
 	if e == nil || e.Err == nil {
 		return e
 	}
 	msg := e.Err.Error()
 	hidden := msg
-	for key, v := range d.expanded {
+	for key, v := range expanded {
 		if v[0] == "" || !(key == e.Key || strings.HasPrefix(key, e.Key+".") ||
 			strings.HasPrefix(key, e.Key+"[") || strings.HasPrefix(e.Key, key)) {
 			continue

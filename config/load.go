@@ -164,7 +164,7 @@ func parse(data []byte, file string, lookup func(string) (string, bool),
 	c.StateDir = resolvePath(base, c.StateDir)
 
 	compile(c)
-	c.lines, c.literal = d.lines, d.literal
+	c.lines, c.literal, c.expanded = d.lines, d.literal, d.expanded
 	return c, nil
 }
 

@@ -1014,6 +1014,38 @@ func TestTrustedProxiesTooWide(t *testing.T) {
 	}
 }
 
+// TestVariableValuesHidden: a problem found after loading, with a file or a name read
+// from an environment variable, quotes the variable as the config wrote it, never its
+// value.
+func TestVariableValuesHidden(t *testing.T) {
+	const secret = "s3cret-value-of-the-variable"
+	t.Setenv("GW_TEST_HIDDEN", secret)
+	for _, tt := range []struct{ name, extra, want string }{
+		{"a stylesheet that is not there", "pages:\n  stylesheet: ${GW_TEST_HIDDEN}.css\n",
+			"${GW_TEST_HIDDEN}.css"},
+		{"a user the users file lacks", "    allow:\n      users: [\"${GW_TEST_HIDDEN}\"]\n",
+			`no user "${GW_TEST_HIDDEN}"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeConfig(t, "http://127.0.0.1:9", tt.extra)
+			cfg, err := Check(path)
+			var text []string
+			if err != nil {
+				text = append(text, err.Error())
+			}
+			if cfg != nil {
+				for _, w := range Warnings(cfg) {
+					text = append(text, w.Error())
+				}
+			}
+			all := strings.Join(text, "\n")
+			if strings.Contains(all, secret) || !strings.Contains(all, tt.want) {
+				t.Errorf("got %q, want %q and never the variable's value", all, tt.want)
+			}
+		})
+	}
+}
+
 // TestWarningsInFileOrder: warnings come in the order of the lines they name, whichever
 // check found them.
 func TestWarningsInFileOrder(t *testing.T) {
