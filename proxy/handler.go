@@ -350,6 +350,10 @@ func (h *Handler) record(sw *statusWriter, r *http.Request, st *state, start tim
 		h.metrics.upstreamError(st.routeName())
 		st.reason = "answer cut short"
 	}
+	if st.reason == "" && (sw.left.Load() || st.answer.err != nil && r.Context().Err() != nil) {
+		// the status went out, and stays in the record: the reason says the rest did not
+		st.reason = h.goneReason()
+	}
 	if h.log.Enabled(r.Context(), slog.LevelInfo) {
 		attrs := []slog.Attr{
 			slog.String("log", "access"),
@@ -1469,12 +1473,18 @@ func (h *Handler) clientGone(w http.ResponseWriter, st *state) {
 		sw.gone = true
 	}
 	if st != nil && st.reason == "" {
-		st.reason = "client went away"
-		if h.cut.done() {
-			st.reason = "cut at the shutdown deadline"
-		}
+		st.reason = h.goneReason()
 	}
 	panic(http.ErrAbortHandler)
+}
+
+// goneReason is the reason the access record gives a request whose connection ended
+// before its answer did: the client's doing, or the server's at the shutdown deadline.
+func (h *Handler) goneReason() string {
+	if h.cut.done() {
+		return "cut at the shutdown deadline"
+	}
+	return "client went away"
 }
 
 // CutInFlight tells h, and the handlers it replaced, that the server is about to close

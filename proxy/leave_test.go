@@ -611,3 +611,43 @@ func TestEarlyAnswerThenStrayBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestClientLeavingMidStream: a client that goes away while a stream is relayed to it
+// is recorded with the status that went out and the reason the answer was not whole.
+func TestClientLeavingMidStream(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: first\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	t.Cleanup(up.Close)
+	e := newSecEnv(t, secOptions{config: "  - path: /stream/\n    upstream: \"" + up.URL +
+		"\"\n    public: [/stream/]\n"})
+	c, err := net.Dial("tcp", e.gw.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "GET /stream/x HTTP/1.1\r\nHost: "+secHost+"\r\n\r\n")
+	br := bufio.NewReader(c)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("reading the stream: %v", err)
+		}
+		if strings.Contains(line, "data: first") {
+			break
+		}
+	}
+	c.Close()
+	var rec map[string]any
+	if !waitFor(10*time.Second, func() bool {
+		rec = e.logs.lastRequest("/stream/x")
+		return rec != nil
+	}) {
+		t.Fatal("no access record of the stream")
+	}
+	if rec["status"] != float64(http.StatusOK) || rec["reason"] != "client went away" {
+		t.Errorf("record %v, want status 200 and the client gone", rec)
+	}
+}

@@ -522,7 +522,7 @@ func TestAccessRecordOfGatewayPages(t *testing.T) {
 }
 
 // TestAnswerCutShortIsRecorded: a client that goes away in the middle of an answer still
-// gets its access record.
+// gets its access record, which says the client went away.
 func TestAnswerCutShortIsRecorded(t *testing.T) {
 	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		chunk := make([]byte, 64<<10)
@@ -548,8 +548,8 @@ func TestAnswerCutShortIsRecorded(t *testing.T) {
 				t.Errorf("record %v, want status 200 and at least the bytes read", rec)
 			}
 			// the client's doing, not the app's
-			if rec["reason"] != nil {
-				t.Errorf("record %v gives a reason", rec)
+			if rec["reason"] != "client went away" {
+				t.Errorf("record %v, want the client gone as the reason", rec)
 			}
 			return
 		}
