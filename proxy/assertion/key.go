@@ -52,6 +52,17 @@ func Open(keyFile, stateDir string) (*Signer, error) {
 	return newSigner(key)
 }
 
+// CheckGenerated reads the key Open generates in stateDir, when there is one, and
+// returns what Open would find wrong with it; it makes none. A key that is missing is
+// no problem: Open makes it.
+func CheckGenerated(stateDir string) error {
+	if _, err := readKey(filepath.Join(stateDir, KeyFile)); err != nil &&
+		!errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
 // readKey reads and parses the key at path. It checks the mode of the file it opened,
 // not of the path, so that the file cannot be swapped between the check and the read.
 func readKey(path string) (ed25519.PrivateKey, error) {

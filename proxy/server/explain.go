@@ -63,7 +63,7 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 	// Routes that send assertions get a throwaway key: explain shows that a token is
 	// sent, not one an app would accept.
 	var signer *assertion.Signer
-	if slices.ContainsFunc(cfg.Routes, func(r config.Route) bool { return r.Assertion }) {
+	if sendsAssertions(cfg) {
 		dir, err := os.MkdirTemp("", "gateway-explain-")
 		if err != nil {
 			return false, err

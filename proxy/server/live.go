@@ -228,6 +228,11 @@ func (g *gateway) endSessions(user string) int {
 // for each next try.
 var endRetry = 5 * time.Second
 
+// sendsAssertions reports whether a route of cfg sends signed assertions.
+func sendsAssertions(cfg *config.Config) bool {
+	return slices.ContainsFunc(cfg.Routes, func(r config.Route) bool { return r.Assertion })
+}
+
 // handlerFor assembles a handler for cfg from a store and users that already exist.
 func handlerFor(cfg *config.Config, lg *slog.Logger, m *proxy.Metrics,
 	store session.Store, users *authn.FileStore) (*proxy.Handler, error) {
@@ -236,9 +241,13 @@ func handlerFor(cfg *config.Config, lg *slog.Logger, m *proxy.Metrics,
 		return nil, err
 	}
 	var signer *assertion.Signer
-	if slices.ContainsFunc(cfg.Routes, func(r config.Route) bool { return r.Assertion }) {
+	if sendsAssertions(cfg) {
 		if signer, err = assertion.Open(cfg.Assertion.KeyFile, cfg.StateDir); err != nil {
-			return nil, cfg.Errorf("assertion.key_file", err)
+			key := "assertion.key_file"
+			if cfg.Assertion.KeyFile == "" {
+				key = "state_dir" // where the key was generated
+			}
+			return nil, cfg.Errorf(key, err)
 		}
 	}
 	// The record of one-time codes, and the counts of failed sign-ins, live beside the

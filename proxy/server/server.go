@@ -26,6 +26,7 @@ import (
 	"github.com/frontgate/gateway/authn/session/redisstore"
 	"github.com/frontgate/gateway/config"
 	"github.com/frontgate/gateway/proxy"
+	"github.com/frontgate/gateway/proxy/assertion"
 	"github.com/frontgate/gateway/proxy/tlsstore"
 )
 
@@ -115,11 +116,19 @@ func preflight(cfg *config.Config) []error {
 		out = append(out, cfg.Errorf("state_dir", err))
 	} else if err := checkStateDirFiles(real); err != nil {
 		out = append(out, cfg.Errorf("state_dir", err))
-	} else if len(cfg.Session.Secrets) == 0 {
-		// the generated secret, as the start would read it
-		_, err := readSecret(filepath.Join(real, secretFile), nil)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			out = append(out, cfg.Errorf("state_dir", err))
+	} else {
+		if len(cfg.Session.Secrets) == 0 {
+			// the generated secret, as the start would read it
+			_, err := readSecret(filepath.Join(real, secretFile), nil)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				out = append(out, cfg.Errorf("state_dir", err))
+			}
+		}
+		if cfg.Assertion.KeyFile == "" && sendsAssertions(cfg) {
+			// the generated key, which the handler check reads from a scratch folder
+			if err := assertion.CheckGenerated(real); err != nil {
+				out = append(out, cfg.Errorf("state_dir", err))
+			}
 		}
 	}
 	switch cfg.TLS.Mode {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/frontgate/gateway/authn/password"
+	"github.com/frontgate/gateway/proxy/assertion"
 )
 
 func writeConfig(t *testing.T, upstream string, extra ...string) string {
@@ -220,6 +221,23 @@ func TestStateDirFileRefused(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("run: got %v, want %q", err, want)
 		}
+	}
+}
+
+// TestGeneratedAssertionKeyChecked: a generated assertion key that is broken is named
+// at state_dir, where it lies, by check as by the start; the config names no key file.
+func TestGeneratedAssertionKeyChecked(t *testing.T) {
+	path := writeConfig(t, "http://127.0.0.1:1", "    assertion: true\n")
+	state := filepath.Join(filepath.Dir(path), "data")
+	os.Mkdir(state, 0o700)
+	os.WriteFile(filepath.Join(state, assertion.KeyFile), []byte("garbage"), 0o600)
+	if _, err := Check(path); err == nil || !strings.Contains(err.Error(), ": state_dir: ") ||
+		!strings.Contains(err.Error(), "assertion key") {
+		t.Errorf("check: got %v, want the broken key named at state_dir", err)
+	}
+	err := Run(context.Background(), Options{ConfigPath: path, Stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), ": state_dir: ") {
+		t.Errorf("run: got %v, want the broken key named at state_dir", err)
 	}
 }
 

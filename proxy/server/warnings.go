@@ -690,8 +690,7 @@ func sharedStoreWarnings(cfg *config.Config) []error {
 			"store: each gateway generates a secret of its own, and gateways that share "+
 			"the Redis cannot open each other's cookies; give them one secret")))
 	}
-	if cfg.Assertion.KeyFile == "" && slices.ContainsFunc(cfg.Routes,
-		func(r config.Route) bool { return r.Assertion }) {
+	if cfg.Assertion.KeyFile == "" && sendsAssertions(cfg) {
 		out = append(out, cfg.Errorf("assertion.key_file", errors.New("empty with the "+
 			"redis store: each gateway generates an assertion key of its own, and an app "+
 			"behind several gets the key set of whichever answers; give them one key file")))
