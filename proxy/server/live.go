@@ -189,9 +189,10 @@ func (g *gateway) rereadUsers(reason string) error {
 }
 
 // endSessions deletes the sessions of user, or of everyone when user is empty, that no
-// longer sign their user in. A failure is logged and costs nothing but the cleanup: a
-// request with such a session is refused whatever the store holds.
-func (g *gateway) endSessions(user string) int {
+// longer sign their user in, and returns how many it ended, with ok false when it could
+// not finish. A failure is logged and costs nothing but the cleanup: a request with such
+// a session is refused whatever the store holds.
+func (g *gateway) endSessions(user string) (ended int, ok bool) {
 	// one pass at a time: two at once would both end, and record, the same sessions
 	g.ending.Lock()
 	defer g.ending.Unlock()
@@ -203,22 +204,22 @@ func (g *gateway) endSessions(user string) int {
 	// not stay in it, to come back with a later change
 	for wait := endRetry; ; wait *= 2 {
 		if g.ctx.Err() != nil {
-			return 0
+			return 0, false
 		}
 		n, err := g.handler().EndSessions(g.ctx, user)
 		if err == nil {
-			return n
+			return n, true
 		}
 		if wait > 8*endRetry {
 			g.lg.Error("ending sessions that no longer sign their users in failed; they "+
 				"are refused all the same", "user", who, "error", err)
-			return n
+			return n, false
 		}
 		g.lg.Warn("ending sessions that no longer sign their users in failed; trying "+
 			"again", "user", who, "error", err, "in", wait.String())
 		select {
 		case <-g.ctx.Done():
-			return 0
+			return 0, false
 		case <-time.After(wait):
 		}
 	}

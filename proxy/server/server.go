@@ -265,7 +265,10 @@ func Run(ctx context.Context, o Options) error {
 	go g.watchConfig(configPollInterval)
 	// sessions of users removed, disabled or given a new password while it was stopped
 	go func() {
-		lg.Info("stored sessions checked", "ended", g.endSessions(""))
+		// a pass that failed to the end has said so
+		if ended, ok := g.endSessions(""); ok {
+			lg.Info("stored sessions checked", "ended", ended)
+		}
 	}()
 
 	// The control socket lets the gateway command list and revoke sessions in this
