@@ -143,7 +143,10 @@ func TestParseFull(t *testing.T) {
 	if c.lines["routes[1].path"] == 0 {
 		t.Errorf("no line recorded for routes[1].path")
 	}
-	c.lines = nil
+	if got := c.expanded["session.secrets[0]"][1]; got != "${GATEWAY_SECRET}" {
+		t.Errorf("session.secrets[0] recorded as written %q, want ${GATEWAY_SECRET}", got)
+	}
+	c.lines, c.expanded = nil, nil
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)
 	}
