@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -438,6 +439,10 @@ func (d *decoder) bool(n *yaml.Node, v reflect.Value, key string) error {
 	return nil
 }
 
+// maxInt is the largest whole number a config key takes: more than any count the
+// gateway keeps, and far from where arithmetic on it could overflow.
+const maxInt = 1 << 30
+
 // int decodes a whole number. Null gives zero, which means "use the default"; an
 // explicit zero or negative number is refused rather than silently replaced.
 func (d *decoder) int(n *yaml.Node, v reflect.Value, key string) error {
@@ -450,8 +455,9 @@ func (d *decoder) int(n *yaml.Node, v reflect.Value, key string) error {
 		return err
 	}
 	i, err := strconv.Atoi(s)
-	if err != nil || i <= 0 || i > 1<<30 {
-		return d.fail(n, key, fmt.Errorf("must be a whole number above 0, not %q", n.Value))
+	if err != nil || i <= 0 || i > maxInt {
+		return d.fail(n, key, fmt.Errorf("must be a whole number from 1 to %d, not %q",
+			maxInt, n.Value))
 	}
 	v.SetInt(int64(i))
 	return nil
@@ -529,6 +535,10 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, key string) error {
 			return d.fail(n, key, fmt.Errorf("invalid duration %q: the longest unit is h, "+
 				"so write days as hours, such as %sh", n.Value, times24(days)))
 		}
+		if strings.Contains(err.Error(), "invalid duration") && durationSyntax(s) {
+			return d.fail(n, key, fmt.Errorf("duration %q is longer than the longest there "+
+				"is, %dh", n.Value, int64(math.MaxInt64/int64(time.Hour))))
+		}
 		return d.fail(n, key, fmt.Errorf("invalid duration %q: write a number and a unit, "+
 			"such as 90s, 30m or 12h", n.Value))
 	}
@@ -537,6 +547,35 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, key string) error {
 	}
 	v.SetInt(int64(t))
 	return nil
+}
+
+// durationSyntax reports whether s is written as a duration is, numbers each with a
+// unit, so that time.ParseDuration refused it for its size alone.
+func durationSyntax(s string) bool {
+	s = strings.TrimPrefix(s, "+")
+	if s == "" {
+		return false
+	}
+	for s != "" {
+		i := 0
+		for i < len(s) && (s[i] >= '0' && s[i] <= '9' || s[i] == '.') {
+			i++
+		}
+		j := i
+		for j < len(s) && (s[j] < '0' || s[j] > '9') && s[j] != '.' {
+			j++
+		}
+		switch s[i:j] {
+		case "ns", "us", "µs", "μs", "ms", "s", "m", "h":
+		default:
+			return false
+		}
+		if i == 0 {
+			return false
+		}
+		s = s[j:]
+	}
+	return true
 }
 
 // isDigits reports whether s is a short run of decimal digits, such as a count of days.

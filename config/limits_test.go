@@ -10,10 +10,19 @@ func TestLimitErrors(t *testing.T) {
 	for _, tt := range []errorCase{
 		{name: "zero throttle", data: minimal + "throttle:\n  address_failures: 0\n",
 			line: 6, key: "throttle.address_failures",
-			msg: `must be a whole number above 0, not "0"`},
+			msg: `must be a whole number from 1 to 1073741824, not "0"`},
 		{name: "text throttle", data: minimal + "throttle:\n  user_failures: ten\n",
 			line: 6, key: "throttle.user_failures",
-			msg: `must be a whole number above 0, not "ten"`},
+			msg: `must be a whole number from 1 to 1073741824, not "ten"`},
+		{name: "throttle past the largest", data: minimal + "throttle:\n  max_entries: " +
+			"2147483648\n", line: 6, key: "throttle.max_entries",
+			msg: `must be a whole number from 1 to 1073741824, not "2147483648"`},
+		{name: "duration past the longest", data: minimal + "timeouts:\n  page: 3000000h\n",
+			line: 6, key: "timeouts.page",
+			msg: `duration "3000000h" is longer than the longest there is, 2562047h`},
+		{name: "durations that add past the longest", data: minimal + "timeouts:\n  page: " +
+			"2562047h59m\n", line: 6, key: "timeouts.page",
+			msg: `duration "2562047h59m" is longer than the longest there is, 2562047h`},
 		{name: "bad timeout", data: minimal + "timeouts:\n  body_idle: soon\n",
 			line: 6, key: "timeouts.body_idle",
 			msg: `invalid duration "soon": write a number and a unit, such as 90s, 30m or 12h`},
