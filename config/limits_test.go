@@ -139,6 +139,15 @@ func TestTLSErrors(t *testing.T) {
 			key: "tls.domains", msg: "acme mode needs at least one domain"},
 		{name: "acme wildcard", data: minimal + "tls:\n  mode: acme\n  domains: [\"*.a.b\"]\n",
 			line: 7, key: "tls.domains[0]", msg: `"*.a.b" is not a domain name`},
+		{name: "acme domain twice", data: minimal + "tls:\n  mode: acme\n  domains: " +
+			"[a.example, A.Example.]\n", line: 7, key: "tls.domains[1]",
+			msg: `"A.Example." is tls.domains[0] again`},
+		{name: "acme email without @", data: minimal + "tls:\n  mode: acme\n  domains: " +
+			"[a.example]\n  email: ops\n", line: 8, key: "tls.email",
+			msg: `"ops" is not an email address, such as ops@example.com`},
+		{name: "acme email with a name", data: minimal + "tls:\n  mode: acme\n  domains: " +
+			"[a.example]\n  email: \"Ops <ops@a.example>\"\n", line: 8, key: "tls.email",
+			msg: `"Ops <ops@a.example>" is not an email address, such as ops@example.com`},
 		{name: "plain http CA", data: minimal + "tls:\n  mode: acme\n  domains: [a.example]\n" +
 			"  ca: http://ca.example/dir\n", line: 8, key: "tls.ca",
 			msg: "ca must be an https URL of an ACME directory, or staging"},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -584,7 +585,14 @@ func (v validator) tls(c *Config) error {
 		if len(t.Domains) == 0 {
 			return v.fail("tls.domains", errors.New("acme mode needs at least one domain"))
 		}
+		seen := make(map[string]int, len(t.Domains))
 		for i, d := range t.Domains {
+			norm := strings.TrimSuffix(strings.ToLower(d), ".")
+			if j, ok := seen[norm]; ok {
+				return v.fail(fmt.Sprintf("tls.domains[%d]", i), fmt.Errorf("%q is "+
+					"tls.domains[%d] again", d, j))
+			}
+			seen[norm] = i
 			if strings.EqualFold(d, "localhost") {
 				continue
 			}
@@ -592,6 +600,13 @@ func (v validator) tls(c *Config) error {
 				strings.HasPrefix(d, ".") || strings.Contains(d, "*") {
 				return v.fail(fmt.Sprintf("tls.domains[%d]", i),
 					fmt.Errorf("%q is not a domain name", d))
+			}
+		}
+		if t.Email != "" {
+			// the CA writes to it before a certificate runs out
+			if a, err := mail.ParseAddress(t.Email); err != nil || a.Address != t.Email {
+				return v.fail("tls.email", fmt.Errorf("%q is not an email address, such as "+
+					"ops@example.com", t.Email))
 			}
 		}
 		if t.CA != "" && t.CA != "staging" {
