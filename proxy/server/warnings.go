@@ -444,13 +444,23 @@ func loopWarnings(cfg *config.Config) []error {
 // first one's /app/secret, judged by the second one's rules.
 func overlapWarnings(cfg *config.Config) []error {
 	var out []error
+	// each upstream parsed once: a config of thousands of routes makes millions of pairs
+	type reached struct {
+		origin, reach string
+		ok            bool
+	}
+	reaches := make([]reached, len(cfg.Routes))
+	for i, rt := range cfg.Routes {
+		r := &reaches[i]
+		r.origin, r.reach, r.ok = upstreamReach(rt)
+	}
 	for j, via := range cfg.Routes {
-		originJ, reachJ, ok := upstreamReach(via)
+		originJ, reachJ, ok := reaches[j].origin, reaches[j].reach, reaches[j].ok
 		if !ok {
 			continue
 		}
 		for i, rt := range cfg.Routes {
-			origin, reach, ok := upstreamReach(rt)
+			origin, reach, ok := reaches[i].origin, reaches[i].reach, reaches[i].ok
 			if i == j || !ok || origin != originJ || !strings.HasPrefix(reach, reachJ) {
 				continue
 			}
