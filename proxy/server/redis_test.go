@@ -309,6 +309,26 @@ func TestRedisEvictionPolicyWarned(t *testing.T) {
 	}
 }
 
+// TestRedisTLSMismatchHinted: with session.redis.tls on before a Redis that speaks no
+// TLS, the start's record of the store down says what to check, as the error alone is a
+// wait that ran out.
+func TestRedisTLSMismatchHinted(t *testing.T) {
+	srv := redistest.Start(t)
+	up := newUpstream(t)
+	_, logs := runLogged(t, redisConfig(t, up, srv.Addr(), "    tls: true\n",
+		"log:\n  format: json\n"))
+	for line := range strings.SplitSeq(logs.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == msgStoreDown {
+			if !strings.Contains(fmt.Sprint(rec["hint"]), "session.redis.tls is on") {
+				t.Errorf("record %v, want a hint at session.redis.tls", rec)
+			}
+			return
+		}
+	}
+	t.Errorf("no %q record; log:\n%s", msgStoreDown, logs.String())
+}
+
 // TestTwoGatewaysShareOneTimeCodes: gateways that share one Redis accept each one-time
 // code once between them and count wrong codes together, so that a guesser gains
 // nothing by spreading codes over them; while Redis is down, no code is taken.

@@ -278,7 +278,13 @@ func openStore(cfg *config.Config, lg *slog.Logger) (session.Store, func() error
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		if err := st.Ping(ctx); err != nil {
-			lg.Error("session store unavailable", "store", "redis", "error", err)
+			attrs := []any{"store", "redis", "error", err}
+			if cfg.Session.Redis.TLS && errors.Is(err, context.DeadlineExceeded) {
+				// a plain Redis never answers the TLS handshake: the wait is all one sees
+				attrs = append(attrs, "hint", "session.redis.tls is on: check that the "+
+					"server speaks TLS")
+			}
+			lg.Error("session store unavailable", attrs...)
 		} else if p, err := st.EvictionPolicy(ctx); err != nil {
 			lg.Debug("redis eviction policy unknown", "error", err)
 		} else if p != "noeviction" {
