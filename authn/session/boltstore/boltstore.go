@@ -117,6 +117,11 @@ func Open(path string, o Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("opening session store: %w", err)
 	}
+	// bbolt would open a FIFO or device too, and fail on it with a riddle
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("opening session store %s: not a regular file (%v)", path,
+			fi.Mode().Type())
+	}
 	db, err := openFile(path)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("opening session store %s: %w (waited %v: %w)",

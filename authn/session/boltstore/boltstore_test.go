@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -226,6 +227,32 @@ func TestOpenRefusesForeignFile(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), path) {
 		t.Errorf("Open of a foreign file: got %q, want it to name the file", err)
+	}
+}
+
+// TestOpenRefusesFIFO: a FIFO in the store file's place is refused at once, named as
+// what it is, never waited on.
+func TestOpenRefusesFIFO(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sessions.db")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		s, err := Open(path, Options{})
+		if err == nil {
+			s.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), path) ||
+			!strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("Open of a FIFO: got %v, want it refused as not a regular file", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Open of a FIFO still waits after 10s")
 	}
 }
 
