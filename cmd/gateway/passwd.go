@@ -38,7 +38,7 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := flags.Parse(args); err != nil {
 		return flagExit(err)
 	}
-	if flags.NArg() == 0 {
+	if flags.NArg() == 0 || flags.Arg(0) == "" {
 		fmt.Fprintf(stderr, "gateway passwd: give one user name\n%s", passwdUsage)
 		return 2
 	}

@@ -86,6 +86,8 @@ func TestPasswd(t *testing.T) {
 		{[]string{"-add", " bob"}, 1, "space"},
 		{[]string{"-add", "аlice"}, 1, "mixes Cyrillic and Latin letters"},
 		{[]string{}, 2, "give one user name"},
+		{[]string{"-add", ""}, 2, "give one user name"},
+		{[]string{""}, 2, "give one user name"},
 		{[]string{"alice", "bob"}, 2, "give one user name"},
 	} {
 		args := append([]string{"passwd", "-config", path}, tt.args...)
