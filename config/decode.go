@@ -201,6 +201,12 @@ func (d *decoder) field(k, val *yaml.Node, v reflect.Value, key string, fields m
 	if k.Kind != yaml.ScalarNode {
 		return d.fail(k, key, fmt.Errorf("a key must be a plain name, not %s", nodeKind(k)))
 	}
+	if k.Tag == "!!merge" {
+		// not an unknown key: the keys it was to bring in are missing, and the rules,
+		// judging the mapping without them, would report problems that are not there
+		return d.fail(k, joinKey(key, k.Value), errors.New("YAML merge keys (<<) are not "+
+			"supported: write the keys out"))
+	}
 	path := joinKey(key, k.Value)
 	if first, ok := seen[k.Value]; ok {
 		return d.fail(k, path, fmt.Errorf("%w, first set on line %d", ErrDuplicateKey, first))

@@ -144,7 +144,8 @@ func TestParseDecodeErrors(t *testing.T) {
 		},
 		{
 			name: "merge key", data: "log:\n  <<: {level: info}\n" + minimal,
-			line: 2, key: `log."<<"`, msg: "unknown key", wantErr: ErrUnknownKey,
+			line: 2, key: `log."<<"`,
+			msg: "YAML merge keys (<<) are not supported: write the keys out",
 		},
 		{
 			name: "first problem in file order",

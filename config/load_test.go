@@ -445,6 +445,10 @@ func TestLoadAllReportsEveryProblem(t *testing.T) {
 				"URL, as in http://127.0.0.1:9001",
 			"gateway.yaml:8: routes[0].public[0]: public path /c/ is not under the " +
 				"route's path /a/"}},
+		{"a merge key, and no rule judged without its keys", head + "routes:\n" +
+			"  - upstream: http://a:1\n  - <<: {upstream: \"http://b:1\"}\n", []string{
+			"gateway.yaml:5: routes[1].\"<<\": YAML merge keys (<<) are not supported: " +
+				"write the keys out"}},
 		{"each key of a route", head + "routes:\n  - path: admin\n    upstream: " +
 			"127.0.0.1:9\n    host: a/b\n    public: [/x/, p]\n    cors_preflight: yes\n",
 			[]string{
