@@ -139,6 +139,21 @@ func hasMethodOverride(h http.Header) bool {
 type headerFilter struct {
 	names    map[string]bool
 	prefixes []string
+	// byFirst holds prefixes by their first byte, so that a name is compared with the
+	// few that could start it rather than with every family: set by indexed
+	byFirst *[256][]string
+}
+
+// indexed returns f with its prefixes indexed by their first byte.
+func (f *headerFilter) indexed() *headerFilter {
+	var idx [256][]string
+	for _, p := range f.prefixes {
+		if p != "" {
+			idx[p[0]] = append(idx[p[0]], p)
+		}
+	}
+	f.byFirst = &idx
+	return f
 }
 
 // newHeaderFilter returns a filter for the identity header names, the gateway's own
@@ -168,12 +183,12 @@ func newHeaderFilter(identity []string, builtin bool, extra []string) *headerFil
 			f.names[foldName(n)] = true
 		}
 	}
-	return f
+	return f.indexed()
 }
 
 // with returns a filter that removes what f does and the folded names too.
 func (f *headerFilter) with(names []string) *headerFilter {
-	n := &headerFilter{names: maps.Clone(f.names), prefixes: f.prefixes}
+	n := &headerFilter{names: maps.Clone(f.names), prefixes: f.prefixes, byFirst: f.byFirst}
 	for _, name := range names {
 		n.names[name] = true
 	}
@@ -224,7 +239,7 @@ func newAliasFilter(builtin bool, extra []string) *headerFilter {
 			f.names[foldName(n)] = true
 		}
 	}
-	return f
+	return f.indexed()
 }
 
 // describingHeaders are the X-Forwarded- names front proxies set on an auth request to
@@ -415,7 +430,10 @@ func (f *headerFilter) blocked(name string) bool {
 	if f.names[string(b)] {
 		return true
 	}
-	for _, p := range f.prefixes {
+	if len(b) == 0 {
+		return false
+	}
+	for _, p := range f.byFirst[b[0]] {
 		if len(b) >= len(p) && string(b[:len(p)]) == p {
 			return true
 		}
