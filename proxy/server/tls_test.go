@@ -455,6 +455,32 @@ func TestHTTPListenBoundFirst(t *testing.T) {
 	}
 }
 
+// lookRig is files mode loaded from the pair in a folder, with what a test of its looks
+// needs: the pair's bytes, to put back, and a log of what the looks say.
+type lookRig struct {
+	cf                *certFiles
+	certFile, keyFile string
+	goodCert, goodKey []byte
+	logs              strings.Builder
+	lg                *slog.Logger
+	w                 certWatch
+}
+
+// newLookRig loads the pair cert.pem and key.pem of dir as files mode does at start.
+func newLookRig(t *testing.T, dir string) *lookRig {
+	t.Helper()
+	r := &lookRig{certFile: filepath.Join(dir, "cert.pem"), keyFile: filepath.Join(dir,
+		"key.pem")}
+	r.goodCert, _ = os.ReadFile(r.certFile)
+	r.goodKey, _ = os.ReadFile(r.keyFile)
+	r.cf = &certFiles{certFile: r.certFile, keyFile: r.keyFile}
+	if _, err := r.cf.load(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r.lg = timelessLogger(&r.logs)
+	return r
+}
+
 // TestCertFilesLook follows the looks of files mode at its certificate files through a
 // replacement gone wrong and put right, and checks what each logs: a failure once, then
 // again for another reason, as an error once it lasts and again an hour on; the return
@@ -463,24 +489,17 @@ func TestHTTPListenBoundFirst(t *testing.T) {
 func TestCertFilesLook(t *testing.T) {
 	dir := t.TempDir()
 	writeCert(t, dir, 1)
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	goodCert, _ := os.ReadFile(certFile)
-	goodKey, _ := os.ReadFile(keyFile)
-	cf := &certFiles{certFile: certFile, keyFile: keyFile}
-	if _, err := cf.load(time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	var logs strings.Builder
-	lg := timelessLogger(&logs)
-	var w certWatch
-	now := time.Now()
+	r := newLookRig(t, dir)
+	cf, certFile, keyFile, goodCert, goodKey := r.cf, r.certFile, r.keyFile, r.goodCert,
+		r.goodKey
+	logs, lg, w, now := &r.logs, r.lg, &r.w, time.Now()
 	step := func(name string, change func(), want ...string) {
 		t.Helper()
 		if change != nil {
 			change()
 		}
-		cf.look(&w, lg, now)
-		checkRecords(t, name, &logs, want...)
+		cf.look(w, lg, now)
+		checkRecords(t, name, logs, want...)
 	}
 	write := func(path string, b []byte) func() {
 		return func() { os.WriteFile(path, b, 0o600) }
@@ -639,24 +658,17 @@ func TestCertFilesOutOfDate(t *testing.T) {
 func TestCertFilesOutOfDateLogged(t *testing.T) {
 	dir := t.TempDir()
 	writeCertAs(t, dir, testCert{serial: 1, notAfter: time.Now().Add(48 * time.Hour)})
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	goodCert, _ := os.ReadFile(certFile)
-	goodKey, _ := os.ReadFile(keyFile)
-	cf := &certFiles{certFile: certFile, keyFile: keyFile}
-	if _, err := cf.load(time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	var logs strings.Builder
-	lg := timelessLogger(&logs)
-	var w certWatch
-	now := time.Now()
+	r := newLookRig(t, dir)
+	cf, certFile, keyFile, goodCert, goodKey := r.cf, r.certFile, r.keyFile, r.goodCert,
+		r.goodKey
+	logs, lg, w, now := &r.logs, r.lg, &r.w, time.Now()
 	step := func(name string, change func(), served int64, want ...string) {
 		t.Helper()
 		if change != nil {
 			change()
 		}
-		cf.look(&w, lg, now)
-		checkRecords(t, name, &logs, want...)
+		cf.look(w, lg, now)
+		checkRecords(t, name, logs, want...)
 		if got := cf.leaf().SerialNumber.Int64(); got != served {
 			t.Errorf("%s: serving serial %d, want %d", name, got, served)
 		}
