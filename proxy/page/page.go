@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"path"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"github.com/frontgate/gateway/config"
@@ -100,24 +101,37 @@ func NewRenderer(b Brand) (*Renderer, error) {
 	return r, nil
 }
 
-// trialPages are the data of every page in each of its forms, filled in: a template
-// that parses may still fail when rendered (a field the data has not, a template that
-// calls itself), and a page that failed only when asked for would take sign-in down.
-var trialPages = []any{
-	Login{Site: "Site", CSRFToken: "t", Next: "/", RememberMe: true},
-	Login{Site: "Site", CSRFToken: "t", Username: "u", Error: "e", Notice: "n"},
-	Code{Site: "Site", CSRFToken: "t"},
-	Code{Site: "Site", CSRFToken: "t", Error: "e"},
-	Logout{Site: "Site", CSRFToken: "t", User: "u"},
-	Logout{Site: "Site"},
-	Error{Site: "Site", Title: "Forbidden", Message: "m", Link: "/", LinkText: "l"},
-	Error{Site: "Site", Title: "Not Found", Message: "m"},
+// trialPages returns the data of every page in each of its forms: each field left
+// empty or filled in, in every combination. A template that parses may still fail when
+// rendered (a field the data has not, a template that calls itself), perhaps in one form
+// alone, and a page that failed only when asked for would take sign-in down.
+func trialPages() []any {
+	var out []any
+	for _, page := range []any{Login{}, Code{}, Logout{}, Error{}} {
+		t := reflect.TypeOf(page)
+		for mask := 0; mask < 1<<t.NumField(); mask++ {
+			v := reflect.New(t).Elem()
+			for i := range t.NumField() {
+				if mask&(1<<i) == 0 {
+					continue
+				}
+				switch f := v.Field(i); f.Kind() {
+				case reflect.String:
+					f.SetString("/x")
+				case reflect.Bool:
+					f.SetBool(true)
+				}
+			}
+			out = append(out, v.Interface())
+		}
+	}
+	return out
 }
 
 // trial renders every page in each of its forms, and returns the first failure.
 func (r *Renderer) trial() error {
 	var buf bytes.Buffer
-	for _, v := range trialPages {
+	for _, v := range trialPages() {
 		buf.Reset()
 		if err := r.execute(&buf, v); err != nil {
 			return err

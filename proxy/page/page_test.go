@@ -47,6 +47,11 @@ func TestTemplatesThatFailWhenRendered(t *testing.T) {
 			"rendering page error.html"},
 		{"a field of one form only", "logout.html", `{{if .Page.User}}{{.Page.Nope}}{{end}}`,
 			"rendering page logout.html"},
+		{"a field of a failed sign-in with the remember box", "login.html",
+			`{{if and .Page.Error .Page.RememberMe}}{{.Page.Zzz}}{{end}}`,
+			"rendering page login.html"},
+		{"a field of an error page without a link", "error.html",
+			`{{if not .Page.Link}}{{.Page.Zzz}}{{end}}`, "rendering page error.html"},
 		{"a page that renders", "login.html", `<p>{{.Page.Site}} {{.Page.Error}}</p>`, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
