@@ -3,6 +3,7 @@ package proxy
 import (
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -99,13 +100,38 @@ func notPrivate(cfg *config.Config, stateDir, path string) error {
 	}
 	real, err := filepath.EvalSymlinks(path)
 	state, serr := filepath.EvalSymlinks(stateDir)
-	if stateDir != "" && err == nil && serr == nil {
-		if rel, err := filepath.Rel(state, real); err == nil && filepath.IsLocal(rel) {
-			return fmt.Errorf("%s lies in state_dir %s, which holds the gateway's keys and "+
-				"sessions; the pages are served to anyone", path, stateDir)
-		}
+	if stateDir == "" || err != nil || serr != nil {
+		return nil
+	}
+	// a hard link to one of its files, made elsewhere, is the file all the same
+	if rel, err := filepath.Rel(state, real); err == nil && filepath.IsLocal(rel) ||
+		holdsFile(state, fi) {
+		return fmt.Errorf("%s lies in state_dir %s, which holds the gateway's keys and "+
+			"sessions; the pages are served to anyone", path, stateDir)
 	}
 	return nil
+}
+
+// maxStateFiles bounds how many entries of state_dir holdsFile looks at: its files are a
+// handful, and a certificate per name with ACME.
+const maxStateFiles = 10000
+
+// holdsFile reports whether the folder dir, or one within it, holds the file fi is of.
+func holdsFile(dir string, fi os.FileInfo) bool {
+	found, seen := false, 0
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if seen++; err != nil || seen > maxStateFiles {
+			return fs.SkipAll
+		}
+		if d.Type().IsRegular() {
+			if di, err := os.Stat(p); err == nil && os.SameFile(fi, di) {
+				found = true
+				return fs.SkipAll
+			}
+		}
+		return nil
+	})
+	return found
 }
 
 func readBrandFile(path string) ([]byte, error) {

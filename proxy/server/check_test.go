@@ -952,6 +952,8 @@ func TestSecretFilesNotServed(t *testing.T) {
 			"tpl/login.html", "../users.yaml", "which holds secrets"},
 		{"stylesheet in state_dir", "state_dir: state\npages:\n  stylesheet: " +
 			"state/style.css\n", "", "", "lies in state_dir"},
+		{"stylesheet hard-linked to a file in state_dir", "state_dir: state\npages:\n" +
+			"  stylesheet: linked.css\n", "", "", "lies in state_dir"},
 		{"stylesheet of its own", "pages:\n  stylesheet: style.css\n", "", "", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -961,6 +963,10 @@ func TestSecretFilesNotServed(t *testing.T) {
 			os.Mkdir(filepath.Join(dir, "state"), 0o700)
 			os.WriteFile(filepath.Join(dir, "style.css"), []byte("p{}"), 0o600)
 			os.WriteFile(filepath.Join(dir, "state", "style.css"), []byte("p{}"), 0o600)
+			if err := os.Link(filepath.Join(dir, "state", "style.css"),
+				filepath.Join(dir, "linked.css")); err != nil {
+				t.Fatal(err)
+			}
 			if tt.link != "" {
 				if err := os.Symlink(tt.to, filepath.Join(dir, tt.link)); err != nil {
 					t.Fatal(err)
