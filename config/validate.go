@@ -98,10 +98,21 @@ func (v validator) has(key string) bool {
 }
 
 func (v validator) limits(c *Config) error {
-	if w := c.Throttle.Window; w > maxSessionDuration {
-		// the stores drop each count at now + window, in nanoseconds since 1970
-		v.keep(v.fail("throttle.window", fmt.Errorf("window (%s) must not be longer than "+
-			"%dh (10 years)", w, maxSessionDuration/time.Hour)))
+	// the stores drop each count at now + window, in nanoseconds since 1970, and the
+	// gateway takes parts and multiples of the timeouts: none may come near the largest
+	// duration
+	t := c.Timeouts
+	for _, d := range []struct {
+		key string
+		d   time.Duration
+	}{{"throttle.window", c.Throttle.Window}, {"timeouts.read_header", t.ReadHeader},
+		{"timeouts.idle", t.Idle}, {"timeouts.page", t.Page},
+		{"timeouts.body_idle", t.BodyIdle}, {"timeouts.shutdown", t.Shutdown}} {
+		if d.d > maxSessionDuration {
+			_, name, _ := strings.Cut(d.key, ".")
+			v.keep(v.fail(d.key, fmt.Errorf("%s (%s) must not be longer than %dh (10 years)",
+				name, d.d, maxSessionDuration/time.Hour)))
+		}
 	}
 	if n := c.Limits.ClientConnections; n < MinClientConnections {
 		return v.fail("limits.client_connections", fmt.Errorf("%d would leave a browser, "+

@@ -309,6 +309,12 @@ func TestParseValidationErrors(t *testing.T) {
 			msg: "window (2100000h0m0s) must not be longer than 87600h (10 years)",
 		},
 		{
+			name: "page timeout whose parts overflow",
+			data: users + "timeouts:\n  page: 1300000h\nroutes:\n  - upstream: http://a\n",
+			line: 4, key: "timeouts.page",
+			msg: "page (1300000h0m0s) must not be longer than 87600h (10 years)",
+		},
+		{
 			name: "upstream dot-dot segment",
 			data: users + "routes:\n  - upstream: http://app/x/../admin\n",
 			line: 4, key: "routes[0].upstream",
