@@ -753,9 +753,10 @@ func checkPath(p string) error {
 		// requests under it would be refused: ";" starts a parameter and ":" an NTFS
 		// stream, which servers drop, so such a path means another to them
 		return errors.New(`path must not contain ";" or ":"`)
-	case !norm.NFKC.IsNormalString(p):
+	case !norm.NFKC.IsNormalString(p) || strings.Contains(p, "\u3002"):
+		// the ideographic full stop is a dot to IDNA, as requests are judged
 		return errors.New("path must not contain characters that look like others " +
-			"(it is not in Unicode NFKC form)")
+			"(it is not in Unicode NFKC form, or holds an ideographic full stop)")
 	}
 	for seg := range strings.SplitSeq(p, "/") {
 		if n := len(seg); n > 0 && strings.IndexByte(". +", seg[n-1]) >= 0 {
@@ -802,6 +803,15 @@ func parseUpstream(s string) (*url.URL, error) {
 		// that reach one app's path by two ways would not see
 		return nil, errors.New(`upstream path must not hold a "." or ".." segment or a ` +
 			`backslash`)
+	case u.Path != "" && u.Path != "/":
+		// held to the rules of a route's path, as it is read the ways a route's is (an
+		// encoded slash, a ";" parameter, a look-alike dot)
+		if err := checkPath(u.Path); err != nil {
+			return nil, fmt.Errorf("upstream %w", err)
+		}
+		if p := u.EscapedPath(); strings.Contains(strings.ToLower(p), "%2f") {
+			return nil, errors.New("upstream path must not hold an encoded /")
+		}
 	}
 	return u, nil
 }

@@ -327,6 +327,31 @@ func TestParseValidationErrors(t *testing.T) {
 			msg: `upstream path must not hold a "." or ".." segment or a backslash`,
 		},
 		{
+			name: "upstream parameter on a dot-dot segment",
+			data: users + "routes:\n  - upstream: http://app/x/..;/admin\n",
+			line: 4, key: "routes[0].upstream",
+			msg: "upstream path must not contain ..",
+		},
+		{
+			name: "upstream segment ending in a space",
+			data: users + "routes:\n  - upstream: http://app/x%20/a\n",
+			line: 4, key: "routes[0].upstream",
+			msg: `upstream path must not have a segment ending in ' '`,
+		},
+		{
+			name: "upstream encoded slash",
+			data: users + "routes:\n  - upstream: http://app/x%2Fadmin\n",
+			line: 4, key: "routes[0].upstream",
+			msg: "upstream path must not hold an encoded /",
+		},
+		{
+			name: "upstream ideographic full stops",
+			data: users + "routes:\n  - upstream: http://app/x/%E3%80%82%E3%80%82/a\n",
+			line: 4, key: "routes[0].upstream",
+			msg: "upstream path must not contain characters that look like others (it is " +
+				"not in Unicode NFKC form, or holds an ideographic full stop)",
+		},
+		{
 			name: "upstream backslash",
 			data: users + "routes:\n  - upstream: http://app/x%5C..\n",
 			line: 4, key: "routes[0].upstream",
