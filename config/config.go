@@ -102,6 +102,8 @@ type Config struct {
 	// expanded holds, by key, each value that read environment variables and the text the
 	// file wrote, so that errors found after loading quote the text, not the value
 	expanded map[string][2]string
+	// vars holds the value of each environment variable read, by name, hidden as well
+	vars map[string]string
 
 	// located marks a Config from Locate, with unset the variables it could not read,
 	// by the key that refers to each.
@@ -121,7 +123,7 @@ func (c *Config) Errorf(key string, err error) *Error {
 			name, name)
 	}
 	e := &Error{File: c.File, Line: v.line(key), Key: key, Err: err}
-	return hideValues(c.expanded, e)
+	return hideValues(c.expanded, c.vars, e)
 }
 
 // Set reports whether key, such as "tls.domains", was set in the config file, rather

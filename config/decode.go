@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -88,6 +89,8 @@ type decoder struct {
 	// expanded holds, by key, each value that read environment variables, and its text as
 	// written, so that problems can be told without the variables' values (see hide)
 	expanded map[string][2]string
+	// vars holds the value of each environment variable read, by name
+	vars map[string]string
 
 	// misplaced holds the paths an unknown key was pointed to, as a key misspelled or
 	// written at the wrong indentation: that such a key is missing is no news
@@ -331,6 +334,17 @@ func (d *decoder) scalar(n *yaml.Node, key, want string) (string, error) {
 			return v, true
 		}
 	}
+	read := lookup
+	lookup = func(name string) (string, bool) {
+		v, ok := read(name)
+		if ok {
+			if d.vars == nil {
+				d.vars = make(map[string]string)
+			}
+			d.vars[name] = v
+		}
+		return v, ok
+	}
 	s, err := expandEnv(n.Value, lookup)
 	if err != nil {
 		return "", d.fail(n, key, err)
@@ -353,12 +367,18 @@ func (d *decoder) scalar(n *yaml.Node, key, want string) (string, error) {
 // hide returns e with the value of every environment variable read under its key, or
 // under keys within it, written as the file wrote it (${NAME}): messages quote values,
 // and a variable's may be a secret, such as a password inside a Redis URL.
-func (d *decoder) hide(e *Error) *Error { return hideValues(d.expanded, e) }
+func (d *decoder) hide(e *Error) *Error { return hideValues(d.expanded, d.vars, e) }
+
+// minHiddenLen is the shortest value of a variable hidden wherever a message quotes it,
+// whatever its key: a shorter one (a port, "on") is no secret, and would be found in
+// words it has no part in.
+const minHiddenLen = 6
 
 // hideValues returns e with each value of expanded (by key, the value as read and the
 // text the file wrote) under its key, or under keys within it, written as the file
-// wrote it.
-func hideValues(expanded map[string][2]string, e *Error) *Error {
+// wrote it; and the value of each variable of vars at least minHiddenLen long, wherever
+// it stands (a part of a path that a message derives from a value), written ${NAME}.
+func hideValues(expanded map[string][2]string, vars map[string]string, e *Error) *Error {
 	if e == nil || e.Err == nil {
 		return e
 	}
@@ -372,6 +392,15 @@ func hideValues(expanded map[string][2]string, e *Error) *Error {
 		quoted := strconv.Quote(v[0])
 		hidden = strings.ReplaceAll(hidden, quoted[1:len(quoted)-1], v[1])
 		hidden = strings.ReplaceAll(hidden, v[0], v[1])
+	}
+	// longest first, so that a value holding another is hidden whole
+	names := slices.SortedFunc(maps.Keys(vars), func(a, b string) int {
+		return cmp.Compare(len(vars[b]), len(vars[a]))
+	})
+	for _, name := range names {
+		if v := vars[name]; len(v) >= minHiddenLen {
+			hidden = strings.ReplaceAll(hidden, v, "${"+name+"}")
+		}
 	}
 	if hidden == msg {
 		return e

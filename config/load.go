@@ -164,7 +164,7 @@ func parse(data []byte, file string, lookup func(string) (string, bool),
 	c.StateDir = resolvePath(base, c.StateDir)
 
 	compile(c)
-	c.lines, c.literal, c.expanded = d.lines, d.literal, d.expanded
+	c.lines, c.literal, c.expanded, c.vars = d.lines, d.literal, d.expanded, d.vars
 	return c, nil
 }
 

@@ -146,7 +146,7 @@ func TestParseFull(t *testing.T) {
 	if got := c.expanded["session.secrets[0]"][1]; got != "${GATEWAY_SECRET}" {
 		t.Errorf("session.secrets[0] recorded as written %q, want ${GATEWAY_SECRET}", got)
 	}
-	c.lines, c.expanded = nil, nil
+	c.lines, c.expanded, c.vars = nil, nil, nil
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got\n%+v\nwant\n%+v", c, want)
 	}

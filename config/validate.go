@@ -677,13 +677,14 @@ func checkCookieDomain(d string) error {
 	if strings.HasPrefix(d, ".") || strings.ContainsAny(d, "/:*@ ") {
 		return fmt.Errorf("cookie domain %q must be a bare domain such as example.com", d)
 	}
-	d = strings.ToLower(d)
-	if err := checkRedirectHost("." + d); err != nil || net.ParseIP(d) != nil {
+	// messages quote d as written, which a variable's value hidden in them matches
+	lower := strings.ToLower(d)
+	if err := checkRedirectHost("." + lower); err != nil || net.ParseIP(lower) != nil {
 		return fmt.Errorf("cookie domain %q is not a valid domain", d)
 	}
 	// co.uk or github.io would cover every site under them: browsers refuse such a
 	// cookie, and the gateway refuses to ask for one.
-	if suffix, _ := publicsuffix.PublicSuffix(d); suffix == d {
+	if suffix, _ := publicsuffix.PublicSuffix(lower); suffix == lower {
 		return fmt.Errorf("cookie domain %q is a public suffix, shared by unrelated sites", d)
 	}
 	return nil

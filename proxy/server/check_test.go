@@ -1031,6 +1031,14 @@ func TestVariableValuesHidden(t *testing.T) {
 			"${GW_TEST_HIDDEN}.css"},
 		{"a user the users file lacks", "    allow:\n      users: [\"${GW_TEST_HIDDEN}\"]\n",
 			`no user "${GW_TEST_HIDDEN}"`},
+		{"a public path outside the route's, named by the other key", "    path: " +
+			"/a/${GW_TEST_HIDDEN}/\n", "not under the route's path /a/${GW_TEST_HIDDEN}/"},
+		{"an overlap derived from an upstream",
+			"  - upstream: http://127.0.0.1:9/${GW_TEST_HIDDEN}\n    path: /t/\n" +
+				"    strip_prefix: true\n    allow:\n      users: [alice]\n",
+			"${GW_TEST_HIDDEN}"},
+		{"a cookie domain", "session:\n  cookie_domain: \"${GW_TEST_HIDDEN}..x\"\n",
+			`cookie domain "${GW_TEST_HIDDEN}..x" is not a valid domain`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeConfig(t, "http://127.0.0.1:9", tt.extra)
