@@ -289,6 +289,18 @@ func TestExplainCommand(t *testing.T) {
 				code, errOut, tt.want)
 		}
 	}
+	// Host names the request's host, once, unless the URL names one
+	code, out, errOut = runCmd(t, "", "explain", "-config", path, "-user", "alice", "-H",
+		"Host: app.example.com", "GET", "/x")
+	if code != 0 || !strings.Contains(out, "request:  GET http://app.example.com/x as alice") ||
+		strings.Count(out, "\n  Host: ") != 1 {
+		t.Errorf("explain with -H Host: exit %d, output:\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := runCmd(t, "", "explain", "-config", path, "-H",
+		"X: a\r\nX-Forwarded-User: admin", "GET", "/x"); code != 1 ||
+		!strings.Contains(errOut, "holds a character the gateway's server refuses") {
+		t.Errorf("explain with a header value holding CR LF: exit %d, %q; want 1", code, errOut)
+	}
 	if code, out, errOut := runCmd(t, "", "explain", "-config", path, "-from", "2001:db8::7",
 		"-user", "alice", "GET", "/x"); code != 0 ||
 		!strings.Contains(out, "X-Forwarded-For: 2001:db8::7\n") {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -86,6 +87,29 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 		return false, err
 	}
 	for k, vs := range req.Header {
+		// as the server would read them: a header it could not read gets 400, and Host
+		// is the request's host, not a header
+		if !httpguts.ValidHeaderFieldName(k) {
+			return false, fmt.Errorf("header name %q is not one the gateway's server reads",
+				k)
+		}
+		for _, v := range vs {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return false, fmt.Errorf("header %s: the value %q holds a character the "+
+					"gateway's server refuses (it answers such a request 400)", k, v)
+			}
+		}
+		if http.CanonicalHeaderKey(k) == "Host" {
+			if len(vs) != 1 {
+				return false, errors.New("Host given more than once: the gateway's " +
+					"server answers such a request 400")
+			}
+			if strings.HasPrefix(req.URL, "/") {
+				// a URL with a host of its own names the request's, as in a request line
+				r.Host, r.URL.Host = vs[0], vs[0]
+			}
+			continue
+		}
 		r.Header[k] = vs
 	}
 	var u *authn.User
@@ -134,7 +158,9 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 	// forwarded headers from an untrusted address are removed or replaced.
 	sent := make([]string, 0, len(req.Header))
 	for k := range req.Header {
-		sent = append(sent, k)
+		if http.CanonicalHeaderKey(k) != "Host" { // the request's host, told above
+			sent = append(sent, k)
+		}
 	}
 	slices.Sort(sent)
 	for _, k := range sent {
