@@ -48,7 +48,9 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			sessionsUsage)
 		return 2
 	}
-	if verb == "list" && *id != "" {
+	idGiven := false
+	fs.Visit(func(f *flag.Flag) { idGiven = idGiven || f.Name == "id" })
+	if verb == "list" && idGiven {
 		// refused rather than ignored: whoever gave it would take the listing as filtered
 		fmt.Fprintf(stderr, "gateway sessions list: -id is for revoke; list takes -user\n%s",
 			sessionsUsage)
