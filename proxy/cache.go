@@ -8,9 +8,10 @@ import (
 // cdnCacheHeaders are the headers by which an answer tells a CDN how to cache it in
 // place of Cache-Control besides those named like RFC 9213's (see isCDNCacheControl): a
 // private answer keeps none. X-Accel-Expires is nginx's, which from nginx 1.23 has it
-// cache an answer marked private, and X-LiteSpeed-Cache-Control LiteSpeed's.
+// cache an answer marked private, X-LiteSpeed-Cache-Control LiteSpeed's, and
+// Akamai-Cache-Control Akamai's own.
 var cdnCacheHeaders = []string{"Surrogate-Control", "Edge-Control", "X-Accel-Expires",
-	"X-Litespeed-Cache-Control"}
+	"X-Litespeed-Cache-Control", "Akamai-Cache-Control"}
 
 // cdnCacheControl ends the names of RFC 9213's targeted cache controls: CDN-Cache-Control
 // and each CDN's own (Cloudflare-, Netlify-, Vercel-CDN-Cache-Control, …).

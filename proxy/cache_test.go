@@ -25,12 +25,13 @@ func TestAnswersKeptPrivate(t *testing.T) {
 		w.Header().Set("X-Accel-Expires", "600")
 		w.Header().Set("Netlify-CDN-Cache-Control", "public, max-age=600")
 		w.Header()["my-cdn-cache-control"] = []string{"max-age=600"}
+		w.Header().Set("Akamai-Cache-Control", "max-age=600")
 		w.Write([]byte("page"))
 	}))
 	t.Cleanup(up.Close)
 	e := newEnvWithUpstream(t, up, "")
 	cdnHeaders := []string{"CDN-Cache-Control", "Surrogate-Control", "X-Accel-Expires",
-		"Netlify-Cdn-Cache-Control", "My-Cdn-Cache-Control"}
+		"Netlify-Cdn-Cache-Control", "My-Cdn-Cache-Control", "Akamai-Cache-Control"}
 	alice := e.session("alice", alicePass)
 	for _, tt := range []struct {
 		name, path, cookie string
