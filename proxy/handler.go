@@ -350,8 +350,13 @@ func (h *Handler) record(sw *statusWriter, r *http.Request, st *state, start tim
 		h.metrics.upstreamError(st.routeName())
 		st.reason = "answer cut short"
 	}
-	if st.reason == "" && (sw.left.Load() || st.answer.err != nil && r.Context().Err() != nil) {
-		// the status went out, and stays in the record: the reason says the rest did not
+	// the status went out, and stays in the record: the reason says the rest did not
+	switch {
+	case st.reason != "":
+	case errors.Is(sw.writeErr, os.ErrDeadlineExceeded):
+		st.reason = "client stopped reading"
+	case sw.left.Load() || sw.writeErr != nil ||
+		st.answer.err != nil && r.Context().Err() != nil:
 		st.reason = h.goneReason()
 	}
 	if h.log.Enabled(r.Context(), slog.LevelInfo) {
@@ -1729,6 +1734,9 @@ type statusWriter struct {
 	switched bool
 	// gone is set when the client went away before an answer was written
 	gone bool
+	// writeErr is the first error writing the answer to the client: it went away, or
+	// stopped reading
+	writeErr error
 	// left is set when the client went away while the answer was relayed; what comes
 	// after is dropped, up to leaveDrain bytes
 	left    atomic.Bool
@@ -1836,6 +1844,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	n, err := w.ResponseWriter.Write(b)
 	if w.req.Method != http.MethodHead { // the server drops the body of an answer to HEAD
 		w.bytes += int64(n)
+	}
+	if err != nil && w.writeErr == nil {
+		w.writeErr = err
 	}
 	return n, err
 }
