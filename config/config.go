@@ -126,6 +126,21 @@ func (c *Config) Errorf(key string, err error) *Error {
 	return hideValues(c.expanded, c.vars, e)
 }
 
+// Hide returns err with the value of each environment variable the config read, at
+// least a few characters long, written as ${NAME} wherever its message quotes it: for
+// problems found after loading that name no key of the config, such as one inside the
+// users file, whose path may hold a variable's value.
+func (c *Config) Hide(err error) error {
+	if err == nil {
+		return nil
+	}
+	e := hideValues(nil, c.vars, &Error{Err: err})
+	if e.Err == err {
+		return err
+	}
+	return e.Err
+}
+
 // Set reports whether key, such as "tls.domains", was set in the config file, rather
 // than left to its default.
 func (c *Config) Set(key string) bool {

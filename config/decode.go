@@ -390,16 +390,23 @@ func hideValues(expanded map[string][2]string, vars map[string]string, e *Error)
 			continue
 		}
 		quoted := strconv.Quote(v[0])
-		hidden = strings.ReplaceAll(hidden, quoted[1:len(quoted)-1], v[1])
-		hidden = strings.ReplaceAll(hidden, v[0], v[1])
+		hidden = strings.ReplaceAll(hidden, quoted, strconv.Quote(v[1]))
+		if len(v[0]) >= minHiddenLen {
+			// a short value is hidden where it is quoted whole only: elsewhere it is
+			// found in words it has no part in ("no" in "no user")
+			hidden = strings.ReplaceAll(hidden, quoted[1:len(quoted)-1], v[1])
+			hidden = strings.ReplaceAll(hidden, v[0], v[1])
+		}
 	}
-	// longest first, so that a value holding another is hidden whole
+	// longest first, so that a value holding another is hidden whole; and in lower
+	// case too, as names of hosts are told
 	names := slices.SortedFunc(maps.Keys(vars), func(a, b string) int {
 		return cmp.Compare(len(vars[b]), len(vars[a]))
 	})
 	for _, name := range names {
 		if v := vars[name]; len(v) >= minHiddenLen {
 			hidden = strings.ReplaceAll(hidden, v, "${"+name+"}")
+			hidden = strings.ReplaceAll(hidden, strings.ToLower(v), "${"+name+"}")
 		}
 	}
 	if hidden == msg {

@@ -1026,6 +1026,8 @@ func TestTrustedProxiesTooWide(t *testing.T) {
 func TestVariableValuesHidden(t *testing.T) {
 	const secret = "s3cret-value-of-the-variable"
 	t.Setenv("GW_TEST_HIDDEN", secret)
+	t.Setenv("GW_TEST_UPPER", "S3CRET-VALUE-IN-CAPITALS")
+	t.Setenv("GW_TEST_SHORT", "no")
 	for _, tt := range []struct{ name, extra, want string }{
 		{"a stylesheet that is not there", "pages:\n  stylesheet: ${GW_TEST_HIDDEN}.css\n",
 			"${GW_TEST_HIDDEN}.css"},
@@ -1039,6 +1041,11 @@ func TestVariableValuesHidden(t *testing.T) {
 			"${GW_TEST_HIDDEN}"},
 		{"a cookie domain", "session:\n  cookie_domain: \"${GW_TEST_HIDDEN}..x\"\n",
 			`cookie domain "${GW_TEST_HIDDEN}..x" is not a valid domain`},
+		{"a redirect host, told in lower case", "allowed_redirect_hosts: [\"" +
+			"${GW_TEST_UPPER}..x\"]\n", "${GW_TEST_UPPER}"},
+		{"a short value, hidden where quoted whole alone",
+			"    allow:\n      users: [\"${GW_TEST_SHORT}\"]\n",
+			`no user "${GW_TEST_SHORT}" in `},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := writeConfig(t, "http://127.0.0.1:9", tt.extra)
@@ -1053,10 +1060,30 @@ func TestVariableValuesHidden(t *testing.T) {
 				}
 			}
 			all := strings.Join(text, "\n")
-			if strings.Contains(all, secret) || !strings.Contains(all, tt.want) {
+			if strings.Contains(all, secret) || strings.Contains(strings.ToLower(all),
+				"s3cret-value-in-capitals") || !strings.Contains(all, tt.want) {
 				t.Errorf("got %q, want %q and never the variable's value", all, tt.want)
 			}
 		})
+	}
+}
+
+// TestUsersFileProblemHidesVariable: a problem inside a users file whose path holds a
+// variable's value names the file as the config wrote it.
+func TestUsersFileProblemHidesVariable(t *testing.T) {
+	const secret = "s3cret-in-the-users-path"
+	t.Setenv("GW_TEST_HIDDEN", secret)
+	path := writeConfig(t, "http://127.0.0.1:9")
+	dir := filepath.Dir(path)
+	os.WriteFile(filepath.Join(dir, "users-"+secret+".yaml"),
+		[]byte("users:\n  bob:\n    password: \"plain\"\n"), 0o600)
+	text, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(text), "file: users.yaml",
+		"file: users-${GW_TEST_HIDDEN}.yaml", 1)), 0o600)
+	_, err := Check(path)
+	if err == nil || strings.Contains(err.Error(), secret) ||
+		!strings.Contains(err.Error(), "users-${GW_TEST_HIDDEN}.yaml:3: users.bob.password") {
+		t.Errorf("check: %v; want the users file named as the config wrote it", err)
 	}
 }
 

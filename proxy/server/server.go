@@ -193,7 +193,7 @@ func checkHandler(cfg *config.Config) error {
 func usersError(cfg *config.Config, err error) error {
 	var fe *authn.FileError
 	if errors.As(err, &fe) {
-		return err
+		return cfg.Hide(err)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		err = fmt.Errorf("%w; make it, with a first user, by gateway passwd -config %s "+
