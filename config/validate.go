@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/net/publicsuffix"
-	"golang.org/x/text/unicode/norm"
 )
 
 // validate checks c, with its defaults filled in, and returns an *Error for each part
@@ -754,10 +754,11 @@ func checkPath(p string) error {
 		// requests under it would be refused: ";" starts a parameter and ":" an NTFS
 		// stream, which servers drop, so such a path means another to them
 		return errors.New(`path must not contain ";" or ":"`)
-	case !norm.NFKC.IsNormalString(p) || strings.Contains(p, "\u3002"):
-		// the ideographic full stop is a dot to IDNA, as requests are judged
+	case !utf8.ValidString(p) || LookAlike(p):
+		// as requests whose path holds one are refused: see LookAlike
 		return errors.New("path must not contain characters that look like others " +
-			"(it is not in Unicode NFKC form, or holds an ideographic full stop)")
+			"(it is not in Unicode NFKC form, or holds a look-alike of a dot, slash or " +
+			"colon, or a control or space beyond ASCII), nor bytes that are not UTF-8")
 	}
 	for seg := range strings.SplitSeq(p, "/") {
 		if n := len(seg); n > 0 && strings.IndexByte(". +", seg[n-1]) >= 0 {

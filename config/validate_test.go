@@ -348,8 +348,27 @@ func TestParseValidationErrors(t *testing.T) {
 			name: "upstream ideographic full stops",
 			data: users + "routes:\n  - upstream: http://app/x/%E3%80%82%E3%80%82/a\n",
 			line: 4, key: "routes[0].upstream",
-			msg: "upstream path must not contain characters that look like others (it is " +
-				"not in Unicode NFKC form, or holds an ideographic full stop)",
+			msg: lookAlikeMsg("upstream path"),
+		},
+		{
+			name: "upstream over-long dots",
+			data: users + "routes:\n  - upstream: http://app/x/%C0%AE%C0%AE/a\n",
+			line: 4, key: "routes[0].upstream", msg: lookAlikeMsg("upstream path"),
+		},
+		{
+			name: "upstream division slash",
+			data: users + "routes:\n  - upstream: http://app/x/%E2%88%95a\n",
+			line: 4, key: "routes[0].upstream", msg: lookAlikeMsg("upstream path"),
+		},
+		{
+			name: "upstream line separator",
+			data: users + "routes:\n  - upstream: http://app/x/%E2%80%A8\n",
+			line: 4, key: "routes[0].upstream", msg: lookAlikeMsg("upstream path"),
+		},
+		{
+			name: "route path with a yen sign", data: users + "routes:\n  - path: /a\u00a5b/\n" +
+				"    upstream: http://app\n",
+			line: 4, key: "routes[0].path", msg: lookAlikeMsg("path"),
 		},
 		{
 			name: "upstream backslash",
@@ -716,4 +735,11 @@ func TestParseUpstream(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lookAlikeMsg is the message of a path, named by what, that holds a look-alike.
+func lookAlikeMsg(what string) string {
+	return what + " must not contain characters that look like others (it is not in " +
+		"Unicode NFKC form, or holds a look-alike of a dot, slash or colon, or a control " +
+		"or space beyond ASCII), nor bytes that are not UTF-8"
 }
