@@ -296,6 +296,11 @@ func TestExplainCommand(t *testing.T) {
 		strings.Count(out, "\n  Host: ") != 1 {
 		t.Errorf("explain with -H Host: exit %d, output:\n%s%s", code, out, errOut)
 	}
+	if code, _, errOut := runCmd(t, "", "explain", "-config", path, "-H", "Host: a b",
+		"GET", "/x"); code != 1 || !strings.Contains(errOut, "answers a request with a Host") {
+		t.Errorf("explain with a Host the server cannot read: exit %d, %q; want 1", code,
+			errOut)
+	}
 	if code, _, errOut := runCmd(t, "", "explain", "-config", path, "-H",
 		"X: a\r\nX-Forwarded-User: admin", "GET", "/x"); code != 1 ||
 		!strings.Contains(errOut, "holds a character the gateway's server refuses") {

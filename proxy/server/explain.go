@@ -2,9 +2,9 @@ package server
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -100,9 +100,9 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 			}
 		}
 		if http.CanonicalHeaderKey(k) == "Host" {
-			if len(vs) != 1 {
-				return false, errors.New("Host given more than once: the gateway's " +
-					"server answers such a request 400")
+			if len(vs) != 1 || !httpguts.ValidHostHeader(vs[0]) {
+				return false, fmt.Errorf("Host %q: the gateway's server answers a request "+
+					"with a Host it cannot read, or more than one, 400", vs)
 			}
 			if strings.HasPrefix(req.URL, "/") {
 				// a URL with a host of its own names the request's, as in a request line
@@ -172,8 +172,9 @@ func Explain(ctx context.Context, path string, req ExplainRequest, w io.Writer) 
 			fmt.Fprintf(w, "replaced: %s, as the client sent it\n", k)
 		}
 	}
+	// the transport sends the URL's host when the request names none (preserve_host off)
 	fmt.Fprintf(w, "upstream receives:\n  %s %s HTTP/1.1\n  Host: %s\n", rec.req.Method,
-		rec.req.URL.RequestURI(), rec.req.Host)
+		rec.req.URL.RequestURI(), cmp.Or(rec.req.Host, rec.req.URL.Host))
 	names := make([]string, 0, len(rec.req.Header))
 	for k := range rec.req.Header {
 		names = append(names, k)

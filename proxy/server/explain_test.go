@@ -26,7 +26,8 @@ func TestExplain(t *testing.T) {
 		"  - host: app.example.test\n    path: /admin/\n    upstream: http://127.0.0.1:9002\n"+
 		"    strip_prefix: true\n    allow:\n      groups: [admins]\n"+
 		"  - path: /api/\n    upstream: http://127.0.0.1:9003\n    basic_auth: true\n"+
-		"  - path: /cors/\n    upstream: http://127.0.0.1:9004\n    cors_preflight: pass\n"),
+		"  - path: /cors/\n    upstream: http://127.0.0.1:9004\n    cors_preflight: pass\n"+
+		"  - path: /own/\n    upstream: http://127.0.0.1:9005\n    preserve_host: false\n"),
 		0o600)
 	basic := func(user, pass string) http.Header {
 		r, _ := http.NewRequest("GET", "/", nil)
@@ -39,6 +40,22 @@ func TestExplain(t *testing.T) {
 		req  ExplainRequest
 		want string
 	}{
+		{"the upstream's own host", ExplainRequest{User: "alice", Method: "GET",
+			URL: "/own/x"}, `
+request:  GET http://localhost/own/x as alice
+route:    any host, path /own/, upstream http://127.0.0.1:9005
+decision: allowed: any signed-in user may pass
+upstream receives:
+  GET /own/x HTTP/1.1
+  Host: 127.0.0.1:9005
+  X-Forwarded-Email: alice@example.test
+  X-Forwarded-For: 192.0.2.1
+  X-Forwarded-Groups: staff
+  X-Forwarded-Host: localhost
+  X-Forwarded-Proto: http
+  X-Forwarded-User: alice
+  X-Gateway-Hop: (the gateway process's token)
+`},
 		{"allowed, spoofed header removed", ExplainRequest{User: "bob", Method: "get",
 			URL:    "http://app.example.test/admin/users?page=2",
 			Header: http.Header{"X_forwarded_user": {"alice"}}}, `
