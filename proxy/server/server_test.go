@@ -224,6 +224,27 @@ func TestStateDirFileRefused(t *testing.T) {
 	}
 }
 
+// TestStateFileFIFORefused: a FIFO in the place of a file the gateway makes in
+// state_dir is named by check, as by the start, which would otherwise fail on it later.
+func TestStateFileFIFORefused(t *testing.T) {
+	for _, name := range []string{"sessions.db", "gateway.lock"} {
+		path := writeConfig(t, "http://127.0.0.1:1")
+		state := filepath.Join(filepath.Dir(path), "data")
+		os.Mkdir(state, 0o700)
+		if err := syscall.Mkfifo(filepath.Join(state, name), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		const want = "is not a regular file (prw-------)"
+		if _, err := Check(path); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("check with %s a FIFO: got %v, want %q", name, err, want)
+		}
+		err := Run(context.Background(), Options{ConfigPath: path, Stderr: io.Discard})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("run with %s a FIFO: got %v, want %q", name, err, want)
+		}
+	}
+}
+
 // TestGeneratedAssertionKeyChecked: a generated assertion key that is broken is named
 // at state_dir, where it lies, by check as by the start; the config names no key file.
 func TestGeneratedAssertionKeyChecked(t *testing.T) {

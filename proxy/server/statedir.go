@@ -7,8 +7,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/frontgate/gateway/proxy/assertion"
 )
 
 // checkStateDir refuses a state_dir that others may write to: whoever can replace its
@@ -241,10 +244,17 @@ func checkStateDirFiles(dir string) error {
 		case mode.Type()&(fs.ModeSocket|fs.ModeNamedPipe) == 0 && mode.Perm()&0o022 != 0:
 			return fmt.Errorf("%s in state_dir may be written by group or others (mode %v): "+
 				"remove it, or run chmod go-w on it", path, mode)
+		case filepath.Dir(path) == dir && slices.Contains(stateFiles, d.Name()) &&
+			!mode.IsRegular():
+			return fmt.Errorf("%s in state_dir is not a regular file (%v), as the gateway "+
+				"makes it: remove it", path, mode)
 		}
 		return nil
 	})
 }
+
+// stateFiles are the files the gateway makes directly under state_dir.
+var stateFiles = []string{boltFile, lockFile, secretFile, assertion.KeyFile}
 
 // lockFile is the name, under state_dir, of the file a running gateway holds locked.
 const lockFile = "gateway.lock"

@@ -120,7 +120,7 @@ func Open(path string, o Options) (*Store, error) {
 	// bbolt would open a FIFO or device too, and fail on it with a riddle
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("opening session store %s: not a regular file (%v)", path,
-			fi.Mode().Type())
+			fi.Mode())
 	}
 	db, err := openFile(path)
 	if errors.Is(err, berrors.ErrTimeout) {
