@@ -48,9 +48,15 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			sessionsUsage)
 		return 2
 	}
-	idGiven := false
-	fs.Visit(func(f *flag.Flag) { idGiven = idGiven || f.Name == "id" })
-	if verb == "list" && idGiven {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if given["user"] && *user == "" {
+		// refused rather than read as every user's, which revoke would end
+		fmt.Fprintf(stderr, "gateway sessions: -user names no user; leave it out for "+
+			"every user's sessions\n%s", sessionsUsage)
+		return 2
+	}
+	if verb == "list" && given["id"] {
 		// refused rather than ignored: whoever gave it would take the listing as filtered
 		fmt.Fprintf(stderr, "gateway sessions list: -id is for revoke; list takes -user\n%s",
 			sessionsUsage)
