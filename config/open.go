@@ -11,10 +11,10 @@ import (
 
 // OpenPlain opens the file at path for reading and returns it with its status, or an
 // error when it is not a regular file, or is one of the kernel's (/proc/self/environ,
-// named as a stylesheet, would serve the gateway's environment to anyone). The open does not wait: a FIFO or device put in
-// the file's place (by mistake, or by someone who can write the folder) would otherwise
-// hold the read, and with it the reload that made it, every reload after it and the
-// shutdown that waits for them.
+// named as a stylesheet, would serve the gateway's environment to anyone). The open
+// does not wait: a FIFO or device put in the file's place (by mistake, or by someone
+// who can write the folder) would otherwise hold the read, and with it the reload that
+// made it, every reload after it and the shutdown that waits for them.
 func OpenPlain(path string) (*os.File, fs.FileInfo, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {

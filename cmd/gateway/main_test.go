@@ -364,7 +364,8 @@ func TestSessionsCommand(t *testing.T) {
 		t.Errorf("no command: exit %d, %q", code, errOut)
 	}
 	for _, args := range [][]string{{"revoke"}, {"revoke", "-user", "alice", "-id", "abcdefgh"},
-		{"list", "extra"}, {"list", "-id", "abcdefgh"}, {"list", "-id", ""}, {"list", "-user", ""}} {
+		{"list", "extra"}, {"list", "-id", "abcdefgh"}, {"list", "-id", ""},
+		{"list", "-user", ""}} {
 		code, _, errOut := runCmd(t, "", append([]string{"sessions", "-config", path},
 			args...)...)
 		if code != 2 || !strings.Contains(errOut, "usage") {
