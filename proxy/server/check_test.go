@@ -1038,11 +1038,11 @@ func TestVariableValuesHidden(t *testing.T) {
 		{"an overlap derived from an upstream",
 			"  - upstream: http://127.0.0.1:9/${GW_TEST_HIDDEN}\n    path: /t/\n" +
 				"    strip_prefix: true\n    allow:\n      users: [alice]\n",
-			"${GW_TEST_HIDDEN}"},
+			"is the app's /${GW_TEST_HIDDEN}/"},
 		{"a cookie domain", "session:\n  cookie_domain: \"${GW_TEST_HIDDEN}..x\"\n",
 			`cookie domain "${GW_TEST_HIDDEN}..x" is not a valid domain`},
 		{"a redirect host, told in lower case", "allowed_redirect_hosts: [\"" +
-			"${GW_TEST_UPPER}..x\"]\n", "${GW_TEST_UPPER}"},
+			"${GW_TEST_UPPER}..x\"]\n", `redirect host "${GW_TEST_UPPER}..x" is not a valid`},
 		{"a short value, hidden where quoted whole alone",
 			"    allow:\n      users: [\"${GW_TEST_SHORT}\"]\n",
 			`no user "${GW_TEST_SHORT}" in `},
