@@ -69,13 +69,10 @@ func PrivateBrandFile(cfg *config.Config, stateDir string) error {
 	if p.Templates == "" {
 		return nil
 	}
-	entries, _ := config.ReadDirPlain(p.Templates) // the parse names a folder that fails
-	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".html") {
-			err := notPrivate(cfg, stateDir, filepath.Join(p.Templates, e.Name()))
-			if err != nil {
-				return cfg.Errorf("pages.templates", err)
-			}
+	files, _ := page.TemplateFiles(p.Templates) // the parse names a folder that fails
+	for _, f := range files {
+		if err := notPrivate(cfg, stateDir, f); err != nil {
+			return cfg.Errorf("pages.templates", err)
 		}
 	}
 	return nil

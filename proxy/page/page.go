@@ -69,14 +69,7 @@ func NewRenderer(b Brand) (*Renderer, error) {
 		}
 	}
 	if b.Templates != "" {
-		// read by name, not by pattern: a folder named with [ or * is that folder
-		entries, err := config.ReadDirPlain(b.Templates)
-		var files []string
-		for _, e := range entries {
-			if !e.IsDir() && strings.HasSuffix(e.Name(), ".html") {
-				files = append(files, filepath.Join(b.Templates, e.Name()))
-			}
-		}
+		files, err := TemplateFiles(b.Templates)
 		if err != nil || len(files) == 0 {
 			return nil, fmt.Errorf("templates folder %s holds no .html file", b.Templates)
 		}
@@ -99,6 +92,20 @@ func NewRenderer(b Brand) (*Renderer, error) {
 		}
 	}
 	return r, nil
+}
+
+// TemplateFiles returns the paths of the page templates in the folder dir: its .html
+// files. The folder is read by name, not by pattern: one named with [ or * is that
+// folder.
+func TemplateFiles(dir string) ([]string, error) {
+	entries, err := config.ReadDirPlain(dir)
+	var files []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".html") {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+	}
+	return files, err
 }
 
 // trialPages returns the data of every page in each of its forms: each field left
