@@ -74,43 +74,27 @@ func (s *Store) listAll(ctx context.Context) ([]session.Entry, error) {
 		out  []session.Entry
 	)
 	match := escapeGlob(s.sessionKey("")) + "*"
-	scan := func(ctx context.Context, c redis.Cmdable) error {
-		iter := c.Scan(ctx, 0, match, listBatch).Iterator()
-		var batch []string
-		flush := func() error {
-			found, err := s.read(ctx, batch)
+	scan := func(ctx context.Context, c node) error {
+		return scanKeys(ctx, c, match, "", listBatch, func(keys []string) error {
+			fresh := keys[:0]
+			mu.Lock()
+			for _, k := range keys {
+				key := strings.TrimPrefix(k, s.sessionKey(""))
+				if ownKey(key) && !seen[key] {
+					seen[key] = true
+					fresh = append(fresh, key)
+				}
+			}
+			mu.Unlock()
+			found, err := s.read(ctx, fresh)
 			if err != nil {
 				return err
 			}
 			mu.Lock()
 			out = append(out, found...)
 			mu.Unlock()
-			batch = batch[:0]
 			return nil
-		}
-		for iter.Next(ctx) {
-			key := strings.TrimPrefix(iter.Val(), s.sessionKey(""))
-			if !ownKey(key) {
-				continue
-			}
-			// SCAN may return a key twice
-			mu.Lock()
-			dup := seen[key]
-			seen[key] = true
-			mu.Unlock()
-			if dup {
-				continue
-			}
-			if batch = append(batch, key); len(batch) == listBatch {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-		if err := iter.Err(); err != nil {
-			return err
-		}
-		return flush()
+		})
 	}
 
 	return out, s.eachNode(ctx, scan)
@@ -118,7 +102,7 @@ func (s *Store) listAll(ctx context.Context) ([]session.Entry, error) {
 
 // eachNode calls fn with every node that holds keys: the one server, or in a cluster,
 // which spreads keys over its masters and whose SCAN walks one node, each master at once.
-func (s *Store) eachNode(ctx context.Context, fn func(context.Context, redis.Cmdable) error) error {
+func (s *Store) eachNode(ctx context.Context, fn func(context.Context, node) error) error {
 	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
 		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
 			return fn(ctx, c)
@@ -201,16 +185,11 @@ func (s *Store) Count(ctx context.Context, margin time.Duration) (int, error) {
 		seen = make(map[uint64]struct{})
 	)
 	match := escapeGlob(s.sessionKey("")) + "*"
-	scan := func(ctx context.Context, c redis.Cmdable) error {
-		var cursor uint64
+	scan := func(ctx context.Context, c node) error {
 		ttls := make([]*redis.DurationCmd, 0, countBatch)
-		for {
-			keys, next, err := c.ScanType(ctx, cursor, match, countBatch, "string").Result()
-			if err != nil {
-				return err
-			}
+		return scanKeys(ctx, c, match, "string", countBatch, func(keys []string) error {
 			ttls = ttls[:0]
-			if margin > 0 && len(keys) > 0 {
+			if margin > 0 {
 				pipe := c.Pipeline()
 				for _, k := range keys {
 					ttls = append(ttls, pipe.PTTL(ctx, k))
@@ -220,6 +199,7 @@ func (s *Store) Count(ctx context.Context, margin time.Duration) (int, error) {
 				}
 			}
 			mu.Lock()
+			defer mu.Unlock()
 			for i, k := range keys {
 				if !ownKey(strings.TrimPrefix(k, s.sessionKey(""))) {
 					continue
@@ -232,11 +212,8 @@ func (s *Store) Count(ctx context.Context, margin time.Duration) (int, error) {
 				}
 				seen[maphash.String(seed, k)] = struct{}{}
 			}
-			mu.Unlock()
-			if cursor = next; cursor == 0 {
-				return nil
-			}
-		}
+			return nil
+		})
 	}
 
 	if err := s.eachNode(ctx, scan); err != nil {

@@ -89,7 +89,7 @@ func (s *Store) OnceClient() redis.UniversalClient {
 
 // Ping checks that Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
+	if err := s.rdb.Do(ctx, "ping").Err(); err != nil {
 		return fmt.Errorf("pinging redis: %w", err)
 	}
 	return nil
@@ -99,11 +99,23 @@ func (s *Store) Ping(ctx context.Context) error {
 // Redis short of memory drop sessions, which signs their users out early. A Redis that
 // refuses CONFIG (some hosted ones do) gives an error.
 func (s *Store) EvictionPolicy(ctx context.Context) (string, error) {
-	m, err := s.rdb.ConfigGet(ctx, "maxmemory-policy").Result()
+	reply, err := s.rdb.Do(ctx, "config", "get", "maxmemory-policy").Result()
 	if err != nil {
 		return "", fmt.Errorf("reading redis maxmemory-policy: %w", err)
 	}
-	p, ok := m["maxmemory-policy"]
+	// RESP3 answers with a map, RESP2 with a list of names and values
+	var v any
+	switch r := reply.(type) {
+	case map[any]any:
+		v = r["maxmemory-policy"]
+	case []any:
+		for i := 0; i+1 < len(r); i += 2 {
+			if r[i] == "maxmemory-policy" {
+				v = r[i+1]
+			}
+		}
+	}
+	p, ok := v.(string)
 	if !ok {
 		return "", errors.New("reading redis maxmemory-policy: not in CONFIG GET's answer")
 	}

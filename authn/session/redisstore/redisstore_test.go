@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -829,5 +830,52 @@ func TestBatchedReadsThroughRedisRestart(t *testing.T) {
 	}
 	if errs, _ := readAll(); errors.Join(errs...) != nil {
 		t.Errorf("after the restart: %v", errors.Join(errs...))
+	}
+}
+
+func TestEvictionPolicy(t *testing.T) {
+	srv := redistest.StartWith(t, "maxmemory-policy allkeys-lru")
+	for _, protocol := range []int{2, 3} {
+		t.Run(fmt.Sprintf("resp%d", protocol), func(t *testing.T) {
+			rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Protocol: protocol})
+			st := NewWithClient(rdb, "gw:")
+			defer st.Close()
+			got, err := st.EvictionPolicy(context.Background())
+			if err != nil || got != "allkeys-lru" {
+				t.Fatalf("EvictionPolicy() = %q, %v; want allkeys-lru", got, err)
+			}
+		})
+	}
+}
+
+func TestScanReply(t *testing.T) {
+	tests := []struct {
+		name   string
+		reply  []any
+		cursor string
+		keys   []string
+		err    string
+	}{
+		{"keys", []any{"17", []any{"a", "b"}}, "17", []string{"a", "b"}, ""},
+		{"none", []any{"0", []any{}}, "0", []string{}, ""},
+		{"short", []any{"0"}, "", nil, "answer of 1 items"},
+		{"cursor", []any{int64(0), []any{}}, "", nil, "cursor of type int64"},
+		{"list", []any{"0", "a"}, "", nil, "keys of type string"},
+		{"key", []any{"0", []any{"a", int64(1)}}, "", nil, "key of type int64"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cursor, keys, err := scanReply(tt.reply)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("scanReply() error = %v, want one saying %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || cursor != tt.cursor || !slices.Equal(keys, tt.keys) {
+				t.Fatalf("scanReply() = %q, %q, %v; want %q, %q", cursor, keys, err,
+					tt.cursor, tt.keys)
+			}
+		})
 	}
 }

@@ -41,24 +41,19 @@ func (s *Store) SweepExpired(ctx context.Context, expired func(user string)) (in
 		total int
 	)
 	match := escapeGlob(s.indexKey("")) + "*"
-	sweep := func(ctx context.Context, c redis.Cmdable) error {
-		iter := c.ScanType(ctx, 0, match, countBatch, "zset").Iterator()
-		var batch []string
-		flush := func() error {
-			if len(batch) == 0 {
-				return nil
-			}
-			cmds := make([]*redis.Cmd, len(batch))
+	sweep := func(ctx context.Context, c node) error {
+		return scanKeys(ctx, c, match, "zset", listBatch, func(keys []string) error {
+			cmds := make([]*redis.Cmd, len(keys))
 			// A command that failed leaves the others' removals standing: each is
 			// reported, and the first failure returned after.
 			_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-				for i, k := range batch {
+				for i, k := range keys {
 					cmds[i] = sweepScript.Eval(ctx, p, []string{k})
 				}
 				return nil
 			})
 			var first error
-			for i, k := range batch {
+			for i, k := range keys {
 				n, err := cmds[i].Int()
 				if err != nil {
 					first = cmp.Or(first, err)
@@ -71,20 +66,8 @@ func (s *Store) SweepExpired(ctx context.Context, expired func(user string)) (in
 					expired(strings.TrimPrefix(k, s.indexKey("")))
 				}
 			}
-			batch = batch[:0]
 			return first
-		}
-		for iter.Next(ctx) {
-			if batch = append(batch, iter.Val()); len(batch) == listBatch {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-		if err := iter.Err(); err != nil {
-			return err
-		}
-		return flush()
+		})
 	}
 
 	if err := s.eachNode(ctx, sweep); err != nil {
