@@ -109,6 +109,8 @@ type Config struct {
 	// by the key that refers to each.
 	located bool
 	unset   map[string]string
+	// broken is the first problem Locate let pass, which Load would have failed on
+	broken *Error
 }
 
 // Errorf returns an *Error for key, at the line the key was read from (or its nearest

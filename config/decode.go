@@ -93,8 +93,9 @@ type decoder struct {
 	vars map[string]string
 
 	// misplaced holds the paths an unknown key was pointed to, as a key misspelled or
-	// written at the wrong indentation: that such a key is missing is no news
-	misplaced map[string]bool
+	// written at the wrong indentation (that such a key is missing is no news), each
+	// with the path of the first unknown key pointed to it
+	misplaced map[string]string
 }
 
 // keep returns err, or, when d collects problems, records it and returns nil, so that
@@ -223,12 +224,12 @@ func (d *decoder) field(k, val *yaml.Node, v reflect.Value, key string, fields m
 				"given as the config?)", ErrUnknownKey))
 		}
 		if near := yamlerr.Nearest(k.Value, maps.Keys(fields)); near != "" {
-			d.pointedTo(joinKey(key, near))
+			d.pointedTo(joinKey(key, near), path)
 			return d.fail(k, path, fmt.Errorf("%w; did you mean %s?", ErrUnknownKey, near))
 		}
 		if elsewhere := keyPaths()[k.Value]; len(elsewhere) > 0 {
 			for _, p := range elsewhere {
-				d.pointedTo(p)
+				d.pointedTo(p, path)
 			}
 			return d.fail(k, path, fmt.Errorf("%w here; did you mean %s? A key's place is "+
 				"set by its indentation", ErrUnknownKey, orList(elsewhere)))
@@ -239,24 +240,29 @@ func (d *decoder) field(k, val *yaml.Node, v reflect.Value, key string, fields m
 	return d.decode(val, v.Field(idx), path)
 }
 
-// pointedTo records that an unknown key was taken for the key at path, misspelled or
-// written at the wrong indentation.
-func (d *decoder) pointedTo(path string) {
+// pointedTo records that the unknown key at from was taken for the key at path,
+// misspelled or written at the wrong indentation.
+func (d *decoder) pointedTo(path, from string) {
 	if d.misplaced == nil {
-		d.misplaced = make(map[string]bool)
+		d.misplaced = make(map[string]string)
 	}
-	d.misplaced[path] = true
+	if _, ok := d.misplaced[path]; !ok {
+		d.misplaced[path] = from
+	}
 }
 
 // wasPointedTo reports whether an unknown key was taken for path or a key above it.
-func (d *decoder) wasPointedTo(path string) bool {
+func (d *decoder) wasPointedTo(path string) bool { return d.pointer(path) != "" }
+
+// pointer returns the first unknown key taken for path or a key above it, or "".
+func (d *decoder) pointer(path string) string {
 	for path != "" {
-		if d.misplaced[path] {
-			return true
+		if from, ok := d.misplaced[path]; ok {
+			return from
 		}
 		path = path[:max(strings.LastIndexByte(path, '.'), strings.LastIndexByte(path, '['), 0)]
 	}
-	return false
+	return ""
 }
 
 // keyPaths maps each key of the config to the full paths it has, such as "file" to

@@ -213,6 +213,13 @@ func compile(c *Config) {
 // reference to an unset variable elsewhere in the file reads as empty, and [Config.Partial]
 // names it. Nothing else is set or validated, so the result serves to reach a running
 // gateway, never to run one or open its store.
+//
+// Nor does it need the rest of the file to be right: a gateway keeps serving the config
+// it has while a broken edit of its file waits to be mended, and its sessions and users
+// must stay within reach meanwhile. Locate fails only on a file that is not YAML, and on
+// a problem with one of the keys it reads: a value that does not decode, a key set
+// twice, or an unknown key that was most likely meant as one of them. [Config.Partial]
+// names the first problem it let pass.
 func Locate(path string) (*Config, error) {
 	abs, data, err := readFile(path)
 	if err != nil {
@@ -222,13 +229,25 @@ func Locate(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	var full Config
+	var (
+		full     Config
+		problems []*Error
+	)
 	d := decoder{file: abs, lookup: os.LookupEnv, lines: make(map[string]int),
-		unset: make(map[string]string)}
+		unset: make(map[string]string), problems: &problems}
 	if err := d.decode(root, reflect.ValueOf(&full).Elem(), ""); err != nil {
 		return nil, err
 	}
-	for _, key := range []string{"state_dir", "users.file"} {
+	for _, key := range locatedKeys {
+		from := d.pointer(key)
+		for _, p := range problems {
+			// a problem of the key, of a key above it (the whole file's among them), or
+			// of an unknown key meant as it
+			if p.Key == key || p.Key == "" || strings.HasPrefix(key, p.Key+".") ||
+				from != "" && p.Key == from {
+				return nil, d.hint(d.hide(p))
+			}
+		}
 		if name, ok := d.unset[key]; ok {
 			return nil, &Error{File: abs, Line: d.lines[key], Key: key,
 				Err: fmt.Errorf("environment variable %s is %w", name, ErrUnsetEnv)}
@@ -239,7 +258,7 @@ func Locate(path string) (*Config, error) {
 		full.Session.Store = ""
 	}
 	base := filepath.Dir(abs)
-	return &Config{
+	c := &Config{
 		File:     abs,
 		StateDir: resolvePath(base, full.StateDir),
 		Users:    Users{File: resolvePath(base, full.Users.File)},
@@ -248,8 +267,16 @@ func Locate(path string) (*Config, error) {
 		lines:    d.lines,
 		located:  true,
 		unset:    d.unset,
-	}, nil
+	}
+	if len(problems) > 0 {
+		c.broken = d.hint(d.hide(problems[0]))
+	}
+	return c, nil
 }
+
+// locatedKeys are the keys Locate must read right; the others it reads can fall back
+// to their defaults.
+var locatedKeys = []string{"state_dir", "users.file", "session.store"}
 
 // Partial returns nil for a Config from Load or Parse. For one from [Locate], which holds
 // only where the gateway keeps its state, it returns an error that says so and names the
@@ -257,6 +284,10 @@ func Locate(path string) (*Config, error) {
 func (c *Config) Partial() error {
 	if !c.located {
 		return nil
+	}
+	if c.broken != nil {
+		return fmt.Errorf("only the location of the gateway's state was read from %s, "+
+			"which has a problem: %w", c.File, c.broken)
 	}
 	if len(c.unset) == 0 {
 		return errors.New("only the location of the gateway's state was read from " +
@@ -273,6 +304,16 @@ func (c *Config) Partial() error {
 	}
 	return fmt.Errorf("environment variables the config refers to are %w (%s)", ErrUnsetEnv,
 		strings.Join(parts, ", "))
+}
+
+// Broken returns, for a Config from [Locate], the first problem in the file that
+// Locate let pass, or nil: such a file would not load, and a gateway started or
+// reloaded with it would refuse it.
+func (c *Config) Broken() error {
+	if c.broken == nil {
+		return nil
+	}
+	return c.broken
 }
 
 // LiteralVariables returns a warning for each value written as $NAME, such as a

@@ -372,15 +372,37 @@ func TestLocate(t *testing.T) {
 		name, text string
 		stateDir   string // relative to dir; empty when Locate must fail
 		wantErr    string
+		broken     string // what Broken names; empty when it must be nil
 	}{
 		{"secret unset", "state_dir: ${GATEWAY_TEST_STATE}\nusers:\n  file: u.yaml\n" +
-			"session:\n  secrets: [\"${GATEWAY_TEST_UNSET}\"]\n", "state", ""},
-		{"defaults", "users:\n  file: u.yaml\n", "data", ""},
+			"session:\n  secrets: [\"${GATEWAY_TEST_UNSET}\"]\n", "state", "", ""},
+		{"defaults", "users:\n  file: u.yaml\n", "data", "", ""},
 		{"state_dir unset", "state_dir: ${GATEWAY_TEST_UNSET}\nusers:\n  file: u.yaml\n", "",
-			":1: state_dir: environment variable GATEWAY_TEST_UNSET is not set"},
+			":1: state_dir: environment variable GATEWAY_TEST_UNSET is not set", ""},
 		{"users file unset", "users:\n  file: ${GATEWAY_TEST_UNSET}/u.yaml\n", "",
-			":2: users.file: environment variable GATEWAY_TEST_UNSET is not set"},
-		{"unknown key", "users:\n  file: u.yaml\nstat_dir: x\n", "", ":3: stat_dir: unknown"},
+			":2: users.file: environment variable GATEWAY_TEST_UNSET is not set", ""},
+		{"unknown key", "users:\n  file: u.yaml\nstat_dir: x\n", "", ":3: stat_dir: unknown",
+			""},
+		{"unknown key indented", "users:\n  fiel: u.yaml\n", "",
+			":2: users.fiel: unknown key; did you mean file?", ""},
+		{"misplaced key", "file: u.yaml\n", "", ":1: file: unknown key here", ""},
+		{"state_dir twice", "state_dir: a\nusers:\n  file: u.yaml\nstate_dir: b\n", "",
+			":4: state_dir: duplicate key, first set on line 1", ""},
+		{"state_dir not text", "state_dir: [a]\nusers:\n  file: u.yaml\n", "",
+			":1: state_dir:", ""},
+		{"users not a mapping", "users: u.yaml\n", "", ":1: users:", ""},
+		{"session not a mapping", "users:\n  file: u.yaml\nsession: bolt\n", "",
+			":3: session:", ""},
+		{"not YAML", "users:\n  file: u.yaml\n bad: [\n", "", "invalid YAML", ""},
+		// a broken edit elsewhere leaves the gateway's state within reach
+		{"route key unknown", "users:\n  file: u.yaml\nroutes:\n  - upstream: " +
+			"http://127.0.0.1:9\n    publc: [/x]\n", "data", "",
+			":5: routes[0].publc: unknown key; did you mean public?"},
+		{"bad duration", "state_dir: state\nusers:\n  file: u.yaml\nsession:\n" +
+			"  lifetime: 7d\n", "state", "", ":5: session.lifetime: invalid duration"},
+		{"secret unset and key unknown", "users:\n  file: u.yaml\nsession:\n" +
+			"  secrets: [\"${GATEWAY_TEST_UNSET}\"]\nlisen: :8080\n", "data", "",
+			":5: lisen: unknown key; did you mean listen?"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -403,6 +425,13 @@ func TestLocate(t *testing.T) {
 			}
 			if c.Partial() == nil {
 				t.Error("Partial of a located config is nil; it must never pass for a loaded one")
+			}
+			if b := c.Broken(); tt.broken == "" && b != nil ||
+				tt.broken != "" && (b == nil || !strings.Contains(b.Error(), tt.broken)) {
+				t.Errorf("Broken() = %v, want %q", b, tt.broken)
+			}
+			if tt.broken != "" && !strings.Contains(c.Partial().Error(), tt.broken) {
+				t.Errorf("Partial() = %v, want it to name %q", c.Partial(), tt.broken)
 			}
 		})
 	}

@@ -65,6 +65,10 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gateway passwd:", err)
 		return 1
 	}
+	if err := cfg.Broken(); err != nil {
+		fmt.Fprintf(stderr, "gateway passwd: warning: %v (a gateway would refuse the file; "+
+			"only users.file is read from it)\n", err)
+	}
 	// a file anyone may write the gateway refuses: a password set in it would not count
 	if err := server.WritableByAnyone(cfg.Users.File); err != nil {
 		fmt.Fprintf(stderr, "gateway passwd: the gateway refuses the users file, as "+

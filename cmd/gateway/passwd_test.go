@@ -193,26 +193,7 @@ func TestPasswdConcurrent(t *testing.T) {
 func TestPasswdTellsRunningGateway(t *testing.T) {
 	path := aliceConfig(t, "listen: \"127.0.0.1:0\"\nstate_dir: state\n"+
 		"session:\n  store: memory\n")
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, server.Options{ConfigPath: path, Stderr: io.Discard,
-			Ready: func(a net.Addr) { ready <- a }})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	}()
-	var base string
-	select {
-	case a := <-ready:
-		base = "http://" + a.String()
-	case err := <-done:
-		t.Fatalf("run: %v", err)
-	}
+	base := startGateway(t, path)
 
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -234,6 +215,81 @@ func TestPasswdTellsRunningGateway(t *testing.T) {
 	if res.StatusCode != http.StatusUnauthorized {
 		t.Errorf("alice's session right after passwd: status %d, want 401", res.StatusCode)
 	}
+}
+
+// TestCommandsWhileConfigBroken: a gateway serves on with its config while an edit of
+// the file that it refused waits to be mended, and its sessions and users stay within
+// reach of the commands meanwhile, which say what is wrong with the file.
+func TestCommandsWhileConfigBroken(t *testing.T) {
+	path := aliceConfig(t, "listen: \"127.0.0.1:0\"\nstate_dir: state\n"+
+		"session:\n  store: memory\n  secrets: [\"${GATEWAY_TEST_SECRET}\"]\n")
+	t.Setenv("GATEWAY_TEST_SECRET", "4f1c9e27b8d05a36e4f1c9e27b8d05a3")
+	base := startGateway(t, path)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	if code := signInAt(t, c, base, "alice", "pw"); code != http.StatusSeeOther {
+		t.Fatalf("sign-in: status %d, want 303", code)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("    publc: [/x]\n")
+	f.Close()
+	// the shell the commands run from lacks the gateway's variable, too
+	os.Unsetenv("GATEWAY_TEST_SECRET")
+	const warning = "routes[0].publc: unknown key; did you mean public? (a gateway " +
+		"would refuse the file; only "
+
+	code, out, errOut := runCmd(t, "", "sessions", "list", "-config", path)
+	if code != 0 || !strings.Contains(out, "alice") ||
+		!strings.Contains(errOut, "gateway sessions: warning: "+path+":10: "+warning) {
+		t.Errorf("sessions list: exit %d, %q, %q; want alice's session and a warning",
+			code, out, errOut)
+	}
+	code, out, errOut = runCmd(t, "new-pass\n", "passwd", "-config", path, "alice")
+	if code != 0 || !strings.Contains(out, "ended alice's sessions") ||
+		!strings.Contains(errOut, "gateway passwd: warning: "+path+":10: "+warning) {
+		t.Errorf("passwd alice: exit %d, %q, %q; want it done, with a warning", code, out,
+			errOut)
+	}
+	res, err := c.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("alice's session after passwd: status %d, want 401", res.StatusCode)
+	}
+}
+
+// startGateway runs a gateway with the config at path until t ends, and returns the
+// base URL it serves at.
+func startGateway(t *testing.T, path string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- server.Run(ctx, server.Options{ConfigPath: path, Stderr: io.Discard,
+			Ready: func(a net.Addr) { ready <- a }})
+	}()
+	select {
+	case a := <-ready:
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run: %v", err)
+			}
+		})
+		return "http://" + a.String()
+	case err := <-done:
+		cancel()
+		t.Fatalf("run: %v", err)
+	}
+	return ""
 }
 
 // signInAt posts the sign-in form at base as user, with the CSRF token of the form it

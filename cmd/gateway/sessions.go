@@ -67,17 +67,24 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			sessionsUsage)
 		return 2
 	}
-	cfg, err := config.Load(*path)
-	if errors.Is(err, config.ErrUnsetEnv) {
-		// A running gateway can be asked without the environment it runs with, which
-		// an operator's shell often lacks.
-		if located, lerr := config.Locate(*path); lerr == nil {
-			cfg, err = located, nil
-		}
-	}
+	cfg, err := config.LoadAll(*path)
 	if err != nil {
-		fmt.Fprintln(stderr, "gateway sessions:", err)
-		return 1
+		// A running gateway can be asked without the environment it runs with, which
+		// an operator's shell often lacks, and while its file holds an edit that it
+		// refused and serves on without: that is when sessions may need ending.
+		located, lerr := config.Locate(*path)
+		if lerr != nil {
+			fmt.Fprintln(stderr, "gateway sessions:", lerr)
+			return 1
+		}
+		for _, p := range config.Problems(err) {
+			if !errors.Is(p, config.ErrUnsetEnv) {
+				fmt.Fprintf(stderr, "gateway sessions: warning: %v (a gateway would refuse "+
+					"the file; only state_dir and users.file are read from it)\n", p)
+				break
+			}
+		}
+		cfg = located
 	}
 	switch verb {
 	case "list":
