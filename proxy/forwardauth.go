@@ -464,7 +464,7 @@ func otherClaim(h http.Header, t target) string {
 // the conventions of Tornado, Rack, IIS's ARR, WebLogic, Jetty, Cloudflare, CloudFront
 // and PHP stacks.
 var schemeHeaders = []string{"X-Forwarded-Scheme", "X-Scheme", "X-Url-Scheme",
-	"Forwarded-Proto", "X-Forwarded-Ssl", "Front-End-Https", "X-Proxied-Https",
+	"Forwarded-Proto", "X-Original-Proto", "X-Forwarded-Ssl", "Front-End-Https", "X-Proxied-Https",
 	"Ssl-Offloaded", "Wl-Proxy-Ssl", "Cloudfront-Forwarded-Proto", "Cf-Visitor",
 	"X-Arr-Ssl", "Proxy-Ssl-Id", "Proxy-Auth-Cert"}
 

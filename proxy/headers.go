@@ -100,10 +100,6 @@ var forwardedHeaders = []string{
 	"Incap-Client-IP", "X-Sucuri-ClientIP", "CF-Connecting-IPv6", "CF-Pseudo-IPv4",
 	"DO-Connecting-IP", "X-Vercel-Forwarded-For", "X-Nf-Client-Connection-Ip",
 	"X-Azure-FDID",
-	// The host or address of the original request, which frameworks and caches take for
-	// it in some setups, and an attacker for a cache poisoning.
-	"X-HTTP-Host-Override", "X-Host-Override", "Proxy-Host", "Proxy-Url", "X-Proxy-Url",
-	"Base-Url", "Http-Url",
 	// Where the app lives, which apps build their links from (WSGI's SCRIPT_NAME, as
 	// recipes for Flask and others read it, and Kubernetes ingresses).
 	"X-Script-Name", "Script-Name", "X-Ingress-Path", "X-Base-Path", "X-Base-Url",
@@ -114,6 +110,13 @@ var forwardedHeaders = []string{
 	// outgoing requests through (httpoxy): a client would pick where they go.
 	"Proxy",
 }
+
+// hostOverrideHeaders name the host or URL of the original request, which frameworks and
+// caches take for it in some setups, and an attacker for a cache poisoning. The proxy
+// removes them with forwardedHeaders; forward-auth, which cannot, refuses a request that
+// carries one (rewriteHeaders).
+var hostOverrideHeaders = []string{"X-HTTP-Host-Override", "X-Host-Override", "Proxy-Host",
+	"Proxy-Url", "X-Proxy-Url", "Base-Url", "Http-Url", "X-Envoy-Original-Dst-Host"}
 
 // methodOverrideHeaders make an app act on another method than the one a rule judged.
 var methodOverrideHeaders = []string{"X-HTTP-Method-Override", "X-HTTP-Method",
@@ -161,7 +164,7 @@ func (f *headerFilter) indexed() *headerFilter {
 // names (a trailing "*" makes a prefix).
 func newHeaderFilter(identity []string, builtin bool, extra []string) *headerFilter {
 	f := &headerFilter{names: map[string]bool{}}
-	lists := [][]string{identity, forwardedHeaders, methodOverrideHeaders}
+	lists := [][]string{identity, forwardedHeaders, hostOverrideHeaders, methodOverrideHeaders}
 	// The X-Forwarded- family is always a prefix: the gateway writes its own members.
 	// "Gateway-" covers headers named like the gateway's cookies (Gateway-Session,
 	// Gateway_Login), which a framework might map onto its session.
@@ -255,13 +258,20 @@ var describingHeaders = map[string]bool{
 
 // rewriteHeaders name another path, host or base for a request, which some frameworks
 // take over the request's own (Symfony and Zend read X-Rewrite-URL as the path, WSGI
-// recipes X-Script-Name as where the app lives).
-var rewriteHeaders = map[string]bool{
-	"x-rewrite-url": true, "x-original-path": true, "x-request-uri": true,
-	"x-original-host": true, "x-host": true, "x-http-host": true,
-	"x-script-name": true, "script-name": true, "x-ingress-path": true, "x-base-path": true,
-	"x-base-url": true, "forwarded-host": true, "x-envoy-original-path": true,
-}
+// recipes X-Script-Name as where the app lives), folded: the hostOverrideHeaders too.
+var rewriteHeaders = func() map[string]bool {
+	m := map[string]bool{
+		"x-rewrite-url": true, "x-original-path": true, "x-request-uri": true,
+		"x-original-host": true, "x-host": true, "x-http-host": true,
+		"x-script-name": true, "script-name": true, "x-ingress-path": true,
+		"x-base-path": true, "x-base-url": true, "forwarded-host": true,
+		"x-envoy-original-path": true,
+	}
+	for _, name := range hostOverrideHeaders {
+		m[foldName(name)] = true
+	}
+	return m
+}()
 
 // reservedIn returns the name of a header in h under the gateway's own prefix, other
 // than the hop header a gateway in front of this one adds, or named like its cookies
