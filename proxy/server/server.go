@@ -264,12 +264,15 @@ func Run(ctx context.Context, o Options) error {
 	reloadOnHangup(ctx, g, hup)
 	go g.watchConfig(configPollInterval)
 	// sessions of users removed, disabled or given a new password while it was stopped
-	go func() {
-		// a pass that failed to the end has said so
-		if ended, ok := g.endSessions(""); ok {
-			lg.Info("stored sessions checked", "ended", ended)
-		}
-	}()
+	// (a memory store starts empty: there is nothing to check)
+	if cfg.Session.Store != "memory" {
+		go func() {
+			// a pass that failed to the end has said so
+			if ended, ok := g.endSessions(""); ok {
+				lg.Info("stored sessions checked", "ended", ended)
+			}
+		}()
+	}
 
 	// The control socket lets the gateway command list and revoke sessions in this
 	// process, whose store (memory, or a locked file) it could not open itself.

@@ -263,8 +263,8 @@ func openStore(cfg *config.Config, lg *slog.Logger) (session.Store, func() error
 		if created {
 			// on a first start, as expected; on a later one, the file was removed or
 			// state_dir moved, and every session made before is gone
-			lg.Info("session store file created: no session made before it is known",
-				"file", path)
+			lg.Info("session store file created, empty: any session signed in before "+
+				"is unknown to it", "file", path)
 		}
 		return st, st.Close, nil
 	case "redis":
