@@ -154,14 +154,18 @@ func isHelp(arg string) bool {
 	return arg == "help" || arg == "-h" || arg == "-help" || arg == "--help"
 }
 
-// configFlags parses the flags of a command that takes -config alone, and returns the
-// config file's path, or the exit code when the command is not to run: 0 when help was
+// configFlags parses the flags of a command that takes -config, and those each of more
+// adds to its flag set, and returns the config file's path, or the exit code when the command is not to run: 0 when help was
 // asked for, 2 for flags it does not take.
-func configFlags(name string, args []string, stderr io.Writer) (string, int, bool) {
+func configFlags(name string, args []string, stderr io.Writer,
+	more ...func(*flag.FlagSet)) (string, int, bool) {
 	fs := flag.NewFlagSet("gateway "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	withUsage(fs, "usage: gateway "+name+" [-config FILE]\n")
 	path := fs.String("config", "gateway.yaml", "config `file`")
+	for _, add := range more {
+		add(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		return "", flagExit(err), false
 	}
@@ -208,11 +212,16 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 var effectiveUser = os.Geteuid
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
-	path, code, ok := configFlags("check", args, stderr)
+	var strict *bool
+	path, code, ok := configFlags("check", args, stderr, func(fs *flag.FlagSet) {
+		strict = fs.Bool("strict", false, "exit 1 on warnings too, as a deploy "+
+			"pipeline may want")
+	})
 	if !ok {
 		return code
 	}
 	cfg, err := server.Check(path)
+	warned := false
 	if err != nil {
 		// every problem of each file, joined: each on a line of its own
 		for _, p := range config.Problems(err) {
@@ -224,6 +233,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		// too: fixing those alone would not reveal these
 		for _, w := range server.Warnings(cfg) {
 			fmt.Fprintln(stderr, "gateway check: warning:", w)
+			warned = true
 		}
 	}
 	if effectiveUser() == 0 {
@@ -232,6 +242,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 			"its user to know that it can")
 	}
 	if err != nil {
+		return 1
+	}
+	if warned && *strict {
+		fmt.Fprintf(stderr, "gateway check: %s: warnings, which -strict counts as "+
+			"problems\n", cfg.File)
 		return 1
 	}
 	routes := "routes"

@@ -89,7 +89,28 @@ func TestCheck(t *testing.T) {
 	if code, out, errOut := runCmd(t, "", "check", "-config", good); code != 0 {
 		t.Errorf("good config: exit %d, %s%s", code, out, errOut)
 	}
-	code, _, errOut := runCmd(t, "", "check", "-config", bad)
+	if code, out, errOut := runCmd(t, "", "check", "-strict", "-config", good); code != 0 ||
+		errOut != "" {
+		t.Errorf("good config, -strict: exit %d, %s%s; want 0 and nothing said", code, out,
+			errOut)
+	}
+	// a warning fails the check only with -strict
+	warned := filepath.Join(dir, "warned.yaml")
+	os.WriteFile(warned, []byte("users:\n  file: users.yaml\nroutes:\n"+
+		"  - upstream: http://127.0.0.1:9001\n    allow:\n      users: [alice, bobb]\n"),
+		0o600)
+	const warning = `:6: routes[0].allow.users[1]: no user "bobb" in `
+	if code, out, errOut := runCmd(t, "", "check", "-config", warned); code != 0 ||
+		!strings.Contains(errOut, warning) || !strings.Contains(out, ": ok (1 route") {
+		t.Errorf("a warning: exit %d, %q, %q; want 0, the warning and ok", code, out, errOut)
+	}
+	code, out, errOut := runCmd(t, "", "check", "-config", warned, "-strict")
+	if code != 1 || out != "" || !strings.Contains(errOut, warning) ||
+		!strings.HasSuffix(errOut, warned+": warnings, which -strict counts as problems\n") {
+		t.Errorf("a warning, -strict: exit %d, %q, %q; want 1, the warning and why", code,
+			out, errOut)
+	}
+	code, _, errOut = runCmd(t, "", "check", "-config", bad)
 	if code == 0 || !strings.Contains(errOut, "bad.yaml:5") ||
 		!strings.Contains(errOut, "routes[0].publik") {
 		t.Errorf("bad config: exit %d, stderr %q; want file, line 5 and key", code, errOut)
@@ -162,7 +183,7 @@ func TestCheck(t *testing.T) {
 	os.WriteFile(doubtful, []byte("users:\n  file: users.yaml\nroutes:\n"+
 		"  - upstream: http://127.0.0.1:9001\n    allow:\n      users: [alice, bobb]\n"+
 		"      groups: [admin]\n"), 0o600)
-	code, out, errOut := runCmd(t, "", "check", "-config", doubtful)
+	code, out, errOut = runCmd(t, "", "check", "-config", doubtful)
 	want := "gateway check: warning: " + doubtful + ":6: routes[0].allow.users[1]: " +
 		"no user \"bobb\" in " + users + "\n" +
 		"gateway check: warning: " + doubtful + ":7: routes[0].allow.groups[0]: " +
