@@ -504,7 +504,8 @@ func TestHandshakeAnsweredPlainlyIsWatched(t *testing.T) {
 	}
 	defer c.Close()
 	fmt.Fprint(c, "GET /public/big HTTP/1.1\r\nHost: gw.example.test\r\nConnection: Upgrade\r\n"+
-		"Upgrade: websocket\r\n\r\n")
+		"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
 	select { // the client reads nothing
 	case <-cut:
 	case <-time.After(15 * time.Second):

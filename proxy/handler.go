@@ -587,6 +587,24 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		h.errorPage(w, r, http.StatusBadRequest, "This protocol upgrade is not valid.")
 		return
 	}
+	// The handshake's key is what shows, in the app's 101, that the app took the request
+	// for a websocket handshake: one without it, or one that is not RFC 6455's, would
+	// make a tunnel to an app that may read HTTP from it.
+	if isUpgrade(r) {
+		if status, reason := handshakeFault(r.Header); status != 0 {
+			h.log.Info("request refused", "reason", reason,
+				"client_ip", h.clientIP(r).String())
+			if status == http.StatusUpgradeRequired {
+				// the version the gateway speaks, for the client to try again with; a
+				// 426 names the protocol it asks for in Upgrade (RFC 9110, 15.5.22)
+				w.Header().Set("Sec-WebSocket-Version", websocketVersion)
+				w.Header().Set("Upgrade", "websocket")
+				w.Header().Set("Connection", "Upgrade")
+			}
+			h.errorPage(w, r, status, "This protocol upgrade is not valid.")
+			return
+		}
+	}
 	// Browsers send cookies with a websocket handshake from any site, and no CORS rule
 	// guards it: a handshake from another origin is refused, or any page could talk to
 	// the app as the signed-in user.
