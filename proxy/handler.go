@@ -588,8 +588,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		return
 	}
 	// The handshake's key is what shows, in the app's 101, that the app took the request
-	// for a websocket handshake: one without it, or one that is not RFC 6455's, would
-	// make a tunnel to an app that may read HTTP from it.
+	// for a websocket handshake (see checkSwitch): one without it, or one that is not
+	// RFC 6455's, would make a tunnel to an app that may read HTTP from it.
 	if isUpgrade(r) {
 		if status, reason := handshakeFault(r.Header); status != 0 {
 			h.log.Info("request refused", "reason", reason,
@@ -793,12 +793,15 @@ func passesPreflight(r *http.Request, rt *route, also *readings) bool {
 // test ReverseProxy makes before it opens a tunnel. Such connections outlive the request
 // and keep their own pace.
 func isUpgrade(r *http.Request) bool {
-	if r.Header.Get("Upgrade") == "" {
-		return false
-	}
-	for _, v := range r.Header.Values("Connection") {
+	return r.Header.Get("Upgrade") != "" && hasToken(r.Header, "Connection", "upgrade")
+}
+
+// hasToken reports whether token is one of the comma-separated tokens of h's field
+// name, in any case.
+func hasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
 		for tok := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.Trim(tok, " \t"), "upgrade") {
+			if strings.EqualFold(strings.Trim(tok, " \t"), token) {
 				return true
 			}
 		}
@@ -1345,6 +1348,17 @@ func (h *Handler) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 		h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The request is too large.")
 		return
 	}
+	var refused *switchError
+	if errors.As(err, &refused) {
+		// The app answered, but its 101 would have opened a tunnel to a server that
+		// may not speak websocket (see checkSwitch).
+		h.metrics.upstreamError(route)
+		h.log.Warn("upstream switch refused", "route", route, "reason", refused.why,
+			"client_ip", h.clientIP(r).String())
+		h.errorPage(w, r, http.StatusBadGateway, "The application did not accept this "+
+			"connection.")
+		return
+	}
 	switch {
 	case st != nil && st.bodyErr.Load() != nil:
 		// The client's fault: a body that stopped arriving, that it garbled, or that it
@@ -1543,8 +1557,16 @@ var gatewayCookies = []string{session.CookieName, loginCookie, deviceCookie,
 	hostPrefix + loginCookie, hostPrefix + deviceCookie}
 
 // relayed prepares the upstream's answer for the client: without the gateway's cookies,
-// and watched for stalls.
+// and watched for stalls. It refuses a 101 that does not complete the client's websocket
+// handshake, with a *switchError.
 func (h *Handler) relayed(resp *http.Response) error {
+	// A switch of protocols that does not complete the websocket handshake opens no
+	// tunnel: the error closes the upstream's connection and answers 502 (upstreamError).
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		if err := checkSwitch(resp); err != nil {
+			return err
+		}
+	}
 	// A handshake the app answers with anything but 101 is no tunnel: its answer is
 	// watched for stalls like any other.
 	st, _ := resp.Request.Context().Value(stateKey{}).(*state)

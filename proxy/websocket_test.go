@@ -2,8 +2,15 @@ package proxy_test
 
 import (
 	"bufio"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -115,4 +122,272 @@ func TestWebsocketHandshakeChecked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// acceptOf is the Sec-WebSocket-Accept a websocket server answers key with.
+func acceptOf(key string) string {
+	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// switchingApp is an upstream that answers each request with a 101 of the test's making,
+// then keeps what arrives on the connection after it, and sends it back.
+type switchingApp struct {
+	*httptest.Server
+	answer func(path, key string) string // the 101's header lines, each ending in CRLF
+	mu     sync.Mutex
+	asked  map[string]int           // requests, by path
+	after  map[string][]byte        // what came after the 101, by path
+	closed map[string]chan struct{} // closed once the connection of path's request ends
+}
+
+func newSwitchingApp(t testing.TB, answer func(path, key string) string) *switchingApp {
+	t.Helper()
+	a := &switchingApp{answer: answer, asked: map[string]int{}, after: map[string][]byte{},
+		closed: map[string]chan struct{}{}}
+	a.Server = httptest.NewServer(http.HandlerFunc(a.serve))
+	t.Cleanup(a.Close)
+	return a
+}
+
+func (a *switchingApp) serve(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	a.mu.Lock()
+	a.asked[path]++
+	closed := a.ended(path)
+	a.mu.Unlock()
+	c, rw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return
+	}
+	defer func() {
+		c.Close()
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		select {
+		case <-closed:
+		default:
+			close(closed)
+		}
+	}()
+	rw.WriteString("HTTP/1.1 101 Switching Protocols\r\n" +
+		a.answer(path, r.Header.Get("Sec-WebSocket-Key")) + "\r\n")
+	rw.Flush()
+	buf := make([]byte, 4<<10)
+	for {
+		n, err := rw.Read(buf)
+		if n > 0 {
+			a.mu.Lock()
+			a.after[path] = append(a.after[path], buf[:n]...)
+			a.mu.Unlock()
+			c.Write(buf[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// ended returns the channel closed once the connection of path's request ends. The
+// caller holds a.mu.
+func (a *switchingApp) ended(path string) chan struct{} {
+	if a.closed[path] == nil {
+		a.closed[path] = make(chan struct{})
+	}
+	return a.closed[path]
+}
+
+// TestUpstreamSwitchChecked: the app's 101 opens a tunnel only when it completes the
+// client's websocket handshake (Upgrade: websocket, Connection: upgrade, and the
+// Sec-WebSocket-Accept of the client's key). Any other 101 comes from a server that may
+// not speak websocket, and may go on reading HTTP from the tunnel: the client gets 502,
+// the app's connection is closed, and nothing the client writes after reaches it.
+func TestUpstreamSwitchChecked(t *testing.T) {
+	if got, want := acceptOf(sampleKey), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="; got != want {
+		t.Fatalf("the test's accept of RFC 6455's example: got %s, want %s", got, want)
+	}
+	const (
+		badAccept  = "101 without the Sec-WebSocket-Accept of the handshake's key"
+		badUpgrade = "101 without Upgrade: websocket"
+	)
+	cases := []struct {
+		name   string
+		answer func(key string) string
+		plain  bool   // the client sends a plain GET, no handshake
+		why    string // the reason logged; none: the tunnel opens
+	}{
+		{"a websocket server", func(k string) string {
+			return "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Accept: " + acceptOf(k) + "\r\n"
+		}, false, ""},
+		{"names and tokens in other cases", func(k string) string {
+			return "upgrade: WebSocket\r\nconnection: keep-alive, UPGRADE\r\n" +
+				"sec-websocket-accept: " + acceptOf(k) + "\r\n"
+		}, false, ""},
+		{"the accept of another key", func(string) string {
+			return "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Accept: " + acceptOf(sampleKey) + "\r\n"
+		}, false, badAccept},
+		{"no accept", func(string) string {
+			return "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+		}, false, badAccept},
+		{"the key sent back", func(k string) string {
+			return "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+				k + "\r\n"
+		}, false, badAccept},
+		{"the accept twice", func(k string) string {
+			return "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Accept: " + acceptOf(k) + "\r\n" +
+				"Sec-WebSocket-Accept: " + acceptOf(k) + "\r\n"
+		}, false, badAccept},
+		{"no Upgrade", func(k string) string {
+			return "Connection: Upgrade\r\nSec-WebSocket-Accept: " + acceptOf(k) + "\r\n"
+		}, false, badUpgrade},
+		{"Upgrade: h2c", func(k string) string {
+			return "Upgrade: h2c\r\nConnection: Upgrade\r\n" +
+				"Sec-WebSocket-Accept: " + acceptOf(k) + "\r\n"
+		}, false, badUpgrade},
+		{"a bare 101", func(string) string { return "" }, false, badUpgrade},
+		{"no Connection: upgrade", func(k string) string {
+			return "Upgrade: websocket\r\nSec-WebSocket-Accept: " + acceptOf(k) + "\r\n"
+		}, false, "101 without Connection: upgrade"},
+		{"to a plain request", func(string) string {
+			return "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+		}, true, "101 to a request that asked for no websocket"},
+	}
+	byPath := map[string]func(string) string{}
+	for i, tt := range cases {
+		byPath["/ws/"+strconv.Itoa(i)] = tt.answer
+	}
+	app := newSwitchingApp(t, func(path, key string) string { return byPath[path](key) })
+	e := newSecEnv(t, secOptions{config: "  - path: /ws/\n    upstream: \"" + app.URL +
+		"\"\n    public: [/ws/]\n"})
+
+	for i, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			path := "/ws/" + strconv.Itoa(i)
+			refused := len(switchRefusals(e.logs))
+			c, err := net.Dial("tcp", e.gw.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			var raw [16]byte
+			rand.Read(raw[:])
+			key := base64.StdEncoding.EncodeToString(raw[:])
+			req := "GET " + path + " HTTP/1.1\r\nHost: " + secHost + "\r\n"
+			if !tt.plain {
+				req += "Connection: Upgrade\r\nUpgrade: websocket\r\n" +
+					"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + "\r\n"
+			}
+			io.WriteString(c, req+"\r\n")
+			br := bufio.NewReader(c)
+			res, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("reading the answer to the handshake: %v", err)
+			}
+
+			if tt.why == "" {
+				if res.StatusCode != http.StatusSwitchingProtocols {
+					t.Fatalf("status %d, want 101", res.StatusCode)
+				}
+				if got := res.Header.Get("Sec-WebSocket-Accept"); got != acceptOf(key) {
+					t.Errorf("Sec-WebSocket-Accept: got %q, want %q", got, acceptOf(key))
+				}
+				// both ways: the app sends back what it reads
+				io.WriteString(c, "ping")
+				got := make([]byte, 4)
+				if _, err := io.ReadFull(br, got); err != nil || string(got) != "ping" {
+					t.Errorf("through the tunnel: got %q, %v; want \"ping\"", got, err)
+				}
+				c.Close()
+				if !app.closedWithin(path, 10*time.Second) {
+					t.Fatalf("the app's connection still open 10 s after the client's closed")
+				}
+				if got := app.received(path); got != "ping" {
+					t.Errorf("the app read %q after its 101, want \"ping\"", got)
+				}
+				return
+			}
+
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != http.StatusBadGateway {
+				t.Errorf("status %d, want 502; body %q", res.StatusCode, body)
+			}
+			if v := res.Header.Get("Upgrade"); v != "" {
+				t.Errorf("the 502 carries Upgrade: %q", v)
+			}
+			// what a client would push down the tunnel, had it opened; the gateway reads
+			// it as a request of the client's own, and judges it: anonymous, refused
+			io.WriteString(c, "GET /admin/x HTTP/1.1\r\nHost: "+secHost+
+				"\r\nX-Forwarded-User: alice\r\n\r\n")
+			if next, err := http.ReadResponse(br, nil); err == nil &&
+				next.StatusCode != http.StatusUnauthorized {
+				t.Errorf("the request after the 502: status %d, want 401", next.StatusCode)
+			}
+			closed := app.closedWithin(path, 10*time.Second)
+			if got := app.received(path); got != "" {
+				t.Errorf("the app read %q after its 101, want nothing", got)
+			}
+			if !closed {
+				t.Errorf("the app's connection still open 10 s after the 502")
+			}
+			if n := app.requests(path); n != 1 {
+				t.Errorf("the app was asked %d times, want once", n)
+			}
+			if got := switchRefusals(e.logs); len(got) != refused+1 {
+				t.Errorf("%d records of the refusal, want 1", len(got)-refused)
+			} else if rec := got[refused]; rec["level"] != "WARN" || rec["route"] != "/ws/" ||
+				rec["reason"] != tt.why || rec["client_ip"] != "127.0.0.1" {
+				t.Errorf("log record %v, want WARN, route /ws/, reason %q, "+
+					"client_ip 127.0.0.1", rec, tt.why)
+			}
+			var acc map[string]any
+			if !waitFor(10*time.Second, func() bool {
+				acc = e.logs.lastRequest(path)
+				return acc != nil
+			}) || acc["status"] != float64(http.StatusBadGateway) {
+				t.Errorf("access record %v, want status 502", acc)
+			}
+		})
+	}
+}
+
+// switchRefusals returns the log records of 101s the gateway refused, oldest first.
+func switchRefusals(l *secLog) []map[string]any {
+	var out []map[string]any
+	for _, rec := range l.records() {
+		if rec["msg"] == "upstream switch refused" {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// closedWithin reports whether the connection of path's request to a ends within d.
+func (a *switchingApp) closedWithin(path string, d time.Duration) bool {
+	a.mu.Lock()
+	closed := a.ended(path)
+	a.mu.Unlock()
+	select {
+	case <-closed:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// received returns what a read after its 101 to path's request.
+func (a *switchingApp) received(path string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return string(a.after[path])
+}
+
+// requests returns how many requests for path a was asked.
+func (a *switchingApp) requests(path string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.asked[path]
 }

@@ -359,8 +359,9 @@ func TestShutdownDeadlineClosesWebsockets(t *testing.T) {
 			return
 		}
 		defer c.Close()
+		// the accept value of the key the client sends below (RFC 6455, 1.3)
 		rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n" +
-			"Connection: Upgrade\r\n\r\n")
+			"Connection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
 		rw.Flush()
 		io.Copy(io.Discard, c) // until the gateway closes its side
 	}))
