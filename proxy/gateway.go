@@ -54,29 +54,6 @@ const (
 	msgBusy         = "Too many sign-ins at once. Try again in a moment."
 )
 
-// loginState is the content of the pre-login cookie.
-type loginState struct {
-	CSRF   string `json:"c"`
-	Next   string `json:"n,omitempty"`
-	Notice string `json:"f,omitempty"`
-	// Pending is a sign-in whose password checked out, waiting for its one-time code.
-	Pending *pendingLogin `json:"p,omitempty"`
-}
-
-// pendingLogin is a sign-in that needs only its one-time code.
-type pendingLogin struct {
-	User string `json:"u"`
-	// Bound is a keyed digest of what the user's sessions are bound to when the password
-	// checked out: a password or secret changed since ends the sign-in.
-	Bound    string `json:"b"`
-	Remember bool   `json:"r,omitempty"`
-	Until    int64  `json:"t"` // Unix seconds
-	// After is the step of the last code the user had signed in with when the password
-	// checked out: once a code signs the user in, anywhere, copies of this state sign
-	// no one in, and the password is asked again.
-	After int64 `json:"a,omitempty"`
-}
-
 // codeWait is how long a sign-in whose password checked out waits for its code. The
 // ledger of codes must remember the last code of a user longer (totp.Remember), or a
 // copy of the sign-in could outlive the record of the code that used it up.
@@ -803,35 +780,6 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, v a
 	if err := h.pages.Render(w, status, v); err != nil {
 		h.log.Error("page failed", "error", err)
 	}
-}
-
-// readLoginState returns the pre-login state, or the zero state when the cookie is
-// missing, forged or expired.
-func (h *Handler) readLoginState(r *http.Request) loginState {
-	var st loginState
-	for _, v := range cookieValues(r, h.cookieName(r, loginCookie)) {
-		raw, _, err := h.loginCk.Decode(v)
-		if err != nil {
-			continue
-		}
-		if json.Unmarshal(raw, &st) == nil {
-			return st
-		}
-	}
-	return loginState{}
-}
-
-func (h *Handler) writeLoginState(w http.ResponseWriter, r *http.Request, st loginState) {
-	raw, err := json.Marshal(st)
-	if err != nil {
-		return
-	}
-	v, err := h.loginCk.Encode(raw)
-	if err != nil {
-		h.log.Error("encoding sign-in state failed", "error", err)
-		return
-	}
-	h.setCookie(w, r, loginCookie, v, int(loginStateTTL/time.Second))
 }
 
 // Cookie name prefixes a browser enforces. It takes a "__Secure-" cookie only from an

@@ -17,6 +17,13 @@ import (
 // Fallback is where a rejected target is replaced with.
 const Fallback = "/"
 
+// MaxLength is the longest target Allowed accepts, in bytes. The gateway carries a
+// target through a sign-in in a cookie, and a browser keeps a cookie of at most 4096
+// bytes, its name and sealing included: the limit leaves room for that, so that any
+// target accepted here comes back after the sign-in. Deep links are rarely longer;
+// a longer one is replaced with Fallback like any other refused target.
+const MaxLength = 1536
+
 // ReservedPrefix is the path under which the gateway serves its own pages. They are never
 // a target: bouncing a user back into sign-out or sign-in is at best a loop.
 const ReservedPrefix = "/.gateway"
@@ -44,9 +51,10 @@ func (p *Policy) Target(v string) string {
 // segments, raw or encoded, and segments of ";" parameters alone: each is something a
 // browser, or a server that drops parameters, may turn into a different host or a
 // different path from the one checked here. Anything but printable ASCII is refused
-// anywhere, because browsers drop or rewrite such bytes before resolving.
+// anywhere, because browsers drop or rewrite such bytes before resolving, and so is a
+// target longer than MaxLength.
 func (p *Policy) Allowed(v string) bool {
-	if v == "" || len(v) > 4096 {
+	if v == "" || len(v) > MaxLength {
 		return false
 	}
 	for i := 0; i < len(v); i++ {

@@ -127,10 +127,16 @@ func TestAllowed(t *testing.T) {
 		{"/a%zz", false},
 		{"/a%", false},
 		{"/a%00", false},
+		// no longer than a sign-in can carry
+		{"/" + strings.Repeat("a", MaxLength-1), true},
+		{"/" + strings.Repeat("a", MaxLength), false},
+		{"https://app.example.com/" + strings.Repeat("a", MaxLength-24), true},
+		{"https://app.example.com/" + strings.Repeat("a", MaxLength-23), false},
 	}
 	for _, tt := range tests {
 		if got := p.Allowed(tt.v); got != tt.want {
-			t.Errorf("Allowed(%q): got %v, want %v", tt.v, got, tt.want)
+			t.Errorf("Allowed(%.80q, %d bytes): got %v, want %v", tt.v, len(tt.v), got,
+				tt.want)
 		}
 	}
 }
