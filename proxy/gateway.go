@@ -323,6 +323,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // code counts as a failed sign-in of the user, throttled as a wrong password is; each
 // code signs in once.
 func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginState) {
+	// The target was checked when the password step stored it, under the rules of then:
+	// a reload since may have taken its host off allowed_redirect_hosts. Like every
+	// replay of a target, it is checked again.
+	st.Next = h.redirects.Target(st.Next)
 	now := time.Now()
 	p := st.Pending
 	var u *authn.User

@@ -388,6 +388,73 @@ func TestReloadKeepsWhatSignInsTaught(t *testing.T) {
 	}
 }
 
+// TestReloadChecksNextAtCode: the target a sign-in stored at its password step is
+// checked again at its code step, by the rules in force then: once a reload has taken
+// its host off allowed_redirect_hosts, the code sends the browser to / instead.
+func TestReloadChecksNextAtCode(t *testing.T) {
+	configPollInterval = 20 * time.Millisecond
+	defer func() { configPollInterval = 2 * time.Second }()
+	const (
+		target = "https://app.example.com/x"
+		hosts  = "allowed_redirect_hosts: [app.example.com]\n"
+		secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	)
+	path := writeConfig(t, newUpstream(t), hosts)
+	withCodes := "    totp_secret: " + secret + "\n"
+	writeUsersFile(t, path, map[string]string{}, map[string]string{"erin": withCodes,
+		"frank": withCodes})
+	base, logs := runLogged(t, path)
+	key, _ := totp.ParseSecret(secret)
+
+	// signIn signs user in, asking for target, with password and code in a new browser,
+	// runs between the two steps, and returns where the code sends the browser.
+	signIn := func(user string, between func()) string {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}}
+		read := func(res *http.Response, err error) (*http.Response, string) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			return res, string(body)
+		}
+		_, form := read(c.Get(base + "/.gateway/login?next=" + url.QueryEscape(target)))
+		res, page := read(c.PostForm(base+"/.gateway/login", url.Values{"username": {user},
+			"password": {"pw"}, "next": {target},
+			"csrf_token": {csrfField.FindStringSubmatch(form)[1]}}))
+		if res.StatusCode != http.StatusOK || !strings.Contains(page, `name="code"`) {
+			t.Fatalf("%s's password: status %d, want 200 and the code page", user,
+				res.StatusCode)
+		}
+		between()
+		res, _ = read(c.PostForm(base+"/.gateway/login", url.Values{
+			"code":       {key.Code(time.Now())},
+			"csrf_token": {csrfField.FindStringSubmatch(page)[1]}}))
+		if res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s's code: status %d, want 303", user, res.StatusCode)
+		}
+		return res.Header.Get("Location")
+	}
+
+	if got := signIn("erin", func() {}); got != target {
+		t.Fatalf("with the host allowed: sent to %q, want %q", got, target)
+	}
+	orig, _ := os.ReadFile(path)
+	got := signIn("frank", func() {
+		os.WriteFile(path, []byte(strings.Replace(string(orig), hosts, "", 1)), 0o600)
+		waitReloads(t, logs, 1)
+	})
+	if got != "/" {
+		t.Errorf("with the host taken off the list between the steps: sent to %q, want /",
+			got)
+	}
+}
+
 // TestReloadKeepsUpstreamConnections: a reload goes on over the connections the gateway
 // keeps open to the app, as long as the route's transport settings stay the same; a
 // route that changes them gets connections of its own.
