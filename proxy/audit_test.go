@@ -2,12 +2,18 @@ package proxy_test
 
 import (
 	"encoding/base64"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/frontgate/gateway/authn/session"
 	"github.com/frontgate/gateway/proxy"
@@ -209,5 +215,108 @@ func TestAuditNamesSessions(t *testing.T) {
 	alice.get(t, "/app/")
 	if got := last("session ended"); got != second {
 		t.Errorf("session ended record names session %v, want %s", got, second)
+	}
+}
+
+// TestThrottledRecordsThinned: a client that keeps trying while throttled, as fast as
+// it likes, gets one record of it every 10 s, and the next tells how many were held
+// back; so does a username spaced out for everyone, tried from everywhere. Every
+// throttled attempt is still counted, and every failed one, each the cost of a password
+// check, still recorded.
+func TestThrottledRecordsThinned(t *testing.T) {
+	const tries = 40
+	for _, tt := range []struct {
+		name   string
+		from   func(i int) string // the client address of attempt i
+		basic  bool
+		reason string // of the throttled records
+	}{
+		{"one address", func(int) string { return "192.0.2.1" }, false, "user and address"},
+		{"one IPv6 /64", func(i int) string { return fmt.Sprintf("2001:db8::%x", i+1) },
+			false, "user and address"},
+		{"Basic credentials", func(int) string { return "192.0.2.1" }, true,
+			"user and address, basic"},
+		{"a username from everywhere", func(i int) string {
+			return fmt.Sprintf("198.51.%d.1", i)
+		}, false, "user"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			up := newEcho(t)
+			reg := prometheus.NewRegistry()
+			logs := &secLog{}
+			e := newEnvByHand(t, up, fmt.Sprintf("trusted_proxies: [\"127.0.0.1/32\"]\n"+
+				"routes:\n  - upstream: %q\n  - path: /api/\n    upstream: %[1]q\n"+
+				"    basic_auth: true\n", up.URL), handParts{store: session.NewMemory(),
+				metrics: proxy.NewMetrics(reg), log: slog.New(slog.NewJSONHandler(logs, nil))})
+			e.h.FreezeThrottle(time.Now())
+			var mu sync.Mutex
+			now := time.Now()
+			e.h.ThinThrottledAt(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+			b := e.browser()
+			attempt := func(i int) int {
+				t.Helper()
+				if tt.basic {
+					req, _ := http.NewRequest("GET", e.gw.URL+"/api/x", nil)
+					req.SetBasicAuth("alice", "wrong")
+					req.Header.Set("X-Forwarded-For", tt.from(i))
+					return b.do(req).StatusCode
+				}
+				form := b.get(proxy.LoginPath)
+				return b.post(proxy.LoginPath, url.Values{"username": {"alice"},
+					"password": {"wrong"}, "csrf_token": {field(t, csrfRe, form.body)}},
+					"X-Forwarded-For", tt.from(i)).StatusCode
+			}
+			records := func(msg string) []map[string]any {
+				var out []map[string]any
+				for _, rec := range logs.records() {
+					if rec["msg"] == msg && rec["log"] == "audit" {
+						out = append(out, rec)
+					}
+				}
+				return out
+			}
+
+			failed, throttled := 0, 0
+			for i := range tries {
+				switch s := attempt(i); s {
+				case http.StatusUnauthorized:
+					failed++
+				case http.StatusTooManyRequests:
+					throttled++
+				default:
+					t.Fatalf("attempt %d: status %d, want 401 or 429", i, s)
+				}
+			}
+			if throttled < tries/2 {
+				t.Fatalf("%d of %d attempts throttled, want most", throttled, tries)
+			}
+			if n := len(records("sign-in failed")); n != failed {
+				t.Errorf("%d failed attempts recorded, want each of %d", n, failed)
+			}
+			recs := records("sign-in throttled")
+			if len(recs) != 1 || recs[0]["reason"] != tt.reason ||
+				recs[0]["suppressed"] != 0.0 {
+				t.Fatalf("records of %d throttled attempts: %v; want one, for %q, with "+
+					"suppressed=0", throttled, recs, tt.reason)
+			}
+			want := fmt.Sprintf("gateway_sign_ins_total{result=\"throttled\"} %d", throttled)
+			if got := scrapeLines(t, reg, "gateway_sign_ins_total"); !strings.Contains(got,
+				want) {
+				t.Errorf("gateway_sign_ins_total: got\n%s\nwant every attempt, %s", got, want)
+			}
+
+			// 10 s on, the next throttled attempt is recorded, and tells of the rest
+			mu.Lock()
+			now = now.Add(10 * time.Second)
+			mu.Unlock()
+			if s := attempt(tries); s != http.StatusTooManyRequests {
+				t.Fatalf("attempt 10 s on: status %d, want 429", s)
+			}
+			recs = records("sign-in throttled")
+			if len(recs) != 2 || recs[1]["suppressed"] != float64(throttled-1) {
+				t.Errorf("records 10 s on: %v; want a second one with suppressed=%d", recs,
+					throttled-1)
+			}
+		})
 	}
 }

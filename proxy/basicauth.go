@@ -127,7 +127,7 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 		return nil, 0, errCountsDown
 	}
 	if wait > 0 {
-		h.audit(r, "sign-in throttled", h.auditName(name), string(why)+", basic")
+		h.auditThrottled(r, h.auditName(name), why, string(why)+", basic")
 		return nil, wait, errThrottled
 	}
 	// Credentials checked a moment ago are no guess: the attempt is taken back, leaving
@@ -146,7 +146,8 @@ func (h *Handler) basicUser(r *http.Request) (*authn.User, time.Duration, error)
 	var refused *throttle.Refused
 	switch {
 	case errors.As(err, &refused):
-		h.audit(r, "sign-in throttled", h.auditName(name), string(refused.Reason)+", basic")
+		h.auditThrottled(r, h.auditName(name), refused.Reason,
+			string(refused.Reason)+", basic")
 		return nil, refused.Wait, errThrottled
 	case errors.Is(err, throttle.ErrUnavailable):
 		h.storeError("counting failed sign-ins failed", err, h.auditName(name))

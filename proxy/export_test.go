@@ -58,3 +58,7 @@ const DeviceStrikes = deviceStrikesMax
 
 // RaceEnabled is raceEnabled, for the external tests.
 const RaceEnabled = raceEnabled
+
+// ThinThrottledAt has the records of throttled sign-ins thinned by the time now reads,
+// for tests.
+func (h *Handler) ThinThrottledAt(now func() time.Time) { h.throttleThin.Now = now }

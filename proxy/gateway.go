@@ -223,7 +223,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	throttled := func(wait time.Duration, why throttle.Reason) {
-		h.audit(r, "sign-in throttled", h.auditName(name), string(why))
+		h.auditThrottled(r, h.auditName(name), why, string(why))
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		h.render(w, r, http.StatusTooManyRequests, page.Login{
 			Site: h.site, CSRFToken: st.CSRF, Next: next, Error: msgThrottled,
@@ -268,7 +268,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		if r.Context().Err() != nil {
 			return // the client went away
 		}
-		h.audit(r, "sign-in throttled", h.auditName(name), reasonBusy)
+		h.auditThrottled(r, h.auditName(name), reasonBusy, reasonBusy)
 		w.Header().Set("Retry-After", strconv.Itoa(int(busyRetry/time.Second)))
 		h.render(w, r, http.StatusServiceUnavailable, page.Login{
 			Site: h.site, CSRFToken: st.CSRF, Next: next, Error: msgBusy,
@@ -386,7 +386,7 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 		}
 		if left > 0 {
 			h.cancel(ctx, attempt, u.Name)
-			wait, refused = left, "wrong codes"
+			wait, refused = left, reasonWrongCodes
 		}
 	}
 	if wait == 0 {
@@ -406,7 +406,7 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 		}
 	}
 	if wait > 0 {
-		h.audit(r, "sign-in throttled", u.Name, string(refused)+", code")
+		h.auditThrottled(r, u.Name, refused, string(refused)+", code")
 		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		h.render(w, r, http.StatusTooManyRequests, page.Code{Site: h.site,
 			CSRFToken: st.CSRF, Error: msgThrottled})
@@ -446,6 +446,10 @@ const (
 	reasonBusy = "too many at once"
 	busyRetry  = 10 * time.Second
 )
+
+// reasonWrongCodes is the throttle reason of a one-time code that waits for the wrong
+// codes given for its user before it, from anywhere.
+const reasonWrongCodes throttle.Reason = "wrong codes"
 
 // signInWait returns ctx bounded by how long a sign-in may wait for its password check:
 // two thirds of timeouts.page, leaving the rest for the check and the answer. Without a

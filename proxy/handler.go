@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/frontgate/gateway/authn"
+	"github.com/frontgate/gateway/authn/clientnet"
 	"github.com/frontgate/gateway/authn/session"
 	"github.com/frontgate/gateway/authn/throttle"
 	"github.com/frontgate/gateway/authn/totp"
@@ -116,6 +117,7 @@ type Handler struct {
 	cut            *cutSignal              // shared by the handlers reloads make
 	storeThin      *logthin.Set            // of the store's failures; shared likewise
 	forgedThin     *logthin.Thinner        // of forged session records; shared likewise
+	throttleThin   *logthin.Table          // of throttled sign-ins' records; shared likewise
 	pageTime       time.Duration           // read and write deadline for the gateway's own pages
 	bodyIdle       time.Duration           // longest a proxied body or stream may stall
 	tunnelCheck    time.Duration           // how often an open websocket's sign-in is checked
@@ -169,6 +171,7 @@ func New(o Options) (*Handler, error) {
 			MaxEntries:          cfg.Throttle.MaxEntries,
 		},
 		codes:        o.Codes,
+		throttleThin: &logthin.Table{Every: throttleLogEvery, Max: throttleLogKeys},
 		strikes:      newExemptions(o.Tally),
 		places:       newPlaces(o.Sessions.Keys().AuthHash),
 		origins:      http.NewCrossOriginProtection(),
@@ -1720,10 +1723,43 @@ func parseHop(s string) (netip.Addr, bool) {
 // down never loses an audit record.
 const LevelAudit = slog.LevelInfo + 2
 
-// audit writes an audit record, with more attributes after the usual ones. Audit
-// records are written before the response.
+// audit writes an audit record, with more attributes after the usual ones, and counts
+// it. Audit records are written before the response.
 func (h *Handler) audit(r *http.Request, msg, user, reason string, more ...slog.Attr) {
 	h.metrics.audit(msg, reason)
+	h.logAudit(r, msg, user, reason, more...)
+}
+
+// auditThrottled writes the audit record of a sign-in attempt for user that a limit
+// refused, as reason, the limit being why. Each attempt is counted, but a client that
+// keeps trying would have the gateway write a record for each attempt, as fast as it
+// sends them, and fill its disk: a record is written at most once every
+// throttleLogEvery for each client address (IPv6 by /64, as the throttle counts them),
+// or, when it is the username that is being spaced out whoever tries it, for each
+// username, and it tells in suppressed how many were held back since the last one.
+func (h *Handler) auditThrottled(r *http.Request, user string, why throttle.Reason,
+	reason string) {
+	h.metrics.audit("sign-in throttled", reason)
+	key := "address " + clientnet.HostKey(h.clientIP(r))
+	if why == throttle.ByUser || why == reasonWrongCodes {
+		key = "user " + user
+	}
+	if n, ok := h.throttleThin.Allow(key); ok {
+		h.logAudit(r, "sign-in throttled", user, reason, slog.Int("suppressed", n))
+	}
+}
+
+// throttleLogEvery is the least time between two records of throttled sign-ins under
+// one key, and throttleLogKeys how many keys are kept apart (see logthin.Table): a
+// flood from more addresses than that writes at most throttleLogKeys+1 records every
+// throttleLogEvery.
+const (
+	throttleLogEvery = 10 * time.Second
+	throttleLogKeys  = 1024
+)
+
+// logAudit writes an audit record, uncounted.
+func (h *Handler) logAudit(r *http.Request, msg, user, reason string, more ...slog.Attr) {
 	h.log.LogAttrs(r.Context(), LevelAudit, msg, append([]slog.Attr{
 		slog.String("log", "audit"),
 		slog.String("user", user),
@@ -1940,6 +1976,7 @@ func (h *Handler) Inherit(old *Handler) {
 	}
 	h.places, h.codes, h.strikes, h.basic = old.places, old.codes, old.strikes, old.basic
 	h.cut, h.storeThin, h.forgedThin = old.cut, old.storeThin, old.forgedThin
+	h.throttleThin = old.throttleThin
 	// the secrets earlier reloads removed, whose sessions a later pass may still meet
 	if err := h.sessions.Retire(old.sessions.Retired()); err != nil {
 		h.log.Error("keeping the removed session secrets failed", "error", err)

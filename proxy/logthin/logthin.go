@@ -1,9 +1,11 @@
 // Package logthin thins out a log record that something outside the gateway can make it
-// write in a loop (a client opening connections, a Redis that is down): at most one
-// record is written every so often, and each says how many were left out before it.
+// write in a loop (a client opening connections or retrying a refused sign-in, a Redis
+// that is down): at most one record is written every so often, and each says how many
+// were left out before it.
 package logthin
 
 import (
+	"container/list"
 	"sync"
 	"time"
 )
@@ -59,7 +61,7 @@ type Set struct {
 }
 
 // Of returns the Thinner of key, made on first use. Keys are meant to be few: the
-// messages the code names, never a value a client sends.
+// messages the code names, never a value a client sends (see Table for those).
 func (s *Set) Of(key string) *Thinner {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -84,4 +86,86 @@ func (s *Set) Held() int {
 		n += t.Held()
 	}
 	return n
+}
+
+// Table thins records by a key a client chooses, such as its address: each key on its
+// own, at most one record every Every, as a Thinner does. Safe for concurrent use.
+//
+// Memory is bounded: the table holds at most Max keys. A key whose last record is
+// Every old or more is forgotten to make room for a new one, least recent first, and
+// with it the records it held back since. While every key in the table had a record
+// within Every, the keys that find no room are thinned together, as one key: a flood
+// from any number of keys is let through at most Max+1 times every Every, and cannot
+// push a key out of the table before that key may be let through again.
+type Table struct {
+	// Every is the least time between two records of one key.
+	Every time.Duration
+	// Max is how many keys the table holds; zero or less holds none, and thins every
+	// key together, as one.
+	Max int
+	// Now reads the clock; nil is time.Now.
+	Now func() time.Time
+
+	mu    sync.Mutex
+	keys  map[string]*list.Element // of *entry
+	order list.List                // least recently let through first
+	rest  entry                    // of the keys that found no room
+}
+
+// entry is the record of one key in a Table.
+type entry struct {
+	key        string
+	last       time.Time // of the last record let through
+	suppressed int       // records held back since then
+}
+
+// Allow reports whether a record of key may be written now and, when it may, how many
+// of key's records were held back since the last one written; or, for a key that found
+// no room in the table, how many of all such keys' records were.
+func (t *Table) Allow(key string) (suppressed int, ok bool) {
+	now := time.Now
+	if t.Now != nil {
+		now = t.Now
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	at := now()
+	if el := t.keys[key]; el != nil {
+		n, ok := t.let(el.Value.(*entry), at)
+		if ok {
+			t.order.MoveToBack(el)
+		}
+		return n, ok
+	}
+	if len(t.keys) >= t.Max {
+		oldest := t.order.Front()
+		if oldest == nil || at.Sub(oldest.Value.(*entry).last) < t.Every {
+			return t.let(&t.rest, at)
+		}
+		delete(t.keys, oldest.Value.(*entry).key)
+		t.order.Remove(oldest)
+	}
+	if t.keys == nil {
+		t.keys = make(map[string]*list.Element)
+	}
+	t.keys[key] = t.order.PushBack(&entry{key: key, last: at})
+	return 0, true
+}
+
+// let is Allow for the record of e at at.
+func (t *Table) let(e *entry, at time.Time) (suppressed int, ok bool) {
+	if !e.last.IsZero() && at.Sub(e.last) < t.Every {
+		e.suppressed++
+		return 0, false
+	}
+	n := e.suppressed
+	e.last, e.suppressed = at, 0
+	return n, true
+}
+
+// Len returns how many keys the table holds.
+func (t *Table) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.keys)
 }

@@ -1,6 +1,7 @@
 package logthin
 
 import (
+	"strconv"
 	"testing"
 	"time"
 )
@@ -65,5 +66,67 @@ func TestSet(t *testing.T) {
 	}
 	if n := s.Held(); n != 0 {
 		t.Errorf("Held again: %d, want 0", n)
+	}
+}
+
+// TestTable: each key is thinned on its own and tells of what it held back; a key
+// whose time has passed makes room for a new one; while none has, new keys are
+// thinned together.
+func TestTable(t *testing.T) {
+	start := time.Unix(1e9, 0)
+	now := start
+	tb := &Table{Every: 10 * time.Second, Max: 2, Now: func() time.Time { return now }}
+	for i, tt := range []struct {
+		at         time.Duration
+		key        string
+		ok         bool
+		suppressed int
+	}{
+		{0, "a", true, 0},
+		{time.Second, "a", false, 0},
+		{time.Second, "b", true, 0},
+		{2 * time.Second, "a", false, 0},
+		{3 * time.Second, "b", false, 0},
+		// the table is full of keys within their time: others go together
+		{4 * time.Second, "c", true, 0},
+		{5 * time.Second, "d", false, 0},
+		{6 * time.Second, "c", false, 0},
+		{10 * time.Second, "a", true, 2},
+		// b is the least recent and its time has passed: e takes its place
+		{11 * time.Second, "e", true, 0},
+		{12 * time.Second, "b", false, 0}, // forgotten, and the table full again
+		{13 * time.Second, "e", false, 0},
+		{14 * time.Second, "b", true, 3}, // the shared count: d, c and b held back
+		{21 * time.Second, "e", true, 1},
+	} {
+		now = start.Add(tt.at)
+		n, ok := tb.Allow(tt.key)
+		if ok != tt.ok || n != tt.suppressed {
+			t.Errorf("%d: %s at %v: %d, %v; want %d, %v", i, tt.key, tt.at, n, ok,
+				tt.suppressed, tt.ok)
+		}
+	}
+}
+
+// TestTableBounded: a flood of fresh keys, each once, never holds more than Max of them,
+// and lets through no more than Max+1 records in one Every.
+func TestTableBounded(t *testing.T) {
+	now := time.Unix(1e9, 0)
+	tb := &Table{Every: 10 * time.Second, Max: 100, Now: func() time.Time { return now }}
+	let := 0
+	for i := range 100000 {
+		if _, ok := tb.Allow(strconv.Itoa(i)); ok {
+			let++
+		}
+		now = now.Add(time.Millisecond) // 10000 keys in one Every
+		if i%10000 == 9999 {
+			if let > 101 {
+				t.Fatalf("%d records let through in %v, want at most 101", let, tb.Every)
+			}
+			let = 0
+		}
+	}
+	if n := tb.Len(); n != 100 {
+		t.Errorf("the table holds %d keys, want 100", n)
 	}
 }
