@@ -251,7 +251,7 @@ func TestThrottledRecordsThinned(t *testing.T) {
 			e.h.FreezeThrottle(time.Now())
 			var mu sync.Mutex
 			now := time.Now()
-			e.h.ThinThrottledAt(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+			e.h.ThinAuditAt(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
 			b := e.browser()
 			attempt := func(i int) int {
 				t.Helper()
@@ -316,6 +316,77 @@ func TestThrottledRecordsThinned(t *testing.T) {
 			if len(recs) != 2 || recs[1]["suppressed"] != float64(throttled-1) {
 				t.Errorf("records 10 s on: %v; want a second one with suppressed=%d", recs,
 					throttled-1)
+			}
+		})
+	}
+}
+
+// TestRepeatableRefusalsThinned: a form posted without its token, from another site, or a
+// code with no sign-in waiting, costs a client nothing to repeat; each address's records
+// of each kind are thinned to one every 10 s, telling how many were held back.
+func TestRepeatableRefusalsThinned(t *testing.T) {
+	const tries = 20
+	for _, tt := range []struct {
+		name, path  string
+		form        url.Values
+		origin      string
+		msg, reason string
+		status      int
+	}{
+		{"sign-in without a token", proxy.LoginPath, url.Values{"username": {"alice"},
+			"password": {"pw"}}, "", "sign-in refused", "csrf", http.StatusForbidden},
+		{"sign-out from another site", proxy.LogoutPath, url.Values{},
+			"https://evil.example", "sign-out refused", "cross-origin", http.StatusForbidden},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			up := newEcho(t)
+			logs := &secLog{}
+			e := newEnvByHand(t, up, fmt.Sprintf("trusted_proxies: [\"127.0.0.1/32\"]\n"+
+				"routes:\n  - upstream: %q\n", up.URL), handParts{store: session.NewMemory(),
+				log: slog.New(slog.NewJSONHandler(logs, nil))})
+			var mu sync.Mutex
+			now := time.Now()
+			e.h.ThinAuditAt(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+			b := e.browser()
+			attempt := func(from string) {
+				t.Helper()
+				hdr := []string{"X-Forwarded-For", from}
+				if tt.origin != "" {
+					hdr = append(hdr, "Origin", tt.origin)
+				}
+				if s := b.post(tt.path, tt.form, hdr...).StatusCode; s != tt.status {
+					t.Fatalf("status %d, want %d", s, tt.status)
+				}
+			}
+			records := func() []map[string]any {
+				var out []map[string]any
+				for _, rec := range logs.records() {
+					if rec["msg"] == tt.msg && rec["log"] == "audit" {
+						out = append(out, rec)
+					}
+				}
+				return out
+			}
+			for range tries {
+				attempt("192.0.2.1")
+			}
+			recs := records()
+			if len(recs) != 1 || recs[0]["reason"] != tt.reason ||
+				recs[0]["suppressed"] != 0.0 {
+				t.Fatalf("records of %d refusals: %v; want one, for %q, suppressed=0", tries,
+					recs, tt.reason)
+			}
+			// another address has a record of its own at once
+			attempt("198.51.100.7")
+			if recs = records(); len(recs) != 2 || recs[1]["client_ip"] != "198.51.100.7" {
+				t.Fatalf("records after one from another address: %v; want a second, its", recs)
+			}
+			mu.Lock()
+			now = now.Add(10 * time.Second)
+			mu.Unlock()
+			attempt("192.0.2.1")
+			if recs = records(); len(recs) != 3 || recs[2]["suppressed"] != float64(tries-1) {
+				t.Errorf("records 10 s on: %v; want a third with suppressed=%d", recs, tries-1)
 			}
 		})
 	}

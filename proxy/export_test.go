@@ -59,6 +59,6 @@ const DeviceStrikes = deviceStrikesMax
 // RaceEnabled is raceEnabled, for the external tests.
 const RaceEnabled = raceEnabled
 
-// ThinThrottledAt has the records of throttled sign-ins thinned by the time now reads,
+// ThinAuditAt has the records of repeatable refusals thinned by the time now reads,
 // for tests.
-func (h *Handler) ThinThrottledAt(now func() time.Time) { h.throttleThin.Now = now }
+func (h *Handler) ThinAuditAt(now func() time.Time) { h.auditThin.Now = now }

@@ -157,7 +157,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	// Login CSRF: the form's token must match the one in this browser's pre-login cookie,
 	// and the request must not come from another origin.
 	forged := func(next string) {
-		h.audit(r, "sign-in refused", "", "csrf")
+		h.auditRepeatable(r, "sign-in refused", "", "csrf")
 		st = loginState{CSRF: session.NewToken(), Next: next}
 		h.writeLoginState(w, r, st)
 		// The username is not shown again: another site may have posted it, to put
@@ -356,7 +356,7 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, st loginStat
 		if p != nil {
 			user = h.auditName(p.User)
 		}
-		h.audit(r, "sign-in failed", user, why)
+		h.auditRepeatable(r, "sign-in failed", user, why)
 		st = loginState{CSRF: session.NewToken(), Next: st.Next}
 		h.writeLoginState(w, r, st)
 		h.render(w, r, http.StatusUnauthorized, page.Login{
@@ -595,7 +595,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.checkOrigin(r); err != nil {
-		h.audit(r, "sign-out refused", "", "cross-origin")
+		h.auditRepeatable(r, "sign-out refused", "", "cross-origin")
 		h.errorPage(w, r, http.StatusForbidden, msgFormExpire)
 		return
 	}
@@ -616,7 +616,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !tokenEqual(s.CSRFToken, r.PostForm.Get("csrf_token")) {
-		h.audit(r, "sign-out refused", u.Name, "csrf")
+		h.auditRepeatable(r, "sign-out refused", u.Name, "csrf")
 		h.errorPage(w, r, http.StatusForbidden, msgFormExpire)
 		return
 	}

@@ -117,7 +117,7 @@ type Handler struct {
 	cut            *cutSignal              // shared by the handlers reloads make
 	storeThin      *logthin.Set            // of the store's failures; shared likewise
 	forgedThin     *logthin.Thinner        // of forged session records; shared likewise
-	throttleThin   *logthin.Table          // of throttled sign-ins' records; shared likewise
+	auditThin      *logthin.Table          // of repeatable refusals' records; shared likewise
 	pageTime       time.Duration           // read and write deadline for the gateway's own pages
 	bodyIdle       time.Duration           // longest a proxied body or stream may stall
 	tunnelCheck    time.Duration           // how often an open websocket's sign-in is checked
@@ -171,7 +171,7 @@ func New(o Options) (*Handler, error) {
 			MaxEntries:          cfg.Throttle.MaxEntries,
 		},
 		codes:        o.Codes,
-		throttleThin: &logthin.Table{Every: throttleLogEvery, Max: throttleLogKeys},
+		auditThin:    &logthin.Table{Every: auditLogEvery, Max: auditLogKeys},
 		strikes:      newExemptions(o.Tally),
 		places:       newPlaces(o.Sessions.Keys().AuthHash),
 		origins:      http.NewCrossOriginProtection(),
@@ -1733,29 +1733,42 @@ func (h *Handler) audit(r *http.Request, msg, user, reason string, more ...slog.
 // auditThrottled writes the audit record of a sign-in attempt for user that a limit
 // refused, as reason, the limit being why. Each attempt is counted, but a client that
 // keeps trying would have the gateway write a record for each attempt, as fast as it
-// sends them, and fill its disk: a record is written at most once every
-// throttleLogEvery for each client address (IPv6 by /64, as the throttle counts them),
-// or, when it is the username that is being spaced out whoever tries it, for each
-// username, and it tells in suppressed how many were held back since the last one.
+// sends them, and fill its disk: a record is written at most once every auditLogEvery
+// for each client address (IPv6 by /64, as the throttle counts them), or, when it is
+// the username that is being spaced out whoever tries it, for each username, and it
+// tells in suppressed how many were held back since the last one.
 func (h *Handler) auditThrottled(r *http.Request, user string, why throttle.Reason,
 	reason string) {
-	h.metrics.audit("sign-in throttled", reason)
 	key := "address " + clientnet.HostKey(h.clientIP(r))
 	if why == throttle.ByUser || why == reasonWrongCodes {
 		key = "user " + user
 	}
-	if n, ok := h.throttleThin.Allow(key); ok {
-		h.logAudit(r, "sign-in throttled", user, reason, slog.Int("suppressed", n))
+	h.auditThinned(r, "sign-in throttled", user, reason, key)
+}
+
+// auditRepeatable writes the audit record of a refusal that any client can have
+// repeated as fast as it sends requests, with no password check or throttle to slow it
+// (a form without its token, a code with no sign-in waiting for it), thinned as
+// auditThrottled thins by address.
+func (h *Handler) auditRepeatable(r *http.Request, msg, user, reason string) {
+	h.auditThinned(r, msg, user, reason, "address "+clientnet.HostKey(h.clientIP(r)))
+}
+
+// auditThinned counts the audit record msg and writes it, with suppressed, at most once
+// every auditLogEvery for each kind of record and key.
+func (h *Handler) auditThinned(r *http.Request, msg, user, reason, key string) {
+	h.metrics.audit(msg, reason)
+	if n, ok := h.auditThin.Allow(msg + "\x00" + reason + "\x00" + key); ok {
+		h.logAudit(r, msg, user, reason, slog.Int("suppressed", n))
 	}
 }
 
-// throttleLogEvery is the least time between two records of throttled sign-ins under
-// one key, and throttleLogKeys how many keys are kept apart (see logthin.Table): a
-// flood from more addresses than that writes at most throttleLogKeys+1 records every
-// throttleLogEvery.
+// auditLogEvery is the least time between two records of one kind under one key, and
+// auditLogKeys how many keys are kept apart (see logthin.Table): a flood from more
+// addresses than that writes at most auditLogKeys+1 records every auditLogEvery.
 const (
-	throttleLogEvery = 10 * time.Second
-	throttleLogKeys  = 1024
+	auditLogEvery = 10 * time.Second
+	auditLogKeys  = 1024
 )
 
 // logAudit writes an audit record, uncounted.
@@ -1976,7 +1989,7 @@ func (h *Handler) Inherit(old *Handler) {
 	}
 	h.places, h.codes, h.strikes, h.basic = old.places, old.codes, old.strikes, old.basic
 	h.cut, h.storeThin, h.forgedThin = old.cut, old.storeThin, old.forgedThin
-	h.throttleThin = old.throttleThin
+	h.auditThin = old.auditThin
 	// the secrets earlier reloads removed, whose sessions a later pass may still meet
 	if err := h.sessions.Retire(old.sessions.Retired()); err != nil {
 		h.log.Error("keeping the removed session secrets failed", "error", err)
