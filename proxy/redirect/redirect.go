@@ -9,6 +9,7 @@ package redirect
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/frontgate/gateway/proxy/internal/pct"
@@ -96,7 +97,7 @@ func (p *Policy) absoluteOK(v string) bool {
 	if strings.ContainsAny(rest, "@%") || rest != u.Host {
 		return false
 	}
-	if !p.hostAllowed(strings.ToLower(u.Hostname())) {
+	if !p.hostAllowed(strings.ToLower(u.Hostname())) || !portOK(u) {
 		return false
 	}
 	path := pathPart(v[len("https://")+len(rest):])
@@ -107,6 +108,18 @@ func (p *Policy) absoluteOK(v string) bool {
 	// well.
 	return strings.HasPrefix(path, "/") && !strings.HasPrefix(path, "//") &&
 		localPathOK(path)
+}
+
+// portOK reports whether u names no port, or one a browser could reach, written as
+// browsers write it: 1 to 65535, without a leading zero. A port past that range fails
+// in the browser, an empty one or a leading zero is read otherwise by other parsers.
+func portOK(u *url.URL) bool {
+	if !strings.Contains(strings.TrimPrefix(u.Host, "["+u.Hostname()+"]"), ":") {
+		return true
+	}
+	port := u.Port()
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535 && port[0] != '0'
 }
 
 func (p *Policy) hostAllowed(host string) bool {

@@ -37,6 +37,13 @@ func TestAllowed(t *testing.T) {
 		{"https://app.example.com", true},
 		{"https://a.corp.example/x?y", true},
 		{"https://app.example.com:8443/x", true},
+		{"https://app.example.com:65535/x", true},
+		// ports no browser reaches, or that parsers read two ways
+		{"https://app.example.com:99999/x", false},
+		{"https://app.example.com:65536/x", false},
+		{"https://app.example.com:0/x", false},
+		{"https://app.example.com:0443/x", false},
+		{"https://app.example.com:/x", false},
 
 		// S06: forms a browser reads as another host
 		{"//evil.example/", false},
