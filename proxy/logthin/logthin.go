@@ -17,9 +17,8 @@ type Thinner struct {
 	// Now reads the clock; nil is time.Now.
 	Now func() time.Time
 
-	mu         sync.Mutex
-	last       time.Time // of the last record let through
-	suppressed int       // records held back since then
+	mu sync.Mutex
+	e  entry
 }
 
 // Allow reports whether a record may be written now and, when it may, how many were
@@ -31,14 +30,7 @@ func (t *Thinner) Allow() (suppressed int, ok bool) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	at := now()
-	if !t.last.IsZero() && at.Sub(t.last) < t.Every {
-		t.suppressed++
-		return 0, false
-	}
-	n := t.suppressed
-	t.last, t.suppressed = at, 0
-	return n, true
+	return t.e.let(now(), t.Every)
 }
 
 // Held returns how many records were held back since the last one let through, and
@@ -46,8 +38,8 @@ func (t *Thinner) Allow() (suppressed int, ok bool) {
 func (t *Thinner) Held() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n := t.suppressed
-	t.suppressed = 0
+	n := t.e.suppressed
+	t.e.suppressed = 0
 	return n
 }
 
@@ -112,11 +104,23 @@ type Table struct {
 	rest  entry                    // of the keys that found no room
 }
 
-// entry is the record of one key in a Table.
+// entry is the record of one key in a Table, or a Thinner's.
 type entry struct {
 	key        string
 	last       time.Time // of the last record let through
 	suppressed int       // records held back since then
+}
+
+// let reports whether a record may be let through at at, every being the least time
+// between two, and how many were held back since the last one when it may.
+func (e *entry) let(at time.Time, every time.Duration) (suppressed int, ok bool) {
+	if !e.last.IsZero() && at.Sub(e.last) < every {
+		e.suppressed++
+		return 0, false
+	}
+	n := e.suppressed
+	e.last, e.suppressed = at, 0
+	return n, true
 }
 
 // Allow reports whether a record of key may be written now and, when it may, how many
@@ -131,7 +135,7 @@ func (t *Table) Allow(key string) (suppressed int, ok bool) {
 	defer t.mu.Unlock()
 	at := now()
 	if el := t.keys[key]; el != nil {
-		n, ok := t.let(el.Value.(*entry), at)
+		n, ok := el.Value.(*entry).let(at, t.Every)
 		if ok {
 			t.order.MoveToBack(el)
 		}
@@ -140,7 +144,7 @@ func (t *Table) Allow(key string) (suppressed int, ok bool) {
 	if len(t.keys) >= t.Max {
 		oldest := t.order.Front()
 		if oldest == nil || at.Sub(oldest.Value.(*entry).last) < t.Every {
-			return t.let(&t.rest, at)
+			return t.rest.let(at, t.Every)
 		}
 		delete(t.keys, oldest.Value.(*entry).key)
 		t.order.Remove(oldest)
@@ -150,17 +154,6 @@ func (t *Table) Allow(key string) (suppressed int, ok bool) {
 	}
 	t.keys[key] = t.order.PushBack(&entry{key: key, last: at})
 	return 0, true
-}
-
-// let is Allow for the record of e at at.
-func (t *Table) let(e *entry, at time.Time) (suppressed int, ok bool) {
-	if !e.last.IsZero() && at.Sub(e.last) < t.Every {
-		e.suppressed++
-		return 0, false
-	}
-	n := e.suppressed
-	e.last, e.suppressed = at, 0
-	return n, true
 }
 
 // Len returns how many keys the table holds.
