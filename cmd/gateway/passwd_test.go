@@ -195,25 +195,14 @@ func TestPasswdTellsRunningGateway(t *testing.T) {
 		"session:\n  store: memory\n")
 	base := startGateway(t, path)
 
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}
-	if code := signInAt(t, c, base, "alice", "pw"); code != http.StatusSeeOther {
-		t.Fatalf("sign-in: status %d, want 303", code)
-	}
+	c := aliceSignedIn(t, base)
 	code, out, errOut := runCmd(t, "new-pass\n", "passwd", "-config", path, "alice")
 	if code != 0 || !strings.Contains(out, "The running gateway has read the file and "+
 		"ended alice's sessions.") {
 		t.Fatalf("passwd alice: exit %d, %q, %q", code, out, errOut)
 	}
-	res, err := c.Get(base + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusUnauthorized {
-		t.Errorf("alice's session right after passwd: status %d, want 401", res.StatusCode)
+	if status := statusAt(t, c, base+"/"); status != http.StatusUnauthorized {
+		t.Errorf("alice's session right after passwd: status %d, want 401", status)
 	}
 }
 
@@ -225,13 +214,7 @@ func TestCommandsWhileConfigBroken(t *testing.T) {
 		"session:\n  store: memory\n  secrets: [\"${GATEWAY_TEST_SECRET}\"]\n")
 	t.Setenv("GATEWAY_TEST_SECRET", "4f1c9e27b8d05a36e4f1c9e27b8d05a3")
 	base := startGateway(t, path)
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}
-	if code := signInAt(t, c, base, "alice", "pw"); code != http.StatusSeeOther {
-		t.Fatalf("sign-in: status %d, want 303", code)
-	}
+	c := aliceSignedIn(t, base)
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -255,13 +238,8 @@ func TestCommandsWhileConfigBroken(t *testing.T) {
 		t.Errorf("passwd alice: exit %d, %q, %q; want it done, with a warning", code, out,
 			errOut)
 	}
-	res, err := c.Get(base + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusUnauthorized {
-		t.Errorf("alice's session after passwd: status %d, want 401", res.StatusCode)
+	if status := statusAt(t, c, base+"/"); status != http.StatusUnauthorized {
+		t.Errorf("alice's session after passwd: status %d, want 401", status)
 	}
 }
 
@@ -290,6 +268,31 @@ func startGateway(t *testing.T, path string) string {
 		t.Fatalf("run: %v", err)
 	}
 	return ""
+}
+
+// aliceSignedIn returns a client signed in as alice (password "pw") at base, which
+// follows no redirect.
+func aliceSignedIn(t *testing.T, base string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	if code := signInAt(t, c, base, "alice", "pw"); code != http.StatusSeeOther {
+		t.Fatalf("sign-in: status %d, want 303", code)
+	}
+	return c
+}
+
+// statusAt returns the status of c's GET of target.
+func statusAt(t *testing.T, c *http.Client, target string) int {
+	t.Helper()
+	res, err := c.Get(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
 
 // signInAt posts the sign-in form at base as user, with the CSRF token of the form it
