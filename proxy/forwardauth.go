@@ -8,6 +8,7 @@ import (
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/config"
+	"github.com/frontgate/gateway/proxy/redirect"
 )
 
 // AuthPath answers forward-auth requests from a front proxy such as nginx's
@@ -289,18 +290,20 @@ func (h *Handler) sessionNeeded(w http.ResponseWriter, r *http.Request, cleanPat
 	redirectTo(w, login, http.StatusFound)
 }
 
-// loginURL returns the local sign-in URL whose next is the path and query asked for. A
-// target the redirect policy refuses is left out rather than replaced, so the sign-in
-// page chooses the fallback by the same rule as everywhere else.
+// loginURL returns the local sign-in URL whose next is the path and query asked for, as
+// the redirect policy takes it (the page alone of a link too long to carry through the
+// sign-in). A target it refuses is left out rather than replaced, so the sign-in page
+// chooses the fallback by the same rule as everywhere else.
 func (h *Handler) loginURL(cleanPath, query string) string {
 	next := cleanPath
 	if query != "" {
 		next += "?" + query
 	}
-	if !h.redirects.Allowed(next) {
+	target := h.redirects.Target(next)
+	if target != next && target == redirect.Fallback {
 		return LoginPath
 	}
-	return LoginPath + "?next=" + url.QueryEscape(next)
+	return LoginPath + "?next=" + url.QueryEscape(target)
 }
 
 // preflightOnly is the one method a preflight may name.

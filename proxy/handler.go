@@ -1274,11 +1274,7 @@ func (h *Handler) Ready(ctx context.Context) error {
 func (h *Handler) loginRequired(w http.ResponseWriter, r *http.Request, cleanPath string) {
 	pageHeaders(w.Header(), h.csp)
 	if (r.Method == http.MethodGet || r.Method == http.MethodHead) && acceptsHTML(r) {
-		target := cleanPath
-		if r.URL.RawQuery != "" {
-			target += "?" + r.URL.RawQuery
-		}
-		w.Header().Set("Location", LoginPath+"?next="+url.QueryEscape(target))
+		w.Header().Set("Location", h.loginURL(cleanPath, r.URL.RawQuery))
 		w.WriteHeader(http.StatusFound)
 		return
 	}

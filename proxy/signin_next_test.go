@@ -28,8 +28,8 @@ func loginCookieFits(t testing.TB, r *http.Response) {
 
 // TestLongNextSurvivesSignIn opens the sign-in page with a long next, as a deep link
 // does, and signs in on the first submit: any target the redirect policy accepts,
-// however many of its characters need escaping, comes back after the sign-in; a longer
-// one is replaced with / before anything is stored. No client's target writes an error
+// however many of its characters need escaping, comes back after the sign-in; of a
+// longer one only its page does, without the query, or else / before anything is stored. No client's target writes an error
 // to the log.
 func TestLongNextSurvivesSignIn(t *testing.T) {
 	longest := "/" + strings.Repeat(`&<>"`, redirect.MaxLength)[:redirect.MaxLength-1]
@@ -45,6 +45,11 @@ func TestLongNextSurvivesSignIn(t *testing.T) {
 		{"one byte too long", proxy.LoginPath + "?next=/" +
 			strings.Repeat("a", redirect.MaxLength), "/"},
 		{"far too long", proxy.LoginPath + "?next=/" + strings.Repeat("a", 2200), "/"},
+		// a deep link whose query makes it too long lands on its page, without the query
+		{"too long by its query", proxy.LoginPath + "?next=" + url.QueryEscape(
+			"/reports/q?"+strings.Repeat("a=1&", redirect.MaxLength/4)), "/reports/q"},
+		{"protected page too long by its query", "/reports/q?" + strings.Repeat("a=1&",
+			redirect.MaxLength/4), "/reports/q"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newSecEnv(t, secOptions{})

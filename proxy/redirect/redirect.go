@@ -22,7 +22,7 @@ const Fallback = "/"
 // target through a sign-in in a cookie, and a browser keeps a cookie of at most 4096
 // bytes, its name and sealing included: the limit leaves room for that, so that any
 // target accepted here comes back after the sign-in. Deep links are rarely longer;
-// a longer one is replaced with Fallback like any other refused target.
+// Target keeps only the page of a longer one.
 const MaxLength = 1536
 
 // ReservedPrefix is the path under which the gateway serves its own pages. They are never
@@ -38,10 +38,18 @@ type Policy struct {
 	Hosts []string
 }
 
-// Target returns v if it is a safe target, else Fallback.
+// Target returns v if it is a safe target, else Fallback. A target longer than MaxLength
+// whose page alone, before its query or fragment, is a safe target returns that page:
+// a deep link too long to carry through a sign-in still lands its user on the page it
+// names, if without the query.
 func (p *Policy) Target(v string) string {
 	if p.Allowed(v) {
 		return v
+	}
+	if len(v) > MaxLength {
+		if i := strings.IndexAny(v, "?#"); i > 0 && p.Allowed(v[:i]) {
+			return v[:i]
+		}
 	}
 	return Fallback
 }

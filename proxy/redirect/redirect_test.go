@@ -148,6 +148,29 @@ func TestAllowed(t *testing.T) {
 	}
 }
 
+// TestTargetKeepsPageOfLongLink: a target too long to carry keeps its page, if that page
+// is a target; a refused page, or a short target refused for what it is, never does.
+func TestTargetKeepsPageOfLongLink(t *testing.T) {
+	p := Policy{Hosts: []string{"app.example.com"}}
+	query := strings.Repeat("a=1&", MaxLength/4)
+	for _, tt := range []struct{ v, want string }{
+		{"/reports/q?" + query, "/reports/q"},
+		{"/reports/q#" + query, "/reports/q"},
+		{"https://app.example.com/x?" + query, "https://app.example.com/x"},
+		{"/" + strings.Repeat("a", MaxLength), Fallback},
+		{"//evil.example/?" + query, Fallback},
+		{"/.gateway/logout?" + query, Fallback},
+		{"https://evil.example/x?" + query, Fallback},
+		{"/a/../b?" + query, Fallback},
+		{"/%2e%2e?x", Fallback},
+		{"?" + query, Fallback},
+	} {
+		if got := p.Target(tt.v); got != tt.want {
+			t.Errorf("Target(%.40q…) = %.40q, want %q", tt.v, got, tt.want)
+		}
+	}
+}
+
 func TestZeroPolicyRefusesAbsolute(t *testing.T) {
 	var p Policy
 	for _, v := range []string{"https://app.example.com/", "https://localhost/"} {
