@@ -612,6 +612,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	// guards it: a handshake from another origin is refused, or any page could talk to
 	// the app as the signed-in user.
 	if isUpgrade(r) && !h.sameOrigin(r) {
+		// said, with the Origin, since a proxy in front that the gateway does not trust
+		// makes every handshake's scheme or port look foreign
+		h.log.Info("request refused", "reason", "websocket handshake from another origin",
+			"origin", r.Header.Get("Origin"), "client_ip", h.clientIP(r).String())
 		h.errorPage(w, r, http.StatusForbidden, "This connection comes from another site.")
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -390,4 +391,41 @@ func (a *switchingApp) requests(path string) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.asked[path]
+}
+
+// TestCrossOriginHandshakeLogged: a handshake refused for its Origin is logged with the
+// Origin, since behind a proxy the gateway does not trust every handshake's scheme looks
+// foreign, and the log is where an operator finds out why.
+func TestCrossOriginHandshakeLogged(t *testing.T) {
+	app := newSwitchingApp(t, func(_, key string) string {
+		return "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+			acceptOf(key) + "\r\n"
+	})
+	e := newSecEnv(t, secOptions{config: "  - path: /ws/\n    upstream: \"" + app.URL +
+		"\"\n    public: [/ws/]\n"})
+	for _, origin := range []string{"https://evil.example", "null",
+		strings.Replace(e.gw.URL, "http://", "https://", 1)} {
+		req, _ := http.NewRequest("GET", e.gw.URL+"/ws/x", nil)
+		req.Header.Set("Connection", "Upgrade")
+		req.Header.Set("Upgrade", "websocket")
+		req.Header.Set("Sec-WebSocket-Version", "13")
+		req.Header.Set("Sec-WebSocket-Key", sampleKey)
+		req.Header.Set("Origin", origin)
+		res, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("Origin %s: status %d, want 403", origin, res.StatusCode)
+		}
+		var said bool
+		for _, rec := range e.logs.records() {
+			said = said || rec["msg"] == "request refused" && rec["origin"] == origin &&
+				rec["reason"] == "websocket handshake from another origin"
+		}
+		if !said {
+			t.Errorf("Origin %s: no record of the refusal naming it", origin)
+		}
+	}
 }
