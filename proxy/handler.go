@@ -117,6 +117,7 @@ type Handler struct {
 	cut            *cutSignal              // shared by the handlers reloads make
 	storeThin      *logthin.Set            // of the store's failures; shared likewise
 	forgedThin     *logthin.Thinner        // of forged session records; shared likewise
+	loopThin       *logthin.Set            // of loops' records, by message; shared likewise
 	auditThin      *logthin.Table          // of repeatable refusals' records; shared likewise
 	pageTime       time.Duration           // read and write deadline for the gateway's own pages
 	bodyIdle       time.Duration           // longest a proxied body or stream may stall
@@ -150,6 +151,7 @@ func New(o Options) (*Handler, error) {
 		cut:        newCutSignal(),
 		storeThin:  &logthin.Set{Every: storeLogEvery},
 		forgedThin: &logthin.Thinner{Every: storeLogEvery},
+		loopThin:   &logthin.Set{Every: storeLogEvery},
 		auth:       o.Auth,
 		sessions:   o.Sessions,
 		log:        lg,
@@ -513,12 +515,17 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	if loop := h.looped(r.Header[HopHeader]); loop != "" {
 		// Its own token back means one of this gateway's routes leads to itself. A long
 		// chain may be another gateway's loop, or a client that wrote one: no fault here.
+		// A client can send either header on every request (an app that echoes its
+		// request headers shows it the token): each is logged at most once every
+		// storeLogEvery, the next record counting those held back.
 		level, msg := slog.LevelError, "a route leads back to the gateway itself"
 		if loop != "own" {
 			level, msg = slog.LevelWarn, "request came through too many gateways"
 		}
-		h.log.Log(r.Context(), level, msg, "host", r.Host, "path", r.URL.EscapedPath(),
-			"client_ip", h.clientIP(r).String())
+		if n, ok := h.loopThin.Of(msg).Allow(); ok {
+			h.log.Log(r.Context(), level, msg, "host", r.Host, "path", r.URL.EscapedPath(),
+				"client_ip", h.clientIP(r).String(), "suppressed", n)
+		}
 		h.errorPage(w, r, http.StatusLoopDetected, "The application's address leads "+
 			"back to the gateway.")
 		return
@@ -1989,6 +1996,7 @@ func (h *Handler) Inherit(old *Handler) {
 	}
 	h.places, h.codes, h.strikes, h.basic = old.places, old.codes, old.strikes, old.basic
 	h.cut, h.storeThin, h.forgedThin = old.cut, old.storeThin, old.forgedThin
+	h.loopThin = old.loopThin
 	h.auditThin = old.auditThin
 	// the secrets earlier reloads removed, whose sessions a later pass may still meet
 	if err := h.sessions.Retire(old.sessions.Retired()); err != nil {

@@ -130,6 +130,17 @@ func TestRouteBackToTheGatewayStops(t *testing.T) {
 		t.Errorf("eight tokens from a client: want one WARN record and no ERROR, got:\n%s",
 			aLogs.b.String())
 	}
+	// which a client can send on every request: the records are thinned
+	for range 5 {
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	if n := countLoops(aLogs, "WARN", "request came through too many gateways"); n != 1 {
+		t.Errorf("six requests with eight tokens: %d WARN records, want 1", n)
+	}
 }
 
 // countLoops counts the records of logs at level with message msg.
