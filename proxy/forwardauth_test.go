@@ -207,6 +207,15 @@ func TestForwardAuth(t *testing.T) {
 			"/app/x", "X-Envoy-Original-Dst-Host", "10.0.0.9:80"}, 403, ""},
 		{"an original scheme not the proxy's", faProxy, alice, []string{"X-Forwarded-Uri",
 			"/app/x", "X-Forwarded-Proto", "http", "X-Original-Proto", "https"}, 403, ""},
+		{"another of the X-Original- family", faProxy, alice, []string{"X-Forwarded-Uri",
+			"/app/x", "X-Original-Scheme", "https"}, 403, ""},
+		{"an original client address", faProxy, alice, []string{"X-Forwarded-Uri",
+			"/app/x", "X-Original-Forwarded-For", "10.0.0.1"}, 403, ""},
+		{"Envoy's word that a request is internal", faProxy, alice, []string{
+			"X-Forwarded-Uri", "/app/x", "X-Envoy-Internal", "true"}, 403, ""},
+		{"the X-Original- headers front proxies set", faProxy, alice, []string{
+			"X-Original-URL", "https://gw.example.test/app/x", "X-Original-Method", "GET"},
+			200, "alice"},
 		{"an original scheme, the proxy's", faProxy, alice, []string{"X-Forwarded-Uri",
 			"/app/x", "X-Forwarded-Proto", "https", "X-Original-Proto", "https"}, 200,
 			"alice"},

@@ -324,24 +324,44 @@ func foldInto(buf *[64]byte, name string) []byte {
 
 // forwardedClaim returns the name of a header in h, as a front proxy passes a client's
 // headers to forward-auth, that claims something of the request the proxy does not
-// set and the app may believe: a member of the X-Forwarded- family other than those
-// describing the request and the identity headers (which the proxy replaces), or a
-// header naming another path or host. It returns "" when there is none.
+// set and the app may believe: a member of the X-Forwarded- or X-Original- family other
+// than those describing the request and the identity headers (which the proxy replaces),
+// a member of the X-Envoy- family, or a header naming another path or host. It returns
+// "" when there is none.
+//
+// The proxy removes both families whole; behind a front proxy they reach the app. An
+// Envoy there, as a service mesh puts before each app, takes X-Envoy-Internal for word
+// that the request comes from inside, and X-Envoy-Original-Path for the path.
 func forwardedClaim(h http.Header, identity map[string]bool) string {
 	var buf [64]byte
 	for name := range h {
 		b := foldInto(&buf, name)
 		// string(b) in a map index or a comparison does not allocate
-		if rewriteHeaders[string(b)] || bytes.HasPrefix(b, forwardedPrefix) &&
-			!describingHeaders[string(b)] && !identity[string(b)] {
+		if identity[string(b)] {
+			continue
+		}
+		if rewriteHeaders[string(b)] || bytes.HasPrefix(b, envoyPrefix) ||
+			bytes.HasPrefix(b, forwardedPrefix) && !describingHeaders[string(b)] ||
+			bytes.HasPrefix(b, originalPrefix) && !describingOriginal[string(b)] {
 			return name
 		}
 	}
 	return ""
 }
 
-// forwardedPrefix starts the X-Forwarded- family, folded.
-var forwardedPrefix = []byte("x-forwarded-")
+// forwardedPrefix, originalPrefix and envoyPrefix start the X-Forwarded-, X-Original-
+// and X-Envoy- families, folded.
+var (
+	forwardedPrefix = []byte("x-forwarded-")
+	originalPrefix  = []byte("x-original-")
+	envoyPrefix     = []byte("x-envoy-")
+)
+
+// describingOriginal are the X-Original- headers front proxies describe the request
+// with, which forward-auth reads (-URL, -URI, -Method) or holds to the scheme the proxy
+// names (-Proto), folded.
+var describingOriginal = map[string]bool{"x-original-url": true, "x-original-uri": true,
+	"x-original-method": true, "x-original-proto": true}
 
 // notAliases are names under an alias prefix that are no identity, which forward-auth
 // lets by: gRPC-Web names its library in X-User-Agent, and ingress-nginx sends the
