@@ -1765,7 +1765,14 @@ func (h *Handler) auditRepeatable(r *http.Request, msg, user, reason string) {
 // every auditLogEvery for each kind of record and key.
 func (h *Handler) auditThinned(r *http.Request, msg, user, reason, key string) {
 	h.metrics.audit(msg, reason)
-	if n, ok := h.auditThin.Allow(msg + "\x00" + reason + "\x00" + key); ok {
+	n, shared, ok := h.auditThin.Allow(msg + "\x00" + reason + "\x00" + key)
+	switch {
+	case ok && shared:
+		// suppressed counts others' records too: said, so that none is laid at this
+		// client's door
+		h.logAudit(r, msg, user, reason, slog.Int("suppressed", n),
+			slog.Bool("shared", true))
+	case ok:
 		h.logAudit(r, msg, user, reason, slog.Int("suppressed", n))
 	}
 }

@@ -84,11 +84,12 @@ func (s *Set) Held() int {
 // own, at most one record every Every, as a Thinner does. Safe for concurrent use.
 //
 // Memory is bounded: the table holds at most Max keys. A key whose last record is
-// Every old or more is forgotten to make room for a new one, least recent first, and
-// with it the records it held back since. While every key in the table had a record
-// within Every, the keys that find no room are thinned together, as one key: a flood
-// from any number of keys is let through at most Max+1 times every Every, and cannot
-// push a key out of the table before that key may be let through again.
+// Every old or more is forgotten to make room for a new one, least recent first, the
+// records it held back since then told with the shared ones (see Allow). While every
+// key in the table had a record within Every, the keys that find no room are thinned
+// together, as one key: a flood from any number of keys is let through at most Max+1
+// times every Every, and cannot push a key out of the table before that key may be let
+// through again.
 type Table struct {
 	// Every is the least time between two records of one key.
 	Every time.Duration
@@ -124,9 +125,11 @@ func (e *entry) let(at time.Time, every time.Duration) (suppressed int, ok bool)
 }
 
 // Allow reports whether a record of key may be written now and, when it may, how many
-// of key's records were held back since the last one written; or, for a key that found
-// no room in the table, how many of all such keys' records were.
-func (t *Table) Allow(key string) (suppressed int, ok bool) {
+// of key's records were held back since the last one written. For a key that found no
+// room in the table it reports shared: suppressed then counts the records held back of
+// every such key, and of every key forgotten to make room while it held some back, so
+// that none goes untold, and none is told as key's own.
+func (t *Table) Allow(key string) (suppressed int, shared, ok bool) {
 	now := time.Now
 	if t.Now != nil {
 		now = t.Now
@@ -139,21 +142,24 @@ func (t *Table) Allow(key string) (suppressed int, ok bool) {
 		if ok {
 			t.order.MoveToBack(el)
 		}
-		return n, ok
+		return n, false, ok
 	}
 	if len(t.keys) >= t.Max {
 		oldest := t.order.Front()
 		if oldest == nil || at.Sub(oldest.Value.(*entry).last) < t.Every {
-			return t.rest.let(at, t.Every)
+			n, ok := t.rest.let(at, t.Every)
+			return n, true, ok
 		}
-		delete(t.keys, oldest.Value.(*entry).key)
+		gone := oldest.Value.(*entry)
+		t.rest.suppressed += gone.suppressed
+		delete(t.keys, gone.key)
 		t.order.Remove(oldest)
 	}
 	if t.keys == nil {
 		t.keys = make(map[string]*list.Element)
 	}
 	t.keys[key] = t.order.PushBack(&entry{key: key, last: at})
-	return 0, true
+	return 0, false, true
 }
 
 // Len returns how many keys the table holds.

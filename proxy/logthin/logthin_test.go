@@ -81,29 +81,32 @@ func TestTable(t *testing.T) {
 		key        string
 		ok         bool
 		suppressed int
+		shared     bool
 	}{
-		{0, "a", true, 0},
-		{time.Second, "a", false, 0},
-		{time.Second, "b", true, 0},
-		{2 * time.Second, "a", false, 0},
-		{3 * time.Second, "b", false, 0},
+		{0, "a", true, 0, false},
+		{time.Second, "a", false, 0, false},
+		{time.Second, "b", true, 0, false},
+		{2 * time.Second, "a", false, 0, false},
+		{3 * time.Second, "b", false, 0, false},
 		// the table is full of keys within their time: others go together
-		{4 * time.Second, "c", true, 0},
-		{5 * time.Second, "d", false, 0},
-		{6 * time.Second, "c", false, 0},
-		{10 * time.Second, "a", true, 2},
-		// b is the least recent and its time has passed: e takes its place
-		{11 * time.Second, "e", true, 0},
-		{12 * time.Second, "b", false, 0}, // forgotten, and the table full again
-		{13 * time.Second, "e", false, 0},
-		{14 * time.Second, "b", true, 3}, // the shared count: d, c and b held back
-		{21 * time.Second, "e", true, 1},
+		{4 * time.Second, "c", true, 0, true},
+		{5 * time.Second, "d", false, 0, true},
+		{6 * time.Second, "c", false, 0, true},
+		{10 * time.Second, "a", true, 2, false},
+		// b is the least recent and its time has passed: e takes its place, and what b
+		// held back goes to the shared count
+		{11 * time.Second, "e", true, 0, false},
+		{12 * time.Second, "b", false, 0, true}, // forgotten, and the table full again
+		{13 * time.Second, "e", false, 0, false},
+		// the shared count: d, c and b held back as others, and b's own one before
+		{14 * time.Second, "b", true, 4, true},
+		{21 * time.Second, "e", true, 1, false},
 	} {
 		now = start.Add(tt.at)
-		n, ok := tb.Allow(tt.key)
-		if ok != tt.ok || n != tt.suppressed {
-			t.Errorf("%d: %s at %v: %d, %v; want %d, %v", i, tt.key, tt.at, n, ok,
-				tt.suppressed, tt.ok)
+		n, shared, ok := tb.Allow(tt.key)
+		if ok != tt.ok || n != tt.suppressed || shared != tt.shared {
+			t.Errorf("%d: %s at %v: %d, shared %v, %v; want %d, shared %v, %v", i, tt.key,
+				tt.at, n, shared, ok, tt.suppressed, tt.shared, tt.ok)
 		}
 	}
 }
@@ -115,7 +118,7 @@ func TestTableBounded(t *testing.T) {
 	tb := &Table{Every: 10 * time.Second, Max: 100, Now: func() time.Time { return now }}
 	let := 0
 	for i := range 100000 {
-		if _, ok := tb.Allow(strconv.Itoa(i)); ok {
+		if _, _, ok := tb.Allow(strconv.Itoa(i)); ok {
 			let++
 		}
 		now = now.Add(time.Millisecond) // 10000 keys in one Every
