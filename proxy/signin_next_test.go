@@ -29,8 +29,8 @@ func loginCookieFits(t testing.TB, r *http.Response) {
 // TestLongNextSurvivesSignIn opens the sign-in page with a long next, as a deep link
 // does, and signs in on the first submit: any target the redirect policy accepts,
 // however many of its characters need escaping, comes back after the sign-in; of a
-// longer one only its page does, without the query, or else / before anything is stored. No client's target writes an error
-// to the log.
+// longer one only its page does, without the query, or else /, before anything is
+// stored. No client's target writes an error to the log.
 func TestLongNextSurvivesSignIn(t *testing.T) {
 	longest := "/" + strings.Repeat(`&<>"`, redirect.MaxLength)[:redirect.MaxLength-1]
 	deep := "/s?" + strings.Repeat("a=1&", 244)

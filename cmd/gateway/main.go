@@ -155,8 +155,8 @@ func isHelp(arg string) bool {
 }
 
 // configFlags parses the flags of a command that takes -config, and those each of more
-// adds to its flag set, and returns the config file's path, or the exit code when the command is not to run: 0 when help was
-// asked for, 2 for flags it does not take.
+// adds to its flag set, and returns the config file's path, or the exit code when the
+// command is not to run: 0 when help was asked for, 2 for flags it does not take.
 func configFlags(name string, args []string, stderr io.Writer,
 	more ...func(*flag.FlagSet)) (string, int, bool) {
 	fs := flag.NewFlagSet("gateway "+name, flag.ContinueOnError)
