@@ -306,16 +306,6 @@ func (c *Config) Partial() error {
 		strings.Join(parts, ", "))
 }
 
-// Broken returns, for a Config from [Locate], the first problem in the file that
-// Locate let pass, or nil: such a file would not load, and a gateway started or
-// reloaded with it would refuse it.
-func (c *Config) Broken() error {
-	if c.broken == nil {
-		return nil
-	}
-	return c.broken
-}
-
 // LiteralVariables returns a warning for each value written as $NAME, such as a
 // password of "$REDIS_PASSWORD": the gateway reads it as those very characters, since
 // only ${NAME} reads an environment variable. Each names its file, line and key. They

@@ -372,7 +372,7 @@ func TestLocate(t *testing.T) {
 		name, text string
 		stateDir   string // relative to dir; empty when Locate must fail
 		wantErr    string
-		broken     string // what Broken names; empty when it must be nil
+		broken     string // the problem Partial names; empty when it must name none
 	}{
 		{"secret unset", "state_dir: ${GATEWAY_TEST_STATE}\nusers:\n  file: u.yaml\n" +
 			"session:\n  secrets: [\"${GATEWAY_TEST_UNSET}\"]\n", "state", "", ""},
@@ -426,12 +426,9 @@ func TestLocate(t *testing.T) {
 			if c.Partial() == nil {
 				t.Error("Partial of a located config is nil; it must never pass for a loaded one")
 			}
-			if b := c.Broken(); tt.broken == "" && b != nil ||
-				tt.broken != "" && (b == nil || !strings.Contains(b.Error(), tt.broken)) {
-				t.Errorf("Broken() = %v, want %q", b, tt.broken)
-			}
-			if tt.broken != "" && !strings.Contains(c.Partial().Error(), tt.broken) {
-				t.Errorf("Partial() = %v, want it to name %q", c.Partial(), tt.broken)
+			if p := c.Partial().Error(); tt.broken == "" && strings.Contains(p, "problem") ||
+				tt.broken != "" && !strings.Contains(p, tt.broken) {
+				t.Errorf("Partial() = %v, want it to name %q", p, tt.broken)
 			}
 		})
 	}

@@ -65,9 +65,9 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gateway passwd:", err)
 		return 1
 	}
-	if err := cfg.Broken(); err != nil {
+	if _, err := config.LoadAll(*path); firstProblem(err) != nil {
 		fmt.Fprintf(stderr, "gateway passwd: warning: %v (a gateway would refuse the file; "+
-			"only users.file is read from it)\n", err)
+			"only users.file is read from it)\n", firstProblem(err))
 	}
 	// a file anyone may write the gateway refuses: a password set in it would not count
 	if err := server.WritableByAnyone(cfg.Users.File); err != nil {

@@ -77,12 +77,9 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			fmt.Fprintln(stderr, "gateway sessions:", lerr)
 			return 1
 		}
-		for _, p := range config.Problems(err) {
-			if !errors.Is(p, config.ErrUnsetEnv) {
-				fmt.Fprintf(stderr, "gateway sessions: warning: %v (a gateway would refuse "+
-					"the file; only state_dir and users.file are read from it)\n", p)
-				break
-			}
+		if p := firstProblem(err); p != nil {
+			fmt.Fprintf(stderr, "gateway sessions: warning: %v (a gateway would refuse "+
+				"the file; only state_dir and users.file are read from it)\n", p)
 		}
 		cfg = located
 	}
@@ -131,6 +128,20 @@ func runSessions(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	fmt.Fprintf(stderr, "gateway sessions: unknown command %q\n%s", verb, sessionsUsage)
 	return 2
+}
+
+// firstProblem returns the first problem err, from config.LoadAll, joins that is not a
+// variable unset in this shell (which a running gateway has), or nil.
+func firstProblem(err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, p := range config.Problems(err) {
+		if !errors.Is(p, config.ErrUnsetEnv) {
+			return p
+		}
+	}
+	return nil
 }
 
 // unknownUser reports, and says on stderr, that user is set but not in the users file: a
