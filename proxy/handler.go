@@ -19,10 +19,12 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/clientnet"
@@ -517,14 +519,20 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 		// chain may be another gateway's loop, or a client that wrote one: no fault here.
 		// A client can send either header on every request (an app that echoes its
 		// request headers shows it the token): each is logged at most once every
-		// storeLogEvery, the next record counting those held back.
+		// storeLogEvery for each route, the next record counting those held back.
 		level, msg := slog.LevelError, "a route leads back to the gateway itself"
 		if loop != "own" {
 			level, msg = slog.LevelWarn, "request came through too many gateways"
 		}
-		if n, ok := h.loopThin.Of(msg).Allow(); ok {
+		// Each route's records are thinned apart, so that a client sending the header
+		// on a route of its choosing cannot hide the route that really loops.
+		key, name := msg, ""
+		if rt, _ := h.match(config.NormalizeHost(r.Host), r.URL.Path); rt != nil {
+			key, name = msg+"\x00"+rt.name, rt.name
+		}
+		if n, ok := h.loopThin.Of(key).Allow(); ok {
 			h.log.Log(r.Context(), level, msg, "host", r.Host, "path", r.URL.EscapedPath(),
-				"client_ip", h.clientIP(r).String(), "suppressed", n)
+				"route", name, "client_ip", h.clientIP(r).String(), "suppressed", n)
 		}
 		h.errorPage(w, r, http.StatusLoopDetected, "The application's address leads "+
 			"back to the gateway.")
@@ -620,9 +628,16 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *state) {
 	// the app as the signed-in user.
 	if isUpgrade(r) && !h.sameOrigin(r) {
 		// said, with the Origin, since a proxy in front that the gateway does not trust
-		// makes every handshake's scheme or port look foreign
-		h.log.Info("request refused", "reason", "websocket handshake from another origin",
-			"origin", r.Header.Get("Origin"), "client_ip", h.clientIP(r).String())
+		// makes every handshake's scheme or port look foreign; at most once every
+		// auditLogEvery for each address, and the Origin cut short, since any client can
+		// send one as long as a header may be on every request
+		ip := h.clientIP(r)
+		key := "websocket origin\x00address " + clientnet.HostKey(ip)
+		if n, shared, ok := h.auditThin.Allow(key); ok {
+			h.log.Info("request refused", "reason", "websocket handshake from another "+
+				"origin", "origin", clip(r.Header.Get("Origin"), maxLoggedOrigin),
+				"client_ip", ip.String(), "suppressed", n, "shared", shared)
+		}
 		h.errorPage(w, r, http.StatusForbidden, "This connection comes from another site.")
 		return
 	}
@@ -1775,6 +1790,22 @@ func (h *Handler) auditThinned(r *http.Request, msg, user, reason, key string) {
 	case ok:
 		h.logAudit(r, msg, user, reason, slog.Int("suppressed", n))
 	}
+}
+
+// maxLoggedOrigin is how much of an Origin a record quotes: more than any real origin.
+const maxLoggedOrigin = 256
+
+// clip returns s cut to at most n bytes, at a character's start, marked with "…" and
+// s's length when cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…(" + strconv.Itoa(len(s)) + " bytes)"
 }
 
 // auditLogEvery is the least time between two records of one kind under one key, and

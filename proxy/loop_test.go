@@ -2,9 +2,11 @@ package proxy_test
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -152,4 +154,81 @@ func countLoops(logs *secLog, level, msg string) int {
 		}
 	}
 	return n
+}
+
+// TestLoopRecordsThinnedByRoute: a client that learned the gateway's hop token (an app
+// that echoes request headers shows it) and sends it on one route cannot hide another
+// route that really leads back to the gateway: the records are thinned for each route.
+func TestLoopRecordsThinnedByRoute(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.Header.Get("X-Gateway-Hop"))
+	}))
+	t.Cleanup(echo.Close)
+	ln := listen(t)
+	dir := t.TempDir()
+	writeUsers(t, filepath.Join(dir, "users.yaml"), map[string]string{"alice": alicePass}, "")
+	cfg, err := config.Parse([]byte("users:\n  file: users.yaml\nsession:\n  store: memory\n"+
+		"routes:\n  - upstream: \""+echo.URL+"\"\n    public: [/]\n"+
+		"  - path: /loop/\n    upstream: \"http://"+ln.Addr().String()+"\"\n"+
+		"    public: [/loop/]\n"), filepath.Join(dir, "gateway.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	logs := &secLog{}
+	h, err := server.Build(ctx, cfg, slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	base := "http://" + ln.Addr().String()
+
+	get := func(path, token string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if token != "" {
+			req.Header.Set("X-Gateway-Hop", token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if token == "" && res.StatusCode == http.StatusOK {
+			return len(b)
+		}
+		return res.StatusCode
+	}
+	// the app shows the token; the client sends it back on the app's route
+	res, err := http.Get(base + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if len(token) == 0 {
+		t.Fatal("the app was sent no hop token")
+	}
+	for range 5 {
+		if s := get("/x", string(token)); s != http.StatusLoopDetected {
+			t.Fatalf("the token sent back: status %d, want 508", s)
+		}
+	}
+	if s := get("/loop/x", ""); s != http.StatusLoopDetected {
+		t.Fatalf("the route that loops: status %d, want 508", s)
+	}
+	byRoute := map[any]int{}
+	for _, r := range logs.records() {
+		if r["level"] == "ERROR" && r["msg"] == "a route leads back to the gateway itself" {
+			byRoute[r["route"]]++
+		}
+	}
+	if len(byRoute) != 2 || byRoute["/loop/"] != 1 {
+		t.Errorf("ERROR records by route: %v; want one for /loop/, and one for the route "+
+			"the token was sent on", byRoute)
+	}
 }

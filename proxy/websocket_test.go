@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -395,37 +396,65 @@ func (a *switchingApp) requests(path string) int {
 
 // TestCrossOriginHandshakeLogged: a handshake refused for its Origin is logged with the
 // Origin, since behind a proxy the gateway does not trust every handshake's scheme looks
-// foreign, and the log is where an operator finds out why.
+// foreign, and the log is where an operator finds out why; at most once every 10 s for
+// each address, and an Origin cut short, since a client can send any on every request.
 func TestCrossOriginHandshakeLogged(t *testing.T) {
 	app := newSwitchingApp(t, func(_, key string) string {
 		return "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
 			acceptOf(key) + "\r\n"
 	})
 	e := newSecEnv(t, secOptions{config: "  - path: /ws/\n    upstream: \"" + app.URL +
-		"\"\n    public: [/ws/]\n"})
-	for _, origin := range []string{"https://evil.example", "null",
-		strings.Replace(e.gw.URL, "http://", "https://", 1)} {
+		"\"\n    public: [/ws/]\ntrusted_proxies: [\"127.0.0.1/32\"]\n"})
+	refuse := func(origin, from string) {
+		t.Helper()
 		req, _ := http.NewRequest("GET", e.gw.URL+"/ws/x", nil)
 		req.Header.Set("Connection", "Upgrade")
 		req.Header.Set("Upgrade", "websocket")
 		req.Header.Set("Sec-WebSocket-Version", "13")
 		req.Header.Set("Sec-WebSocket-Key", sampleKey)
 		req.Header.Set("Origin", origin)
+		req.Header.Set("X-Forwarded-For", from)
 		res, err := http.DefaultTransport.RoundTrip(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		res.Body.Close()
 		if res.StatusCode != http.StatusForbidden {
-			t.Errorf("Origin %s: status %d, want 403", origin, res.StatusCode)
+			t.Errorf("Origin %.40s: status %d, want 403", origin, res.StatusCode)
 		}
-		var said bool
+	}
+	records := func() []map[string]any {
+		var out []map[string]any
 		for _, rec := range e.logs.records() {
-			said = said || rec["msg"] == "request refused" && rec["origin"] == origin &&
-				rec["reason"] == "websocket handshake from another origin"
+			if rec["msg"] == "request refused" &&
+				rec["reason"] == "websocket handshake from another origin" {
+				out = append(out, rec)
+			}
 		}
-		if !said {
-			t.Errorf("Origin %s: no record of the refusal naming it", origin)
+		return out
+	}
+	origins := []string{"https://evil.example", "null",
+		strings.Replace(e.gw.URL, "http://", "https://", 1)}
+	for i, origin := range origins {
+		from := fmt.Sprintf("192.0.2.%d", i+1)
+		refuse(origin, from)
+		if recs := records(); len(recs) != i+1 || recs[i]["origin"] != origin ||
+			recs[i]["client_ip"] != from {
+			t.Errorf("Origin %s from %s: records %v; want one more, naming both", origin,
+				from, recs)
 		}
+	}
+	// the same address again within 10 s: held back, as a long Origin would fill the log
+	long := "https://" + strings.Repeat("a", 60000)
+	refuse(long, "192.0.2.1")
+	if n := len(records()); n != len(origins) {
+		t.Errorf("a second refusal from one address: %d records, want %d", n, len(origins))
+	}
+	refuse(long, "198.51.100.9")
+	recs := records()
+	if got, _ := recs[len(recs)-1]["origin"].(string); len(recs) != len(origins)+1 ||
+		got != long[:256]+"…(60008 bytes)" {
+		t.Errorf("a long Origin: records %d, the last quoting %.300q; want it cut at 256 "+
+			"bytes", len(recs), got)
 	}
 }
