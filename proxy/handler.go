@@ -119,7 +119,7 @@ type Handler struct {
 	cut            *cutSignal              // shared by the handlers reloads make
 	storeThin      *logthin.Set            // of the store's failures; shared likewise
 	forgedThin     *logthin.Thinner        // of forged session records; shared likewise
-	loopThin       *logthin.Set            // of loops' records, by message; shared likewise
+	loopThin       *logthin.Set            // of loops' records, by message and route; shared too
 	auditThin      *logthin.Table          // of repeatable refusals' records; shared likewise
 	pageTime       time.Duration           // read and write deadline for the gateway's own pages
 	bodyIdle       time.Duration           // longest a proxied body or stream may stall
