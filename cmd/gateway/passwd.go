@@ -138,8 +138,8 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch {
 	case *add || read:
 	case err != nil:
-		fmt.Fprintf(stderr, "A running gateway reads the file within seconds and ends %s's "+
-			"sessions.\n", name)
+		fmt.Fprintf(stderr, "A gateway that reads this users file sees the change within "+
+			"seconds, and ends %s's sessions then.\n", name)
 	default:
 		fmt.Fprintf(stdout, "No gateway with this config is running here. A gateway ends "+
 			"%s's sessions when it reads the file: at its start, or within seconds of the "+
