@@ -933,15 +933,18 @@ func (h *Handler) auditName(name string) string {
 }
 
 // displayName is the username as it may be shown back on the form: bounded in length.
-func displayName(name string) string {
-	if len(name) <= authn.MaxUsernameLength {
-		return name
+func displayName(name string) string { return cutAt(name, authn.MaxUsernameLength) }
+
+// cutAt returns the longest start of s of at most n bytes that does not end in the
+// middle of a character.
+func cutAt(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	cut := authn.MaxUsernameLength
-	for cut > 0 && !utf8.RuneStart(name[cut]) {
-		cut-- // not in the middle of a character
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
-	return name[:cut]
+	return s[:n]
 }
 
 // pageHeaders sets the headers every response the gateway writes itself carries.

@@ -24,7 +24,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/frontgate/gateway/authn"
 	"github.com/frontgate/gateway/authn/clientnet"
@@ -1801,11 +1800,7 @@ func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…(" + strconv.Itoa(len(s)) + " bytes)"
+	return cutAt(s, n) + "…(" + strconv.Itoa(len(s)) + " bytes)"
 }
 
 // auditLogEvery is the least time between two records of one kind under one key, and
