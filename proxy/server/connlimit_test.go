@@ -23,8 +23,7 @@ import (
 // one makes room again; a reload that raises the limit, or trusts the address as a
 // proxy, lets more in.
 func TestClientConnectionsLimited(t *testing.T) {
-	configPollInterval = 20 * time.Millisecond
-	defer func() { configPollInterval = 2 * time.Second }()
+	pollConfigFast(t)
 	path := writeConfig(t, newUpstream(t), "limits:\n  client_connections: 16\n")
 	base, logs := runLogged(t, path)
 	addr := strings.TrimPrefix(base, "http://")

@@ -29,8 +29,7 @@ import (
 )
 
 func TestConfigReloadsLive(t *testing.T) {
-	configPollInterval = 20 * time.Millisecond
-	defer func() { configPollInterval = 2 * time.Second }()
+	pollConfigFast(t)
 	up := newUpstream(t)
 	path := writeConfig(t, up)
 	base, logs := runLogged(t, path)
@@ -91,8 +90,7 @@ func TestConfigReloadsLive(t *testing.T) {
 // before still works, nothing is made in the new folder, and once the file is back as
 // it started, a reload has nothing left to name.
 func TestReloadKeepsRestartOnlyKeys(t *testing.T) {
-	configPollInterval = 20 * time.Millisecond
-	defer func() { configPollInterval = 2 * time.Second }()
+	pollConfigFast(t)
 	up := newUpstream(t)
 	path := writeConfig(t, up)
 	base, logs := runLogged(t, path)
@@ -326,8 +324,7 @@ func TestWarningsLogged(t *testing.T) {
 // TestReloadKeepsWhatSignInsTaught: a reload of the config does not wipe the throttle's
 // counts of a guesser, nor let a one-time code that signed in sign in again.
 func TestReloadKeepsWhatSignInsTaught(t *testing.T) {
-	configPollInterval = 20 * time.Millisecond
-	defer func() { configPollInterval = 2 * time.Second }()
+	pollConfigFast(t)
 	up := newUpstream(t)
 	path := writeConfig(t, up)
 	const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -392,8 +389,7 @@ func TestReloadKeepsWhatSignInsTaught(t *testing.T) {
 // checked again at its code step, by the rules in force then: once a reload has taken
 // its host off allowed_redirect_hosts, the code sends the browser to / instead.
 func TestReloadChecksNextAtCode(t *testing.T) {
-	configPollInterval = 20 * time.Millisecond
-	defer func() { configPollInterval = 2 * time.Second }()
+	pollConfigFast(t)
 	const (
 		target = "https://app.example.com/x"
 		hosts  = "allowed_redirect_hosts: [app.example.com]\n"
@@ -755,4 +751,13 @@ func TestConfigPipeRefused(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the shutdown deadline waits for the reload lock")
 	}
+}
+
+// pollConfigFast has the gateways t starts look at their files every 20 ms rather than
+// every 2 s, until t ends, so that a test of a reload does not wait for one.
+func pollConfigFast(t *testing.T) {
+	t.Helper()
+	before := configPollInterval
+	configPollInterval = 20 * time.Millisecond
+	t.Cleanup(func() { configPollInterval = before })
 }

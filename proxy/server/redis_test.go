@@ -397,8 +397,7 @@ func TestTwoGatewaysShareOneTimeCodes(t *testing.T) {
 // one goes. A third gateway started with secrets of its own refuses their cookies but
 // ends none of their sessions.
 func TestRollingSecretRotationOverRedis(t *testing.T) {
-	configPollInterval = 20 * time.Millisecond
-	defer func() { configPollInterval = 2 * time.Second }()
+	pollConfigFast(t)
 	const (
 		s1 = "0123456789abcdef0123456789abcdef-shared" // redisConfig's
 		s2 = "rolling-rotation-secret-2-0123456789abcdef"

@@ -17,8 +17,7 @@ import (
 // one removed. A user who came back in between stays signed in; one who did not is
 // signed out.
 func TestSecretRotationKeepsUsersSignedIn(t *testing.T) {
-	configPollInterval = 20 * time.Millisecond
-	defer func() { configPollInterval = 2 * time.Second }()
+	pollConfigFast(t)
 	const (
 		secretA = "rotation-test-secret-A-0123456789abcdef"
 		secretB = "rotation-test-secret-B-0123456789abcdef"
@@ -105,8 +104,7 @@ func TestSecretRotationKeepsUsersSignedIn(t *testing.T) {
 // store, the sessions already past it, though their browsers never come back, so that a
 // later reload that lengthens it again brings none of them back.
 func TestShortenedLifetimeEndsSessions(t *testing.T) {
-	configPollInterval = 20 * time.Millisecond
-	defer func() { configPollInterval = 2 * time.Second }()
+	pollConfigFast(t)
 	up := newUpstream(t)
 	path := writeConfig(t, up)
 	orig, _ := os.ReadFile(path)

@@ -698,8 +698,7 @@ func TestStateDirLinksJudgedAtEveryDepth(t *testing.T) {
 // it started; a link on the way pointed elsewhere later changes nothing, reloads
 // included.
 func TestStateDirFollowedOnceAtStart(t *testing.T) {
-	configPollInterval = 20 * time.Millisecond
-	defer func() { configPollInterval = 2 * time.Second }()
+	pollConfigFast(t)
 	path := writeConfig(t, newUpstream(t), "session:\n  store: memory\n")
 	base := filepath.Dir(path)
 	first, second := filepath.Join(base, "first"), filepath.Join(base, "second")

@@ -135,8 +135,7 @@ func TestStartEndsSessionsOfChangedUsers(t *testing.T) {
 // running gateway: the sessions of users the new file holds with another password, or
 // not at all, leave the store at once, as when the file itself changes.
 func TestUsersFileSwitchEndsStoredSessions(t *testing.T) {
-	configPollInterval = 20 * time.Millisecond
-	defer func() { configPollInterval = 2 * time.Second }()
+	pollConfigFast(t)
 	up := newUpstream(t)
 	path := writeConfig(t, up)
 	hashes := map[string]string{}
